@@ -1,0 +1,7 @@
+// Role name → factory, loaded lazily so a device pays only for the roles it runs (and so native
+// audio modules are not even loaded on a tuner-only device).
+import type { RoleFactory } from './role.ts';
+
+export const ROLE_LOADERS: Record<string, () => Promise<RoleFactory>> = {
+  hub: async () => (await import('../hub/role.ts')).createHubRole,
+};

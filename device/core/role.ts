@@ -1,0 +1,63 @@
+// The shape of a role. A role's factory only stores its deps; `start()` does the work, `stop()`
+// undoes it and is safe to call twice; after every `await` a role checks whether it was stopped.
+// The supervisor owns start/apply/stop and wraps each in its own try/catch, so a role that throws
+// is isolated, reported and restarted with backoff while the rest of the device runs on.
+import type { Clock } from './clock.ts';
+import type { Logger } from './log.ts';
+import type { Reply, StreamAnnouncement } from '../../protocol/index.ts';
+import type { HalOverrides } from '../hal/overrides.ts';
+
+export interface DeviceIdentity {
+  id: string;
+  /** The base topic ("hearth" unless configured). */
+  baseTopic: string;
+  /** Directory for this device's persistent state (config, credentials, caches). */
+  stateDir: string;
+}
+
+/** What a role may do on MQTT. Topics are built by protocol/topics.ts behind these calls. */
+export interface RoleLink {
+  /** Publishes the role's own state (retained, wrapped in the supervisor's state envelope). */
+  publishState(detail: unknown): void;
+  /** Publishes an event on hearth/<id>/event/<role>; `message` is one readable line (also logged). */
+  publishEvent(type: string, message: string, data?: Record<string, unknown>): void;
+  /** Announces (retained) or withdraws (null) one of this device's streams. */
+  publishStream(stream: string, announcement: StreamAnnouncement | null): void;
+  /** Follows every device's stream announcements; returns an unsubscribe function. */
+  watchStreams(handler: (device: string, stream: string, announcement: StreamAnnouncement | null) => void): () => void;
+  /** Sends a command to any device (itself included) and resolves with its reply (ok or not). */
+  sendCommand(device: string, role: string, action: string, args: Record<string, unknown>, timeoutMs?: number): Promise<Reply>;
+  /** True while connected to the broker. */
+  readonly connected: boolean;
+}
+
+export interface RoleDeps<C> {
+  device: DeviceIdentity;
+  /** This role's validated config slice. */
+  config: C;
+  clock: Clock;
+  log: Logger;
+  link: RoleLink;
+  /** Adapters injected by tests or the house-in-a-box (simulated hardware); empty in production. */
+  hal: HalOverrides;
+}
+
+export interface Role<C = unknown> {
+  start(): Promise<void>;
+  /**
+   * Takes a new config slice while running. Return 'applied' when done in place, or 'restart' to
+   * have the supervisor stop this instance and start a fresh one with the new slice. Throwing
+   * rejects the new config (the device keeps the last good one).
+   */
+  apply(config: C): Promise<'applied' | 'restart'>;
+  stop(): Promise<void>;
+  /**
+   * Runs `cmd/<role>/<action>` with arguments already validated against the role's protocol
+   * spec. Resolve with the result; throw a ProtocolError ('busy', 'failed', …) to refuse.
+   */
+  command(action: string, args: Record<string, unknown>): Promise<unknown>;
+  /** Counters and gauges for the periodic telemetry message. */
+  telemetry?(): Record<string, number>;
+}
+
+export type RoleFactory<C = any> = (deps: RoleDeps<C>) => Role<C>;

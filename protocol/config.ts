@@ -1,0 +1,133 @@
+// The device config: one file per device, also what `config/set` carries. Version 2 is current;
+// version 1 (flat broker fields) is still accepted and upgraded, so a controller one release
+// behind can still provision.
+import { Type, Obj, Id, type Static, type TObject } from './kit.ts';
+import { ROLE_SPECS } from './roles/index.ts';
+import { PROTOCOL_VERSION, ACCEPTED_VERSIONS } from './version.ts';
+import { RequestFields, ProtocolError } from './envelope.ts';
+import { assertValid } from './validate.ts';
+
+export const MqttConfig = Obj(
+  {
+    url: Type.String({ pattern: '^(mqtt|mqtts|ws|wss|tcp)://[^\\s]+$', description: 'broker URL, e.g. mqtt://hub.local:1883' }),
+    username: Type.Optional(Type.String({ maxLength: 128 })),
+    password: Type.Optional(Type.String({ maxLength: 256, description: 'secret: redacted when the config is published' })),
+    baseTopic: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'topic root (default "hearth")' })),
+    keepaliveS: Type.Optional(Type.Integer({ minimum: 5, maximum: 600, description: 'MQTT keepalive (default 30 s)' })),
+    reconnectMinMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000, description: 'first reconnect delay (default 500 ms); doubles per try with jitter' })),
+    reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'reconnect delay cap (default 30 000 ms)' })),
+  },
+  { description: 'how the device reaches its broker' },
+);
+
+function rolesSchema(): TObject {
+  const props: Record<string, ReturnType<typeof Type.Optional>> = {};
+  for (const s of ROLE_SPECS) props[s.name] = Type.Optional(s.config);
+  return Obj(props, { description: 'the roles this device runs; a role runs when its section is present' });
+}
+
+export const DeviceConfig = Obj(
+  {
+    v: Type.Literal(PROTOCOL_VERSION, { description: 'config format version' }),
+    id: Id('device id; also its MQTT client id and login'),
+    name: Type.Optional(Type.String({ maxLength: 128, description: 'human-readable name' })),
+    mqtt: MqttConfig,
+    telemetry: Type.Optional(Obj({ intervalS: Type.Integer({ minimum: 1, maximum: 3600, description: 'telemetry period (default 30 s)' }) })),
+    homeassistant: Type.Optional(Obj({
+      enabled: Type.Boolean({ description: 'publish Home Assistant device discovery' }),
+      prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'discovery prefix (default "homeassistant")' })),
+    })),
+    log: Type.Optional(Obj({ level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))) })),
+    roles: rolesSchema(),
+  },
+  { description: 'a device config (file, provisioning file, or config/set payload)' },
+);
+export interface DeviceConfig extends Omit<Static<typeof DeviceConfig>, 'roles'> {
+  roles: Record<string, Record<string, unknown> | undefined>;
+}
+
+/** Version 1: broker fields were flat and telemetry had its own key. */
+export const DeviceConfigV1 = Obj(
+  {
+    v: Type.Literal(1),
+    id: Id(),
+    name: Type.Optional(Type.String({ maxLength: 128 })),
+    broker: Type.String({ pattern: '^(mqtt|mqtts|ws|wss|tcp)://[^\\s]+$' }),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+    baseTopic: Type.Optional(Type.String()),
+    telemetryIntervalS: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    roles: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { description: 'config format 1 (accepted and upgraded to 2)' },
+);
+export type DeviceConfigV1 = Static<typeof DeviceConfigV1>;
+
+export function upgradeV1(c: DeviceConfigV1): Record<string, unknown> {
+  const mqtt: Record<string, unknown> = { url: c.broker };
+  if (c.username !== undefined) mqtt.username = c.username;
+  if (c.password !== undefined) mqtt.password = c.password;
+  if (c.baseTopic !== undefined) mqtt.baseTopic = c.baseTopic;
+  const out: Record<string, unknown> = { v: 2, id: c.id, mqtt, roles: c.roles };
+  if (c.name !== undefined) out.name = c.name;
+  if (c.telemetryIntervalS !== undefined) out.telemetry = { intervalS: c.telemetryIntervalS };
+  return out;
+}
+
+/** config/set: a whole config, or an RFC 7396 merge patch over the applied one. */
+export const ConfigSet = Obj(
+  {
+    ...RequestFields,
+    config: Type.Optional(Type.Unknown({ description: 'a whole device config (format 1 or 2)' })),
+    patch: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'RFC 7396 merge patch over the applied config' })),
+    ifRevision: Type.Optional(Type.Integer({ minimum: 0, description: 'apply only if the applied revision is this one' })),
+  },
+  { description: 'payload of hearth/<id>/config/set: exactly one of config or patch' },
+);
+export type ConfigSet = Static<typeof ConfigSet>;
+
+/** What hearth/<id>/config carries (retained): the applied config with secrets redacted. */
+export const AppliedConfig = Obj({
+  v: Type.Integer(),
+  revision: Type.Integer({ minimum: 0, description: 'increases by one per applied change' }),
+  appliedAt: Type.String({ description: 'ISO time it was applied' }),
+  config: Type.Unknown({ description: 'the applied config, secrets as "***"' }),
+});
+export type AppliedConfig = Static<typeof AppliedConfig>;
+
+const SECRET_KEYS = new Set(['password', 'secureOn', 'secret', 'token', 'psk']);
+
+/** A deep copy with every secret-named field replaced by "***". */
+export function redact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(redact) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k) && v !== undefined ? '***' : redact(v);
+    return out as T;
+  }
+  return value;
+}
+
+/** RFC 7396 JSON merge patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const base: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete base[k];
+    else base[k] = mergePatch(base[k], v);
+  }
+  return base;
+}
+
+/** Accepts format 1 or 2, upgrades 1, validates; throws ProtocolError with every error path. */
+export function normalizeConfig(input: unknown): DeviceConfig {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ProtocolError('invalid', 'config must be a JSON object', [{ path: '', message: 'must be object' }]);
+  }
+  const v = (input as { v?: unknown }).v;
+  if (v === 1) return assertValid(DeviceConfig, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as DeviceConfig;
+  if (v === PROTOCOL_VERSION) return assertValid(DeviceConfig, input, 'config') as DeviceConfig;
+  throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [
+    { path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` },
+  ]);
+}

@@ -1,0 +1,50 @@
+// hub: the embedded MQTT broker (Aedes) with per-device credentials and ACLs, TCP + WebSocket.
+import { Type, Obj, Id, Port } from '../kit.ts';
+import { defineRole } from '../role-spec.ts';
+
+export const HubConfig = Obj(
+  {
+    host: Type.Optional(Type.String({ description: 'address the MQTT TCP listener binds (default 0.0.0.0; 127.0.0.1 for a private hub)' })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT TCP port (default 1883; 0 picks a free one)' })),
+    wsPort: Type.Optional(Type.Union([Port(), Type.Literal(0)], { description: 'HTTP port for MQTT over WebSocket (path /mqtt) and the web console (default 8080; 0 turns it off)' })),
+    credentialsFile: Type.Optional(Type.String({ description: 'credentials + ACL file (default <state dir>/credentials.json)' })),
+    allowAnonymous: Type.Optional(Type.Boolean({ description: 'let clients without credentials in with controller rights; local development only (default false)' })),
+  },
+  { description: 'embedded MQTT broker for a house that has none' },
+);
+
+export const hubSpec = defineRole({
+  name: 'hub',
+  description: 'Embedded MQTT broker (Aedes, MQTT 3.1.1) with per-device credentials and ACLs, TCP and WebSocket listeners.',
+  config: HubConfig,
+  commands: {
+    'add-device': {
+      description: 'creates (or replaces) a device login and returns its new password once',
+      args: Obj({ device: Id('device id'), controller: Type.Optional(Type.Boolean({ description: 'controller rights (everything) instead of device rights' })) }),
+      result: Obj({ device: Type.String(), password: Type.String() }),
+    },
+    'remove-device': {
+      description: 'removes a login; its open connections are closed',
+      args: Obj({ device: Id('device id') }),
+    },
+    clients: {
+      description: 'lists connected clients',
+      args: Obj({}),
+      result: Type.Array(Obj({ clientId: Type.String(), user: Type.Optional(Type.String()) })),
+    },
+  },
+  state: Obj({
+    mqtt: Type.String({ description: 'TCP listener host:port' }),
+    ws: Type.Optional(Type.String({ description: 'WebSocket/console listener host:port' })),
+    clients: Type.Integer({ description: 'connected clients' }),
+    logins: Type.Integer({ description: 'logins in the credentials file' }),
+    anonymous: Type.Boolean(),
+  }),
+  event: Obj({
+    type: Type.Union([Type.Literal('auth-failed'), Type.Literal('denied')]),
+    clientId: Type.Optional(Type.String()),
+    user: Type.Optional(Type.String()),
+    topic: Type.Optional(Type.String()),
+    message: Type.String(),
+  }),
+});

@@ -1,0 +1,84 @@
+// Validation at the edge: one ajv instance, all errors, no type coercion, no defaults injected,
+// unknown keys rejected by the schemas themselves (see kit.ts). Errors come back as
+// `{path, message}` lines a person can read ("/roles/player/latencyMs: must be >= 20").
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { TSchema, Static } from '@sinclair/typebox';
+import { MAX_PAYLOAD_BYTES } from './version.ts';
+import { ProtocolError, type ErrorDetail } from './envelope.ts';
+
+const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
+
+const cache = new WeakMap<object, ValidateFunction>();
+
+function compiled(schema: TSchema): ValidateFunction {
+  let fn = cache.get(schema);
+  if (!fn) { fn = ajv.compile(schema); cache.set(schema, fn); }
+  return fn;
+}
+
+export function formatErrors(errors: ErrorObject[] | null | undefined): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  const seen = new Set<string>();
+  for (const e of errors ?? []) {
+    let path = e.instancePath;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      path = `${path}/${(e.params as { additionalProperty: string }).additionalProperty}`;
+      message = 'unknown field';
+    } else if (e.keyword === 'required') {
+      path = `${path}/${(e.params as { missingProperty: string }).missingProperty}`;
+      message = 'is required';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((x) => JSON.stringify(x)).join(', ')}`;
+    } else if (e.keyword === 'const') {
+      message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+    }
+    // anyOf over literals produces one line per branch; keep one readable line.
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, message });
+  }
+  // Union failures repeat "must be equal to constant" per branch; fold those into one line.
+  return foldUnionNoise(out);
+}
+
+function foldUnionNoise(list: ErrorDetail[]): ErrorDetail[] {
+  const byPath = new Map<string, ErrorDetail[]>();
+  for (const d of list) byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
+  const out: ErrorDetail[] = [];
+  for (const [path, ds] of byPath) {
+    const anyOf = ds.find((d) => d.message === 'must match a schema in anyOf');
+    if (anyOf && ds.length > 1) {
+      const rest = ds.filter((d) => d !== anyOf && d.message !== 'must be equal to constant');
+      out.push(...(rest.length ? rest : [{ path, message: 'is not one of the allowed values' }]));
+    } else out.push(...ds);
+  }
+  return out;
+}
+
+export function check<T extends TSchema>(schema: T, value: unknown): { ok: true; value: Static<T> } | { ok: false; errors: ErrorDetail[] } {
+  const fn = compiled(schema);
+  if (fn(value)) return { ok: true, value: value as Static<T> };
+  return { ok: false, errors: formatErrors(fn.errors) };
+}
+
+/** Validates or throws a ProtocolError('invalid') listing every error. */
+export function assertValid<T extends TSchema>(schema: T, value: unknown, what = 'payload'): Static<T> {
+  const r = check(schema, value);
+  if (!r.ok) {
+    throw new ProtocolError('invalid', `${what} is invalid: ${r.errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, r.errors);
+  }
+  return r.value;
+}
+
+/** Parses an MQTT payload as JSON within the size limit, or throws a ProtocolError. */
+export function parseJsonPayload(payload: Buffer | string, maxBytes = MAX_PAYLOAD_BYTES): unknown {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > maxBytes) throw new ProtocolError('too-large', `payload is ${size} bytes; the limit is ${maxBytes}`);
+  try {
+    return JSON.parse(payload.toString());
+  } catch (e) {
+    throw new ProtocolError('bad-json', `payload is not valid JSON: ${(e as Error).message}`);
+  }
+}
