@@ -3,6 +3,7 @@
 // behind can still provision.
 import { Type, Obj, Id, type Static, type TObject } from './kit.ts';
 import { ROLE_SPECS } from './roles/index.ts';
+import type { RoleSpec } from './role-spec.ts';
 import { PROTOCOL_VERSION, ACCEPTED_VERSIONS } from './version.ts';
 import { RequestFields, ProtocolError } from './envelope.ts';
 import { assertValid } from './validate.ts';
@@ -20,13 +21,15 @@ export const MqttConfig = Obj(
   { description: 'how the device reaches its broker' },
 );
 
-function rolesSchema(): TObject {
+function rolesSchema(specs: readonly RoleSpec[]): TObject {
   const props: Record<string, ReturnType<typeof Type.Optional>> = {};
-  for (const s of ROLE_SPECS) props[s.name] = Type.Optional(s.config);
+  for (const s of specs) props[s.name] = Type.Optional(s.config);
   return Obj(props, { description: 'the roles this device runs; a role runs when its section is present' });
 }
 
-export const DeviceConfig = Obj(
+/** The device config schema over a set of roles (the built-in ones, or those plus test roles). */
+export function deviceConfigSchema(specs: readonly RoleSpec[] = ROLE_SPECS) {
+  return Obj(
   {
     v: Type.Literal(PROTOCOL_VERSION, { description: 'config format version' }),
     id: Id('device id; also its MQTT client id and login'),
@@ -38,10 +41,12 @@ export const DeviceConfig = Obj(
       prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'discovery prefix (default "homeassistant")' })),
     })),
     log: Type.Optional(Obj({ level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))) })),
-    roles: rolesSchema(),
+    roles: rolesSchema(specs),
   },
   { description: 'a device config (file, provisioning file, or config/set payload)' },
-);
+  );
+}
+export const DeviceConfig = deviceConfigSchema();
 export interface DeviceConfig extends Omit<Static<typeof DeviceConfig>, 'roles'> {
   roles: Record<string, Record<string, unknown> | undefined>;
 }
@@ -120,13 +125,13 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 /** Accepts format 1 or 2, upgrades 1, validates; throws ProtocolError with every error path. */
-export function normalizeConfig(input: unknown): DeviceConfig {
+export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig): DeviceConfig {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
     throw new ProtocolError('invalid', 'config must be a JSON object', [{ path: '', message: 'must be object' }]);
   }
   const v = (input as { v?: unknown }).v;
-  if (v === 1) return assertValid(DeviceConfig, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as DeviceConfig;
-  if (v === PROTOCOL_VERSION) return assertValid(DeviceConfig, input, 'config') as DeviceConfig;
+  if (v === 1) return assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig;
+  if (v === PROTOCOL_VERSION) return assertValid(schema, input, 'config') as unknown as DeviceConfig;
   throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [
     { path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` },
   ]);
