@@ -1,0 +1,58 @@
+// Who may publish and subscribe to what. Pure, so the rules are tested directly and the same
+// rules are written out for Mosquitto (docs/mqtt-acl.md, tested against a real Mosquitto).
+//
+// A device login <u> may publish to: hearth/<u>/#, hearth/streams/<u>/<stream>,
+// homeassistant/device/<u>/config; and subscribe to: hearth/<u>/config/set, hearth/<u>/cmd/#,
+// hearth/streams/# (players follow every stream), homeassistant/status. Extra grants widen this
+// per login (e.g. a button device that sends another device's wake command). A controller may do
+// everything. The client id of a device must be its login, so no one can kick a device off by
+// reusing its client id.
+import type { Login } from './credentials.ts';
+
+export interface AclSubject { user: string; rights: Login['rights']; grants?: Login['grants'] }
+
+/** True when MQTT topic filter `filter` matches topic name `topic`. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/'), t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return i < t.length || t.length === i; // "a/#" also matches "a"
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** True when every topic matched by filter `inner` is also matched by filter `outer`. */
+export function filterCovers(outer: string, inner: string): boolean {
+  const o = outer.split('/'), n = inner.split('/');
+  for (let i = 0; i < o.length; i++) {
+    if (o[i] === '#') return true;
+    if (i >= n.length) return false;
+    if (n[i] === '#') return false;
+    if (o[i] === '+') continue;
+    if (n[i] === '+' || o[i] !== n[i]) return false;
+  }
+  return o.length === n.length;
+}
+
+export function publishFilters(s: AclSubject, base = 'hearth'): string[] {
+  return [`${base}/${s.user}/#`, `${base}/streams/${s.user}/+`, `homeassistant/device/${s.user}/config`, ...(s.grants?.publish ?? [])];
+}
+
+export function subscribeFilters(s: AclSubject, base = 'hearth'): string[] {
+  return [
+    `${base}/${s.user}/config/set`, `${base}/${s.user}/cmd/#`, `${base}/${s.user}/reply`, `${base}/streams/#`, 'homeassistant/status',
+    ...(s.grants?.subscribe ?? []),
+  ];
+}
+
+export function mayPublish(s: AclSubject, topic: string, base = 'hearth'): boolean {
+  if (topic.startsWith('$')) return false;
+  if (s.rights === 'controller') return true;
+  return publishFilters(s, base).some((f) => topicMatches(f, topic));
+}
+
+export function maySubscribe(s: AclSubject, filter: string, base = 'hearth'): boolean {
+  if (s.rights === 'controller') return true;
+  return subscribeFilters(s, base).some((f) => filterCovers(f, filter));
+}
