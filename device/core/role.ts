@@ -40,6 +40,11 @@ export interface RoleDeps<C> {
   link: RoleLink;
   /** Adapters injected by tests or the house-in-a-box (simulated hardware); empty in production. */
   hal: HalOverrides;
+  /**
+   * Call when the role can no longer do its work (a socket died, a device vanished for good):
+   * the supervisor stops this instance, reports the failure and starts a new one with backoff.
+   */
+  fail(error: Error): void;
 }
 
 export interface Role<C = unknown> {

@@ -105,8 +105,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const aedes = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       const c = client as WithSubject;
-      if (!username) {
-        if (opts.allowAnonymous) { c[SUBJECT] = { user: client.id, rights: 'controller' }; done(null, true); return; }
+      if (!username || (opts.allowAnonymous && !creds.logins[username])) {
+        // Development mode: clients without a known login get in with controller rights.
+        if (opts.allowAnonymous) { c[SUBJECT] = { user: username ?? client.id, rights: 'controller' }; done(null, true); return; }
         security({ type: 'auth-failed', clientId: client.id, message: `refused ${client.id}: no credentials (anonymous access is off)` });
         done(authError('not authorized', 5), false);
         return;

@@ -41,7 +41,7 @@ export const hubSpec = defineRole({
     anonymous: Type.Boolean(),
   }),
   event: Obj({
-    type: Type.Union([Type.Literal('auth-failed'), Type.Literal('denied')]),
+    type: Type.Union([Type.Literal('auth-failed'), Type.Literal('denied'), Type.Literal('login-added')]),
     clientId: Type.Optional(Type.String()),
     user: Type.Optional(Type.String()),
     topic: Type.Optional(Type.String()),

@@ -10,7 +10,10 @@ export interface Controller {
   configSet(device: string, body: { config?: unknown; patch?: unknown; ifRevision?: number }, timeoutMs?: number): Promise<Reply>;
   /** Publishes raw bytes to a device's config/set or cmd topic and waits for a reply (any id). */
   raw(topic: string, payload: string | Buffer, device: string, timeoutMs?: number): Promise<Reply>;
-  waitFor(filter: string, predicate?: (payload: any, topic: string) => boolean, timeoutMs?: number): Promise<{ topic: string; payload: any; raw: Buffer }>;
+  /** Resolves with the first message (seen since `since`, a `mark()`, or ever) on `filter` that satisfies `predicate`. */
+  waitFor(filter: string, predicate?: (payload: any, topic: string) => boolean, timeoutMs?: number, since?: number): Promise<{ topic: string; payload: any; raw: Buffer }>;
+  /** A position in the message log, for `waitFor(..., since)`. */
+  mark(): number;
   /** Every message seen so far on topics matching `filter`. */
   seen(filter: string): Array<{ topic: string; payload: any }>;
   close(): Promise<void>;
@@ -32,8 +35,8 @@ export async function connectController(url: string, opts: { username?: string; 
   });
   await client.subscribeAsync([`${t.base}/#`, 'homeassistant/#'], { qos: 1 });
 
-  function waitFor(filter: string, predicate: (p: any, topic: string) => boolean = () => true, timeoutMs = 5000) {
-    const hit = log.find((m) => topicMatches(filter, m.topic) && predicate(m.payload, m.topic));
+  function waitFor(filter: string, predicate: (p: any, topic: string) => boolean = () => true, timeoutMs = 5000, since = 0) {
+    const hit = log.slice(since).find((m) => topicMatches(filter, m.topic) && predicate(m.payload, m.topic));
     if (hit) return Promise.resolve(hit);
     return new Promise<{ topic: string; payload: any; raw: Buffer }>((resolve, reject) => {
       const timer = setTimeout(() => { waiters.delete(w); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${filter}`)); }, timeoutMs);
@@ -68,6 +71,7 @@ export async function connectController(url: string, opts: { username?: string; 
       return reply;
     },
     waitFor,
+    mark: () => log.length,
     seen: (filter) => log.filter((m) => topicMatches(filter, m.topic)),
     async close() { await client.endAsync(true); },
   };

@@ -1,0 +1,168 @@
+// The device's MQTT connection. On every (re)connect: subscribe again, publish retained `online`,
+// and re-publish every retained message the device owns (info, config, role states, streams), so
+// a restarted broker without persistence learns the device's whole picture again. The last will
+// is a retained `offline`. Reconnects use capped exponential backoff with jitter (backoff.ts)
+// instead of mqtt.js's fixed period. Non-retained messages published while offline wait in a
+// bounded queue and go out on reconnect.
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { Clock, TimerHandle } from './clock.ts';
+import type { Logger } from './log.ts';
+import { Backoff } from './backoff.ts';
+import { topicMatches } from '../hub/acl.ts';
+
+export interface LinkOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  keepaliveS?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Retained will: topic + payload. */
+  will: { topic: string; payload: string };
+  /** Retained birth message published first on every connect. */
+  birth: { topic: string; payload: string };
+  clock: Clock;
+  log: Logger;
+  /** Non-retained messages kept while offline (oldest dropped beyond this). */
+  offlineQueue?: number;
+}
+
+type Handler = (topic: string, payload: Buffer) => void;
+
+export class MqttLink {
+  private client: MqttClient | undefined;
+  private readonly retained = new Map<string, { payload: string | Buffer; qos: 0 | 1 }>();
+  private readonly queue: Array<{ topic: string; payload: string | Buffer; qos: 0 | 1 }> = [];
+  private readonly subs = new Map<string, Set<Handler>>();
+  private readonly backoff: Backoff;
+  private reconnectTimer: TimerHandle | undefined;
+  private stopped = false;
+  private connectedFlag = false;
+  private readonly listeners = new Set<(connected: boolean) => void>();
+  connects = 0;
+
+  constructor(private readonly o: LinkOptions) {
+    this.backoff = new Backoff({ minMs: o.reconnectMinMs ?? 500, maxMs: o.reconnectMaxMs ?? 30_000 });
+  }
+
+  get connected(): boolean { return this.connectedFlag; }
+
+  /** Starts connecting; resolves at once (the link keeps trying in the background). */
+  start(): void {
+    const opts: IClientOptions = {
+      clientId: this.o.clientId,
+      username: this.o.username,
+      password: this.o.password,
+      keepalive: this.o.keepaliveS ?? 30,
+      clean: true,
+      reconnectPeriod: 0, // reconnects are ours (backoff with jitter)
+      connectTimeout: 10_000,
+      protocolVersion: 4, // 3.1.1: spoken by Aedes and Mosquitto alike
+      will: { topic: this.o.will.topic, payload: Buffer.from(this.o.will.payload), qos: 1, retain: true },
+    };
+    const client = mqtt.connect(this.o.url, opts);
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('message', (topic, payload) => this.dispatch(topic, payload));
+    client.on('close', () => this.onClose());
+    client.on('error', (e) => {
+      this.o.log.warn(`broker ${this.o.url}: ${e.message}`);
+    });
+  }
+
+  onConnectionChange(fn: (connected: boolean) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private onConnect(): void {
+    const c = this.client!;
+    const wasReconnect = this.connects > 0;
+    this.connects++;
+    this.connectedFlag = true;
+    this.backoff.reset();
+    this.o.log.info(`${wasReconnect ? 'reconnected' : 'connected'} to ${this.o.url}`);
+    const filters = [...this.subs.keys()];
+    if (filters.length) {
+      c.subscribe(filters, { qos: 1 }, (err, granted) => {
+        if (err) { this.o.log.error(`subscribe failed: ${err.message}`); return; }
+        for (const g of granted ?? []) if (g.qos === 128) this.o.log.error(`the broker refused the subscription ${g.topic} (check this device's ACL)`);
+      });
+    }
+    c.publish(this.o.birth.topic, this.o.birth.payload, { qos: 1, retain: true });
+    for (const [topic, m] of this.retained) c.publish(topic, m.payload, { qos: m.qos, retain: true });
+    for (const m of this.queue.splice(0)) c.publish(m.topic, m.payload, { qos: m.qos });
+    for (const l of this.listeners) l(true);
+  }
+
+  private onClose(): void {
+    const was = this.connectedFlag;
+    this.connectedFlag = false;
+    if (was) for (const l of this.listeners) l(false);
+    if (this.stopped || this.reconnectTimer) return;
+    const delay = this.backoff.next();
+    if (was) this.o.log.warn(`lost the broker; reconnecting in ${delay} ms`);
+    else this.o.log.debug(`broker unreachable; next try in ${delay} ms`, { attempt: this.backoff.attempts });
+    this.reconnectTimer = this.o.clock.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopped) this.client?.reconnect();
+    }, delay);
+  }
+
+  private dispatch(topic: string, payload: Buffer): void {
+    for (const [filter, handlers] of this.subs) {
+      if (!topicMatches(filter, topic)) continue;
+      for (const h of handlers) {
+        try { h(topic, payload); } catch (e) { this.o.log.error(`handler for ${filter} threw: ${(e as Error).message}`, { error: e }); }
+      }
+    }
+  }
+
+  /** Subscribes (now if connected, and again on every reconnect); returns an unsubscribe function. */
+  subscribe(filter: string, handler: Handler): () => void {
+    let set = this.subs.get(filter);
+    if (!set) {
+      set = new Set();
+      this.subs.set(filter, set);
+      if (this.connectedFlag) this.client?.subscribe(filter, { qos: 1 });
+    }
+    set.add(handler);
+    return () => {
+      const s = this.subs.get(filter);
+      if (!s) return;
+      s.delete(handler);
+      if (s.size === 0) { this.subs.delete(filter); if (this.connectedFlag) this.client?.unsubscribe(filter); }
+    };
+  }
+
+  /**
+   * Publishes. Retained messages are remembered and re-published on every reconnect (an empty
+   * payload clears the topic and forgets it). Non-retained messages wait while offline.
+   */
+  publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): void {
+    const qos = opts.qos ?? 1;
+    if (opts.retain) {
+      if (payload.length === 0) this.retained.delete(topic);
+      else this.retained.set(topic, { payload, qos });
+      if (this.connectedFlag) this.client!.publish(topic, payload, { qos, retain: true });
+      return;
+    }
+    if (this.connectedFlag) { this.client!.publish(topic, payload, { qos }); return; }
+    this.queue.push({ topic, payload, qos });
+    const max = this.o.offlineQueue ?? 1000;
+    if (this.queue.length > max) this.queue.splice(0, this.queue.length - max);
+  }
+
+  /** Publishes the will's payload ourselves and closes cleanly (a clean stop says "offline" too). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.reconnectTimer);
+    const c = this.client;
+    if (!c) return;
+    if (this.connectedFlag) {
+      await new Promise<void>((r) => c.publish(this.o.will.topic, this.o.will.payload, { qos: 1, retain: true }, () => r()));
+    }
+    await new Promise<void>((r) => c.end(!this.connectedFlag, {}, () => r()));
+  }
+}

@@ -1,0 +1,58 @@
+// Turning an incoming request (config/set or cmd) into a validated value, or a ProtocolError
+// carrying the request id so the reply can echo it. One place for the envelope rules: size
+// limit, JSON, object shape, accepted protocol versions.
+import { parseJsonPayload, ProtocolError, ACCEPTED_VERSIONS, PROTOCOL_VERSION, assertValid, Obj, RequestFields, type TObject, type Reply } from '../../protocol/index.ts';
+
+export class RequestError extends ProtocolError {
+  constructor(readonly requestId: string, code: ProtocolError['code'], message: string, details?: ProtocolError['details']) {
+    super(code, message, details);
+  }
+}
+
+/** Parses the envelope: returns the body and its request id, checking size, JSON and version. */
+export function parseRequest(payload: Buffer): { id: string; body: Record<string, unknown> } {
+  let raw: unknown;
+  try {
+    raw = parseJsonPayload(payload);
+  } catch (e) {
+    const pe = e as ProtocolError;
+    throw new RequestError('', pe.code, pe.message);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new RequestError('', 'invalid', 'request must be a JSON object', [{ path: '', message: 'must be object' }]);
+  const body = raw as Record<string, unknown>;
+  const id = typeof body.id === 'string' ? body.id : '';
+  if (!ACCEPTED_VERSIONS.includes(body.v as number)) {
+    throw new RequestError(id, 'unsupported-version', `protocol version ${JSON.stringify(body.v)} is not supported; this device speaks ${PROTOCOL_VERSION} and accepts ${ACCEPTED_VERSIONS.join(', ')}`, [{ path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` }]);
+  }
+  return { id, body };
+}
+
+const schemas = new WeakMap<TObject, TObject>();
+/** The full request schema of a command: the envelope plus the command's arguments. */
+export function commandSchema(args: TObject): TObject {
+  let s = schemas.get(args);
+  if (!s) { s = Obj({ ...RequestFields, ...args.properties }); schemas.set(args, s); }
+  return s;
+}
+
+export function validateCommand(args: TObject, id: string, body: Record<string, unknown>, what: string): Record<string, unknown> {
+  try {
+    const v = assertValid(commandSchema(args), body, what) as Record<string, unknown>;
+    const { v: _v, id: _id, ...rest } = v;
+    return rest;
+  } catch (e) {
+    const pe = e as ProtocolError;
+    throw new RequestError(id, pe.code, pe.message, pe.details);
+  }
+}
+
+export function okReply(id: string, topic: string, result?: unknown): Reply {
+  return { v: PROTOCOL_VERSION, id, ok: true, topic, ...(result === undefined ? {} : { result }) };
+}
+
+export function errorReply(id: string, topic: string, e: unknown): Reply {
+  if (e instanceof ProtocolError) {
+    return { v: PROTOCOL_VERSION, id, ok: false, topic, error: { code: e.code, message: e.message, ...(e.details?.length ? { details: e.details } : {}) } };
+  }
+  return { v: PROTOCOL_VERSION, id, ok: false, topic, error: { code: 'failed', message: (e as Error)?.message ?? String(e) } };
+}

@@ -1,0 +1,78 @@
+// The hub role: runs the embedded broker on the device (the always-on node of a house with no
+// broker of its own). Its logins can be managed over MQTT by a controller, or on the box with
+// `hearth hub add-device`.
+import { join } from 'node:path';
+import type { Static } from '@sinclair/typebox';
+import type { RoleFactory } from '../core/role.ts';
+import { ProtocolError } from '../../protocol/envelope.ts';
+import type { HubConfig } from '../../protocol/roles/hub.ts';
+import { startBroker, type RunningBroker } from './broker.ts';
+import { addLogin, removeLogin } from './credentials.ts';
+
+type Config = Static<typeof HubConfig>;
+
+export const createHubRole: RoleFactory<Config> = (deps) => {
+  let config = deps.config;
+  let broker: RunningBroker | undefined;
+  let stopped = false;
+  const credentialsFile = () => config.credentialsFile ?? join(deps.device.stateDir, 'credentials.json');
+
+  const publish = () => {
+    if (!broker) return;
+    deps.link.publishState({
+      mqtt: `${broker.host}:${broker.port}`, ...(broker.wsPort !== null ? { ws: `${broker.host}:${broker.wsPort}` } : {}),
+      clients: broker.clients().length, logins: broker.logins(), anonymous: config.allowAnonymous ?? false,
+    });
+  };
+
+  return {
+    async start() {
+      stopped = false;
+      const b = await startBroker({
+        host: config.host, port: config.port ?? 1883, wsPort: config.wsPort === 0 ? null : config.wsPort ?? 8080,
+        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic,
+        log: deps.log,
+        onSecurityEvent: (e) => deps.link.publishEvent(e.type, e.message, { ...(e.clientId ? { clientId: e.clientId } : {}), ...(e.user ? { user: e.user } : {}), ...(e.topic ? { topic: e.topic } : {}) }),
+      });
+      if (stopped) { await b.close(); return; }
+      broker = b;
+      b.aedes.on('clientReady', publish);
+      b.aedes.on('clientDisconnect', publish);
+      publish();
+    },
+    async apply(next) {
+      config = next;
+      return 'restart'; // listeners and logins change together; a restart takes ~ms
+    },
+    async stop() {
+      stopped = true;
+      const b = broker;
+      broker = undefined;
+      await b?.close();
+    },
+    async command(action, args) {
+      if (!broker) throw new ProtocolError('role-not-running', 'the broker is not running');
+      if (action === 'add-device') {
+        const device = args.device as string;
+        const password = await addLogin(credentialsFile(), device, args.controller ? 'controller' : 'device');
+        await broker.reloadCredentials();
+        publish();
+        deps.link.publishEvent('login-added', `login ${device} added`, { device });
+        return { device, password };
+      }
+      if (action === 'remove-device') {
+        const device = args.device as string;
+        if (!(await removeLogin(credentialsFile(), device))) throw new ProtocolError('not-found', `there is no login ${device}`);
+        await broker.reloadCredentials();
+        broker.kick(device);
+        publish();
+        return undefined;
+      }
+      if (action === 'clients') return broker.clients();
+      throw new ProtocolError('unknown-command', `hub has no command ${action}`);
+    },
+    telemetry(): Record<string, number> {
+      return broker ? { clients: broker.clients().length, logins: broker.logins() } : {};
+    },
+  };
+};
