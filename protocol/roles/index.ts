@@ -2,8 +2,10 @@
 import type { RoleSpec } from '../role-spec.ts';
 import { hubSpec } from './hub.ts';
 import { wakerSpec } from './waker.ts';
+import { playerSpec } from './player.ts';
+import { sourceSpec } from './source.ts';
 
-export const ROLE_SPECS: readonly RoleSpec[] = [hubSpec, wakerSpec];
+export const ROLE_SPECS: readonly RoleSpec[] = [hubSpec, wakerSpec, playerSpec, sourceSpec];
 
 export function roleSpec(name: string): RoleSpec | undefined {
   return ROLE_SPECS.find((s) => s.name === name);

@@ -1,0 +1,138 @@
+// player: one multicast RTP stream in → jitter buffer → drift-corrected resampling → DAC, every
+// player of a stream playing RTP sample T at the same wall-clock instant (wall(T) + latency + trim).
+// The stream is chosen by hearth stream id, by SAP session name, or by explicit group:port+format;
+// `subscribe` switches it live.
+import { Type, Obj, Ipv4, Port, type Static } from '../kit.ts';
+import { defineRole } from '../role-spec.ts';
+
+export const Rate = Type.Union([Type.Literal(44100), Type.Literal(48000)], { description: 'sample rate (Hz)' });
+export const Channels = Type.Union([Type.Literal(1), Type.Literal(2)], { description: 'channels' });
+
+export const ExplicitFormat = Obj(
+  {
+    rate: Rate,
+    channels: Channels,
+    payloadType: Type.Integer({ minimum: 0, maximum: 127, description: 'RTP payload type (10 = 44.1 kHz stereo, 11 = 44.1 kHz mono, dynamic 96–127)' }),
+  },
+  { description: 'L16 big-endian stream format, when no SDP describes it' },
+);
+
+/** How a player names its stream: exactly one of stream, sap, or group+port. */
+export const StreamChoice = {
+  stream: Type.Optional(Type.String({ pattern: '^([A-Za-z0-9_-]{1,64}/)?[A-Za-z0-9_-]{1,64}$', description: 'hearth stream: "<device>/<stream>" or a stream id announced on hearth/streams/#' })),
+  sap: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'SAP/SDP session name (s=), e.g. a PulseAudio or PipeWire RTP sender' })),
+  group: Type.Optional(Ipv4('explicit multicast group (with port; format from PT 10/11 or `format`)')),
+  port: Type.Optional(Port('explicit RTP port')),
+  format: Type.Optional(ExplicitFormat),
+};
+
+export const PlayerOutput = Obj(
+  {
+    kind: Type.Optional(Type.Union([Type.Literal('speaker'), Type.Literal('sim')], { description: '"speaker" (ALSA through the speaker module, default) or "sim" (simulated DAC, for the house in a box)' })),
+    device: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_:=,.-]+$', description: 'ALSA device (default "default"; HiFiBerry: "hw:CARD=sndrpihifiberry" or a dmix/plug name)' })),
+    rate: Type.Optional(Rate),
+    channels: Type.Optional(Channels),
+    bufferMs: Type.Optional(Type.Number({ minimum: 5, maximum: 1000, description: 'the ALSA device buffer the sink keeps full (speaker: mpg123 asks ALSA for 500 ms; limit it with an asound.conf dmix definition, see docs/audio.md)' })),
+    simPpm: Type.Optional(Type.Number({ minimum: -2000, maximum: 2000, description: 'sim only: the simulated DAC rate offset from the wall clock (ppm)' })),
+  },
+  { description: 'the DAC' },
+);
+
+export const PlayerConfig = Obj(
+  {
+    ...StreamChoice,
+    interface: Type.Optional(Ipv4('address of the interface to join the multicast group on (default: any)')),
+    latencyMs: Type.Optional(Type.Number({ minimum: 20, maximum: 5000, description: 'playout latency after the sender\'s clock (default 100 ms; same on every player of a stream)' })),
+    trimMs: Type.Optional(Type.Number({ minimum: -500, maximum: 500, description: 'per-device output delay trim (DAC/amplifier delay), added to the latency (default 0)' })),
+    volume: Type.Optional(Type.Number({ minimum: 0, maximum: 4, description: 'linear gain (default 1)' })),
+    muted: Type.Optional(Type.Boolean({ description: 'start muted (default false)' })),
+    sapListen: Type.Optional(Type.Boolean({ description: 'listen to SAP announcements on 224.0.0.56:9875 (default true)' })),
+    output: Type.Optional(PlayerOutput),
+  },
+  { description: 'multi-room player: multicast RTP L16 → DAC, in sync with every other player' },
+);
+export type PlayerConfig = Static<typeof PlayerConfig>;
+
+export const PlayerFormat = Obj({
+  encoding: Type.Literal('L16'), rate: Type.Number(), channels: Channels, payloadType: Type.Integer(),
+});
+
+export const PlayerStreamInfo = Obj({
+  by: Type.Union(['stream', 'sap', 'explicit'].map((s) => Type.Literal(s)), { description: 'how the stream was chosen' }),
+  id: Type.String({ description: 'what was asked for: stream id, SAP name or group:port' }),
+  name: Type.Union([Type.String(), Type.Null()], { description: 'session name, once known' }),
+  group: Type.Union([Type.String(), Type.Null()], { description: 'multicast group, once resolved' }),
+  port: Type.Union([Type.Integer(), Type.Null()]),
+  origin: Type.Union(['config', 'sap', 'mqtt', 'explicit', 'none'].map((s) => Type.Literal(s)), { description: 'where the address came from' }),
+});
+
+export const PlayerState = Obj({
+  stream: PlayerStreamInfo,
+  playing: Type.Boolean({ description: 'packets are arriving and audio is being played' }),
+  sender: Type.Union([Type.String(), Type.Null()], { description: 'source address of the RTP packets' }),
+  ssrc: Type.Union([Type.Integer(), Type.Null()], { description: 'SSRC locked on' }),
+  format: Type.Union([PlayerFormat, Type.Null()]),
+  latencyMs: Type.Number({ description: 'target playout latency' }),
+  trimMs: Type.Number(),
+  bufferMs: Type.Number({ description: 'jitter buffer fill' }),
+  driftPpm: Type.Number({ description: 'measured DAC rate vs the wall clock (ppm)' }),
+  senderDriftPpm: Type.Number({ description: 'measured sender clock vs the wall clock (ppm)' }),
+  syncErrorUs: Type.Number({ description: 'estimated playout error vs the ideal instant (µs)' }),
+  packets: Obj({
+    received: Type.Integer(), lost: Type.Integer(), late: Type.Integer(), duplicates: Type.Integer(),
+    concealed: Type.Integer({ description: 'frames concealed' }), malformed: Type.Integer(), foreignSsrc: Type.Integer(),
+  }),
+  underruns: Type.Integer(),
+  resyncs: Type.Integer(),
+  volume: Type.Number(),
+  muted: Type.Boolean(),
+  sink: Obj({
+    kind: Type.String(),
+    device: Type.String(),
+    status: Type.Union(['closed', 'opening', 'open', 'lost'].map((s) => Type.Literal(s))),
+    error: Type.Union([Type.String(), Type.Null()]),
+    lostCount: Type.Integer({ description: 'times the DAC was lost since start' }),
+  }),
+});
+export type PlayerState = Static<typeof PlayerState>;
+
+export const PlayerEventType = Type.Union(
+  ['sink-lost', 'sink-restored', 'resync', 'stream-switched', 'stream-found', 'stream-lost', 'stream-unavailable'].map((s) => Type.Literal(s)),
+);
+export type PlayerEventType = Static<typeof PlayerEventType>;
+
+export const PlayerEvent = Obj({
+  type: PlayerEventType,
+  message: Type.String(),
+  error: Type.Optional(Type.String({ description: 'sink-lost: why' })),
+  lostMs: Type.Optional(Type.Number({ description: 'sink-restored: how long the DAC was gone' })),
+  ssrc: Type.Optional(Type.Integer()),
+  from: Type.Optional(Type.String({ description: 'stream-switched: previous stream' })),
+  to: Type.Optional(Type.String({ description: 'stream-switched: new stream' })),
+});
+
+export const playerSpec = defineRole({
+  name: 'player',
+  description: 'Multi-room player: plays one multicast RTP L16 stream on a DAC, sample-synchronised with every other player of the stream through the shared wall clock.',
+  config: PlayerConfig,
+  commands: {
+    subscribe: {
+      description: 'switches to another stream live: exactly one of stream, sap, or group+port (+format)',
+      args: Obj(StreamChoice),
+      result: PlayerStreamInfo,
+    },
+    volume: {
+      description: 'sets the linear gain with a click-free ramp',
+      args: Obj({
+        gain: Type.Number({ minimum: 0, maximum: 4, description: 'linear gain (1 = unity)' }),
+        rampMs: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000, description: 'ramp duration (default 50 ms)' })),
+      }),
+    },
+    mute: {
+      description: 'mutes or unmutes with a click-free ramp',
+      args: Obj({ muted: Type.Boolean() }),
+    },
+  },
+  state: PlayerState,
+  event: PlayerEvent,
+});
