@@ -1,0 +1,64 @@
+// Real raw-frame adapter: libpcap through the `cap` package (immediate mode, so a frame is
+// handed over as soon as it arrives rather than when a kernel block fills).
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import type { ArpCapture, ArpCaptureOptions } from './arp-capture.ts';
+import { bpfForEtherTypes } from './arp-capture.ts';
+
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  send(buffer: Buffer, nBytes?: number): void;
+  on(ev: 'packet', fn: (nbytes: number, truncated: boolean) => void): void;
+  removeAllListeners(ev?: string): void;
+}
+
+const require = createRequire(import.meta.url);
+
+function interfaceMac(iface: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim().toLowerCase();
+  } catch {
+    const mac = networkInterfaces()[iface]?.[0]?.mac;
+    if (!mac) throw new Error(`interface ${iface} does not exist`);
+    return mac.toLowerCase();
+  }
+}
+
+export function openRealArpCapture(opts: ArpCaptureOptions): ArpCapture {
+  const { Cap } = require('cap') as { Cap: new () => CapHandle };
+  const mac = interfaceMac(opts.iface);
+  const v4 = networkInterfaces()[opts.iface]?.find((a) => a.family === 'IPv4');
+  const cap = new Cap();
+  const buffer = Buffer.alloc(65_535);
+  let handler: ((frame: Buffer) => void) | undefined;
+  let closed = false;
+  const link = cap.open(opts.iface, bpfForEtherTypes(opts.etherTypes ?? [0x0806]), 1 << 20, buffer);
+  if (link !== 'ETHERNET') {
+    cap.close();
+    throw new Error(`interface ${opts.iface} has link type ${link}; the waker needs Ethernet`);
+  }
+  cap.on('packet', (nbytes) => {
+    if (closed || !handler) return;
+    handler(buffer.subarray(0, nbytes));
+  });
+  return {
+    iface: opts.iface,
+    mac,
+    ipv4: v4 ? { address: v4.address, netmask: v4.netmask } : undefined,
+    onFrame(h) { handler = h; },
+    send(frame) {
+      if (closed) throw new Error(`capture on ${opts.iface} is closed`);
+      if (frame.length < 14) throw new Error('a frame needs at least 14 bytes');
+      cap.send(frame, frame.length);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      handler = undefined;
+      cap.removeAllListeners('packet');
+      cap.close();
+    },
+  };
+}
