@@ -61,8 +61,8 @@ const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js
 async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   let file: string;
-  if (url.pathname === '/mqtt.min.js') {
-    file = createRequire(import.meta.url).resolve('mqtt/dist/mqtt.min.js');
+  if (url.pathname === '/mqtt.min.js' && !existsSync(join(consoleDir(), 'mqtt.min.js'))) {
+    file = createRequire(import.meta.url).resolve('mqtt/dist/mqtt.min');
   } else {
     const rel = normalize(url.pathname === '/' ? '/index.html' : url.pathname).replace(/^(\.\.[/\\])+/, '');
     file = join(consoleDir(), rel);

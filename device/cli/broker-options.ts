@@ -1,0 +1,32 @@
+// The options every controller command shares (how to reach the broker), and a connected client.
+import { readFileSync } from 'node:fs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { Option, type Command } from 'commander';
+
+export interface BrokerOpts { broker: string; user?: string; password?: string; passwordFile?: string; base: string }
+
+export function addBrokerOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--broker <url>', 'broker URL').env('HEARTH_BROKER').default('mqtt://localhost:1883'))
+    .addOption(new Option('--user <name>', 'login').env('HEARTH_USER'))
+    .addOption(new Option('--password <secret>', 'password (prefer HEARTH_PASSWORD or --password-file)').env('HEARTH_PASSWORD'))
+    .option('--password-file <file>', 'read the password from a file')
+    .option('--base <topic>', 'base topic', 'hearth');
+}
+
+export async function connectBroker(o: BrokerOpts, what = 'hearth-cli'): Promise<MqttClient> {
+  const password = o.passwordFile ? readFileSync(o.passwordFile, 'utf8').trim() : o.password;
+  try {
+    return await mqtt.connectAsync(o.broker, {
+      username: o.user, password, clientId: `${what}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`,
+      reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4,
+    });
+  } catch (e) {
+    throw new CliError(`cannot connect to ${o.broker}: ${(e as Error).message}`);
+  }
+}
+
+/** An error the CLI prints as one line (no stack) before exiting non-zero. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) { super(message); this.name = 'CliError'; }
+}
