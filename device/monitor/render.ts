@@ -108,7 +108,7 @@ export function summarizeDetail(detail: unknown): string {
           const st = scalar(x.state ?? x.status);
           return st !== undefined ? `${x.name} ${st}` : String(x.name);
         }).join(', '));
-      } else parts.push(`${k}=[${v.length}]`);
+      } else if (v.length) parts.push(`${k}: ${v.length}`);
       continue;
     }
     if (v && typeof v === 'object') {
@@ -170,7 +170,7 @@ function roleLines(d: DeviceView, now: number, p: Painter, only?: string): strin
     if (st.restarts) text += `, restarts ${st.restarts}`;
     if (st.nextRestartInMs !== undefined && st.status !== 'running') text += `, next try in ${formatDuration(st.nextRestartInMs)}`;
     let line = `  ${head}  ${p.health(h, text)}`;
-    if (st.error) line += ' ' + p('red', st.error);
+    if (st.error) line += p('red', `: ${st.error}`);
     if (r.detailProblem) line += ' ' + p('yellow', `[state does not match the ${name} spec: ${r.detailProblem}]`);
     const detail = summarizeDetail(st.detail);
     if (detail) line += '  ' + detail;
@@ -202,7 +202,7 @@ function deviceBlock(d: DeviceView, o: RenderOptions, p: Painter, base: string):
     const s = [...d.streams.values()].map((a) => `${a.stream} ${a.group}:${a.port} ${a.encoding}/${a.rate}/${a.channels}${a.enabled ? '' : ' (disabled)'}`);
     lines.push(`  ${p('cyan', 'streams')}  ${s.join(', ')}`);
   }
-  const events = d.events.filter((e) => !o.role || e.role === o.role).slice(-(o.events ?? 5)).reverse();
+  const events = d.events.filter((e) => !o.role || e.role === o.role).sort((a, b) => b.at - a.at).slice(0, o.events ?? 5);
   for (const [i, e] of events.entries()) {
     const lvl = eventLevel(e.event.type);
     const label = i === 0 ? p('cyan', 'events ') : '       ';
