@@ -1,0 +1,69 @@
+// The seam between the audio core (pure: RTP/RTCP/SDP/SAP parsing, jitter buffer, timing, drift
+// control, resampling, playout; A1) and the audio edges (sockets, sinks, player/source roles; A2).
+// Change this file only additively; note any change in the changelog below.
+//
+// Changelog:
+//   v1: StreamFormat, PlayoutOptions, RenderInfo, PlayoutStats (as agreed in the contract).
+//
+// Rules that hold across the seam:
+// - Times named `...WallMs` are the shared (NTP/PTP-disciplined) wall clock, `Clock.wall()`,
+//   in fractional milliseconds. Intervals use `Clock.now()`.
+// - Audio buffers are interleaved signed 16-bit host-order samples (`Int16Array`). RTP L16 on
+//   the wire is big-endian; the core converts.
+// - RTP timestamps are unsigned 32-bit and wrap; `rtpTimeAtStart` is a continuous (unwrapped)
+//   source-sample position so two players' records can be compared directly.
+
+import type { Clock } from '../core/clock.ts';
+
+/** An RTP L16 stream's format. `payloadType` is the PT the packets carry (10/11 static, 96..127 dynamic). */
+export interface StreamFormat {
+  encoding: 'L16';
+  rate: number;
+  channels: 1 | 2;
+  payloadType: number;
+}
+
+export interface PlayoutOptions {
+  /** wall() is the shared (NTP/PTP) clock; now() for intervals. */
+  clock: Clock;
+  /** Target playout latency, same on every player of a stream (default 100, min 20). */
+  latencyMs: number;
+  /** Per-device output delay trim (ms, positive = play later). */
+  trimMs?: number;
+  /** Nominal DAC rate, e.g. 48000. */
+  outputRate: number;
+  outputChannels: 1 | 2;
+  /** Known from SDP/announcement; else derived from static PT 10/11. */
+  format?: StreamFormat;
+}
+
+export interface RenderInfo {
+  /** Source (RTP) time of the first output frame (unwrapped, fractional), null while silent/unsynced. */
+  rtpTimeAtStart: number | null;
+  /** Estimated playout error vs the ideal instant (µs, positive = playing late). */
+  syncErrorUs: number;
+  /** Frames in this block produced by concealment (loss). */
+  concealedFrames: number;
+  /** Frames in this block that are silence because nothing was playable. */
+  silentFrames: number;
+}
+
+export interface PlayoutStats {
+  ssrc: number | null;
+  received: number;
+  lost: number;
+  late: number;
+  duplicates: number;
+  concealed: number;
+  malformed: number;
+  foreignSsrc: number;
+  resyncs: number;
+  underruns: number;
+  bufferMs: number;
+  /** Estimated DAC-vs-sender ratio correction being applied, in ppm. */
+  driftPpm: number;
+  /** Estimated sender clock vs wall clock, in ppm. */
+  senderDriftPpm: number;
+  syncErrorUs: number;
+  format: StreamFormat | null;
+}
