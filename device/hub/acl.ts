@@ -35,8 +35,15 @@ export function filterCovers(outer: string, inner: string): boolean {
   return o.length === n.length;
 }
 
+/**
+ * Logins that cannot be device ids: `<base>/streams/` holds every device's stream announcements,
+ * so a device login "streams" would own all of them through `<base>/<login>/#`.
+ */
+export const RESERVED_LOGINS: readonly string[] = ['streams'];
+
 export function publishFilters(s: AclSubject, base = 'hearth'): string[] {
-  return [`${base}/${s.user}/#`, `${base}/streams/${s.user}/+`, `homeassistant/device/${s.user}/config`, ...(s.grants?.publish ?? [])];
+  const own = RESERVED_LOGINS.includes(s.user) ? [] : [`${base}/${s.user}/#`];
+  return [...own, `${base}/streams/${s.user}/+`, `homeassistant/device/${s.user}/config`, ...(s.grants?.publish ?? [])];
 }
 
 export function subscribeFilters(s: AclSubject, base = 'hearth'): string[] {

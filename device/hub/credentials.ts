@@ -5,6 +5,7 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import { Type, Obj, check, type Static } from '../../protocol/index.ts';
+import { RESERVED_LOGINS } from './acl.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
@@ -65,6 +66,7 @@ export async function writeCredentials(file: string, creds: CredentialsFile): Pr
 /** Adds or replaces a login and returns its new password (shown once, never stored in clear). */
 export async function addLogin(file: string, user: string, rights: Login['rights'] = 'device', grants?: Login['grants']): Promise<string> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(user)) throw new Error(`login "${user}" must be 1–64 letters, digits, "-" or "_"`);
+  if (rights === 'device' && RESERVED_LOGINS.includes(user)) throw new Error(`login "${user}" is reserved: hearth/${user}/ holds every device's stream announcements; choose another device id`);
   const creds = await readCredentials(file);
   const password = newPassword();
   creds.logins[user] = { hash: await hashPassword(password), rights, ...(grants ? { grants } : {}) };
