@@ -4,8 +4,9 @@ import { hubSpec } from './hub.ts';
 import { wakerSpec } from './waker.ts';
 import { playerSpec } from './player.ts';
 import { sourceSpec } from './source.ts';
+import { tunerSpec } from './tuner.ts';
 
-export const ROLE_SPECS: readonly RoleSpec[] = [hubSpec, wakerSpec, playerSpec, sourceSpec];
+export const ROLE_SPECS: readonly RoleSpec[] = [hubSpec, wakerSpec, playerSpec, sourceSpec, tunerSpec];
 
 export function roleSpec(name: string): RoleSpec | undefined {
   return ROLE_SPECS.find((s) => s.name === name);
