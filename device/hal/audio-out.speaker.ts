@@ -1,0 +1,193 @@
+// The real DAC: the `speaker` module on an ALSA device, in a child process (audio-out.speaker-child.ts)
+// so a native abort or a hung ALSA call costs a process restart, not the runtime.
+//
+// How consumption is measured: `speaker` (mpg123's ALSA output) exposes no delay query, but its
+// writes block once the ALSA ring buffer is full, so in steady state the child's "write done"
+// reports are paced by the DAC's own clock. With the ring kept full, frames consumed by the DAC =
+// frames accepted by ALSA − ring size (`bufferMs`). mpg123 asks for a 500 ms ring; for low latency
+// give the device a smaller one in asound.conf (docs/audio.md) and set `bufferMs` to match.
+// A write that does not complete within `stallMs` is a hung device: the child is killed and the
+// sink goes to 'lost' (rules in audio-out.ts).
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TimerHandle } from '../core/clock.ts';
+import { Backoff } from '../core/backoff.ts';
+import {
+  NominalRun, SinkListeners,
+  type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
+} from './audio-out.ts';
+
+export interface SpeakerSinkOptions extends AudioSinkOptions {
+  /** The child entry (default: audio-out.speaker-child.ts beside this file; a bundle passes its built one). */
+  childScript?: string;
+  /** A write pending this long means a hung device (default bufferMs + 1500 ms). */
+  stallMs?: number;
+}
+
+const DEFAULT_CHILD = fileURLToPath(new URL('./audio-out.speaker-child.ts', import.meta.url));
+
+export function createSpeakerSink(opts: SpeakerSinkOptions): AudioSink {
+  return new SpeakerSink(opts);
+}
+
+class SpeakerSink implements AudioSink {
+  readonly kind = 'speaker';
+  readonly device: string;
+  private st: SinkStatus = 'closed';
+  private format: SinkFormat | undefined;
+  private child: ChildProcess | undefined;
+  private epoch = 0;
+  private written = 0;
+  private accepted = 0;
+  private acceptedWall = 0;
+  private pendingSince: number | null = null;
+  private lossRun: NominalRun | undefined;
+  private lostAtMs = 0;
+  private lost = 0;
+  private error: string | null = null;
+  private retryTimer: TimerHandle | undefined;
+  private watchdog: TimerHandle | undefined;
+  private readonly backoff: Backoff;
+  private readonly listeners: SinkListeners;
+  private openWaiter: (() => void) | undefined;
+
+  constructor(private readonly o: SpeakerSinkOptions) {
+    this.device = o.device;
+    this.backoff = new Backoff({ minMs: o.retryMinMs ?? 250, maxMs: o.retryMaxMs ?? 5000 });
+    this.listeners = new SinkListeners(o.log);
+  }
+
+  private get bufferFrames(): number { return Math.round(((this.o.bufferMs ?? 500) * this.format!.rate) / 1000); }
+  private get frameBytes(): number { return 2 * this.format!.channels; }
+
+  status(): SinkStatus { return this.st; }
+  lastError(): string | null { return this.st === 'lost' ? this.error : null; }
+  lostCount(): number { return this.lost; }
+  framesWritten(): number { return this.written; }
+  listen(l: SinkListener): () => void { return this.listeners.add(l); }
+
+  open(format: SinkFormat): Promise<void> {
+    if (this.st !== 'closed') throw new Error('speaker sink: open() called twice');
+    this.format = format;
+    this.st = 'opening';
+    const p = new Promise<void>((resolve) => { this.openWaiter = resolve; });
+    this.spawn();
+    this.watchdog = this.o.clock.setInterval(() => this.checkStall(), 250);
+    return p;
+  }
+
+  private settleOpen(): void { const w = this.openWaiter; this.openWaiter = undefined; w?.(); }
+
+  private spawn(): void {
+    const script = this.o.childScript ?? DEFAULT_CHILD;
+    const execArgv = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const child = fork(script, [], { execArgv, env: { ...process.env, ...(this.o.env ?? {}) }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
+    child.on('message', (m: { t: string; message?: string; bytes?: number }) => {
+      if (this.child !== child) return;
+      if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
+      else if (m.t === 'opened') this.opened();
+      else if (m.t === 'done') this.done(m.bytes!);
+      else if (m.t === 'error') this.failed(m.message ?? 'device error');
+    });
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return;
+      const last = stderr.trim().split('\n').filter(Boolean).slice(-1)[0];
+      this.failed(`sink process exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`);
+    });
+    child.on('error', (e) => { if (this.child === child) this.failed(e.message); });
+  }
+
+  private opened(): void {
+    const wasLost = this.st === 'lost';
+    this.st = 'open';
+    this.error = null;
+    this.backoff.reset();
+    this.epoch++;
+    this.written = 0; this.accepted = 0; this.acceptedWall = this.o.clock.wall(); this.pendingSince = null;
+    this.lossRun = undefined;
+    this.o.log.info(`audio device ${this.device} open`, { epoch: this.epoch });
+    if (wasLost) this.listeners.restored(this.o.clock.now() - this.lostAtMs);
+    this.settleOpen();
+  }
+
+  private done(bytes: number): void {
+    this.accepted += bytes / this.frameBytes;
+    this.acceptedWall = this.o.clock.wall();
+    this.pendingSince = this.accepted < this.written ? this.o.clock.now() : null;
+  }
+
+  private checkStall(): void {
+    if (this.st !== 'open' || this.pendingSince === null) return;
+    const stall = this.o.stallMs ?? (this.o.bufferMs ?? 500) + 1500;
+    if (this.o.clock.now() - this.pendingSince > stall) this.failed(`ALSA write hung for more than ${stall} ms`);
+  }
+
+  private failed(message: string): void {
+    if (this.st === 'closed') return;
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (this.st === 'lost') { this.error = message; this.scheduleRetry(); return; }
+    // Keep the stream clock running from where the device stopped (rule 2).
+    const pos = this.position();
+    this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, this.o.clock.wall());
+    this.st = 'lost';
+    this.error = message;
+    this.lost++;
+    this.lostAtMs = this.o.clock.now();
+    this.o.log.warn(`audio device ${this.device} lost: ${message}`);
+    this.listeners.lost(message);
+    this.settleOpen();
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    this.o.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = this.o.clock.setTimeout(() => { this.retryTimer = undefined; if (this.st === 'lost') this.spawn(); }, this.backoff.next());
+  }
+
+  writable(): number {
+    if (this.st === 'closed' || this.st === 'opening') return 0;
+    const slack = Math.round(this.format!.rate * 0.02);
+    return Math.max(0, this.bufferFrames + slack - (this.written - this.position().framesConsumed));
+  }
+
+  write(block: Int16Array, _meta: BlockMeta): void {
+    if (this.st === 'closed' || this.st === 'opening') return;
+    const frames = block.length / this.format!.channels;
+    this.written += frames;
+    if (this.st !== 'open' || !this.child) return; // discarded while lost (rule 2)
+    if (this.pendingSince === null) this.pendingSince = this.o.clock.now();
+    // Copy: the caller reuses its block; s16 in host order is little-endian on every Pi and PC.
+    const data = new Uint8Array(block.buffer.slice(block.byteOffset, block.byteOffset + block.byteLength));
+    this.child.send({ t: 'pcm', data });
+  }
+
+  position(): SinkPosition {
+    if (this.st === 'lost' && this.lossRun) {
+      const wall = this.o.clock.wall();
+      return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
+    }
+    const consumed = Math.max(0, Math.min(this.written, this.accepted - (this.format ? this.bufferFrames : 0)));
+    return { epoch: this.epoch, framesConsumed: consumed, wallMs: this.acceptedWall };
+  }
+
+  async close(): Promise<void> {
+    if (this.st === 'closed') return;
+    this.st = 'closed';
+    this.o.clock.clearTimeout(this.retryTimer);
+    this.o.clock.clearInterval(this.watchdog);
+    this.settleOpen();
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => { child.kill('SIGKILL'); }, 1000);
+      child.once('exit', () => { clearTimeout(t); resolve(); });
+      try { child.send({ t: 'close' }); } catch { child.kill('SIGKILL'); }
+    });
+  }
+}

@@ -1,0 +1,102 @@
+// The audio output edge (a DAC). Two adapters implement it: audio-out.speaker.ts (the `speaker`
+// module on an ALSA device, isolated in a child process) and audio-out.sim.ts (a simulated DAC
+// running at a configurable rate offset, for tests and the house in a box). One contract suite
+// (test/integration/hal/audio-out.contract.test.ts) runs against both.
+//
+// Rules every adapter keeps:
+// 1. open(format) never rejects because of the device: a device that is absent or fails puts the
+//    sink in 'lost', emits 'lost' once, and the sink retries by itself with backoff (on the
+//    injected clock) until close(). When it comes back it emits 'restored' and opens a new epoch.
+// 2. The stream clock keeps running while the DAC is gone: position() goes on advancing at the
+//    nominal rate against the wall clock, writable() keeps granting room at that pace, and write()
+//    accepts and discards the audio. A player therefore paces exactly as before and is in sync the
+//    moment the device returns.
+// 3. Backpressure: writable() is how many frames fit in the sink's queue now. A writer keeps the
+//    queue topped up to writable(); writing more is allowed but adds latency (the excess is queued).
+// 4. position() reports, for the current epoch, how many of the frames written so far have reached
+//    the DAC's analog side (`framesConsumed`, never more than written, never decreasing) and the
+//    wall time at which that was true. This is what a DAC clock estimator observes. A new epoch
+//    (after a restore or reopen) starts again at frame 0.
+// 5. write(block) takes interleaved s16 in the format given to open(); `meta.rtpTimeAtStart` is the
+//    source time of the block's first frame (null for silence), kept by adapters that record.
+// 6. close() stops retrying, releases the device, and is safe to call twice; no event after it.
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+
+export interface SinkFormat { rate: number; channels: 1 | 2 }
+
+export interface BlockMeta { rtpTimeAtStart: number | null }
+
+export type SinkStatus = 'closed' | 'opening' | 'open' | 'lost';
+
+export interface SinkPosition {
+  /** Bumped at every (re)open; frame counts restart at 0. */
+  epoch: number;
+  framesConsumed: number;
+  wallMs: number;
+}
+
+export interface SinkListener {
+  lost?(error: string): void;
+  restored?(lostMs: number): void;
+}
+
+export interface AudioSink {
+  readonly kind: 'speaker' | 'sim' | string;
+  readonly device: string;
+  status(): SinkStatus;
+  /** The last device error (while lost), else null. */
+  lastError(): string | null;
+  /** How many times the device was lost since open. */
+  lostCount(): number;
+  open(format: SinkFormat): Promise<void>;
+  writable(): number;
+  write(block: Int16Array, meta: BlockMeta): void;
+  position(): SinkPosition;
+  /** Frames written in the current epoch (what position().framesConsumed catches up to). */
+  framesWritten(): number;
+  listen(l: SinkListener): () => void;
+  close(): Promise<void>;
+}
+
+export interface AudioSinkOptions {
+  device: string;
+  clock: Clock;
+  log: Logger;
+  /** Queue the sink keeps (the ALSA buffer for speaker, the DAC FIFO for sim), in ms. */
+  bufferMs?: number;
+  /** Environment for a child process (ALSA_CONFIG_PATH in tests). */
+  env?: NodeJS.ProcessEnv;
+  /** Retry backoff bounds while the device is lost (defaults 250 ms .. 5 s). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export type AudioSinkFactory = (opts: AudioSinkOptions) => AudioSink;
+
+declare module './overrides.ts' {
+  interface HalOverrides {
+    /** Builds the player's DAC sink in place of the configured one (tests, house in a box). */
+    audioOut?: AudioSinkFactory;
+  }
+}
+
+/** Listener bookkeeping shared by the adapters: errors thrown by a listener never reach the sink. */
+export class SinkListeners {
+  private readonly set = new Set<SinkListener>();
+  constructor(private readonly log: Logger) {}
+  add(l: SinkListener): () => void { this.set.add(l); return () => this.set.delete(l); }
+  lost(error: string): void { for (const l of this.set) { try { l.lost?.(error); } catch (e) { this.log.error('sink lost listener threw', { error: e }); } } }
+  restored(ms: number): void { for (const l of this.set) { try { l.restored?.(ms); } catch (e) { this.log.error('sink restored listener threw', { error: e }); } } }
+}
+
+/**
+ * Position while the device is gone (rule 2): frames keep being "consumed" at the nominal rate
+ * from the moment of loss, up to what was written.
+ */
+export class NominalRun {
+  constructor(private readonly rate: number, private readonly fromFrames: number, private readonly fromWall: number) {}
+  consumed(wallMs: number, written: number): number {
+    return Math.min(written, this.fromFrames + Math.max(0, Math.floor(((wallMs - this.fromWall) * this.rate) / 1000)));
+  }
+}
