@@ -76,10 +76,12 @@ export class Supervisor {
   }
 
   private async instantiate(slot: Slot): Promise<void> {
+    // The generation is taken before loading, so a role whose module fails to load is reported
+    // and retried like one that throws from start (startSlot expects generation + 1).
+    const generation = ++slot.generation;
     const loader = this.d.loaders[slot.name];
     if (!loader) throw new Error(`no role called "${slot.name}" in this runtime`);
     const factory = await loader();
-    const generation = ++slot.generation;
     const log = this.d.log.child({ role: slot.name });
     const deps: RoleDeps<unknown> = {
       device: this.d.device, config: slot.config, clock: this.d.clock, log, hal: this.d.hal,
@@ -240,8 +242,16 @@ export class Supervisor {
     const slot = this.slots.get(name);
     if (!slot) throw new Error(`role ${name} is not configured`);
     this.d.clock.clearTimeout(slot.restartTimer);
+    slot.restartTimer = undefined;
     await this.stopInstance(slot);
-    await this.instantiate(slot);
+    const gen = slot.generation + 1;
+    try {
+      await this.instantiate(slot);
+    } catch (e) {
+      // Not left dead in "starting": reported and retried with backoff like any failed start.
+      this.failed(slot, gen, e as Error);
+      throw e;
+    }
   }
 
   telemetry(): Record<string, Record<string, number>> {
