@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { openRealArpCapture } from '../../../device/hal/arp-capture.real.ts';
 import { checkMagicPacket, wolPayloadOfFrame } from '../../../device/waker/magic.ts';
 import { parseSecureOn } from '../../../device/waker/addr.ts';
+import { parseArpFrame } from '../../../device/waker/arp.ts';
 
 const [iface, mac, cidr, pw, delay, never] = process.argv.slice(2) as [string, string, string, string?, string?, string?];
 const password = pw && pw !== '-' ? parseSecureOn(pw) : undefined;
@@ -30,8 +31,16 @@ function hasAddress(): boolean {
   return execFileSync('ip', ['-4', 'addr', 'show', 'dev', iface], { encoding: 'utf8' }).includes(cidr.split('/')[0] + '/');
 }
 
-const cap = openRealArpCapture({ iface, etherTypes: [0x0842, 0x0800] });
+const ownIp = cidr.split('/')[0];
+const cap = openRealArpCapture({ iface, etherTypes: [0x0842, 0x0800, 0x0806] });
+let arpRequests = 0;
 cap.onFrame((frame) => {
+  const arp = parseArpFrame(frame);
+  if (arp) {
+    // Counted so storm tests can show the storm really reached the wire.
+    if (arp.op === 1 && arp.targetIp === ownIp) process.stdout.write(JSON.stringify({ arpRequests: ++arpRequests }) + '\n');
+    return;
+  }
   const m = magicOf(frame);
   if (!m) return;
   const check = checkMagicPacket(m.payload, { mac, password });
