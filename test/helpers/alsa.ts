@@ -3,7 +3,7 @@
 // when first loaded, in the sink/capture process only, never in the test process).
 //   default / tofile : playback → <dir>/out.raw / <dir>/tofile.raw (raw, unpaced: a null slave)
 //   fromfile         : capture ← <dir>/in.raw
-//   extra names      : `outputs: ['a', 'b']` adds pcm.a → <dir>/a.raw, pcm.b → <dir>/b.raw
+//   extra names      : `outputs: ['a', 'b']` adds pcm.a → <dir>/a.raw, pcm.b → <dir>/b.raw (both also capture in.raw)
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ function conf(dir: string, outputs: string[]): string {
     `pcm.!default { type file slave { pcm { type null } } file "${file('out')}" format "raw" perm 0644 infile "${join(dir, 'in.raw')}" }`,
     `pcm.tofile { type file slave { pcm { type null } } file "${file('tofile')}" format "raw" perm 0644 }`,
     `pcm.fromfile { type file slave { pcm { type null } } file "/dev/null" format "raw" infile "${join(dir, 'in.raw')}" }`,
-    ...outputs.map((n) => `pcm.${n} { type file slave { pcm { type null } } file "${file(n)}" format "raw" perm 0644 }`),
+    ...outputs.map((n) => `pcm.${n} { type file slave { pcm { type null } } file "${file(n)}" format "raw" perm 0644 infile "${join(dir, 'in.raw')}" }`),
   ];
   // Keep ALSA's stock definitions (plug, hw, ...) reachable as well.
   return `</usr/share/alsa/alsa.conf>\n${lines.join('\n')}\n`;
