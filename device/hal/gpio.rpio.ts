@@ -1,0 +1,171 @@
+// GPIO through rpio (/dev/gpiomem register access), for Raspberry Pi 1–4. rpio maps the wrong
+// registers on a Pi 5 (use the chardev adapter there). Every rpio call runs on the line thread
+// (gpio-line-worker.ts), which also times presses and stamps input edges; this side keeps a
+// shared array of line values so read() is synchronous and current.
+// In mock mode (rpio's map-backed "raspi-N" boards) it runs on any machine: wiring checks and
+// the press-timing benchmark use that; `mockDrive()` plays the device on the other end.
+import { Worker, MessageChannel } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
+import { monotonicMs } from './gpio.ts';
+import { lineWorkerMain, type LineWorkerData, type LineWorkerReply, type LineWorkerRequest } from './gpio-line-worker.ts';
+
+export interface RpioGpioOptions {
+  /** rpio mock board, e.g. "raspi-4"; no hardware is touched. */
+  mock?: string;
+  /** Input poll period on the line thread (default 1 ms). */
+  pollMs?: number;
+  /** A release is spun for on hrtime over its last this-many ms (default 2 ms). */
+  spinMs?: number;
+  /** SCHED_FIFO priority of the line thread (default 20; null: none). Needs root or CAP_SYS_NICE. */
+  rtPriority?: number | null;
+  /** Nice value of the line thread when SCHED_FIFO is refused (default -15; null: leave it). */
+  nice?: number | null;
+}
+
+type Pending = { resolve: (r: Extract<LineWorkerReply, { op: 'done' }>) => void; reject: (e: Error) => void };
+type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+const SHIM = 'var __name = (t, n) => { try { Object.defineProperty(t, "name", { value: n, configurable: true }); } catch {} return t; };\n';
+
+export class RpioGpio implements Gpio {
+  readonly kind = 'rpio' as const;
+  private readonly worker: Worker;
+  private readonly port: MessageChannel['port1'];
+  private readonly cells: Int32Array;
+  private readonly pending = new Map<number, Pending>();
+  private readonly watchers = new Map<number, Set<(e: GpioEdge) => void>>();
+  private nextId = 1;
+  private closed = false;
+  private dead: Error | undefined;
+  readonly ready: Promise<void>;
+  /** How the line thread is scheduled: "fifo:N", "nice:N" or "normal". */
+  sched = 'normal';
+
+  private constructor(readonly opts: RpioGpioOptions) {
+    const shared = new SharedArrayBuffer(4 * 513);
+    this.cells = new Int32Array(shared);
+    this.cells.fill(-1, 1);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const data: LineWorkerData = {
+      rpioPath: createRequire(import.meta.url).resolve('rpio'), mock: opts.mock ?? null, shared,
+      port: port2, pollMs: opts.pollMs ?? 1, spinMs: opts.spinMs ?? 2, nice: opts.nice === undefined ? -15 : opts.nice,
+      rtPriority: opts.rtPriority === undefined ? 20 : opts.rtPriority,
+    };
+    this.worker = new Worker(`${SHIM}(${lineWorkerMain.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
+    this.worker.unref();
+    this.ready = new Promise((resolve, reject) => {
+      const onMsg = (m: LineWorkerReply) => {
+        if (m.op !== 'ready') return;
+        this.worker.off('message', onMsg);
+        if (m.error) reject(new Error(`rpio: ${m.error}`)); else { this.sched = m.sched ?? 'normal'; resolve(); }
+      };
+      this.worker.on('message', onMsg);
+    });
+    this.worker.on('message', (m: LineWorkerReply) => this.onReply(m));
+    this.worker.on('error', (e) => this.die(e));
+    this.worker.on('exit', (code) => { if (!this.closed) this.die(new Error(`GPIO line thread exited (${code})`)); });
+  }
+
+  static async open(opts: RpioGpioOptions = {}): Promise<RpioGpio> {
+    const g = new RpioGpio(opts);
+    try { await g.ready; } catch (e) { await g.worker.terminate(); throw e; }
+    return g;
+  }
+
+  now(): number { return monotonicMs(); }
+
+  private die(e: Error): void {
+    this.dead = e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private onReply(m: LineWorkerReply): void {
+    if (m.op === 'edge') {
+      for (const fn of this.watchers.get(m.line) ?? []) fn({ line: m.line, active: m.active, t: m.t });
+      return;
+    }
+    if (m.op !== 'done') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.error) p.reject(new Error(m.error)); else p.resolve(m);
+  }
+
+  private request(msg: Distribute<LineWorkerRequest>): Promise<Extract<LineWorkerReply, { op: 'done' }>> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (this.closed) return Promise.reject(new Error('GPIO is closed'));
+    const id = this.nextId++;
+    const done = new Promise<Extract<LineWorkerReply, { op: 'done' }>>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.port.postMessage({ ...msg, id });
+    Atomics.add(this.cells, 0, 1);
+    Atomics.notify(this.cells, 0);
+    return done;
+  }
+
+  /** Fire-and-forget request whose failure is only logged by the caller's next request. */
+  private send(msg: Distribute<LineWorkerRequest>): void {
+    this.request(msg).catch(() => { /* surfaced by dead/closed on the next awaited call */ });
+  }
+
+  private value(line: number): boolean { return Atomics.load(this.cells, 1 + line) === 1; }
+
+  async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
+    await this.request({ op: 'output', line, activeLow: !!o.activeLow, initial: !!o.initial });
+    let open = true;
+    return {
+      line,
+      write: (active) => {
+        if (!open) return;
+        Atomics.store(this.cells, 1 + line, active ? 1 : 0);
+        this.send({ op: 'write', line, active });
+      },
+      read: () => this.value(line),
+      pulse: async (ms): Promise<PulseTimes> => {
+        if (!open) throw new Error(`line ${line} is closed`);
+        Atomics.store(this.cells, 1 + line, 1);
+        const r = await this.request({ op: 'pulse', line, ms });
+        return { start: r.start!, end: r.end! };
+      },
+      close: () => { if (open) { open = false; this.send({ op: 'close', line }); } },
+    };
+  }
+
+  async input(line: number, o: InputOptions = {}): Promise<GpioInput> {
+    await this.request({ op: 'input', line, activeLow: o.activeLow ?? false, bias: o.bias ?? 'as-is' });
+    let open = true;
+    const mine = new Set<(e: GpioEdge) => void>();
+    return {
+      line,
+      read: () => this.value(line),
+      watch: (fn) => {
+        mine.add(fn);
+        if (!this.watchers.has(line)) this.watchers.set(line, new Set());
+        this.watchers.get(line)!.add(fn);
+        return () => { mine.delete(fn); this.watchers.get(line)?.delete(fn); };
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        for (const fn of mine) this.watchers.get(line)?.delete(fn);
+        this.send({ op: 'close', line });
+      },
+    };
+  }
+
+  /** Mock mode only: the device on the other end drives `line` to a physical level. */
+  async mockDrive(line: number, level: 0 | 1): Promise<void> {
+    await this.request({ op: 'mockDrive', line, level });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try { if (!this.dead) await this.request({ op: 'closeAll' }); } catch { /* releasing anyway */ }
+    this.closed = true;
+    this.watchers.clear();
+    await this.worker.terminate().catch(() => 0);
+    this.port.close();
+  }
+}
