@@ -1,0 +1,133 @@
+// The core benchmark (issue 2): provisioning round trip, reconnect after a broker restart, idle
+// device memory, and a fleet run against Aedes and Mosquitto. Every device and broker is a
+// separate process built the way it ships (bench/lib/bundle.ts), on loopback:
+// - provision_rtt_*: one `hearth run` device (no roles) on a `hearth hub` process; a controller
+//   sends config/set merge patches one after another, each changing the device's name, so every
+//   sample is a real apply (validate, atomic write with fsync, republish info + config, reply).
+//   RTT = publish → matching reply, measured in the controller.
+// - reconnect_s: the same device, reconnect backoff capped at 500 ms; the hub process is stopped
+//   (SIGTERM) and started again on the same port; the time from the stop until the device's
+//   `online` status reaches the controller (so it includes the hub's own start). Median of runs.
+// - idle_rss_mb: VmRSS of that device process after it has been online and idle for a while
+//   (max of five reads 200 ms apart).
+// - fleet_*: see bench/lib/fleet-run.ts.
+import { buildBenchBundle } from './lib/bundle.ts';
+import { hubBroker } from './lib/brokers.ts';
+import { connectBenchController } from './lib/controller.ts';
+import { startDeviceProcess } from './lib/device-proc.ts';
+import { runFleet } from './lib/fleet-run.ts';
+import { cleanupAll, freePort, rssMb, sleep } from './lib/procs.ts';
+import { percentile, median, round } from './lib/stats.ts';
+import { formatTable, atMost } from './lib/table.ts';
+
+export const FIGURES = [
+  'provision_rtt_p50_ms', 'provision_rtt_p99_ms', 'reconnect_s', 'idle_rss_mb', 'fleet_devices',
+  'fleet_total_s_aedes', 'fleet_total_s_mosquitto', 'fleet_broker_cpu_s_aedes', 'fleet_broker_cpu_s_mosquitto',
+] as const;
+export type CoreFigures = Record<(typeof FIGURES)[number], number>;
+
+interface Plan { rttSamples: number; warmup: number; settleMs: number; reconnects: number; fleetDevices: number }
+
+function plan(quick: boolean): Plan {
+  const env = process.env.HEARTH_BENCH_FLEET_DEVICES;
+  const fleetDevices = env ? Number(env) : quick ? 50 : 200;
+  if (!Number.isInteger(fleetDevices) || fleetDevices < 1 || fleetDevices > 2000) throw new Error(`HEARTH_BENCH_FLEET_DEVICES must be an integer 1–2000, got "${env}"`);
+  return quick
+    ? { rttSamples: 200, warmup: 20, settleMs: 1500, reconnects: 2, fleetDevices }
+    : { rttSamples: 1000, warmup: 50, settleMs: 5000, reconnects: 5, fleetDevices };
+}
+
+interface SingleDevice { rttMs: number[]; reconnectS: number[]; hubReadyS: number[]; idleRssMb: number }
+
+/** One device process on one hub process: idle RSS, then provisioning RTT, then reconnects. */
+async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
+  const port = await freePort();
+  const hub = hubBroker(cli, port);
+  await hub.start();
+  const ctl = await connectBenchController(hub.url, { reconnectPeriodMs: 20 });
+  const id = 'bench-device';
+  const device = startDeviceProcess({ cli, id, url: hub.url, reconnectMinMs: 50, reconnectMaxMs: 500 });
+  try {
+    await ctl.waitOnline(id, 20_000);
+
+    await sleep(p.settleMs);
+    let idleRssMb = 0;
+    for (let i = 0; i < 5; i++) { idleRssMb = Math.max(idleRssMb, rssMb(device.child.pid)); await sleep(200); }
+
+    const rttMs: number[] = [];
+    for (let i = 0; i < p.warmup + p.rttSamples; i++) {
+      const t = performance.now();
+      const r = await ctl.configSet(id, { patch: { name: `bench ${i}` } });
+      const dt = performance.now() - t;
+      if (!r.ok) throw new Error(`config/set ${i} was refused: ${r.error?.code} ${r.error?.message}`);
+      if ((r.result as { unchanged?: boolean } | undefined)?.unchanged) throw new Error(`config/set ${i} changed nothing; every sample must be a real apply`);
+      if (i >= p.warmup) rttMs.push(dt);
+    }
+
+    const reconnectS: number[] = [];
+    const hubReadyS: number[] = [];
+    for (let i = 0; i < p.reconnects; i++) {
+      const online = ctl.waitOnline(id, 30_000);
+      const t = performance.now();
+      await hub.stop();
+      await hub.start();
+      hubReadyS.push((performance.now() - t) / 1000);
+      await online;
+      reconnectS.push((performance.now() - t) / 1000);
+      await sleep(300);
+    }
+    return { rttMs, reconnectS, hubReadyS, idleRssMb };
+  } finally {
+    await ctl.close().catch(() => {});
+    await device.stop();
+    await hub.dispose();
+  }
+}
+
+export async function run(opts: { json: boolean; quick: boolean }): Promise<CoreFigures> {
+  const p = plan(opts.quick);
+  const say = (s: string) => { if (!opts.json) process.stdout.write(s); };
+  const bundle = await buildBenchBundle();
+  try {
+    say('core: single device (RSS, provisioning RTT, reconnect) … ');
+    const one = await singleDevice(bundle.cli, p);
+    say('done\n');
+    say(`core: fleet of ${p.fleetDevices} on Aedes … `);
+    const a = await runFleet({ kind: 'aedes', devices: p.fleetDevices, cli: bundle.cli, fleetScript: bundle.fleet });
+    say(`done\ncore: fleet of ${p.fleetDevices} on Mosquitto … `);
+    const m = await runFleet({ kind: 'mosquitto', devices: p.fleetDevices, cli: bundle.cli, fleetScript: bundle.fleet });
+    say('done\n\n');
+
+    const figures: CoreFigures = {
+      provision_rtt_p50_ms: round(percentile(one.rttMs, 50), 2),
+      provision_rtt_p99_ms: round(percentile(one.rttMs, 99), 2),
+      reconnect_s: round(median(one.reconnectS), 3),
+      idle_rss_mb: round(one.idleRssMb, 1),
+      fleet_devices: p.fleetDevices,
+      fleet_total_s_aedes: round(a.totalS, 3),
+      fleet_total_s_mosquitto: round(m.totalS, 3),
+      fleet_broker_cpu_s_aedes: round(a.brokerCpuS, 2),
+      fleet_broker_cpu_s_mosquitto: round(m.brokerCpuS, 2),
+    };
+    if (!opts.json) {
+      const f = figures;
+      console.log(formatTable(['figure', 'value', 'target', 'what was measured'], [
+        ['provision_rtt_p50_ms', f.provision_rtt_p50_ms, '', `config/set → reply, ${one.rttMs.length} applied patches, device + hub processes on loopback`],
+        ['provision_rtt_p99_ms', f.provision_rtt_p99_ms, atMost(f.provision_rtt_p99_ms, 20), `max ${round(Math.max(...one.rttMs), 2)} ms`],
+        ['reconnect_s', f.reconnect_s, atMost(f.reconnect_s, 2), `hub stop+start → device online, median of ${one.reconnectS.length} (max ${round(Math.max(...one.reconnectS), 3)} s; hub listening again after ${round(median(one.hubReadyS), 3)} s); backoff 50–500 ms`],
+        ['idle_rss_mb', f.idle_rss_mb, atMost(f.idle_rss_mb, 60), `VmRSS of "hearth run" (bundled, no roles) after ${p.settleMs / 1000} s online and idle`],
+        ['fleet_devices', f.fleet_devices, '', 'real runtimes in one fleet process, provisioned once each with a whole config'],
+      ]));
+      console.log();
+      console.log(formatTable([`fleet of ${p.fleetDevices} devices`, 'Aedes (hearth hub)', 'Mosquitto'], [
+        ['total time, broker up → all provisioned (s)', f.fleet_total_s_aedes, f.fleet_total_s_mosquitto],
+        ['broker CPU over that time (s)', f.fleet_broker_cpu_s_aedes, f.fleet_broker_cpu_s_mosquitto],
+        ['fleet boot before the broker starts (s, not counted)', round(a.bootS, 2), round(m.bootS, 2)],
+      ]));
+    }
+    return figures;
+  } finally {
+    await cleanupAll();
+    bundle.remove();
+  }
+}
