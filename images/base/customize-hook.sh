@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# mmdebstrap customize hook: runs after every package is installed. Builds the native addons for
+# arm64 inside the image's own root (Debian's node headers, the host npm's node-gyp), purges the
+# build-only packages, writes fstab and the initramfs module list, builds the initramfs once, and
+# removes what must differ per device (SSH host keys, machine id).
+set -euo pipefail
+root=$1
+step() { echo "[hearth] $(date +%T) $*"; }
+
+step "fstab and initramfs module list"
+cat >"$root/etc/fstab" <<'FSTAB'
+# hearth: partitions by label, so the same image boots from SD, USB or a QEMU virtio disk.
+LABEL=hearth-root  /               ext4  defaults,noatime,errors=remount-ro     0 1
+LABEL=HEARTHBOOT   /boot/firmware  vfat  defaults,noatime,fmask=0177,dmask=0077  0 2
+FSTAB
+{ echo "# hearth: see images/initramfs-modules"; grep -v '^\s*#' "$HEARTH_IMAGES/initramfs-modules"; } >"$root/etc/initramfs-tools/modules"
+
+step "building native addons for arm64 (speaker, alsa-capture, rpio, cap)"
+mkdir -p "$root/opt/hearth" "$root/tmp/hearth-npm"
+cp -a "$HEARTH_ADDONS/." "$root/opt/hearth/"
+cp -a "$HEARTH_NPM/." "$root/tmp/hearth-npm/"
+chroot "$root" env HOME=/tmp npm_config_nodedir=/usr sh -ec '
+  cd /opt/hearth/node_modules
+  for p in speaker alsa-capture rpio cap; do
+    echo "[hearth] node-gyp rebuild $p"
+    (cd "$p" && node /tmp/hearth-npm/node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir=/usr --jobs=2 >/tmp/gyp-$p.log 2>&1) || { tail -40 /tmp/gyp-$p.log; exit 1; }
+    # keep only the addon itself: objects and makefiles are tens of MB
+    find "$p/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+    find "$p/build/Release" -mindepth 1 -maxdepth 1 ! -name "*.node" -exec rm -rf {} +
+    ls "$p"/build/Release/*.node
+  done
+  node -e "for (const p of [\"cap\", \"rpio\"]) { require(\"/opt/hearth/node_modules/\" + p); console.log(\"[hearth] loads:\", p) }"
+  echo "[hearth] node $(node --version) on $(uname -m)"
+'
+rm -rf "$root/tmp/hearth-npm" "$root"/tmp/gyp-*.log
+
+step "purging build-only packages: $HEARTH_BUILD_PACKAGES"
+chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq --auto-remove $HEARTH_BUILD_PACKAGES >/dev/null
+chroot "$root" apt-get clean
+rm -rf "$root"/var/lib/apt/lists/*_Packages "$root"/var/lib/apt/lists/*_Translation-* "$root"/var/lib/apt/lists/*Release* 
+
+step "raspi-firmware settings: root by label, consoles on HDMI and the UART, no cma= (it breaks the Pi 4)"
+# raspi-firmware's kernel/initramfs hook writes /boot/firmware/{config.txt,cmdline.txt}; without
+# ROOTPART it would take the build machine's root device from findmnt.
+printf '\n# hearth\nROOTPART="LABEL=hearth-root"\nCONSOLES="tty0 ttyS1,115200"\nCMA=0\n' >>"$root/etc/default/raspi-firmware"
+
+step "initramfs (once, MODULES=list); raspi-firmware fills /boot/firmware"
+rm -f "$root/usr/sbin/update-initramfs"
+chroot "$root" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+for k in "$root"/lib/modules/*; do
+  chroot "$root" update-initramfs -c -k "$(basename "$k")"
+done
+
+step "removing per-device identity (SSH host keys, machine id)"
+rm -f "$root"/etc/ssh/ssh_host_*
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+ls -la "$root/boot" "$root/boot/firmware"
+step "base done"
