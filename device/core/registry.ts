@@ -5,4 +5,5 @@ import type { RoleFactory } from './role.ts';
 export const ROLE_LOADERS: Record<string, () => Promise<RoleFactory>> = {
   hub: async () => (await import('../hub/role.ts')).createHubRole,
   waker: async () => (await import('../waker/role.ts')).createWakerRole,
+  tuner: async () => (await import('../tuner/role.ts')).createTunerRole,
 };

@@ -12,12 +12,12 @@ export type TuneMode = Static<typeof TuneMode>;
 
 const LineNo = (description: string) => Type.Integer({ minimum: 0, maximum: 511, description });
 const ActiveLow = (description: string) => Type.Optional(Type.Boolean({ description }));
-export const Bias = Type.Union(['pull-up', 'pull-down', 'disable', 'as-is'].map((b) => Type.Literal(b)), {
+export const Bias = Type.Union([Type.Literal('pull-up'), Type.Literal('pull-down'), Type.Literal('disable'), Type.Literal('as-is')], {
   description: 'input bias resistor (rpio and chardev honour it; as-is leaves the pin alone)',
 });
 export type Bias = Static<typeof Bias>;
 
-export const GpioAdapterName = Type.Union(['auto', 'rpio', 'chardev', 'sim'].map((b) => Type.Literal(b)), {
+export const GpioAdapterName = Type.Union([Type.Literal('auto'), Type.Literal('rpio'), Type.Literal('chardev'), Type.Literal('sim')], {
   description: 'auto (default: Pi 5 → chardev, Pi 1–4 → rpio, anything else → sim with a warning), rpio, chardev (Linux GPIO character device via the gpiod tools) or sim',
 });
 export type GpioAdapterName = Static<typeof GpioAdapterName>;
@@ -68,6 +68,7 @@ export const TunerConfig = Obj(
     power: Type.Optional(Obj({
       line: LineNo('GPIO line switching the tuner\'s power relay'),
       activeLow: ActiveLow('relay on = GPIO low (default false)'),
+      cutsPower: Type.Optional(Type.Boolean({ description: 'the relay cuts the tuner\'s power when energised (normally-closed contact), so the tuner keeps power while the Pi is off or restarting (default false: energised = powered)' })),
       offMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 30_000, description: 'erase: power stays off this long before START is pressed and power returns (default 2000 ms)' })),
     }, { description: 'optional power relay (needed to erase memories); the tuner is powered while the role runs' })),
     ptt: Type.Optional(Obj({
@@ -99,12 +100,12 @@ export const TunerConfig = Obj(
 );
 export type TunerConfig = Static<typeof TunerConfig>;
 
-export const TuneOutcome = Type.Union(['tuned', 'bypassed', 'failed', 'no-response', 'stuck', 'erased', 'aborted'].map((s) => Type.Literal(s)), {
+export const TuneOutcome = Type.Union([Type.Literal('tuned'), Type.Literal('bypassed'), Type.Literal('failed'), Type.Literal('no-response'), Type.Literal('stuck'), Type.Literal('erased'), Type.Literal('aborted')], {
   description: 'tuned (KEY asserted then released normally), bypassed (bypass press, no KEY expected), failed (KEY gave the failure pulse pattern), no-response (KEY never asserted), stuck (KEY held past keyMaxMs), erased, aborted (role stopped mid-way)',
 });
 export type TuneOutcome = Static<typeof TuneOutcome>;
 
-export const PressSource = Type.Union(['command', 'button', 'pass-through'].map((s) => Type.Literal(s)));
+export const PressSource = Type.Union([Type.Literal('command'), Type.Literal('button'), Type.Literal('pass-through')]);
 export type PressSource = Static<typeof PressSource>;
 
 export const KeyTimings = Obj({
@@ -117,7 +118,7 @@ export const KeyTimings = Obj({
 export type KeyTimings = Static<typeof KeyTimings>;
 
 export const TuneResult = Obj({
-  mode: TuneMode,
+  mode: Type.Union([TuneMode, Type.Literal('erase')], { description: 'the mode the tuner read from the measured press (erase for erase-memories)' }),
   source: PressSource,
   outcome: TuneOutcome,
   requestedMs: Type.Union([Type.Number(), Type.Null()], { description: 'asked press length (null for pass-through)' }),
@@ -129,7 +130,7 @@ export const TuneResult = Obj({
 });
 export type TuneResult = Static<typeof TuneResult>;
 
-export const TunerStatus = Type.Union(['idle', 'pressing', 'tuning', 'erasing', 'error'].map((s) => Type.Literal(s)), {
+export const TunerStatus = Type.Union([Type.Literal('idle'), Type.Literal('pressing'), Type.Literal('tuning'), Type.Literal('erasing'), Type.Literal('error')], {
   description: 'idle (ready), pressing (START held), tuning (press done, watching KEY), erasing (power cycle with START held), error (the last operation failed; still ready)',
 });
 export type TunerStatus = Static<typeof TunerStatus>;
@@ -137,7 +138,7 @@ export type TunerStatus = Static<typeof TunerStatus>;
 export const TunerState = Obj({
   status: TunerStatus,
   adapter: Type.String({ description: 'GPIO adapter in use: rpio, chardev or sim' }),
-  operation: Type.Union([Obj({ kind: Type.String(), mode: Type.Optional(TuneMode), source: PressSource, since: Type.String() }), Type.Null()]),
+  operation: Type.Union([Obj({ kind: Type.Union([Type.Literal('tune'), Type.Literal('press'), Type.Literal('erase')]), mode: Type.Optional(TuneMode), source: PressSource, since: Type.String() }), Type.Null()]),
   key: Type.Boolean({ description: 'KEY asserted now' }),
   start: Type.Boolean({ description: 'START held now' }),
   ptt: Type.Optional(Type.Boolean()),
@@ -149,14 +150,14 @@ export const TunerState = Obj({
 });
 export type TunerState = Static<typeof TunerState>;
 
-export const TunerEventType = Type.Union(['press', 'tune', 'button', 'erase', 'fault'].map((s) => Type.Literal(s)));
+export const TunerEventType = Type.Union([Type.Literal('press'), Type.Literal('tune'), Type.Literal('button'), Type.Literal('erase'), Type.Literal('fault')]);
 export type TunerEventType = Static<typeof TunerEventType>;
 
 /** The `data` of hearth/<id>/event/tuner, by type. */
 export const TunerEvent = Obj({
   type: TunerEventType,
   message: Type.String(),
-  mode: Type.Optional(TuneMode),
+  mode: Type.Optional(Type.Union([TuneMode, Type.Literal('erase')])),
   source: Type.Optional(PressSource),
   requestedMs: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   pressMs: Type.Optional(Type.Number({ description: 'press, erase: measured START press' })),
