@@ -19,6 +19,10 @@ step "building native addons for arm64 (speaker, alsa-capture, rpio, cap)"
 mkdir -p "$root/opt/hearth" "$root/tmp/hearth-npm"
 cp -a "$HEARTH_ADDONS/." "$root/opt/hearth/"
 cp -a "$HEARTH_NPM/." "$root/tmp/hearth-npm/"
+# speaker 0.5.5 ships mpg123 config headers for linux arm/ia32/x64 only; arm64 is LP64 little
+# endian glibc like x64, whose config.h (type sizes, header checks) therefore fits.
+mpg=$root/opt/hearth/node_modules/speaker/deps/mpg123/config/linux
+[ -d "$mpg/arm64" ] || cp -a "$mpg/x64" "$mpg/arm64"
 chroot "$root" env HOME=/tmp npm_config_nodedir=/usr sh -ec '
   cd /opt/hearth/node_modules
   for p in speaker alsa-capture rpio cap; do

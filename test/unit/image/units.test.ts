@@ -1,0 +1,109 @@
+// The systemd units and system settings the image ships (images/rootfs).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { imagesDir } from '../../../device/image/boot-config.ts';
+
+const rootfs = join(imagesDir(), 'rootfs');
+
+/** systemd unit syntax: sections of key=value; a key may repeat (values collected in order). */
+function parseUnit(text: string): Map<string, Map<string, string[]>> {
+  const out = new Map<string, Map<string, string[]>>();
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const s = /^\[(.+)\]$/.exec(line);
+    if (s) { section = s[1]!; if (!out.has(section)) out.set(section, new Map()); continue; }
+    const eq = line.indexOf('=');
+    const k = line.slice(0, eq).trim();
+    const v = line.slice(eq + 1).trim();
+    const sec = out.get(section)!;
+    sec.set(k, [...(sec.get(k) ?? []), v]);
+  }
+  return out;
+}
+const unit = (rel: string) => parseUnit(readFileSync(join(rootfs, rel), 'utf8'));
+const one = (u: Map<string, Map<string, string[]>>, sec: string, key: string) => {
+  const v = u.get(sec)?.get(key);
+  assert.ok(v && v.length, `${sec}.${key} is set`);
+  return v![v!.length - 1]!;
+};
+
+test('hearth.service: the documented command, restart on failure, watchdog', () => {
+  const u = unit('etc/systemd/system/hearth.service');
+  assert.is(one(u, 'Service', 'ExecStart'), '/usr/bin/node /opt/hearth/dist/hearth.js run --config /var/lib/hearth/config.json --state-dir /var/lib/hearth');
+  assert.is(one(u, 'Service', 'Restart'), 'on-failure');
+  assert.is(one(u, 'Service', 'Type'), 'notify');
+  assert.is(one(u, 'Service', 'NotifyAccess'), 'all', 'the runtime notifies through systemd-notify, a child process');
+  assert.match(one(u, 'Service', 'WatchdogSec'), /^\d+s$/);
+  assert.is(one(u, 'Unit', 'StartLimitIntervalSec'), '0', 'never gives up restarting');
+  assert.ok(one(u, 'Unit', 'After').includes('hearth-firstboot.service'));
+  assert.is(one(u, 'Install', 'WantedBy'), 'multi-user.target');
+});
+
+test('hearth.service: own user in audio and gpio, CAP_NET_RAW only, nothing gained later', () => {
+  const u = unit('etc/systemd/system/hearth.service');
+  assert.is(one(u, 'Service', 'User'), 'hearth');
+  assert.equal(one(u, 'Service', 'SupplementaryGroups').split(/\s+/).sort(), ['audio', 'gpio']);
+  assert.is(one(u, 'Service', 'CapabilityBoundingSet'), 'CAP_NET_RAW');
+  assert.is(one(u, 'Service', 'AmbientCapabilities'), 'CAP_NET_RAW');
+  assert.is(one(u, 'Service', 'NoNewPrivileges'), 'yes');
+});
+
+test('hearth.service: read-only system, writable state only under /var/lib/hearth, closed devices but sound and GPIO', () => {
+  const u = unit('etc/systemd/system/hearth.service');
+  assert.is(one(u, 'Service', 'ProtectSystem'), 'strict');
+  assert.is(one(u, 'Service', 'ProtectHome'), 'yes');
+  assert.is(one(u, 'Service', 'PrivateTmp'), 'yes');
+  assert.is(one(u, 'Service', 'StateDirectory'), 'hearth');
+  assert.not.ok(u.get('Service')!.has('ReadWritePaths'), 'no other writable path');
+  assert.is(one(u, 'Service', 'DevicePolicy'), 'closed');
+  const allow = u.get('Service')!.get('DeviceAllow')!;
+  assert.ok(allow.includes('char-alsa rw'));
+  assert.ok(allow.includes('char-gpiochip rw'));
+  for (const k of ['ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictSUIDSGID', 'LockPersonality', 'RestrictNamespaces']) assert.is(one(u, 'Service', k), 'yes', k);
+  assert.ok(one(u, 'Service', 'RestrictAddressFamilies').split(/\s+/).includes('AF_PACKET'), 'ARP capture needs packet sockets');
+});
+
+test('systemd-analyze: hearth.service is verified and its exposure is at most 3.0 ("OK")', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-unit-'));
+  try {
+    copyFileSync(join(rootfs, 'etc/systemd/system/hearth.service'), join(dir, 'hearth.service'));
+    const out = execFileSync('systemd-analyze', ['security', '--offline=true', '--threshold=30', join(dir, 'hearth.service')], { encoding: 'utf8' });
+    const m = /Overall exposure level for hearth\.service: ([\d.]+)/.exec(out);
+    assert.ok(m, out.slice(-400));
+    assert.ok(Number(m![1]) <= 3.0, `exposure ${m![1]}`);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('hearth-firstboot.service: root oneshot before hearth and ssh, the documented command', () => {
+  const u = unit('etc/systemd/system/hearth-firstboot.service');
+  assert.is(one(u, 'Service', 'Type'), 'oneshot');
+  assert.not.ok(u.get('Service')!.has('User'), 'runs as root: it writes /etc and /root/.ssh');
+  assert.is(one(u, 'Service', 'ExecStart'), '/usr/bin/node /opt/hearth/dist/hearth.js firstboot --file /boot/firmware/hearth.json --state-dir /var/lib/hearth');
+  const before = one(u, 'Unit', 'Before').split(/\s+/);
+  assert.ok(before.includes('hearth.service') && before.includes('ssh.service'));
+  assert.ok(one(u, 'Unit', 'RequiresMountsFor').split(/\s+/).includes('/boot/firmware'));
+});
+
+test('no password logins: sshd takes keys only; host keys are made per device', () => {
+  const sshd = readFileSync(join(rootfs, 'etc/ssh/sshd_config.d/hearth.conf'), 'utf8');
+  assert.match(sshd, /^PasswordAuthentication no$/m);
+  assert.match(sshd, /^KbdInteractiveAuthentication no$/m);
+  assert.match(sshd, /^PermitRootLogin prohibit-password$/m);
+  const dropin = unit('etc/systemd/system/ssh.service.d/hearth-hostkeys.conf');
+  assert.is(one(dropin, 'Service', 'ExecStartPre'), '/usr/bin/ssh-keygen -A');
+});
+
+test('sysusers: hearth is a system user in audio and gpio; the gpio group exists; udev gives it the pins', () => {
+  const lines = readFileSync(join(rootfs, 'usr/lib/sysusers.d/hearth.conf'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/\s+/).slice(0, 3).join(' '));
+  for (const l of ['g gpio -', 'u hearth -', 'm hearth audio', 'm hearth gpio']) assert.ok(lines.includes(l), l);
+  const udev = readFileSync(join(rootfs, 'etc/udev/rules.d/60-hearth-gpio.rules'), 'utf8');
+  assert.match(udev, /KERNEL=="gpiochip\*", GROUP="gpio", MODE="0660"/);
+});
+
+test.run();
