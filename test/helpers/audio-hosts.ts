@@ -84,7 +84,7 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
   }
   proc.on('message', (m: any) => {
     if (m.t === 'ready') {
-      for (const a of retained.values()) proc.send(a);
+      for (const a of retained.values()) proc.send(a as object);
       proc.send({ t: 'start', role: o.role, id: o.id, config: o.config, dac: o.dac });
     }
     else if (m.t === 'started') started?.();
