@@ -20,7 +20,8 @@ import { probeSpec } from '../helpers/test-roles.ts';
 import { configForRevision } from '../helpers/config-writer.ts';
 
 const KILLS = Number(process.env.HEARTH_POWERCUT_KILLS ?? 60);
-const BUDGET_MS = 40_000;
+const MIN_KILLS = Math.min(KILLS, 50);
+const BUDGET_MS = 25_000;
 const root = new URL('../../', import.meta.url).pathname;
 const schema = deviceConfigSchema([...ROLE_SPECS, probeSpec]);
 
@@ -34,7 +35,7 @@ function rng(seed: number) {
   };
 }
 
-test(`config file survives ${KILLS} SIGKILLs mid-save: always a whole old or new revision`, async () => {
+test(`config file survives ${MIN_KILLS}–${KILLS} SIGKILLs mid-save: always a whole old or new revision`, async () => {
   const work = mkdtempSync(join(tmpdir(), 'hearth-powercut-'));
   const stateDir = join(work, 'state');
   const file = join(stateDir, 'config.json');
@@ -51,7 +52,8 @@ test(`config file survives ${KILLS} SIGKILLs mid-save: always a whole old or new
     const t0 = Date.now();
     let lastReported = 0, lastSeen = 0, kills = 0, midSave = 0, tempFiles = 0;
     const seenRevisions = new Set<number>();
-    while (kills < KILLS && Date.now() - t0 < BUDGET_MS) {
+    // At least MIN_KILLS, then more while the time budget lasts.
+    while (kills < MIN_KILLS || (kills < KILLS && Date.now() - t0 < BUDGET_MS)) {
       const child = spawn(process.execPath, [bundle, stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '', err = '';
       child.stdout!.on('data', (d) => { out += d; });
@@ -93,7 +95,6 @@ test(`config file survives ${KILLS} SIGKILLs mid-save: always a whole old or new
       lastSeen = rev;
       seenRevisions.add(rev);
     }
-    assert.ok(kills >= 50, `only ${kills} kills fit in ${BUDGET_MS} ms`);
     assert.ok(lastSeen > kills, `the writer made progress (${lastSeen} revisions over ${kills} kills)`);
     // Some kills must land between creating the temp file and the rename (the dangerous window),
     // or the test proves nothing; about one in eight does on an ext4 disk.
