@@ -34,11 +34,12 @@ export type LineWorkerRequest =
   | { op: 'pulse'; id: number; line: number; ms: number }
   | { op: 'close'; id: number; line: number }
   | { op: 'closeAll'; id: number }
-  | { op: 'mockDrive'; id: number; line: number; level: number };
+  | { op: 'mockDrive'; id: number; line: number; level: number }
+  | { op: 'mockRead'; id: number; line: number };
 
 export type LineWorkerReply =
   | { op: 'ready'; error?: string; sched?: string }
-  | { op: 'done'; id: number; error?: string; start?: number; end?: number; aborted?: boolean }
+  | { op: 'done'; id: number; error?: string; start?: number; end?: number; aborted?: boolean; level?: number }
   | { op: 'edge'; line: number; active: boolean; t: number };
 
 export function lineWorkerMain(): void {
@@ -159,6 +160,10 @@ export function lineWorkerMain(): void {
           if (!data.mock) throw new Error('mockDrive needs mock mode');
           rpio.write(m.line, m.level);
           break;
+        }
+        case 'mockRead': {
+          post({ op: 'done', id: m.id, level: rpio.read(m.line) ? 1 : 0 });
+          return;
         }
       }
       post({ op: 'done', id: m.id });

@@ -160,6 +160,11 @@ export class RpioGpio implements Gpio {
     await this.request({ op: 'mockDrive', line, level });
   }
 
+  /** Mock mode only: the physical level of `line` as the device on the other end sees it. */
+  async mockLevel(line: number): Promise<0 | 1> {
+    return (await this.request({ op: 'mockRead', line })).level ? 1 : 0;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     try { if (!this.dead) await this.request({ op: 'closeAll' }); } catch { /* releasing anyway */ }

@@ -325,9 +325,8 @@ export function createTunerRole(deps: RoleDeps<TunerConfig>): Role<TunerConfig> 
     if (passHold) clock.clearTimeout(passHold.limit);
     op?.watch?.abort();
     releaseAll();
-    const g = gpio;
-    gpio = undefined;
-    await g?.close().catch((e: Error) => log.error(`closing GPIO: ${e.message}`));
+    // gpio stays set: operations still finishing read its clock; `stopped` guards everything else.
+    await gpio?.close().catch((e: Error) => log.error(`closing GPIO: ${e.message}`));
   }
 
   return {
