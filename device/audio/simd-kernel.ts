@@ -120,18 +120,31 @@ function moduleBytes(): Uint8Array {
 export type KernelFn = (out: number, n: number, i0: number, frac: number, ratio: number,
   coef: number, delta: number, buf: number, taps: number, phases: number) => void;
 
-export interface SimdKernel { memory: WebAssembly.Memory; st: KernelFn; mo: KernelFn }
+// The project compiles against ES2022 + Node types, which lack the WebAssembly JS API: the few
+// members used are typed here.
+interface WasmMemory { readonly buffer: ArrayBuffer }
+interface WasmModule { readonly __wasmModule?: never }
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Memory: new (d: { initial: number }) => WasmMemory;
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-let compiled: WebAssembly.Module | null | undefined;
+export interface SimdKernel { memory: WasmMemory; st: KernelFn; mo: KernelFn }
+
+let compiled: WasmModule | null | undefined;
 
 /** The compiled module, or null where WebAssembly SIMD is unavailable (callers fall back to JS). */
-export function simdModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    const bytes = moduleBytes();
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  } catch {
-    compiled = null;
+export function simdModule(): WasmModule | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = moduleBytes();
+      compiled = WA && WA.validate(bytes) ? new WA.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
   }
   return compiled;
 }
@@ -140,8 +153,8 @@ export function simdModule(): WebAssembly.Module | null {
 export function createSimdKernel(bytes: number): SimdKernel | null {
   const mod = simdModule();
   if (!mod) return null;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-  const inst = new WebAssembly.Instance(mod, { m: { mem: memory } });
+  const memory = new WA!.Memory({ initial: Math.ceil(bytes / 65536) });
+  const inst = new WA!.Instance(mod, { m: { mem: memory } });
   return { memory, st: inst.exports.st as KernelFn, mo: inst.exports.mo as KernelFn };
 }
 
