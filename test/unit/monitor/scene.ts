@@ -3,9 +3,12 @@
 import { FleetModel } from '../../../device/monitor/model.ts';
 import { T0, t, info, state, telemetry, event } from './fixtures.ts';
 
-export function scene(): FleetModel {
-  const m = new FleetModel();
-  const ap = (topic: string, payload: string, at: number, retained = false) => m.apply({ topic, payload, at, retained });
+export interface SceneMessage { topic: string; payload: string; at: number; retained: boolean }
+
+/** The messages of the scene, in arrival order (the web console's tests fold the same ones). */
+export function sceneMessages(): SceneMessage[] {
+  const out: SceneMessage[] = [];
+  const ap = (topic: string, payload: string, at: number, retained = false) => { out.push({ topic, payload, at, retained }); };
   ap(t.status('hub'), 'online', T0 - 1000, true);
   ap(t.info('hub'), info('hub', ['hub'], { name: 'Hall box' }), T0 - 1000, true);
   ap(t.state('hub', 'hub'), state('hub', 'running', T0 - 190_000, { detail: { mqtt: '0.0.0.0:1883', ws: '0.0.0.0:8080', clients: 3, logins: 2, anonymous: false } }), T0 - 1000, true);
@@ -27,5 +30,11 @@ export function scene(): FleetModel {
 
   ap(t.status('study'), 'online', T0 - 70_000);
   ap(t.reply('study'), JSON.stringify({ v: 2, id: 'c1', ok: false, topic: t.cmd('study', 'waker', 'wake'), error: { code: 'not-found', message: 'no host "x"' } }), T0 - 5000);
+  return out;
+}
+
+export function scene(): FleetModel {
+  const m = new FleetModel();
+  for (const msg of sceneMessages()) m.apply(msg);
   return m;
 }
