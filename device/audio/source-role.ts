@@ -33,7 +33,8 @@ interface Live {
 export function streamFormat(s: SourceStream): StreamFormat {
   const rate = s.rate ?? 48000;
   const channels = s.channels ?? 2;
-  const payloadType = s.payloadType ?? (rate === 44100 ? (channels === 2 ? 10 : 11) : 96);
+  // 127 as PulseAudio sends: its module-rtp-recv plays only 127 and the static 10/11 (found by test).
+  const payloadType = s.payloadType ?? (rate === 44100 ? (channels === 2 ? 10 : 11) : 127);
   return { encoding: 'L16', rate, channels, payloadType };
 }
 

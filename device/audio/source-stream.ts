@@ -67,7 +67,7 @@ export class OutStream {
       name: o.name, originAddress: o.sender.address, sessionId: this.ssrc, sessionVersion: Math.floor(o.clock.wall() / 1000),
       group: o.group, port: o.port, ttl: o.ttl, format: o.format, ptime: (o.framesPerPacket * 1000) / o.format.rate,
       info: `hearth stream ${o.id}`,
-    });
+    }).replace(/\r\n/g, '\n'); // PulseAudio's SDP parser insists on "v=0\n" (LF), as PulseAudio and PipeWire send it
     this.hash = sapHash(this.sdpText);
     this.t0 = o.clock.now();
     this.sentFrames = 0;

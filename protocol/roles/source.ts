@@ -35,7 +35,7 @@ export const SourceStream = Obj(
     port: Port('RTP port (even; RTCP uses port + 1)'),
     rate: Type.Optional(Rate),
     channels: Type.Optional(Channels),
-    payloadType: Type.Optional(Type.Integer({ minimum: 0, maximum: 127, description: 'default: 10/11 for 44.1 kHz stereo/mono, else 96' })),
+    payloadType: Type.Optional(Type.Integer({ minimum: 0, maximum: 127, description: 'default: 10/11 for 44.1 kHz stereo/mono, else 127 (what PulseAudio sends and the only dynamic PT its module-rtp-recv plays)' })),
     framesPerPacket: Type.Optional(Type.Integer({ minimum: 16, maximum: 360, description: 'frames per RTP packet (default 240 = 5 ms at 48 kHz); payload stays under 1440 bytes' })),
     ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'multicast TTL (default 1: this LAN only)' })),
     interface: Type.Optional(Ipv4('address of the interface to send on (default: the routing table\'s choice)')),

@@ -26,13 +26,13 @@ test.before(async () => {
 });
 test.after(async () => { await stopAllHosts(); tap.close(); ns.delete(); });
 
-test('RTP L16 packets: PT 96, 240 frames, consecutive sequence and timestamps, one SSRC, paced in real time', async () => {
+test('RTP L16 packets: PT 127, 240 frames, consecutive sequence and timestamps, one SSRC, paced in real time', async () => {
   await sleep(1200);
   const rtp = tap.got.filter((d) => d.port === P).map((d) => ({ ...d, p: parseRtp(d.data) }));
   assert.ok(rtp.every((x) => x.p.ok), 'every packet parses');
   const pk = rtp.map((x) => (x.p as { ok: true; packet: any }).packet);
   assert.ok(pk.length > 150, `packets arrived (${pk.length})`);
-  assert.ok(pk.every((p) => p.payloadType === 96 && p.payload.length === 960 && p.ssrc === pk[0].ssrc));
+  assert.ok(pk.every((p) => p.payloadType === 127 && p.payload.length === 960 && p.ssrc === pk[0].ssrc));
   for (let i = 1; i < pk.length; i++) {
     assert.is(pk[i].sequence, (pk[i - 1].sequence + 1) & 0xffff);
     assert.is(pk[i].timestamp, (pk[i - 1].timestamp + 240) >>> 0);
@@ -52,14 +52,19 @@ test('RTCP sender reports map RTP time to the wall clock the packets were sent a
   const srs = tap.got.filter((d) => d.port === P + 1).map((d) => parseRtcp(d.data)).filter((r) => r.ok).flatMap((r) => (r as any).rtcp.senderReports);
   assert.ok(srs.length >= 1, 'a sender report');
   const sr = srs.at(-1);
-  const rtp = tap.got.filter((d) => d.port === P).slice(-50);
+  const rtp = tap.got.filter((d) => d.port === P).slice(-100);
+  const offsets: number[] = [];
   for (const d of rtp) {
     const p = (parseRtp(d.data) as any).packet;
     assert.is(p.ssrc, sr.ssrc);
     const delta = ((p.timestamp - sr.rtpTimestamp) | 0) / 48;
-    const predicted = sr.wallMs + delta;
-    assert.ok(Math.abs(d.wallMs - predicted) < 15, `arrival within 15 ms of the SR mapping (${(d.wallMs - predicted).toFixed(2)} ms)`);
+    offsets.push(d.wallMs - (sr.wallMs + delta));
   }
+  offsets.sort((a, b) => a - b);
+  // A packet leaves when its first frame falls due (never early); timer and loopback delays
+  // only make it later, and a loaded machine makes some much later.
+  assert.ok(offsets[0]! > -2, `no packet ahead of the SR mapping (${offsets[0]!.toFixed(2)} ms)`);
+  assert.ok(offsets[offsets.length >> 1]! < 8, `median arrival within 8 ms of the mapping (${offsets[offsets.length >> 1]!.toFixed(2)} ms)`);
 });
 
 test('SAP announcements with an SDP describing the stream, on the SAP group and on the stream group', async () => {
@@ -77,7 +82,7 @@ test('SAP announcements with an SDP describing the stream, on the SAP group and 
     assert.is(s.stream.name, 'Kitchen tone');
     assert.is(s.stream.group, G);
     assert.is(s.stream.port, P);
-    assert.equal(s.stream.format, { encoding: 'L16', rate: 48000, channels: 2, payloadType: 96 });
+    assert.equal(s.stream.format, { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 });
   }
 });
 
@@ -88,7 +93,7 @@ test('the MQTT stream announcement and the state', async () => {
   assert.is(a!.group, G);
   assert.is(a!.port, P);
   assert.is(a!.name, 'Kitchen tone');
-  assert.is(a!.payloadType, 96);
+  assert.is(a!.payloadType, 127);
   const st = await src.waitState((s) => s.streams?.[0]?.packets > 0);
   assert.is(st.streams[0].sending, true);
   assert.is(st.streams[0].ssrc, a!.ssrc);
