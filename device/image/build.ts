@@ -49,6 +49,8 @@ export interface BuildOptions {
   provisioning?: Record<string, unknown>;
   /** Skip `node scripts/build.mjs` (use the dist/ that is there). */
   noRuntimeBuild?: boolean;
+  /** Take the runtime bundle from this folder instead of <repo>/dist (implies noRuntimeBuild). */
+  distDir?: string;
   /** Rebuild the base even if it is cached. */
   rebuildBase?: boolean;
   powerOfTwo?: boolean;
@@ -82,8 +84,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   await mkdir(cache, { recursive: true });
 
   await step('runtime bundle (scripts/build.mjs)', async () => {
-    if (!o.noRuntimeBuild) await run(process.execPath, [join(o.repo, 'scripts/build.mjs')], { cwd: o.repo });
-    await access(join(o.repo, 'dist/hearth.js')).catch(() => { throw new Error(`${o.repo}/dist/hearth.js is missing; run node scripts/build.mjs`); });
+    if (!o.noRuntimeBuild && !o.distDir) await run(process.execPath, [join(o.repo, 'scripts/build.mjs')], { cwd: o.repo });
+    const dist = o.distDir ?? join(o.repo, 'dist');
+    await access(join(dist, 'hearth.js')).catch(() => { throw new Error(`${dist}/hearth.js is missing; run node scripts/build.mjs`); });
   });
 
   const addonVersions = await lockedAddonVersions(o.repo);
@@ -118,7 +121,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
 
   let kernel = '';
   await step(`hearth layer (runtime, units, DAC ${o.dac})`, async () => {
-    await layerRoot({ root, repo: o.repo, images, dac: o.dac, addonVersions });
+    await layerRoot({ root, repo: o.repo, images, dac: o.dac, addonVersions, dist: o.distDir });
     if (profile.codecCompatible) await checkDacDrivers(root, o.dac);
   });
 
@@ -148,13 +151,13 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
 }
 
 /** Adds the hearth layer to an unpacked base root (also used by the tests on a tiny root). */
-export async function layerRoot(o: { root: string; repo: string; images: string; dac: Dac; addonVersions?: Record<string, string> }): Promise<void> {
+export async function layerRoot(o: { root: string; repo: string; images: string; dac: Dac; addonVersions?: Record<string, string>; dist?: string }): Promise<void> {
   const { root } = o;
   await cp(join(o.images, 'rootfs'), root, { recursive: true, preserveTimestamps: true });
   const opt = join(root, 'opt/hearth');
   await rm(join(opt, 'dist'), { recursive: true, force: true });
   await mkdir(opt, { recursive: true });
-  await cp(join(o.repo, 'dist'), join(opt, 'dist'), { recursive: true });
+  await cp(o.dist ?? join(o.repo, 'dist'), join(opt, 'dist'), { recursive: true });
   const pkg = JSON.parse(await readFile(join(o.repo, 'package.json'), 'utf8')) as { version: string };
   await writeFile(join(opt, 'package.json'), JSON.stringify({ name: 'hearth', version: pkg.version, private: true, type: 'module', dependencies: o.addonVersions ?? {} }, null, 2) + '\n');
   if (await exists(join(o.repo, 'docs/images.md'))) await cp(join(o.repo, 'docs/images.md'), join(opt, 'README.md'));

@@ -1,12 +1,12 @@
 // CLI: `hearth image build`, `hearth image provision IMAGE --config FILE`, `hearth flash IMAGE
 // DEVICE`, `hearth firstboot`. The lead wires registerImageCommands into device/cli/main.ts.
-import { resolve } from 'node:path';
+import { resolve, join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import type { Logger } from '../core/log.ts';
 import { CliError } from '../cli/broker-options.ts';
-import { DAC_CHOICES, type Dac } from './boot-config.ts';
+import { DAC_CHOICES, imagesDir, type Dac } from './boot-config.ts';
 import { loadProvisioningFile, provisionTarget } from './provision.ts';
 import { inspectTarget, refusals, describeTarget, writeImage, verifyImage, progressLine, type WriteProgress } from './flash.ts';
 
@@ -24,15 +24,16 @@ export function registerImageCommands(program: Command, ctx: ImageCliContext): v
     .option('--config <file>', 'put this hearth.json on the boot partition (one image per device)')
     .option('--cache <dir>', 'cache folder (base root filesystem)', '')
     .option('--no-runtime-build', 'use the dist/ that is there instead of running scripts/build.mjs')
+    .option('--dist <dir>', 'take the runtime bundle (hearth.js, console/) from this folder')
     .option('--rebuild-base', 'rebuild the cached base root filesystem', false)
-    .action(async (o: { dac: Dac; out: string; config?: string; cache: string; runtimeBuild: boolean; rebuildBase: boolean }) => {
+    .action(async (o: { dac: Dac; out: string; config?: string; cache: string; runtimeBuild: boolean; dist?: string; rebuildBase: boolean }) => {
       const { buildImage } = await import('./build.ts');
-      const repo = new URL('../../', import.meta.url).pathname;
+      const repo = join(imagesDir(), '..');
       const provisioning = o.config ? await loadProvisioningFile(o.config).catch(fail) : undefined;
       const t0 = performance.now();
       const r = await buildImage({
         repo: process.env.HEARTH_REPO ?? repo, out: resolve(o.out), dac: o.dac, log: ctx.log, provisioning,
-        cacheDir: o.cache || undefined, noRuntimeBuild: !o.runtimeBuild, rebuildBase: o.rebuildBase,
+        cacheDir: o.cache || undefined, noRuntimeBuild: !o.runtimeBuild, distDir: o.dist ? resolve(o.dist) : undefined, rebuildBase: o.rebuildBase,
       }).catch(fail);
       console.log(`\n${r.image}: ${(r.bytes / 2 ** 20).toFixed(0)} MiB, kernel ${r.kernel}, DAC ${o.dac}, base ${r.baseCached ? 'cached' : 'built'} (${r.baseKey})`);
       for (const [name, ms] of r.steps) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${name}`);

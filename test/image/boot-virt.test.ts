@@ -1,0 +1,78 @@
+// The real image end to end (slow, not in CI): build it (cached base), provision a copy with a
+// hearth.json pointing at a broker on the host's loopback, boot it in qemu-system-aarch64 -M virt
+// with the image's own kernel and initramfs, and check over MQTT that the device comes online,
+// publishes its info, takes a config and reports it applied. Prints the boot-to-online time.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureImage, scratchCopy, extractBootFiles, bootQemu, cacheDir, type Guest } from './qemu.ts';
+import { provisionTarget, loadProvisioningFile, readProvisioningFrom } from '../../device/image/provision.ts';
+import { startAedes, type TestBroker } from '../helpers/broker.ts';
+import { connectController, type Controller } from '../helpers/controller.ts';
+import { memoryLogger } from '../../device/core/log.ts';
+
+const DEVICE = 'qemu-virt';
+const GUEST_BROKER = '10.0.2.100';
+let broker: TestBroker | undefined;
+let ctl: Controller | undefined;
+let guest: Guest | undefined;
+
+test('boots, imports hearth.json, comes online, publishes info, applies a config over MQTT', async () => {
+  const image = await ensureImage();
+  broker = await startAedes();
+  ctl = await connectController(broker.url);
+  const img = scratchCopy(image, 'virt.img');
+  const dir = join(cacheDir, 'qemu/virt');
+  const files = await extractBootFiles(img, ['vmlinuz-', 'initrd.img-'], dir);
+  const prov = join(dir, 'hearth.json');
+  writeFileSync(prov, JSON.stringify({
+    v: 2,
+    hostname: 'qemu-virt',
+    config: { v: 2, id: DEVICE, name: 'QEMU virt', mqtt: { url: `mqtt://${GUEST_BROKER}:1883`, password: 'not-on-the-fat' }, roles: {} },
+    ssh: { authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc5m9pH3vQ0vU8m0jvJc3e9D9a0XqvI9y8c0bPpY0dK test@host'] },
+  }));
+  await provisionTarget(img, await loadProvisioningFile(prov), memoryLogger());
+
+  const serial = join(dir, 'console.log');
+  rmSync(serial, { force: true });
+  const t0 = Date.now();
+  guest = bootQemu([
+    '-M', 'virt', '-cpu', 'cortex-a72', '-smp', '2', '-m', '1024', '-nographic', '-monitor', 'none', '-serial', `file:${serial}`,
+    '-kernel', files['vmlinuz-']!, '-initrd', files['initrd.img-']!,
+    '-append', 'root=LABEL=hearth-root rw rootwait console=ttyAMA0 net.ifnames=0',
+    '-drive', `if=none,file=${img},format=raw,id=hd`, '-device', 'virtio-blk-pci,drive=hd',
+    // restrict=on: the guest reaches nothing outside; its one way out is the broker forward.
+    '-netdev', `user,id=n0,restrict=on,guestfwd=tcp:${GUEST_BROKER}:1883-tcp:127.0.0.1:${broker.port}`,
+    '-device', 'virtio-net-pci,netdev=n0,romfile=',
+  ], serial);
+
+  const online = await ctl.waitFor(`hearth/${DEVICE}/status`, (p) => p === 'online', 300_000);
+  const bootToOnline = (Date.now() - t0) / 1000;
+  assert.is(online.payload, 'online');
+  console.log(`[image] boot to online (QEMU -M virt, 2 vCPU, TCG): ${bootToOnline.toFixed(1)} s`);
+
+  const info = await ctl.waitFor(`hearth/${DEVICE}/info`, () => true, 30_000);
+  console.log(`[image] info: ${JSON.stringify(info.payload).slice(0, 400)}`);
+  assert.ok(JSON.stringify(info.payload).includes(DEVICE) || info.topic.includes(DEVICE));
+
+  const reply = await ctl.configSet(DEVICE, { patch: { name: 'QEMU virt, renamed' } }, 30_000);
+  assert.ok(reply.ok, JSON.stringify(reply));
+  const applied = await ctl.waitFor(`hearth/${DEVICE}/config`, (p) => p && p.config && p.config.name === 'QEMU virt, renamed', 30_000);
+  assert.ok(applied.payload.revision >= 2, `revision ${applied.payload.revision}`);
+  assert.is(applied.payload.config.mqtt.password, '***');
+
+  // The card's copy of hearth.json lost its secret on first boot.
+  await guest.stop();
+  const fat = await readProvisioningFrom(img);
+  assert.ok(fat && fat.includes('"imported"'), fat);
+  assert.not.ok(fat!.includes('not-on-the-fat'));
+  console.log(`[image] console: ${guest.console().split('\n').filter((l) => /hearth|Reached target/.test(l)).slice(-8).join(' | ')}`);
+});
+
+test.after(async () => {
+  await guest?.stop();
+  await ctl?.close();
+  await broker?.stop();
+});
+test.run();
