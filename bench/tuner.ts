@@ -1,0 +1,154 @@
+// Tuner press-timing benchmark: how far each START press (measured edge to edge with hrtime on the
+// GPIO line thread) lands from its target, for bypass, memory and full tune presses, idle and
+// while this same process does player-like work on its main thread.
+// - Adapter: rpio on its line thread (the Pi 1–4 production path) in rpio's mock mode: everything
+//   but the register write is the real code (Atomics.wait until shortly before the release, then
+//   spin on hrtime; SCHED_FIFO when allowed).
+// - Load ("loaded"): every 6.67 ms (a 48 kHz / 320-frame RTP packet) a 1280-byte L16 packet goes
+//   through a loopback UDP socket, is decoded and resampled by the project's polyphase resampler
+//   (device/audio/resampler.ts), plus 3 ms of extra synchronous resampling per packet to stand in
+//   for GC, MQTT and JSON bursts: the main thread is busy about half of the time.
+// - Presses run on 16 lines in parallel (the thread times them all) so ≥ 200 presses per mode fit
+//   in a couple of minutes; each line presses, waits 50 ms, presses the next mode.
+// - For contrast, the table also shows a main-thread press (setTimeout, the simulated adapter)
+//   under the same load; that figure is not one of the JSON figures.
+import { createSocket } from 'node:dgram';
+import { RpioGpio } from '../device/hal/gpio.rpio.ts';
+import { SimGpio } from '../device/hal/gpio.sim.ts';
+import type { Gpio } from '../device/hal/gpio.ts';
+import { RealClock } from '../device/core/clock.ts';
+import { Resampler } from '../device/audio/resampler.ts';
+import { PressTiming } from '../device/tuner/timing.ts';
+import { DEFAULTS } from '../device/tuner/settings.ts';
+import type { TuneMode } from '../protocol/roles/tuner.ts';
+import { percentile, round } from './lib/stats.ts';
+import { formatTable, atMost } from './lib/table.ts';
+
+const MODES: TuneMode[] = ['bypass', 'memory', 'full'];
+const LINES = [4, 5, 6, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+const timing = new PressTiming({ bypassBelowMs: DEFAULTS.bypassBelowMs, fullAboveMs: DEFAULTS.fullAboveMs }, DEFAULTS.presses);
+
+interface Sample { mode: TuneMode; err: number; inside: boolean }
+
+/** Runs `perMode` presses of each mode over the lines in parallel; returns one sample per press. */
+async function pressAll(gpio: Gpio, perMode: number): Promise<Sample[]> {
+  const jobs: TuneMode[] = [];
+  for (let i = 0; i < perMode; i++) jobs.push(...MODES);
+  const samples: Sample[] = [];
+  const outs = await Promise.all(LINES.map((l) => gpio.output(l, { label: 'bench' })));
+  await Promise.all(outs.map(async (o, k) => {
+    await new Promise((r) => setTimeout(r, k * 7)); // stagger the lines
+    for (let mode = jobs.shift(); mode; mode = jobs.shift()) {
+      const target = timing.targetMs(mode);
+      const p = await o.pulse(target);
+      const ms = p.end - p.start;
+      samples.push({ mode, err: Math.abs(ms - target), inside: timing.inWindow(mode, ms) });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }));
+  for (const o of outs) o.close();
+  return samples;
+}
+
+/** Player-like work on the main thread until stopped. */
+async function startLoad(): Promise<{ stop(): Promise<{ packets: number; busyPct: number }> }> {
+  const rx = createSocket('udp4');
+  const tx = createSocket('udp4');
+  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r()));
+  const port = rx.address().port;
+  const rs = new Resampler({ channels: 2, maxBlockInput: 8192 });
+  const extra = new Resampler({ channels: 2, maxBlockInput: 8192 });
+  const frames = new Float32Array(320 * 2);
+  const out = new Float32Array(400 * 2);
+  const big = new Float32Array(4096 * 2).map((_, i) => Math.sin(i / 7));
+  const pkt = Buffer.alloc(1280 + 12);
+  let packets = 0;
+  let busy = 0;
+  const t0 = performance.now();
+  rx.on('message', (msg) => {
+    const a = performance.now();
+    for (let i = 0; i < 640; i++) frames[i] = msg.readInt16BE(12 + i * 2) / 32768;
+    rs.push(frames, 320);
+    rs.process(out, 0, 320, 1.00002);
+    // Extra synchronous work standing in for GC, MQTT and JSON bursts (~3 ms).
+    const end = a + 3;
+    while (performance.now() < end) {
+      if (extra.inputEnd() - extra.position() < 8192 - 4096) extra.push(big, 4096);
+      extra.process(out, 0, 256, 1.0001);
+    }
+    packets++;
+    busy += performance.now() - a;
+  });
+  let seq = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < 640; i++) pkt.writeInt16BE(Math.round(Math.sin((seq * 320 + i) / 20) * 8000), 12 + i * 2);
+    pkt.writeUInt16BE(seq++ & 0xffff, 2);
+    tx.send(pkt, port, '127.0.0.1');
+  }, 20 / 3);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await new Promise<void>((r) => tx.close(() => r()));
+      await new Promise<void>((r) => rx.close(() => r()));
+      return { packets, busyPct: (100 * busy) / (performance.now() - t0) };
+    },
+  };
+}
+
+function stats(samples: Sample[]) {
+  const errs = samples.map((s) => s.err);
+  return { p50: percentile(errs, 50), p99: percentile(errs, 99), max: Math.max(...errs), outside: samples.filter((s) => !s.inside).length, n: samples.length };
+}
+
+export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
+  const perMode = opts.quick ? 10 : 200;
+  const gpio = await RpioGpio.open({ mock: 'raspi-4' });
+  let idle: Sample[];
+  let loaded: Sample[];
+  let naive: Sample[];
+  let load: { packets: number; busyPct: number };
+  try {
+    idle = await pressAll(gpio, perMode);
+    const l = await startLoad();
+    try {
+      loaded = await pressAll(gpio, perMode);
+      const sim = new SimGpio({ clock: new RealClock() });
+      naive = await pressAll(sim, opts.quick ? 3 : 20);
+      await sim.close();
+    } finally {
+      load = await l.stop();
+    }
+  } finally {
+    await gpio.close();
+  }
+  const si = stats(idle), sl = stats(loaded), sn = stats(naive);
+  const figures = {
+    press_error_p50_ms_idle: round(si.p50, 3),
+    press_error_p99_ms_idle: round(si.p99, 3),
+    press_error_p99_ms_loaded: round(sl.p99, 3),
+    press_error_max_ms_loaded: round(sl.max, 3),
+    presses_outside_window: si.outside + sl.outside,
+    presses: si.n + sl.n,
+  };
+  if (!opts.json) {
+    console.log(`tuner press timing: rpio line thread (${gpio.sched}), ${perMode} presses per mode per condition, targets ${MODES.map((m) => `${m} ${timing.targetMs(m)} ms`).join(', ')}`);
+    console.log(`load: ${load.packets} packets at 150/s through UDP + resampler, main thread busy ${round(load.busyPct, 0)}% of the time\n`);
+    console.log(formatTable(['figure', 'value', 'target'], [
+      ['press_error_p50_ms_idle', figures.press_error_p50_ms_idle, ''],
+      ['press_error_p99_ms_idle', figures.press_error_p99_ms_idle, atMost(figures.press_error_p99_ms_idle, 2)],
+      ['press_error_p99_ms_loaded', figures.press_error_p99_ms_loaded, atMost(figures.press_error_p99_ms_loaded, 2)],
+      ['press_error_max_ms_loaded', figures.press_error_max_ms_loaded, ''],
+      ['presses_outside_window', figures.presses_outside_window, atMost(figures.presses_outside_window, 0)],
+      ['presses', figures.presses, '≥ 400'],
+    ]));
+    const rows = [];
+    for (const [cond, ss] of [['idle', idle], ['loaded', loaded], ['loaded, main-thread setTimeout (contrast)', naive]] as const) {
+      for (const m of MODES) {
+        const st = stats(ss.filter((s) => s.mode === m));
+        rows.push([cond, m, st.n, round(st.p50, 3), round(st.p99, 3), round(st.max, 3), st.outside]);
+      }
+    }
+    console.log('\n' + formatTable(['condition', 'mode', 'presses', 'p50 ms', 'p99 ms', 'max ms', 'outside'], rows));
+  }
+  return figures;
+}
