@@ -17,6 +17,8 @@ import { ROLE_LOADERS } from './registry.ts';
 import { parseRequest, validateCommand, okReply, errorReply, RequestError } from './requests.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
+import { buildHaDiscovery } from './homeassistant.ts';
+import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
 import type { RoleFactory, RoleLink } from './role.ts';
 import type { HalOverrides } from '../hal/overrides.ts';
 
@@ -77,7 +79,19 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     protocol: PROTOCOL_VERSION, accepts: [...ACCEPTED_VERSIONS], roles: Object.keys(config.roles).filter((r) => config.roles[r] !== undefined),
     model: boardModel(), hostname: hostname(), addresses: ipv4Addresses(), node: process.version, bootTime: bootTimeIso(clock.wall()), startedAt,
   });
-  const publishInfo = () => link.publish(t.info(id), json(info()), { retain: true });
+  // Home Assistant discovery rides along with info: re-sent on every change of config and
+  // whenever Home Assistant announces itself online (it forgets non-retained state on restart).
+  let haTopic: string | undefined;
+  const publishDiscovery = () => {
+    if (!config.homeassistant?.enabled) {
+      if (haTopic) { link.publish(haTopic, '', { retain: true }); haTopic = undefined; }
+      return;
+    }
+    const d = buildHaDiscovery({ info: info(), roles: config.roles, baseTopic: t.base, prefix: config.homeassistant.prefix, specs });
+    haTopic = d.topic;
+    link.publish(d.topic, json(d.payload), { retain: true });
+  };
+  const publishInfo = () => { link.publish(t.info(id), json(info()), { retain: true }); publishDiscovery(); };
   const publishConfig = () => link.publish(t.config(id), json({ v: PROTOCOL_VERSION, revision, appliedAt: store.current()?.appliedAt ?? startedAt, config: redact(config) }), { retain: true });
   const reply = (r: Reply) => link.publish(t.reply(id), json(r), { qos: 1 });
 
@@ -260,6 +274,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
 
   function wireLink(): void {
     link.subscribe(t.configSet(id), (_topic, payload) => { void handleConfigSet(payload); });
+    link.subscribe(HA_STATUS_TOPIC, (_topic, payload) => { if (payload.toString() === 'online') publishDiscovery(); });
     link.subscribe(t.cmdFilter(id), (topic, payload) => { void handleCommand(topic, payload); });
     for (const device of replySubs.keys()) {
       replySubs.delete(device);
