@@ -140,7 +140,8 @@ function deviceCard(d, now) {
     el('p', { class: 'telemetry' }, t
       ? `cpu ${t.cpuPct.toFixed(1)}% · rss ${t.rssMb.toFixed(1)} MB${t.temperatureC !== undefined ? ` · ${t.temperatureC.toFixed(1)} °C` : ''} · up ${formatDuration(t.uptimeS * 1000)} · ${formatDuration(now - d.telemetry.at)} ago`
       : 'no telemetry yet'),
-    names.length ? el('table', { class: 'roles' }, el('tbody', {}, names.map((n) => roleRow(d, n, now)))) : '',
+    // An offline device's retained role states are its last words, not its present.
+    names.length ? el('table', { class: d.status === 'offline' ? 'roles stale' : 'roles', title: d.status === 'offline' ? 'last known state' : undefined }, el('tbody', {}, names.map((n) => roleRow(d, n, now)))) : '',
     events.length ? el('ul', { class: 'events' }, events.map((e) => el('li', { class: eventLevel(e.event.type) },
       el('span', { class: 'muted' }, `${formatDuration(now - e.at)} ago `), `${e.role} `, el('b', {}, e.event.type), ` ${e.event.message}`))) : '',
     errors.length ? el('ul', { class: 'errors' }, errors.map((e) => el('li', {}, el('span', { class: 'muted' }, `${formatDuration(now - e.at)} ago `), e.text))) : '',

@@ -242,6 +242,8 @@ export function defaultBrokerUrl(location) {
 /** A reply as one line for the person who sent the request. */
 export function replyText(r) {
   if (r.ok) return r.result === undefined ? 'ok' : `ok: ${JSON.stringify(r.result)}`;
+  const message = r.error?.message ?? '';
+  // Devices usually put the details in the message already; add them only when they are not.
   const details = (r.error?.details ?? []).map((x) => `${x.path || '/'} ${x.message}`).join('; ');
-  return `${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}${details ? ` (${details})` : ''}`;
+  return `${r.error?.code ?? 'error'}: ${message}${details && !message.includes(details) ? ` (${details})` : ''}`;
 }

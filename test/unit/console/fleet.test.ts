@@ -120,6 +120,7 @@ test('small texts', () => {
   assert.is(replyText({ id: 'x', ok: true }), 'ok');
   assert.is(replyText({ id: 'x', ok: true, result: { a: 1 } }), 'ok: {"a":1}');
   assert.is(replyText({ id: 'x', ok: false, error: { code: 'invalid', message: 'args are invalid', details: [{ path: '/host', message: 'is required' }] } }), 'invalid: args are invalid (/host is required)');
+  assert.is(replyText({ id: 'x', ok: false, error: { code: 'invalid', message: 'wake is invalid: /host is required', details: [{ path: '/host', message: 'is required' }] } }), 'invalid: wake is invalid: /host is required', 'details not repeated');
 });
 
 test.run();
