@@ -16,7 +16,11 @@ export interface LineWorkerData {
   rpioPath: string;
   /** rpio mock board (e.g. "raspi-4"): register access replaced by a map, for wiring tests. */
   mock: string | null;
-  /** SharedArrayBuffer: Int32 [0] doorbell, [1..512] logical line values (0/1, -1 = unknown). */
+  /**
+   * SharedArrayBuffer of Int32: [0] doorbell, [1..512] logical line values (0/1, -1 = unknown),
+   * [513] panic (set by the main thread as the process exits: release everything now),
+   * [514] panic acknowledged.
+   */
   shared: SharedArrayBuffer;
   port: unknown;
   pollMs: number;
@@ -183,7 +187,16 @@ export function lineWorkerMain(): void {
     }
   };
 
+  const PANIC = 513, ACK = 514;
+  const panic = () => {
+    for (const [line, o] of outs) { try { setOut(line, o, false); } catch { /* keep releasing */ } }
+    running = false;
+    Atomics.store(cells, ACK, 1);
+    Atomics.notify(cells, ACK);
+  };
+
   while (running) {
+    if (Atomics.load(cells, PANIC) === 1) { panic(); break; }
     for (let r = wt.receiveMessageOnPort(port); r; r = wt.receiveMessageOnPort(port)) handle(r.message as LineWorkerRequest);
     if (!running) break;
     if (ins.size) pollInputs();
@@ -197,7 +210,7 @@ export function lineWorkerMain(): void {
     const rem = next - now;
     if (rem <= data.spinMs) {
       // The last stretch: spin on hrtime so the release lands within microseconds of its due time.
-      while (hr() < next) { /* spin */ }
+      while (hr() < next && Atomics.load(cells, PANIC) === 0) { /* spin */ }
       continue;
     }
     let waitMs = ins.size ? data.pollMs : Infinity;

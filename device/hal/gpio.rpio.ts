@@ -43,9 +43,11 @@ export class RpioGpio implements Gpio {
   sched = 'normal';
 
   private constructor(readonly opts: RpioGpioOptions) {
-    const shared = new SharedArrayBuffer(4 * 513);
+    const shared = new SharedArrayBuffer(4 * 515);
     this.cells = new Int32Array(shared);
-    this.cells.fill(-1, 1);
+    this.cells.fill(-1, 1, 513);
+    this.cells[513] = 0;
+    this.cells[514] = 0;
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const data: LineWorkerData = {
@@ -54,7 +56,7 @@ export class RpioGpio implements Gpio {
       rtPriority: opts.rtPriority === undefined ? 20 : opts.rtPriority,
     };
     this.worker = new Worker(`${SHIM}(${lineWorkerMain.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
-    this.worker.unref();
+    // The thread keeps the process alive only while a request (a press included) is pending.
     this.ready = new Promise((resolve, reject) => {
       const onMsg = (m: LineWorkerReply) => {
         if (m.op !== 'ready') return;
@@ -71,8 +73,23 @@ export class RpioGpio implements Gpio {
   static async open(opts: RpioGpioOptions = {}): Promise<RpioGpio> {
     const g = new RpioGpio(opts);
     try { await g.ready; } catch (e) { await g.worker.terminate(); throw e; }
+    if (g.pending.size === 0) g.worker.unref();
+    process.once('exit', g.onExit);
     return g;
   }
+
+  /**
+   * The process is exiting (a crash included) and would take the line thread with it, leaving
+   * START as it is: ring the thread's panic cell and block up to 200 ms for it to release every
+   * output. Atomics.wait is allowed on Node's main thread, and exit handlers must be synchronous.
+   */
+  readonly onExit = (): void => {
+    if (this.closed || this.dead) return;
+    Atomics.store(this.cells, 513, 1);
+    Atomics.add(this.cells, 0, 1);
+    Atomics.notify(this.cells, 0);
+    Atomics.wait(this.cells, 514, 0, 200);
+  };
 
   now(): number { return monotonicMs(); }
 
@@ -91,6 +108,7 @@ export class RpioGpio implements Gpio {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    if (this.pending.size === 0) this.worker.unref();
     if (m.error) p.reject(new Error(m.error)); else p.resolve(m);
   }
 
@@ -98,6 +116,7 @@ export class RpioGpio implements Gpio {
     if (this.dead) return Promise.reject(this.dead);
     if (this.closed) return Promise.reject(new Error('GPIO is closed'));
     const id = this.nextId++;
+    if (this.pending.size === 0) this.worker.ref();
     const done = new Promise<Extract<LineWorkerReply, { op: 'done' }>>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.port.postMessage({ ...msg, id });
     Atomics.add(this.cells, 0, 1);
@@ -169,6 +188,7 @@ export class RpioGpio implements Gpio {
     if (this.closed) return;
     try { if (!this.dead) await this.request({ op: 'closeAll' }); } catch { /* releasing anyway */ }
     this.closed = true;
+    process.off('exit', this.onExit);
     this.watchers.clear();
     await this.worker.terminate().catch(() => 0);
     this.port.close();
