@@ -154,6 +154,11 @@ export class MqttLink {
     if (this.queue.length > max) this.queue.splice(0, this.queue.length - max);
   }
 
+  /** Takes over another link's retained messages (the runtime replacing its link), to re-publish them on every connect here. */
+  adoptRetained(from: MqttLink): void {
+    for (const [topic, m] of from.retained) if (!this.retained.has(topic)) this.retained.set(topic, m);
+  }
+
   /** Publishes the will's payload ourselves and closes cleanly (a clean stop says "offline" too). */
   async stop(): Promise<void> {
     this.stopped = true;

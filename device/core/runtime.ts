@@ -222,10 +222,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   async function reconnectWith(c: DeviceConfig): Promise<void> {
     log.info(`broker settings changed; reconnecting to ${c.mqtt.url}`);
     const old = link;
-    const retainedFrom = old;
     link = makeLink(c);
+    // What roles published retained (stream announcements, HA discovery) lives in the old link;
+    // without it the new link would not re-publish them after the next broker restart.
+    link.adoptRetained(old);
     wireLink();
-    void retainedFrom;
     await old.stop();
     link.start();
     publishInfo();
