@@ -26,15 +26,16 @@ export const FIGURES = [
 ] as const;
 export type CoreFigures = Record<(typeof FIGURES)[number], number>;
 
-interface Plan { rttSamples: number; warmup: number; settleMs: number; reconnects: number; fleetDevices: number }
+/** RTT: at least rttMin samples, then more up to rttMax while within rttBudgetMs (bounds the run). */
+interface Plan { rttMin: number; rttMax: number; rttBudgetMs: number; warmup: number; settleMs: number; reconnects: number; fleetDevices: number }
 
 function plan(quick: boolean): Plan {
   const env = process.env.HEARTH_BENCH_FLEET_DEVICES;
-  const fleetDevices = env ? Number(env) : quick ? 50 : 200;
+  const fleetDevices = env ? Number(env) : quick ? 25 : 200;
   if (!Number.isInteger(fleetDevices) || fleetDevices < 1 || fleetDevices > 2000) throw new Error(`HEARTH_BENCH_FLEET_DEVICES must be an integer 1–2000, got "${env}"`);
   return quick
-    ? { rttSamples: 200, warmup: 20, settleMs: 1500, reconnects: 2, fleetDevices }
-    : { rttSamples: 1000, warmup: 50, settleMs: 5000, reconnects: 5, fleetDevices };
+    ? { rttMin: 200, rttMax: 200, rttBudgetMs: 0, warmup: 10, settleMs: 1000, reconnects: 2, fleetDevices }
+    : { rttMin: 200, rttMax: 1000, rttBudgetMs: 20_000, warmup: 50, settleMs: 5000, reconnects: 5, fleetDevices };
 }
 
 interface SingleDevice { rttMs: number[]; reconnectS: number[]; hubReadyS: number[]; idleRssMb: number }
@@ -55,7 +56,9 @@ async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
     for (let i = 0; i < 5; i++) { idleRssMb = Math.max(idleRssMb, rssMb(device.child.pid)); await sleep(200); }
 
     const rttMs: number[] = [];
-    for (let i = 0; i < p.warmup + p.rttSamples; i++) {
+    const tRtt = performance.now();
+    const more = () => rttMs.length < p.rttMin || (rttMs.length < p.rttMax && performance.now() - tRtt < p.rttBudgetMs);
+    for (let i = 0; more(); i++) {
       const t = performance.now();
       const r = await ctl.configSet(id, { patch: { name: `bench ${i}` } });
       const dt = performance.now() - t;
@@ -68,6 +71,7 @@ async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
     const hubReadyS: number[] = [];
     for (let i = 0; i < p.reconnects; i++) {
       const online = ctl.waitOnline(id, 30_000);
+      online.catch(() => {}); // awaited below; this only keeps an early exit from leaving it unhandled
       const t = performance.now();
       await hub.stop();
       await hub.start();
@@ -87,16 +91,20 @@ async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
 export async function run(opts: { json: boolean; quick: boolean }): Promise<CoreFigures> {
   const p = plan(opts.quick);
   const say = (s: string) => { if (!opts.json) process.stdout.write(s); };
+  let tPhase = performance.now();
+  const done = () => { const s = (performance.now() - tPhase) / 1000; tPhase = performance.now(); return `done (${s.toFixed(1)} s)\n`; };
   const bundle = await buildBenchBundle();
   try {
+    say(`core: bundled the CLI and the fleet simulator … ${done()}`);
     say('core: single device (RSS, provisioning RTT, reconnect) … ');
     const one = await singleDevice(bundle.cli, p);
-    say('done\n');
+    say(done());
     say(`core: fleet of ${p.fleetDevices} on Aedes … `);
     const a = await runFleet({ kind: 'aedes', devices: p.fleetDevices, cli: bundle.cli, fleetScript: bundle.fleet });
-    say(`done\ncore: fleet of ${p.fleetDevices} on Mosquitto … `);
+    say(done());
+    say(`core: fleet of ${p.fleetDevices} on Mosquitto … `);
     const m = await runFleet({ kind: 'mosquitto', devices: p.fleetDevices, cli: bundle.cli, fleetScript: bundle.fleet });
-    say('done\n\n');
+    say(done() + '\n');
 
     const figures: CoreFigures = {
       provision_rtt_p50_ms: round(percentile(one.rttMs, 50), 2),

@@ -45,7 +45,7 @@ export async function runFleet(o: { kind: BrokerKind; devices: number; cli: stri
         const config = { v: 2, id: device, name: `Room ${i}`, mqtt: { url, reconnectMinMs: 50, reconnectMaxMs: 100 }, telemetry: { intervalS: 60 }, roles: {} };
         replies.push(c.configSet(device, { config }, o.timeoutMs ?? 60_000).then((r) => {
           if (!r.ok) failure ??= new Error(`${device} refused its config: ${r.error?.code} ${r.error?.message}`);
-        }));
+        }, (e: Error) => { failure ??= e; }));
         if (started.size === o.devices) {
           clearTimeout(timer);
           off();
