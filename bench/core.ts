@@ -10,7 +10,11 @@
 //   `online` status reaches the controller (so it includes the hub's own start). Median of runs.
 // - idle_rss_mb: VmRSS of that device process after it has been online and idle for a while
 //   (max of five reads 200 ms apart).
+//   Read before the RTT phase, the device has done nothing but connect and wait.
 // - fleet_*: see bench/lib/fleet-run.ts.
+// The controller (bench/lib/controller.ts) subscribes to hearth/# like the monitor and sets
+// TCP_NODELAY on its socket; Mosquitto runs with set_tcp_nodelay. The device and the hub run
+// exactly as built: whatever their sockets do is what is measured.
 import { buildBenchBundle } from './lib/bundle.ts';
 import { hubBroker } from './lib/brokers.ts';
 import { connectBenchController } from './lib/controller.ts';
