@@ -2,13 +2,14 @@
 // simulated DAC, driven over IPC by test/helpers/audio-hosts.ts. Runs inside a network namespace
 // (`ip netns exec` keeps the IPC descriptor), so multicast stays in the namespace.
 //
-// parent → child: {t:'start', role, id, config, dac?: {ppm, bufferMs, mirror?: {device, env}}}
+// parent → child: {t:'start', role, id, config, clockPpm?, dac?: {ppm, bufferMs, mirror?: {device, env}}}
 //                 {t:'cmd', rid, action, args} {t:'records', rid, since?} {t:'unplug'} {t:'plug'}
 //                 {t:'stream', device, stream, announcement} (another host's announcement) {t:'stop'}
 // child → parent: {t:'started'} {t:'state', detail} {t:'event', type, message, data}
 //                 {t:'stream', device, stream, announcement} {t:'reply', rid, ok, result?, error?}
 //                 {t:'records', rid, records, underruns} {t:'failed', error} {t:'usage', cpuUs, rssMb}
-import { RealClock } from '../../device/core/clock.ts';
+import { RealClock, type Clock } from '../../device/core/clock.ts';
+import { SkewedClock } from './skewed-clock.ts';
 import { createLogger } from '../../device/core/log.ts';
 import type { Role, RoleLink } from '../../device/core/role.ts';
 import type { StreamAnnouncement } from '../../protocol/messages.ts';
@@ -17,14 +18,14 @@ import { createSpeakerSink } from '../../device/hal/audio-out.speaker.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
 
 type Msg =
-  | { t: 'start'; role: 'player' | 'source'; id: string; config: Record<string, unknown>; dac?: { ppm: number; bufferMs?: number; mirror?: { device: string; env: Record<string, string> } } }
+  | { t: 'start'; role: 'player' | 'source'; id: string; config: Record<string, unknown>; clockPpm?: number; dac?: { ppm: number; bufferMs?: number; mirror?: { device: string; env: Record<string, string> } } }
   | { t: 'cmd'; rid: number; action: string; args: Record<string, unknown> }
   | { t: 'records'; rid: number; since?: number }
   | { t: 'unplug' } | { t: 'plug' } | { t: 'stop' }
   | { t: 'stream'; device: string; stream: string; announcement: StreamAnnouncement | null };
 
 const send = (m: unknown) => { if (process.connected) process.send!(m); };
-const clock = new RealClock();
+let clock: Clock = new RealClock();
 const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') || 'warn', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
 let role: Role | undefined;
 let dac: SimDac | undefined;
@@ -49,6 +50,7 @@ process.on('message', async (m: Msg) => {
   try {
     if (m.t === 'start') {
       hostId = m.id;
+      if (m.clockPpm) clock = new SkewedClock(clock, m.clockPpm);
       const hal: Record<string, unknown> = {};
       if (m.dac) {
         const d = m.dac;

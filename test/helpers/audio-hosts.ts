@@ -34,6 +34,8 @@ export interface StartHostOptions {
   role: 'player' | 'source';
   config: Record<string, unknown>;
   dac?: { ppm: number; bufferMs?: number; mirror?: { device: string; env: Record<string, string> } };
+  /** The host's monotonic clock runs this many ppm off (its wall clock stays true). */
+  clockPpm?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -85,7 +87,7 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
   proc.on('message', (m: any) => {
     if (m.t === 'ready') {
       for (const a of retained.values()) proc.send(a as object);
-      proc.send({ t: 'start', role: o.role, id: o.id, config: o.config, dac: o.dac });
+      proc.send({ t: 'start', role: o.role, id: o.id, config: o.config, dac: o.dac, clockPpm: o.clockPpm });
     }
     else if (m.t === 'started') started?.();
     else if (m.t === 'failed') failed?.(new Error(`${o.id}: ${m.error}\n${err.slice(-3000)}`));

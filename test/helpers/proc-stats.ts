@@ -1,0 +1,43 @@
+// CPU time and RSS of a process and its descendants, from /proc (same measure for our player and
+// for PulseAudio, side by side).
+import { readFileSync } from 'node:fs';
+
+const TICK_S = 0.01; // USER_HZ is 100 on Linux
+
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch { return []; }
+}
+
+/** The process and every descendant. */
+export function tree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...children(out[i]!));
+  return out;
+}
+
+/** CPU seconds (user + system) used so far by `pid` and its live descendants. */
+export function cpuSeconds(pid: number): number {
+  let s = 0;
+  for (const p of tree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      s += (Number(f[11]) + Number(f[12])) * TICK_S; // utime, stime (fields 14, 15)
+    } catch { /* exited */ }
+  }
+  return s;
+}
+
+/** Resident memory (MB) of `pid` and its live descendants. */
+export function rssMb(pid: number): number {
+  let kb = 0;
+  for (const p of tree(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch { /* exited */ }
+  }
+  return kb / 1024;
+}
