@@ -40,18 +40,18 @@ export class SimWire {
         const copy = Buffer.from(frame);
         this.sent.push({ frame: copy, from: opts.iface });
         for (const l of this.sentListeners) l(copy, opts.iface);
-        this.inject(copy);
+        this.inject(copy, port);
       },
       close: () => { port.closed = true; this.ports.delete(port); },
     };
   }
 
-  /** Puts a frame on the wire: every open port capturing its EtherType gets it. */
-  inject(frame: Buffer): void {
+  /** Puts a frame on the wire: every open port capturing its EtherType gets it (except its sender). */
+  inject(frame: Buffer, from?: Port): void {
     const copy = Buffer.from(frame);
     const type = copy.length >= 14 ? copy.readUInt16BE(12) : -1;
     this.queue = this.queue.then(() => {
-      for (const p of [...this.ports]) if (p.types.has(type)) p.deliver(Buffer.from(copy));
+      for (const p of [...this.ports]) if (p !== from && p.types.has(type)) p.deliver(Buffer.from(copy));
     });
   }
 

@@ -3,9 +3,9 @@
 //
 // Rules every adapter keeps (the contract suite in test/integration/waker checks them):
 // - `open()` captures only frames whose EtherType is in `etherTypes` (untagged Ethernet II).
-// - Every matching frame on the wire is delivered, in wire order, including frames this host
-//   sends itself (libpcap on Linux captures both directions); callers that must ignore their
-//   own frames compare the source MAC with `mac`.
+// - Every matching frame on the wire is delivered, in wire order, including frames other
+//   programs on this host send (the kernel's own ARP, another capture's sends), but not frames
+//   sent through this same adapter (Linux never loops a packet socket's sends back to it).
 // - The Buffer handed to a frame handler is valid only during the call (the real adapter reuses
 //   one buffer); copy it to keep it.
 // - Capture is promiscuous: ARP requests are broadcast anyway, but a requester's unicast ARP
