@@ -4,6 +4,7 @@
 //
 // Changelog:
 //   v1: StreamFormat, PlayoutOptions, RenderInfo, PlayoutStats (as agreed in the contract).
+//   v2 (additive): PlayoutStats.reanchors, PlayoutStats.timingSource; counter meanings documented.
 //
 // Notes between A1 and A2 (delete once handled):
 //   A2 → A1: DacClock.reset() leaves the open bin's sums (sx, sy) in place, so the first bin after
@@ -56,17 +57,28 @@ export interface RenderInfo {
   silentFrames: number;
 }
 
+/** Counters are cumulative over the Playout's life (they survive format changes and re-syncs). */
 export interface PlayoutStats {
+  /** The locked sender's SSRC. */
   ssrc: number | null;
+  /** Packets accepted into the jitter buffer. */
   received: number;
+  /** Packets never played: sequence gaps the reader moved past (a late packet also counts here). */
   lost: number;
+  /** Packets that arrived after their audio was due (dropped). */
   late: number;
   duplicates: number;
+  /** Source frames produced by concealment (loss or underrun). */
   concealed: number;
+  /** Unparsable RTP, wrong payload type, bad payload length, off-timeline timestamps. */
   malformed: number;
+  /** Packets of another SSRC while the locked sender is live. */
   foreignSsrc: number;
+  /** Sender restarts followed (new SSRC, timeline jump, new sender after BYE). */
   resyncs: number;
+  /** Episodes of the buffer running dry while playing. */
   underruns: number;
+  /** Audio buffered ahead of the read position. */
   bufferMs: number;
   /** Estimated DAC-vs-sender ratio correction being applied, in ppm. */
   driftPpm: number;
@@ -74,4 +86,8 @@ export interface PlayoutStats {
   senderDriftPpm: number;
   syncErrorUs: number;
   format: StreamFormat | null;
+  /** Times the playout jumped to the ideal position (start excluded): re-sync, clock step, >5 ms error. */
+  reanchors: number;
+  /** What maps RTP time to wall time now: RTCP sender reports, filtered arrivals, or nothing yet. */
+  timingSource: 'rtcp' | 'arrival' | null;
 }

@@ -1,0 +1,161 @@
+// DAC clock estimator: from noisy (framesConsumed, wallMs) observations of a sink, the DAC's true
+// rate against the shared wall clock and the wall instant any frame of the epoch reaches the
+// analog side. Pure; fed by the output loop at every tick.
+//
+// Rules:
+// - An observation (n, w) means frames 0..n−1 have started playing and frame n has not: frame n
+//   starts within one frame period after w, so the observation is taken as frame n at
+//   w + ½ period (the centre of that interval; the ±½-frame quantisation averages out).
+// - Observations are averaged into 100 ms bins (a line's points average onto the line), and a
+//   least-squares line is fitted to the last `windowMs` of bins (default 30 s): slope = period,
+//   intercept = the epoch's wall anchor. Until two bins exist, the nominal rate runs from the
+//   latest observation.
+// - A frame count going backwards (new epoch) resets. An observation more than `jumpMs` off the
+//   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
+// - The rate estimate is clamped to ±5000 ppm of nominal; past that the observations are broken.
+
+export interface DacClockOptions {
+  windowMs?: number;
+  binMs?: number;
+  jumpMs?: number;
+}
+
+const MAX_PPM = 5000;
+
+export class DacClock {
+  private readonly nominal: number;
+  private readonly windowBins: number;
+  private readonly binMs: number;
+  private readonly jumpMs: number;
+  // Bins of (mean x, mean y) relative to (x0, y0), in a ring.
+  private readonly bx: Float64Array;
+  private readonly by: Float64Array;
+  private head = 0;
+  private count = 0;
+  private x0 = 0;
+  private y0 = 0;
+  private anchored = false;
+  // Current (open) bin.
+  private sx = 0;
+  private sy = 0;
+  private sn = 0;
+  private binStartWall = 0;
+  // Fit: y = ya + slope·(x − xa), relative coordinates; slope in ms per frame.
+  private xa = 0;
+  private ya = 0;
+  private slope: number;
+  private fitted = false;
+  private lastFrames = -1;
+  private lastX = 0;
+  private lastY = 0;
+  private offLine = 0;
+  private resets = 0;
+
+  constructor(nominalRateHz: number, o: DacClockOptions = {}) {
+    this.nominal = nominalRateHz;
+    this.binMs = o.binMs ?? 100;
+    this.windowBins = Math.max(4, Math.round((o.windowMs ?? 30000) / this.binMs));
+    this.jumpMs = o.jumpMs ?? 2;
+    this.bx = new Float64Array(this.windowBins);
+    this.by = new Float64Array(this.windowBins);
+    this.slope = 1000 / nominalRateHz;
+  }
+
+  reset(): void {
+    this.head = 0;
+    this.count = 0;
+    this.anchored = false;
+    this.sn = 0;
+    this.fitted = false;
+    this.slope = 1000 / this.nominal;
+    this.lastFrames = -1;
+    this.offLine = 0;
+  }
+
+  /** How many times the estimator restarted (epochs and detected jumps). */
+  resetCount(): number { return this.resets; }
+
+  observe(framesConsumed: number, wallMs: number): void {
+    if (!Number.isFinite(framesConsumed) || !Number.isFinite(wallMs)) return;
+    if (framesConsumed < this.lastFrames) { this.reset(); this.resets++; }
+    this.lastFrames = framesConsumed;
+    const wall = wallMs + 500 / this.nominal;
+    if (!this.anchored) {
+      this.x0 = framesConsumed;
+      this.y0 = wall;
+      this.anchored = true;
+      this.binStartWall = wall;
+    }
+    const x = framesConsumed - this.x0;
+    const y = wall - this.y0;
+    if (this.count >= 2 || this.sn > 0) {
+      const off = Math.abs(y - this.predictRel(x));
+      if (off > this.jumpMs) {
+        if (++this.offLine >= 3) {
+          this.reset();
+          this.resets++;
+          this.observe(framesConsumed, wallMs);
+          return;
+        }
+        return; // hold it out of the fit until it is confirmed as a jump
+      }
+      this.offLine = 0;
+    }
+    this.lastX = x;
+    this.lastY = y;
+    this.sx += x;
+    this.sy += y;
+    this.sn++;
+    if (wall - this.binStartWall >= this.binMs) this.closeBin(wall);
+  }
+
+  private closeBin(wall: number): void {
+    const i = (this.head + this.count) % this.windowBins;
+    this.bx[i] = this.sx / this.sn;
+    this.by[i] = this.sy / this.sn;
+    if (this.count < this.windowBins) this.count++;
+    else this.head = (this.head + 1) % this.windowBins;
+    this.sx = this.sy = 0;
+    this.sn = 0;
+    this.binStartWall = wall;
+    this.fit();
+  }
+
+  private fit(): void {
+    const n = this.count;
+    if (n < 2) return;
+    let mx = 0, my = 0;
+    for (let k = 0; k < n; k++) { const i = (this.head + k) % this.windowBins; mx += this.bx[i]!; my += this.by[i]!; }
+    mx /= n; my /= n;
+    let sxx = 0, sxy = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (this.head + k) % this.windowBins;
+      const dx = this.bx[i]! - mx;
+      sxx += dx * dx;
+      sxy += dx * (this.by[i]! - my);
+    }
+    if (sxx <= 0) return;
+    const nominalSlope = 1000 / this.nominal;
+    const lim = nominalSlope * MAX_PPM * 1e-6;
+    this.slope = Math.min(nominalSlope + lim, Math.max(nominalSlope - lim, sxy / sxx));
+    this.xa = mx;
+    this.ya = my;
+    this.fitted = true;
+  }
+
+  private predictRel(x: number): number {
+    if (this.fitted) return this.ya + this.slope * (x - this.xa);
+    return this.lastY + this.slope * (x - this.lastX);
+  }
+
+  /** Estimated DAC rate in frames per wall second. */
+  rateHz(): number { return 1000 / this.slope; }
+
+  ppm(): number { return (this.rateHz() / this.nominal - 1) * 1e6; }
+
+  /** Estimated wall time (ms) at which frame `frameIndex` of the epoch starts reaching the analog side. */
+  wallOfFrame(frameIndex: number): number {
+    if (!this.anchored) return NaN;
+    return this.y0 + this.predictRel(frameIndex - this.x0);
+  }
+}

@@ -1,0 +1,304 @@
+// The playout engine: RTP/RTCP datagrams in, DAC-ready blocks out, each block carrying exactly
+// the audio whose first frame belongs at the wall instant the DAC will play it. Pure (no sockets,
+// no timers); the player role (A2) feeds it packets and drives render() from its output loop.
+//
+// Chain (one stage per file): rtp.ts parse/filter → jitter-buffer.ts (order, lock, re-sync) →
+// reader.ts (depacketize, conceal) → resampler.ts (ratio = sender rate / DAC rate × (1 + u)) →
+// volume.ts → int16. timing.ts maps RTP time to wall time; drift.ts turns the phase error into u.
+//
+// Rules:
+// - Target: source frame T plays at wallOf(T) + latency + trim, on every player alike.
+// - Per block: ideal = tsAt(firstFrameWall − latency − trim); e = ideal − position. The first
+//   anchor waits until the ideal position reaches buffered audio (pre-roll silence meanwhile),
+//   so the mapping has had the whole latency to settle. |e| > 5 ms re-anchors (fade out, jump,
+//   fade in: only at start, re-sync or a clock step); otherwise the PI loop slews: no frame is
+//   dropped or inserted in steady state.
+// - Never throws on input: every bad datagram is counted (malformed, foreign SSRC, late, duplicate)
+//   and dropped.
+import type { PlayoutOptions, PlayoutStats, RenderInfo, StreamFormat } from './types.ts';
+import { parseRtp } from './rtp.ts';
+import { parseRtcp } from './rtcp.ts';
+import { bytesPerFrame, sameFormat, staticFormat } from './formats.ts';
+import { JitterBuffer } from './jitter-buffer.ts';
+import { SourceReader } from './reader.ts';
+import { StreamTiming } from './timing.ts';
+import { Resampler } from './resampler.ts';
+import { DriftController } from './drift.ts';
+import { GainRamp, VolumeControl } from './volume.ts';
+
+const READ_CHUNK = 1024;
+const REANCHOR_S = 0.005;
+const MIN_LATENCY_MS = 20;
+
+interface Stream {
+  format: StreamFormat;
+  jb: JitterBuffer;
+  reader: SourceReader;
+  timing: StreamTiming;
+  rs: Resampler;
+  rsCh: number;
+}
+
+export class Playout {
+  private readonly o: PlayoutOptions;
+  private readonly latencyMs: number;
+  private readonly trimMs: number;
+  private s: Stream | null = null;
+  private readonly drift = new DriftController();
+  private readonly volume: VolumeControl;
+  private readonly fade = new GainRamp(1);
+  private anchored = false;
+  private hadLock = false;
+  private lastError = 0;
+  private lastRatio = 0;
+  // Scratch (grown on demand, never per frame).
+  private readBuf = new Float32Array(READ_CHUNK * 2);
+  private monoBuf = new Float32Array(READ_CHUNK);
+  private fout = new Float32Array(0);
+  // Counters that outlive a stream.
+  private malformed = 0;
+  private resyncs = 0;
+  private reanchors = 0;
+  private prev = { received: 0, lost: 0, late: 0, duplicates: 0, foreign: 0, offTimeline: 0, concealed: 0, underruns: 0 };
+
+  constructor(opts: PlayoutOptions) {
+    this.o = opts;
+    this.latencyMs = Math.max(MIN_LATENCY_MS, Number.isFinite(opts.latencyMs) ? opts.latencyMs : 100);
+    this.trimMs = Number.isFinite(opts.trimMs) ? opts.trimMs! : 0;
+    this.volume = new VolumeControl(opts.outputRate);
+    if (opts.format) this.setFormat(opts.format);
+  }
+
+  setFormat(f: StreamFormat): void {
+    if (this.s && sameFormat(this.s.format, f)) return;
+    if (f.encoding !== 'L16' || (f.channels !== 1 && f.channels !== 2) || !(f.rate >= 8000 && f.rate <= 192000)) return;
+    this.retire();
+    const rate = f.rate;
+    const jb = new JitterBuffer({ rate, maxFrames: Math.round((rate * (this.latencyMs + this.trimMs + 2000)) / 1000) });
+    const rsCh = this.o.outputChannels === 1 ? 1 : f.channels;
+    this.s = {
+      format: f, jb, rsCh,
+      reader: new SourceReader(jb, f.channels, rate),
+      timing: new StreamTiming(rate),
+      rs: new Resampler({ channels: rsCh, nominalRatio: rate / this.o.outputRate }),
+    };
+    this.anchored = false;
+    this.hadLock = false;
+  }
+
+  /** Folds a stream's counters into the totals before it is replaced. */
+  private retire(): void {
+    const s = this.s;
+    if (!s) return;
+    const p = this.prev;
+    p.received += s.jb.received; p.lost += s.jb.lost; p.late += s.jb.late; p.duplicates += s.jb.duplicates;
+    p.foreign += s.jb.foreign; p.offTimeline += s.jb.offTimeline;
+    p.concealed += s.reader.concealedFrames; p.underruns += s.reader.underruns;
+    this.resyncs += s.jb.resyncs;
+    this.s = null;
+  }
+
+  pushRtp(datagram: Buffer | Uint8Array, arrivalWallMs: number): void {
+    const r = parseRtp(datagram);
+    if (!r.ok) { this.malformed++; return; }
+    const pkt = r.packet;
+    if (!this.s) {
+      const f = staticFormat(pkt.payloadType);
+      if (!f) { this.malformed++; return; }
+      this.setFormat(f);
+    }
+    const s = this.s!;
+    if (pkt.payloadType !== s.format.payloadType) { this.malformed++; return; }
+    const bpf = bytesPerFrame(s.format);
+    const len = pkt.payload.length;
+    if (len === 0 || len % bpf !== 0 || len / bpf > s.format.rate) { this.malformed++; return; }
+    const frames = len / bpf;
+    const res = s.jb.insert(pkt.ssrc, pkt.sequence, pkt.timestamp, frames, pkt.payload, arrivalWallMs);
+    if (res === 'ok') {
+      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp), arrivalWallMs);
+    } else if (res === 'locked') {
+      // A lock after an earlier one (the sender said BYE): a new stream, like a re-sync.
+      if (this.hadLock) this.restart(true);
+      this.hadLock = true;
+      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp), arrivalWallMs);
+    } else if (res === 'resync') {
+      this.restart(false);
+      // The new lock holds the probation run: each packet informs the arrival filter.
+      s.jb.forEachPacket((p) => s.timing.onPacket(p.ts, p.arrivalWallMs));
+    }
+  }
+
+  /** Sender restart (or a new sender after BYE): timeline, mapping and anchor start over. */
+  private restart(count: boolean): void {
+    const s = this.s!;
+    s.timing.reset(s.format.rate);
+    s.reader.reset();
+    this.anchored = false;
+    this.drift.reset();
+    if (count) this.resyncs++;
+  }
+
+  pushRtcp(datagram: Buffer | Uint8Array, _arrivalWallMs: number): void {
+    const r = parseRtcp(datagram);
+    const s = this.s;
+    if (!r.ok || !s) return;
+    const locked = s.jb.ssrc();
+    if (locked === null) return;
+    for (const sr of r.rtcp.senderReports) {
+      if (sr.ssrc === locked) s.timing.onSenderReport(s.jb.unwrapTs(sr.rtpTimestamp), sr.wallMs);
+    }
+    if (r.rtcp.byes.includes(locked)) s.jb.unlock();
+  }
+
+  render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo {
+    const outCh = this.o.outputChannels;
+    const n = Math.floor(out.length / outCh);
+    const s = this.s;
+    const silent = (): RenderInfo => { out.fill(0); return { rtpTimeAtStart: null, syncErrorUs: 0, concealedFrames: 0, silentFrames: n }; };
+    if (!s || n === 0 || !Number.isFinite(firstFrameWallMs) || !(dacRateHz > 0)) return silent();
+    const ideal = s.timing.tsAt(firstFrameWallMs - this.latencyMs - this.trimMs);
+    if (ideal === null) return silent();
+    const ff = s.timing.sourceRateHz() / dacRateHz;
+    if (this.fout.length < n * s.rsCh) this.fout = new Float32Array(n * s.rsCh);
+    let concealed = 0, silentFrames = 0;
+    let startPos: number;
+    let ratio: number;
+    if (!this.anchored) {
+      const first = s.jb.first();
+      // Pre-roll: wait until the ideal position reaches buffered audio.
+      if (!first || ideal + n * ff + s.rs.lookahead < first.ts) return silent();
+      this.anchor(ideal);
+      this.fade.set(1);
+      this.lastError = 0;
+      ratio = ff;
+      startPos = ideal;
+      const r = this.produce(0, n, ratio);
+      concealed += r.concealed; silentFrames += r.silent;
+    } else {
+      const e = (ideal - s.rs.position()) / s.format.rate;
+      this.lastError = e;
+      if (Math.abs(e) > REANCHOR_S || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
+        // Fade out at the old position, jump, fade in at the new one.
+        this.reanchors++;
+        const h = Math.max(1, n >> 1);
+        ratio = ff;
+        startPos = s.rs.position();
+        this.fade.rampTo(0, h);
+        const a = this.produce(0, h, ratio);
+        this.fade.apply(this.fout, 0, h, s.rsCh);
+        this.anchor(ideal + h * ff);
+        this.fade.rampTo(1, n - h);
+        const b = this.produce(h, n - h, ratio);
+        this.fade.apply(this.fout, h, n - h, s.rsCh);
+        concealed += a.concealed + b.concealed; silentFrames += a.silent + b.silent;
+        this.lastError = 0;
+      } else {
+        const u = this.drift.update(e, n / dacRateHz);
+        ratio = ff * (1 + u);
+        startPos = s.rs.position();
+        const r = this.produce(0, n, ratio);
+        concealed += r.concealed; silentFrames += r.silent;
+        if (this.fade.ramping()) this.fade.apply(this.fout, 0, n, s.rsCh);
+      }
+    }
+    this.lastRatio = ratio;
+    this.volume.apply(this.fout, 0, n, s.rsCh);
+    this.toInt16(out, n, s.rsCh, outCh);
+    const playing = s.reader.hasPlayed();
+    return {
+      rtpTimeAtStart: playing ? startPos : null,
+      syncErrorUs: this.lastError * 1e6,
+      concealedFrames: Math.round(concealed / ratio),
+      silentFrames: Math.round(silentFrames / ratio),
+    };
+  }
+
+  private anchor(pos: number): void {
+    const s = this.s!;
+    s.rs.setPosition(pos);
+    s.reader.start(Math.floor(pos) - s.rs.lookahead + 1);
+    this.drift.reset(this.drift.learned());
+    this.anchored = true;
+  }
+
+  /** Renders `n` frames into fout at frame `at`, pulling source frames through the reader. */
+  private produce(at: number, n: number, ratio: number): { concealed: number; silent: number } {
+    const s = this.s!;
+    const srcCh = s.format.channels;
+    const need = s.rs.inputNeeded(n, ratio);
+    let concealed = 0, silent = 0;
+    if (this.readBuf.length < READ_CHUNK * srcCh) this.readBuf = new Float32Array(READ_CHUNK * srcCh);
+    while (s.rs.inputEnd() < need) {
+      const k = Math.min(READ_CHUNK, need - s.rs.inputEnd());
+      const r = s.reader.read(this.readBuf, k);
+      concealed += r.concealed;
+      silent += r.silent;
+      if (s.rsCh === srcCh) {
+        s.rs.push(this.readBuf, k);
+      } else {
+        // Stereo source, mono output: mix down before resampling (half the work).
+        const m = this.monoBuf;
+        for (let i = 0; i < k; i++) m[i] = 0.5 * (this.readBuf[2 * i]! + this.readBuf[2 * i + 1]!);
+        s.rs.push(m, k);
+      }
+    }
+    s.rs.process(this.fout, at, n, ratio);
+    return { concealed, silent };
+  }
+
+  private toInt16(out: Int16Array, n: number, rsCh: number, outCh: number): void {
+    const f = this.fout;
+    if (rsCh === outCh) {
+      for (let i = 0; i < n * outCh; i++) {
+        const v = Math.round(f[i]! * 32768);
+        out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+      }
+    } else {
+      // Mono source on a stereo DAC: the same sample on both channels.
+      for (let i = 0; i < n; i++) {
+        const v0 = Math.round(f[i]! * 32768);
+        const v = v0 > 32767 ? 32767 : v0 < -32768 ? -32768 : v0;
+        out[2 * i] = v;
+        out[2 * i + 1] = v;
+      }
+    }
+  }
+
+  setVolume(gain: number, rampMs: number): void { this.volume.setVolume(gain, rampMs); }
+
+  setMuted(m: boolean): void { this.volume.setMuted(m); }
+
+  stats(): PlayoutStats {
+    const s = this.s;
+    const p = this.prev;
+    const rate = s?.format.rate ?? 0;
+    const nominal = s ? s.format.rate / this.o.outputRate : 1;
+    return {
+      ssrc: s?.jb.ssrc() ?? null,
+      received: p.received + (s?.jb.received ?? 0),
+      lost: p.lost + (s?.jb.lost ?? 0),
+      late: p.late + (s?.jb.late ?? 0),
+      duplicates: p.duplicates + (s?.jb.duplicates ?? 0),
+      concealed: p.concealed + (s?.reader.concealedFrames ?? 0),
+      malformed: this.malformed + p.offTimeline + (s?.jb.offTimeline ?? 0),
+      foreignSsrc: p.foreign + (s?.jb.foreign ?? 0),
+      resyncs: this.resyncs + (s?.jb.resyncs ?? 0),
+      underruns: p.underruns + (s?.reader.underruns ?? 0),
+      bufferMs: s && rate ? (s.jb.bufferedFrames() * 1000) / rate : 0,
+      driftPpm: this.lastRatio ? (this.lastRatio / nominal - 1) * 1e6 : 0,
+      senderDriftPpm: s ? s.timing.senderDriftPpm() : 0,
+      syncErrorUs: this.lastError * 1e6,
+      format: s ? { ...s.format } : null,
+      reanchors: this.reanchors,
+      timingSource: s ? s.timing.source() : null,
+    };
+  }
+
+  /** Drops the stream state (buffer, mapping, anchor); the format and the counters stay. */
+  reset(): void {
+    const f = this.s?.format;
+    this.retire();
+    if (f) this.setFormat(f);
+    this.drift.reset();
+  }
+}

@@ -1,0 +1,217 @@
+// RTP time → wall time for one stream: from RTCP sender reports when the sender sends them, else
+// from filtered packet arrival times. Every player of a stream sees the same packets and SRs, so
+// every player derives (nearly) the same mapping; that is what puts rooms in sync.
+//
+// Rules:
+// - Timestamps here are unwrapped source frames (the jitter buffer's timeline); wall times are the
+//   shared wall clock in ms. `wallOf(ts)` is the wall instant of source frame ts: its capture time
+//   per the sender's SRs, or (without SRs) its earliest plausible arrival.
+// - Sender reports: a least-squares line through the last 16 SRs (≥ 1 s apart at the ends, else the
+//   newest SR at the nominal rate). SRs are trusted only while they agree with arrivals within
+//   ±250 ms: a sender whose wall clock is not disciplined would otherwise mute every player.
+// - Arrivals: d = arrival − ts/rate is min-filtered in 250 ms buckets aligned on the RTP timeline
+//   (so all players bucket the same packets), and a line is fitted through the last 30 s of bucket
+//   minima (from 8 buckets on; before that the running minimum at the nominal rate). Jitter only
+//   adds delay, so the minimum is the stable part every receiver shares.
+// - Sender drift (ppm) is the fitted slope; it is clamped to ±2000 ppm.
+
+const MAX_DRIFT = 2000e-6;
+
+export type TimingSource = 'rtcp' | 'arrival';
+
+export interface StreamTimingOptions {
+  bucketMs?: number;
+  arrivalWindowMs?: number;
+  minBuckets?: number;
+  maxSenderReports?: number;
+  srTrustMs?: number;
+}
+
+interface Line { /** wall(ts) = wa + (ts − ta)·k (ms per frame) */ ta: number; wa: number; k: number }
+
+/** Least squares y = my + k·(x − mx), k clamped to center ± lim. */
+function fitLine(xs: Float64Array, ys: Float64Array, n: number, center: number, lim: number): { mx: number; my: number; k: number } {
+  let mx = 0, my = 0;
+  for (let i = 0; i < n; i++) { mx += xs[i]!; my += ys[i]!; }
+  mx /= n; my /= n;
+  let sxx = 0, sxy = 0;
+  for (let i = 0; i < n; i++) { const dx = xs[i]! - mx; sxx += dx * dx; sxy += dx * (ys[i]! - my); }
+  let k = sxx > 0 ? sxy / sxx : center;
+  k = Math.min(center + lim, Math.max(center - lim, k));
+  return { mx, my, k };
+}
+
+export class StreamTiming {
+  private rate: number;
+  private readonly bucketMs: number;
+  private readonly maxBuckets: number;
+  private readonly minBuckets: number;
+  private readonly maxSr: number;
+  private readonly srTrustMs: number;
+  // Arrival buckets: ts of the minimum (relative to ref) and its d (relative to dRef).
+  private readonly bts: Float64Array;
+  private readonly bd: Float64Array;
+  private bHead = 0;
+  private bCount = 0;
+  private curBucket = NaN;
+  private curMinD = Infinity;
+  private curMinTs = 0;
+  private runMinD = Infinity;
+  private runMinTs = 0;
+  private tsRef = NaN;
+  private dRef = 0;
+  private arrivalLine: Line | null = null;
+  // Sender reports (relative to tsRef / srWallRef).
+  private readonly sts: Float64Array;
+  private readonly sw: Float64Array;
+  private sHead = 0;
+  private sCount = 0;
+  private srWallRef = NaN;
+  private srLine: Line | null = null;
+  private lastSrWall = -Infinity;
+  private scratchX: Float64Array;
+  private scratchY: Float64Array;
+
+  constructor(rate: number, o: StreamTimingOptions = {}) {
+    this.rate = rate;
+    this.bucketMs = o.bucketMs ?? 250;
+    this.maxBuckets = Math.max(8, Math.round((o.arrivalWindowMs ?? 30000) / this.bucketMs));
+    this.minBuckets = o.minBuckets ?? 8;
+    this.maxSr = o.maxSenderReports ?? 16;
+    this.srTrustMs = o.srTrustMs ?? 250;
+    this.bts = new Float64Array(this.maxBuckets);
+    this.bd = new Float64Array(this.maxBuckets);
+    this.sts = new Float64Array(this.maxSr);
+    this.sw = new Float64Array(this.maxSr);
+    this.scratchX = new Float64Array(Math.max(this.maxBuckets, this.maxSr));
+    this.scratchY = new Float64Array(Math.max(this.maxBuckets, this.maxSr));
+  }
+
+  reset(rate = this.rate): void {
+    this.rate = rate;
+    this.bHead = this.bCount = 0;
+    this.curBucket = NaN;
+    this.curMinD = this.runMinD = Infinity;
+    this.tsRef = NaN;
+    this.arrivalLine = null;
+    this.sHead = this.sCount = 0;
+    this.srWallRef = NaN;
+    this.srLine = null;
+    this.lastSrWall = -Infinity;
+  }
+
+  private get k0(): number { return 1000 / this.rate; }
+
+  /** A packet whose first frame is `ts` (unwrapped) arrived at `arrivalWallMs`. */
+  onPacket(ts: number, arrivalWallMs: number): void {
+    if (!Number.isFinite(ts) || !Number.isFinite(arrivalWallMs)) return;
+    if (Number.isNaN(this.tsRef)) { this.tsRef = ts; this.dRef = arrivalWallMs; }
+    const t = ts - this.tsRef;
+    const d = arrivalWallMs - this.dRef - t * this.k0;
+    if (d < this.runMinD) { this.runMinD = d; this.runMinTs = t; }
+    const bucketFrames = Math.max(1, Math.round((this.rate * this.bucketMs) / 1000));
+    const bucket = Math.floor(ts / bucketFrames);
+    if (bucket !== this.curBucket) {
+      if (bucket < this.curBucket) return; // a straggler from a closed bucket: its minimum is settled
+      if (Number.isFinite(this.curMinD)) this.closeBucket();
+      this.curBucket = bucket;
+      this.curMinD = Infinity;
+    }
+    if (d < this.curMinD) { this.curMinD = d; this.curMinTs = t; }
+  }
+
+  private closeBucket(): void {
+    const i = (this.bHead + this.bCount) % this.maxBuckets;
+    this.bts[i] = this.curMinTs;
+    this.bd[i] = this.curMinD;
+    if (this.bCount < this.maxBuckets) this.bCount++;
+    else this.bHead = (this.bHead + 1) % this.maxBuckets;
+    if (this.bCount >= this.minBuckets) {
+      for (let k = 0; k < this.bCount; k++) {
+        const j = (this.bHead + k) % this.maxBuckets;
+        this.scratchX[k] = this.bts[j]!;
+        this.scratchY[k] = this.bd[j]!;
+      }
+      const f = fitLine(this.scratchX, this.scratchY, this.bCount, 0, this.k0 * MAX_DRIFT);
+      // d = my + s·(t − mx) with s the drift of d; wall = dRef + t·k0 + d.
+      this.arrivalLine = { ta: f.mx, wa: f.my + f.mx * this.k0, k: this.k0 + f.k };
+    }
+  }
+
+  /** An RTCP SR of the locked source: RTP time `ts` (unwrapped) was sampled at sender wall `wallMs`. */
+  onSenderReport(ts: number, wallMs: number): void {
+    if (!Number.isFinite(ts) || !Number.isFinite(wallMs) || wallMs <= this.lastSrWall) return;
+    if (Number.isNaN(this.tsRef)) return; // no packets yet: nothing to unwrap against
+    this.lastSrWall = wallMs;
+    if (Number.isNaN(this.srWallRef)) this.srWallRef = wallMs;
+    const i = (this.sHead + this.sCount) % this.maxSr;
+    this.sts[i] = ts - this.tsRef;
+    this.sw[i] = wallMs - this.srWallRef;
+    if (this.sCount < this.maxSr) this.sCount++;
+    else this.sHead = (this.sHead + 1) % this.maxSr;
+    const n = this.sCount;
+    const first = this.sHead, last = (this.sHead + n - 1) % this.maxSr;
+    if (n >= 2 && this.sw[last]! - this.sw[first]! >= 1000) {
+      for (let k = 0; k < n; k++) {
+        const j = (this.sHead + k) % this.maxSr;
+        this.scratchX[k] = this.sts[j]!;
+        this.scratchY[k] = this.sw[j]!;
+      }
+      const f = fitLine(this.scratchX, this.scratchY, n, this.k0, this.k0 * MAX_DRIFT);
+      // Anchor on the newest SR (exact by construction) with the fitted slope.
+      this.srLine = { ta: this.sts[last]!, wa: this.sw[last]!, k: f.k };
+    } else {
+      this.srLine = { ta: this.sts[last]!, wa: this.sw[last]!, k: this.k0 };
+    }
+  }
+
+  private arrivalWall(t: number): number | null {
+    if (this.arrivalLine) return this.dRef + this.arrivalLine.wa + (t - this.arrivalLine.ta) * this.arrivalLine.k;
+    if (!Number.isFinite(this.runMinD)) return null;
+    return this.dRef + this.runMinD + t * this.k0;
+  }
+
+  private srWall(t: number): number | null {
+    if (!this.srLine) return null;
+    return this.srWallRef + this.srLine.wa + (t - this.srLine.ta) * this.srLine.k;
+  }
+
+  private srTrusted(): boolean {
+    if (!this.srLine) return false;
+    const t = this.srLine.ta;
+    const a = this.arrivalWall(t);
+    const s = this.srWall(t);
+    return a !== null && s !== null && Math.abs(a - s) <= this.srTrustMs;
+  }
+
+  source(): TimingSource | null {
+    if (this.srTrusted()) return 'rtcp';
+    return this.arrivalWall(0) === null ? null : 'arrival';
+  }
+
+  /** Wall instant (ms) of unwrapped source frame `ts`, or null before any packet. */
+  wallOf(ts: number): number | null {
+    if (Number.isNaN(this.tsRef)) return null;
+    const t = ts - this.tsRef;
+    return this.srTrusted() ? this.srWall(t) : this.arrivalWall(t);
+  }
+
+  /** Source frame (fractional, unwrapped) whose wall instant is `wallMs`, or null before any packet. */
+  tsAt(wallMs: number): number | null {
+    if (Number.isNaN(this.tsRef)) return null;
+    const k = this.msPerFrame();
+    const w0 = this.wallOf(this.tsRef);
+    if (w0 === null) return null;
+    return this.tsRef + (wallMs - w0) / k;
+  }
+
+  private msPerFrame(): number {
+    if (this.srTrusted()) return this.srLine!.k;
+    return this.arrivalLine ? this.arrivalLine.k : this.k0;
+  }
+
+  /** Source frames per wall second (the sender's true rate). */
+  sourceRateHz(): number { return 1000 / this.msPerFrame(); }
+
+  senderDriftPpm(): number { return (this.sourceRateHz() / this.rate - 1) * 1e6; }
+}
