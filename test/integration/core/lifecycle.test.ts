@@ -40,6 +40,23 @@ function flakyRole(): RoleFactory<{ failures: number }> {
   });
 }
 
+/** `announcer`: announces one stream (retained) when it starts, as a source role does. */
+const announcerSpec = defineRole({
+  name: 'announcer', description: 'test role that announces a stream',
+  config: Obj({ stream: Type.String() }), commands: {}, state: Obj({}), event: Obj({}),
+});
+const announcerRole: RoleFactory<{ stream: string }> = (deps) => ({
+  async start() {
+    deps.link.publishStream(deps.config.stream, {
+      v: 2, stream: deps.config.stream, device: deps.device.id, name: 'Test stream', group: '239.255.0.1', port: 46000,
+      encoding: 'L16', rate: 48000, channels: 2, payloadType: 127, enabled: true,
+    });
+  },
+  async apply() { return 'restart'; },
+  async stop() {},
+  async command() { return undefined; },
+});
+
 interface DeviceProc { child: ChildProcess; pid: number; exited: Promise<void> }
 
 /** Starts test/helpers/device-process.ts on `stateDir` and waits for its ready line. */
@@ -65,6 +82,16 @@ const retainedOf = async (url: string, filter: string, predicate: (p: any) => bo
   const late = await connectController(url);
   try { return (await late.waitFor(filter, predicate, 5000)).payload; } finally { await late.close(); }
 };
+
+/** After a broker restart: resolves once the controller is reconnected and subscribed again (it sees its own message). */
+async function controllerBack(ctl: Controller): Promise<void> {
+  const nonce = `sync-${Math.random().toString(36).slice(2)}`;
+  for (let i = 0; i < 40; i++) {
+    ctl.client.publish('hearth/test-sync/event/sync', nonce, { qos: 0 });
+    try { await ctl.waitFor('hearth/test-sync/event/sync', (p) => p === nonce, 250); return; } catch { /* not yet */ }
+  }
+  throw new Error('the controller did not come back after the broker restart');
+}
 
 for (const { kind, start } of BROKERS) {
   const s = suite<{ broker: TestBroker; ctl: Controller; dir: string; procs: DeviceProc[]; devs: TestDevice[] }>(`lifecycle over ${kind}`);
@@ -133,12 +160,33 @@ for (const { kind, start } of BROKERS) {
       assert.is(st.status, 'running');
       assert.is(st.detail.label, 'provisioned');
     } finally { await late.close(); }
+    await controllerBack(c.ctl);
     assert.ok(dev.runtime.link().connects > linkBefore);
     // Subscriptions came back too: commands and config/set work after the restart.
     const echo = await c.ctl.cmd(id, 'probe', 'echo', { text: 'after restart' }, 10_000);
     assert.equal(echo.result, { text: 'after restart', label: 'provisioned' });
     const set2 = await c.ctl.configSet(id, { patch: { roles: { probe: { label: 'after' } } } });
     assert.is((set2.result as any).revision, 2);
+  });
+
+  s('broker settings changed by config/set, then the broker restarted: stream announcements are still republished', async (c) => {
+    const id = `ann-${kind}`;
+    const dev = await startTestDevice({ id, brokerUrl: c.broker.url, roles: { announcer: { stream: 'radio' } }, extraRoles: [{ spec: announcerSpec, factory: announcerRole as RoleFactory }] });
+    c.devs.push(dev);
+    await c.ctl.waitFor(t.stream(id, 'radio'), (x) => x.enabled === true);
+    const mark = c.ctl.mark();
+    const r = await c.ctl.configSet(id, { patch: { mqtt: { keepaliveS: 20 } } }); // a new MQTT link, same broker
+    assert.ok(r.ok, JSON.stringify(r));
+    await c.ctl.waitFor(t.status(id), (x) => x === 'online', 5000, mark);
+    await c.broker.restart(200);
+    const late = await connectController(c.broker.url);
+    try {
+      await late.waitFor(t.status(id), (x) => x === 'online', 10_000);
+      const ann = (await late.waitFor(t.stream(id, 'radio'), () => true, 5000)).payload;
+      assert.is(ann.device, id);
+      assert.is(ann.enabled, true);
+    } finally { await late.close(); }
+    await controllerBack(c.ctl);
   });
 
   s('a role that crashes is isolated, reported, refused while down, and restarted; the others keep answering', async (c) => {
