@@ -11,24 +11,32 @@ const root = new URL('../..', import.meta.url).pathname;
 const NATIVE = ['speaker', 'alsa-capture', 'rpio', 'cap'];
 
 /**
- * A lazily loaded module (a role loader's `import('../x/role.ts')`) that does not exist yet
- * becomes a module that throws when loaded, as it would when running from source: the bench
- * devices enable no roles, so a role still being written elsewhere must not stop the build.
+ * A project source file (`./x.ts`) that does not exist — a role or module another engineer is
+ * still writing in this shared tree — becomes a module that throws when it is loaded, as it would
+ * when running from source. Role modules load lazily and the bench devices enable no roles, so an
+ * unfinished role does not stop the benchmark; a file the runtime itself needs still fails it,
+ * at device start. Each stubbed path is reported on stderr.
  */
-const missingLazyModules: Plugin = {
-  name: 'missing-lazy-modules',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.?\// }, (args) => {
-      if (args.kind !== 'dynamic-import') return undefined;
-      const path = resolvePath(args.resolveDir, args.path);
-      return existsSync(path) ? undefined : { path, namespace: 'missing' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'missing' }, (args) => ({
-      contents: `throw new Error(${JSON.stringify(`${args.path} did not exist when the bench bundle was built`)});`,
-      loader: 'js',
-    }));
-  },
-};
+function missingSourceFiles(stubbed: string[]): Plugin {
+  return {
+    name: 'missing-source-files',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => {
+        if (args.importer.includes('/node_modules/')) return undefined;
+        const path = resolvePath(args.resolveDir, args.path);
+        if (existsSync(path)) return undefined;
+        stubbed.push(`${path.slice(root.length)} (imported by ${args.importer.slice(root.length)})`);
+        return { path, namespace: 'missing' };
+      });
+      // No import/export in the stub: esbuild treats it as CommonJS, so named imports from it
+      // still bundle and the throw happens when the importing module is initialised.
+      b.onLoad({ filter: /.*/, namespace: 'missing' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`${args.path} did not exist when the bench bundle was built`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 export interface BenchBundle {
   /** `node <cli> run|hub ...` */
@@ -44,6 +52,7 @@ export async function buildBenchBundle(): Promise<BenchBundle> {
   mkdirSync(cache, { recursive: true });
   const dir = mkdtempSync(join(cache, 'hearth-bench-'));
   const remove = () => rmSync(dir, { recursive: true, force: true });
+  const stubbed: string[] = [];
   try {
     await build({
       entryPoints: { cli: join(root, 'device/cli/main.ts'), fleet: join(root, 'bench/procs/fleet.ts') },
@@ -57,8 +66,9 @@ export async function buildBenchBundle(): Promise<BenchBundle> {
       define: { __HEARTH_VERSION__: JSON.stringify(version) },
       banner: { js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);" },
       logLevel: 'error',
-      plugins: [missingLazyModules],
+      plugins: [missingSourceFiles(stubbed)],
     });
+    if (stubbed.length) process.stderr.write(`bench: these source files are missing and load as errors: ${stubbed.join(', ')}\n`);
   } catch (e) {
     remove();
     throw new Error(`could not bundle the CLI and fleet for the benchmark: ${(e as Error).message}`);
