@@ -11,6 +11,11 @@
 //     a reset mixes old-epoch coordinates in; after a DAC restore the block instants were ~20 µs
 //     off for seconds (test/unit/audio/output-loop.test.ts, "lost and restored"). Zeroing sx/sy
 //     in reset() fixes it (checked by patching the prototype in a scratch run).
+//   A2 → A1 (request): bytes-exact playout where nothing needs resampling. The brief's interop test
+//     "our source → our player, bytes exact (sim DAC at 0 ppm)" needs Playout to copy samples
+//     unchanged when stream rate = DAC rate and the corrected ratio is within ~1 ppm of 1 with
+//     the phase on a whole frame (snap the fractional phase to 0 and bypass the filter). Tested by
+//     test/integration/audio/player.test.ts ("bytes exact").
 //   A2 → A1: the source sends SDP with LF line ends and PT 127 by default: PulseAudio's parser
 //     insists on "v=0\n", and its module-rtp-recv plays only PT 127 and static 10/11.
 //
