@@ -32,7 +32,8 @@ export function deviceConfigSchema(specs: readonly RoleSpec[] = ROLE_SPECS) {
   return Obj(
   {
     v: Type.Literal(PROTOCOL_VERSION, { description: 'config format version' }),
-    id: Id('device id; also its MQTT client id and login'),
+    // "streams" would collide with hearth/streams/… in the topic tree.
+    id: Type.String({ pattern: '^(?!streams$)[A-Za-z0-9_-]{1,64}$', description: 'device id (letters, digits, "-", "_"; not "streams"); also its MQTT client id and login' }),
     name: Type.Optional(Type.String({ maxLength: 128, description: 'human-readable name' })),
     mqtt: MqttConfig,
     telemetry: Type.Optional(Obj({ intervalS: Type.Integer({ minimum: 1, maximum: 3600, description: 'telemetry period (default 30 s)' }) })),

@@ -4,8 +4,8 @@
 //
 // File format: either a plain device config (what a person writes by hand; revision 0) or the
 // stored form `{ "revision": N, "appliedAt": ISO, "config": {…} }` that the runtime writes.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readdir, unlink } from 'node:fs/promises';
+import { join, dirname, basename } from 'node:path';
 import { normalizeConfig, type DeviceConfig } from '../../protocol/config.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
 import { writeFileAtomic } from './atomic-file.ts';
@@ -57,6 +57,16 @@ export async function readConfigFile(file: string, schema?: TObject): Promise<St
   }
 }
 
+/** Temp files a power cut left between write and rename (atomic-file.ts names them .<name>.tmp-*). */
+async function removeStaleTemps(file: string, log: Logger): Promise<void> {
+  const dir = dirname(file), prefix = `.${basename(file)}.tmp-`;
+  let names: string[];
+  try { names = await readdir(dir); } catch { return; }
+  for (const n of names.filter((x) => x.startsWith(prefix))) {
+    await unlink(join(dir, n)).then(() => log.info(`removed ${n}, left by an interrupted save`), () => {});
+  }
+}
+
 export class ConfigStore {
   private stored: StoredConfig | undefined;
   private writing: Promise<unknown> = Promise.resolve();
@@ -67,6 +77,7 @@ export class ConfigStore {
 
   /** Opens the store at `file` (default `<stateDir>/config.json`), reading what is there. */
   static async open(stateDir: string, log: Logger, file = join(stateDir, 'config.json'), schema?: TObject): Promise<ConfigStore> {
+    await removeStaleTemps(file, log);
     return new ConfigStore(file, log, await readConfigFile(file, schema));
   }
 
