@@ -8,6 +8,7 @@
 // child → parent: {t:'started'} {t:'state', detail} {t:'event', type, message, data}
 //                 {t:'stream', device, stream, announcement} {t:'reply', rid, ok, result?, error?}
 //                 {t:'records', rid, records, underruns} {t:'failed', error} {t:'usage', cpuUs, rssMb}
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RealClock, type Clock } from '../../device/core/clock.ts';
 import { SkewedClock } from './skewed-clock.ts';
 import { createLogger } from '../../device/core/log.ts';
@@ -92,9 +93,12 @@ process.on('message', async (m: Msg) => {
 });
 
 let lastCpu = process.cpuUsage();
+const lag = monitorEventLoopDelay({ resolution: 1 });
+lag.enable();
 setInterval(() => {
   const c = process.cpuUsage();
-  send({ t: 'usage', cpuUs: c.user + c.system - lastCpu.user - lastCpu.system, rssMb: process.memoryUsage().rss / 1e6 });
+  send({ t: 'usage', cpuUs: c.user + c.system - lastCpu.user - lastCpu.system, rssMb: process.memoryUsage().rss / 1e6, maxLagMs: lag.max / 1e6 });
+  lag.reset();
   lastCpu = c;
 }, 1000).unref();
 process.on('disconnect', () => process.exit(0));

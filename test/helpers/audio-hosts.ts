@@ -16,7 +16,7 @@ export interface AudioHost {
   states: Array<Record<string, any>>;
   events: HostEvent[];
   /** CPU (% of one core, per 1 s sample) and RSS (MB) samples. */
-  usage: Array<{ cpuPct: number; rssMb: number }>;
+  usage: Array<{ cpuPct: number; rssMb: number; maxLagMs: number }>;
   stderr(): string;
   lastState(): Record<string, any> | undefined;
   cmd(action: string, args?: Record<string, unknown>): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }>;
@@ -34,6 +34,8 @@ export interface StartHostOptions {
   role: 'player' | 'source';
   config: Record<string, unknown>;
   dac?: { ppm: number; bufferMs?: number; mirror?: { device: string; env: Record<string, string> } };
+  /** Run under SCHED_RR (chrt -r 10), as an audio daemon does (PulseAudio asks for it too). */
+  realtime?: boolean;
   /** The host's monotonic clock runs this many ppm off (its wall clock stays true). */
   clockPpm?: number;
   env?: NodeJS.ProcessEnv;
@@ -44,7 +46,10 @@ const hosts = new Set<AudioHost>();
 const retained = new Map<string, unknown>();
 
 export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
-  const proc = o.ns.node(HOST, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, ...(o.env ?? {}) }, serialization: 'advanced' });
+  const spawnOpts = { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as const, env: { ...process.env, ...(o.env ?? {}) }, serialization: 'advanced' as const };
+  const proc = o.realtime
+    ? o.ns.spawn('chrt', ['-r', '10', process.execPath, '--import', 'tsx', HOST], { ...spawnOpts, stdio: [...spawnOpts.stdio] })
+    : o.ns.node(HOST, [], { ...spawnOpts, stdio: [...spawnOpts.stdio] });
   let err = '';
   proc.stderr?.on('data', (d) => { err = (err + d).slice(-20_000); });
   let rid = 0;
@@ -93,7 +98,7 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
     else if (m.t === 'failed') failed?.(new Error(`${o.id}: ${m.error}\n${err.slice(-3000)}`));
     else if (m.t === 'state') h.states.push(m.detail);
     else if (m.t === 'event') h.events.push({ type: m.type, message: m.message, data: m.data, at: Date.now() });
-    else if (m.t === 'usage') h.usage.push({ cpuPct: m.cpuUs / 1e4, rssMb: m.rssMb });
+    else if (m.t === 'usage') h.usage.push({ cpuPct: m.cpuUs / 1e4, rssMb: m.rssMb, maxLagMs: m.maxLagMs });
     else if (m.t === 'reply' || m.t === 'records') { const f = pending.get(m.rid); pending.delete(m.rid); f?.(m); }
     else if (m.t === 'stream') {
       retained.set(`${m.device}/${m.stream}`, m);
