@@ -3,14 +3,12 @@
 // synchronous; a device that is absent or fails leaves the input returning silence and retrying
 // with backoff (rules in audio-in.ts).
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { TimerHandle } from '../core/clock.ts';
 import { Backoff } from '../core/backoff.ts';
+import { childEntry, execArgvFor } from './child-entry.ts';
 import { SampleFifo, type AudioInput, type AudioInputOptions, type InputCounters, type InputFormat, type InputStatus } from './audio-in.ts';
 
 export interface AlsaSpec { device?: string }
-
-const CHILD = fileURLToPath(new URL('./audio-in.alsa-child.ts', import.meta.url));
 
 export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { childScript?: string; retryMinMs?: number; retryMaxMs?: number }): AudioInput {
   const device = spec.device ?? 'default';
@@ -28,8 +26,8 @@ export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { chil
   const maxFrames = () => Math.round(((opts.maxBufferMs ?? 200) * fmt!.rate) / 1000);
 
   function spawn(): void {
-    const script = opts.childScript ?? CHILD;
-    const c = fork(script, [], { execArgv: script.endsWith('.ts') ? ['--import', 'tsx'] : [], env: { ...process.env, ...(opts.env ?? {}) }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const { script, execArgv } = opts.childScript ? { script: opts.childScript, execArgv: execArgvFor(opts.childScript) } : childEntry('audio-in.alsa-child', import.meta.url);
+    const c = fork(script, [], { execArgv, env: { ...process.env, ...(opts.env ?? {}) }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     child = c;
     inflight = false;
     c.stderr?.resume();

@@ -9,22 +9,20 @@
 // A write that does not complete within `stallMs` is a hung device: the child is killed and the
 // sink goes to 'lost' (rules in audio-out.ts).
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { TimerHandle } from '../core/clock.ts';
 import { Backoff } from '../core/backoff.ts';
+import { childEntry, execArgvFor } from './child-entry.ts';
 import {
   NominalRun, SinkListeners,
   type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
 } from './audio-out.ts';
 
 export interface SpeakerSinkOptions extends AudioSinkOptions {
-  /** The child entry (default: audio-out.speaker-child.ts beside this file; a bundle passes its built one). */
+  /** The child entry (default: audio-out.speaker-child.{ts,js} beside this module, see child-entry.ts). */
   childScript?: string;
   /** A write pending this long means a hung device (default bufferMs + 1500 ms). */
   stallMs?: number;
 }
-
-const DEFAULT_CHILD = fileURLToPath(new URL('./audio-out.speaker-child.ts', import.meta.url));
 
 export function createSpeakerSink(opts: SpeakerSinkOptions): AudioSink {
   return new SpeakerSink(opts);
@@ -79,8 +77,11 @@ class SpeakerSink implements AudioSink {
   private settleOpen(): void { const w = this.openWaiter; this.openWaiter = undefined; w?.(); }
 
   private spawn(): void {
-    const script = this.o.childScript ?? DEFAULT_CHILD;
-    const execArgv = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    let entry: { script: string; execArgv: string[] };
+    try {
+      entry = this.o.childScript ? { script: this.o.childScript, execArgv: execArgvFor(this.o.childScript) } : childEntry('audio-out.speaker-child', import.meta.url);
+    } catch (e) { this.failed((e as Error).message); return; }
+    const { script, execArgv } = entry;
     const child = fork(script, [], { execArgv, env: { ...process.env, ...(this.o.env ?? {}) }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.child = child;
     let stderr = '';
