@@ -8,11 +8,7 @@ root=$1
 step() { echo "[hearth] $(date +%T) $*"; }
 
 step "fstab and initramfs module list"
-cat >"$root/etc/fstab" <<'FSTAB'
-# hearth: partitions by label, so the same image boots from SD, USB or a QEMU virtio disk.
-LABEL=hearth-root  /               ext4  defaults,noatime,errors=remount-ro     0 1
-LABEL=HEARTHBOOT   /boot/firmware  vfat  defaults,noatime,fmask=0177,dmask=0077  0 2
-FSTAB
+cp "$HEARTH_IMAGES/rootfs/etc/fstab" "$root/etc/fstab"   # before the initramfs is built
 { echo "# hearth: see images/initramfs-modules"; grep -v '^\s*#' "$HEARTH_IMAGES/initramfs-modules"; } >"$root/etc/initramfs-tools/modules"
 
 step "building native addons for arm64 (speaker, alsa-capture, rpio, cap)"

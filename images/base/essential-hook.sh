@@ -9,5 +9,5 @@ chroot "$root" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initr
 printf '#!/bin/sh\necho "update-initramfs: deferred to the end of the hearth image build" >&2\nexit 0\n' >"$root/usr/sbin/update-initramfs"
 chmod 755 "$root/usr/sbin/update-initramfs"
 mkdir -p "$root/etc/initramfs-tools/conf.d" "$root/boot/firmware"
-printf '# hearth: a short module list (images/initramfs-modules) instead of MODULES=most\nMODULES=list\nFSTYPE=ext4\n' \
+printf '# hearth: a short module list (images/initramfs-modules) instead of MODULES=most\nMODULES=list\nFSTYPE=ext4\n# gzip: zstd is not in the image\nCOMPRESS=gzip\n' \
   >"$root/etc/initramfs-tools/conf.d/hearth.conf"
