@@ -1,30 +1,51 @@
-// Real UDP broadcast: one dgram socket with SO_BROADCAST, bound to an ephemeral port. The
-// destination decides the interface: a directed broadcast (10.0.0.255) leaves through the
-// interface of that subnet, which is why the waker sends to the interface's directed broadcast
-// rather than 255.255.255.255 (that one follows the default route).
+// Real UDP broadcast with SO_BROADCAST. The destination decides the interface: a directed
+// broadcast (10.0.0.255) leaves through the interface of that subnet, which is why the waker
+// sends to the interface's directed broadcast rather than 255.255.255.255 (that one follows the
+// default route). A prepared destination gets its own connected socket: Node sends on a
+// connected socket at once, while an unconnected send first waits a tick for an address lookup.
 import { createSocket, type Socket } from 'node:dgram';
 import type { UdpBroadcast } from './udp-broadcast.ts';
 
-export async function openRealUdpBroadcast(): Promise<UdpBroadcast> {
-  const sock: Socket = createSocket({ type: 'udp4' });
-  await new Promise<void>((resolve, reject) => {
+function openSocket(connectTo?: { address: string; port: number }): Promise<Socket> {
+  const sock = createSocket({ type: 'udp4' });
+  return new Promise((resolve, reject) => {
     sock.once('error', reject);
-    sock.bind(0, () => { sock.off('error', reject); resolve(); });
+    sock.bind(0, () => {
+      sock.setBroadcast(true);
+      const done = () => { sock.off('error', reject); sock.on('error', () => { /* send errors reach send()'s callback */ }); resolve(sock); };
+      if (connectTo) sock.connect(connectTo.port, connectTo.address, done);
+      else done();
+    });
   });
-  sock.setBroadcast(true);
-  sock.on('error', () => { /* send errors reach send()'s callback; nothing else to report */ });
+}
+
+export async function openRealUdpBroadcast(): Promise<UdpBroadcast> {
+  const plain = await openSocket();
+  const connected = new Map<string, Socket>();
   let closed = false;
+  const cb = (resolve: () => void, reject: (e: Error) => void) => (err: Error | null) => (err ? reject(err) : resolve());
   return {
+    async prepare(address, port) {
+      const key = `${address}:${port}`;
+      if (closed || connected.has(key)) return;
+      const s = await openSocket({ address, port });
+      if (closed) { s.close(); return; }
+      connected.set(key, s);
+    },
     send(payload, address, port) {
       return new Promise((resolve, reject) => {
         if (closed) { reject(new Error('UDP broadcast socket is closed')); return; }
-        sock.send(payload, port, address, (err) => (err ? reject(err) : resolve()));
+        const s = connected.get(`${address}:${port}`);
+        if (s) s.send(payload, cb(resolve, reject));
+        else plain.send(payload, port, address, cb(resolve, reject));
       });
     },
     close() {
       if (closed) return;
       closed = true;
-      sock.close();
+      plain.close();
+      for (const s of connected.values()) s.close();
+      connected.clear();
     },
   };
 }

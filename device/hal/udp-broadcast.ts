@@ -2,6 +2,12 @@
 // the datagram is handed to the kernel (or rejects with the OS error); broadcast addresses are
 // allowed; `close()` is safe to call twice. Broadcast needs no extra capability.
 export interface UdpBroadcast {
+  /**
+   * Optional: readies a destination so later sends to it go out without any deferred step (the
+   * real adapter connects a socket to it; an unconnected dgram send waits for an address lookup
+   * tick, behind whatever else the event loop runs first).
+   */
+  prepare?(address: string, port: number): Promise<void>;
   send(payload: Buffer, address: string, port: number): Promise<void>;
   close(): void;
 }

@@ -206,6 +206,8 @@ export function createWakerRole(deps: RoleDeps<WakerConfig>): Role<WakerConfig> 
           );
           hosts.set(hc.name, h);
           byMac.set(mac, h);
+          if (bcast && udp?.prepare) await udp.prepare(bcast, hc.port ?? 9);
+          if (stopped) return;
         }
       } catch (e) {
         await stop();
