@@ -10,9 +10,12 @@
 //   newest SR at the nominal rate). SRs are trusted only while they agree with arrivals within
 //   ±250 ms: a sender whose wall clock is not disciplined would otherwise mute every player.
 // - Arrivals: d = arrival − ts/rate is min-filtered in 250 ms buckets aligned on the RTP timeline
-//   (so all players bucket the same packets), and a line is fitted through the last 30 s of bucket
-//   minima (from 8 buckets on; before that the running minimum at the nominal rate). Jitter only
-//   adds delay, so the minimum is the stable part every receiver shares.
+//   (so all players bucket the same packets). Jitter only adds delay, so the floor is the stable
+//   part every receiver shares: the line is the lower envelope of the last 30 s of bucket minima —
+//   the line under all of them that is highest at their centre (an edge of their lower convex
+//   hull, as NTP/PTP skew estimators do) — whose precision grows with every packet in the window,
+//   not just with the number of buckets. From 8 buckets on; before that the running minimum at
+//   the nominal rate.
 // - Sender drift (ppm) is the fitted slope; it is clamped to ±2000 ppm.
 
 const MAX_DRIFT = 2000e-6;
@@ -28,6 +31,36 @@ export interface StreamTimingOptions {
 }
 
 interface Line { /** wall(ts) = wa + (ts − ta)·k (ms per frame) */ ta: number; wa: number; k: number }
+
+/**
+ * The line under every point (x sorted ascending) that is highest at the points' mean x: slope of
+ * the lower hull's edge over the mean, clamped to ±lim; returned as y = my + k·(x − mx).
+ */
+function lowerEnvelope(xs: Float64Array, ys: Float64Array, n: number, lim: number, hull: Int32Array): { mx: number; my: number; k: number } {
+  let mx = 0;
+  for (let i = 0; i < n; i++) mx += xs[i]!;
+  mx /= n;
+  // Andrew's monotone chain, lower half.
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    while (h >= 2) {
+      const a = hull[h - 2]!, b = hull[h - 1]!;
+      const cross = (xs[b]! - xs[a]!) * (ys[i]! - ys[a]!) - (ys[b]! - ys[a]!) * (xs[i]! - xs[a]!);
+      if (cross > 0) break;
+      h--;
+    }
+    hull[h++] = i;
+  }
+  let k = 0;
+  for (let j = 0; j + 1 < h; j++) {
+    const a = hull[j]!, b = hull[j + 1]!;
+    if (xs[b]! >= mx || j + 2 === h) { k = xs[b]! > xs[a]! ? (ys[b]! - ys[a]!) / (xs[b]! - xs[a]!) : 0; break; }
+  }
+  k = Math.min(lim, Math.max(-lim, k));
+  let off = Infinity;
+  for (let i = 0; i < n; i++) off = Math.min(off, ys[i]! - k * (xs[i]! - mx));
+  return { mx, my: off, k };
+}
 
 /** Least squares y = my + k·(x − mx), k clamped to center ± lim. */
 function fitLine(xs: Float64Array, ys: Float64Array, n: number, center: number, lim: number): { mx: number; my: number; k: number } {
@@ -71,6 +104,7 @@ export class StreamTiming {
   private lastSrWall = -Infinity;
   private scratchX: Float64Array;
   private scratchY: Float64Array;
+  private readonly hull: Int32Array;
 
   constructor(rate: number, o: StreamTimingOptions = {}) {
     this.rate = rate;
@@ -85,6 +119,7 @@ export class StreamTiming {
     this.sw = new Float64Array(this.maxSr);
     this.scratchX = new Float64Array(Math.max(this.maxBuckets, this.maxSr));
     this.scratchY = new Float64Array(Math.max(this.maxBuckets, this.maxSr));
+    this.hull = new Int32Array(this.maxBuckets);
   }
 
   reset(rate = this.rate): void {
@@ -132,7 +167,7 @@ export class StreamTiming {
         this.scratchX[k] = this.bts[j]!;
         this.scratchY[k] = this.bd[j]!;
       }
-      const f = fitLine(this.scratchX, this.scratchY, this.bCount, 0, this.k0 * MAX_DRIFT);
+      const f = lowerEnvelope(this.scratchX, this.scratchY, this.bCount, this.k0 * MAX_DRIFT, this.hull);
       // d = my + s·(t − mx) with s the drift of d; wall = dRef + t·k0 + d.
       this.arrivalLine = { ta: f.mx, wa: f.my + f.mx * this.k0, k: this.k0 + f.k };
     }

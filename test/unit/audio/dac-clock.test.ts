@@ -1,0 +1,74 @@
+// DacClock from made-up (framesConsumed, wallMs) sequences: quantised counts, polling jitter,
+// rates over ±1000 ppm, epochs and xruns.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DacClock } from '../../../device/audio/dac-clock.ts';
+import { Prng } from '../../../device/audio/sim/prng.ts';
+
+const NOM = 48000, W0 = 1_700_000_000_000;
+
+/** A DAC at `ppm` started at W0: frame n starts at W0 + n/rate. Observations every `tickMs` with jitter. */
+function observeRun(dc: DacClock, ppm: number, seconds: number, tickMs = 2.5037, jitterMs = 0, seed = 1) {
+  // (A tick that is no whole number of frames: reads land at every phase of a frame, as in life.)
+  const rate = NOM * (1 + ppm / 1e6);
+  const rnd = new Prng(seed);
+  for (let t = 0; t < seconds * 1000; t += tickMs) {
+    const w = W0 + t + rnd.next() * jitterMs;
+    const consumed = Math.floor(((w - W0) * rate) / 1000) + 1;
+    dc.observe(consumed, w);
+  }
+  return rate;
+}
+
+test('rate within 0.05 ppm and frame instants within 2 µs over ±1000 ppm (quantised counts)', () => {
+  for (const ppm of [-1000, -120, 0, 80, 1000]) {
+    const dc = new DacClock(NOM);
+    const rate = observeRun(dc, ppm, 30);
+    assert.ok(Math.abs(dc.ppm() - ppm) < 0.05, `${ppm}: estimated ${dc.ppm()}`);
+    const n = Math.round(rate * 30.01);
+    const errUs = (dc.wallOfFrame(n) - (W0 + (n * 1000) / rate)) * 1000;
+    assert.ok(Math.abs(errUs) < 2, `${ppm}: frame instant off by ${errUs} µs`);
+  }
+});
+
+test('converges fast: within 5 ppm and 20 µs after 1 s', () => {
+  const dc = new DacClock(NOM);
+  const rate = observeRun(dc, 350, 1);
+  assert.ok(Math.abs(dc.ppm() - 350) < 5, `ppm ${dc.ppm()}`);
+  const n = Math.round(rate * 1.005);
+  assert.ok(Math.abs(dc.wallOfFrame(n) - (W0 + (n * 1000) / rate)) * 1000 < 20);
+});
+
+test('polling jitter (0..1 ms late reads) biases nothing but a constant ≤ 0.6 ms and the rate stays exact', () => {
+  const dc = new DacClock(NOM);
+  const rate = observeRun(dc, -200, 30, 2.5, 1, 9);
+  assert.ok(Math.abs(dc.ppm() + 200) < 0.5, `ppm ${dc.ppm()}`);
+  const n = Math.round(rate * 30.01);
+  const err = dc.wallOfFrame(n) - (W0 + (n * 1000) / rate);
+  assert.ok(err > 0 && err < 0.6, `offset ${err} ms`);
+});
+
+test('a new epoch (count going backwards) resets; an xrun jump re-anchors after 3 observations', () => {
+  const dc = new DacClock(NOM);
+  observeRun(dc, 100, 5);
+  dc.observe(10, W0 + 6000);
+  assert.is(dc.resetCount(), 1);
+  assert.ok(Math.abs(dc.ppm()) < 1e-9, 'starts again at nominal');
+  // Steady at nominal from W0+6000, then 20 ms of silence slots are inserted (counts stall vs wall).
+  const dc2 = new DacClock(NOM);
+  for (let t = 0; t < 3000; t += 2.5) dc2.observe(Math.floor(t * 48) + 1, W0 + t);
+  for (let t = 3000; t < 3100; t += 2.5) dc2.observe(Math.floor((t - 20) * 48) + 1, W0 + t);
+  assert.is(dc2.resetCount(), 1);
+  const n = Math.floor(3090 * 48);
+  assert.ok(Math.abs(dc2.wallOfFrame(n) - (W0 + n / 48 + 20)) < 0.05, 'follows the shifted timeline');
+});
+
+test('nothing observed: NaN; non-finite input ignored', () => {
+  const dc = new DacClock(NOM);
+  assert.ok(Number.isNaN(dc.wallOfFrame(0)));
+  dc.observe(NaN, W0);
+  assert.ok(Number.isNaN(dc.wallOfFrame(0)));
+  assert.is(dc.rateHz(), NOM);
+});
+
+test.run();
