@@ -1,0 +1,110 @@
+// Our source → our players inside a namespace, each player in its own process with a simulated
+// DAC that also writes through `speaker` to an ALSA file device: two players in sync on one
+// stream (chosen by hearth stream id, found through the MQTT announcement), a player finding a
+// stream by its SAP name and playing it bytes-exact at 0 ppm, live stream switch, volume and mute.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNetns, type Netns } from '../../helpers/netns.ts';
+import { startAudioHost, stopAllHosts, announcements, type AudioHost } from '../../helpers/audio-hosts.ts';
+import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
+import { syncErrors } from '../../helpers/sync-error.ts';
+import { readS16, toneOf, findSamples, noise, wavBytes } from '../../helpers/audio-check.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let ns: Netns, alsa: AlsaFiles, src: AudioHost, a: AudioHost, b: AudioHost, c: AudioHost;
+const NOISE = noise(48000 * 4);
+
+test.before(async () => {
+  ns = createNetns('hply');
+  alsa = alsaFiles(['roomA', 'roomB', 'roomC']);
+  const wav = join(alsa.dir, 'noise.wav');
+  writeFileSync(wav, wavBytes(NOISE, 48000, 2));
+  src = await startAudioHost({
+    ns, id: 'src1', role: 'source', config: { streams: [
+      { id: 'tone', name: 'tone stream', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: '239.255.4.1', port: 46030 },
+      { id: 'noise', name: 'noise stream', input: { kind: 'file', path: wav }, group: '239.255.4.2', port: 46032 },
+    ] },
+  });
+  const dac = (ppm: number, device: string) => ({ ppm, bufferMs: 40, mirror: { device, env: alsa.env } });
+  [a, b, c] = await Promise.all([
+    startAudioHost({ ns, id: 'pa', role: 'player', realtime: true, config: { stream: 'src1/tone' }, dac: dac(80, 'roomA') }),
+    startAudioHost({ ns, id: 'pb', role: 'player', realtime: true, config: { stream: 'tone' }, dac: dac(-120, 'roomB') }),
+    startAudioHost({ ns, id: 'pc', role: 'player', realtime: true, config: { sap: 'noise stream' }, dac: dac(0, 'roomC') }),
+  ]);
+});
+test.after(async () => { await stopAllHosts(); ns.delete(); alsa.cleanup(); });
+
+test('two players on one stream (by hearth stream id) play in sync, at +80 and −120 ppm DACs', async () => {
+  await sleep(8000);
+  const [ra, rb] = await Promise.all([a.records(), b.records()]);
+  const pts = syncErrors(ra.records, rb.records);
+  const end = pts.at(-1)!.wallMs;
+  const late = pts.filter((p) => p.wallMs > end - 3000 && p.wallMs < end - 300).map((p) => Math.abs(p.errUs));
+  assert.ok(late.length > 400, `compared ${late.length} blocks`);
+  const worst = Math.max(...late);
+  const series = [...pts.reduce((m, p) => m.set(Math.floor((p.wallMs - pts[0]!.wallMs) / 1000), Math.max(m.get(Math.floor((p.wallMs - pts[0]!.wallMs) / 1000)) ?? 0, Math.abs(p.errUs))), new Map<number, number>())].map(([k, v]) => `${k}s:${v.toFixed(0)}`).join(' ');
+  assert.ok(worst < 150, `inter-room error over the last 3 s: max ${worst.toFixed(1)} µs (per second: ${series}; lag A ${a.usage.map((u) => u.maxLagMs.toFixed(0))} B ${b.usage.map((u) => u.maxLagMs.toFixed(0))})`);
+  assert.is(ra.underruns + rb.underruns, 0, 'no DAC underrun');
+  const ann = announcements().get('src1/tone')!.announcement!;
+  for (const [h, ppm] of [[a, 80], [b, -120]] as const) {
+    const s = h.lastState()!;
+    assert.is(s.playing, true);
+    assert.is(s.ssrc, ann.ssrc, 'locked on the announced SSRC');
+    assert.equal(s.format, { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 });
+    assert.is(s.stream.origin, 'mqtt');
+    assert.is(s.stream.group, '239.255.4.1');
+    assert.ok(Math.abs(s.driftPpm - ppm) < 10, `${h.id} measured its DAC at ${s.driftPpm.toFixed(1)} ppm`);
+    assert.ok(s.packets.received > 1000);
+    assert.is(s.sink.status, 'open');
+  }
+  // The tone came out of the speaker path intact.
+  const t = toneOf(readS16(alsa.outFile('roomA')));
+  assert.ok(Math.abs(t.hz - 1000) < 1 && t.thdnDb < -60, `room A: ${t.hz.toFixed(2)} Hz, THD+N ${t.thdnDb.toFixed(1)} dB`);
+});
+
+test('a player choosing a stream by SAP name plays it bytes-exact when nothing is resampled (0 ppm)', async () => {
+  const s = c.lastState()!;
+  assert.is(s.stream.origin, 'sap');
+  assert.is(s.stream.group, '239.255.4.2');
+  const out = readS16(alsa.outFile('roomC'));
+  // Take 4096 frames from late in the output, find them in the source, compare a whole second.
+  const probe = out.subarray(out.length - 2 * 48000 - 8192, out.length - 2 * 48000);
+  const loop2 = new Int16Array(NOISE.length * 2); loop2.set(NOISE); loop2.set(NOISE, NOISE.length);
+  const at = findSamples(loop2, probe);
+  assert.ok(at >= 0, 'the played samples are the source samples, unchanged');
+  const start = out.length - 2 * 48000 - 8192;
+  let diff = 0;
+  for (let i = 0; i < 2 * 48000; i++) if (out[start + i] !== loop2[(at + i) % loop2.length]) diff++;
+  assert.is(diff, 0, 'one second of output equals the source sample for sample');
+});
+
+test('subscribe switches a playing player to another stream live; volume and mute ramp', async () => {
+  const before = Date.now();
+  const r = await a.cmd('subscribe', { sap: 'noise stream' });
+  assert.ok(r.ok, JSON.stringify(r.error));
+  assert.is(r.result.group, '239.255.4.2');
+  const ev = await a.waitEvent('stream-switched', 5000, before);
+  assert.match(ev.message, /noise stream/);
+  await a.waitState((s) => s.stream.id === 'noise stream' && s.playing);
+  const bad = await a.cmd('subscribe', { sap: 'x', group: '239.1.1.1', port: 5000 });
+  assert.is(bad.ok, false);
+  assert.is(bad.error!.code, 'invalid');
+  assert.ok((await a.cmd('subscribe', { stream: 'src1/tone' })).ok);
+  await a.waitState((s) => s.stream.group === '239.255.4.1' && s.playing);
+
+  assert.ok((await a.cmd('mute', { muted: true })).ok);
+  await sleep(1500);
+  const muted = readS16(alsa.outFile('roomA'));
+  const tail = muted.subarray(muted.length - 2 * 24000);
+  assert.ok(tail.every((x) => x === 0), 'muted: silence');
+  assert.ok((await a.cmd('mute', { muted: false })).ok);
+  assert.ok((await a.cmd('volume', { gain: 0.5, rampMs: 20 })).ok);
+  await sleep(1500);
+  const t = toneOf(readS16(alsa.outFile('roomA')));
+  assert.ok(Math.abs(t.dbfs - (-6 - 6)) < 1, `half gain: ${t.dbfs.toFixed(1)} dBFS`);
+  assert.is(a.lastState()!.volume, 0.5);
+});
+
+test.run();
