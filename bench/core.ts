@@ -74,7 +74,7 @@ async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
     const reconnectS: number[] = [];
     const hubReadyS: number[] = [];
     for (let i = 0; i < p.reconnects; i++) {
-      const online = ctl.waitOnline(id, 30_000);
+      const online = ctl.waitOnline(id, 30_000, true);
       online.catch(() => {}); // awaited below; this only keeps an early exit from leaving it unhandled
       const t = performance.now();
       await hub.stop();

@@ -9,10 +9,17 @@ export interface BenchController {
   client: MqttClient;
   /** Publishes config/set to `device` and resolves with its reply (rejects after `timeoutMs`). */
   configSet(device: string, body: { config?: unknown; patch?: unknown }, timeoutMs?: number): Promise<Reply>;
-  /** Calls `fn(device, status)` for every status message ("online"/"offline"); returns an unsubscribe. */
-  onStatus(fn: (device: string, status: string) => void): () => void;
-  /** Resolves when `device` publishes status "online" (a retained one counts). */
-  waitOnline(device: string, timeoutMs: number): Promise<void>;
+  /**
+   * Calls `fn(device, status)` for every status message ("online"/"offline") from now on, and
+   * first, with `replay`, for the last status already seen from each device (retained messages
+   * arrive right after the subscription, before a caller can add its listener). Returns an unsubscribe.
+   */
+  onStatus(fn: (device: string, status: string) => void, replay?: boolean): () => void;
+  /**
+   * Resolves when `device` is online: at once if its last status seen was "online", unless
+   * `next` asks for a status message that arrives after this call (e.g. after a broker restart).
+   */
+  waitOnline(device: string, timeoutMs: number, next?: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,6 +32,7 @@ export async function connectBenchController(url: string, opts: { reconnectPerio
   });
   const pending = new Map<string, (r: Reply) => void>();
   const statusFns = new Set<(device: string, status: string) => void>();
+  const lastStatus = new Map<string, string>();
   client.on('message', (topic, raw) => {
     const p = t.parse(topic);
     if (!p) return;
@@ -34,6 +42,7 @@ export async function connectBenchController(url: string, opts: { reconnectPerio
       const w = pending.get(r.id);
       if (w) { pending.delete(r.id); w(r); }
     } else if (p.kind === 'status') {
+      lastStatus.set(p.device, raw.toString());
       for (const fn of [...statusFns]) fn(p.device, raw.toString());
     }
   });
@@ -48,7 +57,11 @@ export async function connectBenchController(url: string, opts: { reconnectPerio
   client.on('connect', () => { noDelay(); client.subscribe(filters, { qos: 1 }); });
   await client.subscribeAsync(filters, { qos: 1 });
 
-  const onStatus = (fn: (device: string, status: string) => void) => { statusFns.add(fn); return () => { statusFns.delete(fn); }; };
+  const onStatus = (fn: (device: string, status: string) => void, replay = false) => {
+    statusFns.add(fn);
+    if (replay) for (const [device, status] of [...lastStatus]) if (statusFns.has(fn)) fn(device, status);
+    return () => { statusFns.delete(fn); };
+  };
   return {
     client,
     configSet(device, body, timeoutMs = 10_000) {
@@ -60,7 +73,8 @@ export async function connectBenchController(url: string, opts: { reconnectPerio
       });
     },
     onStatus,
-    waitOnline(device, timeoutMs) {
+    waitOnline(device, timeoutMs, next = false) {
+      if (!next && lastStatus.get(device) === 'online') return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => { off(); reject(new Error(`${device} did not come online within ${timeoutMs} ms`)); }, timeoutMs);
         const off = onStatus((d, s) => { if (d === device && s === 'online') { clearTimeout(timer); off(); resolve(); } });

@@ -36,9 +36,12 @@ export async function runFleet(o: { kind: BrokerKind; devices: number; cli: stri
     const replies: Array<Promise<void>> = [];
     let failure: Error | undefined;
     const c = ctl;
+    let off = () => {};
+    let timer: NodeJS.Timeout | undefined;
     const allDone = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`fleet on ${o.kind}: only ${started.size} of ${o.devices} devices came online within ${o.timeoutMs ?? 60_000} ms`)), o.timeoutMs ?? 60_000);
-      const off = c.onStatus((device, status) => {
+      timer = setTimeout(() => reject(new Error(`fleet on ${o.kind}: only ${started.size} of ${o.devices} devices came online within ${o.timeoutMs ?? 60_000} ms`)), o.timeoutMs ?? 60_000);
+      // With replay: the retained `online` of devices that connected before this subscription.
+      off = c.onStatus((device, status) => {
         if (status !== 'online' || !ids.has(device) || started.has(device)) return;
         started.add(device);
         const i = Number(device.slice(device.lastIndexOf('-') + 1));
@@ -46,14 +49,10 @@ export async function runFleet(o: { kind: BrokerKind; devices: number; cli: stri
         replies.push(c.configSet(device, { config }, o.timeoutMs ?? 60_000).then((r) => {
           if (!r.ok) failure ??= new Error(`${device} refused its config: ${r.error?.code} ${r.error?.message}`);
         }, (e: Error) => { failure ??= e; }));
-        if (started.size === o.devices) {
-          clearTimeout(timer);
-          off();
-          resolve();
-        }
-      });
+        if (started.size === o.devices) resolve();
+      }, true);
     });
-    await allDone;
+    try { await allDone; } finally { clearTimeout(timer); off(); }
     await Promise.all(replies);
     if (failure) throw failure;
     const t1 = performance.now();

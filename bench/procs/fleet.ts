@@ -17,7 +17,7 @@ if (!Number.isInteger(n) || n < 1 || !values.url || !values.dir) {
   process.exit(2);
 }
 // stdout carries the one "booted" line; logs (errors only) go to stderr.
-const log = createLogger({ level: 'error', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
+const log = createLogger({ level: (process.env.HEARTH_LOG_LEVEL as 'error' | undefined) ?? 'error', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
 
 const runtimes: Runtime[] = [];
 const t0 = performance.now();
