@@ -22,17 +22,28 @@ export interface DriftControllerOptions {
 }
 
 export class DriftController {
-  private readonly kp: number;
-  private readonly ki: number;
-  private readonly max: number;
+  private kp = 0;
+  private ki = 0;
+  private max: number;
+  private readonly baseMax: number;
   private integral = 0;
   private u = 0;
 
   constructor(o: DriftControllerOptions = {}) {
-    const w = o.omega ?? 0.5;
-    this.kp = 2 * w;
-    this.ki = w * w;
-    this.max = (o.maxCorrectionPpm ?? 2000) * 1e-6;
+    this.baseMax = (o.maxCorrectionPpm ?? 2000) * 1e-6;
+    this.max = this.baseMax;
+    this.setOmega(o.omega ?? 0.5);
+  }
+
+  /**
+   * Changes the loop bandwidth (gain scheduling: fast while acquiring, calm in steady state). The
+   * integrator is kept, so the change is bumpless but for kp·e, small when e is. `maxScale`
+   * widens the correction limit for the fast phase.
+   */
+  setOmega(omega: number, maxScale = 1): void {
+    this.kp = 2 * omega;
+    this.ki = omega * omega;
+    this.max = this.baseMax * Math.max(1, maxScale);
   }
 
   /** Feeds the phase error `errorS` (seconds) observed now, `dtS` after the previous update; returns u. */

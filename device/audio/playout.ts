@@ -12,7 +12,8 @@
 //   anchor waits until the ideal position reaches buffered audio (pre-roll silence meanwhile),
 //   so the mapping has had the whole latency to settle. |e| > 5 ms re-anchors (fade out, jump,
 //   fade in: only at start, re-sync or a clock step); otherwise the PI loop slews: no frame is
-//   dropped or inserted in steady state.
+//   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor or a
+//   change of timing source (arrivals → SRs) and calm after that.
 // - Never throws on input: every bad datagram is counted (malformed, foreign SSRC, late, duplicate)
 //   and dropped.
 import type { PlayoutOptions, PlayoutStats, RenderInfo, StreamFormat } from './types.ts';
@@ -28,6 +29,12 @@ import { GainRamp, VolumeControl } from './volume.ts';
 
 const READ_CHUNK = 1024;
 const REANCHOR_S = 0.005;
+// Gain scheduling of the drift loop: ωn decays from ACQ_OMEGA to STEADY_OMEGA with time constant
+// ACQ_TAU_S after an anchor or a change of timing source (arrivals → SRs), so a join settles in
+// about a second while the steady loop stays calm (smooth ratio, no audible FM).
+const STEADY_OMEGA = 0.5;
+const ACQ_OMEGA = 4;
+const ACQ_TAU_S = 2;
 const MIN_LATENCY_MS = 20;
 
 interface Stream {
@@ -51,6 +58,9 @@ export class Playout {
   private hadLock = false;
   private lastError = 0;
   private lastRatio = 0;
+  /** Seconds of output since the loop last (re)acquired, and the timing source then. */
+  private acqS = 0;
+  private acqSource: string | null = null;
   // Scratch (grown on demand, never per frame).
   private readBuf = new Float32Array(READ_CHUNK * 2);
   private monoBuf = new Float32Array(READ_CHUNK);
@@ -114,17 +124,20 @@ export class Playout {
     if (len === 0 || len % bpf !== 0 || len / bpf > s.format.rate) { this.malformed++; return; }
     const frames = len / bpf;
     const res = s.jb.insert(pkt.ssrc, pkt.sequence, pkt.timestamp, frames, pkt.payload, arrivalWallMs);
+    // The arrival filter is fed the packet's END: a packet leaves its sender once its last frame is
+    // captured, so arrival floor ≈ capture instant + network floor, the same reference an SR gives
+    // (switching from arrivals to SRs then moves the mapping by the network floor only).
     if (res === 'ok') {
-      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp), arrivalWallMs);
+      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp) + frames, arrivalWallMs);
     } else if (res === 'locked') {
       // A lock after an earlier one (the sender said BYE): a new stream, like a re-sync.
       if (this.hadLock) this.restart(true);
       this.hadLock = true;
-      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp), arrivalWallMs);
+      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp) + frames, arrivalWallMs);
     } else if (res === 'resync') {
       this.restart(false);
       // The new lock holds the probation run: each packet informs the arrival filter.
-      s.jb.forEachPacket((p) => s.timing.onPacket(p.ts, p.arrivalWallMs));
+      s.jb.forEachPacket((p) => s.timing.onPacket(p.ts + p.frames, p.arrivalWallMs));
     }
   }
 
@@ -193,6 +206,11 @@ export class Playout {
         concealed += a.concealed + b.concealed; silentFrames += a.silent + b.silent;
         this.lastError = 0;
       } else {
+        const src = s.timing.source();
+        if (src !== this.acqSource) { this.acqSource = src; this.acqS = 0; }
+        const k = Math.exp(-this.acqS / ACQ_TAU_S);
+        this.drift.setOmega(STEADY_OMEGA + (ACQ_OMEGA - STEADY_OMEGA) * k, 1 + 2 * k);
+        this.acqS += n / dacRateHz;
         const u = this.drift.update(e, n / dacRateHz);
         ratio = ff * (1 + u);
         startPos = s.rs.position();
@@ -219,6 +237,8 @@ export class Playout {
     s.reader.start(Math.floor(pos) - s.rs.lookahead + 1);
     this.drift.reset(this.drift.learned());
     this.anchored = true;
+    this.acqS = 0;
+    this.acqSource = s.timing.source();
   }
 
   /** Renders `n` frames into fout at frame `at`, pulling source frames through the reader. */

@@ -137,7 +137,10 @@ export class StreamTiming {
 
   private get k0(): number { return 1000 / this.rate; }
 
-  /** A packet whose first frame is `ts` (unwrapped) arrived at `arrivalWallMs`. */
+  /**
+   * A packet arrived at `arrivalWallMs`; `ts` is the (unwrapped) timeline point it stands for —
+   * the playout passes the frame just after its last one, which the sender had captured when it sent.
+   */
   onPacket(ts: number, arrivalWallMs: number): void {
     if (!Number.isFinite(ts) || !Number.isFinite(arrivalWallMs)) return;
     if (Number.isNaN(this.tsRef)) { this.tsRef = ts; this.dRef = arrivalWallMs; }

@@ -8,7 +8,9 @@
 // - sync_error_p99_us / sync_error_max_us: |RTP time of player p − RTP time of player q at the
 //   same analog instant| over every block, over pairs with the same latency and trim (µs).
 // - join_to_sync_s: for each pair, from the later join to the first instant after which the pair
-//   error stays ≤ 100 µs for the rest of the run; the worst pair.
+//   error stays ≤ 100 µs (until the next sender restart, if any); the worst pair. Silence counts
+//   as out of sync, so the pre-roll (the latency) is included.
+// - resync_s: the same, from each sender restart (the new stream's first frame).
 // - drift_residual_ppm: per player, the slope of its error against the ideal timeline (µs/s =
 //   ppm) fitted over the steady window; the worst player.
 // - underruns: playout underrun episodes + DAC underruns, all players.
@@ -39,6 +41,8 @@ export interface SimPlayerSpec {
   fifoFrames?: number;
   /** Output loop period (default 2.5 ms). */
   tickMs?: number;
+  /** Timer lateness: each tick fires up to this much late, uniformly (default 0.5 ms). */
+  tickJitterMs?: number;
   joinAtS?: number;
   network?: SimNetwork;
   /** Keep the output (left channel) from this second on, for tone analysis. */
@@ -89,6 +93,8 @@ export interface SimFigures {
   sync_error_p99_us: number;
   sync_error_max_us: number;
   join_to_sync_s: number;
+  /** Worst time from a sender restart to the pair error staying ≤ 100 µs (0 without restarts). */
+  resync_s: number;
   drift_residual_ppm: number;
   underruns: number;
   reanchors_steady: number;
@@ -210,7 +216,7 @@ export function simulateLoop(o: SimLoopOptions): SimLoopResult {
 
   const deliver = (data: Buffer, rtcp: boolean, sentAt: number) => {
     players.forEach((p, i) => {
-      if (sentAt < p.join - 1000) return; // not listening yet
+      if (sentAt < p.join) return; // not listening yet
       if (p.net.lossPct > 0 && p.prng.next() * 100 < p.net.lossPct) return;
       const at = sentAt + p.net.baseDelayMs + p.net.jitterMs * p.prng.next();
       const slot = freeSlots.pop() ?? deliveries.length;
@@ -281,7 +287,7 @@ export function simulateLoop(o: SimLoopOptions): SimLoopResult {
           if (info.concealedFrames > 0 || info.silentFrames > 0) p.capClean = false;
         }
       }
-      heap.push(t + p.tick, ev);
+      heap.push(t + p.tick + (p.spec.tickJitterMs ?? 0.5) * p.prng.next(), ev);
     }
   }
   return summarize(o, players.map((p) => ({
@@ -314,29 +320,35 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
     return { wallMs: r.wallMs, rtp: r.rtp, stats: r.stats, dacUnderruns: r.dacUnderruns, errorUs: err, capture: r.capture, captureClean: r.captureClean };
   });
   // Pairwise sync error at common instants: q's error interpolated at p's block instants.
+  // Episodes: from the later join, and from each sender restart (the new stream's first frame).
+  const restartsAt = segs.slice(1).map((s) => s.wall0);
   const pairErrors: number[] = [];
-  let joinToSync = 0;
+  let joinToSync = 0, resync = 0;
   for (let a = 0; a < raw.length; a++) {
     for (let b = a + 1; b < raw.length; b++) {
       if (raw[a]!.latency + raw[a]!.trim !== raw[b]!.latency + raw[b]!.trim) continue;
       const pa = players[a]!, pb = players[b]!;
       const joinT = Math.max(raw[a]!.join, raw[b]!.join);
+      const starts = [joinT, ...restartsAt.filter((r) => r > joinT)];
+      const lastBad = starts.slice();
       let j = 0;
-      let lastBad = joinT;
       for (let i = 0; i < pa.wallMs.length; i++) {
         const wv = pa.wallMs[i]!;
+        if (wv < joinT) continue;
         while (j + 1 < pb.wallMs.length && pb.wallMs[j + 1]! <= wv) j++;
         if (j + 1 >= pb.wallMs.length || pb.wallMs[j]! > wv) continue;
         const e0 = pb.errorUs[j]!, e1 = pb.errorUs[j + 1]!, ea = pa.errorUs[i]!;
         const w0 = pb.wallMs[j]!, w1 = pb.wallMs[j + 1]!;
-        if (wv < joinT) continue;
         let diff: number;
         if (Number.isNaN(e0) || Number.isNaN(e1) || Number.isNaN(ea)) diff = Infinity;
         else diff = Math.abs(ea - (e0 + ((e1 - e0) * (wv - w0)) / (w1 - w0)));
-        if (diff > 100) lastBad = wv;
+        let ep = 0;
+        while (ep + 1 < starts.length && starts[ep + 1]! <= wv) ep++;
+        if (diff > 100) lastBad[ep] = wv;
         if (wv >= steadyFrom && Number.isFinite(diff)) pairErrors.push(diff);
       }
-      joinToSync = Math.max(joinToSync, (lastBad - joinT) / 1000);
+      joinToSync = Math.max(joinToSync, (lastBad[0]! - joinT) / 1000);
+      for (let e = 1; e < starts.length; e++) resync = Math.max(resync, (lastBad[e]! - starts[e]!) / 1000);
     }
   }
   // Residual drift: slope of each player's error over the steady window.
@@ -356,6 +368,7 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
     sync_error_p99_us: percentile(pairErrors, 0.99),
     sync_error_max_us: pairErrors.length ? Math.max(...pairErrors.slice(0)) : NaN,
     join_to_sync_s: joinToSync,
+    resync_s: resync,
     drift_residual_ppm: residual,
     underruns: players.reduce((s, p) => s + p.stats.underruns + p.dacUnderruns, 0),
     reanchors_steady: 0,
