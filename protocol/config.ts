@@ -27,8 +27,7 @@ function rolesSchema(specs: readonly RoleSpec[]): TObject {
   return Obj(props, { description: 'the roles this device runs; a role runs when its section is present' });
 }
 
-/** The device config schema over a set of roles (the built-in ones, or those plus test roles). */
-export function deviceConfigSchema(specs: readonly RoleSpec[] = ROLE_SPECS) {
+function buildDeviceConfigSchema(specs: readonly RoleSpec[]) {
   return Obj(
   {
     v: Type.Literal(PROTOCOL_VERSION, { description: 'config format version' }),
@@ -47,7 +46,11 @@ export function deviceConfigSchema(specs: readonly RoleSpec[] = ROLE_SPECS) {
   { description: 'a device config (file, provisioning file, or config/set payload)' },
   );
 }
-export const DeviceConfig = deviceConfigSchema();
+export const DeviceConfig = buildDeviceConfigSchema(ROLE_SPECS);
+/** The device config schema over a set of roles; the built-in set gets the one shared object, so its compiled validator is reused. */
+export function deviceConfigSchema(specs: readonly RoleSpec[] = ROLE_SPECS): typeof DeviceConfig {
+  return specs === ROLE_SPECS ? DeviceConfig : buildDeviceConfigSchema(specs);
+}
 export interface DeviceConfig extends Omit<Static<typeof DeviceConfig>, 'roles'> {
   roles: Record<string, Record<string, unknown> | undefined>;
 }

@@ -17,10 +17,12 @@ export function addBrokerOptions(cmd: Command): Command {
 export async function connectBroker(o: BrokerOpts, what = 'hearth-cli'): Promise<MqttClient> {
   const password = o.passwordFile ? readFileSync(o.passwordFile, 'utf8').trim() : o.password;
   try {
-    return await mqtt.connectAsync(o.broker, {
+    const client = await mqtt.connectAsync(o.broker, {
       username: o.user, password, clientId: `${what}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`,
       reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4,
     });
+    (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
+    return client;
   } catch (e) {
     throw new CliError(`cannot connect to ${o.broker}: ${(e as Error).message}`);
   }

@@ -78,6 +78,8 @@ export class MqttLink {
 
   private onConnect(): void {
     const c = this.client!;
+    // Requests and replies are small: without TCP_NODELAY, Nagle + delayed ACK add ~40–90 ms per round trip.
+    (c.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     const wasReconnect = this.connects > 0;
     this.connects++;
     this.connectedFlag = true;

@@ -47,7 +47,7 @@ export interface Runtime {
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const clock = o.clock ?? new RealClock();
-  const specs: RoleSpec[] = [...ROLE_SPECS, ...(o.extraRoles ?? []).map((r) => r.spec)];
+  const specs: readonly RoleSpec[] = o.extraRoles?.length ? [...ROLE_SPECS, ...o.extraRoles.map((r) => r.spec)] : ROLE_SPECS;
   const schema = deviceConfigSchema(specs);
   const loaders: Record<string, RoleLoader> = { ...ROLE_LOADERS };
   for (const r of o.extraRoles ?? []) loaders[r.spec.name] = async () => r.factory;

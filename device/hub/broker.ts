@@ -149,7 +149,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   });
   aedes.on('clientError', (client, err) => log.debug('client error', { clientId: client.id, error: err.message }));
 
-  const tcp: TcpServer = createTcpServer(aedes.handle);
+  const tcp: TcpServer = createTcpServer({ noDelay: true }, aedes.handle); // small messages: no Nagle delay
   await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(opts.port ?? 1883, host, () => { tcp.off('error', reject); resolve(); }); });
   const port = (tcp.address() as AddressInfo).port;
 
