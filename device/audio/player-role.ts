@@ -206,6 +206,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
       loop.start();
       discovery = new Discovery({ clock: deps.clock, log: deps.log, link: deps.link, iface: config.interface, sap: config.sapListen ?? true });
       await discovery.start();
+      if (config.sapListen ?? true) for (const g of config.sapGroups ?? []) await discovery.listenSap(g);
       discovery.table.onChange(() => { void rejoin('table'); });
       await rejoin('start');
       stateTimer = deps.clock.setInterval(() => { watch(); publishState(); }, 2000);
@@ -216,7 +217,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
       checkChoice(next);
       const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
       // Output, latency and interface changes rebuild the pipeline; stream choice, volume and mute apply live.
-      if (!same(next.output, config.output) || next.latencyMs !== config.latencyMs || next.trimMs !== config.trimMs || next.interface !== config.interface || next.sapListen !== config.sapListen) {
+      if (!same(next.output, config.output) || next.latencyMs !== config.latencyMs || next.trimMs !== config.trimMs || next.interface !== config.interface || next.sapListen !== config.sapListen || !same(next.sapGroups, config.sapGroups)) {
         config = next;
         return 'restart';
       }

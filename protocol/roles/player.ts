@@ -47,6 +47,7 @@ export const PlayerConfig = Obj(
     volume: Type.Optional(Type.Number({ minimum: 0, maximum: 4, description: 'linear gain (default 1)' })),
     muted: Type.Optional(Type.Boolean({ description: 'start muted (default false)' })),
     sapListen: Type.Optional(Type.Boolean({ description: 'listen to SAP announcements on 224.0.0.56:9875 (default true)' })),
+    sapGroups: Type.Optional(Type.Array(Ipv4(), { maxItems: 16, description: 'more groups to hear SAP on (port 9875): PulseAudio announces to its destination_ip, so a sender on 239.255.0.1 is found by listing it here' })),
     output: Type.Optional(PlayerOutput),
   },
   { description: 'multi-room player: multicast RTP L16 → DAC, in sync with every other player' },

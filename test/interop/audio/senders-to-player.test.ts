@@ -1,0 +1,104 @@
+// Real senders written by others → our player, each in a fresh namespace, the played audio
+// checked by tone analysis on what the simulated DAC (+100 ppm, so the resampler works) wrote
+// through `speaker` to an ALSA file device:
+// - PulseAudio module-rtp-send (PT 127, 317-frame packets, SAP announced), chosen by SAP name;
+// - ffmpeg (PT 96, no SAP), chosen by group:port + format;
+// - GStreamer rtpL16pay (PT 96), chosen by group:port + format.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { createNetns, type Netns } from '../../helpers/netns.ts';
+import { startAudioHost, stopAllHosts, type AudioHost } from '../../helpers/audio-hosts.ts';
+import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
+import { startPulse, type Pulse } from '../../helpers/pulse.ts';
+import { readS16, toneOf, wavBytes } from '../../helpers/audio-check.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let ns: Netns | undefined, alsa: AlsaFiles | undefined, pa: Pulse | undefined;
+const procs: ChildProcess[] = [];
+
+test.after.each(async () => {
+  await stopAllHosts();
+  for (const p of procs.splice(0)) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+  await pa?.stop(); pa = undefined;
+  ns?.delete(); ns = undefined;
+  alsa?.cleanup(); alsa = undefined;
+});
+
+function sine(seconds: number, hz: number, amp: number): Int16Array {
+  const out = new Int16Array(seconds * 48000 * 2);
+  for (let i = 0; i < seconds * 48000; i++) out[2 * i] = out[2 * i + 1] = Math.round(amp * 32767 * Math.sin((2 * Math.PI * hz * i) / 48000));
+  return out;
+}
+
+async function player(config: Record<string, unknown>): Promise<AudioHost> {
+  return startAudioHost({ ns: ns!, id: 'p1', role: 'player', realtime: true, config, dac: { ppm: 100, bufferMs: 40, mirror: { device: 'room', env: alsa!.env } } });
+}
+
+function checkTone(p: AudioHost, what: string): void {
+  const s = p.lastState()!;
+  assert.is(s.playing, true, `${what}: playing`);
+  assert.ok(s.packets.received > 100, `${what}: packets received`);
+  const t = toneOf(readS16(alsa!.outFile('room')));
+  assert.ok(Math.abs(t.hz - 1000) < 1, `${what}: 1 kHz (${t.hz.toFixed(2)} Hz)`);
+  assert.ok(t.thdnDb < -60, `${what}: THD+N ${t.thdnDb.toFixed(1)} dB (packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms)`);
+  assert.ok(t.dbfs > -12 && t.dbfs < -3, `${what}: level ${t.dbfs.toFixed(1)} dBFS`);
+}
+
+test('PulseAudio module-rtp-send (its defaults: 224.0.0.56, SAP there) → our player, found by its SAP session name', async () => {
+  ns = createNetns('hpas');
+  alsa = alsaFiles(['room']);
+  pa = await startPulse(ns, [
+    'load-module module-null-sink sink_name=rtpsink format=s16be channels=2 rate=48000',
+    'load-module module-rtp-send source=rtpsink.monitor port=46050 loop=1 ttl=1 stream_name=hearth-pa',
+  ]);
+  const p = await player({ sap: 'hearth-pa' });
+  const wav = join(alsa.dir, 'tone.wav');
+  writeFileSync(wav, wavBytes(sine(20, 1000, 0.5), 48000, 2));
+  procs.push(pa.client('paplay', ['-d', 'rtpsink', wav]));
+  await p.waitState((s) => s.playing && s.stream.origin === 'sap', 10_000);
+  await sleep(4000);
+  const s = p.lastState()!;
+  assert.equal(s.format, { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 });
+  assert.is(s.stream.group, '224.0.0.56');
+  checkTone(p, 'PulseAudio');
+});
+
+test('PulseAudio announcing on its own group (destination_ip) is found with sapGroups', async () => {
+  ns = createNetns('hpa2');
+  alsa = alsaFiles(['room']);
+  pa = await startPulse(ns, [
+    'load-module module-null-sink sink_name=rtpsink format=s16be channels=2 rate=48000',
+    'load-module module-rtp-send source=rtpsink.monitor destination_ip=239.255.6.1 port=46052 loop=1 ttl=1 stream_name=hearth-pa2',
+  ]);
+  const p = await player({ sap: 'hearth-pa2', sapGroups: ['239.255.6.1'] });
+  await p.waitState((s) => s.playing && s.stream.origin === 'sap' && s.stream.group === '239.255.6.1', 10_000);
+});
+
+test('ffmpeg RTP (PT 96) → our player, by group:port and format', async () => {
+  ns = createNetns('hffm');
+  alsa = alsaFiles(['room']);
+  const p = await player({ group: '239.255.6.4', port: 46056, format: { rate: 48000, channels: 2, payloadType: 96 } });
+  procs.push(ns.spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'aevalsrc=0.5*sin(2*PI*1000*t)|0.5*sin(2*PI*1000*t):s=48000:d=20',
+    '-c:a', 'pcm_s16be', '-payload_type', '96', '-f', 'rtp', 'rtp://239.255.6.4:46056?ttl=1&pkt_size=1292&localaddr=127.0.0.1']));
+  await p.waitState((s) => s.playing, 10_000);
+  await sleep(6000); // senders without RTCP: the arrival-time mapping settles first
+  assert.is(p.lastState()!.format.payloadType, 96);
+  checkTone(p, 'ffmpeg');
+});
+
+test('GStreamer rtpL16pay (PT 96) → our player, by group:port and format', async () => {
+  ns = createNetns('hgst');
+  alsa = alsaFiles(['room']);
+  const p = await player({ group: '239.255.6.3', port: 46054, format: { rate: 48000, channels: 2, payloadType: 96 } });
+  procs.push(ns.spawn('gst-launch-1.0', ['-q', 'audiotestsrc', 'is-live=true', 'freq=1000', 'volume=0.5', '!', 'audio/x-raw,format=S16BE,rate=48000,channels=2', '!',
+    'rtpL16pay', 'pt=96', '!', 'udpsink', 'host=239.255.6.3', 'port=46054', 'multicast-iface=lo', 'ttl-mc=1', 'auto-multicast=true']));
+  await p.waitState((s) => s.playing, 10_000);
+  await sleep(6000); // senders without RTCP: the arrival-time mapping settles first
+  assert.is(p.lastState()!.format.payloadType, 96);
+  checkTone(p, 'GStreamer');
+});
+
+test.run();
