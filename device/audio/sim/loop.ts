@@ -367,7 +367,7 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
   const seconds = (endWall - Math.min(...raw.map((r) => r.join))) / 1000;
   const figures: SimFigures = {
     sync_error_p99_us: percentile(pairErrors, 0.99),
-    sync_error_max_us: pairErrors.length ? Math.max(...pairErrors.slice(0)) : NaN,
+    sync_error_max_us: pairErrors.length ? pairErrors.reduce((m, x) => (x > m ? x : m), 0) : NaN,
     join_to_sync_s: joinToSync,
     resync_s: resync,
     drift_residual_ppm: residual,
