@@ -19,6 +19,21 @@
 //   A2 → A1: the source sends SDP with LF line ends and PT 127 by default: PulseAudio's parser
 //     insists on "v=0\n", and its module-rtp-recv plays only PT 127 and static 10/11.
 //
+// Notes from A1 to A2 (what the core expects of the edges):
+// - `new DacClock(nominalRate)`; observe(framesConsumed, wallMs) every tick, reset() on a new sink
+//   epoch (it also resets itself when counts go backwards or the timeline jumps by > 2 ms).
+// - latencyMs must cover packet duration + network floor + the sink queue ahead of the DAC + one
+//   block (with SRs, latency counts from the sender's capture instant; without, from the
+//   arrival floor of each packet's end, which is the same reference). 20 ms works with ≤ 6.6 ms
+//   packets and a 5 ms sink queue rendered in 2.5 ms blocks.
+// - A source's SR must pair an RTP timestamp with the exact wall instant that frame was captured
+//   (both from the same sample counter), and the first SR should go out within a second of start.
+// - render() returns rtpTimeAtStart null during pre-roll (the latency after the first packet) and
+//   before a format is known; blocks are silence then.
+// - bench: device/audio/sim/scenarios.ts `virtualAudioFigures({ quick })` returns the virtual-time
+//   figures under the bench's names (sync_error_p99_us, sync_error_max_us, join_to_sync_s,
+//   drift_residual_ppm, underruns_100ms_impaired, underruns_20ms, thdn_db, render_cpu_pct).
+//
 // Rules that hold across the seam:
 // - Times named `...WallMs` are the shared (NTP/PTP-disciplined) wall clock, `Clock.wall()`,
 //   in fractional milliseconds. Intervals use `Clock.now()`.
