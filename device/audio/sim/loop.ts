@@ -35,11 +35,14 @@ export interface SimPlayerSpec {
   trimMs?: number;
   outputRate?: number;
   outputChannels?: 1 | 2;
-  /** Frames per rendered block (default 5 ms). */
+  /**
+   * Frames per rendered block. Default 5 ms, or 2.5 ms below 50 ms latency: a low-latency player
+   * keeps a small DAC queue, since latency must cover packet + network + queue + block.
+   */
   blockFrames?: number;
   /** DAC queue the loop keeps topped up, in frames (default 2 blocks). */
   fifoFrames?: number;
-  /** Output loop period (default 2.5 ms). */
+  /** Output loop period (default half a block). */
   tickMs?: number;
   /** Timer lateness: each tick fires up to this much late, uniformly (default 0.5 ms). */
   tickJitterMs?: number;
@@ -187,12 +190,12 @@ export function simulateLoop(o: SimLoopOptions): SimLoopResult {
   const players: P[] = o.players.map((spec) => {
     const outRate = spec.outputRate ?? 48000;
     const outCh = spec.outputChannels ?? 2;
-    const blockFrames = spec.blockFrames ?? Math.round(outRate / 200);
+    const blockFrames = spec.blockFrames ?? Math.round(outRate / ((spec.latencyMs ?? 100) < 50 ? 400 : 200));
     return {
       spec,
       playout: new Playout({ clock, latencyMs: spec.latencyMs ?? 100, trimMs: spec.trimMs ?? 0, outputRate: outRate, outputChannels: outCh, format }),
       dacClock: new DacClock(outRate), dac: null, block: new Int16Array(blockFrames * outCh), blockFrames,
-      fifo: spec.fifoFrames ?? 2 * blockFrames, tick: spec.tickMs ?? 2.5, join: T0 + (spec.joinAtS ?? 0) * 1000,
+      fifo: spec.fifoFrames ?? 2 * blockFrames, tick: spec.tickMs ?? (blockFrames * 500) / outRate, join: T0 + (spec.joinAtS ?? 0) * 1000,
       net: { baseDelayMs: 0.5, jitterMs: 0, lossPct: 0, ...o.network, ...spec.network },
       prng: prng.fork(), wall: new Grow(), rtp: new Grow(), cpuUs: 0,
       capFrom: spec.captureFromS === undefined ? Infinity : T0 + spec.captureFromS * 1000, cap: spec.captureFromS === undefined ? null : new Grow(), capClean: true,
