@@ -24,6 +24,11 @@ export interface LiveSystem {
   setHostname(name: string): Promise<void>;
   /** Starts a unit without waiting for it (firstboot itself runs inside the boot transaction). */
   startUnit(unit: string): Promise<void>;
+  /**
+   * Flushes the whole filesystem holding `path` (syncfs). fsync of a file and its directory is not
+   * enough on vfat: the allocation table stays in memory, and a power cut leaves a broken FAT.
+   */
+  syncFs(path: string): Promise<void>;
 }
 
 export const realLiveSystem: LiveSystem = {
@@ -32,6 +37,8 @@ export const realLiveSystem: LiveSystem = {
     new Promise((resolve, reject) =>
       execFile('systemctl', ['start', '--no-block', unit], (e, _o, err) => (e ? reject(new Error(`systemctl start ${unit}: ${err || e.message}`)) : resolve())),
     ),
+  syncFs: (path) =>
+    new Promise((resolve, reject) => execFile('sync', ['-f', path], (e, _o, err) => (e ? reject(new Error(`sync -f ${path}: ${err || e.message}`)) : resolve()))),
 };
 
 export interface FirstbootOptions {
@@ -92,7 +99,7 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
     const details = e instanceof ProtocolError ? e.details ?? [] : [{ path: '', message: (e as Error).message }];
     const lines = details.map((d) => `  ${d.path || '/'}: ${d.message}`).join('\n');
     const message = `${o.file} was not imported; nothing was changed. Fix these and boot again:\n${lines}\n`;
-    await writeFile(errorFile, message).catch(() => {});
+    await writeFile(errorFile, message).then(() => live.syncFs(errorFile)).catch(() => {});
     o.log.error(`provisioning file is invalid`, { file: o.file, errors: details });
     throw new FirstbootError(message, details);
   }
@@ -138,6 +145,7 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
   const imported = { at: new Date(wall()).toISOString(), revision };
   await writeFileAtomic(o.file, JSON.stringify(scrubbedProvisioning(p, imported), null, 2) + '\n');
   await rm(errorFile, { force: true });
+  await live.syncFs(o.file);
   o.log.info(`${o.file} rewritten without secrets`);
   return { outcome: 'imported', revision, id: p.config.id, hostname, sshKeys: sshKeys.length, wifi: !!p.wifi };
 }

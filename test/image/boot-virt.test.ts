@@ -6,13 +6,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { ensureImage, scratchCopy, extractBootFiles, bootQemu, cacheDir, type Guest } from './qemu.ts';
 import { provisionTarget, loadProvisioningFile, readProvisioningFrom } from '../../device/image/provision.ts';
+import { readPartitionTable } from '../../device/image/partitions.ts';
 import { startAedes, type TestBroker } from '../helpers/broker.ts';
 import { connectController, type Controller } from '../helpers/controller.ts';
 import { memoryLogger } from '../../device/core/log.ts';
 
 const DEVICE = 'qemu-virt';
+const here = new URL('.', import.meta.url).pathname;
 const GUEST_BROKER = '10.0.2.100';
 let broker: TestBroker | undefined;
 let ctl: Controller | undefined;
@@ -33,6 +36,13 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
     ssh: { authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc5m9pH3vQ0vU8m0jvJc3e9D9a0XqvI9y8c0bPpY0dK test@host'] },
   }));
   await provisionTarget(img, await loadProvisioningFile(prov), memoryLogger());
+  // Test-only, in this scratch copy: the runtime's log also on the serial console, to read here.
+  const dropin = join(dir, 'console.conf');
+  writeFileSync(dropin, '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\n');
+  const rootFs = `${img}?offset=${(await readPartitionTable(img)).partitions[1]!.start}`;
+  for (const req of ['mkdir /etc/systemd/system/hearth.service.d', `write ${dropin} /etc/systemd/system/hearth.service.d/console.conf`]) {
+    execFileSync('debugfs', ['-w', '-R', req, rootFs], { stdio: 'pipe' });
+  }
 
   const serial = join(dir, 'console.log');
   rmSync(serial, { force: true });
@@ -43,7 +53,7 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
     '-append', 'root=LABEL=hearth-root rw rootwait console=ttyAMA0 net.ifnames=0',
     '-drive', `if=none,file=${img},format=raw,id=hd`, '-device', 'virtio-blk-pci,drive=hd',
     // restrict=on: the guest reaches nothing outside; its one way out is the broker forward.
-    '-netdev', `user,id=n0,restrict=on,guestfwd=tcp:${GUEST_BROKER}:1883-tcp:127.0.0.1:${broker.port}`,
+    '-netdev', `user,id=n0,restrict=on,guestfwd=tcp:${GUEST_BROKER}:1883-cmd:${process.execPath} ${join(here, 'tcp-pipe.mjs')} ${broker.port}`,
     '-device', 'virtio-net-pci,netdev=n0,romfile=',
   ], serial);
 
@@ -67,7 +77,7 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   const fat = await readProvisioningFrom(img);
   assert.ok(fat && fat.includes('"imported"'), fat);
   assert.not.ok(fat!.includes('not-on-the-fat'));
-  console.log(`[image] console: ${guest.console().split('\n').filter((l) => /hearth|Reached target/.test(l)).slice(-8).join(' | ')}`);
+  console.log(`[image] console: ${guest.console().split('\n').filter((l) => /hearth|node\[/.test(l)).slice(-12).join('\n')}`);
 });
 
 test.after(async () => {

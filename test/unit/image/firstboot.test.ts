@@ -30,7 +30,11 @@ function setup(content: unknown) {
   const fat = join(root, 'boot/firmware/hearth.json');
   writeFileSync(fat, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   const calls: string[] = [];
-  const live: LiveSystem = { setHostname: async (n) => { calls.push(`hostname ${n}`); }, startUnit: async (u) => { calls.push(`start ${u}`); } };
+  const live: LiveSystem = {
+    setHostname: async (n) => { calls.push(`hostname ${n}`); },
+    startUnit: async (u) => { calls.push(`start ${u}`); },
+    syncFs: async (p) => { calls.push(`sync ${p.slice(p.lastIndexOf('/') + 1)}`); },
+  };
   const stateDir = join(root, 'var/lib/hearth');
   return { dir, root, fat, stateDir, calls, live, log: memoryLogger(), wall: () => Date.UTC(2026, 0, 2, 3, 4, 5) };
 }
@@ -62,7 +66,7 @@ test('imports config, SSH key, Wi-Fi and host name, then scrubs the FAT copy', a
 
     assert.is(readFileSync(join(s.root, 'etc/hostname'), 'utf8'), 'kitchen\n');
     assert.ok(readFileSync(join(s.root, 'etc/hosts'), 'utf8').includes('127.0.1.1\tkitchen\n'));
-    assert.equal(s.calls, ['start wpa_supplicant@wlan0.service', 'hostname kitchen']);
+    assert.equal(s.calls, ['start wpa_supplicant@wlan0.service', 'hostname kitchen', 'sync hearth.json']);
 
     const fat = readFileSync(s.fat, 'utf8');
     assert.not.ok(fat.includes('s3cret-broker'), 'broker password gone from the FAT');
@@ -111,7 +115,7 @@ test('an invalid file changes nothing and leaves hearth-error.txt with every err
     assert.not.ok(existsSync(join(s.stateDir, 'config.json')));
     assert.not.ok(existsSync(join(s.root, 'root/.ssh')));
     assert.not.ok(existsSync(join(s.root, 'etc/hostname')));
-    assert.equal(s.calls, []);
+    assert.equal(s.calls, ['sync hearth-error.txt'], 'only the error file was written (and flushed)');
 
     // Fixed and booted again: imported, and the error file is gone.
     writeFileSync(s.fat, JSON.stringify(file()));

@@ -96,7 +96,8 @@ test('no password logins: sshd takes keys only; host keys are made per device', 
   assert.match(sshd, /^KbdInteractiveAuthentication no$/m);
   assert.match(sshd, /^PermitRootLogin prohibit-password$/m);
   const dropin = unit('etc/systemd/system/ssh.service.d/hearth-hostkeys.conf');
-  assert.is(one(dropin, 'Service', 'ExecStartPre'), '/usr/bin/ssh-keygen -A');
+  // Reset first: Debian's own ExecStartPre (sshd -t) would otherwise run before the keys exist.
+  assert.equal(dropin.get('Service')!.get('ExecStartPre'), ['', '/usr/bin/ssh-keygen -A', '/usr/sbin/sshd -t']);
 });
 
 test('sysusers: hearth is a system user in audio and gpio; the gpio group exists; udev gives it the pins', () => {
