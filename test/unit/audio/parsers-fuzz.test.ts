@@ -6,6 +6,8 @@ import { parseRtp, buildRtp } from '../../../device/audio/rtp.ts';
 import { parseRtcp, buildSenderReport } from '../../../device/audio/rtcp.ts';
 import { parseSap, buildSap } from '../../../device/audio/sap.ts';
 import { parseSdp } from '../../../device/audio/sdp.ts';
+import { Playout } from '../../../device/audio/playout.ts';
+import { VirtualClock } from '../../../device/core/clock.ts';
 import { hexDatagrams, fixtureText } from './fixtures.ts';
 
 const seed = 20240601;
@@ -49,6 +51,23 @@ test('parseSap and parseSdp never throw (bytes and text)', () => {
     fc.constantFrom('v=0', 'm=audio 5004 RTP/AVP 96', 'a=rtpmap:96 L16/48000/2', 'c=IN IP4 239.1.1.1/1', 'm=audio -1 RTP/AVP x', 'a=rtpmap:x', 'c=', 'o=', 'a=ptime:abc'),
   ), { maxLength: 12 }).map((l) => l.join('\r\n'));
   fc.assert(fc.property(lines, (t) => { parseSdp(t); }), { seed, numRuns: runs });
+});
+
+test('the playout engine takes any datagram sequence on its RTP and RTCP ports without throwing', () => {
+  const valid = [...hexDatagrams('ffmpeg-pt96-tone.hex'), ...hexDatagrams('ffmpeg-rtcp-sr.hex')];
+  const W0 = 1_700_000_000_000;
+  fc.assert(fc.property(fc.array(fc.tuple(fc.oneof(anyBytes, mutated(valid)), fc.boolean(), fc.double({ min: -1e3, max: 1e4, noNaN: false })), { maxLength: 40 }), (seq) => {
+    const p = new Playout({ clock: new VirtualClock(0, W0), latencyMs: 20, outputRate: 48000, outputChannels: 2, format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 96 } });
+    const out = new Int16Array(480);
+    let t = W0;
+    for (const [d, rtcp, dt] of seq) {
+      t += Number.isFinite(dt) ? dt : 1;
+      if (rtcp) p.pushRtcp(d, t); else p.pushRtp(d, t);
+      p.render(out, t + dt, 48000 + dt);
+    }
+    const s = p.stats();
+    assert.ok(s.received + s.malformed + s.foreignSsrc + s.duplicates + s.late <= seq.length);
+  }), { seed, numRuns: 500 });
 });
 
 test.run();
