@@ -202,7 +202,9 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
       if (stopped) { await sink.close(); return; }
       const bufferMs = config.output?.bufferMs ?? (sink.kind === 'sim' ? 20 : 500);
       const blockMs = Math.min(5, bufferMs / 4);
-      loop = new OutputLoop({ clock: deps.clock, sink, rate: outRate(), channels: outChannels(), blockFrames: Math.max(16, Math.round((outRate() * blockMs) / 1000)), newDacClock: () => new DacClock(outRate()) });
+      // Wake-ups cost more than rendering: tick at a quarter of the device buffer (2.5–20 ms).
+      const tickMs = Math.min(20, Math.max(2.5, bufferMs / 4));
+      loop = new OutputLoop({ clock: deps.clock, sink, rate: outRate(), channels: outChannels(), blockFrames: Math.max(16, Math.round((outRate() * blockMs) / 1000)), tickMs, newDacClock: () => new DacClock(outRate()) });
       loop.start();
       discovery = new Discovery({ clock: deps.clock, log: deps.log, link: deps.link, iface: config.interface, sap: config.sapListen ?? true });
       await discovery.start();

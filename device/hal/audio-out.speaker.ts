@@ -48,6 +48,7 @@ class SpeakerSink implements AudioSink {
   private readonly backoff: Backoff;
   private readonly listeners: SinkListeners;
   private openWaiter: (() => void) | undefined;
+  private pending: Buffer[] = [];
 
   constructor(private readonly o: SpeakerSinkOptions) {
     this.device = o.device;
@@ -82,15 +83,16 @@ class SpeakerSink implements AudioSink {
       entry = this.o.childScript ? { script: this.o.childScript, execArgv: execArgvFor(this.o.childScript) } : childEntry('audio-out.speaker-child', import.meta.url);
     } catch (e) { this.failed((e as Error).message); return; }
     const { script, execArgv } = entry;
-    const child = fork(script, [], { execArgv, env: { ...process.env, ...(this.o.env ?? {}) }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(script, [], { execArgv, env: { ...process.env, ...(this.o.env ?? {}) }, serialization: 'advanced', stdio: ['pipe', 'ignore', 'pipe', 'ipc'] });
     this.child = child;
+    child.stdin?.on('error', () => { /* the exit handler reports it */ });
     let stderr = '';
     child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-    child.on('message', (m: { t: string; message?: string; bytes?: number }) => {
+    child.on('message', (m: { t: string; message?: string; bytes?: number; wallMs?: number }) => {
       if (this.child !== child) return;
       if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
       else if (m.t === 'opened') this.opened();
-      else if (m.t === 'done') this.done(m.bytes!);
+      else if (m.t === 'done') this.done(m.bytes!, m.wallMs!);
       else if (m.t === 'error') this.failed(m.message ?? 'device error');
     });
     child.on('exit', (code, signal) => {
@@ -114,9 +116,10 @@ class SpeakerSink implements AudioSink {
     this.settleOpen();
   }
 
-  private done(bytes: number): void {
+  /** ALSA accepted `bytes` more, the last of them at `wallMs` (the child's clock: the real wall clock). */
+  private done(bytes: number, wallMs: number): void {
     this.accepted += bytes / this.frameBytes;
-    this.acceptedWall = this.o.clock.wall();
+    this.acceptedWall = wallMs;
     this.pendingSince = this.accepted < this.written ? this.o.clock.now() : null;
   }
 
@@ -163,8 +166,15 @@ class SpeakerSink implements AudioSink {
     if (this.st !== 'open' || !this.child) return; // discarded while lost (rule 2)
     if (this.pendingSince === null) this.pendingSince = this.o.clock.now();
     // Copy: the caller reuses its block; s16 in host order is little-endian on every Pi and PC.
-    const data = new Uint8Array(block.buffer.slice(block.byteOffset, block.byteOffset + block.byteLength));
-    this.child.send({ t: 'pcm', data });
+    // Blocks written in one turn of the event loop go down the pipe as one write.
+    this.pending.push(Buffer.from(block.buffer.slice(block.byteOffset, block.byteOffset + block.byteLength)));
+    if (this.pending.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    const chunks = this.pending;
+    this.pending = [];
+    if (chunks.length && this.st === 'open' && this.child) this.child.stdin?.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   }
 
   position(): SinkPosition {
@@ -178,6 +188,7 @@ class SpeakerSink implements AudioSink {
 
   async close(): Promise<void> {
     if (this.st === 'closed') return;
+    this.flush(); // blocks written in this turn still go out
     this.st = 'closed';
     this.o.clock.clearTimeout(this.retryTimer);
     this.o.clock.clearInterval(this.watchdog);
@@ -188,7 +199,7 @@ class SpeakerSink implements AudioSink {
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => { child.kill('SIGKILL'); }, 1000);
       child.once('exit', () => { clearTimeout(t); resolve(); });
-      try { child.send({ t: 'close' }); } catch { child.kill('SIGKILL'); }
+      try { child.stdin?.end(); child.send({ t: 'close' }); } catch { child.kill('SIGKILL'); }
     });
   }
 }

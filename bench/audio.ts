@@ -1,0 +1,179 @@
+// Audio benchmark (issue 3): `npm run bench -- audio [--json] [--quick]`.
+//
+// Real time, inside a network namespace, every process the way it ships (esbuild bundles, plain
+// node; players under SCHED_RR as PulseAudio runs itself):
+//   our source (tone 1 kHz, its clock +50 ppm, RTCP SRs, SAP) on group G0
+//   → an impairment relay (seeded: 5 ms jitter, 1 % loss) → group G1
+//   → player A (DAC +80 ppm) and player B (DAC −120 ppm, joins 5 s later) on G1;
+//   → player C (DAC +300 ppm, output through `speaker` to an ALSA file) and PulseAudio
+//     module-rtp-recv (found by our SAP, recorded with parec) side by side on G0.
+// Figures from it: inter-room sync error (A vs B, steady window from 10 s after B joined),
+// join-to-sync (B), underruns at 100 ms impaired (A + B), THD+N of C and of PulseAudio, CPU per
+// player (process tree, /proc) and of PulseAudio over the same window, RSS of a player process.
+// Virtual time (A1's simulateLoop, ≥ 30 min of audio): residual drift over ±1000 ppm DACs,
+// underruns at 100 ms impaired (added to the real-time count) and at 20 ms unimpaired.
+import { build } from 'esbuild';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNetns, type Netns } from '../test/helpers/netns.ts';
+import { startAudioHost, stopAllHosts, type AudioHost } from '../test/helpers/audio-hosts.ts';
+import { alsaFiles, type AlsaFiles } from '../test/helpers/alsa.ts';
+import { startPulse, record, type Pulse } from '../test/helpers/pulse.ts';
+import { syncErrors, timeToSync } from '../test/helpers/sync-error.ts';
+import { readS16, toneOf } from '../test/helpers/audio-check.ts';
+import { cpuSeconds, rssMb } from '../test/helpers/proc-stats.ts';
+import { simulateLoop } from '../device/audio/sim/loop.ts';
+import { percentile, round } from './lib/stats.ts';
+import { formatTable, atMost } from './lib/table.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const wallNow = () => performance.timeOrigin + performance.now();
+const G0 = '239.255.20.1', G1 = '239.255.20.2', PORT = 46100, LATENCY = 100;
+
+/** The audio host and the sink child as built JavaScript beside each other (see device/hal/child-entry.ts). */
+async function bundleHost(): Promise<{ host: string; remove(): void }> {
+  const cache = join(root, 'node_modules/.cache');
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(join(cache, 'hearth-audio-bench-'));
+  await build({
+    entryPoints: { 'audio-host': join(root, 'test/helpers/audio-host.ts'), 'audio-out.speaker-child': join(root, 'device/hal/audio-out.speaker-child.ts') },
+    outdir: dir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    external: ['speaker', 'alsa-capture'], logLevel: 'error',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return { host: join(dir, 'audio-host.mjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+interface RealTime {
+  syncP99: number; syncMax: number; joinToSync: number; underruns: number; steadyPoints: number;
+  thdn: number; thdnPa: number; cpu: Record<string, number>; cpuPa: number; rss: number; relay: string;
+}
+
+async function realTime(seconds: number, log: (s: string) => void): Promise<RealTime> {
+  const bundle = await bundleHost();
+  let ns: Netns | undefined, alsa: AlsaFiles | undefined, pa: Pulse | undefined;
+  const relayOut: string[] = [];
+  try {
+    ns = createNetns('hbnch');
+    alsa = alsaFiles(['roomA', 'roomB', 'roomC']);
+    // The relay is the network: real-time priority, so its own scheduling adds no jitter beyond the seeded one.
+    const relay = ns.spawn('chrt', ['-r', '20', process.execPath, '--import', 'tsx', join(root, 'test/helpers/impair-relay.ts'), G0, G1, String(PORT), '5', '1', '20260601']);
+    relay.stdout!.on('data', (d) => relayOut.push(String(d)));
+    for (let t0 = Date.now(); !relayOut.join('').includes('ready'); ) { if (Date.now() - t0 > 15_000) throw new Error('impairment relay did not start'); await sleep(50); }
+    pa = await startPulse(ns, [
+      'load-module module-null-sink sink_name=recvsink format=s16le channels=2 rate=48000',
+      'load-module module-rtp-recv sink=recvsink sap_address=224.0.0.56 latency_msec=200',
+    ]);
+    const dac = (ppm: number, device: string) => ({ ppm, bufferMs: 40, mirror: { device, env: alsa!.env } });
+    const player = (id: string, group: string, d: ReturnType<typeof dac>) =>
+      startAudioHost({ ns: ns!, id, role: 'player', realtime: true, script: bundle.host, config: { group, port: PORT, latencyMs: LATENCY, format: { rate: 48000, channels: 2, payloadType: 127 } }, dac: d });
+    await startAudioHost({ ns, id: 'src', role: 'source', script: bundle.host, realtime: true, clockPpm: 50, config: { streams: [{ id: 'tone', name: 'bench tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G0, port: PORT }] } });
+    const [a, c] = await Promise.all([player('pa', G1, dac(80, 'roomA')), player('pc', G0, dac(300, 'roomC'))]);
+    const runStart = wallNow();
+    log(`real time: ${seconds} s, players A (+80 ppm) and C (+300 ppm) started; B joins in 5 s`);
+    await sleep(5000);
+    const bJoin = wallNow();
+    const b = await player('pb', G1, dac(-120, 'roomB'));
+    const hosts: Record<string, AudioHost> = { A: a, B: b, C: c };
+    // CPU over the second half of the run (everything joined and settled), same window for all.
+    const endAt = runStart + seconds * 1000;
+    const cpuFrom = runStart + Math.max(10_000, (seconds * 1000) / 2);
+    await sleep(Math.max(0, cpuFrom - wallNow()));
+    const c0 = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, cpuSeconds(h.proc.pid!)]));
+    const pa0 = cpuSeconds(pa.proc.pid!);
+    const t0 = wallNow();
+    await sleep(Math.max(0, endAt - 4500 - wallNow()));
+    const paRec = record(pa, 'recvsink.monitor', 3.5);
+    await sleep(Math.max(0, endAt - wallNow()));
+    const secs = (wallNow() - t0) / 1000;
+    const cpu = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, (100 * (cpuSeconds(h.proc.pid!) - c0[k]!)) / secs]));
+    const cpuPa = (100 * (cpuSeconds(pa.proc.pid!) - pa0)) / secs;
+    const rss = Math.max(...Object.values(hosts).map((h) => rssMb(h.proc.pid!)));
+    const [ra, rb] = await Promise.all([a.records(), b.records()]);
+    const states = [a.lastState()!, b.lastState()!];
+    const paPcm = await paRec;
+    await stopAllHosts(); // flushes C's speaker output to its file
+    for (const [k, st, r] of [['A', states[0]!, ra], ['B', states[1]!, rb]] as const) {
+      log(`player ${k}: playing ${st.playing}, received ${st.packets.received}, lost ${st.packets.lost}, late ${st.packets.late}, concealed ${st.packets.concealed}, resyncs ${st.resyncs}, DAC ${st.driftPpm.toFixed(1)} ppm, blocks ${r.records.length} (${r.records.filter((x) => x.rtpTimeAtStart !== null).length} with audio)`);
+    }
+    const pts = syncErrors(ra.records, rb.records);
+    log(`sync points ${pts.length}`);
+    const joinToSync = timeToSync(pts.filter((p) => p.wallMs < endAt - 500), bJoin);
+    const steady = pts.filter((p) => p.wallMs >= bJoin + 10_000 && p.wallMs < endAt - 500).map((p) => Math.abs(p.errUs));
+    const thdn = toneOf(readS16(alsa.outFile('roomC')), 65536).thdnDb;
+    const thdnPa = toneOf(paPcm, Math.min(65536, 1 << Math.floor(Math.log2(paPcm.length / 2)))).thdnDb;
+    return {
+      syncP99: steady.length ? percentile(steady, 99) : NaN, syncMax: steady.length ? Math.max(...steady) : NaN, steadyPoints: steady.length,
+      joinToSync, underruns: ra.underruns + rb.underruns + states.reduce((s, x) => s + (x.underruns as number), 0),
+      thdn, thdnPa, cpu, cpuPa, rss, relay: relayOut.join('').trim(),
+    };
+  } finally {
+    await stopAllHosts();
+    await pa?.stop();
+    ns?.delete();
+    alsa?.cleanup();
+    bundle.remove();
+  }
+}
+
+interface Virtual { driftResidual: number; underrunsImpaired: number; underruns20: number; sync100: number; thdnVirtual: number; audioMinutes: number }
+
+function virtual(quick: boolean, log: (s: string) => void): Virtual {
+  const long = quick ? 120 : 1800;
+  const t0 = performance.now();
+  const v1 = simulateLoop({
+    seconds: long, seed: 42, sender: { ppm: 50, rtcpIntervalMs: 1000 }, network: { jitterMs: 5, lossPct: 1 },
+    players: [80, -120, 1000, -1000].map((dacPpm) => ({ dacPpm, latencyMs: 100 })),
+  });
+  log(`virtual: ${long} s × 4 players (±1000 ppm, 5 ms jitter, 1 % loss) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const v2 = simulateLoop({
+    seconds: quick ? 60 : 600, seed: 43, sender: { ppm: 50, rtcpIntervalMs: 1000 },
+    players: [80, -120].map((dacPpm) => ({ dacPpm, latencyMs: 20 })),
+  });
+  const v3 = simulateLoop({
+    seconds: quick ? 30 : 60, seed: 44, sender: { ppm: 0, rtcpIntervalMs: 1000, amplitude: 0.5 },
+    players: [{ dacPpm: 300, latencyMs: 100, captureFromS: quick ? 20 : 40 }],
+  });
+  return {
+    driftResidual: v1.figures.drift_residual_ppm, underrunsImpaired: v1.figures.underruns, underruns20: v2.figures.underruns,
+    sync100: v1.figures.sync_error_p99_us, thdnVirtual: v3.figures.thdn_db ?? NaN, audioMinutes: (long * 4) / 60,
+  };
+}
+
+export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
+  const log = (s: string) => { if (!opts.json) console.log(s); else process.stderr.write(s + '\n'); };
+  const v = virtual(opts.quick, log);
+  const rt = await realTime(opts.quick ? 25 : 70, log);
+  const figures = {
+    sync_error_p99_us: round(rt.syncP99, 1),
+    sync_error_max_us: round(rt.syncMax, 1),
+    join_to_sync_s: round(rt.joinToSync, 2),
+    drift_residual_ppm: round(v.driftResidual, 3),
+    underruns_100ms_impaired: rt.underruns + v.underrunsImpaired,
+    underruns_20ms: v.underruns20,
+    thdn_db: round(rt.thdn, 1),
+    cpu_pct: round(Math.max(...Object.values(rt.cpu)), 2),
+    cpu_pct_pulseaudio: round(rt.cpuPa, 2),
+    rss_mb: round(rt.rss, 1),
+    thdn_db_pulseaudio: round(rt.thdnPa, 1),
+  };
+  if (!opts.json) {
+    const rows: Array<[string, number, string, string]> = [
+      ['sync_error_p99_us (A vs B, real time)', figures.sync_error_p99_us, atMost(figures.sync_error_p99_us, 20), ''],
+      ['sync_error_max_us (A vs B, real time)', figures.sync_error_max_us, atMost(figures.sync_error_max_us, 50), ''],
+      ['join_to_sync_s (B, to ≤ 100 µs)', figures.join_to_sync_s, atMost(figures.join_to_sync_s, 2), ''],
+      ['drift_residual_ppm (virtual, ±1000 ppm)', figures.drift_residual_ppm, atMost(figures.drift_residual_ppm, 1), ''],
+      ['underruns_100ms_impaired (real + virtual)', figures.underruns_100ms_impaired, atMost(figures.underruns_100ms_impaired, 0), ''],
+      ['underruns_20ms (virtual)', figures.underruns_20ms, atMost(figures.underruns_20ms, 0), ''],
+      ['thdn_db (C, +300 ppm, speaker path)', figures.thdn_db, atMost(figures.thdn_db, -90), `PulseAudio ${figures.thdn_db_pulseaudio}`],
+      ['cpu_pct (per player, max of A/B/C)', figures.cpu_pct, `${atMost(figures.cpu_pct, 0.5)}, ≤ PA ${figures.cpu_pct <= figures.cpu_pct_pulseaudio ? '✓' : '✗'}`, `PulseAudio ${figures.cpu_pct_pulseaudio}`],
+      ['rss_mb (player process + sink child)', figures.rss_mb, atMost(figures.rss_mb, 80), ''],
+    ];
+    console.log(formatTable(['figure', 'value', 'target', 'PulseAudio module-rtp-recv'], rows));
+    console.log(`\nper player CPU % (process tree, same ${opts.quick ? 'short ' : ''}window): ${Object.entries(rt.cpu).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}; PulseAudio ${rt.cpuPa.toFixed(2)}`);
+    console.log(`steady-window blocks compared: ${rt.steadyPoints}; relay: ${rt.relay.replace(/\s+/g, ' ')}`);
+    console.log(`virtual cross-checks: sync p99 at 100 ms impaired ${v.sync100.toFixed(1)} µs, THD+N at +300 ppm ${v.thdnVirtual.toFixed(1)} dB, ${v.audioMinutes.toFixed(0)} player-minutes of audio`);
+  }
+  return figures;
+}
