@@ -18,8 +18,9 @@ Description=hearth test: DAC report on the console
 After=systemd-modules-load.service systemd-udev-settle.service sound.target
 [Service]
 Type=oneshot
+TimeoutStartSec=600
 StandardOutput=journal+console
-ExecStart=/bin/sh -c 'sleep 5; echo "DAC-CHECK-BEGIN"; echo "dt-card: $$(cat /proc/device-tree/hearth-sound/compatible 2>&1)"; echo "dt-label: $$(cat /proc/device-tree/hearth-sound/label 2>&1)"; echo "dt-i2s: $$(cat /proc/device-tree/soc/i2s@7e203000/status 2>&1)"; echo "modules: $$(cut -d" " -f1 /proc/modules | grep -E "snd|i2s|pcm5102|graph" | sort | tr "\\\\n" " ")"; echo "cards:"; cat /proc/asound/cards 2>&1; aplay -l 2>&1; echo "kernel:"; dmesg | grep -iE "asoc|i2s|pcm5102|graph|snd|sound|dma" | tail -25; echo "DAC-CHECK-END"'
+ExecStart=/bin/sh -c 'udevadm settle -t 180; i=0; while [ $$i -lt 180 ] && grep -q "no soundcards" /proc/asound/cards; do sleep 1; i=$$((i+1)); done; echo "waited: $$i s after udev settled"; echo "DAC-CHECK-BEGIN"; echo "dt-card: $$(cat /proc/device-tree/hearth-sound/compatible 2>&1)"; echo "dt-label: $$(cat /proc/device-tree/hearth-sound/label 2>&1)"; echo "dt-i2s: $$(cat /proc/device-tree/soc/i2s@7e203000/status 2>&1)"; echo "modules: $$(cut -d" " -f1 /proc/modules | grep -E "snd|i2s|pcm5102|graph" | sort | tr "\\\\n" " ")"; echo "cards:"; cat /proc/asound/cards 2>&1; aplay -l 2>&1; echo "kernel:"; dmesg | grep -iE "asoc|i2s|pcm5102|graph|snd|sound|dma" | tail -25; echo "DAC-CHECK-END"'
 [Install]
 WantedBy=multi-user.target
 `;
