@@ -134,6 +134,7 @@ export function refusals(t: BlockTarget, imageBytes: number, force: boolean): st
 }
 
 export function describeTarget(t: BlockTarget): string {
+  if (!t.exists) return `${t.device}: ${t.isPartition ? 'a partition' : 'not a disk'}`;
   return `${t.device}: ${t.model}, ${formatBytes(t.sizeBytes)}, ${t.removable ? 'removable' : 'NOT removable'}${t.mountedAt.length ? `, mounted at ${t.mountedAt.join(', ')}` : ''}`;
 }
 

@@ -111,7 +111,9 @@ test('a non-removable disk needs --force; a partition, an unknown name or a too-
     const part = await inspectTarget('/dev/sdb1', env);
     assert.ok(part.isPartition);
     assert.match(refusals(part, IMAGE, true)[0]!, /is a partition; give the whole disk/);
+    assert.is(describeTarget(part), '/dev/sdb1: a partition');
     const none = await inspectTarget('/dev/sdz', env);
+    assert.is(describeTarget(none), '/dev/sdz: not a disk');
     assert.match(refusals(none, IMAGE, true)[0]!, /not a disk/);
     const tiny = await inspectTarget('/dev/sdc', env);
     assert.ok(refusals(tiny, IMAGE, true).some((x) => /smaller than the image/.test(x)));
