@@ -83,6 +83,17 @@ export function modprobeConf(dac: Dac): string | undefined {
   return '# hearth: a DAC is fitted, so onboard audio (snd-bcm2835 over VCHIQ) is not loaded\nblacklist snd_bcm2835\n';
 }
 
+/**
+ * /etc/asound.conf: with a DAC, ALSA's default device is the DAC by its card id, whatever number
+ * the kernel gave it (HDMI audio may register first), so a player configured with "default" plays
+ * on the DAC.
+ */
+export function asoundConf(dac: Dac): string | undefined {
+  const id = DAC_PROFILES[dac].cardId;
+  if (!id) return undefined;
+  return `# hearth: the ${DAC_PROFILES[dac].title} is ALSA's default device\ndefaults.pcm.card ${id}\ndefaults.ctl.card ${id}\n`;
+}
+
 export interface KernelFiles {
   /** File names on the boot partition, e.g. vmlinuz-6.12.38+deb13-arm64. */
   kernel: string;

@@ -18,7 +18,7 @@ import { join, dirname } from 'node:path';
 import { run, have } from './exec.ts';
 import { assembleImage } from './assemble.ts';
 import {
-  DAC_PROFILES, hearthDacDefault, raspiFirmwareCustom, modprobeConf, renderConfigTxt, renderCmdline, sameBootText, kernelFiles,
+  DAC_PROFILES, hearthDacDefault, raspiFirmwareCustom, modprobeConf, asoundConf, renderConfigTxt, renderCmdline, sameBootText, kernelFiles,
   imagesDir, readTemplate, type Dac,
 } from './boot-config.ts';
 import { PROVISIONING_FILE } from '../../protocol/provisioning.ts';
@@ -172,6 +172,8 @@ export async function layerRoot(o: { root: string; repo: string; images: string;
   const custom = raspiFirmwareCustom(o.dac);
   const customFile = join(root, 'etc/default/raspi-firmware-custom');
   if (custom !== undefined) await writeFile(customFile, custom); else await rm(customFile, { force: true });
+  const asound = asoundConf(o.dac);
+  if (asound !== undefined) await writeFile(join(root, 'etc/asound.conf'), asound); else await rm(join(root, 'etc/asound.conf'), { force: true });
   const modprobe = modprobeConf(o.dac);
   const modprobeFile = join(root, 'etc/modprobe.d/hearth-dac.conf');
   await mkdir(dirname(modprobeFile), { recursive: true });

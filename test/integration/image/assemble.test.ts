@@ -141,6 +141,9 @@ for (const dac of DAC_CHOICES) {
     const custom = dbg('cat /etc/default/raspi-firmware-custom');
     assert.is(custom.includes('dtparam=audio=off'), dac !== 'none');
     assert.is(dbg('cat /etc/modprobe.d/hearth-dac.conf').includes('blacklist snd_bcm2835'), dac !== 'none');
+    const asound = dbg('cat /etc/asound.conf');
+    if (dac === 'none') assert.not.ok(asound.includes('defaults.pcm.card'));
+    else assert.ok(asound.includes(`defaults.pcm.card ${dac.replace(/-/g, '')}\n`), asound);
     const bootDirListing = dbg('ls /boot/firmware').split(/\s+/).filter((x) => x && !/^\d+$/.test(x) && !x.startsWith('('));
     assert.equal(bootDirListing.sort(), ['.', '..'], 'the FAT mount point is empty');
     execFileSync('e2fsck', ['-fn', fs], { stdio: 'pipe' });
