@@ -21,7 +21,7 @@ import { alsaFiles, type AlsaFiles } from '../test/helpers/alsa.ts';
 import { startPulse, record, type Pulse } from '../test/helpers/pulse.ts';
 import { syncErrors, timeToSync } from '../test/helpers/sync-error.ts';
 import { readS16, toneOf } from '../test/helpers/audio-check.ts';
-import { cpuSeconds, rssMb } from '../test/helpers/proc-stats.ts';
+import { cpuSeconds, rssMb, pssMb, ownRssMb } from '../test/helpers/proc-stats.ts';
 import { simulateLoop } from '../device/audio/sim/loop.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
@@ -47,7 +47,7 @@ async function bundleHost(): Promise<{ host: string; remove(): void }> {
 
 interface RealTime {
   syncP99: number; syncMax: number; joinToSync: number; underruns: number; steadyPoints: number;
-  thdn: number; thdnPa: number; cpu: Record<string, number>; cpuPa: number; rss: number; relay: string;
+  thdn: number; thdnPa: number; cpu: Record<string, number>; cpuPa: number; rss: number; rssMain: number; pss: number; relay: string;
 }
 
 async function realTime(seconds: number, log: (s: string) => void): Promise<RealTime> {
@@ -90,6 +90,8 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const cpu = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, (100 * (cpuSeconds(h.proc.pid!) - c0[k]!)) / secs]));
     const cpuPa = (100 * (cpuSeconds(pa.proc.pid!) - pa0)) / secs;
     const rss = Math.max(...Object.values(hosts).map((h) => rssMb(h.proc.pid!)));
+    const rssMain = Math.max(...Object.values(hosts).map((h) => ownRssMb(h.proc.pid!)));
+    const pss = Math.max(...Object.values(hosts).map((h) => pssMb(h.proc.pid!)));
     const [ra, rb] = await Promise.all([a.records(), b.records()]);
     const states = [a.lastState()!, b.lastState()!];
     const paPcm = await paRec;
@@ -106,7 +108,7 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     return {
       syncP99: steady.length ? percentile(steady, 99) : NaN, syncMax: steady.length ? Math.max(...steady) : NaN, steadyPoints: steady.length,
       joinToSync, underruns: ra.underruns + rb.underruns + states.reduce((s, x) => s + (x.underruns as number), 0),
-      thdn, thdnPa, cpu, cpuPa, rss, relay: relayOut.join('').trim(),
+      thdn, thdnPa, cpu, cpuPa, rss, rssMain, pss, relay: relayOut.join('').trim(),
     };
   } finally {
     await stopAllHosts();
@@ -172,6 +174,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     ];
     console.log(formatTable(['figure', 'value', 'target', 'PulseAudio module-rtp-recv'], rows));
     console.log(`\nper player CPU % (process tree, same ${opts.quick ? 'short ' : ''}window): ${Object.entries(rt.cpu).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}; PulseAudio ${rt.cpuPa.toFixed(2)}`);
+    console.log(`memory per player: RSS ${rt.rss.toFixed(1)} MB for the player process + its speaker sink process (the figure; shared pages counted twice), ${rt.rssMain.toFixed(1)} MB for the player process alone, PSS ${rt.pss.toFixed(1)} MB for both`);
     console.log(`steady-window blocks compared: ${rt.steadyPoints}; relay: ${rt.relay.replace(/\s+/g, ' ')}`);
     console.log(`virtual cross-checks: sync p99 at 100 ms impaired ${v.sync100.toFixed(1)} µs, THD+N at +300 ppm ${v.thdnVirtual.toFixed(1)} dB, ${v.audioMinutes.toFixed(0)} player-minutes of audio`);
   }

@@ -34,6 +34,8 @@ export interface StartHostOptions {
   role: 'player' | 'source';
   config: Record<string, unknown>;
   dac?: { ppm: number; bufferMs?: number; mirror?: { device: string; env: Record<string, string> } };
+  /** Extra node options (e.g. --cpu-prof for profiling). */
+  nodeArgs?: string[];
   /** The host entry: built JavaScript for benchmarks (default: audio-host.ts through tsx). */
   script?: string;
   /** Run under SCHED_RR (chrt -r 10), as an audio daemon does (PulseAudio asks for it too). */
@@ -50,7 +52,7 @@ const retained = new Map<string, unknown>();
 export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
   const spawnOpts = { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as const, env: { ...process.env, ...(o.env ?? {}) }, serialization: 'advanced' as const };
   const script = o.script ?? HOST;
-  const argv = [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script];
+  const argv = [...(o.nodeArgs ?? []), ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script];
   const proc = o.realtime
     ? o.ns.spawn('chrt', ['-r', '10', process.execPath, ...argv], { ...spawnOpts, stdio: [...spawnOpts.stdio] })
     : o.ns.spawn(process.execPath, argv, { ...spawnOpts, stdio: [...spawnOpts.stdio] });

@@ -41,3 +41,23 @@ export function rssMb(pid: number): number {
   }
   return kb / 1024;
 }
+
+/** Proportional set size (MB) of `pid` and its live descendants: shared pages (the node binary) counted once overall. */
+export function pssMb(pid: number): number {
+  let kb = 0;
+  for (const p of tree(pid)) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch { /* exited */ }
+  }
+  return kb / 1024;
+}
+
+/** RSS (MB) of `pid` alone. */
+export function ownRssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch { return 0; }
+}
