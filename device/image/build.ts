@@ -30,6 +30,7 @@ export const NATIVE_ADDONS = ['speaker', 'alsa-capture', 'rpio', 'cap'] as const
 export const ENABLED_UNITS: ReadonlyArray<[string, string]> = [
   ['multi-user.target', '/etc/systemd/system/hearth.service'],
   ['multi-user.target', '/etc/systemd/system/hearth-firstboot.service'],
+  ['multi-user.target', '/etc/systemd/system/hearth-growroot.service'],
   ['multi-user.target', '/usr/lib/systemd/system/systemd-networkd.service'],
   ['sockets.target', '/usr/lib/systemd/system/systemd-networkd.socket'],
   ['network-online.target', '/usr/lib/systemd/system/systemd-networkd-wait-online.service'],

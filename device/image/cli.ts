@@ -86,6 +86,15 @@ export function registerImageCommands(program: Command, ctx: ImageCliContext): v
     });
 
   program
+    .command('grow-root')
+    .description('grow the root partition and filesystem to the end of the card (run once by hearth-growroot.service)')
+    .action(async () => {
+      const { growRoot } = await import('./grow-root.ts');
+      const r = await growRoot(ctx.log).catch(fail);
+      console.log(r.grown ? `root ${r.partition} grown from ${r.fromMiB} MiB to ${r.toMiB} MiB` : `root not grown: ${r.why}`);
+    });
+
+  program
     .command('firstboot')
     .description('import the boot partition\'s hearth.json into this device (run by hearth-firstboot.service)')
     .option('--file <file>', 'provisioning file', '/boot/firmware/hearth.json')

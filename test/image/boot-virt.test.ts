@@ -44,6 +44,8 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
     execFileSync('debugfs', ['-w', '-R', req, rootFs], { stdio: 'pipe' });
   }
 
+  // A card larger than the image: the root partition and filesystem must grow to fill it.
+  execFileSync('truncate', ['-s', String(3 * 2 ** 30), img]);
   const serial = join(dir, 'console.log');
   rmSync(serial, { force: true });
   const t0 = Date.now();
@@ -77,7 +79,12 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   const fat = await readProvisioningFrom(img);
   assert.ok(fat && fat.includes('"imported"'), fat);
   assert.not.ok(fat!.includes('not-on-the-fat'));
-  console.log(`[image] console: ${guest.console().split('\n').filter((l) => /hearth|node\[/.test(l)).slice(-12).join('\n')}`);
+  const rootPart = (await readPartitionTable(img)).partitions[1]!;
+  assert.is(rootPart.start + rootPart.size, 3 * 2 ** 30, 'root partition runs to the end of the 3 GiB card');
+  const sb = execFileSync('dumpe2fs', ['-h', `${img}?offset=${rootPart.start}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const blocks = Number(/Block count:\s+(\d+)/.exec(sb)![1]) * Number(/Block size:\s+(\d+)/.exec(sb)![1]);
+  assert.ok(blocks > 2.5 * 2 ** 30, `root filesystem is ${(blocks / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`[image] console: ${guest.console().split('\n').filter((l) => /hearth|node\[|grown/.test(l)).slice(-14).join('\n')}`);
 });
 
 test.after(async () => {

@@ -133,6 +133,7 @@ for (const dac of DAC_CHOICES) {
     assert.is(JSON.parse(dbg('cat /opt/hearth/package.json')).version, '9.8.7');
     assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/hearth.service').includes('Fast link dest: "/etc/systemd/system/hearth.service"'));
     assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/hearth-firstboot.service').includes('Type: symlink'));
+    assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/hearth-growroot.service').includes('Type: symlink'));
     assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/ssh.service').includes('/usr/lib/systemd/system/ssh.service'));
     assert.ok(dbg('cat /etc/systemd/system/hearth.service').includes('User=hearth'));
     assert.ok(dbg('cat /etc/default/hearth-dac').includes(`DAC=${dac}`));

@@ -90,6 +90,15 @@ test('hearth-firstboot.service: root oneshot before hearth and ssh, the document
   assert.ok(one(u, 'Unit', 'RequiresMountsFor').split(/\s+/).includes('/boot/firmware'));
 });
 
+test('hearth-growroot.service: root oneshot, once (marker), before the runtime', () => {
+  const u = unit('etc/systemd/system/hearth-growroot.service');
+  assert.is(one(u, 'Service', 'Type'), 'oneshot');
+  assert.is(one(u, 'Service', 'ExecStart'), '/usr/bin/node /opt/hearth/dist/hearth.js grow-root');
+  assert.is(one(u, 'Unit', 'ConditionPathExists'), '!/var/lib/misc/hearth-root-grown');
+  assert.is(one(u, 'Service', 'ExecStartPost'), '/usr/bin/touch /var/lib/misc/hearth-root-grown');
+  assert.ok(one(u, 'Unit', 'Before').split(/\s+/).includes('hearth.service'));
+});
+
 test('no password logins: sshd takes keys only; host keys are made per device', () => {
   const sshd = readFileSync(join(rootfs, 'etc/ssh/sshd_config.d/hearth.conf'), 'utf8');
   assert.match(sshd, /^PasswordAuthentication no$/m);
