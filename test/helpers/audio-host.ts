@@ -19,7 +19,7 @@ import { createSpeakerSink } from '../../device/hal/audio-out.speaker.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
 
 type Msg =
-  | { t: 'start'; role: 'player' | 'source'; id: string; config: Record<string, unknown>; clockPpm?: number; dac?: { ppm: number; bufferMs?: number; mirror?: { device: string; env: Record<string, string> } } }
+  | { t: 'start'; role: 'player' | 'source'; id: string; config: Record<string, unknown>; clockPpm?: number; dac?: { ppm: number; bufferMs?: number; absent?: boolean; mirror?: { device: string; env: Record<string, string> } } }
   | { t: 'cmd'; rid: number; action: string; args: Record<string, unknown> }
   | { t: 'records'; rid: number; since?: number }
   | { t: 'unplug' } | { t: 'plug' } | { t: 'stop' }
@@ -58,6 +58,7 @@ process.on('message', async (m: Msg) => {
         hal.audioOut = (o: { device: string }) => {
           const mirror = d.mirror ? createSpeakerSink({ device: d.mirror.device, clock, log, env: d.mirror.env, bufferMs: 100 }) : undefined;
           dac = createSimDac({ device: o.device, clock, log, ppm: d.ppm, bufferMs: d.bufferMs ?? 20, mirror, retryMinMs: 100, retryMaxMs: 500 });
+          if (d.absent) dac.unplug('no such device'); // the DAC is not there when the player starts
           return dac;
         };
       }

@@ -33,7 +33,7 @@ export interface StartHostOptions {
   id: string;
   role: 'player' | 'source';
   config: Record<string, unknown>;
-  dac?: { ppm: number; bufferMs?: number; mirror?: { device: string; env: Record<string, string> } };
+  dac?: { ppm: number; bufferMs?: number; absent?: boolean; mirror?: { device: string; env: Record<string, string> } };
   /** Extra node options (e.g. --cpu-prof for profiling). */
   nodeArgs?: string[];
   /** The host entry: built JavaScript for benchmarks (default: audio-host.ts through tsx). */

@@ -93,6 +93,22 @@ test('a DAC that vanishes mid-stream: sink-lost, the stream clock runs on, sink-
   assert.ok(n > 200 && worst < 150, `in sync 2 s after the DAC came back: ${worst.toFixed(1)} µs`);
 });
 
+test('a DAC absent when the player starts: sink-lost at start, the player runs, plays in sync once the DAC appears', async () => {
+  const t0 = Date.now();
+  const c = await startAudioHost({ ns, id: 'pc', role: 'player', realtime: true, config: { group: G, port: P }, dac: { ppm: 40, bufferMs: 40, absent: true } });
+  await c.waitEvent('sink-lost', 3000, t0);
+  const s = await c.waitState((x) => x.sink.status === 'lost' && x.packets.received > 0);
+  assert.match(s.sink.error, /no such device/);
+  c.plug();
+  await c.waitEvent('sink-restored', 5000, t0);
+  await sleep(4000);
+  const [ra, rc] = await Promise.all([a.records(wallNow() - 2000), c.records(wallNow() - 2000)]);
+  const pts = syncErrors(ra.records, rc.records).filter((p) => p.wallMs < wallNow() - 300);
+  const worst = Math.max(...pts.map((p) => Math.abs(p.errUs)));
+  assert.ok(pts.length > 100 && worst < 150, `in sync with room A: ${worst.toFixed(1)} µs`);
+  await c.stop();
+});
+
 test('a sender restart (new SSRC, sequence and timestamps): both rooms re-lock within 200 ms and are in sync again', async () => {
   const oldSsrc = a.lastState()!.ssrc;
   await src.stop();
