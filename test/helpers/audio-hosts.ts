@@ -2,7 +2,8 @@
 // namespace, send it commands, read its simulated DAC's records, yank and restore its DAC, and
 // relay stream announcements between hosts (a tiny stand-in for the retained MQTT topic).
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { tree } from './proc-stats.ts';
 import type { Netns } from './netns.ts';
 import type { SimBlockRecord } from '../../device/hal/audio-out.sim.ts';
 
@@ -53,9 +54,9 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
   const spawnOpts = { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as const, env: { ...process.env, ...(o.env ?? {}) }, serialization: 'advanced' as const };
   const script = o.script ?? HOST;
   const argv = [...(o.nodeArgs ?? []), ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script];
-  const proc = o.realtime
-    ? o.ns.spawn('chrt', ['-r', '10', process.execPath, ...argv], { ...spawnOpts, stdio: [...spawnOpts.stdio] })
-    : o.ns.spawn(process.execPath, argv, { ...spawnOpts, stdio: [...spawnOpts.stdio] });
+  // Real-time priority is taken only once the host runs (below): compiling and starting under
+  // SCHED_RR would starve the other real-time players on the machine for whole time slices.
+  const proc = o.ns.spawn(process.execPath, argv, { ...spawnOpts, stdio: [...spawnOpts.stdio] });
   let err = '';
   proc.stderr?.on('data', (d) => { err = (err + d).slice(-20_000); });
   let rid = 0;
@@ -118,6 +119,11 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
     failed = reject;
     proc.once('exit', (code) => reject(new Error(`${o.id} exited (${code}) before starting\n${err.slice(-3000)}`)));
   });
+  if (o.realtime) {
+    for (const pid of tree(proc.pid!)) {
+      try { execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' }); } catch { /* exited meanwhile */ }
+    }
+  }
   return h;
 }
 
