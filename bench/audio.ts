@@ -92,8 +92,10 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const rss = Math.max(...Object.values(hosts).map((h) => rssMb(h.proc.pid!)));
     const rssMain = Math.max(...Object.values(hosts).map((h) => ownRssMb(h.proc.pid!)));
     const pss = Math.max(...Object.values(hosts).map((h) => pssMb(h.proc.pid!)));
-    const [ra, rb] = await Promise.all([a.records(), b.records()]);
+    const [ra, rb, rc] = await Promise.all([a.records(), b.records(), c.records(Infinity)]);
     const states = [a.lastState()!, b.lastState()!];
+    const sc = c.lastState()!;
+    log(`player C (+300 ppm, beside PulseAudio): received ${sc.packets.received}, concealed ${sc.packets.concealed}, playout underruns ${sc.underruns}, DAC underruns ${rc.underruns}, DAC ${sc.driftPpm.toFixed(1)} ppm`);
     const paPcm = await paRec;
     await stopAllHosts(); // flushes C's speaker output to its file
     for (const [k, st, r] of [['A', states[0]!, ra], ['B', states[1]!, rb]] as const) {
