@@ -91,7 +91,9 @@ export function modprobeConf(dac: Dac): string | undefined {
 export function asoundConf(dac: Dac): string | undefined {
   const id = DAC_PROFILES[dac].cardId;
   if (!id) return undefined;
-  return `# hearth: the ${DAC_PROFILES[dac].title} is ALSA's default device\ndefaults.pcm.card ${id}\ndefaults.ctl.card ${id}\n`;
+  // "!" replaces alsa.conf's integer card number with the card id string (a plain assignment of
+  // a string over the integer is a parse error that makes ALSA drop the whole configuration).
+  return `# hearth: the ${DAC_PROFILES[dac].title} is ALSA's default device\ndefaults.pcm.!card ${id}\ndefaults.ctl.!card ${id}\n`;
 }
 
 export interface KernelFiles {

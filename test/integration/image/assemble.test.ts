@@ -144,7 +144,7 @@ for (const dac of DAC_CHOICES) {
     assert.is(dbg('cat /etc/modprobe.d/hearth-dac.conf').includes('blacklist snd_bcm2835'), dac !== 'none');
     const asound = dbg('cat /etc/asound.conf');
     if (dac === 'none') assert.not.ok(asound.includes('defaults.pcm.card'));
-    else assert.ok(asound.includes(`defaults.pcm.card ${dac.replace(/-/g, '')}\n`), asound);
+    else assert.ok(asound.includes(`defaults.pcm.!card ${dac.replace(/-/g, '')}\n`), asound);
     const bootDirListing = dbg('ls /boot/firmware').split(/\s+/).filter((x) => x && !/^\d+$/.test(x) && !x.startsWith('('));
     assert.equal(bootDirListing.sort(), ['.', '..'], 'the FAT mount point is empty');
     execFileSync('e2fsck', ['-fn', fs], { stdio: 'pipe' });

@@ -3,8 +3,9 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import {
-  renderConfigTxt, renderCmdline, raspiFirmwareCustom, modprobeConf, hearthDacDefault, sameBootText, kernelFiles, readTemplate, DAC_CHOICES,
+  renderConfigTxt, renderCmdline, raspiFirmwareCustom, modprobeConf, hearthDacDefault, sameBootText, kernelFiles, readTemplate, DAC_CHOICES, asoundConf,
 } from '../../../device/image/boot-config.ts';
 import { checkDacDrivers } from '../../../device/image/build.ts';
 
@@ -62,6 +63,23 @@ test('sameBootText ignores whitespace runs and blank lines only', () => {
   assert.ok(sameBootText(deb, renderCmdline(readTemplate('cmdline.txt'))));
   assert.not.ok(sameBootText(deb, deb.replace('rootwait', 'rootdelay=1')));
   assert.ok(sameBootText('a=1\n\n\nb=2\n', 'a=1\nb=2'));
+});
+
+test('asound.conf makes the DAC ALSA\'s default by card id, in a form alsa-lib parses', () => {
+  assert.is(asoundConf('none'), undefined);
+  const c = asoundConf('hifiberry-dac')!;
+  assert.match(c, /^defaults\.pcm\.!card hifiberrydac$/m);
+  assert.match(c, /^defaults\.ctl\.!card hifiberrydac$/m);
+  // alsa-lib itself: a config it cannot parse prints "ALSA lib conf.c ... Invalid argument".
+  const home = mkdtempSync(join(tmpdir(), 'hearth-alsa-'));
+  try {
+    writeFileSync(join(home, '.asoundrc'), c);
+    const r = spawnSync('aplay', ['-L'], { env: { ...process.env, HOME: home }, encoding: 'utf8' });
+    assert.not.match(r.stderr, /conf\.c/, r.stderr);
+    assert.match(r.stdout, /^null$/m);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 test('kernelFiles picks the newest kernel and initramfs, ignoring backups', () => {
