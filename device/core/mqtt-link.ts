@@ -167,9 +167,16 @@ export class MqttLink {
     this.o.clock.clearTimeout(this.reconnectTimer);
     const c = this.client;
     if (!c) return;
+    // Each step is bounded: if the broker vanished mid-stop, a QoS 1 ack never comes and mqtt.js
+    // (with reconnects off) would wait for ever; the broker's will says "offline" then anyway.
+    const bounded = (fn: (done: () => void) => void, ms: number) => new Promise<boolean>((r) => {
+      const timer = setTimeout(() => r(false), ms);
+      fn(() => { clearTimeout(timer); r(true); });
+    });
     if (this.connectedFlag) {
-      await new Promise<void>((r) => c.publish(this.o.will.topic, this.o.will.payload, { qos: 1, retain: true }, () => r()));
+      await bounded((done) => c.publish(this.o.will.topic, this.o.will.payload, { qos: 1, retain: true }, () => done()), 1000);
     }
-    await new Promise<void>((r) => c.end(!this.connectedFlag, {}, () => r()));
+    const ended = await bounded((done) => c.end(!this.connectedFlag, {}, () => done()), 1000);
+    if (!ended) await bounded((done) => c.end(true, {}, () => done()), 1000);
   }
 }

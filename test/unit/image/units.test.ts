@@ -45,12 +45,12 @@ test('hearth.service: the documented command, restart on failure, watchdog', () 
   assert.is(one(u, 'Install', 'WantedBy'), 'multi-user.target');
 });
 
-test('hearth.service: own user in audio and gpio, CAP_NET_RAW only, nothing gained later', () => {
+test('hearth.service: own user in audio and gpio, only the capabilities its roles need (raw ARP, promiscuous capture, real-time threads), nothing gained later', () => {
   const u = unit('etc/systemd/system/hearth.service');
   assert.is(one(u, 'Service', 'User'), 'hearth');
   assert.equal(one(u, 'Service', 'SupplementaryGroups').split(/\s+/).sort(), ['audio', 'gpio']);
-  assert.is(one(u, 'Service', 'CapabilityBoundingSet'), 'CAP_NET_RAW');
-  assert.is(one(u, 'Service', 'AmbientCapabilities'), 'CAP_NET_RAW');
+  assert.is(one(u, 'Service', 'CapabilityBoundingSet'), 'CAP_NET_RAW CAP_NET_ADMIN CAP_SYS_NICE');
+  assert.is(one(u, 'Service', 'AmbientCapabilities'), 'CAP_NET_RAW CAP_NET_ADMIN CAP_SYS_NICE');
   assert.is(one(u, 'Service', 'NoNewPrivileges'), 'yes');
 });
 
