@@ -96,7 +96,9 @@ for (const adapter of ADAPTERS.filter((a) => a.name !== 'chardev')) {
     assert.ok(times.start >= before && times.end <= after, 'times in the adapter timebase');
     // Never short; how close to 40 ms it lands is the benchmark's business (bench/tuner.ts).
     const len = times.end - times.start;
-    assert.ok(len >= 39.9 && len < 40 + 200, `pulse measured ${len} ms`);
+    // libuv timers run on a millisecond-rounded loop clock, so by performance.now() a timer may
+    // fire up to 1 ms early; the real adapters time presses on their own thread (bench/tuner.ts).
+    assert.ok(len >= 39 && len < 40 + 200, `pulse measured ${len} ms`);
     assert.is(await b.level(b.out), 0);
     assert.is(o.read(), false);
   });
