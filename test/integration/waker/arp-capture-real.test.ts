@@ -17,7 +17,7 @@ test('the real adapter passes the contract suite', async () => {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     const timer = setTimeout(() => { out += '\n[killed after 60 s]'; child.kill('SIGKILL'); }, 60_000);
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const code = await new Promise<number | null>((r) => child.once('close', r)); // 'close': stdio drained too ('exit' can come first)
     clearTimeout(timer);
     const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? -1);
