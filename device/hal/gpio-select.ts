@@ -2,6 +2,7 @@
 // reads the board model from the device tree: Raspberry Pi 5 → chardev (rpio maps the wrong
 // registers there), Raspberry Pi 1–4 (and Zero, Compute Modules 1–4) → rpio, anything else → sim
 // with a warning, so a development machine runs without hardware.
+import { existsSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
@@ -38,6 +39,12 @@ export async function openGpio(o: OpenGpioOptions): Promise<Gpio> {
     const pick = adapterForModel(model);
     if (!pick) o.log.warn(`no Raspberry Pi found (${model ? `board "${model}"` : 'no device-tree model'}); using the simulated GPIO`, { model });
     kind = pick ?? 'sim';
+    // Debian's own kernel has no /dev/gpiomem (and the service sandbox blocks /dev/mem): rpio
+    // cannot map the registers there, the character device works on every current kernel.
+    if (kind === 'rpio' && o.model === undefined && !existsSync('/dev/gpiomem')) {
+      o.log.info('no /dev/gpiomem on this kernel; using the GPIO character device');
+      kind = 'chardev';
+    }
   } else {
     kind = o.adapter;
   }
