@@ -2,7 +2,7 @@
 // loopback unless a credentials file is given) and a real Mosquitto process. Both can be
 // restarted on the same port, for reconnect tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { freePort, waitForPort } from '../../bench/lib/procs.ts';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,28 +18,8 @@ export interface TestBroker {
   restart(downMs?: number): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(port, '127.0.0.1');
-      c.once('connect', () => { c.destroy(); resolve(true); });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
+// One implementation of the port helpers, shared with the benchmarks.
+export { freePort } from '../../bench/lib/procs.ts';
 const quiet = () => createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') ?? 'error' });
 
 export async function startAedes(opts: { credentialsFile?: string; allowAnonymous?: boolean; wsPort?: number | null } = {}): Promise<TestBroker> {

@@ -11,6 +11,7 @@ import { createToneInput } from '../../../device/hal/audio-in.tone.ts';
 import { createFileInput } from '../../../device/hal/audio-in.file.ts';
 import { createAlsaInput } from '../../../device/hal/audio-in.alsa.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
+import { wavBytes } from '../../helpers/audio-check.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FMT = { rate: 48000, channels: 2 as const };
@@ -20,15 +21,6 @@ function ramp(frames: number): Int16Array {
   const s = new Int16Array(frames * 2);
   for (let i = 0; i < frames; i++) s[2 * i] = s[2 * i + 1] = (i % 65536) - 32768;
   return s;
-}
-function wav(samples: Int16Array, rate: number, channels: number): Buffer {
-  const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0); h.writeUInt32LE(36 + data.length, 4); h.write('WAVE', 8); h.write('fmt ', 12);
-  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(channels, 22); h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * channels * 2, 28); h.writeUInt16LE(channels * 2, 32); h.writeUInt16LE(16, 34);
-  h.write('data', 36); h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
 }
 /**
  * Among consecutive captured frames (both non-zero: reads are padded with silence when the device
@@ -128,7 +120,7 @@ contract('WAV file', () => {
   const alsa = alsaFiles();
   const path = join(alsa.dir, 'ramp.wav');
   const content = ramp(48000);
-  writeFileSync(path, wav(content, 48000, 2));
+  writeFileSync(path, wavBytes(content, 48000, 2));
   return {
     input: createFileInput({ path, loop: true }),
     verify(got) {
