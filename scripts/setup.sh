@@ -14,7 +14,7 @@ APT_PACKAGES=(
   mtools dosfstools e2fsprogs fdisk device-tree-compiler zstd
 )
 
-stamp_of() { { printf '%s\n' "${APT_PACKAGES[@]}"; cat package-lock.json; node --version; } | sha256sum | cut -c1-16; }
+stamp_of() { { printf '%s\n' "${APT_PACKAGES[@]}"; cat package-lock.json scripts/patch-speaker.mjs; node --version; } | sha256sum | cut -c1-16; }
 want=$(stamp_of)
 if [ -f .setup-stamp ] && [ "$(cat .setup-stamp)" = "$want" ] && [ -d node_modules ]; then
   exit 0

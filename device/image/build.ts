@@ -102,6 +102,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     await writeFile(join(addons, 'package.json'), JSON.stringify({ name: 'hearth-addons', private: true, dependencies: addonVersions }, null, 2));
     o.log.info('fetching the native addons\' sources (npm, no install scripts)');
     await run('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: addons });
+    // speaker 0.5.5 leaks native memory on every write; fix its source before arm64 compiles it.
+    await run(process.execPath, [join(images, '../scripts/patch-speaker.mjs'), join(addons, 'node_modules/speaker'), '--no-rebuild']);
     const npmDir = await hostNpmDir();
     await withHeartbeat(o.log, 'base', () =>
       run('bash', [join(images, 'base/mkbase.sh'), baseTar, addons, npmDir], {
@@ -238,7 +240,7 @@ export async function lockedAddonVersions(repo: string): Promise<Record<string, 
 /** Cache key of the base: everything mkbase.sh reads. */
 export async function baseCacheKey(images: string, addons: Record<string, string>): Promise<string> {
   const h = createHash('sha256');
-  for (const f of ['packages.txt', 'build-packages.txt', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh']) {
+  for (const f of ['packages.txt', 'build-packages.txt', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', '../scripts/patch-speaker.mjs']) {
     h.update(`${f}\n`).update(await readFile(join(images, f)));
   }
   h.update(JSON.stringify(addons)).update(process.env.HEARTH_SUITE ?? 'trixie').update(process.env.HEARTH_MIRROR ?? '');
