@@ -7,8 +7,21 @@
 //   shared wall clock in ms. `wallOf(ts)` is the wall instant of source frame ts: its capture time
 //   per the sender's SRs, or (without SRs) its earliest plausible arrival.
 // - Sender reports: a least-squares line through the last 16 SRs (≥ 1 s apart at the ends, else the
-//   newest SR at the nominal rate). SRs are trusted only while they agree with arrivals within
-//   ±250 ms: a sender whose wall clock is not disciplined would otherwise mute every player.
+//   newest SR at the nominal rate). SRs steer playout only while they are consistent with what
+//   arrives. The check is the apparent delay: the arrival floor of packet ends minus the instant
+//   the SR line says those frames were captured, at the newest SR. A truthful SR from a
+//   disciplined clock makes it the network floor: ≥ 0 and small. Trusted when it lies in
+//   [−srEarlyMs, srTrustMs] (default −3…+250 ms), and the newest SR's NTP time is not later
+//   than its own arrival by more than srEarlyMs. Once trusted, kept while inside twice that band:
+//   hysteresis, so the mapping never flaps. Judged at every SR and every closed arrival bucket.
+//   Rejected SRs leave the arrival mapping in charge. Why:
+//   · a sender clock hours or seconds off would mute or stall every player (late side);
+//   · packets arriving before the SR says their audio was captured mean the SR's RTP↔NTP pairing
+//     is not the packets' clock. ffmpeg's RTP muxer does that: it derives the SR's RTP time from
+//     its NTP clock since its first RTCP, while `-re` releases each 1024-frame input block as soon
+//     as the block's first frame is due, so every packet end arrives ~21 ms before its SR-implied
+//     capture. Switching from arrivals to that mapping jumps 21 ms: a re-anchor (fade, jump)
+//     that measured THD+N −16 dB over its third of a second (−37 dB over a 0.68 s window).
 // - Arrivals: d = arrival − ts/rate is min-filtered in 250 ms buckets aligned on the RTP timeline
 //   (so all players bucket the same packets). Jitter only adds delay, so the floor is the stable
 //   part every receiver shares: the line is the lower envelope of the last 30 s of bucket minima —
@@ -27,7 +40,10 @@ export interface StreamTimingOptions {
   arrivalWindowMs?: number;
   minBuckets?: number;
   maxSenderReports?: number;
+  /** Largest apparent delay (arrival floor − SR capture instant) for SRs to be trusted (ms). */
   srTrustMs?: number;
+  /** How far before the SR-implied capture instant packets may arrive for SRs to be trusted (ms). */
+  srEarlyMs?: number;
 }
 
 interface Line { /** wall(ts) = wa + (ts − ta)·k (ms per frame) */ ta: number; wa: number; k: number }
@@ -81,6 +97,7 @@ export class StreamTiming {
   private readonly minBuckets: number;
   private readonly maxSr: number;
   private readonly srTrustMs: number;
+  private readonly srEarlyMs: number;
   // Arrival buckets: ts of the minimum (relative to ref) and its d (relative to dRef).
   private readonly bts: Float64Array;
   private readonly bd: Float64Array;
@@ -102,6 +119,9 @@ export class StreamTiming {
   private srWallRef = NaN;
   private srLine: Line | null = null;
   private lastSrWall = -Infinity;
+  /** Newest SR's NTP time minus its arrival (ms; NaN when the arrival was not given). */
+  private lastSrLead = NaN;
+  private srOk = false;
   private scratchX: Float64Array;
   private scratchY: Float64Array;
   private readonly hull: Int32Array;
@@ -113,6 +133,7 @@ export class StreamTiming {
     this.minBuckets = o.minBuckets ?? 8;
     this.maxSr = o.maxSenderReports ?? 16;
     this.srTrustMs = o.srTrustMs ?? 250;
+    this.srEarlyMs = o.srEarlyMs ?? 3;
     this.bts = new Float64Array(this.maxBuckets);
     this.bd = new Float64Array(this.maxBuckets);
     this.sts = new Float64Array(this.maxSr);
@@ -133,6 +154,8 @@ export class StreamTiming {
     this.srWallRef = NaN;
     this.srLine = null;
     this.lastSrWall = -Infinity;
+    this.lastSrLead = NaN;
+    this.srOk = false;
   }
 
   private get k0(): number { return 1000 / this.rate; }
@@ -174,13 +197,18 @@ export class StreamTiming {
       // d = my + s·(t − mx) with s the drift of d; wall = dRef + t·k0 + d.
       this.arrivalLine = { ta: f.mx, wa: f.my + f.mx * this.k0, k: this.k0 + f.k };
     }
+    this.judgeSr();
   }
 
-  /** An RTCP SR of the locked source: RTP time `ts` (unwrapped) was sampled at sender wall `wallMs`. */
-  onSenderReport(ts: number, wallMs: number): void {
+  /**
+   * An RTCP SR of the locked source: RTP time `ts` (unwrapped) was sampled at sender wall `wallMs`;
+   * the SR arrived at `arrivalWallMs` (our wall clock; optional, for the future-report check).
+   */
+  onSenderReport(ts: number, wallMs: number, arrivalWallMs?: number): void {
     if (!Number.isFinite(ts) || !Number.isFinite(wallMs) || wallMs <= this.lastSrWall) return;
     if (Number.isNaN(this.tsRef)) return; // no packets yet: nothing to unwrap against
     this.lastSrWall = wallMs;
+    this.lastSrLead = arrivalWallMs !== undefined && Number.isFinite(arrivalWallMs) ? wallMs - arrivalWallMs : NaN;
     if (Number.isNaN(this.srWallRef)) this.srWallRef = wallMs;
     const i = (this.sHead + this.sCount) % this.maxSr;
     this.sts[i] = ts - this.tsRef;
@@ -201,6 +229,7 @@ export class StreamTiming {
     } else {
       this.srLine = { ta: this.sts[last]!, wa: this.sw[last]!, k: this.k0 };
     }
+    this.judgeSr();
   }
 
   private arrivalWall(t: number): number | null {
@@ -214,13 +243,30 @@ export class StreamTiming {
     return this.srWallRef + this.srLine.wa + (t - this.srLine.ta) * this.srLine.k;
   }
 
-  private srTrusted(): boolean {
-    if (!this.srLine) return false;
+  /**
+   * Apparent delay under the SR mapping at the newest SR (ms): arrival floor of packet ends minus
+   * the SR line's capture instant. NaN without both mappings.
+   */
+  srDelayMs(): number {
+    if (!this.srLine) return NaN;
     const t = this.srLine.ta;
     const a = this.arrivalWall(t);
     const s = this.srWall(t);
-    return a !== null && s !== null && Math.abs(a - s) <= this.srTrustMs;
+    return a === null || s === null ? NaN : a - s;
   }
+
+  /** Re-decides whether SRs steer (see the rules above); called on every SR and closed bucket. */
+  private judgeSr(): void {
+    const delay = this.srDelayMs();
+    if (Number.isNaN(delay)) { this.srOk = false; return; }
+    // Trusted SRs keep their trust inside a band twice as wide (hysteresis).
+    const early = this.srOk ? 2 * this.srEarlyMs : this.srEarlyMs;
+    const late = this.srOk ? 2 * this.srTrustMs : this.srTrustMs;
+    const lead = Number.isNaN(this.lastSrLead) ? 0 : this.lastSrLead;
+    this.srOk = delay >= -early && delay <= late && lead <= early;
+  }
+
+  private srTrusted(): boolean { return this.srOk && this.srLine !== null; }
 
   source(): TimingSource | null {
     if (this.srTrusted()) return 'rtcp';

@@ -87,11 +87,7 @@ test('ffmpeg RTP (PT 96) → our player, by group:port and format', async () => 
   await p.waitState((s) => s.playing, 10_000);
   await sleep(6000); // senders without RTCP: the arrival-time mapping settles first
   assert.is(p.lastState()!.format.payloadType, 96);
-  // Known defect (see the player's closing note): ffmpeg's stream plays at the right pitch and
-  // level with no loss or underrun, but its THD+N is ≈ −37 dB, far from the −60 dB the other
-  // senders reach; suspected cause: ffmpeg's RTCP sender reports steering the RTP→wall mapping.
-  // This test still checks reception, format, pitch and level; the distortion is tracked, not hidden.
-  await checkTone(p, 'ffmpeg', { thdn: false });
+  await checkTone(p, 'ffmpeg');
 });
 
 test('GStreamer rtpL16pay (PT 96) → our player, by group:port and format', async () => {
