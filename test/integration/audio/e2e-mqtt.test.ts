@@ -14,7 +14,7 @@ import { startNsHub, type NsHub } from '../../helpers/ns-hub.ts';
 import { startNsDevice, type NsDevice } from '../../helpers/ns-device.ts';
 import { connectController, type Controller } from '../../helpers/controller.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
-import { readS16, toneOf } from '../../helpers/audio-check.ts';
+import { readS16, toneOf, type ToneCheck } from '../../helpers/audio-check.ts';
 import { topics } from '../../../protocol/index.ts';
 
 const t = topics();
@@ -44,9 +44,26 @@ const waitEvent = (id: string, role: string, type: string, since: number, timeou
   ctl.waitFor(t.event(id, role), (p) => p?.type === type, timeoutMs, since).then((m) => m.payload);
 const announcement = (stream: string) => ctl.seen(t.stream('tv', stream)).at(-1)?.payload;
 
+/**
+ * What the lounge played last (tone analysis of its last `frames` frames), polled until `ok` holds
+ * or `timeoutMs` passes: the file trails a command by the playout pipeline (latency, DAC FIFO,
+ * sink buffer). The caller asserts on the result.
+ */
+async function loungeTone(ok: (c: ToneCheck) => boolean, frames = 16384, timeoutMs = 4000): Promise<ToneCheck> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const pcm = readS16(alsa.outFile('lounge'));
+    const c = pcm.length >= frames * 2 ? toneOf(pcm, frames) : undefined;
+    if (c && (ok(c) || Date.now() > end)) return c;
+    if (!c && Date.now() > end) throw new Error(`the lounge played only ${pcm.length / 2} frames\n${logs()}`);
+    await sleep(150);
+  }
+}
+
 function playerConfig(id: string, stream: string, ppm: number) {
-  // 80 ms of DAC FIFO under the 100 ms latency: three runtimes share two cores with other tests.
-  return { v: 2, id, mqtt: { url: hub.deviceUrl, reconnectMinMs: 100, reconnectMaxMs: 1000 }, roles: { player: { stream, latencyMs: 100, output: { kind: 'sim', simPpm: ppm, bufferMs: 80 } } } };
+  // Generous latency and DAC FIFO (150 ms under the 200 ms latency): three runtimes and their
+  // helpers share two cores, maybe with other tests; sync accuracy is measured elsewhere.
+  return { v: 2, id, mqtt: { url: hub.deviceUrl, reconnectMinMs: 100, reconnectMaxMs: 1000 }, roles: { player: { stream, latencyMs: 200, output: { kind: 'sim', simPpm: ppm, bufferMs: 150 } } } };
 }
 
 test.before(async () => {
@@ -74,6 +91,17 @@ test.after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+test('a player provisioned before its source exists waits for the stream (stream-unavailable)', async () => {
+  const mark = ctl.mark();
+  const r = await ctl.configSet('kitchen', { config: playerConfig('kitchen', 'tv/main', 40) });
+  assert.ok(r.ok, JSON.stringify(r.error));
+  await waitEvent('kitchen', 'player', 'stream-unavailable', mark);
+  const s = await waitPlayer('kitchen', () => true, 5000, mark);
+  assert.equal(s.stream, { by: 'stream', id: 'tv/main', name: null, group: null, port: null, origin: 'none' });
+  assert.is(s.playing, false);
+  assert.is(s.sink.status, 'open');
+});
+
 test('the source, provisioned over MQTT, announces its streams on hearth/streams/tv/<stream>', async () => {
   const r = await ctl.configSet('tv', { config: {
     v: 2, id: 'tv', mqtt: { url: hub.deviceUrl, reconnectMinMs: 100, reconnectMaxMs: 1000 },
@@ -98,9 +126,8 @@ test('the source, provisioned over MQTT, announces its streams on hearth/streams
   assert.equal(st.detail.streams.map((s: any) => s.id), ['main', 'alt']);
 });
 
-test('both players, provisioned over MQTT with stream "tv/main", report playing it', async () => {
-  const [rk, rl] = await Promise.all([ctl.configSet('kitchen', { config: playerConfig('kitchen', 'tv/main', 40) }), ctl.configSet('lounge', { config: playerConfig('lounge', 'tv/main', -60) })]);
-  assert.ok(rk.ok, JSON.stringify(rk.error));
+test('both players (the kitchen waiting, the lounge provisioned now) play "tv/main"', async () => {
+  const rl = await ctl.configSet('lounge', { config: playerConfig('lounge', 'tv/main', -60) });
   assert.ok(rl.ok, JSON.stringify(rl.error));
   const ann = announcement('main');
   for (const id of PLAYERS) {
@@ -126,7 +153,7 @@ test('both players, provisioned over MQTT with stream "tv/main", report playing 
     assert.is(s.packets.lost - baseline[id].packets.lost, 0, `${id}: no packet lost once running`);
   }
   // What the lounge played: the 1 kHz tone, clean (through the resampler and the speaker sink).
-  const tone = toneOf(readS16(alsa.outFile('lounge')));
+  const tone = await loungeTone((c) => Math.abs(c.hz - MAIN.hz) < 1 && c.thdnDb < -60, 32768);
   assert.ok(Math.abs(tone.hz - MAIN.hz) < 1 && tone.thdnDb < -60, `lounge: ${tone.hz.toFixed(2)} Hz, THD+N ${tone.thdnDb.toFixed(1)} dB`);
   assert.ok(Math.abs(tone.dbfs - -6) < 1, `lounge level ${tone.dbfs.toFixed(1)} dBFS`);
 });
@@ -140,8 +167,7 @@ test('cmd/player/subscribe switches the lounge live to tv/alt and back', async (
   assert.equal(ev.data, { from: `${MAIN.group}:${MAIN.port}`, to: `${ALT.group}:${ALT.port}` });
   const s = await waitPlayer('lounge', (d) => d.stream.id === 'tv/alt' && d.playing && d.packets.received > 100, 8000, mark);
   assert.is(s.ssrc, announcement('alt').ssrc);
-  await sleep(1000);
-  const tone = toneOf(readS16(alsa.outFile('lounge')), 16384);
+  const tone = await loungeTone((c) => Math.abs(c.hz - ALT.hz) < 2);
   assert.ok(Math.abs(tone.hz - ALT.hz) < 2, `lounge now plays ${tone.hz.toFixed(1)} Hz`);
   // The kitchen was not touched.
   assert.is(playerState('kitchen').stream.id, 'tv/main');
@@ -154,13 +180,30 @@ test('cmd/player/subscribe switches the lounge live to tv/alt and back', async (
   await waitPlayer('lounge', (d) => d.stream.id === 'tv/main' && d.playing && d.ssrc === announcement('main').ssrc, 8000, back);
 });
 
+test('config/set choosing another stream switches the kitchen live (no role restart) and persists it', async () => {
+  const since = ctl.seen(t.state('kitchen', 'player')).at(-1)!.payload.since;
+  for (const [to, s] of [['tv/alt', ALT], ['tv/main', MAIN]] as const) {
+    const mark = ctl.mark();
+    const r = await ctl.configSet('kitchen', { patch: { roles: { player: { stream: to } } } });
+    assert.ok(r.ok, JSON.stringify(r.error));
+    assert.equal((r.result as { changed: string[] }).changed, ['player']);
+    const ev = await waitEvent('kitchen', 'player', 'stream-switched', mark);
+    assert.is(ev.data.to, `${s.group}:${s.port}`);
+    const st = await ctl.waitFor(t.state('kitchen', 'player'), (p) => p?.detail?.stream.id === to && p.detail.playing, 8000, mark);
+    assert.is(st.payload.status, 'running');
+    assert.is(st.payload.since, since, 'applied in place: the role has been running since before, not restarted');
+    const cfg = await ctl.waitFor(t.config('kitchen'), (p) => p?.config?.roles?.player?.stream === to, 5000, mark);
+    assert.is(cfg.payload.revision, (r.result as { revision: number }).revision);
+  }
+  baseline.kitchen = playerState('kitchen'); // a switch starts the stream's counters afresh
+});
+
 test('cmd/player/volume and mute: replies, state, and what the lounge plays', async () => {
   let mark = ctl.mark();
   const r = await ctl.cmd('lounge', 'player', 'volume', { gain: 0.5, rampMs: 20 });
   assert.ok(r.ok, JSON.stringify(r.error));
   await waitPlayer('lounge', (d) => d.volume === 0.5, 5000, mark);
-  await sleep(1200);
-  const half = toneOf(readS16(alsa.outFile('lounge')), 16384);
+  const half = await loungeTone((c) => Math.abs(c.dbfs - -12) < 1);
   assert.ok(Math.abs(half.dbfs - -12) < 1, `half gain: ${half.dbfs.toFixed(1)} dBFS`);
 
   const tooLoud = await ctl.cmd('lounge', 'player', 'volume', { gain: 9 });
@@ -171,9 +214,8 @@ test('cmd/player/volume and mute: replies, state, and what the lounge plays', as
   mark = ctl.mark();
   assert.ok((await ctl.cmd('lounge', 'player', 'mute', { muted: true })).ok);
   await waitPlayer('lounge', (d) => d.muted === true, 5000, mark);
-  // The file trails the command by the playout pipeline (latency, DAC FIFO, sink buffer): poll.
   const silentTail = () => { const out = readS16(alsa.outFile('lounge')); return out.length > 48000 && out.subarray(out.length - 48000).every((x) => x === 0); };
-  for (let i = 0; i < 30 && !silentTail(); i++) await sleep(100);
+  for (let i = 0; i < 40 && !silentTail(); i++) await sleep(100);
   assert.ok(silentTail(), 'muted: the last 0.5 s the lounge played is silence');
   mark = ctl.mark();
   assert.ok((await ctl.cmd('lounge', 'player', 'mute', { muted: false })).ok);
@@ -199,7 +241,7 @@ test('a bad player config is refused with its path; the player keeps its last go
   const mark = ctl.mark();
   const s = await waitPlayer('kitchen', (d) => d.packets.received > before + 300, 6000, mark);
   assert.is(s.playing, true);
-  assert.is(s.latencyMs, 100);
+  assert.is(s.latencyMs, 200);
   assert.is(s.stream.id, 'tv/main');
   assert.is(s.underruns - baseline.kitchen.underruns, 0, `no underrun since running (then ${JSON.stringify(baseline.kitchen.packets)}, now ${JSON.stringify(s.packets)})`);
   // The simulated DAC's rate offset from the config (simPpm 40) is what the player measures.
