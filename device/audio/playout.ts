@@ -14,8 +14,8 @@
 //   fade in: only at start, re-sync or a clock step); otherwise the PI loop slews: no frame is
 //   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor or a
 //   change of timing source (arrivals → SRs) and calm after that.
-// - Never throws on input: every bad datagram is counted (malformed, foreign SSRC, late, duplicate)
-//   and dropped.
+// - Never throws on input: every bad datagram is counted (malformed, wrong payload type, foreign
+//   SSRC, late, duplicate) and dropped.
 import type { PlayoutOptions, PlayoutStats, RenderInfo, StreamFormat } from './types.ts';
 import { parseRtp } from './rtp.ts';
 import { parseRtcp } from './rtcp.ts';
@@ -76,6 +76,7 @@ export class Playout {
   private fout = new Float32Array(0);
   // Counters that outlive a stream.
   private malformed = 0;
+  private wrongPt = 0;
   private resyncs = 0;
   private reanchors = 0;
   private prev = { received: 0, lost: 0, late: 0, duplicates: 0, foreign: 0, offTimeline: 0, concealed: 0, underruns: 0 };
@@ -123,11 +124,11 @@ export class Playout {
     const pkt = r.packet;
     if (!this.s) {
       const f = staticFormat(pkt.payloadType);
-      if (!f) { this.malformed++; return; }
+      if (!f) { this.wrongPt++; return; } // a dynamic PT and no SDP/format to say what it is
       this.setFormat(f);
     }
     const s = this.s!;
-    if (pkt.payloadType !== s.format.payloadType) { this.malformed++; return; }
+    if (pkt.payloadType !== s.format.payloadType) { this.wrongPt++; return; }
     const bpf = bytesPerFrame(s.format);
     const len = pkt.payload.length;
     if (len === 0 || len % bpf !== 0 || len / bpf > s.format.rate) { this.malformed++; return; }
@@ -315,6 +316,7 @@ export class Playout {
       duplicates: p.duplicates + (s?.jb.duplicates ?? 0),
       concealed: p.concealed + (s?.reader.concealedFrames ?? 0),
       malformed: this.malformed + p.offTimeline + (s?.jb.offTimeline ?? 0),
+      wrongPt: this.wrongPt,
       foreignSsrc: p.foreign + (s?.jb.foreign ?? 0),
       resyncs: this.resyncs + (s?.jb.resyncs ?? 0),
       underruns: p.underruns + (s?.reader.underruns ?? 0),

@@ -90,8 +90,10 @@ export interface PlayoutStats {
   duplicates: number;
   /** Source frames produced by concealment (loss or underrun). */
   concealed: number;
-  /** Unparsable RTP, wrong payload type, bad payload length, off-timeline timestamps. */
+  /** Unparsable RTP, bad payload length, off-timeline timestamps. */
   malformed: number;
+  /** Well-formed RTP whose payload type is not the stream's, or dynamic with no format known. */
+  wrongPt: number;
   /** Packets of another SSRC while the locked sender is live. */
   foreignSsrc: number;
   /** Sender restarts followed (new SSRC, timeline jump, new sender after BYE). */

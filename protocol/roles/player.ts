@@ -81,7 +81,9 @@ export const PlayerState = Obj({
   syncErrorUs: Type.Number({ description: 'estimated playout error vs the ideal instant (µs)' }),
   packets: Obj({
     received: Type.Integer(), lost: Type.Integer(), late: Type.Integer(), duplicates: Type.Integer(),
-    concealed: Type.Integer({ description: 'frames concealed' }), malformed: Type.Integer(), foreignSsrc: Type.Integer(),
+    concealed: Type.Integer({ description: 'frames concealed' }), malformed: Type.Integer(),
+    wrongPt: Type.Integer({ description: 'packets with another payload type than the stream\'s, or a dynamic one with no format known (give `format` or use SAP)' }),
+    foreignSsrc: Type.Integer(),
   }),
   underruns: Type.Integer(),
   resyncs: Type.Integer(),

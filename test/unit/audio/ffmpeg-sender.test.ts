@@ -20,6 +20,7 @@ import { buildRtp } from '../../../device/audio/rtp.ts';
 import { buildSenderReport } from '../../../device/audio/rtcp.ts';
 import { thdn, channel } from '../../../device/audio/analysis.ts';
 import { VirtualClock } from '../../../device/core/clock.ts';
+import { dacTick } from './fixtures.ts';
 
 const RATE = 48000, W0 = 1_700_000_000_000, TS0 = 874_672_464, BLOCK = 1024;
 
@@ -87,6 +88,7 @@ test('playout: ffmpeg\'s stream plays clean (no re-anchor after the start, THD+N
   const block = new Int16Array(240 * 2);
   const out: number[] = [];
   const ds = ffmpegDatagrams(14);
+  const rig = { playout, dac, dacClock, block, out };
   let i = 0;
   for (let tick = W0; tick < W0 + 14000; tick += 2.5) {
     clock.advanceTo(tick - W0);
@@ -94,13 +96,7 @@ test('playout: ffmpeg\'s stream plays clean (no re-anchor after the start, THD+N
       const d = ds[i]!;
       if (d.rtcp) playout.pushRtcp(d.data, d.at); else playout.pushRtp(d.data, d.at);
     }
-    const consumed = dac.consumed(tick);
-    dacClock.observe(consumed, tick);
-    while (dac.framesWritten() - consumed < 480) {
-      playout.render(block, dacClock.wallOfFrame(dac.framesWritten()), dacClock.rateHz());
-      dac.write(240, tick);
-      for (const v of block) out.push(v);
-    }
+    dacTick(rig, tick);
   }
   const s = playout.stats();
   assert.is(s.timingSource, 'arrival');

@@ -66,7 +66,7 @@ test('the playout engine takes any datagram sequence on its RTP and RTCP ports w
       p.render(out, t + dt, 48000 + dt);
     }
     const s = p.stats();
-    assert.ok(s.received + s.malformed + s.foreignSsrc + s.duplicates + s.late <= seq.length);
+    assert.ok(s.received + s.malformed + s.wrongPt + s.foreignSsrc + s.duplicates + s.late <= seq.length);
   }), { seed, numRuns: 500 });
 });
 

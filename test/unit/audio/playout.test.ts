@@ -12,7 +12,7 @@ import { parseSdp } from '../../../device/audio/sdp.ts';
 import { thdn, channel } from '../../../device/audio/analysis.ts';
 import { VirtualClock } from '../../../device/core/clock.ts';
 import type { StreamFormat } from '../../../device/audio/types.ts';
-import { hexDatagrams, fixtureText } from './fixtures.ts';
+import { hexDatagrams, fixtureText, dacTick } from './fixtures.ts';
 
 const W0 = 1_700_000_000_000;
 
@@ -28,6 +28,7 @@ function rig(o: { format: StreamFormat; outRate?: number; outCh?: 1 | 2; dacPpm?
   const out: number[] = [];
   let sent = 0, seq = 0, t = 0;
   const ssrc = o.ssrc ?? 0x1234;
+  const rig = { playout, dac, dacClock, block, out };
   const pay = Buffer.alloc(F * ch * 2);
   const step = (ms: number, onTick?: (wall: number) => void) => {
     for (const end = t + ms; t < end; t++) {
@@ -43,13 +44,7 @@ function rig(o: { format: StreamFormat; outRate?: number; outCh?: 1 | 2; dacPpm?
       }
       onTick?.(wall);
       if (wall < W0 + 5) continue;
-      const consumed = dac.consumed(wall);
-      dacClock.observe(consumed, wall);
-      while (dac.framesWritten() - consumed < 480) {
-        playout.render(block, dacClock.wallOfFrame(dac.framesWritten()), dacClock.rateHz());
-        dac.write(240, wall);
-        for (const v of block) out.push(v);
-      }
+      dacTick(rig, wall);
     }
   };
   return { playout, step, out, clock };
@@ -119,7 +114,9 @@ test('hostile datagrams mixed into a live stream are counted and dropped; the au
     else r.playout.pushRtp(buildRtp({ payloadType: 96, sequence: 7, timestamp: 0x7fff0000 + k, ssrc: 0x1234 }, new Uint8Array(1280)), wall); // absurd ts
   });
   const s = r.playout.stats();
-  assert.ok(s.malformed >= 2 * Math.floor(n / 3), `malformed ${s.malformed}`);
+  // One hostile kind in 7 is well-formed with the wrong PT: counted apart from the malformed.
+  assert.ok(s.wrongPt >= Math.floor(n / 21), `wrong PT ${s.wrongPt}`);
+  assert.ok(s.malformed + s.wrongPt >= 2 * Math.floor(n / 3), `malformed ${s.malformed} + wrong PT ${s.wrongPt}`);
   assert.ok(s.foreignSsrc >= Math.floor(n / 3) - 1, `foreign ${s.foreignSsrc}`);
   assert.is(s.ssrc, 0x1234);
   assert.is(s.resyncs, 0);
@@ -128,6 +125,24 @@ test('hostile datagrams mixed into a live stream are counted and dropped; the au
   const left = channel(r.out, 2, 0, 48000 * 6, 65536);
   const res = thdn(left, 48000 * (1 - 150e-6), { fullScale: 32767 });
   assert.ok(res.thdnDb <= -90, `THD+N ${res.thdnDb}`);
+});
+
+test('wrong payload types are counted (wrongPt), not played: a dynamic PT with no format known, another PT than the stream\'s', () => {
+  const clock = new VirtualClock(0, W0);
+  const unknown = new Playout({ clock, latencyMs: 60, outputRate: 48000, outputChannels: 2 });
+  for (let i = 0; i < 5; i++) unknown.pushRtp(buildRtp({ payloadType: 96, sequence: i, timestamp: i * 320, ssrc: 1 }, new Uint8Array(1280)), W0 + i);
+  let s = unknown.stats();
+  assert.equal([s.wrongPt, s.malformed, s.received, s.format], [5, 0, 0, null]);
+  // A static PT still locks a format-less player; then a dynamic one is the wrong PT.
+  unknown.pushRtp(buildRtp({ payloadType: 11, sequence: 9, timestamp: 0, ssrc: 2 }, new Uint8Array(882)), W0 + 10);
+  unknown.pushRtp(buildRtp({ payloadType: 96, sequence: 10, timestamp: 441, ssrc: 2 }, new Uint8Array(882)), W0 + 20);
+  s = unknown.stats();
+  assert.equal([s.wrongPt, s.received, s.format?.payloadType], [6, 1, 11]);
+  const known = new Playout({ clock, latencyMs: 60, outputRate: 48000, outputChannels: 2, format: L16_48_2 });
+  known.pushRtp(buildRtp({ payloadType: 97, sequence: 1, timestamp: 0, ssrc: 1 }, new Uint8Array(1280)), W0);
+  known.pushRtp(buildRtp({ payloadType: 96, sequence: 2, timestamp: 320, ssrc: 1 }, new Uint8Array(1280)), W0 + 7);
+  s = known.stats();
+  assert.equal([s.wrongPt, s.malformed, s.received], [1, 0, 1]);
 });
 
 test('RTCP BYE from the locked sender: the next SSRC locks at once and plays', () => {
