@@ -29,9 +29,16 @@
 //   hull, as NTP/PTP skew estimators do) — whose precision grows with every packet in the window,
 //   not just with the number of buckets. From 8 buckets on; before that the running minimum at
 //   the nominal rate.
-// - Sender drift (ppm) is the fitted slope; it is clamped to ±2000 ppm.
+// - The arrival line served is continuous: each refit is followed from the newest frame on, its
+//   gap closed in ~SLEW_S with the served slope moving ≤ 50 ppm per refit (slewTo). A gap over
+//   2 ms is taken at once. A sender whose pacing wanders (ffmpeg: ±0.3 ms over seconds) moves
+//   the hull fit by up to 0.6 ms per refit; served as jumps, each became a frequency step.
+// - Sender drift (ppm) is the served slope; it is clamped to ±2000 ppm.
 
 const MAX_DRIFT = 2000e-6;
+const SLEW_S = 2;
+const SLEW_MAX_MS = 2;
+const SLEW_MAX_DK = 50e-6;
 
 export type TimingSource = 'rtcp' | 'arrival';
 
@@ -110,7 +117,9 @@ export class StreamTiming {
   private runMinTs = 0;
   private tsRef = NaN;
   private dRef = 0;
+  /** The line the mapping serves: follows the fitted hull line continuously (see slewTo). */
   private arrivalLine: Line | null = null;
+  private lastT = 0;
   // Sender reports (relative to tsRef / srWallRef).
   private readonly sts: Float64Array;
   private readonly sw: Float64Array;
@@ -150,6 +159,7 @@ export class StreamTiming {
     this.curMinD = this.runMinD = Infinity;
     this.tsRef = NaN;
     this.arrivalLine = null;
+    this.lastT = 0;
     this.sHead = this.sCount = 0;
     this.srWallRef = NaN;
     this.srLine = null;
@@ -169,6 +179,7 @@ export class StreamTiming {
     if (Number.isNaN(this.tsRef)) { this.tsRef = ts; this.dRef = arrivalWallMs; }
     const t = ts - this.tsRef;
     const d = arrivalWallMs - this.dRef - t * this.k0;
+    if (t > this.lastT) this.lastT = t;
     if (d < this.runMinD) { this.runMinD = d; this.runMinTs = t; }
     const bucketFrames = Math.max(1, Math.round((this.rate * this.bucketMs) / 1000));
     const bucket = Math.floor(ts / bucketFrames);
@@ -195,9 +206,27 @@ export class StreamTiming {
       }
       const f = lowerEnvelope(this.scratchX, this.scratchY, this.bCount, this.k0 * MAX_DRIFT, this.hull);
       // d = my + s·(t − mx) with s the drift of d; wall = dRef + t·k0 + d.
-      this.arrivalLine = { ta: f.mx, wa: f.my + f.mx * this.k0, k: this.k0 + f.k };
+      this.slewTo({ ta: f.mx, wa: f.my + f.mx * this.k0, k: this.k0 + f.k });
     }
     this.judgeSr();
+  }
+
+  /**
+   * Serves a newly fitted arrival line without a jump: from the newest frame on, the served line
+   * keeps its current value and takes the fitted slope plus the slope that closes the gap in
+   * SLEW_S (re-fitted every bucket, so the gap decays exponentially), changed by at most
+   * SLEW_MAX_DK per refit. A phase step here would be answered by the drift loop with a frequency
+   * step. Gaps over SLEW_MAX_MS are real changes: taken at once.
+   */
+  private slewTo(fit: Line): void {
+    const tc = this.lastT;
+    const prev = this.arrivalLine ?? { ta: 0, wa: this.runMinD, k: this.k0 };
+    const cur = prev.wa + (tc - prev.ta) * prev.k;
+    const gap = fit.wa + (tc - fit.ta) * fit.k - cur;
+    if (!Number.isFinite(cur) || Math.abs(gap) > SLEW_MAX_MS) { this.arrivalLine = fit; return; }
+    const dk = SLEW_MAX_DK * this.k0;
+    const k = Math.min(prev.k + dk, Math.max(prev.k - dk, fit.k + gap / (SLEW_S * this.rate)));
+    this.arrivalLine = { ta: tc, wa: cur, k };
   }
 
   /**

@@ -82,7 +82,9 @@ test('ffmpeg RTP (PT 96) → our player, by group:port and format', async () => 
   ns = createNetns('hffm');
   alsa = alsaFiles(['room']);
   const p = await player({ group: '239.255.6.4', port: 46056, format: { rate: 48000, channels: 2, payloadType: 96 } });
-  procs.push(ns.spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'aevalsrc=0.5*sin(2*PI*1000*t)|0.5*sin(2*PI*1000*t):s=48000:d=20',
+  // Real-time like the player (and like PulseAudio, which asks for it): the worst-window check
+  // below is about the player, and an ffmpeg starved > 100 ms by a loaded machine sends late.
+  procs.push(ns.spawn('chrt', ['-r', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'aevalsrc=0.5*sin(2*PI*1000*t)|0.5*sin(2*PI*1000*t):s=48000:d=20',
     '-c:a', 'pcm_s16be', '-payload_type', '96', '-f', 'rtp', 'rtp://239.255.6.4:46056?ttl=1&pkt_size=1292&localaddr=127.0.0.1']));
   await p.waitState((s) => s.playing, 10_000);
   await sleep(7000); // past ffmpeg's second RTCP SR (5 s after its first packet)
