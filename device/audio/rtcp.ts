@@ -6,7 +6,8 @@
 //   checked against what is left. A bad first packet fails the whole datagram; trouble after at
 //   least one good packet ends the walk and keeps what was read (reason in `trailingError`).
 // - NTP timestamps (seconds since 1900 + 32-bit fraction) convert to wall milliseconds since
-//   1970. The sender's wall clock is assumed disciplined like ours: that is the point of SRs here.
+//   1970. SRs are only useful from a sender whose wall clock is disciplined like ours and whose
+//   RTP↔NTP pairing is its packets' clock; timing.ts checks both against arrivals before trusting.
 
 export const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
