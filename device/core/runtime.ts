@@ -132,6 +132,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     }));
   };
 
+  // Stream announcements each role has up (retained), cleared when the role leaves the config.
+  const roleStreams = new Map<string, Set<string>>();
   const linkFor = (role: string): RoleLink => ({
     publishState(detail) { details.set(role, detail); publishRoleState(role); },
     publishEvent(type, message, data) {
@@ -139,6 +141,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       publishEvent(role, type, message, data);
     },
     publishStream(stream, ann) {
+      const mine = roleStreams.get(role) ?? roleStreams.set(role, new Set()).get(role)!;
+      if (ann) mine.add(stream); else mine.delete(stream);
       link.publish(t.stream(id, stream), ann ? json(ann) : '', { retain: true });
     },
     watchStreams(handler) {
@@ -199,11 +203,21 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
           changes = await supervisor.apply(candidate.roles);
         } catch (e) {
           const ae = e as ApplyError;
-          throw new ProtocolError('apply-failed', `${ae.message}; the device keeps revision ${revision}`, [{ path: `/roles/${ae.role}`, message: ae.reason?.message ?? ae.message }]);
+          // A role's own paths (relative to its slice) are kept, under /roles/<role>.
+          const own = ae.reason instanceof ProtocolError ? ae.reason.details ?? [] : [];
+          throw new ProtocolError('apply-failed', `${ae.message}; the device keeps revision ${revision}`,
+            own.length ? own.map((d) => ({ path: `/roles/${ae.role}${d.path}`, message: d.message })) : [{ path: `/roles/${ae.role}`, message: ae.reason?.message ?? ae.message }]);
         }
         const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
         const old = config;
         config = candidate;
+        // A removed role's retained state and stream announcements go with it (its stop was
+        // reported while it was still in the old config, so that report kept the topic).
+        for (const role of changes.stopped) {
+          publishRoleState(role);
+          for (const stream of roleStreams.get(role) ?? []) link.publish(t.stream(id, stream), '', { retain: true });
+          roleStreams.delete(role);
+        }
         revision = await store.save(candidate, () => clock.wall());
         if (old.telemetry?.intervalS !== candidate.telemetry?.intervalS) scheduleTelemetry();
         publishInfo();

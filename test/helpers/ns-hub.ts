@@ -40,7 +40,7 @@ export async function startNsHub(ns: Netns, dir: string, port = 1883): Promise<N
   const hub = ns.spawn(process.execPath, [
     '--import', 'tsx', CLI, 'hub', '--host', '127.0.0.1', '--port', String(port), '--ws-port', '0',
     '--allow-anonymous', '--credentials', join(dir, 'credentials.json'),
-  ], { env: { ...process.env, HEARTH_LOG_LEVEL: 'warn' } });
+  ], { env: { ...process.env, HEARTH_LOG_LEVEL: process.env.HEARTH_TEST_LOG || 'warn' } });
   keep(hub, 'hub');
   const socket = join(dir, 'mqtt.sock');
   const bridge = ns.node(BRIDGE, [socket, String(port)]);

@@ -230,11 +230,11 @@ test('a bad player config is refused with its path; the player keeps its last go
   assert.is(r.ok, false);
   assert.is(r.error!.code, 'invalid');
   assert.ok(r.error!.details!.some((d) => d.path === '/roles/player/latencyMs'), JSON.stringify(r.error));
-  // Valid by the schema but not for the role: two stream choices at once.
-  const r2 = await ctl.configSet('kitchen', { patch: { roles: { player: { sap: 'TV sound' } } } });
+  // Valid by the schema but refused by the role (a group needs its port): the role's own path.
+  const r2 = await ctl.configSet('kitchen', { patch: { roles: { player: { stream: null, group: '239.255.7.9' } } } });
   assert.is(r2.ok, false);
   assert.is(r2.error!.code, 'apply-failed');
-  assert.ok(r2.error!.details!.some((d) => d.path === '/roles/player'), JSON.stringify(r2.error));
+  assert.equal(r2.error!.details!.map((d) => d.path), ['/roles/player/port'], JSON.stringify(r2.error));
 
   assert.is(ctl.seen(t.config('kitchen')).at(-1)!.payload.revision, rev, 'the retained config is unchanged');
   const before = playerState('kitchen').packets.received;
@@ -267,6 +267,25 @@ test('disabling the stream at the source makes both players report stream-lost; 
     await waitEvent(id, 'player', 'stream-found', mark, 8000);
     await waitPlayer(id, (d) => d.playing && d.ssrc === ann.ssrc, 8000, mark);
   }
+});
+
+test('removing the source role over MQTT withdraws its announcements and clears its state', async () => {
+  const mark = ctl.mark();
+  const r = await ctl.configSet('tv', { patch: { roles: { source: null } } });
+  assert.ok(r.ok, JSON.stringify(r.error));
+  assert.equal((r.result as { stopped: string[] }).stopped, ['source']);
+  for (const topic of [t.stream('tv', 'main'), t.stream('tv', 'alt'), t.state('tv', 'source')]) await ctl.waitFor(topic, (p) => p === '', 5000, mark);
+  // What a controller connecting now finds retained: the device and its config, no source.
+  const late = await connectController(hub.controllerUrl);
+  try {
+    await late.waitFor(t.config('tv'), (p) => p?.revision === (r.result as { revision: number }).revision);
+    await sleep(300);
+    assert.equal(late.seen('hearth/streams/#'), []);
+    assert.equal(late.seen('hearth/tv/state/#'), []);
+  } finally {
+    await late.close();
+  }
+  for (const id of PLAYERS) await waitEvent(id, 'player', 'stream-lost', mark, 8000);
 });
 
 test.run();
