@@ -30,11 +30,16 @@ export interface NsDevice {
   stop(): Promise<void>;
 }
 
+/** The broker settings a device starts with; provision with the same ones (a change makes it reconnect). */
+export function deviceMqtt(brokerUrl: string) {
+  return { url: brokerUrl, reconnectMinMs: 100, reconnectMaxMs: 1000 };
+}
+
 export function startNsDevice(ns: Netns, o: NsDeviceOptions): NsDevice {
   const stateDir = join(o.dir, o.id);
   mkdirSync(stateDir, { recursive: true });
   const config = join(stateDir, 'config.json');
-  writeFileSync(config, JSON.stringify({ v: 2, id: o.id, mqtt: { url: o.brokerUrl, reconnectMinMs: 100, reconnectMaxMs: 1000 }, roles: {} }));
+  writeFileSync(config, JSON.stringify({ v: 2, id: o.id, mqtt: deviceMqtt(o.brokerUrl), roles: {} }));
   const argv = o.mirror
     ? ['--import', 'tsx', MIRROR, config, o.mirror.alsaDevice, String(o.mirror.ppm ?? 0)]
     : ['--import', 'tsx', CLI, 'run', '--config', config];

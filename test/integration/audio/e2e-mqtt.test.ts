@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createNetns, type Netns } from '../../helpers/netns.ts';
 import { startNsHub, type NsHub } from '../../helpers/ns-hub.ts';
-import { startNsDevice, type NsDevice } from '../../helpers/ns-device.ts';
+import { startNsDevice, deviceMqtt, type NsDevice } from '../../helpers/ns-device.ts';
 import { connectController, type Controller } from '../../helpers/controller.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { readS16, toneOf, type ToneCheck } from '../../helpers/audio-check.ts';
@@ -60,10 +60,12 @@ async function loungeTone(ok: (c: ToneCheck) => boolean, frames = 16384, timeout
   }
 }
 
+const mqtt = () => deviceMqtt(hub.deviceUrl);
+
 function playerConfig(id: string, stream: string, ppm: number) {
   // Generous latency and DAC FIFO (150 ms under the 200 ms latency): three runtimes and their
   // helpers share two cores, maybe with other tests; sync accuracy is measured elsewhere.
-  return { v: 2, id, mqtt: { url: hub.deviceUrl, reconnectMinMs: 100, reconnectMaxMs: 1000 }, roles: { player: { stream, latencyMs: 200, output: { kind: 'sim', simPpm: ppm, bufferMs: 150 } } } };
+  return { v: 2, id, mqtt: mqtt(), roles: { player: { stream, latencyMs: 200, output: { kind: 'sim', simPpm: ppm, bufferMs: 150 } } } };
 }
 
 test.before(async () => {
@@ -104,7 +106,7 @@ test('a player provisioned before its source exists waits for the stream (stream
 
 test('the source, provisioned over MQTT, announces its streams on hearth/streams/tv/<stream>', async () => {
   const r = await ctl.configSet('tv', { config: {
-    v: 2, id: 'tv', mqtt: { url: hub.deviceUrl, reconnectMinMs: 100, reconnectMaxMs: 1000 },
+    v: 2, id: 'tv', mqtt: mqtt(),
     roles: { source: { streams: [
       { id: 'main', name: 'TV sound', input: { kind: 'tone', frequency: MAIN.hz, amplitude: 0.5 }, group: MAIN.group, port: MAIN.port },
       { id: 'alt', name: 'TV second', input: { kind: 'tone', frequency: ALT.hz, amplitude: 0.5 }, group: ALT.group, port: ALT.port },
