@@ -6,7 +6,7 @@
 import type { RoleFactory } from '../core/role.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
-import type { PlayerConfig, PlayerState } from '../../protocol/roles/player.ts';
+import { OUTPUT_BUFFER_MS_DEFAULT, type PlayerConfig, type PlayerState } from '../../protocol/roles/player.ts';
 import type { AudioSink } from '../hal/audio-out.ts';
 import type { StreamFormat } from './types.ts';
 import { Playout } from './playout.ts';
@@ -23,6 +23,16 @@ export function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
   if (kinds !== 1) throw new ProtocolError('invalid', 'choose the stream by exactly one of: stream, sap, or group + port', [{ path: '', message: 'exactly one of stream, sap, group+port' }]);
   if ((c.group === undefined) !== (c.port === undefined)) throw new ProtocolError('invalid', 'group and port go together', [{ path: c.group === undefined ? '/group' : '/port', message: 'is required with the other' }]);
   if (c.format !== undefined && c.group === undefined) throw new ProtocolError('invalid', 'format is only for an explicit group:port', [{ path: '/format', message: 'only with group and port' }]);
+}
+
+/** What the sink keeps queued plays before the jitter buffer could have it, so it must fit in the latency. */
+export function checkLatency(c: PlayerConfig): void {
+  const latency = c.latencyMs ?? 100;
+  const buffer = c.output?.bufferMs ?? OUTPUT_BUFFER_MS_DEFAULT[c.output?.kind ?? 'speaker'];
+  if (buffer + 5 > latency) {
+    throw new ProtocolError('invalid', `output.bufferMs (${buffer} ms) must be at least 5 ms below latencyMs (${latency} ms): audio queued for the DAC must have arrived when it is queued`,
+      [{ path: '/output/bufferMs', message: `must be at most latencyMs − 5 (${latency - 5})` }]);
+  }
 }
 
 interface Choice { stream?: string; sap?: string; group?: string; port?: number; format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number } }
@@ -183,6 +193,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
     async start() {
       stopped = false;
       checkChoice(config);
+      checkLatency(config);
       choice = pickChoice(config);
       if (!deps.hal.audioOut) {
         if (config.output?.kind === 'sim') {
@@ -200,7 +211,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
       });
       await sink.open({ rate: outRate(), channels: outChannels() });
       if (stopped) { await sink.close(); return; }
-      const bufferMs = config.output?.bufferMs ?? (sink.kind === 'sim' ? 20 : 500);
+      const bufferMs = sink.bufferMs;
       const blockMs = Math.min(5, bufferMs / 4);
       // Wake-ups cost more than rendering: tick at a quarter of the device buffer (2.5–20 ms).
       const tickMs = Math.min(20, Math.max(2.5, bufferMs / 4));
@@ -217,6 +228,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
 
     async apply(next) {
       checkChoice(next);
+      checkLatency(next);
       const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
       // Output, latency and interface changes rebuild the pipeline; stream choice, volume and mute apply live.
       if (!same(next.output, config.output) || next.latencyMs !== config.latencyMs || next.trimMs !== config.trimMs || next.interface !== config.interface || next.sapListen !== config.sapListen || !same(next.sapGroups, config.sapGroups)) {

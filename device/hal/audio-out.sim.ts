@@ -11,6 +11,7 @@
 //
 // Device side (scriptable): unplug(error) / plug() / setPpm(ppm) / records / underruns.
 import type { TimerHandle } from '../core/clock.ts';
+import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import { Backoff } from '../core/backoff.ts';
 import {
   NominalRun, SinkListeners,
@@ -55,6 +56,7 @@ export function createSimDac(opts: SimDacOptions): SimDac {
 class Sim implements SimDac {
   readonly kind = 'sim';
   readonly device: string;
+  readonly bufferMs: number;
   readonly records: SimBlockRecord[] = [];
   private st: SinkStatus = 'closed';
   private format: SinkFormat | undefined;
@@ -76,13 +78,14 @@ class Sim implements SimDac {
 
   constructor(private readonly o: SimDacOptions) {
     this.device = o.device;
+    this.bufferMs = o.bufferMs ?? OUTPUT_BUFFER_MS_DEFAULT.sim;
     this.rateOffsetPpm = o.ppm ?? 0;
     this.backoff = new Backoff({ minMs: o.retryMinMs ?? 250, maxMs: o.retryMaxMs ?? 5000 });
     this.listeners = new SinkListeners(o.log);
   }
 
   private get trueRate(): number { return this.format!.rate * (1 + this.rateOffsetPpm / 1e6); }
-  private get capacity(): number { return Math.round(((this.o.bufferMs ?? 20) * this.format!.rate) / 1000); }
+  private get capacity(): number { return Math.round((this.bufferMs * this.format!.rate) / 1000); }
 
   status(): SinkStatus { return this.st; }
   lastError(): string | null { return this.st === 'lost' ? this.error : null; }

@@ -8,8 +8,16 @@
 //   {t:'close'}                          after stdin ends: finish queued writes (≤ 500 ms), close, exit
 // child → parent:
 //   {t:'ready'} {t:'opened'} {t:'error', message}
-//   {t:'done', bytes, wallMs}  bytes accepted by ALSA since the last report, and the wall time of
-//                      the last acceptance (reports at most every 5 ms; the time is exact)
+//   {t:'done', bytes, wallMs, delay}  every REPORT_MS while audio flows: bytes accepted by ALSA
+//                      since the last report, and `delay`, the frames queued between ALSA and the
+//                      DAC (snd_pcm_delay, through the `delay()` our patch adds to speaker's addon)
+//                      read at `wallMs`. delay is null where it cannot be read (a speaker addon
+//                      without the patch, a backend other than ALSA, an underrun just now); then
+//                      wallMs is the time of the last acceptance, as the parent's fallback needs.
+//
+// Cost rules (a player runs for days on a Pi): IPC is JSON (cheaper than V8 serialisation for these
+// small messages), reports are batched, and while one ALSA write is in flight, the PCM that
+// arrives meanwhile is joined into the next write, so a backed-up pipe costs one write, not many.
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 
@@ -17,11 +25,16 @@ type Msg = { t: 'open'; device: string; rate: number; channels: number } | { t: 
 
 const require = createRequire(import.meta.url);
 let speaker: (Writable & { close(flush: boolean): void }) | undefined;
+let binding: { delay?(handle: unknown): number } | undefined;
 let failed = false;
 let accepted = 0;
 let acceptedWall = 0;
 let reportTimer: NodeJS.Timeout | undefined;
 const early: Buffer[] = [];
+/** How often ALSA progress is reported: the parent's DAC clock needs tens of points a second, not hundreds. */
+const REPORT_MS = 20;
+let inFlight = false;
+let waiting: Buffer[] = [];
 
 function send(m: unknown): void {
   if (process.connected) process.send!(m);
@@ -35,17 +48,36 @@ function fail(message: string): void {
   setTimeout(() => process.exit(2), 20);
 }
 
+// Reports run on their own timer while the device plays, so the queue is read even when no
+// write completes (a full device, or a writer that paused).
 function report(): void {
   reportTimer = undefined;
-  if (accepted > 0) { send({ t: 'done', bytes: accepted, wallMs: acceptedWall }); accepted = 0; }
+  if (accepted === 0 && !started) return;
+  const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
+  const d = handle && binding?.delay ? binding.delay(handle) : -1;
+  if (d >= 0) send({ t: 'done', bytes: accepted, wallMs: performance.timeOrigin + performance.now(), delay: d });
+  else send({ t: 'done', bytes: accepted, wallMs: acceptedWall, delay: null });
+  accepted = 0;
+  if (!failed) reportTimer = setTimeout(report, REPORT_MS);
 }
 
+/** Audio has been written: from now on the DAC is playing (mpg123 sets ALSA's start threshold to 1 frame). */
+let started = false;
+
 function write(buf: Buffer): void {
+  if (inFlight) { waiting.push(buf); return; }
+  inFlight = true;
+  if (!started && buf.length) { started = true; reportTimer ??= setTimeout(report, REPORT_MS); }
   speaker!.write(buf, (err) => {
+    inFlight = false;
     if (err) { fail(err.message); return; }
     accepted += buf.length;
     acceptedWall = performance.timeOrigin + performance.now();
-    reportTimer ??= setTimeout(report, 5);
+    if (waiting.length && !failed) {
+      const next = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting);
+      waiting = [];
+      write(next);
+    }
   });
 }
 
@@ -63,9 +95,14 @@ process.stdin.on('end', () => { stdinEnded = true; if (closeRequested) finish();
 
 function finish(): void {
   if (!speaker || failed) process.exit(0);
+  clearTimeout(reportTimer);
+  failed = true; // no more reports: the handle closes below
   // 'close' follows speaker's own close (ALSA drain + snd_pcm_close) on 'finish'; end()'s
-  // callback would run before it.
+  // callback would run before it. PCM still waiting behind an in-flight write goes first.
   speaker.once('close', () => process.exit(0));
+  const rest = waiting.length ? Buffer.concat(waiting) : undefined;
+  waiting = [];
+  if (rest) speaker.write(rest);
   speaker.end();
 }
 
@@ -73,6 +110,8 @@ process.on('message', (m: Msg) => {
   if (m.t === 'open') {
     try {
       const Speaker = require('speaker');
+      // The same addon instance speaker loaded (Node caches it by path); `delay` is our patch's.
+      try { binding = require('speaker/build/Release/binding.node'); } catch { binding = undefined; }
       speaker = new Speaker({ channels: m.channels, sampleRate: m.rate, bitDepth: 16, signed: true, device: m.device, samplesPerFrame: 1024 });
       speaker!.on('open', () => send({ t: 'opened' }));
       speaker!.on('error', (e: Error) => fail(e.message));

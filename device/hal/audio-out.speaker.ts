@@ -1,17 +1,22 @@
 // The real DAC: the `speaker` module on an ALSA device, in a child process (audio-out.speaker-child.ts)
 // so a native abort or a hung ALSA call costs a process restart, not the runtime.
 //
-// How consumption is measured: `speaker` (mpg123's ALSA output) exposes no delay query, but its
-// writes block once the ALSA ring buffer is full, so in steady state the child's "write done"
-// reports are paced by the DAC's own clock. With the ring kept full, frames consumed by the DAC =
-// frames accepted by ALSA − ring size (`bufferMs`). mpg123 asks for a 500 ms ring; for low latency
-// give the device a smaller one in asound.conf (docs/audio.md) and set `bufferMs` to match.
+// How consumption is measured: the child reads snd_pcm_delay() (the frames queued between ALSA
+// and the DAC; our patch to speaker's addon exposes it, scripts/patch-speaker.mjs) every 20 ms, so
+// frames consumed by the DAC = frames accepted by ALSA − delay, at the instant of that reading,
+// whatever the device's own buffer size. The sink keeps `bufferMs` of audio queued (pipe + ALSA),
+// which must stay below the playout latency: on a device with a large ring (mpg123 asks for 500 ms)
+// the ring is simply never filled.
+// Fallback, where delay cannot be read (speaker unpatched, a backend other than ALSA): mpg123's
+// writes block once the ALSA ring is full, so with the ring kept full the "write done" reports
+// are paced by the DAC's clock and consumed = accepted − ring, the ring being `bufferMs`.
 // A write that does not complete within `stallMs` is a hung device: the child is killed and the
 // sink goes to 'lost' (rules in audio-out.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import type { TimerHandle } from '../core/clock.ts';
 import { Backoff } from '../core/backoff.ts';
 import { childEntry, execArgvFor } from './child-entry.ts';
+import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import {
   NominalRun, SinkListeners,
   type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
@@ -20,7 +25,7 @@ import {
 export interface SpeakerSinkOptions extends AudioSinkOptions {
   /** The child entry (default: audio-out.speaker-child.{ts,js} beside this module, see child-entry.ts). */
   childScript?: string;
-  /** A write pending this long means a hung device (default bufferMs + 1500 ms). */
+  /** A write pending this long means a hung device (default bufferMs + 1500 ms; at least 2 s with delay readings). */
   stallMs?: number;
 }
 
@@ -31,6 +36,7 @@ export function createSpeakerSink(opts: SpeakerSinkOptions): AudioSink {
 class SpeakerSink implements AudioSink {
   readonly kind = 'speaker';
   readonly device: string;
+  readonly bufferMs: number;
   private st: SinkStatus = 'closed';
   private format: SinkFormat | undefined;
   private child: ChildProcess | undefined;
@@ -38,6 +44,9 @@ class SpeakerSink implements AudioSink {
   private written = 0;
   private accepted = 0;
   private acceptedWall = 0;
+  /** Frames the DAC has played (accepted − delay) at `consumedWall`, from the last delay reading; null: no reading (fallback). */
+  private consumedByDelay: number | null = null;
+  private consumedWall = 0;
   private pendingSince: number | null = null;
   private lossRun: NominalRun | undefined;
   private lostAtMs = 0;
@@ -52,11 +61,12 @@ class SpeakerSink implements AudioSink {
 
   constructor(private readonly o: SpeakerSinkOptions) {
     this.device = o.device;
+    this.bufferMs = o.bufferMs ?? OUTPUT_BUFFER_MS_DEFAULT.speaker;
     this.backoff = new Backoff({ minMs: o.retryMinMs ?? 250, maxMs: o.retryMaxMs ?? 5000 });
     this.listeners = new SinkListeners(o.log);
   }
 
-  private get bufferFrames(): number { return Math.round(((this.o.bufferMs ?? 500) * this.format!.rate) / 1000); }
+  private get bufferFrames(): number { return Math.round((this.bufferMs * this.format!.rate) / 1000); }
   private get frameBytes(): number { return 2 * this.format!.channels; }
 
   status(): SinkStatus { return this.st; }
@@ -83,16 +93,16 @@ class SpeakerSink implements AudioSink {
       entry = this.o.childScript ? { script: this.o.childScript, execArgv: execArgvFor(this.o.childScript) } : childEntry('audio-out.speaker-child', import.meta.url);
     } catch (e) { this.failed((e as Error).message); return; }
     const { script, execArgv } = entry;
-    const child = fork(script, [], { execArgv, env: { ...process.env, ...(this.o.env ?? {}) }, serialization: 'advanced', stdio: ['pipe', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(script, [], { execArgv, env: { ...process.env, ...(this.o.env ?? {}) }, serialization: 'json', stdio: ['pipe', 'ignore', 'pipe', 'ipc'] });
     this.child = child;
     child.stdin?.on('error', () => { /* the exit handler reports it */ });
     let stderr = '';
     child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-    child.on('message', (m: { t: string; message?: string; bytes?: number; wallMs?: number }) => {
+    child.on('message', (m: { t: string; message?: string; bytes?: number; wallMs?: number; delay?: number | null }) => {
       if (this.child !== child) return;
       if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
       else if (m.t === 'opened') this.opened();
-      else if (m.t === 'done') this.done(m.bytes!, m.wallMs!);
+      else if (m.t === 'done') this.done(m.bytes!, m.wallMs!, m.delay ?? null);
       else if (m.t === 'error') this.failed(m.message ?? 'device error');
     });
     child.on('exit', (code, signal) => {
@@ -110,22 +120,35 @@ class SpeakerSink implements AudioSink {
     this.backoff.reset();
     this.epoch++;
     this.written = 0; this.accepted = 0; this.acceptedWall = this.o.clock.wall(); this.pendingSince = null;
+    this.consumedByDelay = null; this.consumedWall = this.acceptedWall;
     this.lossRun = undefined;
     this.o.log.info(`audio device ${this.device} open`, { epoch: this.epoch });
     if (wasLost) this.listeners.restored(this.o.clock.now() - this.lostAtMs);
     this.settleOpen();
   }
 
-  /** ALSA accepted `bytes` more, the last of them at `wallMs` (the child's clock: the real wall clock). */
-  private done(bytes: number, wallMs: number): void {
-    this.accepted += bytes / this.frameBytes;
-    this.acceptedWall = wallMs;
-    this.pendingSince = this.accepted < this.written ? this.o.clock.now() : null;
+  /**
+   * ALSA accepted `bytes` more; with `delay`, that many frames were still queued for the DAC at
+   * `wallMs`, else `wallMs` is when the last of them was accepted. Times are the child's clock:
+   * the real wall clock.
+   */
+  private done(bytes: number, wallMs: number, delay: number | null): void {
+    if (bytes > 0) {
+      this.accepted += bytes / this.frameBytes;
+      this.pendingSince = this.accepted < this.written ? this.o.clock.now() : null;
+    }
+    if (delay !== null) {
+      // Never backwards (rule 4), never beyond what was accepted.
+      this.consumedByDelay = Math.min(this.accepted, Math.max(this.consumedByDelay ?? 0, this.accepted - delay));
+      this.consumedWall = wallMs;
+    } else if (bytes > 0) {
+      this.acceptedWall = wallMs;
+    }
   }
 
   private checkStall(): void {
     if (this.st !== 'open' || this.pendingSince === null) return;
-    const stall = this.o.stallMs ?? (this.o.bufferMs ?? 500) + 1500;
+    const stall = this.o.stallMs ?? Math.max(2000, this.bufferMs + 1500);
     if (this.o.clock.now() - this.pendingSince > stall) this.failed(`ALSA write hung for more than ${stall} ms`);
   }
 
@@ -182,6 +205,7 @@ class SpeakerSink implements AudioSink {
       const wall = this.o.clock.wall();
       return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
     }
+    if (this.consumedByDelay !== null) return { epoch: this.epoch, framesConsumed: Math.min(this.written, this.consumedByDelay), wallMs: this.consumedWall };
     const consumed = Math.max(0, Math.min(this.written, this.accepted - (this.format ? this.bufferFrames : 0)));
     return { epoch: this.epoch, framesConsumed: consumed, wallMs: this.acceptedWall };
   }

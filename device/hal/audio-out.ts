@@ -44,6 +44,8 @@ export interface SinkListener {
 export interface AudioSink {
   readonly kind: 'speaker' | 'sim' | string;
   readonly device: string;
+  /** Audio the sink keeps queued ahead of the DAC (ms): how often a writer must top it up. */
+  readonly bufferMs: number;
   status(): SinkStatus;
   /** The last device error (while lost), else null. */
   lastError(): string | null;
