@@ -73,7 +73,7 @@ if (!skipTypecheck && filters.length === 0) {
 
 // Real-time audio suites (real senders, paced playout, tone analysis) run last and one at a time,
 // so a parallel suite cannot steal the CPU they measure against.
-const realtime = (f: string) => /test\/(interop|integration\/audio|faults\/audio)\//.test(f);
+const realtime = (f: string) => /test\/(interop|integration\/audio|faults\/audio)\//.test(f) || f.endsWith('speaker-paced.test.ts');
 const queue = files.filter((f) => !realtime(f));
 const serialQueue = files.filter(realtime);
 async function worker() {
