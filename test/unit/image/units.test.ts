@@ -35,7 +35,7 @@ const one = (u: Map<string, Map<string, string[]>>, sec: string, key: string) =>
 
 test('hearth.service: the documented command, restart on failure, watchdog', () => {
   const u = unit('etc/systemd/system/hearth.service');
-  assert.is(one(u, 'Service', 'ExecStart'), '/usr/bin/node /opt/hearth/dist/hearth.js run --config /var/lib/hearth/config.json --state-dir /var/lib/hearth');
+  assert.is(one(u, 'Service', 'ExecStart'), '/usr/bin/node --max-semi-space-size=1 --single-threaded /opt/hearth/dist/hearth.js run --config /var/lib/hearth/config.json --state-dir /var/lib/hearth');
   assert.is(one(u, 'Service', 'Restart'), 'on-failure');
   assert.is(one(u, 'Service', 'Type'), 'notify');
   assert.is(one(u, 'Service', 'NotifyAccess'), 'all', 'the runtime notifies through systemd-notify, a child process');
