@@ -7,9 +7,13 @@
 //   → player A (DAC +80 ppm) and player B (DAC −120 ppm, joins 5 s later) on G1;
 //   → player C (DAC +300 ppm, output through `speaker` to an ALSA file) and PulseAudio
 //     module-rtp-recv (found by our SAP, recorded with parec) side by side on G0.
+//   → device D: the shipped runtime (dist/hearth.js run, V8 flags of the image's hearth.service)
+//     connected to `hearth hub`, its player on G0 writing through `speaker` to an ALSA device that
+//     plays in real time (ALSA's PulseAudio plugin into a null sink of the same PulseAudio).
 // Figures from it: inter-room sync error (A vs B, steady window from 10 s after B joined),
 // join-to-sync (B), underruns at 100 ms impaired (A + B), THD+N of C and of PulseAudio, CPU per
-// player (process tree, /proc) and of PulseAudio over the same window, RSS of a player process.
+// player (process tree, /proc; A–D) and of PulseAudio over the same window, resident memory of
+// device D (its RSS plus what its sink process adds, see deviceResidentMb).
 // Virtual time (A1's simulateLoop, ≥ 30 min of audio): residual drift over ±1000 ppm DACs,
 // underruns at 100 ms impaired (added to the real-time count) and at 20 ms unimpaired.
 import { build } from 'esbuild';
@@ -21,7 +25,9 @@ import { alsaFiles, type AlsaFiles } from '../test/helpers/alsa.ts';
 import { startPulse, record, type Pulse } from '../test/helpers/pulse.ts';
 import { syncErrors, timeToSync } from '../test/helpers/sync-error.ts';
 import { readS16, toneOf } from '../test/helpers/audio-check.ts';
-import { cpuSeconds, rssMb, pssMb, ownRssMb } from '../test/helpers/proc-stats.ts';
+import { cpuSeconds, rssMb, pssMb, ownRssMb, deviceResidentMb, tree } from '../test/helpers/proc-stats.ts';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { simulateLoop } from '../device/audio/sim/loop.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
@@ -48,11 +54,54 @@ async function bundleHost(): Promise<{ host: string; remove(): void }> {
 interface RealTime {
   syncP99: number; syncMax: number; joinToSync: number; underruns: number; steadyPoints: number;
   thdn: number; thdnPa: number; cpu: Record<string, number>; cpuPa: number; rss: number; rssMain: number; pss: number; relay: string;
+  deviceD: { resident: number; rss: number; rssMain: number; pss: number; state: Record<string, any> | null };
 }
+
+/** The image's runtime flags (images/rootfs/etc/systemd/system/hearth.service). */
+const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--single-threaded'];
+
+/** Device D: `hearth hub` and `hearth run` (the built bundle in dist/) inside the namespace. */
+async function startDeviceD(ns: Netns, dir: string, pa: Pulse, log: (s: string) => void): Promise<{ device: ChildProcess; hub: ChildProcess; state(): Record<string, any> | null }> {
+  const cli = join(root, 'dist/hearth.js');
+  const hub = ns.spawn(process.execPath, [cli, 'hub', '--host', '127.0.0.1', '--port', '46183', '--ws-port', '0', '--allow-anonymous', '--credentials', join(dir, 'credentials.json')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HEARTH_LOG_LEVEL: 'warn' } });
+  const conf = join(dir, 'asound-d.conf');
+  writeFileSync(conf, `</usr/share/alsa/alsa.conf>\npcm.!default { type null }\npcm.dacD { type pulse device "dacD" }\n`);
+  const config = join(dir, 'device-d.json');
+  // PulseAudio starts a stream once its prebuffer (~200 ms) is queued: bufferMs 200, latency 300.
+  writeFileSync(config, JSON.stringify({ v: 2, id: 'roomd', mqtt: { url: 'mqtt://127.0.0.1:46183' }, roles: { player: { group: G0, port: PORT, format: { rate: 48000, channels: 2, payloadType: 127 }, latencyMs: 300, output: { device: 'dacD', bufferMs: 200 } } } }));
+  const device = ns.spawn(process.execPath, [...RUNTIME_FLAGS, cli, 'run', '--config', config, '--state-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ALSA_CONFIG_PATH: conf, PULSE_SERVER: pa.server, HEARTH_LOG_LEVEL: 'warn' } });
+  let out = '';
+  for (const p of [hub, device]) { p.stdout!.on('data', (d) => { out = (out + d).slice(-5000); }); p.stderr!.on('data', (d) => { out = (out + d).slice(-5000); }); }
+  // Its retained player state, read back through the hub (the device publishes it every 2 s).
+  let last: Record<string, any> | null = null;
+  let sub: ChildProcess | undefined;
+  let stopped = false;
+  const subscribe = () => { // again until the hub listens
+    if (stopped) return;
+    sub = ns.spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', '46183', '-t', 'hearth/roomd/state/player'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buf = '';
+    sub.stdout!.on('data', (d) => { buf += d; const lines = buf.split('\n'); buf = lines.pop()!; for (const l of lines) { try { last = JSON.parse(l); } catch { /* partial */ } } });
+    sub.once('exit', () => setTimeout(subscribe, 200));
+  };
+  subscribe();
+  const stopSub = () => { stopped = true; sub?.kill(); };
+  device.once('exit', stopSub);
+  hub.once('exit', stopSub);
+  for (let t0 = Date.now(); !(last as any)?.detail?.playing; ) {
+    if (Date.now() - t0 > 20_000) { stopSub(); throw new Error(`device D did not start playing (last state: ${JSON.stringify(last)}):\n${out}`); }
+    if (device.exitCode !== null) throw new Error(`device D exited:\n${out}`);
+    await sleep(200);
+  }
+  for (const pid of tree(device.pid!)) { try { execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' }); } catch { /* gone */ } }
+  log('device D (hearth run, speaker on a real-time ALSA device) playing');
+  return { device, hub, state: () => (last as any)?.detail ?? null };
+}
+
 
 async function realTime(seconds: number, log: (s: string) => void): Promise<RealTime> {
   const bundle = await bundleHost();
   let ns: Netns | undefined, alsa: AlsaFiles | undefined, pa: Pulse | undefined;
+  let d: Awaited<ReturnType<typeof startDeviceD>> | undefined;
   const relayOut: string[] = [];
   try {
     ns = createNetns('hbnch');
@@ -63,6 +112,7 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     for (let t0 = Date.now(); !relayOut.join('').includes('ready'); ) { if (Date.now() - t0 > 15_000) throw new Error('impairment relay did not start'); await sleep(50); }
     pa = await startPulse(ns, [
       'load-module module-null-sink sink_name=recvsink format=s16le channels=2 rate=48000',
+      'load-module module-null-sink sink_name=dacD format=s16le channels=2 rate=48000',
       'load-module module-rtp-recv sink=recvsink sap_address=224.0.0.56 latency_msec=200',
     ]);
     const dac = (ppm: number, device: string) => ({ ppm, bufferMs: 40, mirror: { device, env: alsa!.env } });
@@ -72,22 +122,26 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const [a, c] = await Promise.all([player('pa', G1, dac(80, 'roomA')), player('pc', G0, dac(300, 'roomC'))]);
     const runStart = wallNow();
     log(`real time: ${seconds} s, players A (+80 ppm) and C (+300 ppm) started; B joins in 5 s`);
-    await sleep(5000);
+    d = await startDeviceD(ns, alsa.dir, pa, log); // before B joins: its start-up load stays out of B's join
+    await sleep(Math.max(0, runStart + 5000 - wallNow()));
     const bJoin = wallNow();
     const b = await player('pb', G1, dac(-120, 'roomB'));
     const hosts: Record<string, AudioHost> = { A: a, B: b, C: c };
+    const pids: Record<string, number> = { ...Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, h.proc.pid!])), D: d.device.pid! };
     // CPU over the second half of the run (everything joined and settled), same window for all.
     const endAt = runStart + seconds * 1000;
     const cpuFrom = runStart + Math.max(10_000, (seconds * 1000) / 2);
     await sleep(Math.max(0, cpuFrom - wallNow()));
-    const c0 = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, cpuSeconds(h.proc.pid!)]));
+    const c0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
     const pa0 = cpuSeconds(pa.proc.pid!);
     const t0 = wallNow();
     await sleep(Math.max(0, endAt - 4500 - wallNow()));
     const paRec = record(pa, 'recvsink.monitor', 3.5);
     await sleep(Math.max(0, endAt - wallNow()));
     const secs = (wallNow() - t0) / 1000;
-    const cpu = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, (100 * (cpuSeconds(h.proc.pid!) - c0[k]!)) / secs]));
+    const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (100 * (cpuSeconds(pid) - c0[k]!)) / secs]));
+    const dPid = d.device.pid!;
+    const deviceD = { resident: deviceResidentMb(dPid), rss: rssMb(dPid), rssMain: ownRssMb(dPid), pss: pssMb(dPid), state: d.state() };
     const cpuPa = (100 * (cpuSeconds(pa.proc.pid!) - pa0)) / secs;
     const rss = Math.max(...Object.values(hosts).map((h) => rssMb(h.proc.pid!)));
     const rssMain = Math.max(...Object.values(hosts).map((h) => ownRssMb(h.proc.pid!)));
@@ -110,9 +164,10 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     return {
       syncP99: steady.length ? percentile(steady, 99) : NaN, syncMax: steady.length ? Math.max(...steady) : NaN, steadyPoints: steady.length,
       joinToSync, underruns: ra.underruns + rb.underruns + states.reduce((s, x) => s + (x.underruns as number), 0),
-      thdn, thdnPa, cpu, cpuPa, rss, rssMain, pss, relay: relayOut.join('').trim(),
+      thdn, thdnPa, cpu, cpuPa, rss, rssMain, pss, relay: relayOut.join('').trim(), deviceD,
     };
   } finally {
+    for (const p of [d?.device, d?.hub]) if (p && p.exitCode === null) { p.kill('SIGTERM'); await new Promise((r) => { const t = setTimeout(() => { p.kill('SIGKILL'); r(null); }, 3000); p.once('exit', () => { clearTimeout(t); r(null); }); }); }
     await stopAllHosts();
     await pa?.stop();
     ns?.delete();
@@ -146,6 +201,7 @@ function virtual(quick: boolean, log: (s: string) => void): Virtual {
 }
 
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' }); // device D runs dist/ as shipped
   const log = (s: string) => { if (!opts.json) console.log(s); else process.stderr.write(s + '\n'); };
   const v = virtual(opts.quick, log);
   const rt = await realTime(opts.quick ? 25 : 70, log);
@@ -159,7 +215,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     thdn_db: round(rt.thdn, 1),
     cpu_pct: round(Math.max(...Object.values(rt.cpu)), 2),
     cpu_pct_pulseaudio: round(rt.cpuPa, 2),
-    rss_mb: round(rt.rss, 1),
+    rss_mb: round(rt.deviceD.resident, 1),
     thdn_db_pulseaudio: round(rt.thdnPa, 1),
   };
   if (!opts.json) {
@@ -171,12 +227,15 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['underruns_100ms_impaired (real + virtual)', figures.underruns_100ms_impaired, atMost(figures.underruns_100ms_impaired, 0), ''],
       ['underruns_20ms (virtual)', figures.underruns_20ms, atMost(figures.underruns_20ms, 0), ''],
       ['thdn_db (C, +300 ppm, speaker path)', figures.thdn_db, atMost(figures.thdn_db, -90), `PulseAudio ${figures.thdn_db_pulseaudio}`],
-      ['cpu_pct (per player, max of A/B/C)', figures.cpu_pct, `${atMost(figures.cpu_pct, 0.5)}, ≤ PA ${figures.cpu_pct <= figures.cpu_pct_pulseaudio ? '✓' : '✗'}`, `PulseAudio ${figures.cpu_pct_pulseaudio}`],
-      ['rss_mb (player process + sink child)', figures.rss_mb, atMost(figures.rss_mb, 80), ''],
+      ['cpu_pct (per player, max of A/B/C/D)', figures.cpu_pct, `${atMost(figures.cpu_pct, 0.5)}, ≤ PA ${figures.cpu_pct <= figures.cpu_pct_pulseaudio ? '✓' : '✗'}`, `PulseAudio ${figures.cpu_pct_pulseaudio}`],
+      ['rss_mb (device D: runtime + sink process)', figures.rss_mb, atMost(figures.rss_mb, 80), ''],
     ];
     console.log(formatTable(['figure', 'value', 'target', 'PulseAudio module-rtp-recv'], rows));
     console.log(`\nper player CPU % (process tree, same ${opts.quick ? 'short ' : ''}window): ${Object.entries(rt.cpu).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}; PulseAudio ${rt.cpuPa.toFixed(2)}`);
-    console.log(`memory per player: RSS ${rt.rss.toFixed(1)} MB for the player process + its speaker sink process (the figure; shared pages counted twice), ${rt.rssMain.toFixed(1)} MB for the player process alone, PSS ${rt.pss.toFixed(1)} MB for both`);
+    const dd = rt.deviceD;
+    console.log(`device D memory: ${dd.resident.toFixed(1)} MB resident (the figure: the runtime's RSS ${dd.rssMain.toFixed(1)} MB + its sink process's private pages); RSS summed over both processes ${dd.rss.toFixed(1)} MB (the node binary's pages counted twice), PSS ${dd.pss.toFixed(1)} MB`);
+    if (dd.state) console.log(`device D player: playing ${dd.state.playing}, received ${dd.state.packets?.received}, underruns ${dd.state.underruns}, DAC ${Number(dd.state.driftPpm).toFixed(1)} ppm (PulseAudio's null sink runs on this machine's clock), sink ${dd.state.sink?.status}`);
+    console.log(`test-host players A–C (no MQTT, sim DAC mirrored through speaker): largest RSS ${rt.rss.toFixed(1)} MB summed over player + sink processes, ${rt.rssMain.toFixed(1)} MB player process alone, PSS ${rt.pss.toFixed(1)} MB`);
     console.log(`steady-window blocks compared: ${rt.steadyPoints}; relay: ${rt.relay.replace(/\s+/g, ' ')}`);
     console.log(`virtual cross-checks: sync p99 at 100 ms impaired ${v.sync100.toFixed(1)} µs, THD+N at +300 ppm ${v.thdnVirtual.toFixed(1)} dB, ${v.audioMinutes.toFixed(0)} player-minutes of audio`);
   }

@@ -61,3 +61,19 @@ export function ownRssMb(pid: number): number {
     return m ? Number(m[1]) / 1024 : 0;
   } catch { return 0; }
 }
+
+/**
+ * Resident memory of a device (MB): the RSS of `pid` plus what each descendant adds on its own
+ * (private pages). A child node process shares the node binary's pages with its parent, so adding
+ * RSS counts them twice; this is what the device's processes take from a Pi's RAM.
+ */
+export function deviceResidentMb(pid: number): number {
+  let kb = ownRssMb(pid) * 1024;
+  for (const p of tree(pid).slice(1)) {
+    try {
+      const s = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      for (const k of ['Private_Clean', 'Private_Dirty']) kb += Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
+    } catch { /* exited */ }
+  }
+  return kb / 1024;
+}
