@@ -32,7 +32,7 @@ let acceptedWall = 0;
 let reportTimer: NodeJS.Timeout | undefined;
 const early: Buffer[] = [];
 /** How often ALSA progress is reported: the parent's DAC clock needs tens of points a second, not hundreds. */
-const REPORT_MS = 20;
+const REPORT_MS = 40;
 let inFlight = false;
 let waiting: Buffer[] = [];
 

@@ -2,7 +2,7 @@
 // so a native abort or a hung ALSA call costs a process restart, not the runtime.
 //
 // How consumption is measured: the child reads snd_pcm_delay() (the frames queued between ALSA
-// and the DAC; our patch to speaker's addon exposes it, scripts/patch-speaker.mjs) every 20 ms, so
+// and the DAC; our patch to speaker's addon exposes it, scripts/patch-speaker.mjs) every 40 ms, so
 // frames consumed by the DAC = frames accepted by ALSA − delay, at the instant of that reading,
 // whatever the device's own buffer size. The sink keeps `bufferMs` of audio queued (pipe + ALSA),
 // which must stay below the playout latency: on a device with a large ring (mpg123 asks for 500 ms)
@@ -57,7 +57,9 @@ class SpeakerSink implements AudioSink {
   private readonly backoff: Backoff;
   private readonly listeners: SinkListeners;
   private openWaiter: (() => void) | undefined;
-  private pending: Buffer[] = [];
+  /** Audio written in this turn of the event loop, not yet sent to the child. */
+  private stage: Buffer | undefined;
+  private staged = 0;
 
   constructor(private readonly o: SpeakerSinkOptions) {
     this.device = o.device;
@@ -188,16 +190,28 @@ class SpeakerSink implements AudioSink {
     this.written += frames;
     if (this.st !== 'open' || !this.child) return; // discarded while lost (rule 2)
     if (this.pendingSince === null) this.pendingSince = this.o.clock.now();
-    // Copy: the caller reuses its block; s16 in host order is little-endian on every Pi and PC.
-    // Blocks written in one turn of the event loop go down the pipe as one write.
-    this.pending.push(Buffer.from(block.buffer.slice(block.byteOffset, block.byteOffset + block.byteLength)));
-    if (this.pending.length === 1) queueMicrotask(() => this.flush());
+    // Blocks written in one turn of the event loop are copied (the caller reuses its block) into
+    // one buffer that goes down the pipe as one write. s16 in host order is little-endian on
+    // every Pi and PC.
+    const bytes = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
+    if (!this.stage) {
+      this.stage = Buffer.allocUnsafe(Math.max(bytes.length * 4, 8192));
+      this.staged = 0;
+      queueMicrotask(() => this.flush());
+    } else if (this.staged + bytes.length > this.stage.length) {
+      const bigger = Buffer.allocUnsafe(2 * (this.staged + bytes.length));
+      this.stage.copy(bigger, 0, 0, this.staged);
+      this.stage = bigger;
+    }
+    this.stage.set(bytes, this.staged);
+    this.staged += bytes.length;
   }
 
   private flush(): void {
-    const chunks = this.pending;
-    this.pending = [];
-    if (chunks.length && this.st === 'open' && this.child) this.child.stdin?.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    const stage = this.stage;
+    this.stage = undefined;
+    if (stage && this.staged > 0 && this.st === 'open' && this.child) this.child.stdin?.write(stage.subarray(0, this.staged));
+    this.staged = 0;
   }
 
   position(): SinkPosition {

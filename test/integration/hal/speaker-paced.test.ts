@@ -55,9 +55,9 @@ test('speaker sink on a real-time device: consumption follows the wall clock, on
     // count the whole ring minus bufferMs as played at once).
     const ahead = Math.max(...points.map((p) => p.consumed / (RATE / 1000) - (p.wall - t0)));
     assert.ok(ahead < 25, `frames counted as played ${ahead.toFixed(0)} ms before their time`);
-    // Queued: bufferMs plus the sink's 20 ms slack plus one 20 ms reading period, never the device's whole ring.
+    // Queued: bufferMs plus the sink's 20 ms slack plus one 40 ms reading period, never the device's whole ring.
     const maxQueuedMs = Math.max(...steady.map((p) => p.queued)) / (RATE / 1000);
-    assert.ok(maxQueuedMs < BUFFER_MS + 60, `queued up to ${maxQueuedMs.toFixed(0)} ms (bufferMs ${BUFFER_MS})`);
+    assert.ok(maxQueuedMs < BUFFER_MS + 80, `queued up to ${maxQueuedMs.toFixed(0)} ms (bufferMs ${BUFFER_MS})`);
   } finally {
     await sink.close();
     await pa.stop();
