@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Netns } from './netns.ts';
+import { stopChild } from './ns-hub.ts';
 
 /** The RTP sink's node name (its input ports are `<name>:input_FL`, `<name>:input_FR`). */
 export const RTP_SINK_NODE = 'hearth-rtp-sink';
@@ -152,13 +153,7 @@ export async function startPipeWire(ns: Netns, rtpSink: Record<string, string | 
     },
     async stop() {
       for (const c of clients) c.kill('SIGKILL');
-      if (proc.exitCode === null && proc.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
-          proc.once('exit', () => { clearTimeout(t); resolve(); });
-          proc.kill('SIGTERM');
-        });
-      }
+      await stopChild(proc, 2000); // SIGTERM first: PipeWire sends its SAP deletion on the way out
       rmSync(dir, { recursive: true, force: true });
       dirs.delete(dir);
     },
