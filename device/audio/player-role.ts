@@ -274,6 +274,15 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
         publishState();
         return undefined;
       }
+      if (action === 'streams') {
+        const streams = (discovery?.table.all() ?? []).map((e) => ({
+          choose: e.device && e.stream ? { stream: `${e.device}/${e.stream}` } : { sap: e.name },
+          origin: e.origin, name: e.name, group: e.group, port: e.port,
+          format: { encoding: 'L16' as const, rate: e.format.rate, channels: e.format.channels, payloadType: e.format.payloadType },
+          enabled: e.enabled, sender: e.sender,
+        }));
+        return { streams: streams.sort((a, b) => a.name.localeCompare(b.name)) };
+      }
       throw new ProtocolError('unknown-command', `player has no command ${action}`);
     },
 

@@ -138,6 +138,22 @@ export const playerSpec = defineRole({
       description: 'mutes or unmutes with a click-free ramp',
       args: Obj({ muted: Type.Boolean() }),
     },
+    streams: {
+      description: 'lists the streams this player hears of (SAP announcements and hearth/streams/#), with the value to give `subscribe` for each',
+      args: Obj({}),
+      result: Obj({
+        streams: Type.Array(Obj({
+          choose: Obj(StreamChoice, { description: 'the subscribe arguments that pick this stream' }),
+          origin: Type.Union([Type.Literal('sap'), Type.Literal('mqtt')]),
+          name: Type.String({ description: 'session name' }),
+          group: Type.String(),
+          port: Type.Integer(),
+          format: PlayerFormat,
+          enabled: Type.Boolean(),
+          sender: Type.Union([Type.String(), Type.Null()], { description: 'SAP announcer address' }),
+        })),
+      }),
+    },
   },
   state: PlayerState,
   event: PlayerEvent,

@@ -160,6 +160,19 @@ test('both players (the kitchen waiting, the lounge provisioned now) play "tv/ma
   assert.ok(Math.abs(tone.dbfs - -6) < 1, `lounge level ${tone.dbfs.toFixed(1)} dBFS`);
 });
 
+test('cmd/player/streams lists what the lounge can hear, with the subscribe arguments for each', async () => {
+  const r = await ctl.cmd('lounge', 'player', 'streams', {});
+  assert.ok(r.ok, JSON.stringify(r.error));
+  const list = (r.result as { streams: Array<{ choose: Record<string, unknown>; name: string; group: string; port: number; format: { rate: number; channels: number } }> }).streams;
+  for (const [id, st] of [['tv/main', MAIN], ['tv/alt', ALT]] as const) {
+    const e = list.find((x) => x.choose.stream === id);
+    assert.ok(e, `${id} listed: ${JSON.stringify(list)}`);
+    assert.is(e!.group, st.group);
+    assert.is(e!.port, st.port);
+    assert.is(e!.format.rate, 48000);
+  }
+});
+
 test('cmd/player/subscribe switches the lounge live to tv/alt and back', async () => {
   const mark = ctl.mark();
   const r = await ctl.cmd('lounge', 'player', 'subscribe', { stream: 'tv/alt' });

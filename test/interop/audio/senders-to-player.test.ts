@@ -64,6 +64,10 @@ test('PulseAudio module-rtp-send (its defaults: 224.0.0.56, SAP there) → our p
   const s = p.lastState()!;
   assert.equal(s.format, { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 });
   assert.is(s.stream.group, '224.0.0.56');
+  // What a user asks a player to find the name to subscribe to (cmd/player/streams).
+  const listed = await p.cmd('streams', {});
+  const e = (listed.result as { streams: Array<{ choose: { sap?: string }; origin: string; group: string; port: number }> }).streams.find((x) => x.choose.sap === 'hearth-pa');
+  assert.ok(e && e.origin === 'sap' && e.group === '224.0.0.56' && e.port === 46050, JSON.stringify(listed));
   await checkTone(p, 'PulseAudio');
 });
 
