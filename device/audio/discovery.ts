@@ -40,11 +40,17 @@ export class StreamTable {
   onChange(fn: () => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
   private changed(): void { for (const f of this.listeners) { try { f(); } catch { /* a listener's problem */ } } }
 
-  /** Folds one SAP datagram in; returns false when it was malformed. */
-  sap(data: Uint8Array, nowMs: number): boolean {
+  /**
+   * Folds one SAP datagram in (`from`: the UDP source address); returns false when it was malformed.
+   * A session is (origin, message id hash) per RFC 2974, but PipeWire 0.3.65 announces every
+   * sender with origin 0.0.0.0 and the same unseeded-rand() hash, so an unspecified origin is
+   * replaced by the datagram's source address: two such senders stay two sessions.
+   */
+  sap(data: Uint8Array, nowMs: number, from?: string): boolean {
     const m = parseSap(data);
     if (!m.ok) { this.malformed++; return false; }
-    const key = `sap:${m.message.origin}:${m.message.hash}`;
+    const origin = m.message.origin === '0.0.0.0' && from ? from : m.message.origin;
+    const key = `sap:${origin}:${m.message.hash}`;
     if (m.message.type === 'delete') {
       if (this.entries.delete(key)) this.changed();
       return true;
@@ -53,7 +59,7 @@ export class StreamTable {
     if (!sdp.ok) { this.malformed++; return false; }
     const prev = this.entries.get(key);
     const s = sdp.stream;
-    this.entries.set(key, { key, origin: 'sap', name: s.name, group: s.group, port: s.port, format: s.format, enabled: true, device: null, stream: null, sender: m.message.origin, seenMs: nowMs });
+    this.entries.set(key, { key, origin: 'sap', name: s.name, group: s.group, port: s.port, format: s.format, enabled: true, device: null, stream: null, sender: origin, seenMs: nowMs });
     if (!prev || prev.group !== s.group || prev.port !== s.port || prev.name !== s.name) this.changed();
     return true;
   }
@@ -123,7 +129,7 @@ export class Discovery {
     try {
       this.receivers.push(await openReceiver({
         group, port: SAP_PORT, iface: this.o.iface,
-        onMessage: (d) => this.table.sap(d.data, this.o.clock.now()),
+        onMessage: (d) => this.table.sap(d.data, this.o.clock.now(), d.from),
         onError: (e) => this.o.log.warn(`SAP socket error on ${group}: ${e.message}`),
       }));
     } catch (e) {

@@ -29,6 +29,19 @@ test('a PulseAudio SAP announcement resolves by session name, with its format', 
   assert.is(changes, 1, 'a repeated announcement is no change');
 });
 
+test('senders announcing with origin 0.0.0.0 and one hash (PipeWire 0.3.65 defaults) stay apart by source address', () => {
+  const t = new StreamTable();
+  const sdp = (name: string, port: number) => PA_SDP.replace('PulseAudio RTP Stream on vm', name).replace('m=audio 46000', `m=audio ${port}`);
+  t.sap(buildSap({ type: 'announce', origin: '0.0.0.0', hash: 0x6745, sdp: sdp('kitchen-pc', 46162) }), 0, '10.0.0.7');
+  t.sap(buildSap({ type: 'announce', origin: '0.0.0.0', hash: 0x6745, sdp: sdp('den-pc', 46164) }), 0, '10.0.0.8');
+  assert.is(t.resolve({ sap: 'kitchen-pc' })?.port, 46162);
+  assert.is(t.resolve({ sap: 'den-pc' })?.port, 46164);
+  assert.is(t.resolve({ sap: 'den-pc' })?.sender, '10.0.0.8');
+  t.sap(buildSap({ type: 'delete', origin: '0.0.0.0', hash: 0x6745, sdp: sdp('den-pc', 46164) }), 1000, '10.0.0.8');
+  assert.is(t.resolve({ sap: 'den-pc' }), undefined);
+  assert.ok(t.resolve({ sap: 'kitchen-pc' }), 'one sender\'s goodbye leaves the other');
+});
+
 test('a SAP goodbye removes the session; silence past the timeout expires it', () => {
   const t = new StreamTable();
   t.sap(buildSap({ type: 'announce', origin: '10.0.0.5', sdp: PA_SDP }), 0);
