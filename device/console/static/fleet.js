@@ -12,7 +12,7 @@ export const KNOWN_ACTIONS = {
   device: { ping: [], 'restart-role': ['role'] },
   hub: { 'add-device': ['device', 'controller'], 'remove-device': ['device'], clients: [] },
   waker: { wake: ['host'], status: [] },
-  player: { subscribe: ['stream', 'sap', 'group', 'port', 'format'], volume: ['gain', 'rampMs'], mute: ['muted'] },
+  player: { subscribe: ['stream', 'sap', 'group', 'port', 'format'], volume: ['gain', 'rampMs'], mute: ['muted'], streams: [] },
   source: { enable: ['stream'], disable: ['stream'] },
   tuner: { tune: ['mode'], press: ['ms'], 'erase-memories': [] },
 };
