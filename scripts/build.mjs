@@ -23,6 +23,11 @@ const result = await build({
   },
   outdir: `${root}dist`,
   bundle: true,
+  // Each dynamic import (a role, the hub, a CLI command's module) becomes a chunk of its own (in
+  // dist/ itself: modules find their child entries and the console beside them), so a
+  // device loads only the roles it runs: a player does not carry the broker, the image builder
+  // or the waker's capture code in memory.
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
