@@ -12,6 +12,12 @@
 //   latest observation.
 // - A frame count going backwards (new epoch) resets. An observation more than `jumpMs` off the
 //   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
+// - Counts may be granular: a DMA driver without a fine position moves its pointer once per
+//   period, so snd_pcm_delay (and the count derived from it) steps by whole periods and a reading
+//   lags the true position by 0..1 period. The grain is learnt as the gcd of the count's steps
+//   (capped at MAX_GRAIN_MS, which covers the 125 ms periods speaker's ALSA output asks for) and widens the jump threshold by one grain, so granularity is not
+//   taken for xruns. The fit stays unbiased in rate only if the readings fall at every phase of a
+//   period: the reader must dither its reading instants over at least one period.
 // - The rate estimate is clamped to ±5000 ppm of nominal; past that the observations are broken.
 
 export interface DacClockOptions {
@@ -21,6 +27,12 @@ export interface DacClockOptions {
 }
 
 const MAX_PPM = 5000;
+const MAX_GRAIN_MS = 130;
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
 
 export class DacClock {
   private readonly nominal: number;
@@ -50,6 +62,8 @@ export class DacClock {
   private lastY = 0;
   private offLine = 0;
   private resets = 0;
+  /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
+  private grain = 0;
 
   constructor(nominalRateHz: number, o: DacClockOptions = {}) {
     this.nominal = nominalRateHz;
@@ -72,12 +86,21 @@ export class DacClock {
     this.offLine = 0;
   }
 
+  /** The learnt granularity of the counts, in ms (0 for counts that move by single frames). */
+  grainMs(): number {
+    const g = this.grain <= 1 ? 0 : (this.grain * 1000) / this.nominal;
+    return Math.min(g, MAX_GRAIN_MS);
+  }
+
   /** How many times the estimator restarted (epochs and detected jumps). */
   resetCount(): number { return this.resets; }
 
   observe(framesConsumed: number, wallMs: number): void {
     if (!Number.isFinite(framesConsumed) || !Number.isFinite(wallMs)) return;
     if (framesConsumed < this.lastFrames) { this.reset(); this.resets++; }
+    if (this.lastFrames >= 0 && framesConsumed > this.lastFrames && Number.isInteger(framesConsumed - this.lastFrames)) {
+      this.grain = gcd(this.grain, framesConsumed - this.lastFrames);
+    }
     this.lastFrames = framesConsumed;
     const wall = wallMs + 500 / this.nominal;
     if (!this.anchored) {
@@ -90,7 +113,7 @@ export class DacClock {
     const y = wall - this.y0;
     if (this.count >= 2 || this.sn > 0) {
       const off = Math.abs(y - this.predictRel(x));
-      if (off > this.jumpMs) {
+      if (off > this.jumpMs + this.grainMs()) {
         if (++this.offLine >= 3) {
           this.reset();
           this.resets++;

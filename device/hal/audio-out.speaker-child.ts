@@ -31,8 +31,18 @@ let accepted = 0;
 let acceptedWall = 0;
 let reportTimer: NodeJS.Timeout | undefined;
 const early: Buffer[] = [];
-/** How often ALSA progress is reported: the parent's DAC clock needs tens of points a second, not hundreds. */
+/**
+ * How often ALSA progress is reported: the parent's DAC clock needs tens of points a second, not
+ * hundreds. The interval is dithered (REPORT_MS ± REPORT_DITHER_MS/2) so that on a driver whose
+ * pointer moves once per period the readings fall at every phase of the period and its
+ * granularity averages out instead of aliasing into a rate error (DacClock's rules).
+ */
 const REPORT_MS = 40;
+const REPORT_DITHER_MS = 20;
+/** A reading waits (1 ms at a time, this many times) for a write in flight to be counted. */
+const SETTLE_TRIES = 5;
+let settleTries = 0;
+function nextReportMs(): number { return REPORT_MS - REPORT_DITHER_MS / 2 + Math.random() * REPORT_DITHER_MS; }
 let inFlight = false;
 let waiting: Buffer[] = [];
 
@@ -53,12 +63,17 @@ function fail(message: string): void {
 function report(): void {
   reportTimer = undefined;
   if (accepted === 0 && !started) return;
+  // accepted − delay is the DAC's position only when every byte ALSA holds is counted in
+  // `accepted`: a write in flight (or done on the worker, its callback not yet run) is not.
+  if (inFlight && settleTries < SETTLE_TRIES) { settleTries++; reportTimer = setTimeout(report, 1); return; }
+  const settled = !inFlight;
+  settleTries = 0;
   const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
-  const d = handle && binding?.delay ? binding.delay(handle) : -1;
+  const d = settled && handle && binding?.delay ? binding.delay(handle) : -1;
   if (d >= 0) send({ t: 'done', bytes: accepted, wallMs: performance.timeOrigin + performance.now(), delay: d });
   else send({ t: 'done', bytes: accepted, wallMs: acceptedWall, delay: null });
   accepted = 0;
-  if (!failed) reportTimer = setTimeout(report, REPORT_MS);
+  if (!failed) reportTimer = setTimeout(report, nextReportMs());
 }
 
 /** Audio has been written: from now on the DAC is playing (mpg123 sets ALSA's start threshold to 1 frame). */
@@ -67,7 +82,7 @@ let started = false;
 function write(buf: Buffer): void {
   if (inFlight) { waiting.push(buf); return; }
   inFlight = true;
-  if (!started && buf.length) { started = true; reportTimer ??= setTimeout(report, REPORT_MS); }
+  if (!started && buf.length) { started = true; reportTimer ??= setTimeout(report, nextReportMs()); }
   speaker!.write(buf, (err) => {
     inFlight = false;
     if (err) { fail(err.message); return; }

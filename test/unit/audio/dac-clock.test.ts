@@ -48,6 +48,53 @@ test('polling jitter (0..1 ms late reads) biases nothing but a constant ≤ 0.6 
   assert.ok(err > 0 && err < 0.6, `offset ${err} ms`);
 });
 
+test('period-granular positions (a driver that moves its pointer once per period), read at dithered instants: the grain is learnt, not taken for xruns; the rate holds within the noise of the grain; the instants lag by half a period', () => {
+  // The speaker sink reads consumed = accepted − delay every 30..50 ms (the child dithers its
+  // reading instants). A DMA driver without a fine position reports the pointer at the last period
+  // boundary (240 frames = 5 ms here), so a reading lags the true position by 0..1 period.
+  // Undithered, the lag would drift with the rate and alias into a rate error; dithered, it
+  // averages to half a period, a constant two rooms with the same DAC model share.
+  const PERIOD = 240;
+  const periodMs = (PERIOD * 1000) / NOM;
+  for (const ppm of [-1000, 30, 1000]) {
+    for (const seed of [1, 2, 3]) {
+      const dc = new DacClock(NOM);
+      const rate = NOM * (1 + ppm / 1e6);
+      const rnd = new Prng(seed);
+      for (let t = 0; t < 30_000; ) {
+        t += 30 + rnd.next() * 20 + rnd.next() * 1.5; // dither + timer lateness
+        const played = Math.floor((t * rate) / 1000);
+        dc.observe(Math.floor(played / PERIOD) * PERIOD, W0 + t);
+      }
+      assert.is(dc.resetCount(), 0, `${ppm}/${seed}: granularity taken for an xrun`);
+      assert.ok(Math.abs(dc.grainMs() - periodMs) < 1e-9, `grain ${dc.grainMs()} ms`);
+      // 30 s of readings with a uniform 0..5 ms lag: σ of the fitted slope ≈ 8 ppm.
+      assert.ok(Math.abs(dc.ppm() - ppm) < 25, `${ppm}/${seed}: estimated ${dc.ppm()} ppm`);
+      const n = Math.round(rate * 30.01);
+      const lagMs = dc.wallOfFrame(n) - (W0 + (n * 1000) / rate);
+      assert.ok(Math.abs(lagMs - periodMs / 2) < 0.5, `${ppm}/${seed}: instants lag by ${lagMs.toFixed(3)} ms (half a period is ${periodMs / 2} ms)`);
+    }
+  }
+});
+
+test('period-granular positions: a real jump (an xrun of 60 ms) still re-anchors', () => {
+  const PERIOD = 240;
+  const dc = new DacClock(NOM);
+  const rnd = new Prng(4);
+  let t = 0;
+  let lost = 0;
+  for (; t < 10_000; t += 30 + rnd.next() * 20) dc.observe(Math.floor((t * NOM) / 1000 / PERIOD) * PERIOD, W0 + t);
+  assert.is(dc.resetCount(), 0);
+  lost = 60; // the DAC stalls for 60 ms: every later frame plays 60 ms late
+  for (let k = 0; k < 5; k++, t += 30 + rnd.next() * 20) {
+    dc.observe(Math.floor((((t - lost) * NOM) / 1000) / PERIOD) * PERIOD, W0 + t);
+  }
+  assert.is(dc.resetCount(), 1);
+  const n = Math.floor(((t - lost) * NOM) / 1000);
+  const lagMs = dc.wallOfFrame(n) - (W0 + t);
+  assert.ok(lagMs > -1 && lagMs < 6, `after the jump, instants off by ${lagMs.toFixed(3)} ms`);
+});
+
 test('a new epoch (count going backwards) resets; an xrun jump re-anchors after 3 observations', () => {
   const dc = new DacClock(NOM);
   observeRun(dc, 100, 5);
