@@ -14,10 +14,12 @@
 //   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
 // - Counts may be granular: a DMA driver without a fine position moves its pointer once per
 //   period, so snd_pcm_delay (and the count derived from it) steps by whole periods and a reading
-//   lags the true position by 0..1 period. The grain is learnt as the gcd of the count's steps
-//   (capped at MAX_GRAIN_MS, which covers the 125 ms periods speaker's ALSA output asks for) and widens the jump threshold by one grain, so granularity is not
-//   taken for xruns. The fit stays unbiased in rate only if the readings fall at every phase of a
-//   period: the reader must dither its reading instants over at least one period.
+//   lags the true position by 0..1 period. The grain is learnt as the gcd of the count's steps,
+//   trusted once GRAIN_STEPS steps agree on it (a first step alone would widen the threshold by
+//   tens of ms and let a starting sink's stale readings into the fit), and capped at MAX_GRAIN_MS
+//   (mpg123 asks ALSA for 125 ms periods). It widens the jump threshold by one grain, so
+//   granularity is not taken for xruns. The fit stays unbiased in rate only if the readings fall
+//   at every phase of a period: the reader must dither its reading instants over a period.
 // - The rate estimate is clamped to ±5000 ppm of nominal; past that the observations are broken.
 
 export interface DacClockOptions {
@@ -28,6 +30,7 @@ export interface DacClockOptions {
 
 const MAX_PPM = 5000;
 const MAX_GRAIN_MS = 130;
+const GRAIN_STEPS = 8;
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -64,6 +67,7 @@ export class DacClock {
   private resets = 0;
   /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
   private grain = 0;
+  private grainSteps = 0;
 
   constructor(nominalRateHz: number, o: DacClockOptions = {}) {
     this.nominal = nominalRateHz;
@@ -88,7 +92,7 @@ export class DacClock {
 
   /** The learnt granularity of the counts, in ms (0 for counts that move by single frames). */
   grainMs(): number {
-    const g = this.grain <= 1 ? 0 : (this.grain * 1000) / this.nominal;
+    const g = this.grain <= 1 || this.grainSteps < GRAIN_STEPS ? 0 : (this.grain * 1000) / this.nominal;
     return Math.min(g, MAX_GRAIN_MS);
   }
 
@@ -100,6 +104,7 @@ export class DacClock {
     if (framesConsumed < this.lastFrames) { this.reset(); this.resets++; }
     if (this.lastFrames >= 0 && framesConsumed > this.lastFrames && Number.isInteger(framesConsumed - this.lastFrames)) {
       this.grain = gcd(this.grain, framesConsumed - this.lastFrames);
+      this.grainSteps++;
     }
     this.lastFrames = framesConsumed;
     const wall = wallMs + 500 / this.nominal;

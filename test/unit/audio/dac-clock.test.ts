@@ -95,6 +95,24 @@ test('period-granular positions: a real jump (an xrun of 60 ms) still re-anchors
   assert.ok(lagMs > -1 && lagMs < 6, `after the jump, instants off by ${lagMs.toFixed(3)} ms`);
 });
 
+test('a starting sink that reports 0 frames for a while, then plays: the stale readings stay out of the fit (instants within 2 µs after 10 s)', () => {
+  // The sim DAC (and a speaker sink before its first delay reading) reports 0 until audio flows;
+  // learning a grain from the first big step must not let those readings in.
+  for (const tickMs of [2.5, 20]) {
+    const dc = new DacClock(NOM);
+    const rate = NOM * 1.00008;
+    const startMs = 7 * tickMs;
+    const rnd = new Prng(3);
+    let t = 0;
+    for (; t < 10_000; t += tickMs + rnd.next() * 0.3) {
+      dc.observe(t < startMs ? 0 : Math.floor(((t - startMs) * rate) / 1000) + 1, W0 + t);
+    }
+    const n = Math.round(rate * 9.9);
+    const errUs = (dc.wallOfFrame(n) - (W0 + startMs + (n * 1000) / rate)) * 1000;
+    assert.ok(Math.abs(errUs) < 2, `tick ${tickMs} ms: frame instant off by ${errUs.toFixed(2)} µs`);
+  }
+});
+
 test('a new epoch (count going backwards) resets; an xrun jump re-anchors after 3 observations', () => {
   const dc = new DacClock(NOM);
   observeRun(dc, 100, 5);
