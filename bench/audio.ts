@@ -153,10 +153,17 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const paPcm = await paRec;
     await stopAllHosts(); // flushes C's speaker output to its file
     for (const [k, st, r] of [['A', states[0]!, ra], ['B', states[1]!, rb]] as const) {
-      log(`player ${k}: playing ${st.playing}, received ${st.packets.received}, lost ${st.packets.lost}, late ${st.packets.late}, concealed ${st.packets.concealed}, resyncs ${st.resyncs}, DAC ${st.driftPpm.toFixed(1)} ppm, blocks ${r.records.length} (${r.records.filter((x) => x.rtpTimeAtStart !== null).length} with audio)`);
+      log(`player ${k}: playing ${st.playing}, received ${st.packets.received}, lost ${st.packets.lost}, late ${st.packets.late}, concealed ${st.packets.concealed}, resyncs ${st.resyncs}, DAC ${st.driftPpm.toFixed(1)} ppm, timing ${st.timing ?? '-'}, blocks ${r.records.length} (${r.records.filter((x) => x.rtpTimeAtStart !== null).length} with audio)`);
     }
     const pts = syncErrors(ra.records, rb.records);
-    log(`sync points ${pts.length}`);
+    // The course of the signed error (B − A), median per 5 s after B joined: a constant offset and
+    // a slow convergence look different here, though both raise the p99.
+    const course: string[] = [];
+    for (let t0 = bJoin; t0 < endAt - 500; t0 += 5000) {
+      const win = pts.filter((p) => p.wallMs >= t0 && p.wallMs < t0 + 5000).map((p) => p.errUs).sort((x, y) => x - y);
+      if (win.length) course.push(`${((t0 - bJoin) / 1000).toFixed(0)}s:${win[win.length >> 1]!.toFixed(1)}`);
+    }
+    log(`sync points ${pts.length}; error course (median µs per 5 s after B joined): ${course.join(' ')}`);
     const joinToSync = timeToSync(pts.filter((p) => p.wallMs < endAt - 500), bJoin);
     // Where the rooms were apart by more than 100 µs after B first synced: runs of such points.
     const excursions: string[] = [];

@@ -180,7 +180,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
     return {
       stream: streamInfo(), playing, sender, ssrc: s?.ssrc ?? null, format: s?.format ?? null,
       latencyMs: latencyMs(), trimMs: trimMs(), bufferMs: s?.bufferMs ?? 0,
-      driftPpm: loop ? loop.dacClock().ppm() : 0, senderDriftPpm: s?.senderDriftPpm ?? 0, syncErrorUs: s?.syncErrorUs ?? 0,
+      driftPpm: loop ? loop.dacClock().ppm() : 0, senderDriftPpm: s?.senderDriftPpm ?? 0, timing: s?.timingSource ?? null, syncErrorUs: s?.syncErrorUs ?? 0,
       packets: { received: s?.received ?? 0, lost: s?.lost ?? 0, late: s?.late ?? 0, duplicates: s?.duplicates ?? 0, concealed: s?.concealed ?? 0, malformed: s?.malformed ?? 0, wrongPt: s?.wrongPt ?? 0, foreignSsrc: s?.foreignSsrc ?? 0 },
       underruns: s?.underruns ?? 0, resyncs: s?.resyncs ?? 0, volume, muted,
       sink: { kind: sink?.kind ?? 'none', device: sink?.device ?? '', status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null, lostCount: sink?.lostCount() ?? 0 },

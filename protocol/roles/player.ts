@@ -81,6 +81,7 @@ export const PlayerState = Obj({
   bufferMs: Type.Number({ description: 'jitter buffer fill' }),
   driftPpm: Type.Number({ description: 'measured DAC rate vs the wall clock (ppm)' }),
   senderDriftPpm: Type.Number({ description: 'measured sender clock vs the wall clock (ppm)' }),
+  timing: Type.Optional(Type.Union([Type.Literal('rtcp'), Type.Literal('arrival'), Type.Null()], { description: 'where RTP time is mapped to wall time from: the sender\'s RTCP sender reports ("rtcp") or filtered packet arrivals ("arrival"); null before the first packet' })),
   syncErrorUs: Type.Number({ description: 'estimated playout error vs the ideal instant (µs)' }),
   packets: Obj({
     received: Type.Integer(), lost: Type.Integer(), late: Type.Integer(), duplicates: Type.Integer(),
