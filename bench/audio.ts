@@ -11,7 +11,7 @@
 //     connected to `hearth hub`, its player on G0 writing through `speaker` to an ALSA device that
 //     plays in real time (ALSA's PulseAudio plugin into a null sink of the same PulseAudio).
 // Figures from it: inter-room sync error (A vs B, steady window from 10 s after B joined),
-// join-to-sync (B), underruns at 100 ms impaired (A + B), THD+N of C and of PulseAudio, CPU per
+// join-to-sync (B), underruns at 100 ms impaired (A + B, from each one's first audio block), THD+N of C and of PulseAudio, CPU per
 // player (process tree, /proc; A–D) and of PulseAudio over the same window, resident memory of
 // device D (its RSS plus what its sink process adds, see deviceResidentMb).
 // Virtual time (A1's simulateLoop, ≥ 30 min of audio): residual drift over ±1000 ppm DACs,
@@ -149,6 +149,17 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const [ra, rb, rc] = await Promise.all([a.records(), b.records(), c.records(Infinity)]);
     const states = [a.lastState()!, b.lastState()!];
     const sc = c.lastState()!;
+    // When each simulated DAC underran, against the run's start and the player's first audio block.
+    // The figure counts underruns from a player's first audio block on: before it the DAC plays
+    // the silence of a process still loading its code (not yet under SCHED_RR), which no listener
+    // hears and which says nothing about playout under jitter and loss. Those are printed here.
+    const playingUnderruns = (k: string, r: typeof ra): number => {
+      const firstAudio = r.records.find((x) => x.rtpTimeAtStart !== null)?.wallMs ?? Infinity;
+      if (r.underrunAt.length) log(`player ${k} DAC underruns at ${r.underrunAt.map((w) => `${((w - runStart) / 1000).toFixed(2)} s`).join(', ')} after the run started (its first audio block at ${((firstAudio - runStart) / 1000).toFixed(2)} s)`);
+      if (r.underrunAt.length < r.underruns) return r.underruns; // more than were timed: count them all
+      return r.underrunAt.filter((w) => w >= firstAudio).length;
+    };
+    const dacUnderruns = playingUnderruns('A', ra) + playingUnderruns('B', rb);
     log(`player C (+300 ppm, beside PulseAudio): received ${sc.packets.received}, concealed ${sc.packets.concealed}, playout underruns ${sc.underruns}, DAC underruns ${rc.underruns}, DAC ${sc.driftPpm.toFixed(1)} ppm`);
     const paPcm = await paRec;
     await stopAllHosts(); // flushes C's speaker output to its file
@@ -186,7 +197,7 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const thdnPa = toneOf(paPcm, Math.min(65536, 1 << Math.floor(Math.log2(paPcm.length / 2)))).thdnDb;
     return {
       syncP99: steady.length ? percentile(steady, 99) : NaN, syncMax: steady.length ? Math.max(...steady) : NaN, steadyPoints: steady.length,
-      joinToSync, underruns: ra.underruns + rb.underruns + states.reduce((s, x) => s + (x.underruns as number), 0),
+      joinToSync, underruns: dacUnderruns + states.reduce((s, x) => s + (x.underruns as number), 0),
       thdn, thdnPa, cpu, cpuPa, rss, rssMain, pss, relay: relayOut.join('').trim(), deviceD,
     };
   } finally {

@@ -40,6 +40,8 @@ export interface SimDacOptions extends AudioSinkOptions {
 export interface SimDac extends AudioSink {
   readonly records: SimBlockRecord[];
   underruns(): number;
+  /** Wall instants of the last 32 underruns (oldest first). */
+  underrunTimes(): number[];
   ppm(): number;
   setPpm(ppm: number): void;
   /** Device side: the DAC vanishes (write errors from now on) until plug(). */
@@ -67,6 +69,7 @@ class Sim implements SimDac {
   private silenceSlots = 0;
   private written = 0;
   private under = 0;
+  private readonly underAt: number[] = [];
   private present = true;
   private lost = 0;
   private lostAtMs = 0;
@@ -91,6 +94,7 @@ class Sim implements SimDac {
   lastError(): string | null { return this.st === 'lost' ? this.error : null; }
   lostCount(): number { return this.lost; }
   underruns(): number { return this.under; }
+  underrunTimes(): number[] { return [...this.underAt]; }
   ppm(): number { return this.rateOffsetPpm; }
   framesWritten(): number { return this.written; }
   listen(l: SinkListener): () => void { return this.listeners.add(l); }
@@ -174,7 +178,11 @@ class Sim implements SimDac {
     const current = this.slotAt(now) + 1; // the slot now playing is taken; the next one is free
     let slot = this.written + this.silenceSlots;
     if (slot < current) {
-      if (this.written > 0) this.under++;
+      if (this.written > 0) {
+        this.under++;
+        this.underAt.push(now);
+        if (this.underAt.length > 32) this.underAt.shift();
+      }
       this.silenceSlots += current - slot;
       slot = current;
     }

@@ -77,7 +77,7 @@ process.on('message', async (m: Msg) => {
       }
     } else if (m.t === 'records') {
       const all = dac?.records ?? [];
-      send({ t: 'records', rid: m.rid, records: m.since ? all.filter((r) => r.wallMs >= m.since!) : all, underruns: dac?.underruns() ?? 0 });
+      send({ t: 'records', rid: m.rid, records: m.since ? all.filter((r) => r.wallMs >= m.since!) : all, underruns: dac?.underruns() ?? 0, underrunAt: dac?.underrunTimes() ?? [] });
     } else if (m.t === 'unplug') dac?.unplug('USB DAC gone');
     else if (m.t === 'plug') dac?.plug();
     else if (m.t === 'stream') {

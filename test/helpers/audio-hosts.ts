@@ -21,7 +21,7 @@ export interface AudioHost {
   stderr(): string;
   lastState(): Record<string, any> | undefined;
   cmd(action: string, args?: Record<string, unknown>): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }>;
-  records(sinceWallMs?: number): Promise<{ records: SimBlockRecord[]; underruns: number }>;
+  records(sinceWallMs?: number): Promise<{ records: SimBlockRecord[]; underruns: number; underrunAt: number[] }>;
   unplug(): void;
   plug(): void;
   waitEvent(type: string, timeoutMs?: number, after?: number): Promise<HostEvent>;
