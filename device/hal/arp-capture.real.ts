@@ -17,6 +17,17 @@ interface CapHandle {
 const require = createRequire(import.meta.url);
 
 /**
+ * Every Cap ever opened, kept reachable for the life of the process. `cap` 0.2.1 (the latest) gives
+ * its native Pcap a Nan::AsyncResource whose destructor calls into Node (EmitAsyncDestroy); when
+ * V8 collects a Cap object that destructor runs inside the GC's weak callback and the process
+ * dies of SIGSEGV (seen in `node::AsyncWrap::EmitDestroy` from `Pcap::~Pcap`, in about one run
+ * in three of the contract suite, which opens and closes many captures). A capture that is never
+ * collected never runs it. The cost is a few hundred bytes per capture ever opened: the waker
+ * opens one per interface, again only when its config changes.
+ */
+const neverCollected = new Set<CapHandle>();
+
+/**
  * Kernel ring size. `cap` fixes the snapshot length at 65 535 bytes and libpcap's immediate mode
  * uses one ring slot of that size per frame, so a 1 MB ring holds only 16 frames: a burst longer
  * than that arriving while the event loop is busy is dropped (measured: 16 of 20 back-to-back
@@ -39,7 +50,8 @@ export function openRealArpCapture(opts: ArpCaptureOptions): ArpCapture {
   const mac = interfaceMac(opts.iface);
   const v4 = networkInterfaces()[opts.iface]?.find((a) => a.family === 'IPv4');
   const cap = new Cap();
-  const buffer = Buffer.alloc(65_535);
+  neverCollected.add(cap);
+  let buffer = Buffer.alloc(65_535);
   let handler: ((frame: Buffer) => void) | undefined;
   let closed = false;
   const link = cap.open(opts.iface, bpfForEtherTypes(opts.etherTypes ?? [0x0806]), RING_BYTES, buffer);
@@ -67,6 +79,7 @@ export function openRealArpCapture(opts: ArpCaptureOptions): ArpCapture {
       handler = undefined;
       cap.removeAllListeners('packet');
       cap.close();
+      buffer = Buffer.alloc(0); // the 64 KiB frame buffer can go; the Cap object stays (neverCollected)
     },
   };
 }

@@ -17,8 +17,9 @@ test('the real adapter passes the contract suite', async () => {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     const timer = setTimeout(() => { out += '\n[killed after 60 s]'; child.kill('SIGKILL'); }, 60_000);
-    const code = await new Promise<number | null>((r) => child.once('close', r)); // 'close': stdio drained too ('exit' can come first)
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once('close', (c, sg) => r([c, sg]))); // 'close': stdio drained too ('exit' can come first)
     clearTimeout(timer);
+    out += `\n[child exit code ${code}, signal ${signal}]`;
     const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? -1);
     assert.ok(total >= 5, `the suite ran (${total} tests)\n${out}`);
