@@ -77,3 +77,23 @@ export function deviceResidentMb(pid: number): number {
   }
   return kb / 1024;
 }
+
+/**
+ * Private pages (MB) of each descendant of `pid`, by mapping (library path, [heap], [anon]…),
+ * largest first: where a device's sink process spends what deviceResidentMb adds.
+ */
+export function descendantsPrivateByMapping(pid: number): { mapping: string; mb: number }[] {
+  const kb = new Map<string, number>();
+  for (const p of tree(pid).slice(1)) {
+    let text: string;
+    try { text = readFileSync(`/proc/${p}/smaps`, 'utf8'); } catch { continue; }
+    let name = '';
+    for (const line of text.split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) { name = head[1]!.replace(/^.*\//, '') || '[anon]'; continue; }
+      const m = /^(Private_Clean|Private_Dirty):\s+(\d+) kB/.exec(line);
+      if (m) kb.set(name, (kb.get(name) ?? 0) + Number(m[2]));
+    }
+  }
+  return [...kb].map(([mapping, k]) => ({ mapping, mb: k / 1024 })).filter((x) => x.mb > 0).sort((a, b) => b.mb - a.mb);
+}
