@@ -108,17 +108,23 @@ export class OutStream {
 
   private sendSr(): void {
     if (!this.running) return;
-    const now = this.o.clock.now();
-    const wall = this.o.clock.wall();
-    // The SR pairs a whole RTP frame with its exact wall instant (NTP carries 0.23 ns): the frame
-    // now playing, and the wall instant it began. Rounding the fractional RTP time instead put up
-    // to ±½ frame (±10 µs) of noise in every SR, which a player fitting its first few SRs (one
-    // that just joined) turns into a slope error of ppm and tens of µs against its neighbours.
+    this.o.sender.send(buildSenderReport({ ...this.srFields(), cname: this.o.cname }), this.o.group, this.o.port + 1);
+  }
+
+  /**
+   * The SR fields of this instant. An SR pairs a whole RTP frame with its exact wall instant
+   * (NTP carries 0.23 ns): the frame now playing and the wall instant it began, both from one
+   * clock sample. Rounding the fractional RTP time put up to ±½ frame (±10 µs) of noise in every
+   * SR, and reading now() and wall() apart up to 80 µs more (a VM's vCPU descheduled between the
+   * reads): a player fitting its first few SRs (one that just joined) turned that into a slope
+   * error of 10-20 ppm and tens of µs against its neighbours.
+   */
+  private srFields(): { ssrc: number; wallMs: number; rtpTimestamp: number; packetCount: number; octetCount: number } {
+    const { now, wall } = this.o.clock.both();
     const r = this.rtpAt(now);
     const whole = Math.floor(r);
     const wallOfWhole = wall - ((r - whole) * 1000) / this.o.format.rate;
-    const sr = buildSenderReport({ ssrc: this.ssrc, wallMs: wallOfWhole, rtpTimestamp: whole >>> 0, packetCount: this.packets, octetCount: this.octets, cname: this.o.cname });
-    this.o.sender.send(sr, this.o.group, this.o.port + 1);
+    return { ssrc: this.ssrc, wallMs: wallOfWhole, rtpTimestamp: whole >>> 0, packetCount: this.packets, octetCount: this.octets };
   }
 
   private announce(type: 'announce' | 'delete'): void {
@@ -135,8 +141,7 @@ export class OutStream {
     this.o.clock.clearInterval(this.srTimer);
     this.o.clock.clearInterval(this.sapTimer);
     if (this.o.rtcp) {
-      const now = this.o.clock.now();
-      this.o.sender.send(buildBye({ ssrc: this.ssrc, wallMs: this.o.clock.wall(), rtpTimestamp: Math.round(this.rtpAt(now)) >>> 0, packetCount: this.packets, octetCount: this.octets }), this.o.group, this.o.port + 1);
+      this.o.sender.send(buildBye(this.srFields()), this.o.group, this.o.port + 1);
     }
     if (this.o.sap) this.announce('delete');
   }

@@ -11,6 +11,12 @@ export interface Clock {
   now(): number;
   /** Wall-clock milliseconds since the Unix epoch (fractional). Use only for cross-device sync. */
   wall(): number;
+  /**
+   * now() and wall() of one and the same instant. Two separate reads are apart by however long
+   * the thread was off the CPU between them: tens of µs at times on a VM (measured here), which is
+   * noise in anything that pairs the two (an RTCP SR pairs RTP time, from now(), with wall time).
+   */
+  both(): { now: number; wall: number };
   /** Runs `fn` once after `ms` milliseconds of this clock's time. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
@@ -25,6 +31,7 @@ export class RealClock implements Clock {
   private next = 1;
   now(): number { return performance.now(); }
   wall(): number { return performance.timeOrigin + performance.now(); }
+  both(): { now: number; wall: number } { const t = performance.now(); return { now: t, wall: performance.timeOrigin + t }; }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.next++;
     this.timers.set(id, setTimeout(() => { this.timers.delete(id); fn(); }, Math.max(0, ms)));
@@ -68,6 +75,7 @@ export class VirtualClock implements Clock {
   }
   now(): number { return this.t; }
   wall(): number { return this.t + this.wallOffsetMs; }
+  both(): { now: number; wall: number } { return { now: this.t, wall: this.t + this.wallOffsetMs }; }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
     this.timers.push({ id, at: this.t + Math.max(0, ms), seq: this.seq++, fn });

@@ -12,6 +12,7 @@ export class SkewedClock implements Clock {
   }
   now(): number { return this.t0 + (this.base.now() - this.t0) * this.k; }
   wall(): number { return this.base.wall(); }
+  both(): { now: number; wall: number } { const b = this.base.both(); return { now: this.t0 + (b.now - this.t0) * this.k, wall: b.wall }; }
   setTimeout(fn: () => void, ms: number): TimerHandle { return this.base.setTimeout(fn, ms / this.k); }
   clearTimeout(h: TimerHandle | undefined): void { this.base.clearTimeout(h); }
   setInterval(fn: () => void, ms: number): TimerHandle { return this.base.setInterval(fn, ms / this.k); }
