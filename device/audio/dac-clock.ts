@@ -10,6 +10,10 @@
 //   least-squares line is fitted to the last `windowMs` of bins (default 30 s): slope = period,
 //   intercept = the epoch's wall anchor. Until two bins exist, the nominal rate runs from the
 //   latest observation.
+// - A count of 0 says nothing: frame 0 has not started, and a DAC starts only when its first
+//   frames are written, some time later. Taken as an observation it anchored the line up to a
+//   first tick's duration early (the sim DAC: 47 ppm off half a second after a start, a bias the
+//   drift loop's integrator learnt and then unlearnt slowly: the bench's join-to-sync tail).
 // - A frame count going backwards (new epoch) resets. An observation more than `jumpMs` off the
 //   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
 // - Counts may be granular: a DMA driver without a fine position moves its pointer once per
@@ -102,6 +106,7 @@ export class DacClock {
   observe(framesConsumed: number, wallMs: number): void {
     if (!Number.isFinite(framesConsumed) || !Number.isFinite(wallMs)) return;
     if (framesConsumed < this.lastFrames) { this.reset(); this.resets++; }
+    if (framesConsumed <= 0) { this.lastFrames = 0; return; } // nothing played yet: see the rules
     if (this.lastFrames >= 0 && framesConsumed > this.lastFrames && Number.isInteger(framesConsumed - this.lastFrames)) {
       this.grain = gcd(this.grain, framesConsumed - this.lastFrames);
       this.grainSteps++;

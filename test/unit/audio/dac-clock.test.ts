@@ -84,12 +84,13 @@ test('period-granular positions: a real jump (an xrun of 60 ms) still re-anchors
   let t = 0;
   let lost = 0;
   for (; t < 10_000; t += 30 + rnd.next() * 20) dc.observe(Math.floor((t * NOM) / 1000 / PERIOD) * PERIOD, W0 + t);
-  assert.is(dc.resetCount(), 0);
+  const before = dc.resetCount(); // (the first readings, before the grain is learnt, may reset)
+  assert.ok(dc.grainMs() > 0, 'grain learnt');
   lost = 60; // the DAC stalls for 60 ms: every later frame plays 60 ms late
   for (let k = 0; k < 5; k++, t += 30 + rnd.next() * 20) {
     dc.observe(Math.floor((((t - lost) * NOM) / 1000) / PERIOD) * PERIOD, W0 + t);
   }
-  assert.is(dc.resetCount(), 1);
+  assert.is(dc.resetCount(), before + 1);
   const n = Math.floor(((t - lost) * NOM) / 1000);
   const lagMs = dc.wallOfFrame(n) - (W0 + t);
   assert.ok(lagMs > -1 && lagMs < 6, `after the jump, instants off by ${lagMs.toFixed(3)} ms`);
