@@ -11,7 +11,8 @@
 // - Per block: ideal = tsAt(firstFrameWall − latency − trim); e = ideal − position. The first
 //   anchor waits until the ideal position reaches buffered audio (pre-roll silence meanwhile),
 //   so the mapping has had the whole latency to settle. |e| > 5 ms re-anchors (fade out, jump,
-//   fade in: only at start, re-sync or a clock step); otherwise the PI loop slews: no frame is
+//   fade in: only at start, re-sync or a clock step), and so does |e| > 0.5 ms on the block where
+//   the timing source changes (arrivals → SRs after a join); otherwise the PI loop slews: no frame is
 //   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor or a
 //   change of timing source (arrivals → SRs) and calm after that.
 // - Never throws on input: every bad datagram is counted (malformed, wrong payload type, foreign
@@ -29,6 +30,11 @@ import { GainRamp, VolumeControl } from './volume.ts';
 
 const READ_CHUNK = 1024;
 const REANCHOR_S = 0.005;
+// When the timing source changes (arrivals → SRs, a second or so after a join), the ideal
+// position moves by the network's floor, a few ms at most: slewing that took the loop ~2 s with a
+// 10-cent pitch bend and a 200 µs overshoot (the bench's join time); a re-anchor (5 ms cross-fade)
+// takes one block. Above this error a switch re-anchors.
+const REANCHOR_SWITCH_S = 0.0005;
 // Gain scheduling of the drift loop: ωn decays from ACQ_OMEGA to STEADY_OMEGA with time constant
 // ACQ_TAU_S after an anchor or a change of timing source (arrivals → SRs), so a join settles in
 // about a second while the steady loop stays calm (smooth ratio, no audible FM).
@@ -67,6 +73,8 @@ export class Playout {
   private lastRatio = 0;
   /** The smoothed ratio fed to the resampler (0: none yet). */
   private smoothRatio = 0;
+  /** The feed-forward ratio of the previous block (0 after an anchor): its changes are rebased into the drift loop. */
+  private lastFf = 0;
   /** Seconds of output since the loop last (re)acquired, and the timing source then. */
   private acqS = 0;
   private acqSource: string | null = null;
@@ -200,7 +208,9 @@ export class Playout {
     } else {
       const e = (ideal - s.rs.position()) / s.format.rate;
       this.lastError = e;
-      if (Math.abs(e) > REANCHOR_S || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
+      const src = s.timing.source();
+      const switched = src !== this.acqSource;
+      if (Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
         // Fade out at the old position, jump, fade in at the new one.
         this.reanchors++;
         const h = Math.max(1, n >> 1);
@@ -216,11 +226,12 @@ export class Playout {
         concealed += a.concealed + b.concealed; silentFrames += a.silent + b.silent;
         this.lastError = 0;
       } else {
-        const src = s.timing.source();
-        if (src !== this.acqSource) { this.acqSource = src; this.acqS = 0; }
+        if (switched) { this.acqSource = src; this.acqS = 0; }
         const k = Math.exp(-this.acqS / ACQ_TAU_S);
         const omega = STEADY_OMEGA + (ACQ_OMEGA - STEADY_OMEGA) * k;
         this.drift.setOmega(omega, 1 + 2 * k);
+        if (this.lastFf > 0) this.drift.rebase(this.lastFf / ff);
+        this.lastFf = ff;
         this.acqS += n / dacRateHz;
         const u = this.drift.update(e, n / dacRateHz);
         const target = ff * (1 + u);
@@ -252,6 +263,7 @@ export class Playout {
     this.drift.reset(this.drift.learned());
     this.smoothRatio = s.timing.sourceRateHz() / this.o.outputRate * (1 + this.drift.learned());
     this.anchored = true;
+    this.lastFf = 0;
     this.acqS = 0;
     this.acqSource = s.timing.source();
   }

@@ -6,8 +6,9 @@
 // - Timestamps here are unwrapped source frames (the jitter buffer's timeline); wall times are the
 //   shared wall clock in ms. `wallOf(ts)` is the wall instant of source frame ts: its capture time
 //   per the sender's SRs, or (without SRs) its earliest plausible arrival.
-// - Sender reports: a least-squares line through the last 16 SRs (≥ 1 s apart at the ends, else the
-//   newest SR at the nominal rate). SRs steer playout only while they are consistent with what
+// - Sender reports: a least-squares line through the last 16 SRs (≥ 0.9 s apart at the ends, else
+//   the newest SR at the nominal rate; 0.9 so that two SRs sent "every second" by a clock a little
+//   fast already give the slope, not three). SRs steer playout only while they are consistent with what
 //   arrives. The check is the apparent delay: the arrival floor of packet ends minus the instant
 //   the SR line says those frames were captured, at the newest SR. A truthful SR from a
 //   disciplined clock makes it the network floor: ≥ 0 and small. Trusted when it lies in
@@ -37,6 +38,7 @@
 
 const MAX_DRIFT = 2000e-6;
 const SLEW_S = 2;
+const SR_FIT_SPAN_MS = 900;
 const SLEW_MAX_MS = 2;
 const SLEW_MAX_DK = 50e-6;
 
@@ -246,7 +248,7 @@ export class StreamTiming {
     else this.sHead = (this.sHead + 1) % this.maxSr;
     const n = this.sCount;
     const first = this.sHead, last = (this.sHead + n - 1) % this.maxSr;
-    if (n >= 2 && this.sw[last]! - this.sw[first]! >= 1000) {
+    if (n >= 2 && this.sw[last]! - this.sw[first]! >= SR_FIT_SPAN_MS) {
       for (let k = 0; k < n; k++) {
         const j = (this.sHead + k) % this.maxSr;
         this.scratchX[k] = this.sts[j]!;
