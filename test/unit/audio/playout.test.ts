@@ -6,7 +6,7 @@ import { Playout } from '../../../device/audio/playout.ts';
 import { DacClock } from '../../../device/audio/dac-clock.ts';
 import { SimDac } from '../../../device/audio/sim/dac.ts';
 import { buildRtp } from '../../../device/audio/rtp.ts';
-import { buildBye } from '../../../device/audio/rtcp.ts';
+import { buildBye, buildSenderReport } from '../../../device/audio/rtcp.ts';
 import { parseSap } from '../../../device/audio/sap.ts';
 import { parseSdp } from '../../../device/audio/sdp.ts';
 import { thdn, channel } from '../../../device/audio/analysis.ts';
@@ -17,7 +17,7 @@ import { hexDatagrams, fixtureText, dacTick } from './fixtures.ts';
 const W0 = 1_700_000_000_000;
 
 /** A tone sender and one player with a simulated DAC, stepped in 1 ms virtual ticks. */
-function rig(o: { format: StreamFormat; outRate?: number; outCh?: 1 | 2; dacPpm?: number; F?: number; ssrc?: number }) {
+function rig(o: { format: StreamFormat; outRate?: number; outCh?: 1 | 2; dacPpm?: number; F?: number; ssrc?: number; netMs?: number }) {
   const clock = new VirtualClock(0, W0);
   const outRate = o.outRate ?? 48000, outCh = o.outCh ?? 2;
   const playout = new Playout({ clock, latencyMs: 60, outputRate: outRate, outputChannels: outCh, format: o.format });
@@ -39,7 +39,7 @@ function rig(o: { format: StreamFormat; outRate?: number; outCh?: 1 | 2; dacPpm?
           const v = Math.round(20000 * Math.sin((2 * Math.PI * 1000 * (sent + i)) / rate));
           for (let c = 0; c < ch; c++) pay.writeInt16BE(v, (i * ch + c) * 2);
         }
-        playout.pushRtp(buildRtp({ payloadType: o.format.payloadType, sequence: seq++ & 0xffff, timestamp: sent, ssrc }, pay), wall + 0.2);
+        playout.pushRtp(buildRtp({ payloadType: o.format.payloadType, sequence: seq++ & 0xffff, timestamp: sent, ssrc }, pay), wall + (o.netMs ?? 0.2));
         sent += F;
       }
       onTick?.(wall);
@@ -180,6 +180,28 @@ test('volume and mute ramp: no sample-to-sample step larger than the tone itself
   assert.ok(muted.every((v) => v === 0), 'silent while muted');
   const tail = channel(r.out, 2, 0, r.out.length / 2 - 4800);
   assert.ok(Math.max(...tail) > 19000, 'back to full volume');
+});
+
+test('SRs arriving a second after the start (packets 3 ms on the way): the switch from arrival timing re-anchors once, and the error stays under 100 µs from then on', () => {
+  // The arrival mapping sits the network's floor (3 ms) late; the SR mapping is the capture
+  // instant. Slewing that step took ~2 s with a 200 µs overshoot; one cross-fade takes a block.
+  const r = rig({ format: L16_48_2, netMs: 3 });
+  const sr = (wall: number) => {
+    const ts = Math.floor(((wall - W0) * 48000) / 1000);
+    r.playout.pushRtcp(buildSenderReport({ ssrc: 0x1234, wallMs: W0 + (ts * 1000) / 48000, rtpTimestamp: ts, packetCount: 0, octetCount: 0, cname: 't' }), wall + 3);
+  };
+  r.step(1500);
+  assert.is(r.playout.stats().timingSource, 'arrival');
+  const before = r.playout.stats().reanchors;
+  let worst = 0;
+  r.step(4000, (wall) => {
+    if ((wall - W0) % 1000 === 500) sr(wall);
+    if (wall - W0 >= 1600) worst = Math.max(worst, Math.abs(r.playout.stats().syncErrorUs));
+  });
+  const st = r.playout.stats();
+  assert.is(st.timingSource, 'rtcp');
+  assert.is(st.reanchors, before + 1, 'one re-anchor at the switch');
+  assert.ok(worst < 100, `error after the switch up to ${worst.toFixed(1)} µs`);
 });
 
 test('render with nothing to play, or a non-finite instant, gives silence and a null RTP time', () => {
