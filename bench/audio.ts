@@ -25,7 +25,7 @@ import { alsaFiles, type AlsaFiles } from '../test/helpers/alsa.ts';
 import { startPulse, record, type Pulse } from '../test/helpers/pulse.ts';
 import { syncErrors, timeToSync } from '../test/helpers/sync-error.ts';
 import { readS16, toneOf } from '../test/helpers/audio-check.ts';
-import { cpuSeconds, rssMb, pssMb, ownRssMb, deviceResidentMb, descendantsPrivateByMapping, tree } from '../test/helpers/proc-stats.ts';
+import { cpuSeconds, rssMb, pssMb, ownRssMb, deviceResidentMb, descendantsPrivateByMapping, pagesByMapping, topMappings, tree } from '../test/helpers/proc-stats.ts';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { simulateLoop } from '../device/audio/sim/loop.ts';
@@ -54,7 +54,7 @@ async function bundleHost(): Promise<{ host: string; remove(): void }> {
 interface RealTime {
   syncP99: number; syncMax: number; joinToSync: number; underruns: number; steadyPoints: number;
   thdn: number; thdnPa: number; cpu: Record<string, number>; cpuPa: number; rss: number; rssMain: number; pss: number; relay: string;
-  deviceD: { resident: number; rss: number; rssMain: number; pss: number; sinkPrivate: { mapping: string; mb: number }[]; state: Record<string, any> | null };
+  deviceD: { resident: number; rss: number; rssMain: number; pss: number; sinkPrivate: { mapping: string; mb: number }[]; mainRss: { mapping: string; mb: number }[]; state: Record<string, any> | null };
 }
 
 /** The image's runtime flags (images/rootfs/etc/systemd/system/hearth.service). */
@@ -141,7 +141,7 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const secs = (wallNow() - t0) / 1000;
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (100 * (cpuSeconds(pid) - c0[k]!)) / secs]));
     const dPid = d.device.pid!;
-    const deviceD = { resident: deviceResidentMb(dPid), rss: rssMb(dPid), rssMain: ownRssMb(dPid), pss: pssMb(dPid), sinkPrivate: descendantsPrivateByMapping(dPid), state: d.state() };
+    const deviceD = { resident: deviceResidentMb(dPid), rss: rssMb(dPid), rssMain: ownRssMb(dPid), pss: pssMb(dPid), sinkPrivate: descendantsPrivateByMapping(dPid), mainRss: topMappings(pagesByMapping(dPid, 'Rss')), state: d.state() };
     const cpuPa = (100 * (cpuSeconds(pa.proc.pid!) - pa0)) / secs;
     const rss = Math.max(...Object.values(hosts).map((h) => rssMb(h.proc.pid!)));
     const rssMain = Math.max(...Object.values(hosts).map((h) => ownRssMb(h.proc.pid!)));
@@ -275,7 +275,8 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     console.log('  (D is the shipped runtime and the figure; A-C are test hosts: simulated DAC mirrored through speaker, and IPC to this bench)');
     const dd = rt.deviceD;
     console.log(`device D memory: ${dd.resident.toFixed(1)} MB resident (the figure: the runtime's RSS ${dd.rssMain.toFixed(1)} MB + its sink process's private pages); RSS summed over both processes ${dd.rss.toFixed(1)} MB (the node binary's pages counted twice), PSS ${dd.pss.toFixed(1)} MB`);
-    console.log(`  its sink process's private pages by mapping (MB): ${dd.sinkPrivate.slice(0, 8).map((x) => `${x.mapping} ${x.mb.toFixed(2)}`).join(', ')}`);
+    console.log(`  the runtime's resident pages by mapping (MB): ${dd.mainRss.map((x) => `${x.mapping} ${x.mb.toFixed(2)}`).join(', ')}`);
+    console.log(`  its sink process's private pages by mapping (MB): ${dd.sinkPrivate.map((x) => `${x.mapping} ${x.mb.toFixed(2)}`).join(', ')}`);
     if (dd.state) console.log(`device D player: playing ${dd.state.playing}, received ${dd.state.packets?.received}, underruns ${dd.state.underruns}, DAC ${Number(dd.state.driftPpm).toFixed(1)} ppm (PulseAudio's null sink runs on this machine's clock), sink ${dd.state.sink?.status}`);
     console.log(`test-host players A–C (no MQTT, sim DAC mirrored through speaker): largest RSS ${rt.rss.toFixed(1)} MB summed over player + sink processes, ${rt.rssMain.toFixed(1)} MB player process alone, PSS ${rt.pss.toFixed(1)} MB`);
     console.log(`steady-window blocks compared: ${rt.steadyPoints}; relay: ${rt.relay.replace(/\s+/g, ' ')}`);

@@ -60,6 +60,10 @@ export class MqttLink {
       connectTimeout: 10_000,
       protocolVersion: 4, // 3.1.1: spoken by Aedes and Mosquitto alike
       will: { topic: this.o.will.topic, payload: Buffer.from(this.o.will.payload), qos: 1, retain: true },
+      // mqtt-packet's number cache is 65 536 two-byte Buffers made at the first write: 6 MB of a
+      // Pi's heap (heap snapshot of a player device) to save one tiny allocation per packet id.
+      // The setting is mqtt-packet's, process-wide: an embedded Aedes writes uncached too.
+      writeCache: false,
     };
     const client = mqtt.connect(this.o.url, opts);
     this.client = client;

@@ -78,22 +78,30 @@ export function deviceResidentMb(pid: number): number {
   return kb / 1024;
 }
 
-/**
- * Private pages (MB) of each descendant of `pid`, by mapping (library path, [heap], [anon]…),
- * largest first: where a device's sink process spends what deviceResidentMb adds.
- */
-export function descendantsPrivateByMapping(pid: number): { mapping: string; mb: number }[] {
+/** Pages (MB) of one process by mapping (library path, [heap], [anon]…), largest first: `Rss` or private pages. */
+export function pagesByMapping(pid: number, kind: 'Rss' | 'Private'): Map<string, number> {
   const kb = new Map<string, number>();
-  for (const p of tree(pid).slice(1)) {
-    let text: string;
-    try { text = readFileSync(`/proc/${p}/smaps`, 'utf8'); } catch { continue; }
-    let name = '';
-    for (const line of text.split('\n')) {
-      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-      if (head) { name = head[1]!.replace(/^.*\//, '') || '[anon]'; continue; }
-      const m = /^(Private_Clean|Private_Dirty):\s+(\d+) kB/.exec(line);
-      if (m) kb.set(name, (kb.get(name) ?? 0) + Number(m[2]));
-    }
+  let text: string;
+  try { text = readFileSync(`/proc/${pid}/smaps`, 'utf8'); } catch { return kb; }
+  let name = '';
+  const field = kind === 'Rss' ? /^(Rss):\s+(\d+) kB/ : /^(Private_Clean|Private_Dirty):\s+(\d+) kB/;
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) { name = head[1]!.replace(/^.*\//, '') || '[anon]'; continue; }
+    const m = field.exec(line);
+    if (m) kb.set(name, (kb.get(name) ?? 0) + Number(m[2]) / 1024);
   }
-  return [...kb].map(([mapping, k]) => ({ mapping, mb: k / 1024 })).filter((x) => x.mb > 0).sort((a, b) => b.mb - a.mb);
+  return kb;
+}
+
+/** Largest first, as `name MB` pairs. */
+export function topMappings(mb: Map<string, number>, n = 8): { mapping: string; mb: number }[] {
+  return [...mb].map(([mapping, v]) => ({ mapping, mb: v })).filter((x) => x.mb > 0).sort((a, b) => b.mb - a.mb).slice(0, n);
+}
+
+/** Private pages (MB) of the descendants of `pid`, by mapping: where a device's sink process spends what deviceResidentMb adds. */
+export function descendantsPrivateByMapping(pid: number): { mapping: string; mb: number }[] {
+  const sum = new Map<string, number>();
+  for (const p of tree(pid).slice(1)) for (const [k, v] of pagesByMapping(p, 'Private')) sum.set(k, (sum.get(k) ?? 0) + v);
+  return topMappings(sum);
 }
