@@ -12,7 +12,8 @@
 //   anchor waits until the ideal position reaches buffered audio (pre-roll silence meanwhile),
 //   so the mapping has had the whole latency to settle. |e| > 5 ms re-anchors (fade out, jump,
 //   fade in: only at start, re-sync or a clock step), and so does |e| > 0.5 ms on the block where
-//   the timing source changes (arrivals → SRs after a join); otherwise the PI loop slews: no frame is
+//   the timing source changes (arrivals → SRs after a join) or the sender's timing steps (its
+//   arrival floor moved); otherwise the PI loop slews: no frame is
 //   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor or a
 //   change of timing source (arrivals → SRs) and calm after that.
 // - Never throws on input: every bad datagram is counted (malformed, wrong payload type, foreign
@@ -75,6 +76,8 @@ export class Playout {
   private smoothRatio = 0;
   /** The feed-forward ratio of the previous block (0 after an anchor): its changes are rebased into the drift loop. */
   private lastFf = 0;
+  /** The arrival timing's level shifts when the loop last (re)acquired. */
+  private acqShifts = 0;
   /** Seconds of output since the loop last (re)acquired, and the timing source then. */
   private acqS = 0;
   private acqSource: string | null = null;
@@ -209,7 +212,11 @@ export class Playout {
       const e = (ideal - s.rs.position()) / s.format.rate;
       this.lastError = e;
       const src = s.timing.source();
-      const switched = src !== this.acqSource;
+      // A step of the sender's timing (the arrival floor moved: levelShifted in timing.ts) is a
+      // switch too: the sender's audio already has its glitch there, and slewing ~5 ms bent the
+      // pitch by 2000 ppm for seconds.
+      const shifts = src === 'arrival' ? s.timing.arrivalLevelShifts() : this.acqShifts;
+      const switched = src !== this.acqSource || shifts !== this.acqShifts;
       if (Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
         // Fade out at the old position, jump, fade in at the new one.
         this.reanchors++;
@@ -226,7 +233,7 @@ export class Playout {
         concealed += a.concealed + b.concealed; silentFrames += a.silent + b.silent;
         this.lastError = 0;
       } else {
-        if (switched) { this.acqSource = src; this.acqS = 0; }
+        if (switched) { this.acqSource = src; this.acqShifts = shifts; this.acqS = 0; }
         const k = Math.exp(-this.acqS / ACQ_TAU_S);
         const omega = STEADY_OMEGA + (ACQ_OMEGA - STEADY_OMEGA) * k;
         this.drift.setOmega(omega, 1 + 2 * k);
@@ -266,6 +273,7 @@ export class Playout {
     this.lastFf = 0;
     this.acqS = 0;
     this.acqSource = s.timing.source();
+    this.acqShifts = s.timing.arrivalLevelShifts();
   }
 
   /** Renders `n` frames into fout at frame `at`, pulling source frames through the reader. */

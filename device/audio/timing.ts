@@ -39,6 +39,8 @@
 const MAX_DRIFT = 2000e-6;
 const SLEW_S = 2;
 const SR_FIT_SPAN_MS = 900;
+const LEVEL_BUCKETS = 4;
+const LEVEL_STEP_MS = 1.5;
 const SLEW_MAX_MS = 2;
 const SLEW_MAX_DK = 50e-6;
 
@@ -129,6 +131,7 @@ export class StreamTiming {
   private sCount = 0;
   private srWallRef = NaN;
   private srLine: Line | null = null;
+  private levelShifts = 0;
   private lastSrWall = -Infinity;
   /** Newest SR's NTP time minus its arrival (ms; NaN when the arrival was not given). */
   private lastSrLead = NaN;
@@ -200,6 +203,7 @@ export class StreamTiming {
     this.bd[i] = this.curMinD;
     if (this.bCount < this.maxBuckets) this.bCount++;
     else this.bHead = (this.bHead + 1) % this.maxBuckets;
+    if (this.levelShifted()) { this.judgeSr(); return; }
     if (this.bCount >= this.minBuckets) {
       for (let k = 0; k < this.bCount; k++) {
         const j = (this.bHead + k) % this.maxBuckets;
@@ -212,6 +216,42 @@ export class StreamTiming {
     }
     this.judgeSr();
   }
+
+  /**
+   * A sender whose timing steps (PipeWire's graph missing a cycle: from then on every packet left
+   * 5.4 ms later for its RTP time, measured) moves the arrival floor by a step. The lower envelope
+   * of a window holding both levels is no line: its edge over the window's middle climbed from
+   * the old floor to the new one, a sender "drift" of −2000 ppm (the clamp), served for seconds,
+   * and the player slewed its rooms' pitch by 4000 ppm. So: when the last LEVEL_BUCKETS bucket
+   * minima all lie more than LEVEL_STEP_MS off the served line on the same side, the floor has
+   * moved. The older buckets are dropped and the line keeps its slope at the new level (the
+   * players of the stream all see the same step and take it alike); fitting resumes once the
+   * window has minBuckets again.
+   */
+  private levelShifted(): boolean {
+    const line = this.arrivalLine;
+    if (!line || this.bCount < LEVEL_BUCKETS + 2) return false;
+    let side = 0;
+    let lowest = Infinity;
+    const tc = this.lastT;
+    for (let k = this.bCount - LEVEL_BUCKETS; k < this.bCount; k++) {
+      const j = (this.bHead + k) % this.maxBuckets;
+      const t = this.bts[j]!, d = this.bd[j]!;
+      const off = d - (line.wa + (t - line.ta) * line.k - t * this.k0);
+      const s = off > LEVEL_STEP_MS ? 1 : off < -LEVEL_STEP_MS ? -1 : 0;
+      if (s === 0 || (side !== 0 && s !== side)) return false;
+      side = s;
+      lowest = Math.min(lowest, d - (t - tc) * (line.k - this.k0)); // the bucket's level at tc
+    }
+    this.bHead = (this.bHead + this.bCount - LEVEL_BUCKETS) % this.maxBuckets;
+    this.bCount = LEVEL_BUCKETS;
+    this.arrivalLine = { ta: tc, wa: lowest + tc * this.k0, k: line.k };
+    this.levelShifts++;
+    return true;
+  }
+
+  /** Steps of the arrival floor taken so far (levelShifted). */
+  arrivalLevelShifts(): number { return this.levelShifts; }
 
   /**
    * Serves a newly fitted arrival line without a jump: from the newest frame on, the served line

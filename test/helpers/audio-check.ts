@@ -24,6 +24,32 @@ export function toneOf(pcm: Int16Array, frames = 32768, channels = 2, rate = 480
 }
 
 /**
+ * The last `frames` frames of `pcm` (interleaved) that hold no dropout: no run of `run` or more
+ * frames below `level` on channel 0, trailing silence aside. For a sender that itself drops out
+ * now and then (PipeWire's graph missing a cycle sends silence inside the tone), so the player is
+ * judged on a stretch of whole input; null when no such stretch exists.
+ */
+export function lastWholeStretch(pcm: Int16Array, frames = 32768, channels = 2, run = 32, level = 100): Int16Array | null {
+  const total = pcm.length / channels;
+  const quietAt = (i: number) => Math.abs(pcm[i * channels]!) < level;
+  // Stretches of sound between dropouts (quiet runs ≥ `run` frames), in order.
+  const stretches: [number, number][] = [];
+  let start = 0, quiet = 0;
+  for (let i = 0; i < total; i++) {
+    if (!quietAt(i)) { quiet = 0; continue; }
+    if (++quiet === run) { const stop = i - run + 1; if (stop > start) stretches.push([start, stop]); }
+    if (quiet >= run) start = i + 1;
+  }
+  if (quiet < run && total > start) stretches.push([start, total]);
+  for (let k = stretches.length - 1; k >= 0; k--) {
+    let [from, to] = stretches[k]!;
+    while (to > from && quietAt(to - 1)) to--;
+    if (to - from >= frames) return pcm.subarray((to - frames) * channels, to * channels);
+  }
+  return null;
+}
+
+/**
  * Where `needle` (interleaved) starts in `hay`, searching frame-aligned; -1 if absent. Used to
  * line the played output up with the source material before comparing byte for byte.
  */

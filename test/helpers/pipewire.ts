@@ -96,7 +96,10 @@ export async function startPipeWire(ns: Netns, rtpSink: Record<string, string | 
   writeFileSync(join(dir, 'pipewire.conf'), config(rtpSink));
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, XDG_RUNTIME_DIR: rt, PIPEWIRE_RUNTIME_DIR: rt, PIPEWIRE_REMOTE: 'pipewire-0' };
   delete env.DBUS_SESSION_BUS_ADDRESS;
-  const proc = track(ns.spawn('pipewire', ['-c', join(dir, 'pipewire.conf')], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // Real-time, like pw-play below and like the players it feeds (SCHED_RR): at normal priority its
+  // graph missed cycles whenever the players' processes held both cores, and it sent silence
+  // inside the tone (about 1 attempt in 3 on a 2-core VM).
+  const proc = track(ns.spawn('chrt', ['-r', '20', 'pipewire', '-c', join(dir, 'pipewire.conf')], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let log = '';
   const append = (d: unknown) => { log = (log + String(d)).slice(-50_000); };
   proc.stderr?.on('data', append);

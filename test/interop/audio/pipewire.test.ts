@@ -13,7 +13,7 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPipeWire, type PipeWire } from '../../helpers/pipewire.ts';
 import { startUdpTap, type UdpTap, type Dgram } from '../../helpers/udp-taps.ts';
-import { readS16, toneOf } from '../../helpers/audio-check.ts';
+import { lastWholeStretch, readS16, toneOf } from '../../helpers/audio-check.ts';
 import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/sap.ts';
 import { parseSdp, type SdpStream } from '../../../device/audio/sdp.ts';
 import { parseRtp, type RtpPacket } from '../../../device/audio/rtp.ts';
@@ -21,13 +21,14 @@ import { parseRtp, type RtpPacket } from '../../../device/audio/rtp.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns | undefined, alsa: AlsaFiles | undefined, pw: PipeWire | undefined, tap: UdpTap | undefined;
 
-test.after.each(async () => {
+async function teardown(): Promise<void> {
   await stopAllHosts();
   tap?.close(); tap = undefined;
   await pw?.stop(); pw = undefined;
   ns?.delete(); ns = undefined;
   alsa?.cleanup(); alsa = undefined;
-});
+}
+test.after.each(teardown);
 
 /**
  * Runs of ≥ 64 zero samples inside the tone PipeWire sent (left channel): the silence its graph
@@ -52,6 +53,21 @@ function senderGaps(pkts: RtpPacket[]): number {
  * it. Checks PipeWire's SAP/SDP and wire format (tapped), then the tone the player played.
  */
 async function pipewireToPlayer(rtpSink: Record<string, string | number>, choose: (st: SdpStream) => Record<string, unknown>): Promise<{ st: SdpStream; state: Record<string, any> }> {
+  // PipeWire's own graph sometimes misses cycles on a loaded 2-core machine and sends silence
+  // inside the tone (1-8 gaps in about one try in three on one CI-like VM, with PipeWire under
+  // SCHED_RR too). The player is judged on a stretch of output between such holes; a try with no
+  // 0.68 s between them is repeated with a fresh PipeWire, three tries at most.
+  const glitched: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await pipewireToPlayerOnce(rtpSink, choose);
+    if ('st' in r) return r;
+    glitched.push(r.senderGaps);
+    await teardown();
+  }
+  throw new Error(`PipeWire itself sent silence gaps inside the tone in every try (${glitched.join(', ')} gaps): no clean run to judge the player on`);
+}
+
+async function pipewireToPlayerOnce(rtpSink: Record<string, string | number>, choose: (st: SdpStream) => Record<string, unknown>): Promise<{ st: SdpStream; state: Record<string, any> } | { senderGaps: number }> {
   ns = createNetns('hpw');
   alsa = alsaFiles(['room']);
   tap = await startUdpTap(ns);
@@ -97,7 +113,12 @@ async function pipewireToPlayer(rtpSink: Record<string, string | number>, choose
   const dacUnderruns = (await p.records()).underruns;
   assert.is(s.playing, true, 'playing');
   assert.ok(s.packets.received > 100, 'packets received');
-  const t = toneOf(readS16(alsa.outFile('room')));
+  // Judged on the last 0.68 s of output with no dropout: where PipeWire itself sent silence, the
+  // player faithfully played it, and a tone with a hole says nothing about the player.
+  const whole = lastWholeStretch(readS16(alsa.outFile('room')));
+  if (!whole && gaps > 0) { console.log(`PipeWire itself sent ${gaps} silence gaps inside the tone, none 0.68 s apart: trying again`); return { senderGaps: gaps }; }
+  assert.ok(whole, `no 0.68 s of output without a dropout, though PipeWire sent a whole tone (${gaps} gaps)`);
+  const t = toneOf(whole);
   const why = `packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms, silence gaps PipeWire itself sent: ${gaps}`;
   assert.ok(Math.abs(t.hz - 1000) < 1, `1 kHz (${t.hz.toFixed(2)} Hz; ${why})`);
   // Measured −89…−90.5 dB over ~60 runs (PulseAudio: −90.7); one dropped or inserted

@@ -67,4 +67,21 @@ test('before any packet: no mapping; reset forgets', () => {
   assert.is(t.wallOf(TS0), null);
 });
 
+test('a sender whose timing steps (PipeWire missing a graph cycle: every later packet 5.4 ms late for its RTP time) moves the arrival floor by a step, not a slope', () => {
+  // Measured on PipeWire 0.3.65 (test/interop/audio/pipewire.test.ts): the bucket floor sat at
+  // −8.1 ms for 5 s, then at −2.7 ms. Fitted as one lower envelope it read as −2000 ppm.
+  const tm = new StreamTiming(RATE);
+  const rnd = new Prng(5);
+  const capture = (ts: number) => W0 + ((ts - TS0) * 1000) / RATE;
+  for (let k = 0; k < 1800; k++) { // 320-frame packets (6.67 ms) for 12 s; the step at 5 s
+    const ts = TS0 + k * F;
+    tm.onPacket(ts + F, capture(ts + F) + 1 + rnd.next() * 0.3 + (k * F >= 5 * RATE ? 5.4 : 0));
+  }
+  assert.is(tm.arrivalLevelShifts(), 1, 'one step taken');
+  assert.ok(Math.abs(tm.senderDriftPpm()) < 5, `sender drift ${tm.senderDriftPpm().toFixed(1)} ppm (it runs at 0)`);
+  const ts = TS0 + 1790 * F;
+  const off = tm.wallOf(ts)! - capture(ts);
+  assert.ok(Math.abs(off - 6.4) < 0.3, `frames now map ${off.toFixed(2)} ms after capture (floor 1 ms + the 5.4 ms step)`);
+});
+
 test.run();
