@@ -28,7 +28,7 @@ import { readS16, toneOf } from '../test/helpers/audio-check.ts';
 import { cpuSeconds, rssMb, pssMb, ownRssMb, deviceResidentMb, descendantsPrivateByMapping, pagesByMapping, topMappings, tree } from '../test/helpers/proc-stats.ts';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { simulateLoop } from '../device/audio/sim/loop.ts';
+import { simulateLoop, type SimLoopResult } from '../device/audio/sim/loop.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
 
@@ -216,7 +216,7 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
   }
 }
 
-interface Virtual { driftResidual: number; underrunsImpaired: number; underruns20: number; sync100: number; thdnVirtual: number; audioMinutes: number }
+interface Virtual { driftResidual: number; underrunsImpaired: number; underruns20: number; sync100: number; thdnVirtual: number; audioMinutes: number; arrival: SimLoopResult["figures"] }
 
 function virtual(quick: boolean, log: (s: string) => void): Virtual {
   const long = quick ? 120 : 1800;
@@ -234,9 +234,15 @@ function virtual(quick: boolean, log: (s: string) => void): Virtual {
     seconds: quick ? 30 : 60, seed: 44, sender: { ppm: 0, rtcpIntervalMs: 1000, amplitude: 0.5 },
     players: [{ dacPpm: 300, latencyMs: 100, captureFromS: quick ? 20 : 40 }],
   });
+  // Senders without RTCP (PulseAudio, PipeWire): two rooms on the arrival mapping alone.
+  const v4 = simulateLoop({
+    seconds: quick ? 120 : 300, seed: 45, settleS: 30, sender: { ppm: 50, rtcpIntervalMs: null }, network: { jitterMs: 5, lossPct: 1 },
+    players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 60 }],
+  });
   return {
     driftResidual: v1.figures.drift_residual_ppm, underrunsImpaired: v1.figures.underruns, underruns20: v2.figures.underruns,
     sync100: v1.figures.sync_error_p99_us, thdnVirtual: v3.figures.thdn_db ?? NaN, audioMinutes: (long * 4) / 60,
+    arrival: v4.figures,
   };
 }
 
@@ -281,6 +287,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     console.log(`test-host players A–C (no MQTT, sim DAC mirrored through speaker): largest RSS ${rt.rss.toFixed(1)} MB summed over player + sink processes, ${rt.rssMain.toFixed(1)} MB player process alone, PSS ${rt.pss.toFixed(1)} MB`);
     console.log(`steady-window blocks compared: ${rt.steadyPoints}; relay: ${rt.relay.replace(/\s+/g, ' ')}`);
     console.log(`virtual cross-checks: sync p99 at 100 ms impaired ${v.sync100.toFixed(1)} µs, THD+N at +300 ppm ${v.thdnVirtual.toFixed(1)} dB, ${v.audioMinutes.toFixed(0)} player-minutes of audio`);
+    console.log(`virtual, no RTCP (arrival mapping only, 5 ms jitter, 1 % loss): sync p99 ${v.arrival.sync_error_p99_us.toFixed(1)} µs, max ${v.arrival.sync_error_max_us.toFixed(1)} µs, join ${v.arrival.join_to_sync_s.toFixed(2)} s, underruns ${v.arrival.underruns}`);
   }
   return figures;
 }
