@@ -29,6 +29,7 @@ import { cpuSeconds, rssMb, pssMb, ownRssMb, deviceResidentMb, descendantsPrivat
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { simulateLoop, type SimLoopResult } from '../device/audio/sim/loop.ts';
+import { imageRuntimeFlags } from './lib/runtime-flags.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
 
@@ -58,7 +59,7 @@ interface RealTime {
 }
 
 /** The image's runtime flags (images/rootfs/etc/systemd/system/hearth.service). */
-const RUNTIME_FLAGS = ['--max-semi-space-size=1', '--single-threaded'];
+const RUNTIME_FLAGS = imageRuntimeFlags();
 
 /** Device D: `hearth hub` and `hearth run` (the built bundle in dist/) inside the namespace. */
 async function startDeviceD(ns: Netns, dir: string, pa: Pulse, log: (s: string) => void): Promise<{ device: ChildProcess; hub: ChildProcess; state(): Record<string, any> | null }> {

@@ -127,7 +127,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Core
         ['provision_rtt_p50_ms', f.provision_rtt_p50_ms, '', `config/set → reply, ${one.rttMs.length} applied patches, device + hub processes on loopback`],
         ['provision_rtt_p99_ms', f.provision_rtt_p99_ms, atMost(f.provision_rtt_p99_ms, 20), `max ${round(Math.max(...one.rttMs), 2)} ms`],
         ['reconnect_s', f.reconnect_s, atMost(f.reconnect_s, 2), `hub stop+start → device online, median of ${one.reconnectS.length} (max ${round(Math.max(...one.reconnectS), 3)} s; hub listening again after ${round(median(one.hubReadyS), 3)} s); backoff 50–500 ms`],
-        ['idle_rss_mb', f.idle_rss_mb, atMost(f.idle_rss_mb, 60), `VmRSS of "hearth run" (bundled, no roles) after ${p.settleMs / 1000} s online and idle`],
+        ['idle_rss_mb', f.idle_rss_mb, atMost(f.idle_rss_mb, 60), `VmRSS of "hearth run" (bundled, the image's node flags, no roles) after ${p.settleMs / 1000} s online and idle`],
         ['fleet_devices', f.fleet_devices, '', 'real runtimes in one fleet process, provisioned once each with a whole config'],
       ]));
       console.log();
