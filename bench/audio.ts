@@ -170,18 +170,18 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const pts = syncErrors(ra.records, rb.records);
     // The course of the signed error (B − A), median per 5 s after B joined: a constant offset and
     // a slow convergence look different here, though both raise the p99.
-    const course: string[] = [];
-    for (let t0 = bJoin; t0 < endAt - 500; t0 += 5000) {
-      const win = pts.filter((p) => p.wallMs >= t0 && p.wallMs < t0 + 5000).map((p) => p.errUs).sort((x, y) => x - y);
-      if (win.length) course.push(`${((t0 - bJoin) / 1000).toFixed(0)}s:${win[win.length >> 1]!.toFixed(1)}`);
-    }
-    const early: string[] = [];
-    for (let t0 = bJoin; t0 < bJoin + 6000; t0 += 500) {
-      const win = pts.filter((p) => p.wallMs >= t0 && p.wallMs < t0 + 500).map((p) => p.errUs);
-      if (win.length) early.push(`${((t0 - bJoin) / 1000).toFixed(1)}s:${Math.min(...win).toFixed(0)}..${Math.max(...win).toFixed(0)}`);
-    }
-    log(`sync points ${pts.length}; error course (median µs per 5 s after B joined): ${course.join(' ')}`);
-    log(`first 6 s after B joined (range of the error in µs per 0.5 s): ${early.join(' ')}`);
+    // Per window of `stepMs` from B's join to `untilMs`: `label(errors sorted)` (pts is in time order).
+    const windows = (stepMs: number, untilMs: number, label: (e: number[]) => string): string => {
+      const out: string[] = [];
+      for (let t0 = bJoin, i = 0; t0 < untilMs; t0 += stepMs) {
+        const win: number[] = [];
+        for (; i < pts.length && pts[i]!.wallMs < t0 + stepMs; i++) if (pts[i]!.wallMs >= t0) win.push(pts[i]!.errUs);
+        if (win.length) out.push(`${((t0 - bJoin) / 1000).toFixed(1)}s:${label(win.sort((x, y) => x - y))}`);
+      }
+      return out.join(' ');
+    };
+    log(`sync points ${pts.length}; error course (median µs per 5 s after B joined): ${windows(5000, endAt - 500, (e) => e[e.length >> 1]!.toFixed(1))}`);
+    log(`first 6 s after B joined (range of the error in µs per 0.5 s): ${windows(500, bJoin + 6000, (e) => `${e[0]!.toFixed(0)}..${e.at(-1)!.toFixed(0)}`)}`);
     const joinToSync = timeToSync(pts.filter((p) => p.wallMs < endAt - 500), bJoin);
     // Where the rooms were apart by more than 100 µs after B first synced: runs of such points.
     const excursions: string[] = [];

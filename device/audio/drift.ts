@@ -70,7 +70,7 @@ export class DriftController {
 
   /**
    * The feed-forward ratio the correction multiplies changed by `factor` (old / new): rescales the
-   * learned drift so the total ratio, feed-forward × (1 + u), stays where the loop had put it. A
+   * learned drift (the next update() builds u on it) so the total ratio, feed-forward × (1 + u), stays where the loop had put it. A
    * refined estimate (the DAC clock's fit converging, a switch to SR timing) then moves nothing
    * by itself; otherwise the integrator, which had learnt the old estimate's error, must unlearn
    * it at the loop's pace, and the room drifts off meanwhile.
@@ -78,7 +78,6 @@ export class DriftController {
   rebase(factor: number): void {
     if (!(factor > 0) || factor === 1) return;
     this.integral = Math.max(-this.max, Math.min(this.max, factor * (1 + this.integral) - 1));
-    this.u = Math.max(-this.max, Math.min(this.max, factor * (1 + this.u) - 1));
   }
 
   /** Starts over, optionally keeping a learned drift (bumpless after a re-anchor). */

@@ -76,11 +76,9 @@ export class Playout {
   private smoothRatio = 0;
   /** The feed-forward ratio of the previous block (0 after an anchor): its changes are rebased into the drift loop. */
   private lastFf = 0;
-  /** The arrival timing's level shifts when the loop last (re)acquired. */
-  private acqShifts = 0;
-  /** Seconds of output since the loop last (re)acquired, and the timing source then. */
+  /** Seconds of output since the loop last (re)acquired, and the timing's mappingSteps() then. */
   private acqS = 0;
-  private acqSource: string | null = null;
+  private acqSteps = 0;
   // Scratch (grown on demand, never per frame).
   private readBuf = new Float32Array(READ_CHUNK * 2);
   private monoBuf = new Float32Array(READ_CHUNK);
@@ -211,12 +209,10 @@ export class Playout {
     } else {
       const e = (ideal - s.rs.position()) / s.format.rate;
       this.lastError = e;
-      const src = s.timing.source();
-      // A step of the sender's timing (the arrival floor moved: levelShifted in timing.ts) is a
-      // switch too: the sender's audio already has its glitch there, and slewing ~5 ms bent the
-      // pitch by 2000 ppm for seconds.
-      const shifts = src === 'arrival' ? s.timing.arrivalLevelShifts() : this.acqShifts;
-      const switched = src !== this.acqSource || shifts !== this.acqShifts;
+      // The mapping stepped (timing.mappingSteps: arrivals → SRs, or the sender's arrival floor
+      // moved, where its audio already has its glitch): slewing that bent the pitch for seconds.
+      const steps = s.timing.mappingSteps();
+      const switched = steps !== this.acqSteps;
       if (Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
         // Fade out at the old position, jump, fade in at the new one.
         this.reanchors++;
@@ -233,7 +229,7 @@ export class Playout {
         concealed += a.concealed + b.concealed; silentFrames += a.silent + b.silent;
         this.lastError = 0;
       } else {
-        if (switched) { this.acqSource = src; this.acqShifts = shifts; this.acqS = 0; }
+        if (switched) { this.acqSteps = steps; this.acqS = 0; }
         const k = Math.exp(-this.acqS / ACQ_TAU_S);
         const omega = STEADY_OMEGA + (ACQ_OMEGA - STEADY_OMEGA) * k;
         this.drift.setOmega(omega, 1 + 2 * k);
@@ -272,8 +268,7 @@ export class Playout {
     this.anchored = true;
     this.lastFf = 0;
     this.acqS = 0;
-    this.acqSource = s.timing.source();
-    this.acqShifts = s.timing.arrivalLevelShifts();
+    this.acqSteps = s.timing.mappingSteps();
   }
 
   /** Renders `n` frames into fout at frame `at`, pulling source frames through the reader. */

@@ -131,7 +131,9 @@ export class StreamTiming {
   private sCount = 0;
   private srWallRef = NaN;
   private srLine: Line | null = null;
-  private levelShifts = 0;
+  /** Steps of the mapping (mappingSteps), and the source when last judged. */
+  private steps = 0;
+  private judgedSource: TimingSource | null = null;
   private lastSrWall = -Infinity;
   /** Newest SR's NTP time minus its arrival (ms; NaN when the arrival was not given). */
   private lastSrLead = NaN;
@@ -168,6 +170,7 @@ export class StreamTiming {
     this.sHead = this.sCount = 0;
     this.srWallRef = NaN;
     this.srLine = null;
+    this.judgedSource = null;
     this.lastSrWall = -Infinity;
     this.lastSrLead = NaN;
     this.srOk = false;
@@ -246,12 +249,16 @@ export class StreamTiming {
     this.bHead = (this.bHead + this.bCount - LEVEL_BUCKETS) % this.maxBuckets;
     this.bCount = LEVEL_BUCKETS;
     this.arrivalLine = { ta: tc, wa: lowest + tc * this.k0, k: line.k };
-    this.levelShifts++;
+    if (!this.srTrusted()) this.steps++;
     return true;
   }
 
-  /** Steps of the arrival floor taken so far (levelShifted). */
-  arrivalLevelShifts(): number { return this.levelShifts; }
+  /**
+   * How many times the mapping in charge stepped rather than drifted: the source changed between
+   * arrivals and SRs, or the arrival floor moved while arrivals were in charge (levelShifted).
+   * The playout re-anchors on a step instead of slewing it.
+   */
+  mappingSteps(): number { return this.steps; }
 
   /**
    * Serves a newly fitted arrival line without a jump: from the newest frame on, the served line
@@ -329,12 +336,21 @@ export class StreamTiming {
   /** Re-decides whether SRs steer (see the rules above); called on every SR and closed bucket. */
   private judgeSr(): void {
     const delay = this.srDelayMs();
-    if (Number.isNaN(delay)) { this.srOk = false; return; }
+    if (Number.isNaN(delay)) { this.srOk = false; this.noteSource(); return; }
     // Trusted SRs keep their trust inside a band twice as wide (hysteresis).
     const early = this.srOk ? 2 * this.srEarlyMs : this.srEarlyMs;
     const late = this.srOk ? 2 * this.srTrustMs : this.srTrustMs;
     const lead = Number.isNaN(this.lastSrLead) ? 0 : this.lastSrLead;
     this.srOk = delay >= -early && delay <= late && lead <= early;
+    this.noteSource();
+  }
+
+  /** Counts a change between two sources as a step (not the first mapping of a stream). */
+  private noteSource(): void {
+    const src = this.source();
+    if (src === this.judgedSource) return;
+    if (this.judgedSource !== null && src !== null) this.steps++;
+    this.judgedSource = src;
   }
 
   private srTrusted(): boolean { return this.srOk && this.srLine !== null; }

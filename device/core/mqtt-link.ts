@@ -5,6 +5,7 @@
 // instead of mqtt.js's fixed period. Non-retained messages published while offline wait in a
 // bounded queue and go out on reconnect.
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import { dropMqttNumberCache } from './mqtt-packet.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
 import { Backoff } from './backoff.ts';
@@ -60,11 +61,8 @@ export class MqttLink {
       connectTimeout: 10_000,
       protocolVersion: 4, // 3.1.1: spoken by Aedes and Mosquitto alike
       will: { topic: this.o.will.topic, payload: Buffer.from(this.o.will.payload), qos: 1, retain: true },
-      // mqtt-packet's number cache is 65 536 two-byte Buffers made at the first write: 6 MB of a
-      // Pi's heap (heap snapshot of a player device) to save one tiny allocation per packet id.
-      // The setting is mqtt-packet's, process-wide: an embedded Aedes writes uncached too.
-      writeCache: false,
     };
+    dropMqttNumberCache();
     const client = mqtt.connect(this.o.url, opts);
     this.client = client;
     client.on('connect', () => this.onConnect());

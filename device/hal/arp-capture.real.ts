@@ -22,8 +22,9 @@ const require = createRequire(import.meta.url);
  * V8 collects a Cap object that destructor runs inside the GC's weak callback and the process
  * dies of SIGSEGV (seen in `node::AsyncWrap::EmitDestroy` from `Pcap::~Pcap`, in about one run
  * in three of the contract suite, which opens and closes many captures). A capture that is never
- * collected never runs it. The cost is a few hundred bytes per capture ever opened: the waker
- * opens one per interface, again only when its config changes.
+ * collected never runs it. The cost is the Cap and its 64 KiB frame buffer (kept too: the native
+ * side holds a raw pointer to it) per capture ever opened: the waker opens one per interface,
+ * again only when its config changes.
  */
 const neverCollected = new Set<CapHandle>();
 
@@ -51,7 +52,7 @@ export function openRealArpCapture(opts: ArpCaptureOptions): ArpCapture {
   const v4 = networkInterfaces()[opts.iface]?.find((a) => a.family === 'IPv4');
   const cap = new Cap();
   neverCollected.add(cap);
-  let buffer = Buffer.alloc(65_535);
+  const buffer = Buffer.alloc(65_535);
   let handler: ((frame: Buffer) => void) | undefined;
   let closed = false;
   const link = cap.open(opts.iface, bpfForEtherTypes(opts.etherTypes ?? [0x0806]), RING_BYTES, buffer);
@@ -79,7 +80,6 @@ export function openRealArpCapture(opts: ArpCaptureOptions): ArpCapture {
       handler = undefined;
       cap.removeAllListeners('packet');
       cap.close();
-      buffer = Buffer.alloc(0); // the 64 KiB frame buffer can go; the Cap object stays (neverCollected)
     },
   };
 }

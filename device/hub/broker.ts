@@ -9,7 +9,7 @@ import { join, extname, normalize, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { Aedes, type Client, type AuthenticateError } from 'aedes';
-import mqttPacket from 'mqtt-packet';
+import { dropMqttNumberCache } from '../core/mqtt-packet.ts';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { readCredentials, verifyPassword, type CredentialsFile } from './credentials.ts';
 import { mayPublish, maySubscribe, type AclSubject } from './acl.ts';
@@ -103,10 +103,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     opts.onSecurityEvent?.(e);
   };
 
-  // mqtt-packet's number cache is 65 536 two-byte Buffers made at the first write: 6 MB of heap
-  // (heap snapshot of a runtime) to save one tiny allocation per packet id. Process-wide; the
-  // device link turns it off too (mqtt.js `writeCache: false`).
-  mqttPacket.writeToStream.cacheNumbers = false;
+  dropMqttNumberCache();
   const aedes = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       const c = client as WithSubject;

@@ -13,7 +13,7 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPipeWire, type PipeWire } from '../../helpers/pipewire.ts';
 import { startUdpTap, type UdpTap, type Dgram } from '../../helpers/udp-taps.ts';
-import { lastWholeStretch, readS16, toneOf } from '../../helpers/audio-check.ts';
+import { dropouts, lastWholeStretch, readS16, toneOf } from '../../helpers/audio-check.ts';
 import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/sap.ts';
 import { parseSdp, type SdpStream } from '../../../device/audio/sdp.ts';
 import { parseRtp, type RtpPacket } from '../../../device/audio/rtp.ts';
@@ -37,15 +37,7 @@ test.after.each(teardown);
 function senderGaps(pkts: RtpPacket[]): number {
   const left: number[] = [];
   for (const p of pkts) for (let i = 0; i + 3 < p.payload.length; i += 4) left.push((p.payload[i]! << 24) >> 16 | p.payload[i + 1]!);
-  const first = left.findIndex((v) => v !== 0);
-  let last = left.length - 1;
-  while (last > first && left[last] === 0) last--;
-  let gaps = 0, run = 0;
-  for (let i = first; i <= last; i++) {
-    run = left[i] === 0 ? run + 1 : 0;
-    if (run === 64) gaps++;
-  }
-  return gaps;
+  return dropouts(left, 1, 64, 1).length;
 }
 
 /**
