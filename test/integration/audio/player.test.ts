@@ -44,6 +44,11 @@ test('two players on one stream (by hearth stream id) play in sync, at +80 and â
   // Underruns while the processes were still starting (loading code, not yet real-time) are not playout.
   await sleep(1000);
   const u0 = (await a.records(Infinity)).underruns + (await b.records(Infinity)).underruns;
+  // C's playout underruns are seen only in its state (published every 2 s): the baseline is the
+  // first state published after this point, not the last one before it (which could predate the
+  // start-up it is meant to cover).
+  const n0 = c.states.length;
+  for (const t0 = Date.now(); c.states.length === n0 && Date.now() - t0 < 5000; ) await sleep(50);
   cUnderrunsAtStart = c.lastState()?.underruns ?? 0;
   await sleep(7000);
   const [ra, rb] = await Promise.all([a.records(), b.records()]);
