@@ -116,7 +116,7 @@ export async function inspectTarget(device: string, env: FlashEnv = REAL_FLASH_E
     t.mountedAt.push(m.mountPoint);
     if (m.mountPoint === '/') t.holdsRoot = true;
   }
-  const swaps = (await readFile(env.swaps, 'utf8').catch(() => '')).split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter(Boolean);
+  const swaps = (await readFile(env.swaps, 'utf8').catch(() => '')).split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter((s): s is string => Boolean(s));
   const names = new Set(nums.values());
   for (const s of swaps) if (names.has(basename(s))) t.mountedAt.push(`swap (${s})`);
   return t;

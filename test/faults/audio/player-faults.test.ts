@@ -46,7 +46,7 @@ function hostile(i: number, ssrc: number): Buffer {
   switch (i % 9) {
     case 0: return Buffer.from([0x80, 0x7f, 0, 1, 0]); // short
     case 1: { const p = ok(); p[0] = 0x40; return p; } // version 1
-    case 2: { const p = ok(); p[0] |= 0x20; p[p.length - 1] = 250; return Buffer.from(p.subarray(0, 100)); } // padding longer than the packet
+    case 2: { const p = ok(); p[0]! |= 0x20; p[p.length - 1] = 250; return Buffer.from(p.subarray(0, 100)); } // padding longer than the packet
     case 3: { const p = Buffer.alloc(20); p[0] = 0x8f; p[1] = 127; return p; } // 15 CSRCs announced, 2 present
     case 4: { const p = ok({ extension: { profile: 0xbede, data: Buffer.alloc(4) } }); p.writeUInt16BE(5000, 14); return p; } // extension length past the end
     case 5: return ok({ payloadType: 0 }); // wrong PT

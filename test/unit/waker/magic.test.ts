@@ -50,7 +50,7 @@ test('checkMagicPacket refuses wrong sync, a differing copy, wrong length, wrong
   const good = buildMagicPacket(MAC);
   const badSync = Buffer.from(good); badSync[3] = 0xfe;
   assert.is(checkMagicPacket(badSync).ok, false);
-  const badCopy = Buffer.from(good); badCopy[6 + 6 * 9 + 2] ^= 1;
+  const badCopy = Buffer.from(good); badCopy[6 + 6 * 9 + 2]! ^= 1;
   const r = checkMagicPacket(badCopy);
   assert.is(r.ok, false);
   assert.match((r as { reason: string }).reason, /copy 10/);
