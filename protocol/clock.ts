@@ -9,7 +9,7 @@ export const ClockConfig = Obj(
   {
     server: Type.Optional(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$', description: 'the house time reference: an NTP server (default: the host of mqtt.url: the hub)' })),
     port: Type.Optional(Port('its UDP port (default 123)')),
-    pollMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 64_000, description: 'query interval once locked (default 1000 ms: 60 queries a minute at most)' })),
+    pollMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 64_000, description: 'query interval once locked (default 1024 ms: under 60 queries a minute)' })),
     maxUncertaintyUs: Type.Optional(Type.Number({ minimum: 10, maximum: 100_000, description: 'a player whose house clock is less sure than this says so in its state and an event (default 500 µs)' })),
     enabled: Type.Optional(Type.Boolean({ description: 'run the house clock (default true); off, players and sources use this device\'s OS wall clock as before' })),
   },

@@ -5,8 +5,8 @@
 // - Schedule: a burst of `burst` queries `burstGapMs` apart at start (locked after `lockSamples`
 //   replies: a device whose OS clock is seconds off is in house time within ~0.2 s), then one
 //   every `lockingGapMs` (100 ms) for `fastMs` (3 s) so that the rate is known to tens of ppm
-//   within 2 s, then one every `pollMs` (default 1 s: at most 60 a minute). After a reference
-//   jump it runs the fast phase again. A kiss-o'-death RATE
+//   within 2 s, then one every `pollMs` (default 1024 ms: under 60 a minute even on a crystal
+//   1000 ppm fast). After a reference jump it runs the fast phase again. A kiss-o'-death RATE
 //   doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
 //   slowly, in case the reference is reconfigured).
 // - A query carries a random cookie (never our clock) and is answered once: a reply is used only
@@ -109,7 +109,7 @@ export class ClockClient {
   private nextGap(): number {
     if (this.burstLeft > 0) return this.o.burstGapMs ?? 25;
     if (!this.locked || this.o.clock.now() < this.fastUntil) return this.o.lockingGapMs ?? 100;
-    return (this.o.pollMs ?? 1000) * this.backoff;
+    return (this.o.pollMs ?? 1024) * this.backoff;
   }
 
   private tick(): void {
