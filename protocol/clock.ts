@@ -38,6 +38,7 @@ export const ClockStatusFields = {
     uncertaintyUs: Type.Optional(Type.Number({ description: 'about 95 % bound of the house time estimate (± µs), growing while the reference is silent' })),
     lastReachedS: Type.Optional(Type.Number({ description: 'seconds since the reference last answered' })),
     ratePpm: Type.Optional(Type.Number({ description: 'this device\'s monotonic clock vs house time (ppm)' })),
+    maxUncertaintyUs: Type.Optional(Type.Number({ description: 'what sync needs: clock.maxUncertaintyUs' })),
     queries: Type.Integer({ description: 'NTP queries sent since start' }),
     faults: Type.Integer({ description: 'replies refused (garbage, unexpected, kiss-o\'-death, unsynchronised, inconsistent) and timeouts' }),
     jumps: Type.Integer({ description: 'times the reference itself jumped (restart, step) and was re-locked' }),

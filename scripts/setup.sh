@@ -12,6 +12,7 @@ APT_PACKAGES=(
   pulseaudio pulseaudio-utils libasound2-plugins
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools ffmpeg pipewire-bin
   mtools dosfstools e2fsprogs fdisk device-tree-compiler zstd
+  chrony sntp faketime
 )
 
 stamp_of() { { printf '%s\n' "${APT_PACKAGES[@]}"; cat package-lock.json scripts/patch-speaker.mjs; node --version; } | sha256sum | cut -c1-16; }

@@ -16,6 +16,7 @@ import { buildSenderReport, buildBye } from './rtcp.ts';
 import { buildSap, sapHash, SAP_GROUP, SAP_PORT } from './sap.ts';
 import { buildSdp } from './sdp.ts';
 import type { MulticastSender } from './net.ts';
+import { houseTimeServed } from '../clock/role-clock.ts';
 
 export interface OutStreamOptions {
   id: string;
@@ -107,7 +108,8 @@ export class OutStream {
   }
 
   private sendSr(): void {
-    if (!this.running) return;
+    // No SR before house time is served: it would carry this device's own OS clock.
+    if (!this.running || !houseTimeServed(this.o.clock)) return;
     this.o.sender.send(buildSenderReport({ ...this.srFields(), cname: this.o.cname }), this.o.group, this.o.port + 1);
   }
 
