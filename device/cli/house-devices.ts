@@ -5,6 +5,7 @@ import { RealClock } from '../core/clock.ts';
 import { SimGpio } from '../hal/gpio.sim.ts';
 import { At7000 } from '../tuner/at7000.ts';
 import type { Login } from '../hub/credentials.ts';
+import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 
 export interface HouseDevice {
   id: string;
@@ -20,7 +21,9 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
   const all: HouseDevice[] = [
     {
       id: 'box', name: 'Always-on box',
-      roles: { hub: { host: o.host, port: o.port, wsPort: o.wsPort, credentialsFile: o.credentialsFile } },
+      // House time on the documented unprivileged port, so the demo runs as any user and beside
+      // a real NTP server on 123; every demo device's clock.port points at it.
+      roles: { hub: { host: o.host, port: o.port, wsPort: o.wsPort, credentialsFile: o.credentialsFile, ntp: { port: NTP_FALLBACK_PORT } } },
     },
     {
       // A Pi beside the radio: START on GPIO 17, KEY on GPIO 27, the button on GPIO 22; a

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
 import { ROLE_LOADERS } from '../core/registry.ts';
 import { houseDevices } from './house-devices.ts';
+import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 
 export function registerHouseCommand(program: Command): void {
   program
@@ -40,7 +41,7 @@ export function registerHouseCommand(program: Command): void {
       for (const d of devices) {
         const stateDir = join(dir, d.id);
         mkdirSync(stateDir, { recursive: true });
-        const config = { v: 2, id: d.id, name: d.name, mqtt: { url, password: passwords[d.id] }, telemetry: { intervalS: 10 }, roles: d.roles };
+        const config = { v: 2, id: d.id, name: d.name, mqtt: { url, password: passwords[d.id] }, clock: { port: NTP_FALLBACK_PORT }, telemetry: { intervalS: 10 }, roles: d.roles };
         const configFile = join(stateDir, 'config.json');
         if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify(config, null, 2));
         runtimes.push(await startRuntime({ stateDir, configFile, log, hal: d.hal?.() }));

@@ -59,12 +59,22 @@ const hub = program
   .option('--ws-port <n>', 'HTTP port for MQTT over WebSocket (/mqtt) and the console; 0 turns it off', (v) => parsePort(v, '--ws-port', true), 8080)
   .option('--credentials <file>', 'credentials + ACL file', '/var/lib/hearth/credentials.json')
   .option('--allow-anonymous', 'let clients without a login in with full rights (local development only)', false)
-  .action(async (o: { host: string; port: number; wsPort: number; credentials: string; allowAnonymous: boolean }) => {
+  .option('--ntp-port <n>', 'UDP port serving house time (NTP; default 123, or 10123 without the right to bind it); 0 turns it off', (v) => parsePort(v, '--ntp-port', true))
+  .action(async (o: { host: string; port: number; wsPort: number; credentials: string; allowAnonymous: boolean; ntpPort?: number }) => {
     const { startBroker } = await import('../hub/broker.ts');
     const log = logFor();
     const b = await startBroker({ host: o.host, port: o.port, wsPort: o.wsPort === 0 ? null : o.wsPort, credentialsFile: resolve(o.credentials), allowAnonymous: o.allowAnonymous, log });
+    let ntp: import('../clock/serve.ts').Served | undefined;
+    if (o.ntpPort !== 0) {
+      const { serveHouseTime } = await import('../clock/serve.ts');
+      const { RealUdpStack } = await import('../hal/udp.real.ts');
+      const { RealClock } = await import('../core/clock.ts');
+      const clock = new RealClock();
+      ntp = await serveHouseTime({ stack: new RealUdpStack(clock), clock, host: o.host, port: o.ntpPort });
+      log.info(`house time: ${ntp.where}`);
+    }
     await notifySystemd('READY=1');
-    const stop = async () => { await b.close(); process.exit(0); };
+    const stop = async () => { await b.close(); await ntp?.server?.stop(); process.exit(0); };
     process.on('SIGINT', () => void stop());
     process.on('SIGTERM', () => void stop());
   });

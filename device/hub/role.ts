@@ -42,10 +42,10 @@ export const createHubRole: RoleFactory<Config> = (deps) => {
       // House time for the devices (docs/clock.md): the hub is the always-on box they all reach.
       if (config.ntp?.enabled !== false) {
         try {
-          ntp = await serveHouseTime({ stack: deps.hal.udp ?? new RealUdpStack(deps.clock), clock: deps.clock, host: config.ntp?.host, port: config.ntp?.port });
+          ntp = await serveHouseTime({ stack: deps.hal.udp ?? new RealUdpStack(deps.clock), clock: deps.clock, host: config.ntp?.host ?? config.host, port: config.ntp?.port });
         } catch (e) {
           await b.close();
-          throw new Error(`cannot serve house time on UDP ${config.ntp?.host ?? '0.0.0.0'}:${config.ntp?.port ?? 123}: ${(e as Error).message}`);
+          throw new Error(`cannot serve house time on UDP ${config.ntp?.host ?? config.host ?? '0.0.0.0'}:${config.ntp?.port ?? 123}: ${(e as Error).message}`);
         }
         deps.log.info(`house time: ${ntp.where}`);
         if (stopped) { await ntp.server?.stop(); await b.close(); return; }
