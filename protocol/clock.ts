@@ -20,7 +20,7 @@ export type ClockConfig = Static<typeof ClockConfig>;
 export const NtpServerConfig = Obj(
   {
     enabled: Type.Optional(Type.Boolean({ description: 'serve house time (default true)' })),
-    host: Type.Optional(Type.String({ description: 'address to bind (default 0.0.0.0)' })),
+    host: Type.Optional(Type.String({ description: 'address to bind (default: the hub\'s MQTT host, else 0.0.0.0)' })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: `UDP port (default 123; without the right to bind it, or with it taken by chrony, ${NTP_FALLBACK_PORT}; 0 picks a free one)` })),
   },
   { description: 'hearth\'s own NTP server (house time = a fixed anchor + the hub\'s monotonic clock), for a house without chrony' },
