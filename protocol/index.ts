@@ -7,3 +7,6 @@ export * from './role-spec.ts';
 export * from './config.ts';
 export * from './messages.ts';
 export { ROLE_SPECS, roleSpec } from './roles/index.ts';
+export * from './json.ts';
+export * from './bounds.ts';
+export * from './redaction.ts';

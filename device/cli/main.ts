@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { Command, Option } from 'commander';
-import { topics as topicsFor, normalizeConfig, ProtocolError } from '../../protocol/index.ts';
+import { topics as topicsFor, normalizeConfig, ProtocolError, parseStrictJson } from '../../protocol/index.ts';
 import { createLogger, type LogLevel } from '../core/log.ts';
 import { RUNTIME_VERSION } from '../core/version.ts';
 import { addBrokerOptions, connectBroker, CliError, type BrokerOpts } from './broker-options.ts';
@@ -100,12 +100,7 @@ addBrokerOptions(
     .option('--patch', 'send the file as a merge patch over the applied config', false)
     .option('--timeout <s>', 'seconds to wait for the reply', (v) => parsePositive(v, '--timeout'), 10),
 ).action(async (device: string, o: BrokerOpts & { config: string; patch: boolean; timeout: number }) => {
-  let body: unknown;
-  try {
-    body = JSON.parse(readFileSync(o.config, 'utf8'));
-  } catch (e) {
-    throw new CliError(`cannot read ${o.config}: ${(e as Error).message}`);
-  }
+  const body = readJsonFile(o.config);
   if (!o.patch) {
     // Check locally first, so a typo is reported without a round trip (the device checks again).
     try { normalizeConfig(body); } catch (e) {
@@ -133,7 +128,7 @@ addBrokerOptions(
 ).action(async (device: string, role: string, action: string, json: string | undefined, o: BrokerOpts & { timeout: number }) => {
   let args: Record<string, unknown> = {};
   if (json !== undefined) {
-    try { args = JSON.parse(json); } catch (e) { throw new CliError(`the arguments are not valid JSON: ${(e as Error).message}`); }
+    try { args = parseStrictJson(json, { what: 'the arguments' }) as Record<string, unknown>; } catch (e) { throw new CliError(describeJsonError(e)); }
     if (!args || typeof args !== 'object' || Array.isArray(args)) throw new CliError('the arguments must be a JSON object');
   }
   const t = topicsFor(o.base);
@@ -153,8 +148,7 @@ program
   .command('check-config <file>')
   .description('validate a config file offline and print every error with its JSON path')
   .action((file: string) => {
-    let body: unknown;
-    try { body = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new CliError(`cannot read ${file}: ${(e as Error).message}`); }
+    const body = readJsonFile(file);
     const stored = body && typeof body === 'object' && 'config' in body && 'revision' in body;
     try {
       const c = normalizeConfig(stored ? (body as { config: unknown }).config : body);
@@ -167,6 +161,18 @@ program
 
 registerHouseCommand(program);
 registerExtraCommands(program, { log: logFor() });
+
+/** Reads a JSON file strictly (protocol/json.ts: no BOM, UTF-8, no repeated keys, bounded nesting). */
+function readJsonFile(file: string): unknown {
+  let bytes: Buffer;
+  try { bytes = readFileSync(file); } catch (e) { throw new CliError(`cannot read ${file}: ${(e as Error).message}`); }
+  try { return parseStrictJson(bytes, { what: file }); } catch (e) { throw new CliError(describeJsonError(e)); }
+}
+function describeJsonError(e: unknown): string {
+  if (!(e instanceof ProtocolError)) return (e as Error).message;
+  const d = e.details?.[0];
+  return d?.path ? `${e.message}\n  ${d.path}: ${d.message}` : e.message;
+}
 
 function parsePort(v: string, name: string, allowZero = false): number {
   const n = Number(v);

@@ -2,6 +2,8 @@
 // human-readable line when stdout is a terminal. A logger carries its own bound fields (device,
 // role), and children add more. Levels below the configured one cost a comparison and nothing else.
 
+import { cut, MAX_LOG_CHARS } from '../../protocol/bounds.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -29,7 +31,7 @@ const COLOURS: Record<LogLevel, string> = { debug: '\x1b[90m', info: '\x1b[36m',
 function errorFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
-    out[k] = v instanceof Error ? { message: v.message, name: v.name, stack: v.stack } : v;
+    out[k] = v instanceof Error ? { message: cut(v.message, MAX_LOG_CHARS), name: v.name, stack: v.stack } : typeof v === 'string' ? cut(v, 500) : v;
   }
   return out;
 }
@@ -43,6 +45,7 @@ export function createLogger(opts: LoggerOptions = {}, bound: Record<string, unk
 
   function emit(lvl: LogLevel, msg: string, fields?: Record<string, unknown>) {
     if (ORDER[lvl] < min) return;
+    msg = cut(msg, MAX_LOG_CHARS); // a line stays readable whatever a peer sent
     const all = errorFields({ ...bound, ...(fields ?? {}) });
     if (format === 'json') {
       sink.write(JSON.stringify({ time: new Date(wall()).toISOString(), level: lvl, msg, ...all }) + '\n');

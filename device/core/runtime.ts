@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import {
   topics as topicsFor, PROTOCOL_VERSION, ACCEPTED_VERSIONS, ROLE_SPECS, ConfigSet, DeviceCommands, StreamAnnouncement,
-  deviceConfigSchema, normalizeConfig, mergePatch, redact, check, ProtocolError,
+  deviceConfigSchema, normalizeConfig, mergePatch, redact, check, ProtocolError, summarize, restoreRedacted, stripRedacted,
   type DeviceConfig, type RoleSpec, type Reply, type Topics, type Info, type EventEnvelope, type RoleStateEnvelope,
 } from '../../protocol/index.ts';
 import { RealClock, type Clock, type TimerHandle } from './clock.ts';
@@ -14,7 +14,7 @@ import { ConfigStore } from './config-store.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { Supervisor, ApplyError, type RoleView, type RoleLoader } from './supervisor.ts';
 import { ROLE_LOADERS } from './registry.ts';
-import { parseRequest, validateCommand, okReply, errorReply, RequestError } from './requests.ts';
+import { parseRequest, validateCommand, okReply, errorReply, RequestError, malformedCommandTopic } from './requests.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
 import { buildHaDiscovery } from './homeassistant.ts';
@@ -190,12 +190,12 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       const { id: rid, body } = parseRequest(payload);
       reqId = rid;
       const r = check(ConfigSet, body);
-      if (!r.ok) throw new RequestError(reqId, 'invalid', `config/set is invalid: ${r.errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, r.errors);
+      if (!r.ok) throw new RequestError(reqId, 'invalid', `config/set is invalid: ${summarize(r.errors)}`, r.errors);
       const req = r.value;
       if ((req.config === undefined) === (req.patch === undefined)) throw new RequestError(reqId, 'invalid', 'config/set needs exactly one of "config" or "patch"', [{ path: '', message: 'needs exactly one of config, patch' }]);
       await serial(async () => {
         if (req.ifRevision !== undefined && req.ifRevision !== revision) throw new ProtocolError('invalid', `the applied revision is ${revision}, not ${req.ifRevision}`, [{ path: '/ifRevision', message: `must be ${revision}` }]);
-        const candidate = normalizeConfig(req.config !== undefined ? req.config : mergePatch(config, req.patch), schema);
+        const candidate = normalizeConfig(req.config !== undefined ? restoreRedacted(req.config, config) : mergePatch(config, stripRedacted(req.patch)), schema);
         if (candidate.id !== id) throw new ProtocolError('invalid', `a config cannot change the device id (${id} → ${candidate.id}); provision the new id instead`, [{ path: '/id', message: `must be "${id}"` }]);
         if (isDeepStrictEqual(candidate, config)) { reply(okReply(reqId, topic, { revision, unchanged: true })); return; }
         let changes;
@@ -250,9 +250,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
 
   async function handleCommand(topic: string, payload: Buffer): Promise<void> {
     const p = t.parse(topic);
-    if (!p || p.kind !== 'cmd') return;
     let reqId = '';
     try {
+      if (!p || p.kind !== 'cmd') throw malformedCommandTopic(topic, payload, t.cmd(id, 'role', 'action').replace(/role\/action$/, '<role>/<action>'));
       const { id: rid, body } = parseRequest(payload);
       reqId = rid;
       if (p.role === 'device') {
