@@ -131,7 +131,10 @@ export class MqttLink {
     if (verdict?.stable) this.backoff.reset();
     let delay = this.backoff.next();
     if (verdict?.conflict) {
-      delay = Math.max(delay, this.o.conflictBackoffMs ?? 120_000);
+      // Each further round doubles the pause, up to 16 times the first: two clones settle into one
+      // status change every few minutes instead of dozens a second.
+      const rounds = verdict.streak - (this.o.conflictThreshold ?? 4);
+      delay = Math.max(delay, (this.o.conflictBackoffMs ?? 120_000) * 2 ** Math.min(rounds, 4));
       const message = `the broker closed this device's connection ${verdict.streak} times in a row within seconds of accepting it `
         + `(last after ${Math.round(verdict.livedMs)} ms): another client is probably using the client id "${this.o.clientId}" (two devices with one id, e.g. a cloned SD card), `
         + `or the broker refuses something this device publishes (see the hub's log); next try in ${Math.round(delay / 1000)} s`;

@@ -78,7 +78,7 @@ s('retained bytes beyond a login\'s share are refused; clearing makes room', asy
   p.on('error', () => {});
   await p.publishAsync('r/a', Buffer.alloc(5 * 1024), { retain: true, qos: 1 });
   await p.publishAsync('r/a', Buffer.alloc(6 * 1024), { retain: true, qos: 1 }); // replaces: 6 KiB held
-  const closed = new Promise((r) => p.once('close', r));
+  const closed = new Promise<void>((r) => p.once('close', () => r()));
   p.publish('r/b', Buffer.alloc(4 * 1024), { retain: true, qos: 0 });
   await closed;
   assert.ok(c.events.some((e) => e.type === 'refused' && /holds 6144 retained bytes and may hold 8192/.test(e.message)), JSON.stringify(c.events.at(-1)));
