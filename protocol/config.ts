@@ -117,6 +117,18 @@ export function redact<T>(value: T): T {
   return value;
 }
 
+/** The string values of every secret-named field in `value`, at any depth (what redact hides). */
+export function secretValues(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) secretValues(v, out);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEYS.has(k) && typeof v === 'string') out.push(v);
+      else secretValues(v, out);
+    }
+  }
+  return out;
+}
+
 /** RFC 7396 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;

@@ -240,7 +240,7 @@ export async function lockedAddonVersions(repo: string): Promise<Record<string, 
 /** Cache key of the base: everything mkbase.sh reads. */
 export async function baseCacheKey(images: string, addons: Record<string, string>): Promise<string> {
   const h = createHash('sha256');
-  for (const f of ['packages.txt', 'build-packages.txt', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', '../scripts/patch-speaker.mjs']) {
+  for (const f of ['packages.txt', 'build-packages.txt', 'build-tools.re', 'dpkg-excludes', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', '../scripts/patch-speaker.mjs']) {
     h.update(`${f}\n`).update(await readFile(join(images, f)));
   }
   h.update(JSON.stringify(addons)).update(process.env.HEARTH_SUITE ?? 'trixie').update(process.env.HEARTH_MIRROR ?? '');
