@@ -2,13 +2,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { parseRtp, buildRtp } from '../../../device/audio/rtp.ts';
-import { parseRtcp, buildSenderReport } from '../../../device/audio/rtcp.ts';
-import { parseSap, buildSap } from '../../../device/audio/sap.ts';
-import { parseSdp } from '../../../device/audio/sdp.ts';
-import { Playout } from '../../../device/audio/playout.ts';
-import { VirtualClock } from '../../../device/core/clock.ts';
-import { hexDatagrams, fixtureText } from './fixtures.ts';
+import { parseRtp, buildRtp } from '../../../../device/audio/packets/rtp.ts';
+import { parseRtcp, buildSenderReport } from '../../../../device/audio/packets/rtcp.ts';
+import { parseSap, buildSap } from '../../../../device/audio/packets/sap.ts';
+import { parseSdp } from '../../../../device/audio/packets/sdp.ts';
+import { Playout } from '../../../../device/audio/engine/playout.ts';
+import { VirtualClock } from '../../../../device/core/clock.ts';
+import { hexDatagrams, fixtureText } from '../fixtures.ts';
 
 const seed = 20240601;
 const runs = 3000;

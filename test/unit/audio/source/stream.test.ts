@@ -3,11 +3,11 @@
 // joined) gets the sender's rate, not rounding noise.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OutStream } from '../../../device/audio/source-stream.ts';
-import { parseRtcp } from '../../../device/audio/rtcp.ts';
-import { VirtualClock } from '../../../device/core/clock.ts';
-import { createLogger } from '../../../device/core/log.ts';
-import type { AudioInput } from '../../../device/hal/audio-in.ts';
+import { OutStream } from '../../../../device/audio/source/stream.ts';
+import { parseRtcp } from '../../../../device/audio/packets/rtcp.ts';
+import { VirtualClock } from '../../../../device/core/clock.ts';
+import { createLogger } from '../../../../device/core/log.ts';
+import type { AudioInput } from '../../../../device/hal/audio-in.ts';
 
 const RATE = 48000;
 

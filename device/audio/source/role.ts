@@ -1,19 +1,19 @@
 // The source role: each configured stream is an input (ALSA capture, file or tone) sent as RTP L16
-// multicast (source-stream.ts), announced by SAP/SDP and on hearth/streams/<device>/<stream>
+// multicast (stream.ts), announced by SAP/SDP and on hearth/streams/<device>/<stream>
 // (retained: enabled true/false; cleared when the stream leaves the config), switched on and off
 // by `enable` / `disable`. State on change and every 5 s.
 import { hostname } from 'node:os';
 import type { Static } from '@sinclair/typebox';
-import type { RoleFactory } from '../core/role.ts';
-import type { TimerHandle } from '../core/clock.ts';
-import { ProtocolError } from '../../protocol/envelope.ts';
-import { PROTOCOL_VERSION } from '../../protocol/version.ts';
-import type { StreamAnnouncement } from '../../protocol/messages.ts';
-import type { SourceConfig, SourceStream, SourceStreamState } from '../../protocol/roles/source.ts';
-import { openConfiguredInput, type AudioInput } from '../hal/audio-in.ts';
-import { openSender, type MulticastSender } from './net.ts';
-import { OutStream } from './source-stream.ts';
-import type { StreamFormat } from './types.ts';
+import type { RoleFactory } from '../../core/role.ts';
+import type { TimerHandle } from '../../core/clock.ts';
+import { ProtocolError } from '../../../protocol/envelope.ts';
+import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
+import type { StreamAnnouncement } from '../../../protocol/messages.ts';
+import type { SourceConfig, SourceStream, SourceStreamState } from '../../../protocol/roles/source.ts';
+import { openConfiguredInput, type AudioInput } from '../../hal/audio-in.ts';
+import { openSender, type MulticastSender } from '../net.ts';
+import { OutStream } from './stream.ts';
+import type { StreamFormat } from '../types.ts';
 
 type StreamState = Static<typeof SourceStreamState>;
 

@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseSdp, buildSdp } from '../../../device/audio/sdp.ts';
-import { parseSap, buildSap, sapHash } from '../../../device/audio/sap.ts';
-import { formatFromRtpmapText, formatForPayloadType, staticFormat } from '../../../device/audio/formats.ts';
-import { hexDatagrams, fixtureText } from './fixtures.ts';
+import { parseSdp, buildSdp } from '../../../../device/audio/packets/sdp.ts';
+import { parseSap, buildSap, sapHash } from '../../../../device/audio/packets/sap.ts';
+import { formatFromRtpmapText, formatForPayloadType, staticFormat } from '../../../../device/audio/packets/formats.ts';
+import { hexDatagrams, fixtureText } from '../fixtures.ts';
 
 test('PulseAudio SAP: two announcements then a deletion, same origin and hash; SDP gives the stream', () => {
   const msgs = hexDatagrams('pulseaudio-sap.hex').map((d) => parseSap(d));

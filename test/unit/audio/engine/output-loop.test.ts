@@ -3,12 +3,12 @@
 // the FIFO never runs dry; a lost and restored DAC starts a new epoch and the loop follows.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { VirtualClock } from '../../../device/core/clock.ts';
-import { memoryLogger } from '../../../device/core/log.ts';
-import { createSimDac } from '../../../device/hal/audio-out.sim.ts';
-import { OutputLoop, type Renderer } from '../../../device/audio/output-loop.ts';
-import { DacClock } from '../../../device/audio/dac-clock.ts';
-import type { RenderInfo } from '../../../device/audio/types.ts';
+import { VirtualClock } from '../../../../device/core/clock.ts';
+import { memoryLogger } from '../../../../device/core/log.ts';
+import { createSimDac } from '../../../../device/hal/audio-out.sim.ts';
+import { OutputLoop, type Renderer } from '../../../../device/audio/engine/output-loop.ts';
+import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
+import type { RenderInfo } from '../../../../device/audio/types.ts';
 
 /** A renderer that remembers the wall instant each block was asked for, and tags blocks with it. */
 function recorder(): Renderer & { asked: number[] } {

@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { StreamTable } from '../../../device/audio/discovery.ts';
-import { buildSap } from '../../../device/audio/sap.ts';
+import { StreamTable } from '../../../../device/audio/player/discovery.ts';
+import { buildSap } from '../../../../device/audio/packets/sap.ts';
 
 // What PulseAudio 16 module-rtp-send announces (LF line ends, PT 127).
 const PA_SDP = 'v=0\no=root 3909437013 0 IN IP4 127.0.0.1\ns=PulseAudio RTP Stream on vm\nc=IN IP4 239.255.0.1\nt=3909437013 0\na=recvonly\nm=audio 46000 RTP/AVP 127\na=rtpmap:127 L16/48000/2\na=type:broadcast\n';

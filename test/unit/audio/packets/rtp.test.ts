@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseRtp, buildRtp } from '../../../device/audio/rtp.ts';
-import { hexDatagrams } from './fixtures.ts';
+import { parseRtp, buildRtp } from '../../../../device/audio/packets/rtp.ts';
+import { hexDatagrams } from '../fixtures.ts';
 
 test('PulseAudio module-rtp-send packet: PT 127, 317 stereo frames, marker on the first', () => {
   const pkts = hexDatagrams('pulseaudio-rtp-send-pt127.hex').map((d) => parseRtp(d));

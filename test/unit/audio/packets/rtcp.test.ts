@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseRtcp, buildSenderReport, buildBye, ntpToWallMs, wallMsToNtp } from '../../../device/audio/rtcp.ts';
-import { parseRtp } from '../../../device/audio/rtp.ts';
-import { hexDatagrams } from './fixtures.ts';
+import { parseRtcp, buildSenderReport, buildBye, ntpToWallMs, wallMsToNtp } from '../../../../device/audio/packets/rtcp.ts';
+import { parseRtp } from '../../../../device/audio/packets/rtp.ts';
+import { hexDatagrams } from '../fixtures.ts';
 
 test('ffmpeg sender report: SSRC and RTP time match its RTP stream', () => {
   const [sr] = hexDatagrams('ffmpeg-rtcp-sr.hex');

@@ -7,15 +7,15 @@
 // therefore runs at this device's (NTP-disciplined) clock rate, and every SR pairs one RTP instant
 // with the wall clock at that same instant.
 import { randomInt } from 'node:crypto';
-import type { Clock, TimerHandle } from '../core/clock.ts';
-import type { Logger } from '../core/log.ts';
-import type { AudioInput } from '../hal/audio-in.ts';
-import type { StreamFormat } from './types.ts';
-import { buildRtp } from './rtp.ts';
-import { buildSenderReport, buildBye } from './rtcp.ts';
-import { buildSap, sapHash, SAP_GROUP, SAP_PORT } from './sap.ts';
-import { buildSdp } from './sdp.ts';
-import type { MulticastSender } from './net.ts';
+import type { Clock, TimerHandle } from '../../core/clock.ts';
+import type { Logger } from '../../core/log.ts';
+import type { AudioInput } from '../../hal/audio-in.ts';
+import type { StreamFormat } from '../types.ts';
+import { buildRtp } from '../packets/rtp.ts';
+import { buildSenderReport, buildBye } from '../packets/rtcp.ts';
+import { buildSap, sapHash, SAP_GROUP, SAP_PORT } from '../packets/sap.ts';
+import { buildSdp } from '../packets/sdp.ts';
+import type { MulticastSender } from '../net.ts';
 
 export interface OutStreamOptions {
   id: string;

@@ -12,16 +12,16 @@
 // resampling-ratio step of hundreds of ppm (−73 dB THD+N around it even with the ratio low-pass).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamTiming } from '../../../device/audio/timing.ts';
-import { Playout } from '../../../device/audio/playout.ts';
-import { DacClock } from '../../../device/audio/dac-clock.ts';
-import { SimDac } from '../../../device/audio/sim/dac.ts';
-import { Prng } from '../../../device/audio/sim/prng.ts';
-import { buildRtp } from '../../../device/audio/rtp.ts';
-import { buildSenderReport } from '../../../device/audio/rtcp.ts';
-import { thdn, channel } from '../../../device/audio/analysis.ts';
-import { VirtualClock } from '../../../device/core/clock.ts';
-import { dacTick } from './fixtures.ts';
+import { StreamTiming } from '../../../../device/audio/engine/timing.ts';
+import { Playout } from '../../../../device/audio/engine/playout.ts';
+import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
+import { SimDac } from '../../../../device/audio/sim/dac.ts';
+import { Prng } from '../../../../device/audio/sim/prng.ts';
+import { buildRtp } from '../../../../device/audio/packets/rtp.ts';
+import { buildSenderReport } from '../../../../device/audio/packets/rtcp.ts';
+import { thdn, channel } from '../../../../device/audio/analysis.ts';
+import { VirtualClock } from '../../../../device/core/clock.ts';
+import { dacTick } from '../fixtures.ts';
 
 const RATE = 48000, W0 = 1_700_000_000_000, TS0 = 874_672_464, BLOCK = 1024;
 

@@ -2,8 +2,8 @@
 // jitter draws, same packets → nearly the same mapping).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamTiming } from '../../../device/audio/timing.ts';
-import { Prng } from '../../../device/audio/sim/prng.ts';
+import { StreamTiming } from '../../../../device/audio/engine/timing.ts';
+import { Prng } from '../../../../device/audio/sim/prng.ts';
 
 const RATE = 48000, F = 320, W0 = 1_700_000_000_000, TS0 = 3_000_000_000;
 

@@ -10,9 +10,9 @@
 // - A new sink epoch (DAC restored or reopened) starts a fresh DacClock: frame counts restart at 0.
 // - While the sink is lost it keeps pacing (audio-out.ts rule 2), so rendering continues against
 //   the nominal clock and the stream stays aligned for when the DAC returns.
-import type { Clock, TimerHandle } from '../core/clock.ts';
-import type { AudioSink } from '../hal/audio-out.ts';
-import type { RenderInfo } from './types.ts';
+import type { Clock, TimerHandle } from '../../core/clock.ts';
+import type { AudioSink } from '../../hal/audio-out.ts';
+import type { RenderInfo } from '../types.ts';
 import type { DacClock } from './dac-clock.ts';
 
 export interface Renderer {

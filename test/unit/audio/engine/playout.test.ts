@@ -2,17 +2,17 @@
 // BYE, formats, volume and mute ramps.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Playout } from '../../../device/audio/playout.ts';
-import { DacClock } from '../../../device/audio/dac-clock.ts';
-import { SimDac } from '../../../device/audio/sim/dac.ts';
-import { buildRtp } from '../../../device/audio/rtp.ts';
-import { buildBye, buildSenderReport } from '../../../device/audio/rtcp.ts';
-import { parseSap } from '../../../device/audio/sap.ts';
-import { parseSdp } from '../../../device/audio/sdp.ts';
-import { thdn, channel } from '../../../device/audio/analysis.ts';
-import { VirtualClock } from '../../../device/core/clock.ts';
-import type { StreamFormat } from '../../../device/audio/types.ts';
-import { hexDatagrams, fixtureText, dacTick } from './fixtures.ts';
+import { Playout } from '../../../../device/audio/engine/playout.ts';
+import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
+import { SimDac } from '../../../../device/audio/sim/dac.ts';
+import { buildRtp } from '../../../../device/audio/packets/rtp.ts';
+import { buildBye, buildSenderReport } from '../../../../device/audio/packets/rtcp.ts';
+import { parseSap } from '../../../../device/audio/packets/sap.ts';
+import { parseSdp } from '../../../../device/audio/packets/sdp.ts';
+import { thdn, channel } from '../../../../device/audio/analysis.ts';
+import { VirtualClock } from '../../../../device/core/clock.ts';
+import type { StreamFormat } from '../../../../device/audio/types.ts';
+import { hexDatagrams, fixtureText, dacTick } from '../fixtures.ts';
 
 const W0 = 1_700_000_000_000;
 

@@ -3,17 +3,17 @@
 // the Playout with its arrival wall time, and runs the output loop into the DAC sink. Commands:
 // subscribe (live switch), volume, mute. State every 2 s and on change; events for the DAC
 // (sink-lost/-restored), the stream (found/lost/switched/unavailable) and resyncs.
-import type { RoleFactory } from '../core/role.ts';
-import type { TimerHandle } from '../core/clock.ts';
-import { ProtocolError } from '../../protocol/envelope.ts';
-import { OUTPUT_BUFFER_MS_DEFAULT, type PlayerConfig, type PlayerState } from '../../protocol/roles/player.ts';
-import type { AudioSink } from '../hal/audio-out.ts';
-import type { StreamFormat } from './types.ts';
-import { Playout } from './playout.ts';
-import { DacClock } from './dac-clock.ts';
-import { OutputLoop } from './output-loop.ts';
+import type { RoleFactory } from '../../core/role.ts';
+import type { TimerHandle } from '../../core/clock.ts';
+import { ProtocolError } from '../../../protocol/envelope.ts';
+import { OUTPUT_BUFFER_MS_DEFAULT, type PlayerConfig, type PlayerState } from '../../../protocol/roles/player.ts';
+import type { AudioSink } from '../../hal/audio-out.ts';
+import type { StreamFormat } from '../types.ts';
+import { Playout } from '../engine/playout.ts';
+import { DacClock } from '../engine/dac-clock.ts';
+import { OutputLoop } from '../engine/output-loop.ts';
 import { Discovery, type StreamChoiceArgs, type StreamEntry } from './discovery.ts';
-import { openReceiver, type MulticastReceiver } from './net.ts';
+import { openReceiver, type MulticastReceiver } from '../net.ts';
 
 type StreamInfo = PlayerState['stream'];
 
@@ -197,10 +197,10 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
       choice = pickChoice(config);
       if (!deps.hal.audioOut) {
         if (config.output?.kind === 'sim') {
-          const { createSimDac } = await import('../hal/audio-out.sim.ts');
+          const { createSimDac } = await import('../../hal/audio-out.sim.ts');
           simSink = (o, ppm) => createSimDac({ ...o, ppm });
         } else {
-          const { createSpeakerSink } = await import('../hal/audio-out.speaker.ts');
+          const { createSpeakerSink } = await import('../../hal/audio-out.speaker.ts');
           speakerSink = (o) => createSpeakerSink(o);
         }
       }

@@ -7,7 +7,7 @@
 //   least one good packet ends the walk and keeps what was read (reason in `trailingError`).
 // - NTP timestamps (seconds since 1900 + 32-bit fraction) convert to wall milliseconds since
 //   1970. SRs are only useful from a sender whose wall clock is disciplined like ours and whose
-//   RTP↔NTP pairing is its packets' clock; timing.ts checks both against arrivals before trusting.
+//   RTP↔NTP pairing is its packets' clock; engine/timing.ts checks both against arrivals before trusting.
 
 export const NTP_UNIX_OFFSET_S = 2_208_988_800;
 

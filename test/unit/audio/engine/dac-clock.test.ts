@@ -2,8 +2,8 @@
 // rates over ±1000 ppm, epochs and xruns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DacClock } from '../../../device/audio/dac-clock.ts';
-import { Prng } from '../../../device/audio/sim/prng.ts';
+import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
+import { Prng } from '../../../../device/audio/sim/prng.ts';
 
 const NOM = 48000, W0 = 1_700_000_000_000;
 

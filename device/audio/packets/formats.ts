@@ -3,7 +3,7 @@
 //
 // Rules: only L16 with 1 or 2 channels at 8..192 kHz is playable here; anything else yields null
 // so the caller can say why it refuses. A missing channel count in an rtpmap means 1 (RFC 4566).
-import type { StreamFormat } from './types.ts';
+import type { StreamFormat } from '../types.ts';
 
 export const STATIC_FORMATS: Readonly<Record<number, StreamFormat>> = {
   10: { encoding: 'L16', rate: 44100, channels: 2, payloadType: 10 },

@@ -2,13 +2,13 @@
 // what our parsers, the stream table and the playout engine make of them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseRtp, type RtpPacket } from '../../../device/audio/rtp.ts';
-import { parseSap } from '../../../device/audio/sap.ts';
-import { parseSdp } from '../../../device/audio/sdp.ts';
-import { StreamTable } from '../../../device/audio/discovery.ts';
-import { Playout } from '../../../device/audio/playout.ts';
-import { VirtualClock } from '../../../device/core/clock.ts';
-import { hexDatagrams } from './fixtures.ts';
+import { parseRtp, type RtpPacket } from '../../../../device/audio/packets/rtp.ts';
+import { parseSap } from '../../../../device/audio/packets/sap.ts';
+import { parseSdp } from '../../../../device/audio/packets/sdp.ts';
+import { StreamTable } from '../../../../device/audio/player/discovery.ts';
+import { Playout } from '../../../../device/audio/engine/playout.ts';
+import { VirtualClock } from '../../../../device/core/clock.ts';
+import { hexDatagrams } from '../fixtures.ts';
 
 const W0 = 1_700_000_000_000;
 

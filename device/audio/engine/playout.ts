@@ -2,9 +2,10 @@
 // the audio whose first frame belongs at the wall instant the DAC will play it. Pure (no sockets,
 // no timers); the player role (A2) feeds it packets and drives render() from its output loop.
 //
-// Chain (one stage per file): rtp.ts parse/filter → jitter-buffer.ts (order, lock, re-sync) →
-// reader.ts (depacketize, conceal) → resampler.ts (ratio = sender rate / DAC rate × (1 + u)) →
-// volume.ts → int16. timing.ts maps RTP time to wall time; drift.ts turns the phase error into u.
+// Chain (one stage per file): packets/rtp.ts parse/filter → packets/jitter-buffer.ts (order, lock,
+// re-sync) → reader.ts (depacketize, conceal) → resampler.ts (ratio = sender rate / DAC rate ×
+// (1 + u)) → volume.ts → int16. timing.ts maps RTP time to wall time; drift.ts turns the phase
+// error into u.
 //
 // Rules:
 // - Target: source frame T plays at wallOf(T) + latency + trim, on every player alike.
@@ -18,11 +19,11 @@
 //   change of timing source (arrivals → SRs) and calm after that.
 // - Never throws on input: every bad datagram is counted (malformed, wrong payload type, foreign
 //   SSRC, late, duplicate) and dropped.
-import type { PlayoutOptions, PlayoutStats, RenderInfo, StreamFormat } from './types.ts';
-import { parseRtp } from './rtp.ts';
-import { parseRtcp } from './rtcp.ts';
-import { bytesPerFrame, sameFormat, staticFormat } from './formats.ts';
-import { JitterBuffer } from './jitter-buffer.ts';
+import type { PlayoutOptions, PlayoutStats, RenderInfo, StreamFormat } from '../types.ts';
+import { parseRtp } from '../packets/rtp.ts';
+import { parseRtcp } from '../packets/rtcp.ts';
+import { bytesPerFrame, sameFormat, staticFormat } from '../packets/formats.ts';
+import { JitterBuffer } from '../packets/jitter-buffer.ts';
 import { SourceReader } from './reader.ts';
 import { StreamTiming } from './timing.ts';
 import { Resampler } from './resampler.ts';

@@ -2,8 +2,8 @@
 // integrator alone must learn every offset in ±1000 ppm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DriftController } from '../../../device/audio/drift.ts';
-import { Prng } from '../../../device/audio/sim/prng.ts';
+import { DriftController } from '../../../../device/audio/engine/drift.ts';
+import { Prng } from '../../../../device/audio/sim/prng.ts';
 
 /** Runs `seconds` of 5 ms blocks; the plant's phase error integrates (drift − u). Measurement noise optional. */
 function run(driftPpm: number, seconds: number, noiseUs = 0, e0 = 0) {

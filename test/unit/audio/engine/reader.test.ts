@@ -2,8 +2,8 @@
 // period (the bridge continues the tone), and leaving/entering concealment makes no click.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { JitterBuffer } from '../../../device/audio/jitter-buffer.ts';
-import { SourceReader } from '../../../device/audio/reader.ts';
+import { JitterBuffer } from '../../../../device/audio/packets/jitter-buffer.ts';
+import { SourceReader } from '../../../../device/audio/engine/reader.ts';
 
 const RATE = 48000, F = 320, A = 20000;
 const tone = (i: number) => Math.round(A * Math.sin((2 * Math.PI * 440 * i) / RATE));

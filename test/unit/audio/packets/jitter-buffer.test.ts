@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { JitterBuffer } from '../../../device/audio/jitter-buffer.ts';
+import { JitterBuffer } from '../../../../device/audio/packets/jitter-buffer.ts';
 
 const RATE = 48000, F = 317;
 const pay = new Uint8Array(F * 4);

@@ -8,7 +8,7 @@
 //   one; "224.0.0.56/1" yields group 224.0.0.56 and ttl 1.
 // - The text is limited to 64 KiB (a SAP datagram cannot carry more).
 import sdpTransform from 'sdp-transform';
-import type { StreamFormat } from './types.ts';
+import type { StreamFormat } from '../types.ts';
 import { formatFromRtpmap, staticFormat } from './formats.ts';
 
 export interface SdpStream {

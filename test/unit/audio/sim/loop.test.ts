@@ -2,7 +2,7 @@
 // between rooms is measured from the simulated DACs' records (analog instant, RTP time carried).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { simulateLoop } from '../../../device/audio/sim/loop.ts';
+import { simulateLoop } from '../../../../device/audio/sim/loop.ts';
 
 test('two rooms, sender +50 ppm, DACs +80/−120 ppm, RTCP: sync p99 ≤ 20 µs, max ≤ 50 µs, join ≤ 2 s, residual ≤ 1 ppm', () => {
   const r = simulateLoop({

@@ -5,14 +5,14 @@
 //   re-announced for `sapTimeoutMs` (default 60 s: 12 missed 5 s announcements) expires.
 // - An MQTT announcement is keyed by device/stream; an empty retained payload removes it.
 // - Unparseable SAP/SDP is counted and ignored; nothing thrown reaches the socket.
-import type { Clock, TimerHandle } from '../core/clock.ts';
-import type { Logger } from '../core/log.ts';
-import type { RoleLink } from '../core/role.ts';
-import type { StreamAnnouncement } from '../../protocol/messages.ts';
-import type { StreamFormat } from './types.ts';
-import { parseSap, SAP_GROUP, SAP_PORT } from './sap.ts';
-import { parseSdp } from './sdp.ts';
-import { openReceiver, type MulticastReceiver } from './net.ts';
+import type { Clock, TimerHandle } from '../../core/clock.ts';
+import type { Logger } from '../../core/log.ts';
+import type { RoleLink } from '../../core/role.ts';
+import type { StreamAnnouncement } from '../../../protocol/messages.ts';
+import type { StreamFormat } from '../types.ts';
+import { parseSap, SAP_GROUP, SAP_PORT } from '../packets/sap.ts';
+import { parseSdp } from '../packets/sdp.ts';
+import { openReceiver, type MulticastReceiver } from '../net.ts';
 
 export interface StreamEntry {
   key: string;

@@ -11,7 +11,7 @@
 // - Returning from concealment or silence cross-fades over 128 frames into the real audio
 //   (a fade-in when concealment had already reached silence): no click either way.
 // - No allocation per read: history, scratch and decode work in fixed typed arrays.
-import type { JitterBuffer } from './jitter-buffer.ts';
+import type { JitterBuffer } from '../packets/jitter-buffer.ts';
 
 const HIST = 2048;
 const XFADE = 128;

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Resampler } from '../../../device/audio/resampler.ts';
-import { thdn } from '../../../device/audio/analysis.ts';
+import { Resampler } from '../../../../device/audio/engine/resampler.ts';
+import { thdn } from '../../../../device/audio/analysis.ts';
 
 const A = Math.pow(10, -1 / 20); // −1 dBFS
 
