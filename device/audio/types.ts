@@ -75,6 +75,12 @@ export interface RenderInfo {
   concealedFrames: number;
   /** Frames in this block that are silence because nothing was playable. */
   silentFrames: number;
+  /**
+   * How far the newest buffered audio reaches past the block's playout position (ms): the time it
+   * arrived before it was due. Negative: the stream arrives after its playout instant (every
+   * packet late). Null without a stream or mapping.
+   */
+  leadMs: number | null;
 }
 
 /** Counters are cumulative over the Playout's life (they survive format changes and re-syncs). */

@@ -17,6 +17,13 @@
 //   arrival floor moved); otherwise the PI loop slews: no frame is
 //   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor or a
 //   change of timing source (arrivals → SRs) and calm after that.
+// - Sender restart (a run of another SSRC once ours fell silent, or our SSRC on a new timeline,
+//   or a new sender after BYE) starts a new epoch: a fresh buffer, reader, mapping and resampler,
+//   fed the run at once, while the old epoch keeps playing what it had buffered. The output
+//   moves to the new epoch when its audio is due (its pre-roll ends) or the old one has run out:
+//   a cross-fade within one block when both have audio, else the new epoch's fade-in. Flushing
+//   the old audio and waiting a latency again cost a latency of silence per restart (70 ms at
+//   100 ms, 270 ms at 300 ms); now the gap is the sender's own.
 // - Never throws on input: every bad datagram is counted (malformed, wrong payload type, foreign
 //   SSRC, late, duplicate) and dropped.
 import type { PlayoutOptions, PlayoutStats, RenderInfo, StreamFormat } from '../types.ts';
@@ -66,6 +73,9 @@ export class Playout {
   private readonly latencyMs: number;
   private readonly trimMs: number;
   private s: Stream | null = null;
+  /** The previous epoch after a sender restart, playing out what it buffered (always anchored). */
+  private old: Stream | null = null;
+  private pinned: number | null = null;
   private readonly drift = new DriftController();
   private readonly volume: VolumeControl;
   private readonly fade = new GainRamp(1);
@@ -103,29 +113,54 @@ export class Playout {
     if (this.s && sameFormat(this.s.format, f)) return;
     if (f.encoding !== 'L16' || (f.channels !== 1 && f.channels !== 2) || !(f.rate >= 8000 && f.rate <= 192000)) return;
     this.retire();
+    this.s = this.newStream(f);
+    this.anchored = false;
+    this.hadLock = false;
+  }
+
+  private newStream(f: StreamFormat): Stream {
     const rate = f.rate;
-    const jb = new JitterBuffer({ rate, maxFrames: Math.round((rate * (this.latencyMs + this.trimMs + 2000)) / 1000) });
+    const jb = new JitterBuffer({ rate, maxFrames: Math.round((rate * (this.latencyMs + this.trimMs + 2000)) / 1000), ssrc: this.pinned });
     const rsCh = this.o.outputChannels === 1 ? 1 : f.channels;
-    this.s = {
+    return {
       format: f, jb, rsCh,
       reader: new SourceReader(jb, f.channels, rate),
       timing: new StreamTiming(rate),
       rs: new Resampler({ channels: rsCh, nominalRatio: rate / this.o.outputRate }),
     };
-    this.anchored = false;
-    this.hadLock = false;
+  }
+
+  /**
+   * Locks to one SSRC only (null: the first heard, switching on silence). Starts over: what is
+   * buffered belongs to whatever was locked before.
+   */
+  pinSsrc(ssrc: number | null): void {
+    if (ssrc === this.pinned) return;
+    this.pinned = ssrc;
+    this.reset();
   }
 
   /** Folds a stream's counters into the totals before it is replaced. */
   private retire(): void {
+    this.dropOld();
     const s = this.s;
     if (!s) return;
+    this.fold(s);
+    this.s = null;
+  }
+
+  /** The old epoch is done: its counters join the totals. */
+  private dropOld(): void {
+    if (this.old) this.fold(this.old);
+    this.old = null;
+  }
+
+  private fold(s: Stream): void {
     const p = this.prev;
     p.received += s.jb.received; p.lost += s.jb.lost; p.late += s.jb.late; p.duplicates += s.jb.duplicates;
     p.foreign += s.jb.foreign; p.offTimeline += s.jb.offTimeline;
     p.concealed += s.reader.concealedFrames; p.underruns += s.reader.underruns;
     this.resyncs += s.jb.resyncs;
-    this.s = null;
   }
 
   pushRtp(datagram: Buffer | Uint8Array, arrivalWallMs: number): void {
@@ -143,32 +178,43 @@ export class Playout {
     const len = pkt.payload.length;
     if (len === 0 || len % bpf !== 0 || len / bpf > s.format.rate) { this.malformed++; return; }
     const frames = len / bpf;
-    const res = s.jb.insert(pkt.ssrc, pkt.sequence, pkt.timestamp, frames, pkt.payload, arrivalWallMs);
+    // A new sender after BYE: a new epoch, as for a re-sync.
+    if (this.hadLock && s.jb.ssrc() === null) this.newEpoch(true);
+    const cur = this.s!;
+    const res = cur.jb.insert(pkt.ssrc, pkt.sequence, pkt.timestamp, frames, pkt.payload, arrivalWallMs);
     // The arrival filter is fed the packet's END: a packet leaves its sender once its last frame is
     // captured, so arrival floor ≈ capture instant + network floor, the same reference an SR gives
     // (switching from arrivals to SRs then moves the mapping by the network floor only).
-    if (res === 'ok') {
-      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp) + frames, arrivalWallMs);
-    } else if (res === 'locked') {
-      // A lock after an earlier one (the sender said BYE): a new stream, like a re-sync.
-      if (this.hadLock) this.restart(true);
+    if (res === 'ok' || res === 'locked') {
       this.hadLock = true;
-      s.timing.onPacket(s.jb.unwrapTs(pkt.timestamp) + frames, arrivalWallMs);
+      cur.timing.onPacket(cur.jb.unwrapTs(pkt.timestamp) + frames, arrivalWallMs);
     } else if (res === 'resync') {
-      this.restart(false);
-      // The new lock holds the probation run: each packet informs the arrival filter.
-      s.jb.forEachPacket((p) => s.timing.onPacket(p.ts + p.frames, p.arrivalWallMs));
+      const run = cur.jb.takeRun();
+      const next = this.newEpoch(false);
+      // The new lock holds the probation run: each packet informs the arrival filter at once.
+      for (const it of run) {
+        const r = next.jb.insert(it.ssrc, it.seq, it.tsRaw, it.frames, it.payload, it.arrival);
+        if (r === 'ok' || r === 'locked') {
+          next.timing.onPacket(next.jb.unwrapTs(it.tsRaw) + it.frames, it.arrival);
+        }
+      }
     }
   }
 
-  /** Sender restart (or a new sender after BYE): timeline, mapping and anchor start over. */
-  private restart(count: boolean): void {
+  /**
+   * Sender restart (or a new sender after BYE): a fresh epoch takes the packets; the current one,
+   * if it was playing, plays out its buffer meanwhile (see render). `count`: counted here (a
+   * re-sync by the JB is counted by the JB).
+   */
+  private newEpoch(count: boolean): Stream {
     const s = this.s!;
-    s.timing.reset(s.format.rate);
-    s.reader.reset();
+    this.dropOld();
+    if (this.anchored) this.old = s;
+    else this.fold(s);
+    this.s = this.newStream(s.format);
     this.anchored = false;
-    this.drift.reset();
     if (count) this.resyncs++;
+    return this.s;
   }
 
   pushRtcp(datagram: Buffer | Uint8Array, arrivalWallMs: number): void {
@@ -186,26 +232,85 @@ export class Playout {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo {
     const outCh = this.o.outputChannels;
     const n = Math.floor(out.length / outCh);
-    const s = this.s;
-    const silent = (): RenderInfo => { out.fill(0); return { rtpTimeAtStart: null, syncErrorUs: 0, concealedFrames: 0, silentFrames: n }; };
-    if (!s || n === 0 || !Number.isFinite(firstFrameWallMs) || !(dacRateHz > 0)) return silent();
-    const ideal = s.timing.tsAt(firstFrameWallMs - this.latencyMs - this.trimMs);
-    if (ideal === null) return silent();
+    const silent = (): RenderInfo => { out.fill(0); return { rtpTimeAtStart: null, syncErrorUs: 0, concealedFrames: 0, silentFrames: n, leadMs: null }; };
+    if (!this.s || n === 0 || !Number.isFinite(firstFrameWallMs) || !(dacRateHz > 0)) return silent();
+    const at = firstFrameWallMs - this.latencyMs - this.trimMs;
+    if (this.old) {
+      const due = this.dueAt(this.s, at, n, dacRateHz);
+      const old = this.old;
+      const oldHas = old.jb.bufferedEnd() > old.rs.position();
+      if (due !== null && oldHas) return this.crossfadeEpochs(out, n, due, at, dacRateHz);
+      if (due !== null || !oldHas) this.dropOld();
+      else return this.renderStream(old, true, out, n, at, dacRateHz) ?? silent();
+    }
+    return this.renderStream(this.s, this.anchored, out, n, at, dacRateHz) ?? silent();
+  }
+
+  /** Where stream `s` would anchor for a block whose first frame is due at `at` (ms), or null while it pre-rolls. */
+  private dueAt(s: Stream, at: number, n: number, dacRateHz: number): number | null {
+    const ideal = s.timing.tsAt(at);
+    const first = s.jb.first();
+    if (ideal === null || !first) return null;
+    const ff = s.timing.sourceRateHz() / dacRateHz;
+    return ideal + n * ff + s.rs.lookahead < first.ts ? null : ideal;
+  }
+
+  /**
+   * The new epoch's audio is due while the old one still has some: the first half of the block
+   * fades the old out at its position, the second fades the new one in at its ideal position.
+   */
+  private crossfadeEpochs(out: Int16Array, n: number, ideal: number, at: number, dacRateHz: number): RenderInfo {
+    const old = this.old!, s = this.s!;
+    const h = Math.max(1, n >> 1);
+    const ch = Math.max(old.rsCh, s.rsCh);
+    if (this.fout.length < n * ch) this.fout = new Float32Array(n * ch);
+    const ratioOld = this.smoothRatio > 0 ? this.smoothRatio : old.timing.sourceRateHz() / dacRateHz;
+    this.fade.set(1);
+    this.fade.rampTo(0, h);
+    const a = this.produce(old, 0, h, ratioOld);
+    this.fade.apply(this.fout, 0, h, old.rsCh);
+    this.dropOld();
+    const ff = s.timing.sourceRateHz() / dacRateHz;
+    this.anchor(s, ideal + h * ff);
+    this.fade.rampTo(1, n - h);
+    const b = this.produce(s, h, n - h, ff);
+    this.fade.apply(this.fout, h, n - h, s.rsCh);
+    this.reanchors++;
+    this.lastError = 0;
+    this.lastRatio = ff;
+    this.volume.apply(this.fout, 0, n, s.rsCh);
+    this.toInt16(out, n, s.rsCh, this.o.outputChannels);
+    return { rtpTimeAtStart: ideal, syncErrorUs: 0, concealedFrames: Math.round((a.concealed + b.concealed) / ff), silentFrames: Math.round((a.silent + b.silent) / ff), leadMs: this.leadMs(s, at) };
+  }
+
+  /** How far ahead of the playout position the newest audio of `s` reaches (ms; negative: it arrives late). */
+  private leadMs(s: Stream, at: number): number | null {
+    const end = s.jb.bufferedEnd();
+    const pos = s.timing.tsAt(at);
+    if (!Number.isFinite(end) || pos === null) return null;
+    return ((end - pos) * 1000) / s.format.rate;
+  }
+
+  /** Renders one block from stream `s` (anchoring it first unless `anchored`); null while it pre-rolls. */
+  private renderStream(s: Stream, anchored: boolean, out: Int16Array, n: number, at: number, dacRateHz: number): RenderInfo | null {
+    const outCh = this.o.outputChannels;
+    const ideal = s.timing.tsAt(at);
+    if (ideal === null) return null;
     const ff = s.timing.sourceRateHz() / dacRateHz;
     if (this.fout.length < n * s.rsCh) this.fout = new Float32Array(n * s.rsCh);
     let concealed = 0, silentFrames = 0;
     let startPos: number;
     let ratio: number;
-    if (!this.anchored) {
+    if (!anchored) {
       const first = s.jb.first();
       // Pre-roll: wait until the ideal position reaches buffered audio.
-      if (!first || ideal + n * ff + s.rs.lookahead < first.ts) return silent();
-      this.anchor(ideal);
+      if (!first || ideal + n * ff + s.rs.lookahead < first.ts) return null;
+      this.anchor(s, ideal);
       this.fade.set(1);
       this.lastError = 0;
       ratio = ff;
       startPos = ideal;
-      const r = this.produce(0, n, ratio);
+      const r = this.produce(s, 0, n, ratio);
       concealed += r.concealed; silentFrames += r.silent;
     } else {
       const e = (ideal - s.rs.position()) / s.format.rate;
@@ -221,11 +326,11 @@ export class Playout {
         ratio = ff;
         startPos = s.rs.position();
         this.fade.rampTo(0, h);
-        const a = this.produce(0, h, ratio);
+        const a = this.produce(s, 0, h, ratio);
         this.fade.apply(this.fout, 0, h, s.rsCh);
-        this.anchor(ideal + h * ff);
+        this.anchor(s, ideal + h * ff);
         this.fade.rampTo(1, n - h);
-        const b = this.produce(h, n - h, ratio);
+        const b = this.produce(s, h, n - h, ratio);
         this.fade.apply(this.fout, h, n - h, s.rsCh);
         concealed += a.concealed + b.concealed; silentFrames += a.silent + b.silent;
         this.lastError = 0;
@@ -243,7 +348,7 @@ export class Playout {
         this.smoothRatio += (1 - Math.exp(-(n / dacRateHz) * omega / RATIO_TAU)) * (target - this.smoothRatio);
         ratio = this.smoothRatio;
         startPos = s.rs.position();
-        const r = this.produce(0, n, ratio);
+        const r = this.produce(s, 0, n, ratio);
         concealed += r.concealed; silentFrames += r.silent;
         if (this.fade.ramping()) this.fade.apply(this.fout, 0, n, s.rsCh);
       }
@@ -257,24 +362,23 @@ export class Playout {
       syncErrorUs: this.lastError * 1e6,
       concealedFrames: Math.round(concealed / ratio),
       silentFrames: Math.round(silentFrames / ratio),
+      leadMs: this.leadMs(s, at),
     };
   }
 
-  private anchor(pos: number): void {
-    const s = this.s!;
+  private anchor(s: Stream, pos: number): void {
     s.rs.setPosition(pos);
     s.reader.start(Math.floor(pos) - s.rs.lookahead + 1);
     this.drift.reset(this.drift.learned());
     this.smoothRatio = s.timing.sourceRateHz() / this.o.outputRate * (1 + this.drift.learned());
-    this.anchored = true;
+    if (s === this.s) this.anchored = true;
     this.lastFf = 0;
     this.acqS = 0;
     this.acqSteps = s.timing.mappingSteps();
   }
 
   /** Renders `n` frames into fout at frame `at`, pulling source frames through the reader. */
-  private produce(at: number, n: number, ratio: number): { concealed: number; silent: number } {
-    const s = this.s!;
+  private produce(s: Stream, at: number, n: number, ratio: number): { concealed: number; silent: number } {
     const srcCh = s.format.channels;
     const need = s.rs.inputNeeded(n, ratio);
     let concealed = 0, silent = 0;
@@ -324,18 +428,21 @@ export class Playout {
     const p = this.prev;
     const rate = s?.format.rate ?? 0;
     const nominal = s ? s.format.rate / this.o.outputRate : 1;
+    // Live epochs: the current one and the old one still playing out.
+    const live = [this.old, s].filter((x): x is Stream => x !== null);
+    const sum = (f: (x: Stream) => number) => live.reduce((acc, x) => acc + f(x), 0);
     return {
       ssrc: s?.jb.ssrc() ?? null,
-      received: p.received + (s?.jb.received ?? 0),
-      lost: p.lost + (s?.jb.lost ?? 0),
-      late: p.late + (s?.jb.late ?? 0),
-      duplicates: p.duplicates + (s?.jb.duplicates ?? 0),
-      concealed: p.concealed + (s?.reader.concealedFrames ?? 0),
-      malformed: this.malformed + p.offTimeline + (s?.jb.offTimeline ?? 0),
+      received: p.received + sum((x) => x.jb.received),
+      lost: p.lost + sum((x) => x.jb.lost),
+      late: p.late + sum((x) => x.jb.late),
+      duplicates: p.duplicates + sum((x) => x.jb.duplicates),
+      concealed: p.concealed + sum((x) => x.reader.concealedFrames),
+      malformed: this.malformed + p.offTimeline + sum((x) => x.jb.offTimeline),
       wrongPt: this.wrongPt,
-      foreignSsrc: p.foreign + (s?.jb.foreign ?? 0),
-      resyncs: this.resyncs + (s?.jb.resyncs ?? 0),
-      underruns: p.underruns + (s?.reader.underruns ?? 0),
+      foreignSsrc: p.foreign + sum((x) => x.jb.foreign),
+      resyncs: this.resyncs + sum((x) => x.jb.resyncs),
+      underruns: p.underruns + sum((x) => x.reader.underruns),
       bufferMs: s && rate ? (s.jb.bufferedFrames() * 1000) / rate : 0,
       driftPpm: this.lastRatio ? (this.lastRatio / nominal - 1) * 1e6 : 0,
       senderDriftPpm: s ? s.timing.senderDriftPpm() : 0,

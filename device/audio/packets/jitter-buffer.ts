@@ -12,11 +12,19 @@
 //   sequence number jumps by more than 3000, is off-timeline: dropped and counted, unless it is
 //   the start of a new run (below).
 // - Re-sync on sender restart: a run of `probation` (3) packets that follow each other (seq + 1,
-//   timestamps consistent), from a new SSRC or from the locked SSRC off its timeline, while the
-//   locked timeline has fallen silent (nothing on it since the run began), replaces the lock: the
-//   buffer is flushed, the run kept, and insert() says 'resync'. At PulseAudio's 6.6 ms packets that is ~20 ms after the restart. While
-//   the locked source keeps sending, another SSRC's packets are foreign: dropped and counted.
+//   timestamps consistent) may take over the lock. From the locked SSRC off its timeline (the
+//   sender restarted its timestamps or sequence): once the locked timeline has fallen silent
+//   (nothing on it since the run began); at PulseAudio's 6.6 ms packets that is ~20 ms after the
+//   restart. From another SSRC: only once the locked SSRC has been silent for `switchSilenceMs`
+//   (default 100 ms), because two live senders on one group interleave, and a sender that sends
+//   in bursts (GStreamer: a 1024-frame buffer as 3 packets back to back) makes "3 packets of the
+//   other with none of ours between" ordinary: the player flipped 5–8 times in 9 s. While the
+//   locked source keeps sending, another SSRC's packets are foreign: dropped and counted.
 //   unlock() (on RTCP BYE) lets the next packet lock at once.
+// - The JB never re-syncs itself: insert() says 'resync' and hands the run over (takeRun()); the
+//   playout starts a new buffer (a new epoch) with it, while this one plays out what it holds.
+// - Pinned (`ssrc` option, the subscribe command's `ssrc`): only that SSRC ever locks; every
+//   other is foreign, whatever it does.
 // - Capacity: at most `maxFrames` of audio ahead of the read cursor; beyond that the oldest go.
 // - Loss: when the reader moves past a sequence gap, the missing packets count as lost.
 
@@ -36,9 +44,15 @@ export interface JitterBufferOptions {
   maxFrames: number;
   probation?: number;
   maxSkewMs?: number;
+  /** Silence of the locked SSRC before another SSRC may take over (ms, default 100). */
+  switchSilenceMs?: number;
+  /** Lock to this SSRC only (null/undefined: the first heard). */
+  ssrc?: number | null;
 }
 
-interface Candidate { ssrc: number; seq: number; ts: number; arrival: number; frames: number; run: Array<{ seq: number; tsRaw: number; frames: number; payload: Uint8Array; arrival: number }> }
+export interface JbRunPacket { ssrc: number; seq: number; tsRaw: number; frames: number; payload: Uint8Array; arrival: number }
+
+interface Candidate { ssrc: number; seq: number; ts: number; arrival: number; frames: number; run: JbRunPacket[] }
 
 const SEQ_RING = 2048;
 
@@ -47,6 +61,9 @@ export class JitterBuffer {
   private readonly maxFrames: number;
   private readonly probation: number;
   private readonly maxSkewMs: number;
+  private readonly switchSilenceMs: number;
+  private readonly pinned: number | null;
+  private takeover: JbRunPacket[] | null = null;
   private ssrcLocked: number | null = null;
   // Extended seq / unwrapped ts of the newest packet (highest seq), and its arrival.
   private maxSeq = 0;
@@ -75,7 +92,12 @@ export class JitterBuffer {
     this.maxFrames = o.maxFrames;
     this.probation = o.probation ?? 3;
     this.maxSkewMs = o.maxSkewMs ?? 1000;
+    this.switchSilenceMs = o.switchSilenceMs ?? 100;
+    this.pinned = o.ssrc ?? null;
   }
+
+  /** The SSRC this buffer is pinned to, if any. */
+  pinnedSsrc(): number | null { return this.pinned; }
 
   ssrc(): number | null { return this.ssrcLocked; }
 
@@ -98,6 +120,7 @@ export class JitterBuffer {
   unwrapTs(raw: number): number { return this.lastTs + ((raw - this.lastTsRaw) | 0); }
 
   insert(ssrc: number, seq16: number, tsRaw: number, frames: number, payload: Uint8Array, arrivalWallMs: number): JbInsertResult {
+    if (this.pinned !== null && ssrc !== this.pinned) { this.foreign++; return 'foreign'; }
     if (this.ssrcLocked === null) {
       this.lock(ssrc, seq16, tsRaw, arrivalWallMs);
       this.store(this.maxSeq, this.lastTs, frames, payload, arrivalWallMs);
@@ -156,7 +179,7 @@ export class JitterBuffer {
     const c = this.cand;
     const continues = c !== null && c.ssrc === ssrc && ((seq16 - c.seq) & 0xffff) === 1 &&
       Math.abs(arrival - (c.arrival + (((tsRaw - c.ts) | 0) * 1000) / this.rate)) <= this.maxSkewMs;
-    const item = { seq: seq16, tsRaw: tsRaw >>> 0, frames, payload: Uint8Array.from(payload), arrival };
+    const item = { ssrc, seq: seq16, tsRaw: tsRaw >>> 0, frames, payload: Uint8Array.from(payload), arrival };
     if (continues) {
       c.seq = seq16; c.ts = tsRaw >>> 0; c.arrival = arrival; c.frames = frames;
       c.run.push(item);
@@ -164,9 +187,15 @@ export class JitterBuffer {
       this.cand = { ssrc, seq: seq16, ts: tsRaw >>> 0, arrival, frames, run: [item] };
     }
     const run = this.cand!;
-    const lockedSilent = this.lastLockedArrival < run.run[0]!.arrival;
+    // The locked timeline's own restart: it has stopped since the run began. Another SSRC: the
+    // locked one has been silent for switchSilenceMs.
+    const lockedSilent = why === 'off-timeline'
+      ? this.lastLockedArrival < run.run[0]!.arrival
+      : arrival - this.lastLockedArrival >= this.switchSilenceMs;
     if (run.run.length >= this.probation && lockedSilent) {
-      this.resyncTo(run);
+      this.takeover = run.run;
+      this.cand = null;
+      this.resyncs++;
       return 'resync';
     }
     if (why === 'foreign') this.foreign++;
@@ -174,13 +203,14 @@ export class JitterBuffer {
     return run.run.length > 1 ? 'probation' : why;
   }
 
-  private resyncTo(run: Candidate): void {
-    const items = run.run;
-    this.clear();
-    this.resyncs++;
-    const first = items[0]!;
-    this.lock(run.ssrc, first.seq, first.tsRaw, first.arrival);
-    for (const it of items) this.insert(run.ssrc, it.seq, it.tsRaw, it.frames, it.payload, it.arrival);
+  /**
+   * The run that took over at the last 'resync' (once): the new buffer is filled with it; this
+   * one stays as it was, its packets still readable, and takes nothing more.
+   */
+  takeRun(): JbRunPacket[] {
+    const r = this.takeover ?? [];
+    this.takeover = null;
+    return r;
   }
 
   private compact(): void {
@@ -189,6 +219,9 @@ export class JitterBuffer {
       this.head = 0;
     }
   }
+
+  /** End of the newest buffered packet on the timeline (−Infinity when empty). */
+  bufferedEnd(): number { return this.endTs(); }
 
   private endTs(): number {
     const last = this.q[this.q.length - 1];

@@ -18,7 +18,7 @@ function recorder(): Renderer & { asked: number[] } {
     render(out: Int16Array, firstFrameWallMs: number): RenderInfo {
       asked.push(firstFrameWallMs);
       out.fill(1);
-      return { rtpTimeAtStart: asked.length, syncErrorUs: 0, concealedFrames: 0, silentFrames: 0 };
+      return { rtpTimeAtStart: asked.length, syncErrorUs: 0, concealedFrames: 0, silentFrames: 0, leadMs: 0 };
     },
   };
 }

@@ -58,22 +58,30 @@ test('foreign SSRC while the locked sender is live: dropped and counted, never l
   assert.is(jb.foreign, 50);
 });
 
-test('sender restart with a new SSRC: re-sync after 3 packets (≈ 20 ms), buffer holds the new run', () => {
+test('sender restart with a new SSRC: takes over once the old one has been silent 100 ms; the run is handed over', () => {
   const jb = new JitterBuffer({ rate: RATE, maxFrames: RATE * 2 });
   for (let k = 0; k < 20; k++) put(jb, pk(k));
   const tStop = pk(19).at;
   const results: string[] = [];
-  for (let k = 0; k < 5; k++) results.push(put(jb, pk(k, { ssrc: 1234, seq0: 40000, ts0: 777, t0: tStop + 30 })));
-  assert.equal(results.slice(0, 3), ['foreign', 'probation', 'resync']);
-  assert.equal(results.slice(3), ['ok', 'ok']);
-  assert.is(jb.ssrc(), 1234);
-  assert.is(jb.size(), 5);
-  assert.is(jb.first()!.ts, 777);
-  const resyncAt = pk(2, { t0: tStop + 30 }).at;
+  let resyncAt = NaN;
+  for (let k = 0; k < 30 && Number.isNaN(resyncAt); k++) {
+    const p = pk(k, { ssrc: 1234, seq0: 40000, ts0: 777, t0: tStop + 30 });
+    results.push(put(jb, p));
+    if (results.at(-1) === 'resync') resyncAt = p.at;
+  }
+  assert.equal(results.slice(0, 2), ['foreign', 'probation']);
+  assert.ok(resyncAt - tStop >= 100, `took over ${resyncAt - tStop} ms after the old SSRC's last packet`);
   assert.ok(resyncAt - (tStop + 30) < 200, `re-synced ${resyncAt - tStop - 30} ms after the restart`);
+  const run = jb.takeRun();
+  assert.is(run.length, results.length, 'every packet of the new run since it began');
+  assert.is(run[0]!.tsRaw, 777);
+  assert.is(run[0]!.ssrc, 1234);
+  assert.equal(jb.takeRun(), [], 'handed over once');
+  assert.is(jb.ssrc(), 7, 'the old buffer stays as it was (its audio plays out)');
+  assert.is(jb.resyncs, 1);
 });
 
-test('same SSRC, timestamp jump: one absurd packet is dropped; a consistent new run re-syncs', () => {
+test('same SSRC, timestamp jump: one absurd packet is dropped; a consistent new run re-syncs at once', () => {
   const jb = new JitterBuffer({ rate: RATE, maxFrames: RATE * 2 });
   for (let k = 0; k < 10; k++) put(jb, pk(k));
   // One hostile/absurd timestamp in the middle of a live stream.
@@ -84,7 +92,39 @@ test('same SSRC, timestamp jump: one absurd packet is dropped; a consistent new 
   const t = pk(11).at + 50;
   const r = [0, 1, 2].map((k) => put(jb, { ssrc: 7, seq: (pk(11).seq + k) & 0xffff, ts: (99999 + k * F) >>> 0, at: t + (k * F * 1000) / RATE }));
   assert.equal(r, ['off-timeline', 'probation', 'resync']);
-  assert.is(jb.first()!.ts, 99999);
+  assert.is(jb.takeRun()[0]!.tsRaw, 99999);
+});
+
+test('two live senders interleaving in bursts (GStreamer: 3 packets back to back): the lock never flips', () => {
+  const jb = new JitterBuffer({ rate: RATE, maxFrames: RATE * 2 });
+  // Each sends a 1024-frame buffer as packets of 350, 350, 324 frames every 21.3 ms; B 7 ms after A.
+  const sizes = [350, 350, 324];
+  const send = (ssrc: number, block: number, t0: number) => sizes.map((n, i) => {
+    const seq = (block * 3 + i) & 0xffff, ts = block * 1024 + sizes.slice(0, i).reduce((a, b) => a + b, 0);
+    return jb.insert(ssrc, seq, ts, n, new Uint8Array(n * 4), t0 + (block * 1024 * 1000) / RATE + i * 0.05);
+  });
+  const results: string[] = [];
+  for (let b = 0; b < 420; b++) results.push(...send(1, b, 1000), ...send(2, b, 1007)); // 9 s
+  assert.is(jb.ssrc(), 1);
+  assert.is(results.filter((r) => r === 'resync').length, 0, 'no switch while both send');
+  // A stops: B takes over once A has been silent 100 ms, not before.
+  let at = NaN;
+  for (let b = 420; b < 440 && Number.isNaN(at); b++) if (send(2, b, 1007).includes('resync')) at = 1007 + (b * 1024 * 1000) / RATE;
+  const lastA = 1000 + (419 * 1024 * 1000) / RATE + 0.1;
+  assert.ok(at - lastA >= 100 && at - lastA < 130, `switched ${at - lastA} ms after A's last packet`);
+  assert.is(jb.takeRun()[0]!.ssrc, 2);
+});
+
+test('pinned to an SSRC: no other ever locks or takes over, even after long silence', () => {
+  const jb = new JitterBuffer({ rate: RATE, maxFrames: RATE * 2, ssrc: 1234 });
+  for (let k = 0; k < 50; k++) assert.is(put(jb, pk(k)), 'foreign');
+  assert.is(jb.ssrc(), null);
+  assert.is(put(jb, pk(0, { ssrc: 1234, t0: 2000 })), 'locked');
+  for (let k = 1; k < 5; k++) put(jb, pk(k, { ssrc: 1234, t0: 2000 }));
+  // 1234 falls silent for a second; 7 sends a long consistent run: still foreign.
+  for (let k = 0; k < 200; k++) assert.is(put(jb, pk(k, { t0: 3000 })), 'foreign');
+  assert.is(jb.ssrc(), 1234);
+  assert.is(jb.pinnedSsrc(), 1234);
 });
 
 test('a silence gap in sending (timestamps consistent with arrival) is not a restart', () => {
