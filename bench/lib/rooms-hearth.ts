@@ -31,6 +31,8 @@ export interface HearthRun {
   houseClock: boolean;
   seed: number;
   log(s: string): void;
+  /** How to run `hearth` (default: the built bundle with the image's node flags; tests run the source through tsx). */
+  cli?: string[];
 }
 
 export interface HearthDevices {
@@ -54,14 +56,14 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   const relays: Record<string, Relay> = {};
   const logs: Record<string, () => string> = {};
   const states: Record<string, any> = {};
-  const flags = imageRuntimeFlags();
+  const cli = r.cli ?? [...imageRuntimeFlags(), CLI];
   const baseEnv = { ...process.env, ...r.observer.env, HEARTH_LOG_LEVEL: 'warn' };
   let relayPort = 46400;
   const device = (id: string, roles: Record<string, unknown>, shift: Shift | null, withRelay: boolean, stepFile?: string): ChildProcess => {
     const config = join(r.dir, `${id}.json`);
     const port = withRelay ? relayPort - 1 : null; // the relay just started for it
     writeFileSync(config, JSON.stringify({ v: 2, id, mqtt: { url: `mqtt://127.0.0.1:${MQTT_PORT}` }, roles, ...clockConfig(r, port) }));
-    const p = r.ns.spawn(process.execPath, [...flags, CLI, 'run', '--config', config, '--state-dir', r.dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv, ...fakeClockEnv(shift, stepFile) } });
+    const p = r.ns.spawn(process.execPath, [...cli, 'run', '--config', config, '--state-dir', r.dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv, ...fakeClockEnv(shift, stepFile) } });
     logs[id] = tail(p);
     procs.push(p);
     return p;
