@@ -7,6 +7,7 @@ import type { RoleSpec } from './role-spec.ts';
 import { PROTOCOL_VERSION, ACCEPTED_VERSIONS } from './version.ts';
 import { RequestFields, ProtocolError } from './envelope.ts';
 import { assertValid } from './validate.ts';
+import { ClockConfig } from './clock.ts';
 
 export const MqttConfig = Obj(
   {
@@ -40,6 +41,7 @@ function buildDeviceConfigSchema(specs: readonly RoleSpec[]) {
       enabled: Type.Boolean({ description: 'publish Home Assistant device discovery' }),
       prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'discovery prefix (default "homeassistant")' })),
     })),
+    clock: Type.Optional(ClockConfig),
     log: Type.Optional(Obj({ level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))) })),
     roles: rolesSchema(specs),
   },

@@ -4,6 +4,7 @@
 // `subscribe` switches it live.
 import { Type, Obj, Ipv4, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
+import { ClockStatusFields } from '../clock.ts';
 
 export const Rate = Type.Union([Type.Literal(44100), Type.Literal(48000)], { description: 'sample rate (Hz)' });
 export const Channels = Type.Union([Type.Literal(1), Type.Literal(2)], { description: 'channels' });
@@ -100,11 +101,15 @@ export const PlayerState = Obj({
     error: Type.Union([Type.String(), Type.Null()]),
     lostCount: Type.Integer({ description: 'times the DAC was lost since start' }),
   }),
+  clock: Type.Optional(Obj({
+    ...ClockStatusFields,
+    sufficient: Type.Boolean({ description: 'locked (or stale) with uncertainty within clock.maxUncertaintyUs; when false, rooms may be that far apart' }),
+  }, { description: 'the house clock this player plays on' })),
 });
 export type PlayerState = Static<typeof PlayerState>;
 
 export const PlayerEventType = Type.Union(
-  ['sink-lost', 'sink-restored', 'resync', 'stream-switched', 'stream-found', 'stream-lost', 'stream-unavailable'].map((s) => Type.Literal(s)),
+  ['sink-lost', 'sink-restored', 'resync', 'clock-unsure', 'clock-sure', 'stream-switched', 'stream-found', 'stream-lost', 'stream-unavailable'].map((s) => Type.Literal(s)),
 );
 export type PlayerEventType = Static<typeof PlayerEventType>;
 
