@@ -45,10 +45,14 @@ export interface HearthDevices {
   stop(): Promise<{ counts: Record<string, LinkCounts>; states: Record<string, any> }>;
 }
 
-/** The `clock` section of a device's config when the house clock is on: the hub, reached through the device's relay. */
+/**
+ * The `clock` section of a device's config (protocol/clock.ts): with the house clock on, the hub's
+ * NTP server reached through the device's own relay; off, the device's OS wall clock as before.
+ * The hub itself serves house time and needs none for its own role.
+ */
 function clockConfig(r: HearthRun, relayPort: number | null): Record<string, unknown> {
-  if (!r.houseClock) return {};
-  return { clock: relayPort === null ? { serve: { port: NTP_PORT, host: '127.0.0.1' } } : { server: `127.0.0.1:${relayPort}` } };
+  if (!r.houseClock || relayPort === null) return { clock: { enabled: false } };
+  return { clock: { server: '127.0.0.1', port: relayPort } };
 }
 
 export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
@@ -86,7 +90,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
     for (const l of lines) { const i = l.indexOf(' '); try { states[l.slice(0, i)] = JSON.parse(l.slice(i + 1)); } catch { /* partial */ } }
   });
 
-  const hub = device('hub', { hub: { host: '127.0.0.1', port: MQTT_PORT, wsPort: 0, allowAnonymous: true, credentialsFile: join(r.dir, 'credentials.json') } }, r.hub, false);
+  const hub = device('hub', { hub: { host: '127.0.0.1', port: MQTT_PORT, wsPort: 0, allowAnonymous: true, credentialsFile: join(r.dir, 'credentials.json'), ntp: { enabled: r.houseClock, host: '127.0.0.1', port: NTP_PORT } } }, r.hub, false);
   for (const t0 = Date.now(); !states['hearth/hub/state/hub']; await sleep(100)) if (hub.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`the hub did not start:\n${logs.hub!()}`);
   realtime(hub.pid!);
   await linkFor('source', null);
