@@ -11,6 +11,7 @@ import type { Logger } from './log.ts';
 import { Backoff } from './backoff.ts';
 import { topicMatches } from '../hub/acl.ts';
 import { FlapDetector } from './takeover.ts';
+import { describeBrokerError } from './broker-error.ts';
 
 export interface LinkOptions {
   url: string;
@@ -90,7 +91,7 @@ export class MqttLink {
     client.on('close', () => this.onClose());
     client.on('error', (e) => {
       this.lastError = { message: e.message, code: (e as { code?: number | string }).code };
-      this.o.log.warn(`broker ${this.o.url}: ${e.message}`);
+      this.o.log.warn(describeBrokerError(this.o.url, e));
       for (const l of this.errorListeners) l(this.lastError);
     });
   }

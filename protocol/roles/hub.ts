@@ -1,6 +1,7 @@
 // hub: the embedded MQTT broker (Aedes) with per-device credentials and ACLs, TCP + WebSocket.
 import { Type, Obj, Id, Port } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
+import { NtpServerConfig } from '../clock.ts';
 
 export const HubConfig = Obj(
   {
@@ -16,6 +17,7 @@ export const HubConfig = Obj(
       bytesPerS: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'publish bytes per second per connection (default 1048576)' })),
       retainedBytesPerLogin: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'retained bytes one login may hold on the hub (default 1048576); a retained message over it is refused' })),
     }, { description: 'bounds that keep one client from slowing or filling the hub' })),
+    ntp: Type.Optional(NtpServerConfig),
   },
   { description: 'embedded MQTT broker for a house that has none' },
 );
@@ -46,6 +48,7 @@ export const hubSpec = defineRole({
     clients: Type.Integer({ description: 'connected clients' }),
     logins: Type.Integer({ description: 'logins in the credentials file' }),
     anonymous: Type.Boolean(),
+    ntp: Type.Optional(Type.String({ description: 'where house time is served (host:port), or why not (e.g. "port 123 taken: chrony serves")' })),
   }),
   event: Obj({
     type: Type.Union(['auth-failed', 'denied', 'refused', 'throttled', 'takeover', 'login-added'].map((t) => Type.Literal(t)), { description: 'refused: a packet or retained message over a limit, or a string MQTT 3.1.1 forbids; throttled: a client over its publish rate is read more slowly; takeover: a client id connected a second time (the first connection is closed)' }),
