@@ -74,10 +74,11 @@ hub
   .description('create (or replace) a login and print its new password once')
   .option('--credentials <file>', 'credentials file', '/var/lib/hearth/credentials.json')
   .option('--controller', 'controller rights (all topics) instead of device rights', false)
-  .action(async (id: string, o: { credentials: string; controller: boolean }) => {
+  .action(async (id: string, o: { credentials: string; controller: boolean }, cmd: Command) => {
     const { addLogin } = await import('../hub/credentials.ts');
-    const password = await addLogin(resolve(o.credentials), id, o.controller ? 'controller' : 'device');
-    console.log(`login ${id} (${o.controller ? 'controller' : 'device'} rights) added to ${o.credentials}`);
+    const file = credentialsOption(cmd);
+    const password = await addLogin(file, id, o.controller ? 'controller' : 'device');
+    console.log(`login ${id} (${o.controller ? 'controller' : 'device'} rights) added to ${file}`);
     console.log(`password: ${password}`);
     console.log('This password is shown once; put it in the device\'s config (mqtt.password) or provisioning file.');
   });
@@ -86,9 +87,10 @@ hub
   .command('remove-device <id>')
   .description('remove a login (a running hub drops its connections within a second)')
   .option('--credentials <file>', 'credentials file', '/var/lib/hearth/credentials.json')
-  .action(async (id: string, o: { credentials: string }) => {
+  .action(async (id: string, _o: { credentials: string }, cmd: Command) => {
     const { removeLogin } = await import('../hub/credentials.ts');
-    if (!(await removeLogin(resolve(o.credentials), id))) throw new CliError(`there is no login ${id} in ${o.credentials}`);
+    const file = credentialsOption(cmd);
+    if (!(await removeLogin(file, id))) throw new CliError(`there is no login ${id} in ${file}`);
     console.log(`login ${id} removed`);
   });
 
@@ -162,6 +164,16 @@ program
 
 registerHouseCommand(program);
 registerExtraCommands(program, { log: logFor() });
+
+/**
+ * The credentials file of `hub add-device` / `hub remove-device`. Both they and `hub` take
+ * --credentials, and commander hands an option written after the subcommand to the parent, so
+ * the one a person wrote wins wherever it stands (the subcommand's default never overrides it).
+ */
+function credentialsOption(cmd: Command): string {
+  for (const c of [cmd, cmd.parent]) if (c && c.getOptionValueSource('credentials') === 'cli') return resolve(c.opts().credentials as string);
+  return resolve(cmd.opts().credentials as string);
+}
 
 /** Reads a JSON file strictly (protocol/json.ts: no BOM, UTF-8, no repeated keys, bounded nesting). */
 function readJsonFile(file: string): unknown {
