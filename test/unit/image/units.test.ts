@@ -43,6 +43,7 @@ test('hearth.service: the documented command, restart on failure, watchdog', () 
   assert.is(one(u, 'Unit', 'StartLimitIntervalSec'), '0', 'never gives up restarting');
   assert.ok(one(u, 'Unit', 'After').includes('hearth-firstboot.service'));
   assert.is(one(u, 'Install', 'WantedBy'), 'multi-user.target');
+  assert.is(one(u, 'Service', 'SyslogIdentifier'), 'hearth', 'journal entries named hearth, not node');
 });
 
 test('hearth.service: own user in audio and gpio, only the capabilities its roles need (raw ARP, promiscuous capture, real-time threads), nothing gained later', () => {
