@@ -31,7 +31,7 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
   const root = el('article', { class: 'card room', 'data-device': id },
     el('header', {}, dot, title, badge),
     now,
-    el('div', { class: 'controls' }, mute, el('label', { class: 'vol' }, '🔈', volume, volumeOut), picker, meter),
+    el('div', { class: 'controls' }, mute, el('label', { class: 'vol' }, el('span', { class: 'muted' }, 'Volume'), volume, volumeOut), picker, meter),
     el('div', { class: 'plots' }, ...plots.map((p) => p.el)),
     facts,
   );
