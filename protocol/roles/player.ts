@@ -33,7 +33,7 @@ export const OUTPUT_BUFFER_MS_DEFAULT = { speaker: 40, sim: 20 } as const;
 export const PlayerOutput = Obj(
   {
     kind: Type.Optional(Type.Union([Type.Literal('speaker'), Type.Literal('sim')], { description: '"speaker" (ALSA through the speaker module, default) or "sim" (simulated DAC, for the house in a box)' })),
-    device: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_:=,.-]+$', description: 'ALSA device (default "default"; HiFiBerry: "hw:CARD=sndrpihifiberry" or a dmix/plug name)' })),
+    device: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_:=,.-]+$', description: 'ALSA device (default "default"; HiFiBerry DAC on the image: "hw:CARD=hifiberrydac", also ALSA\'s default there; or a dmix/plug name)' })),
     rate: Type.Optional(Rate),
     channels: Type.Optional(Channels),
     bufferMs: Type.Optional(Type.Number({ minimum: 5, maximum: 1000, description: `audio the sink keeps queued ahead of the DAC (default ${OUTPUT_BUFFER_MS_DEFAULT.speaker} ms for speaker, ${OUTPUT_BUFFER_MS_DEFAULT.sim} for sim); must be at least 5 ms below latencyMs. Any ALSA device works: the player reads the device's queue (snd_pcm_delay) and never fills a larger ring` })),
