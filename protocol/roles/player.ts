@@ -24,6 +24,7 @@ export const StreamChoice = {
   group: Type.Optional(Ipv4('explicit multicast group (with port; format from PT 10/11 or `format`)')),
   port: Type.Optional(Port('explicit RTP port')),
   format: Type.Optional(ExplicitFormat),
+  ssrc: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'play only this sender (RTP SSRC) of the stream. Default: the first sender heard; another takes over only once it has been silent for 100 ms (two senders on one group and port never alternate)' })),
 };
 
 /** Audio a sink keeps queued ahead of the DAC by default (ms): speaker (ALSA) and the simulated DAC. */
@@ -124,7 +125,7 @@ export const playerSpec = defineRole({
   config: PlayerConfig,
   commands: {
     subscribe: {
-      description: 'switches to another stream live: exactly one of stream, sap, or group+port (+format)',
+      description: 'switches to another stream live: exactly one of stream, sap, or group+port (+format); `ssrc` picks one sender of it',
       args: Obj(StreamChoice),
       result: PlayerStreamInfo,
     },

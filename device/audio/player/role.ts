@@ -35,10 +35,11 @@ export function checkLatency(c: PlayerConfig): void {
   }
 }
 
-interface Choice { stream?: string; sap?: string; group?: string; port?: number; format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number } }
+interface Choice { stream?: string; sap?: string; group?: string; port?: number; format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number }; ssrc?: number }
 
 function pickChoice(c: Choice): Choice {
-  return c.stream !== undefined ? { stream: c.stream } : c.sap !== undefined ? { sap: c.sap } : { group: c.group, port: c.port, ...(c.format ? { format: c.format } : {}) };
+  const pin = c.ssrc !== undefined ? { ssrc: c.ssrc } : {};
+  return c.stream !== undefined ? { stream: c.stream, ...pin } : c.sap !== undefined ? { sap: c.sap, ...pin } : { group: c.group, port: c.port, ...(c.format ? { format: c.format } : {}), ...pin };
 }
 
 export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
@@ -93,6 +94,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
     const p = new Playout({ clock: deps.clock, latencyMs: latencyMs(), trimMs: trimMs(), outputRate: outRate(), outputChannels: outChannels(), ...(format ? { format } : {}) });
     p.setVolume(volume, 0);
     p.setMuted(muted);
+    if (choice.ssrc !== undefined) p.pinSsrc(choice.ssrc);
     return p;
   }
 
