@@ -10,8 +10,8 @@ import { SimNetwork, type SimHost } from '../../../device/hal/udp.sim.ts';
 import { ClockServer } from '../../../device/clock/server.ts';
 import { HouseClock } from '../../../device/clock/house-clock.ts';
 import { houseTimeServed } from '../../../device/clock/role-clock.ts';
-import { OutStream } from '../../../device/audio/source-stream.ts';
-import { Playout } from '../../../device/audio/playout.ts';
+import { OutStream } from '../../../device/audio/source/stream.ts';
+import { Playout } from '../../../device/audio/engine/playout.ts';
 import { createToneInput } from '../../../device/hal/audio-in.tone.ts';
 import { createLogger } from '../../../device/core/log.ts';
 
