@@ -19,7 +19,7 @@ export const HubConfig = Obj(
       maxPacketBytes: Type.Optional(Type.Integer({ minimum: 70 * 1024, maximum: 16 * 1024 * 1024, description: 'largest MQTT packet accepted, headers included (default 262144; above the 64 KiB payload limit); a bigger one closes the connection' })),
       messagesPerS: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'publishes per second per connection, sustained (default 100); above it the hub reads the client more slowly' })),
       messageBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'publishes a connection may send at once above that rate (default 300)' })),
-      bytesPerS: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'publish bytes per second per connection (default 1048576)' })),
+      bytesPerS: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'publish bytes per second per connection (default 262144; the burst is one second of it, or one largest packet)' })),
       retainedBytesPerLogin: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'retained bytes one login may hold on the hub (default 1048576); a retained message over it is refused' })),
     }, { description: 'bounds that keep one client from slowing or filling the hub' })),
     ntp: Type.Optional(NtpServerConfig),
