@@ -11,6 +11,7 @@ import { addBrokerOptions, connectBroker, CliError, type BrokerOpts } from './br
 import { request, formatReplyError, commandTimeoutMs } from './request.ts';
 import { registerHouseCommand } from './house.ts';
 import { registerExtraCommands } from './extra-commands.ts';
+import { parseProvisioning, PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 
 const program = new Command('hearth')
   .description('hearth: multi-room audio, antenna tuner, Wake-on-LAN and more for a house of Raspberry Pis, over MQTT')
@@ -169,10 +170,21 @@ addBrokerOptions(
 
 program
   .command('check-config <file>')
-  .description('validate a config file offline and print every error with its JSON path')
+  .description('validate a config file or a card\'s hearth.json offline and print every error with its JSON path')
   .action((file: string) => {
     const body = readJsonFile(file);
     const stored = body && typeof body === 'object' && 'config' in body && 'revision' in body;
+    // A provisioning file (hearth.json for a card): every error of it at once, the config's included.
+    if (body && typeof body === 'object' && 'config' in body && !stored) {
+      try {
+        const p = parseProvisioning(body);
+        console.log(`${file}: valid ${PROVISIONING_FILE} for device ${p.config.id} (roles: ${Object.keys(p.config.roles).join(', ') || 'none'}${p.wifi ? `, Wi-Fi "${p.wifi.ssid}"` : ''}${p.ssh ? `, ${p.ssh.authorizedKeys.length} SSH key(s)` : ''})`);
+        return;
+      } catch (e) {
+        if (e instanceof ProtocolError) throw new CliError(`${file} is not a valid ${PROVISIONING_FILE}:\n${(e.details ?? [{ path: '', message: e.message }]).map((d) => `  ${d.path || '/'}: ${d.message}`).join('\n')}`);
+        throw e;
+      }
+    }
     try {
       const c = normalizeConfig(stored ? (body as { config: unknown }).config : body);
       console.log(`${file}: valid config for device ${c.id} (roles: ${Object.keys(c.roles).join(', ') || 'none'})`);
