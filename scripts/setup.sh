@@ -16,6 +16,7 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients
   iproute2 iputils-ping arping tcpdump etherwake wakeonlan
   pulseaudio pulseaudio-utils libasound2-plugins
+  faketime snapserver snapclient
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools ffmpeg pipewire-bin
   mtools dosfstools e2fsprogs fdisk device-tree-compiler zstd
   chromium fonts-dejavu-core tmux

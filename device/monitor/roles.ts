@@ -24,7 +24,7 @@ function player(s: PlayerState): string {
   const loss = received > 0 ? (100 * s.packets.lost) / received : 0;
   return [
     `▶ ${s.stream.name ?? s.stream.id}`,
-    `sync ${signed(Math.round(s.syncErrorUs))} µs`,
+    s.syncErrorUs === null ? 'sync – (nothing reached the DAC)' : `sync ${signed(Math.round(s.syncErrorUs))} µs`,
     `buffer ${Math.round(s.bufferMs)}/${s.latencyMs} ms`,
     `drift ${signed(s.driftPpm, 1)} ppm`,
     `loss ${loss.toFixed(loss < 1 ? 2 : 1)} %`,

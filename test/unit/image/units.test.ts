@@ -117,4 +117,28 @@ test('sysusers: hearth is a system user in audio and gpio; the gpio group exists
   assert.match(udev, /KERNEL=="gpiochip\*", GROUP="gpio", MODE="0660"/);
 });
 
+test('time: hearth.service starts without a real time sync; chrony replaces timesyncd and reads what first boot writes', async () => {
+  const { ENABLED_UNITS } = await import('../../../device/image/build.ts');
+  const u = unit('etc/systemd/system/hearth.service');
+  for (const k of ['Wants', 'After', 'Requires']) assert.not.ok((u.get('Unit')?.get(k) ?? []).join(' ').includes('time-sync'), `${k} names no time-sync target`);
+  const units = ENABLED_UNITS.map(([, f]) => f);
+  assert.ok(units.includes('/usr/lib/systemd/system/chrony.service'));
+  assert.not.ok(units.some((f) => /timesyncd|chrony-wait|time-wait-sync/.test(f)), 'nothing waits for a synchronised clock');
+  assert.ok(one(unit('etc/systemd/system/hearth-firstboot.service'), 'Unit', 'Before').split(/\s+/).includes('chrony.service'));
+});
+
+test('names: LLMNR off everywhere, mDNS on; hosts resolved through nss-resolve before plain DNS', async () => {
+  const { nsswitchHosts } = await import('../../../device/image/build.ts');
+  const resolved = unit('etc/systemd/resolved.conf.d/hearth.conf');
+  assert.is(one(resolved, 'Resolve', 'LLMNR'), 'no');
+  assert.is(one(resolved, 'Resolve', 'MulticastDNS'), 'yes');
+  for (const n of ['20-wired.network', '25-wireless.network']) assert.is(one(unit(`etc/systemd/network/${n}`), 'Network', 'LLMNR'), 'no', n);
+  assert.is(nsswitchHosts('passwd: files\nhosts:          files dns\n'), 'passwd: files\nhosts:          files myhostname resolve [!UNAVAIL=return] dns\n');
+});
+
+test('hearth is on PATH in the image', () => {
+  const sh = readFileSync(join(rootfs, 'usr/local/bin/hearth'), 'utf8');
+  assert.match(sh, /exec \/usr\/bin\/node \/opt\/hearth\/dist\/hearth\.js "\$@"/);
+});
+
 test.run();
