@@ -20,6 +20,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools ffmpeg pipewire-bin
   mtools dosfstools e2fsprogs fdisk device-tree-compiler zstd
   chromium fonts-dejavu-core tmux
+  chrony sntp
 )
 if [ "$MODE" = demo ]; then APT_PACKAGES=("${DEMO_PACKAGES[@]}"); fi
 

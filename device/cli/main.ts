@@ -63,14 +63,24 @@ const hub = program
   .option('--tls-dir <dir>', 'also listen with TLS (mqtts), with hub.pem and hub.key from this folder ("hearth hub init-tls" makes them)')
   .option('--tls-port <n>', 'mqtts port', (v) => parsePort(v, '--tls-port'), 8883)
   .option('--max-packet-bytes <n>', 'largest MQTT packet accepted (a bigger one closes the connection)', (v) => parsePositive(v, '--max-packet-bytes'), 256 * 1024)
-  .action(async (o: { host: string; port: number; wsPort: number; credentials: string; allowAnonymous: boolean; tlsDir?: string; tlsPort: number; maxPacketBytes: number }) => {
+  .option('--ntp-port <n>', 'UDP port serving house time (NTP; default 123, or 10123 without the right to bind it); 0 turns it off', (v) => parsePort(v, '--ntp-port', true))
+  .action(async (o: { host: string; port: number; wsPort: number; credentials: string; allowAnonymous: boolean; tlsDir?: string; tlsPort: number; maxPacketBytes: number; ntpPort?: number }) => {
     const { startBroker } = await import('../hub/broker.ts');
     const { tlsFiles } = await import('../hub/tls.ts');
     const log = logFor();
     const tls = o.tlsDir ? { port: o.tlsPort, certFile: tlsFiles(resolve(o.tlsDir)).cert, keyFile: tlsFiles(resolve(o.tlsDir)).key } : undefined;
     const b = await startBroker({ host: o.host, port: o.port, wsPort: o.wsPort === 0 ? null : o.wsPort, credentialsFile: resolve(o.credentials), allowAnonymous: o.allowAnonymous, log, tls, limits: { maxPacketBytes: o.maxPacketBytes } });
+    let ntp: import('../clock/serve.ts').Served | undefined;
+    if (o.ntpPort !== 0) {
+      const { serveHouseTime } = await import('../clock/serve.ts');
+      const { RealUdpStack } = await import('../hal/udp.real.ts');
+      const { RealClock } = await import('../core/clock.ts');
+      const clock = new RealClock();
+      ntp = await serveHouseTime({ stack: new RealUdpStack(clock), clock, host: o.host, port: o.ntpPort });
+      log.info(`house time: ${ntp.where}`);
+    }
     await notifySystemd('READY=1');
-    const stop = async () => { await b.close(); process.exit(0); };
+    const stop = async () => { await b.close(); await ntp?.server?.stop(); process.exit(0); };
     process.on('SIGINT', () => void stop());
     process.on('SIGTERM', () => void stop());
   });

@@ -23,6 +23,7 @@ import { buildHaDiscovery } from './homeassistant.ts';
 import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
 import type { RoleFactory, RoleLink } from './role.ts';
 import type { HalOverrides } from '../hal/overrides.ts';
+import { startHouseClock } from '../clock/runtime-clock.ts';
 
 export interface RuntimeOptions {
   stateDir: string;
@@ -191,8 +192,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     get connected() { return link.connected; },
   });
 
+  // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
+  // with an injected clock and no simulated network (virtual-time tests of other parts).
+  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent });
   const supervisor = new Supervisor({
-    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock, log, hal: o.hal ?? {}, loaders, linkFor,
+    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
     onStatus: (role, view) => { views.set(role, view); publishRoleState(role); },
     onEvent: publishEvent,
     restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,
@@ -346,6 +350,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       v: PROTOCOL_VERSION, ts: new Date(clock.wall()).toISOString(), uptimeS: Math.round(process.uptime()), cpuPct: cpu.sample(),
       rssMb: Math.round(mem.rss / 1e5) / 10, heapMb: Math.round(mem.heapUsed / 1e5) / 10, load1: Math.round(loadavg()[0]! * 100) / 100,
       ...(temp !== undefined ? { temperatureC: temp } : {}), roles: supervisor.telemetry(),
+      ...(house ? { clock: house.sync() } : {}),
     }), { qos: 0 });
   }
   function scheduleTelemetry(): void {
@@ -372,6 +377,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       stopping ??= (async () => {
         clock.clearInterval(telemetryTimer);
         await supervisor.stop();
+        await house?.stop();
         await link.stop();
       })();
       return stopping;

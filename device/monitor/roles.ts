@@ -9,13 +9,13 @@ import type { WakerState } from '../../protocol/roles/waker.ts';
 const signed = (x: number, digits = 0) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;
 const secs = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 60_000)}m`);
 
-/** House-clock fields, when a player's or source's state has them (`clock: {offsetUs, uncertaintyUs}`). */
+/** The house clock of a player or source (protocol/clock.ts ClockStatus): "clock locked ±12 µs", "clock stale 31s ±140 µs", "clock unsynced". */
 function clockPart(detail: unknown): string | undefined {
   const c = (detail as { clock?: Record<string, unknown> } | undefined)?.clock;
   if (!c || typeof c !== 'object') return undefined;
-  const off = c.offsetUs, unc = c.uncertaintyUs;
-  if (typeof off !== 'number') return undefined;
-  return `clock ${signed(off)}${typeof unc === 'number' ? `±${Math.round(unc)}` : ''} µs`;
+  const unc = c.uncertaintyUs, ago = c.lastReachedS;
+  const stale = c.state === 'stale' && typeof ago === 'number' ? ` ${secs(ago * 1000)}` : '';
+  return `clock ${String(c.state)}${stale}${typeof unc === 'number' ? ` ±${Math.round(unc)} µs` : ''}${c.sufficient === false ? ' UNSURE' : ''}`;
 }
 
 function player(s: PlayerState): string {
@@ -24,7 +24,7 @@ function player(s: PlayerState): string {
   const loss = received > 0 ? (100 * s.packets.lost) / received : 0;
   return [
     `▶ ${s.stream.name ?? s.stream.id}`,
-    s.syncErrorUs === null ? 'sync – (nothing reached the DAC)' : `sync ${signed(Math.round(s.syncErrorUs))} µs`,
+    `sync ${s.syncErrorUs === null ? '–' : signed(Math.round(s.syncErrorUs))} µs`,
     `buffer ${Math.round(s.bufferMs)}/${s.latencyMs} ms`,
     `drift ${signed(s.driftPpm, 1)} ppm`,
     `loss ${loss.toFixed(loss < 1 ? 2 : 1)} %`,
