@@ -13,7 +13,7 @@ MODE="${1:-test}"
 DEMO_PACKAGES=(build-essential python3 libasound2-dev libpcap-dev)
 APT_PACKAGES=(
   "${DEMO_PACKAGES[@]}" alsa-utils sox
-  mosquitto mosquitto-clients
+  mosquitto mosquitto-clients openssl
   iproute2 iputils-ping arping tcpdump etherwake wakeonlan
   pulseaudio pulseaudio-utils libasound2-plugins
   faketime snapserver snapclient

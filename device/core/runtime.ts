@@ -2,6 +2,7 @@
 // for config/set and commands. `startRuntime` is what `hearth run` calls; tests call it too.
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import {
   topics as topicsFor, PROTOCOL_VERSION, ACCEPTED_VERSIONS, ROLE_SPECS, ConfigSet, DeviceCommands, StreamAnnouncement,
@@ -84,6 +85,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
       will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
       conflictBackoffMs: o.conflictBackoffMs, clock, log: log.child({ part: 'mqtt' }),
+      ...(c.mqtt.tls ? { tls: { ca: c.mqtt.tls.ca ?? (c.mqtt.tls.caFile ? readFileSync(c.mqtt.tls.caFile) : undefined), pinSha256: c.mqtt.tls.pinSha256 } } : {}),
     });
     // Said on the next connection that lasts long enough to publish (it waits in the offline queue).
     l.onConflict((c) => publishEvent('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
@@ -224,7 +226,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
         const trial = mqttChanged ? await switchBroker(candidate, config) : undefined;
         if (trial && !trial.ok) {
-          throw new ProtocolError('apply-failed', `the new broker settings did not work, so the device went back to ${config.mqtt.url} and keeps revision ${revision}: ${trial.reason}`, [{ path: '/mqtt', message: trial.reason }]);
+          throw new ProtocolError('apply-failed', `the new broker settings did not work: ${trial.reason}; the device went back to ${config.mqtt.url} and keeps revision ${revision}`, [{ path: '/mqtt', message: trial.reason }]);
         }
         let changes;
         try {

@@ -23,7 +23,7 @@ export const createHubRole: RoleFactory<Config> = (deps) => {
   const publish = () => {
     if (!broker) return;
     deps.link.publishState({
-      mqtt: `${broker.host}:${broker.port}`, ...(broker.wsPort !== null ? { ws: `${broker.host}:${broker.wsPort}` } : {}),
+      mqtt: `${broker.host}:${broker.port}`, ...(broker.tlsPort !== null ? { mqtts: `${broker.host}:${broker.tlsPort}` } : {}), ...(broker.wsPort !== null ? { ws: `${broker.host}:${broker.wsPort}` } : {}),
       clients: broker.clients().length, logins: broker.logins(), anonymous: config.allowAnonymous ?? false,
       ...(ntp ? { ntp: ntp.where } : {}),
     });
@@ -34,7 +34,7 @@ export const createHubRole: RoleFactory<Config> = (deps) => {
       stopped = false;
       const b = await startBroker({
         host: config.host, port: config.port ?? 1883, wsPort: config.wsPort === 0 ? null : config.wsPort ?? 8080,
-        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, limits: config.limits,
+        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, limits: config.limits, tls: config.tls,
         log: deps.log,
         onSecurityEvent: (e) => deps.link.publishEvent(e.type, e.message, { ...(e.clientId ? { clientId: e.clientId } : {}), ...(e.user ? { user: e.user } : {}), ...(e.topic ? { topic: e.topic } : {}) }),
       });

@@ -12,6 +12,7 @@ const PLAYER = {
   stream: { by: 'stream', id: 'living/music', name: 'Living room music', group: '239.255.77.1', port: 46000, origin: 'mqtt' },
   playing: true, sender: '10.0.0.5', ssrc: 1234, format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 },
   latencyMs: 150, trimMs: 0, bufferMs: 131.6, driftPpm: 38.24, senderDriftPpm: 0.01, timing: 'rtcp', syncErrorUs: -3.4,
+  output: { status: 'playing', reason: null, audiblePct: 100, leadMs: 18.4, lateBlocks: 0, droppedBlocks: 0, silentMs: 0 },
   packets: { received: 9990, lost: 10, late: 10, duplicates: 0, concealed: 0, malformed: 0, wrongPt: 0, foreignSsrc: 0 },
   underruns: 0, resyncs: 0, volume: 0.4, muted: false, sink: { kind: 'sim', device: 'default', status: 'open', error: null, lostCount: 0 },
 };
