@@ -18,15 +18,16 @@ import { SimGpio } from '../device/hal/gpio.sim.ts';
 import type { Gpio } from '../device/hal/gpio.ts';
 import { RealClock } from '../device/core/clock.ts';
 import { Resampler } from '../device/audio/resampler.ts';
-import { PressTiming } from '../device/tuner/timing.ts';
-import { DEFAULTS } from '../device/tuner/settings.ts';
+import { TunerMachine } from '../device/tuner/machine.ts';
+import { TUNER_DEFAULTS as DEFAULTS } from '../protocol/roles/tuner-rules.ts';
 import type { TuneMode } from '../protocol/roles/tuner.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
 
 const MODES: TuneMode[] = ['bypass', 'memory', 'full'];
 const LINES = [4, 5, 6, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
-const timing = new PressTiming({ bypassBelowMs: DEFAULTS.bypassBelowMs, fullAboveMs: DEFAULTS.fullAboveMs }, DEFAULTS.presses);
+const machine = new TunerMachine({ bypassBelowMs: DEFAULTS.bypassBelowMs, fullAboveMs: DEFAULTS.fullAboveMs, targets: DEFAULTS.presses, guardMs: DEFAULTS.guardMs, errorMs: 5, minGapMs: 0 });
+const timing = { targetMs: (m: TuneMode) => machine.targetMs(m), inWindow: (m: TuneMode, ms: number) => machine.modeOf(ms) === m };
 
 interface Sample { mode: TuneMode; err: number; inside: boolean }
 

@@ -52,7 +52,7 @@ export function okReply(id: string, topic: string, result?: unknown): Reply {
 
 export function errorReply(id: string, topic: string, e: unknown): Reply {
   if (e instanceof ProtocolError) {
-    return { v: PROTOCOL_VERSION, id, ok: false, topic, error: { code: e.code, message: e.message, ...(e.details?.length ? { details: e.details } : {}) } };
+    return { v: PROTOCOL_VERSION, id, ok: false, topic, error: { code: e.code, message: e.message, ...(e.details?.length ? { details: e.details } : {}), ...(e.reason ? { reason: e.reason } : {}) } };
   }
   return { v: PROTOCOL_VERSION, id, ok: false, topic, error: { code: 'failed', message: (e as Error)?.message ?? String(e) } };
 }
