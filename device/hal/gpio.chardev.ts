@@ -8,8 +8,14 @@
 //   event loop. One `gpiomon` per input, with kernel timestamps (CLOCK_MONOTONIC, the same clock
 //   as process.hrtime); the level at open comes from `gpioget` just before.
 // - libgpiod v1 tools (Debian 12): a `gpioset --mode=signal` holds each output level and a new
-//   one replaces it on every change; presses are timed on the main thread (scheduled early,
-//   spun for the last ms), so they are less precise. Prefer v2.
+//   one replaces it on every change; a press is a `gpioset --mode=time --usec=N` that holds the
+//   line for the press and exits, so the tool times it too. Between the two processes the line is
+//   released to the kernel for a few ms, and a press ends in a released line: with a kernel that
+//   keeps released outputs (Raspberry Pi kernels unless persist_gpio_outputs=n) prefer v2.
+// - A write during a pulse (an early end) kills the timing gpioset and starts one that holds the
+//   new level: a few ms, during which the kernel's policy for released lines applies.
+// - close() releases a line at the end of the pulse in flight (gpioset finishes its sleep), else
+//   at once; the line holder (gpio-holder-child.ts) calls it when the runtime dies.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
@@ -44,6 +50,10 @@ export const gpiodArgs = {
       ? ['-c', chip, '-C', label, ...(activeLow ? ['-l'] : []), '-i', `${line}=${level}`]
       : ['--mode=signal', ...(activeLow ? ['-l'] : []), chip, `${line}=${level}`];
   },
+  /** v1 only: hold the line active for `us` microseconds, then exit (gpioset times it). */
+  timedOutput(chip: string, line: number, activeLow: boolean, us: number): string[] {
+    return ['--mode=time', `--usec=${us}`, ...(activeLow ? ['-l'] : []), chip, `${line}=1`];
+  },
   get(v: GpiodVersion, chip: string, line: number, activeLow: boolean, bias: string): string[] {
     const b = bias === 'as-is' ? [] : ['-b', bias];
     return v === 2 ? ['-c', chip, ...b, ...(activeLow ? ['-l'] : []), '--numeric', String(line)] : [...(activeLow ? ['-l'] : []), ...(b.length ? ['-B', bias] : []), chip, String(line)];
@@ -64,6 +74,15 @@ export function parseMonLine(v: GpiodVersion, text: string): { active: boolean; 
   if (v === 2 && m[1] !== '1' && m[1] !== '2') return undefined;
   const t = Number(m[2]) * 1000 + Number(m[3]!.padEnd(9, '0')) / 1e6;
   return { active: rising, t };
+}
+
+/** Waits up to `ms` for a process to exit by itself, then stops it. */
+async function exited(p: ChildProcess, ms: number): Promise<void> {
+  if (p.exitCode !== null || p.signalCode) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => resolve(), ms);
+    p.once('exit', () => { clearTimeout(t); resolve(); });
+  });
 }
 
 function stop(p: ChildProcess | undefined): Promise<void> {
@@ -103,55 +122,142 @@ export class ChardevGpio implements Gpio {
     const v = this.version;
     let value = !!o.initial;
     let proc: ChildProcess | undefined;
-    const echo: Array<() => void> = [];
-    const hold = async (active: boolean) => {
-      const next = this.spawn('gpioset', gpiodArgs.holdOutput(v, this.chip, line, active ? 1 : 0, activeLow, label));
-      if (v === 2) createInterface({ input: next.stdout! }).on('line', (l) => { if (/=\s*(active|inactive|0|1)\b/.test(l)) echo.shift()?.(); });
-      await new Promise<void>((resolve, reject) => {
-        next.once('spawn', () => resolve());
-        next.once('error', reject);
-      });
+    let open = true;
+    // The pulse in flight: gpioset times it (v2: its own sleep between two sets; v1: --mode=time).
+    // A hold (no planned end) is a set, released by a set or by this process's timer at maxMs.
+    let pulse: { proc: ChildProcess; start: number; plannedEnd: number; finish: (end: number) => void; timer?: NodeJS.Timeout } | undefined;
+    const spawnHold = async (active: boolean, timedUs?: number) => {
+      const args = timedUs === undefined
+        ? gpiodArgs.holdOutput(v, this.chip, line, active ? 1 : 0, activeLow, label)
+        : gpiodArgs.timedOutput(this.chip, line, activeLow, timedUs);
+      const next = this.spawn('gpioset', args);
+      let ready: (() => void) | undefined;
+      if (v === 2) {
+        createInterface({ input: next.stdout! }).on('line', (l) => {
+          if (!/=\s*(active|inactive|0|1)\b/.test(l)) return;
+          if (ready) { const r = ready; ready = undefined; r(); return; }
+          if (pulse?.proc !== next) return;
+          const p = pulse;
+          pulse = undefined;
+          p.finish(monotonicMs());
+        });
+      }
+      await new Promise<void>((resolve, reject) => { next.once('spawn', () => resolve()); next.once('error', reject); });
+      if (v === 2) {
+        // Ready when it answers: a press must not start while gpioset is still starting up.
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`gpioset for line ${line} did not answer within 5 s`)), 5000);
+          ready = () => { clearTimeout(t); resolve(); };
+          next.once('exit', (code) => { clearTimeout(t); reject(new Error(`gpioset for line ${line} exited (${code})`)); });
+          next.stdin!.write(`get ${line}\n`);
+        });
+      }
       return next;
     };
-    proc = await hold(value);
-    const set = async (active: boolean) => {
-      value = active;
-      if (v === 2) proc!.stdin!.write(`set ${line}=${active ? 1 : 0}\n`);
-      else { const old = proc; proc = undefined; await stop(old); proc = await hold(active); }
+    proc = await spawnHold(value);
+    /** Ends a pulse early: the timing gpioset is killed and a new one holds `active` (a few ms). */
+    const interrupt = async (active: boolean) => {
+      const p = pulse!;
+      pulse = undefined;
+      if (p.timer) {
+        clearTimeout(p.timer);
+        if (v === 2) proc!.stdin!.write(`set ${line}=${active ? 1 : 0}\n`);
+        else if (!active) { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(false); }
+        p.finish(monotonicMs());
+        return;
+      }
+      const old = proc;
+      proc = undefined;
+      // SIGTERM: gpioset releases the line to the kernel; the new one drives it when it is up.
+      old?.kill('SIGTERM');
+      if (p.proc !== old) p.proc.kill('SIGTERM');
+      p.finish(monotonicMs());
+      proc = await spawnHold(active);
     };
-    let open = true;
+    let chain: Promise<unknown> = Promise.resolve();
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => { const r = chain.then(fn); chain = r.catch(() => undefined); return r; };
+    const set = (active: boolean) => serial(async () => {
+      value = active;
+      if (pulse) { await interrupt(active); return; }
+      if (v === 2) proc!.stdin!.write(`set ${line}=${active ? 1 : 0}\n`);
+      else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(active); }
+    });
     const close = async () => {
       if (!open) return;
       open = false;
       this.closers.delete(close);
-      try { if (v === 2) proc!.stdin!.write(`set ${line}=0\nexit\n`); } catch { /* stopping anyway */ }
-      if (v === 1) { await stop(proc); proc = await hold(false).catch(() => undefined); }
-      await new Promise((r) => setTimeout(r, 20));
+      await chain;
+      if (pulse?.timer) await set(false).catch(() => undefined);
+      // Released at its planned end when a pulse runs (gpioset finishes its sleep first), else at once.
+      const wait = Math.max(0, (pulse?.plannedEnd ?? 0) - monotonicMs()) + 1000;
+      if (v === 2 && proc) {
+        try { proc.stdin!.write(`set ${line}=0\nexit\n`); proc.stdin!.end(); } catch { /* gone */ }
+        await exited(proc, wait);
+      } else {
+        if (pulse) await exited(pulse.proc, wait);
+        await stop(proc);
+        proc = await spawnHold(false).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await stop(proc);
     };
     this.closers.add(close);
     return {
       line,
-      write: (active) => { if (open) void set(active); },
+      write: (active) => { if (open) void set(active).catch(() => undefined); },
       read: () => value,
-      pulse: async (ms): Promise<PulseTimes> => {
-        if (!open) throw new Error(`line ${line} is closed`);
-        if (v === 2) {
-          // gpioset does the timing; the end time is when its answer to "get" arrives (an upper bound).
-          const start = monotonicMs();
+      hold: async (maxMs): Promise<PulseTimes> => {
+        const { start, ended } = await serial(async () => {
+          if (!open) throw new Error(`line ${line} is closed`);
+          if (pulse) throw new Error(`line ${line} is already pulsing`);
           value = true;
-          const done = new Promise<void>((resolve) => echo.push(resolve));
-          proc!.stdin!.write(`set ${line}=1\nsleep ${Math.round(ms * 1000)}us\nset ${line}=0\nget ${line}\n`);
-          await done;
-          value = false;
-          return { start, end: monotonicMs() };
+          if (v === 2) proc!.stdin!.write(`set ${line}=1\n`);
+          else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(true); }
+          const start = monotonicMs();
+          let finish!: (end: number) => void;
+          const ended = new Promise<number>((resolve) => { finish = resolve; });
+          pulse = { proc: proc!, start, plannedEnd: start + maxMs, finish, timer: setTimeout(() => { void set(false).catch(() => undefined); }, maxMs) };
+          return { start, ended };
+        });
+        const end = await ended;
+        value = false;
+        return { start, end };
+      },
+      pulse: async (ms): Promise<PulseTimes> => {
+        // Set up in order with other changes; waited for outside the queue, so a write can end it.
+        const { start, ended } = await serial(async () => {
+        if (!open) throw new Error(`line ${line} is closed`);
+        if (pulse) throw new Error(`line ${line} is already pulsing`);
+        const us = Math.round(ms * 1000);
+        value = true;
+        let finish!: (end: number) => void;
+        const ended = new Promise<number>((resolve) => { finish = resolve; });
+        let start: number;
+        if (v === 2) {
+          // gpioset times the press; the end is when its answer to "get" arrives (an upper bound).
+          start = monotonicMs();
+          pulse = { proc: proc!, start, plannedEnd: start + ms, finish };
+          proc!.stdin!.write(`set ${line}=1\nsleep ${us}us\nset ${line}=0\nget ${line}\n`);
+        } else {
+          // v1: a gpioset --mode=time holds the line for the press and exits; then one holds it released.
+          const old = proc;
+          proc = undefined;
+          await stop(old);
+          const timed = await spawnHold(true, us);
+          start = monotonicMs();
+          pulse = { proc: timed, start, plannedEnd: start + ms, finish };
+          timed.once('exit', () => {
+            if (pulse?.proc !== timed) return;
+            const end = monotonicMs();
+            pulse = undefined;
+            void serial(async () => { proc = await spawnHold(false); }).then(() => finish(end), () => finish(end));
+          });
         }
-        await set(true);
-        const start = monotonicMs();
-        await new Promise((r) => setTimeout(r, Math.max(0, ms - 3)));
-        while (monotonicMs() < start + ms) { /* spin the last stretch */ }
-        await set(false);
-        return { start, end: monotonicMs() };
+        return { start, ended };
+        });
+        const end = await ended;
+        value = false;
+        return { start, end };
       },
       close: () => { void close(); },
     };

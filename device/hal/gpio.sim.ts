@@ -115,7 +115,7 @@ export class SimGpio implements Gpio {
       this.closers.delete(close);
     };
     this.closers.add(close);
-    return {
+    const out: GpioOutput = {
       line,
       write: (active) => {
         if (!open) return;
@@ -133,8 +133,10 @@ export class SimGpio implements Gpio {
           pulse = { start: this.clock.now(), resolve, timer: this.clock.setTimeout(endPulse, ms) };
         });
       },
+      hold: (ms) => out.pulse(ms),
       close,
     };
+    return out;
   }
 
   async input(line: number, o: InputOptions = {}): Promise<GpioInput> {

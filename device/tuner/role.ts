@@ -4,8 +4,9 @@
 // (key-watch.ts) and debounce (button.ts) are pure too. This class wires them to the GPIO, the
 // clock's timers and MQTT.
 // Safety rules kept here: START is opened released before any other line; every assertion of
-// START or PTT is a pulse with a planned end that the adapter itself enforces (its line thread,
-// holder process or gpioset), so a stalled or killed runtime cannot hold a line past it; every
+// START or PTT is a pulse (timed press) or a hold (PTT, pass-through) whose end or limit the
+// adapter itself enforces (line thread, holder process, gpioset), so a stalled or killed runtime
+// cannot hold a line past it; every
 // way out of an operation (done, error, stop, a thrown handler) releases START and PTT at once.
 import type { Role, RoleDeps } from '../core/role.ts';
 import type { TimerHandle } from '../core/clock.ts';
@@ -109,8 +110,8 @@ export class TunerRole implements Role<TunerConfig> {
     if (!a || !this.ptt) return;
     if (a === 'on') {
       const max = this.s.ptt!.maxMs;
-      // A pulse: the adapter releases PTT at maxMs by itself, even if this process stalls or dies.
-      this.ptt.pulse(max).catch((e: Error) => this.fault('gpio', `PTT: ${e.message}`));
+      // A hold: the adapter releases PTT at maxMs by itself, even if this process stalls or dies.
+      this.ptt.hold(max).catch((e: Error) => this.fault('gpio', `PTT: ${e.message}`));
       this.pttLimitTimer = this.clock.setTimeout(() => this.guarded(() => {
         this.pttLimitTimer = undefined;
         if (this.m.pttLimit(this.clock.now()) !== 'off') return;
@@ -315,8 +316,8 @@ export class TunerRole implements Role<TunerConfig> {
     }
     const h = { op, watch: this.keyWatch(), up: false };
     this.pass = h;
-    // START follows the button, as one pulse the adapter ends at PASS_THROUGH_MAX_MS by itself.
-    this.start_!.pulse(PASS_THROUGH_MAX_MS).then((t) => this.guarded(() => {
+    // START follows the button, as one hold the adapter ends at PASS_THROUGH_MAX_MS by itself.
+    this.start_!.hold(PASS_THROUGH_MAX_MS).then((t) => this.guarded(() => {
       this.pass = undefined;
       if (!h.up && !this.stopped) this.fault('button-stuck', `button held over ${PASS_THROUGH_MAX_MS} ms: START released`);
       this.finishPress(h, t.start, t.end, null).catch((e) => this.deps.log.error(`pass-through finish failed: ${(e as Error).message}`));
