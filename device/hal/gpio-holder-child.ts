@@ -21,7 +21,8 @@ export type HolderRequest =
   | { op: 'close'; id: number; line: number }
   | { op: 'closeAll'; id: number }
   | { op: 'mockDrive'; id: number; line: number; level: 0 | 1 }
-  | { op: 'mockRead'; id: number; line: number };
+  | { op: 'mockRead'; id: number; line: number }
+  | { op: 'sync'; id: number };
 
 export type HolderReply =
   | { op: 'ready'; error?: string; sched?: string }
@@ -30,7 +31,7 @@ export type HolderReply =
 
 export interface HolderOptions { adapter: 'rpio' | 'chardev'; mock?: string; chip?: string; trace?: string }
 
-async function open(o: HolderOptions): Promise<Gpio & { sched?: string; mockDrive?(l: number, v: 0 | 1): Promise<void>; mockLevel?(l: number): Promise<0 | 1> }> {
+async function open(o: HolderOptions): Promise<Gpio & { sched?: string; mockDrive?(l: number, v: 0 | 1): Promise<void>; mockLevel?(l: number): Promise<0 | 1>; settled?(): Promise<void> }> {
   if (o.adapter === 'rpio') return (await import('./gpio.rpio.ts')).RpioGpio.open({ ...(o.mock ? { mock: o.mock } : {}), ...(o.trace ? { trace: o.trace } : {}) });
   return (await import('./gpio.chardev.ts')).ChardevGpio.open({ ...(o.chip ? { chip: o.chip } : {}) });
 }
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
         case 'closeAll': gpio.close().then(() => { done(); leaving = true; setTimeout(() => process.exit(0), 10); }, fail); return;
         case 'mockDrive': gpio.mockDrive!(m.line, m.level).then(() => done(), fail); return;
         case 'mockRead': gpio.mockLevel!(m.line).then((level) => done({ level }), fail); return;
+        case 'sync': Promise.resolve(gpio.settled?.()).then(() => done(), fail); return;
       }
     } catch (e) { fail(e); }
   });

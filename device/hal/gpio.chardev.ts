@@ -85,10 +85,12 @@ async function exited(p: ChildProcess, ms: number): Promise<void> {
   });
 }
 
+/** SIGTERM (gpioset releases its lines to the kernel), SIGKILL if it has not exited within 1 s. */
 function stop(p: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (!p || p.exitCode !== null || p.signalCode) { resolve(); return; }
-    p.once('exit', () => resolve());
+    const t = setTimeout(() => p.kill('SIGKILL'), 1000);
+    p.once('exit', () => { clearTimeout(t); resolve(); });
     p.kill('SIGTERM');
   });
 }
@@ -97,6 +99,7 @@ export class ChardevGpio implements Gpio {
   readonly kind = 'chardev' as const;
   private readonly procs = new Set<ChildProcess>();
   private readonly closers = new Set<() => Promise<void>>();
+  private readonly settlers = new Set<() => Promise<unknown>>();
   private closed = false;
 
   private constructor(readonly chip: string, readonly version: GpiodVersion) {}
@@ -126,34 +129,33 @@ export class ChardevGpio implements Gpio {
     // The pulse in flight: gpioset times it (v2: its own sleep between two sets; v1: --mode=time).
     // A hold (no planned end) is a set, released by a set or by this process's timer at maxMs.
     let pulse: { proc: ChildProcess; start: number; plannedEnd: number; finish: (end: number) => void; timer?: NodeJS.Timeout } | undefined;
+    const acks = new Map<ChildProcess, Array<() => void>>();
     const spawnHold = async (active: boolean, timedUs?: number) => {
       const args = timedUs === undefined
         ? gpiodArgs.holdOutput(v, this.chip, line, active ? 1 : 0, activeLow, label)
         : gpiodArgs.timedOutput(this.chip, line, activeLow, timedUs);
       const next = this.spawn('gpioset', args);
-      let ready: (() => void) | undefined;
       if (v === 2) {
-        createInterface({ input: next.stdout! }).on('line', (l) => {
-          if (!/=\s*(active|inactive|0|1)\b/.test(l)) return;
-          if (ready) { const r = ready; ready = undefined; r(); return; }
-          if (pulse?.proc !== next) return;
-          const p = pulse;
-          pulse = undefined;
-          p.finish(monotonicMs());
-        });
+        const q: Array<() => void> = [];
+        acks.set(next, q);
+        createInterface({ input: next.stdout! }).on('line', (l) => { if (/=\s*(active|inactive|0|1)\b/.test(l)) q.shift()?.(); });
+        next.once('exit', () => { for (const f of q.splice(0)) f(); acks.delete(next); });
       }
       await new Promise<void>((resolve, reject) => { next.once('spawn', () => resolve()); next.once('error', reject); });
+      // Ready when it answers: a press must not start while gpioset is still starting up.
       if (v === 2) {
-        // Ready when it answers: a press must not start while gpioset is still starting up.
-        await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`gpioset for line ${line} did not answer within 5 s`)), 5000);
-          ready = () => { clearTimeout(t); resolve(); };
-          next.once('exit', (code) => { clearTimeout(t); reject(new Error(`gpioset for line ${line} exited (${code})`)); });
-          next.stdin!.write(`get ${line}\n`);
-        });
+        const answered = await Promise.race([command(next, ''), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
+        if (answered === false || next.exitCode !== null) { next.kill('SIGKILL'); throw new Error(`gpioset for line ${line} did not answer within 5 s`); }
       }
       return next;
     };
+    /** v2: writes commands and a "get"; resolves when gpioset has run them (its answer to the get). */
+    const command = (p: ChildProcess, text: string): Promise<true> => new Promise((resolve) => {
+      const q = acks.get(p);
+      if (!q) { resolve(true); return; }
+      q.push(() => resolve(true));
+      try { p.stdin!.write(`${text}get ${line}\n`); } catch { /* gone: the exit handler answers */ }
+    });
     proc = await spawnHold(value);
     /** Ends a pulse early: the timing gpioset is killed and a new one holds `active` (a few ms). */
     const interrupt = async (active: boolean) => {
@@ -161,7 +163,7 @@ export class ChardevGpio implements Gpio {
       pulse = undefined;
       if (p.timer) {
         clearTimeout(p.timer);
-        if (v === 2) proc!.stdin!.write(`set ${line}=${active ? 1 : 0}\n`);
+        if (v === 2) await command(proc!, `set ${line}=${active ? 1 : 0}\n`);
         else if (!active) { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(false); }
         p.finish(monotonicMs());
         return;
@@ -169,8 +171,8 @@ export class ChardevGpio implements Gpio {
       const old = proc;
       proc = undefined;
       // SIGTERM: gpioset releases the line to the kernel; the new one drives it when it is up.
-      old?.kill('SIGTERM');
-      if (p.proc !== old) p.proc.kill('SIGTERM');
+      if (p.proc !== old) void stop(p.proc);
+      await stop(old);
       p.finish(monotonicMs());
       proc = await spawnHold(active);
     };
@@ -179,27 +181,30 @@ export class ChardevGpio implements Gpio {
     const set = (active: boolean) => serial(async () => {
       value = active;
       if (pulse) { await interrupt(active); return; }
-      if (v === 2) proc!.stdin!.write(`set ${line}=${active ? 1 : 0}\n`);
+      if (v === 2) await command(proc!, `set ${line}=${active ? 1 : 0}\n`);
       else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(active); }
     });
-    const close = async () => {
-      if (!open) return;
+    this.settlers.add(() => chain);
+    const close = (): Promise<void> => {
+      if (!open) return Promise.resolve();
       open = false;
       this.closers.delete(close);
-      await chain;
-      if (pulse?.timer) await set(false).catch(() => undefined);
-      // Released at its planned end when a pulse runs (gpioset finishes its sleep first), else at once.
-      const wait = Math.max(0, (pulse?.plannedEnd ?? 0) - monotonicMs()) + 1000;
-      if (v === 2 && proc) {
-        try { proc.stdin!.write(`set ${line}=0\nexit\n`); proc.stdin!.end(); } catch { /* gone */ }
-        await exited(proc, wait);
-      } else {
-        if (pulse) await exited(pulse.proc, wait);
+      // In the line's queue, so settled() waits for it too.
+      return serial(async () => {
+        if (pulse?.timer) await interrupt(false);
+        // Released at its planned end when a pulse runs (gpioset finishes its sleep first), else at once.
+        const wait = Math.max(0, (pulse?.plannedEnd ?? 0) - monotonicMs()) + 1000;
+        if (v === 2 && proc) {
+          try { proc.stdin!.write(`set ${line}=0\nexit\n`); proc.stdin!.end(); } catch { /* gone */ }
+          await exited(proc, wait);
+        } else {
+          if (pulse) await exited(pulse.proc, wait);
+          await stop(proc);
+          proc = await spawnHold(false).catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 20));
+        }
         await stop(proc);
-        proc = await spawnHold(false).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      await stop(proc);
+      });
     };
     this.closers.add(close);
     return {
@@ -211,7 +216,7 @@ export class ChardevGpio implements Gpio {
           if (!open) throw new Error(`line ${line} is closed`);
           if (pulse) throw new Error(`line ${line} is already pulsing`);
           value = true;
-          if (v === 2) proc!.stdin!.write(`set ${line}=1\n`);
+          if (v === 2) await command(proc!, `set ${line}=1\n`);
           else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(true); }
           const start = monotonicMs();
           let finish!: (end: number) => void;
@@ -236,8 +241,12 @@ export class ChardevGpio implements Gpio {
         if (v === 2) {
           // gpioset times the press; the end is when its answer to "get" arrives (an upper bound).
           start = monotonicMs();
-          pulse = { proc: proc!, start, plannedEnd: start + ms, finish };
-          proc!.stdin!.write(`set ${line}=1\nsleep ${us}us\nset ${line}=0\nget ${line}\n`);
+          const p = pulse = { proc: proc!, start, plannedEnd: start + ms, finish };
+          void command(proc!, `set ${line}=1\nsleep ${us}us\nset ${line}=0\n`).then(() => {
+            if (pulse !== p) return;
+            pulse = undefined;
+            finish(monotonicMs());
+          });
         } else {
           // v1: a gpioset --mode=time holds the line for the press and exits; then one holds it released.
           const old = proc;
@@ -287,6 +296,9 @@ export class ChardevGpio implements Gpio {
       close: () => { void close(); },
     };
   }
+
+  /** Resolves when every write so far has reached the lines (gpioset answered), pulses aside. */
+  async settled(): Promise<void> { await Promise.all([...this.settlers].map((f) => f())); }
 
   async close(): Promise<void> {
     if (this.closed) return;

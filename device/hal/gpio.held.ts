@@ -140,6 +140,9 @@ export class HeldGpio implements Gpio {
     };
   }
 
+  /** Resolves when every write sent so far has reached the lines (chardev: gpioset answered). */
+  async sync(): Promise<void> { await this.request({ op: 'sync' }); }
+
   /** rpio mock mode only: the device on the other end drives `line` to a physical level. */
   async mockDrive(line: number, level: 0 | 1): Promise<void> { await this.request({ op: 'mockDrive', line, level }); }
 

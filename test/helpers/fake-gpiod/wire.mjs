@@ -21,9 +21,17 @@ export function pull(line) {
   return existsSync(p) ? Number(readFileSync(p, 'utf8').trim()) : 0;
 }
 
-export function level(line) {
+/** A line's level; an undriven line follows the bias asked for (-b/-B), else its pull file. */
+export function level(line, bias) {
   const p = linePath(line);
-  return existsSync(p) ? Number(readFileSync(p, 'utf8').trim() || 0) : pull(line);
+  if (existsSync(p)) return Number(readFileSync(p, 'utf8').trim() || 0);
+  return bias === 'pull-up' ? 1 : bias === 'pull-down' ? 0 : pull(line);
+}
+
+/** The bias argument of a gpioget/gpiomon command line, if any. */
+export function biasOf(args) {
+  const i = args.findIndex((a) => a === '-b' || a === '-B');
+  return i >= 0 ? args[i + 1] : undefined;
 }
 
 export function drive(line, lv, who) {
