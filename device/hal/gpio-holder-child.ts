@@ -37,7 +37,8 @@ async function open(o: HolderOptions): Promise<Gpio & { sched?: string; mockDriv
 }
 
 async function main(): Promise<void> {
-  const send = (m: HolderReply) => { try { process.send?.(m); } catch { /* parent gone */ } };
+  // After the parent died there is no one to tell: a send then fails through its callback.
+  const send = (m: HolderReply) => { if (process.connected) process.send?.(m, undefined, {}, () => { /* parent gone */ }); };
   const o = JSON.parse(process.argv[2] ?? '{}') as HolderOptions;
   let gpio: Awaited<ReturnType<typeof open>>;
   try { gpio = await open(o); } catch (e) { send({ op: 'ready', error: (e as Error).message }); process.exit(1); }
