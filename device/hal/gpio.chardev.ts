@@ -18,6 +18,7 @@
 //   at once; the line holder (gpio-holder-child.ts) calls it when the runtime dies.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
 import { monotonicMs } from './gpio.ts';
@@ -112,6 +113,9 @@ export class ChardevGpio implements Gpio {
 
   private spawn(tool: string, args: string[]): ChildProcess {
     const p = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The tools time presses: a better nice value keeps a busy CPU from delaying their wake-ups
+    // (root or CAP_SYS_NICE, which the unit grants; otherwise they run at normal priority).
+    try { if (p.pid) setPriority(p.pid, -15); } catch { /* not permitted */ }
     this.procs.add(p);
     p.once('exit', () => this.procs.delete(p));
     p.on('error', () => { /* reported through exit */ });

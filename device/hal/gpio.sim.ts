@@ -51,6 +51,7 @@ export class SimGpio implements Gpio {
   readonly opens = new Map<number, number>();
   readonly device: SimDeviceSide;
   private readonly timer: PulseTimer | undefined;
+  private timerUp = false;
   /** clock.now() − CLOCK_MONOTONIC, to stamp the thread's release times in the clock's timebase. */
   private readonly offset: number;
 
@@ -138,6 +139,10 @@ export class SimGpio implements Gpio {
         if (!open) return Promise.reject(new Error(`line ${line} is closed`));
         if (this.failWrites) return Promise.reject(this.failWrites);
         if (pulse) return Promise.reject(new Error(`line ${line} is already pulsing`));
+        // On the thread: the press starts once the thread runs, so its start-up cannot stretch it.
+        if (this.timer && !this.timerUp) {
+          return this.timer.ready.then(() => { this.timerUp = true; return out.pulse(ms); });
+        }
         set(true);
         return new Promise<PulseTimes>((resolve) => {
           const start = this.clock.now();

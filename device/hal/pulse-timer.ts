@@ -9,7 +9,14 @@ import { monotonicMs } from './gpio.ts';
 
 function timerThread(): void {
   const { parentPort } = require('node:worker_threads');
-  try { require('node:os').setPriority(-15); } catch { /* not permitted: normal priority */ }
+  // As the rpio line thread: SCHED_FIFO when allowed (it sleeps but for the last 2 ms of a press),
+  // else a better nice value (both per thread on Linux).
+  try {
+    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
+    require('node:child_process').execFileSync('chrt', ['-f', '-p', '20', tid], { stdio: 'ignore', timeout: 2000 });
+  } catch {
+    try { require('node:os').setPriority(-15); } catch { /* not permitted: normal priority */ }
+  }
   const hr = (): number => Number(process.hrtime.bigint()) / 1e6;
   const due = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -25,6 +32,7 @@ function timerThread(): void {
       arm();
     }, Math.max(0, wait));
   };
+  parentPort.postMessage({ ready: true });
   parentPort.on('message', (m: { id: number; due?: number }) => {
     if (m.due === undefined) due.delete(m.id); else due.set(m.id, m.due);
     arm();
@@ -35,12 +43,17 @@ export class PulseTimer {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, (t: number) => void>();
   private nextId = 1;
+  /** Resolves when the thread runs (starting one takes a while on a busy machine). */
+  readonly ready: Promise<void>;
 
   constructor() {
     // Source text of a function: the __name shim covers transpilers that keep names (as gpio.rpio.ts).
     const shim = 'var __name = (t, n) => { try { Object.defineProperty(t, "name", { value: n, configurable: true }); } catch {} return t; };\n';
     this.worker = new Worker(`${shim}(${timerThread.toString()})();`, { eval: true });
-    this.worker.on('message', (m: { id: number; t: number }) => {
+    let up!: () => void;
+    this.ready = new Promise((r) => { up = r; });
+    this.worker.on('message', (m: { id: number; t: number; ready?: boolean }) => {
+      if (m.ready) { up(); return; }
       const fn = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) this.worker.unref();
