@@ -7,6 +7,7 @@ import type { RoleSpec } from './role-spec.ts';
 import { PROTOCOL_VERSION, ACCEPTED_VERSIONS } from './version.ts';
 import { RequestFields, ProtocolError, type ErrorDetail } from './envelope.ts';
 import { assertValid } from './validate.ts';
+import { ClockConfig } from './clock.ts';
 
 export const MqttConfig = Obj(
   {
@@ -40,6 +41,7 @@ function buildDeviceConfigSchema(specs: readonly RoleSpec[]) {
       enabled: Type.Boolean({ description: 'publish Home Assistant device discovery' }),
       prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'discovery prefix (default "homeassistant")' })),
     })),
+    clock: Type.Optional(ClockConfig),
     log: Type.Optional(Obj({ level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))) })),
     roles: rolesSchema(specs),
   },
@@ -104,17 +106,31 @@ export const AppliedConfig = Obj({
 });
 export type AppliedConfig = Static<typeof AppliedConfig>;
 
-const SECRET_KEYS = new Set(['password', 'secureOn', 'secret', 'token', 'psk']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secureOn', 'secret', 'token', 'psk']);
+/** What a secret reads as wherever the device publishes its config. */
+export const REDACTED = '***';
 
 /** A deep copy with every secret-named field replaced by "***". */
 export function redact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(redact) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k) && v !== undefined ? '***' : redact(v);
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k) && v !== undefined ? REDACTED : redact(v);
     return out as T;
   }
   return value;
+}
+
+/** The string values of every secret-named field in `value`, at any depth (what redact hides). */
+export function secretValues(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) secretValues(v, out);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEYS.has(k) && typeof v === 'string') out.push(v);
+      else secretValues(v, out);
+    }
+  }
+  return out;
 }
 
 /** RFC 7396 JSON merge patch. */
@@ -145,6 +161,9 @@ export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig):
     throw new ProtocolError('invalid', 'config must be a JSON object', [{ path: '', message: 'must be object' }]);
   }
   const v = (input as { v?: unknown }).v;
+  if (v === undefined) {
+    throw new ProtocolError('invalid', `config has no format version: add "v": ${PROTOCOL_VERSION} (this device accepts ${ACCEPTED_VERSIONS.join(' and ')})`, [{ path: '/v', message: 'is required' }]);
+  }
   if (v === 1) return checkRoles(assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig);
   if (v === PROTOCOL_VERSION) return checkRoles(assertValid(schema, input, 'config') as unknown as DeviceConfig);
   throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [
