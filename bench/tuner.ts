@@ -17,15 +17,9 @@ import { RpioGpio } from '../device/hal/gpio.rpio.ts';
 import { SimGpio } from '../device/hal/gpio.sim.ts';
 import type { Gpio } from '../device/hal/gpio.ts';
 import { RealClock } from '../device/core/clock.ts';
-<<<<<<< HEAD
-import { Resampler } from '../device/audio/resampler.ts';
+import { Resampler } from '../device/audio/engine/resampler.ts';
 import { TunerMachine } from '../device/tuner/machine.ts';
 import { TUNER_DEFAULTS as DEFAULTS } from '../protocol/roles/tuner-rules.ts';
-=======
-import { Resampler } from '../device/audio/engine/resampler.ts';
-import { PressTiming } from '../device/tuner/timing.ts';
-import { DEFAULTS } from '../device/tuner/settings.ts';
->>>>>>> main
 import type { TuneMode } from '../protocol/roles/tuner.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
