@@ -19,7 +19,8 @@ import { ROLE_LOADERS } from './registry.ts';
 import { parseRequest, validateCommand, okReply, errorReply, RequestError, malformedCommandTopic } from './requests.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
-import { buildHaDiscovery } from './homeassistant.ts';
+import { buildHaDiscovery, type HaComponent } from './homeassistant.ts';
+import type { HaEntity } from './ha-entities.ts';
 import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
 import type { RoleFactory, RoleLink } from './role.ts';
 import type { HalOverrides } from '../hal/overrides.ts';
@@ -102,15 +103,31 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // Home Assistant discovery rides along with info: re-sent on every change of config and
   // whenever Home Assistant announces itself online (it forgets non-retained state on restart).
   let haTopic: string | undefined;
+  let haPrevious: Record<string, HaComponent> | undefined;
+  let haCommands = new Map<string, NonNullable<HaEntity['command']>>();
+  const haStreams = new Set<string>(); // announced streams: a player's stream options
   const publishDiscovery = () => {
     if (!config.homeassistant?.enabled) {
       if (haTopic) { link.publish(haTopic, '', { retain: true }); haTopic = undefined; }
+      haPrevious = undefined;
+      haCommands = new Map();
       return;
     }
-    const d = buildHaDiscovery({ info: info(), roles: config.roles, baseTopic: t.base, prefix: config.homeassistant.prefix, specs });
+    const d = buildHaDiscovery({ info: info(), roles: config.roles, baseTopic: t.base, prefix: config.homeassistant.prefix, specs, streams: [...haStreams], previous: haPrevious });
     haTopic = d.topic;
+    haPrevious = d.current;
+    haCommands = d.commands;
     link.publish(d.topic, json(d.payload), { retain: true });
   };
+  // Home Assistant's plain payload on `cmd/ha/<key>` → the entity's commands, each run as a request.
+  const handleHaCommand = async (key: string, payload: Buffer): Promise<void> => {
+    const command = haCommands.get(key);
+    const topic = t.cmd(id, 'ha', key);
+    const steps = command ? command(payload.toString().trim()) : `no Home Assistant entity "${key}" on ${id}`;
+    if (typeof steps === 'string') { reply(errorReply(`ha-${key}`, topic, new ProtocolError(command ? 'invalid' : 'unknown-command', steps))); log.warn(`refused ${topic}: ${steps}`); return; }
+    for (const c of steps) await handleCommand(t.cmd(id, c.role, c.action), Buffer.from(json({ v: PROTOCOL_VERSION, id: `ha-${key}`, ...c.args })));
+  };
+  let haStreamsTimer: TimerHandle | undefined;
   const publishInfo = () => { link.publish(t.info(id), json(info()), { retain: true }); publishDiscovery(); };
   const publishConfig = () => link.publish(t.config(id), json({ v: PROTOCOL_VERSION, revision, appliedAt: store.current()?.appliedAt ?? startedAt, config: redact(config) }), { retain: true });
   const reply = (r: Reply) => link.publish(t.reply(id), json(r), { qos: 1 });
@@ -333,7 +350,20 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   function wireLink(): void {
     link.subscribe(t.configSet(id), (_topic, payload) => { void handleConfigSet(payload); });
     link.subscribe(HA_STATUS_TOPIC, (_topic, payload) => { if (payload.toString() === 'online') publishDiscovery(); });
-    link.subscribe(t.cmdFilter(id), (topic, payload) => { void handleCommand(topic, payload); });
+    link.subscribe(t.cmdFilter(id), (topic, payload) => {
+      const p = t.parse(topic);
+      if (p?.kind === 'cmd' && p.role === 'ha') void handleHaCommand(p.action, payload);
+      else void handleCommand(topic, payload);
+    });
+    // A player's Home Assistant stream select lists the streams announced on MQTT.
+    link.subscribe(t.streamsFilter(), (topic, payload) => {
+      const p = t.parse(topic);
+      if (!p || p.kind !== 'stream' || !config.homeassistant?.enabled || !('player' in config.roles)) return;
+      const key = `${p.device}/${p.stream}`;
+      const had = haStreams.has(key);
+      if (payload.length === 0) haStreams.delete(key); else haStreams.add(key);
+      if (had !== haStreams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(publishDiscovery, 1000); }
+    });
     for (const device of replySubs.keys()) {
       replySubs.delete(device);
       watchReplies(device);
@@ -376,6 +406,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     stop() {
       stopping ??= (async () => {
         clock.clearInterval(telemetryTimer);
+        clock.clearTimeout(haStreamsTimer);
         await supervisor.stop();
         await house?.stop();
         await link.stop();
