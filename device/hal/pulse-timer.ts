@@ -6,6 +6,7 @@
 // alive only while a pulse is pending.
 import { Worker } from 'node:worker_threads';
 import { monotonicMs } from './gpio.ts';
+import { WORKER_SHIM } from './worker-shim.ts';
 
 function timerThread(): void {
   const { parentPort } = require('node:worker_threads');
@@ -47,9 +48,8 @@ export class PulseTimer {
   readonly ready: Promise<void>;
 
   constructor() {
-    // Source text of a function: the __name shim covers transpilers that keep names (as gpio.rpio.ts).
-    const shim = 'var __name = (t, n) => { try { Object.defineProperty(t, "name", { value: n, configurable: true }); } catch {} return t; };\n';
-    this.worker = new Worker(`${shim}(${timerThread.toString()})();`, { eval: true });
+    // Source text of a function, with the bundler shims (as gpio.rpio.ts's line thread).
+    this.worker = new Worker(`${WORKER_SHIM}(${timerThread.toString()})();`, { eval: true });
     let up!: () => void;
     this.ready = new Promise((r) => { up = r; });
     this.worker.on('message', (m: { id: number; t: number; ready?: boolean }) => {
