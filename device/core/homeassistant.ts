@@ -10,13 +10,17 @@
 //   value_template (temperature renders "None", i.e. unknown, where the board has no sensor);
 // - one enum sensor per role with the supervisor's status; the whole state envelope (the role's
 //   own detail included) as its attributes;
-// - buttons for the obvious commands: one per tuner tune mode (the modes are read from the tuner's
-//   protocol spec) and one per waker host listed in the config. A button publishes a complete
-//   command request (`v`, `id`, args); its reply goes to hearth/<id>/reply like any other.
+// - each role's own entities (ha-entities.ts: a player's volume, mute, stream, sync figures, DAC;
+//   a source's stream switches; a waker's hosts; the tuner's buttons, last outcome and button
+//   events) and a restart button. Their command topics take Home Assistant's plain payloads
+//   (`<base>/<id>/cmd/ha/<key>`); `commands` says what each payload runs.
+// - removal: a component that was in the previous message and is gone now (a role or host
+//   removed) is sent once as `{p}` alone, which is how Home Assistant is told to drop it.
 import {
-  topics as topicsFor, haDiscoveryTopic, check, ROLE_SPECS, PROTOCOL_VERSION, RoleStatus,
+  topics as topicsFor, haDiscoveryTopic, ROLE_SPECS, RoleStatus,
   type Info, type RoleSpec, type TSchema,
 } from '../../protocol/index.ts';
+import { ROLE_HA_ENTITIES, deviceEntities, slug, type HaEntity } from './ha-entities.ts';
 
 export interface HaDiscoveryInput {
   info: Info;
@@ -28,6 +32,10 @@ export interface HaDiscoveryInput {
   prefix?: string;
   /** Role specs the commands are checked against (default: the built-in ones). */
   specs?: readonly RoleSpec[];
+  /** Streams announced on MQTT ("<device>/<stream>"): a player's stream options. */
+  streams?: readonly string[];
+  /** The components of the previous message: those gone now are sent as `{p}` once. */
+  previous?: Record<string, HaComponent>;
 }
 
 export type HaComponent = Record<string, unknown> & { p: string; unique_id?: string };
@@ -40,7 +48,14 @@ export interface HaDevicePayload {
   cmps: Record<string, HaComponent>;
 }
 
-export interface HaDiscovery { topic: string; payload: HaDevicePayload }
+export interface HaDiscovery {
+  topic: string;
+  payload: HaDevicePayload;
+  /** Entity key → what a plain payload on its command topic runs. */
+  commands: Map<string, NonNullable<HaEntity['command']>>;
+  /** The components proper (without the `{p}` removals), for the next message's `previous`. */
+  current: Record<string, HaComponent>;
+}
 
 /** The literal values a schema allows (a union of literals, an enum, or one const), else []. */
 export function literalValues(schema: TSchema | undefined): string[] {
@@ -52,41 +67,10 @@ export function literalValues(schema: TSchema | undefined): string[] {
   return branches ? branches.flatMap((b) => literalValues(b)) : [];
 }
 
-/** Component ids and unique ids: letters, digits and "_" only. */
-function slug(s: string): string {
-  return s.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'x';
-}
 
 function title(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
-
-interface ButtonRule {
-  role: string;
-  action: string;
-  arg: string;
-  /** The values to offer one button each for. */
-  values(spec: RoleSpec, roleConfig: unknown): string[];
-  name(value: string): string;
-  icon: string;
-}
-
-/** The commands worth a button: harmless, frequent, and with a small fixed set of arguments. */
-const BUTTONS: ButtonRule[] = [
-  {
-    role: 'tuner', action: 'tune', arg: 'mode', icon: 'mdi:antenna',
-    values: (spec) => literalValues((spec.commands.tune?.args.properties as Record<string, TSchema> | undefined)?.mode),
-    name: (mode) => `Tune ${mode}`,
-  },
-  {
-    role: 'waker', action: 'wake', arg: 'host', icon: 'mdi:power',
-    values: (_spec, cfg) => {
-      const hosts = (cfg as { hosts?: unknown } | undefined)?.hosts;
-      return Array.isArray(hosts) ? hosts.map((h) => (h as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string') : [];
-    },
-    name: (host) => `Wake ${host}`,
-  },
-];
 
 /** Builds the discovery message for one device. */
 export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
@@ -127,22 +111,19 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     };
   }
 
-  for (const rule of BUTTONS) {
-    if (!info.roles.includes(rule.role)) continue;
-    const spec = specs.find((s) => s.name === rule.role);
-    const command = spec?.commands[rule.action];
-    if (!spec || !command) continue;
-    for (const value of rule.values(spec, input.roles?.[rule.role])) {
-      const args = { [rule.arg]: value };
-      if (!check(command.args, args).ok) continue; // a button HA could press only to be refused
-      const key = `${slug(rule.action)}_${slug(value)}`;
-      cmps[key] = {
-        p: 'button', name: rule.name(value), unique_id: uid(key), icon: rule.icon,
-        command_topic: t.cmd(id, rule.role, rule.action),
-        payload_press: JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${rule.role}-${rule.action}-${value}`, ...args }),
-      };
-    }
+  const commands = new Map<string, NonNullable<HaEntity['command']>>();
+  const add = (e: HaEntity) => {
+    cmps[e.key] = { ...e.component, unique_id: uid(e.key) };
+    if (e.command) commands.set(e.key, e.command);
+  };
+  for (const role of info.roles) {
+    const build = ROLE_HA_ENTITIES[role];
+    if (!specs.some((s) => s.name === role) || !build) continue;
+    for (const e of build({ id, t, config: input.roles?.[role], streams: input.streams ?? [] })) add(e);
   }
+  for (const e of deviceEntities(id, t, info.roles)) add(e);
+  const current = { ...cmps };
+  for (const [key, prev] of Object.entries(input.previous ?? {})) if (!(key in cmps)) cmps[key] = { p: prev.p };
 
   const dev: HaDevicePayload['dev'] = {
     ids: [`hearth_${id}`], name: info.name ?? id, mf: 'hearth', mdl: info.model, sw: info.runtime,
@@ -160,5 +141,7 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
       qos: 1,
       cmps,
     },
+    commands,
+    current,
   };
 }

@@ -2,6 +2,7 @@
 // for config/set and commands. `startRuntime` is what `hearth run` calls; tests call it too.
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import {
   topics as topicsFor, PROTOCOL_VERSION, ACCEPTED_VERSIONS, ROLE_SPECS, ConfigSet, DeviceCommands, StreamAnnouncement,
@@ -18,10 +19,12 @@ import { ROLE_LOADERS } from './registry.ts';
 import { parseRequest, validateCommand, okReply, errorReply, RequestError, malformedCommandTopic } from './requests.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
-import { buildHaDiscovery } from './homeassistant.ts';
+import { buildHaDiscovery, type HaComponent } from './homeassistant.ts';
+import type { HaEntity } from './ha-entities.ts';
 import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
 import type { RoleFactory, RoleLink } from './role.ts';
 import type { HalOverrides } from '../hal/overrides.ts';
+import { startHouseClock } from '../clock/runtime-clock.ts';
 
 export interface RuntimeOptions {
   stateDir: string;
@@ -83,6 +86,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
       will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
       conflictBackoffMs: o.conflictBackoffMs, clock, log: log.child({ part: 'mqtt' }),
+      ...(c.mqtt.tls ? { tls: { ca: c.mqtt.tls.ca ?? (c.mqtt.tls.caFile ? readFileSync(c.mqtt.tls.caFile) : undefined), pinSha256: c.mqtt.tls.pinSha256 } } : {}),
     });
     // Said on the next connection that lasts long enough to publish (it waits in the offline queue).
     l.onConflict((c) => publishEvent('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
@@ -99,15 +103,31 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // Home Assistant discovery rides along with info: re-sent on every change of config and
   // whenever Home Assistant announces itself online (it forgets non-retained state on restart).
   let haTopic: string | undefined;
+  let haPrevious: Record<string, HaComponent> | undefined;
+  let haCommands = new Map<string, NonNullable<HaEntity['command']>>();
+  const haStreams = new Set<string>(); // announced streams: a player's stream options
   const publishDiscovery = () => {
     if (!config.homeassistant?.enabled) {
       if (haTopic) { link.publish(haTopic, '', { retain: true }); haTopic = undefined; }
+      haPrevious = undefined;
+      haCommands = new Map();
       return;
     }
-    const d = buildHaDiscovery({ info: info(), roles: config.roles, baseTopic: t.base, prefix: config.homeassistant.prefix, specs });
+    const d = buildHaDiscovery({ info: info(), roles: config.roles, baseTopic: t.base, prefix: config.homeassistant.prefix, specs, streams: [...haStreams], previous: haPrevious });
     haTopic = d.topic;
+    haPrevious = d.current;
+    haCommands = d.commands;
     link.publish(d.topic, json(d.payload), { retain: true });
   };
+  // Home Assistant's plain payload on `cmd/ha/<key>` → the entity's commands, each run as a request.
+  const handleHaCommand = async (key: string, payload: Buffer): Promise<void> => {
+    const command = haCommands.get(key);
+    const topic = t.cmd(id, 'ha', key);
+    const steps = command ? command(payload.toString().trim()) : `no Home Assistant entity "${key}" on ${id}`;
+    if (typeof steps === 'string') { reply(errorReply(`ha-${key}`, topic, new ProtocolError(command ? 'invalid' : 'unknown-command', steps))); log.warn(`refused ${topic}: ${steps}`); return; }
+    for (const c of steps) await handleCommand(t.cmd(id, c.role, c.action), Buffer.from(json({ v: PROTOCOL_VERSION, id: `ha-${key}`, ...c.args })));
+  };
+  let haStreamsTimer: TimerHandle | undefined;
   const publishInfo = () => { link.publish(t.info(id), json(info()), { retain: true }); publishDiscovery(); };
   const publishConfig = () => link.publish(t.config(id), json({ v: PROTOCOL_VERSION, revision, appliedAt: store.current()?.appliedAt ?? startedAt, config: redact(config) }), { retain: true });
   const reply = (r: Reply) => link.publish(t.reply(id), json(r), { qos: 1 });
@@ -189,8 +209,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     get connected() { return link.connected; },
   });
 
+  // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
+  // with an injected clock and no simulated network (virtual-time tests of other parts).
+  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent });
   const supervisor = new Supervisor({
-    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock, log, hal: o.hal ?? {}, loaders, linkFor,
+    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
     onStatus: (role, view) => { views.set(role, view); publishRoleState(role); },
     onEvent: publishEvent,
     restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,
@@ -220,7 +243,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
         const trial = mqttChanged ? await switchBroker(candidate, config) : undefined;
         if (trial && !trial.ok) {
-          throw new ProtocolError('apply-failed', `the new broker settings did not work, so the device went back to ${config.mqtt.url} and keeps revision ${revision}: ${trial.reason}`, [{ path: '/mqtt', message: trial.reason }]);
+          throw new ProtocolError('apply-failed', `the new broker settings did not work: ${trial.reason}; the device went back to ${config.mqtt.url} and keeps revision ${revision}`, [{ path: '/mqtt', message: trial.reason }]);
         }
         let changes;
         try {
@@ -327,7 +350,20 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   function wireLink(): void {
     link.subscribe(t.configSet(id), (_topic, payload) => { void handleConfigSet(payload); });
     link.subscribe(HA_STATUS_TOPIC, (_topic, payload) => { if (payload.toString() === 'online') publishDiscovery(); });
-    link.subscribe(t.cmdFilter(id), (topic, payload) => { void handleCommand(topic, payload); });
+    link.subscribe(t.cmdFilter(id), (topic, payload) => {
+      const p = t.parse(topic);
+      if (p?.kind === 'cmd' && p.role === 'ha') void handleHaCommand(p.action, payload);
+      else void handleCommand(topic, payload);
+    });
+    // A player's Home Assistant stream select lists the streams announced on MQTT.
+    link.subscribe(t.streamsFilter(), (topic, payload) => {
+      const p = t.parse(topic);
+      if (!p || p.kind !== 'stream' || !config.homeassistant?.enabled || !('player' in config.roles)) return;
+      const key = `${p.device}/${p.stream}`;
+      const had = haStreams.has(key);
+      if (payload.length === 0) haStreams.delete(key); else haStreams.add(key);
+      if (had !== haStreams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(publishDiscovery, 1000); }
+    });
     for (const device of replySubs.keys()) {
       replySubs.delete(device);
       watchReplies(device);
@@ -344,6 +380,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       v: PROTOCOL_VERSION, ts: new Date(clock.wall()).toISOString(), uptimeS: Math.round(process.uptime()), cpuPct: cpu.sample(),
       rssMb: Math.round(mem.rss / 1e5) / 10, heapMb: Math.round(mem.heapUsed / 1e5) / 10, load1: Math.round(loadavg()[0]! * 100) / 100,
       ...(temp !== undefined ? { temperatureC: temp } : {}), roles: supervisor.telemetry(),
+      ...(house ? { clock: house.sync() } : {}),
     }), { qos: 0 });
   }
   function scheduleTelemetry(): void {
@@ -369,7 +406,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     stop() {
       stopping ??= (async () => {
         clock.clearInterval(telemetryTimer);
+        clock.clearTimeout(haStreamsTimer);
         await supervisor.stop();
+        await house?.stop();
         await link.stop();
       })();
       return stopping;
