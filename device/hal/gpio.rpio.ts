@@ -8,6 +8,7 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
 import { monotonicMs } from './gpio.ts';
+import { WORKER_SHIM } from './worker-shim.ts';
 import { lineWorkerMain, type LineWorkerData, type LineWorkerReply, type LineWorkerRequest } from './gpio-line-worker.ts';
 
 export interface RpioGpioOptions {
@@ -28,7 +29,9 @@ export interface RpioGpioOptions {
 type Pending = { resolve: (r: Extract<LineWorkerReply, { op: 'done' }>) => void; reject: (e: Error) => void };
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-const SHIM = 'var __name = (t, n) => { try { Object.defineProperty(t, "name", { value: n, configurable: true }); } catch {} return t; };\n';
+// Shims for bundlers: esbuild keeps names through __name() and turns require() into __require()
+// in a bundle; the eval'd thread has neither, only the plain require of a worker script.
+const SHIM = WORKER_SHIM;
 
 export class RpioGpio implements Gpio {
   readonly kind = 'rpio' as const;
@@ -66,6 +69,9 @@ export class RpioGpio implements Gpio {
         if (m.error) reject(new Error(`rpio: ${m.error}`)); else { this.sched = m.sched ?? 'normal'; resolve(); }
       };
       this.worker.on('message', onMsg);
+      // A thread that dies before it is ready (a bad script, a crash) fails the open, not hangs it.
+      this.worker.once('error', (e) => reject(new Error(`GPIO line thread failed: ${e.message}`)));
+      this.worker.once('exit', (code) => reject(new Error(`GPIO line thread exited before it was ready (${code})`)));
     });
     this.worker.on('message', (m: LineWorkerReply) => this.onReply(m));
     this.worker.on('error', (e) => this.die(e));

@@ -2,10 +2,11 @@
 // exact on a busy main thread as the real adapters' (bench: press_error_max_ms_loaded, sim).
 // The thread sleeps until shortly before each due time and spins on hrtime for the rest, then
 // reports the end time it decided (CLOCK_MONOTONIC ms); the caller stamps the edge with that
-// time even if its own event loop hears of it later. The thread is unref'd: it keeps the process
+// time even if its own event loop hears of it later. Once started, the thread keeps the process
 // alive only while a pulse is pending.
 import { Worker } from 'node:worker_threads';
 import { monotonicMs } from './gpio.ts';
+import { WORKER_SHIM } from './worker-shim.ts';
 
 function timerThread(): void {
   const { parentPort } = require('node:worker_threads');
@@ -47,19 +48,18 @@ export class PulseTimer {
   readonly ready: Promise<void>;
 
   constructor() {
-    // Source text of a function: the __name shim covers transpilers that keep names (as gpio.rpio.ts).
-    const shim = 'var __name = (t, n) => { try { Object.defineProperty(t, "name", { value: n, configurable: true }); } catch {} return t; };\n';
-    this.worker = new Worker(`${shim}(${timerThread.toString()})();`, { eval: true });
+    // Source text of a function, with the bundler shims (as gpio.rpio.ts's line thread).
+    this.worker = new Worker(`${WORKER_SHIM}(${timerThread.toString()})();`, { eval: true });
     let up!: () => void;
     this.ready = new Promise((r) => { up = r; });
     this.worker.on('message', (m: { id: number; t: number; ready?: boolean }) => {
-      if (m.ready) { up(); return; }
+      if (m.ready) { up(); if (this.waiting.size === 0) this.worker.unref(); return; }
       const fn = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) this.worker.unref();
       fn?.(m.t);
     });
-    this.worker.unref();
+    // Ref'd until the thread is up (a first press waits for it), then only while a pulse is pending.
   }
 
   /** Calls `fn` with the end time (CLOCK_MONOTONIC ms) `ms` from now; returns a cancel function. */
