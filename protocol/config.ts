@@ -5,7 +5,7 @@ import { Type, Obj, Id, type Static, type TObject } from './kit.ts';
 import { ROLE_SPECS } from './roles/index.ts';
 import type { RoleSpec } from './role-spec.ts';
 import { PROTOCOL_VERSION, ACCEPTED_VERSIONS } from './version.ts';
-import { RequestFields, ProtocolError } from './envelope.ts';
+import { RequestFields, ProtocolError, type ErrorDetail } from './envelope.ts';
 import { assertValid } from './validate.ts';
 import { ClockConfig } from './clock.ts';
 
@@ -18,6 +18,11 @@ export const MqttConfig = Obj(
     keepaliveS: Type.Optional(Type.Integer({ minimum: 5, maximum: 600, description: 'MQTT keepalive (default 30 s)' })),
     reconnectMinMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000, description: 'first reconnect delay (default 500 ms); doubles per try with jitter' })),
     reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'reconnect delay cap (default 30 000 ms)' })),
+    tls: Type.Optional(Obj({
+      ca: Type.Optional(Type.String({ maxLength: 16384, pattern: '-----BEGIN CERTIFICATE-----', description: 'PEM of the CA to trust for mqtts:// (the house CA from "hearth hub init-tls", ca.pem), inline' })),
+      caFile: Type.Optional(Type.String({ maxLength: 4096, description: 'the same as a file on the device' })),
+      pinSha256: Type.Optional(Type.String({ pattern: '^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$', description: 'SHA-256 fingerprint of the hub\'s certificate: only that certificate is accepted, and the host name is not checked (a hub reached by IP address)' })),
+    }, { description: 'TLS for an mqtts:// or wss:// url; without ca/caFile the system CAs are trusted' })),
   },
   { description: 'how the device reaches its broker' },
 );
@@ -144,6 +149,17 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
+/** Each present role's own rules (RoleSpec.problems) over its schema-valid slice; every problem in one error. */
+function checkRoles(c: DeviceConfig): DeviceConfig {
+  const problems: ErrorDetail[] = [];
+  for (const [name, slice] of Object.entries(c.roles)) {
+    const rules = ROLE_SPECS.find((s) => s.name === name)?.problems;
+    if (slice && rules) problems.push(...rules(slice));
+  }
+  if (problems.length) throw new ProtocolError('invalid', `config is invalid: ${problems.map((e) => `${e.path} ${e.message}`).join('; ')}`, problems);
+  return c;
+}
+
 /** Accepts format 1 or 2, upgrades 1, validates; throws ProtocolError with every error path. */
 export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig): DeviceConfig {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
@@ -153,8 +169,8 @@ export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig):
   if (v === undefined) {
     throw new ProtocolError('invalid', `config has no format version: add "v": ${PROTOCOL_VERSION} (this device accepts ${ACCEPTED_VERSIONS.join(' and ')})`, [{ path: '/v', message: 'is required' }]);
   }
-  if (v === 1) return assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig;
-  if (v === PROTOCOL_VERSION) return assertValid(schema, input, 'config') as unknown as DeviceConfig;
+  if (v === 1) return checkRoles(assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig);
+  if (v === PROTOCOL_VERSION) return checkRoles(assertValid(schema, input, 'config') as unknown as DeviceConfig);
   throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [
     { path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` },
   ]);

@@ -2,6 +2,7 @@
 // retained state and its events. The runtime validates against these; the README reference is
 // generated from them.
 import type { TSchema, TObject } from '@sinclair/typebox';
+import type { ErrorDetail } from './envelope.ts';
 
 export interface CommandSpec {
   description: string;
@@ -20,6 +21,11 @@ export interface RoleSpec {
   name: string;
   description: string;
   config: TObject;
+  /**
+   * Checks the schema cannot express (a schema-valid slice in, problems with paths under
+   * /roles/<name> out): run wherever a config is validated, so the device and check-config agree.
+   */
+  problems?: (config: any) => ErrorDetail[];
   commands: Record<string, CommandSpec>;
   state: TSchema;
   event: TSchema;

@@ -2,6 +2,7 @@
 // for config/set and commands. `startRuntime` is what `hearth run` calls; tests call it too.
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import {
   topics as topicsFor, PROTOCOL_VERSION, ACCEPTED_VERSIONS, ROLE_SPECS, ConfigSet, DeviceCommands, StreamAnnouncement,
@@ -23,6 +24,7 @@ import type { HaEntity } from './ha-entities.ts';
 import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
 import type { RoleFactory, RoleLink } from './role.ts';
 import type { HalOverrides } from '../hal/overrides.ts';
+import { startHouseClock } from '../clock/runtime-clock.ts';
 
 export interface RuntimeOptions {
   stateDir: string;
@@ -84,6 +86,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
       will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
       conflictBackoffMs: o.conflictBackoffMs, clock, log: log.child({ part: 'mqtt' }),
+      ...(c.mqtt.tls ? { tls: { ca: c.mqtt.tls.ca ?? (c.mqtt.tls.caFile ? readFileSync(c.mqtt.tls.caFile) : undefined), pinSha256: c.mqtt.tls.pinSha256 } } : {}),
     });
     // Said on the next connection that lasts long enough to publish (it waits in the offline queue).
     l.onConflict((c) => publishEvent('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
@@ -206,8 +209,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     get connected() { return link.connected; },
   });
 
+  // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
+  // with an injected clock and no simulated network (virtual-time tests of other parts).
+  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent });
   const supervisor = new Supervisor({
-    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock, log, hal: o.hal ?? {}, loaders, linkFor,
+    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
     onStatus: (role, view) => { views.set(role, view); publishRoleState(role); },
     onEvent: publishEvent,
     restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,
@@ -237,7 +243,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
         const trial = mqttChanged ? await switchBroker(candidate, config) : undefined;
         if (trial && !trial.ok) {
-          throw new ProtocolError('apply-failed', `the new broker settings did not work, so the device went back to ${config.mqtt.url} and keeps revision ${revision}: ${trial.reason}`, [{ path: '/mqtt', message: trial.reason }]);
+          throw new ProtocolError('apply-failed', `the new broker settings did not work: ${trial.reason}; the device went back to ${config.mqtt.url} and keeps revision ${revision}`, [{ path: '/mqtt', message: trial.reason }]);
         }
         let changes;
         try {
@@ -374,6 +380,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       v: PROTOCOL_VERSION, ts: new Date(clock.wall()).toISOString(), uptimeS: Math.round(process.uptime()), cpuPct: cpu.sample(),
       rssMb: Math.round(mem.rss / 1e5) / 10, heapMb: Math.round(mem.heapUsed / 1e5) / 10, load1: Math.round(loadavg()[0]! * 100) / 100,
       ...(temp !== undefined ? { temperatureC: temp } : {}), roles: supervisor.telemetry(),
+      ...(house ? { clock: house.sync() } : {}),
     }), { qos: 0 });
   }
   function scheduleTelemetry(): void {
@@ -401,6 +408,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         clock.clearInterval(telemetryTimer);
         clock.clearTimeout(haStreamsTimer);
         await supervisor.stop();
+        await house?.stop();
         await link.stop();
       })();
       return stopping;

@@ -21,6 +21,8 @@ export interface RpioGpioOptions {
   rtPriority?: number | null;
   /** Nice value of the line thread when SCHED_FIFO is refused (default -15; null: leave it). */
   nice?: number | null;
+  /** Tests and benchmarks: every output write is appended to this file as "<t ms> <line> <level> rpio". */
+  trace?: string;
 }
 
 type Pending = { resolve: (r: Extract<LineWorkerReply, { op: 'done' }>) => void; reject: (e: Error) => void };
@@ -53,7 +55,7 @@ export class RpioGpio implements Gpio {
     const data: LineWorkerData = {
       rpioPath: createRequire(import.meta.url).resolve('rpio'), mock: opts.mock ?? null, shared,
       port: port2, pollMs: opts.pollMs ?? 1, spinMs: opts.spinMs ?? 2, nice: opts.nice === undefined ? -15 : opts.nice,
-      rtPriority: opts.rtPriority === undefined ? 20 : opts.rtPriority,
+      rtPriority: opts.rtPriority === undefined ? 20 : opts.rtPriority, trace: opts.trace ?? null,
     };
     this.worker = new Worker(`${SHIM}(${lineWorkerMain.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
     // The thread keeps the process alive only while a request (a press included) is pending.
@@ -134,7 +136,7 @@ export class RpioGpio implements Gpio {
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
     await this.request({ op: 'output', line, activeLow: !!o.activeLow, initial: !!o.initial });
     let open = true;
-    return {
+    const out: GpioOutput = {
       line,
       write: (active) => {
         if (!open) return;
@@ -148,8 +150,10 @@ export class RpioGpio implements Gpio {
         const r = await this.request({ op: 'pulse', line, ms });
         return { start: r.start!, end: r.end! };
       },
+      hold: (ms) => out.pulse(ms),
       close: () => { if (open) { open = false; this.send({ op: 'close', line }); } },
     };
+    return out;
   }
 
   async input(line: number, o: InputOptions = {}): Promise<GpioInput> {

@@ -4,6 +4,7 @@
 // while KEY asks for carrier, and a physical button on the Pi is passed through or mapped.
 import { Type, Obj, Id, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
+import { tunerConfigProblems, PRESS_ERROR_BOUND_MS } from './tuner-rules.ts';
 
 export const TuneMode = Type.Union([Type.Literal('bypass'), Type.Literal('memory'), Type.Literal('full')], {
   description: 'bypass (short press), memory tune (medium press) or full tune (long press)',
@@ -81,7 +82,13 @@ export const TunerConfig = Obj(
       bypassMs: Type.Optional(Type.Integer({ minimum: 20, maximum: 60_000, description: 'bypass press length (default 250 ms)' })),
       memoryMs: Type.Optional(Type.Integer({ minimum: 20, maximum: 60_000, description: 'memory tune press length (default 1500 ms)' })),
       fullMs: Type.Optional(Type.Integer({ minimum: 20, maximum: 60_000, description: 'full tune press length (default 3500 ms)' })),
-    }, { description: 'press lengths; each must sit inside its window' })),
+    }, { description: 'press lengths; each must sit at least margins.guardMs inside its window' })),
+    margins: Type.Optional(Obj({
+      guardMs: Type.Optional(Type.Integer({
+        minimum: Math.min(...Object.values(PRESS_ERROR_BOUND_MS)), maximum: 10_000,
+        description: 'every press length sits at least this far inside its window, and a measured press closer to an edge than guardMs minus the adapter\'s worst-case press error is a failed press (default 100 ms; never below that worst case: sim 5, rpio 5, chardev 10 ms, auto 10 ms)',
+      })),
+    }, { description: 'guard margins around the window edges, where the tuner\'s reading of a press is uncertain' })),
     windows: Type.Optional(Obj({
       bypassBelowMs: Type.Optional(Type.Integer({ minimum: 20, maximum: 60_000, description: 'presses shorter than this are bypass (default 500 ms)' })),
       fullAboveMs: Type.Optional(Type.Integer({ minimum: 40, maximum: 60_000, description: 'presses longer than this are full tune (default 2500 ms)' })),
@@ -100,8 +107,8 @@ export const TunerConfig = Obj(
 );
 export type TunerConfig = Static<typeof TunerConfig>;
 
-export const TuneOutcome = Type.Union([Type.Literal('tuned'), Type.Literal('bypassed'), Type.Literal('failed'), Type.Literal('no-response'), Type.Literal('stuck'), Type.Literal('erased'), Type.Literal('aborted')], {
-  description: 'tuned (KEY asserted then released normally), bypassed (bypass press, no KEY expected), failed (KEY gave the failure pulse pattern), no-response (KEY never asserted), stuck (KEY held past keyMaxMs), erased, aborted (role stopped mid-way)',
+export const TuneOutcome = Type.Union([Type.Literal('tuned'), Type.Literal('bypassed'), Type.Literal('failed'), Type.Literal('no-response'), Type.Literal('stuck'), Type.Literal('erased'), Type.Literal('aborted'), Type.Literal('press-window')], {
+  description: 'tuned (KEY asserted then released normally), bypassed (bypass press, and KEY stayed released), failed (KEY gave the failure pulse pattern), no-response (KEY never asserted), stuck (KEY held past keyMaxMs), erased, aborted (role stopped mid-way), press-window (the measured press was not inside the asked mode\'s window by the margin, or KEY behaved as another mode: `mode` says what the tuner most likely did)',
 });
 export type TuneOutcome = Static<typeof TuneOutcome>;
 
@@ -118,7 +125,8 @@ export const KeyTimings = Obj({
 export type KeyTimings = Static<typeof KeyTimings>;
 
 export const TuneResult = Obj({
-  mode: Type.Union([TuneMode, Type.Literal('erase')], { description: 'the mode the tuner read from the measured press (erase for erase-memories)' }),
+  mode: Type.Union([TuneMode, Type.Literal('erase')], { description: 'what the tuner most likely did: the mode of the measured press, corrected by KEY (a tune when KEY asserted after a bypass-length press); erase for erase-memories' }),
+  requested: Type.Union([TuneMode, Type.Null()], { description: 'the mode asked for (tune, a mapped button, or the window a press length sits in); null for pass-through and erase' }),
   source: PressSource,
   outcome: TuneOutcome,
   requestedMs: Type.Union([Type.Number(), Type.Null()], { description: 'asked press length (null for pass-through)' }),
@@ -165,7 +173,7 @@ export const TunerEvent = Obj({
   buttonMs: Type.Optional(Type.Number({ description: 'button: measured (debounced) press' })),
   class: Type.Optional(Type.Union([Type.Literal('short'), Type.Literal('medium'), Type.Literal('long')])),
   action: Type.Optional(Type.String({ description: 'button: what the press did' })),
-  fault: Type.Optional(Type.String({ description: 'fault: kind (key-stuck, ptt-limit, action-failed, busy, gpio)' })),
+  fault: Type.Optional(Type.String({ description: 'fault: kind (press-window, key-stuck, ptt-limit, action-failed, busy, button-stuck, gpio)' })),
 });
 export type TunerEvent = Static<typeof TunerEvent>;
 
@@ -184,15 +192,16 @@ export const tunerSpec = defineRole({
   name: 'tuner',
   description: 'Antenna tuner (AH-4 interface, LDG AT-7000) on GPIO: timed START presses, KEY watch, power relay, PTT, physical button.',
   config: TunerConfig,
+  problems: (c: TunerConfig) => tunerConfigProblems(c),
   commands: {
     tune: {
-      description: 'presses START for a mode and waits for KEY; replies with the result (failed → "failed", no KEY → "timeout"); refused with "busy" while another operation runs',
+      description: 'presses START for a mode and waits for KEY; replies with the result only when the tuner did that mode: a press not inside the window by the margin, or KEY answering a bypass with a tune, is "failed" with reason "press-window" (failure pulses → "failed", no KEY → "timeout"); refused with "busy" while another operation runs',
       args: Obj({ mode: TuneMode }),
       result: TuneResult,
       maxMs: (cfg) => tunerOperationMaxMs(cfg),
     },
     press: {
-      description: 'presses START for ms milliseconds (20–10000); the tuner picks the mode from the length; replies like tune',
+      description: 'presses START for ms milliseconds (20–10000); the tuner picks the mode from the length, so a length within margins.guardMs of a window edge is refused ("invalid"); replies like tune',
       args: Obj({ ms: Type.Integer({ minimum: 20, maximum: 10_000, description: 'press length in ms' }) }),
       result: TuneResult,
       maxMs: (cfg) => tunerOperationMaxMs(cfg, 10_000),

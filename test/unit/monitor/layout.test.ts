@@ -28,7 +28,7 @@ function house(): FleetModel {
   m.apply({ topic: t.info('shack'), payload: info('shack', ['tuner']), at: T0 });
   m.apply({ topic: t.state('shack', 'tuner'), payload: state('tuner', 'running', T0 - 60_000, { detail: {
     status: 'idle', adapter: 'sim', operation: null, key: false, start: false, last: {
-      mode: 'memory', source: 'command', outcome: 'tuned', requestedMs: 1500, pressMs: 1502, at: new Date(T0).toISOString(), message: 'done',
+      mode: 'memory', requested: 'memory', source: 'command', outcome: 'tuned', requestedMs: 1500, pressMs: 1502, at: new Date(T0).toISOString(), message: 'done',
       key: { delayMs: 41, lowMs: 902, totalMs: 902, pulses: 0, segments: [[41, 902]] },
     }, counts: { presses: 1, tunes: 1, failures: 0, buttonPresses: 0, faults: 0 },
   } }), at: T0 });
