@@ -55,6 +55,7 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
   let model: At7000 | undefined;
   if (adapter === 'sim') {
     const sim = new SimGpio({ clock });
+    await sim.ready();
     model = new At7000({ clock, gpio: sim, start: { line: 17 }, key: { line: 27 }, ...W, keyDelayMs: 5, tuneMs: { memory: 30, full: 60 } });
     gpio = sim;
   } else {

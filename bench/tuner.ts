@@ -117,6 +117,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     try {
       loaded = await pressAll(gpio, perMode);
       const sim = new SimGpio({ clock: new RealClock() });
+      await sim.ready();
       naive = await pressAll(sim, opts.quick ? 3 : 20);
       await sim.close();
       // The safety figures per adapter, under the same load (bench/tuner-truth.ts).

@@ -51,7 +51,6 @@ export class SimGpio implements Gpio {
   readonly opens = new Map<number, number>();
   readonly device: SimDeviceSide;
   private readonly timer: PulseTimer | undefined;
-  private timerUp = false;
   /** clock.now() − CLOCK_MONOTONIC, to stamp the thread's release times in the clock's timebase. */
   private readonly offset: number;
 
@@ -72,6 +71,13 @@ export class SimGpio implements Gpio {
   }
 
   now(): number { return this.clock.now(); }
+
+  /**
+   * Resolves when the pulse thread runs (at once in virtual time). A press asked for before that
+   * starts at once but ends only once the thread is up, so a caller that presses right after
+   * construction (a benchmark) waits for this first.
+   */
+  async ready(): Promise<void> { await this.timer?.ready; }
 
   /** Edges of one line (physical), oldest first. */
   edgesOf(line: number): SimEdge[] { return this.edges.filter((e) => e.line === line); }
@@ -139,10 +145,6 @@ export class SimGpio implements Gpio {
         if (!open) return Promise.reject(new Error(`line ${line} is closed`));
         if (this.failWrites) return Promise.reject(this.failWrites);
         if (pulse) return Promise.reject(new Error(`line ${line} is already pulsing`));
-        // On the thread: the press starts once the thread runs, so its start-up cannot stretch it.
-        if (this.timer && !this.timerUp) {
-          return this.timer.ready.then(() => { this.timerUp = true; return out.pulse(ms); });
-        }
         set(true);
         return new Promise<PulseTimes>((resolve) => {
           const start = this.clock.now();
