@@ -181,15 +181,22 @@ export class MqttLink {
     }
   }
 
-  /** Subscribes (now if connected, and again on every reconnect); returns an unsubscribe function. */
+  /**
+   * Subscribes (now if connected, and again on every reconnect); returns an unsubscribe function.
+   * A handler added to a filter that is already subscribed sends the SUBSCRIBE again: the broker
+   * then re-sends the retained messages (MQTT 3.1.1 §3.8.4), which a late subscriber needs (a
+   * player started by config/set must see the retained stream announcements). The handlers
+   * already there see those retained messages once more, so handlers of retained topics must be
+   * idempotent.
+   */
   subscribe(filter: string, handler: Handler): () => void {
     let set = this.subs.get(filter);
     if (!set) {
       set = new Set();
       this.subs.set(filter, set);
-      if (this.connectedFlag) this.client?.subscribe(filter, { qos: 1 });
     }
     set.add(handler);
+    if (this.connectedFlag) this.client?.subscribe(filter, { qos: 1 });
     return () => {
       const s = this.subs.get(filter);
       if (!s) return;
