@@ -106,13 +106,13 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Core
     say('core: single device (RSS, provisioning RTT, reconnect) … ');
     const one = await singleDevice(bundle.cli, p);
     say(done());
-    say('core: 50 broker changes that cannot work (lockouts) … ');
-    const lk = await measureLockouts({ changes: 50 });
+    say(`core: ${opts.quick ? 5 : 50} broker changes that cannot work (lockouts) … `);
+    const lk = await measureLockouts({ changes: opts.quick ? 5 : 50 });
     say(done());
     say('core: one client floods 53 KB invalid configs, another pings … ');
-    const fl = await measureFlood({ cli: bundle.cli, floodMs: opts.quick ? 5000 : 15_000 });
+    const fl = await measureFlood({ cli: bundle.cli, floodMs: opts.quick ? 2000 : 15_000 });
     say(done());
-    const fuzzCases = Number(process.env.HEARTH_BENCH_FUZZ_CASES ?? (opts.quick ? 1000 : 10_000));
+    const fuzzCases = Number(process.env.HEARTH_BENCH_FUZZ_CASES ?? (opts.quick ? 200 : 10_000));
     const fuzzSeed = Number(process.env.HEARTH_BENCH_FUZZ_SEED ?? Date.now() % 1_000_000);
     say(`core: fuzz campaign, ${fuzzCases} cases (seed ${fuzzSeed}) … `);
     const fz = await runFuzz({ cases: fuzzCases, seed: fuzzSeed, pingBoundMs: 1000 });

@@ -13,6 +13,7 @@ const root = new URL('../../..', import.meta.url).pathname;
 const FIGURES = [
   'provision_rtt_p50_ms', 'provision_rtt_p99_ms', 'reconnect_s', 'idle_rss_mb', 'fleet_devices',
   'fleet_total_s_aedes', 'fleet_total_s_mosquitto', 'fleet_broker_cpu_s_aedes', 'fleet_broker_cpu_s_mosquitto',
+  'lockouts', 'flood_ping_delay_ms', 'fuzz_cases', 'fuzz_escapes',
 ];
 
 function runBench(tmp: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -52,7 +53,7 @@ test('npm run bench -- core --json --quick prints one JSON object with every fig
     const lines = r.stdout.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('> '));
     assert.is(lines.length, 1, `stdout should hold exactly one JSON line, got:\n${r.stdout}`);
     const figures = JSON.parse(lines[0]!) as Record<string, unknown>;
-    assert.equal(Object.keys(figures).sort(), [...FIGURES].sort(), 'exactly the figures issue 2 names');
+    assert.equal(Object.keys(figures).sort(), [...FIGURES].sort(), 'exactly the figures issues 2 and 12 name');
     for (const k of FIGURES) {
       const v = figures[k];
       assert.type(v, 'number', `${k} is a number`);
