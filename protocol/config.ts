@@ -5,7 +5,7 @@ import { Type, Obj, Id, type Static, type TObject } from './kit.ts';
 import { ROLE_SPECS } from './roles/index.ts';
 import type { RoleSpec } from './role-spec.ts';
 import { PROTOCOL_VERSION, ACCEPTED_VERSIONS } from './version.ts';
-import { RequestFields, ProtocolError } from './envelope.ts';
+import { RequestFields, ProtocolError, type ErrorDetail } from './envelope.ts';
 import { assertValid } from './validate.ts';
 
 export const MqttConfig = Obj(
@@ -49,8 +49,12 @@ function buildDeviceConfigSchema(specs: readonly RoleSpec[]) {
 export const DeviceConfig = buildDeviceConfigSchema(ROLE_SPECS);
 /** The device config schema over a set of roles; the built-in set gets the one shared object, so its compiled validator is reused. */
 export function deviceConfigSchema(specs: readonly RoleSpec[] = ROLE_SPECS): typeof DeviceConfig {
-  return specs === ROLE_SPECS ? DeviceConfig : buildDeviceConfigSchema(specs);
+  const schema = specs === ROLE_SPECS ? DeviceConfig : buildDeviceConfigSchema(specs);
+  specsOf.set(schema, specs);
+  return schema;
 }
+/** The role specs a config schema was built over, so normalizeConfig runs their checks too. */
+const specsOf = new WeakMap<TObject, readonly RoleSpec[]>([[DeviceConfig, ROLE_SPECS]]);
 export interface DeviceConfig extends Omit<Static<typeof DeviceConfig>, 'roles'> {
   roles: Record<string, Record<string, unknown> | undefined>;
 }
@@ -134,9 +138,21 @@ export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig):
     throw new ProtocolError('invalid', 'config must be a JSON object', [{ path: '', message: 'must be object' }]);
   }
   const v = (input as { v?: unknown }).v;
-  if (v === 1) return assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig;
-  if (v === PROTOCOL_VERSION) return assertValid(schema, input, 'config') as unknown as DeviceConfig;
+  if (v === 1) return checkRoles(assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig, schema);
+  if (v === PROTOCOL_VERSION) return checkRoles(assertValid(schema, input, 'config') as unknown as DeviceConfig, schema);
   throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [
     { path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` },
   ]);
+}
+
+/** Each role's own rules (RoleSpec.check) over its slice, with paths under /roles/<role>. */
+function checkRoles(c: DeviceConfig, schema: TObject): DeviceConfig {
+  const details: ErrorDetail[] = [];
+  for (const spec of specsOf.get(schema) ?? ROLE_SPECS) {
+    const slice = c.roles[spec.name];
+    if (slice === undefined || !spec.check) continue;
+    for (const d of spec.check(slice)) details.push({ path: `/roles/${spec.name}${d.path}`, message: d.message });
+  }
+  if (details.length) throw new ProtocolError('invalid', `config is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+  return c;
 }

@@ -1,6 +1,6 @@
 // The devices of the demo house and the simulated hardware each one gets. A device is included
 // only when every role it needs is built into this runtime.
-import type { HalOverrides } from '../hal/overrides.ts';
+import type { HalOverrides } from '../core/hal-overrides.ts';
 import { RealClock } from '../core/clock.ts';
 import { SimGpio } from '../hal/gpio.sim.ts';
 import { At7000 } from '../tuner/at7000.ts';

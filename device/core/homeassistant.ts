@@ -10,12 +10,14 @@
 //   value_template (temperature renders "None", i.e. unknown, where the board has no sensor);
 // - one enum sensor per role with the supervisor's status; the whole state envelope (the role's
 //   own detail included) as its attributes;
-// - buttons for the obvious commands: one per tuner tune mode (the modes are read from the tuner's
-//   protocol spec) and one per waker host listed in the config. A button publishes a complete
-//   command request (`v`, `id`, args); its reply goes to hearth/<id>/reply like any other.
+// - whatever each role's spec offers (`homeassistant` in protocol/roles/<role>.ts: the tuner's
+//   tune buttons, the waker's wake buttons…), and its `configurationUrl` (the hub's console).
+//   A button publishes a complete command request (`v`, `id`, args); its reply goes to
+//   hearth/<id>/reply like any other. An entity whose request the role's own spec would refuse is
+//   left out (a button Home Assistant could press only to be refused). This file knows no role.
 import {
-  topics as topicsFor, haDiscoveryTopic, check, ROLE_SPECS, PROTOCOL_VERSION, RoleStatus,
-  type Info, type RoleSpec, type TSchema,
+  topics as topicsFor, haDiscoveryTopic, check, PROTOCOL_VERSION, RoleStatus, literalValues, Obj, RequestFields,
+  type Info, type RoleSpec, type Topics, type TObject,
 } from '../../protocol/index.ts';
 
 export interface HaDiscoveryInput {
@@ -26,8 +28,8 @@ export interface HaDiscoveryInput {
   baseTopic?: string;
   /** Discovery prefix (default "homeassistant"). */
   prefix?: string;
-  /** Role specs the commands are checked against (default: the built-in ones). */
-  specs?: readonly RoleSpec[];
+  /** The specs of the roles this runtime has (they say each role's entities). */
+  specs: readonly RoleSpec[];
 }
 
 export type HaComponent = Record<string, unknown> & { p: string; unique_id?: string };
@@ -42,15 +44,7 @@ export interface HaDevicePayload {
 
 export interface HaDiscovery { topic: string; payload: HaDevicePayload }
 
-/** The literal values a schema allows (a union of literals, an enum, or one const), else []. */
-export function literalValues(schema: TSchema | undefined): string[] {
-  if (!schema) return [];
-  const s = schema as { const?: unknown; enum?: unknown[]; anyOf?: TSchema[]; oneOf?: TSchema[] };
-  if (typeof s.const === 'string') return [s.const];
-  if (Array.isArray(s.enum)) return s.enum.filter((x): x is string => typeof x === 'string');
-  const branches = s.anyOf ?? s.oneOf;
-  return branches ? branches.flatMap((b) => literalValues(b)) : [];
-}
+export { literalValues };
 
 /** Component ids and unique ids: letters, digits and "_" only. */
 function slug(s: string): string {
@@ -61,39 +55,12 @@ function title(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-interface ButtonRule {
-  role: string;
-  action: string;
-  arg: string;
-  /** The values to offer one button each for. */
-  values(spec: RoleSpec, roleConfig: unknown): string[];
-  name(value: string): string;
-  icon: string;
-}
-
-/** The commands worth a button: harmless, frequent, and with a small fixed set of arguments. */
-const BUTTONS: ButtonRule[] = [
-  {
-    role: 'tuner', action: 'tune', arg: 'mode', icon: 'mdi:antenna',
-    values: (spec) => literalValues((spec.commands.tune?.args.properties as Record<string, TSchema> | undefined)?.mode),
-    name: (mode) => `Tune ${mode}`,
-  },
-  {
-    role: 'waker', action: 'wake', arg: 'host', icon: 'mdi:power',
-    values: (_spec, cfg) => {
-      const hosts = (cfg as { hosts?: unknown } | undefined)?.hosts;
-      return Array.isArray(hosts) ? hosts.map((h) => (h as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string') : [];
-    },
-    name: (host) => `Wake ${host}`,
-  },
-];
-
 /** Builds the discovery message for one device. */
 export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
   const { info } = input;
   const id = info.device;
   const t = topicsFor(input.baseTopic ?? 'hearth');
-  const specs = input.specs ?? ROLE_SPECS;
+  const specs = input.specs;
   const uid = (key: string) => `hearth_${slug(id)}_${key}`;
   const cmps: Record<string, HaComponent> = {};
   const telemetry = t.telemetry(id);
@@ -127,29 +94,26 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     };
   }
 
-  for (const rule of BUTTONS) {
-    if (!info.roles.includes(rule.role)) continue;
-    const spec = specs.find((s) => s.name === rule.role);
-    const command = spec?.commands[rule.action];
-    if (!spec || !command) continue;
-    for (const value of rule.values(spec, input.roles?.[rule.role])) {
-      const args = { [rule.arg]: value };
-      if (!check(command.args, args).ok) continue; // a button HA could press only to be refused
-      const key = `${slug(rule.action)}_${slug(value)}`;
-      cmps[key] = {
-        p: 'button', name: rule.name(value), unique_id: uid(key), icon: rule.icon,
-        command_topic: t.cmd(id, rule.role, rule.action),
-        payload_press: JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${rule.role}-${rule.action}-${value}`, ...args }),
-      };
-    }
-  }
-
+  const address = info.addresses[0];
   const dev: HaDevicePayload['dev'] = {
     ids: [`hearth_${id}`], name: info.name ?? id, mf: 'hearth', mdl: info.model, sw: info.runtime,
   };
-  // A hub serves the web console: link it from the device page.
-  const hub = input.roles?.hub as { wsPort?: number } | undefined;
-  if (info.roles.includes('hub') && info.addresses[0] && hub?.wsPort !== 0) dev.cu = `http://${info.addresses[0]}:${hub?.wsPort ?? 8080}/`;
+  for (const role of info.roles) {
+    const spec = specs.find((s) => s.name === role);
+    if (!spec) continue;
+    const config = input.roles?.[role];
+    const url = spec.configurationUrl?.(config ?? {}, address);
+    if (url && !dev.cu) dev.cu = url;
+    const entities = spec.homeassistant?.({
+      device: id, config, address, stateTopic: t.state(id, role),
+      commandTopic: (action) => t.cmd(id, role, action),
+      request: (action, args) => JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${role}-${action}${Object.values(args).map((v) => `-${String(v)}`).join('')}`, ...args }),
+    }) ?? [];
+    for (const { key, component } of entities) {
+      if (!requestAccepted(spec, role, component, t)) continue;
+      cmps[slug(key)] = { ...component, unique_id: uid(slug(key)) };
+    }
+  }
 
   return {
     topic: haDiscoveryTopic(id, input.prefix ?? 'homeassistant'),
@@ -162,3 +126,17 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     },
   };
 }
+
+/** A component that publishes a command (command_topic + payload_press) only if the role's spec accepts the request. */
+function requestAccepted(spec: RoleSpec, role: string, c: Record<string, unknown>, t: Topics): boolean {
+  if (typeof c.command_topic !== 'string' || typeof c.payload_press !== 'string') return true;
+  const p = t.parse(c.command_topic);
+  const cmd = p?.kind === 'cmd' && p.role === role ? spec.commands[p.action] : undefined;
+  if (!cmd) return false;
+  let body: unknown;
+  try { body = JSON.parse(c.payload_press); } catch { return false; }
+  let schema = requestSchemas.get(cmd.args);
+  if (!schema) { schema = Obj({ ...RequestFields, ...cmd.args.properties }); requestSchemas.set(cmd.args, schema); }
+  return check(schema, body).ok;
+}
+const requestSchemas = new WeakMap<TObject, TObject>();

@@ -14,13 +14,13 @@ import { ConfigStore } from './config-store.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { Supervisor, ApplyError, type RoleView, type RoleLoader } from './supervisor.ts';
 import { ROLE_LOADERS } from './registry.ts';
-import { parseRequest, validateCommand, okReply, errorReply, RequestError } from './requests.ts';
+import { parseRequest, validateCommand, dispatchCommand, okReply, errorReply, RequestError } from './requests.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
 import { buildHaDiscovery } from './homeassistant.ts';
 import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
-import type { RoleFactory, RoleLink } from './role.ts';
-import type { HalOverrides } from '../hal/overrides.ts';
+import type { AnyRoleFactory, RoleLink } from './role.ts';
+import type { HalOverrides } from '../core/hal-overrides.ts';
 
 export interface RuntimeOptions {
   stateDir: string;
@@ -30,7 +30,7 @@ export interface RuntimeOptions {
   log?: Logger;
   hal?: HalOverrides;
   /** Roles beyond the built-in ones (tests, simulations): spec + factory. */
-  extraRoles?: Array<{ spec: RoleSpec; factory: RoleFactory }>;
+  extraRoles?: Array<{ spec: RoleSpec; factory: AnyRoleFactory }>;
   /** Supervisor restart backoff (defaults 1 s … 60 s). */
   restartMinMs?: number;
   restartMaxMs?: number;
@@ -270,15 +270,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       }
       const spec = specs.find((s) => s.name === p.role);
       if (!spec) throw new RequestError(reqId, 'unknown-role', `there is no role "${p.role}"`);
-      const cmd = spec.commands[p.action];
-      if (!cmd) throw new RequestError(reqId, 'unknown-command', `${p.role} has no command "${p.action}"; it has ${Object.keys(spec.commands).join(', ') || 'none'}`);
-      const args = validateCommand(cmd.args, reqId, body, `${p.role}/${p.action}`);
       const inst = supervisor.instance(p.role);
       if (!inst) {
+        if (!spec.commands[p.action]) throw new RequestError(reqId, 'unknown-command', `${p.role} has no command "${p.action}"; it has ${Object.keys(spec.commands).join(', ') || 'none'}`);
         const view = supervisor.view(p.role);
         throw new RequestError(reqId, 'role-not-running', view ? `${p.role} is ${view.status}${view.error ? ` (${view.error})` : ''}` : `${p.role} is not configured on ${id}`);
       }
-      const result = await inst.command(p.action, args);
+      const result = await dispatchCommand(spec, inst, p.action, body, reqId);
       reply(okReply(reqId, topic, result));
     } catch (e) {
       const out = errorReply(e instanceof RequestError ? e.requestId : reqId, topic, e);

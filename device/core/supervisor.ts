@@ -6,12 +6,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
-import type { Role, RoleDeps, RoleFactory, RoleLink, DeviceIdentity } from './role.ts';
-import type { HalOverrides } from '../hal/overrides.ts';
+import type { Role, AnyRoleFactory, RoleLink, DeviceIdentity } from './role.ts';
+import type { HalOverrides } from '../core/hal-overrides.ts';
 import type { RoleStatus } from '../../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
 
-export type RoleLoader = () => Promise<RoleFactory>;
+export type RoleLoader = () => Promise<AnyRoleFactory>;
 
 export interface SupervisorDeps {
   device: DeviceIdentity;
@@ -83,7 +83,7 @@ export class Supervisor {
     if (!loader) throw new Error(`no role called "${slot.name}" in this runtime`);
     const factory = await loader();
     const log = this.d.log.child({ role: slot.name });
-    const deps: RoleDeps<unknown> = {
+    const deps: Parameters<AnyRoleFactory>[0] = {
       device: this.d.device, config: slot.config, clock: this.d.clock, log, hal: this.d.hal,
       link: this.d.linkFor(slot.name),
       fail: (err: Error) => this.failed(slot, generation, err),

@@ -2,20 +2,22 @@
 // broker of its own). Its logins can be managed over MQTT by a controller, or on the box with
 // `hearth hub add-device`.
 import { join } from 'node:path';
-import type { Static } from '@sinclair/typebox';
 import type { RoleFactory } from '../core/role.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
-import type { HubConfig } from '../../protocol/roles/hub.ts';
+import type { hubSpec } from '../../protocol/roles/hub.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { addLogin, removeLogin } from './credentials.ts';
 
-type Config = Static<typeof HubConfig>;
-
-export const createHubRole: RoleFactory<Config> = (deps) => {
+export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
   let config = deps.config;
   let broker: RunningBroker | undefined;
   let stopped = false;
   const credentialsFile = () => config.credentialsFile ?? join(deps.device.stateDir, 'credentials.json');
+
+  const running = (): RunningBroker => {
+    if (!broker) throw new ProtocolError('role-not-running', 'the broker is not running');
+    return broker;
+  };
 
   const publish = () => {
     if (!broker) return;
@@ -50,26 +52,23 @@ export const createHubRole: RoleFactory<Config> = (deps) => {
       broker = undefined;
       await b?.close();
     },
-    async command(action, args) {
-      if (!broker) throw new ProtocolError('role-not-running', 'the broker is not running');
-      if (action === 'add-device') {
-        const device = args.device as string;
-        const password = await addLogin(credentialsFile(), device, args.controller ? 'controller' : 'device');
-        await broker.reloadCredentials();
+    commands: {
+      async 'add-device'(args) {
+        const b = running();
+        const password = await addLogin(credentialsFile(), args.device, args.controller ? 'controller' : 'device');
+        await b.reloadCredentials();
         publish();
-        deps.link.publishEvent('login-added', `login ${device} added`, { device });
-        return { device, password };
-      }
-      if (action === 'remove-device') {
-        const device = args.device as string;
-        if (!(await removeLogin(credentialsFile(), device))) throw new ProtocolError('not-found', `there is no login ${device}`);
-        await broker.reloadCredentials();
-        broker.kick(device);
+        deps.link.publishEvent('login-added', `login ${args.device} added`, { device: args.device });
+        return { device: args.device, password };
+      },
+      async 'remove-device'(args) {
+        const b = running();
+        if (!(await removeLogin(credentialsFile(), args.device))) throw new ProtocolError('not-found', `there is no login ${args.device}`);
+        await b.reloadCredentials();
+        b.kick(args.device);
         publish();
-        return undefined;
-      }
-      if (action === 'clients') return broker.clients();
-      throw new ProtocolError('unknown-command', `hub has no command ${action}`);
+      },
+      async clients() { return running().clients(); },
     },
     telemetry(): Record<string, number> {
       return broker ? { clients: broker.clients().length, logins: broker.logins() } : {};

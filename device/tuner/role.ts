@@ -7,13 +7,13 @@
 // time — a second request is refused with "busy" (not queued: a tune asked for seconds ago may
 // no longer be wanted, and a queued one would transmit when nobody expects it), and the next
 // press waits for minGapMs after the last operation ended.
-import type { Role, RoleDeps } from '../core/role.ts';
+import type { RoleOf, RoleDeps } from '../core/role.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { sleep } from '../core/clock.ts';
 import type { Gpio, GpioInput, GpioOutput } from '../hal/gpio.ts';
 import { openGpio } from '../hal/gpio-select.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
-import type { ButtonAction, PressSource, TunerConfig, TunerState, TuneMode, TuneResult, TunerStatus } from '../../protocol/roles/tuner.ts';
+import type { ButtonAction, PressSource, TunerConfig, TunerState, TuneMode, TuneResult, TunerStatus, tunerSpec } from '../../protocol/roles/tuner.ts';
 import { checkTunerConfig, type TunerSettings } from './settings.ts';
 import { PressTiming } from './timing.ts';
 import { KeyWatch, type KeyOutcome } from './key-watch.ts';
@@ -26,7 +26,7 @@ const NO_KEY = { delayMs: null, lowMs: null, totalMs: null, pulses: 0, segments:
 
 interface Operation { kind: 'tune' | 'press' | 'erase'; mode?: TuneMode; source: PressSource; since: number; watch?: KeyWatch }
 
-export function createTunerRole(deps: RoleDeps<TunerConfig>): Role<TunerConfig> {
+export function createTunerRole(deps: RoleDeps<typeof tunerSpec>): RoleOf<typeof tunerSpec> {
   const { clock, log, link, hal } = deps;
   let s: TunerSettings;
   let timing: PressTiming;
@@ -368,20 +368,19 @@ export function createTunerRole(deps: RoleDeps<TunerConfig>): Role<TunerConfig> 
 
     stop,
 
-    async command(action, args) {
-      if (!gpio || stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
-      if (action === 'tune') {
-        const mode = args.mode as TuneMode;
-        if (!['bypass', 'memory', 'full'].includes(mode)) throw new ProtocolError('invalid', `unknown mode "${String(mode)}"; modes are bypass, memory and full`, [{ path: '/mode', message: 'must be bypass, memory or full' }]);
+    commands: {
+      async tune({ mode }) {
+        if (!gpio || stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
         return replyFor(await timedPress('tune', timing.targetMs(mode), 'command', mode));
-      }
-      if (action === 'press') {
-        const ms = Number(args.ms);
-        if (!Number.isFinite(ms) || ms < 20 || ms > 10_000) throw new ProtocolError('invalid', `press length ${String(args.ms)} ms is out of range (20–10000 ms)`, [{ path: '/ms', message: 'must be 20–10000' }]);
+      },
+      async press({ ms }) {
+        if (!gpio || stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
         return replyFor(await timedPress('press', ms, 'command', timing.modeOf(ms)));
-      }
-      if (action === 'erase-memories') return replyFor(await erase());
-      throw new ProtocolError('unknown-command', `the tuner has no command "${action}"; it has tune, press and erase-memories`);
+      },
+      async 'erase-memories'() {
+        if (!gpio || stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
+        return replyFor(await erase());
+      },
     },
 
     telemetry() {

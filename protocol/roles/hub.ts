@@ -1,5 +1,5 @@
 // hub: the embedded MQTT broker (Aedes) with per-device credentials and ACLs, TCP + WebSocket.
-import { Type, Obj, Id, Port } from '../kit.ts';
+import { Type, Obj, Id, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
 
 export const HubConfig = Obj(
@@ -40,11 +40,12 @@ export const hubSpec = defineRole({
     logins: Type.Integer({ description: 'logins in the credentials file' }),
     anonymous: Type.Boolean(),
   }),
-  event: Obj({
-    type: Type.Union([Type.Literal('auth-failed'), Type.Literal('denied'), Type.Literal('login-added')]),
-    clientId: Type.Optional(Type.String()),
-    user: Type.Optional(Type.String()),
-    topic: Type.Optional(Type.String()),
-    message: Type.String(),
-  }),
+  events: {
+    'auth-failed': Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()) }, { description: 'a client was refused at connect' }),
+    denied: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a publish or subscribe was refused by the ACL' }),
+    'login-added': Obj({ device: Type.String() }, { description: 'add-login command' }),
+  },
+  order: -1,
+  // The hub serves the web console: Home Assistant links it from the device page.
+  configurationUrl: (c: Static<typeof HubConfig>, address: string | undefined) => (address && c.wsPort !== 0 ? `http://${address}:${c.wsPort ?? 8080}/` : undefined),
 });

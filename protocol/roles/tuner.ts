@@ -2,7 +2,7 @@
 // (press length picks the mode), KEY is watched for the outcome, an optional relay powers the
 // tuner (erase memories = START held while it powers up), an optional PTT output keys the radio
 // while KEY asks for carrier, and a physical button on the Pi is passed through or mapped.
-import { Type, Obj, Id, type Static } from '../kit.ts';
+import { Type, Obj, Id, literalValues, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
 
 export const TuneMode = Type.Union([Type.Literal('bypass'), Type.Literal('memory'), Type.Literal('full')], {
@@ -153,21 +153,30 @@ export type TunerState = Static<typeof TunerState>;
 export const TunerEventType = Type.Union([Type.Literal('press'), Type.Literal('tune'), Type.Literal('button'), Type.Literal('erase'), Type.Literal('fault')]);
 export type TunerEventType = Static<typeof TunerEventType>;
 
-/** The `data` of hearth/<id>/event/tuner, by type. */
-export const TunerEvent = Obj({
-  type: TunerEventType,
-  message: Type.String(),
-  mode: Type.Optional(Type.Union([TuneMode, Type.Literal('erase')])),
-  source: Type.Optional(PressSource),
-  requestedMs: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
-  pressMs: Type.Optional(Type.Number({ description: 'press, erase: measured START press' })),
-  result: Type.Optional(TuneResult),
-  buttonMs: Type.Optional(Type.Number({ description: 'button: measured (debounced) press' })),
-  class: Type.Optional(Type.Union([Type.Literal('short'), Type.Literal('medium'), Type.Literal('long')])),
-  action: Type.Optional(Type.String({ description: 'button: what the press did' })),
-  fault: Type.Optional(Type.String({ description: 'fault: kind (key-stuck, ptt-limit, action-failed, busy, gpio)' })),
-});
-export type TunerEvent = Static<typeof TunerEvent>;
+const ButtonClass = Type.Union([Type.Literal('short'), Type.Literal('medium'), Type.Literal('long')]);
+
+/** The `data` of hearth/<id>/event/tuner, per event type. */
+export const TunerEvents = {
+  press: Obj({
+    mode: Type.Union([TuneMode, Type.Literal('erase')], { description: 'the mode the tuner reads from the measured press' }),
+    source: PressSource,
+    requestedMs: Type.Union([Type.Number(), Type.Null()], { description: 'asked press length (null for pass-through)' }),
+    pressMs: Type.Number({ description: 'measured START press' }),
+  }, { description: 'START was pressed' }),
+  tune: Obj({ mode: Type.Union([TuneMode, Type.Literal('erase')]), source: PressSource, result: TuneResult }, { description: 'a tune ended' }),
+  erase: Obj({ mode: Type.Literal('erase'), source: PressSource, result: TuneResult }, { description: 'an erase ended' }),
+  button: Obj({
+    buttonMs: Type.Number({ description: 'measured (debounced) press' }),
+    class: ButtonClass,
+    action: Type.String({ description: 'what the press did' }),
+  }, { description: 'the physical button was pressed' }),
+  fault: Obj({
+    fault: Type.String({ description: 'kind: key-stuck, ptt-limit, press-window, action-failed, busy, button-stuck, gpio' }),
+    mode: Type.Optional(TuneMode),
+    pressMs: Type.Optional(Type.Number({ description: 'press-window: the measured press' })),
+    action: Type.Optional(Type.String({ description: 'action-failed: the button action' })),
+  }, { description: 'something went wrong (the role stays ready)' }),
+};
 
 export const tunerSpec = defineRole({
   name: 'tuner',
@@ -191,5 +200,10 @@ export const tunerSpec = defineRole({
     },
   },
   state: TunerState,
-  event: TunerEvent,
+  events: TunerEvents,
+  // One Home Assistant button per tune mode, read from the schema.
+  homeassistant: (ha) => literalValues(TuneMode).map((mode) => ({
+    key: `tune_${mode}`,
+    component: { p: 'button', name: `Tune ${mode}`, icon: 'mdi:antenna', command_topic: ha.commandTopic('tune'), payload_press: ha.request('tune', { mode }) },
+  })),
 });

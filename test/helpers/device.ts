@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../device/core/runtime.ts';
 import { createLogger } from '../../device/core/log.ts';
-import type { HalOverrides } from '../../device/hal/overrides.ts';
+import type { HalOverrides } from '../../device/core/hal-overrides.ts';
 import type { Clock } from '../../device/core/clock.ts';
 
 export interface TestDeviceOptions {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildHaDiscovery, literalValues } from '../../../device/core/homeassistant.ts';
-import { Type, Obj, defineRole, check, roleSpec, type Info } from '../../../protocol/index.ts';
+import { Type, Obj, defineRole, check, roleSpec, ROLE_SPECS, type Info } from '../../../protocol/index.ts';
 
 function info(roles: string[], extra: Partial<Info> = {}): Info {
   return {
@@ -11,7 +11,7 @@ function info(roles: string[], extra: Partial<Info> = {}): Info {
 }
 
 test('device, origin, availability and the telemetry sensors', () => {
-  const { topic, payload } = buildHaDiscovery({ info: info([], { name: 'Radio shack' }) });
+  const { topic, payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info([], { name: 'Radio shack' }) });
   assert.is(topic, 'homeassistant/device/shack/config');
   assert.equal(payload.dev, { ids: ['hearth_shack'], name: 'Radio shack', mf: 'hearth', mdl: 'Raspberry Pi 4 Model B Rev 1.4', sw: '0.1.0' });
   assert.equal(payload.o, { name: 'hearth', sw: '0.1.0' });
@@ -31,14 +31,14 @@ test('device, origin, availability and the telemetry sensors', () => {
 test('the telemetry sensors read fields the Telemetry schema really has', async () => {
   const { Telemetry } = await import('../../../protocol/index.ts');
   const props = Object.keys((Telemetry as unknown as { properties: Record<string, unknown> }).properties);
-  const { payload } = buildHaDiscovery({ info: info([]) });
+  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info([]) });
   for (const c of Object.values(payload.cmps)) {
     for (const m of String(c.value_template).matchAll(/value_json\.(\w+)/g)) assert.ok(props.includes(m[1]!), `${m[1]} is a telemetry field`);
   }
 });
 
 test('one enum sensor per role, from its state topic, with the supervisor statuses as options', () => {
-  const { payload } = buildHaDiscovery({ info: info(['hub', 'waker']) });
+  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['hub', 'waker']) });
   const s = payload.cmps.state_waker!;
   assert.is(s.p, 'sensor');
   assert.is(s.state_topic, 'hearth/shack/state/waker');
@@ -50,7 +50,7 @@ test('one enum sensor per role, from its state topic, with the supervisor status
 });
 
 test('tuner: one button per tune mode from the tuner spec, each a valid command request', () => {
-  const { payload } = buildHaDiscovery({ info: info(['tuner']) });
+  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['tuner']) });
   const buttons = Object.entries(payload.cmps).filter(([, c]) => c.p === 'button');
   const tune = roleSpec('tuner')!.commands.tune!;
   const modes = literalValues((tune.args.properties as Record<string, never>).mode);
@@ -69,28 +69,32 @@ test('tuner: one button per tune mode from the tuner spec, each a valid command 
 
 test('waker: one wake button per host in the config, none without config', () => {
   const roles = { waker: { hosts: [{ name: 'theobromine', ip: '10.0.0.5', mac: 'aa:bb:cc:dd:ee:ff', interface: 'eth0' }, { name: 'mint', ip: '10.0.0.6', mac: 'aa:bb:cc:dd:ee:01', interface: 'eth0' }] } };
-  const { payload } = buildHaDiscovery({ info: info(['waker']), roles });
+  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']), roles });
   assert.equal(payload.cmps.wake_theobromine, {
     p: 'button', name: 'Wake theobromine', unique_id: 'hearth_shack_wake_theobromine', icon: 'mdi:power',
     command_topic: 'hearth/shack/cmd/waker/wake', payload_press: '{"v":2,"id":"ha-waker-wake-theobromine","host":"theobromine"}',
   });
   assert.ok(payload.cmps.wake_mint);
-  const bare = buildHaDiscovery({ info: info(['waker']) }).payload;
+  const bare = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']) }).payload;
   assert.not.ok(Object.values(bare.cmps).some((c) => c.p === 'button'));
 });
 
 test('no buttons for roles the device does not run, or with arguments the spec refuses', () => {
   const roles = { waker: { hosts: [{ name: 'bad name!' }] } };
-  const { payload } = buildHaDiscovery({ info: info(['hub']), roles });
+  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['hub']), roles });
   assert.not.ok(Object.values(payload.cmps).some((c) => c.p === 'button'));
-  const refused = buildHaDiscovery({ info: info(['waker']), roles }).payload;
+  const refused = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']), roles }).payload;
   assert.not.ok(Object.values(refused.cmps).some((c) => c.p === 'button'), 'a host name the wake command would refuse');
 });
 
-test('modes come from whatever spec is given (enum, union or const)', () => {
+test('entities come from whatever spec is given; literal values from enum, union or const', () => {
+  const Mode = Type.Union([Type.Literal('quick'), Type.Literal('slow')]);
   const spec = defineRole({
-    name: 'tuner', description: 'test', config: Obj({}), state: Obj({}), event: Obj({}),
-    commands: { tune: { description: 't', args: Obj({ mode: Type.Union([Type.Literal('quick'), Type.Literal('slow')]) }) } },
+    name: 'tuner', description: 'test', config: Obj({}), state: Obj({}), events: {},
+    commands: { tune: { description: 't', args: Obj({ mode: Mode }) } },
+    homeassistant: (ha) => literalValues(Mode).map((mode) => ({
+      key: `tune_${mode}`, component: { p: 'button', command_topic: ha.commandTopic('tune'), payload_press: ha.request('tune', { mode }) },
+    })),
   });
   const { payload } = buildHaDiscovery({ info: info(['tuner']), specs: [spec] });
   assert.equal(Object.keys(payload.cmps).filter((k) => k.startsWith('tune_')).sort(), ['tune_quick', 'tune_slow']);
@@ -100,11 +104,11 @@ test('modes come from whatever spec is given (enum, union or const)', () => {
 });
 
 test('a hub links its web console; a custom base topic and prefix are used everywhere', () => {
-  const hub = buildHaDiscovery({ info: info(['hub']), roles: { hub: { wsPort: 8081 } } }).payload;
+  const hub = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['hub']), roles: { hub: { wsPort: 8081 } } }).payload;
   assert.is(hub.dev.cu, 'http://192.168.1.30:8081/');
-  assert.is(buildHaDiscovery({ info: info(['hub']), roles: { hub: {} } }).payload.dev.cu, 'http://192.168.1.30:8080/');
-  assert.is(buildHaDiscovery({ info: info(['hub']), roles: { hub: { wsPort: 0 } } }).payload.dev.cu, undefined);
-  const custom = buildHaDiscovery({ info: info(['waker']), roles: { waker: { hosts: [{ name: 'h1' }] } }, baseTopic: 'house', prefix: 'ha' });
+  assert.is(buildHaDiscovery({ specs: ROLE_SPECS, info: info(['hub']), roles: { hub: {} } }).payload.dev.cu, 'http://192.168.1.30:8080/');
+  assert.is(buildHaDiscovery({ specs: ROLE_SPECS, info: info(['hub']), roles: { hub: { wsPort: 0 } } }).payload.dev.cu, undefined);
+  const custom = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']), roles: { waker: { hosts: [{ name: 'h1' }] } }, baseTopic: 'house', prefix: 'ha' });
   assert.is(custom.topic, 'ha/device/shack/config');
   const json = JSON.stringify(custom.payload);
   assert.not.match(json, /hearth\//);
@@ -114,7 +118,7 @@ test('a hub links its web console; a custom base topic and prefix are used every
 
 test('every component has a platform and a unique id, and unique ids are unique', () => {
   const roles = { waker: { hosts: [{ name: 'a' }, { name: 'b' }] } };
-  const { payload } = buildHaDiscovery({ info: info(['hub', 'waker', 'tuner', 'player', 'source']), roles });
+  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['hub', 'waker', 'tuner', 'player', 'source']), roles });
   const ids = Object.values(payload.cmps).map((c) => c.unique_id);
   assert.is(new Set(ids).size, ids.length);
   for (const [k, c] of Object.entries(payload.cmps)) {

@@ -17,7 +17,7 @@ interface Script {
 }
 // apply() throws for a config with `bad: true` and returns 'restart' for one with `restart: true`.
 
-interface Instance { role: string; n: number; config: unknown; deps: RoleDeps<unknown>; stopped: number }
+interface Instance { role: string; n: number; config: unknown; deps: RoleDeps<any>; stopped: number }
 
 const noLink: RoleLink = {
   publishState() {}, publishEvent() {}, publishStream() {}, watchStreams: () => () => {},
@@ -39,7 +39,7 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
     loaders[name] = async () => {
       const s = scripts[name]!;
       if (s.loaderFails) { s.loaderFails--; throw new Error(`cannot load ${name}`); }
-      return (deps: RoleDeps<unknown>): Role => {
+      return (deps: RoleDeps<any>): Role => {
         const inst: Instance = { role: name, n: instances.filter((i) => i.role === name).length + 1, config: deps.config, deps, stopped: 0 };
         instances.push(inst);
         const tag = `${name}#${inst.n}`;
@@ -57,7 +57,7 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
             return 'applied';
           },
           async stop() { inst.stopped++; calls.push(`${tag} stop`); },
-          async command() { return { from: tag }; },
+          commands: { async echo() { return { from: tag }; } },
           telemetry: () => ({ n: inst.n }),
         };
       };
