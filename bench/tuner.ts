@@ -6,7 +6,7 @@
 //   spin on hrtime; SCHED_FIFO when allowed).
 // - Load ("loaded"): every 6.67 ms (a 48 kHz / 320-frame RTP packet) a 1280-byte L16 packet goes
 //   through a loopback UDP socket, is decoded and resampled by the project's polyphase resampler
-//   (device/audio/resampler.ts), plus 3 ms of extra synchronous resampling per packet to stand in
+//   (device/audio/engine/resampler.ts), plus 3 ms of extra synchronous resampling per packet to stand in
 //   for GC, MQTT and JSON bursts: the main thread is busy about half of the time.
 // - Presses run on 16 lines in parallel (the thread times them all) so ≥ 200 presses per mode fit
 //   in a couple of minutes; each line presses, waits 50 ms, presses the next mode.
@@ -17,7 +17,7 @@ import { RpioGpio } from '../device/hal/gpio.rpio.ts';
 import { SimGpio } from '../device/hal/gpio.sim.ts';
 import type { Gpio } from '../device/hal/gpio.ts';
 import { RealClock } from '../device/core/clock.ts';
-import { Resampler } from '../device/audio/resampler.ts';
+import { Resampler } from '../device/audio/engine/resampler.ts';
 import { PressTiming } from '../device/tuner/timing.ts';
 import { DEFAULTS } from '../device/tuner/settings.ts';
 import type { TuneMode } from '../protocol/roles/tuner.ts';

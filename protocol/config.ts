@@ -7,6 +7,7 @@ import type { RoleSpec } from './role-spec.ts';
 import { PROTOCOL_VERSION, ACCEPTED_VERSIONS } from './version.ts';
 import { RequestFields, ProtocolError, type ErrorDetail } from './envelope.ts';
 import { assertValid } from './validate.ts';
+import { ClockConfig } from './clock.ts';
 
 export const MqttConfig = Obj(
   {
@@ -40,6 +41,7 @@ function buildDeviceConfigSchema(specs: readonly RoleSpec[]) {
       enabled: Type.Boolean({ description: 'publish Home Assistant device discovery' }),
       prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'discovery prefix (default "homeassistant")' })),
     })),
+    clock: Type.Optional(ClockConfig),
     log: Type.Optional(Obj({ level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))) })),
     roles: rolesSchema(specs),
   },
@@ -119,6 +121,18 @@ export function redact<T>(value: T): T {
     return out as T;
   }
   return value;
+}
+
+/** The string values of every secret-named field in `value`, at any depth (what redact hides). */
+export function secretValues(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) secretValues(v, out);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEYS.has(k) && typeof v === 'string') out.push(v);
+      else secretValues(v, out);
+    }
+  }
+  return out;
 }
 
 /** RFC 7396 JSON merge patch. */

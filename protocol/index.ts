@@ -6,4 +6,5 @@ export * from './topics.ts';
 export * from './role-spec.ts';
 export * from './config.ts';
 export * from './messages.ts';
+export * from './clock.ts';
 export { ROLE_SPECS, roleSpec } from './roles/index.ts';

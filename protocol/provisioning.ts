@@ -5,9 +5,9 @@
 // a person who wants to re-provision writes a fresh file (without `imported`).
 import { Type, Obj, type Static } from './kit.ts';
 import { PROTOCOL_VERSION } from './version.ts';
-import { normalizeConfig, redact, type DeviceConfig } from './config.ts';
+import { normalizeConfig, redact, secretValues, type DeviceConfig } from './config.ts';
 import { ProtocolError, type ErrorDetail } from './envelope.ts';
-import { assertValid } from './validate.ts';
+import { check } from './validate.ts';
 
 /** The file name on the boot partition. */
 export const PROVISIONING_FILE = 'hearth.json';
@@ -32,6 +32,35 @@ export const WifiSettings = Obj(
 );
 export type WifiSettings = Static<typeof WifiSettings>;
 
+/** A host name or an IP address (v4 or v6), as chrony's `server` takes it. */
+const HostOrAddress = Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.:-]{0,251}[A-Za-z0-9])?$', description: 'host name or IP address' });
+
+export const TimeSettings = Obj(
+  {
+    servers: Type.Optional(Type.Array(HostOrAddress, {
+      minItems: 1, maxItems: 8,
+      description: "NTP servers the OS clock follows (chrony); default: the MQTT broker's host, or Debian's public pool on a device that serves time",
+    })),
+    serve: Type.Optional(Type.Boolean({
+      description: 'serve time to the LAN (chrony `local stratum 10` + `allow` the private ranges), so the house agrees without internet; default: true on a device that runs the hub role',
+    })),
+  },
+  { description: "the OS clock: chrony, set up on first boot; every Pi follows the house's time server (the hub)" },
+);
+export type TimeSettings = Static<typeof TimeSettings>;
+
+export const UpdateSettings = Obj(
+  {
+    security: Type.Optional(Type.Boolean({ description: 'install security updates automatically (unattended-upgrades, the -security suite only); default true' })),
+    rebootAt: Type.Optional(Type.String({
+      pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+      description: 'the reboot window: when an update needs a reboot, reboot at this time of day (HH:MM, local time); leave out to never reboot by itself',
+    })),
+  },
+  { description: 'automatic security updates' },
+);
+export type UpdateSettings = Static<typeof UpdateSettings>;
+
 export const Provisioning = Obj(
   {
     v: Type.Literal(PROTOCOL_VERSION, { description: 'provisioning file format version' }),
@@ -43,6 +72,8 @@ export const Provisioning = Obj(
       Obj({ authorizedKeys: Type.Array(SshPublicKey, { minItems: 1, maxItems: 32, description: 'keys allowed to log in as root; SSH takes no password' }) }),
     ),
     wifi: Type.Optional(WifiSettings),
+    time: Type.Optional(TimeSettings),
+    updates: Type.Optional(UpdateSettings),
     imported: Type.Optional(
       Obj(
         {
@@ -62,26 +93,48 @@ export interface Provisioning extends Omit<ProvisioningRaw, 'config'> {
 
 /**
  * Validates a provisioning file's parsed JSON, the embedded config included (format 1 configs are
- * upgraded). Throws a ProtocolError('invalid') whose details carry every error with its path
- * (config errors under /config/...).
+ * upgraded). Every error of the file comes out in one pass — its own fields, Wi-Fi, SSH and the
+ * device config together (config errors under /config/...) — because on a Pi each try is a reboot.
+ * Throws a ProtocolError('invalid') whose details carry every error with its path.
  */
 export function parseProvisioning(input: unknown): Provisioning {
-  const raw = assertValid(Provisioning, input, PROVISIONING_FILE);
-  if (raw.wifi && raw.wifi.psk === undefined && !raw.imported) {
-    throw new ProtocolError('invalid', `${PROVISIONING_FILE} is invalid: /wifi/psk is required`, [{ path: '/wifi/psk', message: 'is required' }]);
+  const details: ErrorDetail[] = [];
+  const r = check(Provisioning, input);
+  if (!r.ok) details.push(...r.errors);
+  const obj = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined;
+  const wifi = obj?.wifi && typeof obj.wifi === 'object' ? (obj.wifi as Record<string, unknown>) : undefined;
+  if (wifi && wifi.psk === undefined && obj?.imported === undefined) details.push({ path: '/wifi/psk', message: 'is required' });
+  if (wifi && typeof wifi.ssid === 'string' && wifi.ssid.length <= 32 && Buffer.byteLength(wifi.ssid, 'utf8') > 32) {
+    details.push({ path: '/wifi/ssid', message: 'must be at most 32 bytes (UTF-8)' });
   }
-  if (raw.wifi && Buffer.byteLength(raw.wifi.ssid, 'utf8') > 32) {
-    throw new ProtocolError('invalid', `${PROVISIONING_FILE} is invalid: /wifi/ssid is longer than 32 bytes`, [{ path: '/wifi/ssid', message: 'must be at most 32 bytes (UTF-8)' }]);
+  let config: DeviceConfig | undefined;
+  if (obj && 'config' in obj) {
+    try {
+      config = normalizeConfig(obj.config);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      details.push(...(e.details ?? [{ path: '', message: e.message }]).map((d) => ({ path: `/config${d.path}`, message: d.message })));
+    }
   }
-  let config: DeviceConfig;
-  try {
-    config = normalizeConfig(raw.config);
-  } catch (e) {
-    if (!(e instanceof ProtocolError)) throw e;
-    const details: ErrorDetail[] = (e.details ?? [{ path: '', message: e.message }]).map((d) => ({ path: `/config${d.path}`, message: d.message }));
-    throw new ProtocolError(e.code, `${PROVISIONING_FILE} is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+  if (details.length || !config) {
+    throw new ProtocolError('invalid', `${PROVISIONING_FILE} is invalid: ${details.map((d) => `${d.path || '/'} ${d.message}`).join('; ')}`, details);
   }
-  return { ...raw, config } as Provisioning;
+  return { ...(input as ProvisioningRaw), config } as Provisioning;
+}
+
+/**
+ * Every secret a provisioning file carries (the broker password and any other secret-named field,
+ * the Wi-Fi passphrase), as the strings to search for on the card: each as written and, where
+ * JSON escapes it, as escaped.
+ */
+export function provisioningSecrets(input: unknown): string[] {
+  const out = new Set<string>();
+  for (const s of secretValues(input)) {
+    if (s.length < 3) continue; // too short to tell apart from other bytes; nothing to search for
+    out.add(s);
+    out.add(JSON.stringify(s).slice(1, -1));
+  }
+  return [...out];
 }
 
 /** The host name a device takes: the file's, else its id made a valid host name. */
@@ -101,6 +154,8 @@ export function scrubbedProvisioning(p: Provisioning, imported: { at: string; re
   if (p.hostname !== undefined) out.hostname = p.hostname;
   if (p.ssh) out.ssh = p.ssh;
   if (p.wifi) out.wifi = { ssid: p.wifi.ssid, country: p.wifi.country };
+  if (p.time) out.time = p.time;
+  if (p.updates) out.updates = p.updates;
   out.imported = imported;
   return out;
 }

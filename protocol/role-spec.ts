@@ -12,6 +12,12 @@ export interface CommandSpec {
   /** Arguments beyond the envelope's `v` and `id`; a closed object. */
   args: TObject;
   result?: TSchema;
+  /**
+   * The longest this command can take before its reply, given the role's config slice (as
+   * published, possibly without defaults): controllers wait this long (plus a margin) instead of
+   * a fixed timeout. Absent: a quick command.
+   */
+  maxMs?: (roleConfig: unknown) => number;
 }
 
 /** What a role's Home Assistant entities are built from (see homeassistant.ts in device/core). */

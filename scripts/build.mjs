@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 import { cpSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { consoleBuildOptions } from './console-build.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
@@ -42,5 +43,7 @@ const result = await build({
 if (existsSync(`${root}device/console/static`)) cpSync(`${root}device/console/static`, `${root}dist/console`, { recursive: true });
 mkdirSync(`${root}dist/console`, { recursive: true });
 cpSync(require.resolve('mqtt/dist/mqtt.min'), `${root}dist/console/mqtt.min.js`);
+// The console: TypeScript importing protocol/ (topics, schemas, command specs), one browser bundle.
+await build({ ...consoleBuildOptions(root), outfile: `${root}dist/console/app.js` });
 const bytes = Object.values(result.metafile.outputs).reduce((a, o) => a + o.bytes, 0);
 console.log(`[build] dist/hearth.js (${(bytes / 1024).toFixed(0)} KiB incl. map) in ${Date.now() - t0} ms`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Two changes to `speaker` 0.5.5's addon (the only ALSA output module, see DESIGN.md), applied to
+// Two changes to `speaker` 0.5.5's addon (the only ALSA output module, see docs/audio.md), applied to
 // the installed source and rebuilt (patches/speaker-0.5.5-hearth.patch shows them):
 // 1. A native memory leak: every write() created an napi_async_work and never deleted it, about
 //    0.45 KB per ALSA write: gigabytes a day for a player (test/integration/hal/speaker-leak.test.ts).

@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Installs what hearth needs on a Debian 12/13 machine: system packages (ALSA headers for the
-# native audio addons, libpcap for ARP capture, Mosquitto and the interop peers the tests use),
-# then the npm packages (native addons are built here). Idempotent and quick when nothing changed.
+# Installs what hearth needs on a Debian 12/13 machine, then the npm packages (native addons are
+# built here). Idempotent and quick when nothing changed.
+#   scripts/setup.sh demo   what `npm start` needs: the headers the native addons build against
+#   scripts/setup.sh        (or `test`) everything `npm test` needs too: Mosquitto, the interop peers
+#                           (PulseAudio, PipeWire, GStreamer, ffmpeg), network tools, image tools,
+#                           and Chromium for the console's browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE="${1:-test}"
 
+# The native addons (speaker, alsa-capture: ALSA; cap: libpcap) build against these.
+DEMO_PACKAGES=(build-essential python3 libasound2-dev libpcap-dev)
 APT_PACKAGES=(
-  build-essential python3 libasound2-dev alsa-utils sox
+  "${DEMO_PACKAGES[@]}" alsa-utils sox
   mosquitto mosquitto-clients
-  iproute2 iputils-ping arping tcpdump libpcap-dev etherwake wakeonlan
+  iproute2 iputils-ping arping tcpdump etherwake wakeonlan
   pulseaudio pulseaudio-utils libasound2-plugins
+  faketime snapserver snapclient
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools ffmpeg pipewire-bin
   mtools dosfstools e2fsprogs fdisk device-tree-compiler zstd
+  chromium fonts-dejavu-core tmux
 )
+if [ "$MODE" = demo ]; then APT_PACKAGES=("${DEMO_PACKAGES[@]}"); fi
 
-stamp_of() { { printf '%s\n' "${APT_PACKAGES[@]}"; cat package-lock.json scripts/patch-speaker.mjs; node --version; } | sha256sum | cut -c1-16; }
+stamp_of() { { echo "$MODE"; printf '%s\n' "${APT_PACKAGES[@]}"; cat package-lock.json scripts/patch-speaker.mjs; node --version; } | sha256sum | cut -c1-16; }
 want=$(stamp_of)
-if [ -f .setup-stamp ] && [ "$(cat .setup-stamp)" = "$want" ] && [ -d node_modules ]; then
+# A full (test) set-up also covers the demo's.
+if [ -f .setup-stamp ] && [ -d node_modules ] && grep -qx "$want" .setup-stamp; then
   exit 0
 fi
 
@@ -33,5 +43,5 @@ fi
 
 echo "[setup] installing npm packages (native addons build here)"
 npm ci --no-audit --no-fund --loglevel=error
-echo "$want" > .setup-stamp
+if [ "$MODE" = demo ]; then echo "$want" > .setup-stamp; else { echo "$want"; MODE=demo APT_PACKAGES=("${DEMO_PACKAGES[@]}"); stamp_of; } > .setup-stamp; fi
 echo "[setup] done"

@@ -1,4 +1,4 @@
-// Builds what the benchmark runs as separate processes, the way it ships (DESIGN.md: built
+// Builds what the benchmark runs as separate processes, the way it ships (README, "How it is built": built
 // JavaScript, not a TypeScript loader): the `hearth` CLI (device/cli/main.ts, whose `run` and
 // `hub` commands are the device and the broker) and the fleet simulator. Same esbuild options as
 // scripts/build.mjs. The output goes under node_modules/.cache so the native addons left

@@ -9,7 +9,7 @@
 // Notes between A1 and A2 (delete once handled):
 //   A2 → A1: DacClock.reset() leaves the open bin's sums (sx, sy) in place, so the first bin after
 //     a reset mixes old-epoch coordinates in; after a DAC restore the block instants were ~20 µs
-//     off for seconds (test/unit/audio/output-loop.test.ts, "lost and restored"). Zeroing sx/sy
+//     off for seconds (test/unit/audio/engine/output-loop.test.ts, "lost and restored"). Zeroing sx/sy
 //     in reset() fixes it (checked by patching the prototype in a scratch run).
 //   A2 → A1 (request): bytes-exact playout where nothing needs resampling. The brief's interop test
 //     "our source → our player, bytes exact (sim DAC at 0 ppm)" needs Playout to copy samples
@@ -75,6 +75,12 @@ export interface RenderInfo {
   concealedFrames: number;
   /** Frames in this block that are silence because nothing was playable. */
   silentFrames: number;
+  /**
+   * How far the newest buffered audio reaches past the block's playout position (ms): the time it
+   * arrived before it was due. Negative: the stream arrives after its playout instant (every
+   * packet late). Null without a stream or mapping.
+   */
+  leadMs: number | null;
 }
 
 /** Counters are cumulative over the Playout's life (they survive format changes and re-syncs). */

@@ -1,36 +1,64 @@
 // `hearth house` (what `npm start` runs): a whole house in one process, for trying hearth on a
-// machine with no Pi. A hub device runs the embedded broker with real logins; more devices run
-// the other roles on simulated hardware (sim GPIO + scripted tuner, sim DAC through ALSA's
-// file device, ...). It prints where to look and how to log in, and runs until Ctrl-C.
+// machine with no Pi. A hub device runs the embedded broker with real logins and the console; a
+// source sends a synthesised music loop and a tone; three rooms play it on simulated DACs whose
+// clocks differ; a waker watches a simulated LAN with a sleeping NAS; a tuner drives a scripted
+// AT-7000. Home Assistant discovery is on. It prints where to look and how to log in, prints the
+// rooms' true sync (measured at their DACs) every 30 s, and runs until Ctrl-C.
+//
+// Its ports must be free: a broker or console already listening there is reported and the house
+// exits with code 2 instead of running without them.
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
 import { ROLE_LOADERS } from '../core/registry.ts';
-import { houseDevices } from './house-devices.ts';
+import { houseDevices, DEMO_STREAM_RATE } from './house-devices.ts';
+import { CliError } from './broker-options.ts';
+import { demoMusicWav } from '../house/music.ts';
+import { roomOffsets } from '../house/sync-meter.ts';
+
+/** Resolves when `port` on `host` can be listened on; rejects with a readable reason otherwise. */
+export function checkPortFree(host: string, port: number, what: string): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      reject(new CliError(e.code === 'EADDRINUSE'
+        ? `the ${what} port ${host}:${port} is taken (another broker or house running?); stop it or pick another with --${what === 'MQTT' ? 'port' : 'ws-port'}`
+        : `cannot listen on ${host}:${port} for the ${what}: ${e.message}`, 2));
+    });
+    s.listen(port, host, () => s.close(() => resolvePort()));
+  });
+}
 
 export function registerHouseCommand(program: Command): void {
   program
     .command('house')
-    .description('run a demo house in one process: a hub (broker + console) and devices on simulated hardware')
+    .description('run a demo house in one process: a hub (broker + console), a source, three rooms, a waker and a tuner on simulated hardware')
     .option('--state-dir <dir>', 'where the house keeps configs and logins', '.house')
     .option('--port <n>', 'MQTT port', '1883')
     .option('--ws-port <n>', 'console + MQTT-over-WebSocket port', '8080')
-    .option('--host <addr>', 'listen address of the broker', '127.0.0.1')
-    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string }) => {
+    .option('--host <addr>', 'listen address of the broker and console', '127.0.0.1')
+    .option('--log-level <level>', 'log level of the devices (debug, info, warn, error)', 'warn')
+    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string; logLevel: string }) => {
       const { startRuntime } = await import('../core/runtime.ts');
       const { addLogin, readCredentials } = await import('../hub/credentials.ts');
+      const port = Number(o.port), wsPort = Number(o.wsPort);
+      await checkPortFree(o.host, port, 'MQTT');
+      await checkPortFree(o.host, wsPort, 'console');
       const dir = resolve(o.stateDir);
       mkdirSync(dir, { recursive: true });
       const credentialsFile = join(dir, 'credentials.json');
       const passwordsFile = join(dir, 'passwords.json');
-      const url = `mqtt://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${o.port}`;
-      const log = createLogger();
+      const musicFile = join(dir, 'demo-music.wav');
+      if (!existsSync(musicFile)) writeFileSync(musicFile, demoMusicWav());
+      const local = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
+      const url = `mqtt://${local}:${port}`;
 
       // Logins are made once and kept (passwords in a 0600 file beside them, for this demo only).
       const passwords: Record<string, string> = existsSync(passwordsFile) ? JSON.parse(readFileSync(passwordsFile, 'utf8')) : {};
       const creds = await readCredentials(credentialsFile);
-      const devices = houseDevices({ url, host: o.host, port: Number(o.port), wsPort: Number(o.wsPort), credentialsFile, available: Object.keys(ROLE_LOADERS) });
+      const { devices, sim } = houseDevices({ url, host: o.host, port, wsPort, credentialsFile, available: Object.keys(ROLE_LOADERS), musicFile });
       for (const user of ['admin', ...devices.map((d) => d.id)]) {
         if (!creds.logins[user] || !passwords[user]) passwords[user] = await addLogin(credentialsFile, user, user === 'admin' ? 'controller' : 'device', devices.find((d) => d.id === user)?.grants);
       }
@@ -40,26 +68,42 @@ export function registerHouseCommand(program: Command): void {
       for (const d of devices) {
         const stateDir = join(dir, d.id);
         mkdirSync(stateDir, { recursive: true });
-        const config = { v: 2, id: d.id, name: d.name, mqtt: { url, password: passwords[d.id] }, telemetry: { intervalS: 10 }, roles: d.roles };
+        const config = {
+          v: 2, id: d.id, name: d.name, mqtt: { url, password: passwords[d.id] }, telemetry: { intervalS: 5 },
+          homeassistant: { enabled: true }, roles: d.roles,
+        };
         const configFile = join(stateDir, 'config.json');
         if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify(config, null, 2));
+        // One logger tree per device: a config/set of log.level changes that device only.
+        const log = createLogger({ level: o.logLevel as 'warn' });
         runtimes.push(await startRuntime({ stateDir, configFile, log, hal: d.hal?.() }));
       }
 
       const bar = '─'.repeat(72);
-      console.log(`\n${bar}\n hearth house is running (${devices.length} devices: ${devices.map((d) => `${d.id} [${Object.keys(d.roles).join(', ')}]`).join('; ')})\n${bar}`);
-      console.log(` broker     ${url}   (MQTT 3.1.1, logins required)`);
-      console.log(` console    http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${o.wsPort}/   user admin, password ${passwords.admin}`);
-      console.log(` monitor    npx hearth monitor --broker ${url} --user admin --password ${passwords.admin}`);
-      console.log(` a command  npx hearth cmd ${devices[0]!.id} device ping --broker ${url} --user admin --password ${passwords.admin}`);
-      for (const d of devices) for (const hint of d.hints ?? []) console.log(` try        npx hearth ${hint} --broker ${url} --user admin --password ${passwords.admin}`);
-      console.log(` state      ${dir}  (configs, logins; passwords in passwords.json)\n${bar}\n Ctrl-C stops the house.\n`);
+      const login = `--broker ${url} --user admin --password ${passwords.admin}`;
+      console.log(`\n${bar}\n hearth house is running: ${devices.map((d) => `${d.id} [${Object.keys(d.roles).join(', ')}]`).join('; ')}\n${bar}`);
+      console.log(` console    http://${local}:${wsPort}/   user admin, password ${passwords.admin}`);
+      console.log(` broker     ${url}   (MQTT 3.1.1, logins required; Home Assistant discovery on)`);
+      console.log(` monitor    npx hearth monitor ${login}`);
+      for (const d of devices) for (const hint of d.hints ?? []) console.log(` try        npx hearth ${hint} ${login}`);
+      console.log(` state      ${dir}  (configs, logins; passwords in passwords.json)`);
+      console.log(` audio      every stream and wake packet stays on this machine (loopback, simulated LAN)\n${bar}\n Ctrl-C stops the house.\n`);
+
+      // The rooms' true sync, from the DACs' own records (outside the players).
+      const meter = setInterval(() => {
+        const offsets = roomOffsets([...sim.dacs].map(([room, dac]) => ({ room, records: dac.records })), DEMO_STREAM_RATE);
+        if (offsets.length < 2) return;
+        const spread = Math.max(...offsets.map((x) => x.offsetUs)) - Math.min(...offsets.map((x) => x.offsetUs));
+        console.log(`rooms measured at their DACs: ${offsets.map((x) => `${x.room} ${x.offsetUs >= 0 ? '+' : ''}${x.offsetUs} µs`).join(', ')} (spread ${spread} µs)`);
+      }, 30_000);
 
       let stopping = false;
       const stop = async () => {
         if (stopping) return;
         stopping = true;
+        clearInterval(meter);
         for (const r of runtimes.reverse()) await r.stop();
+        sim.stop();
         process.exit(0);
       };
       process.on('SIGINT', () => void stop());

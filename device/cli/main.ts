@@ -8,7 +8,7 @@ import { topics as topicsFor, normalizeConfig, ProtocolError } from '../../proto
 import { createLogger, type LogLevel } from '../core/log.ts';
 import { RUNTIME_VERSION } from '../core/version.ts';
 import { addBrokerOptions, connectBroker, CliError, type BrokerOpts } from './broker-options.ts';
-import { request, formatReplyError } from './request.ts';
+import { request, formatReplyError, commandTimeoutMs } from './request.ts';
 import { registerHouseCommand } from './house.ts';
 import { registerExtraCommands } from './extra-commands.ts';
 
@@ -32,7 +32,7 @@ program
     const log = logFor(o.logLevel);
     let runtime;
     try {
-      runtime = await startRuntime({ stateDir, configFile, log });
+      runtime = await startRuntime({ stateDir, configFile, log, fixedLogLevel: o.logLevel !== undefined });
     } catch (e) {
       throw new CliError((e as Error).message, 2);
     }
@@ -98,7 +98,7 @@ addBrokerOptions(
     .description('send a config to a device, wait for its reply, print the applied revision or every validation error')
     .requiredOption('--config <file>', 'config file (a whole config; with --patch, a JSON merge patch)')
     .option('--patch', 'send the file as a merge patch over the applied config', false)
-    .option('--timeout <s>', 'seconds to wait for the reply', (v) => parsePositive(v, '--timeout'), 10),
+    .option('--timeout <s>', 'seconds to wait for the reply (default 60: a config/set stops and starts every changed role)', (v) => parsePositive(v, '--timeout'), 60),
 ).action(async (device: string, o: BrokerOpts & { config: string; patch: boolean; timeout: number }) => {
   let body: unknown;
   try {
@@ -129,8 +129,8 @@ addBrokerOptions(
   program
     .command('cmd <device> <role> <action> [json]')
     .description('send any command to a device and print its reply (e.g. hearth cmd shack tuner tune \'{"mode":"full"}\')')
-    .option('--timeout <s>', 'seconds to wait for the reply', (v) => parsePositive(v, '--timeout'), 10),
-).action(async (device: string, role: string, action: string, json: string | undefined, o: BrokerOpts & { timeout: number }) => {
+    .option('--timeout <s>', 'seconds to wait for the reply (default: as long as the command can take, e.g. a full tune with the device\'s keyMaxMs, plus 10 s)', (v) => parsePositive(v, '--timeout')),
+).action(async (device: string, role: string, action: string, json: string | undefined, o: BrokerOpts & { timeout?: number }) => {
   let args: Record<string, unknown> = {};
   if (json !== undefined) {
     try { args = JSON.parse(json); } catch (e) { throw new CliError(`the arguments are not valid JSON: ${(e as Error).message}`); }
@@ -141,7 +141,8 @@ addBrokerOptions(
   try { topic = t.cmd(device, role, action); } catch (e) { throw new CliError((e as Error).message); }
   const client = await connectBroker(o, 'hearth-cmd');
   try {
-    const r = await request(client, topic, t.reply(device), args, o.timeout * 1000);
+    const timeoutMs = o.timeout !== undefined ? o.timeout * 1000 : await commandTimeoutMs(client, t.config(device), role, action);
+    const r = await request(client, topic, t.reply(device), args, timeoutMs);
     if (!r.ok) throw new CliError(formatReplyError(r));
     console.log(r.result === undefined ? 'ok' : JSON.stringify(r.result, null, 2));
   } finally {

@@ -4,7 +4,12 @@
 // the (NTP/PTP-disciplined) wall clock and is used only where devices must agree on an instant
 // (audio playout). Both are milliseconds as floating point numbers.
 
+import type { ClockStatus } from '../../protocol/clock.ts';
+
 export interface TimerHandle { readonly id: number }
+
+/** What a house clock knows of itself (device/clock/house-clock.ts); the protocol's ClockStatus. */
+export type ClockSync = ClockStatus;
 
 export interface Clock {
   /** Monotonic milliseconds (fractional, arbitrary origin). Use for intervals and timeouts. */
@@ -23,6 +28,11 @@ export interface Clock {
   /** Runs `fn` every `ms` milliseconds until cleared. */
   setInterval(fn: () => void, ms: number): TimerHandle;
   clearInterval(handle: TimerHandle | undefined): void;
+  /**
+   * Present on a house clock only: whether wall() is house time yet. Absent, wall() is trusted as
+   * shared (a disciplined OS clock, or virtual time in tests), as before the house clock.
+   */
+  sync?(): ClockSync;
 }
 
 /** The process's real clocks: `performance.now()` (monotonic) and `performance.timeOrigin`-anchored wall time. */

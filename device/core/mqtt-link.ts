@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
 import { Backoff } from './backoff.ts';
 import { topicMatches } from '../hub/acl.ts';
+import { describeBrokerError } from './broker-error.ts';
 
 export interface LinkOptions {
   url: string;
@@ -69,7 +70,7 @@ export class MqttLink {
     client.on('message', (topic, payload) => this.dispatch(topic, payload));
     client.on('close', () => this.onClose());
     client.on('error', (e) => {
-      this.o.log.warn(`broker ${this.o.url}: ${e.message}`);
+      this.o.log.warn(describeBrokerError(this.o.url, e));
     });
   }
 

@@ -6,6 +6,6 @@ export const ROLE_LOADERS: Record<string, () => Promise<AnyRoleFactory>> = {
   hub: async () => (await import('../hub/role.ts')).createHubRole,
   waker: async () => (await import('../waker/role.ts')).createWakerRole,
   tuner: async () => (await import('../tuner/role.ts')).createTunerRole,
-  player: async () => (await import('../audio/player-role.ts')).createPlayerRole,
-  source: async () => (await import('../audio/source-role.ts')).createSourceRole,
+  player: async () => (await import('../audio/player/role.ts')).createPlayerRole,
+  source: async () => (await import('../audio/source/role.ts')).createSourceRole,
 };

@@ -9,7 +9,7 @@ import {
   type DeviceConfig, type RoleSpec, type Reply, type Topics, type Info, type EventEnvelope, type RoleStateEnvelope,
 } from '../../protocol/index.ts';
 import { RealClock, type Clock, type TimerHandle } from './clock.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ConfigStore } from './config-store.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { Supervisor, ApplyError, type RoleView, type RoleLoader } from './supervisor.ts';
@@ -31,6 +31,8 @@ export interface RuntimeOptions {
   hal?: HalOverrides;
   /** Roles beyond the built-in ones (tests, simulations): spec + factory. */
   extraRoles?: Array<{ spec: RoleSpec; factory: AnyRoleFactory }>;
+  /** The logger's level was given on the command line (--log-level, HEARTH_LOG_LEVEL): it wins over `log.level` in the config. */
+  fixedLogLevel?: boolean;
   /** Supervisor restart backoff (defaults 1 s … 60 s). */
   restartMinMs?: number;
   restartMaxMs?: number;
@@ -56,12 +58,17 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const bootLog = o.log ?? createLogger();
   const store = await ConfigStore.open(o.stateDir, bootLog, o.configFile ?? join(o.stateDir, 'config.json'), schema);
   const stored = store.current();
-  if (!stored) throw new Error(`no config at ${store.file}: write one (see README, "Provision a device") or run "hearth firstboot"`);
+  if (!stored) throw new Error(`no config at ${store.file}: write one (see README, "Set up a house") or run "hearth firstboot"`);
   let config = stored.config;
   let revision = stored.revision;
   const id = config.id;
   const t = topicsFor(config.mqtt.baseTopic ?? 'hearth');
-  const log = (o.log ?? createLogger({ level: config.log?.level as 'info' | undefined })).child({ device: id });
+  const log = (o.log ?? createLogger()).child({ device: id });
+  // `log.level` of the config sets the level (at start and on every applied config), unless the
+  // command line fixed it; without one, the level the runtime was started with.
+  const startLevel = log.level;
+  const applyLogLevel = (c: DeviceConfig) => { if (!o.fixedLogLevel) log.setLevel((c.log?.level as LogLevel | undefined) ?? startLevel); };
+  applyLogLevel(config);
   const startedAt = new Date(clock.wall()).toISOString();
 
   // --- MQTT link -----------------------------------------------------------------------------
@@ -219,6 +226,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
           roleStreams.delete(role);
         }
         revision = await store.save(candidate, () => clock.wall());
+        applyLogLevel(candidate);
         if (old.telemetry?.intervalS !== candidate.telemetry?.intervalS) scheduleTelemetry();
         publishInfo();
         publishConfig();

@@ -2,7 +2,7 @@
 // records, for every block, the wall instant its first frame reaches the "analog" side and the RTP
 // time it carried, so two players' records give the sync error between rooms exactly. It also
 // writes every block's bytes through the real `speaker` sink (a child process on an ALSA device,
-// normally the file-backed one of TESTING.md), so the real output path is exercised too.
+// normally the file-backed one of docs/testing.md), so the real output path is exercised too.
 //
 // The model: frame slot n of an epoch plays at anchorWall + (n − anchorSlot)·1000/trueRate. Written
 // frames take consecutive slots; if the FIFO ran dry before a write (an underrun), the slots in

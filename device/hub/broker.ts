@@ -59,11 +59,31 @@ export function consoleDir(): string {
 
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json' };
 
+let consoleBundle: Promise<Uint8Array> | undefined;
+/** The console bundled from device/console/src with esbuild (a dev dependency: source tree only). */
+function sourceConsoleBundle(): Promise<Uint8Array> {
+  consoleBundle ??= (async () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../../');
+    const { build } = await import('esbuild');
+    const { consoleBuildOptions } = await import(join(root, 'scripts/console-build.mjs')) as { consoleBuildOptions(root: string): Record<string, unknown> };
+    const r = await build({ ...consoleBuildOptions(root), write: false, outfile: 'app.js' });
+    return r.outputFiles[0]!.contents;
+  })();
+  consoleBundle.catch(() => { consoleBundle = undefined; });
+  return consoleBundle;
+}
+
 async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   let file: string;
   if (url.pathname === '/mqtt.min.js' && !existsSync(join(consoleDir(), 'mqtt.min.js'))) {
     file = createRequire(import.meta.url).resolve('mqtt/dist/mqtt.min');
+  } else if (url.pathname === '/app.js' && !existsSync(join(consoleDir(), 'app.js'))) {
+    // Running from the source tree: bundle the console's TypeScript now (once per process).
+    const js = await sourceConsoleBundle();
+    res.writeHead(200, { 'content-type': MIME['.js']!, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    res.end(js);
+    return;
   } else {
     const rel = normalize(url.pathname === '/' ? '/index.html' : url.pathname).replace(/^(\.\.[/\\])+/, '');
     file = join(consoleDir(), rel);

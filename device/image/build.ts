@@ -23,6 +23,7 @@ import {
 } from './boot-config.ts';
 import { PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 import type { Logger } from '../core/log.ts';
+import { autoUpgradesConf, unattendedConf, AUTO_UPGRADES_CONF, UNATTENDED_CONF } from './system-config.ts';
 
 export const NATIVE_ADDONS = ['speaker', 'alsa-capture', 'rpio', 'cap'] as const;
 
@@ -35,7 +36,7 @@ export const ENABLED_UNITS: ReadonlyArray<[string, string]> = [
   ['sockets.target', '/usr/lib/systemd/system/systemd-networkd.socket'],
   ['network-online.target', '/usr/lib/systemd/system/systemd-networkd-wait-online.service'],
   ['sysinit.target', '/usr/lib/systemd/system/systemd-resolved.service'],
-  ['sysinit.target', '/usr/lib/systemd/system/systemd-timesyncd.service'],
+  ['multi-user.target', '/usr/lib/systemd/system/chrony.service'],
   ['multi-user.target', '/usr/lib/systemd/system/ssh.service'],
 ];
 
@@ -182,8 +183,22 @@ export async function layerRoot(o: { root: string; repo: string; images: string;
   await mkdir(dirname(modprobeFile), { recursive: true });
   if (modprobe !== undefined) await writeFile(modprobeFile, modprobe); else await rm(modprobeFile, { force: true });
 
-  for (const x of ['usr/lib/hearth/dac-overlay.sh', 'etc/kernel/postinst.d/z60-hearth-dac']) await chmod(join(root, x), 0o755);
+  for (const x of ['usr/lib/hearth/dac-overlay.sh', 'etc/kernel/postinst.d/z60-hearth-dac', 'usr/local/bin/hearth']) await chmod(join(root, x), 0o755);
+  // Security updates on by default (first boot rewrites these from hearth.json's "updates").
+  await mkdir(join(root, 'etc/apt/apt.conf.d'), { recursive: true });
+  await writeFile(join(root, AUTO_UPGRADES_CONF), autoUpgradesConf(undefined));
+  await writeFile(join(root, UNATTENDED_CONF), unattendedConf(undefined));
+  // Host names through systemd-resolved (mDNS for .local) first; a name it does not know is final.
+  const nss = join(root, 'etc/nsswitch.conf');
+  const nssText = await readFile(nss, 'utf8').catch(() => '');
+  if (nssText) await writeFile(nss, nsswitchHosts(nssText));
   await enableUnits(root);
+}
+
+/** nsswitch.conf with the hosts line resolved's way: files, resolve (final when resolved runs), dns. */
+export function nsswitchHosts(text: string): string {
+  const line = 'hosts:          files myhostname resolve [!UNAVAIL=return] dns';
+  return /^hosts:.*$/m.test(text) ? text.replace(/^hosts:.*$/m, line) : `${text.trimEnd()}\n${line}\n`;
 }
 
 /** `systemctl enable` without systemctl: the [Install] symlinks, for units present in the root. */
@@ -240,7 +255,7 @@ export async function lockedAddonVersions(repo: string): Promise<Record<string, 
 /** Cache key of the base: everything mkbase.sh reads. */
 export async function baseCacheKey(images: string, addons: Record<string, string>): Promise<string> {
   const h = createHash('sha256');
-  for (const f of ['packages.txt', 'build-packages.txt', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', '../scripts/patch-speaker.mjs']) {
+  for (const f of ['packages.txt', 'build-packages.txt', 'build-tools.re', 'dpkg-excludes', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', '../scripts/patch-speaker.mjs']) {
     h.update(`${f}\n`).update(await readFile(join(images, f)));
   }
   h.update(JSON.stringify(addons)).update(process.env.HEARTH_SUITE ?? 'trixie').update(process.env.HEARTH_MIRROR ?? '');

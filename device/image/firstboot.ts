@@ -9,11 +9,18 @@
 //   import on the next boot instead of half-importing it.
 // - The rewritten file keeps no secret (broker password, Wi-Fi PSK): the FAT is readable by anyone
 //   holding the card. The Wi-Fi passphrase is stored on the root filesystem as its derived PSK only.
-import { readFile, writeFile, mkdir, chown, chmod, symlink, lstat, rm } from 'node:fs/promises';
+// - Secrets leave the FAT for good, not only the file's text: the file's own clusters are
+//   overwritten in place (same clusters, to their end) before the file is replaced, and then every
+//   free cluster and file tail of the boot partition that is not zero is zeroed (fat-wipe.ts):
+//   FAT only marks a rewritten or deleted file's clusters free, the bytes stay.
+import { readFile, writeFile, mkdir, chown, chmod, symlink, lstat, rm, open, rename, statfs } from 'node:fs/promises';
 import { pbkdf2Sync } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { parseProvisioning, hostnameFor, scrubbedProvisioning, type Provisioning } from '../../protocol/provisioning.ts';
+import { parseProvisioning, hostnameFor, scrubbedProvisioning, provisioningSecrets, type Provisioning } from '../../protocol/provisioning.ts';
+import { timePlan, chronyConf, autoUpgradesConf, unattendedConf, CHRONY_CONF, AUTO_UPGRADES_CONF, UNATTENDED_CONF } from './system-config.ts';
+import { wipeFreeClusters } from './fat-wipe.ts';
+import { filesystemDevice } from './block-dev.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
 import { ConfigStore } from '../core/config-store.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
@@ -29,6 +36,11 @@ export interface LiveSystem {
    * enough on vfat: the allocation table stays in memory, and a power cut leaves a broken FAT.
    */
   syncFs(path: string): Promise<void>;
+  /**
+   * Zeroes what the filesystem holding `path` keeps outside its files (free clusters, file tails)
+   * when it is FAT; returns a line for the log. Secrets are searched to report what was found.
+   */
+  wipeFreeSpace(path: string, secrets: string[]): Promise<string>;
 }
 
 export const realLiveSystem: LiveSystem = {
@@ -39,6 +51,14 @@ export const realLiveSystem: LiveSystem = {
     ),
   syncFs: (path) =>
     new Promise((resolve, reject) => execFile('sync', ['-f', path], (e, _o, err) => (e ? reject(new Error(`sync -f ${path}: ${err || e.message}`)) : resolve()))),
+  wipeFreeSpace: async (path, secrets) => {
+    const fs = await filesystemDevice(path);
+    if (!/^(vfat|msdos|fat)$/.test(fs.fstype)) return `${path} is on ${fs.fstype || 'an unknown filesystem'} (${fs.dev}), not FAT: nothing to wipe`;
+    if (!fs.device) throw new Error(`no block device for ${fs.dev} (the filesystem holding ${path})`);
+    const r = await wipeFreeClusters(fs.device, secrets);
+    const inUse = r.inUseHits.length ? `; ${r.inUseHits.length} secret(s) remain inside other files on the partition: delete them by hand` : '';
+    return `${fs.device}: zeroed ${r.zeroedClusters} of ${r.freeClusters} free clusters (${r.secretClusters} held a secret) and ${r.zeroedSlacks} file tails${inUse}`;
+  },
 };
 
 export interface FirstbootOptions {
@@ -86,9 +106,24 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
     throw new FirstbootError(`cannot read ${o.file}: ${(e as Error).message}`);
   }
 
+  // Only spaces: an import whose wipe was cut off after overwriting the file in place (the scrubbed
+  // copy waits beside it). Finish it.
+  if (text.length > 0 && text.trim() === '') {
+    const pending = `${o.file}.new`;
+    if (await exists(pending)) {
+      await rename(pending, o.file);
+      await live.syncFs(o.file);
+      o.log.info(`${o.file}: finished an import cut off while its secrets were wiped`);
+      return { outcome: 'already-imported', at: 'an interrupted import' };
+    }
+    o.log.info(`${o.file} is blank; nothing to import`);
+    return { outcome: 'no-file' };
+  }
+
   let p: Provisioning;
+  let raw: unknown;
   try {
-    const raw: unknown = JSON.parse(text);
+    raw = JSON.parse(text);
     const imported = raw && typeof raw === 'object' ? (raw as { imported?: { at?: unknown } }).imported : undefined;
     if (imported && typeof imported === 'object') {
       o.log.info(`${o.file} was imported at ${String(imported.at)}; nothing to do`);
@@ -134,20 +169,62 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
     o.log.info(`Wi-Fi "${p.wifi.ssid}" (${p.wifi.country}) configured`);
   }
 
-  // 4. Host name: persistent in /etc, and for this boot.
+  // 4. The OS clock (chrony: the house's time server, or serve it) and security updates.
+  const plan = timePlan(p);
+  await writeFileAtomic(join(root, CHRONY_CONF), chronyConf(plan), 0o644);
+  await writeFileAtomic(join(root, AUTO_UPGRADES_CONF), autoUpgradesConf(p.updates), 0o644);
+  await writeFileAtomic(join(root, UNATTENDED_CONF), unattendedConf(p.updates), 0o644);
+  o.log.info(`OS clock follows ${[...plan.servers, ...(plan.pool ? [plan.pool] : [])].join(', ')}${plan.serve ? '; serves the LAN (local stratum 10)' : ''}; security updates ${(p.updates?.security ?? true) ? `on, reboot ${p.updates?.rebootAt ? `at ${p.updates.rebootAt}` : 'never by itself'}` : 'off'}`);
+
+  // 5. Host name: persistent in /etc, and for this boot.
   const hostname = hostnameFor(p);
   await writeFileAtomic(join(root, 'etc/hostname'), `${hostname}\n`, 0o644);
   await writeFileAtomic(join(root, 'etc/hosts'), hostsFile(await readFile(join(root, 'etc/hosts'), 'utf8').catch(() => ''), hostname), 0o644);
   await live.setHostname(hostname);
   o.log.info(`host name ${hostname}`);
 
-  // 5. Last: the card's copy loses its secrets and is marked imported.
+  // 6. Last: the card's copy loses its secrets and is marked imported. The scrubbed copy is written
+  // beside it first; then the file's own clusters are overwritten in place with spaces (to the end
+  // of its last cluster, so no tail of an older, longer file survives there either) and flushed,
+  // before the rename drops them; then everything else the FAT still holds is zeroed.
   const imported = { at: new Date(wall()).toISOString(), revision };
-  await writeFileAtomic(o.file, JSON.stringify(scrubbedProvisioning(p, imported), null, 2) + '\n');
+  const pending = `${o.file}.new`;
+  await writeFileDurable(pending, JSON.stringify(scrubbedProvisioning(p, imported), null, 2) + '\n');
+  await overwriteInPlace(o.file);
+  await live.syncFs(o.file);
+  await rename(pending, o.file);
   await rm(errorFile, { force: true });
   await live.syncFs(o.file);
   o.log.info(`${o.file} rewritten without secrets`);
+  o.log.info(`wipe: ${await live.wipeFreeSpace(o.file, provisioningSecrets(raw))}`);
   return { outcome: 'imported', revision, id: p.config.id, hostname, sshKeys: sshKeys.length, wifi: !!p.wifi };
+}
+
+/** Overwrites a file's bytes with spaces where they are (same clusters), to the end of its last block. */
+async function overwriteInPlace(file: string): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const { size } = await fh.stat();
+    // statfs's block size on vfat is the cluster size.
+    const block = Math.max(512, Number((await statfs(file)).bsize) || 512);
+    const len = Math.max(size, Math.ceil(size / block) * block);
+    const filler = Buffer.alloc(len, 0x20);
+    let off = 0;
+    while (off < len) off += (await fh.write(filler, off, len - off, off)).bytesWritten;
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeFileDurable(file: string, text: string): Promise<void> {
+  const fh = await open(file, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** wpa_supplicant config: the SSID as hex (no quoting issues) and the PSK derived, never the passphrase. */

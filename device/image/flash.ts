@@ -7,30 +7,56 @@
 // - never a partition (sdb1): the image carries its own partition table;
 // - never a disk smaller than the image;
 // - not a non-removable disk unless --force (SD readers and USB sticks report removable=1).
-// Everything is read from a sysfs block tree and a mountinfo file given by path, so the rules are
-// tested against a fake /sys/block.
-import { readFile, readdir, open, stat, realpath } from 'node:fs/promises';
+// The target is identified by its device number (stat().rdev → /sys/dev/block/MAJ:MIN), never by
+// its name: a node called /dev/sdb may well be the root disk's, and must get the root disk's checks.
+// Everything is read from a sysfs tree and a mountinfo file given by path, so the rules are tested
+// against fake /sys/block and /sys/dev/block trees.
+import { readFile, readdir, open, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { run } from './exec.ts';
+import { devString, sysBlockDevice } from './block-dev.ts';
+
+/** What a path is: missing, a block device (with its "major:minor"), or something else. */
+export type NodeKind = { kind: 'missing' } | { kind: 'block'; rdev: string } | { kind: 'other'; what: string };
+
+export async function statNode(path: string): Promise<NodeKind> {
+  const st = await stat(path, { bigint: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+    throw e;
+  });
+  if (!st) return { kind: 'missing' };
+  if (st.isBlockDevice()) return { kind: 'block', rdev: devString(st.rdev) };
+  return { kind: 'other', what: st.isFile() ? 'a regular file' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a device' };
+}
 
 export interface FlashEnv {
   /** Default /sys/block. */
   sysBlock: string;
+  /** Default /sys/dev/block (MAJ:MIN links to each block device's sysfs directory). */
+  sysDevBlock: string;
+  /** Default statNode (fs.stat). */
+  statNode: (path: string) => Promise<NodeKind>;
   /** Default /proc/self/mountinfo. */
   mountinfo: string;
   /** Default /proc/swaps. */
   swaps: string;
 }
 
-export const REAL_FLASH_ENV: FlashEnv = { sysBlock: '/sys/block', mountinfo: '/proc/self/mountinfo', swaps: '/proc/swaps' };
+export const REAL_FLASH_ENV: FlashEnv = { sysBlock: '/sys/block', sysDevBlock: '/sys/dev/block', statNode, mountinfo: '/proc/self/mountinfo', swaps: '/proc/swaps' };
 
 export interface BlockTarget {
   device: string;
-  /** Kernel name (sdb, mmcblk0). */
+  /** Kernel name (sdb, mmcblk0), from the device number. */
   name: string;
+  /** "major:minor" of the node (when it is a block device). */
+  dev?: string;
   exists: boolean;
+  /** Why it is not a disk that can be checked: the path is missing, is no block device, ... */
+  notADisk?: string;
   isPartition: boolean;
+  /** A partition's whole disk. */
+  diskOf?: string;
   model: string;
   sizeBytes: number;
   removable: boolean;
@@ -91,18 +117,21 @@ export function parseMountinfo(text: string): MountEntry[] {
 }
 
 export async function inspectTarget(device: string, env: FlashEnv = REAL_FLASH_ENV): Promise<BlockTarget> {
-  const resolved = await realpath(device).catch(() => device);
-  const name = basename(resolved);
-  const base: BlockTarget = { device, name, exists: false, isPartition: false, model: '', sizeBytes: 0, removable: false, mountedAt: [], holdsRoot: false };
-  const sysDir = join(env.sysBlock, name);
-  if (!(await stat(sysDir).catch(() => undefined))) {
-    base.isPartition = (await findDev(env.sysBlock, name)) !== '';
-    return base;
-  }
+  const base: BlockTarget = { device, name: basename(device), exists: false, isPartition: false, model: '', sizeBytes: 0, removable: false, mountedAt: [], holdsRoot: false };
+  const node = await env.statNode(device);
+  if (node.kind === 'missing') return { ...base, notADisk: `${device} does not exist` };
+  if (node.kind === 'other') return { ...base, notADisk: `${device} is not a block device (${node.what})` };
+  const sys = await sysBlockDevice(node.rdev, env.sysDevBlock);
+  if (!sys) return { ...base, dev: node.rdev, notADisk: `${device} is block device ${node.rdev}, which the kernel does not list (${env.sysDevBlock}/${node.rdev})` };
+  if (sys.partitionOf) return { ...base, dev: node.rdev, name: sys.name, isPartition: true, diskOf: sys.partitionOf };
+  const name = sys.name;
+  const sysDir = sys.sysDir;
   const vendor = await readTrim(join(sysDir, 'device/vendor'));
   const model = await readTrim(join(sysDir, 'device/model')) || await readTrim(join(sysDir, 'device/name'));
   const t: BlockTarget = {
     ...base,
+    name,
+    dev: node.rdev,
     exists: true,
     model: [vendor, model].filter(Boolean).join(' ') || 'unknown model',
     sizeBytes: Number(await readTrim(join(sysDir, 'size'))) * 512,
@@ -122,20 +151,37 @@ export async function inspectTarget(device: string, env: FlashEnv = REAL_FLASH_E
   return t;
 }
 
-/** Why `t` must not be written with an image of `imageBytes`; empty when it may. */
-export function refusals(t: BlockTarget, imageBytes: number, force: boolean): string[] {
-  if (!t.exists) return [t.isPartition ? `${t.device} is a partition; give the whole disk (e.g. /dev/sdb, /dev/mmcblk0)` : `${t.device} is not a disk (${t.name} is not in /sys/block)`];
-  const out: string[] = [];
-  if (t.holdsRoot) out.push(`${t.device} holds this computer's root filesystem`);
-  else if (t.mountedAt.length) out.push(`${t.device} is in use (mounted at ${t.mountedAt.join(', ')}); unmount it first`);
-  if (t.sizeBytes < imageBytes) out.push(`${t.device} (${formatBytes(t.sizeBytes)}) is smaller than the image (${formatBytes(imageBytes)})`);
-  if (!t.removable && !force) out.push(`${t.device} is not a removable disk; add --force if it really is the card`);
+export interface Refusal { reason: string; /** --force overrides it */ forceable: boolean }
+
+/** Why `t` must not be written with an image of `imageBytes`, each with whether --force overrides it. */
+export function refusalList(t: BlockTarget, imageBytes: number, force: boolean): Refusal[] {
+  if (t.isPartition) return [{ reason: `${t.device} is partition ${t.name} of disk ${t.diskOf}; give the whole disk (/dev/${t.diskOf})`, forceable: false }];
+  if (!t.exists) return [{ reason: t.notADisk ?? `${t.device} is not a disk`, forceable: false }];
+  const out: Refusal[] = [];
+  if (t.holdsRoot) out.push({ reason: `${t.device} (${t.name}) holds this computer's root filesystem`, forceable: false });
+  else if (t.mountedAt.length) out.push({ reason: `${t.device} (${t.name}) is in use (mounted at ${t.mountedAt.join(', ')}); unmount it first`, forceable: false });
+  if (t.sizeBytes < imageBytes) out.push({ reason: `${t.device} (${formatBytes(t.sizeBytes)}) is smaller than the image (${formatBytes(imageBytes)})`, forceable: false });
+  if (!t.removable && !force) out.push({ reason: `${t.device} (${t.name}) is not a removable disk`, forceable: true });
   return out;
 }
 
+/**
+ * The refusals as lines that tell the truth about --force: it is offered only when it would
+ * actually let the write go ahead, and a refusal it cannot override says so.
+ */
+export function refusals(t: BlockTarget, imageBytes: number, force: boolean): string[] {
+  const list = refusalList(t, imageBytes, force);
+  const hard = list.some((r) => !r.forceable);
+  return list.map((r) => {
+    if (!r.forceable) return `${r.reason} (--force does not override this)`;
+    return hard ? r.reason : `${r.reason}; add --force if it really is the card`;
+  });
+}
+
 export function describeTarget(t: BlockTarget): string {
-  if (!t.exists) return `${t.device}: ${t.isPartition ? 'a partition' : 'not a disk'}`;
-  return `${t.device}: ${t.model}, ${formatBytes(t.sizeBytes)}, ${t.removable ? 'removable' : 'NOT removable'}${t.mountedAt.length ? `, mounted at ${t.mountedAt.join(', ')}` : ''}`;
+  if (t.isPartition) return `${t.device}: partition ${t.name} of disk ${t.diskOf}`;
+  if (!t.exists) return t.notADisk ?? `${t.device}: not a disk`;
+  return `${t.device}: ${t.name}${t.dev ? ` (${t.dev})` : ''}, ${t.model}, ${formatBytes(t.sizeBytes)}, ${t.removable ? 'removable' : 'NOT removable'}${t.mountedAt.length ? `, mounted at ${t.mountedAt.join(', ')}` : ''}`;
 }
 
 export function formatBytes(n: number): string {

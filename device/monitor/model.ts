@@ -18,7 +18,7 @@ export type Health = 'healthy' | 'degraded' | 'failed' | 'unknown';
 
 export interface MonitorMessage {
   topic: string;
-  payload: Buffer | string;
+  payload: Uint8Array | string;
   /** Wall-clock milliseconds when the message arrived. */
   at: number;
   /** True for a retained message delivered on subscribe (its content may be old). */
@@ -73,6 +73,13 @@ export interface FleetOptions {
   keepEvents?: number;
   /** Problems kept per device and for the fleet (default 20). */
   keepProblems?: number;
+}
+
+// The model runs in the browser too (the web console): no Buffer, only Uint8Array and strings.
+const utf8 = new TextEncoder();
+const decoder = new TextDecoder();
+function text(p: Uint8Array | string): string {
+  return typeof p === 'string' ? p : decoder.decode(p);
 }
 
 function parseTime(iso: string | undefined): number | undefined {
@@ -201,10 +208,10 @@ export class FleetModel {
 
   /** Parses JSON and checks the schema and protocol version; a string is the problem. */
   private decode<T extends TSchema>(schema: T, msg: MonitorMessage): Static<T> | string {
-    const size = typeof msg.payload === 'string' ? Buffer.byteLength(msg.payload) : msg.payload.length;
+    const size = typeof msg.payload === 'string' ? utf8.encode(msg.payload).length : msg.payload.length;
     if (size > MAX_PAYLOAD_BYTES) return `payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`;
     let value: unknown;
-    try { value = JSON.parse(msg.payload.toString()); } catch (e) { return `not JSON (${(e as Error).message})`; }
+    try { value = JSON.parse(text(msg.payload)); } catch (e) { return `not JSON (${(e as Error).message})`; }
     const r = check(schema, value);
     if (!r.ok) return r.errors.slice(0, 3).map((e) => `${e.path || '/'} ${e.message}`).join('; ') + (r.errors.length > 3 ? ` (+${r.errors.length - 3} more)` : '');
     const v = (r.value as { v?: unknown }).v;
@@ -219,9 +226,9 @@ export class FleetModel {
     switch (p.kind) {
       case 'status': {
         if (empty) { this.devices.delete(d.id); return [{ at: msg.at, device: d.id, level: 'unknown', text: 'removed (status cleared)' }]; }
-        const text = msg.payload.toString();
-        const r = check(Status, text);
-        if (!r.ok) return this.problem(d, msg, `status must be "online" or "offline", got ${JSON.stringify(text.slice(0, 40))}`);
+        const body = text(msg.payload);
+        const r = check(Status, body);
+        if (!r.ok) return this.problem(d, msg, `status must be "online" or "offline", got ${JSON.stringify(body.slice(0, 40))}`);
         const status = r.value as 'online' | 'offline';
         const changed = d.status !== status;
         d.status = status;

@@ -35,9 +35,23 @@ chroot "$root" env HOME=/tmp npm_config_nodedir=/usr sh -ec '
 rm -rf "$root/tmp/hearth-npm" "$root"/tmp/gyp-*.log
 
 step "purging build-only packages: $HEARTH_BUILD_PACKAGES"
-chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq --auto-remove $HEARTH_BUILD_PACKAGES >/dev/null
+# Marked automatic, then autoremoved: apt removes what nothing installed for the device still
+# needs, and keeps (and the list below shows) anything that is. Suggests and Recommends must not
+# count: by default apt keeps a package another one merely suggests (apt suggests dpkg-dev, which
+# keeps gcc, binutils, make and perl), so the purge removed nothing.
+noweak="-o APT::AutoRemove::SuggestsImportant=false -o APT::AutoRemove::RecommendsImportant=false"
+chroot "$root" apt-mark auto $HEARTH_BUILD_PACKAGES >/dev/null
+left=$(chroot "$root" dpkg-query -W -f='${Package}\n' | grep -E -e "$HEARTH_BUILD_RE" || true)
+[ -z "$left" ] || chroot "$root" apt-mark auto $left >/dev/null
+chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get $noweak autoremove --purge -y -qq >/dev/null
+left=$(chroot "$root" dpkg-query -W -f='${Package}\n' | grep -E -e "$HEARTH_BUILD_RE" || true)
+echo "[hearth] build packages left: $(echo $left | wc -w) ${left}"
 chroot "$root" apt-get clean
-rm -rf "$root"/var/lib/apt/lists/*_Packages "$root"/var/lib/apt/lists/*_Translation-* "$root"/var/lib/apt/lists/*Release* 
+rm -rf "$root"/var/lib/apt/lists/*_Packages "$root"/var/lib/apt/lists/*_Translation-* "$root"/var/lib/apt/lists/*Release*
+rm -rf "$root"/root/.cache "$root"/root/.npm "$root"/tmp/.npm
+echo "[hearth] largest packages (Installed-Size, KiB):"
+chroot "$root" dpkg-query -W -f='${Installed-Size}\t${Package}\n' | sort -rn | head -15 | sed 's/^/[hearth]   /'
+echo "[hearth] used: $(du -sxm "$root" | cut -f1) MiB"
 
 step "raspi-firmware settings: root by label, consoles on HDMI and the UART, no cma= (it breaks the Pi 4)"
 # raspi-firmware's kernel/initramfs hook writes /boot/firmware/{config.txt,cmdline.txt}; without

@@ -21,7 +21,10 @@ list() { grep -v '^\s*#' "$1" | sed 's/#.*//' | xargs | tr ' ' ','; }
 pkgs=$(list "$here/../packages.txt")
 build=$(list "$here/../build-packages.txt")
 
+# What counts as a build tool: the image test asserts none of these is installed (build_packages_left).
+export HEARTH_BUILD_RE=$(grep -v '^\s*#' "$here/../build-tools.re" | paste -sd'|')
 export HEARTH_IMAGES="$here/.." HEARTH_ADDONS="$addons" HEARTH_NPM="$npmdir" HEARTH_BUILD_PACKAGES="${build//,/ }"
+mapfile -t dpkgopts < <(grep -v '^\s*#' "$here/../dpkg-excludes" | grep . | sed 's/^/--dpkgopt=/')
 tmp="$out.partial"
 rm -f "$tmp"
 mmdebstrap --mode=root --arch=arm64 --variant=minbase \
@@ -29,6 +32,7 @@ mmdebstrap --mode=root --arch=arm64 --variant=minbase \
   --include="$pkgs,$build" \
   --format=tar \
   --aptopt='Acquire::Retries "3"' \
+  "${dpkgopts[@]}" \
   --essential-hook="$here/essential-hook.sh \"\$1\"" \
   --customize-hook="$here/customize-hook.sh \"\$1\"" \
   "$suite" "$tmp" \

@@ -1,6 +1,7 @@
 // hub: the embedded MQTT broker (Aedes) with per-device credentials and ACLs, TCP + WebSocket.
 import { Type, Obj, Id, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
+import { NtpServerConfig } from '../clock.ts';
 
 export const HubConfig = Obj(
   {
@@ -9,6 +10,7 @@ export const HubConfig = Obj(
     wsPort: Type.Optional(Type.Union([Port(), Type.Literal(0)], { description: 'HTTP port for MQTT over WebSocket (path /mqtt) and the web console (default 8080; 0 turns it off)' })),
     credentialsFile: Type.Optional(Type.String({ description: 'credentials + ACL file (default <state dir>/credentials.json)' })),
     allowAnonymous: Type.Optional(Type.Boolean({ description: 'let clients without credentials in with controller rights; local development only (default false)' })),
+    ntp: Type.Optional(NtpServerConfig),
   },
   { description: 'embedded MQTT broker for a house that has none' },
 );
@@ -39,6 +41,7 @@ export const hubSpec = defineRole({
     clients: Type.Integer({ description: 'connected clients' }),
     logins: Type.Integer({ description: 'logins in the credentials file' }),
     anonymous: Type.Boolean(),
+    ntp: Type.Optional(Type.String({ description: 'where house time is served (host:port), or why not (e.g. "port 123 taken: chrony serves")' })),
   }),
   events: {
     'auth-failed': Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()) }, { description: 'a client was refused at connect' }),

@@ -5,6 +5,7 @@
 import { Type, Obj, Ipv4, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
 import type { ErrorDetail } from '../envelope.ts';
+import { ClockStatusFields } from '../clock.ts';
 
 export const Rate = Type.Union([Type.Literal(44100), Type.Literal(48000)], { description: 'sample rate (Hz)' });
 export const Channels = Type.Union([Type.Literal(1), Type.Literal(2)], { description: 'channels' });
@@ -33,7 +34,7 @@ export const OUTPUT_BUFFER_MS_DEFAULT = { speaker: 40, sim: 20 } as const;
 export const PlayerOutput = Obj(
   {
     kind: Type.Optional(Type.Union([Type.Literal('speaker'), Type.Literal('sim')], { description: '"speaker" (ALSA through the speaker module, default) or "sim" (simulated DAC, for the house in a box)' })),
-    device: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_:=,.-]+$', description: 'ALSA device (default "default"; HiFiBerry: "hw:CARD=sndrpihifiberry" or a dmix/plug name)' })),
+    device: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_:=,.-]+$', description: 'ALSA device (default "default"; HiFiBerry DAC on the image: "hw:CARD=hifiberrydac", also ALSA\'s default there; or a dmix/plug name)' })),
     rate: Type.Optional(Rate),
     channels: Type.Optional(Channels),
     bufferMs: Type.Optional(Type.Number({ minimum: 5, maximum: 1000, description: `audio the sink keeps queued ahead of the DAC (default ${OUTPUT_BUFFER_MS_DEFAULT.speaker} ms for speaker, ${OUTPUT_BUFFER_MS_DEFAULT.sim} for sim); must be at least 5 ms below latencyMs. Any ALSA device works: the player reads the device's queue (snd_pcm_delay) and never fills a larger ring` })),
@@ -132,6 +133,10 @@ export const PlayerState = Obj({
     error: Type.Union([Type.String(), Type.Null()]),
     lostCount: Type.Integer({ description: 'times the DAC was lost since start' }),
   }),
+  clock: Type.Optional(Obj({
+    ...ClockStatusFields,
+    sufficient: Type.Boolean({ description: 'locked (or stale) with uncertainty within clock.maxUncertaintyUs; when false, rooms may be that far apart' }),
+  }, { description: 'the house clock this player plays on' })),
 });
 export type PlayerState = Static<typeof PlayerState>;
 
@@ -147,6 +152,8 @@ export const PlayerEvents = {
   'stream-found': Obj({}, { description: 'packets are arriving' }),
   'stream-lost': Obj({}, { description: 'no packets for 2 s' }),
   'stream-unavailable': Obj({}, { description: 'the stream asked for is not announced (yet)' }),
+  'clock-unsure': Obj({}, { description: 'the house clock is not trusted: playout may be off between rooms' }),
+  'clock-sure': Obj({}, { description: 'the house clock is trusted again' }),
 };
 
 export const playerSpec = defineRole({

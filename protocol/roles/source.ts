@@ -5,6 +5,7 @@ import { Type, Obj, Id, Ipv4, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
 import type { ErrorDetail } from '../envelope.ts';
 import { Rate, Channels } from './player.ts';
+import { ClockStatus } from '../clock.ts';
 
 export const SourceInput = Type.Union(
   [
@@ -71,7 +72,7 @@ export const SourceStreamState = Obj({
   inputError: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const SourceState = Obj({ streams: Type.Array(SourceStreamState) });
+export const SourceState = Obj({ streams: Type.Array(SourceStreamState), clock: Type.Optional(ClockStatus) });
 export type SourceState = Static<typeof SourceState>;
 
 /** The `data` of hearth/<id>/event/source, per event type. */

@@ -178,6 +178,17 @@ export const TunerEvents = {
   }, { description: 'something went wrong (the role stays ready)' }),
 };
 
+/**
+ * How long an operation can take, from the config (defaults where a field is absent): the press,
+ * then KEY may take keyResponseMs to assert and keyMaxMs to release, then settleMs of quiet (with
+ * any failure pulses inside it); an erase is power off, START held, and the reply at release.
+ */
+export function tunerOperationMaxMs(cfg: unknown, pressMs?: number): number {
+  const c = (cfg ?? {}) as Partial<TunerConfig>;
+  const press = pressMs ?? Math.max(c.presses?.fullMs ?? 3500, c.presses?.memoryMs ?? 1500, c.presses?.bypassMs ?? 250);
+  return press + (c.keyResponseMs ?? 2000) + (c.keyMaxMs ?? 30_000) + (c.settleMs ?? 700);
+}
+
 export const tunerSpec = defineRole({
   name: 'tuner',
   description: 'Antenna tuner (AH-4 interface, LDG AT-7000) on GPIO: timed START presses, KEY watch, power relay, PTT, physical button.',
@@ -187,16 +198,22 @@ export const tunerSpec = defineRole({
       description: 'presses START for a mode and waits for KEY; replies with the result (failed → "failed", no KEY → "timeout"); refused with "busy" while another operation runs',
       args: Obj({ mode: TuneMode }),
       result: TuneResult,
+      maxMs: (cfg) => tunerOperationMaxMs(cfg),
     },
     press: {
       description: 'presses START for ms milliseconds (20–10000); the tuner picks the mode from the length; replies like tune',
       args: Obj({ ms: Type.Integer({ minimum: 20, maximum: 10_000, description: 'press length in ms' }) }),
       result: TuneResult,
+      maxMs: (cfg) => tunerOperationMaxMs(cfg, 10_000),
     },
     'erase-memories': {
       description: 'power off, hold START, power on, hold eraseHoldMs, release (needs the power relay)',
       args: Obj({}),
       result: TuneResult,
+      maxMs: (cfg) => {
+        const c = (cfg ?? {}) as Partial<TunerConfig>;
+        return (c.power?.offMs ?? 2000) + (c.eraseHoldMs ?? 5000);
+      },
     },
   },
   state: TunerState,

@@ -1,4 +1,4 @@
-// A real ALSA device with no sound card (TESTING.md): an asound.conf in a temp dir whose PCMs are
+// A real ALSA device with no sound card (docs/testing.md): an asound.conf in a temp dir whose PCMs are
 // backed by files. Give `env` to child processes (`speaker` and `alsa-capture` read ALSA config
 // when first loaded, in the sink/capture process only, never in the test process).
 //   default / tofile : playback → <dir>/out.raw / <dir>/tofile.raw (raw, unpaced: a null slave)

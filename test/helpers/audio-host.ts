@@ -68,7 +68,7 @@ process.on('message', async (m: Msg) => {
         };
       }
       spec = m.role === 'player' ? playerSpec : sourceSpec;
-      const factory = m.role === 'player' ? (await import('../../device/audio/player-role.ts')).createPlayerRole : (await import('../../device/audio/source-role.ts')).createSourceRole;
+      const factory = m.role === 'player' ? (await import('../../device/audio/player/role.ts')).createPlayerRole : (await import('../../device/audio/source/role.ts')).createSourceRole;
       role = factory({
         device: { id: m.id, baseTopic: 'hearth', stateDir: '/tmp' }, config: m.config as never, clock, log, link, hal,
         fail: (e) => send({ t: 'failed', error: e.message }),

@@ -1,5 +1,5 @@
 // A device runtime in its own process whose player DAC is the simulated one mirrored through the
-// real `speaker` sink into an ALSA device (the file-backed one of TESTING.md), so a test can check
+// real `speaker` sink into an ALSA device (the file-backed one of docs/testing.md), so a test can check
 // what the device played. Everything else is `hearth run`: same runtime, config file, MQTT.
 // (No config can ask for this: a "sim" output has no mirror, so the DAC is injected as a HAL
 // override, the way tests inject hardware.)

@@ -1,5 +1,5 @@
 // Network namespaces for tests that send multicast, broadcast, ARP or Wake-on-LAN traffic: such
-// traffic never leaves namespaces the test creates and deletes itself (../shared/TESTING.md).
+// traffic never leaves namespaces the test creates and deletes itself (docs/testing.md).
 // Node cannot enter a namespace in-process, so code under test runs in a child process started
 // with `ip netns exec`.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';

@@ -1,5 +1,5 @@
 // A fresh PulseAudio (root, user mode, no shm) inside a namespace, from a script of `load-module`
-// lines (TESTING.md). PulseAudio's RTP modules are fragile across runs: one daemon per test.
+// lines (docs/testing.md). PulseAudio's RTP modules are fragile across runs: one daemon per test.
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -18,10 +18,10 @@
 // - thdn_db: THD+N of the first capturing player's output over a clean window (tone signal only).
 // - render_cpu_pct: CPU spent in Playout.render per player, % of one core per second of audio.
 import { VirtualClock } from '../../core/clock.ts';
-import { Playout } from '../playout.ts';
-import { DacClock } from '../dac-clock.ts';
-import { buildRtp } from '../rtp.ts';
-import { buildSenderReport } from '../rtcp.ts';
+import { Playout } from '../engine/playout.ts';
+import { DacClock } from '../engine/dac-clock.ts';
+import { buildRtp } from '../packets/rtp.ts';
+import { buildSenderReport } from '../packets/rtcp.ts';
 import { thdn } from '../analysis.ts';
 import type { PlayoutStats, StreamFormat } from '../types.ts';
 import { Prng } from './prng.ts';

@@ -9,7 +9,7 @@ import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { syncErrors } from '../../helpers/sync-error.ts';
 import { readS16, toneOf } from '../../helpers/audio-check.ts';
-import { buildRtp } from '../../../device/audio/rtp.ts';
+import { buildRtp } from '../../../device/audio/packets/rtp.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const G = '239.255.5.1', P = 46040;

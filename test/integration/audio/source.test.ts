@@ -6,10 +6,10 @@ import * as assert from 'uvu/assert';
 import { createNetns, type Netns } from '../../helpers/netns.ts';
 import { startAudioHost, stopAllHosts, announcements, type AudioHost } from '../../helpers/audio-hosts.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
-import { parseRtp } from '../../../device/audio/rtp.ts';
-import { parseRtcp } from '../../../device/audio/rtcp.ts';
-import { parseSap } from '../../../device/audio/sap.ts';
-import { parseSdp } from '../../../device/audio/sdp.ts';
+import { parseRtp } from '../../../device/audio/packets/rtp.ts';
+import { parseRtcp } from '../../../device/audio/packets/rtcp.ts';
+import { parseSap } from '../../../device/audio/packets/sap.ts';
+import { parseSdp } from '../../../device/audio/packets/sdp.ts';
 
 const G = '239.255.1.1', P = 46000;
 let ns: Netns, src: AudioHost, tap: UdpTap;

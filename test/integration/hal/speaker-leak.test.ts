@@ -1,6 +1,6 @@
 // `speaker` 0.5.5 leaked an napi_async_work per write (about 0.45 KB each: gigabytes a day for a
 // player). scripts/patch-speaker.mjs fixes the installed addon; this test writes 100 000 blocks
-// through the real addon to ALSA's file device (TESTING.md) and checks the sink process's memory
+// through the real addon to ALSA's file device (docs/testing.md) and checks the sink process's memory
 // stays flat. Unpatched, RSS grows about 35 MB over the measured 80 000 writes; patched, well under 1 MB.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

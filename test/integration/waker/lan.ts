@@ -1,6 +1,6 @@
 // A small LAN in network namespaces for the waker: a switch (a bridge in its own namespace)
 // and three hosts on it, each on its own veth "cable": the waker, a client, and a sleeping
-// host. Nothing here touches the machine's own interfaces (TESTING.md network rule).
+// host. Nothing here touches the machine's own interfaces (docs/testing.md, network rule).
 import { execFileSync } from 'node:child_process';
 import { createNetns, type Netns } from '../../helpers/netns.ts';
 

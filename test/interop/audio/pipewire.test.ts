@@ -14,9 +14,9 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPipeWire, type PipeWire } from '../../helpers/pipewire.ts';
 import { startUdpTap, type UdpTap, type Dgram } from '../../helpers/udp-taps.ts';
 import { dropouts, lastWholeStretch, readS16, toneOf } from '../../helpers/audio-check.ts';
-import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/sap.ts';
-import { parseSdp, type SdpStream } from '../../../device/audio/sdp.ts';
-import { parseRtp, type RtpPacket } from '../../../device/audio/rtp.ts';
+import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/packets/sap.ts';
+import { parseSdp, type SdpStream } from '../../../device/audio/packets/sdp.ts';
+import { parseRtp, type RtpPacket } from '../../../device/audio/packets/rtp.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns | undefined, alsa: AlsaFiles | undefined, pw: PipeWire | undefined, tap: UdpTap | undefined;

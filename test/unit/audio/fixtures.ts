@@ -1,7 +1,7 @@
 // Reads golden datagrams from test/fixtures/rtp/*.hex (one datagram per line, '#' comments).
 import { readFileSync } from 'node:fs';
-import type { Playout } from '../../../device/audio/playout.ts';
-import type { DacClock } from '../../../device/audio/dac-clock.ts';
+import type { Playout } from '../../../device/audio/engine/playout.ts';
+import type { DacClock } from '../../../device/audio/engine/dac-clock.ts';
 import type { SimDac } from '../../../device/audio/sim/dac.ts';
 
 const dir = new URL('../../fixtures/rtp/', import.meta.url);

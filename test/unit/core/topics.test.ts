@@ -7,7 +7,7 @@ import { topics, checkSegment, checkBase, haDiscoveryTopic } from '../../../prot
 
 const t = topics();
 
-test('builders give the layout of DESIGN.md under the default base', () => {
+test('builders give the layout of the README topic table under the default base', () => {
   assert.is(t.base, 'hearth');
   assert.is(t.status('kitchen'), 'hearth/kitchen/status');
   assert.is(t.info('kitchen'), 'hearth/kitchen/info');

@@ -2,7 +2,7 @@
 // invalid file changes nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, statSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, statSync, readlinkSync, linkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runFirstboot, wpaSupplicantConf, hostsFile, FirstbootError, type LiveSystem } from '../../../device/image/firstboot.ts';
@@ -34,6 +34,7 @@ function setup(content: unknown) {
     setHostname: async (n) => { calls.push(`hostname ${n}`); },
     startUnit: async (u) => { calls.push(`start ${u}`); },
     syncFs: async (p) => { calls.push(`sync ${p.slice(p.lastIndexOf('/') + 1)}`); },
+    wipeFreeSpace: async (p, secrets) => { calls.push(`wipe ${p.slice(p.lastIndexOf('/') + 1)} ${secrets.join('|')}`); return 'recorded'; },
   };
   const stateDir = join(root, 'var/lib/hearth');
   return { dir, root, fat, stateDir, calls, live, log: memoryLogger(), wall: () => Date.UTC(2026, 0, 2, 3, 4, 5) };
@@ -66,7 +67,7 @@ test('imports config, SSH key, Wi-Fi and host name, then scrubs the FAT copy', a
 
     assert.is(readFileSync(join(s.root, 'etc/hostname'), 'utf8'), 'kitchen\n');
     assert.ok(readFileSync(join(s.root, 'etc/hosts'), 'utf8').includes('127.0.1.1\tkitchen\n'));
-    assert.equal(s.calls, ['start wpa_supplicant@wlan0.service', 'hostname kitchen', 'sync hearth.json']);
+    assert.equal(s.calls, ['start wpa_supplicant@wlan0.service', 'hostname kitchen', 'sync hearth.json', 'sync hearth.json', 'wipe hearth.json s3cret-broker|password']);
 
     const fat = readFileSync(s.fat, 'utf8');
     assert.not.ok(fat.includes('s3cret-broker'), 'broker password gone from the FAT');
@@ -75,6 +76,37 @@ test('imports config, SSH key, Wi-Fi and host name, then scrubs the FAT copy', a
     assert.equal(scrubbed.imported, { at: '2026-01-02T03:04:05.000Z', revision: 1 });
     assert.is(scrubbed.config.mqtt.password, '***');
     assert.equal(scrubbed.ssh.authorizedKeys, [KEY]);
+  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+});
+
+test('the file\'s own bytes are overwritten in place before it is replaced; the OS clock and updates are set up', async () => {
+  const s = setup(file());
+  try {
+    // A second name for the same inode sees what happens to the file's own data blocks.
+    const same = join(s.dir, 'same-inode');
+    linkSync(s.fat, same);
+    const size = statSync(same).size;
+    await runFirstboot({ file: s.fat, stateDir: s.stateDir, root: s.root, live: s.live, log: s.log, wall: s.wall });
+    const old = readFileSync(same, 'utf8');
+    assert.ok(old.length >= size, `${old.length} >= ${size}`);
+    assert.is(old.trim(), '', 'the original bytes are spaces now');
+    assert.not.ok(existsSync(`${s.fat}.new`));
+    const chrony = readFileSync(join(s.root, 'etc/chrony/chrony.conf'), 'utf8');
+    assert.match(chrony, /^server hub\.local iburst/m);
+    assert.not.match(chrony, /^(pool|allow|local)/m);
+    assert.match(readFileSync(join(s.root, 'etc/apt/apt.conf.d/20auto-upgrades'), 'utf8'), /Unattended-Upgrade "1"/);
+    assert.match(readFileSync(join(s.root, 'etc/apt/apt.conf.d/52hearth-unattended-upgrades'), 'utf8'), /Automatic-Reboot "false"/);
+  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+});
+
+test('an import cut off after the in-place overwrite is finished on the next boot', async () => {
+  const s = setup('                                        \n');
+  try {
+    writeFileSync(`${s.fat}.new`, '{"v":2,"imported":{"at":"x","revision":1}}\n');
+    const r = await runFirstboot({ file: s.fat, stateDir: s.stateDir, root: s.root, live: s.live, log: s.log });
+    assert.is(r.outcome, 'already-imported');
+    assert.match(readFileSync(s.fat, 'utf8'), /imported/);
+    assert.not.ok(existsSync(`${s.fat}.new`));
   } finally { rmSync(s.dir, { recursive: true, force: true }); }
 });
 

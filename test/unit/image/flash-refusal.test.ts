@@ -1,21 +1,32 @@
 // The flash target rules against a fake /sys/block tree and fake mountinfo/swaps files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { inspectTarget, refusals, describeTarget, progressLine, formatBytes, parseMountinfo, type FlashEnv } from '../../../device/image/flash.ts';
+import { inspectTarget, refusals, describeTarget, progressLine, formatBytes, parseMountinfo, statNode, type FlashEnv, type NodeKind } from '../../../device/image/flash.ts';
 
 const GiB = 1024 ** 3;
 const IMAGE = 2 * GiB;
 
 interface Disk { name: string; dev: string; sizeGiB: number; removable: boolean; vendor?: string; model?: string; parts?: Array<[string, string]>; slaves?: Array<[string, string]> }
 
-function fakeEnv(disks: Disk[], mounts: Array<[string, string]>, swaps: string[] = []): FlashEnv & { dir: string } {
+/**
+ * A fake sysfs (block/<disk>[/<part>] directories, dev/block/MAJ:MIN links to them, as the kernel
+ * has) and fake device nodes: /dev/<name> for every disk and partition, plus `extraNodes` (path →
+ * "major:minor", or a NodeKind) to name a device under another name.
+ */
+function fakeEnv(disks: Disk[], mounts: Array<[string, string]>, swaps: string[] = [], extraNodes: Record<string, string | NodeKind> = {}): FlashEnv & { dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-sysblock-'));
   const sys = join(dir, 'block');
+  const sysDev = join(dir, 'dev/block');
+  mkdirSync(sysDev, { recursive: true });
+  const nodes = new Map<string, NodeKind>();
   for (const d of disks) {
     const p = join(sys, d.name);
+    mkdirSync(p, { recursive: true });
+    symlinkSync(p, join(sysDev, d.dev));
+    nodes.set(`/dev/${d.name}`, { kind: 'block', rdev: d.dev });
     mkdirSync(join(p, 'device'), { recursive: true });
     writeFileSync(join(p, 'dev'), `${d.dev}\n`);
     writeFileSync(join(p, 'size'), `${(d.sizeGiB * GiB) / 512}\n`);
@@ -26,6 +37,8 @@ function fakeEnv(disks: Disk[], mounts: Array<[string, string]>, swaps: string[]
       mkdirSync(join(p, part), { recursive: true });
       writeFileSync(join(p, part, 'dev'), `${dev}\n`);
       writeFileSync(join(p, part, 'partition'), '1\n');
+      symlinkSync(join(p, part), join(sysDev, dev));
+      nodes.set(`/dev/${part}`, { kind: 'block', rdev: dev });
     }
     for (const [slave, dev] of d.slaves ?? []) {
       mkdirSync(join(p, 'slaves', slave), { recursive: true });
@@ -36,7 +49,9 @@ function fakeEnv(disks: Disk[], mounts: Array<[string, string]>, swaps: string[]
   writeFileSync(mountinfo, mounts.map(([dev, at], i) => `${30 + i} 1 ${dev} / ${at.replace(/ /g, '\\040')} rw,relatime shared:1 - ext4 /dev/x rw`).join('\n') + '\n');
   const swapsFile = join(dir, 'swaps');
   writeFileSync(swapsFile, 'Filename\tType\tSize\tUsed\tPriority\n' + swaps.map((s) => `${s}\tpartition\t1000\t0\t-2`).join('\n') + '\n');
-  return { dir, sysBlock: sys, mountinfo, swaps: swapsFile };
+  for (const [path, v] of Object.entries(extraNodes)) nodes.set(path, typeof v === 'string' ? { kind: 'block', rdev: v } : v);
+  const statFake = async (path: string): Promise<NodeKind> => nodes.get(path) ?? { kind: 'missing' };
+  return { dir, sysBlock: sys, sysDevBlock: sysDev, statNode: statFake, mountinfo, swaps: swapsFile };
 }
 
 const laptop: Disk[] = [
@@ -57,7 +72,7 @@ test('a removable, unmounted SD card of enough size may be written; its model, s
     assert.equal(t.mountedAt, []);
     assert.not.ok(t.holdsRoot);
     assert.equal(refusals(t, IMAGE, false), []);
-    assert.is(describeTarget(t), '/dev/sdb: Generic SD/MMC, 32.0 GiB, removable');
+    assert.is(describeTarget(t), '/dev/sdb: sdb (8:16), Generic SD/MMC, 32.0 GiB, removable');
   } finally { rmSync(env.dir, { recursive: true, force: true }); }
 });
 
@@ -68,6 +83,40 @@ test('the disk holding / is refused, even with --force', async () => {
     assert.ok(t.holdsRoot);
     const r = refusals(t, IMAGE, true);
     assert.ok(r.some((x) => /root filesystem/.test(x)), r.join('; '));
+    // Without --force too, nothing suggests that --force would help.
+    const plain = refusals(t, IMAGE, false);
+    assert.ok(plain.some((x) => /root filesystem.*--force does not override this/.test(x)), plain.join('; '));
+    assert.not.ok(plain.some((x) => /add --force/.test(x)), plain.join('; '));
+  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+});
+
+test('a node of the root disk under another disk\'s name gets the root disk\'s checks (identified by number)', async () => {
+  // /dev/sdb here is the root disk's node (8:0); the real card sdb (8:16) is only reachable as /dev/card.
+  const env = fakeEnv(laptop, [['8:2', '/']], [], { '/dev/sdb': '8:0', '/dev/card': '8:16', '/dev/sdb-part': '8:2' });
+  try {
+    const t = await inspectTarget('/dev/sdb', env);
+    assert.is(t.name, 'sda');
+    assert.ok(t.holdsRoot);
+    assert.not.ok(t.removable);
+    assert.ok(refusals(t, IMAGE, true).some((x) => /\(sda\) holds this computer's root filesystem/.test(x)));
+    const card = await inspectTarget('/dev/card', env);
+    assert.is(card.name, 'sdb');
+    assert.equal(refusals(card, IMAGE, false), []);
+    const part = await inspectTarget('/dev/sdb-part', env);
+    assert.ok(part.isPartition);
+    assert.match(refusals(part, IMAGE, true)[0]!, /partition sda2 of disk sda; give the whole disk \(\/dev\/sda\)/);
+  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+});
+
+test('a missing path is called missing; a file or a character device is not a block device', async () => {
+  const env = fakeEnv(laptop, [['8:2', '/']], [], { '/tmp/x.img': { kind: 'other', what: 'a regular file' }, '/dev/odd': '7:99' });
+  try {
+    assert.match(refusals(await inspectTarget('/dev/sdq', env), IMAGE, true)[0]!, /^\/dev\/sdq does not exist/);
+    assert.match(refusals(await inspectTarget('/tmp/x.img', env), IMAGE, true)[0]!, /is not a block device \(a regular file\)/);
+    assert.match(refusals(await inspectTarget('/dev/odd', env), IMAGE, true)[0]!, /block device 7:99, which the kernel does not list/);
+    // The real stat: /dev/null is a character device, a missing path is missing.
+    assert.equal(await statNode('/dev/null'), { kind: 'other', what: 'a character device' });
+    assert.equal(await statNode('/nonexistent/hearth-card'), { kind: 'missing' });
   } finally { rmSync(env.dir, { recursive: true, force: true }); }
 });
 
@@ -78,7 +127,7 @@ test('a disk with a mounted partition is refused, even with --force; so is one w
     assert.equal(t.mountedAt, ['/media/me/boot fs']);
     const r = refusals(t, IMAGE, true);
     assert.is(r.length, 1);
-    assert.match(r[0]!, /mounted at \/media\/me\/boot fs/);
+    assert.match(r[0]!, /mounted at \/media\/me\/boot fs.*--force does not override this/);
   } finally { rmSync(env.dir, { recursive: true, force: true }); }
   const env2 = fakeEnv(laptop, [['8:2', '/']], ['/dev/sdb2']);
   try {
@@ -106,15 +155,14 @@ test('a non-removable disk needs --force; a partition, an unknown name or a too-
   const env = fakeEnv(laptop, [['8:2', '/']]);
   try {
     const mmc = await inspectTarget('/dev/mmcblk0', env);
-    assert.ok(refusals(mmc, IMAGE, false).some((x) => /not a removable disk.*--force/.test(x)));
+    assert.equal(refusals(mmc, IMAGE, false), ['/dev/mmcblk0 (mmcblk0) is not a removable disk; add --force if it really is the card']);
     assert.equal(refusals(mmc, IMAGE, true), []);
     const part = await inspectTarget('/dev/sdb1', env);
     assert.ok(part.isPartition);
-    assert.match(refusals(part, IMAGE, true)[0]!, /is a partition; give the whole disk/);
-    assert.is(describeTarget(part), '/dev/sdb1: a partition');
+    assert.match(refusals(part, IMAGE, true)[0]!, /is partition sdb1 of disk sdb; give the whole disk \(\/dev\/sdb\)/);
+    assert.is(describeTarget(part), '/dev/sdb1: partition sdb1 of disk sdb');
     const none = await inspectTarget('/dev/sdz', env);
-    assert.is(describeTarget(none), '/dev/sdz: not a disk');
-    assert.match(refusals(none, IMAGE, true)[0]!, /not a disk/);
+    assert.is(describeTarget(none), '/dev/sdz does not exist');
     const tiny = await inspectTarget('/dev/sdc', env);
     assert.ok(refusals(tiny, IMAGE, true).some((x) => /smaller than the image/.test(x)));
   } finally { rmSync(env.dir, { recursive: true, force: true }); }

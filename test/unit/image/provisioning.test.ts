@@ -88,4 +88,24 @@ test('the scrubbed copy keeps no secret and is marked imported; it still parses'
   assert.is(again.config.mqtt.password, '***');
 });
 
+test('every error of the file in one pass: its fields, Wi-Fi, SSH and the device config together', () => {
+  const f = base() as Record<string, any>;
+  f.hostname = 'bad name!';
+  f.wifi = { ssid: 'Home', country: 'Germany' };
+  f.ssh = { authorizedKeys: ['not a key'] };
+  f.config.mqtt.url = 'ftp://x';
+  f.config.roles = { player: { latencyMs: -1 } };
+  const paths = errorsOf(f).map((d) => d.path);
+  for (const p of ['/hostname', '/wifi/country', '/wifi/psk', '/ssh/authorizedKeys/0', '/config/mqtt/url', '/config/roles/player/latencyMs']) {
+    assert.ok(paths.includes(p), `${p} missing from ${paths.join(', ')}`);
+  }
+});
+
+test('the secrets to search the card for: every secret-named field, also as JSON escapes it', async () => {
+  const { provisioningSecrets } = await import('../../../protocol/provisioning.ts');
+  const f = base() as Record<string, any>;
+  f.config.mqtt.password = 'a"b';
+  assert.equal(provisioningSecrets(f).sort(), ['a"b', 'a\\"b', 'correct horse battery'].sort());
+});
+
 test.run();

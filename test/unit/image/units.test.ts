@@ -43,6 +43,7 @@ test('hearth.service: the documented command, restart on failure, watchdog', () 
   assert.is(one(u, 'Unit', 'StartLimitIntervalSec'), '0', 'never gives up restarting');
   assert.ok(one(u, 'Unit', 'After').includes('hearth-firstboot.service'));
   assert.is(one(u, 'Install', 'WantedBy'), 'multi-user.target');
+  assert.is(one(u, 'Service', 'SyslogIdentifier'), 'hearth', 'journal entries named hearth, not node');
 });
 
 test('hearth.service: own user in audio and gpio, only the capabilities its roles need (raw ARP, promiscuous capture, real-time threads), nothing gained later', () => {
@@ -114,6 +115,30 @@ test('sysusers: hearth is a system user in audio and gpio; the gpio group exists
   for (const l of ['g gpio -', 'u hearth -', 'm hearth audio', 'm hearth gpio']) assert.ok(lines.includes(l), l);
   const udev = readFileSync(join(rootfs, 'etc/udev/rules.d/60-hearth-gpio.rules'), 'utf8');
   assert.match(udev, /KERNEL=="gpiochip\*", GROUP="gpio", MODE="0660"/);
+});
+
+test('time: hearth.service starts without a real time sync; chrony replaces timesyncd and reads what first boot writes', async () => {
+  const { ENABLED_UNITS } = await import('../../../device/image/build.ts');
+  const u = unit('etc/systemd/system/hearth.service');
+  for (const k of ['Wants', 'After', 'Requires']) assert.not.ok((u.get('Unit')?.get(k) ?? []).join(' ').includes('time-sync'), `${k} names no time-sync target`);
+  const units = ENABLED_UNITS.map(([, f]) => f);
+  assert.ok(units.includes('/usr/lib/systemd/system/chrony.service'));
+  assert.not.ok(units.some((f) => /timesyncd|chrony-wait|time-wait-sync/.test(f)), 'nothing waits for a synchronised clock');
+  assert.ok(one(unit('etc/systemd/system/hearth-firstboot.service'), 'Unit', 'Before').split(/\s+/).includes('chrony.service'));
+});
+
+test('names: LLMNR off everywhere, mDNS on; hosts resolved through nss-resolve before plain DNS', async () => {
+  const { nsswitchHosts } = await import('../../../device/image/build.ts');
+  const resolved = unit('etc/systemd/resolved.conf.d/hearth.conf');
+  assert.is(one(resolved, 'Resolve', 'LLMNR'), 'no');
+  assert.is(one(resolved, 'Resolve', 'MulticastDNS'), 'yes');
+  for (const n of ['20-wired.network', '25-wireless.network']) assert.is(one(unit(`etc/systemd/network/${n}`), 'Network', 'LLMNR'), 'no', n);
+  assert.is(nsswitchHosts('passwd: files\nhosts:          files dns\n'), 'passwd: files\nhosts:          files myhostname resolve [!UNAVAIL=return] dns\n');
+});
+
+test('hearth is on PATH in the image', () => {
+  const sh = readFileSync(join(rootfs, 'usr/local/bin/hearth'), 'utf8');
+  assert.match(sh, /exec \/usr\/bin\/node \/opt\/hearth\/dist\/hearth\.js "\$@"/);
 });
 
 test.run();

@@ -1,0 +1,137 @@
+// hearth's side of the rooms bench: a hub, a source and two players, each a separate `hearth run`
+// (dist/hearth.js, the image's node flags) in one namespace, each under its own libfaketime clock,
+// each behind its own impaired link (link-relay.ts):
+//   source ──G0──▶ relay A (down: the profile) ──GA──▶ player A ──▶ ALSA pulse "roomA" ┐ observer
+//                  relay B (down: the profile) ──GB──▶ player B ──▶ ALSA pulse "roomB" ┘ (true time)
+//   each device's clock exchanges with the hub go through its relay's UDP link (up and down
+//   profiles separate: asymmetric delay), where they are counted on the wire.
+// MQTT (state, discovery) goes straight to the hub: it carries no timing.
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import type { Netns } from '../../test/helpers/netns.ts';
+import type { RoomObserver } from '../../test/helpers/room-observer.ts';
+import { tree } from '../../test/helpers/proc-stats.ts';
+import { imageRuntimeFlags } from './runtime-flags.ts';
+import { fakeClockEnv, fmtOffset, realtime, sleep, startRelay, stopProc, tail, type LinkCounts, type Profile, type Relay, type Shift } from './rooms-net.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const CLI = join(root, 'dist/hearth.js');
+const MQTT_PORT = 46283, RTP_PORT = 46300, NTP_PORT = 46323;
+const G0 = '239.255.30.1';
+const LATENCY_MS = 300, BUFFER_MS = 200; // PulseAudio starts a stream once ~200 ms is queued (the audio bench's device D)
+
+export interface HearthRun {
+  ns: Netns; dir: string; observer: RoomObserver; noise: string;
+  /** Link profile toward each device (down) and from it (up). */
+  down: Profile; up: Profile;
+  /** Clock shifts: null = true time. */
+  hub: Shift | null; source: Shift | null; a: Shift | null; b: Shift | null;
+  /** Rooms follow the house clock (the hub serves it) or, off, their own wall clocks (today's behaviour). */
+  houseClock: boolean;
+  seed: number;
+  log(s: string): void;
+  /** How to run `hearth` (default: the built bundle with the image's node flags; tests run the source through tsx). */
+  cli?: string[];
+}
+
+export interface HearthDevices {
+  /** Starts player B (room B); returns the true wall time (ms) it was started at. */
+  startB(opts?: { stepFile?: string }): Promise<number>;
+  /** B's sink process (the speaker child) is killed; the sink starts a new one by itself. */
+  restartSinkB(): void;
+  /** Datagrams a device's link carried so far (link 0 is its clock exchanges: "0:up" are its queries). */
+  linkCounts(id: string): Promise<LinkCounts>;
+  stop(): Promise<{ counts: Record<string, LinkCounts>; states: Record<string, any> }>;
+}
+
+/**
+ * The `clock` section of a device's config (protocol/clock.ts): with the house clock on, the hub's
+ * NTP server reached through the device's own relay; off, the device's OS wall clock as before.
+ * The hub itself serves house time and needs none for its own role.
+ */
+function clockConfig(r: HearthRun, relayPort: number | null): Record<string, unknown> {
+  if (!r.houseClock || relayPort === null) return { clock: { enabled: false } };
+  return { clock: { server: '127.0.0.1', port: relayPort } };
+}
+
+export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
+  const procs: ChildProcess[] = [];
+  const relays: Record<string, Relay> = {};
+  const logs: Record<string, () => string> = {};
+  const states: Record<string, any> = {};
+  const cli = r.cli ?? [...imageRuntimeFlags(), CLI];
+  const baseEnv = { ...process.env, ...r.observer.env, HEARTH_LOG_LEVEL: 'warn' };
+  let relayPort = 46400;
+  const device = (id: string, roles: Record<string, unknown>, shift: Shift | null, withRelay: boolean, stepFile?: string): ChildProcess => {
+    const config = join(r.dir, `${id}.json`);
+    const port = withRelay ? relayPort - 1 : null; // the relay just started for it
+    writeFileSync(config, JSON.stringify({ v: 2, id, mqtt: { url: `mqtt://127.0.0.1:${MQTT_PORT}` }, roles, ...clockConfig(r, port) }));
+    const p = r.ns.spawn(process.execPath, [...cli, 'run', '--config', config, '--state-dir', r.dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv, ...fakeClockEnv(shift, stepFile) } });
+    logs[id] = tail(p);
+    procs.push(p);
+    return p;
+  };
+  const linkFor = async (id: string, multicastTo: string | null) => {
+    const links: Parameters<typeof startRelay>[4] = [{ kind: 'udp', listen: relayPort++, target: NTP_PORT }];
+    if (multicastTo) links.push({ kind: 'multicast', from: G0, to: multicastTo, ports: [RTP_PORT, RTP_PORT + 1] });
+    relays[id] = await startRelay(r.ns, r.seed + Object.keys(relays).length, r.up, r.down, links);
+  };
+  const player = (id: string, group: string, room: string) => ({
+    player: { group, port: RTP_PORT, format: { rate: 48000, channels: 2, payloadType: 127 }, latencyMs: LATENCY_MS, sapListen: false, output: { device: room, bufferMs: BUFFER_MS } },
+  });
+
+  // State topics, for the record: what each device said about itself while it was measured.
+  const sub = r.ns.spawn('sh', ['-c', `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#'; sleep 0.2; done`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  let buf = '';
+  sub.stdout!.on('data', (d) => {
+    buf += d;
+    const lines = buf.split('\n'); buf = lines.pop()!;
+    for (const l of lines) { const i = l.indexOf(' '); try { states[l.slice(0, i)] = JSON.parse(l.slice(i + 1)); } catch { /* partial */ } }
+  });
+
+  const hub = device('hub', { hub: { host: '127.0.0.1', port: MQTT_PORT, wsPort: 0, allowAnonymous: true, credentialsFile: join(r.dir, 'credentials.json'), ntp: { enabled: r.houseClock, host: '127.0.0.1', port: NTP_PORT } } }, r.hub, false);
+  for (const t0 = Date.now(); !states['hearth/hub/state/hub']; await sleep(100)) if (hub.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`the hub did not start:\n${logs.hub!()}`);
+  realtime(hub.pid!);
+  await linkFor('source', null);
+  const source = device('source', { source: { streams: [{ id: 'noise', name: 'rooms noise', input: { kind: 'file', path: r.noise, loop: true }, group: G0, port: RTP_PORT, sap: false }] } }, r.source, true);
+  await linkFor('roomA', '239.255.30.11');
+  const a = device('roomA', player('roomA', '239.255.30.11', 'roomA'), r.a, true);
+  let b: ChildProcess | undefined;
+  const waitPlaying = async (id: string, p: ChildProcess) => {
+    for (const t0 = Date.now(); !states[`hearth/${id}/state/player`]?.detail?.playing; await sleep(100)) {
+      if (p.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`${id} did not start playing (state ${JSON.stringify(states[`hearth/${id}/state/player`])}):\n${logs[id]!()}`);
+    }
+  };
+  for (const t0 = Date.now(); !states['hearth/source/state/source']; await sleep(100)) if (source.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`the source did not start:\n${logs.source!()}`);
+  realtime(source.pid!);
+  await waitPlaying('roomA', a);
+  realtime(a.pid!);
+  r.log(`hub ${fmt(r.hub)}, source ${fmt(r.source)}, player A ${fmt(r.a)} playing`);
+  return {
+    async startB(opts = {}) {
+      await linkFor('roomB', '239.255.30.12');
+      const t = Date.now();
+      const pb = b = device('roomB', player('roomB', '239.255.30.12', 'roomB'), r.b, true, opts.stepFile);
+      void waitPlaying('roomB', pb).then(() => realtime(pb.pid!), (e) => r.log(String(e)));
+      return t;
+    },
+    linkCounts: (id) => relays[id]!.counts(),
+    restartSinkB() {
+      const kids = tree(b!.pid!).filter((pid) => pid !== b!.pid);
+      // The speaker child is the node process under the runtime (`ip netns exec` → node → child).
+      const sink = kids.at(-1);
+      if (sink) process.kill(sink, 'SIGKILL');
+      r.log(`player B's sink process (pid ${sink}) killed; the sink restarts it`);
+    },
+    async stop() {
+      try { process.kill(-sub.pid!, 'SIGTERM'); } catch { /* gone */ }
+      for (const p of procs.reverse()) await stopProc(p);
+      const counts: Record<string, any> = {};
+      for (const [k, rl] of Object.entries(relays)) counts[k] = await rl.stop();
+      return { counts, states };
+    },
+  };
+}
+
+const fmt = (s: Shift | null) => (s ? `${fmtOffset(s.offsetS)} s ${s.ppm >= 0 ? '+' : ''}${s.ppm} ppm` : 'true');

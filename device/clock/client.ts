@@ -1,0 +1,161 @@
+// The house-clock client: asks the reference for its time over NTP (UDP) and keeps the estimator
+// fed. Owns the query schedule, the matching of replies to requests, and the verdicts on replies.
+//
+// Rules:
+// - Schedule: a burst of `burst` queries `burstGapMs` apart at start (locked after `lockSamples`
+//   replies: a device whose OS clock is seconds off is in house time within ~0.2 s), then one
+//   every `lockingGapMs` (100 ms) for `fastMs` (3 s) so that the rate is known to tens of ppm
+//   within 2 s, then one every `pollMs` (default 1024 ms: under 60 a minute even on a crystal
+//   1000 ppm fast). After a reference jump it runs the fast phase again. A kiss-o'-death RATE
+//   doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
+//   slowly, in case the reference is reconfigured).
+// - A query carries a random cookie (never our clock) and is answered once: a reply is used only
+//   if it echoes an outstanding cookie, passes checkReply, and arrives within `timeoutMs`; anything
+//   else is counted by reason in `faults` and dropped. Timed-out queries are counted as `timeouts`.
+// - t1 is read immediately before the send, t4 is the stack's receive time (udp.ts `at`); both on
+//   the injected clock's now().
+// - The server name is resolved once at start (and again after `staleAfterMs` without a reply,
+//   in case its address changed); the UDP stack only sees addresses.
+import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { UdpSocket, UdpStack } from '../hal/udp.ts';
+import { ClockEstimator, type AddResult, type EstimatorOptions } from './estimator.ts';
+import { buildRequest, checkReply, parseNtp, type ReplyFault } from './ntp-packet.ts';
+
+export interface ClockClientOptions {
+  stack: UdpStack;
+  clock: Clock;
+  server: string;
+  port: number;
+  /** Host name → IPv4 address (default: the address itself; the runtime passes dns.lookup). */
+  resolve?: (host: string) => Promise<string>;
+  burst?: number;
+  burstGapMs?: number;
+  lockingGapMs?: number;
+  fastMs?: number;
+  pollMs?: number;
+  lockSamples?: number;
+  timeoutMs?: number;
+  staleAfterMs?: number;
+  estimator?: EstimatorOptions;
+  /** Called after every exchange that changed the estimate ('accepted' or 'jump'). */
+  onUpdate?(result: AddResult): void;
+  /** Things worth an event: a jump, reference lost, reference back. */
+  onEvent?(type: 'jump' | 'lost' | 'back', message: string): void;
+}
+
+export type ClockFaults = Record<ReplyFault | 'timeouts' | 'invalid' | 'outliers' | 'send-errors', number>;
+
+export class ClockClient {
+  readonly estimator: ClockEstimator;
+  readonly faults: ClockFaults = { malformed: 0, 'not-server': 0, unexpected: 0, kiss: 0, unsynchronised: 0, 'bad-timestamps': 0, timeouts: 0, invalid: 0, outliers: 0, 'send-errors': 0 };
+  /** Queries sent since start. */
+  queries = 0;
+  /** Local now() of the last usable reply, or undefined. */
+  lastReached: number | undefined;
+  private sock: UdpSocket | undefined;
+  private address: string | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly outstanding = new Map<bigint, { t1: number; timer: TimerHandle }>();
+  private burstLeft: number;
+  /** Local time until which the fast pace runs (from start, and again after a jump). */
+  private fastUntil = -Infinity;
+  private backoff = 1;
+  private lost = false;
+  private stopped = false;
+  private resolving = false;
+
+  constructor(private readonly o: ClockClientOptions) {
+    this.estimator = new ClockEstimator(o.estimator);
+    this.burstLeft = o.burst ?? 6;
+  }
+
+  get reference(): string { return `${this.o.server}:${this.o.port}`; }
+  get locked(): boolean { return this.estimator.size() >= (this.o.lockSamples ?? 4); }
+  /** True when the reference has not answered for staleAfterMs (after having answered once). */
+  get stale(): boolean {
+    return this.lastReached !== undefined && this.o.clock.now() - this.lastReached > (this.o.staleAfterMs ?? 10_000);
+  }
+
+  async start(): Promise<void> {
+    this.sock = await this.o.stack.open({});
+    if (this.stopped) { await this.sock.close(); return; }
+    this.sock.onMessage((m) => this.onReply(m.data, m.at));
+    this.sock.onError(() => { this.faults['send-errors']++; });
+    await this.resolveServer();
+    if (this.stopped) return;
+    this.fastUntil = this.o.clock.now() + (this.o.fastMs ?? 3000);
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.timer);
+    for (const q of this.outstanding.values()) this.o.clock.clearTimeout(q.timer);
+    this.outstanding.clear();
+    await this.sock?.close();
+  }
+
+  private async resolveServer(): Promise<void> {
+    if (this.resolving) return;
+    this.resolving = true;
+    try {
+      this.address = this.o.resolve ? await this.o.resolve(this.o.server) : this.o.server;
+    } catch {
+      this.faults['send-errors']++; // unresolvable: counted; the next tick tries again
+    } finally { this.resolving = false; }
+  }
+
+  private nextGap(): number {
+    if (this.burstLeft > 0) return this.o.burstGapMs ?? 25;
+    if (!this.locked || this.o.clock.now() < this.fastUntil) return this.o.lockingGapMs ?? 100;
+    return (this.o.pollMs ?? 1024) * this.backoff;
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    if (this.burstLeft > 0) this.burstLeft--;
+    this.query();
+    this.timer = this.o.clock.setTimeout(() => this.tick(), this.nextGap());
+    if (this.stale) {
+      if (!this.lost) { this.lost = true; this.o.onEvent?.('lost', `house clock reference ${this.reference} stopped answering; keeping the last estimate`); }
+      void this.resolveServer();
+    }
+  }
+
+  private query(): void {
+    if (!this.sock || this.address === undefined) return;
+    const cookie = randomBytes(8).readBigUInt64BE(0) | 1n;
+    const timer = this.o.clock.setTimeout(() => { if (this.outstanding.delete(cookie)) this.faults.timeouts++; }, this.o.timeoutMs ?? 1000);
+    const t1 = this.o.clock.now();
+    this.outstanding.set(cookie, { t1, timer });
+    this.queries++;
+    this.sock.send(buildRequest(cookie), this.o.port, this.address);
+  }
+
+  private onReply(data: Buffer, t4: number): void {
+    let origin: bigint;
+    try { origin = parseNtp(data).origin; } catch { this.faults.malformed++; return; }
+    const q = this.outstanding.get(origin);
+    if (!q) { this.faults.unexpected++; return; }
+    const r = checkReply(data, origin);
+    this.outstanding.delete(origin);
+    this.o.clock.clearTimeout(q.timer);
+    if (!r.ok) {
+      this.faults[r.fault]++;
+      if (r.fault === 'kiss' && /RATE/.test(r.detail)) this.backoff = Math.min(16, this.backoff * 2);
+      return;
+    }
+    const before = this.estimator.counts.outliers;
+    const result = this.estimator.add({ t1: q.t1, t2: r.t2, t3: r.t3, t4 });
+    this.faults.outliers += this.estimator.counts.outliers - before;
+    if (result === 'invalid') { this.faults.invalid++; return; }
+    // A suspect is not "reaching" the reference: a lying one must not keep the estimate fresh.
+    if (result === 'suspect') return;
+    this.lastReached = t4;
+    if (this.lost) { this.lost = false; this.o.onEvent?.('back', `house clock reference ${this.reference} answers again`); }
+    if (result === 'jump') this.fastUntil = t4 + (this.o.fastMs ?? 3000);
+    if (result === 'jump') this.o.onEvent?.('jump', `house clock reference ${this.reference} jumped; re-locking (${this.estimator.counts.jumps} jumps so far)`);
+    this.o.onUpdate?.(result);
+  }
+}

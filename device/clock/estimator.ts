@@ -1,0 +1,180 @@
+// The house-clock estimator, pure: NTP exchanges in, the reference's time as a line over this
+// device's monotonic clock out (offset, rate, uncertainty). No I/O, no timers; tested in virtual time.
+//
+// An exchange: t1 (request sent) and t4 (reply received) on the local monotonic clock, t2
+// (request received) and t3 (reply sent) on the reference. Its round trip δ = (t4 − t1) − (t3 − t2)
+// and its offset θ = ((t2 − t1) + (t3 − t4)) / 2, the reference minus local time at the local
+// midpoint m = (t1 + t4) / 2. Whatever the asymmetry, the true offset at m lies in θ ± δ/2.
+//
+// Rules:
+// - Every lateness only adds to δ: queueing, a Wi-Fi retry, and timestamps read late in
+//   JavaScript (a receive time read when the event loop gets to the datagram, on either side).
+//   So the least-delayed exchanges are the least-disturbed ones: each exchange is weighted by
+//   1/σ², σ = σ₀ + (δ − δ_min)/2, where δ_min is the least round trip in the window and σ₀ half
+//   the median excess (the network's ordinary jitter), at least 2 µs. σ₀ keeps the line from
+//   resting on the single least-delayed exchange, whose own error is up to half ITS excess over
+//   the true floor: in simulation σ₀ = median/10 held one such exchange's 28 µs for 30 s
+//   (wired p99 15.4 µs, Wi-Fi 330) where median/2 averages the near-floor ones (14.6, 310). A delay burst (a queue
+//   that fills one way) gets a weight near zero instead of pulling the line by half its excess.
+// - The line is a weighted least-squares fit of θ over m (the last `maxSamples` (256) exchanges,
+//   at most `maxAgeMs` (10 min) old: a long window pins the rate, which is what holds the line
+//   between exchanges), with a Gaussian prior on the rate (σ = `ratePriorPpm`, 1000): over a short
+//   burst of exchanges the rate stays near 0 instead of following jitter; over a minute the data
+//   decide it to well under a ppm.
+// - An exchange that cannot be true under the line (|θ − line(m)| > δ/2 + 3σ_line + margin) is a
+//   suspect. A suspect followed by an agreeing exchange is an outlier (counted, dropped: a lying
+//   or corrupted reply). `jumpConfirm` suspects in a row that agree with each other mean the
+//   reference itself moved (restarted with a new anchor, stepped): counted as a jump, and the line
+//   restarts from them.
+// - Uncertainty (± µs, about 95 %): twice the fit's standard error at the instant asked (scaled up
+//   by the residuals when they exceed the weights' promise), plus `wanderPpm` × time since the
+//   newest exchange (crystal wander while nothing is heard). It does not contain the constant
+//   part of path asymmetry, which no two-way method can see; on one LAN every device shares it.
+
+export interface Exchange { t1: number; t2: number; t3: number; t4: number }
+
+export interface ClockEstimate {
+  /** Reference ms at local monotonic `t`: `at + offsetMs + (1 + rate)·(t − at)`... see `refAt`. */
+  at: number;
+  /** Reference − local at `at`, ms. */
+  offsetMs: number;
+  /** d(reference − local)/d(local): the local crystal's error against the reference (1e-6 = 1 ppm). */
+  rate: number;
+  uncertaintyUs: number;
+  /** Least round trip in the window, µs. */
+  delayUs: number;
+  samples: number;
+}
+
+export type AddResult = 'accepted' | 'invalid' | 'suspect' | 'jump';
+
+export interface EstimatorOptions {
+  maxSamples?: number;
+  maxAgeMs?: number;
+  ratePriorPpm?: number;
+  wanderPpm?: number;
+  /** Added to the consistency bound (ms); covers what the line's σ does not (e.g. rate wander). */
+  marginMs?: number;
+  jumpConfirm?: number;
+  /** Longest round trip accepted, ms. */
+  maxDelayMs?: number;
+}
+
+interface Sample { m: number; theta: number; delay: number }
+
+export interface EstimatorCounts { accepted: number; invalid: number; outliers: number; jumps: number }
+
+export class ClockEstimator {
+  private samples: Sample[] = [];
+  private suspects: Sample[] = [];
+  private base = 0;
+  private fit: { mBar: number; tBar: number; r: number; invW: number; invS: number; scale: number; dmin: number } | undefined;
+  readonly counts: EstimatorCounts = { accepted: 0, invalid: 0, outliers: 0, jumps: 0 };
+  private readonly o: Required<EstimatorOptions>;
+
+  constructor(o: EstimatorOptions = {}) {
+    this.o = {
+      maxSamples: o.maxSamples ?? 256, maxAgeMs: o.maxAgeMs ?? 600_000, ratePriorPpm: o.ratePriorPpm ?? 1000,
+      wanderPpm: o.wanderPpm ?? 0.5, marginMs: o.marginMs ?? 0.1, jumpConfirm: o.jumpConfirm ?? 3, maxDelayMs: o.maxDelayMs ?? 1000,
+    };
+  }
+
+  /** Feeds one exchange; returns what became of it. */
+  add(x: Exchange): AddResult {
+    const delay = (x.t4 - x.t1) - (x.t3 - x.t2);
+    const vals = [x.t1, x.t2, x.t3, x.t4];
+    if (!vals.every(Number.isFinite) || x.t4 < x.t1 || x.t3 < x.t2 || delay < -0.01 || delay > this.o.maxDelayMs) {
+      this.counts.invalid++;
+      return 'invalid';
+    }
+    if (this.samples.length === 0) this.base = Math.round(((x.t2 - x.t1) + (x.t3 - x.t4)) / 2);
+    const s: Sample = { m: (x.t1 + x.t4) / 2, theta: ((x.t2 - this.base - x.t1) + (x.t3 - this.base - x.t4)) / 2, delay: Math.max(0, delay) };
+    if (this.fit && this.samples.length >= 3 && !this.consistent(s)) {
+      this.suspects.push(s);
+      if (this.suspects.length >= this.o.jumpConfirm && this.agree(this.suspects)) {
+        this.counts.jumps++;
+        this.samples = this.suspects;
+        this.suspects = [];
+        this.refit();
+        return 'jump';
+      }
+      return 'suspect';
+    }
+    this.counts.outliers += this.suspects.length;
+    this.suspects = [];
+    this.samples.push(s);
+    const newest = s.m;
+    this.samples = this.samples.filter((q) => newest - q.m <= this.o.maxAgeMs).slice(-this.o.maxSamples);
+    this.counts.accepted++;
+    this.refit();
+    return 'accepted';
+  }
+
+  /** Forgets everything (a new reference). Counters stay. */
+  reset(): void { this.samples = []; this.suspects = []; this.fit = undefined; }
+
+  /** Exchanges in the current line. */
+  size(): number { return this.samples.length; }
+
+  /** Local time of the newest exchange in the line, or undefined. */
+  newest(): number | undefined { return this.samples.at(-1)?.m; }
+
+  /** Reference ms at local monotonic ms `t` (undefined before the first exchange). */
+  refAt(t: number): number | undefined {
+    const f = this.fit;
+    if (!f) return undefined;
+    return t + this.base + f.tBar + f.r * (t - f.mBar);
+  }
+
+  /** ± µs (about 95 %) of refAt(t). */
+  uncertaintyUs(t: number): number {
+    const f = this.fit;
+    if (!f) return Infinity;
+    const v = f.scale * (f.invW + (t - f.mBar) ** 2 * f.invS);
+    const since = Math.max(0, t - (this.newest() ?? t));
+    return 1000 * (2 * Math.sqrt(v)) + this.o.wanderPpm * since * 1e-3;
+  }
+
+  estimate(t: number): ClockEstimate | undefined {
+    const f = this.fit, ref = this.refAt(t);
+    if (!f || ref === undefined) return undefined;
+    return { at: t, offsetMs: ref - t, rate: f.r, uncertaintyUs: this.uncertaintyUs(t), delayUs: f.dmin * 1000, samples: this.samples.length };
+  }
+
+  private consistent(s: Sample): boolean {
+    const f = this.fit!;
+    const line = f.tBar + f.r * (s.m - f.mBar);
+    const sigma = Math.sqrt(f.scale * (f.invW + (s.m - f.mBar) ** 2 * f.invS));
+    const since = Math.max(0, s.m - (this.newest() ?? s.m));
+    return Math.abs(s.theta - line) <= s.delay / 2 + 3 * sigma + this.o.marginMs + this.o.wanderPpm * 1e-6 * since;
+  }
+
+  private agree(list: Sample[]): boolean {
+    for (let i = 1; i < list.length; i++) {
+      const a = list[i - 1]!, b = list[i]!;
+      if (Math.abs(a.theta - b.theta) > (a.delay + b.delay) / 2 + this.o.marginMs + 1e-3 * Math.abs(b.m - a.m)) return false;
+    }
+    return true;
+  }
+
+  private refit(): void {
+    const n = this.samples.length;
+    if (n === 0) { this.fit = undefined; return; }
+    let dmin = Infinity;
+    for (const s of this.samples) dmin = Math.min(dmin, s.delay);
+    const excess = this.samples.map((s) => s.delay - dmin).sort((a, b) => a - b);
+    const sigma0 = Math.max(0.002, excess[Math.floor(n / 2)]! / 2);
+    let W = 0, mBar = 0, tBar = 0;
+    const w = this.samples.map((s) => 1 / (sigma0 + (s.delay - dmin) / 2) ** 2);
+    this.samples.forEach((s, i) => { W += w[i]!; mBar += w[i]! * s.m; tBar += w[i]! * s.theta; });
+    mBar /= W; tBar /= W;
+    let Sxx = 0, Sxy = 0;
+    this.samples.forEach((s, i) => { const dx = s.m - mBar; Sxx += w[i]! * dx * dx; Sxy += w[i]! * dx * (s.theta - tBar); });
+    const lambda = 1 / (this.o.ratePriorPpm * 1e-6) ** 2;
+    const r = Sxy / (Sxx + lambda);
+    let chi = 0;
+    this.samples.forEach((s, i) => { chi += w[i]! * (s.theta - tBar - r * (s.m - mBar)) ** 2; });
+    const scale = n > 2 ? Math.max(1, chi / (n - 2)) : 1;
+    this.fit = { mBar, tBar, r, invW: 1 / W, invS: 1 / (Sxx + lambda), scale, dmin };
+  }
+}

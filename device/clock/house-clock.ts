@@ -1,0 +1,113 @@
+// HouseClock: the Clock audio roles run on. now() is this process's monotonic clock, untouched;
+// wall() is HOUSE time, derived continuously from now() through the estimator's line, never from
+// the OS wall clock once locked (so a CLOCK_REALTIME step, or a Pi booting hours off, moves
+// nothing). Before the first lock wall() is the base clock's wall() and sync().state says
+// 'unsynced'/'locking': sources send no SRs then and players keep to the arrival mapping.
+//
+// Rules:
+// - The served line is a snapshot (house ms A at local tA, rate r) minus a correction that decays
+//   to zero: each estimator update replaces the snapshot and starts a correction equal to the
+//   difference at that instant, so wall() stays continuous. The correction is slewed at
+//   |c|/slewMs (1 s), at most maxSlewPpm (500 ppm: 0.5 ms per second), so wall() never runs backwards
+//   and a player's resampler can follow it.
+// - Steps: the first lock steps once (the device was on its OS clock), and a difference larger
+//   than stepMs (a reference jump, a restart after a long outage) is stepped too and counted:
+//   slewing seconds at 500 ppm would take hours of wrong time.
+// - With the reference silent, the last line is extrapolated at its rate; sync() reports 'stale'
+//   and how long ago the reference was last reached, and the uncertainty grows with the wait.
+import type { Clock, ClockSync, TimerHandle } from '../core/clock.ts';
+import { ClockClient, type ClockClientOptions } from './client.ts';
+
+export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'onUpdate' | 'onEvent'> {
+  maxSlewPpm?: number;
+  slewMs?: number;
+  stepMs?: number;
+  /** The OS wall clock, for the reported offset (default: base.wall()). */
+  osWall?: () => number;
+  /** Events worth publishing: lock, step, jump, lost, back. */
+  onEvent?(type: 'lock' | 'step' | 'jump' | 'lost' | 'back', message: string): void;
+}
+
+export class HouseClock implements Clock {
+  readonly client: ClockClient;
+  steps = 0;
+  private served: { A: number; tA: number; r: number } | undefined;
+  private corr = { t0: 0, c0: 0, rate: 0 };
+
+  constructor(private readonly base: Clock, private readonly o: HouseClockOptions) {
+    this.client = new ClockClient({ ...o, clock: base, onUpdate: () => this.update(), onEvent: (t, m) => o.onEvent?.(t, m) });
+  }
+
+  start(): Promise<void> { return this.client.start(); }
+  stop(): Promise<void> { return this.client.stop(); }
+
+  now(): number { return this.base.now(); }
+  wall(): number { return this.served ? this.houseAt(this.base.now()) : this.base.wall(); }
+  both(): { now: number; wall: number } {
+    if (!this.served) return this.base.both();
+    const now = this.base.now();
+    return { now, wall: this.houseAt(now) };
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle { return this.base.setTimeout(fn, ms); }
+  clearTimeout(h: TimerHandle | undefined): void { this.base.clearTimeout(h); }
+  setInterval(fn: () => void, ms: number): TimerHandle { return this.base.setInterval(fn, ms); }
+  clearInterval(h: TimerHandle | undefined): void { this.base.clearInterval(h); }
+
+  /** True once house time is served (the first lock happened). */
+  get synced(): boolean { return this.served !== undefined; }
+
+  private correctionAt(t: number): number {
+    const { t0, c0, rate } = this.corr;
+    const left = Math.max(0, Math.abs(c0) - rate * Math.max(0, t - t0));
+    return Math.sign(c0) * left;
+  }
+
+  private houseAt(t: number): number {
+    const s = this.served!;
+    return s.A + (1 + s.r) * (t - s.tA) - this.correctionAt(t);
+  }
+
+  private update(): void {
+    const now = this.base.now();
+    const est = this.client.estimator.estimate(now);
+    if (!est) return;
+    if (!this.served) {
+      if (!this.client.locked) return;
+      this.served = { A: now + est.offsetMs, tA: now, r: est.rate };
+      this.corr = { t0: now, c0: 0, rate: 0 };
+      this.o.onEvent?.('lock', `house clock locked to ${this.client.reference}: ${(this.served.A - (this.o.osWall ?? (() => this.base.wall()))()).toFixed(3)} ms from the OS clock, ±${Math.round(est.uncertaintyUs)} µs`);
+      return;
+    }
+    const before = this.houseAt(now);
+    const A = now + est.offsetMs;
+    const c0 = A - before;
+    this.served = { A, tA: now, r: est.rate };
+    if (Math.abs(c0) > (this.o.stepMs ?? 128)) {
+      this.steps++;
+      this.corr = { t0: now, c0: 0, rate: 0 };
+      this.o.onEvent?.('step', `house clock stepped by ${c0.toFixed(3)} ms (a reference jump or a long outage)`);
+      return;
+    }
+    const rate = Math.min((this.o.maxSlewPpm ?? 500) * 1e-6, Math.abs(c0) / (this.o.slewMs ?? 1000));
+    this.corr = { t0: now, c0, rate };
+  }
+
+  /** What the house clock knows of itself, for state and telemetry. */
+  sync(): ClockSync {
+    const now = this.base.now();
+    const c = this.client;
+    const state = !this.served ? (c.estimator.size() > 0 ? 'locking' : 'unsynced') : c.stale ? 'stale' : c.locked ? 'locked' : 'locking';
+    const osWall = this.o.osWall ?? (() => this.base.wall());
+    const unc = this.served ? c.estimator.uncertaintyUs(now) + Math.abs(this.correctionAt(now)) * 1000 : undefined;
+    const faults = Object.values(c.faults).reduce((a, b) => a + b, 0);
+    return {
+      state,
+      reference: c.reference,
+      ...(this.served ? { offsetMs: Math.round((this.houseAt(now) - osWall()) * 1000) / 1000 } : {}),
+      ...(unc !== undefined && Number.isFinite(unc) ? { uncertaintyUs: Math.round(unc * 10) / 10 } : {}),
+      ...(c.lastReached !== undefined ? { lastReachedS: Math.round((now - c.lastReached) / 100) / 10 } : {}),
+      ...(this.served ? { ratePpm: Math.round(this.served.r * 1e8) / 100 } : {}),
+      queries: c.queries, faults, jumps: c.estimator.counts.jumps, steps: this.steps,
+    };
+  }
+}

@@ -1,0 +1,140 @@
+// DacClock from made-up (framesConsumed, wallMs) sequences: quantised counts, polling jitter,
+// rates over ±1000 ppm, epochs and xruns.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
+import { Prng } from '../../../../device/audio/sim/prng.ts';
+
+const NOM = 48000, W0 = 1_700_000_000_000;
+
+/** A DAC at `ppm` started at W0: frame n starts at W0 + n/rate. Observations every `tickMs` with jitter. */
+function observeRun(dc: DacClock, ppm: number, seconds: number, tickMs = 2.5037, jitterMs = 0, seed = 1) {
+  // (A tick that is no whole number of frames: reads land at every phase of a frame, as in life.)
+  const rate = NOM * (1 + ppm / 1e6);
+  const rnd = new Prng(seed);
+  for (let t = 0; t < seconds * 1000; t += tickMs) {
+    const w = W0 + t + rnd.next() * jitterMs;
+    const consumed = Math.floor(((w - W0) * rate) / 1000) + 1;
+    dc.observe(consumed, w);
+  }
+  return rate;
+}
+
+test('rate within 0.05 ppm and frame instants within 2 µs over ±1000 ppm (quantised counts)', () => {
+  for (const ppm of [-1000, -120, 0, 80, 1000]) {
+    const dc = new DacClock(NOM);
+    const rate = observeRun(dc, ppm, 30);
+    assert.ok(Math.abs(dc.ppm() - ppm) < 0.05, `${ppm}: estimated ${dc.ppm()}`);
+    const n = Math.round(rate * 30.01);
+    const errUs = (dc.wallOfFrame(n) - (W0 + (n * 1000) / rate)) * 1000;
+    assert.ok(Math.abs(errUs) < 2, `${ppm}: frame instant off by ${errUs} µs`);
+  }
+});
+
+test('converges fast: within 5 ppm and 20 µs after 1 s', () => {
+  const dc = new DacClock(NOM);
+  const rate = observeRun(dc, 350, 1);
+  assert.ok(Math.abs(dc.ppm() - 350) < 5, `ppm ${dc.ppm()}`);
+  const n = Math.round(rate * 1.005);
+  assert.ok(Math.abs(dc.wallOfFrame(n) - (W0 + (n * 1000) / rate)) * 1000 < 20);
+});
+
+test('polling jitter (0..1 ms late reads) biases nothing but a constant ≤ 0.6 ms and the rate stays exact', () => {
+  const dc = new DacClock(NOM);
+  const rate = observeRun(dc, -200, 30, 2.5, 1, 9);
+  assert.ok(Math.abs(dc.ppm() + 200) < 0.5, `ppm ${dc.ppm()}`);
+  const n = Math.round(rate * 30.01);
+  const err = dc.wallOfFrame(n) - (W0 + (n * 1000) / rate);
+  assert.ok(err > 0 && err < 0.6, `offset ${err} ms`);
+});
+
+test('period-granular positions (a driver that moves its pointer once per period), read at dithered instants: the grain is learnt, not taken for xruns; the rate holds within the noise of the grain; the instants lag by half a period', () => {
+  // The speaker sink reads consumed = accepted − delay every 30..50 ms (the child dithers its
+  // reading instants). A DMA driver without a fine position reports the pointer at the last period
+  // boundary (240 frames = 5 ms here), so a reading lags the true position by 0..1 period.
+  // Undithered, the lag would drift with the rate and alias into a rate error; dithered, it
+  // averages to half a period, a constant two rooms with the same DAC model share.
+  const PERIOD = 240;
+  const periodMs = (PERIOD * 1000) / NOM;
+  for (const ppm of [-1000, 30, 1000]) {
+    for (const seed of [1, 2, 3]) {
+      const dc = new DacClock(NOM);
+      const rate = NOM * (1 + ppm / 1e6);
+      const rnd = new Prng(seed);
+      for (let t = 0; t < 30_000; ) {
+        t += 30 + rnd.next() * 20 + rnd.next() * 1.5; // dither + timer lateness
+        const played = Math.floor((t * rate) / 1000);
+        dc.observe(Math.floor(played / PERIOD) * PERIOD, W0 + t);
+      }
+      assert.is(dc.resetCount(), 0, `${ppm}/${seed}: granularity taken for an xrun`);
+      assert.ok(Math.abs(dc.grainMs() - periodMs) < 1e-9, `grain ${dc.grainMs()} ms`);
+      // 30 s of readings with a uniform 0..5 ms lag: σ of the fitted slope ≈ 8 ppm.
+      assert.ok(Math.abs(dc.ppm() - ppm) < 25, `${ppm}/${seed}: estimated ${dc.ppm()} ppm`);
+      const n = Math.round(rate * 30.01);
+      const lagMs = dc.wallOfFrame(n) - (W0 + (n * 1000) / rate);
+      assert.ok(Math.abs(lagMs - periodMs / 2) < 0.5, `${ppm}/${seed}: instants lag by ${lagMs.toFixed(3)} ms (half a period is ${periodMs / 2} ms)`);
+    }
+  }
+});
+
+test('period-granular positions: a real jump (an xrun of 60 ms) still re-anchors', () => {
+  const PERIOD = 240;
+  const dc = new DacClock(NOM);
+  const rnd = new Prng(4);
+  let t = 0;
+  let lost = 0;
+  for (; t < 10_000; t += 30 + rnd.next() * 20) dc.observe(Math.floor((t * NOM) / 1000 / PERIOD) * PERIOD, W0 + t);
+  const before = dc.resetCount(); // (the first readings, before the grain is learnt, may reset)
+  assert.ok(dc.grainMs() > 0, 'grain learnt');
+  lost = 60; // the DAC stalls for 60 ms: every later frame plays 60 ms late
+  for (let k = 0; k < 5; k++, t += 30 + rnd.next() * 20) {
+    dc.observe(Math.floor((((t - lost) * NOM) / 1000) / PERIOD) * PERIOD, W0 + t);
+  }
+  assert.is(dc.resetCount(), before + 1);
+  const n = Math.floor(((t - lost) * NOM) / 1000);
+  const lagMs = dc.wallOfFrame(n) - (W0 + t);
+  assert.ok(lagMs > -1 && lagMs < 6, `after the jump, instants off by ${lagMs.toFixed(3)} ms`);
+});
+
+test('a starting sink that reports 0 frames for a while, then plays: the stale readings stay out of the fit (instants within 2 µs after 10 s)', () => {
+  // The sim DAC (and a speaker sink before its first delay reading) reports 0 until audio flows;
+  // learning a grain from the first big step must not let those readings in.
+  for (const tickMs of [2.5, 20]) {
+    const dc = new DacClock(NOM);
+    const rate = NOM * 1.00008;
+    const startMs = 7 * tickMs;
+    const rnd = new Prng(3);
+    let t = 0;
+    for (; t < 10_000; t += tickMs + rnd.next() * 0.3) {
+      dc.observe(t < startMs ? 0 : Math.floor(((t - startMs) * rate) / 1000) + 1, W0 + t);
+    }
+    const n = Math.round(rate * 9.9);
+    const errUs = (dc.wallOfFrame(n) - (W0 + startMs + (n * 1000) / rate)) * 1000;
+    assert.ok(Math.abs(errUs) < 2, `tick ${tickMs} ms: frame instant off by ${errUs.toFixed(2)} µs`);
+  }
+});
+
+test('a new epoch (count going backwards) resets; an xrun jump re-anchors after 3 observations', () => {
+  const dc = new DacClock(NOM);
+  observeRun(dc, 100, 5);
+  dc.observe(10, W0 + 6000);
+  assert.is(dc.resetCount(), 1);
+  assert.ok(Math.abs(dc.ppm()) < 1e-9, 'starts again at nominal');
+  // Steady at nominal from W0+6000, then 20 ms of silence slots are inserted (counts stall vs wall).
+  const dc2 = new DacClock(NOM);
+  for (let t = 0; t < 3000; t += 2.5) dc2.observe(Math.floor(t * 48) + 1, W0 + t);
+  for (let t = 3000; t < 3100; t += 2.5) dc2.observe(Math.floor((t - 20) * 48) + 1, W0 + t);
+  assert.is(dc2.resetCount(), 1);
+  const n = Math.floor(3090 * 48);
+  assert.ok(Math.abs(dc2.wallOfFrame(n) - (W0 + n / 48 + 20)) < 0.05, 'follows the shifted timeline');
+});
+
+test('nothing observed: NaN; non-finite input ignored', () => {
+  const dc = new DacClock(NOM);
+  assert.ok(Number.isNaN(dc.wallOfFrame(0)));
+  dc.observe(NaN, W0);
+  assert.ok(Number.isNaN(dc.wallOfFrame(0)));
+  assert.is(dc.rateHz(), NOM);
+});
+
+test.run();

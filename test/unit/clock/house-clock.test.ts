@@ -1,0 +1,151 @@
+// The whole house-clock path in virtual time on the simulated network: hearth's NTP server on a
+// reference host, HouseClocks on devices whose crystals and OS clocks are off. Errors are taken
+// against the reference's house time at the same TRUE instant (the simulation's base clock).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { VirtualClock } from '../../../device/core/clock.ts';
+import { SimNetwork, type LinkProfile } from '../../../device/hal/udp.sim.ts';
+import { ClockServer } from '../../../device/clock/server.ts';
+import { HouseClock } from '../../../device/clock/house-clock.ts';
+import { buildNtp, parseNtp, toNtp } from '../../../device/clock/ntp-packet.ts';
+
+const REF = '10.0.0.1';
+async function house(o: { link?: LinkProfile; ppm?: number; offsetMs?: number; seed?: number } = {}) {
+  const base = new VirtualClock(0);
+  const net = new SimNetwork(base, { seed: o.seed ?? 1, defaultLink: o.link ?? { delayMs: 0.15, jitterMs: 0.2, loss: 0.01 } });
+  const ref = net.addHost({ address: REF, ppm: 25, rxLagMs: 0.05 });
+  let server = new ClockServer({ stack: ref.udp, clock: ref.clock, port: 123 });
+  await server.start();
+  const dev = net.addHost({ address: '10.0.0.2', ppm: o.ppm ?? -200, offsetMs: o.offsetMs ?? 3000, rxLagMs: 0.05 });
+  const events: Array<{ at: number; type: string }> = [];
+  const hc = new HouseClock(dev.clock, { stack: dev.udp, server: REF, port: 123, onEvent: (type) => events.push({ at: base.now(), type }) });
+  await hc.start();
+  const h = {
+    base, net, ref, dev, hc, events,
+    get server() { return server; },
+    async restartServer(anchorShiftMs: number) {
+      await server.stop();
+      server = new ClockServer({ stack: ref.udp, clock: ref.clock, port: 123, anchorMs: server.houseAt(0) + anchorShiftMs });
+      await server.start();
+    },
+    /** House-time error of the device now, µs. */
+    errUs: () => (hc.wall() - server.houseAt(ref.clock.now())) * 1000,
+    /** Runs for ms of true time in 10 ms steps, collecting |error| after `from` ms. */
+    async run(ms: number, each?: (t: number) => void) {
+      for (let t = 0; t < ms; t += 10) { base.advance(10); await Promise.resolve(); each?.(base.now()); }
+    },
+  };
+  return h;
+}
+const p99 = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length * 0.99)]!;
+
+test('a device 3 s and −200 ppm off is in house time within 2 s, then stays there at ≤ 60 queries a minute', async () => {
+  for (const [ppm, offsetMs] of [[-200, 3000], [200, -3000]] as const) {
+    const h = await house({ ppm, offsetMs });
+    assert.is(h.hc.sync().state, 'unsynced');
+    const late: number[] = [];
+    await h.run(2000);
+    assert.is(h.hc.sync().state, 'locked');
+    assert.ok(Math.abs(h.errUs()) <= 100, `error at 2 s: ${h.errUs().toFixed(1)} µs`);
+    await h.run(8000);
+    await h.run(60_000, () => late.push(Math.abs(h.errUs())));
+    assert.ok(p99(late) < 50, `p99 from 10 s on: ${p99(late).toFixed(1)} µs`);
+    const q0 = h.hc.client.queries;
+    await h.run(60_000);
+    assert.ok(h.hc.client.queries - q0 <= 60, `${h.hc.client.queries - q0} queries in a settled minute`);
+    const s = h.hc.sync();
+    assert.ok(Math.abs(s.offsetMs! + offsetMs) < 50, `offset vs the OS clock ${s.offsetMs} ms`);
+    assert.ok(s.uncertaintyUs! >= Math.abs(h.errUs()), `uncertainty ${s.uncertaintyUs} covers the error ${h.errUs()}`);
+    assert.equal(h.events.map((e) => e.type), ['lock']);
+    await h.hc.stop();
+  }
+});
+
+test('an OS clock step moves neither house time nor its rate; the reported offset shows it', async () => {
+  const h = await house();
+  await h.run(10_000);
+  const off0 = h.hc.sync().offsetMs!;
+  const w0 = h.hc.wall();
+  h.dev.clock.stepWall(-3_600_000); // booted an hour off, or an NTP daemon stepping
+  assert.ok(Math.abs(h.hc.wall() - w0) < 1e-6);
+  await h.run(5000);
+  assert.ok(Math.abs(h.errUs()) < 50);
+  // The OS clock runs with the crystal (−200 ppm), house time with the reference's (+25 ppm).
+  assert.ok(Math.abs(h.hc.sync().offsetMs! - off0 - 3_600_000) < 5, `offset ${h.hc.sync().offsetMs} (was ${off0})`);
+  assert.is(h.hc.steps, 0);
+  await h.hc.stop();
+});
+
+test('reference lost: the last estimate is kept and reported stale with its age; back: locked again', async () => {
+  const h = await house();
+  await h.run(60_000);
+  h.net.setLink(REF, '10.0.0.2', { down: true });
+  await h.run(30_000);
+  const s = h.hc.sync();
+  assert.is(s.state, 'stale');
+  assert.ok(s.lastReachedS! >= 29 && s.lastReachedS! <= 31, `last reached ${s.lastReachedS} s ago`);
+  assert.ok(Math.abs(h.errUs()) < s.uncertaintyUs!, `error ${h.errUs().toFixed(1)} µs within ±${s.uncertaintyUs}`);
+  assert.ok(Math.abs(h.errUs()) < 100, 'a known rate holds the line for 30 s');
+  h.net.setLink(REF, '10.0.0.2', { delayMs: 0.15, jitterMs: 0.2 });
+  await h.run(5000);
+  assert.is(h.hc.sync().state, 'locked');
+  assert.ok(Math.abs(h.errUs()) < 50);
+  assert.equal(h.events.map((e) => e.type), ['lock', 'lost', 'back']);
+  await h.hc.stop();
+});
+
+test('the reference restarting 2 s off: a counted jump, one step, house time follows', async () => {
+  const h = await house();
+  await h.run(30_000);
+  await h.restartServer(2000);
+  await h.run(5000);
+  const s = h.hc.sync();
+  assert.is(s.jumps, 1);
+  assert.is(s.steps, 1);
+  assert.ok(Math.abs(h.errUs()) < 100, `error after the restart ${h.errUs().toFixed(1)} µs`);
+  assert.equal(h.events.map((e) => e.type), ['lock', 'jump', 'step']);
+  await h.hc.stop();
+});
+
+test('garbage and lying replies are counted and never followed', async () => {
+  const h = await house();
+  await h.run(10_000);
+  // An impostor on the LAN sprays the client's port with garbage and forged replies.
+  const bad = h.net.addHost({ address: '10.0.0.66' });
+  const sock = await bad.udp.open({});
+  const clientPort = [...h.dev.sockets][0]!.port;
+  const forged = buildNtp({ mode: 4, stratum: 1, refId: 'GPS', origin: 42n, receive: toNtp(1), transmit: toNtp(2) });
+  // And the reference itself lies once in a while: a reply 0.5 s ahead (a corrupted timestamp).
+  let n = 0;
+  const real = h.server;
+  const orig = real.houseAt.bind(real);
+  real.houseAt = (now: number) => orig(now) + (Math.floor(n++ / 2) % 20 === 17 ? 500 : 0); // t2 and t3 of one reply
+  const errs: number[] = [];
+  await h.run(60_000, (t) => {
+    if (t % 500 === 0) { sock.send(Buffer.from('garbage!'), clientPort, '10.0.0.2'); sock.send(forged, clientPort, '10.0.0.2'); }
+    errs.push(Math.abs((h.hc.wall() - orig(h.ref.clock.now())) * 1000));
+  });
+  const f = h.hc.client.faults;
+  assert.ok(f.malformed >= 100 && f.unexpected >= 100, JSON.stringify(f));
+  assert.ok(f.outliers >= 1, JSON.stringify(f));
+  assert.ok(Math.max(...errs) < 100, `worst error ${Math.max(...errs).toFixed(1)} µs`);
+  assert.is(h.hc.sync().jumps, 0);
+  assert.ok(parseNtp(forged).origin === 42n);
+  await h.hc.stop();
+});
+
+test('once locked, corrections are slewed: house time never jumps nor runs backwards', async () => {
+  const h = await house({ link: { delayMs: 0.2, jitterMs: 2, loss: 0.05, burst: { everyMs: 7000, durationMs: 500, extraMs: 20 } } });
+  await h.run(1000);
+  let last = h.hc.wall(), lastDev = h.dev.clock.now(), worst = 0;
+  await h.run(60_000, () => {
+    const w = h.hc.wall(), d = h.dev.clock.now();
+    worst = Math.max(worst, Math.abs((w - last) / (d - lastDev) - 1));
+    last = w; lastDev = d;
+  });
+  assert.ok(worst < 1e-3, `house time ran at ${(worst * 1e6).toFixed(0)} ppm off the monotonic clock at worst`);
+  assert.is(h.hc.steps, 0);
+  await h.hc.stop();
+});
+
+test.run();
