@@ -9,7 +9,7 @@ import { dropMqttNumberCache } from './mqtt-packet.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
 import { Backoff } from './backoff.ts';
-import { topicMatches } from '../hub/acl.ts';
+import { topicMatches } from '../../protocol/topic-match.ts';
 import { describeBrokerError } from './broker-error.ts';
 
 export interface LinkOptions {

@@ -13,7 +13,6 @@ import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ConfigStore } from './config-store.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { Supervisor, ApplyError, type RoleView, type RoleLoader } from './supervisor.ts';
-import { ROLE_LOADERS } from './registry.ts';
 import { parseRequest, validateCommand, dispatchCommand, okReply, errorReply, RequestError } from './requests.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
@@ -22,7 +21,15 @@ import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
 import type { AnyRoleFactory, RoleLink } from './role.ts';
 import type { HalOverrides } from '../core/hal-overrides.ts';
 
+/** The roles a program has: their protocol specs and their factories' loaders (device/cli/roles.ts). */
+export interface RoleSet {
+  specs: readonly RoleSpec[];
+  loaders: Record<string, RoleLoader>;
+}
+
 export interface RuntimeOptions {
+  /** The roles this runtime can run (the composition root hands them in; core names none). */
+  roles: RoleSet;
   stateDir: string;
   /** Config file (default <stateDir>/config.json). */
   configFile?: string;
@@ -49,9 +56,9 @@ export interface Runtime {
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const clock = o.clock ?? new RealClock();
-  const specs: readonly RoleSpec[] = o.extraRoles?.length ? [...ROLE_SPECS, ...o.extraRoles.map((r) => r.spec)] : ROLE_SPECS;
+  const specs: readonly RoleSpec[] = o.extraRoles?.length ? [...o.roles.specs, ...o.extraRoles.map((r) => r.spec)] : o.roles.specs;
   const schema = deviceConfigSchema(specs);
-  const loaders: Record<string, RoleLoader> = { ...ROLE_LOADERS };
+  const loaders: Record<string, RoleLoader> = { ...o.roles.loaders };
   for (const r of o.extraRoles ?? []) loaders[r.spec.name] = async () => r.factory;
 
   await mkdir(o.stateDir, { recursive: true });
@@ -184,6 +191,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     onStatus: (role, view) => { views.set(role, view); publishRoleState(role); },
     onEvent: publishEvent,
     restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,
+    order: Object.fromEntries(specs.map((s) => [s.name, s.order ?? 0])),
   });
 
   // --- requests --------------------------------------------------------------------------------

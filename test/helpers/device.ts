@@ -7,6 +7,7 @@ import { startRuntime, type Runtime, type RuntimeOptions } from '../../device/co
 import { createLogger } from '../../device/core/log.ts';
 import type { HalOverrides } from '../../device/core/hal-overrides.ts';
 import type { Clock } from '../../device/core/clock.ts';
+import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
 export interface TestDeviceOptions {
   id: string;
@@ -36,7 +37,7 @@ export async function startTestDevice(o: TestDeviceOptions): Promise<TestDevice>
     roles: o.roles ?? {},
   };
   writeFileSync(join(stateDir, 'config.json'), JSON.stringify(config));
-  const runtime = await startRuntime({
+  const runtime = await startRuntime({ roles: BUILT_IN_ROLES,
     stateDir, hal: o.hal, clock: o.clock, extraRoles: o.extraRoles, restartMinMs: o.restartMinMs ?? 50, restartMaxMs: 1000,
     log: createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') ?? 'error' }),
   });

@@ -68,14 +68,14 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
     linkFor: () => noLink,
     onStatus: (role, v) => views.push({ role, ...v }),
     onEvent: (role, type, message, data) => events.push({ role, type, message, data }),
-    restartMinMs: o.restartMinMs ?? 1000, restartMaxMs: o.restartMaxMs ?? 8000, stableMs: o.stableMs ?? 60_000,
+    restartMinMs: o.restartMinMs ?? 1000, restartMaxMs: o.restartMaxMs ?? 8000, stableMs: o.stableMs ?? 60_000, order: { hub: -1 },
   });
   const last = (role: string) => [...views].reverse().find((v) => v.role === role)!;
   const live = (role: string) => [...instances].reverse().find((i) => i.role === role)!;
   return { clock, sup, calls, views, events, scripts, instances, last, live };
 }
 
-test('boot starts every role, hub first; each goes starting → running', async () => {
+test("boot starts every role in spec order (the hub, order -1, first); each goes starting → running", async () => {
   const h = harness(['a', 'hub', 'b']);
   await h.sup.boot({ a: { x: 1 }, b: { x: 2 }, hub: {}, absent: undefined });
   assert.equal(h.calls, ['hub#1 start {}', 'a#1 start {"x":1}', 'b#1 start {"x":2}']);
