@@ -219,24 +219,24 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
 
 interface Virtual { driftResidual: number; underrunsImpaired: number; underruns20: number; sync100: number; thdnVirtual: number; audioMinutes: number; arrival: SimLoopResult["figures"] }
 
-function virtual(quick: boolean, log: (s: string) => void): Virtual {
+async function virtual(quick: boolean, log: (s: string) => void): Promise<Virtual> {
   const long = quick ? 120 : 1800;
   const t0 = performance.now();
-  const v1 = simulateLoop({
+  const v1 = await simulateLoop({
     seconds: long, seed: 42, sender: { ppm: 50, rtcpIntervalMs: 1000 }, network: { jitterMs: 5, lossPct: 1 },
     players: [80, -120, 1000, -1000].map((dacPpm) => ({ dacPpm, latencyMs: 100 })),
   });
   log(`virtual: ${long} s × 4 players (±1000 ppm, 5 ms jitter, 1 % loss) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const v2 = simulateLoop({
+  const v2 = await simulateLoop({
     seconds: quick ? 60 : 600, seed: 43, sender: { ppm: 50, rtcpIntervalMs: 1000 },
     players: [80, -120].map((dacPpm) => ({ dacPpm, latencyMs: 20 })),
   });
-  const v3 = simulateLoop({
+  const v3 = await simulateLoop({
     seconds: quick ? 30 : 60, seed: 44, sender: { ppm: 0, rtcpIntervalMs: 1000, amplitude: 0.5 },
     players: [{ dacPpm: 300, latencyMs: 100, captureFromS: quick ? 20 : 40 }],
   });
   // Senders without RTCP (PulseAudio, PipeWire): two rooms on the arrival mapping alone.
-  const v4 = simulateLoop({
+  const v4 = await simulateLoop({
     seconds: quick ? 120 : 300, seed: 45, settleS: 30, sender: { ppm: 50, rtcpIntervalMs: null }, network: { jitterMs: 5, lossPct: 1 },
     players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 60 }],
   });
@@ -250,7 +250,7 @@ function virtual(quick: boolean, log: (s: string) => void): Virtual {
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' }); // device D runs dist/ as shipped
   const log = (s: string) => { if (!opts.json) console.log(s); else process.stderr.write(s + '\n'); };
-  const v = virtual(opts.quick, log);
+  const v = await virtual(opts.quick, log);
   const rt = await realTime(opts.quick ? 25 : 70, log);
   const figures = {
     sync_error_p99_us: round(rt.syncP99, 1),

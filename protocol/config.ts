@@ -110,14 +110,16 @@ export const AppliedConfig = Obj({
 });
 export type AppliedConfig = Static<typeof AppliedConfig>;
 
-const SECRET_KEYS = new Set(['password', 'secureOn', 'secret', 'token', 'psk']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secureOn', 'secret', 'token', 'psk']);
+/** What a secret reads as wherever the device publishes its config. */
+export const REDACTED = '***';
 
 /** A deep copy with every secret-named field replaced by "***". */
 export function redact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(redact) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k) && v !== undefined ? '***' : redact(v);
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k) && v !== undefined ? REDACTED : redact(v);
     return out as T;
   }
   return value;
@@ -152,6 +154,9 @@ export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig):
     throw new ProtocolError('invalid', 'config must be a JSON object', [{ path: '', message: 'must be object' }]);
   }
   const v = (input as { v?: unknown }).v;
+  if (v === undefined) {
+    throw new ProtocolError('invalid', `config has no format version: add "v": ${PROTOCOL_VERSION} (this device accepts ${ACCEPTED_VERSIONS.join(' and ')})`, [{ path: '/v', message: 'is required' }]);
+  }
   if (v === 1) return checkRoles(assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig, schema);
   if (v === PROTOCOL_VERSION) return checkRoles(assertValid(schema, input, 'config') as unknown as DeviceConfig, schema);
   throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [

@@ -8,3 +8,6 @@ export * from './config.ts';
 export * from './messages.ts';
 export * from './clock.ts';
 export { ROLE_SPECS, roleSpec } from './roles/index.ts';
+export * from './json.ts';
+export * from './bounds.ts';
+export * from './redaction.ts';

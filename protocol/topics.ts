@@ -19,7 +19,7 @@ export interface Topics {
   config(id: string): string;
   configSet(id: string): string;
   cmd(id: string, role: string, action: string): string;
-  /** Filter for every command of a device. */
+  /** Filter for every command topic of a device, malformed ones too (each gets a reply). */
   cmdFilter(id: string): string;
   reply(id: string): string;
   state(id: string, role: string): string;
@@ -56,7 +56,7 @@ export function topics(base = 'hearth'): Topics {
     config: (id) => `${d(id)}/config`,
     configSet: (id) => `${d(id)}/config/set`,
     cmd: (id, role, action) => `${d(id)}/cmd/${r(role)}/${checkSegment(action, 'action')}`,
-    cmdFilter: (id) => `${d(id)}/cmd/+/+`,
+    cmdFilter: (id) => `${d(id)}/cmd/#`,
     reply: (id) => `${d(id)}/reply`,
     state: (id, role) => `${d(id)}/state/${r(role)}`,
     event: (id, role) => `${d(id)}/event/${r(role)}`,

@@ -5,6 +5,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { MAX_PAYLOAD_BYTES } from './version.ts';
 import { ProtocolError, type ErrorDetail } from './envelope.ts';
+import { parseStrictJson } from './json.ts';
+import { summarize } from './bounds.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
 
@@ -74,18 +76,12 @@ export function check<T extends TSchema>(schema: T, value: unknown): { ok: true;
 export function assertValid<T extends TSchema>(schema: T, value: unknown, what = 'payload'): Static<T> {
   const r = check(schema, value);
   if (!r.ok) {
-    throw new ProtocolError('invalid', `${what} is invalid: ${r.errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, r.errors);
+    throw new ProtocolError('invalid', `${what} is invalid: ${summarize(r.errors)}`, r.errors);
   }
   return r.value;
 }
 
-/** Parses an MQTT payload as JSON within the size limit, or throws a ProtocolError. */
+/** Parses an MQTT payload as strict JSON (json.ts) within the size limit, or throws a ProtocolError. */
 export function parseJsonPayload(payload: Buffer | string, maxBytes = MAX_PAYLOAD_BYTES): unknown {
-  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  if (size > maxBytes) throw new ProtocolError('too-large', `payload is ${size} bytes; the limit is ${maxBytes}`);
-  try {
-    return JSON.parse(payload.toString());
-  } catch (e) {
-    throw new ProtocolError('bad-json', `payload is not valid JSON: ${(e as Error).message}`);
-  }
+  return parseStrictJson(payload, { maxBytes });
 }

@@ -14,6 +14,9 @@ const filters = args.filter((a, i) => !a.startsWith('--') && (suiteArg < 0 || i 
 const skipTypecheck = args.includes('--no-typecheck');
 const jobs = Number(process.env.HEARTH_TEST_JOBS ?? 2);
 const fileTimeoutMs = Number(process.env.HEARTH_TEST_TIMEOUT_MS ?? 300_000);
+// HEARTH_TEST_STREAM=1 (npm run test:image): each file's output is printed as it comes, not at its
+// end: an image build and two QEMU boots take many minutes, and their steps should be seen.
+const stream = process.env.HEARTH_TEST_STREAM === '1';
 
 function walk(dir: string): string[] {
   let out: string[] = [];
@@ -37,8 +40,12 @@ function run(cmd: string, argv: string[], name: string, parse: boolean): Promise
     const t0 = Date.now();
     const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, FORCE_COLOR: '0', HEARTH_TEST: '1' }, detached: true });
     let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    const take = (d: Buffer) => {
+      output += d;
+      if (stream && parse) process.stdout.write(String(d).replace(/^(?=.)/gm, `    | `));
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
     const timer = setTimeout(() => {
       output += `\n[test runner] ${name} timed out after ${fileTimeoutMs} ms\n`;
       try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
@@ -79,11 +86,12 @@ const serialQueue = files.filter(realtime);
 async function worker() {
   for (let f = queue.shift(); f; f = queue.shift()) {
     const name = relative(root, f);
+    if (stream) console.log(`▶ ${name}`);
     const r = await run(process.execPath, ['--import', 'tsx', f], name, true);
     results.push(r);
     const mark = r.ok ? 'ok  ' : 'FAIL';
     console.log(`${mark} ${name}  (${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}, ${(r.ms / 1000).toFixed(1)} s)`);
-    if (!r.ok || process.env.HEARTH_TEST_VERBOSE) console.log(r.output.replace(/^/gm, '    | '));
+    if ((!r.ok || process.env.HEARTH_TEST_VERBOSE) && !stream) console.log(r.output.replace(/^/gm, '    | '));
   }
 }
 await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));

@@ -24,8 +24,19 @@ export async function connectBroker(o: BrokerOpts, what = 'hearth-cli'): Promise
     (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     return client;
   } catch (e) {
-    throw new CliError(`cannot connect to ${o.broker}: ${(e as Error).message}`);
+    throw new CliError(`cannot connect to ${o.broker}: ${(e as Error).message}${explainRefusal((e as Error).message, o.user)}`);
   }
+}
+
+/** What a CONNACK refusal means for a controller command, in words (the broker says only "Identifier rejected"). */
+export function explainRefusal(message: string, user: string | undefined): string {
+  if (/identifier rejected/i.test(message)) {
+    return `\n  the login "${user ?? ''}" has device rights: a device login may only connect with its own id as client id, and only for that device's topics. `
+      + 'Controller commands (provision, cmd, monitor) need a controller login: on the hub, "hearth hub add-device <name> --controller" creates one.';
+  }
+  if (/bad username or password/i.test(message)) return `\n  the broker does not know the login "${user ?? ''}" or its password (check --user and --password / HEARTH_PASSWORD / --password-file).`;
+  if (/not authori[sz]ed/i.test(message)) return '\n  the broker wants a login: give --user and a password (or HEARTH_USER / HEARTH_PASSWORD).';
+  return '';
 }
 
 /** An error the CLI prints as one line (no stack) before exiting non-zero. */

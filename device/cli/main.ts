@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { Command, Option } from 'commander';
-import { topics as topicsFor, normalizeConfig, ProtocolError } from '../../protocol/index.ts';
+import { topics as topicsFor, normalizeConfig, ProtocolError, parseStrictJson } from '../../protocol/index.ts';
 import { createLogger, type LogLevel } from '../core/log.ts';
 import { RUNTIME_VERSION } from '../core/version.ts';
 import { addBrokerOptions, connectBroker, CliError, type BrokerOpts } from './broker-options.ts';
@@ -12,6 +12,7 @@ import { request, formatReplyError, commandTimeoutMs } from './request.ts';
 import { registerHouseCommand } from './house.ts';
 import { registerExtraCommands } from './extra-commands.ts';
 import { BUILT_IN_ROLES } from './roles.ts';
+import { parseProvisioning, PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 
 const program = new Command('hearth')
   .description('hearth: multi-room audio, antenna tuner, Wake-on-LAN and more for a house of Raspberry Pis, over MQTT')
@@ -75,10 +76,11 @@ hub
   .description('create (or replace) a login and print its new password once')
   .option('--credentials <file>', 'credentials file', '/var/lib/hearth/credentials.json')
   .option('--controller', 'controller rights (all topics) instead of device rights', false)
-  .action(async (id: string, o: { credentials: string; controller: boolean }) => {
+  .action(async (id: string, o: { credentials: string; controller: boolean }, cmd: Command) => {
     const { addLogin } = await import('../hub/credentials.ts');
-    const password = await addLogin(resolve(o.credentials), id, o.controller ? 'controller' : 'device');
-    console.log(`login ${id} (${o.controller ? 'controller' : 'device'} rights) added to ${o.credentials}`);
+    const file = credentialsOption(cmd);
+    const password = await addLogin(file, id, o.controller ? 'controller' : 'device');
+    console.log(`login ${id} (${o.controller ? 'controller' : 'device'} rights) added to ${file}`);
     console.log(`password: ${password}`);
     console.log('This password is shown once; put it in the device\'s config (mqtt.password) or provisioning file.');
   });
@@ -87,9 +89,10 @@ hub
   .command('remove-device <id>')
   .description('remove a login (a running hub drops its connections within a second)')
   .option('--credentials <file>', 'credentials file', '/var/lib/hearth/credentials.json')
-  .action(async (id: string, o: { credentials: string }) => {
+  .action(async (id: string, _o: { credentials: string }, cmd: Command) => {
     const { removeLogin } = await import('../hub/credentials.ts');
-    if (!(await removeLogin(resolve(o.credentials), id))) throw new CliError(`there is no login ${id} in ${o.credentials}`);
+    const file = credentialsOption(cmd);
+    if (!(await removeLogin(file, id))) throw new CliError(`there is no login ${id} in ${file}`);
     console.log(`login ${id} removed`);
   });
 
@@ -101,12 +104,7 @@ addBrokerOptions(
     .option('--patch', 'send the file as a merge patch over the applied config', false)
     .option('--timeout <s>', 'seconds to wait for the reply (default 60: a config/set stops and starts every changed role)', (v) => parsePositive(v, '--timeout'), 60),
 ).action(async (device: string, o: BrokerOpts & { config: string; patch: boolean; timeout: number }) => {
-  let body: unknown;
-  try {
-    body = JSON.parse(readFileSync(o.config, 'utf8'));
-  } catch (e) {
-    throw new CliError(`cannot read ${o.config}: ${(e as Error).message}`);
-  }
+  const body = readJsonFile(o.config);
   if (!o.patch) {
     // Check locally first, so a typo is reported without a round trip (the device checks again).
     try { normalizeConfig(body); } catch (e) {
@@ -134,7 +132,7 @@ addBrokerOptions(
 ).action(async (device: string, role: string, action: string, json: string | undefined, o: BrokerOpts & { timeout?: number }) => {
   let args: Record<string, unknown> = {};
   if (json !== undefined) {
-    try { args = JSON.parse(json); } catch (e) { throw new CliError(`the arguments are not valid JSON: ${(e as Error).message}`); }
+    try { args = parseStrictJson(json, { what: 'the arguments' }) as Record<string, unknown>; } catch (e) { throw new CliError(describeJsonError(e)); }
     if (!args || typeof args !== 'object' || Array.isArray(args)) throw new CliError('the arguments must be a JSON object');
   }
   const t = topicsFor(o.base);
@@ -153,11 +151,21 @@ addBrokerOptions(
 
 program
   .command('check-config <file>')
-  .description('validate a config file offline and print every error with its JSON path')
+  .description('validate a config file or a card\'s hearth.json offline and print every error with its JSON path')
   .action((file: string) => {
-    let body: unknown;
-    try { body = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new CliError(`cannot read ${file}: ${(e as Error).message}`); }
+    const body = readJsonFile(file);
     const stored = body && typeof body === 'object' && 'config' in body && 'revision' in body;
+    // A provisioning file (hearth.json for a card): every error of it at once, the config's included.
+    if (body && typeof body === 'object' && 'config' in body && !stored) {
+      try {
+        const p = parseProvisioning(body);
+        console.log(`${file}: valid ${PROVISIONING_FILE} for device ${p.config.id} (roles: ${Object.keys(p.config.roles).join(', ') || 'none'}${p.wifi ? `, Wi-Fi "${p.wifi.ssid}"` : ''}${p.ssh ? `, ${p.ssh.authorizedKeys.length} SSH key(s)` : ''})`);
+        return;
+      } catch (e) {
+        if (e instanceof ProtocolError) throw new CliError(`${file} is not a valid ${PROVISIONING_FILE}:\n${(e.details ?? [{ path: '', message: e.message }]).map((d) => `  ${d.path || '/'}: ${d.message}`).join('\n')}`);
+        throw e;
+      }
+    }
     try {
       const c = normalizeConfig(stored ? (body as { config: unknown }).config : body);
       console.log(`${file}: valid config for device ${c.id} (roles: ${Object.keys(c.roles).join(', ') || 'none'})`);
@@ -169,6 +177,28 @@ program
 
 registerHouseCommand(program);
 registerExtraCommands(program, { log: logFor() });
+
+/**
+ * The credentials file of `hub add-device` / `hub remove-device`. Both they and `hub` take
+ * --credentials, and commander hands an option written after the subcommand to the parent, so
+ * the one a person wrote wins wherever it stands (the subcommand's default never overrides it).
+ */
+function credentialsOption(cmd: Command): string {
+  for (const c of [cmd, cmd.parent]) if (c && c.getOptionValueSource('credentials') === 'cli') return resolve(c.opts().credentials as string);
+  return resolve(cmd.opts().credentials as string);
+}
+
+/** Reads a JSON file strictly (protocol/json.ts: no BOM, UTF-8, no repeated keys, bounded nesting). */
+function readJsonFile(file: string): unknown {
+  let bytes: Buffer;
+  try { bytes = readFileSync(file); } catch (e) { throw new CliError(`cannot read ${file}: ${(e as Error).message}`); }
+  try { return parseStrictJson(bytes, { what: file }); } catch (e) { throw new CliError(describeJsonError(e)); }
+}
+function describeJsonError(e: unknown): string {
+  if (!(e instanceof ProtocolError)) return (e as Error).message;
+  const d = e.details?.[0];
+  return d?.path ? `${e.message}\n  ${d.path}: ${d.message}` : e.message;
+}
 
 function parsePort(v: string, name: string, allowZero = false): number {
   const n = Number(v);

@@ -8,6 +8,7 @@ import { readFile, readdir, unlink } from 'node:fs/promises';
 import { join, dirname, basename } from 'node:path';
 import { normalizeConfig, type DeviceConfig } from '../../protocol/config.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
+import { parseStrictJson } from '../../protocol/json.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import type { Logger } from './log.ts';
 import type { TObject } from '@sinclair/typebox';
@@ -27,18 +28,19 @@ export class ConfigFileError extends Error {
 
 /** Reads and validates a config file (plain or stored form). Returns undefined when the file does not exist. */
 export async function readConfigFile(file: string, schema?: TObject): Promise<StoredConfig | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigFileError(file, `cannot read config file ${file}: ${(e as Error).message}`);
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseStrictJson(bytes, { what: `config file ${file}` });
   } catch (e) {
-    throw new ConfigFileError(file, `config file ${file} is not valid JSON: ${(e as Error).message}`);
+    const pe = e as ProtocolError;
+    throw new ConfigFileError(file, pe.message, pe.details ?? []);
   }
   const stored = raw && typeof raw === 'object' && 'config' in raw && 'revision' in raw;
   const body = stored ? (raw as { config: unknown }).config : raw;

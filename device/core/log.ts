@@ -10,6 +10,8 @@
 //   (so `journalctl -p warning` works).
 // - A closed stdout (`hearth … | head`) ends logging quietly: EPIPE is not a crash.
 
+import { cut, MAX_LOG_CHARS } from '../../protocol/bounds.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -50,7 +52,7 @@ export function isLogLevel(x: unknown): x is LogLevel {
 function errorFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
-    out[k] = v instanceof Error ? { message: v.message, name: v.name, stack: v.stack } : v;
+    out[k] = v instanceof Error ? { message: cut(v.message, MAX_LOG_CHARS), name: v.name, stack: v.stack } : typeof v === 'string' ? cut(v, 500) : v;
   }
   return out;
 }
@@ -74,6 +76,7 @@ interface Shared { min: number; level: LogLevel }
 function build(shared: Shared, format: 'json' | 'pretty', sink: LogSink, wall: () => number, journal: boolean, bound: Record<string, unknown>): Logger {
   function emit(lvl: LogLevel, msg: string, fields?: Record<string, unknown>) {
     if (ORDER[lvl] < shared.min) return;
+    msg = cut(msg, MAX_LOG_CHARS); // a line stays readable whatever a peer sent
     const all = errorFields({ ...bound, ...(fields ?? {}) });
     const prefix = journal ? `<${SYSLOG_PRIORITY[lvl]}>` : '';
     if (format === 'json') {

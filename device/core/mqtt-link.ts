@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
 import { Backoff } from './backoff.ts';
 import { topicMatches } from '../../protocol/topic-match.ts';
+import { FlapDetector } from './takeover.ts';
 import { describeBrokerError } from './broker-error.ts';
 
 export interface LinkOptions {
@@ -28,7 +29,16 @@ export interface LinkOptions {
   log: Logger;
   /** Non-retained messages kept while offline (oldest dropped beyond this). */
   offlineQueue?: number;
+  /** A connection up this long resets the backoff (default 5 s); a shorter one never does. */
+  stableMs?: number;
+  /** Short-lived connections in a row that mean a fight over the client id (default 4; takeover.ts). */
+  conflictThreshold?: number;
+  /** Delay before the next try once such a fight is seen (default 120 s). */
+  conflictBackoffMs?: number;
 }
+
+export interface LinkError { message: string; code?: number | string }
+export interface ConflictReport { streak: number; livedMs: number; nextTryMs: number; message: string }
 
 type Handler = (topic: string, payload: Buffer) => void;
 
@@ -42,11 +52,21 @@ export class MqttLink {
   private stopped = false;
   private connectedFlag = false;
   private readonly listeners = new Set<(connected: boolean) => void>();
+  private readonly errorListeners = new Set<(e: LinkError) => void>();
+  private readonly conflictListeners = new Set<(c: ConflictReport) => void>();
+  private readonly flaps: FlapDetector;
+  /** The last error the client reported (the broker's refusal, a socket error), for trials and status. */
+  lastError: LinkError | undefined;
   connects = 0;
 
   constructor(private readonly o: LinkOptions) {
     this.backoff = new Backoff({ minMs: o.reconnectMinMs ?? 500, maxMs: o.reconnectMaxMs ?? 30_000 });
+    this.flaps = new FlapDetector({ stableMs: o.stableMs ?? 5000, threshold: o.conflictThreshold ?? 4 });
   }
+
+  onError(fn: (e: LinkError) => void): () => void { this.errorListeners.add(fn); return () => this.errorListeners.delete(fn); }
+  /** Called when the broker keeps closing this link's connections right after accepting them (takeover.ts). */
+  onConflict(fn: (c: ConflictReport) => void): () => void { this.conflictListeners.add(fn); return () => this.conflictListeners.delete(fn); }
 
   get connected(): boolean { return this.connectedFlag; }
 
@@ -70,7 +90,9 @@ export class MqttLink {
     client.on('message', (topic, payload) => this.dispatch(topic, payload));
     client.on('close', () => this.onClose());
     client.on('error', (e) => {
+      this.lastError = { message: e.message, code: (e as { code?: number | string }).code };
       this.o.log.warn(describeBrokerError(this.o.url, e));
+      for (const l of this.errorListeners) l(this.lastError);
     });
   }
 
@@ -86,7 +108,7 @@ export class MqttLink {
     const wasReconnect = this.connects > 0;
     this.connects++;
     this.connectedFlag = true;
-    this.backoff.reset();
+    this.flaps.connected(this.o.clock.now());
     this.o.log.info(`${wasReconnect ? 'reconnected' : 'connected'} to ${this.o.url}`);
     const filters = [...this.subs.keys()];
     if (filters.length) {
@@ -106,8 +128,20 @@ export class MqttLink {
     this.connectedFlag = false;
     if (was) for (const l of this.listeners) l(false);
     if (this.stopped || this.reconnectTimer) return;
-    const delay = this.backoff.next();
-    if (was) this.o.log.warn(`lost the broker; reconnecting in ${delay} ms`);
+    const verdict = was ? this.flaps.closed(this.o.clock.now()) : (this.flaps.attemptFailed(), undefined);
+    if (verdict?.stable) this.backoff.reset();
+    let delay = this.backoff.next();
+    if (verdict?.conflict) {
+      // Each further round doubles the pause, up to 16 times the first: two clones settle into one
+      // status change every few minutes instead of dozens a second.
+      const rounds = verdict.streak - (this.o.conflictThreshold ?? 4);
+      delay = Math.max(delay, (this.o.conflictBackoffMs ?? 120_000) * 2 ** Math.min(rounds, 4));
+      const message = `the broker closed this device's connection ${verdict.streak} times in a row within seconds of accepting it `
+        + `(last after ${Math.round(verdict.livedMs)} ms): another client is probably using the client id "${this.o.clientId}" (two devices with one id, e.g. a cloned SD card), `
+        + `or the broker refuses something this device publishes (see the hub's log); next try in ${Math.round(delay / 1000)} s`;
+      this.o.log.error(message);
+      for (const l of this.conflictListeners) l({ streak: verdict.streak, livedMs: verdict.livedMs, nextTryMs: delay, message });
+    } else if (was) this.o.log.warn(`lost the broker; reconnecting in ${delay} ms`);
     else this.o.log.debug(`broker unreachable; next try in ${delay} ms`, { attempt: this.backoff.attempts });
     this.reconnectTimer = this.o.clock.setTimeout(() => {
       this.reconnectTimer = undefined;

@@ -2,7 +2,7 @@
 // carrying the request id so the reply can echo it. One place for the envelope rules: size
 // limit, JSON, object shape, accepted protocol versions.
 import {
-  parseJsonPayload, ProtocolError, ACCEPTED_VERSIONS, PROTOCOL_VERSION, assertValid, Obj, RequestFields, type TObject, type Reply, type RoleSpec,
+  parseJsonPayload, ProtocolError, ACCEPTED_VERSIONS, PROTOCOL_VERSION, assertValid, Obj, RequestFields, boundDetails, cut, type TObject, type Reply, type RoleSpec,
 } from '../../protocol/index.ts';
 import type { Role } from './role.ts';
 
@@ -19,15 +19,26 @@ export function parseRequest(payload: Buffer): { id: string; body: Record<string
     raw = parseJsonPayload(payload);
   } catch (e) {
     const pe = e as ProtocolError;
-    throw new RequestError('', pe.code, pe.message);
+    throw new RequestError('', pe.code, pe.message, pe.details);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new RequestError('', 'invalid', 'request must be a JSON object', [{ path: '', message: 'must be object' }]);
   const body = raw as Record<string, unknown>;
-  const id = typeof body.id === 'string' ? body.id : '';
+  const id = typeof body.id === 'string' ? cut(body.id, 128) : '';
+  if (body.v === undefined) {
+    throw new RequestError(id, 'invalid', `the request has no protocol version: add "v": ${PROTOCOL_VERSION} (this device accepts ${ACCEPTED_VERSIONS.join(', ')})`, [{ path: '/v', message: 'is required' }]);
+  }
   if (!ACCEPTED_VERSIONS.includes(body.v as number)) {
     throw new RequestError(id, 'unsupported-version', `protocol version ${JSON.stringify(body.v)} is not supported; this device speaks ${PROTOCOL_VERSION} and accepts ${ACCEPTED_VERSIONS.join(', ')}`, [{ path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` }]);
   }
   return { id, body };
+}
+
+/** The error for a topic under a device's cmd/ that is not cmd/<role>/<action>; echoes the request id when the payload has one. */
+export function malformedCommandTopic(topic: string, payload: Buffer, example: string): RequestError {
+  let id = '';
+  try { const b = parseJsonPayload(payload) as { id?: unknown }; if (typeof b?.id === 'string') id = cut(b.id, 128); } catch { /* no id to echo */ }
+  const shape = example;
+  return new RequestError(id, 'invalid', `${cut(topic, 200)} is not a command topic: a command goes to ${shape}`, [{ path: '', message: `topic must be ${shape}` }]);
 }
 
 const schemas = new WeakMap<TObject, TObject>();
@@ -53,11 +64,12 @@ export function okReply(id: string, topic: string, result?: unknown): Reply {
   return { v: PROTOCOL_VERSION, id, ok: true, topic, ...(result === undefined ? {} : { result }) };
 }
 
+/** A failed reply; its size is bounded (protocol/bounds.ts) whatever the request was. */
 export function errorReply(id: string, topic: string, e: unknown): Reply {
   if (e instanceof ProtocolError) {
-    return { v: PROTOCOL_VERSION, id, ok: false, topic, error: { code: e.code, message: e.message, ...(e.details?.length ? { details: e.details } : {}) } };
+    return { v: PROTOCOL_VERSION, id, ok: false, topic: cut(topic), error: { code: e.code, message: cut(e.message), ...(e.details?.length ? { details: boundDetails(e.details) } : {}) } };
   }
-  return { v: PROTOCOL_VERSION, id, ok: false, topic, error: { code: 'failed', message: (e as Error)?.message ?? String(e) } };
+  return { v: PROTOCOL_VERSION, id, ok: false, topic: cut(topic), error: { code: 'failed', message: cut((e as Error)?.message ?? String(e)) } };
 }
 
 /**

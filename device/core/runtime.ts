@@ -5,15 +5,16 @@ import { mkdir } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import {
   topics as topicsFor, PROTOCOL_VERSION, ACCEPTED_VERSIONS, ROLE_SPECS, ConfigSet, DeviceCommands, StreamAnnouncement,
-  deviceConfigSchema, normalizeConfig, mergePatch, redact, check, ProtocolError,
+  deviceConfigSchema, normalizeConfig, mergePatch, redact, check, ProtocolError, summarize, restoreRedacted, stripRedacted,
   type DeviceConfig, type RoleSpec, type Reply, type Topics, type Info, type EventEnvelope, type RoleStateEnvelope,
 } from '../../protocol/index.ts';
 import { RealClock, type Clock, type TimerHandle } from './clock.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ConfigStore } from './config-store.ts';
 import { MqttLink } from './mqtt-link.ts';
+import { tryConnect, TRIAL_TIMEOUT_MS, type TrialOutcome } from './mqtt-trial.ts';
 import { Supervisor, ApplyError, type RoleView, type RoleLoader } from './supervisor.ts';
-import { parseRequest, validateCommand, dispatchCommand, okReply, errorReply, RequestError } from './requests.ts';
+import { parseRequest, validateCommand, dispatchCommand, okReply, errorReply, RequestError, malformedCommandTopic } from './requests.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
 import { buildHaDiscovery } from './homeassistant.ts';
@@ -43,6 +44,10 @@ export interface RuntimeOptions {
   /** Supervisor restart backoff (defaults 1 s … 60 s). */
   restartMinMs?: number;
   restartMaxMs?: number;
+  /** Bound on trying new broker settings before going back (default TRIAL_TIMEOUT_MS). */
+  brokerTrialMs?: number;
+  /** Delay once the broker keeps closing this device's connections (default 120 s; takeover.ts). */
+  conflictBackoffMs?: number;
 }
 
 export interface Runtime {
@@ -79,12 +84,17 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const startedAt = new Date(clock.wall()).toISOString();
 
   // --- MQTT link -----------------------------------------------------------------------------
-  const makeLink = (c: DeviceConfig) => new MqttLink({
-    url: c.mqtt.url, clientId: id, username: c.mqtt.username ?? (c.mqtt.password ? id : undefined), password: c.mqtt.password,
-    keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
-    will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
-    clock, log: log.child({ part: 'mqtt' }),
-  });
+  const makeLink = (c: DeviceConfig) => {
+    const l = new MqttLink({
+      url: c.mqtt.url, clientId: id, username: c.mqtt.username ?? (c.mqtt.password ? id : undefined), password: c.mqtt.password,
+      keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
+      will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
+      conflictBackoffMs: o.conflictBackoffMs, clock, log: log.child({ part: 'mqtt' }),
+    });
+    // Said on the next connection that lasts long enough to publish (it waits in the offline queue).
+    l.onConflict((c) => publishEvent('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
+    return l;
+  };
   let link = makeLink(config);
   const json = (x: unknown) => JSON.stringify(x);
 
@@ -205,25 +215,32 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       const { id: rid, body } = parseRequest(payload);
       reqId = rid;
       const r = check(ConfigSet, body);
-      if (!r.ok) throw new RequestError(reqId, 'invalid', `config/set is invalid: ${r.errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, r.errors);
+      if (!r.ok) throw new RequestError(reqId, 'invalid', `config/set is invalid: ${summarize(r.errors)}`, r.errors);
       const req = r.value;
       if ((req.config === undefined) === (req.patch === undefined)) throw new RequestError(reqId, 'invalid', 'config/set needs exactly one of "config" or "patch"', [{ path: '', message: 'needs exactly one of config, patch' }]);
       await serial(async () => {
         if (req.ifRevision !== undefined && req.ifRevision !== revision) throw new ProtocolError('invalid', `the applied revision is ${revision}, not ${req.ifRevision}`, [{ path: '/ifRevision', message: `must be ${revision}` }]);
-        const candidate = normalizeConfig(req.config !== undefined ? req.config : mergePatch(config, req.patch), schema);
+        const candidate = normalizeConfig(req.config !== undefined ? restoreRedacted(req.config, config) : mergePatch(config, stripRedacted(req.patch)), schema);
         if (candidate.id !== id) throw new ProtocolError('invalid', `a config cannot change the device id (${id} → ${candidate.id}); provision the new id instead`, [{ path: '/id', message: `must be "${id}"` }]);
         if (isDeepStrictEqual(candidate, config)) { reply(okReply(reqId, topic, { revision, unchanged: true })); return; }
+        // Broker settings are tried before anything is kept (mqtt-trial.ts): on failure the device
+        // is back on its last good settings, and this refusal is its reply once it is back.
+        const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
+        const trial = mqttChanged ? await switchBroker(candidate, config) : undefined;
+        if (trial && !trial.ok) {
+          throw new ProtocolError('apply-failed', `the new broker settings did not work, so the device went back to ${config.mqtt.url} and keeps revision ${revision}: ${trial.reason}`, [{ path: '/mqtt', message: trial.reason }]);
+        }
         let changes;
         try {
           changes = await supervisor.apply(candidate.roles);
         } catch (e) {
+          if (mqttChanged) await switchBroker(config, candidate, false);
           const ae = e as ApplyError;
           // A role's own paths (relative to its slice) are kept, under /roles/<role>.
           const own = ae.reason instanceof ProtocolError ? ae.reason.details ?? [] : [];
           throw new ProtocolError('apply-failed', `${ae.message}; the device keeps revision ${revision}`,
             own.length ? own.map((d) => ({ path: `/roles/${ae.role}${d.path}`, message: d.message })) : [{ path: `/roles/${ae.role}`, message: ae.reason?.message ?? ae.message }]);
         }
-        const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
         const old = config;
         config = candidate;
         // A removed role's retained state and stream announcements go with it (its stop was
@@ -239,8 +256,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         publishInfo();
         publishConfig();
         log.info(`applied config revision ${revision}`, changes);
-        reply(okReply(reqId, topic, { revision, ...changes }));
-        if (mqttChanged) await reconnectWith(candidate);
+        reply(okReply(reqId, topic, { revision, ...changes, ...(trial?.ok ? { broker: { url: candidate.mqtt.url, connectedInMs: trial.ms } } : {}) }));
       });
     } catch (e) {
       const out = errorReply(e instanceof RequestError ? e.requestId : reqId, topic, e);
@@ -249,26 +265,39 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     }
   }
 
-  async function reconnectWith(c: DeviceConfig): Promise<void> {
-    log.info(`broker settings changed; reconnecting to ${c.mqtt.url}`);
-    const old = link;
-    link = makeLink(c);
-    // What roles published retained (stream announcements, HA discovery) lives in the old link;
-    // without it the new link would not re-publish them after the next broker restart.
-    link.adoptRetained(old);
-    wireLink();
-    await old.stop();
-    link.start();
-    publishInfo();
-    publishConfig();
-    for (const role of views.keys()) publishRoleState(role);
+  /**
+   * Moves the link to `next`'s broker settings. With a trial (the default) they are kept only if a
+   * connection comes up within the trial bound; otherwise the link goes back to `back`'s settings.
+   */
+  async function switchBroker(next: DeviceConfig, back: DeviceConfig, trial = true): Promise<TrialOutcome> {
+    log.info(`${trial ? 'trying' : 'going back to'} broker settings for ${next.mqtt.url}`);
+    const swap = async (c: DeviceConfig) => {
+      const old = link;
+      link = makeLink(c);
+      // What roles published retained (stream announcements, HA discovery) lives in the old link;
+      // without it the new link would not re-publish them after the next broker restart.
+      link.adoptRetained(old);
+      wireLink();
+      await old.stop();
+      publishInfo();
+      publishConfig();
+      for (const role of views.keys()) publishRoleState(role);
+      return link;
+    };
+    const fresh = await swap(next);
+    if (!trial) { fresh.start(); return { ok: true, ms: 0 }; }
+    const r = await tryConnect(fresh, { clock, timeoutMs: o.brokerTrialMs ?? TRIAL_TIMEOUT_MS, url: next.mqtt.url });
+    if (r.ok) { log.info(`broker settings for ${next.mqtt.url} work (connected in ${r.ms} ms)`); return r; }
+    log.warn(`broker settings for ${next.mqtt.url} failed: ${r.reason}; going back to ${back.mqtt.url}`);
+    (await swap(back)).start();
+    return r;
   }
 
   async function handleCommand(topic: string, payload: Buffer): Promise<void> {
     const p = t.parse(topic);
-    if (!p || p.kind !== 'cmd') return;
     let reqId = '';
     try {
+      if (!p || p.kind !== 'cmd') throw malformedCommandTopic(topic, payload, t.cmd(id, 'role', 'action').replace(/role\/action$/, '<role>/<action>'));
       const { id: rid, body } = parseRequest(payload);
       reqId = rid;
       if (p.role === 'device') {

@@ -8,12 +8,16 @@
 //   {t:'close'}                          after stdin ends: finish queued writes (≤ 500 ms), close, exit
 // child → parent:
 //   {t:'ready'} {t:'opened'} {t:'error', message}
-//   {t:'done', bytes, wallMs, delay}  every REPORT_MS while audio flows: bytes accepted by ALSA
+//   {t:'done', bytes, monoMs, delay}  every REPORT_MS while audio flows: bytes accepted by ALSA
 //                      since the last report, and `delay`, the frames queued between ALSA and the
 //                      DAC (snd_pcm_delay, through the `delay()` our patch adds to speaker's addon)
-//                      read at `wallMs`. delay is null where it cannot be read (a speaker addon
+//                      read at `monoMs`. delay is null where it cannot be read (a speaker addon
 //                      without the patch, a backend other than ALSA, an underrun just now); then
-//                      wallMs is the time of the last acceptance, as the parent's fallback needs.
+//                      monoMs is the time of the last acceptance, as the parent's fallback needs.
+//                      monoMs is CLOCK_MONOTONIC (process.hrtime), which every process shares: the
+//                      parent turns it into its own clock. This process's wall clock is not the
+//                      parent's (each fixes wall = start wall + monotonic at its start, so a child
+//                      started after a wall-clock step disagrees with it by the step).
 //
 // Cost rules (a player runs for days on a Pi): IPC is JSON (cheaper than V8 serialisation for these
 // small messages), reports are batched, and while one ALSA write is in flight, the PCM that
@@ -28,7 +32,9 @@ let speaker: (Writable & { close(flush: boolean): void }) | undefined;
 let binding: { delay?(handle: unknown): number } | undefined;
 let failed = false;
 let accepted = 0;
-let acceptedWall = 0;
+let acceptedMono = 0;
+/** CLOCK_MONOTONIC in ms: shared by every process of the machine (libuv hrtime). */
+const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 let reportTimer: NodeJS.Timeout | undefined;
 const early: Buffer[] = [];
 /**
@@ -70,8 +76,8 @@ function report(): void {
   settleTries = 0;
   const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
   const d = settled && handle && binding?.delay ? binding.delay(handle) : -1;
-  if (d >= 0) send({ t: 'done', bytes: accepted, wallMs: performance.timeOrigin + performance.now(), delay: d });
-  else send({ t: 'done', bytes: accepted, wallMs: acceptedWall, delay: null });
+  if (d >= 0) send({ t: 'done', bytes: accepted, monoMs: monoMs(), delay: d });
+  else send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null });
   accepted = 0;
   if (!failed) reportTimer = setTimeout(report, nextReportMs());
 }
@@ -87,7 +93,7 @@ function write(buf: Buffer): void {
     inFlight = false;
     if (err) { fail(err.message); return; }
     accepted += buf.length;
-    acceptedWall = performance.timeOrigin + performance.now();
+    acceptedMono = monoMs();
     if (waiting.length && !failed) {
       const next = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting);
       waiting = [];

@@ -100,11 +100,11 @@ class SpeakerSink implements AudioSink {
     child.stdin?.on('error', () => { /* the exit handler reports it */ });
     let stderr = '';
     child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-    child.on('message', (m: { t: string; message?: string; bytes?: number; wallMs?: number; delay?: number | null }) => {
+    child.on('message', (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | null }) => {
       if (this.child !== child) return;
       if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
       else if (m.t === 'opened') this.opened();
-      else if (m.t === 'done') this.done(m.bytes!, m.wallMs!, m.delay ?? null);
+      else if (m.t === 'done') this.done(m.bytes!, this.wallOfMono(m.monoMs!), m.delay ?? null);
       else if (m.t === 'error') this.failed(m.message ?? 'device error');
     });
     child.on('exit', (code, signal) => {
@@ -130,9 +130,18 @@ class SpeakerSink implements AudioSink {
   }
 
   /**
+   * The child's stamp (CLOCK_MONOTONIC, shared by all processes) in this sink's clock: its age,
+   * read on the same monotonic clock now, back from the injected clock's wall(). The child's own
+   * wall clock is not ours after a wall-clock step (see the child's protocol notes).
+   */
+  private wallOfMono(monoMs: number): number {
+    const age = Number(process.hrtime.bigint()) / 1e6 - monoMs;
+    return this.o.clock.wall() - Math.max(0, age);
+  }
+
+  /**
    * ALSA accepted `bytes` more; with `delay`, that many frames were still queued for the DAC at
-   * `wallMs`, else `wallMs` is when the last of them was accepted. Times are the child's clock:
-   * the real wall clock.
+   * `wallMs`, else `wallMs` is when the last of them was accepted (both in this sink's clock).
    */
   private done(bytes: number, wallMs: number, delay: number | null): void {
     if (bytes > 0) {

@@ -13,6 +13,8 @@ import { dropMqttNumberCache } from '../core/mqtt-packet.ts';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { readCredentials, verifyPassword, type CredentialsFile } from './credentials.ts';
 import { mayPublish, maySubscribe, type AclSubject } from './acl.ts';
+import { gateConnection, RetainedLedger, DEFAULT_LIMITS, type HubLimits, type GatedConnection } from './limits.ts';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/log.ts';
 
 export interface BrokerOptions {
@@ -24,8 +26,10 @@ export interface BrokerOptions {
   allowAnonymous?: boolean;
   baseTopic?: string;
   log: Logger;
-  /** Called for auth failures and denials (the hub role turns these into events). */
-  onSecurityEvent?: (e: { type: 'auth-failed' | 'denied'; clientId?: string; user?: string; topic?: string; message: string }) => void;
+  /** Packet size, rate and retained-bytes limits (limits.ts); defaults DEFAULT_LIMITS. */
+  limits?: Partial<HubLimits>;
+  /** Called for auth failures, denials, refused packets and takeovers (the hub role turns these into events). */
+  onSecurityEvent?: (e: { type: SecurityEventType; clientId?: string; user?: string; topic?: string; message: string }) => void;
 }
 
 export interface RunningBroker {
@@ -40,6 +44,8 @@ export interface RunningBroker {
   kick(user: string): void;
   close(): Promise<void>;
 }
+
+export type SecurityEventType = 'auth-failed' | 'denied' | 'refused' | 'throttled' | 'takeover';
 
 const SUBJECT = Symbol('hearth.subject');
 type WithSubject = Client & { [SUBJECT]?: AclSubject };
@@ -123,13 +129,27 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     opts.onSecurityEvent?.(e);
   };
 
+  const limits: HubLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const retained = new RetainedLedger();
+  const peerOf = (client: Client | null | undefined) => (client?.conn as Partial<GatedConnection> | undefined)?.peer ?? 'unknown';
+  /** Every client connection goes through the gate (limits.ts) before Aedes parses anything. */
+  const gated = (conn: Duplex, peerHint?: string) => {
+    const g = gateConnection(conn, {
+      limits,
+      onRefuse: (reason) => security({ type: 'refused', message: `closed the connection from ${g.peer}: ${reason}` }),
+      onThrottle: (waitMs) => security({ type: 'throttled', message: `slowing the connection from ${g.peer}: over ${limits.messagesPerS} messages or ${limits.bytesPerS} bytes per second (next read in ${Math.ceil(waitMs)} ms)` }),
+    });
+    if (peerHint) g.peer = peerHint;
+    return g;
+  };
+
   dropMqttNumberCache();
   const aedes = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       const c = client as WithSubject;
       if (!username || (opts.allowAnonymous && !creds.logins[username])) {
         // Development mode: clients without a known login get in with controller rights.
-        if (opts.allowAnonymous) { c[SUBJECT] = { user: username ?? client.id, rights: 'controller' }; done(null, true); return; }
+        if (opts.allowAnonymous) { c[SUBJECT] = { user: username ?? client.id, rights: 'controller' }; noteTakeover(client); done(null, true); return; }
         security({ type: 'auth-failed', clientId: client.id, message: `refused ${client.id}: no credentials (anonymous access is off)` });
         done(authError('not authorized', 5), false);
         return;
@@ -152,13 +172,26 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           return;
         }
         c[SUBJECT] = { user: username, rights: login.rights, grants: login.grants };
+        noteTakeover(client);
         done(null, true);
       }, (e) => done(authError(`auth error: ${(e as Error).message}`, 3), false));
     },
     authorizePublish: (client, packet, cb) => {
       if (!client) { cb(null); return; }
       const s = (client as WithSubject)[SUBJECT];
-      if (s && mayPublish(s, packet.topic, base)) { cb(null); return; }
+      if (s && mayPublish(s, packet.topic, base)) {
+        if (packet.retain) {
+          const size = packet.payload.length;
+          if (!retained.allows(s.user, packet.topic, size, limits.retainedBytesPerLogin)) {
+            security({ type: 'refused', clientId: client.id, user: s.user, topic: packet.topic, message: `refused a retained message of ${size} bytes from ${s.user} on ${packet.topic}: the login holds ${retained.used(s.user)} retained bytes and may hold ${limits.retainedBytesPerLogin}` });
+            cb(new Error('retained bytes limit'));
+            return;
+          }
+          retained.record(s.user, packet.topic, size);
+        }
+        cb(null);
+        return;
+      }
       security({ type: 'denied', clientId: client.id, user: s?.user, topic: packet.topic, message: `denied publish by ${s?.user ?? client.id} to ${packet.topic}` });
       cb(new Error('not authorized'));
     },
@@ -169,9 +202,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       cb(null, null); // a negative suback for this filter; the connection stays up
     },
   });
+  /** A second connection with a client id that is connected already: Aedes closes the first; say so, with both addresses. */
+  function noteTakeover(client: Client): void {
+    const old = (aedes as unknown as { clients: Record<string, Client> }).clients[client.id];
+    if (!old || old === client || old.closed) return;
+    security({ type: 'takeover', clientId: client.id, user: (client as WithSubject)[SUBJECT]?.user, message: `client id "${client.id}" connected from ${peerOf(client)} and takes over the connection from ${peerOf(old)} (two devices with one id?)` });
+  }
   aedes.on('clientError', (client, err) => log.debug('client error', { clientId: client.id, error: err.message }));
 
-  const tcp: TcpServer = createTcpServer({ noDelay: true }, aedes.handle); // small messages: no Nagle delay
+  const tcp: TcpServer = createTcpServer({ noDelay: true }, (sock) => aedes.handle(gated(sock))); // small messages: no Nagle delay
   await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(opts.port ?? 1883, host, () => { tcp.off('error', reject); resolve(); }); });
   const port = (tcp.address() as AddressInfo).port;
 
@@ -180,8 +219,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   let wsPort: number | null = null;
   if (opts.wsPort !== undefined && opts.wsPort !== null) {
     http = createHttpServer((req, res) => { serveStatic(req, res).catch(() => res.writeHead(500).end()); });
-    wss = new WebSocketServer({ server: http, path: '/mqtt' });
-    wss.on('connection', (ws, req) => { const stream = createWebSocketStream(ws); aedes.handle(stream, req); });
+    wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: limits.maxPacketBytes + 1024 }); // one MQTT packet per frame
+    wss.on('connection', (ws, req) => { const stream = createWebSocketStream(ws); aedes.handle(gated(stream, `${req.socket.remoteAddress}:${req.socket.remotePort}`), req); });
     const h = http;
     await new Promise<void>((resolve, reject) => { h.once('error', reject); h.listen(opts.wsPort!, host, () => { h.off('error', reject); resolve(); }); });
     wsPort = (http.address() as AddressInfo).port;

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import { Type, Obj, check, type Static } from '../../protocol/index.ts';
 import { RESERVED_LOGINS } from '../../protocol/topic-match.ts';
+import { parseStrictJson } from '../../protocol/json.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
@@ -53,7 +54,7 @@ export async function readCredentials(file: string): Promise<CredentialsFile> {
     throw e;
   }
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch (e) { throw new Error(`credentials file ${file} is not valid JSON: ${(e as Error).message}`); }
+  try { raw = parseStrictJson(text, { what: `credentials file ${file}` }); } catch (e) { throw new Error((e as Error).message); }
   const r = check(CredentialsFile, raw);
   if (!r.ok) throw new Error(`credentials file ${file} is invalid: ${r.errors.map((x) => `${x.path} ${x.message}`).join('; ')}`);
   return r.value;

@@ -131,7 +131,7 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
     }
     p = parseProvisioning(raw);
   } catch (e) {
-    const details = e instanceof ProtocolError ? e.details ?? [] : [{ path: '', message: (e as Error).message }];
+    const details = e instanceof ProtocolError ? e.details ?? [] : [{ path: '', message: e instanceof SyntaxError ? jsonErrorAt(text, e) : (e as Error).message }];
     const lines = details.map((d) => `  ${d.path || '/'}: ${d.message}`).join('\n');
     const message = `${o.file} was not imported; nothing was changed. Fix these and boot again:\n${lines}\n`;
     await writeFile(errorFile, message).then(() => live.syncFs(errorFile)).catch(() => {});
@@ -198,6 +198,18 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
   o.log.info(`${o.file} rewritten without secrets`);
   o.log.info(`wipe: ${await live.wipeFreeSpace(o.file, provisioningSecrets(raw))}`);
   return { outcome: 'imported', revision, id: p.config.id, hostname, sshKeys: sshKeys.length, wifi: !!p.wifi };
+}
+
+/**
+ * Where the JSON breaks, as line and column: never the parser's own message, which in newer V8
+ * quotes the text around the error (a secret, perhaps) into hearth-error.txt on the FAT.
+ */
+function jsonErrorAt(text: string, e: SyntaxError): string {
+  const pos = /position (\d+)/.exec(e.message);
+  if (!pos) return 'is not valid JSON';
+  const before = text.slice(0, Number(pos[1]));
+  const line = before.split('\n').length;
+  return `is not valid JSON (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
 }
 
 /** Overwrites a file's bytes with spaces where they are (same clusters), to the end of its last block. */

@@ -34,6 +34,10 @@ export interface TimePlan { servers: string[]; pool?: string; serve: boolean }
 export function timePlan(p: Pick<Provisioning, 'config'> & { time?: TimeSettings }): TimePlan {
   const serve = p.time?.serve ?? p.config.roles.hub !== undefined;
   if (p.time?.servers?.length) return { servers: [...p.time.servers], serve };
+  // The runtime's house clock reference (config.clock.server, default the broker's host) is the
+  // OS clock's too: one reference for the house.
+  const clock = (p.config as { clock?: { server?: string; port?: number } }).clock;
+  if (clock?.server && !isLoopback(clock.server)) return { servers: [clock.port && clock.port !== 123 ? `${clock.server} port ${clock.port}` : clock.server], serve };
   const broker = brokerHost(p.config.mqtt.url);
   // The hub's own broker is on this device: following itself is no time at all.
   if (broker && !isLoopback(broker) && !serve) return { servers: [broker], serve };

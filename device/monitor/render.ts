@@ -3,6 +3,7 @@
 // versions, last telemetry, one line per role (state, for how long, its own detail in short),
 // streams, latest events, and errors (bad messages, refused requests). Healthy is green, degraded
 // yellow, failed red; the symbol in front says the same for terminals without colour.
+import { roleSummary } from './roles.ts';
 import {
   deviceHealth, roleHealth, roleNames, eventLevel, telemetryIntervalMs, STALE_PERIODS,
   type FleetModel, type DeviceView, type Health, type Change,
@@ -22,9 +23,15 @@ export interface RenderOptions {
   connection?: string;
   /** Formats a wall time for the header (default: ISO time of day, UTC). */
   formatTime?: (t: number) => string;
+  /** Live mode: the device the keys act on (its title is marked "›" and shown inverse). */
+  selected?: string;
+  /** Devices shown with every role's full state and figures. */
+  expanded?: ReadonlySet<string>;
+  /** A key help line at the bottom (live mode). */
+  help?: boolean;
 }
 
-const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };
+const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', inverse: '\x1b[7m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };
 const HEALTH_COLOUR: Record<Health, string> = { healthy: SGR.green, degraded: SGR.yellow, failed: SGR.red, unknown: SGR.dim };
 const HEALTH_MARK: Record<Health, string> = { healthy: '●', degraded: '▲', failed: '✖', unknown: '·' };
 
@@ -156,27 +163,45 @@ function telemetryLine(d: DeviceView, now: number, p: Painter): string {
   return parts.join('  ') + '  ' + (stale ? p('yellow', when + ' (stale)') : p('dim', when));
 }
 
-function roleLines(d: DeviceView, now: number, p: Painter, only?: string): string[] {
+/** Cuts a long text into lines of at most `width` columns, at spaces where it can. */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) { out.push(line); line = ''; }
+    line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+function roleLines(d: DeviceView, now: number, p: Painter, only: string | undefined, expanded: boolean, width: number): string[] {
   const names = roleNames(d).filter((n) => !only || n === only);
   const w = Math.max(6, ...names.map((n) => n.length));
-  return names.map((name) => {
+  return names.flatMap((name) => {
     const r = d.roles.get(name) ?? { name };
     const h = roleHealth(r);
     const head = p.health(h, `${HEALTH_MARK[h]} ${name.padEnd(w)}`);
     const st = r.state;
-    if (!st) return `  ${head}  ${p('dim', 'no state yet')}`;
+    if (!st) return [`  ${head}  ${p('dim', 'no state yet')}`];
     const since = Date.parse(st.since);
     let text = `${st.status}${Number.isFinite(since) ? ' ' + formatDuration(now - since) : ''}`;
     if (st.restarts) text += `, restarts ${st.restarts}`;
     if (st.nextRestartInMs !== undefined && st.status !== 'running') text += `, next try in ${formatDuration(st.nextRestartInMs)}`;
-    let line = `  ${head}  ${p.health(h, text)}`;
+    // A role with a summary leads with it (its figures first); others show their whole detail.
+    const lead = r.detailProblem ? undefined : roleSummary(name, st.detail, now);
+    let line = `  ${head}  ${lead !== undefined ? `${lead}  ${p('dim', text)}` : p.health(h, text)}`;
     if (st.error) line += p('red', `: ${st.error}`);
     if (r.detailProblem) line += ' ' + p('yellow', `[state does not match the ${name} spec: ${r.detailProblem}]`);
     const detail = summarizeDetail(st.detail);
-    if (detail) line += '  ' + detail;
     const figures = d.telemetry?.value.roles[name];
-    if (figures && Object.keys(figures).length) line += '  ' + p('dim', Object.entries(figures).map(([k, v]) => `${k}=${fmtNumber(v)}`).join(' '));
-    return line;
+    const figureText = figures && Object.keys(figures).length ? Object.entries(figures).map(([k, v]) => `${k}=${fmtNumber(v)}`).join(' ') : '';
+    if (lead === undefined && detail) line += '  ' + detail;
+    if (lead === undefined && figureText && !expanded) line += '  ' + p('dim', figureText);
+    if (!expanded) return [line];
+    const pad = ' '.repeat(w + 6);
+    const more = [...(lead !== undefined ? wrap(detail, Math.max(20, width - pad.length)) : []), ...(figureText ? wrap(figureText, Math.max(20, width - pad.length)).map((l) => p('dim', l)) : [])];
+    return [line, ...more.map((l) => pad + l)];
   });
 }
 
@@ -190,13 +215,16 @@ function deviceBlock(d: DeviceView, o: RenderOptions, p: Painter, base: string):
     ? [info.model, `hearth ${info.runtime}`, `protocol ${info.protocol}`, ...(info.addresses.length ? [info.addresses.join(' ')] : [])]
     : ['no info yet'];
   const statusHealth: Health = d.status === 'online' ? 'healthy' : d.status === 'offline' ? 'failed' : 'unknown';
-  lines.push(`${p.health(verdict.health, HEALTH_MARK[verdict.health])} ${title}  ${p.health(statusHealth, statusText(d, now))}  ${p('dim', facts.join(' · '))}`);
+  const selected = o.selected !== undefined ? (o.selected === d.id ? '› ' : '  ') : '';
+  const shownTitle = o.selected === d.id ? p('inverse', ` ${d.id} `) + (info?.name && info.name !== d.id ? ` ${info.name}` : '') : title;
+  const expanded = !!o.expanded?.has(d.id);
+  lines.push(`${selected}${p.health(verdict.health, HEALTH_MARK[verdict.health])} ${shownTitle}${expanded ? p('dim', ' (expanded)') : ''}  ${p.health(statusHealth, statusText(d, now))}  ${p('dim', facts.join(' · '))}`);
   if (verdict.health !== 'healthy' && verdict.reasons.length && !(verdict.reasons.length === 1 && verdict.reasons[0] === 'offline')) {
     lines.push(`  ${p.health(verdict.health, verdict.reasons.join(', '))}`);
   }
   if (!o.role) lines.push('  ' + telemetryLine(d, now, p));
   // An offline device's retained role states are its last words, not its present: dim them.
-  const roles = roleLines(d, now, d.status === 'offline' ? painter(false) : p, o.role);
+  const roles = roleLines(d, now, d.status === 'offline' ? painter(false) : p, o.role, expanded, o.width);
   lines.push(...(d.status === 'offline' ? roles.map((l) => p('dim', l + ' (last known)')) : roles));
   if (!o.role && d.streams.size) {
     const s = [...d.streams.values()].map((a) => `${a.stream} ${a.group}:${a.port} ${a.encoding}/${a.rate}/${a.channels}${a.enabled ? '' : ' (disabled)'}`);
@@ -246,6 +274,7 @@ export function renderFleet(model: FleetModel, o: RenderOptions): string {
     lines.push('', p('dim', o.device ? `no device "${o.device}" seen yet` : o.role ? `no device with role "${o.role}" seen yet` : `waiting for devices on ${model.topics.allDevicesFilter()} …`));
   }
   for (const d of shown) lines.push('', ...deviceBlock(d, o, p, model.topics.base));
+  if (o.help) lines.push('', p('dim', '↑/↓ select a device · Enter/→ expand · ← collapse · a expand all · q quit'));
   if (!o.device && model.problems.length) {
     const last = model.problems[model.problems.length - 1]!;
     lines.push('', `${p('yellow', `${model.problems.length} message${model.problems.length === 1 ? '' : 's'} on unknown topics`)}  ${p('dim', `latest ${last.topic}`)}`);

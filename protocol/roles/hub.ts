@@ -10,6 +10,13 @@ export const HubConfig = Obj(
     wsPort: Type.Optional(Type.Union([Port(), Type.Literal(0)], { description: 'HTTP port for MQTT over WebSocket (path /mqtt) and the web console (default 8080; 0 turns it off)' })),
     credentialsFile: Type.Optional(Type.String({ description: 'credentials + ACL file (default <state dir>/credentials.json)' })),
     allowAnonymous: Type.Optional(Type.Boolean({ description: 'let clients without credentials in with controller rights; local development only (default false)' })),
+    limits: Type.Optional(Obj({
+      maxPacketBytes: Type.Optional(Type.Integer({ minimum: 70 * 1024, maximum: 16 * 1024 * 1024, description: 'largest MQTT packet accepted, headers included (default 262144; above the 64 KiB payload limit); a bigger one closes the connection' })),
+      messagesPerS: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'publishes per second per connection, sustained (default 100); above it the hub reads the client more slowly' })),
+      messageBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'publishes a connection may send at once above that rate (default 300)' })),
+      bytesPerS: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'publish bytes per second per connection (default 1048576)' })),
+      retainedBytesPerLogin: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'retained bytes one login may hold on the hub (default 1048576); a retained message over it is refused' })),
+    }, { description: 'bounds that keep one client from slowing or filling the hub' })),
     ntp: Type.Optional(NtpServerConfig),
   },
   { description: 'embedded MQTT broker for a house that has none' },
@@ -46,6 +53,9 @@ export const hubSpec = defineRole({
   events: {
     'auth-failed': Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()) }, { description: 'a client was refused at connect' }),
     denied: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a publish or subscribe was refused by the ACL' }),
+    refused: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a packet or retained message over a limit, or a string MQTT 3.1.1 forbids' }),
+    throttled: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a client over its publish rate is read more slowly' }),
+    takeover: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a client id connected a second time (the first connection is closed)' }),
     'login-added': Obj({ device: Type.String() }, { description: 'add-login command' }),
   },
   order: -1,

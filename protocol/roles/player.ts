@@ -26,6 +26,7 @@ export const StreamChoice = {
   group: Type.Optional(Ipv4('explicit multicast group (with port; format from PT 10/11 or `format`)')),
   port: Type.Optional(Port('explicit RTP port')),
   format: Type.Optional(ExplicitFormat),
+  ssrc: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'play only this sender (RTP SSRC) of the stream. Default: the first sender heard; another takes over only once it has been silent for 100 ms (two senders on one group and port never alternate)' })),
 };
 
 /** Audio a sink keeps queued ahead of the DAC by default (ms): speaker (ALSA) and the simulated DAC. */
@@ -103,9 +104,13 @@ export const PlayerStreamInfo = Obj({
   origin: Type.Union(['config', 'sap', 'mqtt', 'explicit', 'none'].map((s) => Type.Literal(s)), { description: 'where the address came from' }),
 });
 
+export const PlayerOutputStatus = Type.Union(['idle', 'buffering', 'playing', 'late', 'silent', 'sink-lost', 'sink-stalled'].map((s) => Type.Literal(s)), {
+  description: 'idle: no packets for 2 s; buffering: pre-roll after a join or re-sync; playing: stream audio reaches the DAC; late: the audio arrives after its playout instant, or blocks reach the DAC after it needed them; silent: packets arrive but mostly silence or concealment is written; sink-lost: the DAC is gone; sink-stalled: the DAC\'s position does not move',
+});
+
 export const PlayerState = Obj({
   stream: PlayerStreamInfo,
-  playing: Type.Boolean({ description: 'packets are arriving and audio is being played' }),
+  playing: Type.Boolean({ description: 'the stream\'s audio is reaching the DAC: over the last second at least half the frames written were stream audio, written in time, to a sink whose position moves (output.status "playing"). Not "packets are arriving"' }),
   sender: Type.Union([Type.String(), Type.Null()], { description: 'source address of the RTP packets' }),
   ssrc: Type.Union([Type.Integer(), Type.Null()], { description: 'SSRC locked on' }),
   format: Type.Union([PlayerFormat, Type.Null()]),
@@ -115,7 +120,16 @@ export const PlayerState = Obj({
   driftPpm: Type.Number({ description: 'measured DAC rate vs the wall clock (ppm)' }),
   senderDriftPpm: Type.Number({ description: 'measured sender clock vs the wall clock (ppm)' }),
   timing: Type.Optional(Type.Union([Type.Literal('rtcp'), Type.Literal('arrival'), Type.Null()], { description: 'where RTP time is mapped to wall time from: the sender\'s RTCP sender reports ("rtcp") or filtered packet arrivals ("arrival"); null before the first packet' })),
-  syncErrorUs: Type.Number({ description: 'estimated playout error vs the ideal instant (µs)' }),
+  syncErrorUs: Type.Union([Type.Number(), Type.Null()], { description: 'playout error vs the ideal instant of the audio that reached the DAC over the last second (µs, mean over its blocks); null when none did' }),
+  output: Obj({
+    status: PlayerOutputStatus,
+    reason: Type.Union([Type.String(), Type.Null()], { description: 'why the output is not playing, in words' }),
+    audiblePct: Type.Number({ description: 'share of the last second\'s written frames that were stream audio (%)' }),
+    leadMs: Type.Union([Type.Number(), Type.Null()], { description: 'lowest margin over the last second between the newest arrived audio and the playout position (ms); negative: the stream arrives after its playout instant' }),
+    lateBlocks: Type.Integer({ description: 'blocks written after the DAC needed them (it ran dry: an output-loop stall), since start' }),
+    droppedBlocks: Type.Integer({ description: 'blocks discarded because the DAC was gone, since start' }),
+    silentMs: Type.Number({ description: 'silence and concealment written to the DAC since start (ms)' }),
+  }, { description: 'what actually reaches the DAC (device/audio/engine/output-monitor.ts)' }),
   packets: Obj({
     received: Type.Integer(), lost: Type.Integer(), late: Type.Integer(), duplicates: Type.Integer(),
     concealed: Type.Integer({ description: 'frames concealed' }), malformed: Type.Integer(),
@@ -154,6 +168,7 @@ export const PlayerEvents = {
   'stream-unavailable': Obj({}, { description: 'the stream asked for is not announced (yet)' }),
   'clock-unsure': Obj({}, { description: 'the house clock is not trusted: playout may be off between rooms' }),
   'clock-sure': Obj({}, { description: 'the house clock is trusted again' }),
+  output: Obj({ status: PlayerOutputStatus, previous: PlayerOutputStatus }, { description: 'the output status changed' }),
 };
 
 export const playerSpec = defineRole({
@@ -163,7 +178,7 @@ export const playerSpec = defineRole({
   check: checkPlayerConfig,
   commands: {
     subscribe: {
-      description: 'switches to another stream live: exactly one of stream, sap, or group+port (+format)',
+      description: 'switches to another stream live: exactly one of stream, sap, or group+port (+format); `ssrc` picks one sender of it',
       args: Obj(StreamChoice),
       result: PlayerStreamInfo,
     },

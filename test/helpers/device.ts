@@ -23,6 +23,9 @@ export interface TestDeviceOptions {
   /** Extra top-level config fields (name, homeassistant, ...). */
   extra?: Record<string, unknown>;
   restartMinMs?: number;
+  /** Runtime options passed through (broker trial bound, conflict backoff). */
+  brokerTrialMs?: number;
+  conflictBackoffMs?: number;
 }
 
 export interface TestDevice { runtime: Runtime; stateDir: string; stop(): Promise<void> }
@@ -39,6 +42,7 @@ export async function startTestDevice(o: TestDeviceOptions): Promise<TestDevice>
   writeFileSync(join(stateDir, 'config.json'), JSON.stringify(config));
   const runtime = await startRuntime({ roles: BUILT_IN_ROLES,
     stateDir, hal: o.hal, clock: o.clock, extraRoles: o.extraRoles, restartMinMs: o.restartMinMs ?? 50, restartMaxMs: 1000,
+    brokerTrialMs: o.brokerTrialMs, conflictBackoffMs: o.conflictBackoffMs,
     log: createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') ?? 'error' }),
   });
   return {

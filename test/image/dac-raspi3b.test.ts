@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { loadavg, cpus } from 'node:os';
 import { ensureImage, scratchCopy, extractBootFiles, bootQemu, cacheDir, type Guest } from './qemu.ts';
 import { readPartitionTable } from '../../device/image/partitions.ts';
 
@@ -41,16 +42,18 @@ test('raspi3b: overlay nodes in the live device tree, DAC modules loaded, ALSA c
   const serial = join(dir, 'console.log');
   rmSync(serial, { force: true });
   const t0 = Date.now();
+  console.log('[image] booting QEMU -M raspi3b from the image as an SD card');
+  const ticker = setInterval(() => console.log(`[image] … ${((Date.now() - t0) / 1000).toFixed(0)} s, console: ${guest?.console().trim().split('\n').pop()?.slice(0, 120) ?? ''}`), 30_000);
   guest = bootQemu([
     '-M', 'raspi3b', '-m', '1024', '-smp', '4', '-nographic', '-monitor', 'none', '-serial', 'null', '-serial', `file:${serial}`,
     '-kernel', files['vmlinuz-']!, '-initrd', files['initrd.img-']!, '-dtb', files['bcm2837-rpi-3-b.dtb']!,
     '-append', 'console=ttyS1,115200 root=LABEL=hearth-root rw rootwait fsck.repair=yes net.ifnames=0',
     '-drive', `file=${img},if=sd,format=raw`,
   ], serial);
-  await guest.waitConsole(/DAC-CHECK-END/, 420_000);
+  await guest.waitConsole(/DAC-CHECK-END/, 420_000).finally(() => clearInterval(ticker));
   const text = guest.console();
   const report = text.slice(text.indexOf('DAC-CHECK-BEGIN'), text.indexOf('DAC-CHECK-END'));
-  console.log(`[image] raspi3b boot to report: ${((Date.now() - t0) / 1000).toFixed(0)} s\n${report}`);
+  console.log(`[figure] boot_to_dac_s=${((Date.now() - t0) / 1000).toFixed(0)} (QEMU -M raspi3b, boot to the DAC report; build machine load ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores)\n${report}`);
   assert.match(report, /dt-card: audio-graph-card/);
   assert.match(report, /dt-label: hifiberry-dac/);
   assert.match(report, /dt-i2s: okay/);

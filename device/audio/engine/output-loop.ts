@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../../core/clock.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
 import type { RenderInfo } from '../types.ts';
 import type { DacClock } from './dac-clock.ts';
+import type { OutputMonitor } from './output-monitor.ts';
 
 export interface Renderer {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo;
@@ -30,6 +31,8 @@ export interface OutputLoopOptions {
   tickMs?: number;
   /** Builds a DAC clock estimator; a fresh one per sink epoch. */
   newDacClock: () => DacClock;
+  /** Told every sink position and every block written (what reaches the DAC). */
+  monitor?: OutputMonitor;
 }
 
 export class OutputLoop {
@@ -72,6 +75,9 @@ export class OutputLoop {
       this.dac = this.o.newDacClock();
     }
     this.dac.observe(pos.framesConsumed, pos.wallMs);
+    const mon = this.o.monitor;
+    const now = this.o.clock.now();
+    mon?.position(now, pos.epoch, pos.framesConsumed, sink.framesWritten(), st);
     const frames = this.blockFrames;
     // Bounded: never more than a second of blocks per tick, whatever writable() says.
     for (let n = 0; n < 200 && sink.writable() >= frames; n++) {
@@ -81,6 +87,7 @@ export class OutputLoop {
       else { this.block.fill(0); this.last = null; }
       sink.write(this.block, { rtpTimeAtStart: this.last?.rtpTimeAtStart ?? null });
       this.blocks++;
+      mon?.block(now, frames, this.last, wall, this.o.clock.wall(), st);
     }
   }
 }

@@ -243,7 +243,12 @@ export class Playout {
       if (due !== null || !oldHas) this.dropOld();
       else return this.renderStream(old, true, out, n, at, dacRateHz) ?? silent();
     }
-    return this.renderStream(this.s, this.anchored, out, n, at, dacRateHz) ?? silent();
+    const r = this.renderStream(this.s, this.anchored, out, n, at, dacRateHz);
+    if (r) return r;
+    // Pre-roll (or no mapping yet): silence, with how far ahead of its instant the audio is.
+    const info = silent();
+    info.leadMs = this.leadMs(this.s, at);
+    return info;
   }
 
   /** Where stream `s` would anchor for a block whose first frame is due at `at` (ms), or null while it pre-rolls. */
@@ -285,7 +290,7 @@ export class Playout {
 
   /** How far ahead of the playout position the newest audio of `s` reaches (ms; negative: it arrives late). */
   private leadMs(s: Stream, at: number): number | null {
-    const end = s.jb.bufferedEnd();
+    const end = s.jb.arrivedEnd();
     const pos = s.timing.tsAt(at);
     if (!Number.isFinite(end) || pos === null) return null;
     return ((end - pos) * 1000) / s.format.rate;

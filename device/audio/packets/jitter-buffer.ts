@@ -77,6 +77,8 @@ export class JitterBuffer {
   private cursor = -Infinity;
   private lastPlayedSeq: number | null = null;
   private cand: Candidate | null = null;
+  /** End of the newest audio that arrived on the locked timeline, played in time or not. */
+  private arrived = -Infinity;
   // Counters.
   received = 0;
   duplicates = 0;
@@ -110,6 +112,7 @@ export class JitterBuffer {
     this.cursor = -Infinity;
     this.lastPlayedSeq = null;
     this.cand = null;
+    this.arrived = -Infinity;
     this.seen.fill(-1);
   }
 
@@ -123,6 +126,7 @@ export class JitterBuffer {
     if (this.pinned !== null && ssrc !== this.pinned) { this.foreign++; return 'foreign'; }
     if (this.ssrcLocked === null) {
       this.lock(ssrc, seq16, tsRaw, arrivalWallMs);
+      this.arrived = this.lastTs + frames;
       this.store(this.maxSeq, this.lastTs, frames, payload, arrivalWallMs);
       return 'locked';
     }
@@ -137,6 +141,7 @@ export class JitterBuffer {
     this.lastLockedArrival = arrivalWallMs;
     this.cand = null;
     const slot = ext & (SEQ_RING - 1);
+    if (ts + frames > this.arrived) this.arrived = ts + frames;
     if (this.seen[slot] === ext) { this.duplicates++; return 'duplicate'; }
     if (ts + frames <= this.cursor) { this.seen[slot] = ext; this.late++; return 'late'; }
     if (ext > this.maxSeq) {
@@ -156,6 +161,7 @@ export class JitterBuffer {
     this.lastTs = tsRaw >>> 0;
     this.lastArrival = arrival;
     this.lastLockedArrival = arrival;
+    this.arrived = -Infinity;
   }
 
   private store(ext: number, ts: number, frames: number, payload: Uint8Array, arrival: number): void {
@@ -219,6 +225,9 @@ export class JitterBuffer {
       this.head = 0;
     }
   }
+
+  /** End of the newest audio that arrived on the locked timeline, late or not (−Infinity before any). */
+  arrivedEnd(): number { return this.arrived; }
 
   /** End of the newest buffered packet on the timeline (−Infinity when empty). */
   bufferedEnd(): number { return this.endTs(); }

@@ -2,7 +2,9 @@
 // the group (RTP on port, RTCP on port + 1, SAP on the group's 9875 too), feeds every datagram to
 // the Playout with its arrival wall time, and runs the output loop into the DAC sink. Commands:
 // subscribe (live switch), volume, mute. State every 2 s and on change; events for the DAC
-// (sink-lost/-restored), the stream (found/lost/switched/unavailable) and resyncs.
+// (sink-lost/-restored), the stream (found/lost/switched/unavailable), resyncs, and the output
+// (what reaches the DAC: playing, late, silent, buffering, idle, sink-lost/-stalled; judged by
+// the OutputMonitor every 500 ms, and the source of `playing` and `syncErrorUs`).
 import type { RoleFactory } from '../../core/role.ts';
 import type { TimerHandle } from '../../core/clock.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
@@ -12,6 +14,7 @@ import type { StreamFormat } from '../types.ts';
 import { Playout } from '../engine/playout.ts';
 import { DacClock } from '../engine/dac-clock.ts';
 import { OutputLoop } from '../engine/output-loop.ts';
+import { OutputMonitor, type OutputReport } from '../engine/output-monitor.ts';
 import { Discovery, type StreamChoiceArgs, type StreamEntry } from './discovery.ts';
 import { openReceiver, type MulticastReceiver } from '../net.ts';
 
@@ -23,10 +26,11 @@ function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
   if (errors.length) throw new ProtocolError('invalid', errors.map((e) => e.message).join('; '), errors);
 }
 
-interface Choice { stream?: string; sap?: string; group?: string; port?: number; format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number } }
+interface Choice { stream?: string; sap?: string; group?: string; port?: number; format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number }; ssrc?: number }
 
 function pickChoice(c: Choice): Choice {
-  return c.stream !== undefined ? { stream: c.stream } : c.sap !== undefined ? { sap: c.sap } : { group: c.group, port: c.port, ...(c.format ? { format: c.format } : {}) };
+  const pin = c.ssrc !== undefined ? { ssrc: c.ssrc } : {};
+  return c.stream !== undefined ? { stream: c.stream, ...pin } : c.sap !== undefined ? { sap: c.sap, ...pin } : { group: c.group, port: c.port, ...(c.format ? { format: c.format } : {}), ...pin };
 }
 
 export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
@@ -42,7 +46,10 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   let joined: { group: string; port: number; entry: StreamEntry | undefined } | undefined;
   let sender: string | null = null;
   let lastPacketMs = -Infinity;
-  let playing = false;
+  let live = false;
+  const monitor = new OutputMonitor();
+  let report: OutputReport = { status: 'idle', reason: null, audible: 0, leadMs: null, syncErrorUs: null };
+  let watchTimer: TimerHandle | undefined;
   let resyncsSeen = 0;
   let volume = config.volume ?? 1;
   let muted = config.muted ?? false;
@@ -81,6 +88,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
     const p = new Playout({ clock: deps.clock, latencyMs: latencyMs(), trimMs: trimMs(), outputRate: outRate(), outputChannels: outChannels(), ...(format ? { format } : {}) });
     p.setVolume(volume, 0);
     p.setMuted(muted);
+    if (choice.ssrc !== undefined) p.pinSsrc(choice.ssrc);
     return p;
   }
 
@@ -98,7 +106,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
 
   async function leave(): Promise<void> {
     const a = rtp, b = rtcp;
-    rtp = undefined; rtcp = undefined; joined = undefined; sender = null; playing = false;
+    rtp = undefined; rtcp = undefined; joined = undefined; sender = null; live = false;
     await Promise.all([a?.close(), b?.close()]);
   }
 
@@ -154,21 +162,33 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       resyncsSeen = s.resyncs;
       deps.link.publishEvent('resync', `re-synchronised to the sender${s.ssrc !== null ? ` (SSRC ${s.ssrc})` : ''}`, s.ssrc !== null ? { ssrc: s.ssrc } : {});
     }
-    const live = now - lastPacketMs < 2000;
-    if (live !== playing) {
-      playing = live;
+    const arriving = now - lastPacketMs < 2000;
+    let changed = false;
+    if (arriving !== live) {
+      live = arriving;
+      changed = true;
       if (live) deps.link.publishEvent('stream-found', `packets arriving from ${sender ?? '?'}`);
       else if (joined) deps.link.publishEvent('stream-lost', `no packets on ${joined.group}:${joined.port} for 2 s`);
-      publishState();
     }
+    const prev = report.status;
+    report = monitor.report(now, live, sink?.status() ?? 'closed', sink?.lastError() ?? null);
+    if (report.status !== prev) {
+      changed = true;
+      deps.link.publishEvent('output', `output ${report.status}${report.reason ? `: ${report.reason}` : ''}`, { status: report.status, previous: prev });
+    }
+    if (changed) publishState();
   }
 
   function state(): PlayerState {
     const s = playout?.stats();
     return {
-      stream: streamInfo(), playing, sender, ssrc: s?.ssrc ?? null, format: s?.format ?? null,
+      stream: streamInfo(), playing: report.status === 'playing', sender, ssrc: s?.ssrc ?? null, format: s?.format ?? null,
       latencyMs: latencyMs(), trimMs: trimMs(), bufferMs: s?.bufferMs ?? 0,
-      driftPpm: loop ? loop.dacClock().ppm() : 0, senderDriftPpm: s?.senderDriftPpm ?? 0, timing: s?.timingSource ?? null, syncErrorUs: s?.syncErrorUs ?? 0,
+      driftPpm: loop ? loop.dacClock().ppm() : 0, senderDriftPpm: s?.senderDriftPpm ?? 0, timing: s?.timingSource ?? null, syncErrorUs: report.syncErrorUs,
+      output: {
+        status: report.status, reason: report.reason, audiblePct: Math.round(report.audible * 1000) / 10, leadMs: report.leadMs,
+        lateBlocks: monitor.lateBlocks, droppedBlocks: monitor.droppedBlocks, silentMs: (monitor.silentFrames * 1000) / outRate(),
+      },
       packets: { received: s?.received ?? 0, lost: s?.lost ?? 0, late: s?.late ?? 0, duplicates: s?.duplicates ?? 0, concealed: s?.concealed ?? 0, malformed: s?.malformed ?? 0, wrongPt: s?.wrongPt ?? 0, foreignSsrc: s?.foreignSsrc ?? 0 },
       underruns: s?.underruns ?? 0, resyncs: s?.resyncs ?? 0, volume, muted,
       sink: { kind: sink?.kind ?? 'none', device: sink?.device ?? '', status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null, lostCount: sink?.lostCount() ?? 0 },
@@ -201,7 +221,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       const blockMs = Math.min(5, bufferMs / 4);
       // Wake-ups cost more than rendering: tick at a quarter of the device buffer (2.5–20 ms).
       const tickMs = Math.min(20, Math.max(2.5, bufferMs / 4));
-      loop = new OutputLoop({ clock: deps.clock, sink, rate: outRate(), channels: outChannels(), blockFrames: Math.max(16, Math.round((outRate() * blockMs) / 1000)), tickMs, newDacClock: () => new DacClock(outRate()) });
+      loop = new OutputLoop({ clock: deps.clock, sink, rate: outRate(), channels: outChannels(), blockFrames: Math.max(16, Math.round((outRate() * blockMs) / 1000)), tickMs, newDacClock: () => new DacClock(outRate()), monitor });
       loop.start();
       discovery = new Discovery({ clock: deps.clock, log: deps.log, link: deps.link, iface: config.interface, sap: config.sapListen ?? true });
       await discovery.start();
@@ -209,8 +229,8 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       discovery.table.onChange(() => { void rejoin('table'); });
       await rejoin('start');
       if (stopped) return; // stopped while joining: no timer may outlive stop()
-      stateTimer = deps.clock.setInterval(() => { watch(); publishState(); }, 2000);
-      deps.clock.setTimeout(watch, 300);
+      stateTimer = deps.clock.setInterval(publishState, 2000);
+      watchTimer = deps.clock.setInterval(watch, 500);
     },
 
     async apply(next) {
@@ -233,6 +253,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       if (stopped) return;
       stopped = true;
       deps.clock.clearInterval(stateTimer);
+      deps.clock.clearInterval(watchTimer);
       loop?.stop();
       await joinChain;
       await leave();
@@ -272,8 +293,9 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       const s = state();
       return {
         received: s.packets.received, lost: s.packets.lost, late: s.packets.late, concealed: s.packets.concealed,
-        underruns: s.underruns, resyncs: s.resyncs, bufferMs: s.bufferMs, driftPpm: s.driftPpm, syncErrorUs: s.syncErrorUs,
-        sinkOpen: s.sink.status === 'open' ? 1 : 0,
+        underruns: s.underruns, resyncs: s.resyncs, bufferMs: s.bufferMs, driftPpm: s.driftPpm,
+        ...(s.syncErrorUs !== null ? { syncErrorUs: s.syncErrorUs } : {}),
+        sinkOpen: s.sink.status === 'open' ? 1 : 0, playing: s.playing ? 1 : 0, lateBlocks: s.output.lateBlocks, silentMs: s.output.silentMs,
       };
     },
   };

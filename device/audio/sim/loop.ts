@@ -1,8 +1,16 @@
-// Whole-chain simulation in virtual time: sender (own clock offset in ppm, optional RTCP SRs,
-// optional restarts) → network (per-player seeded delay jitter and loss) → Playout → DacClock →
-// simulated DAC (own ppm), for any number of players and any length of audio. Returns every
-// block's record (the wall instant its first frame reached the analog side, and the RTP time it
-// carried) and the figures the issue asks for. Used by unit tests and by bench/audio.ts.
+// Whole-chain simulation in virtual time, on the SHIPPED parts: the source's OutStream (pacing,
+// RTP, RTCP SRs) on a tone input, the UDP HAL's simulated network (device/hal/udp.sim.ts: hosts
+// with their own clocks, per-link seeded delay, jitter and loss), and per player the Playout, the
+// OutputLoop and the HAL's simulated DAC (device/hal/audio-out.sim.ts) — the same objects the
+// player role wires (device/audio/player/role.ts: a datagram goes to Playout.pushRtp/pushRtcp with
+// the host's wall() at receipt). Only that glue and the bookkeeping are the simulator's own.
+// Returns every block's record (the true wall instant its first frame reached the analog side,
+// and the RTP time it carried) and the figures the issue asks for. Used by unit tests and by
+// bench/audio.ts.
+//
+// Clocks: true time is the network's base VirtualClock. The sender's monotonic clock runs `ppm`
+// off (its RTP rate), its wall clock is true (an NTP-disciplined sender, as before); players' hosts
+// run on true time and their DACs `dacPpm` off it, so the DACs' records are in true time.
 //
 // Figures (over the steady window, from `settleS` after the last join to the end):
 // - sync_error_p99_us / sync_error_max_us: |RTP time of player p − RTP time of player q at the
@@ -17,15 +25,22 @@
 // - reanchors_steady: re-anchors (frame jumps) inside the steady window: 0 means no drop/insert.
 // - thdn_db: THD+N of the first capturing player's output over a clean window (tone signal only).
 // - render_cpu_pct: CPU spent in Playout.render per player, % of one core per second of audio.
-import { VirtualClock } from '../../core/clock.ts';
+import { VirtualClock, type Clock, type TimerHandle } from '../../core/clock.ts';
+import { createLogger } from '../../core/log.ts';
 import { Playout } from '../engine/playout.ts';
 import { DacClock } from '../engine/dac-clock.ts';
-import { buildRtp } from '../packets/rtp.ts';
-import { buildSenderReport } from '../packets/rtcp.ts';
+import { OutputLoop } from '../engine/output-loop.ts';
+import { OutStream } from '../source/stream.ts';
+import { createSimDac, type SimDac } from '../../hal/audio-out.sim.ts';
+import { createToneInput } from '../../hal/audio-in.tone.ts';
+import { SimNetwork as Network, type HostClock, type LinkProfile } from '../../hal/udp.sim.ts';
+import type { UdpSocket } from '../../hal/udp.ts';
+import type { AudioSink } from '../../hal/audio-out.ts';
+import type { MulticastSender } from '../net.ts';
 import { thdn } from '../analysis.ts';
-import type { PlayoutStats, StreamFormat } from '../types.ts';
+import { buildRtp } from '../packets/rtp.ts';
+import type { PlayoutStats, RenderInfo, StreamFormat } from '../types.ts';
 import { Prng } from './prng.ts';
-import { SimDac } from './dac.ts';
 
 export interface SimNetwork { baseDelayMs?: number; jitterMs?: number; lossPct?: number }
 
@@ -109,40 +124,71 @@ export interface SimLoopResult { figures: SimFigures; players: SimPlayerResult[]
 
 const T0 = 1_700_000_000_000;
 
-class Heap {
-  private t: number[] = [];
-  private v: number[] = [];
-  push(time: number, val: number): void {
-    const t = this.t, v = this.v;
-    let i = t.length;
-    t.push(time); v.push(val);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (t[p]! <= time) break;
-      t[i] = t[p]!; v[i] = v[p]!; i = p;
-    }
-    t[i] = time; v[i] = val;
+const GROUP = '239.255.77.1', PORT = 46000, SENDER = '10.0.0.1';
+const quiet = createLogger({ level: 'error', format: 'json', sink: { write: () => undefined } });
+
+/** The sender's clocks: its host's monotonic clock (the crystal, `ppm` off), and a true (disciplined) wall clock. */
+class DisciplinedClock implements Clock {
+  constructor(private readonly host: HostClock, private readonly trueWall: () => number) {}
+  now(): number { return this.host.now(); }
+  wall(): number { return this.trueWall(); }
+  both(): { now: number; wall: number } { return { now: this.host.now(), wall: this.trueWall() }; }
+  setTimeout(fn: () => void, ms: number): TimerHandle { return this.host.setTimeout(fn, ms); }
+  clearTimeout(h: TimerHandle | undefined): void { this.host.clearTimeout(h); }
+  setInterval(fn: () => void, ms: number): TimerHandle { return this.host.setInterval(fn, ms); }
+  clearInterval(h: TimerHandle | undefined): void { this.host.clearInterval(h); }
+}
+
+/**
+ * A clock whose timers fire late by U(0, lateMs), as an event loop's do (never early; an interval
+ * keeps its nominal grid, each firing late on its own). Exact virtual timers would lock a pump
+ * interval to the packet period and turn float rounding into whole-interval steps of the send time.
+ */
+class LateTimers implements Clock {
+  private next = 1;
+  private readonly live = new Map<number, TimerHandle | undefined>();
+  constructor(private readonly c: Clock, private readonly lateMs: number, private readonly rnd: Prng) {}
+  now(): number { return this.c.now(); }
+  wall(): number { return this.c.wall(); }
+  both(): { now: number; wall: number } { return this.c.both(); }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.next++;
+    this.live.set(id, this.c.setTimeout(() => { this.live.delete(id); fn(); }, ms + this.rnd.next() * this.lateMs));
+    return { id } as TimerHandle;
   }
-  size(): number { return this.t.length; }
-  topTime(): number { return this.t[0]!; }
-  pop(): number {
-    const t = this.t, v = this.v;
-    const out = v[0]!;
-    const lt = t.pop()!, lv = v.pop()!;
-    if (t.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i, mt = lt;
-        if (l < t.length && t[l]! < mt) { m = l; mt = t[l]!; }
-        if (r < t.length && t[r]! < mt) { m = r; }
-        if (m === i) break;
-        t[i] = t[m]!; v[i] = v[m]!; i = m;
-      }
-      t[i] = lt; v[i] = lv;
-    }
-    return out;
+  clearTimeout(h: TimerHandle | undefined): void {
+    const id = (h as { id?: number } | undefined)?.id;
+    if (id === undefined) return;
+    this.c.clearTimeout(this.live.get(id));
+    this.live.delete(id);
   }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    const id = this.next++;
+    const t0 = this.c.now();
+    let k = 0;
+    const arm = () => {
+      k++;
+      const due = t0 + k * ms + this.rnd.next() * this.lateMs;
+      this.live.set(id, this.c.setTimeout(() => { if (!this.live.has(id)) return; arm(); fn(); }, Math.max(0, due - this.c.now())));
+    };
+    arm();
+    return { id } as TimerHandle;
+  }
+  clearInterval(h: TimerHandle | undefined): void { this.clearTimeout(h); }
+}
+
+/** A MulticastSender over a socket of the simulated UDP stack (what net.ts's openSender is over node:dgram). */
+function simSender(sock: UdpSocket, address: string, hook: { mute: boolean; onRtp?: () => Buffer[] }): MulticastSender {
+  return {
+    address,
+    send: (data, group, port) => {
+      if (hook.mute) return;
+      sock.send(data, port, group);
+      if (port === PORT) for (const x of hook.onRtp?.() ?? []) sock.send(x, port, group);
+    },
+    close: () => sock.close(),
+    errors: () => sock.errors(),
+  };
 }
 
 class Grow {
@@ -161,11 +207,14 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]!;
 }
 
-/** The sender's timeline: segments of (start wall, first frame index, raw ts base, ssrc, seq base). */
-interface Segment { wall0: number; ts0: number; ssrc: number; seq0: number; frame0: number }
+/** The sender's timeline: segments of (true wall of frame 0, raw ts base, ssrc, global frame index). */
+interface Segment { wall0: number; ts0: number; ssrc: number; frame0: number }
 
-export function simulateLoop(o: SimLoopOptions): SimLoopResult {
-  const prng = new Prng(o.seed ?? 1);
+const toLink = (n: Required<SimNetwork>): LinkProfile => ({ delayMs: n.baseDelayMs, jitterMs: n.jitterMs, loss: n.lossPct / 100 });
+
+export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
+  const seed = o.seed ?? 1;
+  const prng = new Prng(seed);
   const snd = o.sender ?? {};
   const rate = snd.rate ?? 48000;
   const ch = snd.channels ?? 2;
@@ -173,129 +222,155 @@ export function simulateLoop(o: SimLoopOptions): SimLoopResult {
   const F = snd.framesPerPacket ?? 320;
   const sRate = rate * (1 + (snd.ppm ?? 0) / 1e6);
   const format: StreamFormat = { encoding: 'L16', rate, channels: ch, payloadType: pt };
-  const amp = Math.round(32767 * (snd.amplitude ?? Math.pow(10, -1 / 20)));
-  const tone = (snd.signal ?? 'tone') === 'tone';
-  const w = (2 * Math.PI * (snd.toneHz ?? 1000)) / rate;
+  const base = new VirtualClock(0, 0);
+  const net = new Network(base, { seed, epochMs: T0 });
+  const trueWall = () => net.trueWall();
   const endWall = T0 + o.seconds * 1000;
-  const clock = new VirtualClock(0, T0);
 
-  const segs: Segment[] = [{ wall0: T0, ts0: prng.int(2 ** 32), ssrc: prng.int(2 ** 32) >>> 0, seq0: prng.int(65536), frame0: 0 }];
+  // The sender: one OutStream per segment (a restart is a new stream after a 40 ms gap, with no BYE: a crash).
+  const senderHost = net.addHost({ address: SENDER, ppm: snd.ppm ?? 0 });
+  const senderClock = new LateTimers(new DisciplinedClock(senderHost.clock, trueWall), 0.5, prng.fork());
+  const segs: Segment[] = [];
   const restarts = [...(snd.restartsAtS ?? [])].sort((a, b) => a - b);
+  let sentFrames = 0; // frames of all earlier segments, at the sender's rate
+  /**
+   * A sender without RTCP (rtcpIntervalMs null/0) is someone else's (PulseAudio's module-rtp-send,
+   * GStreamer's udpsink), which cannot run in virtual time: modelled as sending each packet at the
+   * instant its last frame is captured, on the sender's crystal. With RTCP it is ours: OutStream.
+   */
+  const foreignStream = (sock: UdpSocket, seg: Segment, hook: { mute: boolean; onRtp?: () => Buffer[] }): { stop(): void } => {
+    const amp = Math.round(32767 * ((snd.signal ?? 'tone') === 'tone' ? (snd.amplitude ?? Math.pow(10, -1 / 20)) : 0));
+    const w = (2 * Math.PI * (snd.toneHz ?? 1000)) / rate;
+    const payload = Buffer.alloc(F * ch * 2);
+    const seq0 = prng.int(0x10000);
+    let k = 0, timer: TimerHandle | undefined;
+    const next = () => {
+      timer = base.setTimeout(() => {
+        if (hook.mute) return;
+        for (let i = 0; i < F; i++) {
+          const v = Math.round(amp * Math.sin(w * (k * F + i)));
+          for (let c = 0; c < ch; c++) payload.writeInt16BE(v, (i * ch + c) * 2);
+        }
+        sock.send(buildRtp({ payloadType: pt, sequence: (seq0 + k) & 0xffff, timestamp: (seg.ts0 + k * F) >>> 0, ssrc: seg.ssrc, marker: k === 0 }, payload), PORT, GROUP);
+        for (const x of hook.onRtp?.() ?? []) sock.send(x, PORT, GROUP);
+        k++;
+        next();
+      }, seg.wall0 + ((k + 1) * F * 1000) / sRate - trueWall());
+    };
+    next();
+    return { stop: () => base.clearTimeout(timer) };
+  };
+  const startStream = async (): Promise<{ stream: { stop(): void }; hook: { mute: boolean; onRtp?: () => Buffer[] } }> => {
+    const sock = await senderHost.udp.open({ address: SENDER, port: 0 });
+    const hook: { mute: boolean; onRtp?: () => Buffer[] } = { mute: false, onRtp: o.inject ? () => o.inject!(trueWall(), prng) : undefined };
+    const ids = { ssrc: 1 + prng.int(0xfffffffe), seq: prng.int(0x10000), rtp0: prng.int(2 ** 32) };
+    const seg: Segment = { wall0: NaN, ts0: ids.rtp0, ssrc: ids.ssrc, frame0: sentFrames };
+    segs.push(seg);
+    if (!snd.rtcpIntervalMs) { seg.wall0 = trueWall(); return { stream: foreignStream(sock, seg, hook), hook }; }
+    const amplitude = (snd.signal ?? 'tone') === 'tone' ? (snd.amplitude ?? Math.pow(10, -1 / 20)) : 0;
+    const input = createToneInput({ frequency: snd.toneHz ?? 1000, amplitude });
+    await input.open({ rate, channels: ch });
+    const stream = new OutStream({
+      id: 'sim', name: 'sim', group: GROUP, port: PORT, ttl: 1, format, framesPerPacket: F, sap: false,
+      rtcp: true, srIntervalMs: snd.rtcpIntervalMs, input,
+      sender: simSender(sock, SENDER, hook), clock: senderClock, log: quiet, cname: 'sim@sim', ids,
+    });
+    seg.wall0 = trueWall(); // frame 0 is due now: start() takes its t0 from this instant
+    stream.start();
+    return { stream, hook };
+  };
+  let current: Promise<{ stream: { stop(): void }; hook: { mute: boolean } }> = startStream();
+  for (const at of restarts) {
+    base.setTimeout(() => {
+      void current.then(({ stream, hook }) => {
+        hook.mute = true; // a crash: nothing more from the old stream, no BYE
+        stream.stop();
+        sentFrames += ((trueWall() - segs.at(-1)!.wall0) * sRate) / 1000;
+        base.setTimeout(() => { sentFrames += (40 * sRate) / 1000; current = startStream(); }, 40);
+      });
+    }, at * 1000);
+  }
 
   interface P {
-    spec: SimPlayerSpec; playout: Playout; dacClock: DacClock; dac: SimDac | null; block: Int16Array; blockFrames: number;
-    fifo: number; tick: number; join: number; net: Required<SimNetwork>; prng: Prng; wall: Grow; rtp: Grow; cpuUs: number;
-    capFrom: number; cap: Grow | null; capClean: boolean;
+    spec: SimPlayerSpec; playout: Playout; loop: OutputLoop; dac: SimDac; join: number; wall: Grow; rtp: Grow; cpuUs: number;
+    capFrom: number; cap: Grow | null; capClean: boolean; lastInfo: RenderInfo | null;
   }
-  const players: P[] = o.players.map((spec) => {
+  const players: P[] = [];
+  o.players.forEach((spec, i) => {
+    const address = `10.0.1.${i + 1}`;
+    const host = net.addHost({ address });
+    const n: Required<SimNetwork> = { baseDelayMs: 0.5, jitterMs: 0, lossPct: 0, ...o.network, ...spec.network };
+    net.setLink(SENDER, address, toLink(n));
+    const join = T0 + (spec.joinAtS ?? 0) * 1000;
+    const rnd = prng.fork();
+    base.setTimeout(() => { void startPlayer(spec, host.clock, host.udp, join, rnd).then((p) => players.push(p)); }, join - T0);
+  });
+  const order = new Map<SimPlayerSpec, number>(o.players.map((sp, i) => [sp, i]));
+
+  async function startPlayer(spec: SimPlayerSpec, hostClock: HostClock, udp: typeof senderHost.udp, join: number, rnd: Prng): Promise<P> {
+    const clock = new LateTimers(hostClock, spec.tickJitterMs ?? 0.5, rnd);
     const outRate = spec.outputRate ?? 48000;
     const outCh = spec.outputChannels ?? 2;
     const blockFrames = spec.blockFrames ?? Math.round(outRate / ((spec.latencyMs ?? 100) < 50 ? 400 : 200));
-    return {
-      spec,
-      playout: new Playout({ clock, latencyMs: spec.latencyMs ?? 100, trimMs: spec.trimMs ?? 0, outputRate: outRate, outputChannels: outCh, format }),
-      dacClock: new DacClock(outRate), dac: null, block: new Int16Array(blockFrames * outCh), blockFrames,
-      fifo: spec.fifoFrames ?? 2 * blockFrames, tick: spec.tickMs ?? (blockFrames * 500) / outRate, join: T0 + (spec.joinAtS ?? 0) * 1000,
-      net: { baseDelayMs: 0.5, jitterMs: 0, lossPct: 0, ...o.network, ...spec.network },
-      prng: prng.fork(), wall: new Grow(), rtp: new Grow(), cpuUs: 0,
+    const fifo = spec.fifoFrames ?? 2 * blockFrames;
+    const playout = new Playout({ clock, latencyMs: spec.latencyMs ?? 100, trimMs: spec.trimMs ?? 0, outputRate: outRate, outputChannels: outCh, format });
+    const dac = createSimDac({ device: 'sim', clock, log: quiet, ppm: spec.dacPpm, bufferMs: (fifo * 1000) / outRate, maxRecords: 64 });
+    await dac.open({ rate: outRate, channels: outCh });
+    // The loop writes through a thin proxy that takes each block's record from the DAC's as it is written.
+    const sink: AudioSink = {
+      kind: dac.kind, device: dac.device, bufferMs: dac.bufferMs,
+      status: () => dac.status(), lastError: () => dac.lastError(), lostCount: () => dac.lostCount(), open: (f) => dac.open(f),
+      writable: () => dac.writable(), position: () => dac.position(), framesWritten: () => dac.framesWritten(),
+      listen: (l) => dac.listen(l), close: () => dac.close(),
+      write: (block, meta) => { dac.write(block, meta); collect(p, block, outCh); },
+    };
+    const loop = new OutputLoop({ clock, sink, rate: outRate, channels: outCh, blockFrames, tickMs: spec.tickMs, newDacClock: () => new DacClock(outRate) });
+    const p: P = {
+      spec, playout, loop, dac, join, wall: new Grow(), rtp: new Grow(), cpuUs: 0, lastInfo: null,
       capFrom: spec.captureFromS === undefined ? Infinity : T0 + spec.captureFromS * 1000, cap: spec.captureFromS === undefined ? null : new Grow(), capClean: true,
     };
-  });
-
-  // Events: value = kind·2^20 + index. Kinds: 0 send packet, 1 send SR, 2 tick(player), 3 deliver.
-  const heap = new Heap();
-  const deliveries: Array<{ player: number; data: Buffer; rtcp: boolean } | undefined> = [];
-  const freeSlots: number[] = [];
-  const K = 2 ** 20;
-  let pktIndex = 0; // packets sent in the current segment
-  let segFrame = 0; // frames sent in the current segment
-  let gapUntil = -Infinity;
-  const srPeriod = snd.rtcpIntervalMs ?? 0;
-  const sendTime = () => segs[segs.length - 1]!.wall0 + ((segFrame + F) * 1000) / sRate;
-  heap.push(sendTime(), 0);
-  if (srPeriod) heap.push(T0 + srPeriod / 2, K);
-  players.forEach((p, i) => heap.push(p.join, 2 * K + i));
-  const payload = Buffer.alloc(F * ch * 2);
-
-  const deliver = (data: Buffer, rtcp: boolean, sentAt: number) => {
-    players.forEach((p, i) => {
-      if (sentAt < p.join) return; // not listening yet
-      if (p.net.lossPct > 0 && p.prng.next() * 100 < p.net.lossPct) return;
-      const at = sentAt + p.net.baseDelayMs + p.net.jitterMs * p.prng.next();
-      const slot = freeSlots.pop() ?? deliveries.length;
-      deliveries[slot] = { player: i, data, rtcp };
-      heap.push(at, 3 * K + slot);
-    });
-  };
-
-  while (heap.size() > 0 && heap.topTime() <= endWall) {
-    const t = heap.topTime();
-    const ev = heap.pop();
-    const kind = Math.floor(ev / K), idx = ev % K;
-    clock.advanceTo(t - T0);
-    if (kind === 0) {
-      const seg = segs[segs.length - 1]!;
-      if (restarts.length > 0 && t >= T0 + restarts[0]! * 1000) {
-        restarts.shift();
-        gapUntil = t + 40;
-        const frame0 = Math.round(((gapUntil - T0) * sRate) / 1000);
-        segs.push({ wall0: gapUntil, ts0: prng.int(2 ** 32), ssrc: prng.int(2 ** 32) >>> 0, seq0: prng.int(65536), frame0 });
-        pktIndex = 0; segFrame = 0;
-        heap.push(sendTime(), 0);
-        continue;
-      }
-      const gFrame = seg.frame0 + segFrame;
-      for (let i = 0; i < F; i++) {
-        const v = tone ? Math.round(amp * Math.sin(w * (gFrame + i))) : 0;
-        for (let c = 0; c < ch; c++) payload.writeInt16BE(c === 1 ? -v : v, (i * ch + c) * 2);
-      }
-      const d = buildRtp({ payloadType: pt, sequence: (seg.seq0 + pktIndex) & 0xffff, timestamp: (seg.ts0 + segFrame) >>> 0, ssrc: seg.ssrc, marker: pktIndex === 0 }, payload);
-      deliver(d, false, t);
-      for (const x of o.inject?.(t, prng) ?? []) deliver(x, false, t);
-      pktIndex++; segFrame += F;
-      heap.push(sendTime(), 0);
-    } else if (kind === 1) {
-      const seg = segs[segs.length - 1]!;
-      if (t >= seg.wall0) {
-        // SR for the last whole frame captured: (frame j, its exact capture instant).
-        const j = Math.floor(((t - seg.wall0) * sRate) / 1000);
-        const sr = buildSenderReport({ ssrc: seg.ssrc, wallMs: seg.wall0 + (j * 1000) / sRate, rtpTimestamp: (seg.ts0 + j) >>> 0, packetCount: pktIndex, octetCount: pktIndex * F * ch * 2 });
-        deliver(sr, true, t);
-      }
-      heap.push(t + srPeriod, K);
-    } else if (kind === 3) {
-      const dv = deliveries[idx]!;
-      deliveries[idx] = undefined;
-      freeSlots.push(idx);
-      const p = players[dv.player]!;
-      if (dv.rtcp) p.playout.pushRtcp(dv.data, t); else p.playout.pushRtp(dv.data, t);
-    } else if (kind === 2) {
-      const p = players[idx]!;
-      if (!p.dac) p.dac = new SimDac(p.spec.outputRate ?? 48000, p.spec.dacPpm, t);
-      const dac = p.dac;
-      const consumed = dac.consumed(t);
-      p.dacClock.observe(consumed, t);
-      while (dac.framesWritten() - consumed < p.fifo) {
-        const written = dac.framesWritten();
-        // Time spent in render (performance.now is cheap; the simulation is single-threaded and
-        // CPU-bound, so elapsed time here is CPU time).
+    // The renderer as the role sets it, timed (the simulation is single-threaded and CPU-bound, so
+    // elapsed time in render is its CPU time), and each block's record taken from the DAC's.
+    loop.setRenderer({
+      render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo {
         const c0 = performance.now();
-        const info = p.playout.render(p.block, p.dacClock.wallOfFrame(written), p.dacClock.rateHz());
+        const info = playout.render(out, firstFrameWallMs, dacRateHz);
         p.cpuUs += (performance.now() - c0) * 1000;
-        const analog = dac.write(p.blockFrames, t);
-        p.wall.push(analog);
-        p.rtp.push(info.rtpTimeAtStart ?? NaN);
-        if (p.cap && analog >= p.capFrom) {
-          const outCh = p.spec.outputChannels ?? 2;
-          for (let i = 0; i < p.blockFrames; i++) p.cap.push(p.block[i * outCh]!);
-          if (info.concealedFrames > 0 || info.silentFrames > 0) p.capClean = false;
-        }
-      }
-      heap.push(t + p.tick + (p.spec.tickJitterMs ?? 0.5) * p.prng.next(), ev);
+        p.lastInfo = info;
+        return info;
+      },
+    });
+    for (const port of [PORT, PORT + 1]) {
+      const sock = await udp.open({ address: GROUP, port, reuseAddr: true });
+      sock.addMembership(GROUP);
+      sock.onMessage((m) => { if (port === PORT) playout.pushRtp(m.data, clock.wall()); else playout.pushRtcp(m.data, clock.wall()); });
+    }
+    loop.start();
+    return p;
+  }
+  // As the loop writes a block: the DAC's newest record is that block's (analog instant, RTP time).
+  function collect(p: P, out: Int16Array, outCh: number): void {
+    const r = p.dac.records.at(-1), info = p.lastInfo;
+    if (!r || !info) return;
+    p.wall.push(r.wallMs);
+    p.rtp.push(r.rtpTimeAtStart ?? NaN);
+    if (p.cap && r.wallMs >= p.capFrom) {
+      for (let i = 0; i < r.frames; i++) p.cap.push(out[i * outCh]!);
+      if (info.concealedFrames > 0 || info.silentFrames > 0) p.capClean = false;
     }
   }
+
+  // Virtual time in 5 ms steps, letting the set-up of what started meanwhile (socket and DAC
+  // opens are promises, as on the real stack) complete between steps.
+  for (let t = 0; t < endWall - T0; ) {
+    t = Math.min(endWall - T0, t + 5);
+    base.advanceTo(t);
+    for (let k = 0; k < 16; k++) await null;
+  }
+  players.sort((a, b) => order.get(a.spec)! - order.get(b.spec)!);
+  for (const p of players) p.loop.stop();
   return summarize(o, players.map((p) => ({
-    wallMs: p.wall.view(), rtp: p.rtp.view(), stats: p.playout.stats(), dacUnderruns: p.dac?.underruns ?? 0,
+    wallMs: p.wall.view(), rtp: p.rtp.view(), stats: p.playout.stats(), dacUnderruns: p.dac.underruns(),
     latency: p.spec.latencyMs ?? 100, trim: p.spec.trimMs ?? 0, join: p.join, cpuUs: p.cpuUs,
     capture: p.cap ? p.cap.view() : null, captureClean: p.capClean,
   })), segs, sRate, rate, endWall);

@@ -26,8 +26,8 @@ export interface ScenarioFigures {
   virtual_minutes: number;
 }
 
-export function runControlScenario(minutes: number): SimLoopResult {
-  return simulateLoop({
+export async function runControlScenario(minutes: number): Promise<SimLoopResult> {
+  return await simulateLoop({
     seconds: minutes * 60, seed: 20240603, settleS: 30,
     sender: { ppm: 50, rtcpIntervalMs: 1000 },
     network: { jitterMs: 5, lossPct: 1 },
@@ -35,15 +35,15 @@ export function runControlScenario(minutes: number): SimLoopResult {
   });
 }
 
-export function virtualAudioFigures(opts: { quick: boolean }): ScenarioFigures {
+export async function virtualAudioFigures(opts: { quick: boolean }): Promise<ScenarioFigures> {
   const minutes = opts.quick ? 3 : 30;
-  const control = runControlScenario(minutes);
+  const control = await runControlScenario(minutes);
   const small = { latencyMs: 20, blockFrames: 120, fifoFrames: 240, tickMs: 1.25 };
-  const tight = simulateLoop({
+  const tight = await simulateLoop({
     seconds: (opts.quick ? 1 : 5) * 60, seed: 7, sender: { ppm: -30, rtcpIntervalMs: 1000, framesPerPacket: 317 },
     players: [{ dacPpm: 80, ...small }, { dacPpm: -120, ...small }],
   });
-  const tone = simulateLoop({
+  const tone = await simulateLoop({
     seconds: 40, seed: 3, sender: { ppm: 0, rtcpIntervalMs: 1000 },
     players: [{ dacPpm: 300, captureFromS: 30 }],
   });

@@ -35,14 +35,16 @@ export interface OutStreamOptions {
   cname: string;
   sapIntervalMs?: number;
   srIntervalMs?: number;
+  /** SSRC, first sequence number and RTP time origin (default random, RFC 3550; a simulation seeds them). */
+  ids?: { ssrc: number; seq: number; rtp0: number };
 }
 
 export interface OutStreamStats { packets: number; octets: number; ssrc: number }
 
 export class OutStream {
-  readonly ssrc = randomInt(1, 0xffffffff);
-  private seq = randomInt(0, 0x10000);
-  private readonly rtp0 = randomInt(0, 0x100000000);
+  readonly ssrc: number;
+  private seq: number;
+  private readonly rtp0: number;
   private t0 = 0;
   private sentFrames = 0;
   private packets = 0;
@@ -54,7 +56,11 @@ export class OutStream {
   private hash = 0;
   private running = false;
 
-  constructor(private readonly o: OutStreamOptions) {}
+  constructor(private readonly o: OutStreamOptions) {
+    this.ssrc = o.ids?.ssrc ?? randomInt(1, 0xffffffff);
+    this.seq = o.ids?.seq ?? randomInt(0, 0x10000);
+    this.rtp0 = o.ids?.rtp0 ?? randomInt(0, 0x100000000);
+  }
 
   get sdp(): string { return this.sdpText; }
   stats(): OutStreamStats { return { packets: this.packets, octets: this.octets, ssrc: this.ssrc }; }

@@ -1,4 +1,5 @@
-// A live line chart of one figure over the last minutes, as inline SVG (no library): the line, a
+// A live line chart of one figure over the last minutes (the axis grows with the history, up to
+// the window), as inline SVG (no library): the line, a
 // zero line when the range spans zero, the latest value and the range shown beside it.
 import { el, setText } from './dom.ts';
 
@@ -24,7 +25,10 @@ export function plot(label: string, unit: string, opts: { windowMs: number; symm
   return {
     el: root,
     update(points, now) {
-      const shown = points.filter(([t]) => now - t <= opts.windowMs);
+      // The axis spans the history there is (at least 30 s), up to the whole window.
+      const first = points.find(([t]) => now - t <= opts.windowMs)?.[0];
+      const windowMs = first === undefined ? opts.windowMs : Math.min(opts.windowMs, Math.max(30_000, now - first));
+      const shown = points.filter(([t]) => now - t <= windowMs);
       if (!shown.length) { setText(value, '–'); setText(range, ''); line.setAttribute('points', ''); return; }
       const ys = shown.map(([, y]) => y);
       let lo = Math.min(...ys), hi = Math.max(...ys);
@@ -32,7 +36,7 @@ export function plot(label: string, unit: string, opts: { windowMs: number; symm
       const span = Math.max(hi - lo, opts.minSpan ?? 1);
       const mid = (hi + lo) / 2;
       lo = mid - span / 2; hi = mid + span / 2;
-      const x = (t: number) => W - ((now - t) / opts.windowMs) * W;
+      const x = (t: number) => W - ((now - t) / windowMs) * W;
       const y = (v: number) => H - 2 - ((v - lo) / (hi - lo)) * (H - 4);
       line.setAttribute('points', shown.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' '));
       if (lo < 0 && hi > 0) {

@@ -177,7 +177,13 @@ for (const { kind, start } of BROKERS) {
     const e2 = refusedWith(await c.ctl.configSet(ID, { config: { ...full(c.url), v: 3 } }), 'unsupported-version');
     assert.equal(paths(e2), ['/v']);
     const { v: _v, ...noV } = full(c.url);
-    refusedWith(await c.ctl.configSet(ID, { config: noV }), 'unsupported-version');
+    const e3 = refusedWith(await c.ctl.configSet(ID, { config: noV }), 'invalid');
+    assert.equal(paths(e3), ['/v']);
+    assert.not.match(e3.message, 'undefined');
+    // A request without its own "v" is named as such too.
+    const e4 = refusedWith(await c.ctl.raw(t.configSet(ID), JSON.stringify({ id: 'nov', patch: {} }), ID), 'invalid');
+    assert.equal(paths(e4), ['/v']);
+    assert.match(e4.message, '"v": 2');
     refusedWith(await c.ctl.cmd(ID, 'device', 'ping', { v: 0 } as Record<string, unknown>), 'unsupported-version');
     await unchanged(c, 2, 'patched');
   });

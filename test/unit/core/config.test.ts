@@ -119,11 +119,18 @@ test('no coercion: "2" is not 2, "30" is not 30', () => {
 });
 
 test('unsupported versions and non-objects are refused', () => {
-  for (const v of [0, 3, 99, undefined, null]) {
+  for (const v of [0, 3, 99, null]) {
     const e = refused(() => normalizeConfig({ ...v2, v }, schema));
     assert.is(e.code, 'unsupported-version', String(v));
     assert.equal(e.details![0]!.path, '/v');
   }
+  // A missing version is a missing field, said as such (it once read "config format undefined").
+  const { v: _v, ...noV } = v2;
+  const e = refused(() => normalizeConfig(noV, schema));
+  assert.is(e.code, 'invalid');
+  assert.equal(e.details, [{ path: '/v', message: 'is required' }]);
+  assert.match(e.message, '"v": 2');
+  assert.not.match(e.message, 'undefined');
   for (const x of [null, 'config', 42, [v2]]) assert.is(refused(() => normalizeConfig(x, schema)).code, 'invalid');
 });
 

@@ -14,7 +14,7 @@ test('builders give the layout of the README topic table under the default base'
   assert.is(t.config('kitchen'), 'hearth/kitchen/config');
   assert.is(t.configSet('kitchen'), 'hearth/kitchen/config/set');
   assert.is(t.cmd('kitchen', 'waker', 'wake'), 'hearth/kitchen/cmd/waker/wake');
-  assert.is(t.cmdFilter('kitchen'), 'hearth/kitchen/cmd/+/+');
+  assert.is(t.cmdFilter('kitchen'), 'hearth/kitchen/cmd/#');
   assert.is(t.reply('kitchen'), 'hearth/kitchen/reply');
   assert.is(t.state('kitchen', 'player'), 'hearth/kitchen/state/player');
   assert.is(t.event('kitchen', 'player'), 'hearth/kitchen/event/player');

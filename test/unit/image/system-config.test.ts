@@ -33,6 +33,12 @@ test('named servers win; serve can be set either way', () => {
   assert.is(brokerHost('mqtts://[fd00::1]:8883'), 'fd00::1');
 });
 
+test('the device config\'s house clock reference is the OS clock\'s too, unless time.servers says otherwise', () => {
+  const withClock = parseProvisioning({ v: 2, config: { v: 2, id: 'k', mqtt: { url: 'mqtt://hub.local:1883' }, clock: { server: '10.0.0.9', port: 1123 }, roles: {} } });
+  assert.match(chronyConf(timePlan(withClock)), /^server 10\.0\.0\.9 port 1123 iburst/m);
+  assert.equal(timePlan({ ...withClock, time: { servers: ['ntp.lan'] } }).servers, ['ntp.lan']);
+});
+
 test('bad time and update settings are refused with their paths', () => {
   try {
     prov({ time: { servers: ['bad host'] }, updates: { rebootAt: '25:00' } });

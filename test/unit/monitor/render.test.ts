@@ -16,7 +16,7 @@ test('snapshot without colour at a fixed time', () => {
     "",
     "✖ attic  offline, last seen 3m12s ago  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1…",
     "  no telemetry",
-    "  ● waker   running 1h00m  hosts: theobromine asleep (last known)",
+    "  ● waker   theobromine asleep  running 1h00m (last known)",
     "",
     "✖ den  online 3m12s  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1.20",
     "  waker failed",

@@ -31,7 +31,7 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
   const root = el('article', { class: 'card room', 'data-device': id },
     el('header', {}, dot, title, badge),
     now,
-    el('div', { class: 'controls' }, mute, el('label', { class: 'vol' }, '🔈', volume, volumeOut), picker, meter),
+    el('div', { class: 'controls' }, mute, el('label', { class: 'vol' }, el('span', { class: 'muted' }, 'Volume'), volume, volumeOut), picker, meter),
     el('div', { class: 'plots' }, ...plots.map((p) => p.el)),
     facts,
   );
@@ -87,10 +87,11 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
       setText(title, d.info?.name ?? d.id);
       const online = d.status === 'online';
       const s = state;
-      const inSync = !!s?.playing && Math.abs(s.syncErrorUs) < IN_SYNC_US;
+      const err = s?.syncErrorUs ?? null;
+      const inSync = !!s?.playing && err !== null && Math.abs(err) < IN_SYNC_US;
       root.className = `card room ${!online ? 'failed' : !s?.playing ? 'degraded' : inSync ? 'healthy' : 'degraded'}`;
-      setText(badge, !online ? 'offline' : !s ? 'no state yet' : !s.playing ? 'not playing' : inSync ? `in sync ${signed(s.syncErrorUs)} µs` : `off by ${signed(s.syncErrorUs)} µs`);
-      badge.title = 'the player\'s own estimate of its playout error';
+      setText(badge, !online ? 'offline' : !s ? 'no state yet' : !s.playing ? (s.output ? `${s.output.status}` : 'not playing') : err === null ? 'playing' : inSync ? `in sync ${signed(err)} µs` : `off by ${signed(err)} µs`);
+      badge.title = s && !s.playing && s.output?.reason ? s.output.reason : 'the player\'s own estimate of its playout error';
       if (s) {
         setText(now, `${s.playing ? '▶' : '■'} ${s.stream.name ?? s.stream.id}${s.format ? ` · ${s.format.rate / 1000} kHz ${s.format.channels === 2 ? 'stereo' : 'mono'}` : ''}${s.timing ? ` · timing ${s.timing}` : ''}${s.sender ? ` · from ${s.sender}` : ''}`);
         setText(mute, s.muted ? 'Unmute' : 'Mute');

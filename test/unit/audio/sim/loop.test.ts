@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { simulateLoop } from '../../../../device/audio/sim/loop.ts';
 
-test('two rooms, sender +50 ppm, DACs +80/−120 ppm, RTCP: sync p99 ≤ 20 µs, max ≤ 50 µs, join ≤ 2 s, residual ≤ 1 ppm', () => {
-  const r = simulateLoop({
+test('two rooms, sender +50 ppm, DACs +80/−120 ppm, RTCP: sync p99 ≤ 20 µs, max ≤ 50 µs, join ≤ 2 s, residual ≤ 1 ppm', async () => {
+  const r = await simulateLoop({
     seconds: 90, seed: 11, sender: { ppm: 50, rtcpIntervalMs: 1000 },
     players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 20 }],
   });
@@ -23,8 +23,8 @@ test('two rooms, sender +50 ppm, DACs +80/−120 ppm, RTCP: sync p99 ≤ 20 µs,
   assert.ok(Math.abs(b!.stats.driftPpm - (50 + 120)) < 1, `B corrects ${b!.stats.driftPpm} ppm`);
 });
 
-test('100 ms latency, 5 ms jitter, 1 % loss: no underrun, losses concealed, rooms still within 50 µs', () => {
-  const r = simulateLoop({
+test('100 ms latency, 5 ms jitter, 1 % loss: no underrun, losses concealed, rooms still within 50 µs', async () => {
+  const r = await simulateLoop({
     seconds: 60, seed: 5, sender: { ppm: 50, rtcpIntervalMs: 1000 }, network: { jitterMs: 5, lossPct: 1 },
     players: [{ dacPpm: 80 }, { dacPpm: -120 }],
   });
@@ -33,9 +33,9 @@ test('100 ms latency, 5 ms jitter, 1 % loss: no underrun, losses concealed, room
   assert.ok(r.figures.sync_error_max_us <= 50, `max ${r.figures.sync_error_max_us}`);
 });
 
-test('20 ms latency, no impairment, PulseAudio-sized packets (317 frames) and a 5 ms DAC queue: no underrun', () => {
+test('20 ms latency, no impairment, PulseAudio-sized packets (317 frames) and a 5 ms DAC queue: no underrun', async () => {
   const small = { latencyMs: 20, blockFrames: 120, fifoFrames: 240, tickMs: 1.25 };
-  const r = simulateLoop({
+  const r = await simulateLoop({
     seconds: 30, seed: 2, sender: { ppm: -30, rtcpIntervalMs: 1000, framesPerPacket: 317 },
     players: [{ dacPpm: 80, ...small }, { dacPpm: -120, ...small }],
   });
@@ -43,8 +43,8 @@ test('20 ms latency, no impairment, PulseAudio-sized packets (317 frames) and a 
   assert.ok(r.figures.sync_error_max_us <= 50, `max ${r.figures.sync_error_max_us}`);
 });
 
-test('residual drift ≤ 1 ppm for DACs over ±1000 ppm; THD+N of the tone through the +300 ppm chain ≤ −90 dB', () => {
-  const r = simulateLoop({
+test('residual drift ≤ 1 ppm for DACs over ±1000 ppm; THD+N of the tone through the +300 ppm chain ≤ −90 dB', async () => {
+  const r = await simulateLoop({
     seconds: 120, seed: 9, sender: { ppm: 0, rtcpIntervalMs: 1000 },
     players: [{ dacPpm: 1000 }, { dacPpm: -1000 }, { dacPpm: 300, captureFromS: 60 }],
   });
@@ -53,8 +53,8 @@ test('residual drift ≤ 1 ppm for DACs over ±1000 ppm; THD+N of the tone throu
   assert.is(r.figures.reanchors_steady, 0);
 });
 
-test('no RTCP (PulseAudio/GStreamer style): rooms agree from arrivals alone', () => {
-  const r = simulateLoop({
+test('no RTCP (PulseAudio/GStreamer style): rooms agree from arrivals alone', async () => {
+  const r = await simulateLoop({
     seconds: 60, seed: 4, sender: { ppm: 50, rtcpIntervalMs: 0, framesPerPacket: 317 }, network: { jitterMs: 1 },
     players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 10 }],
   });
@@ -63,8 +63,8 @@ test('no RTCP (PulseAudio/GStreamer style): rooms agree from arrivals alone', ()
   assert.ok(r.figures.join_to_sync_s <= 2, `join ${r.figures.join_to_sync_s}`);
 });
 
-test('sender restart (new SSRC, seq, timestamps after a 40 ms gap): both rooms re-sync within 200 ms', () => {
-  const r = simulateLoop({
+test('sender restart (new SSRC, seq, timestamps after a 40 ms gap): both rooms re-sync within 200 ms', async () => {
+  const r = await simulateLoop({
     seconds: 40, seed: 8, sender: { ppm: 20, rtcpIntervalMs: 1000, restartsAtS: [20] }, settleS: 25,
     players: [{ dacPpm: 80 }, { dacPpm: -120 }],
   });
@@ -74,9 +74,9 @@ test('sender restart (new SSRC, seq, timestamps after a 40 ms gap): both rooms r
   assert.ok(r.figures.sync_error_max_us <= 50, `max ${r.figures.sync_error_max_us}`);
 });
 
-test('same seed, same run: the simulation is deterministic', () => {
+test('same seed, same run: the simulation is deterministic', async () => {
   const o = { seconds: 5, seed: 3, sender: { ppm: 10 }, network: { jitterMs: 2, lossPct: 2 }, players: [{ dacPpm: 5, tickJitterMs: 0 }] };
-  const a = simulateLoop(o), b = simulateLoop(o);
+  const a = await simulateLoop(o), b = await simulateLoop(o);
   assert.equal([...a.players[0]!.rtp.subarray(0, 500)], [...b.players[0]!.rtp.subarray(0, 500)]);
   assert.is(a.players[0]!.stats.lost, b.players[0]!.stats.lost);
 });

@@ -1,0 +1,72 @@
+// Two real GStreamer senders (rtpL16pay, a 1024-frame buffer sent as packets back to back) on one
+// group and port, different SSRCs and tones, into our player in a namespace. The player used to
+// flip between them 5–8 times in 9 s; it must stay on the first it locked, and move to the other
+// only when told (`subscribe` with `ssrc`). What it played is checked on the audio the simulated
+// DAC wrote through `speaker` to an ALSA file device: the tone of the last seconds.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ChildProcess } from 'node:child_process';
+import { createNetns, type Netns } from '../../helpers/netns.ts';
+import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
+import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
+import { readS16, toneOf } from '../../helpers/audio-check.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let ns: Netns | undefined, alsa: AlsaFiles | undefined;
+const procs: ChildProcess[] = [];
+
+test.after.each(async () => {
+  await stopAllHosts();
+  for (const p of procs.splice(0)) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+  ns?.delete(); ns = undefined;
+  alsa?.cleanup(); alsa = undefined;
+});
+
+const GROUP = '239.255.6.5', PORT = 46058;
+const FORMAT = { rate: 48000, channels: 2, payloadType: 96 };
+const SENDERS = [{ ssrc: 1111, hz: 1000 }, { ssrc: 2222, hz: 1500 }];
+
+function gst(n: Netns, ssrc: number, hz: number): ChildProcess {
+  return n.spawn('gst-launch-1.0', ['-q', 'audiotestsrc', 'is-live=true', `freq=${hz}`, 'volume=0.5', '!', 'audio/x-raw,format=S16BE,rate=48000,channels=2', '!',
+    'rtpL16pay', 'pt=96', `ssrc=${ssrc}`, '!', 'udpsink', `host=${GROUP}`, `port=${PORT}`, 'multicast-iface=lo', 'ttl-mc=1', 'auto-multicast=true']);
+}
+
+/** The tone of the last `seconds` the DAC played. */
+function lastTone(seconds: number) {
+  const pcm = readS16(alsa!.outFile('room'));
+  return toneOf(pcm.subarray(Math.max(0, pcm.length - seconds * 48000 * 2)));
+}
+
+test('two GStreamer senders on one group and port: the player stays on one for 9 s, and switches by `subscribe` ssrc', async () => {
+  ns = createNetns('h2snd');
+  alsa = alsaFiles(['room']);
+  const p = await startAudioHost({ ns, id: 'p1', role: 'player', realtime: true, config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 100 }, dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } } });
+  for (const s of SENDERS) procs.push(gst(ns, s.ssrc, s.hz));
+  const first = await p.waitState((s) => s.playing && s.ssrc !== null, 10_000);
+  const locked = first.ssrc as number;
+  const t0 = Date.now();
+  const seen = new Set<number>();
+  while (Date.now() - t0 < 9000) { await sleep(250); const s = p.lastState()!; if (s.ssrc !== null) seen.add(s.ssrc); }
+  const s = p.lastState()!;
+  const resyncs = p.events.filter((e) => e.type === 'resync').length;
+  assert.equal([...seen], [locked], `SSRCs played in 9 s: ${[...seen].join(', ')}`);
+  assert.is(s.resyncs, 0, `resyncs ${s.resyncs} (events ${resyncs})`);
+  assert.ok(s.packets.foreignSsrc > 500, `the other sender's packets are counted foreign (${s.packets.foreignSsrc})`);
+  const hz = SENDERS.find((x) => x.ssrc === locked)!.hz;
+  const t = lastTone(3);
+  assert.ok(Math.abs(t.hz - hz) < 1, `heard ${t.hz.toFixed(1)} Hz, the locked sender sends ${hz}`);
+  assert.ok(t.thdnDb < -50, `one clean tone: THD+N ${t.thdnDb.toFixed(1)} dB`);
+
+  // By command: the other sender, and only it.
+  const other = SENDERS.find((x) => x.ssrc !== locked)!;
+  const r = await p.cmd('subscribe', { group: GROUP, port: PORT, format: FORMAT, ssrc: other.ssrc });
+  assert.ok(r.ok, JSON.stringify(r.error));
+  await p.waitState((x) => x.ssrc === other.ssrc && x.playing, 5000);
+  await sleep(4000);
+  assert.is(p.lastState()!.ssrc, other.ssrc);
+  const u = lastTone(2);
+  assert.ok(Math.abs(u.hz - other.hz) < 1, `after subscribe: heard ${u.hz.toFixed(1)} Hz, want ${other.hz}`);
+  assert.ok(u.thdnDb < -50, `after subscribe: THD+N ${u.thdnDb.toFixed(1)} dB`);
+});
+
+test.run();
