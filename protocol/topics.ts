@@ -41,6 +41,10 @@ export type ParsedTopic =
   | { kind: 'stream'; device: string; stream: string };
 
 export const HA_STATUS_TOPIC = 'homeassistant/status';
+/** Where Home Assistant says it is online (`<prefix>/status`). */
+export function haStatusTopic(prefix = 'homeassistant'): string {
+  return `${prefix}/status`;
+}
 export function haDiscoveryTopic(id: string, prefix = 'homeassistant'): string {
   return `${prefix}/device/${checkSegment(id, 'device id')}/config`;
 }

@@ -8,6 +8,7 @@ import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { dropMqttNumberCache } from './mqtt-packet.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
+import type { DeviceLink } from './device-link.ts';
 import { Backoff } from './backoff.ts';
 import { topicMatches } from '../../protocol/topic-match.ts';
 import { FlapDetector } from './takeover.ts';
@@ -42,7 +43,7 @@ export interface ConflictReport { streak: number; livedMs: number; nextTryMs: nu
 
 type Handler = (topic: string, payload: Buffer) => void;
 
-export class MqttLink {
+export class MqttLink implements DeviceLink {
   private client: MqttClient | undefined;
   private readonly retained = new Map<string, { payload: string | Buffer; qos: 0 | 1 }>();
   private readonly queue: Array<{ topic: string; payload: string | Buffer; qos: 0 | 1 }> = [];
@@ -194,7 +195,8 @@ export class MqttLink {
   }
 
   /** Takes over another link's retained messages (the runtime replacing its link), to re-publish them on every connect here. */
-  adoptRetained(from: MqttLink): void {
+  adoptRetained(from: DeviceLink): void {
+    if (!(from instanceof MqttLink)) return;
     for (const [topic, m] of from.retained) if (!this.retained.has(topic)) this.retained.set(topic, m);
   }
 
