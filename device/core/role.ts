@@ -15,6 +15,8 @@ export interface DeviceIdentity {
   baseTopic: string;
   /** Directory for this device's persistent state (config, credentials, caches). */
   stateDir: string;
+  /** The Home Assistant discovery prefix this device is configured with (the hub's ACL follows it). */
+  haPrefix?: string;
 }
 
 /**

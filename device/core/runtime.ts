@@ -119,7 +119,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     get connected() { return link.connected; },
   });
   const supervisor = new Supervisor({
-    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock, log, hal: o.hal ?? {}, loaders, linkFor,
+    device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix }, clock, log, hal: o.hal ?? {}, loaders, linkFor,
     onStatus: (role, view) => publisher.roleView(role, view),
     onEvent: (role, type, message, data) => publisher.event(role, type, message, data),
     restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,

@@ -25,6 +25,8 @@ export interface BrokerOptions {
   credentialsFile?: string;
   allowAnonymous?: boolean;
   baseTopic?: string;
+  /** Home Assistant discovery prefix the devices publish under (default homeassistant). */
+  haPrefix?: string;
   log: Logger;
   /** Packet size, rate and retained-bytes limits (limits.ts); defaults DEFAULT_LIMITS. */
   limits?: Partial<HubLimits>;
@@ -179,7 +181,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     authorizePublish: (client, packet, cb) => {
       if (!client) { cb(null); return; }
       const s = (client as WithSubject)[SUBJECT];
-      if (s && mayPublish(s, packet.topic, base)) {
+      if (s && mayPublish(s, packet.topic, { base, haPrefix: opts.haPrefix })) {
         if (packet.retain) {
           const size = packet.payload.length;
           if (!retained.allows(s.user, packet.topic, size, limits.retainedBytesPerLogin)) {
@@ -197,7 +199,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
     authorizeSubscribe: (client, sub, cb) => {
       const s = (client as WithSubject)[SUBJECT];
-      if (s && maySubscribe(s, sub.topic, base)) { cb(null, sub); return; }
+      if (s && maySubscribe(s, sub.topic, { base, haPrefix: opts.haPrefix })) { cb(null, sub); return; }
       security({ type: 'denied', clientId: client.id, user: s?.user, topic: sub.topic, message: `denied subscribe by ${s?.user ?? client.id} to ${sub.topic}` });
       cb(null, null); // a negative suback for this filter; the connection stays up
     },

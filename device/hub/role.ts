@@ -32,7 +32,7 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
       stopped = false;
       const b = await startBroker({
         host: config.host, port: config.port ?? 1883, wsPort: config.wsPort === 0 ? null : config.wsPort ?? 8080,
-        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, limits: config.limits,
+        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, haPrefix: deps.device.haPrefix, limits: config.limits,
         log: deps.log,
         onSecurityEvent: (e) => deps.link.publishEvent(e.type, e.message, { ...(e.clientId ? { clientId: e.clientId } : {}), ...(e.user ? { user: e.user } : {}), ...(e.topic ? { topic: e.topic } : {}) }),
       });
