@@ -124,6 +124,7 @@ export function largestFunctions(files: string[], root = ROOT, n = 5): Array<{ f
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.on('error', () => {}); // | head closes the pipe early
   const g = graph();
   const cyc = cycles(g);
   const up = upwardImports(g);

@@ -1,7 +1,8 @@
 // What the runtime needs of its MQTT link. MqttLink (mqtt-link.ts) is the real one; a test hands the
 // runtime a fake (test/helpers/fake-link.ts) and drives the whole config/set and command path in
 // virtual time, with no broker.
-import type { LinkOptions, LinkError, ConflictReport } from './mqtt-link.ts';
+export interface LinkError { message: string; code?: number | string }
+export interface ConflictReport { streak: number; livedMs: number; nextTryMs: number; message: string }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 
@@ -21,5 +22,3 @@ export interface DeviceLink {
   onError(fn: (e: LinkError) => void): () => void;
   onConflict(fn: (c: ConflictReport) => void): () => void;
 }
-
-export type LinkFactory = (o: LinkOptions) => DeviceLink;

@@ -8,7 +8,7 @@ import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { dropMqttNumberCache } from './mqtt-packet.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
-import type { DeviceLink } from './device-link.ts';
+import type { DeviceLink, LinkError, ConflictReport } from './device-link.ts';
 import { Backoff } from './backoff.ts';
 import { topicMatches } from '../../protocol/topic-match.ts';
 import { FlapDetector } from './takeover.ts';
@@ -38,8 +38,9 @@ export interface LinkOptions {
   conflictBackoffMs?: number;
 }
 
-export interface LinkError { message: string; code?: number | string }
-export interface ConflictReport { streak: number; livedMs: number; nextTryMs: number; message: string }
+export type { LinkError, ConflictReport };
+/** Builds a link from its options: the real MqttLink, or a test's fake (RuntimeOptions.newLink). */
+export type LinkFactory = (o: LinkOptions) => DeviceLink;
 
 type Handler = (topic: string, payload: Buffer) => void;
 

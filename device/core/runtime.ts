@@ -11,8 +11,8 @@ import {
 import { RealClock, type Clock } from './clock.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ConfigStore } from './config-store.ts';
-import { MqttLink } from './mqtt-link.ts';
-import type { DeviceLink, LinkFactory } from './device-link.ts';
+import { MqttLink, type LinkFactory } from './mqtt-link.ts';
+import type { DeviceLink } from './device-link.ts';
 import { tryConnect, TRIAL_TIMEOUT_MS, type TrialOutcome } from './mqtt-trial.ts';
 import { Supervisor, type RoleLoader } from './supervisor.ts';
 import { RUNTIME_VERSION } from './version.ts';

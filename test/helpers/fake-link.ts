@@ -1,8 +1,7 @@
 // A DeviceLink with no broker: publishes are recorded, a test delivers messages to the
 // subscriptions as a broker would (topic filters matched by protocol/topic-match.ts), and the
 // connection state is set by the test. For driving the runtime's request paths in virtual time.
-import type { DeviceLink, MessageHandler } from '../../device/core/device-link.ts';
-import type { LinkError, ConflictReport } from '../../device/core/mqtt-link.ts';
+import type { DeviceLink, MessageHandler, LinkError, ConflictReport } from '../../device/core/device-link.ts';
 import { topicMatches } from '../../protocol/topic-match.ts';
 
 export class FakeLink implements DeviceLink {
