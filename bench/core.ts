@@ -23,10 +23,13 @@ import { runFleet } from './lib/fleet-run.ts';
 import { cleanupAll, freePort, rssMb, sleep } from './lib/procs.ts';
 import { percentile, median, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
+import { measureLockouts, measureFlood } from './lib/lockouts.ts';
+import { runFuzz } from './lib/fuzz.ts';
 
 export const FIGURES = [
   'provision_rtt_p50_ms', 'provision_rtt_p99_ms', 'reconnect_s', 'idle_rss_mb', 'fleet_devices',
   'fleet_total_s_aedes', 'fleet_total_s_mosquitto', 'fleet_broker_cpu_s_aedes', 'fleet_broker_cpu_s_mosquitto',
+  'lockouts', 'flood_ping_delay_ms', 'fuzz_cases', 'fuzz_escapes',
 ] as const;
 export type CoreFigures = Record<(typeof FIGURES)[number], number>;
 
@@ -103,6 +106,18 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Core
     say('core: single device (RSS, provisioning RTT, reconnect) … ');
     const one = await singleDevice(bundle.cli, p);
     say(done());
+    say('core: 50 broker changes that cannot work (lockouts) … ');
+    const lk = await measureLockouts({ changes: 50 });
+    say(done());
+    say('core: one client floods 53 KB invalid configs, another pings … ');
+    const fl = await measureFlood({ cli: bundle.cli, floodMs: opts.quick ? 5000 : 15_000 });
+    say(done());
+    const fuzzCases = Number(process.env.HEARTH_BENCH_FUZZ_CASES ?? (opts.quick ? 1000 : 10_000));
+    const fuzzSeed = Number(process.env.HEARTH_BENCH_FUZZ_SEED ?? Date.now() % 1_000_000);
+    say(`core: fuzz campaign, ${fuzzCases} cases (seed ${fuzzSeed}) … `);
+    const fz = await runFuzz({ cases: fuzzCases, seed: fuzzSeed, pingBoundMs: 1000 });
+    say(done());
+    for (const e of fz.escapes.slice(0, 10)) process.stderr.write(`fuzz escape: ${JSON.stringify(e)}\n`);
     say(`core: fleet of ${p.fleetDevices} on Aedes … `);
     const a = await runFleet({ kind: 'aedes', devices: p.fleetDevices, cli: bundle.cli, fleetScript: bundle.fleet });
     say(done());
@@ -120,6 +135,10 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Core
       fleet_total_s_mosquitto: round(m.totalS, 3),
       fleet_broker_cpu_s_aedes: round(a.brokerCpuS, 2),
       fleet_broker_cpu_s_mosquitto: round(m.brokerCpuS, 2),
+      lockouts: lk.lockouts,
+      flood_ping_delay_ms: round(fl.pingMaxMs, 1),
+      fuzz_cases: fz.cases,
+      fuzz_escapes: fz.escapes.length,
     };
     if (!opts.json) {
       const f = figures;
@@ -128,6 +147,10 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Core
         ['provision_rtt_p99_ms', f.provision_rtt_p99_ms, atMost(f.provision_rtt_p99_ms, 20), `max ${round(Math.max(...one.rttMs), 2)} ms`],
         ['reconnect_s', f.reconnect_s, atMost(f.reconnect_s, 2), `hub stop+start → device online, median of ${one.reconnectS.length} (max ${round(Math.max(...one.reconnectS), 3)} s; hub listening again after ${round(median(one.hubReadyS), 3)} s); backoff 50–500 ms`],
         ['idle_rss_mb', f.idle_rss_mb, atMost(f.idle_rss_mb, 60), `VmRSS of "hearth run" (bundled, the image's node flags, no roles) after ${p.settleMs / 1000} s online and idle`],
+        ['lockouts', f.lockouts, atMost(f.lockouts, 0), `of ${lk.changes} broker changes that cannot work (closed port, wrong password, unknown login, unresolvable name, TLS to plain, ws path): device unreachable after the reply; ${lk.refusedOk} answered apply-failed; slowest reply + ping back ${round(lk.worstBackMs / 1000, 2)} s (trial bound 3 s)`],
+        ['flood_ping_delay_ms', f.flood_ping_delay_ms, atMost(f.flood_ping_delay_ms, 200), `slowest of ${fl.pings} pings (every 50 ms, another client) while one client floods 53 KB invalid configs (${fl.floodSent} sent, ${fl.floodReplies} refused in that time); p99 ${round(fl.pingP99Ms, 1)} ms, unloaded median ${round(fl.idlePingMedianMs, 1)} ms; hub + device processes`],
+        ['fuzz_cases', f.fuzz_cases, f.fuzz_cases >= 10_000 ? 'ok (>= 10000)' : 'MISSED (>= 10000)', `random topics under hearth/<id>/ and payloads over MQTT to a runtime on the embedded hub (seed ${fuzzSeed}); ${fz.okReplies} ok replies, ${fz.trials} broker trials; ping p99 ${round(fz.pingP99Ms, 1)} ms`],
+        ['fuzz_escapes', f.fuzz_escapes, atMost(f.fuzz_escapes, 0), 'cases after which an invariant failed (reply, bounds, online, ping, config only after ok)'],
         ['fleet_devices', f.fleet_devices, '', 'real runtimes in one fleet process, provisioned once each with a whole config'],
       ]));
       console.log();

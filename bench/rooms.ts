@@ -11,6 +11,7 @@
 //   wifi      the same, Wi-Fi-like links (3 ms jitter, 1 % loss, 20 ms delay bursts): true_sync_p99_us_wifi
 //   step      player B's CLOCK_REALTIME stepped +1 s mid-play, its sink process restarted after the
 //             step: step_error_max_us (largest error in the 10 s after), step_silence_ms
+//   asym      `shifted` with 2 ± 1 ms more from each device toward the hub only: true_sync_p99_us_asym
 //   wallclock `shifted` with the house clock off (rooms on their own wall clocks, today's behaviour)
 //   snapcast  `shifted` with Debian's snapserver/snapclient: snapcast_sync_p99_us, snapcast_join_to_sync_s
 // The steady window is the last part of each run (from `settleS` after B joined).
@@ -29,6 +30,7 @@ const root = new URL('..', import.meta.url).pathname;
 const sh = (offsetS: number, ppm: number): Shift => ({ offsetS, ppm });
 const SHIFTS = { hub: sh(1.5, 30), source: sh(-0.003, -100), a: sh(0.002, 200), b: sh(3, -150) };
 const JOIN_LIMIT_US = 100;
+const ASYM_UP: Profile = { delayMs: 1.1, jitterMs: 2 };
 
 interface Times { runS: number; settleS: number }
 
@@ -154,6 +156,9 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
   const ws = shifted ? report('shifted', shifted) : null;
   const wifi = await tryRun('wifi', () => withHouse('hearth, house clock, Wi-Fi-like, clocks shifted', log, (c) => hearthRun(c, { down: WIFI, up: WIFI, houseClock: true, seed: 2 }, t, log)));
   const ww = wifi ? report('wifi', wifi) : null;
+  // Asymmetric: 2 ± 1 ms more from each device toward the hub (its NTP queries), wired toward it.
+  const asym = await tryRun('asym', () => withHouse('hearth, house clock, wired + 2 ± 1 ms device → hub only, clocks shifted', log, (c) => hearthRun(c, { down: WIRED, up: ASYM_UP, houseClock: true, seed: 4 }, t, log)));
+  const wa = asym ? report('asym', asym) : null;
   const step = await tryRun('step', () => withHouse('hearth, house clock, wired, +1 s CLOCK_REALTIME step on B, its sink restarted', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 3, step: true }, t, log)));
   let stepMax = NaN, stepSilenceMs = NaN;
   if (step) {
@@ -180,6 +185,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     true_sync_p99_us: round(ws?.p99 ?? NaN, 1),
     true_sync_max_us: round(ws?.max ?? NaN, 1),
     true_sync_p99_us_wifi: round(ww?.p99 ?? NaN, 1),
+    true_sync_p99_us_asym: round(wa?.p99 ?? NaN, 1),
     join_to_sync_s: round(joinOf(shifted, 'join_to_sync_s'), 2),
     step_error_max_us: round(stepMax, 1),
     step_silence_ms: round(stepSilenceMs, 0),
@@ -194,6 +200,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['true_sync_p99_us (wired, shifted)', figures.true_sync_p99_us, `${atMost(figures.true_sync_p99_us, 50)} ${quarter(figures.true_sync_p99_us)}`],
       ['true_sync_max_us (wired, shifted)', figures.true_sync_max_us, atMost(figures.true_sync_max_us, 150)],
       ['true_sync_p99_us_wifi', figures.true_sync_p99_us_wifi, atMost(figures.true_sync_p99_us_wifi, 250)],
+      ['true_sync_p99_us_asym (+2 ± 1 ms up only)', figures.true_sync_p99_us_asym, 'reported'],
       ['join_to_sync_s (B, +3 s, to ≤ 100 µs held 3 s)', figures.join_to_sync_s, atMost(figures.join_to_sync_s, 2)],
       ['step_error_max_us (10 s after +1 s step)', figures.step_error_max_us, atMost(figures.step_error_max_us, 100)],
       ['step_silence_ms (windows without a reading)', figures.step_silence_ms, '0 (no silence)'],

@@ -18,15 +18,17 @@ import { SimGpio } from '../device/hal/gpio.sim.ts';
 import type { Gpio } from '../device/hal/gpio.ts';
 import { RealClock } from '../device/core/clock.ts';
 import { Resampler } from '../device/audio/engine/resampler.ts';
-import { PressTiming } from '../device/tuner/timing.ts';
-import { DEFAULTS } from '../device/tuner/settings.ts';
+import { TunerMachine } from '../device/tuner/machine.ts';
+import { TUNER_DEFAULTS as DEFAULTS } from '../protocol/roles/tuner-rules.ts';
 import type { TuneMode } from '../protocol/roles/tuner.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
+import { truthRun, killFigure, type Adapter, type TruthFigures } from './tuner-truth.ts';
 
 const MODES: TuneMode[] = ['bypass', 'memory', 'full'];
 const LINES = [4, 5, 6, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
-const timing = new PressTiming({ bypassBelowMs: DEFAULTS.bypassBelowMs, fullAboveMs: DEFAULTS.fullAboveMs }, DEFAULTS.presses);
+const machine = new TunerMachine({ bypassBelowMs: DEFAULTS.bypassBelowMs, fullAboveMs: DEFAULTS.fullAboveMs, targets: DEFAULTS.presses, guardMs: DEFAULTS.guardMs, errorMs: 5, minGapMs: 0 });
+const timing = { targetMs: (m: TuneMode) => machine.targetMs(m), inWindow: (m: TuneMode, ms: number) => machine.modeOf(ms) === m };
 
 interface Sample { mode: TuneMode; err: number; inside: boolean }
 
@@ -107,14 +109,20 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
   let loaded: Sample[];
   let naive: Sample[];
   let load: { packets: number; busyPct: number };
+  const truth = {} as Record<Adapter, TruthFigures>;
+  const held: Partial<Record<'rpio' | 'chardev', number>> = {};
   try {
     idle = await pressAll(gpio, perMode);
     const l = await startLoad();
     try {
       loaded = await pressAll(gpio, perMode);
       const sim = new SimGpio({ clock: new RealClock() });
+      await sim.ready();
       naive = await pressAll(sim, opts.quick ? 3 : 20);
       await sim.close();
+      // The safety figures per adapter, under the same load (bench/tuner-truth.ts).
+      for (const a of ['sim', 'rpio', 'chardev'] as const) truth[a] = await truthRun(a, opts.quick ? 30 : 300);
+      for (const a of ['rpio', 'chardev'] as const) held[a] = await killFigure(a);
     } finally {
       load = await l.stop();
     }
@@ -129,6 +137,14 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     press_error_max_ms_loaded: round(sl.max, 3),
     presses_outside_window: si.outside + sl.outside,
     presses: si.n + sl.n,
+    ...Object.fromEntries((['sim', 'rpio', 'chardev'] as const).flatMap((a) => [
+      [`press_error_max_ms_loaded_${a}`, round(truth[a].pressErrorMax, 3)],
+      [`wrong_window_ok_replies_${a}`, truth[a].wrongOk],
+      [`wrong_window_presses_${a}`, truth[a].wrong],
+      [`tune_presses_${a}`, truth[a].presses],
+    ])),
+    line_held_after_kill_ms_rpio: round(held.rpio!, 1),
+    line_held_after_kill_ms_chardev: round(held.chardev!, 1),
   };
   if (!opts.json) {
     console.log(`tuner press timing: rpio line thread (${gpio.sched}), ${perMode} presses per mode per condition, targets ${MODES.map((m) => `${m} ${timing.targetMs(m)} ms`).join(', ')}`);
@@ -149,6 +165,14 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       }
     }
     console.log('\n' + formatTable(['condition', 'mode', 'presses', 'p50 ms', 'p99 ms', 'max ms', 'outside'], rows));
+    console.log('\nsafety per adapter, loaded (tune commands through the role, presses guardMs = the adapter\'s error bound from the window edges; wire read from outside):');
+    console.log(formatTable(['adapter', 'press_error_max_ms_loaded', 'target', 'wrong_window_ok_replies', 'target', 'wrong-window presses', 'ok replies', 'presses', 'line_held_after_kill_ms', 'target'],
+      (['sim', 'rpio', 'chardev'] as const).map((a) => {
+        const t = truth[a];
+        const k = a === 'sim' ? undefined : held[a];
+        return [a === 'chardev' ? 'chardev (stand-in gpiod v2)' : a === 'rpio' ? 'rpio (mock, holder)' : 'sim (thread)', round(t.pressErrorMax, 3), atMost(t.pressErrorMax, 5), t.wrongOk, atMost(t.wrongOk, 0), t.wrong, t.okReplies, t.presses,
+          k === undefined ? 'n/a (wire dies with the process)' : round(k, 1), k === undefined ? '' : atMost(k, 50)];
+      })));
   }
   return figures;
 }

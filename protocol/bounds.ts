@@ -6,7 +6,7 @@ import type { ErrorDetail } from './envelope.ts';
 
 export const MAX_ERROR_DETAILS = 10;
 /** Longest error message, path or detail text kept in a reply. */
-export const MAX_TEXT_CHARS = 300;
+export const MAX_TEXT_CHARS = 500;
 /** Longest log message. */
 export const MAX_LOG_CHARS = 2000;
 

@@ -20,7 +20,7 @@ export type ClockConfig = Static<typeof ClockConfig>;
 export const NtpServerConfig = Obj(
   {
     enabled: Type.Optional(Type.Boolean({ description: 'serve house time (default true)' })),
-    host: Type.Optional(Type.String({ description: 'address to bind (default 0.0.0.0)' })),
+    host: Type.Optional(Type.String({ description: 'address to bind (default: the hub\'s MQTT host, else 0.0.0.0)' })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: `UDP port (default 123; without the right to bind it, or with it taken by chrony, ${NTP_FALLBACK_PORT}; 0 picks a free one)` })),
   },
   { description: 'hearth\'s own NTP server (house time = a fixed anchor + the hub\'s monotonic clock), for a house without chrony' },
@@ -38,6 +38,7 @@ export const ClockStatusFields = {
     uncertaintyUs: Type.Optional(Type.Number({ description: 'about 95 % bound of the house time estimate (± µs), growing while the reference is silent' })),
     lastReachedS: Type.Optional(Type.Number({ description: 'seconds since the reference last answered' })),
     ratePpm: Type.Optional(Type.Number({ description: 'this device\'s monotonic clock vs house time (ppm)' })),
+    maxUncertaintyUs: Type.Optional(Type.Number({ description: 'what sync needs: clock.maxUncertaintyUs' })),
     queries: Type.Integer({ description: 'NTP queries sent since start' }),
     faults: Type.Integer({ description: 'replies refused (garbage, unexpected, kiss-o\'-death, unsynchronised, inconsistent) and timeouts' }),
     jumps: Type.Integer({ description: 'times the reference itself jumped (restart, step) and was re-locked' }),

@@ -18,6 +18,11 @@ export const MqttConfig = Obj(
     keepaliveS: Type.Optional(Type.Integer({ minimum: 5, maximum: 600, description: 'MQTT keepalive (default 30 s)' })),
     reconnectMinMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000, description: 'first reconnect delay (default 500 ms); doubles per try with jitter' })),
     reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'reconnect delay cap (default 30 000 ms)' })),
+    tls: Type.Optional(Obj({
+      ca: Type.Optional(Type.String({ maxLength: 16384, pattern: '-----BEGIN CERTIFICATE-----', description: 'PEM of the CA to trust for mqtts:// (the house CA from "hearth hub init-tls", ca.pem), inline' })),
+      caFile: Type.Optional(Type.String({ maxLength: 4096, description: 'the same as a file on the device' })),
+      pinSha256: Type.Optional(Type.String({ pattern: '^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$', description: 'SHA-256 fingerprint of the hub\'s certificate: only that certificate is accepted, and the host name is not checked (a hub reached by IP address)' })),
+    }, { description: 'TLS for an mqtts:// or wss:// url; without ca/caFile the system CAs are trusted' })),
   },
   { description: 'how the device reaches its broker' },
 );

@@ -34,6 +34,7 @@ export const Reply = Obj(
         code: ErrorCode,
         message: Type.String({ description: 'one readable sentence' }),
         details: Type.Optional(Type.Array(ErrorDetail)),
+        reason: Type.Optional(Type.String({ description: 'a finer cause within the code, where a role gives one (e.g. tuner press-window)' })),
       }),
     ),
   },
@@ -47,6 +48,8 @@ export class ProtocolError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetail[],
+    /** A finer cause within the code (the reply's error.reason), e.g. the tuner's "press-window". */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'ProtocolError';

@@ -64,16 +64,21 @@ function scan(b: Buffer, maxDepth: number, stopAt = -1): string {
     const c = b[i]!;
     if (c === 0x22) { // a string: find its end, checking UTF-8 on the way
       let j = i + 1;
-      while (j < n && b[j] !== 0x22) {
-        if (b[j] === 0x5c) { j += 2; continue; }
+      let escaped = false;
+      while (j < n) {
+        const d = b[j]!;
+        if (d === 0x22) break;
+        if (d === 0x5c) { escaped = true; j += 2; continue; }
+        if (d < 0x80) { j++; continue; }
         const len = utf8Len(b, j);
-        if (!len) throw new ScanError('bad-json', pointer(stack), `holds bytes that are not UTF-8 (0x${b[j]!.toString(16).padStart(2, '0')} at byte ${j})`);
+        if (!len) throw new ScanError('bad-json', pointer(stack), `holds bytes that are not UTF-8 (0x${d.toString(16).padStart(2, '0')} at byte ${j})`);
         j += len;
       }
       const top = stack.at(-1);
       if (top?.obj && top.expectKey && j < n) {
         let key: string | undefined;
-        try { key = JSON.parse(b.toString('utf8', i, j + 1)) as string; } catch { key = undefined; }
+        if (!escaped) key = b.toString('utf8', i + 1, j);
+        else try { key = JSON.parse(b.toString('utf8', i, j + 1)) as string; } catch { key = undefined; }
         if (key !== undefined) {
           top.key = key;
           top.expectKey = false;

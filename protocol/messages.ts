@@ -1,5 +1,6 @@
 // Device-published messages shared by every device: info, telemetry, role state and event
 // envelopes, and stream announcements.
+import { ClockStatus } from './clock.ts';
 import { Type, Obj, Id, Ipv4, Port, NumberMap, type Static } from './kit.ts';
 import { Version, RequestFields } from './envelope.ts';
 
@@ -71,6 +72,7 @@ export const Telemetry = Obj(
     load1: Type.Number({ description: '1-minute load average' }),
     temperatureC: Type.Optional(Type.Number({ description: 'SoC temperature, where /sys/class/thermal has it' })),
     roles: Type.Record(Type.String(), NumberMap('per-role counters and gauges'), { description: 'per-role figures' }),
+    clock: Type.Optional(ClockStatus),
   },
   { description: 'hearth/<id>/telemetry (periodic, not retained)' },
 );

@@ -15,12 +15,14 @@ rmSync(`${root}dist`, { recursive: true, force: true });
 mkdirSync(`${root}dist`, { recursive: true });
 const t0 = Date.now();
 const result = await build({
-  // The runtime, plus the child processes the audio edges spawn (a native crash in the ALSA
-  // addons then costs only that child), each as dist/<name>.js.
+  // The runtime, plus the child processes the audio and GPIO edges spawn (a native crash in the
+  // ALSA addons then costs only that child), each as dist/<name>.js.
   entryPoints: {
     hearth: `${root}device/cli/main.ts`,
     'audio-out.speaker-child': `${root}device/hal/audio-out.speaker-child.ts`,
     'audio-in.alsa-child': `${root}device/hal/audio-in.alsa-child.ts`,
+    // The GPIO line holder (rpio, chardev): releases START and PTT when the runtime dies.
+    'gpio-holder-child': `${root}device/hal/gpio-holder-child.ts`,
   },
   outdir: `${root}dist`,
   bundle: true,

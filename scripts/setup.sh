@@ -13,13 +13,14 @@ MODE="${1:-test}"
 DEMO_PACKAGES=(build-essential python3 libasound2-dev libpcap-dev)
 APT_PACKAGES=(
   "${DEMO_PACKAGES[@]}" alsa-utils sox
-  mosquitto mosquitto-clients
+  mosquitto mosquitto-clients openssl
   iproute2 iputils-ping arping tcpdump etherwake wakeonlan
   pulseaudio pulseaudio-utils libasound2-plugins
   faketime snapserver snapclient
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools ffmpeg pipewire-bin
   mtools dosfstools e2fsprogs fdisk device-tree-compiler zstd
   chromium fonts-dejavu-core tmux
+  chrony sntp
 )
 if [ "$MODE" = demo ]; then APT_PACKAGES=("${DEMO_PACKAGES[@]}"); fi
 

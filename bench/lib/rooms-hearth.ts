@@ -38,6 +38,8 @@ export interface HearthRun {
 export interface HearthDevices {
   /** Starts player B (room B); returns the true wall time (ms) it was started at. */
   startB(opts?: { stepFile?: string }): Promise<number>;
+  /** Resolves once B's state says it plays (what it says, not what is heard: the observer judges that). */
+  bPlaying(): Promise<void>;
   /** B's sink process (the speaker child) is killed; the sink starts a new one by itself. */
   restartSinkB(): void;
   /** Datagrams a device's link carried so far (link 0 is its clock exchanges: "0:up" are its queries). */
@@ -91,19 +93,20 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   });
 
   const hub = device('hub', { hub: { host: '127.0.0.1', port: MQTT_PORT, wsPort: 0, allowAnonymous: true, credentialsFile: join(r.dir, 'credentials.json'), ntp: { enabled: r.houseClock, host: '127.0.0.1', port: NTP_PORT } } }, r.hub, false);
-  for (const t0 = Date.now(); !states['hearth/hub/state/hub']; await sleep(100)) if (hub.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`the hub did not start:\n${logs.hub!()}`);
+  for (const t0 = Date.now(); !states['hearth/hub/state/hub']; await sleep(100)) if (hub.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the hub did not start:\n${logs.hub!()}`);
   realtime(hub.pid!);
   await linkFor('source', null);
   const source = device('source', { source: { streams: [{ id: 'noise', name: 'rooms noise', input: { kind: 'file', path: r.noise, loop: true }, group: G0, port: RTP_PORT, sap: false }] } }, r.source, true);
   await linkFor('roomA', '239.255.30.11');
   const a = device('roomA', player('roomA', '239.255.30.11', 'roomA'), r.a, true);
   let b: ChildProcess | undefined;
+  let bStarted: Promise<void> | undefined;
   const waitPlaying = async (id: string, p: ChildProcess) => {
     for (const t0 = Date.now(); !states[`hearth/${id}/state/player`]?.detail?.playing; await sleep(100)) {
-      if (p.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`${id} did not start playing (state ${JSON.stringify(states[`hearth/${id}/state/player`])}):\n${logs[id]!()}`);
+      if (p.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`${id} did not start playing (state ${JSON.stringify(states[`hearth/${id}/state/player`])}):\n${logs[id]!()}`);
     }
   };
-  for (const t0 = Date.now(); !states['hearth/source/state/source']; await sleep(100)) if (source.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`the source did not start:\n${logs.source!()}`);
+  for (const t0 = Date.now(); !states['hearth/source/state/source']; await sleep(100)) if (source.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the source did not start:\n${logs.source!()}`);
   realtime(source.pid!);
   await waitPlaying('roomA', a);
   realtime(a.pid!);
@@ -113,9 +116,11 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
       await linkFor('roomB', '239.255.30.12');
       const t = Date.now();
       const pb = b = device('roomB', player('roomB', '239.255.30.12', 'roomB'), r.b, true, opts.stepFile);
-      void waitPlaying('roomB', pb).then(() => realtime(pb.pid!), (e) => r.log(String(e)));
+      bStarted = waitPlaying('roomB', pb).then(() => realtime(pb.pid!));
+      bStarted.catch((e) => r.log(String(e)));
       return t;
     },
+    bPlaying: () => bStarted ?? Promise.reject(new Error('B not started')),
     linkCounts: (id) => relays[id]!.counts(),
     restartSinkB() {
       const kids = tree(b!.pid!).filter((pid) => pid !== b!.pid);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Option, type Command } from 'commander';
 
-export interface BrokerOpts { broker: string; user?: string; password?: string; passwordFile?: string; base: string }
+export interface BrokerOpts { broker: string; user?: string; password?: string; passwordFile?: string; base: string; ca?: string }
 
 export function addBrokerOptions(cmd: Command): Command {
   return cmd
@@ -11,6 +11,7 @@ export function addBrokerOptions(cmd: Command): Command {
     .addOption(new Option('--user <name>', 'login').env('HEARTH_USER'))
     .addOption(new Option('--password <secret>', 'password (prefer HEARTH_PASSWORD or --password-file)').env('HEARTH_PASSWORD'))
     .option('--password-file <file>', 'read the password from a file')
+    .addOption(new Option('--ca <file>', 'CA certificate (PEM) to trust for an mqtts:// broker, e.g. the house CA from "hearth hub init-tls"').env('HEARTH_CA'))
     .option('--base <topic>', 'base topic', 'hearth');
 }
 
@@ -20,6 +21,7 @@ export async function connectBroker(o: BrokerOpts, what = 'hearth-cli'): Promise
     const client = await mqtt.connectAsync(o.broker, {
       username: o.user, password, clientId: `${what}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`,
       reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4,
+      ...(o.ca ? { ca: readFileSync(o.ca), rejectUnauthorized: true } : {}),
     });
     (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     return client;

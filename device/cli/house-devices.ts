@@ -11,6 +11,7 @@ import { createSimDac, type SimDac } from '../hal/audio-out.sim.ts';
 import { At7000 } from '../tuner/at7000.ts';
 import { DemoLan, NAS, WAKER_NIC } from '../house/lan.ts';
 import type { Login } from '../hub/credentials.ts';
+import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 
 export interface HouseDevice {
   id: string;
@@ -49,7 +50,9 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
   const all: HouseDevice[] = [
     {
       id: 'box', name: 'Always-on box',
-      roles: { hub: { host: o.host, port: o.port, wsPort: o.wsPort, credentialsFile: o.credentialsFile } },
+      // House time on the documented unprivileged port, so the demo runs as any user and beside
+      // a real NTP server on 123; every demo device's clock.port points at it.
+      roles: { hub: { host: o.host, port: o.port, wsPort: o.wsPort, credentialsFile: o.credentialsFile, ntp: { port: NTP_FALLBACK_PORT } } },
     },
     {
       // The living room's TV box: a synthesised music loop and a 440 Hz tone, on loopback.

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
 import { houseDevices, DEMO_STREAM_RATE } from './house-devices.ts';
+import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 import { CliError } from './broker-options.ts';
 import { demoMusicWav } from '../house/music.ts';
 import { roomOffsets } from '../house/sync-meter.ts';
@@ -69,7 +70,7 @@ export function registerHouseCommand(program: Command): void {
         const stateDir = join(dir, d.id);
         mkdirSync(stateDir, { recursive: true });
         const config = {
-          v: 2, id: d.id, name: d.name, mqtt: { url, password: passwords[d.id] }, telemetry: { intervalS: 5 },
+          v: 2, id: d.id, name: d.name, mqtt: { url, password: passwords[d.id] }, clock: { port: NTP_FALLBACK_PORT }, telemetry: { intervalS: 5 },
           homeassistant: { enabled: true }, roles: d.roles,
         };
         const configFile = join(stateDir, 'config.json');

@@ -61,12 +61,27 @@ const hub = program
   .option('--ws-port <n>', 'HTTP port for MQTT over WebSocket (/mqtt) and the console; 0 turns it off', (v) => parsePort(v, '--ws-port', true), 8080)
   .option('--credentials <file>', 'credentials + ACL file', '/var/lib/hearth/credentials.json')
   .option('--allow-anonymous', 'let clients without a login in with full rights (local development only)', false)
-  .action(async (o: { host: string; port: number; wsPort: number; credentials: string; allowAnonymous: boolean }) => {
+  .option('--tls-dir <dir>', 'also listen with TLS (mqtts), with hub.pem and hub.key from this folder ("hearth hub init-tls" makes them)')
+  .option('--tls-port <n>', 'mqtts port', (v) => parsePort(v, '--tls-port'), 8883)
+  .option('--max-packet-bytes <n>', 'largest MQTT packet accepted (a bigger one closes the connection)', (v) => parsePositive(v, '--max-packet-bytes'), 256 * 1024)
+  .option('--ntp-port <n>', 'UDP port serving house time (NTP; default 123, or 10123 without the right to bind it); 0 turns it off', (v) => parsePort(v, '--ntp-port', true))
+  .action(async (o: { host: string; port: number; wsPort: number; credentials: string; allowAnonymous: boolean; tlsDir?: string; tlsPort: number; maxPacketBytes: number; ntpPort?: number }) => {
     const { startBroker } = await import('../hub/broker.ts');
+    const { tlsFiles } = await import('../hub/tls.ts');
     const log = logFor();
-    const b = await startBroker({ host: o.host, port: o.port, wsPort: o.wsPort === 0 ? null : o.wsPort, credentialsFile: resolve(o.credentials), allowAnonymous: o.allowAnonymous, log });
+    const tls = o.tlsDir ? { port: o.tlsPort, certFile: tlsFiles(resolve(o.tlsDir)).cert, keyFile: tlsFiles(resolve(o.tlsDir)).key } : undefined;
+    const b = await startBroker({ host: o.host, port: o.port, wsPort: o.wsPort === 0 ? null : o.wsPort, credentialsFile: resolve(o.credentials), allowAnonymous: o.allowAnonymous, log, tls, limits: { maxPacketBytes: o.maxPacketBytes } });
+    let ntp: import('../clock/serve.ts').Served | undefined;
+    if (o.ntpPort !== 0) {
+      const { serveHouseTime } = await import('../clock/serve.ts');
+      const { RealUdpStack } = await import('../hal/udp.real.ts');
+      const { RealClock } = await import('../core/clock.ts');
+      const clock = new RealClock();
+      ntp = await serveHouseTime({ stack: new RealUdpStack(clock), clock, host: o.host, port: o.ntpPort });
+      log.info(`house time: ${ntp.where}`);
+    }
     await notifySystemd('READY=1');
-    const stop = async () => { await b.close(); process.exit(0); };
+    const stop = async () => { await b.close(); await ntp?.server?.stop(); process.exit(0); };
     process.on('SIGINT', () => void stop());
     process.on('SIGTERM', () => void stop());
   });
@@ -83,6 +98,21 @@ hub
     console.log(`login ${id} (${o.controller ? 'controller' : 'device'} rights) added to ${file}`);
     console.log(`password: ${password}`);
     console.log('This password is shown once; put it in the device\'s config (mqtt.password) or provisioning file.');
+  });
+
+hub
+  .command('init-tls')
+  .description('create the house CA (once) and a TLS certificate for this hub, for "hearth hub --tls-dir" and devices\' mqtt.tls')
+  .option('--dir <dir>', 'where ca.pem, ca.key, hub.pem, hub.key go', '/var/lib/hearth/tls')
+  .option('--name <host...>', 'host names devices use to reach the hub (e.g. hub.local)', [])
+  .option('--ip <addr...>', 'addresses devices use to reach the hub', [])
+  .action(async (o: { dir: string; name: string[]; ip: string[] }) => {
+    const { initTls } = await import('../hub/tls.ts');
+    let r;
+    try { r = await initTls(resolve(o.dir), o.name, o.ip); } catch (e) { throw new CliError(`init-tls: ${(e as Error).message}`); }
+    console.log(r.createdCa ? `created the house CA: ${r.caCert} (its key ${r.caKey} stays on this box)` : `kept the house CA ${r.caCert}`);
+    console.log(`hub certificate ${r.cert} for ${[...o.name, ...o.ip].join(', ')}, SHA-256 ${r.fingerprint256}`);
+    console.log(`Run the hub with --tls-dir ${o.dir} (or the hub role's tls.certFile/keyFile), and give devices the CA: mqtt.url "mqtts://<hub>:8883", mqtt.tls.ca (the text of ca.pem) or mqtt.tls.caFile.`);
   });
 
 hub

@@ -24,7 +24,7 @@ export async function request(client: MqttClient, topic: string, replyTopic: str
 
 export function formatReplyError(r: Reply): string {
   const e = r.error!;
-  const lines = [`error (${e.code}): ${e.message}`];
+  const lines = [`error (${e.code}${e.reason ? `, ${e.reason}` : ''}): ${e.message}`];
   for (const d of e.details ?? []) lines.push(`  ${d.path || '/'}: ${d.message}`);
   return lines.join('\n');
 }

@@ -22,6 +22,8 @@ export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'o
   maxSlewPpm?: number;
   slewMs?: number;
   stepMs?: number;
+  /** What sync needs (reported in sync(); a player says when the uncertainty exceeds it). */
+  maxUncertaintyUs?: number;
   /** The OS wall clock, for the reported offset (default: base.wall()). */
   osWall?: () => number;
   /** Events worth publishing: lock, step, jump, lost, back. */
@@ -96,7 +98,8 @@ export class HouseClock implements Clock {
   sync(): ClockSync {
     const now = this.base.now();
     const c = this.client;
-    const state = !this.served ? (c.estimator.size() > 0 ? 'locking' : 'unsynced') : c.stale ? 'stale' : c.locked ? 'locked' : 'locking';
+    // Once served, house time stays served: a jump is stepped at once, an outage is 'stale'.
+    const state = !this.served ? (c.estimator.size() > 0 ? 'locking' : 'unsynced') : c.stale ? 'stale' : 'locked';
     const osWall = this.o.osWall ?? (() => this.base.wall());
     const unc = this.served ? c.estimator.uncertaintyUs(now) + Math.abs(this.correctionAt(now)) * 1000 : undefined;
     const faults = Object.values(c.faults).reduce((a, b) => a + b, 0);
@@ -107,6 +110,7 @@ export class HouseClock implements Clock {
       ...(unc !== undefined && Number.isFinite(unc) ? { uncertaintyUs: Math.round(unc * 10) / 10 } : {}),
       ...(c.lastReached !== undefined ? { lastReachedS: Math.round((now - c.lastReached) / 100) / 10 } : {}),
       ...(this.served ? { ratePpm: Math.round(this.served.r * 1e8) / 100 } : {}),
+      ...(this.o.maxUncertaintyUs !== undefined ? { maxUncertaintyUs: this.o.maxUncertaintyUs } : {}),
       queries: c.queries, faults, jumps: c.estimator.counts.jumps, steps: this.steps,
     };
   }

@@ -14,11 +14,17 @@
 //   tune buttons, the waker's wake buttons…), and its `configurationUrl` (the hub's console).
 //   A button publishes a complete command request (`v`, `id`, args); its reply goes to
 //   hearth/<id>/reply like any other. An entity whose request the role's own spec would refuse is
-//   left out (a button Home Assistant could press only to be refused). This file knows no role.
+//   left out (a button Home Assistant could press only to be refused). Where ha-entities.ts has
+//   a builder for the role (player, source, waker, tuner; still to move into the specs) it is used
+//   instead: a player's volume, mute, stream…; their command topics take Home Assistant's plain
+//   payloads (`<base>/<id>/cmd/ha/<key>`); `commands` says what each payload runs.
+// - removal: a component that was in the previous message and is gone now (a role or host
+//   removed) is sent once as `{p}` alone, which is how Home Assistant is told to drop it.
 import {
   topics as topicsFor, haDiscoveryTopic, check, PROTOCOL_VERSION, RoleStatus, literalValues, Obj, RequestFields,
   type Info, type RoleSpec, type Topics, type TObject,
 } from '../../protocol/index.ts';
+import { ROLE_HA_ENTITIES, deviceEntities, slug, type HaEntity } from './ha-entities.ts';
 
 export interface HaDiscoveryInput {
   info: Info;
@@ -30,6 +36,10 @@ export interface HaDiscoveryInput {
   prefix?: string;
   /** The specs of the roles this runtime has (they say each role's entities). */
   specs: readonly RoleSpec[];
+  /** Streams announced on MQTT ("<device>/<stream>"): a player's stream options. */
+  streams?: readonly string[];
+  /** The components of the previous message: those gone now are sent as `{p}` once. */
+  previous?: Record<string, HaComponent>;
 }
 
 export type HaComponent = Record<string, unknown> & { p: string; unique_id?: string };
@@ -42,14 +52,17 @@ export interface HaDevicePayload {
   cmps: Record<string, HaComponent>;
 }
 
-export interface HaDiscovery { topic: string; payload: HaDevicePayload }
+export interface HaDiscovery {
+  topic: string;
+  payload: HaDevicePayload;
+  /** Entity key → what a plain payload on its command topic runs. */
+  commands: Map<string, NonNullable<HaEntity['command']>>;
+  /** The components proper (without the `{p}` removals), for the next message's `previous`. */
+  current: Record<string, HaComponent>;
+}
 
 export { literalValues };
 
-/** Component ids and unique ids: letters, digits and "_" only. */
-function slug(s: string): string {
-  return s.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'x';
-}
 
 function title(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
@@ -95,6 +108,18 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
   }
 
   const address = info.addresses[0];
+  const commands = new Map<string, NonNullable<HaEntity['command']>>();
+  const add = (e: HaEntity) => {
+    cmps[e.key] = { ...e.component, unique_id: uid(e.key) };
+    if (e.command) commands.set(e.key, e.command);
+  };
+  for (const role of info.roles) {
+    const build = ROLE_HA_ENTITIES[role];
+    const spec = specs.find((s) => s.name === role);
+    if (!spec || !build) continue;
+    for (const e of build({ id, t, config: input.roles?.[role], streams: input.streams ?? [] })) add(e);
+  }
+  for (const e of deviceEntities(id, t, info.roles)) add(e);
   const dev: HaDevicePayload['dev'] = {
     ids: [`hearth_${id}`], name: info.name ?? id, mf: 'hearth', mdl: info.model, sw: info.runtime,
   };
@@ -104,7 +129,8 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     const config = input.roles?.[role];
     const url = spec.configurationUrl?.(config ?? {}, address);
     if (url && !dev.cu) dev.cu = url;
-    const entities = spec.homeassistant?.({
+    // main's builder wins where a role has both (its tests and its cmd/ha handling).
+    const entities = ROLE_HA_ENTITIES[role] ? [] : spec.homeassistant?.({
       device: id, config, address, stateTopic: t.state(id, role),
       commandTopic: (action) => t.cmd(id, role, action),
       request: (action, args) => JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${role}-${action}${Object.values(args).map((v) => `-${String(v)}`).join('')}`, ...args }),
@@ -114,6 +140,8 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
       cmps[slug(key)] = { ...component, unique_id: uid(slug(key)) };
     }
   }
+  const current = { ...cmps };
+  for (const [key, prev] of Object.entries(input.previous ?? {})) if (!(key in cmps)) cmps[key] = { p: prev.p };
 
   return {
     topic: haDiscoveryTopic(id, input.prefix ?? 'homeassistant'),
@@ -124,6 +152,8 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
       qos: 1,
       cmps,
     },
+    commands,
+    current,
   };
 }
 

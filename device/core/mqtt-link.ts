@@ -22,6 +22,8 @@ export interface LinkOptions {
   keepaliveS?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** For mqtts/wss: the CA to trust (PEM) and/or the SHA-256 fingerprint the broker's certificate must have. */
+  tls?: { ca?: string | Buffer; pinSha256?: string };
   /** Retained will: topic + payload. */
   will: { topic: string; payload: string };
   /** Retained birth message published first on every connect. */
@@ -43,6 +45,26 @@ export type { LinkError, ConflictReport };
 export type LinkFactory = (o: LinkOptions) => DeviceLink;
 
 type Handler = (topic: string, payload: Buffer) => void;
+
+/**
+ * TLS client options. The chain is always verified (against `ca`, else the system CAs). A pin
+ * replaces the host-name check: the certificate must be exactly the pinned one, so a hub reached
+ * by an address its certificate does not name still works, and no other certificate from the CA does.
+ */
+function tlsOptions(t: LinkOptions['tls']): Partial<IClientOptions> {
+  if (!t) return {};
+  const pin = t.pinSha256?.replace(/:/g, '').toUpperCase();
+  return {
+    ...(t.ca ? { ca: t.ca } : {}),
+    rejectUnauthorized: true,
+    ...(pin ? {
+      checkServerIdentity: (_host: string, cert: { fingerprint256?: string }) => {
+        const got = cert.fingerprint256?.replace(/:/g, '').toUpperCase();
+        return got === pin ? undefined : new Error(`the broker's certificate (SHA-256 ${cert.fingerprint256}) is not the pinned one`);
+      },
+    } : {}),
+  } as Partial<IClientOptions>;
+}
 
 export class MqttLink implements DeviceLink {
   private client: MqttClient | undefined;
@@ -84,6 +106,7 @@ export class MqttLink implements DeviceLink {
       connectTimeout: 10_000,
       protocolVersion: 4, // 3.1.1: spoken by Aedes and Mosquitto alike
       will: { topic: this.o.will.topic, payload: Buffer.from(this.o.will.payload), qos: 1, retain: true },
+      ...tlsOptions(this.o.tls),
     };
     dropMqttNumberCache();
     const client = mqtt.connect(this.o.url, opts);

@@ -31,7 +31,7 @@ export function tryConnect(link: DeviceLink, o: { clock: Clock; timeoutMs: numbe
     });
     const timer = o.clock.setTimeout(() => {
       const last = link.lastError;
-      finish({ ok: false, reason: `no connection to ${o.url} within ${o.timeoutMs} ms${last ? ` (${last.message})` : ''}`, ms: ms() });
+      finish({ ok: false, reason: last ? `${last.message} (no connection to ${o.url} within ${o.timeoutMs} ms)` : `no connection to ${o.url} within ${o.timeoutMs} ms`, ms: ms() });
     }, o.timeoutMs);
     link.start();
   });

@@ -11,7 +11,8 @@ import type { DeviceLink } from './device-link.ts';
 import type { RoleView } from './supervisor.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
-import { buildHaDiscovery } from './homeassistant.ts';
+import { buildHaDiscovery, type HaComponent } from './homeassistant.ts';
+import type { HaEntity } from './ha-entities.ts';
 
 export interface PublisherDeps {
   id: string;
@@ -28,6 +29,12 @@ const json = (x: unknown) => JSON.stringify(x);
 
 export class Publisher {
   private haTopic: string | undefined;
+  /** The components of the last discovery message (those gone are removed with `{p}` next time). */
+  private haPrevious: Record<string, HaComponent> | undefined;
+  /** Entity key → what Home Assistant's plain payload on `cmd/ha/<key>` runs (handlers/ha-command.ts). */
+  haCommands = new Map<string, NonNullable<HaEntity['command']>>();
+  /** Announced streams ("<device>/<stream>"): a player's stream options. */
+  readonly haStreams = new Set<string>();
   private readonly details = new Map<string, unknown>();
   readonly views = new Map<string, RoleView>();
   /** Stream announcements each role has up (retained), cleared when the role leaves the config. */
@@ -56,11 +63,18 @@ export class Publisher {
     const config = this.config;
     if (!config.homeassistant?.enabled) {
       if (this.haTopic) { this.link.publish(this.haTopic, '', { retain: true }); this.haTopic = undefined; }
+      this.haPrevious = undefined;
+      this.haCommands = new Map();
       return;
     }
-    const d = buildHaDiscovery({ info: this.info(), roles: config.roles, baseTopic: this.d.topics.base, prefix: config.homeassistant.prefix, specs: this.d.specs });
+    const d = buildHaDiscovery({
+      info: this.info(), roles: config.roles, baseTopic: this.d.topics.base, prefix: config.homeassistant.prefix, specs: this.d.specs,
+      streams: [...this.haStreams], previous: this.haPrevious,
+    });
     if (this.haTopic && this.haTopic !== d.topic) this.link.publish(this.haTopic, '', { retain: true }); // prefix changed
     this.haTopic = d.topic;
+    this.haPrevious = d.current;
+    this.haCommands = d.commands;
     this.link.publish(d.topic, json(d.payload), { retain: true });
   }
 

@@ -67,7 +67,7 @@ export function okReply(id: string, topic: string, result?: unknown): Reply {
 /** A failed reply; its size is bounded (protocol/bounds.ts) whatever the request was. */
 export function errorReply(id: string, topic: string, e: unknown): Reply {
   if (e instanceof ProtocolError) {
-    return { v: PROTOCOL_VERSION, id, ok: false, topic: cut(topic), error: { code: e.code, message: cut(e.message), ...(e.details?.length ? { details: boundDetails(e.details) } : {}) } };
+    return { v: PROTOCOL_VERSION, id, ok: false, topic: cut(topic), error: { code: e.code, message: cut(e.message), ...(e.details?.length ? { details: boundDetails(e.details) } : {}), ...(e.reason ? { reason: cut(e.reason) } : {}) } };
   }
   return { v: PROTOCOL_VERSION, id, ok: false, topic: cut(topic), error: { code: 'failed', message: cut((e as Error)?.message ?? String(e)) } };
 }

@@ -4,11 +4,12 @@
 // the config/set and command paths in virtual time (test/unit/core/runtime.test.ts).
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import {
   topics as topicsFor, StreamAnnouncement, deviceConfigSchema, check, haStatusTopic,
   type DeviceConfig, type RoleSpec, type Topics,
 } from '../../protocol/index.ts';
-import { RealClock, type Clock } from './clock.ts';
+import { RealClock, type Clock, type TimerHandle } from './clock.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ConfigStore } from './config-store.ts';
 import { MqttLink, type LinkFactory } from './mqtt-link.ts';
@@ -21,6 +22,7 @@ import { CommandClient } from './command-client.ts';
 import { TelemetryPublisher } from './telemetry.ts';
 import { handleConfigSet } from './handlers/config-set.ts';
 import { handleCommand } from './handlers/command.ts';
+import { handleHaCommand } from './handlers/ha-command.ts';
 import type { RequestContext } from './handlers/context.ts';
 import type { AnyRoleFactory, RoleLink } from './role.ts';
 import type { HalOverrides } from './hal-overrides.ts';
@@ -30,6 +32,7 @@ export interface RoleSet {
   specs: readonly RoleSpec[];
   loaders: Record<string, RoleLoader>;
 }
+import { startHouseClock } from '../clock/runtime-clock.ts';
 
 export interface RuntimeOptions {
   /** The roles this runtime can run (the composition root hands them in; core names none). */
@@ -94,6 +97,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
       will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
       conflictBackoffMs: o.conflictBackoffMs, clock, log: log.child({ part: 'mqtt' }),
+      ...(c.mqtt.tls ? { tls: { ca: c.mqtt.tls.ca ?? (c.mqtt.tls.caFile ? readFileSync(c.mqtt.tls.caFile) : undefined), pinSha256: c.mqtt.tls.pinSha256 } } : {}),
     });
     // Said on the next connection that lasts long enough to publish (it waits in the offline queue).
     l.onConflict((c) => publisher.event('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
@@ -118,16 +122,20 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     sendCommand: (device, targetRole, action, args, timeoutMs) => commands.send(device, targetRole, action, args, timeoutMs),
     get connected() { return link.connected; },
   });
+  // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
+  // with an injected clock and no simulated network (virtual-time tests of other parts).
+  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent: (role, type, message, data) => publisher.event(role, type, message, data) });
   const supervisor = new Supervisor({
-    device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix }, clock, log, hal: o.hal ?? {}, loaders, linkFor,
+    device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
     onStatus: (role, view) => publisher.roleView(role, view),
     onEvent: (role, type, message, data) => publisher.event(role, type, message, data),
     restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,
     order: Object.fromEntries(specs.map((s) => [s.name, s.order ?? 0])),
   });
-  const telemetry = new TelemetryPublisher({ id, topics: t, clock, link: currentLink, roles: () => supervisor.telemetry() });
+  const telemetry = new TelemetryPublisher({ id, topics: t, clock, link: currentLink, roles: () => supervisor.telemetry(), ...(house ? { houseClock: () => house.sync() } : {}) });
 
   let queue: Promise<unknown> = Promise.resolve();
+  let haStreamsTimer: TimerHandle | undefined;
   const ctx: RequestContext = {
     id, topics: t, clock, log, specs, schema, supervisor, publisher,
     applied: () => ({ config, revision }),
@@ -174,7 +182,21 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   function wireLink(): void {
     link.subscribe(t.configSet(id), (_topic, payload) => { void handleConfigSet(ctx, payload); });
     link.subscribe(haStatusTopic(config.homeassistant?.prefix), (_topic, payload) => { if (payload.toString() === 'online') publisher.discovery(); });
-    link.subscribe(t.cmdFilter(id), (topic, payload) => { void handleCommand(ctx, topic, payload); });
+    link.subscribe(t.cmdFilter(id), (topic, payload) => {
+      const p = t.parse(topic);
+      if (p?.kind === 'cmd' && p.role === 'ha') void handleHaCommand(ctx, p.action, payload);
+      else void handleCommand(ctx, topic, payload);
+    });
+    // A player's Home Assistant stream select lists the streams announced on MQTT.
+    link.subscribe(t.streamsFilter(), (topic, payload) => {
+      const p = t.parse(topic);
+      if (!p || p.kind !== 'stream' || !config.homeassistant?.enabled || !('player' in config.roles)) return;
+      const key = `${p.device}/${p.stream}`;
+      const streams = publisher.haStreams;
+      const had = streams.has(key);
+      if (payload.length === 0) streams.delete(key); else streams.add(key);
+      if (had !== streams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(() => publisher.discovery(), 1000); }
+    });
     commands.rewire();
   }
 
@@ -195,7 +217,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     stop() {
       stopping ??= (async () => {
         telemetry.stop();
+        clock.clearTimeout(haStreamsTimer);
         await supervisor.stop();
+        await house?.stop();
         await link.stop();
       })();
       return stopping;

@@ -1,5 +1,5 @@
 // The periodic telemetry message: process CPU, memory, load, SoC temperature and each role's
-// figures, every `telemetry.intervalS` (default 30 s) while connected.
+// figures, and the house clock's sync state where it runs (docs/clock.md), every `telemetry.intervalS` (default 30 s) while connected.
 import { PROTOCOL_VERSION, type Topics } from '../../protocol/index.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { DeviceLink } from './device-link.ts';
@@ -9,7 +9,7 @@ export class TelemetryPublisher {
   private readonly cpu = new CpuMeter();
   private timer: TimerHandle | undefined;
 
-  constructor(private readonly d: { id: string; topics: Topics; clock: Clock; link(): DeviceLink; roles(): Record<string, Record<string, number>> }) {}
+  constructor(private readonly d: { id: string; topics: Topics; clock: Clock; link(): DeviceLink; roles(): Record<string, Record<string, number>>; houseClock?(): unknown }) {}
 
   publish(): void {
     const mem = process.memoryUsage();
@@ -18,6 +18,7 @@ export class TelemetryPublisher {
       v: PROTOCOL_VERSION, ts: new Date(this.d.clock.wall()).toISOString(), uptimeS: Math.round(process.uptime()), cpuPct: this.cpu.sample(),
       rssMb: Math.round(mem.rss / 1e5) / 10, heapMb: Math.round(mem.heapUsed / 1e5) / 10, load1: Math.round(loadavg()[0]! * 100) / 100,
       ...(temp !== undefined ? { temperatureC: temp } : {}), roles: this.d.roles(),
+      ...(this.d.houseClock ? { clock: this.d.houseClock() } : {}),
     }), { qos: 0 });
   }
 

@@ -29,6 +29,8 @@ export interface LineWorkerData {
   rtPriority: number | null;
   /** Nice value for this thread (-20…19) when real-time scheduling is not allowed, or null. */
   nice: number | null;
+  /** Tests and benchmarks: append "<t> <line> <level> rpio" to this file on every output write. */
+  trace: string | null;
 }
 
 export type LineWorkerRequest =
@@ -92,9 +94,12 @@ export function lineWorkerMain(): void {
   let running = true;
 
   const level = (active: boolean, activeLow: boolean) => (active !== activeLow ? 1 : 0);
+  const fs = require('node:fs');
   const setOut = (line: number, o: Out, active: boolean): number => {
-    rpio.write(line, level(active, o.activeLow));
+    const lv = level(active, o.activeLow);
+    rpio.write(line, lv);
     const t = hr();
+    if (data.trace) fs.appendFileSync(data.trace, `${t.toFixed(3)} ${line} ${lv} rpio\n`);
     o.active = active;
     Atomics.store(cells, 1 + line, active ? 1 : 0);
     return t;
@@ -112,6 +117,7 @@ export function lineWorkerMain(): void {
         case 'output': {
           const o = { activeLow: m.activeLow, active: m.initial };
           rpio.open(m.line, rpio.OUTPUT, level(m.initial, m.activeLow));
+          if (data.trace) fs.appendFileSync(data.trace, `${hr().toFixed(3)} ${m.line} ${level(m.initial, m.activeLow)} rpio\n`);
           outs.set(m.line, o);
           Atomics.store(cells, 1 + m.line, m.initial ? 1 : 0);
           break;

@@ -48,8 +48,8 @@ export async function openGpio(o: OpenGpioOptions): Promise<Gpio> {
   } else {
     kind = o.adapter;
   }
-  if (kind === 'rpio') return (await import('./gpio.rpio.ts')).RpioGpio.open();
-  if (kind === 'chardev') return (await import('./gpio.chardev.ts')).ChardevGpio.open({ chip: o.chip });
+  // Real lines live in a line-holder process that releases them if this one dies (gpio.held.ts).
+  if (kind === 'rpio' || kind === 'chardev') return (await import('./gpio.held.ts')).HeldGpio.open({ adapter: kind, ...(o.chip ? { chip: o.chip } : {}) });
   const { SimGpio } = await import('./gpio.sim.ts');
   return new SimGpio({ clock: o.clock });
 }

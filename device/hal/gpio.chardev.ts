@@ -8,10 +8,17 @@
 //   event loop. One `gpiomon` per input, with kernel timestamps (CLOCK_MONOTONIC, the same clock
 //   as process.hrtime); the level at open comes from `gpioget` just before.
 // - libgpiod v1 tools (Debian 12): a `gpioset --mode=signal` holds each output level and a new
-//   one replaces it on every change; presses are timed on the main thread (scheduled early,
-//   spun for the last ms), so they are less precise. Prefer v2.
+//   one replaces it on every change; a press is a `gpioset --mode=time --usec=N` that holds the
+//   line for the press and exits, so the tool times it too. Between the two processes the line is
+//   released to the kernel for a few ms, and a press ends in a released line: with a kernel that
+//   keeps released outputs (Raspberry Pi kernels unless persist_gpio_outputs=n) prefer v2.
+// - A write during a pulse (an early end) kills the timing gpioset and starts one that holds the
+//   new level: a few ms, during which the kernel's policy for released lines applies.
+// - close() releases a line at the end of the pulse in flight (gpioset finishes its sleep), else
+//   at once; the line holder (gpio-holder-child.ts) calls it when the runtime dies.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
 import { monotonicMs } from './gpio.ts';
@@ -44,6 +51,10 @@ export const gpiodArgs = {
       ? ['-c', chip, '-C', label, ...(activeLow ? ['-l'] : []), '-i', `${line}=${level}`]
       : ['--mode=signal', ...(activeLow ? ['-l'] : []), chip, `${line}=${level}`];
   },
+  /** v1 only: hold the line active for `us` microseconds, then exit (gpioset times it). */
+  timedOutput(chip: string, line: number, activeLow: boolean, us: number): string[] {
+    return ['--mode=time', `--usec=${us}`, ...(activeLow ? ['-l'] : []), chip, `${line}=1`];
+  },
   get(v: GpiodVersion, chip: string, line: number, activeLow: boolean, bias: string): string[] {
     const b = bias === 'as-is' ? [] : ['-b', bias];
     return v === 2 ? ['-c', chip, ...b, ...(activeLow ? ['-l'] : []), '--numeric', String(line)] : [...(activeLow ? ['-l'] : []), ...(b.length ? ['-B', bias] : []), chip, String(line)];
@@ -66,10 +77,21 @@ export function parseMonLine(v: GpiodVersion, text: string): { active: boolean; 
   return { active: rising, t };
 }
 
+/** Waits up to `ms` for a process to exit by itself, then stops it. */
+async function exited(p: ChildProcess, ms: number): Promise<void> {
+  if (p.exitCode !== null || p.signalCode) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => resolve(), ms);
+    p.once('exit', () => { clearTimeout(t); resolve(); });
+  });
+}
+
+/** SIGTERM (gpioset releases its lines to the kernel), SIGKILL if it has not exited within 1 s. */
 function stop(p: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (!p || p.exitCode !== null || p.signalCode) { resolve(); return; }
-    p.once('exit', () => resolve());
+    const t = setTimeout(() => p.kill('SIGKILL'), 1000);
+    p.once('exit', () => { clearTimeout(t); resolve(); });
     p.kill('SIGTERM');
   });
 }
@@ -78,6 +100,7 @@ export class ChardevGpio implements Gpio {
   readonly kind = 'chardev' as const;
   private readonly procs = new Set<ChildProcess>();
   private readonly closers = new Set<() => Promise<void>>();
+  private readonly settlers = new Set<() => Promise<unknown>>();
   private closed = false;
 
   private constructor(readonly chip: string, readonly version: GpiodVersion) {}
@@ -90,6 +113,9 @@ export class ChardevGpio implements Gpio {
 
   private spawn(tool: string, args: string[]): ChildProcess {
     const p = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The tools time presses: a better nice value keeps a busy CPU from delaying their wake-ups
+    // (root or CAP_SYS_NICE, which the unit grants; otherwise they run at normal priority).
+    try { if (p.pid) setPriority(p.pid, -15); } catch { /* not permitted */ }
     this.procs.add(p);
     p.once('exit', () => this.procs.delete(p));
     p.on('error', () => { /* reported through exit */ });
@@ -103,55 +129,148 @@ export class ChardevGpio implements Gpio {
     const v = this.version;
     let value = !!o.initial;
     let proc: ChildProcess | undefined;
-    const echo: Array<() => void> = [];
-    const hold = async (active: boolean) => {
-      const next = this.spawn('gpioset', gpiodArgs.holdOutput(v, this.chip, line, active ? 1 : 0, activeLow, label));
-      if (v === 2) createInterface({ input: next.stdout! }).on('line', (l) => { if (/=\s*(active|inactive|0|1)\b/.test(l)) echo.shift()?.(); });
-      await new Promise<void>((resolve, reject) => {
-        next.once('spawn', () => resolve());
-        next.once('error', reject);
-      });
+    let open = true;
+    // The pulse in flight: gpioset times it (v2: its own sleep between two sets; v1: --mode=time).
+    // A hold (no planned end) is a set, released by a set or by this process's timer at maxMs.
+    let pulse: { proc: ChildProcess; start: number; plannedEnd: number; finish: (end: number) => void; timer?: NodeJS.Timeout } | undefined;
+    const acks = new Map<ChildProcess, Array<() => void>>();
+    const spawnHold = async (active: boolean, timedUs?: number) => {
+      const args = timedUs === undefined
+        ? gpiodArgs.holdOutput(v, this.chip, line, active ? 1 : 0, activeLow, label)
+        : gpiodArgs.timedOutput(this.chip, line, activeLow, timedUs);
+      const next = this.spawn('gpioset', args);
+      if (v === 2) {
+        const q: Array<() => void> = [];
+        acks.set(next, q);
+        createInterface({ input: next.stdout! }).on('line', (l) => { if (/=\s*(active|inactive|0|1)\b/.test(l)) q.shift()?.(); });
+        next.once('exit', () => { for (const f of q.splice(0)) f(); acks.delete(next); });
+      }
+      await new Promise<void>((resolve, reject) => { next.once('spawn', () => resolve()); next.once('error', reject); });
+      // Ready when it answers: a press must not start while gpioset is still starting up.
+      if (v === 2) {
+        const answered = await Promise.race([command(next, ''), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
+        if (answered === false || next.exitCode !== null) { next.kill('SIGKILL'); throw new Error(`gpioset for line ${line} did not answer within 5 s`); }
+      }
       return next;
     };
-    proc = await hold(value);
-    const set = async (active: boolean) => {
-      value = active;
-      if (v === 2) proc!.stdin!.write(`set ${line}=${active ? 1 : 0}\n`);
-      else { const old = proc; proc = undefined; await stop(old); proc = await hold(active); }
+    /** v2: writes commands and a "get"; resolves when gpioset has run them (its answer to the get). */
+    const command = (p: ChildProcess, text: string): Promise<true> => new Promise((resolve) => {
+      const q = acks.get(p);
+      if (!q) { resolve(true); return; }
+      q.push(() => resolve(true));
+      try { p.stdin!.write(`${text}get ${line}\n`); } catch { /* gone: the exit handler answers */ }
+    });
+    proc = await spawnHold(value);
+    /** Ends a pulse early: the timing gpioset is killed and a new one holds `active` (a few ms). */
+    const interrupt = async (active: boolean) => {
+      const p = pulse!;
+      pulse = undefined;
+      if (p.timer) {
+        clearTimeout(p.timer);
+        if (v === 2) await command(proc!, `set ${line}=${active ? 1 : 0}\n`);
+        else if (!active) { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(false); }
+        p.finish(monotonicMs());
+        return;
+      }
+      const old = proc;
+      proc = undefined;
+      // SIGTERM: gpioset releases the line to the kernel; the new one drives it when it is up.
+      if (p.proc !== old) void stop(p.proc);
+      await stop(old);
+      p.finish(monotonicMs());
+      proc = await spawnHold(active);
     };
-    let open = true;
-    const close = async () => {
-      if (!open) return;
+    let chain: Promise<unknown> = Promise.resolve();
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => { const r = chain.then(fn); chain = r.catch(() => undefined); return r; };
+    const set = (active: boolean) => serial(async () => {
+      value = active;
+      if (pulse) { await interrupt(active); return; }
+      if (v === 2) await command(proc!, `set ${line}=${active ? 1 : 0}\n`);
+      else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(active); }
+    });
+    this.settlers.add(() => chain);
+    const close = (): Promise<void> => {
+      if (!open) return Promise.resolve();
       open = false;
       this.closers.delete(close);
-      try { if (v === 2) proc!.stdin!.write(`set ${line}=0\nexit\n`); } catch { /* stopping anyway */ }
-      if (v === 1) { await stop(proc); proc = await hold(false).catch(() => undefined); }
-      await new Promise((r) => setTimeout(r, 20));
-      await stop(proc);
+      // In the line's queue, so settled() waits for it too.
+      return serial(async () => {
+        if (pulse?.timer) await interrupt(false);
+        // Released at its planned end when a pulse runs (gpioset finishes its sleep first), else at once.
+        const wait = Math.max(0, (pulse?.plannedEnd ?? 0) - monotonicMs()) + 1000;
+        if (v === 2 && proc) {
+          try { proc.stdin!.write(`set ${line}=0\nexit\n`); proc.stdin!.end(); } catch { /* gone */ }
+          await exited(proc, wait);
+        } else {
+          if (pulse) await exited(pulse.proc, wait);
+          await stop(proc);
+          proc = await spawnHold(false).catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await stop(proc);
+      });
     };
     this.closers.add(close);
     return {
       line,
-      write: (active) => { if (open) void set(active); },
+      write: (active) => { if (open) void set(active).catch(() => undefined); },
       read: () => value,
-      pulse: async (ms): Promise<PulseTimes> => {
-        if (!open) throw new Error(`line ${line} is closed`);
-        if (v === 2) {
-          // gpioset does the timing; the end time is when its answer to "get" arrives (an upper bound).
-          const start = monotonicMs();
+      hold: async (maxMs): Promise<PulseTimes> => {
+        const { start, ended } = await serial(async () => {
+          if (!open) throw new Error(`line ${line} is closed`);
+          if (pulse) throw new Error(`line ${line} is already pulsing`);
           value = true;
-          const done = new Promise<void>((resolve) => echo.push(resolve));
-          proc!.stdin!.write(`set ${line}=1\nsleep ${Math.round(ms * 1000)}us\nset ${line}=0\nget ${line}\n`);
-          await done;
-          value = false;
-          return { start, end: monotonicMs() };
+          if (v === 2) await command(proc!, `set ${line}=1\n`);
+          else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(true); }
+          const start = monotonicMs();
+          let finish!: (end: number) => void;
+          const ended = new Promise<number>((resolve) => { finish = resolve; });
+          pulse = { proc: proc!, start, plannedEnd: start + maxMs, finish, timer: setTimeout(() => { void set(false).catch(() => undefined); }, maxMs) };
+          return { start, ended };
+        });
+        const end = await ended;
+        value = false;
+        return { start, end };
+      },
+      pulse: async (ms): Promise<PulseTimes> => {
+        // Set up in order with other changes; waited for outside the queue, so a write can end it.
+        const { start, ended } = await serial(async () => {
+        if (!open) throw new Error(`line ${line} is closed`);
+        if (pulse) throw new Error(`line ${line} is already pulsing`);
+        const us = Math.round(ms * 1000);
+        value = true;
+        let finish!: (end: number) => void;
+        const ended = new Promise<number>((resolve) => { finish = resolve; });
+        let start: number;
+        if (v === 2) {
+          // gpioset times the press; the end is when its answer to "get" arrives (an upper bound).
+          start = monotonicMs();
+          const p = pulse = { proc: proc!, start, plannedEnd: start + ms, finish };
+          void command(proc!, `set ${line}=1\nsleep ${us}us\nset ${line}=0\n`).then(() => {
+            if (pulse !== p) return;
+            pulse = undefined;
+            finish(monotonicMs());
+          });
+        } else {
+          // v1: a gpioset --mode=time holds the line for the press and exits; then one holds it released.
+          const old = proc;
+          proc = undefined;
+          await stop(old);
+          const timed = await spawnHold(true, us);
+          start = monotonicMs();
+          pulse = { proc: timed, start, plannedEnd: start + ms, finish };
+          timed.once('exit', () => {
+            if (pulse?.proc !== timed) return;
+            const end = monotonicMs();
+            pulse = undefined;
+            void serial(async () => { proc = await spawnHold(false); }).then(() => finish(end), () => finish(end));
+          });
         }
-        await set(true);
-        const start = monotonicMs();
-        await new Promise((r) => setTimeout(r, Math.max(0, ms - 3)));
-        while (monotonicMs() < start + ms) { /* spin the last stretch */ }
-        await set(false);
-        return { start, end: monotonicMs() };
+        return { start, ended };
+        });
+        const end = await ended;
+        value = false;
+        return { start, end };
       },
       close: () => { void close(); },
     };
@@ -181,6 +300,9 @@ export class ChardevGpio implements Gpio {
       close: () => { void close(); },
     };
   }
+
+  /** Resolves when every write so far has reached the lines (gpioset answered), pulses aside. */
+  async settled(): Promise<void> { await Promise.all([...this.settlers].map((f) => f())); }
 
   async close(): Promise<void> {
     if (this.closed) return;

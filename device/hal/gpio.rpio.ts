@@ -8,6 +8,7 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
 import { monotonicMs } from './gpio.ts';
+import { WORKER_SHIM } from './worker-shim.ts';
 import { lineWorkerMain, type LineWorkerData, type LineWorkerReply, type LineWorkerRequest } from './gpio-line-worker.ts';
 
 export interface RpioGpioOptions {
@@ -21,12 +22,16 @@ export interface RpioGpioOptions {
   rtPriority?: number | null;
   /** Nice value of the line thread when SCHED_FIFO is refused (default -15; null: leave it). */
   nice?: number | null;
+  /** Tests and benchmarks: every output write is appended to this file as "<t ms> <line> <level> rpio". */
+  trace?: string;
 }
 
 type Pending = { resolve: (r: Extract<LineWorkerReply, { op: 'done' }>) => void; reject: (e: Error) => void };
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-const SHIM = 'var __name = (t, n) => { try { Object.defineProperty(t, "name", { value: n, configurable: true }); } catch {} return t; };\n';
+// Shims for bundlers: esbuild keeps names through __name() and turns require() into __require()
+// in a bundle; the eval'd thread has neither, only the plain require of a worker script.
+const SHIM = WORKER_SHIM;
 
 export class RpioGpio implements Gpio {
   readonly kind = 'rpio' as const;
@@ -53,7 +58,7 @@ export class RpioGpio implements Gpio {
     const data: LineWorkerData = {
       rpioPath: createRequire(import.meta.url).resolve('rpio'), mock: opts.mock ?? null, shared,
       port: port2, pollMs: opts.pollMs ?? 1, spinMs: opts.spinMs ?? 2, nice: opts.nice === undefined ? -15 : opts.nice,
-      rtPriority: opts.rtPriority === undefined ? 20 : opts.rtPriority,
+      rtPriority: opts.rtPriority === undefined ? 20 : opts.rtPriority, trace: opts.trace ?? null,
     };
     this.worker = new Worker(`${SHIM}(${lineWorkerMain.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
     // The thread keeps the process alive only while a request (a press included) is pending.
@@ -64,6 +69,9 @@ export class RpioGpio implements Gpio {
         if (m.error) reject(new Error(`rpio: ${m.error}`)); else { this.sched = m.sched ?? 'normal'; resolve(); }
       };
       this.worker.on('message', onMsg);
+      // A thread that dies before it is ready (a bad script, a crash) fails the open, not hangs it.
+      this.worker.once('error', (e) => reject(new Error(`GPIO line thread failed: ${e.message}`)));
+      this.worker.once('exit', (code) => reject(new Error(`GPIO line thread exited before it was ready (${code})`)));
     });
     this.worker.on('message', (m: LineWorkerReply) => this.onReply(m));
     this.worker.on('error', (e) => this.die(e));
@@ -134,7 +142,7 @@ export class RpioGpio implements Gpio {
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
     await this.request({ op: 'output', line, activeLow: !!o.activeLow, initial: !!o.initial });
     let open = true;
-    return {
+    const out: GpioOutput = {
       line,
       write: (active) => {
         if (!open) return;
@@ -148,8 +156,10 @@ export class RpioGpio implements Gpio {
         const r = await this.request({ op: 'pulse', line, ms });
         return { start: r.start!, end: r.end! };
       },
+      hold: (ms) => out.pulse(ms),
       close: () => { if (open) { open = false; this.send({ op: 'close', line }); } },
     };
+    return out;
   }
 
   async input(line: number, o: InputOptions = {}): Promise<GpioInput> {

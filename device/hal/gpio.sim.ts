@@ -1,11 +1,14 @@
 // Simulated GPIO: a set of wires with physical levels, each change stamped with the injected
 // clock and kept in an edge log. The host side is the Gpio interface; the device side (`device`)
 // is what a scripted peer uses: it drives inputs (KEY, button) and watches outputs (START, relay).
-// Timed presses are timed by the clock, so in virtual time they are exact; with a real clock
-// they are as good as its timers (the rpio adapter's line thread is the precise path).
+// Timed presses: in virtual time by the clock (exact); on the real clock by a thread
+// (pulse-timer.ts) that decides the release time, so a busy main thread cannot stretch a press:
+// the release edge carries the thread's time even when the main thread hears of it later.
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Gpio, GpioBias, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
-import { activeOf, levelOf } from './gpio.ts';
+import { activeOf, levelOf, monotonicMs } from './gpio.ts';
+import { RealClock } from '../core/clock.ts';
+import { PulseTimer } from './pulse-timer.ts';
 
 export interface SimEdge { line: number; level: 0 | 1; t: number; by: 'host' | 'device' }
 
@@ -32,6 +35,8 @@ export interface SimGpioOptions {
   clock: Clock;
   /** When set, write() and pulse() throw this (to test failure paths). */
   failWrites?: Error;
+  /** Who ends a pulse: the clock's timers, or a thread (default: the thread on a RealClock). */
+  pulseTimer?: 'clock' | 'thread';
 }
 
 export class SimGpio implements Gpio {
@@ -45,9 +50,14 @@ export class SimGpio implements Gpio {
   /** Number of output()/input() opens, per line (tests check re-opening after restarts). */
   readonly opens = new Map<number, number>();
   readonly device: SimDeviceSide;
+  private readonly timer: PulseTimer | undefined;
+  /** clock.now() − CLOCK_MONOTONIC, to stamp the thread's release times in the clock's timebase. */
+  private readonly offset: number;
 
   constructor(opts: SimGpioOptions) {
     this.clock = opts.clock;
+    if ((opts.pulseTimer ?? (opts.clock instanceof RealClock ? 'thread' : 'clock')) === 'thread') this.timer = new PulseTimer();
+    this.offset = this.clock.now() - monotonicMs();
     this.failWrites = opts.failWrites;
     this.device = {
       level: (line) => this.wire(line).level,
@@ -62,6 +72,13 @@ export class SimGpio implements Gpio {
 
   now(): number { return this.clock.now(); }
 
+  /**
+   * Resolves when the pulse thread runs (at once in virtual time). A press asked for before that
+   * starts at once but ends only once the thread is up, so a caller that presses right after
+   * construction (a benchmark) waits for this first.
+   */
+  async ready(): Promise<void> { await this.timer?.ready; }
+
   /** Edges of one line (physical), oldest first. */
   edgesOf(line: number): SimEdge[] { return this.edges.filter((e) => e.line === line); }
 
@@ -72,12 +89,11 @@ export class SimGpio implements Gpio {
   }
 
   /** Recomputes a wire's level: the host's output wins, then the device, then the pull. */
-  private settle(line: number, by: 'host' | 'device'): void {
+  private settle(line: number, by: 'host' | 'device', t = this.clock.now()): void {
     const w = this.wire(line);
     const level: 0 | 1 = w.hostLevel ?? w.deviceLevel ?? (w.bias === 'pull-up' ? 1 : w.bias === 'pull-down' ? 0 : w.level);
     if (level === w.level) return;
     w.level = level;
-    const t = this.clock.now();
     this.edges.push({ line, level, t, by });
     for (const fn of [...(this.listeners.get(line) ?? [])]) fn(level, t);
   }
@@ -90,19 +106,20 @@ export class SimGpio implements Gpio {
     this.opened(line);
     let value = !!o.initial;
     let open = true;
-    let pulse: { timer: TimerHandle; start: number; resolve: (p: PulseTimes) => void } | undefined;
-    const set = (active: boolean) => {
+    let pulse: { cancel: () => void; start: number; resolve: (p: PulseTimes) => void } | undefined;
+    const set = (active: boolean, t?: number) => {
       value = active;
       w.hostLevel = levelOf(active, activeLow);
-      this.settle(line, 'host');
+      this.settle(line, 'host', t);
     };
-    const endPulse = () => {
+    /** Ends the pulse now, or at `t` (the time the pulse thread decided). */
+    const endPulse = (t = this.clock.now()) => {
       if (!pulse) return;
       const p = pulse;
       pulse = undefined;
-      this.clock.clearTimeout(p.timer);
-      set(false);
-      p.resolve({ start: p.start, end: this.clock.now() });
+      p.cancel();
+      set(false, t);
+      p.resolve({ start: p.start, end: t });
     };
     set(value);
     const close = () => {
@@ -115,7 +132,7 @@ export class SimGpio implements Gpio {
       this.closers.delete(close);
     };
     this.closers.add(close);
-    return {
+    const out: GpioOutput = {
       line,
       write: (active) => {
         if (!open) return;
@@ -130,11 +147,20 @@ export class SimGpio implements Gpio {
         if (pulse) return Promise.reject(new Error(`line ${line} is already pulsing`));
         set(true);
         return new Promise<PulseTimes>((resolve) => {
-          pulse = { start: this.clock.now(), resolve, timer: this.clock.setTimeout(endPulse, ms) };
+          const start = this.clock.now();
+          if (this.timer) {
+            pulse = { start, resolve, cancel: () => {} };
+            pulse.cancel = this.timer.after(ms, (end) => endPulse(end + this.offset));
+          } else {
+            const h: TimerHandle = this.clock.setTimeout(() => endPulse(), ms);
+            pulse = { start, resolve, cancel: () => this.clock.clearTimeout(h) };
+          }
         });
       },
+      hold: (ms) => out.pulse(ms),
       close,
     };
+    return out;
   }
 
   async input(line: number, o: InputOptions = {}): Promise<GpioInput> {
@@ -167,5 +193,6 @@ export class SimGpio implements Gpio {
 
   async close(): Promise<void> {
     for (const c of [...this.closers]) c();
+    await this.timer?.close();
   }
 }

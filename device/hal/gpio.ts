@@ -5,7 +5,9 @@
 // - `pulse(ms)` drives an output active for `ms` and then inactive, timed as precisely as the
 //   adapter can and off the JavaScript event loop where it can (rpio: a dedicated worker thread;
 //   chardev: the gpioset process sleeps; sim: the injected clock). It resolves with the times of
-//   the two edges it made. One pulse at a time per line; write() during a pulse ends it.
+//   the two edges it made. One pulse at a time per line; write() during a pulse ends it (on the
+//   chardev adapter that takes a few ms: use hold() where the end is not planned).
+// - `hold(maxMs)` asserts until write(false) or maxMs, the limit enforced by the adapter itself.
 // - Edge and pulse times are milliseconds in the adapter's timebase (`now()`): CLOCK_MONOTONIC
 //   via process.hrtime for real adapters (the same clock the kernel stamps GPIO events with), the
 //   injected clock for the simulation. Only differences of these times are meaningful.
@@ -50,6 +52,12 @@ export interface GpioOutput {
   /** The last value written (logical). */
   read(): boolean;
   pulse(ms: number): Promise<PulseTimes>;
+  /**
+   * Asserts the line until write(false) (which ends it at once) or `maxMs`, whichever comes
+   * first; the adapter enforces maxMs by itself (line thread, holder process), so a stalled
+   * runtime cannot extend it. For PTT and pass-through presses, whose end is not planned.
+   */
+  hold(maxMs: number): Promise<PulseTimes>;
   close(): void;
 }
 

@@ -2,6 +2,7 @@
 // the web console's static files. Logins and ACLs come from the credentials file, re-read when it
 // changes (so `hearth hub add-device` works while the hub runs).
 import { createServer as createTcpServer, type Server as TcpServer, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { watchFile, unwatchFile, existsSync } from 'node:fs';
@@ -28,6 +29,8 @@ export interface BrokerOptions {
   /** Home Assistant discovery prefix the devices publish under (default homeassistant). */
   haPrefix?: string;
   log: Logger;
+  /** A TLS listener (mqtts) beside the plain one: port (default 8883; 0 picks one), PEM certificate and key files (tls.ts makes them). */
+  tls?: { port?: number; certFile: string; keyFile: string };
   /** Packet size, rate and retained-bytes limits (limits.ts); defaults DEFAULT_LIMITS. */
   limits?: Partial<HubLimits>;
   /** Called for auth failures, denials, refused packets and takeovers (the hub role turns these into events). */
@@ -38,6 +41,8 @@ export interface RunningBroker {
   aedes: Aedes;
   port: number;
   wsPort: number | null;
+  /** The TLS listener's port, or null when there is none. */
+  tlsPort: number | null;
   host: string;
   clients(): Array<{ clientId: string; user?: string }>;
   logins(): number;
@@ -216,6 +221,17 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(opts.port ?? 1883, host, () => { tcp.off('error', reject); resolve(); }); });
   const port = (tcp.address() as AddressInfo).port;
 
+  let tlsServer: TlsServer | undefined;
+  let tlsPort: number | null = null;
+  if (opts.tls) {
+    const [cert, key] = await Promise.all([readFile(opts.tls.certFile), readFile(opts.tls.keyFile)]);
+    const ts = createTlsServer({ cert, key, minVersion: 'TLSv1.2' }, (sock) => { sock.setNoDelay(true); aedes.handle(gated(sock)); });
+    ts.on('tlsClientError', (e, sock) => log.warn(`TLS handshake from ${sock.remoteAddress}:${sock.remotePort} failed: ${e.message}`));
+    await new Promise<void>((resolve, reject) => { ts.once('error', reject); ts.listen(opts.tls!.port ?? 8883, host, () => { ts.off('error', reject); resolve(); }); });
+    tlsServer = ts;
+    tlsPort = (ts.address() as AddressInfo).port;
+  }
+
   let http: HttpServer | undefined;
   let wss: WebSocketServer | undefined;
   let wsPort: number | null = null;
@@ -229,7 +245,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   }
 
   if (opts.credentialsFile) watchFile(opts.credentialsFile, { interval: 1000 }, () => { void reloadCredentials(); });
-  log.info(`broker listening on mqtt://${host}:${port}${wsPort !== null ? ` and ws://${host}:${wsPort}/mqtt (console http://${host}:${wsPort}/)` : ''}`);
+  log.info(`broker listening on mqtt://${host}:${port}${tlsPort !== null ? `, mqtts://${host}:${tlsPort}` : ''}${wsPort !== null ? ` and ws://${host}:${wsPort}/mqtt (console http://${host}:${wsPort}/)` : ''}`);
 
   const clients = () => {
     const out: Array<{ clientId: string; user?: string }> = [];
@@ -239,7 +255,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     return out;
   };
   return {
-    aedes, port, wsPort, host, clients,
+    aedes, port, wsPort, tlsPort, host, clients,
     logins: () => Object.keys(creds.logins).length,
     reloadCredentials,
     kick(user) {
@@ -250,6 +266,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       for (const c of wss?.clients ?? []) c.terminate();
       await new Promise<void>((r) => aedes.close(() => r()));
       await new Promise<void>((r) => tcp.close(() => r()));
+      if (tlsServer) await new Promise<void>((r) => tlsServer!.close(() => r()));
       if (http) { http.closeAllConnections(); await new Promise<void>((r) => http!.close(() => r())); }
     },
   };

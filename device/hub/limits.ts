@@ -26,7 +26,9 @@ export const DEFAULT_LIMITS: HubLimits = {
   maxPacketBytes: 256 * 1024,
   messagesPerS: 100,
   messageBurst: 300,
-  bytesPerS: 1024 * 1024,
+  // 256 KiB/s: a client flooding 53 KB invalid configs reaches a device at ~5 per second, which
+  // a Pi validates and refuses well within that second, so other clients' requests do not queue.
+  bytesPerS: 256 * 1024,
   retainedBytesPerLogin: 1024 * 1024,
 };
 

@@ -7,11 +7,14 @@ import { ProtocolError } from '../../protocol/envelope.ts';
 import type { hubSpec } from '../../protocol/roles/hub.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { addLogin, removeLogin } from './credentials.ts';
+import { serveHouseTime, type Served } from '../clock/serve.ts';
+import { RealUdpStack } from '../hal/udp.real.ts';
 
 export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
   let config = deps.config;
   let broker: RunningBroker | undefined;
   let stopped = false;
+  let ntp: Served | undefined;
   const credentialsFile = () => config.credentialsFile ?? join(deps.device.stateDir, 'credentials.json');
 
   const running = (): RunningBroker => {
@@ -22,8 +25,9 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
   const publish = () => {
     if (!broker) return;
     deps.link.publishState({
-      mqtt: `${broker.host}:${broker.port}`, ...(broker.wsPort !== null ? { ws: `${broker.host}:${broker.wsPort}` } : {}),
+      mqtt: `${broker.host}:${broker.port}`, ...(broker.tlsPort !== null ? { mqtts: `${broker.host}:${broker.tlsPort}` } : {}), ...(broker.wsPort !== null ? { ws: `${broker.host}:${broker.wsPort}` } : {}),
       clients: broker.clients().length, logins: broker.logins(), anonymous: config.allowAnonymous ?? false,
+      ...(ntp ? { ntp: ntp.where } : {}),
     });
   };
 
@@ -32,11 +36,22 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
       stopped = false;
       const b = await startBroker({
         host: config.host, port: config.port ?? 1883, wsPort: config.wsPort === 0 ? null : config.wsPort ?? 8080,
-        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, haPrefix: deps.device.haPrefix, limits: config.limits,
+        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, haPrefix: deps.device.haPrefix, limits: config.limits, tls: config.tls,
         log: deps.log,
         onSecurityEvent: (e) => deps.link.publishEvent(e.type, e.message, { ...(e.clientId ? { clientId: e.clientId } : {}), ...(e.user ? { user: e.user } : {}), ...(e.topic ? { topic: e.topic } : {}) }),
       });
       if (stopped) { await b.close(); return; }
+      // House time for the devices (docs/clock.md): the hub is the always-on box they all reach.
+      if (config.ntp?.enabled !== false) {
+        try {
+          ntp = await serveHouseTime({ stack: deps.hal.udp ?? new RealUdpStack(deps.clock), clock: deps.clock, host: config.ntp?.host ?? config.host, port: config.ntp?.port });
+        } catch (e) {
+          await b.close();
+          throw new Error(`cannot serve house time on UDP ${config.ntp?.host ?? config.host ?? '0.0.0.0'}:${config.ntp?.port ?? 123}: ${(e as Error).message}`);
+        }
+        deps.log.info(`house time: ${ntp.where}`);
+        if (stopped) { await ntp.server?.stop(); await b.close(); return; }
+      }
       broker = b;
       b.aedes.on('clientReady', publish);
       b.aedes.on('clientDisconnect', publish);
@@ -51,6 +66,9 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
       const b = broker;
       broker = undefined;
       await b?.close();
+      const n = ntp;
+      ntp = undefined;
+      await n?.server?.stop();
     },
     commands: {
       async 'add-device'(args) {
@@ -71,7 +89,7 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
       async clients() { return running().clients(); },
     },
     telemetry(): Record<string, number> {
-      return broker ? { clients: broker.clients().length, logins: broker.logins() } : {};
+      return broker ? { clients: broker.clients().length, logins: broker.logins(), ...(ntp?.server ? { ntpServed: ntp.server.served } : {}) } : {};
     },
   };
 };

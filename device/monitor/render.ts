@@ -106,6 +106,7 @@ export function summarizeDetail(detail: unknown): string {
   if (Array.isArray(detail)) return `${detail.length} items`;
   const parts: string[] = [];
   for (const [k, v] of Object.entries(detail)) {
+    if (k === 'clock' && v && typeof v === 'object') { parts.push(clockBrief(v as ClockBrief)); continue; }
     const sv = scalar(v);
     if (sv !== undefined) { parts.push(`${k}=${sv}`); continue; }
     if (Array.isArray(v)) {
@@ -125,6 +126,22 @@ export function summarizeDetail(detail: unknown): string {
       }
     }
   }
+  return parts.join(' ');
+}
+
+interface ClockBrief { state?: string; offsetMs?: number; uncertaintyUs?: number; reference?: string; lastReachedS?: number; sufficient?: boolean }
+
+/** The house clock in a few words: "clock locked ±12µs" (+ "unsure" when a player says it is not enough). */
+export function clockBrief(c: ClockBrief): string {
+  return `clock=${c.state ?? '?'}${c.uncertaintyUs !== undefined ? ` ±${fmtNumber(c.uncertaintyUs)}µs` : ''}${c.sufficient === false ? ' unsure' : ''}`;
+}
+
+/** The telemetry's house clock: state, offset from the OS clock, uncertainty, reference and when it last answered. */
+function clockLine(c: ClockBrief): string {
+  const parts = [`clock ${c.state ?? '?'}`];
+  if (c.offsetMs !== undefined) parts.push(`${c.offsetMs >= 0 ? '+' : ''}${fmtNumber(c.offsetMs)} ms vs OS`);
+  if (c.uncertaintyUs !== undefined) parts.push(`±${fmtNumber(c.uncertaintyUs)} µs`);
+  if (c.reference) parts.push(`ref ${c.reference}${c.lastReachedS !== undefined ? ` ${fmtNumber(c.lastReachedS)} s ago` : ''}`);
   return parts.join(' ');
 }
 
@@ -156,6 +173,7 @@ function telemetryLine(d: DeviceView, now: number, p: Painter): string {
   const parts = [
     `cpu ${t.cpuPct.toFixed(1)}%`, `rss ${t.rssMb.toFixed(1)} MB`, `heap ${t.heapMb.toFixed(1)} MB`, `load ${t.load1.toFixed(2)}`,
     ...(t.temperatureC !== undefined ? [`${t.temperatureC.toFixed(1)}°C`] : []), `up ${formatDuration(t.uptimeS * 1000)}`,
+    ...(t.clock ? [clockLine(t.clock)] : []),
   ];
   const age = now - d.telemetry.at;
   const stale = d.status === 'online' && age > STALE_PERIODS * telemetryIntervalMs(d);

@@ -5,17 +5,22 @@ import type { PlayerState } from '../../protocol/roles/player.ts';
 import type { SourceState } from '../../protocol/roles/source.ts';
 import type { TunerState } from '../../protocol/roles/tuner.ts';
 import type { WakerState } from '../../protocol/roles/waker.ts';
+import type { ClockStatus } from '../../protocol/clock.ts';
 
 const signed = (x: number, digits = 0) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;
 const secs = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 60_000)}m`);
 
-/** House-clock fields, when a player's or source's state has them (`clock: {offsetUs, uncertaintyUs}`). */
-function clockPart(detail: unknown): string | undefined {
-  const c = (detail as { clock?: Record<string, unknown> } | undefined)?.clock;
-  if (!c || typeof c !== 'object') return undefined;
-  const off = c.offsetUs, unc = c.uncertaintyUs;
-  if (typeof off !== 'number') return undefined;
-  return `clock ${signed(off)}${typeof unc === 'number' ? `±${Math.round(unc)}` : ''} µs`;
+/**
+ * The house clock, when a player's or source's state has it (protocol/clock.ts): its state, the
+ * offset of house time from this device's OS clock and how sure it is ("clock locked +12.3 ms ±40 µs").
+ */
+export function clockPart(detail: unknown): string | undefined {
+  const c = (detail as { clock?: ClockStatus & { sufficient?: boolean } } | undefined)?.clock;
+  if (!c || typeof c !== 'object' || typeof c.state !== 'string') return undefined;
+  if (c.state === 'off') return undefined;
+  const off = typeof c.offsetMs === 'number' ? ` ${signed(c.offsetMs, 1)} ms` : '';
+  const unc = typeof c.uncertaintyUs === 'number' ? ` ±${Math.round(c.uncertaintyUs)} µs` : '';
+  return `clock ${c.state}${off}${unc}${c.sufficient === false ? ' (NOT SURE ENOUGH)' : ''}`;
 }
 
 function player(s: PlayerState): string {

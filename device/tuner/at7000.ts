@@ -111,18 +111,21 @@ export class At7000 {
     const tuneMs = this.o.tuneMs[mode];
     if (behaviour === 'silent' || (mode === 'bypass' && tuneMs <= 0)) return;
     const { keyDelayMs, pulseMs, failPulses } = this.o;
-    this.later(keyDelayMs, () => this.pullKey());
-    if (behaviour === 'stuck') return;
-    this.later(keyDelayMs + tuneMs, () => this.releaseKey());
-    if (behaviour === 'fail') {
-      for (let i = 0; i < failPulses; i++) {
-        const at = keyDelayMs + tuneMs + pulseMs * (2 * i + 1);
-        this.later(at, () => this.pullKey());
-        this.later(at + pulseMs, () => this.releaseKey());
-      }
-    } else if (mode !== 'bypass') {
-      this.memories++;
-    }
+    // Each step is timed from the one before (a late timer delays what follows, never shortens it).
+    this.later(keyDelayMs, () => {
+      this.pullKey();
+      if (behaviour === 'stuck') return;
+      this.later(tuneMs, () => {
+        this.releaseKey();
+        if (behaviour !== 'fail') return;
+        const pulse = (i: number) => {
+          if (i >= failPulses) return;
+          this.later(pulseMs, () => { this.pullKey(); this.later(pulseMs, () => { this.releaseKey(); pulse(i + 1); }); });
+        };
+        pulse(0);
+      });
+    });
+    if (behaviour !== 'fail' && mode !== 'bypass') this.memories++;
   }
 
   /** Lets go of KEY, forgets timers and stops watching the wires. */

@@ -1,390 +1,412 @@
 // The tuner role: timed START presses (tune, press, erase-memories), KEY watch, optional power
-// relay and PTT, and the physical button. Wiring and bookkeeping only: press timing (timing.ts),
-// KEY classification (key-watch.ts) and debounce (button.ts) are the pure parts; the GPIO adapter
-// times the press itself (hal/gpio.ts).
-// Safety rules: START is opened released before any other line; every path that ends an
-// operation (done, error, stop, a thrown handler) releases START and PTT; one operation at a
-// time — a second request is refused with "busy" (not queued: a tune asked for seconds ago may
-// no longer be wanted, and a queued one would transmit when nobody expects it), and the next
-// press waits for minGapMs after the last operation ended.
-import type { RoleOf, RoleDeps } from '../core/role.ts';
+// relay and PTT, and the physical button. The rules (busy, minimum gap, margins, what a press and
+// KEY mean, when PTT may key) are the pure TunerMachine (machine.ts); KEY classification
+// (key-watch.ts) and debounce (button.ts) are pure too. This class wires them to the GPIO, the
+// clock's timers and MQTT.
+// Safety rules kept here: START is opened released before any other line; every assertion of
+// START or PTT is a pulse (timed press) or a hold (PTT, pass-through) whose end or limit the
+// adapter itself enforces (line thread, holder process, gpioset), so a stalled or killed runtime
+// cannot hold a line past it; every
+// way out of an operation (done, error, stop, a thrown handler) releases START and PTT at once.
+import type { RoleDeps, RoleOf } from '../core/role.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { sleep } from '../core/clock.ts';
-import type { Gpio, GpioInput, GpioOutput } from '../hal/gpio.ts';
+import type { Gpio, GpioInput, GpioOutput, PulseTimes } from '../hal/gpio.ts';
 import { openGpio } from '../hal/gpio-select.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
-import type { ButtonAction, PressSource, TunerConfig, TunerState, TuneMode, TuneResult, TunerStatus, tunerSpec } from '../../protocol/roles/tuner.ts';
-import { checkTunerConfig, type TunerSettings } from './settings.ts';
-import { PressTiming } from './timing.ts';
-import { KeyWatch, type KeyOutcome } from './key-watch.ts';
+import type { ButtonAction, PressSource, TunerConfig, TunerState, TuneMode, TuneResult, tunerSpec } from '../../protocol/roles/tuner.ts';
+import type { CommandHandlers, EventData } from '../../protocol/index.ts';
+import { tunerConfigProblems, resolveTunerSettings, PRESS_ERROR_BOUND_MS, type TunerSettings } from '../../protocol/roles/tuner-rules.ts';
+import { TunerMachine, Refusal, type Operation, type PttAction, type Verdict } from './machine.ts';
+import { KeyWatch } from './key-watch.ts';
 import { ButtonWatch, classifyPress } from './button.ts';
 
 /** Longest a pass-through press may hold START (a shorted button must not hold it forever). */
 export const PASS_THROUGH_MAX_MS = 10_000;
+/** erase-memories: START is pressed this long before power returns. */
+const ERASE_LEAD_MS = 100;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const NO_KEY = { delayMs: null, lowMs: null, totalMs: null, pulses: 0, segments: [] };
 
-interface Operation { kind: 'tune' | 'press' | 'erase'; mode?: TuneMode; source: PressSource; since: number; watch?: KeyWatch }
+/** The settings of a config, or an Error listing every problem (the same ones check-config gives). */
+export function checkTunerConfig(c: TunerConfig): TunerSettings {
+  const problems = tunerConfigProblems(c);
+  if (problems.length) throw new Error(`tuner config: ${problems.map((p) => `${p.path.replace(/^\/roles\/tuner/, '')}: ${p.message}`).join('; ')}`);
+  return resolveTunerSettings(c);
+}
 
-export function createTunerRole(deps: RoleDeps<typeof tunerSpec>): RoleOf<typeof tunerSpec> {
-  const { clock, log, link, hal } = deps;
-  let s: TunerSettings;
-  let timing: PressTiming;
-  let gpio: Gpio | undefined;
-  let start: GpioOutput | undefined;
-  let key: GpioInput | undefined;
-  let power: GpioOutput | undefined;
-  let ptt: GpioOutput | undefined;
-  let buttonIn: GpioInput | undefined;
-  let button: ButtonWatch | undefined;
-  let stopped = false;
-  let started = false;
-  let status: TunerStatus = 'idle';
-  let op: Operation | undefined;
-  let last: TuneResult | null = null;
-  let error: string | undefined;
-  let lastEnd = -Infinity;
-  let pttOn: { since: number; limit: TimerHandle } | undefined;
-  let pttMs = 0;
-  let pttLocked = false;
-  let passHold: { start: number; limit: TimerHandle; ignored: boolean } | undefined;
-  const counts = { presses: 0, tunes: 0, failures: 0, buttonPresses: 0, faults: 0 };
-  const iso = (clockMs = clock.now()) => new Date(clock.wall() - (clock.now() - clockMs)).toISOString();
+function refusal(e: unknown): unknown {
+  return e instanceof Refusal ? new ProtocolError(e.code, e.message) : e;
+}
 
-  function state(): TunerState {
+interface Held { op: Operation; watch: KeyWatch }
+
+export class TunerRole implements RoleOf<typeof tunerSpec> {
+  private s!: TunerSettings;
+  private m!: TunerMachine;
+  private gpio: Gpio | undefined;
+  private start_: GpioOutput | undefined;
+  private key: GpioInput | undefined;
+  private power: GpioOutput | undefined;
+  private ptt: GpioOutput | undefined;
+  private button: ButtonWatch | undefined;
+  private stopped = false;
+  private started = false;
+  private watch: KeyWatch | undefined;
+  private last: TuneResult | null = null;
+  private error: string | undefined;
+  private pttLimitTimer: TimerHandle | undefined;
+  private pass: (Held & { up: boolean }) | undefined;
+  private readonly counts = { presses: 0, tunes: 0, failures: 0, buttonPresses: 0, faults: 0 };
+
+  constructor(private readonly deps: RoleDeps<typeof tunerSpec>) {}
+
+  private get clock() { return this.deps.clock; }
+  private iso(clockMs = this.clock.now()): string { return new Date(this.clock.wall() - (this.clock.now() - clockMs)).toISOString(); }
+
+  private state(): TunerState {
+    const o = this.m.op;
     return {
-      status, adapter: gpio?.kind ?? 'none',
-      operation: op ? { kind: op.kind, ...(op.mode ? { mode: op.mode } : {}), source: op.source, since: iso(op.since) } : null,
-      key: key?.read() ?? false, start: start?.read() ?? false,
-      ...(ptt ? { ptt: ptt.read() } : {}),
-      ...(power ? { powered: power.read() !== s.power!.cutsPower } : {}),
-      ...(s?.button ? { button: s.button.mode } : {}),
-      last, ...(status === 'error' && error ? { error } : {}), counts: { ...counts },
+      status: this.m.status(this.error !== undefined), adapter: this.gpio?.kind ?? 'none',
+      operation: o ? { kind: o.kind, ...(o.requested ? { mode: o.requested } : {}), source: o.source, since: this.iso(o.since) } : null,
+      key: this.key?.read() ?? false, start: this.start_?.read() ?? false,
+      ...(this.ptt ? { ptt: this.ptt.read() } : {}),
+      ...(this.power ? { powered: this.power.read() !== this.s.power!.cutsPower } : {}),
+      ...(this.s.button ? { button: this.s.button.mode } : {}),
+      last: this.last, ...(this.error && !o ? { error: this.error } : {}), counts: { ...this.counts },
     };
   }
-  const publish = () => { if (!stopped) link.publishState(state()); };
 
-  function fault(kind: string, message: string, extra: Record<string, unknown> = {}): void {
-    counts.faults++;
-    log.warn(message, { fault: kind });
-    if (!stopped) link.publishEvent('fault', message, { fault: kind, ...extra });
+  private publish(): void { if (!this.stopped) this.deps.link.publishState(this.state()); }
+
+  private fault(kind: string, message: string, extra: Omit<EventData<typeof tunerSpec, 'fault'>, 'fault'> = {}): void {
+    this.counts.faults++;
+    this.deps.log.warn(message, { fault: kind });
+    if (!this.stopped) this.deps.link.publishEvent('fault', message, { fault: kind, ...extra });
   }
 
   /** Releases START and PTT whatever happens; used on every way out. */
-  function releaseAll(): void {
-    for (const o of [start, ptt]) { try { if (o?.read()) o.write(false); } catch (e) { log.error(`could not release GPIO ${o?.line}: ${(e as Error).message}`); } }
-    if (pttOn) { clock.clearTimeout(pttOn.limit); pttMs += clock.now() - pttOn.since; pttOn = undefined; }
+  private releaseAll(): void {
+    for (const o of [this.start_, this.ptt]) {
+      try { if (o?.read()) o.write(false); } catch (e) { this.deps.log.error(`could not release GPIO ${o?.line}: ${(e as Error).message}`); }
+    }
+    this.clock.clearTimeout(this.pttLimitTimer);
+    this.pttLimitTimer = undefined;
+    if (this.m?.op) this.m.pttLimit(this.clock.now());
   }
 
   /** Runs a handler; a throw releases the lines and hands the role to the supervisor. */
-  function guarded(fn: () => void): void {
+  private guarded(fn: () => void): void {
     try { fn(); } catch (e) {
-      releaseAll();
-      log.error(`tuner handler failed: ${(e as Error).message}`);
-      deps.fail(e as Error);
+      this.releaseAll();
+      this.deps.log.error(`tuner handler failed: ${(e as Error).message}`);
+      this.deps.fail(e as Error);
     }
   }
 
-  function setPower(on: boolean): void { power?.write(on !== s.power!.cutsPower); }
+  private setPower(on: boolean): void { this.power?.write(on !== this.s.power!.cutsPower); }
 
-  // --- PTT follows KEY during an operation, with a hard limit --------------------------------
-  function pttFollow(keyActive: boolean): void {
-    if (!ptt || !op || op.kind === 'erase') return;
-    if (keyActive && !pttOn && !pttLocked) {
-      ptt.write(true);
-      pttOn = {
-        since: clock.now(),
-        limit: clock.setTimeout(() => guarded(() => {
-          pttLocked = true;
-          releaseAll();
-          fault('ptt-limit', `PTT released after the ${s.ptt!.maxMs} ms transmit limit`);
-          publish();
-        }), s.ptt!.maxMs),
-      };
-      publish();
-    } else if (!keyActive && pttOn) {
-      ptt.write(false);
-      clock.clearTimeout(pttOn.limit);
-      pttMs += clock.now() - pttOn.since;
-      pttOn = undefined;
-      publish();
-    }
-  }
-
-  function onKey(active: boolean, t: number): void {
-    op?.watch?.edge(active, t);
-    pttFollow(active);
-    if (!op) publish();
-  }
-
-  // --- operations ------------------------------------------------------------------------------
-  function begin(kind: Operation['kind'], source: PressSource, mode?: TuneMode): Operation {
-    if (op) throw new ProtocolError('busy', `the tuner is ${status} (${op.kind}${op.mode ? ` ${op.mode}` : ''} from ${op.source}); try again when it is idle`);
-    const wait = lastEnd + s.minGapMs - clock.now();
-    if (wait > 0) throw new ProtocolError('busy', `presses need ${s.minGapMs} ms between them; try again in ${Math.ceil(wait)} ms`);
-    op = { kind, source, ...(mode ? { mode } : {}), since: clock.now() };
-    pttMs = 0;
-    pttLocked = false;
-    status = kind === 'erase' ? 'erasing' : 'pressing';
-    error = undefined;
-    return op;
-  }
-
-  function keyWatch(): KeyWatch {
-    return new KeyWatch(clock, {
-      responseMs: s.keyResponseMs, maxMs: s.keyMaxMs, settleMs: s.settleMs, failCount: s.failurePulses.count, failMaxMs: s.failurePulses.maxMs,
-    }, () => key!.read(), () => gpio!.now());
-  }
-
-  const MESSAGES: Record<KeyOutcome | 'bypassed', (m: string) => string> = {
-    tuned: (m) => `${m} tune done: KEY asserted and released normally`,
-    bypassed: () => 'bypass press done',
-    failed: (m) => `${m} tune failed: KEY gave the failure pulse pattern`,
-    'no-response': (m) => `${m} tune: no KEY response within ${s.keyResponseMs} ms`,
-    stuck: (m) => `${m} tune: KEY still asserted after ${s.keyMaxMs} ms`,
-    aborted: (m) => `${m} tune aborted: the tuner role stopped`,
-  };
-
-  /** After START is released: classify the press, watch KEY, record and report the result. */
-  async function finishPress(o: Operation, pressStart: number, pressEnd: number, requestedMs: number | null): Promise<TuneResult> {
-    const at = iso(o.since);
-    const pressMs = pressEnd - pressStart;
-    const mode = timing.modeOf(pressMs);
-    counts.presses++;
-    if (o.mode && mode !== o.mode) fault('press-window', `a ${o.mode} press measured ${r1(pressMs)} ms, which the tuner reads as ${mode}`, { mode: o.mode, pressMs: r1(pressMs) });
-    if (!stopped) link.publishEvent('press', `START pressed ${r1(pressMs)} ms (${mode})`, { mode, source: o.source, requestedMs, pressMs: r1(pressMs) });
-    const watch = o.watch!;
-    let outcome: KeyOutcome | 'bypassed';
-    if (mode === 'bypass') {
-      watch.abort();
-      outcome = 'bypassed';
+  // --- PTT: the machine decides, the adapter enforces the limit -----------------------------
+  private applyPtt(a: PttAction): void {
+    if (!a || !this.ptt) return;
+    if (a === 'on') {
+      const max = this.s.ptt!.maxMs;
+      // A hold: the adapter releases PTT at maxMs by itself, even if this process stalls or dies.
+      this.ptt.hold(max).catch((e: Error) => this.fault('gpio', `PTT: ${e.message}`));
+      this.pttLimitTimer = this.clock.setTimeout(() => this.guarded(() => {
+        this.pttLimitTimer = undefined;
+        if (this.m.pttLimit(this.clock.now()) !== 'off') return;
+        this.ptt!.write(false);
+        this.fault('ptt-limit', `PTT released after the ${max} ms transmit limit`);
+        this.publish();
+      }), max);
     } else {
-      status = 'tuning';
-      publish();
-      watch.pressEnded(pressEnd);
-      outcome = (await watch.result).outcome;
+      this.clock.clearTimeout(this.pttLimitTimer);
+      this.pttLimitTimer = undefined;
+      this.ptt.write(false);
     }
-    releaseAll();
-    const key = watch.timings();
+    this.publish();
+  }
+
+  private onKey(active: boolean, t: number): void {
+    this.watch?.edge(active, t);
+    this.applyPtt(this.m.key(active, this.clock.now()));
+    if (!this.m.op) this.publish();
+  }
+
+  // --- operations ----------------------------------------------------------------------------
+  private begin(kind: Operation['kind'], source: PressSource, requested: TuneMode | null): Operation {
+    let o: Operation;
+    try { o = this.m.begin(kind, source, requested, this.clock.now()); } catch (e) { throw refusal(e); }
+    this.error = undefined;
+    return o;
+  }
+
+  private keyWatch(): KeyWatch {
+    const s = this.s;
+    this.watch = new KeyWatch(this.clock, {
+      responseMs: s.keyResponseMs, maxMs: s.keyMaxMs, settleMs: s.settleMs, failCount: s.failurePulses.count, failMaxMs: s.failurePulses.maxMs,
+    }, () => this.key!.read(), () => this.gpio!.now());
+    return this.watch;
+  }
+
+  private message(o: Operation, v: Verdict, pressMs: number): string {
+    const asked = o.requested ?? o.read!;
+    switch (v.outcome) {
+      case 'tuned': return `${v.mode} tune done: KEY asserted and released normally`;
+      case 'bypassed': return 'bypass press done: KEY stayed released';
+      case 'failed': return `${v.mode} tune failed: KEY gave the failure pulse pattern`;
+      case 'no-response': return `${asked} tune: no KEY response within ${this.s.keyResponseMs} ms`;
+      case 'stuck': return `${asked} tune: KEY still asserted after ${this.s.keyMaxMs} ms`;
+      case 'aborted': return `${asked} ${o.kind} aborted: the tuner role stopped`;
+      default: {
+        const why = !o.trusted
+          ? `the press measured ${r1(pressMs)} ms, ${this.m.inside(asked, pressMs) < 0 ? `outside the ${asked} window` : `within ${this.s.guardMs - PRESS_ERROR_BOUND_MS[this.gpio!.kind]} ms of the ${asked} window's edge`}`
+          : 'KEY asserted after the bypass press';
+        return `${asked} asked, but ${why}: the tuner most likely did ${v.mode === 'bypass' ? 'a bypass' : `a ${v.mode} tune`}`;
+      }
+    }
+  }
+
+  /** After START is released: judge the press, watch KEY, record and report the result. */
+  private async finishPress(h: Held, pressStart: number, pressEnd: number, requestedMs: number | null): Promise<{ result: TuneResult; v: Verdict }> {
+    const { op: o, watch } = h;
+    const pressMs = pressEnd - pressStart;
+    const judged = this.m.pressed(pressMs, this.key!.read(), this.clock.now());
+    this.applyPtt(judged.ptt);
+    this.counts.presses++;
+    if (!judged.trusted) {
+      const asked = o.requested ?? judged.read;
+      this.fault('press-window', `a ${asked} press measured ${r1(pressMs)} ms, which is not ${this.s.guardMs} ms inside its window (the tuner reads it as ${judged.read})`, { mode: asked, pressMs: r1(pressMs) });
+    }
+    if (!this.stopped) this.deps.link.publishEvent('press', `START pressed ${r1(pressMs)} ms (${judged.read})`, { mode: judged.read, source: o.source, requestedMs, pressMs: r1(pressMs) });
+    this.publish();
+    watch.pressEnded(pressEnd);
+    const keyOutcome = (await watch.result).outcome;
+    const v = this.m.verdict(keyOutcome);
+    this.releaseAll();
     const result: TuneResult = {
-      mode, source: o.source, outcome, requestedMs, pressMs: r1(pressMs), key,
-      ...(ptt ? { pttMs: Math.round(pttMs) } : {}), at, message: MESSAGES[outcome](mode),
+      mode: v.mode, requested: o.requested, source: o.source, outcome: v.outcome, requestedMs, pressMs: r1(pressMs), key: watch.timings(),
+      ...(this.ptt ? { pttMs: Math.round(this.m.ptt.ms) } : {}), at: this.iso(o.since), message: this.message(o, v, pressMs),
     };
-    end(result, outcome === 'tuned' || outcome === 'bypassed');
-    if (outcome === 'stuck') fault('key-stuck', result.message);
-    return result;
+    this.end(result, v.ok);
+    if (keyOutcome === 'stuck') this.fault('key-stuck', result.message);
+    return { result, v };
   }
 
-  function end(result: TuneResult, ok: boolean): void {
-    last = result;
-    counts.tunes++;
-    if (!ok) counts.failures++;
-    status = ok ? 'idle' : 'error';
-    error = ok ? undefined : result.message;
-    op = undefined;
-    lastEnd = clock.now();
-    if (!stopped) {
-      link.publishEvent(result.mode === 'erase' ? 'erase' : 'tune', result.message, { mode: result.mode, source: result.source, result });
-      publish();
+  private end(result: TuneResult, ok: boolean): void {
+    this.last = result;
+    this.counts.tunes++;
+    if (!ok) this.counts.failures++;
+    this.error = ok ? undefined : result.message;
+    this.watch = undefined;
+    this.m.end(this.clock.now());
+    if (!this.stopped) {
+      this.deps.link.publishEvent(result.mode === 'erase' ? 'erase' : 'tune', result.message, { mode: result.mode, source: result.source, result });
+      this.publish();
     }
   }
 
-  /** A timed press of `ms` through the adapter (off the event loop where it can), then the KEY watch. */
-  async function timedPress(kind: 'tune' | 'press', ms: number, source: PressSource, mode: TuneMode): Promise<TuneResult> {
-    const o = begin(kind, source, kind === 'tune' ? mode : undefined);
-    o.watch = keyWatch();
-    publish();
-    let times: { start: number; end: number };
+  /** A timed press of `ms`, timed by the adapter (never by this thread's timers), then the KEY watch. */
+  private async timedPress(kind: 'tune' | 'press', ms: number, source: PressSource, mode: TuneMode): Promise<{ result: TuneResult; v: Verdict }> {
+    const op = this.begin(kind, source, mode);
+    const watch = this.keyWatch();
+    this.publish();
+    let times: PulseTimes;
     try {
-      times = await start!.pulse(ms);
+      times = await this.start_!.pulse(ms);
     } catch (e) {
-      releaseAll();
-      o.watch.abort();
+      this.releaseAll();
+      watch.abort();
       const msg = `START press failed: ${(e as Error).message}`;
-      fault('gpio', msg);
-      op = undefined;
-      status = 'error';
-      error = msg;
-      lastEnd = clock.now();
-      publish();
+      this.fault('gpio', msg);
+      this.error = msg;
+      this.watch = undefined;
+      this.m.end(this.clock.now());
+      this.publish();
       throw new ProtocolError('failed', msg);
     }
-    return finishPress(o, times.start, times.end, ms);
+    return this.finishPress({ op, watch }, times.start, times.end, ms);
   }
 
-  function replyFor(r: TuneResult): TuneResult {
-    if (r.outcome === 'tuned' || r.outcome === 'bypassed' || r.outcome === 'erased') return r;
-    throw new ProtocolError(r.outcome === 'failed' || r.outcome === 'aborted' ? 'failed' : 'timeout', r.message);
+  private replyFor({ result, v }: { result: TuneResult; v: Verdict }): TuneResult {
+    if (v.ok) return result;
+    throw new ProtocolError(v.code ?? 'failed', result.message, undefined, v.reason);
   }
 
-  async function erase(): Promise<TuneResult> {
-    if (!power) throw new ProtocolError('invalid', 'erase-memories needs a power relay: set power.line in the tuner config', [{ path: '/power', message: 'not configured' }]);
-    const o = begin('erase', 'command');
-    publish();
-    const p = s.power!;
-    let pressStart = 0;
+  private async erase(): Promise<TuneResult> {
+    if (!this.power) throw new ProtocolError('invalid', 'erase-memories needs a power relay: set power.line in the tuner config', [{ path: '/power', message: 'not configured' }]);
+    const o = this.begin('erase', 'command', null);
+    this.publish();
+    const p = this.s.power!;
+    let times: PulseTimes | undefined;
+    let failure: string | undefined;
     try {
-      setPower(false);
-      await sleep(clock, p.offMs);
-      if (stopped) throw new Error('stopped');
-      start!.write(true);
-      pressStart = gpio!.now();
-      await sleep(clock, 100);
-      if (stopped) throw new Error('stopped');
-      setPower(true);
-      await sleep(clock, s.eraseHoldMs);
+      this.setPower(false);
+      await sleep(this.clock, p.offMs);
+      if (this.stopped) throw new Error('stopped');
+      // START held across power-up as one pulse with a planned end (released even if we die).
+      const held = this.start_!.pulse(ERASE_LEAD_MS + this.s.eraseHoldMs);
+      await sleep(this.clock, ERASE_LEAD_MS);
+      if (this.stopped) throw new Error('stopped');
+      this.setPower(true);
+      times = await held;
+      if (this.stopped) throw new Error('stopped');
     } catch (e) {
-      releaseAll();
-      if (!stopped) setPower(true);
-      const r: TuneResult = { mode: 'erase', source: 'command', outcome: 'aborted', requestedMs: null, pressMs: 0, key: NO_KEY, at: iso(o.since), message: `erase aborted: ${(e as Error).message}` };
-      end(r, false);
+      failure = (e as Error).message;
+    }
+    if (failure !== undefined || !times) {
+      this.releaseAll();
+      if (!this.stopped) this.setPower(true);
+      const r: TuneResult = { mode: 'erase', requested: null, source: 'command', outcome: 'aborted', requestedMs: null, pressMs: 0, key: NO_KEY, at: this.iso(o.since), message: `erase aborted: ${failure ?? 'no press'}` };
+      this.end(r, false);
       return r;
     }
-    start!.write(false);
-    const pressMs = gpio!.now() - pressStart;
+    const pressMs = times.end - times.start;
     const r: TuneResult = {
-      mode: 'erase', source: 'command', outcome: 'erased', requestedMs: null, pressMs: r1(pressMs),
-      key: NO_KEY, at: iso(o.since),
+      mode: 'erase', requested: null, source: 'command', outcome: 'erased', requestedMs: null, pressMs: r1(pressMs),
+      key: NO_KEY, at: this.iso(o.since),
       message: `memories erased: power off ${p.offMs} ms, START held ${r1(pressMs)} ms across power-up`,
     };
-    end(r, true);
+    this.end(r, true);
     return r;
   }
 
-  // --- button ---------------------------------------------------------------------------------
-  function describe(a: ButtonAction | undefined): string {
+  // --- button --------------------------------------------------------------------------------
+  private describe(a: ButtonAction | undefined): string {
     if (!a) return 'nothing';
     return 'tune' in a ? `tune ${a.tune}` : `${a.device}/${a.role}/${a.action}`;
   }
 
-  async function runAction(a: ButtonAction): Promise<void> {
+  private async runAction(a: ButtonAction): Promise<void> {
     if ('tune' in a) {
-      await timedPress('tune', timing.targetMs(a.tune), 'button', a.tune).catch((e) => {
-        if (e instanceof ProtocolError && e.code === 'busy') fault('busy', `button: ${e.message}`);
+      await this.timedPress('tune', this.m.targetMs(a.tune), 'button', a.tune).catch((e) => {
+        if (e instanceof ProtocolError && e.code === 'busy') this.fault('busy', `button: ${e.message}`);
       });
       return;
     }
-    const reply = await link.sendCommand(a.device, a.role, a.action, a.args ?? {});
-    if (!reply.ok) fault('action-failed', `button: ${describe(a)} was refused: ${reply.error?.message ?? 'no reason given'}`, { action: describe(a) });
+    const reply = await this.deps.link.sendCommand(a.device, a.role, a.action, a.args ?? {});
+    if (!reply.ok) this.fault('action-failed', `button: ${this.describe(a)} was refused: ${reply.error?.message ?? 'no reason given'}`, { action: this.describe(a) });
   }
 
-  function onButtonUp(ms: number): void {
-    const b = s.button!;
-    counts.buttonPresses++;
+  private onButtonUp(ms: number): void {
+    const b = this.s.button!;
+    this.counts.buttonPresses++;
     const cls = classifyPress(ms, b.mediumMs, b.longMs);
     if (b.mode === 'pass-through') {
-      const hold = passHold;
-      passHold = undefined;
-      if (!hold) return;
-      clock.clearTimeout(hold.limit);
-      if (hold.ignored) return;
-      start!.write(false);
-      const pressEnd = gpio!.now();
-      if (!stopped) link.publishEvent('button', `button pressed ${r1(ms)} ms, passed through to START`, { buttonMs: r1(ms), class: cls, action: 'pass-through' });
-      if (op) finishPress(op, hold.start, pressEnd, null).catch((e) => log.error(`pass-through finish failed: ${(e as Error).message}`));
+      const h = this.pass;
+      if (!h) return;
+      h.up = true;
+      this.start_!.write(false); // ends the pulse; its promise finishes the press
+      if (!this.stopped) this.deps.link.publishEvent('button', `button pressed ${r1(ms)} ms, passed through to START`, { buttonMs: r1(ms), class: cls, action: 'pass-through' });
       return;
     }
     const a = b.actions[cls];
-    if (!stopped) link.publishEvent('button', `button ${cls} press (${r1(ms)} ms): ${describe(a)}`, { buttonMs: r1(ms), class: cls, action: describe(a) });
-    publish();
-    if (a) runAction(a).catch((e) => fault('action-failed', `button: ${describe(a)} failed: ${(e as Error).message}`, { action: describe(a) }));
+    if (!this.stopped) this.deps.link.publishEvent('button', `button ${cls} press (${r1(ms)} ms): ${this.describe(a)}`, { buttonMs: r1(ms), class: cls, action: this.describe(a) });
+    this.publish();
+    if (a) this.runAction(a).catch((e) => this.fault('action-failed', `button: ${this.describe(a)} failed: ${(e as Error).message}`, { action: this.describe(a) }));
   }
 
-  function onButtonDown(): void {
-    if (s.button!.mode !== 'pass-through') return;
-    let ignored = false;
-    try {
-      const o = begin('press', 'pass-through');
-      o.watch = keyWatch();
-      start!.write(true);
-    } catch (e) {
+  private onButtonDown(): void {
+    if (this.s.button!.mode !== 'pass-through') return;
+    let op: Operation;
+    try { op = this.begin('press', 'pass-through', null); } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      ignored = true;
-      fault('busy', `button ignored: ${e.message}`);
+      this.fault('busy', `button ignored: ${e.message}`);
+      return;
     }
-    const pressStart = gpio!.now();
-    passHold = {
-      start: pressStart, ignored,
-      limit: clock.setTimeout(() => guarded(() => {
-        if (!passHold || passHold.ignored) return;
-        const h = passHold;
-        passHold = undefined;
-        start!.write(false);
-        fault('button-stuck', `button held over ${PASS_THROUGH_MAX_MS} ms: START released`);
-        if (op) void finishPress(op, h.start, gpio!.now(), null);
-      }), PASS_THROUGH_MAX_MS),
-    };
-    publish();
+    const h = { op, watch: this.keyWatch(), up: false };
+    this.pass = h;
+    // START follows the button, as one hold the adapter ends at PASS_THROUGH_MAX_MS by itself.
+    this.start_!.hold(PASS_THROUGH_MAX_MS).then((t) => this.guarded(() => {
+      this.pass = undefined;
+      if (!h.up && !this.stopped) this.fault('button-stuck', `button held over ${PASS_THROUGH_MAX_MS} ms: START released`);
+      this.finishPress(h, t.start, t.end, null).catch((e) => this.deps.log.error(`pass-through finish failed: ${(e as Error).message}`));
+    }), (e: Error) => this.guarded(() => { throw e; }));
+    this.publish();
   }
 
-  // --- lifecycle ------------------------------------------------------------------------------
-  async function stop(): Promise<void> {
-    if (stopped) return;
-    stopped = true;
-    button?.stop();
-    if (passHold) clock.clearTimeout(passHold.limit);
-    op?.watch?.abort();
-    releaseAll();
+  // --- lifecycle -----------------------------------------------------------------------------
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.button?.stop();
+    this.watch?.abort();
+    this.releaseAll();
     // gpio stays set: operations still finishing read its clock; `stopped` guards everything else.
-    await gpio?.close().catch((e: Error) => log.error(`closing GPIO: ${e.message}`));
+    await this.gpio?.close().catch((e: Error) => this.deps.log.error(`closing GPIO: ${e.message}`));
   }
 
-  return {
-    async start() {
-      if (started) return;
-      started = true;
-      s = checkTunerConfig(deps.config);
-      timing = new PressTiming({ bypassBelowMs: s.bypassBelowMs, fullAboveMs: s.fullAboveMs }, s.presses);
-      try {
-        gpio = hal.gpio ? await hal.gpio({ chip: s.chip }) : await openGpio({ adapter: s.adapter, chip: s.chip, clock, log });
-        if (stopped) { await gpio.close(); return; }
-        // START first, released, before anything else.
-        start = await gpio.output(s.start.line, { activeLow: s.start.activeLow, initial: false, label: 'start' });
-        if (s.ptt) ptt = await gpio.output(s.ptt.line, { activeLow: s.ptt.activeLow, initial: false, label: 'ptt' });
-        if (s.power) power = await gpio.output(s.power.line, { activeLow: s.power.activeLow, initial: !s.power.cutsPower, label: 'power' });
-        key = await gpio.input(s.key.line, { activeLow: s.key.activeLow, bias: s.key.bias, label: 'key' });
-        key.watch((e) => guarded(() => onKey(e.active, e.t)));
-        if (s.button) {
-          buttonIn = await gpio.input(s.button.line, { activeLow: s.button.activeLow, bias: s.button.bias, label: 'button' });
-          button = new ButtonWatch(clock, s.button.debounceMs, {
-            down: () => guarded(onButtonDown),
-            up: (ms) => guarded(() => onButtonUp(ms)),
-          }, buttonIn.read());
-          buttonIn.watch((e) => button!.edge(e.active, e.t));
-        }
-        if (stopped) return;
-      } catch (e) {
-        await stop();
-        throw e;
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { hal, clock, log } = this.deps;
+    const s = this.s = checkTunerConfig(this.deps.config);
+    const rules = { bypassBelowMs: s.bypassBelowMs, fullAboveMs: s.fullAboveMs, targets: s.presses, guardMs: s.guardMs, minGapMs: s.minGapMs, ...(s.ptt ? { pttMaxMs: s.ptt.maxMs } : {}) };
+    this.m = new TunerMachine({ ...rules, errorMs: PRESS_ERROR_BOUND_MS.rpio });
+    try {
+      const gpio = this.gpio = hal.gpio ? await hal.gpio({ chip: s.chip }) : await openGpio({ adapter: s.adapter, chip: s.chip, clock, log });
+      if (this.stopped) { await gpio.close(); return; }
+      this.m = new TunerMachine({ ...rules, errorMs: PRESS_ERROR_BOUND_MS[gpio.kind] });
+      // START first, released, before anything else.
+      this.start_ = await gpio.output(s.start.line, { activeLow: s.start.activeLow, initial: false, label: 'start' });
+      if (s.ptt) this.ptt = await gpio.output(s.ptt.line, { activeLow: s.ptt.activeLow, initial: false, label: 'ptt' });
+      if (s.power) this.power = await gpio.output(s.power.line, { activeLow: s.power.activeLow, initial: !s.power.cutsPower, label: 'power' });
+      this.key = await gpio.input(s.key.line, { activeLow: s.key.activeLow, bias: s.key.bias, label: 'key' });
+      this.key.watch((e) => this.guarded(() => this.onKey(e.active, e.t)));
+      if (s.button) {
+        const b = await gpio.input(s.button.line, { activeLow: s.button.activeLow, bias: s.button.bias, label: 'button' });
+        const watch = this.button = new ButtonWatch(clock, s.button.debounceMs, {
+          down: () => this.guarded(() => this.onButtonDown()),
+          up: (ms) => this.guarded(() => this.onButtonUp(ms)),
+        }, b.read());
+        b.watch((e) => watch.edge(e.active, e.t));
       }
-      log.info(`tuner on ${gpio.kind} GPIO: START ${s.start.line}, KEY ${s.key.line}${s.power ? `, power ${s.power.line}` : ''}${s.ptt ? `, PTT ${s.ptt.line}` : ''}${s.button ? `, button ${s.button.line} (${s.button.mode})` : ''}`);
-      publish();
+      if (this.stopped) return;
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    log.info(`tuner on ${this.gpio!.kind} GPIO: START ${s.start.line}, KEY ${s.key.line}${s.power ? `, power ${s.power.line}` : ''}${s.ptt ? `, PTT ${s.ptt.line}` : ''}${s.button ? `, button ${s.button.line} (${s.button.mode})` : ''}`);
+    this.publish();
+  }
+
+  async apply(next: TunerConfig): Promise<'applied' | 'restart'> {
+    checkTunerConfig(next);
+    return 'restart';
+  }
+
+  /** The spec's commands (arguments already validated against it; the checks here are a second guard). */
+  readonly commands: CommandHandlers<typeof tunerSpec> = {
+    tune: async ({ mode }) => {
+      this.running();
+      if (!['bypass', 'memory', 'full'].includes(mode)) throw new ProtocolError('invalid', `unknown mode "${String(mode)}"; modes are bypass, memory and full`, [{ path: '/mode', message: 'must be bypass, memory or full' }]);
+      return this.replyFor(await this.timedPress('tune', this.m.targetMs(mode), 'command', mode));
     },
-
-    async apply(next) {
-      checkTunerConfig(next);
-      return 'restart';
+    press: async ({ ms }) => {
+      this.running();
+      if (!Number.isFinite(ms) || ms < 20 || ms > 10_000) throw new ProtocolError('invalid', `press length ${String(ms)} ms is out of range (20–10000 ms)`, [{ path: '/ms', message: 'must be 20–10000' }]);
+      let mode: TuneMode;
+      try { mode = this.m.rawPressMode(ms); } catch (e) { throw refusal(e); }
+      return this.replyFor(await this.timedPress('press', ms, 'command', mode));
     },
-
-    stop,
-
-    commands: {
-      async tune({ mode }) {
-        if (!gpio || stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
-        return replyFor(await timedPress('tune', timing.targetMs(mode), 'command', mode));
-      },
-      async press({ ms }) {
-        if (!gpio || stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
-        return replyFor(await timedPress('press', ms, 'command', timing.modeOf(ms)));
-      },
-      async 'erase-memories'() {
-        if (!gpio || stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
-        return replyFor(await erase());
-      },
-    },
-
-    telemetry() {
-      return { ...counts, busy: op ? 1 : 0, keyActive: key?.read() ? 1 : 0, buttonBounces: button?.bounces ?? 0 };
+    'erase-memories': async () => {
+      this.running();
+      const r = await this.erase();
+      if (r.outcome !== 'erased') throw new ProtocolError('failed', r.message);
+      return r;
     },
   };
+
+  private running(): void {
+    if (!this.gpio || this.stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
+  }
+
+  telemetry(): Record<string, number> {
+    return { ...this.counts, busy: this.m?.op ? 1 : 0, keyActive: this.key?.read() ? 1 : 0, buttonBounces: this.button?.bounces ?? 0 };
+  }
+}
+
+export function createTunerRole(deps: RoleDeps<typeof tunerSpec>): RoleOf<typeof tunerSpec> {
+  return new TunerRole(deps);
 }

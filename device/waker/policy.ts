@@ -5,6 +5,9 @@
 // (asleep, or waking and past the cooldown, so a lost magic packet is retried), from a requester
 // that is not excluded. Never a demand: replies; probes (sender 0.0.0.0, RFC 5227, which is also
 // what our own liveness probes are); gratuitous ARP (sender IP = target IP); the host's own ARP;
+// ARP the waker box sends itself from its capture interfaces, unless `ownArp` is 'wake' (its
+// kernel re-resolves neighbours on its own, e.g. before a ping, a probe or a stale entry's
+// refresh; software on the box that should wake a host can use the wake command);
 // deny-listed requesters (global or per host; deny wins); requesters missing from a non-empty
 // allow list; anything while the host is awake or not yet probed; anything within the cooldown
 // after a wake.
@@ -29,6 +32,7 @@ export type Verdict =
   | 'probe'
   | 'gratuitous'
   | 'own'
+  | 'waker-box'
   | 'denied'
   | 'not-allowed'
   | 'awake'
@@ -48,9 +52,12 @@ interface CompiledHost { name: string; mac: string; cooldownMs: number; allow: R
 export class WakePolicy {
   private readonly byIp = new Map<string, CompiledHost>();
   private readonly globalDeny: RequesterList;
+  private readonly boxMacs: Set<string>;
 
-  constructor(hosts: readonly PolicyHostConfig[], globalDeny: readonly string[] = []) {
+  /** `box`: the waker box's own MACs (its capture interfaces) and whether its own ARP wakes hosts. */
+  constructor(hosts: readonly PolicyHostConfig[], globalDeny: readonly string[] = [], private readonly box: { macs: readonly string[]; ownArp: 'ignore' | 'wake' } = { macs: [], ownArp: 'ignore' }) {
     this.globalDeny = new RequesterList(globalDeny);
+    this.boxMacs = new Set(box.macs.map((m) => canonicalMac(m)));
     for (const h of hosts) {
       this.byIp.set(h.ip, {
         name: h.name,
@@ -79,6 +86,7 @@ export class WakePolicy {
     if (isProbe(p)) return { verdict: 'probe', host };
     if (isGratuitous(p)) return { verdict: 'gratuitous', host };
     if (p.senderMac === h.mac || p.ethSrc === h.mac) return { verdict: 'own', host };
+    if (this.box.ownArp !== 'wake' && (this.boxMacs.has(p.ethSrc) || this.boxMacs.has(p.senderMac))) return { verdict: 'waker-box', host };
     if (this.globalDeny.matches(p.senderIp, p.senderMac) || h.deny.matches(p.senderIp, p.senderMac)) return { verdict: 'denied', host };
     if (h.allow.size > 0 && !h.allow.matches(p.senderIp, p.senderMac)) return { verdict: 'not-allowed', host };
     const { state, lastWakeAt } = look(host);

@@ -180,6 +180,8 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
           if (stopped) return;
           c.onFrame(onFrame);
         }
+        // The box's own MACs are known once its interfaces are open (frames wait for `ready`).
+        policy = new WakePolicy(cfg.hosts, cfg.deny, { macs: [...captures.values()].map((c) => c.mac), ownArp: cfg.ownArp ?? 'ignore' });
         if (cfg.hosts.some((h) => h.udp !== false)) udp = await openUdp();
         if (stopped) return;
         for (const hc of cfg.hosts) {

@@ -10,11 +10,16 @@ export const HubConfig = Obj(
     wsPort: Type.Optional(Type.Union([Port(), Type.Literal(0)], { description: 'HTTP port for MQTT over WebSocket (path /mqtt) and the web console (default 8080; 0 turns it off)' })),
     credentialsFile: Type.Optional(Type.String({ description: 'credentials + ACL file (default <state dir>/credentials.json)' })),
     allowAnonymous: Type.Optional(Type.Boolean({ description: 'let clients without credentials in with controller rights; local development only (default false)' })),
+    tls: Type.Optional(Obj({
+      port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'mqtts port (default 8883; 0 picks a free one)' })),
+      certFile: Type.String({ description: 'PEM certificate of the hub (hearth hub init-tls writes <dir>/hub.pem)' }),
+      keyFile: Type.String({ description: 'PEM private key of the hub (<dir>/hub.key)' }),
+    }, { description: 'a TLS listener (mqtts://) beside the plain one; devices trust the house CA (mqtt.tls.ca / caFile)' })),
     limits: Type.Optional(Obj({
       maxPacketBytes: Type.Optional(Type.Integer({ minimum: 70 * 1024, maximum: 16 * 1024 * 1024, description: 'largest MQTT packet accepted, headers included (default 262144; above the 64 KiB payload limit); a bigger one closes the connection' })),
       messagesPerS: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'publishes per second per connection, sustained (default 100); above it the hub reads the client more slowly' })),
       messageBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'publishes a connection may send at once above that rate (default 300)' })),
-      bytesPerS: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'publish bytes per second per connection (default 1048576)' })),
+      bytesPerS: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'publish bytes per second per connection (default 262144; the burst is one second of it, or one largest packet)' })),
       retainedBytesPerLogin: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'retained bytes one login may hold on the hub (default 1048576); a retained message over it is refused' })),
     }, { description: 'bounds that keep one client from slowing or filling the hub' })),
     ntp: Type.Optional(NtpServerConfig),
@@ -44,6 +49,7 @@ export const hubSpec = defineRole({
   },
   state: Obj({
     mqtt: Type.String({ description: 'TCP listener host:port' }),
+    mqtts: Type.Optional(Type.String({ description: 'TLS listener host:port' })),
     ws: Type.Optional(Type.String({ description: 'WebSocket/console listener host:port' })),
     clients: Type.Integer({ description: 'connected clients' }),
     logins: Type.Integer({ description: 'logins in the credentials file' }),

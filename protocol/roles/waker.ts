@@ -55,6 +55,9 @@ export const WakerConfig = Obj(
   {
     hosts: Type.Array(WakerHost, { maxItems: 64, description: 'the watched hosts (names and IPs unique)' }),
     deny: Type.Optional(Type.Array(Requester, { maxItems: 256, description: 'requesters that never wake any host by ARP' })),
+    ownArp: Type.Optional(Type.Union([Type.Literal('ignore'), Type.Literal('wake')], {
+      description: 'ARP requests the waker box itself sends (from its capture interfaces): ignore (default: its kernel re-resolves neighbours by itself, so they are not a person reaching the host; software on the box can use the wake command) or wake (anything on the box that reaches for a host wakes it)',
+    })),
     probe: Type.Optional(WakerProbe),
   },
   { description: 'Wake-on-LAN node: ARP demand, wake on command, liveness' },

@@ -23,6 +23,8 @@ export interface RunningHouse {
   hearth(args: string[], timeoutMs?: number): string;
   /** The latest retained message on a topic, read with mosquitto_sub inside the namespace. */
   retained(topic: string): unknown;
+  /** Publishes as the admin (a controller, like Home Assistant's login) inside the namespace. */
+  publish(topic: string, payload: string): void;
   /** Starts another device process (`hearth run`) inside the namespace with its own login. */
   extraDevice(id: string, roles?: Record<string, unknown>): Promise<ChildProcess>;
   stop(): Promise<void>;
@@ -55,6 +57,9 @@ export async function startHouse(opts: { port?: number; wsPort?: number } = {}):
     retained(topic) {
       const text = execFileSync('ip', ['netns', 'exec', ns.name, 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(port), '-u', 'admin', '-P', admin, '-t', topic, '-C', '1', '-W', '3'], { encoding: 'utf8' });
       return JSON.parse(text);
+    },
+    publish(topic, payload) {
+      execFileSync('ip', ['netns', 'exec', ns.name, 'mosquitto_pub', '-h', '127.0.0.1', '-p', String(port), '-u', 'admin', '-P', admin, '-t', topic, '-m', payload, '-q', '1']);
     },
     async extraDevice(id, roles = {}) {
       // The login goes straight into the house's credentials file (the hub re-reads it).

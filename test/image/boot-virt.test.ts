@@ -80,7 +80,9 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
     '-device', 'virtio-net-pci,netdev=n0,romfile=',
   ], serial);
 
-  const online = await ctl.waitFor(`hearth/${DEVICE}/status`, (p) => p === 'online', 300_000).finally(() => clearInterval(ticker));
+  // 15 min bounds a hang, it is no target: the figure is printed. TCG emulation of 2 vCPUs on a
+  // shared 2-core machine runs several times slower under load than the ~80 s an idle one takes.
+  const online = await ctl.waitFor(`hearth/${DEVICE}/status`, (p) => p === 'online', 900_000).finally(() => clearInterval(ticker));
   const bootToOnline = (Date.now() - t0) / 1000;
   assert.is(online.payload, 'online');
   console.log(`[figure] boot_to_online_s=${bootToOnline.toFixed(1)} (QEMU -M virt, 2 vCPU, TCG; build machine load ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores)`);

@@ -15,6 +15,7 @@ import { Playout } from '../engine/playout.ts';
 import { DacClock } from '../engine/dac-clock.ts';
 import { OutputLoop } from '../engine/output-loop.ts';
 import { OutputMonitor, type OutputReport } from '../engine/output-monitor.ts';
+import { ClockWatch, houseTimeServed } from '../../clock/role-clock.ts';
 import { Discovery, type StreamChoiceArgs, type StreamEntry } from './discovery.ts';
 import { openReceiver, type MulticastReceiver } from '../net.ts';
 
@@ -50,6 +51,12 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   const monitor = new OutputMonitor();
   let report: OutputReport = { status: 'idle', reason: null, audible: 0, leadMs: null, syncErrorUs: null };
   let watchTimer: TimerHandle | undefined;
+  // A player whose house clock is less sure than sync needs says so (state.clock.sufficient, events).
+  const clockWatch = new ClockWatch(deps.clock, (ok, c) => {
+    if (ok) deps.link.publishEvent('clock-sure', `house clock within ±${c.uncertaintyUs} µs again (need ±${c.maxUncertaintyUs})`);
+    else deps.link.publishEvent('clock-unsure', `house clock uncertain by ±${c.uncertaintyUs} µs (need ±${c.maxUncertaintyUs}; ${c.state}, reference ${c.reference} last reached ${c.lastReachedS ?? '?'} s ago): rooms may be that far apart`);
+    publishState();
+  });
   let resyncsSeen = 0;
   let volume = config.volume ?? 1;
   let muted = config.muted ?? false;
@@ -143,7 +150,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       p.pushRtp(d.data, deps.clock.wall());
     };
     const newRtp = await openReceiver({ group: r.group, port: r.port, iface: config.interface, onMessage: onRtp, onError: (e) => deps.log.warn(`RTP socket: ${e.message}`) });
-    const newRtcp = await openReceiver({ group: r.group, port: r.port + 1, iface: config.interface, onMessage: (d) => { if (playout === p) p.pushRtcp(d.data, deps.clock.wall()); }, onError: (e) => deps.log.warn(`RTCP socket: ${e.message}`) });
+    const newRtcp = await openReceiver({ group: r.group, port: r.port + 1, iface: config.interface, onMessage: (d) => { if (playout === p && houseTimeServed(deps.clock)) p.pushRtcp(d.data, deps.clock.wall()); }, onError: (e) => deps.log.warn(`RTCP socket: ${e.message}`) });
     if (stopped) { await newRtp.close(); await newRtcp.close(); return; }
     rtp = newRtp; rtcp = newRtcp;
     joined = { group: r.group, port: r.port, entry: r.entry };
@@ -156,6 +163,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   }
 
   function watch(): void {
+    clockWatch.check();
     const now = deps.clock.now();
     const s = playout?.stats();
     if (s && s.resyncs > resyncsSeen) {
@@ -181,6 +189,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
 
   function state(): PlayerState {
     const s = playout?.stats();
+    const clockNow = clockWatch.status();
     return {
       stream: streamInfo(), playing: report.status === 'playing', sender, ssrc: s?.ssrc ?? null, format: s?.format ?? null,
       latencyMs: latencyMs(), trimMs: trimMs(), bufferMs: s?.bufferMs ?? 0,
@@ -192,6 +201,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       packets: { received: s?.received ?? 0, lost: s?.lost ?? 0, late: s?.late ?? 0, duplicates: s?.duplicates ?? 0, concealed: s?.concealed ?? 0, malformed: s?.malformed ?? 0, wrongPt: s?.wrongPt ?? 0, foreignSsrc: s?.foreignSsrc ?? 0 },
       underruns: s?.underruns ?? 0, resyncs: s?.resyncs ?? 0, volume, muted,
       sink: { kind: sink?.kind ?? 'none', device: sink?.device ?? '', status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null, lostCount: sink?.lostCount() ?? 0 },
+      ...(clockNow ? { clock: clockNow } : {}),
     };
   }
 
@@ -296,6 +306,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
         underruns: s.underruns, resyncs: s.resyncs, bufferMs: s.bufferMs, driftPpm: s.driftPpm,
         ...(s.syncErrorUs !== null ? { syncErrorUs: s.syncErrorUs } : {}),
         sinkOpen: s.sink.status === 'open' ? 1 : 0, playing: s.playing ? 1 : 0, lateBlocks: s.output.lateBlocks, silentMs: s.output.silentMs,
+        ...(s.clock?.uncertaintyUs !== undefined ? { clockUncertaintyUs: s.clock.uncertaintyUs, clockSufficient: s.clock.sufficient ? 1 : 0 } : {}),
       };
     },
   };

@@ -77,7 +77,8 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
         else deps.link.publishEvent('input-restored', `stream ${l.cfg.id}: input ${l.input!.description} is back`, { stream: l.cfg.id });
       }
     }
-    deps.link.publishState({ streams: [...streams.values()].map(stateOf) });
+    const clock = deps.clock.sync?.();
+    deps.link.publishState({ streams: [...streams.values()].map(stateOf), ...(clock ? { clock } : {}) });
   }
 
   async function startStream(l: Live): Promise<void> {

@@ -16,6 +16,7 @@ import { buildSenderReport, buildBye } from '../packets/rtcp.ts';
 import { buildSap, sapHash, SAP_GROUP, SAP_PORT } from '../packets/sap.ts';
 import { buildSdp } from '../packets/sdp.ts';
 import type { MulticastSender } from '../net.ts';
+import { houseTimeServed } from '../../clock/role-clock.ts';
 
 export interface OutStreamOptions {
   id: string;
@@ -113,7 +114,8 @@ export class OutStream {
   }
 
   private sendSr(): void {
-    if (!this.running) return;
+    // No SR before house time is served: it would carry this device's own OS clock.
+    if (!this.running || !houseTimeServed(this.o.clock)) return;
     this.o.sender.send(buildSenderReport({ ...this.srFields(), cname: this.o.cname }), this.o.group, this.o.port + 1);
   }
 

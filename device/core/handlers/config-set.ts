@@ -26,7 +26,7 @@ export async function handleConfigSet(ctx: RequestContext, payload: Buffer): Pro
       const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
       const trial = mqttChanged ? await ctx.switchBroker(candidate, config) : undefined;
       if (trial && !trial.ok) {
-        throw new ProtocolError('apply-failed', `the new broker settings did not work, so the device went back to ${config.mqtt.url} and keeps revision ${revision}: ${trial.reason}`, [{ path: '/mqtt', message: trial.reason }]);
+        throw new ProtocolError('apply-failed', `the new broker settings did not work: ${trial.reason}; the device went back to ${config.mqtt.url} and keeps revision ${revision}`, [{ path: '/mqtt', message: trial.reason }]);
       }
       let changes;
       try {

@@ -21,7 +21,7 @@ test.after(async () => { await stopAllHosts(); ns?.delete(); });
 test('a player 150 ms ahead of the sender (SRs still trusted) says late, not playing; its DAC gets no stream audio', async () => {
   assert.ok(existsSync(LIBFAKETIME), `libfaketime (Debian package faketime) at ${LIBFAKETIME}`);
   ns = createNetns('hclk');
-  await startAudioHost({ ns, id: 'src1', role: 'source', config: { streams: [{ id: 'tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }] } });
+  await startAudioHost({ ns, id: 'src1', role: 'source', realtime: true, config: { streams: [{ id: 'tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }] } });
   const dac = { ppm: 0, bufferMs: 40 };
   const [ahead, right] = await Promise.all([
     startAudioHost({ ns, id: 'ahead', role: 'player', realtime: true, config: { group: G, port: P }, dac, env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.150', DONT_FAKE_MONOTONIC: '1' } }),

@@ -29,7 +29,7 @@ test.before(async () => {
   alsa = alsaFiles(['roomA', 'roomB']);
   tap = await startUdpTap(ns);
   await tap.listen(G, P);
-  src = await startAudioHost({ ns, id: 'src1', role: 'source', config: SOURCE });
+  src = await startAudioHost({ ns, id: 'src1', role: 'source', realtime: true, config: SOURCE });
   const dac = (ppm: number, device: string) => ({ ppm, bufferMs: 60, mirror: { device, env: alsa.env } });
   [a, b] = await Promise.all([
     startAudioHost({ ns, id: 'pa', role: 'player', realtime: true, config: { group: G, port: P }, dac: dac(80, 'roomA') }),
@@ -115,7 +115,7 @@ test('a sender restart (new SSRC, sequence and timestamps): both rooms re-lock w
   await src.stop();
   await sleep(300);
   const seen = tap.got.length;
-  src = await startAudioHost({ ns, id: 'src1', role: 'source', config: SOURCE });
+  src = await startAudioHost({ ns, id: 'src1', role: 'source', realtime: true, config: SOURCE });
   const first = await tap.waitFor((d) => tap.got.indexOf(d) >= seen);
   await sleep(3000);
   const s = await a.waitState((x) => x.ssrc !== oldSsrc && x.playing);

@@ -21,8 +21,13 @@ test.before(async () => {
   alsa = alsaFiles(['roomA', 'roomC']);
   const wav = join(alsa.dir, 'noise.wav');
   writeFileSync(wav, wavBytes(NOISE, 48000, 2));
+  // The source runs at the players' real-time priority, as an audio daemon does. At normal
+  // priority it was starved by the three SCHED_RR players and the machine's other load: its event
+  // loop stalled 20–300 ms every second of the run (measured with HEARTH_AUDIO_LAG), packets left
+  // late, and with 100 ms of latency and 80 ms of DAC FIFO a player has ~20 ms of slack for a late
+  // packet: player C underran in 8 of 8 runs under load (late 2–35 packets), 0 of 14 with this.
   src = await startAudioHost({
-    ns, id: 'src1', role: 'source', config: { streams: [
+    ns, id: 'src1', role: 'source', realtime: true, config: { streams: [
       { id: 'tone', name: 'tone stream', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: '239.255.4.1', port: 46030 },
       { id: 'noise', name: 'noise stream', input: { kind: 'file', path: wav }, group: '239.255.4.2', port: 46032 },
     ] },

@@ -64,15 +64,17 @@ test('a player whose clock is 5 ms ahead is heard within 1 ms of the other room 
   let joined = 0;
   let r: Awaited<ReturnType<typeof rec.stop>>;
   try {
-    joined = await house.startB();
-    await sleep(25_000);
+    await house.startB();
+    await house.bPlaying(); // started and compiled (slow from source on a loaded machine)
+    joined = Date.now();
+    await sleep(20_000);
   } finally {
     r = await rec.stop();
     await house.stop();
   }
   // Today's behaviour (each room on its own wall clock, the SR trusted) fails here: B measured
   // 5628 µs early (houseClock: false), as issue 10's table says (−5.3 ms).
-  const last = roomErrors(r).filter((e) => e.wallMs > joined + 17_000);
+  const last = roomErrors(r).filter((e) => e.wallMs > joined + 12_000);
   const heard = last.filter((e) => Number.isFinite(e.errUs));
   assert.ok(heard.length >= last.length * 0.8, `both rooms heard: ${heard.length} of ${last.length} windows`);
   const m = median(heard.map((e) => e.errUs));

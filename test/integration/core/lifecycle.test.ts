@@ -66,7 +66,8 @@ async function spawnDevice(stateDir: string): Promise<DeviceProc> {
   child.stderr!.on('data', (d) => { stderr += d; });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const ready = await new Promise<{ pid: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`device process not ready after 15 s: ${stderr}`)), 15_000);
+    // A child that never says ready is killed, or it would keep this file's process alive after the suite.
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`device process not ready after 15 s: ${stderr}`)); }, 15_000);
     createInterface({ input: child.stdout! }).once('line', (l) => { clearTimeout(timer); resolve(JSON.parse(l)); });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`device process exited (${code}): ${stderr}`)); });
   });

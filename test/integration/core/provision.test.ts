@@ -145,8 +145,8 @@ for (const { kind, start } of BROKERS) {
   });
 
   s('unknown fields are refused at every level (config, role slice, envelope)', async (c) => {
-    const e1 = refusedWith(await c.ctl.configSet(ID, { patch: { colour: 'red', roles: { probe: { volume: 3 } }, mqtt: { tls: true } } }), 'invalid');
-    assert.equal(paths(e1), ['/colour', '/mqtt/tls', '/roles/probe/volume']);
+    const e1 = refusedWith(await c.ctl.configSet(ID, { patch: { colour: 'red', roles: { probe: { volume: 3 } }, mqtt: { qos: 2 } } }), 'invalid'); // (mqtt.tls is a field now)
+    assert.equal(paths(e1), ['/colour', '/mqtt/qos', '/roles/probe/volume']);
     assert.ok(e1.details!.every((d) => d.message === 'unknown field'));
     const e2 = refusedWith(await c.ctl.configSet(ID, { patch: { roles: { nosuchrole: {} } } }), 'invalid');
     assert.equal(paths(e2), ['/roles/nosuchrole']);

@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TIMING = {
   windows: { bypassBelowMs: 100, fullAboveMs: 400 },
   presses: { bypassMs: 50, memoryMs: 250, fullMs: 700 },
-  minGapMs: 100, settleMs: 200, keyResponseMs: 500, keyMaxMs: 3000,
+  minGapMs: 100, settleMs: 200, keyResponseMs: 500, keyMaxMs: 3000, margins: { guardMs: 20 },
 };
 
 function tunerRig() {

@@ -10,14 +10,16 @@ import { createNetns, type Netns } from '../../helpers/netns.ts';
 import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { readS16, toneOf } from '../../helpers/audio-check.ts';
+import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let ns: Netns | undefined, alsa: AlsaFiles | undefined;
+let ns: Netns | undefined, alsa: AlsaFiles | undefined, tap: UdpTap | undefined;
 const procs: ChildProcess[] = [];
 
 test.after.each(async () => {
   await stopAllHosts();
   for (const p of procs.splice(0)) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+  tap?.close(); tap = undefined;
   ns?.delete(); ns = undefined;
   alsa?.cleanup(); alsa = undefined;
 });
@@ -67,6 +69,38 @@ test('two GStreamer senders on one group and port: the player stays on one for 9
   const u = lastTone(2);
   assert.ok(Math.abs(u.hz - other.hz) < 1, `after subscribe: heard ${u.hz.toFixed(1)} Hz, want ${other.hz}`);
   assert.ok(u.thdnDb < -50, `after subscribe: THD+N ${u.thdnDb.toFixed(1)} dB`);
+});
+
+test('a GStreamer sender killed and started again (new SSRC, timestamps, sequence) at 300 ms latency: the DAC is silent for the sender\'s own gap, not a latency more', async () => {
+  ns = createNetns('h2rst');
+  alsa = alsaFiles(['room']);
+  tap = await startUdpTap(ns);
+  await tap.listen(GROUP, PORT);
+  const p = await startAudioHost({ ns, id: 'p1', role: 'player', realtime: true, config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 300 }, dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } } });
+  const first = gst(ns, 1111, 1000);
+  procs.push(first);
+  await p.waitState((s) => s.playing && s.ssrc === 1111, 10_000);
+  await sleep(3000);
+  first.kill('SIGKILL');
+  procs.push(gst(ns, 2222, 1000));
+  await p.waitState((s) => s.playing && s.ssrc === 2222, 10_000);
+  await sleep(2000);
+  // The sender's own gap, on the wire: its last packet to the new one's first.
+  const ssrc = (d: Buffer) => d.readUInt32BE(8);
+  const lastOld = tap.got.filter((d) => ssrc(d.data) === 1111).at(-1)!;
+  const firstNew = tap.got.find((d) => ssrc(d.data) === 2222)!;
+  const wireGapMs = firstNew.wallMs - lastOld.wallMs;
+  // The DAC's: the longest run of output below −60 dBFS once the tone had started.
+  const pcm = readS16(alsa.outFile('room'));
+  let started = false, run = 0, worst = 0;
+  for (let i = 0; i < pcm.length; i += 2) {
+    if (Math.abs(pcm[i]!) > 32) { if (started) worst = Math.max(worst, run); started = true; run = 0; } else run++;
+  }
+  const dacGapMs = worst / 48;
+  const extraMs = dacGapMs - wireGapMs;
+  console.log(`sender restart at 300 ms latency: wire gap ${wireGapMs.toFixed(1)} ms, DAC silent ${dacGapMs.toFixed(1)} ms, the player's share ${extraMs.toFixed(1)} ms`);
+  assert.ok(extraMs < 60, `the player added ${extraMs.toFixed(1)} ms of silence to the sender's ${wireGapMs.toFixed(1)} ms gap (DAC silent ${dacGapMs.toFixed(1)} ms)`);
+  assert.is(p.lastState()!.resyncs, 1);
 });
 
 test.run();

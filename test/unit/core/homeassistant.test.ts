@@ -16,9 +16,9 @@ test('device, origin, availability and the telemetry sensors', () => {
   assert.equal(payload.dev, { ids: ['hearth_shack'], name: 'Radio shack', mf: 'hearth', mdl: 'Raspberry Pi 4 Model B Rev 1.4', sw: '0.1.0' });
   assert.equal(payload.o, { name: 'hearth', sw: '0.1.0' });
   assert.equal(payload.availability, [{ topic: 'hearth/shack/status', payload_available: 'online', payload_not_available: 'offline' }]);
-  assert.equal(Object.keys(payload.cmps).sort(), ['cpu', 'rss', 'temperature']);
-  for (const c of Object.values(payload.cmps)) {
-    assert.is(c.p, 'sensor');
+  assert.equal(Object.keys(payload.cmps).sort(), ['cpu', 'restart', 'rss', 'temperature']);
+  assert.equal({ ...payload.cmps.restart, unique_id: undefined }, { p: 'button', name: 'Restart roles', device_class: 'restart', entity_category: 'config', command_topic: 'hearth/shack/cmd/ha/restart', unique_id: undefined });
+  for (const c of Object.values(payload.cmps).filter((x) => x.p === 'sensor')) {
     assert.is(c.state_topic, 'hearth/shack/telemetry');
     assert.match(String(c.unique_id), /^hearth_shack_/);
   }
@@ -49,54 +49,68 @@ test('one enum sensor per role, from its state topic, with the supervisor status
   assert.ok(payload.cmps.state_hub);
 });
 
-test('tuner: one button per tune mode from the tuner spec, each a valid command request', () => {
-  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['tuner']) });
-  const buttons = Object.entries(payload.cmps).filter(([, c]) => c.p === 'button');
-  const tune = roleSpec('tuner')!.commands.tune!;
-  const modes = literalValues((tune.args.properties as Record<string, never>).mode);
-  assert.ok(modes.length >= 3, 'the real tuner spec lists its modes');
-  assert.equal(buttons.map(([k]) => k).sort(), modes.map((m) => `tune_${m}`).sort());
-  for (const [, b] of buttons) {
-    assert.is(b.command_topic, 'hearth/shack/cmd/tuner/tune');
-    const body = JSON.parse(String(b.payload_press));
-    assert.is(body.v, 2);
-    assert.type(body.id, 'string');
-    const { v: _v, id: _id, ...args } = body;
-    assert.ok(check(tune.args, args).ok, JSON.stringify(args));
+test('tuner: a button per mode, the last outcome, the physical button as an event; plain payloads run the command', () => {
+  const d = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['tuner']), roles: { tuner: {} } });
+  const c = d.payload.cmps;
+  for (const mode of ['bypass', 'memory', 'full']) {
+    assert.equal({ p: c[`tune_${mode}`]!.p, topic: c[`tune_${mode}`]!.command_topic }, { p: 'button', topic: `hearth/shack/cmd/ha/tune_${mode}` });
+    assert.equal(d.commands.get(`tune_${mode}`)!('PRESS'), [{ role: 'tuner', action: 'tune', args: { mode } }]);
+    assert.ok(check(roleSpec('tuner')!.commands.tune!.args, { mode }).ok);
   }
-  assert.ok(!Object.keys(payload.cmps).some((k) => k.includes('erase')), 'no button that erases the tuner memories');
+  assert.is(c.last_outcome!.p, 'sensor');
+  assert.is(c.button!.p, 'event');
+  assert.is(c.button!.state_topic, 'hearth/shack/event/tuner');
 });
 
-test('waker: one wake button per host in the config, none without config', () => {
-  const roles = { waker: { hosts: [{ name: 'theobromine', ip: '10.0.0.5', mac: 'aa:bb:cc:dd:ee:ff', interface: 'eth0' }, { name: 'mint', ip: '10.0.0.6', mac: 'aa:bb:cc:dd:ee:01', interface: 'eth0' }] } };
-  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']), roles });
-  assert.equal(payload.cmps.wake_theobromine, {
-    p: 'button', name: 'Wake theobromine', unique_id: 'hearth_shack_wake_theobromine', icon: 'mdi:power',
-    command_topic: 'hearth/shack/cmd/waker/wake', payload_press: '{"v":2,"id":"ha-waker-wake-theobromine","host":"theobromine"}',
-  });
-  assert.ok(payload.cmps.wake_mint);
-  const bare = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']) }).payload;
-  assert.not.ok(Object.values(bare.cmps).some((c) => c.p === 'button'));
+test('player: volume, mute and stream take Home Assistant\'s bare values; bad ones are refused in words', () => {
+  const d = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['player']), roles: { player: { stream: 'living/music' } }, streams: ['living/tone', 'living/music'] });
+  const c = d.payload.cmps;
+  assert.equal(Object.keys(c).filter((k) => !['cpu', 'rss', 'temperature', 'state_player', 'restart'].includes(k)).sort(),
+    ['buffer', 'clock_offset', 'dac', 'drift', 'mute', 'packet_loss', 'stream', 'sync_error', 'volume']);
+  assert.equal([c.volume!.p, c.mute!.p, c.stream!.p, c.dac!.p], ['number', 'switch', 'select', 'binary_sensor']);
+  assert.equal(c.stream!.options, ['living/music', 'living/tone']);
+  assert.equal(d.commands.get('volume')!('0.4'), [{ role: 'player', action: 'volume', args: { gain: 0.4 } }]);
+  assert.equal(d.commands.get('mute')!('ON'), [{ role: 'player', action: 'mute', args: { muted: true } }]);
+  assert.equal(d.commands.get('mute')!('OFF'), [{ role: 'player', action: 'mute', args: { muted: false } }]);
+  assert.equal(d.commands.get('stream')!('living/tone'), [{ role: 'player', action: 'subscribe', args: { stream: 'living/tone' } }]);
+  assert.type(d.commands.get('volume')!('loud'), 'string');
+  assert.type(d.commands.get('mute')!('maybe'), 'string');
+  assert.type(d.commands.get('stream')!('elsewhere/x'), 'string');
 });
 
-test('no buttons for roles the device does not run, or with arguments the spec refuses', () => {
-  const roles = { waker: { hosts: [{ name: 'bad name!' }] } };
-  const { payload } = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['hub']), roles });
-  assert.not.ok(Object.values(payload.cmps).some((c) => c.p === 'button'));
-  const refused = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']), roles }).payload;
-  assert.not.ok(Object.values(refused.cmps).some((c) => c.p === 'button'), 'a host name the wake command would refuse');
+test('source: a switch per stream; waker: per host awake sensor and wake button', () => {
+  const d = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['source', 'waker']), roles: { source: { streams: [{ id: 'music' }, { id: 'tone' }] }, waker: { hosts: [{ name: 'nas' }] } } });
+  assert.equal(d.commands.get('stream_tone')!('OFF'), [{ role: 'source', action: 'disable', args: { stream: 'tone' } }]);
+  assert.equal(d.commands.get('stream_music')!('ON'), [{ role: 'source', action: 'enable', args: { stream: 'music' } }]);
+  assert.is(d.payload.cmps.awake_nas!.p, 'binary_sensor');
+  assert.equal(d.commands.get('wake_nas')!('PRESS'), [{ role: 'waker', action: 'wake', args: { host: 'nas' } }]);
+  assert.equal(d.commands.get('restart')!('PRESS'), [{ role: 'device', action: 'restart-role', args: { role: 'source' } }, { role: 'device', action: 'restart-role', args: { role: 'waker' } }]);
+});
+
+test('a removed host or role: its components are sent once as {p} alone, then left out', () => {
+  const before = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker', 'tuner']), roles: { waker: { hosts: [{ name: 'nas' }, { name: 'pc' }] }, tuner: {} } });
+  const after = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']), roles: { waker: { hosts: [{ name: 'nas' }] } }, previous: before.current });
+  assert.equal(after.payload.cmps.wake_pc, { p: 'button' });
+  assert.equal(after.payload.cmps.awake_pc, { p: 'binary_sensor' });
+  assert.equal(after.payload.cmps.tune_full, { p: 'button' });
+  assert.equal(after.payload.cmps.last_outcome, { p: 'sensor' });
+  assert.ok(after.payload.cmps.wake_nas!.unique_id, 'what stays is complete');
+  assert.not.ok('wake_pc' in after.current);
+  assert.not.ok(after.commands.has('wake_pc'));
+  const next = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['waker']), roles: { waker: { hosts: [{ name: 'nas' }] } }, previous: after.current });
+  assert.not.ok('wake_pc' in next.payload.cmps, 'the {p} step is sent once');
 });
 
 test('entities come from whatever spec is given; literal values from enum, union or const', () => {
   const Mode = Type.Union([Type.Literal('quick'), Type.Literal('slow')]);
   const spec = defineRole({
-    name: 'tuner', description: 'test', config: Obj({}), state: Obj({}), events: {},
+    name: 'rotator', description: 'test', config: Obj({}), state: Obj({}), events: {},
     commands: { tune: { description: 't', args: Obj({ mode: Mode }) } },
     homeassistant: (ha) => literalValues(Mode).map((mode) => ({
       key: `tune_${mode}`, component: { p: 'button', command_topic: ha.commandTopic('tune'), payload_press: ha.request('tune', { mode }) },
     })),
   });
-  const { payload } = buildHaDiscovery({ info: info(['tuner']), specs: [spec] });
+  const { payload } = buildHaDiscovery({ info: info(['rotator']), specs: [spec] });
   assert.equal(Object.keys(payload.cmps).filter((k) => k.startsWith('tune_')).sort(), ['tune_quick', 'tune_slow']);
   assert.equal(literalValues(Type.Literal('x')), ['x']);
   assert.equal(literalValues({ type: 'string', enum: ['a', 'b'] } as never), ['a', 'b']);
@@ -113,7 +127,7 @@ test('a hub links its web console; a custom base topic and prefix are used every
   const json = JSON.stringify(custom.payload);
   assert.not.match(json, /hearth\//);
   assert.match(json, /"house\/shack\/status"/);
-  assert.match(json, /"house\/shack\/cmd\/waker\/wake"/);
+  assert.match(json, /"house\/shack\/cmd\/ha\/wake_h1"/);
 });
 
 test('every component has a platform and a unique id, and unique ids are unique', () => {

@@ -1,5 +1,9 @@
-// One contract every GPIO adapter keeps (see device/hal/gpio.ts), run against the simulation
-// and rpio in mock mode (the real line thread, with rpio's register map replaced by a map).
+// One contract every GPIO adapter keeps (see device/hal/gpio.ts), run against the simulation,
+// rpio in mock mode (the real line thread, with rpio's register map replaced by a map) in this
+// process and inside the line holder (as the runtime uses it), and the chardev adapter in the
+// holder driving the stand-in gpiod tools (test/helpers/fake-gpiod, the libgpiod v2 command line)
+// on a file-backed wire. (v1 has no way to tell when a gpioset has set its line, so its writes
+// are only eventually visible; its release guarantees are in test/faults/tuner-kill.test.ts.)
 // The chardev adapter joins when a GPIO chip exists and HEARTH_GPIO_LOOPBACK="out,in" names two
 // lines wired together; this machine has no GPIO chip, so it runs the other two.
 import { suite } from 'uvu';
@@ -10,6 +14,8 @@ import type { Gpio } from '../../../device/hal/gpio.ts';
 import { SimGpio } from '../../../device/hal/gpio.sim.ts';
 import { RpioGpio } from '../../../device/hal/gpio.rpio.ts';
 import { ChardevGpio } from '../../../device/hal/gpio.chardev.ts';
+import { HeldGpio } from '../../../device/hal/gpio.held.ts';
+import { fakeGpiod } from '../../helpers/fake-gpiod.ts';
 
 interface Bench {
   gpio: Gpio;
@@ -38,6 +44,29 @@ const ADAPTERS: Array<{ name: string; open(): Promise<Bench> }> = [
       return { gpio: g, out: 17, in: 27, drive: (l, v) => g.mockDrive(l, v), level: (l) => g.mockLevel(l) };
     },
   },
+  {
+    name: 'rpio-mock in the line holder',
+    async open() {
+      const g = await HeldGpio.open({ adapter: 'rpio', mock: 'raspi-4' });
+      return { gpio: g, out: 17, in: 27, drive: (l, v) => g.mockDrive(l, v), level: (l) => g.mockLevel(l) };
+    },
+  },
+  ...([2] as const).map((version) => ({
+    name: `chardev in the line holder, stand-in gpiod v${version}`,
+    async open(): Promise<Bench> {
+      const wire = fakeGpiod({ version });
+      const g = await HeldGpio.open({ adapter: 'chardev', env: wire.env });
+      const close = g.close.bind(g);
+      g.close = async () => { await close(); wire.remove(); };
+      // The far end: an input edge reaches this process through gpiomon and the holder (ms; more
+      // under load), and the wire is read once the holder says every write has reached it.
+      return {
+        gpio: g, out: 17, in: 27,
+        drive: async (l, v) => { await wire.drive(l, v); await sleep(150); },
+        level: async (l) => { await g.sync(); return wire.level(l); },
+      };
+    },
+  })),
 ];
 
 const loop = process.env.HEARTH_GPIO_LOOPBACK?.split(',').map(Number);
@@ -101,6 +130,20 @@ for (const adapter of ADAPTERS.filter((a) => a.name !== 'chardev')) {
     assert.ok(len >= 39 && len < 40 + 200, `pulse measured ${len} ms`);
     assert.is(await b.level(b.out), 0);
     assert.is(o.read(), false);
+  });
+
+  t('a hold lasts until write(false), or until its limit without any help', async () => {
+    const o = await b.gpio.output(b.out, {});
+    const h = o.hold(5000);
+    await sleep(100);
+    assert.is(await b.level(b.out), 1);
+    o.write(false);
+    const t1 = await h;
+    assert.ok(t1.end - t1.start < 2000, `ended after ${t1.end - t1.start} ms`);
+    assert.is(await b.level(b.out), 0);
+    const t2 = await o.hold(150);
+    assert.ok(t2.end - t2.start >= 149, `held ${t2.end - t2.start} ms`);
+    assert.is(await b.level(b.out), 0);
   });
 
   t('a write during a pulse ends it', async () => {

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { renderFleet, visibleLength } from '../../../device/monitor/render.ts';
 import { FleetModel } from '../../../device/monitor/model.ts';
 import { initialView, onKey, parseKeys } from '../../../device/monitor/keys.ts';
+import { clockPart } from '../../../device/monitor/roles.ts';
 import { T0, t, info, state, telemetry } from './fixtures.ts';
 
 const PLAYER = {
@@ -27,7 +28,7 @@ function house(): FleetModel {
   m.apply({ topic: t.info('shack'), payload: info('shack', ['tuner']), at: T0 });
   m.apply({ topic: t.state('shack', 'tuner'), payload: state('tuner', 'running', T0 - 60_000, { detail: {
     status: 'idle', adapter: 'sim', operation: null, key: false, start: false, last: {
-      mode: 'memory', source: 'command', outcome: 'tuned', requestedMs: 1500, pressMs: 1502, at: new Date(T0).toISOString(), message: 'done',
+      mode: 'memory', requested: 'memory', source: 'command', outcome: 'tuned', requestedMs: 1500, pressMs: 1502, at: new Date(T0).toISOString(), message: 'done',
       key: { delayMs: 41, lowMs: 902, totalMs: 902, pulses: 0, segments: [[41, 902]] },
     }, counts: { presses: 1, tunes: 1, failures: 0, buttonPresses: 0, faults: 0 },
   } }), at: T0 });
@@ -58,6 +59,14 @@ test('expanded: the full state and the role\'s figures under its line; the selec
   assert.ok(out.includes('received=9990 lost=10'), 'the telemetry figures');
   assert.ok(lines.at(-1)!.includes('q quit'));
   for (const l of lines) assert.ok(visibleLength(l) <= 100, l);
+});
+
+test('the house clock, when the state has it: state, offset from the OS clock, uncertainty', () => {
+  const clock = { state: 'locked', reference: 'box:10123', offsetMs: 12.34, uncertaintyUs: 40.2, lastReachedS: 1, queries: 10, faults: 0, jumps: 0, steps: 0, sufficient: true };
+  assert.is(clockPart({ clock }), 'clock locked +12.3 ms ±40 µs');
+  assert.is(clockPart({ clock: { ...clock, sufficient: false, uncertaintyUs: 900 } }), 'clock locked +12.3 ms ±900 µs (NOT SURE ENOUGH)');
+  assert.is(clockPart({ clock: { ...clock, state: 'off' } }), undefined);
+  assert.is(clockPart({}), undefined);
 });
 
 test('keys: arrows select, Enter expands, ← collapses, a all, q quits', () => {

@@ -2,12 +2,13 @@
 // an in-memory RoleLink that records states, events and outgoing commands.
 import { VirtualClock } from '../../../device/core/clock.ts';
 import { memoryLogger } from '../../../device/core/log.ts';
-import type { Role, RoleLink } from '../../../device/core/role.ts';
+import type { RoleOf, RoleLink } from '../../../device/core/role.ts';
 import { SimGpio } from '../../../device/hal/gpio.sim.ts';
+import type { Gpio, GpioOutput, OutputOptions } from '../../../device/hal/gpio.ts';
 import { At7000, type At7000Options } from '../../../device/tuner/at7000.ts';
 import { createTunerRole } from '../../../device/tuner/role.ts';
 import type { Reply } from '../../../protocol/index.ts';
-import type { TunerConfig, TunerState } from '../../../protocol/roles/tuner.ts';
+import type { TunerConfig, TunerState, tunerSpec } from '../../../protocol/roles/tuner.ts';
 
 export const LINES = { start: 17, key: 27, power: 22, ptt: 23, button: 24 };
 
@@ -15,7 +16,7 @@ export interface Rig {
   clock: VirtualClock;
   sim: SimGpio;
   model: At7000;
-  role: Role<TunerConfig>;
+  role: RoleOf<typeof tunerSpec>;
   states: TunerState[];
   events: Array<{ type: string; message: string; data?: Record<string, any> }>;
   commands: Array<{ device: string; role: string; action: string; args: Record<string, unknown> }>;
@@ -32,7 +33,7 @@ export interface Rig {
 
 export const flush = () => new Promise<void>((r) => setImmediate(r));
 
-export async function makeRig(config: Partial<TunerConfig> = {}, model: Partial<At7000Options> = {}, opts: { replies?: (action: string) => Reply } = {}): Promise<Rig> {
+export async function makeRig(config: Partial<TunerConfig> = {}, model: Partial<At7000Options> = {}, opts: { replies?: (action: string) => Reply; stretchMs?: number } = {}): Promise<Rig> {
   const clock = new VirtualClock(1000);
   const sim = new SimGpio({ clock });
   const states: TunerState[] = [];
@@ -59,7 +60,7 @@ export async function makeRig(config: Partial<TunerConfig> = {}, model: Partial<
   });
   const role = createTunerRole({
     device: { id: 'shack', baseTopic: 'hearth', stateDir: '/tmp' }, config: cfg, clock, log: memoryLogger(), link,
-    hal: { gpio: () => sim }, fail: (e) => { failures.push(e); },
+    hal: { gpio: () => (opts.stretchMs ? stretched(sim, opts.stretchMs) : sim) }, fail: (e) => { failures.push(e); },
   });
   const rig: Rig = {
     clock, sim, model: at, role, states, events, commands, failures, breakLink,
@@ -80,4 +81,17 @@ export async function makeRig(config: Partial<TunerConfig> = {}, model: Partial<
     level: (line) => sim.device.level(line),
   };
   return rig;
+}
+
+/** The simulated GPIO with every pulse held `ms` longer than asked (a late release). */
+function stretched(sim: SimGpio, ms: number): Gpio {
+  return new Proxy(sim, {
+    get(target, prop, recv) {
+      if (prop !== 'output') return Reflect.get(target, prop, recv);
+      return async (line: number, o?: OutputOptions): Promise<GpioOutput> => {
+        const out = await target.output(line, o);
+        return { ...out, line, pulse: (len: number) => out.pulse(len + ms), write: out.write, read: out.read, close: out.close };
+      };
+    },
+  });
 }

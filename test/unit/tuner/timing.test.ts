@@ -2,10 +2,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { PressTiming } from '../../../device/tuner/timing.ts';
-import { resolveSettings, tunerConfigProblems, checkTunerConfig } from '../../../device/tuner/settings.ts';
+import { TunerMachine } from '../../../device/tuner/machine.ts';
+import { checkTunerConfig } from '../../../device/tuner/role.ts';
+import { resolveTunerSettings as resolveSettings, tunerConfigProblems as problems } from '../../../protocol/roles/tuner-rules.ts';
 
-const t = new PressTiming({ bypassBelowMs: 500, fullAboveMs: 2500 }, { bypass: 250, memory: 1500, full: 3500 });
+const m = new TunerMachine({ bypassBelowMs: 500, fullAboveMs: 2500, targets: { bypass: 250, memory: 1500, full: 3500 }, guardMs: 100, errorMs: 5, minGapMs: 1000 });
+const t = { modeOf: (ms: number) => m.modeOf(ms), targetMs: (x: 'bypass' | 'memory' | 'full') => m.targetMs(x), margin: (x: 'bypass' | 'memory' | 'full', ms: number) => m.inside(x, ms), inWindow: (x: 'bypass' | 'memory' | 'full', ms: number) => m.modeOf(ms) === x };
+const tunerConfigProblems = (c: Parameters<typeof problems>[0]) => problems(c).map((p) => `${p.path.replace('/roles/tuner', '')}: ${p.message}`);
 
 test('modes by press length at the AT-7000 thresholds', () => {
   assert.is(t.modeOf(20), 'bypass');

@@ -84,4 +84,13 @@ test('several hosts: each request is judged against its own target', () => {
   assert.equal(p.decide(req({ targetIp: '192.168.1.30' }), () => ({ state: 'asleep', lastWakeAt: undefined }), 0), { verdict: 'denied', host: 'other' });
 });
 
+test('ARP sent by the waker box itself (its interface MAC) wakes nobody unless ownArp is "wake"', () => {
+  const BOX = '02:00:00:00:00:01';
+  const fromBox = req({ ethSrc: BOX, senderMac: BOX, senderIp: '192.168.1.2' });
+  assert.is(decide(new WakePolicy([HOST], [], { macs: [BOX.toUpperCase()], ownArp: 'ignore' }), fromBox), 'waker-box');
+  assert.is(decide(new WakePolicy([HOST]), fromBox), 'wake', 'no MACs given: nothing is the box');
+  assert.is(decide(new WakePolicy([HOST], [], { macs: [BOX], ownArp: 'wake' }), fromBox), 'wake');
+  assert.is(decide(new WakePolicy([HOST], [], { macs: [BOX], ownArp: 'ignore' }), req()), 'wake', 'other requesters still wake');
+});
+
 test.run();

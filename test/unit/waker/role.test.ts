@@ -135,6 +135,22 @@ test('ARP storm: one wake per cooldown, never more', async () => {
   await t.role.stop();
 });
 
+test('the waker box\'s own ARP wakes nobody by default; ownArp "wake" makes it a demand', async () => {
+  const t = await setup();
+  await t.advance(600);
+  t.arpFrom({ ip: '10.0.0.2', mac: WAKER_MAC });
+  await t.advance(100);
+  assert.is(t.udp.sent.length, 0);
+  assert.is(t.role.telemetry!().ignored_waker_box, 1);
+  await t.role.stop();
+  const w = await setup({ ownArp: 'wake' });
+  await w.advance(600);
+  w.arpFrom({ ip: '10.0.0.2', mac: WAKER_MAC });
+  await w.advance(100);
+  assert.is(w.udp.sent.length, 1);
+  await w.role.stop();
+});
+
 test('no wake from the host\'s own ARP, gratuitous ARP, probes, replies, deny-listed requesters, or before the first probe', async () => {
   const t = await setup({ deny: [ROUTER.ip], hosts: [{ ...HOST, cooldownS: 0, deny: ['02:00:00:00:00:66'] }] });
   t.arpFrom(CLIENT); // before the first probe has timed out: state unknown

@@ -6,6 +6,7 @@ import type { DeviceView } from '../../../monitor/model.ts';
 import { el, fill, setText, reconcile, signed, type Component } from '../dom.ts';
 import { plot } from '../plot.ts';
 import { HISTORY_MS, replyText, type Store } from '../store.ts';
+import { clockPart } from '../../../monitor/roles.ts';
 
 /** |sync error| under this is shown as "in sync" (well under one sample at 48 kHz, 20.8 µs, would be stricter than any ear). */
 export const IN_SYNC_US = 500;
@@ -105,7 +106,8 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
         setText(facts, [
           `buffer ${s.bufferMs.toFixed(0)} of ${s.latencyMs} ms`, `DAC ${signed(s.driftPpm, 1)} ppm`, `lost ${s.packets.lost}`, `late ${s.packets.late}`,
           `underruns ${s.underruns}`, `DAC ${s.sink.status}${s.sink.error ? ` (${s.sink.error})` : ''}`,
-        ].join(' · '));
+          s.clock ? `${clockPart(s)} from ${s.clock.reference}${s.clock.lastReachedS !== undefined ? `, reached ${Math.round(s.clock.lastReachedS)} s ago` : ''}` : undefined,
+        ].filter(Boolean).join(' · '));
         const level = (s as { levelDb?: unknown }).levelDb;
         if (typeof level === 'number') { meter.hidden = false; meter.value = level; } else meter.hidden = true;
       } else {
