@@ -75,7 +75,7 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
   try {
     for (let i = 0; i < n; i++) {
       const mode = modes[i % modes.length]!;
-      const ok = await role.command('tune', { mode }).then(() => true, () => false);
+      const ok = await role.commands.tune({ mode }).then(() => true, () => false);
       asked.push({ mode, ok, ...(model ? { read: model.lastMode } : {}) });
       await new Promise((r) => setTimeout(r, 5));
     }

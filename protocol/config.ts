@@ -56,8 +56,12 @@ function buildDeviceConfigSchema(specs: readonly RoleSpec[]) {
 export const DeviceConfig = buildDeviceConfigSchema(ROLE_SPECS);
 /** The device config schema over a set of roles; the built-in set gets the one shared object, so its compiled validator is reused. */
 export function deviceConfigSchema(specs: readonly RoleSpec[] = ROLE_SPECS): typeof DeviceConfig {
-  return specs === ROLE_SPECS ? DeviceConfig : buildDeviceConfigSchema(specs);
+  const schema = specs === ROLE_SPECS ? DeviceConfig : buildDeviceConfigSchema(specs);
+  specsOf.set(schema, specs);
+  return schema;
 }
+/** The role specs a config schema was built over, so normalizeConfig runs their checks too. */
+const specsOf = new WeakMap<TObject, readonly RoleSpec[]>([[DeviceConfig, ROLE_SPECS]]);
 export interface DeviceConfig extends Omit<Static<typeof DeviceConfig>, 'roles'> {
   roles: Record<string, Record<string, unknown> | undefined>;
 }
@@ -149,17 +153,6 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
-/** Each present role's own rules (RoleSpec.problems) over its schema-valid slice; every problem in one error. */
-function checkRoles(c: DeviceConfig): DeviceConfig {
-  const problems: ErrorDetail[] = [];
-  for (const [name, slice] of Object.entries(c.roles)) {
-    const rules = ROLE_SPECS.find((s) => s.name === name)?.problems;
-    if (slice && rules) problems.push(...rules(slice));
-  }
-  if (problems.length) throw new ProtocolError('invalid', `config is invalid: ${problems.map((e) => `${e.path} ${e.message}`).join('; ')}`, problems);
-  return c;
-}
-
 /** Accepts format 1 or 2, upgrades 1, validates; throws ProtocolError with every error path. */
 export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig): DeviceConfig {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
@@ -169,9 +162,21 @@ export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig):
   if (v === undefined) {
     throw new ProtocolError('invalid', `config has no format version: add "v": ${PROTOCOL_VERSION} (this device accepts ${ACCEPTED_VERSIONS.join(' and ')})`, [{ path: '/v', message: 'is required' }]);
   }
-  if (v === 1) return checkRoles(assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig);
-  if (v === PROTOCOL_VERSION) return checkRoles(assertValid(schema, input, 'config') as unknown as DeviceConfig);
+  if (v === 1) return checkRoles(assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig, schema);
+  if (v === PROTOCOL_VERSION) return checkRoles(assertValid(schema, input, 'config') as unknown as DeviceConfig, schema);
   throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [
     { path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` },
   ]);
+}
+
+/** Each role's own rules (RoleSpec.check) over its slice, with paths under /roles/<role>. */
+function checkRoles(c: DeviceConfig, schema: TObject): DeviceConfig {
+  const details: ErrorDetail[] = [];
+  for (const spec of specsOf.get(schema) ?? ROLE_SPECS) {
+    const slice = c.roles[spec.name];
+    if (slice === undefined || !spec.check) continue;
+    for (const d of spec.check(slice)) details.push({ path: `/roles/${spec.name}${d.path}`, message: d.message });
+  }
+  if (details.length) throw new ProtocolError('invalid', `config is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+  return c;
 }

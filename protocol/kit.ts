@@ -28,3 +28,13 @@ export const NumberMap = (description: string) =>
 export function describe<T extends TSchema>(schema: T, description: string): T {
   return { ...schema, description } as T;
 }
+
+/** The literal values a schema allows (a union of literals, an enum, or one const), else []. */
+export function literalValues(schema: TSchema | undefined): string[] {
+  if (!schema) return [];
+  const s = schema as { const?: unknown; enum?: unknown[]; anyOf?: TSchema[]; oneOf?: TSchema[] };
+  if (typeof s.const === 'string') return [s.const];
+  if (Array.isArray(s.enum)) return s.enum.filter((x): x is string => typeof x === 'string');
+  const branches = s.anyOf ?? s.oneOf;
+  return branches ? branches.flatMap((b) => literalValues(b)) : [];
+}

@@ -83,7 +83,11 @@ export function generateReference(): string {
       if (t !== '(no fields)') parts.push(`\n${t}\n`);
     }
     parts.push(`\n#### State (\`detail\` of \`hearth/<id>/state/${spec.name}\`)\n${fieldTable(spec.state)}\n`);
-    parts.push(`\n#### Events (\`data\` of \`hearth/<id>/event/${spec.name}\`)\n${fieldTable(spec.event)}\n`);
+    parts.push(`\n#### Events (\`hearth/<id>/event/${spec.name}\`: \`type\`, and \`data\` by type)\n`);
+    for (const [type, data] of Object.entries(spec.events)) {
+      const fields = Object.keys(data.properties).length ? `\n${fieldTable(data)}\n` : ' (no data)\n';
+      parts.push(`\n\`${type}\`: ${data.description ?? ''}${fields}`);
+    }
   }
   return parts.join('\n').replace(/\n{3,}/g, '\n\n').trim() + '\n';
 }

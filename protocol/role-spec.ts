@@ -1,7 +1,10 @@
-// What protocol/ knows about a role: its config slice, its commands (arguments and result), its
-// retained state and its events. The runtime validates against these; the README reference is
-// generated from them.
-import type { TSchema, TObject } from '@sinclair/typebox';
+// What protocol/ knows about a role: its config slice with its semantic checks and defaults, its
+// commands (arguments and result), its retained state, its events (one data schema per event
+// type) and how a controller (Home Assistant) presents it. The runtime validates against these,
+// `hearth check-config` and any UI run the same checks, and the README reference is generated
+// from them. Types for a role's code come from here too (RoleConfigOf, CommandHandlers,
+// EventData…), so a role cannot drift from its spec without the type checker saying so.
+import type { TSchema, TObject, Static } from '@sinclair/typebox';
 import type { ErrorDetail } from './envelope.ts';
 
 export interface CommandSpec {
@@ -17,20 +20,69 @@ export interface CommandSpec {
   maxMs?: (roleConfig: unknown) => number;
 }
 
+/** What a role's Home Assistant entities are built from (see homeassistant.ts in device/core). */
+export interface HaContext<C = unknown> {
+  /** The device id. */
+  device: string;
+  /** The role's applied config slice. */
+  config: C;
+  /** Command topic of this role's action on this device. */
+  commandTopic(action: string): string;
+  /** State topic of this role on this device (the state envelope; the role's detail is `detail`). */
+  stateTopic: string;
+  /** A complete request payload (v, id, args) for a button or a command template. */
+  request(action: string, args: Record<string, unknown>): string;
+  /** First IPv4 address of the device, when it has one. */
+  address?: string;
+}
+
+/** One Home Assistant entity (component) a role offers: `key` is unique within the device. */
+export interface HaEntity { key: string; component: Record<string, unknown> & { p: string } }
+
 export interface RoleSpec {
   name: string;
   description: string;
   config: TObject;
   /**
-   * Checks the schema cannot express (a schema-valid slice in, problems with paths under
-   * /roles/<name> out): run wherever a config is validated, so the device and check-config agree.
+   * Rules the schema cannot say (fields that go together, one value below another, defaults taken
+   * into account): paths relative to the slice. Run by normalizeConfig, so check-config, config/set
+   * and a UI give the same answer.
    */
-  problems?: (config: any) => ErrorDetail[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each spec narrows it to its own slice
+  check?(config: any): ErrorDetail[];
   commands: Record<string, CommandSpec>;
   state: TSchema;
-  event: TSchema;
+  /** Event type → the schema of its `data` (an empty object schema when it carries none). */
+  events: Record<string, TObject>;
+  /**
+   * Start order: lower starts earlier and stops later (default 0). The hub is -1: a device whose
+   * own link goes through its embedded broker needs the broker up first and down last.
+   */
+  order?: number;
+  /** The role's Home Assistant entities beyond the generic state sensor every role gets. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each spec narrows it to its own slice
+  homeassistant?(ctx: HaContext<any>): HaEntity[];
+  /**
+   * Extra link in the Home Assistant device page (e.g. the hub's console), from the role's config
+   * and the device's address.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each spec narrows it to its own slice
+  configurationUrl?(config: any, address: string | undefined): string | undefined;
 }
 
+/** Keeps the literal command and event names of a spec in its type. */
 export function defineRole<S extends RoleSpec>(spec: S): S {
   return spec;
 }
+
+export type RoleConfigOf<S extends RoleSpec> = Static<S['config']>;
+export type RoleStateOf<S extends RoleSpec> = Static<S['state']>;
+export type CommandArgs<S extends RoleSpec, K extends keyof S['commands']> = Static<S['commands'][K]['args']>;
+export type CommandResult<S extends RoleSpec, K extends keyof S['commands']> =
+  S['commands'][K] extends { result: infer R extends TSchema } ? Static<R> : unknown;
+/** One handler per command, named as in the spec, taking the validated arguments. */
+export type CommandHandlers<S extends RoleSpec> = {
+  [K in keyof S['commands'] & string]: (args: CommandArgs<S, K>) => Promise<CommandResult<S, K>>;
+};
+export type EventType<S extends RoleSpec> = keyof S['events'] & string;
+export type EventData<S extends RoleSpec, K extends EventType<S>> = Static<S['events'][K]>;

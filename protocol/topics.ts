@@ -30,6 +30,14 @@ export interface Topics {
   streamsFilter(): string;
   /** Everything of every device, for monitors and consoles. */
   allDevicesFilter(): string;
+  /** Everything under one device (its own topics). */
+  deviceFilter(id: string): string;
+  /** Every command of a device, at any depth (what an ACL grants). */
+  cmdTreeFilter(id: string): string;
+  /** One device's stream announcements. */
+  deviceStreamsFilter(deviceId: string): string;
+  /** Every stream announcement, at any depth (what an ACL grants). */
+  streamsTreeFilter(): string;
   /** Parses a topic under the base into its parts, or undefined when it is not a hearth topic. */
   parse(topic: string): ParsedTopic | undefined;
 }
@@ -41,6 +49,10 @@ export type ParsedTopic =
   | { kind: 'stream'; device: string; stream: string };
 
 export const HA_STATUS_TOPIC = 'homeassistant/status';
+/** Where Home Assistant says it is online (`<prefix>/status`). */
+export function haStatusTopic(prefix = 'homeassistant'): string {
+  return `${prefix}/status`;
+}
 export function haDiscoveryTopic(id: string, prefix = 'homeassistant'): string {
   return `${prefix}/device/${checkSegment(id, 'device id')}/config`;
 }
@@ -64,6 +76,10 @@ export function topics(base = 'hearth'): Topics {
     stream: (deviceId, stream) => `${b}/streams/${checkSegment(deviceId, 'device id')}/${checkSegment(stream, 'stream id')}`,
     streamsFilter: () => `${b}/streams/+/+`,
     allDevicesFilter: () => `${b}/#`,
+    deviceFilter: (id) => `${d(id)}/#`,
+    cmdTreeFilter: (id) => `${d(id)}/cmd/#`,
+    streamsTreeFilter: () => `${b}/streams/#`,
+    deviceStreamsFilter: (deviceId) => `${b}/streams/${checkSegment(deviceId, 'device id')}/+`,
     parse(topic) {
       if (!topic.startsWith(b + '/')) return undefined;
       const p = topic.slice(b.length + 1).split('/');

@@ -21,6 +21,7 @@ function compiled(schema: TSchema): ValidateFunction {
 export function formatErrors(errors: ErrorObject[] | null | undefined): ErrorDetail[] {
   const out: ErrorDetail[] = [];
   const seen = new Set<string>();
+  const consts = new Map<string, unknown[]>();
   for (const e of errors ?? []) {
     let path = e.instancePath;
     let message = e.message ?? 'is invalid';
@@ -33,7 +34,9 @@ export function formatErrors(errors: ErrorObject[] | null | undefined): ErrorDet
     } else if (e.keyword === 'enum') {
       message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((x) => JSON.stringify(x)).join(', ')}`;
     } else if (e.keyword === 'const') {
-      message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+      const allowed = (e.params as { allowedValue: unknown }).allowedValue;
+      message = `must be ${JSON.stringify(allowed)}`;
+      consts.set(path, [...(consts.get(path) ?? []), allowed]);
     }
     // anyOf over literals produces one line per branch; keep one readable line.
     const key = `${path}\u0000${message}`;
@@ -41,19 +44,23 @@ export function formatErrors(errors: ErrorObject[] | null | undefined): ErrorDet
     seen.add(key);
     out.push({ path, message });
   }
-  // Union failures repeat "must be equal to constant" per branch; fold those into one line.
-  return foldUnionNoise(out);
+  // A union of literals fails once per member ("must be \"bypass\"", "must be \"memory\"", …) plus
+  // an anyOf line; fold those into one: "must be one of bypass, memory, full".
+  return foldUnionNoise(out, consts);
 }
 
-function foldUnionNoise(list: ErrorDetail[]): ErrorDetail[] {
+function foldUnionNoise(list: ErrorDetail[], consts: Map<string, unknown[]>): ErrorDetail[] {
   const byPath = new Map<string, ErrorDetail[]>();
   for (const d of list) byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
   const out: ErrorDetail[] = [];
   for (const [path, ds] of byPath) {
     const anyOf = ds.find((d) => d.message === 'must match a schema in anyOf');
     if (anyOf && ds.length > 1) {
-      const rest = ds.filter((d) => d !== anyOf && d.message !== 'must be equal to constant');
-      out.push(...(rest.length ? rest : [{ path, message: 'is not one of the allowed values' }]));
+      const members = consts.get(path) ?? [];
+      const isMember = (d: ErrorDetail) => members.some((m) => d.message === `must be ${JSON.stringify(m)}`);
+      const rest = ds.filter((d) => d !== anyOf && !isMember(d));
+      const oneOf = members.length ? `must be one of ${members.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(', ')}` : 'is not one of the allowed values';
+      out.push(...(rest.length ? rest : [{ path, message: oneOf }]));
     } else out.push(...ds);
   }
   return out;

@@ -22,6 +22,7 @@ import { startBroker, type RunningBroker } from '../../device/hub/broker.ts';
 import { startRuntime, type Runtime } from '../../device/core/runtime.ts';
 import { createLogger } from '../../device/core/log.ts';
 import { PROTOCOL_VERSION, type Reply } from '../../protocol/index.ts';
+import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
 export const REPLY_MS = 5000;
 export const MAX_REPLY_BYTES = 8 * 1024;
@@ -102,7 +103,7 @@ async function rig(trialMs: number): Promise<Rig> {
   const url = `mqtt://127.0.0.1:${hub.port}`;
   const dir = mkdtempSync(join(tmpdir(), 'hearth-fuzz-'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ v: 2, id: ID, mqtt: { url, reconnectMinMs: 50, reconnectMaxMs: 500 }, roles: {} }));
-  const runtime = await startRuntime({ stateDir: dir, log, brokerTrialMs: trialMs });
+  const runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir: dir, log, brokerTrialMs: trialMs });
   const client = (name: string) => mqtt.connectAsync(url, { clientId: `${name}-${process.pid}`, reconnectPeriod: 100, protocolVersion: 4 });
   const [fuzzer, pinger, watcher] = await Promise.all([client('fuzzer'), client('pinger'), client('watcher')]);
   for (const c of [fuzzer, pinger, watcher]) (c.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);

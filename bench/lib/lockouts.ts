@@ -20,6 +20,7 @@ import { PROTOCOL_VERSION, type Reply } from '../../protocol/index.ts';
 import { freePort } from './procs.ts';
 import { hubBroker } from './brokers.ts';
 import { startDeviceProcess } from './device-proc.ts';
+import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
 const ID = 'locked';
 const BASE = `hearth/${ID}`;
@@ -58,7 +59,7 @@ export async function measureLockouts(o: { changes: number; trialMs?: number }):
   const hub = await startBroker({ host: '127.0.0.1', port: 0, credentialsFile: creds, log });
   const url = `mqtt://127.0.0.1:${hub.port}`;
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ v: 2, id: ID, mqtt: { url, password: devicePw, reconnectMinMs: 50, reconnectMaxMs: 1000 }, roles: {} }));
-  const runtime = await startRuntime({ stateDir: dir, log, brokerTrialMs: o.trialMs ?? 3000 });
+  const runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir: dir, log, brokerTrialMs: o.trialMs ?? 3000 });
   const ctl = await requester(url, 'ctl', ctlPw, 'ctl');
   const ping = () => ctl.send(`${BASE}/cmd/device/ping`, {}, 15_000);
   try {

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { startRuntime, type Runtime } from '../../device/core/runtime.ts';
 import { createLogger } from '../../device/core/log.ts';
 import { fleetId } from '../lib/fleet-id.ts';
+import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, url: { type: 'string' }, dir: { type: 'string' }, prefix: { type: 'string', default: 'fleet' } } });
 const n = Number(values.n);
@@ -28,7 +29,7 @@ for (let i = 0; i < n; i++) {
   // Reconnect backoff capped at 100 ms (the smallest cap the schema allows), so a device finds
   // its broker within ~0.1 s of it coming up.
   writeFileSync(join(stateDir, 'config.json'), JSON.stringify({ v: 2, id, mqtt: { url: values.url, reconnectMinMs: 50, reconnectMaxMs: 100 }, roles: {} }));
-  runtimes.push(await startRuntime({ stateDir, log }));
+  runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, log }));
 }
 process.stdout.write(`booted ${Math.round(performance.now() - t0)}\n`);
 

@@ -37,7 +37,7 @@ const role = createWakerRole({
   log: createLogger({ level: 'warn', format: 'json', sink: { write: (l) => process.stderr.write(l) } }),
   link: {
     publishState: (d) => out({ state: d }),
-    publishEvent: (type, message) => out({ event: type, message }),
+    publishEvent: (type, message) => { out({ event: type, message }); },
     publishStream: () => {},
     watchStreams: () => () => {},
     sendCommand: async () => { throw new Error('unused'); },

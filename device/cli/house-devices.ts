@@ -4,7 +4,7 @@
 // All of the demo's traffic stays on this machine: the source sends on 127.0.0.1 (multicast on
 // loopback needs no route when both ends name the interface, so no root either), TTL 1; the
 // waker's LAN is a simulated wire; the tuner's lines are simulated GPIO.
-import type { HalOverrides } from '../hal/overrides.ts';
+import type { HalOverrides } from '../core/hal-overrides.ts';
 import { RealClock } from '../core/clock.ts';
 import { SimGpio } from '../hal/gpio.sim.ts';
 import { createSimDac, type SimDac } from '../hal/audio-out.sim.ts';

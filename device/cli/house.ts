@@ -12,12 +12,12 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
-import { ROLE_LOADERS } from '../core/registry.ts';
 import { houseDevices, DEMO_STREAM_RATE } from './house-devices.ts';
 import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 import { CliError } from './broker-options.ts';
 import { demoMusicWav } from '../house/music.ts';
 import { roomOffsets } from '../house/sync-meter.ts';
+import { BUILT_IN_ROLES } from './roles.ts';
 
 /** Resolves when `port` on `host` can be listened on; rejects with a readable reason otherwise. */
 export function checkPortFree(host: string, port: number, what: string): Promise<void> {
@@ -59,7 +59,7 @@ export function registerHouseCommand(program: Command): void {
       // Logins are made once and kept (passwords in a 0600 file beside them, for this demo only).
       const passwords: Record<string, string> = existsSync(passwordsFile) ? JSON.parse(readFileSync(passwordsFile, 'utf8')) : {};
       const creds = await readCredentials(credentialsFile);
-      const { devices, sim } = houseDevices({ url, host: o.host, port, wsPort, credentialsFile, available: Object.keys(ROLE_LOADERS), musicFile });
+      const { devices, sim } = houseDevices({ url, host: o.host, port, wsPort, credentialsFile, available: Object.keys(BUILT_IN_ROLES.loaders), musicFile });
       for (const user of ['admin', ...devices.map((d) => d.id)]) {
         if (!creds.logins[user] || !passwords[user]) passwords[user] = await addLogin(credentialsFile, user, user === 'admin' ? 'controller' : 'device', devices.find((d) => d.id === user)?.grants);
       }
@@ -77,7 +77,7 @@ export function registerHouseCommand(program: Command): void {
         if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify(config, null, 2));
         // One logger tree per device: a config/set of log.level changes that device only.
         const log = createLogger({ level: o.logLevel as 'warn' });
-        runtimes.push(await startRuntime({ stateDir, configFile, log, hal: d.hal?.() }));
+        runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, hal: d.hal?.() }));
       }
 
       const bar = '─'.repeat(72);

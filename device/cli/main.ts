@@ -11,6 +11,7 @@ import { addBrokerOptions, connectBroker, CliError, type BrokerOpts } from './br
 import { request, formatReplyError, commandTimeoutMs } from './request.ts';
 import { registerHouseCommand } from './house.ts';
 import { registerExtraCommands } from './extra-commands.ts';
+import { BUILT_IN_ROLES } from './roles.ts';
 import { parseProvisioning, PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 
 const program = new Command('hearth')
@@ -33,7 +34,7 @@ program
     const log = logFor(o.logLevel);
     let runtime;
     try {
-      runtime = await startRuntime({ stateDir, configFile, log, fixedLogLevel: o.logLevel !== undefined });
+      runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, fixedLogLevel: o.logLevel !== undefined });
     } catch (e) {
       throw new CliError((e as Error).message, 2);
     }

@@ -6,7 +6,7 @@ import { lookup } from 'node:dns/promises';
 import type { DeviceConfig } from '../../protocol/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { HalOverrides } from '../hal/overrides.ts';
+import type { HalOverrides } from '../core/hal-overrides.ts';
 import { RealUdpStack } from '../hal/udp.real.ts';
 import { HouseClock } from './house-clock.ts';
 

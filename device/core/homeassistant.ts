@@ -10,15 +10,19 @@
 //   value_template (temperature renders "None", i.e. unknown, where the board has no sensor);
 // - one enum sensor per role with the supervisor's status; the whole state envelope (the role's
 //   own detail included) as its attributes;
-// - each role's own entities (ha-entities.ts: a player's volume, mute, stream, sync figures, DAC;
-//   a source's stream switches; a waker's hosts; the tuner's buttons, last outcome and button
-//   events) and a restart button. Their command topics take Home Assistant's plain payloads
-//   (`<base>/<id>/cmd/ha/<key>`); `commands` says what each payload runs.
+// - whatever each role's spec offers (`homeassistant` in protocol/roles/<role>.ts: the tuner's
+//   tune buttons, the waker's wake buttons…), and its `configurationUrl` (the hub's console).
+//   A button publishes a complete command request (`v`, `id`, args); its reply goes to
+//   hearth/<id>/reply like any other. An entity whose request the role's own spec would refuse is
+//   left out (a button Home Assistant could press only to be refused). Where ha-entities.ts has
+//   a builder for the role (player, source, waker, tuner; still to move into the specs) it is used
+//   instead: a player's volume, mute, stream…; their command topics take Home Assistant's plain
+//   payloads (`<base>/<id>/cmd/ha/<key>`); `commands` says what each payload runs.
 // - removal: a component that was in the previous message and is gone now (a role or host
 //   removed) is sent once as `{p}` alone, which is how Home Assistant is told to drop it.
 import {
-  topics as topicsFor, haDiscoveryTopic, ROLE_SPECS, RoleStatus,
-  type Info, type RoleSpec, type TSchema,
+  topics as topicsFor, haDiscoveryTopic, check, PROTOCOL_VERSION, RoleStatus, literalValues, Obj, RequestFields,
+  type Info, type RoleSpec, type Topics, type TObject,
 } from '../../protocol/index.ts';
 import { ROLE_HA_ENTITIES, deviceEntities, slug, type HaEntity } from './ha-entities.ts';
 
@@ -30,8 +34,8 @@ export interface HaDiscoveryInput {
   baseTopic?: string;
   /** Discovery prefix (default "homeassistant"). */
   prefix?: string;
-  /** Role specs the commands are checked against (default: the built-in ones). */
-  specs?: readonly RoleSpec[];
+  /** The specs of the roles this runtime has (they say each role's entities). */
+  specs: readonly RoleSpec[];
   /** Streams announced on MQTT ("<device>/<stream>"): a player's stream options. */
   streams?: readonly string[];
   /** The components of the previous message: those gone now are sent as `{p}` once. */
@@ -57,15 +61,7 @@ export interface HaDiscovery {
   current: Record<string, HaComponent>;
 }
 
-/** The literal values a schema allows (a union of literals, an enum, or one const), else []. */
-export function literalValues(schema: TSchema | undefined): string[] {
-  if (!schema) return [];
-  const s = schema as { const?: unknown; enum?: unknown[]; anyOf?: TSchema[]; oneOf?: TSchema[] };
-  if (typeof s.const === 'string') return [s.const];
-  if (Array.isArray(s.enum)) return s.enum.filter((x): x is string => typeof x === 'string');
-  const branches = s.anyOf ?? s.oneOf;
-  return branches ? branches.flatMap((b) => literalValues(b)) : [];
-}
+export { literalValues };
 
 
 function title(s: string): string {
@@ -77,7 +73,7 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
   const { info } = input;
   const id = info.device;
   const t = topicsFor(input.baseTopic ?? 'hearth');
-  const specs = input.specs ?? ROLE_SPECS;
+  const specs = input.specs;
   const uid = (key: string) => `hearth_${slug(id)}_${key}`;
   const cmps: Record<string, HaComponent> = {};
   const telemetry = t.telemetry(id);
@@ -111,6 +107,7 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     };
   }
 
+  const address = info.addresses[0];
   const commands = new Map<string, NonNullable<HaEntity['command']>>();
   const add = (e: HaEntity) => {
     cmps[e.key] = { ...e.component, unique_id: uid(e.key) };
@@ -118,19 +115,33 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
   };
   for (const role of info.roles) {
     const build = ROLE_HA_ENTITIES[role];
-    if (!specs.some((s) => s.name === role) || !build) continue;
+    const spec = specs.find((s) => s.name === role);
+    if (!spec || !build) continue;
     for (const e of build({ id, t, config: input.roles?.[role], streams: input.streams ?? [] })) add(e);
   }
   for (const e of deviceEntities(id, t, info.roles)) add(e);
-  const current = { ...cmps };
-  for (const [key, prev] of Object.entries(input.previous ?? {})) if (!(key in cmps)) cmps[key] = { p: prev.p };
-
   const dev: HaDevicePayload['dev'] = {
     ids: [`hearth_${id}`], name: info.name ?? id, mf: 'hearth', mdl: info.model, sw: info.runtime,
   };
-  // A hub serves the web console: link it from the device page.
-  const hub = input.roles?.hub as { wsPort?: number } | undefined;
-  if (info.roles.includes('hub') && info.addresses[0] && hub?.wsPort !== 0) dev.cu = `http://${info.addresses[0]}:${hub?.wsPort ?? 8080}/`;
+  for (const role of info.roles) {
+    const spec = specs.find((s) => s.name === role);
+    if (!spec) continue;
+    const config = input.roles?.[role];
+    const url = spec.configurationUrl?.(config ?? {}, address);
+    if (url && !dev.cu) dev.cu = url;
+    // main's builder wins where a role has both (its tests and its cmd/ha handling).
+    const entities = ROLE_HA_ENTITIES[role] ? [] : spec.homeassistant?.({
+      device: id, config, address, stateTopic: t.state(id, role),
+      commandTopic: (action) => t.cmd(id, role, action),
+      request: (action, args) => JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${role}-${action}${Object.values(args).map((v) => `-${String(v)}`).join('')}`, ...args }),
+    }) ?? [];
+    for (const { key, component } of entities) {
+      if (!requestAccepted(spec, role, component, t)) continue;
+      cmps[slug(key)] = { ...component, unique_id: uid(slug(key)) };
+    }
+  }
+  const current = { ...cmps };
+  for (const [key, prev] of Object.entries(input.previous ?? {})) if (!(key in cmps)) cmps[key] = { p: prev.p };
 
   return {
     topic: haDiscoveryTopic(id, input.prefix ?? 'homeassistant'),
@@ -145,3 +156,17 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     current,
   };
 }
+
+/** A component that publishes a command (command_topic + payload_press) only if the role's spec accepts the request. */
+function requestAccepted(spec: RoleSpec, role: string, c: Record<string, unknown>, t: Topics): boolean {
+  if (typeof c.command_topic !== 'string' || typeof c.payload_press !== 'string') return true;
+  const p = t.parse(c.command_topic);
+  const cmd = p?.kind === 'cmd' && p.role === role ? spec.commands[p.action] : undefined;
+  if (!cmd) return false;
+  let body: unknown;
+  try { body = JSON.parse(c.payload_press); } catch { return false; }
+  let schema = requestSchemas.get(cmd.args);
+  if (!schema) { schema = Obj({ ...RequestFields, ...cmd.args.properties }); requestSchemas.set(cmd.args, schema); }
+  return check(schema, body).ok;
+}
+const requestSchemas = new WeakMap<TObject, TObject>();

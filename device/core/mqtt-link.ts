@@ -8,8 +8,9 @@ import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { dropMqttNumberCache } from './mqtt-packet.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
+import type { DeviceLink, LinkError, ConflictReport } from './device-link.ts';
 import { Backoff } from './backoff.ts';
-import { topicMatches } from '../hub/acl.ts';
+import { topicMatches } from '../../protocol/topic-match.ts';
 import { FlapDetector } from './takeover.ts';
 import { describeBrokerError } from './broker-error.ts';
 
@@ -39,8 +40,9 @@ export interface LinkOptions {
   conflictBackoffMs?: number;
 }
 
-export interface LinkError { message: string; code?: number | string }
-export interface ConflictReport { streak: number; livedMs: number; nextTryMs: number; message: string }
+export type { LinkError, ConflictReport };
+/** Builds a link from its options: the real MqttLink, or a test's fake (RuntimeOptions.newLink). */
+export type LinkFactory = (o: LinkOptions) => DeviceLink;
 
 type Handler = (topic: string, payload: Buffer) => void;
 
@@ -64,7 +66,7 @@ function tlsOptions(t: LinkOptions['tls']): Partial<IClientOptions> {
   } as Partial<IClientOptions>;
 }
 
-export class MqttLink {
+export class MqttLink implements DeviceLink {
   private client: MqttClient | undefined;
   private readonly retained = new Map<string, { payload: string | Buffer; qos: 0 | 1 }>();
   private readonly queue: Array<{ topic: string; payload: string | Buffer; qos: 0 | 1 }> = [];
@@ -224,7 +226,8 @@ export class MqttLink {
   }
 
   /** Takes over another link's retained messages (the runtime replacing its link), to re-publish them on every connect here. */
-  adoptRetained(from: MqttLink): void {
+  adoptRetained(from: DeviceLink): void {
+    if (!(from instanceof MqttLink)) return;
     for (const [topic, m] of from.retained) if (!this.retained.has(topic)) this.retained.set(topic, m);
   }
 

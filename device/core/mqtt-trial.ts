@@ -5,14 +5,14 @@
 // login (CONNACK return code: no retry can fix that), or when `timeoutMs` has passed (network
 // errors are retried by the link's own backoff until then). The reason is the broker's own words.
 import type { Clock } from './clock.ts';
-import type { MqttLink } from './mqtt-link.ts';
+import type { DeviceLink } from './device-link.ts';
 
 export type TrialOutcome = { ok: true; ms: number } | { ok: false; reason: string; ms: number };
 
 /** Default bound on a trial; with the way back, a bad setting costs at most about this long offline. */
 export const TRIAL_TIMEOUT_MS = 10_000;
 
-export function tryConnect(link: MqttLink, o: { clock: Clock; timeoutMs: number; url: string }): Promise<TrialOutcome> {
+export function tryConnect(link: DeviceLink, o: { clock: Clock; timeoutMs: number; url: string }): Promise<TrialOutcome> {
   const t0 = o.clock.now();
   return new Promise((resolve) => {
     let done = false;

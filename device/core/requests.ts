@@ -1,7 +1,10 @@
 // Turning an incoming request (config/set or cmd) into a validated value, or a ProtocolError
 // carrying the request id so the reply can echo it. One place for the envelope rules: size
 // limit, JSON, object shape, accepted protocol versions.
-import { parseJsonPayload, ProtocolError, ACCEPTED_VERSIONS, PROTOCOL_VERSION, assertValid, Obj, RequestFields, boundDetails, cut, type TObject, type Reply } from '../../protocol/index.ts';
+import {
+  parseJsonPayload, ProtocolError, ACCEPTED_VERSIONS, PROTOCOL_VERSION, assertValid, Obj, RequestFields, boundDetails, cut, type TObject, type Reply, type RoleSpec,
+} from '../../protocol/index.ts';
+import type { Role } from './role.ts';
 
 export class RequestError extends ProtocolError {
   constructor(readonly requestId: string, code: ProtocolError['code'], message: string, details?: ProtocolError['details']) {
@@ -67,4 +70,18 @@ export function errorReply(id: string, topic: string, e: unknown): Reply {
     return { v: PROTOCOL_VERSION, id, ok: false, topic: cut(topic), error: { code: e.code, message: cut(e.message), ...(e.details?.length ? { details: boundDetails(e.details) } : {}), ...(e.reason ? { reason: cut(e.reason) } : {}) } };
   }
   return { v: PROTOCOL_VERSION, id, ok: false, topic: cut(topic), error: { code: 'failed', message: cut((e as Error)?.message ?? String(e)) } };
+}
+
+/**
+ * Runs one command of a role the way a request does: the action looked up in the role's spec, the
+ * arguments validated against it, then the role's handler of that name called. The runtime's
+ * command handler and tests that drive a role directly both go through here.
+ */
+export async function dispatchCommand(spec: RoleSpec, role: Role, action: string, args: Record<string, unknown>, id = ''): Promise<unknown> {
+  const cmd = spec.commands[action];
+  if (!cmd) throw new RequestError(id, 'unknown-command', `${spec.name} has no command "${action}"; it has ${Object.keys(spec.commands).join(', ') || 'none'}`);
+  const valid = validateCommand(cmd.args, id, { v: PROTOCOL_VERSION, id: id || 'local', ...args }, `${spec.name}/${action}`);
+  const handler = role.commands[action];
+  if (!handler) throw new RequestError(id, 'unknown-command', `${spec.name} has no handler for "${action}"`);
+  return handler(valid);
 }

@@ -4,8 +4,10 @@
 // is isolated, reported and restarted with backoff while the rest of the device runs on.
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
-import type { Reply, StreamAnnouncement } from '../../protocol/index.ts';
-import type { HalOverrides } from '../hal/overrides.ts';
+import type {
+  Reply, StreamAnnouncement, RoleSpec, RoleConfigOf, RoleStateOf, CommandHandlers, EventType, EventData,
+} from '../../protocol/index.ts';
+import type { HalOverrides } from './hal-overrides.ts';
 
 export interface DeviceIdentity {
   id: string;
@@ -13,14 +15,19 @@ export interface DeviceIdentity {
   baseTopic: string;
   /** Directory for this device's persistent state (config, credentials, caches). */
   stateDir: string;
+  /** The Home Assistant discovery prefix this device is configured with (the hub's ACL follows it). */
+  haPrefix?: string;
 }
 
-/** What a role may do on MQTT. Topics are built by protocol/topics.ts behind these calls. */
-export interface RoleLink {
+/**
+ * What a role may do on MQTT, typed from its protocol spec S (its state, its event types and their
+ * data). Topics are built by protocol/topics.ts behind these calls.
+ */
+export interface RoleLink<S extends RoleSpec = RoleSpec> {
   /** Publishes the role's own state (retained, wrapped in the supervisor's state envelope). */
-  publishState(detail: unknown): void;
+  publishState(detail: RoleStateOf<S>): void;
   /** Publishes an event on hearth/<id>/event/<role>; `message` is one readable line (also logged). */
-  publishEvent(type: string, message: string, data?: Record<string, unknown>): void;
+  publishEvent<K extends EventType<S>>(type: K, message: string, data?: EventData<S, K>): void;
   /** Announces (retained) or withdraws (null) one of this device's streams. */
   publishStream(stream: string, announcement: StreamAnnouncement | null): void;
   /** Follows every device's stream announcements; returns an unsubscribe function. */
@@ -31,13 +38,13 @@ export interface RoleLink {
   readonly connected: boolean;
 }
 
-export interface RoleDeps<C> {
+export interface RoleDeps<S extends RoleSpec = RoleSpec> {
   device: DeviceIdentity;
-  /** This role's validated config slice. */
-  config: C;
+  /** This role's validated config slice (its spec's checks passed too). */
+  config: RoleConfigOf<S>;
   clock: Clock;
   log: Logger;
-  link: RoleLink;
+  link: RoleLink<S>;
   /** Adapters injected by tests or the house-in-a-box (simulated hardware); empty in production. */
   hal: HalOverrides;
   /**
@@ -57,12 +64,26 @@ export interface Role<C = unknown> {
   apply(config: C): Promise<'applied' | 'restart'>;
   stop(): Promise<void>;
   /**
-   * Runs `cmd/<role>/<action>` with arguments already validated against the role's protocol
-   * spec. Resolve with the result; throw a ProtocolError ('busy', 'failed', …) to refuse.
+   * One handler per command of the role's spec, looked up by name for `cmd/<role>/<action>` and
+   * called with the arguments already validated against the spec. Resolve with the result; throw a
+   * ProtocolError ('busy', 'failed', …) to refuse.
    */
-  command(action: string, args: Record<string, unknown>): Promise<unknown>;
+  readonly commands: CommandMap;
   /** Counters and gauges for the periodic telemetry message. */
   telemetry?(): Record<string, number>;
 }
 
-export type RoleFactory<C = any> = (deps: RoleDeps<C>) => Role<C>;
+/** The erased command map the runtime dispatches on (a typed role has CommandHandlers<S>). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- method bivariance: each handler takes its own validated args
+export type CommandMap = { readonly [action: string]: { bivarianceHack(args: any): Promise<unknown> }['bivarianceHack'] };
+
+/** A role typed from its spec: its config slice, and exactly the commands the spec names. */
+export interface RoleOf<S extends RoleSpec> extends Role<RoleConfigOf<S>> {
+  readonly commands: CommandHandlers<S>;
+}
+
+export type RoleFactory<S extends RoleSpec = RoleSpec> = (deps: RoleDeps<S>) => RoleOf<S>;
+
+/** Any role's factory, as the supervisor holds it (it knows no role's types). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- erased: the supervisor passes each role its own validated slice
+export type AnyRoleFactory = (deps: RoleDeps<any>) => Role<any>;

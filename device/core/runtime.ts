@@ -1,32 +1,42 @@
-// One device: its config store, its MQTT link, its roles under the supervisor, and the handlers
-// for config/set and commands. `startRuntime` is what `hearth run` calls; tests call it too.
+// One device, assembled: its config store, its MQTT link (injected or real), its roles under the
+// supervisor, the publisher, the command client, telemetry and one handler per request kind
+// (handlers/). `startRuntime` is what `hearth run` calls; tests call it too, with a fake link for
+// the config/set and command paths in virtual time (test/unit/core/runtime.test.ts).
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import {
-  topics as topicsFor, PROTOCOL_VERSION, ACCEPTED_VERSIONS, ROLE_SPECS, ConfigSet, DeviceCommands, StreamAnnouncement,
-  deviceConfigSchema, normalizeConfig, mergePatch, redact, check, ProtocolError, summarize, restoreRedacted, stripRedacted,
-  type DeviceConfig, type RoleSpec, type Reply, type Topics, type Info, type EventEnvelope, type RoleStateEnvelope,
+  topics as topicsFor, StreamAnnouncement, deviceConfigSchema, check, haStatusTopic,
+  type DeviceConfig, type RoleSpec, type Topics,
 } from '../../protocol/index.ts';
 import { RealClock, type Clock, type TimerHandle } from './clock.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
 import { ConfigStore } from './config-store.ts';
-import { MqttLink } from './mqtt-link.ts';
+import { MqttLink, type LinkFactory } from './mqtt-link.ts';
+import type { DeviceLink } from './device-link.ts';
 import { tryConnect, TRIAL_TIMEOUT_MS, type TrialOutcome } from './mqtt-trial.ts';
-import { Supervisor, ApplyError, type RoleView, type RoleLoader } from './supervisor.ts';
-import { ROLE_LOADERS } from './registry.ts';
-import { parseRequest, validateCommand, okReply, errorReply, RequestError, malformedCommandTopic } from './requests.ts';
-import { boardModel, ipv4Addresses, bootTimeIso, hostname, loadavg, socTemperatureC, CpuMeter } from './system-info.ts';
+import { Supervisor, type RoleLoader } from './supervisor.ts';
 import { RUNTIME_VERSION } from './version.ts';
-import { buildHaDiscovery, type HaComponent } from './homeassistant.ts';
-import type { HaEntity } from './ha-entities.ts';
-import { HA_STATUS_TOPIC } from '../../protocol/topics.ts';
-import type { RoleFactory, RoleLink } from './role.ts';
-import type { HalOverrides } from '../hal/overrides.ts';
+import { Publisher } from './publisher.ts';
+import { CommandClient } from './command-client.ts';
+import { TelemetryPublisher } from './telemetry.ts';
+import { handleConfigSet } from './handlers/config-set.ts';
+import { handleCommand } from './handlers/command.ts';
+import { handleHaCommand } from './handlers/ha-command.ts';
+import type { RequestContext } from './handlers/context.ts';
+import type { AnyRoleFactory, RoleLink } from './role.ts';
+import type { HalOverrides } from './hal-overrides.ts';
+
+/** The roles a program has: their protocol specs and their factories' loaders (device/cli/roles.ts). */
+export interface RoleSet {
+  specs: readonly RoleSpec[];
+  loaders: Record<string, RoleLoader>;
+}
 import { startHouseClock } from '../clock/runtime-clock.ts';
 
 export interface RuntimeOptions {
+  /** The roles this runtime can run (the composition root hands them in; core names none). */
+  roles: RoleSet;
   stateDir: string;
   /** Config file (default <stateDir>/config.json). */
   configFile?: string;
@@ -34,7 +44,7 @@ export interface RuntimeOptions {
   log?: Logger;
   hal?: HalOverrides;
   /** Roles beyond the built-in ones (tests, simulations): spec + factory. */
-  extraRoles?: Array<{ spec: RoleSpec; factory: RoleFactory }>;
+  extraRoles?: Array<{ spec: RoleSpec; factory: AnyRoleFactory }>;
   /** The logger's level was given on the command line (--log-level, HEARTH_LOG_LEVEL): it wins over `log.level` in the config. */
   fixedLogLevel?: boolean;
   /** Supervisor restart backoff (defaults 1 s … 60 s). */
@@ -44,6 +54,8 @@ export interface RuntimeOptions {
   brokerTrialMs?: number;
   /** Delay once the broker keeps closing this device's connections (default 120 s; takeover.ts). */
   conflictBackoffMs?: number;
+  /** Builds the MQTT link (default: the real MqttLink); tests hand in a fake one. */
+  newLink?: LinkFactory;
 }
 
 export interface Runtime {
@@ -51,20 +63,19 @@ export interface Runtime {
   readonly topics: Topics;
   config(): { revision: number; config: DeviceConfig };
   supervisor: Supervisor;
-  link(): MqttLink;
+  link(): DeviceLink;
   stop(): Promise<void>;
 }
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const clock = o.clock ?? new RealClock();
-  const specs: readonly RoleSpec[] = o.extraRoles?.length ? [...ROLE_SPECS, ...o.extraRoles.map((r) => r.spec)] : ROLE_SPECS;
+  const specs: readonly RoleSpec[] = o.extraRoles?.length ? [...o.roles.specs, ...o.extraRoles.map((r) => r.spec)] : o.roles.specs;
   const schema = deviceConfigSchema(specs);
-  const loaders: Record<string, RoleLoader> = { ...ROLE_LOADERS };
+  const loaders: Record<string, RoleLoader> = { ...o.roles.loaders };
   for (const r of o.extraRoles ?? []) loaders[r.spec.name] = async () => r.factory;
 
   await mkdir(o.stateDir, { recursive: true });
-  const bootLog = o.log ?? createLogger();
-  const store = await ConfigStore.open(o.stateDir, bootLog, o.configFile ?? join(o.stateDir, 'config.json'), schema);
+  const store = await ConfigStore.open(o.stateDir, o.log ?? createLogger(), o.configFile ?? join(o.stateDir, 'config.json'), schema);
   const stored = store.current();
   if (!stored) throw new Error(`no config at ${store.file}: write one (see README, "Set up a house") or run "hearth firstboot"`);
   let config = stored.config;
@@ -79,9 +90,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   applyLogLevel(config);
   const startedAt = new Date(clock.wall()).toISOString();
 
-  // --- MQTT link -----------------------------------------------------------------------------
+  const newLink: LinkFactory = o.newLink ?? ((lo) => new MqttLink(lo));
   const makeLink = (c: DeviceConfig) => {
-    const l = new MqttLink({
+    const l = newLink({
       url: c.mqtt.url, clientId: id, username: c.mqtt.username ?? (c.mqtt.password ? id : undefined), password: c.mqtt.password,
       keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
       will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
@@ -89,196 +100,56 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       ...(c.mqtt.tls ? { tls: { ca: c.mqtt.tls.ca ?? (c.mqtt.tls.caFile ? readFileSync(c.mqtt.tls.caFile) : undefined), pinSha256: c.mqtt.tls.pinSha256 } } : {}),
     });
     // Said on the next connection that lasts long enough to publish (it waits in the offline queue).
-    l.onConflict((c) => publishEvent('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
+    l.onConflict((c) => publisher.event('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
     return l;
   };
-  let link = makeLink(config);
-  const json = (x: unknown) => JSON.stringify(x);
+  let link: DeviceLink = makeLink(config);
+  const currentLink = () => link;
 
-  const info = (): Info => ({
-    v: PROTOCOL_VERSION, device: id, ...(config.name ? { name: config.name } : {}), runtime: RUNTIME_VERSION,
-    protocol: PROTOCOL_VERSION, accepts: [...ACCEPTED_VERSIONS], roles: Object.keys(config.roles).filter((r) => config.roles[r] !== undefined),
-    model: boardModel(), hostname: hostname(), addresses: ipv4Addresses(), node: process.version, bootTime: bootTimeIso(clock.wall()), startedAt,
+  const publisher = new Publisher({
+    id, topics: t, clock, specs, link: currentLink, startedAt,
+    applied: () => ({ config, revision, appliedAt: store.current()?.appliedAt ?? startedAt }),
   });
-  // Home Assistant discovery rides along with info: re-sent on every change of config and
-  // whenever Home Assistant announces itself online (it forgets non-retained state on restart).
-  let haTopic: string | undefined;
-  let haPrevious: Record<string, HaComponent> | undefined;
-  let haCommands = new Map<string, NonNullable<HaEntity['command']>>();
-  const haStreams = new Set<string>(); // announced streams: a player's stream options
-  const publishDiscovery = () => {
-    if (!config.homeassistant?.enabled) {
-      if (haTopic) { link.publish(haTopic, '', { retain: true }); haTopic = undefined; }
-      haPrevious = undefined;
-      haCommands = new Map();
-      return;
-    }
-    const d = buildHaDiscovery({ info: info(), roles: config.roles, baseTopic: t.base, prefix: config.homeassistant.prefix, specs, streams: [...haStreams], previous: haPrevious });
-    haTopic = d.topic;
-    haPrevious = d.current;
-    haCommands = d.commands;
-    link.publish(d.topic, json(d.payload), { retain: true });
-  };
-  // Home Assistant's plain payload on `cmd/ha/<key>` → the entity's commands, each run as a request.
-  const handleHaCommand = async (key: string, payload: Buffer): Promise<void> => {
-    const command = haCommands.get(key);
-    const topic = t.cmd(id, 'ha', key);
-    const steps = command ? command(payload.toString().trim()) : `no Home Assistant entity "${key}" on ${id}`;
-    if (typeof steps === 'string') { reply(errorReply(`ha-${key}`, topic, new ProtocolError(command ? 'invalid' : 'unknown-command', steps))); log.warn(`refused ${topic}: ${steps}`); return; }
-    for (const c of steps) await handleCommand(t.cmd(id, c.role, c.action), Buffer.from(json({ v: PROTOCOL_VERSION, id: `ha-${key}`, ...c.args })));
-  };
-  let haStreamsTimer: TimerHandle | undefined;
-  const publishInfo = () => { link.publish(t.info(id), json(info()), { retain: true }); publishDiscovery(); };
-  const publishConfig = () => link.publish(t.config(id), json({ v: PROTOCOL_VERSION, revision, appliedAt: store.current()?.appliedAt ?? startedAt, config: redact(config) }), { retain: true });
-  const reply = (r: Reply) => link.publish(t.reply(id), json(r), { qos: 1 });
-
-  // --- roles -----------------------------------------------------------------------------------
-  const details = new Map<string, unknown>();
-  const views = new Map<string, RoleView>();
-  const publishRoleState = (role: string) => {
-    const view = views.get(role);
-    if (!view) return;
-    if (view.status === 'stopped' && !(role in config.roles)) {
-      link.publish(t.state(id, role), '', { retain: true }); // a removed role's state is cleared
-      details.delete(role);
-      return;
-    }
-    const env: RoleStateEnvelope = {
-      v: PROTOCOL_VERSION, role, status: view.status, since: new Date(view.since).toISOString(), restarts: view.restarts,
-      ...(view.error ? { error: view.error } : {}), ...(view.nextRestartInMs !== undefined ? { nextRestartInMs: Math.round(view.nextRestartInMs) } : {}),
-      ...(details.has(role) ? { detail: details.get(role) } : {}),
-    };
-    link.publish(t.state(id, role), json(env), { retain: true });
-  };
-  const publishEvent = (role: string, type: string, message: string, data?: Record<string, unknown>) => {
-    const ev: EventEnvelope = { v: PROTOCOL_VERSION, ts: new Date(clock.wall()).toISOString(), type, message, ...(data ? { data } : {}) };
-    link.publish(t.event(id, role), json(ev), { qos: 1 });
-  };
-
-  let reqSeq = 0;
-  const pending = new Map<string, (r: Reply) => void>();
-  const replySubs = new Map<string, () => void>();
-  const watchReplies = (device: string) => {
-    if (replySubs.has(device)) return;
-    replySubs.set(device, link.subscribe(t.reply(device), (_topic, payload) => {
-      try {
-        const r = JSON.parse(payload.toString()) as Reply;
-        const w = pending.get(r.id);
-        if (w) { pending.delete(r.id); w(r); }
-      } catch { /* not ours */ }
-    }));
-  };
-
-  // Stream announcements each role has up (retained), cleared when the role leaves the config.
-  const roleStreams = new Map<string, Set<string>>();
+  const commands = new CommandClient({ id, topics: t, clock, link: currentLink });
   const linkFor = (role: string): RoleLink => ({
-    publishState(detail) { details.set(role, detail); publishRoleState(role); },
+    publishState: (detail) => publisher.roleDetail(role, detail),
     publishEvent(type, message, data) {
       log.info(message, { role, event: type });
-      publishEvent(role, type, message, data);
+      publisher.event(role, type, message, data);
     },
-    publishStream(stream, ann) {
-      const mine = roleStreams.get(role) ?? roleStreams.set(role, new Set()).get(role)!;
-      if (ann) mine.add(stream); else mine.delete(stream);
-      link.publish(t.stream(id, stream), ann ? json(ann) : '', { retain: true });
-    },
-    watchStreams(handler) {
-      return link.subscribe(t.streamsFilter(), (topic, payload) => {
-        const p = t.parse(topic);
-        if (!p || p.kind !== 'stream') return;
-        if (payload.length === 0) { handler(p.device, p.stream, null); return; }
-        let raw: unknown;
-        try { raw = JSON.parse(payload.toString()); } catch { log.warn(`ignoring a stream announcement that is not JSON on ${topic}`); return; }
-        const r = check(StreamAnnouncement, raw);
-        if (!r.ok) { log.warn(`ignoring an invalid stream announcement on ${topic}: ${r.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`); return; }
-        handler(p.device, p.stream, r.value);
-      });
-    },
-    sendCommand(device, targetRole, action, args, timeoutMs = 5000) {
-      watchReplies(device);
-      const reqId = `${id}-${++reqSeq}-${Math.random().toString(36).slice(2, 8)}`;
-      return new Promise<Reply>((resolve) => {
-        const timer = clock.setTimeout(() => {
-          pending.delete(reqId);
-          resolve({ v: PROTOCOL_VERSION, id: reqId, ok: false, error: { code: 'timeout', message: `${device} did not answer ${targetRole}/${action} within ${timeoutMs} ms` } });
-        }, timeoutMs);
-        pending.set(reqId, (r) => { clock.clearTimeout(timer); resolve(r); });
-        link.publish(t.cmd(device, targetRole, action), json({ v: PROTOCOL_VERSION, id: reqId, ...args }), { qos: 1 });
-      });
-    },
+    publishStream: (stream, ann) => publisher.stream(role, stream, ann),
+    watchStreams: (handler) => watchStreams(link, t, log, handler),
+    sendCommand: (device, targetRole, action, args, timeoutMs) => commands.send(device, targetRole, action, args, timeoutMs),
     get connected() { return link.connected; },
   });
-
   // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
   // with an injected clock and no simulated network (virtual-time tests of other parts).
-  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent });
+  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent: (role, type, message, data) => publisher.event(role, type, message, data) });
   const supervisor = new Supervisor({
-    device: { id, baseTopic: t.base, stateDir: o.stateDir }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
-    onStatus: (role, view) => { views.set(role, view); publishRoleState(role); },
-    onEvent: publishEvent,
+    device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
+    onStatus: (role, view) => publisher.roleView(role, view),
+    onEvent: (role, type, message, data) => publisher.event(role, type, message, data),
     restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,
+    order: Object.fromEntries(specs.map((s) => [s.name, s.order ?? 0])),
   });
+  const telemetry = new TelemetryPublisher({ id, topics: t, clock, link: currentLink, roles: () => supervisor.telemetry(), ...(house ? { houseClock: () => house.sync() } : {}) });
 
-  // --- requests --------------------------------------------------------------------------------
   let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => { const p = queue.then(fn); queue = p.catch(() => {}); return p; };
-
-  async function handleConfigSet(payload: Buffer): Promise<void> {
-    const topic = t.configSet(id);
-    let reqId = '';
-    try {
-      const { id: rid, body } = parseRequest(payload);
-      reqId = rid;
-      const r = check(ConfigSet, body);
-      if (!r.ok) throw new RequestError(reqId, 'invalid', `config/set is invalid: ${summarize(r.errors)}`, r.errors);
-      const req = r.value;
-      if ((req.config === undefined) === (req.patch === undefined)) throw new RequestError(reqId, 'invalid', 'config/set needs exactly one of "config" or "patch"', [{ path: '', message: 'needs exactly one of config, patch' }]);
-      await serial(async () => {
-        if (req.ifRevision !== undefined && req.ifRevision !== revision) throw new ProtocolError('invalid', `the applied revision is ${revision}, not ${req.ifRevision}`, [{ path: '/ifRevision', message: `must be ${revision}` }]);
-        const candidate = normalizeConfig(req.config !== undefined ? restoreRedacted(req.config, config) : mergePatch(config, stripRedacted(req.patch)), schema);
-        if (candidate.id !== id) throw new ProtocolError('invalid', `a config cannot change the device id (${id} → ${candidate.id}); provision the new id instead`, [{ path: '/id', message: `must be "${id}"` }]);
-        if (isDeepStrictEqual(candidate, config)) { reply(okReply(reqId, topic, { revision, unchanged: true })); return; }
-        // Broker settings are tried before anything is kept (mqtt-trial.ts): on failure the device
-        // is back on its last good settings, and this refusal is its reply once it is back.
-        const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
-        const trial = mqttChanged ? await switchBroker(candidate, config) : undefined;
-        if (trial && !trial.ok) {
-          throw new ProtocolError('apply-failed', `the new broker settings did not work: ${trial.reason}; the device went back to ${config.mqtt.url} and keeps revision ${revision}`, [{ path: '/mqtt', message: trial.reason }]);
-        }
-        let changes;
-        try {
-          changes = await supervisor.apply(candidate.roles);
-        } catch (e) {
-          if (mqttChanged) await switchBroker(config, candidate, false);
-          const ae = e as ApplyError;
-          // A role's own paths (relative to its slice) are kept, under /roles/<role>.
-          const own = ae.reason instanceof ProtocolError ? ae.reason.details ?? [] : [];
-          throw new ProtocolError('apply-failed', `${ae.message}; the device keeps revision ${revision}`,
-            own.length ? own.map((d) => ({ path: `/roles/${ae.role}${d.path}`, message: d.message })) : [{ path: `/roles/${ae.role}`, message: ae.reason?.message ?? ae.message }]);
-        }
-        const old = config;
-        config = candidate;
-        // A removed role's retained state and stream announcements go with it (its stop was
-        // reported while it was still in the old config, so that report kept the topic).
-        for (const role of changes.stopped) {
-          publishRoleState(role);
-          for (const stream of roleStreams.get(role) ?? []) link.publish(t.stream(id, stream), '', { retain: true });
-          roleStreams.delete(role);
-        }
-        revision = await store.save(candidate, () => clock.wall());
-        applyLogLevel(candidate);
-        if (old.telemetry?.intervalS !== candidate.telemetry?.intervalS) scheduleTelemetry();
-        publishInfo();
-        publishConfig();
-        log.info(`applied config revision ${revision}`, changes);
-        reply(okReply(reqId, topic, { revision, ...changes, ...(trial?.ok ? { broker: { url: candidate.mqtt.url, connectedInMs: trial.ms } } : {}) }));
-      });
-    } catch (e) {
-      const out = errorReply(e instanceof RequestError ? e.requestId : reqId, topic, e);
-      log.warn(`rejected config/set: ${out.error!.message}`);
-      reply(out);
-    }
-  }
+  let haStreamsTimer: TimerHandle | undefined;
+  const ctx: RequestContext = {
+    id, topics: t, clock, log, specs, schema, supervisor, publisher,
+    applied: () => ({ config, revision }),
+    save: (c) => store.save(c, () => clock.wall()),
+    commit(next, rev) {
+      const intervalChanged = next.telemetry?.intervalS !== config.telemetry?.intervalS;
+      config = next;
+      revision = rev;
+      applyLogLevel(next);
+      if (intervalChanged) telemetry.schedule(next.telemetry?.intervalS);
+    },
+    serial: <T>(fn: () => Promise<T>): Promise<T> => { const p = queue.then(fn); queue = p.catch(() => {}); return p; },
+    switchBroker,
+  };
 
   /**
    * Moves the link to `next`'s broker settings. With a trial (the default) they are kept only if a
@@ -294,9 +165,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       link.adoptRetained(old);
       wireLink();
       await old.stop();
-      publishInfo();
-      publishConfig();
-      for (const role of views.keys()) publishRoleState(role);
+      publisher.infoAndDiscovery();
+      publisher.config_();
+      publisher.allRoleStates();
       return link;
     };
     const fresh = await swap(next);
@@ -308,94 +179,34 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     return r;
   }
 
-  async function handleCommand(topic: string, payload: Buffer): Promise<void> {
-    const p = t.parse(topic);
-    let reqId = '';
-    try {
-      if (!p || p.kind !== 'cmd') throw malformedCommandTopic(topic, payload, t.cmd(id, 'role', 'action').replace(/role\/action$/, '<role>/<action>'));
-      const { id: rid, body } = parseRequest(payload);
-      reqId = rid;
-      if (p.role === 'device') {
-        const spec = (DeviceCommands as Record<string, { args: import('@sinclair/typebox').TObject }>)[p.action];
-        if (!spec) throw new RequestError(reqId, 'unknown-command', `device has no command "${p.action}"; it has ${Object.keys(DeviceCommands).join(', ')}`);
-        const args = validateCommand(spec.args, reqId, body, `device/${p.action}`);
-        if (p.action === 'ping') { reply(okReply(reqId, topic, { runtime: RUNTIME_VERSION, uptimeS: Math.round(process.uptime()) })); return; }
-        if (p.action === 'restart-role') {
-          const role = args.role as string;
-          if (!supervisor.roles().includes(role)) throw new RequestError(reqId, 'unknown-role', `role ${role} is not configured on ${id}`);
-          await supervisor.restart(role);
-          reply(okReply(reqId, topic));
-          return;
-        }
-      }
-      const spec = specs.find((s) => s.name === p.role);
-      if (!spec) throw new RequestError(reqId, 'unknown-role', `there is no role "${p.role}"`);
-      const cmd = spec.commands[p.action];
-      if (!cmd) throw new RequestError(reqId, 'unknown-command', `${p.role} has no command "${p.action}"; it has ${Object.keys(spec.commands).join(', ') || 'none'}`);
-      const args = validateCommand(cmd.args, reqId, body, `${p.role}/${p.action}`);
-      const inst = supervisor.instance(p.role);
-      if (!inst) {
-        const view = supervisor.view(p.role);
-        throw new RequestError(reqId, 'role-not-running', view ? `${p.role} is ${view.status}${view.error ? ` (${view.error})` : ''}` : `${p.role} is not configured on ${id}`);
-      }
-      const result = await inst.command(p.action, args);
-      reply(okReply(reqId, topic, result));
-    } catch (e) {
-      const out = errorReply(e instanceof RequestError ? e.requestId : reqId, topic, e);
-      log.warn(`refused ${topic}: ${out.error!.message}`);
-      reply(out);
-    }
-  }
-
   function wireLink(): void {
-    link.subscribe(t.configSet(id), (_topic, payload) => { void handleConfigSet(payload); });
-    link.subscribe(HA_STATUS_TOPIC, (_topic, payload) => { if (payload.toString() === 'online') publishDiscovery(); });
+    link.subscribe(t.configSet(id), (_topic, payload) => { void handleConfigSet(ctx, payload); });
+    link.subscribe(haStatusTopic(config.homeassistant?.prefix), (_topic, payload) => { if (payload.toString() === 'online') publisher.discovery(); });
     link.subscribe(t.cmdFilter(id), (topic, payload) => {
       const p = t.parse(topic);
-      if (p?.kind === 'cmd' && p.role === 'ha') void handleHaCommand(p.action, payload);
-      else void handleCommand(topic, payload);
+      if (p?.kind === 'cmd' && p.role === 'ha') void handleHaCommand(ctx, p.action, payload);
+      else void handleCommand(ctx, topic, payload);
     });
     // A player's Home Assistant stream select lists the streams announced on MQTT.
     link.subscribe(t.streamsFilter(), (topic, payload) => {
       const p = t.parse(topic);
       if (!p || p.kind !== 'stream' || !config.homeassistant?.enabled || !('player' in config.roles)) return;
       const key = `${p.device}/${p.stream}`;
-      const had = haStreams.has(key);
-      if (payload.length === 0) haStreams.delete(key); else haStreams.add(key);
-      if (had !== haStreams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(publishDiscovery, 1000); }
+      const streams = publisher.haStreams;
+      const had = streams.has(key);
+      if (payload.length === 0) streams.delete(key); else streams.add(key);
+      if (had !== streams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(() => publisher.discovery(), 1000); }
     });
-    for (const device of replySubs.keys()) {
-      replySubs.delete(device);
-      watchReplies(device);
-    }
+    commands.rewire();
   }
 
-  // --- telemetry -------------------------------------------------------------------------------
-  const cpu = new CpuMeter();
-  let telemetryTimer: TimerHandle | undefined;
-  function publishTelemetry(): void {
-    const mem = process.memoryUsage();
-    const temp = socTemperatureC();
-    link.publish(t.telemetry(id), json({
-      v: PROTOCOL_VERSION, ts: new Date(clock.wall()).toISOString(), uptimeS: Math.round(process.uptime()), cpuPct: cpu.sample(),
-      rssMb: Math.round(mem.rss / 1e5) / 10, heapMb: Math.round(mem.heapUsed / 1e5) / 10, load1: Math.round(loadavg()[0]! * 100) / 100,
-      ...(temp !== undefined ? { temperatureC: temp } : {}), roles: supervisor.telemetry(),
-      ...(house ? { clock: house.sync() } : {}),
-    }), { qos: 0 });
-  }
-  function scheduleTelemetry(): void {
-    clock.clearInterval(telemetryTimer);
-    telemetryTimer = clock.setInterval(() => { if (link.connected) publishTelemetry(); }, (config.telemetry?.intervalS ?? 30) * 1000);
-  }
-
-  // --- start -----------------------------------------------------------------------------------
   wireLink();
-  publishInfo();
-  publishConfig();
+  publisher.infoAndDiscovery();
+  publisher.config_();
   // Roles first (the hub role brings up the broker this device may connect to), then the link.
   await supervisor.boot(config.roles);
   link.start();
-  scheduleTelemetry();
+  telemetry.schedule(config.telemetry?.intervalS);
   log.info(`hearth ${RUNTIME_VERSION} running as ${id} (config revision ${revision}; roles: ${Object.keys(config.roles).join(', ') || 'none'})`);
 
   let stopping: Promise<void> | undefined;
@@ -405,7 +216,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     link: () => link,
     stop() {
       stopping ??= (async () => {
-        clock.clearInterval(telemetryTimer);
+        telemetry.stop();
         clock.clearTimeout(haStreamsTimer);
         await supervisor.stop();
         await house?.stop();
@@ -414,4 +225,18 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       return stopping;
     },
   };
+}
+
+/** Every device's stream announcements, validated at the edge (a bad one is logged and skipped). */
+function watchStreams(link: DeviceLink, t: Topics, log: Logger, handler: Parameters<RoleLink['watchStreams']>[0]): () => void {
+  return link.subscribe(t.streamsFilter(), (topic, payload) => {
+    const p = t.parse(topic);
+    if (!p || p.kind !== 'stream') return;
+    if (payload.length === 0) { handler(p.device, p.stream, null); return; }
+    let raw: unknown;
+    try { raw = JSON.parse(payload.toString()); } catch { log.warn(`ignoring a stream announcement that is not JSON on ${topic}`); return; }
+    const r = check(StreamAnnouncement, raw);
+    if (!r.ok) { log.warn(`ignoring an invalid stream announcement on ${topic}: ${r.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`); return; }
+    handler(p.device, p.stream, r.value);
+  });
 }

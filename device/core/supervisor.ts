@@ -6,12 +6,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './log.ts';
-import type { Role, RoleDeps, RoleFactory, RoleLink, DeviceIdentity } from './role.ts';
-import type { HalOverrides } from '../hal/overrides.ts';
+import type { Role, AnyRoleFactory, RoleLink, DeviceIdentity } from './role.ts';
+import type { HalOverrides } from '../core/hal-overrides.ts';
 import type { RoleStatus } from '../../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
 
-export type RoleLoader = () => Promise<RoleFactory>;
+export type RoleLoader = () => Promise<AnyRoleFactory>;
 
 export interface SupervisorDeps {
   device: DeviceIdentity;
@@ -28,6 +28,8 @@ export interface SupervisorDeps {
   restartMaxMs?: number;
   /** A role that ran this long without failing has its backoff reset. */
   stableMs?: number;
+  /** Start order by role (RoleSpec.order): lower starts earlier and stops later; default 0. */
+  order?: Record<string, number>;
 }
 
 export interface RoleView {
@@ -64,6 +66,7 @@ export class Supervisor {
   constructor(private readonly d: SupervisorDeps) {}
 
   roles(): string[] { return [...this.slots.keys()]; }
+  private rank(role: string): number { return this.d.order?.[role] ?? 0; }
   view(role: string): RoleView | undefined { return this.slots.get(role)?.view; }
   instance(role: string): Role | undefined {
     const s = this.slots.get(role);
@@ -83,7 +86,7 @@ export class Supervisor {
     if (!loader) throw new Error(`no role called "${slot.name}" in this runtime`);
     const factory = await loader();
     const log = this.d.log.child({ role: slot.name });
-    const deps: RoleDeps<unknown> = {
+    const deps: Parameters<AnyRoleFactory>[0] = {
       device: this.d.device, config: slot.config, clock: this.d.clock, log, hal: this.d.hal,
       link: this.d.linkFor(slot.name),
       fail: (err: Error) => this.failed(slot, generation, err),
@@ -144,8 +147,8 @@ export class Supervisor {
    * backoff; it does not stop the others (there is no older config to go back to).
    */
   async boot(roles: Record<string, unknown>): Promise<void> {
-    // The hub goes first: on a house-in-a-box the device's own link needs its broker.
-    const names = Object.keys(roles).filter((n) => roles[n] !== undefined).sort((a, b) => (a === 'hub' ? -1 : b === 'hub' ? 1 : 0));
+    // Lower order first (the hub's broker before a link that goes through it); stable otherwise.
+    const names = Object.keys(roles).filter((n) => roles[n] !== undefined).sort((a, b) => this.rank(a) - this.rank(b));
     for (const name of names) {
       const slot = this.newSlot(name, roles[name]);
       this.slots.set(name, slot);
@@ -266,7 +269,7 @@ export class Supervisor {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const names = [...this.slots.keys()].sort((a, b) => (a === 'hub' ? 1 : b === 'hub' ? -1 : 0)); // hub last
+    const names = [...this.slots.keys()].sort((a, b) => this.rank(b) - this.rank(a)); // reverse start order
     for (const name of names) {
       const slot = this.slots.get(name)!;
       this.d.clock.clearTimeout(slot.restartTimer);

@@ -33,7 +33,7 @@ export interface ArpCapture {
 
 export type ArpCaptureFactory = (opts: ArpCaptureOptions) => ArpCapture;
 
-declare module './overrides.ts' {
+declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     arpCapture?: ArpCaptureFactory;
   }

@@ -45,7 +45,7 @@ export interface AudioInputOptions {
 
 export type AudioInputFactory = (input: SourceInput, opts: AudioInputOptions) => AudioInput;
 
-declare module './overrides.ts' {
+declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** Builds a source's input in place of the configured one (tests, house in a box). */
     audioIn?: AudioInputFactory;

@@ -76,7 +76,7 @@ export interface AudioSinkOptions {
 
 export type AudioSinkFactory = (opts: AudioSinkOptions) => AudioSink;
 
-declare module './overrides.ts' {
+declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** Builds the player's DAC sink in place of the configured one (tests, house in a box). */
     audioOut?: AudioSinkFactory;

@@ -101,7 +101,7 @@ export interface GpioOpenOptions {
 
 export type GpioFactory = (opts: GpioOpenOptions) => Gpio | Promise<Gpio>;
 
-declare module './overrides.ts' {
+declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** Replaces the configured GPIO adapter (tests and the house-in-a-box use the simulation). */
     gpio?: GpioFactory;

@@ -14,7 +14,7 @@ export interface UdpBroadcast {
 
 export type UdpBroadcastFactory = () => UdpBroadcast | Promise<UdpBroadcast>;
 
-declare module './overrides.ts' {
+declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     udpBroadcast?: UdpBroadcastFactory;
   }

@@ -66,7 +66,7 @@ export function isMulticastAddress(addr: string): boolean {
   return first >= 224 && first <= 239;
 }
 
-declare module './overrides.ts' {
+declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** The UDP stack roles open sockets on (default: the real one, on the runtime's clock). */
     udp?: UdpStack;

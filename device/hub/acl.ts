@@ -2,64 +2,59 @@
 // rules are written out for Mosquitto (docs/mqtt-acl.md, tested against a real Mosquitto).
 //
 // A device login <u> may publish to: hearth/<u>/#, hearth/streams/<u>/<stream>,
-// homeassistant/device/<u>/config; and subscribe to: hearth/<u>/config/set, hearth/<u>/cmd/#,
-// hearth/streams/# (players follow every stream), homeassistant/status. Extra grants widen this
+// <ha>/device/<u>/config; and subscribe to: hearth/<u>/config/set, hearth/<u>/cmd/#,
+// hearth/streams/# (players follow every stream), <ha>/status, where <ha> is the Home Assistant
+// discovery prefix the hub's device is configured with (default homeassistant). Every filter is
+// built by protocol/topics.ts, so the ACL cannot drift from the topics. Extra grants widen this
 // per login (e.g. a button device that sends another device's wake command). A controller may do
 // everything. The client id of a device must be its login, so no one can kick a device off by
 // reusing its client id.
 import type { Login } from './credentials.ts';
+import { topicMatches, filterCovers, RESERVED_LOGINS } from '../../protocol/topic-match.ts';
+import { topics as topicsFor, haDiscoveryTopic, haStatusTopic, checkSegment } from '../../protocol/topics.ts';
 
 export interface AclSubject { user: string; rights: Login['rights']; grants?: Login['grants'] }
 
-/** True when MQTT topic filter `filter` matches topic name `topic`. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/'), t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return i < t.length || t.length === i; // "a/#" also matches "a"
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
+export { topicMatches, filterCovers, RESERVED_LOGINS };
 
-/** True when every topic matched by filter `inner` is also matched by filter `outer`. */
-export function filterCovers(outer: string, inner: string): boolean {
-  const o = outer.split('/'), n = inner.split('/');
-  for (let i = 0; i < o.length; i++) {
-    if (o[i] === '#') return true;
-    if (i >= n.length) return false;
-    if (n[i] === '#') return false;
-    if (o[i] === '+') continue;
-    if (n[i] === '+' || o[i] !== n[i]) return false;
-  }
-  return o.length === n.length;
-}
+/** Where the ACL's topics live: the base topic and the Home Assistant discovery prefix. */
+export interface AclTopics { base?: string; haPrefix?: string }
+const where = (w: string | AclTopics | undefined): AclTopics => (typeof w === 'string' ? { base: w } : w ?? {});
 
 /**
- * Logins that cannot be device ids: `<base>/streams/` holds every device's stream announcements,
- * so a device login "streams" would own all of them through `<base>/<login>/#`.
+ * Filters for one login, built by the topic builders with a stand-in id then given the login: a
+ * login that is no valid topic segment (a wildcard could widen a filter) owns no topic, except
+ * Mosquitto's `%u` placeholder (docs/mqtt-acl.md is generated from these same rules).
  */
-export const RESERVED_LOGINS: readonly string[] = ['streams'];
-
-export function publishFilters(s: AclSubject, base = 'hearth'): string[] {
-  const own = RESERVED_LOGINS.includes(s.user) ? [] : [`${base}/${s.user}/#`];
-  return [...own, `${base}/streams/${s.user}/+`, `homeassistant/device/${s.user}/config`, ...(s.grants?.publish ?? [])];
+const STAND_IN = 'login0stand0in';
+function forLogin(user: string, build: (id: string) => string[]): string[] {
+  if (user !== '%u') { try { checkSegment(user, 'login'); } catch { return []; } }
+  return build(STAND_IN).map((f) => f.split(STAND_IN).join(user));
 }
 
-export function subscribeFilters(s: AclSubject, base = 'hearth'): string[] {
+export function publishFilters(s: AclSubject, w?: string | AclTopics): string[] {
+  const { base = 'hearth', haPrefix } = where(w);
+  const t = topicsFor(base);
+  const own = RESERVED_LOGINS.includes(s.user) ? [] : forLogin(s.user, (u) => [t.deviceFilter(u)]);
+  return [...own, ...forLogin(s.user, (u) => [t.deviceStreamsFilter(u), haDiscoveryTopic(u, haPrefix)]), ...(s.grants?.publish ?? [])];
+}
+
+export function subscribeFilters(s: AclSubject, w?: string | AclTopics): string[] {
+  const { base = 'hearth', haPrefix } = where(w);
+  const t = topicsFor(base);
   return [
-    `${base}/${s.user}/config/set`, `${base}/${s.user}/cmd/#`, `${base}/${s.user}/reply`, `${base}/streams/#`, 'homeassistant/status',
+    ...forLogin(s.user, (u) => [t.configSet(u), t.cmdTreeFilter(u), t.reply(u)]), t.streamsTreeFilter(), haStatusTopic(haPrefix),
     ...(s.grants?.subscribe ?? []),
   ];
 }
 
-export function mayPublish(s: AclSubject, topic: string, base = 'hearth'): boolean {
+export function mayPublish(s: AclSubject, topic: string, w?: string | AclTopics): boolean {
   if (topic.startsWith('$')) return false;
   if (s.rights === 'controller') return true;
-  return publishFilters(s, base).some((f) => topicMatches(f, topic));
+  return publishFilters(s, w).some((f) => topicMatches(f, topic));
 }
 
-export function maySubscribe(s: AclSubject, filter: string, base = 'hearth'): boolean {
+export function maySubscribe(s: AclSubject, filter: string, w?: string | AclTopics): boolean {
   if (s.rights === 'controller') return true;
-  return subscribeFilters(s, base).some((f) => filterCovers(f, filter));
+  return subscribeFilters(s, w).some((f) => filterCovers(f, filter));
 }

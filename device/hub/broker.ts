@@ -26,6 +26,8 @@ export interface BrokerOptions {
   credentialsFile?: string;
   allowAnonymous?: boolean;
   baseTopic?: string;
+  /** Home Assistant discovery prefix the devices publish under (default homeassistant). */
+  haPrefix?: string;
   log: Logger;
   /** A TLS listener (mqtts) beside the plain one: port (default 8883; 0 picks one), PEM certificate and key files (tls.ts makes them). */
   tls?: { port?: number; certFile: string; keyFile: string };
@@ -184,7 +186,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     authorizePublish: (client, packet, cb) => {
       if (!client) { cb(null); return; }
       const s = (client as WithSubject)[SUBJECT];
-      if (s && mayPublish(s, packet.topic, base)) {
+      if (s && mayPublish(s, packet.topic, { base, haPrefix: opts.haPrefix })) {
         if (packet.retain) {
           const size = packet.payload.length;
           if (!retained.allows(s.user, packet.topic, size, limits.retainedBytesPerLogin)) {
@@ -202,7 +204,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
     authorizeSubscribe: (client, sub, cb) => {
       const s = (client as WithSubject)[SUBJECT];
-      if (s && maySubscribe(s, sub.topic, base)) { cb(null, sub); return; }
+      if (s && maySubscribe(s, sub.topic, { base, haPrefix: opts.haPrefix })) { cb(null, sub); return; }
       security({ type: 'denied', clientId: client.id, user: s?.user, topic: sub.topic, message: `denied subscribe by ${s?.user ?? client.id} to ${sub.topic}` });
       cb(null, null); // a negative suback for this filter; the connection stays up
     },

@@ -5,7 +5,7 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import { Type, Obj, check, type Static } from '../../protocol/index.ts';
-import { RESERVED_LOGINS } from './acl.ts';
+import { RESERVED_LOGINS } from '../../protocol/topic-match.ts';
 import { parseStrictJson } from '../../protocol/json.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;

@@ -2,23 +2,25 @@
 // broker of its own). Its logins can be managed over MQTT by a controller, or on the box with
 // `hearth hub add-device`.
 import { join } from 'node:path';
-import type { Static } from '@sinclair/typebox';
 import type { RoleFactory } from '../core/role.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
-import type { HubConfig } from '../../protocol/roles/hub.ts';
+import type { hubSpec } from '../../protocol/roles/hub.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { addLogin, removeLogin } from './credentials.ts';
 import { serveHouseTime, type Served } from '../clock/serve.ts';
 import { RealUdpStack } from '../hal/udp.real.ts';
 
-type Config = Static<typeof HubConfig>;
-
-export const createHubRole: RoleFactory<Config> = (deps) => {
+export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
   let config = deps.config;
   let broker: RunningBroker | undefined;
   let stopped = false;
   let ntp: Served | undefined;
   const credentialsFile = () => config.credentialsFile ?? join(deps.device.stateDir, 'credentials.json');
+
+  const running = (): RunningBroker => {
+    if (!broker) throw new ProtocolError('role-not-running', 'the broker is not running');
+    return broker;
+  };
 
   const publish = () => {
     if (!broker) return;
@@ -34,7 +36,7 @@ export const createHubRole: RoleFactory<Config> = (deps) => {
       stopped = false;
       const b = await startBroker({
         host: config.host, port: config.port ?? 1883, wsPort: config.wsPort === 0 ? null : config.wsPort ?? 8080,
-        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, limits: config.limits, tls: config.tls,
+        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, haPrefix: deps.device.haPrefix, limits: config.limits, tls: config.tls,
         log: deps.log,
         onSecurityEvent: (e) => deps.link.publishEvent(e.type, e.message, { ...(e.clientId ? { clientId: e.clientId } : {}), ...(e.user ? { user: e.user } : {}), ...(e.topic ? { topic: e.topic } : {}) }),
       });
@@ -68,26 +70,23 @@ export const createHubRole: RoleFactory<Config> = (deps) => {
       ntp = undefined;
       await n?.server?.stop();
     },
-    async command(action, args) {
-      if (!broker) throw new ProtocolError('role-not-running', 'the broker is not running');
-      if (action === 'add-device') {
-        const device = args.device as string;
-        const password = await addLogin(credentialsFile(), device, args.controller ? 'controller' : 'device');
-        await broker.reloadCredentials();
+    commands: {
+      async 'add-device'(args) {
+        const b = running();
+        const password = await addLogin(credentialsFile(), args.device, args.controller ? 'controller' : 'device');
+        await b.reloadCredentials();
         publish();
-        deps.link.publishEvent('login-added', `login ${device} added`, { device });
-        return { device, password };
-      }
-      if (action === 'remove-device') {
-        const device = args.device as string;
-        if (!(await removeLogin(credentialsFile(), device))) throw new ProtocolError('not-found', `there is no login ${device}`);
-        await broker.reloadCredentials();
-        broker.kick(device);
+        deps.link.publishEvent('login-added', `login ${args.device} added`, { device: args.device });
+        return { device: args.device, password };
+      },
+      async 'remove-device'(args) {
+        const b = running();
+        if (!(await removeLogin(credentialsFile(), args.device))) throw new ProtocolError('not-found', `there is no login ${args.device}`);
+        await b.reloadCredentials();
+        b.kick(args.device);
         publish();
-        return undefined;
-      }
-      if (action === 'clients') return broker.clients();
-      throw new ProtocolError('unknown-command', `hub has no command ${action}`);
+      },
+      async clients() { return running().clients(); },
     },
     telemetry(): Record<string, number> {
       return broker ? { clients: broker.clients().length, logins: broker.logins(), ...(ntp?.server ? { ntpServed: ntp.server.served } : {}) } : {};

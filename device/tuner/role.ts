@@ -8,13 +8,14 @@
 // adapter itself enforces (line thread, holder process, gpioset), so a stalled or killed runtime
 // cannot hold a line past it; every
 // way out of an operation (done, error, stop, a thrown handler) releases START and PTT at once.
-import type { Role, RoleDeps } from '../core/role.ts';
+import type { RoleDeps, RoleOf } from '../core/role.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { sleep } from '../core/clock.ts';
 import type { Gpio, GpioInput, GpioOutput, PulseTimes } from '../hal/gpio.ts';
 import { openGpio } from '../hal/gpio-select.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
-import type { ButtonAction, PressSource, TunerConfig, TunerState, TuneMode, TuneResult } from '../../protocol/roles/tuner.ts';
+import type { ButtonAction, PressSource, TunerConfig, TunerState, TuneMode, TuneResult, tunerSpec } from '../../protocol/roles/tuner.ts';
+import type { CommandHandlers, EventData } from '../../protocol/index.ts';
 import { tunerConfigProblems, resolveTunerSettings, PRESS_ERROR_BOUND_MS, type TunerSettings } from '../../protocol/roles/tuner-rules.ts';
 import { TunerMachine, Refusal, type Operation, type PttAction, type Verdict } from './machine.ts';
 import { KeyWatch } from './key-watch.ts';
@@ -40,7 +41,7 @@ function refusal(e: unknown): unknown {
 
 interface Held { op: Operation; watch: KeyWatch }
 
-export class TunerRole implements Role<TunerConfig> {
+export class TunerRole implements RoleOf<typeof tunerSpec> {
   private s!: TunerSettings;
   private m!: TunerMachine;
   private gpio: Gpio | undefined;
@@ -58,7 +59,7 @@ export class TunerRole implements Role<TunerConfig> {
   private pass: (Held & { up: boolean }) | undefined;
   private readonly counts = { presses: 0, tunes: 0, failures: 0, buttonPresses: 0, faults: 0 };
 
-  constructor(private readonly deps: RoleDeps<TunerConfig>) {}
+  constructor(private readonly deps: RoleDeps<typeof tunerSpec>) {}
 
   private get clock() { return this.deps.clock; }
   private iso(clockMs = this.clock.now()): string { return new Date(this.clock.wall() - (this.clock.now() - clockMs)).toISOString(); }
@@ -78,7 +79,7 @@ export class TunerRole implements Role<TunerConfig> {
 
   private publish(): void { if (!this.stopped) this.deps.link.publishState(this.state()); }
 
-  private fault(kind: string, message: string, extra: Record<string, unknown> = {}): void {
+  private fault(kind: string, message: string, extra: Omit<EventData<typeof tunerSpec, 'fault'>, 'fault'> = {}): void {
     this.counts.faults++;
     this.deps.log.warn(message, { fault: kind });
     if (!this.stopped) this.deps.link.publishEvent('fault', message, { fault: kind, ...extra });
@@ -375,26 +376,30 @@ export class TunerRole implements Role<TunerConfig> {
     return 'restart';
   }
 
-  async command(action: string, args: Record<string, unknown>): Promise<unknown> {
-    if (!this.gpio || this.stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
-    if (action === 'tune') {
-      const mode = args.mode as TuneMode;
+  /** The spec's commands (arguments already validated against it; the checks here are a second guard). */
+  readonly commands: CommandHandlers<typeof tunerSpec> = {
+    tune: async ({ mode }) => {
+      this.running();
       if (!['bypass', 'memory', 'full'].includes(mode)) throw new ProtocolError('invalid', `unknown mode "${String(mode)}"; modes are bypass, memory and full`, [{ path: '/mode', message: 'must be bypass, memory or full' }]);
       return this.replyFor(await this.timedPress('tune', this.m.targetMs(mode), 'command', mode));
-    }
-    if (action === 'press') {
-      const ms = Number(args.ms);
-      if (!Number.isFinite(ms) || ms < 20 || ms > 10_000) throw new ProtocolError('invalid', `press length ${String(args.ms)} ms is out of range (20–10000 ms)`, [{ path: '/ms', message: 'must be 20–10000' }]);
+    },
+    press: async ({ ms }) => {
+      this.running();
+      if (!Number.isFinite(ms) || ms < 20 || ms > 10_000) throw new ProtocolError('invalid', `press length ${String(ms)} ms is out of range (20–10000 ms)`, [{ path: '/ms', message: 'must be 20–10000' }]);
       let mode: TuneMode;
       try { mode = this.m.rawPressMode(ms); } catch (e) { throw refusal(e); }
       return this.replyFor(await this.timedPress('press', ms, 'command', mode));
-    }
-    if (action === 'erase-memories') {
+    },
+    'erase-memories': async () => {
+      this.running();
       const r = await this.erase();
       if (r.outcome !== 'erased') throw new ProtocolError('failed', r.message);
       return r;
-    }
-    throw new ProtocolError('unknown-command', `the tuner has no command "${action}"; it has tune, press and erase-memories`);
+    },
+  };
+
+  private running(): void {
+    if (!this.gpio || this.stopped) throw new ProtocolError('role-not-running', 'the tuner is not running');
   }
 
   telemetry(): Record<string, number> {
@@ -402,6 +407,6 @@ export class TunerRole implements Role<TunerConfig> {
   }
 }
 
-export function createTunerRole(deps: RoleDeps<TunerConfig>): Role<TunerConfig> {
+export function createTunerRole(deps: RoleDeps<typeof tunerSpec>): RoleOf<typeof tunerSpec> {
   return new TunerRole(deps);
 }

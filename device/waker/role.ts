@@ -1,14 +1,13 @@
 // The waker role: ARP demand → magic packet, wake on command, liveness per host. Wiring only:
 // parsing (arp.ts), the decision (policy.ts), liveness (liveness.ts) and sending (send.ts) are
 // the pure parts; the raw capture and the UDP socket are HAL edges.
-import type { Role, RoleDeps } from '../core/role.ts';
+import type { RoleOf, RoleDeps } from '../core/role.ts';
 import type { ArpCapture } from '../hal/arp-capture.ts';
 import type { UdpBroadcast } from '../hal/udp-broadcast.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
-import type { WakerConfig, WakerHost, WakerHostStatus, WakerState } from '../../protocol/roles/waker.ts';
+import type { WakerHost, WakerHostStatus, WakerState, wakerSpec } from '../../protocol/roles/waker.ts';
 import { buildArpProbe, parseArpFrame, type ArpPacket } from './arp.ts';
 import { canonicalMac, directedBroadcast } from './addr.ts';
-import { checkWakerConfig } from './hosts.ts';
 import { Liveness, type LivenessChange } from './liveness.ts';
 import { WakePolicy, type Verdict } from './policy.ts';
 import { MagicSender } from './send.ts';
@@ -27,7 +26,7 @@ interface HostRt {
   lastWake: { at: number; reason: 'arp' | 'command'; requester?: string } | null;
 }
 
-export function createWakerRole(deps: RoleDeps<WakerConfig>): Role<WakerConfig> {
+export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof wakerSpec> {
   const { clock, log, link, hal } = deps;
   const cfg = deps.config;
   let stopped = false;
@@ -172,7 +171,6 @@ export function createWakerRole(deps: RoleDeps<WakerConfig>): Role<WakerConfig> 
     async start() {
       if (started) return;
       started = true;
-      checkWakerConfig(cfg);
       const probe = { ...DEFAULT_PROBE, ...(cfg.probe ?? {}) };
       policy = new WakePolicy(cfg.hosts, cfg.deny);
       try {
@@ -223,25 +221,24 @@ export function createWakerRole(deps: RoleDeps<WakerConfig>): Role<WakerConfig> 
     },
 
     async apply(next) {
-      checkWakerConfig(next);
       return 'restart';
     },
 
     stop,
 
-    async command(action, args) {
-      if (action === 'status') return state();
-      if (action !== 'wake') throw new ProtocolError('unknown-command', `the waker has no command "${action}"; it has wake and status`);
-      const name = String(args.host);
-      const h = hosts.get(name);
-      if (!h) {
-        const known = [...hosts.keys()];
-        throw new ProtocolError('not-found', `no host "${name}" in this waker's config${known.length ? `; configured: ${known.join(', ')}` : ''}`, [{ path: '/host', message: 'is not a configured host' }]);
-      }
-      let via: string[];
-      try { via = await wake(h, 'command'); }
-      catch (e) { throw new ProtocolError('failed', `could not wake ${name}: ${(e as Error).message}`); }
-      return { host: name, via, state: h.liveness.state };
+    commands: {
+      async status() { return state(); },
+      async wake({ host: name }) {
+        const h = hosts.get(name);
+        if (!h) {
+          const known = [...hosts.keys()];
+          throw new ProtocolError('not-found', `no host "${name}" in this waker's config${known.length ? `; configured: ${known.join(', ')}` : ''}`, [{ path: '/host', message: 'is not a configured host' }]);
+        }
+        let via: string[];
+        try { via = await wake(h, 'command'); }
+        catch (e) { throw new ProtocolError('failed', `could not wake ${name}: ${(e as Error).message}`); }
+        return { host: name, via, state: h.liveness.state };
+      },
     },
 
     telemetry() {

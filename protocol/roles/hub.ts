@@ -1,5 +1,5 @@
 // hub: the embedded MQTT broker (Aedes) with per-device credentials and ACLs, TCP + WebSocket.
-import { Type, Obj, Id, Port } from '../kit.ts';
+import { Type, Obj, Id, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
 import { NtpServerConfig } from '../clock.ts';
 
@@ -56,11 +56,15 @@ export const hubSpec = defineRole({
     anonymous: Type.Boolean(),
     ntp: Type.Optional(Type.String({ description: 'where house time is served (host:port), or why not (e.g. "port 123 taken: chrony serves")' })),
   }),
-  event: Obj({
-    type: Type.Union(['auth-failed', 'denied', 'refused', 'throttled', 'takeover', 'login-added'].map((t) => Type.Literal(t)), { description: 'refused: a packet or retained message over a limit, or a string MQTT 3.1.1 forbids; throttled: a client over its publish rate is read more slowly; takeover: a client id connected a second time (the first connection is closed)' }),
-    clientId: Type.Optional(Type.String()),
-    user: Type.Optional(Type.String()),
-    topic: Type.Optional(Type.String()),
-    message: Type.String(),
-  }),
+  events: {
+    'auth-failed': Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()) }, { description: 'a client was refused at connect' }),
+    denied: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a publish or subscribe was refused by the ACL' }),
+    refused: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a packet or retained message over a limit, or a string MQTT 3.1.1 forbids' }),
+    throttled: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a client over its publish rate is read more slowly' }),
+    takeover: Obj({ clientId: Type.Optional(Type.String()), user: Type.Optional(Type.String()), topic: Type.Optional(Type.String()) }, { description: 'a client id connected a second time (the first connection is closed)' }),
+    'login-added': Obj({ device: Type.String() }, { description: 'add-login command' }),
+  },
+  order: -1,
+  // The hub serves the web console: Home Assistant links it from the device page.
+  configurationUrl: (c: Static<typeof HubConfig>, address: string | undefined) => (address && c.wsPort !== 0 ? `http://${address}:${c.wsPort ?? 8080}/` : undefined),
 });

@@ -4,6 +4,7 @@
 // `subscribe` switches it live.
 import { Type, Obj, Ipv4, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
+import type { ErrorDetail } from '../envelope.ts';
 import { ClockStatusFields } from '../clock.ts';
 
 export const Rate = Type.Union([Type.Literal(44100), Type.Literal(48000)], { description: 'sample rate (Hz)' });
@@ -43,6 +44,9 @@ export const PlayerOutput = Obj(
   { description: 'the DAC' },
 );
 
+/** Playout latency after the sender's clock when the config gives none (ms). */
+export const LATENCY_MS_DEFAULT = 100;
+
 export const PlayerConfig = Obj(
   {
     ...StreamChoice,
@@ -58,6 +62,34 @@ export const PlayerConfig = Obj(
   { description: 'multi-room player: multicast RTP L16 → DAC, in sync with every other player' },
 );
 export type PlayerConfig = Static<typeof PlayerConfig>;
+
+/** The stream choice rules: exactly one of stream, sap, group+port; a format only with group+port. */
+export function streamChoiceErrors(c: { stream?: unknown; sap?: unknown; group?: unknown; port?: unknown; format?: unknown }): ErrorDetail[] {
+  const kinds = [c.stream !== undefined, c.sap !== undefined, c.group !== undefined || c.port !== undefined].filter(Boolean).length;
+  if (kinds !== 1) return [{ path: '', message: 'choose the stream by exactly one of: stream, sap, or group + port' }];
+  if ((c.group === undefined) !== (c.port === undefined)) return [{ path: c.group === undefined ? '/group' : '/port', message: 'group and port go together' }];
+  if (c.format !== undefined && c.group === undefined) return [{ path: '/format', message: 'format is only for an explicit group:port' }];
+  return [];
+}
+
+/** Audio the sink keeps queued ahead of the DAC (ms), defaults applied. */
+export function outputBufferMs(c: PlayerConfig): number {
+  return c.output?.bufferMs ?? OUTPUT_BUFFER_MS_DEFAULT[c.output?.kind ?? 'speaker'];
+}
+
+/**
+ * A player config's rules beyond the schema, defaults taken into account: the stream choice, and
+ * what the sink keeps queued must have arrived when it is queued, so it must fit in the latency.
+ */
+export function checkPlayerConfig(c: PlayerConfig): ErrorDetail[] {
+  const latency = c.latencyMs ?? LATENCY_MS_DEFAULT;
+  const buffer = outputBufferMs(c);
+  const out = streamChoiceErrors(c);
+  if (buffer + 5 > latency) {
+    out.push({ path: '/output/bufferMs', message: `${c.output?.bufferMs === undefined ? `the default of ${buffer} ms` : `${buffer} ms`} must be at least 5 ms below latencyMs (${latency} ms): at most ${latency - 5}` });
+  }
+  return out;
+}
 
 export const PlayerFormat = Obj({
   encoding: Type.Literal('L16'), rate: Type.Number(), channels: Channels, payloadType: Type.Integer(),
@@ -122,27 +154,28 @@ export const PlayerState = Obj({
 });
 export type PlayerState = Static<typeof PlayerState>;
 
-export const PlayerEventType = Type.Union(
-  ['sink-lost', 'sink-restored', 'resync', 'clock-unsure', 'clock-sure', 'stream-switched', 'stream-found', 'stream-lost', 'stream-unavailable', 'output'].map((s) => Type.Literal(s)),
-);
-export type PlayerEventType = Static<typeof PlayerEventType>;
-
-export const PlayerEvent = Obj({
-  type: PlayerEventType,
-  message: Type.String(),
-  error: Type.Optional(Type.String({ description: 'sink-lost: why' })),
-  lostMs: Type.Optional(Type.Number({ description: 'sink-restored: how long the DAC was gone' })),
-  ssrc: Type.Optional(Type.Integer()),
-  from: Type.Optional(Type.String({ description: 'stream-switched: previous stream' })),
-  to: Type.Optional(Type.String({ description: 'stream-switched: new stream' })),
-  status: Type.Optional(PlayerOutputStatus),
-  previous: Type.Optional(PlayerOutputStatus),
-});
+/** The `data` of hearth/<id>/event/player, per event type. */
+export const PlayerEvents = {
+  'sink-lost': Obj({ error: Type.String({ description: 'why' }) }, { description: 'the DAC went away' }),
+  'sink-restored': Obj({ lostMs: Type.Number({ description: 'how long the DAC was gone' }) }, { description: 'the DAC is back' }),
+  resync: Obj({ ssrc: Type.Optional(Type.Integer()) }, { description: 'playout re-synchronised to the sender' }),
+  'stream-switched': Obj({
+    from: Type.Optional(Type.String({ description: 'previous stream' })),
+    to: Type.String({ description: 'new stream' }),
+  }, { description: 'another stream is playing' }),
+  'stream-found': Obj({}, { description: 'packets are arriving' }),
+  'stream-lost': Obj({}, { description: 'no packets for 2 s' }),
+  'stream-unavailable': Obj({}, { description: 'the stream asked for is not announced (yet)' }),
+  'clock-unsure': Obj({}, { description: 'the house clock is not trusted: playout may be off between rooms' }),
+  'clock-sure': Obj({}, { description: 'the house clock is trusted again' }),
+  output: Obj({ status: PlayerOutputStatus, previous: PlayerOutputStatus }, { description: 'the output status changed' }),
+};
 
 export const playerSpec = defineRole({
   name: 'player',
   description: 'Multi-room player: plays one multicast RTP L16 stream on a DAC, sample-synchronised with every other player of the stream through the shared wall clock.',
   config: PlayerConfig,
+  check: checkPlayerConfig,
   commands: {
     subscribe: {
       description: 'switches to another stream live: exactly one of stream, sap, or group+port (+format); `ssrc` picks one sender of it',
@@ -178,5 +211,5 @@ export const playerSpec = defineRole({
     },
   },
   state: PlayerState,
-  event: PlayerEvent,
+  events: PlayerEvents,
 });

@@ -3,6 +3,7 @@
 // RTCP sender reports that map RTP time to the wall clock for the players.
 import { Type, Obj, Id, Ipv4, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
+import type { ErrorDetail } from '../envelope.ts';
 import { Rate, Channels } from './player.ts';
 import { ClockStatus } from '../clock.ts';
 
@@ -74,22 +75,36 @@ export const SourceStreamState = Obj({
 export const SourceState = Obj({ streams: Type.Array(SourceStreamState), clock: Type.Optional(ClockStatus) });
 export type SourceState = Static<typeof SourceState>;
 
-export const SourceEvent = Obj({
-  type: Type.Union(['stream-enabled', 'stream-disabled', 'input-failed', 'input-restored'].map((s) => Type.Literal(s))),
-  stream: Type.String(),
-  message: Type.String(),
-  error: Type.Optional(Type.String()),
-});
+/** The `data` of hearth/<id>/event/source, per event type. */
+export const SourceEvents = {
+  'stream-enabled': Obj({ stream: Type.String() }, { description: 'enable command' }),
+  'stream-disabled': Obj({ stream: Type.String() }, { description: 'disable command' }),
+  'input-failed': Obj({ stream: Type.String(), error: Type.String() }, { description: 'the stream\'s input stopped delivering audio' }),
+  'input-restored': Obj({ stream: Type.String() }, { description: 'the input delivers again' }),
+};
+
+/** Stream ids unique, RTP ports even (RTCP uses port + 1); paths relative to the slice. */
+export function checkSourceConfig(c: SourceConfig): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  const ids = new Set<string>();
+  c.streams.forEach((s, i) => {
+    if (ids.has(s.id)) out.push({ path: `/streams/${i}/id`, message: `stream id ${s.id} is used twice` });
+    if (s.port % 2 !== 0) out.push({ path: `/streams/${i}/port`, message: `stream ${s.id}: the RTP port must be even (RTCP uses port + 1)` });
+    ids.add(s.id);
+  });
+  return out;
+}
 
 export const sourceSpec = defineRole({
   name: 'source',
   description: 'Audio source: ALSA capture, file or tone → RTP L16 multicast with SAP/SDP, RTCP sender reports and MQTT stream announcements.',
   config: SourceConfig,
+  check: checkSourceConfig,
   commands: {
     enable: { description: 'starts sending a configured stream (announces it)', args: Obj({ stream: Id('stream id') }) },
     disable: { description: 'stops sending a configured stream (SAP deletion, announcement enabled=false)', args: Obj({ stream: Id('stream id') }) },
   },
   state: SourceState,
-  event: SourceEvent,
+  events: SourceEvents,
 });
 

@@ -5,9 +5,12 @@
 //   config names (PRESS_ERROR_BOUND_MS; `auto` takes the larger of rpio and chardev), so a press
 //   timed as well as that adapter guarantees still lands inside its window;
 // - windows in order, distinct GPIO lines, a mapped button with at least one action.
-// Problems are returned as {path, message} under /roles/tuner.
+// Problems are returned as {path, message} relative to the tuner's slice (normalizeConfig puts
+// them under /roles/tuner: RoleSpec.check).
 import type { ErrorDetail } from '../envelope.ts';
-import type { ButtonAction, GpioAdapterName, TunerButton, TunerConfig, TuneMode, Bias } from './tuner.ts';
+import { PRESS_ERROR_BOUND_MS, type ButtonAction, type GpioAdapterName, type TunerButton, type TunerConfig, type TuneMode, type Bias } from './tuner-config.ts';
+
+export { PRESS_ERROR_BOUND_MS };
 
 export const TUNER_DEFAULTS = {
   presses: { bypass: 250, memory: 1500, full: 3500 } as Record<TuneMode, number>,
@@ -24,13 +27,6 @@ export const TUNER_DEFAULTS = {
   pttMaxMs: 10_000,
   button: { debounceMs: 30, mediumMs: 1000, longMs: 3000 },
 };
-
-/**
- * Worst-case error of one timed press, per adapter, in ms: what `npm run bench -- tuner` measures
- * under load (press_error_max_ms_loaded, target ≤ 5 ms) with headroom. The guard margin may not
- * be smaller, and a measured press is trusted only where a press this far off could land.
- */
-export const PRESS_ERROR_BOUND_MS: Record<Exclude<GpioAdapterName, 'auto'>, number> = { sim: 5, rpio: 5, chardev: 10 };
 
 export function pressErrorBound(adapter: GpioAdapterName): number {
   return adapter === 'auto' ? Math.max(PRESS_ERROR_BOUND_MS.rpio, PRESS_ERROR_BOUND_MS.chardev) : PRESS_ERROR_BOUND_MS[adapter];
@@ -111,11 +107,11 @@ export function pressWindow(mode: TuneMode, bypassBelowMs: number, fullAboveMs: 
   return { min: fullAboveMs, max: Infinity };
 }
 
-/** Problems a schema cannot see, with paths under /roles/tuner (empty when the config is fine). */
+/** Problems a schema cannot see, with paths relative to the slice (empty when the config is fine). */
 export function tunerConfigProblems(c: TunerConfig): ErrorDetail[] {
   const s = resolveTunerSettings(c);
   const out: ErrorDetail[] = [];
-  const add = (path: string, message: string) => out.push({ path: `/roles/tuner${path}`, message });
+  const add = (path: string, message: string) => out.push({ path, message });
   const bound = pressErrorBound(s.adapter);
   if (s.guardMs < bound) add('/margins/guardMs', `${s.guardMs} ms is below the worst-case press error of the ${s.adapter} adapter (${bound} ms)`);
   if (s.bypassBelowMs >= s.fullAboveMs) add('/windows', `bypassBelowMs (${s.bypassBelowMs}) must be below fullAboveMs (${s.fullAboveMs})`);

@@ -2,7 +2,10 @@
 // watched host (from a requester that is not excluded) sends it a magic packet. Also wakes on
 // command and publishes which hosts are awake (timer-driven ARP probes plus ARP seen from them).
 import { Type, Obj, Id, Ipv4, Mac, type Static } from '../kit.ts';
-import { defineRole } from '../role-spec.ts';
+import { defineRole, type HaContext } from '../role-spec.ts';
+import type { ErrorDetail } from '../envelope.ts';
+import { ipToInt, parseMac, parseSecureOn } from './waker-addr.ts';
+import { RequesterList } from './waker-requesters.ts';
 
 /** A requester matcher: an IPv4 address, an IPv4 CIDR block, or a MAC address. */
 export const Requester = Type.String({
@@ -91,25 +94,67 @@ export type WakerState = Static<typeof WakerState>;
 export const WakerEventType = Type.Union(['demand', 'wake-sent', 'woke', 'wake-failed', 'state'].map((s) => Type.Literal(s)));
 export type WakerEventType = Static<typeof WakerEventType>;
 
-export const WakerEvent = Obj({
-  type: WakerEventType,
-  host: Type.String(),
-  message: Type.String(),
-  requesterIp: Type.Optional(Type.String({ description: 'demand/wake-sent: who ARPed for the host' })),
+const RequesterFields = {
+  requesterIp: Type.Optional(Type.String({ description: 'who ARPed for the host' })),
   requesterMac: Type.Optional(Type.String()),
-  reason: Type.Optional(Type.Union([Type.Literal('arp'), Type.Literal('command')])),
-  via: Type.Optional(Type.Array(Type.String(), { description: 'wake-sent: "udp <addr>:<port>" and/or "ethernet 0x0842 <iface>"' })),
-  wakeMs: Type.Optional(Type.Number({ description: 'woke: milliseconds from the wake to the first sign of life' })),
-  timeoutS: Type.Optional(Type.Number({ description: 'wake-failed: the timeout that passed' })),
-  from: Type.Optional(HostState),
-  to: Type.Optional(HostState),
-});
-export type WakerEvent = Static<typeof WakerEvent>;
+};
+const WakeReason = Type.Union([Type.Literal('arp'), Type.Literal('command')]);
+
+/** The `data` of hearth/<id>/event/waker, per event type. */
+export const WakerEvents = {
+  demand: Obj({ host: Type.String(), requesterIp: Type.String(), requesterMac: Type.String(), reason: WakeReason }, { description: 'an ARP request asked for a sleeping host' }),
+  'wake-sent': Obj({
+    host: Type.String(), reason: WakeReason, ...RequesterFields,
+    via: Type.Array(Type.String(), { description: '"udp <addr>:<port>" and/or "ethernet 0x0842 <iface>"' }),
+  }, { description: 'a magic packet went out' }),
+  woke: Obj({ host: Type.String(), wakeMs: Type.Number({ description: 'milliseconds from the wake to the first sign of life' }) }, { description: 'a host woke after a wake' }),
+  'wake-failed': Obj({
+    host: Type.String(),
+    reason: Type.Optional(WakeReason),
+    timeoutS: Type.Optional(Type.Number({ description: 'the timeout that passed (no sign of life)' })),
+  }, { description: 'the packet could not be sent, or the host did not wake in time' }),
+  state: Obj({ host: Type.String(), from: HostState, to: HostState }, { description: 'a host changed state' }),
+};
+
+/**
+ * The parts of a waker config a JSON schema cannot check: unique host names and IPs, and that every
+ * MAC/IP/password/requester really parses (paths relative to the slice).
+ */
+export function checkWakerConfig(c: WakerConfig): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  const names = new Map<string, number>();
+  const ips = new Map<string, number>();
+  c.hosts.forEach((h, i) => {
+    const at = `/hosts/${i}`;
+    if (names.has(h.name)) details.push({ path: `${at}/name`, message: `duplicates host ${names.get(h.name)} ("${h.name}")` });
+    else names.set(h.name, i);
+    if (ips.has(h.ip)) details.push({ path: `${at}/ip`, message: `duplicates the IP of host ${ips.get(h.ip)} (${h.ip})` });
+    else ips.set(h.ip, i);
+    const tryParse = (path: string, fn: () => unknown) => {
+      try { fn(); } catch (e) { details.push({ path, message: (e as Error).message }); }
+    };
+    tryParse(`${at}/ip`, () => ipToInt(h.ip));
+    tryParse(`${at}/mac`, () => {
+      const m = parseMac(h.mac);
+      if (m.every((b) => b === 0) || m.every((b) => b === 0xff)) throw new Error('must be a host MAC, not all zeros or broadcast');
+      if (m[0]! & 1) throw new Error('is a multicast MAC; a NIC never has one');
+    });
+    if (h.secureOn !== undefined) tryParse(`${at}/secureOn`, () => parseSecureOn(h.secureOn!));
+    if (h.udp === false && !h.rawEthernet) details.push({ path: `${at}/udp`, message: 'with udp false, rawEthernet must be true (no way to send the magic packet)' });
+    if (h.allow) tryParse(`${at}/allow`, () => new RequesterList(h.allow));
+    if (h.deny) tryParse(`${at}/deny`, () => new RequesterList(h.deny));
+  });
+  if (c.deny) {
+    try { new RequesterList(c.deny); } catch (e) { details.push({ path: '/deny', message: (e as Error).message }); }
+  }
+  return details;
+}
 
 export const wakerSpec = defineRole({
   name: 'waker',
   description: 'Wake-on-LAN node: wakes a sleeping host when someone ARPs for it, wakes on command, and reports which hosts are awake.',
   config: WakerConfig,
+  check: checkWakerConfig,
   commands: {
     wake: {
       description: 'sends the magic packet to a configured host now (ignores cooldown); refused for hosts not in the config',
@@ -123,5 +168,10 @@ export const wakerSpec = defineRole({
     },
   },
   state: WakerState,
-  event: WakerEvent,
+  events: WakerEvents,
+  // One Home Assistant button per configured host.
+  homeassistant: (ha: HaContext<WakerConfig | undefined>) => (ha.config?.hosts ?? []).map((h) => ({
+    key: `wake_${h.name.replace(/[^A-Za-z0-9_]+/g, '_')}`,
+    component: { p: 'button', name: `Wake ${h.name}`, icon: 'mdi:power', command_topic: ha.commandTopic('wake'), payload_press: ha.request('wake', { host: h.name }) },
+  })),
 });

@@ -17,6 +17,10 @@ import type { StreamAnnouncement } from '../../protocol/messages.ts';
 import { createSimDac, type SimDac } from '../../device/hal/audio-out.sim.ts';
 import { createSpeakerSink } from '../../device/hal/audio-out.speaker.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
+import type { RoleSpec } from '../../protocol/role-spec.ts';
+import { playerSpec } from '../../protocol/roles/player.ts';
+import { sourceSpec } from '../../protocol/roles/source.ts';
+import { dispatchCommand } from '../../device/core/requests.ts';
 
 type Msg =
   | { t: 'start'; role: 'player' | 'source'; id: string; config: Record<string, unknown>; clockPpm?: number; dac?: { ppm: number; bufferMs?: number; absent?: boolean; mirror?: { device: string; env: Record<string, string> } } }
@@ -29,6 +33,7 @@ const send = (m: unknown) => { if (process.connected) process.send!(m); };
 let clock: Clock = new RealClock();
 const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') || 'warn', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
 let role: Role | undefined;
+let spec: RoleSpec | undefined;
 let dac: SimDac | undefined;
 const watchers = new Set<(d: string, s: string, a: StreamAnnouncement | null) => void>();
 const known = new Map<string, { device: string; stream: string; a: StreamAnnouncement | null }>();
@@ -62,6 +67,7 @@ process.on('message', async (m: Msg) => {
           return dac;
         };
       }
+      spec = m.role === 'player' ? playerSpec : sourceSpec;
       const factory = m.role === 'player' ? (await import('../../device/audio/player/role.ts')).createPlayerRole : (await import('../../device/audio/source/role.ts')).createSourceRole;
       role = factory({
         device: { id: m.id, baseTopic: 'hearth', stateDir: '/tmp' }, config: m.config as never, clock, log, link, hal,
@@ -71,7 +77,7 @@ process.on('message', async (m: Msg) => {
       send({ t: 'started' });
     } else if (m.t === 'cmd') {
       try {
-        send({ t: 'reply', rid: m.rid, ok: true, result: await role!.command(m.action, m.args) });
+        send({ t: 'reply', rid: m.rid, ok: true, result: await dispatchCommand(spec!, role!, m.action, m.args) });
       } catch (e) {
         send({ t: 'reply', rid: m.rid, ok: false, error: { code: e instanceof ProtocolError ? e.code : 'internal', message: (e as Error).message } });
       }

@@ -3,6 +3,8 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics as topicsFor, PROTOCOL_VERSION, type Reply } from '../../protocol/index.ts';
 import { topicMatches } from '../../device/hub/acl.ts';
+import type { RoleSpec } from '../../protocol/index.ts';
+import { publishedProblem } from './published.ts';
 
 export interface Controller {
   client: MqttClient;
@@ -16,21 +18,44 @@ export interface Controller {
   mark(): number;
   /** Every message seen so far on topics matching `filter`. */
   seen(filter: string): Array<{ topic: string; payload: any }>;
+  /** Role states and events seen that break the protocol (see published.ts). */
+  violations(): string[];
+  /** Disconnects; if any role state or event seen broke the protocol, prints them and sets a failing exit code. */
   close(): Promise<void>;
 }
 
 let seq = 0;
 
-export async function connectController(url: string, opts: { username?: string; password?: string; base?: string } = {}): Promise<Controller> {
+export async function connectController(url: string, opts: {
+  username?: string; password?: string; base?: string;
+  /** Role specs the published states and events are checked against (default: the built-in roles). */
+  specs?: readonly RoleSpec[];
+  /** Devices whose messages are not checked (a test that publishes a fake device's bad state on purpose). */
+  unchecked?: string[];
+} = {}): Promise<Controller> {
   const t = topicsFor(opts.base ?? 'hearth');
   const client = await mqtt.connectAsync(url, { username: opts.username, password: opts.password, clientId: `ctl-${process.pid}-${++seq}`, reconnectPeriod: 200, connectTimeout: 5000 });
   const log: Array<{ topic: string; payload: any; raw: Buffer }> = [];
+  const toCheck: Array<{ topic: string; payload: unknown }> = [];
+  const violations = () => toCheck.map((m) => publishedProblem(m.topic, m.payload, { base: t.base, specs: opts.specs })).filter((p): p is string => p !== undefined);
+  const ownSent = new Map<string, Set<string>>();
+  client.on('packetsend', (packet) => {
+    if (packet.cmd !== 'publish') return;
+    const set = ownSent.get(packet.topic) ?? ownSent.set(packet.topic, new Set()).get(packet.topic)!;
+    set.add(packet.payload.toString());
+  });
   const waiters = new Set<(m: { topic: string; payload: any; raw: Buffer }) => void>();
   client.on('message', (topic, raw) => {
     let payload: any = raw.toString();
     try { payload = JSON.parse(payload); } catch { /* keep text (e.g. "online") */ }
     const m = { topic, payload, raw };
     log.push(m);
+    // What a test published itself (deliberately bad input, say) is not a device's message. The
+    // rest is checked at close(), not here: checking costs event-loop time, and a device running in
+    // this process may be timing a pulse.
+    const own = ownSent.get(topic);
+    if (own?.has(raw.toString())) own.delete(raw.toString());
+    else if (!opts.unchecked?.some((d) => topic.startsWith(`${t.base}/${d}/`))) toCheck.push(m);
     for (const w of [...waiters]) w(m);
   });
   await client.subscribeAsync([`${t.base}/#`, 'homeassistant/#'], { qos: 1 });
@@ -73,6 +98,16 @@ export async function connectController(url: string, opts: { username?: string; 
     waitFor,
     mark: () => log.length,
     seen: (filter) => log.filter((m) => topicMatches(filter, m.topic)),
-    async close() { await client.endAsync(true); },
+    violations,
+    async close() {
+      await client.endAsync(true);
+      // Not thrown: close() runs in after-hooks that must go on cleaning up (brokers, namespaces).
+      // The file fails through its exit code instead, which the test runner counts as a failure.
+      const found = violations();
+      if (found.length) {
+        console.error(`[controller] published messages break the protocol:\n  ${found.slice(0, 20).join('\n  ')}`);
+        process.exitCode = 1;
+      }
+    },
   };
 }

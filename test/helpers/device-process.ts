@@ -5,6 +5,7 @@
 import { startRuntime } from '../../device/core/runtime.ts';
 import { createLogger, type LogLevel } from '../../device/core/log.ts';
 import { probe } from './test-roles.ts';
+import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
 const stateDir = process.argv[2];
 if (!stateDir) {
@@ -12,7 +13,7 @@ if (!stateDir) {
   process.exit(2);
 }
 const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as LogLevel) || 'error', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
-const runtime = await startRuntime({ stateDir, extraRoles: [probe], restartMinMs: 50, restartMaxMs: 1000, log });
+const runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir, extraRoles: [probe], restartMinMs: 50, restartMaxMs: 1000, log });
 process.stdout.write(JSON.stringify({ ready: runtime.id, pid: process.pid }) + '\n');
 
 let stopping = false;

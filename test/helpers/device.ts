@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../device/core/runtime.ts';
 import { createLogger } from '../../device/core/log.ts';
-import type { HalOverrides } from '../../device/hal/overrides.ts';
+import type { HalOverrides } from '../../device/core/hal-overrides.ts';
 import type { Clock } from '../../device/core/clock.ts';
+import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
 export interface TestDeviceOptions {
   id: string;
@@ -39,7 +40,7 @@ export async function startTestDevice(o: TestDeviceOptions): Promise<TestDevice>
     roles: o.roles ?? {},
   };
   writeFileSync(join(stateDir, 'config.json'), JSON.stringify(config));
-  const runtime = await startRuntime({
+  const runtime = await startRuntime({ roles: BUILT_IN_ROLES,
     stateDir, hal: o.hal, clock: o.clock, extraRoles: o.extraRoles, restartMinMs: o.restartMinMs ?? 50, restartMaxMs: 1000,
     brokerTrialMs: o.brokerTrialMs, conflictBackoffMs: o.conflictBackoffMs,
     log: createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') ?? 'error' }),

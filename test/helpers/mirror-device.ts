@@ -11,6 +11,7 @@ import { createLogger, type LogLevel } from '../../device/core/log.ts';
 import { RealClock } from '../../device/core/clock.ts';
 import { createSimDac } from '../../device/hal/audio-out.sim.ts';
 import { createSpeakerSink } from '../../device/hal/audio-out.speaker.ts';
+import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
 const [configFile, alsaDevice, ppmArg] = process.argv.slice(2);
 if (!configFile || !alsaDevice) {
@@ -19,7 +20,7 @@ if (!configFile || !alsaDevice) {
 }
 const clock = new RealClock();
 const log = createLogger({ level: (process.env.HEARTH_LOG_LEVEL as LogLevel) || 'warn', format: 'json' });
-const runtime = await startRuntime({
+const runtime = await startRuntime({ roles: BUILT_IN_ROLES,
   stateDir: dirname(configFile), configFile, clock, log,
   hal: {
     audioOut: (o) => createSimDac({

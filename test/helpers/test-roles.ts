@@ -12,11 +12,11 @@ export const probeSpec = defineRole({
     crash: { description: 'makes the role report a failure', args: Obj({}) },
   },
   state: Obj({ label: Type.String(), starts: Type.Integer() }),
-  event: Obj({}),
+  events: {},
 });
 
 export let probeStarts = 0;
-export const probeRole: RoleFactory<{ label: string; failApply?: boolean; failStart?: boolean }> = (deps) => {
+export const probeRole: RoleFactory<typeof probeSpec> = (deps) => {
   let label = deps.config.label;
   return {
     async start() {
@@ -32,13 +32,12 @@ export const probeRole: RoleFactory<{ label: string; failApply?: boolean; failSt
       return 'applied';
     },
     async stop() {},
-    async command(action, args) {
-      if (action === 'echo') return { text: args.text, label };
-      if (action === 'crash') { setTimeout(() => deps.fail(new Error('probe crashed on purpose')), 10); return { crashing: true }; }
-      throw new ProtocolError('unknown-command', action);
+    commands: {
+      async echo(args) { return { text: args.text, label }; },
+      async crash() { setTimeout(() => deps.fail(new Error('probe crashed on purpose')), 10); return { crashing: true }; },
     },
     telemetry: () => ({ starts: probeStarts }),
   };
 };
 
-export const probe = { spec: probeSpec, factory: probeRole as RoleFactory };
+export const probe = { spec: probeSpec, factory: probeRole };

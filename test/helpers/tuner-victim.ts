@@ -44,5 +44,5 @@ const role = new TunerRole({
 });
 await role.start();
 console.log(`ready ${gpio!.holderPid}`);
-role.command('tune', { mode: o.scenario === 'press' ? 'full' : 'memory' }).catch(() => {});
+role.commands.tune({ mode: o.scenario === 'press' ? 'full' : 'memory' }).catch(() => {});
 setInterval(() => {}, 1 << 30);

@@ -8,7 +8,7 @@
 import type { RoleFactory } from '../../core/role.ts';
 import type { TimerHandle } from '../../core/clock.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
-import { OUTPUT_BUFFER_MS_DEFAULT, type PlayerConfig, type PlayerState } from '../../../protocol/roles/player.ts';
+import { LATENCY_MS_DEFAULT, streamChoiceErrors, type PlayerState, type playerSpec } from '../../../protocol/roles/player.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
 import type { StreamFormat } from '../types.ts';
 import { Playout } from '../engine/playout.ts';
@@ -21,22 +21,10 @@ import { openReceiver, type MulticastReceiver } from '../net.ts';
 
 type StreamInfo = PlayerState['stream'];
 
-/** Exactly one of stream, sap, group+port; a format only with group+port. */
-export function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
-  const kinds = [c.stream !== undefined, c.sap !== undefined, c.group !== undefined || c.port !== undefined].filter(Boolean).length;
-  if (kinds !== 1) throw new ProtocolError('invalid', 'choose the stream by exactly one of: stream, sap, or group + port', [{ path: '', message: 'exactly one of stream, sap, group+port' }]);
-  if ((c.group === undefined) !== (c.port === undefined)) throw new ProtocolError('invalid', 'group and port go together', [{ path: c.group === undefined ? '/group' : '/port', message: 'is required with the other' }]);
-  if (c.format !== undefined && c.group === undefined) throw new ProtocolError('invalid', 'format is only for an explicit group:port', [{ path: '/format', message: 'only with group and port' }]);
-}
-
-/** What the sink keeps queued plays before the jitter buffer could have it, so it must fit in the latency. */
-export function checkLatency(c: PlayerConfig): void {
-  const latency = c.latencyMs ?? 100;
-  const buffer = c.output?.bufferMs ?? OUTPUT_BUFFER_MS_DEFAULT[c.output?.kind ?? 'speaker'];
-  if (buffer + 5 > latency) {
-    throw new ProtocolError('invalid', `output.bufferMs (${buffer} ms) must be at least 5 ms below latencyMs (${latency} ms): audio queued for the DAC must have arrived when it is queued`,
-      [{ path: '/output/bufferMs', message: `must be at most latencyMs − 5 (${latency - 5})` }]);
-  }
+/** A subscribe request's stream choice, by the spec's rules (the config's are checked with the config). */
+function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
+  const errors = streamChoiceErrors(c);
+  if (errors.length) throw new ProtocolError('invalid', errors.map((e) => e.message).join('; '), errors);
 }
 
 interface Choice { stream?: string; sap?: string; group?: string; port?: number; format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number }; ssrc?: number }
@@ -46,7 +34,7 @@ function pickChoice(c: Choice): Choice {
   return c.stream !== undefined ? { stream: c.stream, ...pin } : c.sap !== undefined ? { sap: c.sap, ...pin } : { group: c.group, port: c.port, ...(c.format ? { format: c.format } : {}), ...pin };
 }
 
-export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
+export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   let config = deps.config;
   let choice: Choice = {};
   let stopped = false;
@@ -77,7 +65,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
 
   const outRate = () => config.output?.rate ?? 48000;
   const outChannels = () => config.output?.channels ?? 2;
-  const latencyMs = () => config.latencyMs ?? 100;
+  const latencyMs = () => config.latencyMs ?? LATENCY_MS_DEFAULT;
   const trimMs = () => config.trimMs ?? 0;
 
   function choiceId(c: Choice): string { return c.stream ?? c.sap ?? `${c.group}:${c.port}`; }
@@ -222,8 +210,6 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
   return {
     async start() {
       stopped = false;
-      checkChoice(config);
-      checkLatency(config);
       choice = pickChoice(config);
       if (!deps.hal.audioOut) {
         if (config.output?.kind === 'sim') {
@@ -252,13 +238,12 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
       if (config.sapListen ?? true) for (const g of config.sapGroups ?? []) await discovery.listenSap(g);
       discovery.table.onChange(() => { void rejoin('table'); });
       await rejoin('start');
+      if (stopped) return; // stopped while joining: no timer may outlive stop()
       stateTimer = deps.clock.setInterval(publishState, 2000);
       watchTimer = deps.clock.setInterval(watch, 500);
     },
 
     async apply(next) {
-      checkChoice(next);
-      checkLatency(next);
       const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
       // Output, latency and interface changes rebuild the pipeline; stream choice, volume and mute apply live.
       if (!same(next.output, config.output) || next.latencyMs !== config.latencyMs || next.trimMs !== config.trimMs || next.interface !== config.interface || next.sapListen !== config.sapListen || !same(next.sapGroups, config.sapGroups)) {
@@ -286,26 +271,24 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
       await sink?.close();
     },
 
-    async command(action, args) {
-      if (action === 'subscribe') {
+    commands: {
+      async subscribe(args) {
         checkChoice(args);
-        choice = pickChoice(args as Choice);
+        choice = pickChoice(args);
         await rejoin('switch');
         return streamInfo();
-      }
-      if (action === 'volume') {
-        volume = args.gain as number;
-        playout?.setVolume(volume, (args.rampMs as number | undefined) ?? 50);
+      },
+      async volume(args) {
+        volume = args.gain;
+        playout?.setVolume(volume, args.rampMs ?? 50);
         publishState();
-        return undefined;
-      }
-      if (action === 'mute') {
-        muted = args.muted as boolean;
+      },
+      async mute(args) {
+        muted = args.muted;
         playout?.setMuted(muted);
         publishState();
-        return undefined;
-      }
-      if (action === 'streams') {
+      },
+      async streams() {
         const streams = (discovery?.table.all() ?? []).map((e) => ({
           choose: e.device && e.stream ? { stream: `${e.device}/${e.stream}` } : { sap: e.name },
           origin: e.origin, name: e.name, group: e.group, port: e.port,
@@ -313,8 +296,7 @@ export const createPlayerRole: RoleFactory<PlayerConfig> = (deps) => {
           enabled: e.enabled, sender: e.sender,
         }));
         return { streams: streams.sort((a, b) => a.name.localeCompare(b.name)) };
-      }
-      throw new ProtocolError('unknown-command', `player has no command ${action}`);
+      },
     },
 
     telemetry() {

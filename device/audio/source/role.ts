@@ -9,7 +9,7 @@ import type { TimerHandle } from '../../core/clock.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
 import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
 import type { StreamAnnouncement } from '../../../protocol/messages.ts';
-import type { SourceConfig, SourceStream, SourceStreamState } from '../../../protocol/roles/source.ts';
+import type { SourceConfig, SourceStream, SourceStreamState, sourceSpec } from '../../../protocol/roles/source.ts';
 import { openConfiguredInput, type AudioInput } from '../../hal/audio-in.ts';
 import { openSender, type MulticastSender } from '../net.ts';
 import { OutStream } from './stream.ts';
@@ -38,7 +38,7 @@ export function streamFormat(s: SourceStream): StreamFormat {
   return { encoding: 'L16', rate, channels, payloadType };
 }
 
-export const createSourceRole: RoleFactory<SourceConfig> = (deps) => {
+export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
   let config = deps.config;
   const streams = new Map<string, Live>();
   let stopped = false;
@@ -119,19 +119,15 @@ export const createSourceRole: RoleFactory<SourceConfig> = (deps) => {
     return { cfg, format: streamFormat(cfg), enabled: cfg.enabled ?? true, inputFailed: false, lastSsrc: 0, packetsBefore: 0, octetsBefore: 0 };
   }
 
-  function checkIds(c: SourceConfig): void {
-    const ids = new Set<string>();
-    for (const s of c.streams) {
-      if (ids.has(s.id)) throw new ProtocolError('invalid', `stream id ${s.id} is used twice`, [{ path: '/streams', message: `duplicate id ${s.id}` }]);
-      if (s.port % 2 !== 0) throw new ProtocolError('invalid', `stream ${s.id}: the RTP port must be even (RTCP uses port + 1)`, [{ path: '/streams', message: 'odd port' }]);
-      ids.add(s.id);
-    }
+  function stream(id: string): Live {
+    const l = streams.get(id);
+    if (!l) throw new ProtocolError('not-found', `there is no stream ${id} on this device (streams: ${[...streams.keys()].join(', ')})`);
+    return l;
   }
 
   return {
     async start() {
       stopped = false;
-      checkIds(config);
       for (const cfg of config.streams) streams.set(cfg.id, live(cfg));
       for (const l of streams.values()) {
         if (l.enabled) await startStream(l);
@@ -143,7 +139,6 @@ export const createSourceRole: RoleFactory<SourceConfig> = (deps) => {
     },
 
     async apply(next) {
-      checkIds(next);
       const old = new Map(streams);
       config = next;
       for (const cfg of next.streams) {
@@ -171,22 +166,24 @@ export const createSourceRole: RoleFactory<SourceConfig> = (deps) => {
       }
     },
 
-    async command(action, args) {
-      const id = args.stream as string;
-      const l = streams.get(id);
-      if (!l) throw new ProtocolError('not-found', `there is no stream ${id} on this device (streams: ${[...streams.keys()].join(', ')})`);
-      if (action === 'enable') {
+    commands: {
+      async enable({ stream: id }) {
+        const l = stream(id);
         l.enabled = true;
         await startStream(l);
         deps.link.publishEvent('stream-enabled', `stream ${id} enabled`, { stream: id });
-      } else if (action === 'disable') {
+        publishState();
+        return stateOf(l);
+      },
+      async disable({ stream: id }) {
+        const l = stream(id);
         l.enabled = false;
         await stopStream(l);
         deps.link.publishStream(id, announcement(l));
         deps.link.publishEvent('stream-disabled', `stream ${id} disabled`, { stream: id });
-      } else throw new ProtocolError('unknown-command', `source has no command ${action}`);
-      publishState();
-      return stateOf(l);
+        publishState();
+        return stateOf(l);
+      },
     },
 
     telemetry() {

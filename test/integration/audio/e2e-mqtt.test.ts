@@ -245,10 +245,11 @@ test('a bad player config is refused with its path; the player keeps its last go
   assert.is(r.ok, false);
   assert.is(r.error!.code, 'invalid');
   assert.ok(r.error!.details!.some((d) => d.path === '/roles/player/latencyMs'), JSON.stringify(r.error));
-  // Valid by the schema but refused by the role (a group needs its port): the role's own path.
+  // Valid by the schema but refused by the player spec's own check (a group needs its port), before
+  // any role is touched: the same answer `hearth check-config` gives.
   const r2 = await ctl.configSet('kitchen', { patch: { roles: { player: { stream: null, group: '239.255.7.9' } } } });
   assert.is(r2.ok, false);
-  assert.is(r2.error!.code, 'apply-failed');
+  assert.is(r2.error!.code, 'invalid');
   assert.equal(r2.error!.details!.map((d) => d.path), ['/roles/player/port'], JSON.stringify(r2.error));
 
   assert.is(ctl.seen(t.config('kitchen')).at(-1)!.payload.revision, rev, 'the retained config is unchanged');

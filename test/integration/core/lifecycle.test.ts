@@ -24,9 +24,9 @@ const flakySpec = defineRole({
   name: 'flaky', description: 'test role that fails to start a set number of times',
   config: Obj({ failures: Type.Integer({ minimum: 0 }) }),
   commands: { hello: { description: 'answers', args: Obj({}) } },
-  state: Obj({ attempts: Type.Integer() }), event: Obj({}),
+  state: Obj({ attempts: Type.Integer() }), events: {},
 });
-function flakyRole(): RoleFactory<{ failures: number }> {
+function flakyRole(): RoleFactory<typeof flakySpec> {
   let attempts = 0;
   return (deps) => ({
     async start() {
@@ -36,16 +36,16 @@ function flakyRole(): RoleFactory<{ failures: number }> {
     },
     async apply() { return 'restart'; },
     async stop() {},
-    async command() { return { hello: 'world', attempts }; },
+    commands: { async hello() { return { hello: 'world', attempts }; } },
   });
 }
 
 /** `announcer`: announces one stream (retained) when it starts, as a source role does. */
 const announcerSpec = defineRole({
   name: 'announcer', description: 'test role that announces a stream',
-  config: Obj({ stream: Type.String() }), commands: {}, state: Obj({}), event: Obj({}),
+  config: Obj({ stream: Type.String() }), commands: {}, state: Obj({}), events: {},
 });
-const announcerRole: RoleFactory<{ stream: string }> = (deps) => ({
+const announcerRole: RoleFactory<typeof announcerSpec> = (deps) => ({
   async start() {
     deps.link.publishStream(deps.config.stream, {
       v: 2, stream: deps.config.stream, device: deps.device.id, name: 'Test stream', group: '239.255.0.1', port: 46000,
@@ -54,7 +54,7 @@ const announcerRole: RoleFactory<{ stream: string }> = (deps) => ({
   },
   async apply() { return 'restart'; },
   async stop() {},
-  async command() { return undefined; },
+  commands: {},
 });
 
 interface DeviceProc { child: ChildProcess; pid: number; exited: Promise<void> }
@@ -172,7 +172,7 @@ for (const { kind, start } of BROKERS) {
 
   s('broker settings changed by config/set, then the broker restarted: stream announcements are still republished', async (c) => {
     const id = `ann-${kind}`;
-    const dev = await startTestDevice({ id, brokerUrl: c.broker.url, roles: { announcer: { stream: 'radio' } }, extraRoles: [{ spec: announcerSpec, factory: announcerRole as RoleFactory }] });
+    const dev = await startTestDevice({ id, brokerUrl: c.broker.url, roles: { announcer: { stream: 'radio' } }, extraRoles: [{ spec: announcerSpec, factory: announcerRole }] });
     c.devs.push(dev);
     await c.ctl.waitFor(t.stream(id, 'radio'), (x) => x.enabled === true);
     const mark = c.ctl.mark();
@@ -195,7 +195,7 @@ for (const { kind, start } of BROKERS) {
     const mark = c.ctl.mark();
     const dev = await startTestDevice({
       id, brokerUrl: c.broker.url, roles: { probe: { label: 'p' }, flaky: { failures: 1 } },
-      extraRoles: [probe, { spec: flakySpec, factory: flakyRole() as RoleFactory }], restartMinMs: 1500,
+      extraRoles: [probe, { spec: flakySpec, factory: flakyRole() }], restartMinMs: 1500,
     });
     c.devs.push(dev);
     // flaky failed its first start: reported as an event and in its state, while probe runs.

@@ -14,6 +14,7 @@ import { createLogger } from '../../../device/core/log.ts';
 import { connectController, type Controller } from '../../helpers/controller.ts';
 import type { TestDevice } from '../../helpers/device.ts';
 import { topics } from '../../../protocol/index.ts';
+import { BUILT_IN_ROLES } from '../../../device/cli/roles.ts';
 
 const t = topics();
 interface Ctx { dir: string; hub: RunningBroker; ctl: Controller; devs: TestDevice[]; ca: string; fp: string; otherCa: string }
@@ -70,7 +71,7 @@ async function startWithTls(c: Ctx, id: string, url: string, tls: Record<string,
   const stateDir = mk(join(c.dir, `${id}-`));
   writeFileSync(join(stateDir, 'config.json'), JSON.stringify({ v: 2, id, mqtt: { url, reconnectMinMs: 50, reconnectMaxMs: 500, tls }, roles: {} }));
   const { startRuntime } = await import('../../../device/core/runtime.ts');
-  const runtime = await startRuntime({ stateDir, log: createLogger({ level: 'error' }), brokerTrialMs: 3000 });
+  const runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir, log: createLogger({ level: 'error' }), brokerTrialMs: 3000 });
   const d: TestDevice = { runtime, stateDir, stop: () => runtime.stop() };
   c.devs.push(d);
   return d;

@@ -17,7 +17,7 @@ interface Script {
 }
 // apply() throws for a config with `bad: true` and returns 'restart' for one with `restart: true`.
 
-interface Instance { role: string; n: number; config: unknown; deps: RoleDeps<unknown>; stopped: number }
+interface Instance { role: string; n: number; config: unknown; deps: RoleDeps<any>; stopped: number }
 
 const noLink: RoleLink = {
   publishState() {}, publishEvent() {}, publishStream() {}, watchStreams: () => () => {},
@@ -39,7 +39,7 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
     loaders[name] = async () => {
       const s = scripts[name]!;
       if (s.loaderFails) { s.loaderFails--; throw new Error(`cannot load ${name}`); }
-      return (deps: RoleDeps<unknown>): Role => {
+      return (deps: RoleDeps<any>): Role => {
         const inst: Instance = { role: name, n: instances.filter((i) => i.role === name).length + 1, config: deps.config, deps, stopped: 0 };
         instances.push(inst);
         const tag = `${name}#${inst.n}`;
@@ -57,7 +57,7 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
             return 'applied';
           },
           async stop() { inst.stopped++; calls.push(`${tag} stop`); },
-          async command() { return { from: tag }; },
+          commands: { async echo() { return { from: tag }; } },
           telemetry: () => ({ n: inst.n }),
         };
       };
@@ -68,14 +68,14 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
     linkFor: () => noLink,
     onStatus: (role, v) => views.push({ role, ...v }),
     onEvent: (role, type, message, data) => events.push({ role, type, message, data }),
-    restartMinMs: o.restartMinMs ?? 1000, restartMaxMs: o.restartMaxMs ?? 8000, stableMs: o.stableMs ?? 60_000,
+    restartMinMs: o.restartMinMs ?? 1000, restartMaxMs: o.restartMaxMs ?? 8000, stableMs: o.stableMs ?? 60_000, order: { hub: -1 },
   });
   const last = (role: string) => [...views].reverse().find((v) => v.role === role)!;
   const live = (role: string) => [...instances].reverse().find((i) => i.role === role)!;
   return { clock, sup, calls, views, events, scripts, instances, last, live };
 }
 
-test('boot starts every role, hub first; each goes starting → running', async () => {
+test("boot starts every role in spec order (the hub, order -1, first); each goes starting → running", async () => {
   const h = harness(['a', 'hub', 'b']);
   await h.sup.boot({ a: { x: 1 }, b: { x: 2 }, hub: {}, absent: undefined });
   assert.equal(h.calls, ['hub#1 start {}', 'a#1 start {"x":1}', 'b#1 start {"x":2}']);

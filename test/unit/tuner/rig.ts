@@ -2,13 +2,13 @@
 // an in-memory RoleLink that records states, events and outgoing commands.
 import { VirtualClock } from '../../../device/core/clock.ts';
 import { memoryLogger } from '../../../device/core/log.ts';
-import type { Role, RoleLink } from '../../../device/core/role.ts';
+import type { RoleOf, RoleLink } from '../../../device/core/role.ts';
 import { SimGpio } from '../../../device/hal/gpio.sim.ts';
 import type { Gpio, GpioOutput, OutputOptions } from '../../../device/hal/gpio.ts';
 import { At7000, type At7000Options } from '../../../device/tuner/at7000.ts';
 import { createTunerRole } from '../../../device/tuner/role.ts';
 import type { Reply } from '../../../protocol/index.ts';
-import type { TunerConfig, TunerState } from '../../../protocol/roles/tuner.ts';
+import type { TunerConfig, TunerState, tunerSpec } from '../../../protocol/roles/tuner.ts';
 
 export const LINES = { start: 17, key: 27, power: 22, ptt: 23, button: 24 };
 
@@ -16,7 +16,7 @@ export interface Rig {
   clock: VirtualClock;
   sim: SimGpio;
   model: At7000;
-  role: Role<TunerConfig>;
+  role: RoleOf<typeof tunerSpec>;
   states: TunerState[];
   events: Array<{ type: string; message: string; data?: Record<string, any> }>;
   commands: Array<{ device: string; role: string; action: string; args: Record<string, unknown> }>;

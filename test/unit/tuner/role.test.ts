@@ -1,6 +1,8 @@
 // The tuner role against the scripted AT-7000 on simulated GPIO, in virtual time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tunerSpec } from '../../../protocol/roles/tuner.ts';
+import { dispatchCommand } from '../../../device/core/requests.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
 import type { TuneResult } from '../../../protocol/roles/tuner.ts';
 import { makeRig, LINES, flush } from './rig.ts';
@@ -20,7 +22,7 @@ test('every mode lands in its window and the tuner reads the mode asked for', as
   await r.role.start();
   assert.is(r.level(LINES.start), 0, 'START released at start-up');
   for (const mode of ['bypass', 'memory', 'full'] as const) {
-    const res = await r.settle(r.role.command('tune', { mode }) as Promise<TuneResult>);
+    const res = await r.settle(dispatchCommand(tunerSpec, r.role, 'tune', { mode }) as Promise<TuneResult>);
     assert.is(res.mode, mode);
     assert.is(r.model.lastMode, mode);
     assert.is(res.pressMs, { bypass: 250, memory: 1500, full: 3500 }[mode]);
@@ -38,7 +40,7 @@ test('every mode lands in its window and the tuner reads the mode asked for', as
 test('a successful tune reports KEY timings', async () => {
   const r = await makeRig({}, { keyDelayMs: 40, tuneMs: { memory: 600 } });
   await r.role.start();
-  const res = await r.settle(r.role.command('tune', { mode: 'memory' }) as Promise<TuneResult>);
+  const res = await r.settle(dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'memory' }) as Promise<TuneResult>);
   assert.is(res.outcome, 'tuned');
   assert.is(res.key.delayMs, 40);
   assert.is(res.key.lowMs, 600);
@@ -53,7 +55,7 @@ test('the failure pulse pattern is a failed tune', async () => {
   const r = await makeRig({}, { failPulses: 3, pulseMs: 100 });
   await r.role.start();
   r.model.script.push('fail');
-  await refused(r.settle(r.role.command('tune', { mode: 'full' })), 'failed', /failure pulse/);
+  await refused(r.settle(dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'full' })), 'failed', /failure pulse/);
   assert.is(r.state().status, 'error');
   assert.is(r.state().last!.outcome, 'failed');
   assert.is(r.state().last!.key.pulses, 3);
@@ -65,11 +67,11 @@ test('no KEY response is a timeout; KEY held too long is stuck', async () => {
   const r = await makeRig({ keyResponseMs: 1000, keyMaxMs: 5000 });
   await r.role.start();
   r.model.script.push('silent', 'stuck');
-  await refused(r.settle(r.role.command('tune', { mode: 'memory' })), 'timeout', /no KEY response/);
+  await refused(r.settle(dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'memory' })), 'timeout', /no KEY response/);
   assert.is(r.state().last!.outcome, 'no-response');
   assert.is(r.state().last!.key.delayMs, null);
   await r.run(1000);
-  await refused(r.settle(r.role.command('tune', { mode: 'memory' })), 'timeout', /still asserted/);
+  await refused(r.settle(dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'memory' })), 'timeout', /still asserted/);
   assert.is(r.state().last!.outcome, 'stuck');
   assert.ok(r.events.some((e) => e.type === 'fault' && e.data!.fault === 'key-stuck'));
   await r.role.stop();
@@ -78,15 +80,15 @@ test('no KEY response is a timeout; KEY held too long is stuck', async () => {
 test('one operation at a time: busy while tuning and within the minimum gap', async () => {
   const r = await makeRig({ minGapMs: 1000 });
   await r.role.start();
-  const first = r.role.command('tune', { mode: 'full' });
+  const first = dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'full' });
   await flush();
   r.clock.advance(100);
-  await refused(r.role.command('tune', { mode: 'memory' }), 'busy', /pressing/);
+  await refused(dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'memory' }), 'busy', /pressing/);
   await r.settle(first);
-  await refused(r.role.command('press', { ms: 300 }), 'busy', /1000 ms between/);
+  await refused(dispatchCommand(tunerSpec, r.role, 'press', { ms: 300 }), 'busy', /1000 ms between/);
   assert.is(r.model.presses.length, 1, 'the refused requests pressed nothing');
   await r.run(1000);
-  const res = await r.settle(r.role.command('press', { ms: 300 }) as Promise<TuneResult>);
+  const res = await r.settle(dispatchCommand(tunerSpec, r.role, 'press', { ms: 300 }) as Promise<TuneResult>);
   assert.is(res.mode, 'bypass');
   assert.is(res.requestedMs, 300);
   await r.role.stop();
@@ -96,11 +98,11 @@ test('bad commands get clear errors and change nothing', async () => {
   const r = await makeRig();
   await r.role.start();
   const before = JSON.stringify(r.state());
-  await refused(r.role.command('tune', { mode: 'turbo' }), 'invalid', /unknown mode "turbo"/);
-  await refused(r.role.command('press', { ms: 5 }), 'invalid', /out of range/);
-  await refused(r.role.command('press', { ms: 20_000 }), 'invalid', /out of range/);
-  await refused(r.role.command('erase-memories', {}), 'invalid', /power relay/);
-  await refused(r.role.command('dance', {}), 'unknown-command');
+  await refused(dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'turbo' }), 'invalid', /\/mode must be one of bypass, memory, full$/);
+  await refused(dispatchCommand(tunerSpec, r.role, 'press', { ms: 5 }), 'invalid', /\/ms must be >= 20/);
+  await refused(dispatchCommand(tunerSpec, r.role, 'press', { ms: 20_000 }), 'invalid', /\/ms must be <= 10000/);
+  await refused(dispatchCommand(tunerSpec, r.role, 'erase-memories', {}), 'invalid', /power relay/);
+  await refused(dispatchCommand(tunerSpec, r.role, 'dance', {}), 'unknown-command');
   await r.run(100);
   assert.is(r.model.presses.length, 0);
   assert.is(r.sim.edgesOf(LINES.start).filter((e) => e.level === 1).length, 0, 'START never moved');
@@ -111,7 +113,7 @@ test('bad commands get clear errors and change nothing', async () => {
 test('START is released when the role stops mid-press', async () => {
   const r = await makeRig();
   await r.role.start();
-  const p = r.role.command('tune', { mode: 'full' });
+  const p = dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'full' });
   p.catch(() => {});
   await flush();
   r.clock.advance(1000);
@@ -165,7 +167,7 @@ test('erase-memories: power off, START held across power-up, released', async ()
   const r = await makeRig({ power: { line: LINES.power, offMs: 1000 }, eraseHoldMs: 4000 }, { eraseHoldMs: 3000, power: { line: LINES.power } });
   await r.role.start();
   assert.is(r.level(LINES.power), 1, 'tuner powered while the role runs');
-  const res = await r.settle(r.role.command('erase-memories', {}) as Promise<TuneResult>);
+  const res = await r.settle(dispatchCommand(tunerSpec, r.role, 'erase-memories', {}) as Promise<TuneResult>);
   assert.is(res.outcome, 'erased');
   assert.is(r.model.erases, 1);
   assert.is(r.model.memories, 0);
@@ -179,14 +181,14 @@ test('erase-memories: power off, START held across power-up, released', async ()
 test('PTT keys the radio while KEY asks for carrier, and never past its limit', async () => {
   const r = await makeRig({ ptt: { line: LINES.ptt, maxMs: 1000 } }, { tuneMs: { memory: 600, full: 3000 } });
   await r.role.start();
-  const p = r.role.command('tune', { mode: 'memory' }) as Promise<TuneResult>;
+  const p = dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'memory' }) as Promise<TuneResult>;
   await r.run(1500 + 40 + 100);
   assert.is(r.level(LINES.ptt), 1, 'keyed during KEY low');
   const res = await r.settle(p);
   assert.is(r.level(LINES.ptt), 0);
   assert.is(res.pttMs, 600);
   await r.run(1000);
-  const q = r.role.command('tune', { mode: 'full' }) as Promise<TuneResult>;
+  const q = dispatchCommand(tunerSpec, r.role, 'tune', { mode: 'full' }) as Promise<TuneResult>;
   await r.run(3500 + 40 + 1200);
   assert.is(r.level(LINES.ptt), 0, 'cut at the limit while KEY is still low');
   assert.ok(r.events.some((e) => e.type === 'fault' && e.data!.fault === 'ptt-limit'));

@@ -45,7 +45,7 @@ test('the device refuses the same config as check-config', async () => {
 test('a press stretched out of its window is a failed reply (press-window); state and event say what the tuner did', async () => {
   const r = await makeRig({}, {}, { stretchMs: 270 }); // 250 ms bypass measures 520 ms: a memory tune
   await r.role.start();
-  const e = await refusal(r.settle(r.role.command('tune', { mode: 'bypass' })));
+  const e = await refusal(r.settle(r.role.commands.tune({ mode: 'bypass' })));
   assert.is(e.code, 'failed');
   assert.is(e.reason, 'press-window');
   assert.is(r.model.lastMode, 'memory', 'the tuner read a memory tune');
@@ -61,7 +61,7 @@ test('a press stretched out of its window is a failed reply (press-window); stat
 test('a press inside its window but within the margin of an edge is a failure too', async () => {
   const r = await makeRig({}, {}, { stretchMs: 200 }); // 250 → 450 ms: still bypass, 50 ms from the edge
   await r.role.start();
-  const e = await refusal(r.settle(r.role.command('tune', { mode: 'bypass' })));
+  const e = await refusal(r.settle(r.role.commands.tune({ mode: 'bypass' })));
   assert.is(e.reason, 'press-window');
   await r.role.stop();
 });
@@ -69,7 +69,7 @@ test('a press inside its window but within the margin of an edge is a failure to
 test('a press off by less than the adapter\'s error bound is still a success', async () => {
   const r = await makeRig({}, {}, { stretchMs: 4 });
   await r.role.start();
-  const res = await r.settle(r.role.command('tune', { mode: 'memory' }) as Promise<TuneResult>);
+  const res = await r.settle(r.role.commands.tune({ mode: 'memory' }) as Promise<TuneResult>);
   assert.is(res.outcome, 'tuned');
   assert.is(res.mode, 'memory');
   await r.role.stop();
@@ -79,7 +79,7 @@ test('a bypass the tuner answers with a tune (KEY asserted) is a failure, and PT
   // This tuner's own threshold sits lower: it reads our 250 ms bypass as a memory tune.
   const r = await makeRig({ ptt: { line: LINES.ptt, maxMs: 5000 } }, { bypassBelowMs: 200 });
   await r.role.start();
-  const e = await refusal(r.settle(r.role.command('tune', { mode: 'bypass' })));
+  const e = await refusal(r.settle(r.role.commands.tune({ mode: 'bypass' })));
   assert.is(e.code, 'failed');
   assert.is(e.reason, 'press-window');
   assert.is(r.model.lastMode, 'memory');
@@ -92,7 +92,7 @@ test('a raw press within the margin of an edge is refused before START moves', a
   const r = await makeRig();
   await r.role.start();
   for (const ms of [450, 499, 501, 2501]) {
-    const e = await refusal(r.role.command('press', { ms }));
+    const e = await refusal(r.role.commands.press({ ms }));
     assert.is(e.code, 'invalid', `${ms}`);
   }
   assert.is(r.sim.edgesOf(LINES.start).filter((x) => x.level === 1).length, 0);

@@ -2,6 +2,7 @@
 // ARP probes only while awake and wakes a few (virtual) seconds after a valid magic packet.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { dispatchCommand } from '../../../device/core/requests.ts';
 import { VirtualClock } from '../../../device/core/clock.ts';
 import { memoryLogger } from '../../../device/core/log.ts';
 import type { RoleLink } from '../../../device/core/role.ts';
@@ -13,7 +14,7 @@ import { checkMagicPacket, wolPayloadOfFrame } from '../../../device/waker/magic
 import { parseSecureOn } from '../../../device/waker/addr.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
 import { assertValid } from '../../../protocol/validate.ts';
-import { redact } from '../../../protocol/config.ts';
+import { redact, normalizeConfig } from '../../../protocol/config.ts';
 import { wakerSpec, type WakerConfig, type WakerState } from '../../../protocol/roles/waker.ts';
 
 const WAKER_MAC = '02:00:00:00:00:01';
@@ -198,32 +199,32 @@ test('raw Ethernet (0x0842) with a SecureOn password, UDP off', async () => {
 test('commands: wake a configured host (even in cooldown), refuse unknown hosts and actions, status', async () => {
   const t = await setup({ hosts: [{ ...HOST, port: 7 }, { name: 'caffeine', ip: '10.0.0.21', mac: '02:00:00:00:00:21', interface: 'eth0' }] });
   await t.advance(600);
-  const r = await t.role.command('wake', { host: 'theobromine' }) as { via: string[]; state: string };
+  const r = await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'theobromine' }) as { via: string[]; state: string };
   assert.equal(r.via, ['udp 10.0.0.255:7']);
   assert.is(r.state, 'waking');
   assert.ok(t.log.lines.some((l) => l.msg === 'Waking theobromine (command)'));
-  await t.role.command('wake', { host: 'theobromine' });
+  await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'theobromine' });
   assert.is(t.udp.sent.length, 2, 'a command ignores the cooldown');
   try {
-    await t.role.command('wake', { host: 'nosuch' });
+    await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'nosuch' });
     assert.unreachable('should refuse');
   } catch (e) {
     assert.instance(e, ProtocolError);
     assert.is((e as ProtocolError).code, 'not-found');
     assert.match((e as Error).message, /no host "nosuch".*configured: theobromine, caffeine/);
   }
-  try { await t.role.command('explode', {}); assert.unreachable(); } catch (e) { assert.is((e as ProtocolError).code, 'unknown-command'); }
-  const st = await t.role.command('status', {}) as WakerState;
+  try { await dispatchCommand(wakerSpec, t.role, 'explode', {}); assert.unreachable(); } catch (e) { assert.is((e as ProtocolError).code, 'unknown-command'); }
+  const st = await dispatchCommand(wakerSpec, t.role, 'status', {}) as WakerState;
   assert.equal(st.hosts.map((h) => h.name), ['theobromine', 'caffeine']);
   assert.equal(st.interfaces, [{ name: 'eth0', mac: WAKER_MAC, broadcast: '10.0.0.255' }]);
   assert.is(st.hosts[1]!.seenAgoS, null);
   t.udp.failWith = new Error('EPERM');
-  try { await t.role.command('wake', { host: 'caffeine' }); assert.unreachable(); } catch (e) { assert.is((e as ProtocolError).code, 'failed'); }
+  try { await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'caffeine' }); assert.unreachable(); } catch (e) { assert.is((e as ProtocolError).code, 'failed'); }
   assert.ok(t.events.some((e) => e.type === 'wake-failed' && /EPERM/.test(e.message)));
   await t.role.stop();
 });
 
-test('bad config: malformed MAC/IP refused by the schema with paths; duplicates and impossible MACs by the role', async () => {
+test('bad config: malformed MAC/IP refused by the schema with paths; duplicates and impossible MACs by the spec\'s checks', async () => {
   const bad = { hosts: [{ ...HOST, mac: '00:11:22:33:44', ip: '10.0.0.300' }] };
   try { assertValid(wakerSpec.config, bad, 'config'); assert.unreachable(); } catch (e) {
     const paths = (e as ProtocolError).details!.map((d) => d.path);
@@ -233,12 +234,13 @@ test('bad config: malformed MAC/IP refused by the schema with paths; duplicates 
     assert.ok((e as ProtocolError).details!.some((d) => d.path === '/hosts/0/port'));
   }
   const dup = { hosts: [HOST, { ...HOST, mac: '01:00:5e:00:00:01' }] };
-  const t = await setup();
-  try { await t.role.apply(assertValid(wakerSpec.config, dup)); assert.unreachable(); } catch (e) {
+  const device = { v: 2, id: 'w', mqtt: { url: 'mqtt://x' }, roles: { waker: dup } };
+  try { normalizeConfig(device); assert.unreachable(); } catch (e) {
     const err = e as ProtocolError;
     assert.is(err.code, 'invalid');
     assert.equal(err.details!.map((d) => d.path), ['/roles/waker/hosts/1/name', '/roles/waker/hosts/1/ip', '/roles/waker/hosts/1/mac']);
   }
+  const t = await setup();
   assert.is(await t.role.apply(assertValid(wakerSpec.config, { hosts: [HOST] })), 'restart');
   await t.role.stop();
 });
