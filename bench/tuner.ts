@@ -116,7 +116,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     const l = await startLoad();
     try {
       loaded = await pressAll(gpio, perMode);
-      const sim = new SimGpio({ clock: new RealClock() });
+      const sim = new SimGpio({ clock: new RealClock(), pulseTimer: 'clock' }); // the old main-thread timing, for contrast
       await sim.ready();
       naive = await pressAll(sim, opts.quick ? 3 : 20);
       await sim.close();
