@@ -124,7 +124,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   });
   // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
   // with an injected clock and no simulated network (virtual-time tests of other parts).
-  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent: (role, type, message, data) => publisher.event(role, type, message, data) });
+  const house = await startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent: (role, type, message, data) => publisher.event(role, type, message, data) });
   const supervisor = new Supervisor({
     device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
     onStatus: (role, view) => publisher.roleView(role, view),

@@ -11,6 +11,7 @@ import { buildArpProbe } from './arp.ts';
 import { directedBroadcast } from './addr.ts';
 import { WakerMachine, type WakeOrder, type WakerOutput } from './machine.ts';
 import { MagicSender } from './send.ts';
+import { openArpCapture, openUdpBroadcast } from '../hal/open.ts';
 
 export { DEFAULT_WAKE_TIMEOUT_S, DEFAULT_PROBE } from './machine.ts';
 /** Retained state is refreshed this often even without changes, so "seen N s ago" stays near. */
@@ -20,7 +21,7 @@ export const STATE_REFRESH_MS = 60_000;
 interface HostWire { sender: MagicSender; probe: Buffer; capture: ArpCapture }
 
 export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof wakerSpec> {
-  const { clock, log, link, hal } = deps;
+  const { clock, log, link } = deps;
   const cfg = deps.config;
   let stopped = false;
   let started = false;
@@ -64,18 +65,6 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
     }
   }
 
-  async function openCapture(iface: string): Promise<ArpCapture> {
-    if (hal.arpCapture) return hal.arpCapture({ iface, etherTypes: [0x0806] });
-    const { openRealArpCapture } = await import('../hal/arp-capture.real.ts');
-    return openRealArpCapture({ iface, etherTypes: [0x0806] });
-  }
-
-  async function openUdp(): Promise<UdpBroadcast> {
-    if (hal.udpBroadcast) return hal.udpBroadcast();
-    const { openRealUdpBroadcast } = await import('../hal/udp-broadcast.real.ts');
-    return openRealUdpBroadcast();
-  }
-
   /** A host's wire: its broadcast address (unless UDP is off), magic packet sender and probe. */
   async function hostWire(hc: WakerHost): Promise<HostWire> {
     const capture = captures.get(hc.interface)!;
@@ -105,7 +94,7 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
       started = true;
       try {
         for (const iface of new Set(cfg.hosts.map((h) => h.interface))) {
-          const c = await openCapture(iface);
+          const c = await openArpCapture({ iface, etherTypes: [0x0806] }, deps);
           captures.set(iface, c);
           if (stopped) return;
           // Frames before the machine has started are ignored (it needs the box's own MACs).
@@ -115,7 +104,7 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
             if (order) send(machine, order).catch(() => { /* reported by the machine */ });
           });
         }
-        if (cfg.hosts.some((h) => h.udp !== false)) udp = await openUdp();
+        if (cfg.hosts.some((h) => h.udp !== false)) udp = await openUdpBroadcast({}, deps);
         if (stopped) return;
         for (const hc of cfg.hosts) {
           wires.set(hc.name, await hostWire(hc));

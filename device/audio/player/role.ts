@@ -6,7 +6,7 @@
 // (what reaches the DAC: playing, late, silent, buffering, idle, sink-lost/-stalled; judged by
 // the OutputMonitor every 500 ms, and the source of `playing` and `syncErrorUs`).
 // The parts: join.ts (the stream choice, its sockets and switches), watch.ts (found/lost, resyncs
-// and the output verdict, every 500 ms), state.ts (state and telemetry), sink.ts (the DAC); this
+// and the output verdict, every 500 ms), state.ts (state and telemetry); the DAC is opened by hal/open.ts; this
 // file wires them and holds the config, volume and mute.
 import type { RoleFactory } from '../../core/role.ts';
 import type { TimerHandle } from '../../core/clock.ts';
@@ -22,7 +22,7 @@ import { Discovery, type StreamChoiceArgs } from './discovery.ts';
 import { StreamJoin, pickChoice } from './join.ts';
 import { PlayerWatch } from './watch.ts';
 import { playerState, playerTelemetry } from './state.ts';
-import { openPlayerSink } from './sink.ts';
+import { openAudioOut } from '../../hal/open.ts';
 
 /** A subscribe request's stream choice, by the spec's rules (the config's are checked with the config). */
 function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
@@ -94,7 +94,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
 
   /** The DAC and the output loop that feeds it (ticking at a quarter of the device buffer). */
   async function openOutput(): Promise<boolean> {
-    const s = await openPlayerSink(config, deps);
+    const s = await openAudioOut(config.output ?? {}, deps);
     sink = s;
     s.listen({
       lost: (error) => { deps.link.publishEvent('sink-lost', `audio device ${s.device} lost: ${error}`, { error }); publishState(); },
