@@ -11,6 +11,15 @@
 // - the keys "__proto__", "constructor" and "prototype" (no hearth schema has them; they only
 //   serve prototype pollution).
 // Syntax errors are left to JSON.parse; its position is turned into a path too.
+//
+// Cost: every config/set and command goes through here, and a flood of large payloads must not
+// cost a device more than a few milliseconds each (bench core: flood_ping_delay_ms). So the usual
+// path allocates nothing per key: the native UTF-8 check, one loop that tracks depth and counts
+// the ':' outside strings (one per object member), JSON.parse, then a walk that counts the parsed
+// members and looks for the forbidden keys; a duplicate key shows up as fewer parsed members than
+// colons. Only when one of these finds something does the byte scan below run, which says what and
+// where (the same sentence and path whichever way it was found).
+import { isUtf8 } from 'node:buffer';
 import { ProtocolError, type ErrorCode } from './envelope.ts';
 import { cut } from './bounds.ts';
 
@@ -109,6 +118,49 @@ function scan(b: Buffer, maxDepth: number, stopAt = -1): string {
   return pointer(stack);
 }
 
+/**
+ * The allocation-free first pass: the number of ':' outside strings (one per object member in
+ * valid JSON), or -1 when the input needs the byte scan (nesting over the limit, a string that
+ * does not end). Closing brackets never take the depth below 0, as in `scan`.
+ */
+function quickScan(b: Buffer, maxDepth: number): number {
+  const n = b.length;
+  let depth = 0, colons = 0, i = 0;
+  while (i < n) {
+    const c = b[i]!;
+    if (c === 0x22) {
+      let j = i + 1;
+      for (;;) {
+        j = b.indexOf(0x22, j);
+        if (j < 0) return -1;
+        let k = j - 1;
+        while (k > i && b[k] === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break; // an even run of backslashes: this quote ends the string
+        j++;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) { if (++depth > maxDepth) return -1; } else if (c === 0x7d || c === 0x5d) { if (depth > 0) depth--; } else if (c === 0x3a) colons++;
+    i++;
+  }
+  return colons;
+}
+
+/** Object members in a parsed value, or -1 at an object holding a forbidden key. Depth is already bounded. */
+function members(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (const x of v) { const m = members(x); if (m < 0) return -1; n += m; }
+    return n;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of FORBIDDEN_KEYS) if (Object.hasOwn(o, k)) return -1;
+  for (const k in o) { const m = members(o[k]); if (m < 0) return -1; n += m + 1; }
+  return n;
+}
+
 /** Parses JSON strictly (see the top of this file), or throws a ProtocolError with a path. */
 export function parseStrictJson(input: Buffer | string, o: StrictJsonOptions = {}): unknown {
   const what = o.what ?? 'payload';
@@ -118,20 +170,30 @@ export function parseStrictJson(input: Buffer | string, o: StrictJsonOptions = {
     throw new ProtocolError('bad-json', `${what} starts with a byte-order mark (U+FEFF); save it as UTF-8 without BOM`, [{ path: '', message: 'must not start with a byte-order mark' }]);
   }
   if (b.length === 0) throw new ProtocolError('bad-json', `${what} is empty; it must be a JSON document`, [{ path: '', message: 'must not be empty' }]);
-  try {
-    scan(b, o.maxDepth ?? MAX_JSON_DEPTH);
-  } catch (e) {
-    if (!(e instanceof ScanError)) throw e;
-    const at = e.path || '/';
-    throw new ProtocolError(e.code, `${what} is refused: the value at ${at} ${e.detail}`, [{ path: e.path, message: e.detail }]);
-  }
+  const maxDepth = o.maxDepth ?? MAX_JSON_DEPTH;
+  /** The byte scan: throws the first refusal it finds, in byte order, as a ProtocolError. */
+  const explain = () => {
+    try {
+      scan(b, maxDepth);
+    } catch (e) {
+      if (!(e instanceof ScanError)) throw e;
+      const at = e.path || '/';
+      throw new ProtocolError(e.code, `${what} is refused: the value at ${at} ${e.detail}`, [{ path: e.path, message: e.detail }]);
+    }
+  };
+  const colons = isUtf8(b) ? quickScan(b, maxDepth) : -1;
+  if (colons < 0) explain();
   const text = b.toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
+    explain(); // a refusal before the syntax error is reported first, as the byte scan meets it
     const msg = cut((e as Error).message, 200);
     const pos = /position (\d+)/.exec(msg);
-    const path = pos ? scan(b, o.maxDepth ?? MAX_JSON_DEPTH, Buffer.byteLength(text.slice(0, Number(pos[1])))) : '';
+    const path = pos ? scan(b, maxDepth, Buffer.byteLength(text.slice(0, Number(pos[1])))) : '';
     throw new ProtocolError('bad-json', `${what} is not valid JSON${path ? ` (at ${path})` : ''}: ${msg}`, [{ path, message: msg }]);
   }
+  if (members(value) !== colons) explain();
+  return value;
 }

@@ -7,8 +7,25 @@ import { ProtocolError, type ErrorDetail } from './envelope.ts';
 
 const isObj = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
 
-/** A whole config with every "***" secret replaced by the applied config's value at the same path. */
+/** True when a "***" stands at a secret key anywhere in `x` (no allocation: the usual config has none). */
+function hasRedacted(x: unknown): boolean {
+  if (Array.isArray(x)) return x.some(hasRedacted);
+  if (!isObj(x)) return false;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k)) continue;
+    const v = x[k];
+    if (v === REDACTED ? SECRET_KEYS.has(k) : hasRedacted(v)) return true;
+  }
+  return false;
+}
+
+/**
+ * A whole config with every "***" secret replaced by the applied config's value at the same path.
+ * Without any "***" that is the input itself (not a copy): a large config sent in a flood costs
+ * one walk, not a copy of every object and path.
+ */
 export function restoreRedacted(input: unknown, applied: unknown): unknown {
+  if (!hasRedacted(input)) return input;
   const missing: ErrorDetail[] = [];
   const walk = (x: unknown, cur: unknown, path: string): unknown => {
     if (Array.isArray(x)) return x.map((v, i) => walk(v, Array.isArray(cur) ? cur[i] : undefined, `${path}/${i}`));

@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mergePatch, redact, normalizeConfig, upgradeV1, deviceConfigSchema } from '../../../protocol/config.ts';
+import { restoreRedacted } from '../../../protocol/redaction.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
 import { probeSpec } from '../../helpers/test-roles.ts';
 import { ROLE_SPECS } from '../../../protocol/roles/index.ts';
@@ -70,6 +71,15 @@ test('redact replaces every secret-named field at any depth, in arrays too, and 
 test('redact leaves an absent secret absent', () => {
   assert.equal(redact({ mqtt: { url: 'u', password: undefined } }), { mqtt: { url: 'u', password: undefined } });
   assert.equal(JSON.stringify(redact({ mqtt: { url: 'u', password: undefined } })), '{"mqtt":{"url":"u"}}');
+});
+
+test('restoreRedacted: "***" at a secret key takes the applied value, anywhere; without one the input is returned as is (no copy)', () => {
+  const applied = { mqtt: { url: 'u', password: 'hunter2' }, roles: { waker: { hosts: [{ name: 'pc', secureOn: 'aa' }] } } };
+  const back = { mqtt: { url: 'u2', password: '***' }, roles: { waker: { hosts: [{ name: 'pc', secureOn: '***' }] }, x: { label: '***' } } };
+  assert.equal(restoreRedacted(back, applied), { mqtt: { url: 'u2', password: 'hunter2' }, roles: { waker: { hosts: [{ name: 'pc', secureOn: 'aa' }] }, x: { label: '***' } } });
+  const plain = { mqtt: { url: 'u', password: 'new' }, roles: { x: { label: '***', list: [{ token: 't' }] } } };
+  assert.is(restoreRedacted(plain, applied), plain);
+  assert.throws(() => restoreRedacted({ roles: { x: [{ token: '***' }] } }, applied), (e: ProtocolError) => e.details?.[0]?.path === '/roles/x/0/token');
 });
 
 const v2 = { v: 2, id: 'kitchen', mqtt: { url: 'mqtt://hub.local:1883' }, roles: { probe: { label: 'x' } } };

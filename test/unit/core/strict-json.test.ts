@@ -51,6 +51,24 @@ test('equal keys in different objects are fine; a key inside a string value is n
   assert.equal(parseStrictJson('{"a":"\\"a\\":1","b":"{\\"__proto__\\":1}"}'), { a: '"a":1', b: '{"__proto__":1}' });
 });
 
+test('the fast path (colon count vs parsed members) and the byte scan agree: duplicates and forbidden keys anywhere, escaped quotes and backslashes in strings', () => {
+  // Keys and values made of backslashes, quotes and JSON punctuation: the quick pass must end each string where JSON does.
+  const tricky = String.raw`{"a\\\\":1,"b\\\"":"\\\\","c:":":{[","d\"":"\"}]:"}`;
+  assert.equal(parseStrictJson(tricky), JSON.parse(tricky));
+  const dup = String.raw`{"a\\\\":1,"x":"\\\\\"","a\\\\":2}`;
+  assert.is(refused(dup).details?.[0]?.path, '/' + Object.keys(JSON.parse(dup))[0]);
+  // Any JSON value, with a repeated key or a forbidden key put inside it, is refused at that path.
+  fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), fc.constantFrom('"d":1,"d":2', '"__proto__":{}', '"constructor":1'), (v, inner) => {
+    const text = JSON.stringify(v);
+    fc.pre(!/"(__proto__|constructor|prototype)":/.test(text));
+    const e = refused(`[${text},{"k":{${inner}}}]`);
+    assert.is(e.code, 'invalid');
+    assert.is(e.details?.[0]?.path, `/1/k/${inner.slice(1, inner.indexOf('"', 1))}`);
+  }), { numRuns: 300 });
+  // Syntax errors still yield to an earlier refusal, as the byte scan meets them.
+  assert.is(refused('{"a":1,"a":').code, 'invalid');
+});
+
 test('the size limit comes first', () => {
   const e = (() => { try { parseStrictJson('"' + 'x'.repeat(100) + '"', { maxBytes: 50 }); } catch (x) { return x as ProtocolError; } return undefined; })();
   assert.is(e?.code, 'too-large');
