@@ -75,6 +75,12 @@ export function gateConnection(sock: Duplex, o: GateOptions): GatedConnection {
   const gate = new Duplex({
     read() { if (!timer) drain(); },
     write(chunk, _enc, cb) { if (sock.destroyed) { cb(); return; } sock.write(chunk, cb); },
+    // Aedes writes a packet as several chunks (header, topic, payload) under cork: they reach the
+    // socket as one write, not one system call each (under a flood that was the hub's top cost).
+    writev(chunks, cb) {
+      if (sock.destroyed) { cb(); return; }
+      sock.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk as Buffer)), cb);
+    },
     final(cb) { sock.end(); cb(); },
     destroy(err, cb) { clearTimeout(timer); sock.destroy(); cb(err); },
   }) as GatedConnection;
