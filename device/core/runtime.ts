@@ -21,6 +21,7 @@ import { Publisher } from './publisher.ts';
 import { CommandClient } from './command-client.ts';
 import { TelemetryPublisher } from './telemetry.ts';
 import { handleConfigSet } from './handlers/config-set.ts';
+import { TurnQueue } from './turn-queue.ts';
 import { handleCommand } from './handlers/command.ts';
 import { handleHaCommand } from './handlers/ha-command.ts';
 import type { RequestContext } from './handlers/context.ts';
@@ -179,8 +180,10 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     return r;
   }
 
+  const configSets = new TurnQueue();
   function wireLink(): void {
-    link.subscribe(t.configSet(id), (_topic, payload) => { void handleConfigSet(ctx, payload); });
+    // One config/set per event-loop turn (turn-queue.ts): a flood of large ones cannot hold a ping back.
+    link.subscribe(t.configSet(id), (_topic, payload) => { configSets.push(() => void handleConfigSet(ctx, payload)); });
     link.subscribe(haStatusTopic(config.homeassistant?.prefix), (_topic, payload) => { if (payload.toString() === 'online') publisher.discovery(); });
     link.subscribe(t.cmdFilter(id), (topic, payload) => {
       const p = t.parse(topic);

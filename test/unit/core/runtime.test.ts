@@ -47,6 +47,22 @@ async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, e
   return { runtime, link, clock, request, async done() { await runtime.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
+test('a ping that arrives behind a burst of large invalid config/sets is answered before them; they are all answered, in order', async () => {
+  const r = await rig();
+  const roles: Record<string, unknown> = {};
+  for (let i = 0; JSON.stringify(roles).length < 52_000; i++) roles[`role${i}`] = { x: 'y'.repeat(20) };
+  for (let i = 0; i < 5; i++) r.link.deliver(t.configSet('dev'), { v: 2, id: `flood${i}`, config: { v: 2, id: 'dev', mqtt: { url: 'mqtt://127.0.0.1:1' }, roles } });
+  // The ping comes in a later socket read of the same turn: the configs' synchronous work and
+  // promise jobs have run by then, unless they wait for a turn of their own.
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  r.link.deliver(t.cmd('dev', 'device', 'ping'), { v: 2, id: 'ping' });
+  const ids = () => r.link.on(t.reply('dev')).map((x) => (x as { id: string }).id);
+  for (let i = 0; i < 400 && ids().length < 6; i++) await new Promise((res) => setTimeout(res, 5));
+  assert.equal(ids(), ['ping', 'flood0', 'flood1', 'flood2', 'flood3', 'flood4']);
+  for (const x of r.link.on(t.reply('dev')).slice(1)) assert.is((x as { error: { code: string } }).error.code, 'invalid');
+  await r.done();
+});
+
 test('config/set: a patch is applied, saved, announced and answered with the new revision', async () => {
   const r = await rig();
   const before = r.runtime.config().revision;
