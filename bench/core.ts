@@ -100,7 +100,28 @@ async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
   }
 }
 
-export async function run(opts: { json: boolean; quick: boolean }): Promise<CoreFigures> {
+/** The flood figure alone, for working on it: HEARTH_BENCH_CORE_ONLY=flood (the other phases take ~6 minutes). */
+async function floodOnly(opts: { json: boolean; quick: boolean }): Promise<Partial<CoreFigures>> {
+  const bundle = await buildBenchBundle();
+  try {
+    const fl = await measureFlood({ cli: bundle.cli, floodMs: opts.quick ? 2000 : 15_000 });
+    const f = { flood_ping_delay_ms: round(fl.pingMaxMs, 1) };
+    if (!opts.json) console.log(formatTable(['figure', 'value', 'target', 'what was measured'], [floodRow(f.flood_ping_delay_ms, fl)]));
+    return f;
+  } finally {
+    await cleanupAll();
+    bundle.remove();
+  }
+}
+
+function floodRow(value: number, fl: Awaited<ReturnType<typeof measureFlood>>): Array<string | number> {
+  return ['flood_ping_delay_ms', value, atMost(value, 200), `slowest of ${fl.pings} pings (every 50 ms, another client) while one client floods 53 KB invalid configs (${fl.floodSent} sent, ${fl.floodReplies} refused in that time); p99 ${round(fl.pingP99Ms, 1)} ms, unloaded median ${round(fl.idlePingMedianMs, 1)} ms; hub + device processes`];
+}
+
+export async function run(opts: { json: boolean; quick: boolean }): Promise<Partial<CoreFigures>> {
+  const only = process.env.HEARTH_BENCH_CORE_ONLY;
+  if (only !== undefined && only !== 'flood') throw new Error(`HEARTH_BENCH_CORE_ONLY may only be "flood", got "${only}"`);
+  if (only === 'flood') return floodOnly(opts);
   const p = plan(opts.quick);
   const say = (s: string) => { if (!opts.json) process.stdout.write(s); };
   let tPhase = performance.now();
@@ -153,7 +174,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Core
         ['reconnect_s', f.reconnect_s, atMost(f.reconnect_s, 2), `hub stop+start → device online, median of ${one.reconnectS.length} (max ${round(Math.max(...one.reconnectS), 3)} s; hub listening again after ${round(median(one.hubReadyS), 3)} s); backoff 50–500 ms`],
         ['idle_rss_mb', f.idle_rss_mb, atMost(f.idle_rss_mb, 60), `VmRSS of "hearth run" (bundled, the image's node flags, no roles) after ${p.settleMs / 1000} s online and idle`],
         ['lockouts', f.lockouts, atMost(f.lockouts, 0), `of ${lk.changes} broker changes that cannot work (closed port, wrong password, unknown login, unresolvable name, TLS to plain, ws path): device unreachable after the reply; ${lk.refusedOk} answered apply-failed; slowest reply + ping back ${round(lk.worstBackMs / 1000, 2)} s (trial bound 3 s)`],
-        ['flood_ping_delay_ms', f.flood_ping_delay_ms, atMost(f.flood_ping_delay_ms, 200), `slowest of ${fl.pings} pings (every 50 ms, another client) while one client floods 53 KB invalid configs (${fl.floodSent} sent, ${fl.floodReplies} refused in that time); p99 ${round(fl.pingP99Ms, 1)} ms, unloaded median ${round(fl.idlePingMedianMs, 1)} ms; hub + device processes`],
+        floodRow(f.flood_ping_delay_ms, fl),
         ['fuzz_cases', f.fuzz_cases, f.fuzz_cases >= 10_000 ? 'ok (>= 10000)' : 'MISSED (>= 10000)', `random topics under hearth/<id>/ and payloads over MQTT to a runtime on the embedded hub (seed ${fuzzSeed}); ${fz.okReplies} ok replies, ${fz.trials} broker trials; ping p99 ${round(fz.pingP99Ms, 1)} ms`],
         ['fuzz_escapes', f.fuzz_escapes, atMost(f.fuzz_escapes, 0), 'cases after which an invariant failed (reply, bounds, online, ping, config only after ok)'],
         ['fleet_devices', f.fleet_devices, '', 'real runtimes in one fleet process, provisioned once each with a whole config'],
