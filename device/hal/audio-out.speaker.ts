@@ -12,13 +12,16 @@
 // are paced by the DAC's clock and consumed = accepted − ring, the ring being `bufferMs`.
 // A write that does not complete within `stallMs` is a hung device: the child is killed and the
 // sink goes to 'lost' (rules in audio-out.ts).
+// A sink process that dies after playing for STABLE_MS is restarted at once (the backoff is for a
+// device that keeps failing): the rooms bench's step scenario kills it mid-play and counts the
+// silence.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { TimerHandle } from '../core/clock.ts';
 import { Backoff } from '../core/backoff.ts';
 import { childEntry, execArgvFor } from './child-entry.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import {
-  NominalRun, SinkListeners,
+  LOST_LEAD_MS, NominalRun, SinkListeners,
   type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
 } from './audio-out.ts';
 
@@ -28,6 +31,9 @@ export interface SpeakerSinkOptions extends AudioSinkOptions {
   /** A write pending this long means a hung device (default bufferMs + 1500 ms; at least 2 s with delay readings). */
   stallMs?: number;
 }
+
+/** Open this long, a sink whose process dies is restarted without waiting for the backoff (ms). */
+const STABLE_MS = 5000;
 
 export function createSpeakerSink(opts: SpeakerSinkOptions): AudioSink {
   return new SpeakerSink(opts);
@@ -48,6 +54,7 @@ class SpeakerSink implements AudioSink {
   private consumedByDelay: number | null = null;
   private consumedWall = 0;
   private pendingSince: number | null = null;
+  private openedAt = 0;
   private lossRun: NominalRun | undefined;
   private lostAtMs = 0;
   private lost = 0;
@@ -121,6 +128,7 @@ class SpeakerSink implements AudioSink {
     this.error = null;
     this.backoff.reset();
     this.epoch++;
+    this.openedAt = this.o.clock.now();
     this.written = 0; this.accepted = 0; this.acceptedWall = this.o.clock.wall(); this.pendingSince = null;
     this.consumedByDelay = null; this.consumedWall = this.acceptedWall;
     this.lossRun = undefined;
@@ -170,6 +178,7 @@ class SpeakerSink implements AudioSink {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (this.st === 'lost') { this.error = message; this.scheduleRetry(); return; }
     // Keep the stream clock running from where the device stopped (rule 2).
+    const stable = this.st === 'open' && this.o.clock.now() - this.openedAt >= STABLE_MS;
     const pos = this.position();
     this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, this.o.clock.wall());
     this.st = 'lost';
@@ -179,18 +188,20 @@ class SpeakerSink implements AudioSink {
     this.o.log.warn(`audio device ${this.device} lost: ${message}`);
     this.listeners.lost(message);
     this.settleOpen();
-    this.scheduleRetry();
+    this.scheduleRetry(stable ? 0 : undefined);
   }
 
-  private scheduleRetry(): void {
+  /** A sink that had played for STABLE_MS is restarted at once (a crash mid-play); otherwise after the backoff. */
+  private scheduleRetry(ms = this.backoff.next()): void {
     this.o.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = this.o.clock.setTimeout(() => { this.retryTimer = undefined; if (this.st === 'lost') this.spawn(); }, this.backoff.next());
+    this.retryTimer = this.o.clock.setTimeout(() => { this.retryTimer = undefined; if (this.st === 'lost') this.spawn(); }, ms);
   }
 
   writable(): number {
     if (this.st === 'closed' || this.st === 'opening') return 0;
     const slack = Math.round(this.format!.rate * 0.02);
-    return Math.max(0, this.bufferFrames + slack - (this.written - this.position().framesConsumed));
+    const depth = this.st === 'lost' ? Math.round((this.format!.rate * LOST_LEAD_MS) / 1000) : this.bufferFrames + slack;
+    return Math.max(0, depth - (this.written - this.position().framesConsumed));
   }
 
   write(block: Int16Array, _meta: BlockMeta): void {
