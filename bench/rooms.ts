@@ -103,6 +103,7 @@ async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: bo
       writeFileSync(stepFile!, `${fmtOffset(1)}\n`); // B's CLOCK_REALTIME steps +1 s (libfaketime re-reads within 1 s)
       extra.stepAt = Date.now();
       await sleep(1500);
+      extra.killAt = Date.now();
       house.restartSinkB();
       await sleep(10_500);
     } else {
@@ -114,7 +115,13 @@ async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: bo
     }
     const end = Date.now();
     const r = await rec.stop();
-    const { states } = await house.stop();
+    const { states, events } = await house.stop();
+    if (o.step) {
+      // Player B's events around its sink restart, for the record (what it said happened).
+      for (const e of events.filter((x) => x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000)) {
+        log(`  B event +${((e.atMs - extra.killAt!) / 1000).toFixed(3)} s ${e.topic.split('/').pop()}: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`);
+      }
+    }
     for (const id of ['roomA', 'roomB']) {
       const s = states[`hearth/${id}/state/player`]?.detail;
       if (s) log(`  ${id} said: playing ${s.playing}, timing ${s.timing}, syncErrorUs ${Number(s.syncErrorUs).toFixed(0)}, underruns ${s.underruns}, resyncs ${s.resyncs}${s.clock ? `, clock ${JSON.stringify(s.clock)}` : ''}`);
@@ -168,6 +175,8 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     const w = steady(step.errs, at, at + 10_000);
     stepMax = w.max; stepSilenceMs = (w.missingPct / 100) * 10_000;
     log(`  after the step (10 s): max ${w.max.toFixed(1)} µs, ${w.missingPct.toFixed(1)} % of windows without a reading (silence or garbage); course per 1 s: ${course(step.errs, at, 1)}`);
+    const k = step.extra!.killAt!;
+    log(`  around the sink restart, per 42.7 ms window from 0.2 s before the kill (µs, — silence): ${step.errs.filter((e) => e.wallMs >= k - 200 && e.wallMs < k + 2500).map((e) => (Number.isFinite(e.errUs) ? e.errUs.toFixed(0) : '—')).join(' ')}`);
   }
   // The split of the error (issue 10): every clock true (one kernel clock), so with the house clock
   // off the rooms share their wall clock exactly and what remains is the player path (sink latency

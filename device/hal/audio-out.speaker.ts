@@ -180,7 +180,7 @@ class SpeakerSink implements AudioSink {
     // Keep the stream clock running from where the device stopped (rule 2).
     const stable = this.st === 'open' && this.o.clock.now() - this.openedAt >= STABLE_MS;
     const pos = this.position();
-    this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, this.o.clock.wall());
+    this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, pos.wallMs);
     this.st = 'lost';
     this.error = message;
     this.lost++;
