@@ -55,6 +55,8 @@ class SpeakerSink implements AudioSink {
   private consumedWall = 0;
   private pendingSince: number | null = null;
   private openedAt = 0;
+  /** The child reads snd_pcm_delay (the patched addon): the position comes from those readings only. */
+  private delayReadings = false;
   private lossRun: NominalRun | undefined;
   private lostAtMs = 0;
   private lost = 0;
@@ -107,11 +109,11 @@ class SpeakerSink implements AudioSink {
     child.stdin?.on('error', () => { /* the exit handler reports it */ });
     let stderr = '';
     child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-    child.on('message', (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | null }) => {
+    child.on('message', (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | boolean | null; busy?: boolean }) => {
       if (this.child !== child) return;
       if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
-      else if (m.t === 'opened') this.opened();
-      else if (m.t === 'done') this.done(m.bytes!, this.wallOfMono(m.monoMs!), m.delay ?? null);
+      else if (m.t === 'opened') this.opened(m.delay === true);
+      else if (m.t === 'done') this.done(m.bytes!, this.wallOfMono(m.monoMs!), typeof m.delay === 'number' ? m.delay : null, m.busy === true);
       else if (m.t === 'error') this.failed(m.message ?? 'device error');
     });
     child.on('exit', (code, signal) => {
@@ -122,7 +124,8 @@ class SpeakerSink implements AudioSink {
     child.on('error', (e) => { if (this.child === child) this.failed(e.message); });
   }
 
-  private opened(): void {
+  private opened(delayReadings: boolean): void {
+    this.delayReadings = delayReadings;
     const wasLost = this.st === 'lost';
     this.st = 'open';
     this.error = null;
@@ -151,11 +154,12 @@ class SpeakerSink implements AudioSink {
    * ALSA accepted `bytes` more; with `delay`, that many frames were still queued for the DAC at
    * `wallMs`, else `wallMs` is when the last of them was accepted (both in this sink's clock).
    */
-  private done(bytes: number, wallMs: number, delay: number | null): void {
+  private done(bytes: number, wallMs: number, delay: number | null, busy: boolean): void {
     if (bytes > 0) {
       this.accepted += bytes / this.frameBytes;
       this.pendingSince = this.accepted < this.written ? this.o.clock.now() : null;
     }
+    if (busy) return; // a reading skipped: the position stays what the last reading said
     if (delay !== null) {
       // Never backwards (rule 4), never beyond what was accepted.
       this.consumedByDelay = Math.min(this.accepted, Math.max(this.consumedByDelay ?? 0, this.accepted - delay));
@@ -240,6 +244,11 @@ class SpeakerSink implements AudioSink {
       return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
     }
     if (this.consumedByDelay !== null) return { epoch: this.epoch, framesConsumed: Math.min(this.written, this.consumedByDelay), wallMs: this.consumedWall };
+    // A child with delay readings that has not given one yet: nothing is known to have played
+    // (the ring-full fallback below would count bufferMs as played at once on a device whose
+    // ring is larger, and throttle the writer to what ALSA accepts: a fresh PulseAudio stream ran
+    // dry after its first buffer and stayed silent ~0.6 s in the rooms bench's step scenario).
+    if (this.delayReadings) return { epoch: this.epoch, framesConsumed: 0, wallMs: this.o.clock.wall() };
     const consumed = Math.max(0, Math.min(this.written, this.accepted - (this.format ? this.bufferFrames : 0)));
     return { epoch: this.epoch, framesConsumed: consumed, wallMs: this.acceptedWall };
   }
