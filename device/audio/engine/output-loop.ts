@@ -9,7 +9,8 @@
 //   sink's epoch, whose wall instant the DacClock predicts.
 // - A new sink epoch (DAC restored or reopened) starts a fresh DacClock: frame counts restart at 0.
 //   Its first frame is taken to play the sink's startup latency after its first write (learnt on
-//   the previous epoch: its fitted frame-0 instant minus its first write, 1-5 s in), until the
+//   the previous epoch: its fitted frame-0 instant minus its first write, 1-5 s in; at most
+//   MAX_STARTUP_MS), until the
 //   new epoch's own readings come: a sink process restarted under a playing stream resumes with
 //   the stream's audio at the right instant, where it used to write a buffer of silence first.
 // - While the sink is lost it keeps pacing (audio-out.ts rule 2), so rendering continues against
@@ -22,6 +23,15 @@ import type { OutputMonitor } from './output-monitor.ts';
 
 /** When (ms after an epoch's first write) its startup latency is read off its fitted line. */
 const STARTUP_LEARN_MS = [1000, 5000] as const;
+/**
+ * The startup latency used is at most this (ms). A first epoch's can be far longer than a
+ * restart's: a player starting up wrote its first block ~250 ms before its freshly spawned sink
+ * process got to it (rooms bench), and a restart's first blocks rendered for 250 ms later than
+ * they played: a quarter second of the wrong audio, then silence where the player had to jump
+ * back. Too short a guess only makes the first blocks late, which the first readings correct by
+ * jumping forward (nothing is lost); DACs start within milliseconds of their first write.
+ */
+const MAX_STARTUP_MS = 20;
 
 export interface Renderer {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo;
@@ -95,7 +105,7 @@ export class OutputLoop {
     if (st === 'open' && Number.isFinite(this.firstWriteWall)) {
       const age = wallNow - this.firstWriteWall;
       const f0 = this.dac.wallOfFrame(0);
-      if (age >= STARTUP_LEARN_MS[0] && age <= STARTUP_LEARN_MS[1] && Number.isFinite(f0)) this.startupMs = f0 - this.firstWriteWall;
+      if (age >= STARTUP_LEARN_MS[0] && age <= STARTUP_LEARN_MS[1] && Number.isFinite(f0)) this.startupMs = Math.min(MAX_STARTUP_MS, Math.max(0, f0 - this.firstWriteWall));
     }
     mon?.position(now, pos.epoch, pos.framesConsumed, sink.framesWritten(), st);
     const frames = this.blockFrames;
