@@ -25,13 +25,13 @@ import type { OutputMonitor } from './output-monitor.ts';
 const STARTUP_LEARN_MS = [1000, 5000] as const;
 /**
  * The startup latency used is at most this (ms). A first epoch's can be far longer than a
- * restart's: a player starting up wrote its first block ~250 ms before its freshly spawned sink
- * process got to it (rooms bench), and a restart's first blocks rendered for 250 ms later than
- * they played: a quarter second of the wrong audio, then silence where the player had to jump
- * back. Too short a guess only makes the first blocks late, which the first readings correct by
- * jumping forward (nothing is lost); DACs start within milliseconds of their first write.
+ * restart's: the first stream into an idle PulseAudio sink took ~250 ms (1.2-1.6 s on a fresh
+ * daemon), a restart's 3-9 ms, and a restart's first blocks rendered for 250 ms later than they
+ * played: a quarter second of the wrong audio, then silence where the player had to jump back
+ * (rooms bench). Too short a guess only makes the first blocks late, which the first readings
+ * correct by jumping forward (nothing is lost); DACs start within milliseconds of their first write.
  */
-const MAX_STARTUP_MS = 20;
+const MAX_STARTUP_MS = 5;
 
 export interface Renderer {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo;
