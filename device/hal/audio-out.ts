@@ -24,6 +24,7 @@
 // 6. close() stops retrying, releases the device, and is safe to call twice; no event after it.
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
+import type { EdgeFactory } from '../core/hal-overrides.ts';
 
 /** How far ahead of the nominal position writable() lets a writer go while the device is gone (rule 2). */
 export const LOST_LEAD_MS = 10;
@@ -79,12 +80,13 @@ export interface AudioSinkOptions {
   retryMaxMs?: number;
 }
 
-export type AudioSinkFactory = (opts: AudioSinkOptions) => AudioSink;
+/** A player's `output` config: which adapter (speaker, the default, or sim), and its settings. */
+export interface AudioOutConfig { kind?: 'speaker' | 'sim'; device?: string; bufferMs?: number; simPpm?: number }
 
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** Builds the player's DAC sink in place of the configured one (tests, house in a box). */
-    audioOut?: AudioSinkFactory;
+    audioOut?: EdgeFactory<AudioOutConfig, AudioSink>;
   }
 }
 
