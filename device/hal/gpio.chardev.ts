@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
-import { monotonicMs } from './gpio.ts';
+import { monotonicMs, PRESS_RT_PRIORITY } from './gpio.ts';
 
 const run = promisify(execFile);
 
@@ -111,11 +111,18 @@ export class ChardevGpio implements Gpio {
 
   now(): number { return monotonicMs(); }
 
+  /** gpioset processes and the promise that their scheduling is set (see spawn()). */
+  private readonly scheduled = new WeakMap<ChildProcess, Promise<void>>();
+
   private spawn(tool: string, args: string[]): ChildProcess {
     const p = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    // The tools time presses: a better nice value keeps a busy CPU from delaying their wake-ups
-    // (root or CAP_SYS_NICE, which the unit grants; otherwise they run at normal priority).
-    try { if (p.pid) setPriority(p.pid, -15); } catch { /* not permitted */ }
+    // gpioset times presses (its sleep): SCHED_FIFO at PRESS_RT_PRIORITY, so neither a busy CPU
+    // nor real-time audio delays its wake-up; else a better nice value (root or CAP_SYS_NICE,
+    // which the unit grants; otherwise normal priority). gpiomon's edges carry kernel timestamps.
+    const renice = () => { try { if (p.pid) setPriority(p.pid, -15); } catch { /* not permitted */ } };
+    if (tool === 'gpioset' && p.pid) {
+      this.scheduled.set(p, run('chrt', ['-f', '-p', String(PRESS_RT_PRIORITY), String(p.pid)], { timeout: 2000 }).then(() => undefined, renice));
+    } else renice();
     this.procs.add(p);
     p.once('exit', () => this.procs.delete(p));
     p.on('error', () => { /* reported through exit */ });
@@ -146,6 +153,7 @@ export class ChardevGpio implements Gpio {
         next.once('exit', () => { for (const f of q.splice(0)) f(); acks.delete(next); });
       }
       await new Promise<void>((resolve, reject) => { next.once('spawn', () => resolve()); next.once('error', reject); });
+      await this.scheduled.get(next);
       // Ready when it answers: a press must not start while gpioset is still starting up.
       if (v === 2) {
         const answered = await Promise.race([command(next, ''), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
