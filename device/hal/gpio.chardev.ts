@@ -130,7 +130,24 @@ export class ChardevGpio implements Gpio {
     return p;
   }
 
+  /**
+   * Lines whose tool is still exiting after close(): the kernel would refuse a second request
+   * for the line (EBUSY) until then, and the old tool's release must not land after the new
+   * one's first level. output() and input() on such a line wait for it.
+   */
+  private readonly closing = new Map<number, Promise<unknown>>();
+
+  private async free(line: number): Promise<void> {
+    for (let c = this.closing.get(line); c; c = this.closing.get(line)) await c.catch(() => undefined);
+  }
+
+  private closingLine(line: number, done: Promise<unknown>): void {
+    this.closing.set(line, done);
+    void done.catch(() => undefined).then(() => { if (this.closing.get(line) === done) this.closing.delete(line); });
+  }
+
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
+    await this.free(line);
     const activeLow = !!o.activeLow;
     const label = `hearth-${o.label ?? 'out'}`;
     const v = this.version;
@@ -202,7 +219,7 @@ export class ChardevGpio implements Gpio {
       open = false;
       this.closers.delete(close);
       // In the line's queue, so settled() waits for it too.
-      return serial(async () => {
+      const done = serial(async () => {
         if (pulse?.timer) await interrupt(false);
         // Released at its planned end when a pulse runs (gpioset finishes its sleep first), else at once.
         const wait = Math.max(0, (pulse?.plannedEnd ?? 0) - monotonicMs()) + 1000;
@@ -217,6 +234,8 @@ export class ChardevGpio implements Gpio {
         }
         await stop(proc);
       });
+      this.closingLine(line, done);
+      return done;
     };
     this.closers.add(close);
     return {
@@ -285,6 +304,7 @@ export class ChardevGpio implements Gpio {
   }
 
   async input(line: number, o: InputOptions = {}): Promise<GpioInput> {
+    await this.free(line);
     const activeLow = !!o.activeLow;
     const bias = o.bias ?? 'as-is';
     const v = this.version;
@@ -299,7 +319,15 @@ export class ChardevGpio implements Gpio {
       for (const fn of fns) fn({ line, active: e.active, t: e.t });
     });
     let open = true;
-    const close = async () => { if (!open) return; open = false; this.closers.delete(close); fns.clear(); await stop(mon); };
+    const close = (): Promise<void> => {
+      if (!open) return Promise.resolve();
+      open = false;
+      this.closers.delete(close);
+      fns.clear();
+      const done = stop(mon);
+      this.closingLine(line, done);
+      return done;
+    };
     this.closers.add(close);
     return {
       line,

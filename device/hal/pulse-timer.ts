@@ -88,11 +88,14 @@ export class PulseTimer {
   }
 
   /** Calls `fn` with the end time (CLOCK_MONOTONIC ms) `ms` from now; returns a cancel function. */
-  after(ms: number, fn: (endMs: number) => void): () => void {
+  after(ms: number, fn: (endMs: number) => void): () => void { return this.at(monotonicMs() + ms, fn); }
+
+  /** Calls `fn` with the end time (CLOCK_MONOTONIC ms) at `due`; returns a cancel function. */
+  at(due: number, fn: (endMs: number) => void): () => void {
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref();
     this.waiting.set(id, fn);
-    this.post({ id, due: monotonicMs() + ms });
+    this.post({ id, due });
     return () => {
       if (!this.waiting.delete(id)) return;
       if (this.waiting.size === 0) this.worker.unref();
