@@ -6,8 +6,9 @@
 #                           (PulseAudio, PipeWire, GStreamer, ffmpeg), network tools, the FAT/ext4
 #                           tools the image unit tests use, and Chromium for the console's browser tests
 #   scripts/setup.sh image  what `npm run test:image` and `hearth image build` need besides the demo's:
-#                           mmdebstrap, arm64 emulation (qemu-user-static, binfmt-support) and
-#                           qemu-system-arm (the boot tests). Not part of `test`: CI does not build images.
+#                           mmdebstrap, arm64 emulation (qemu-user-static, binfmt-support), the arm64
+#                           cross compiler (the native addons) and qemu-system-arm (the boot tests).
+#                           Not part of `test`: CI does not build images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-test}"
@@ -26,9 +27,12 @@ APT_PACKAGES=(
   chrony sntp
 )
 # The image build (device/image/build.ts, images/base/mkbase.sh) and its slow tests (test/image).
+# The native addons are cross-compiled for arm64 here (images/base/cross-addons.sh) against Node's
+# headers of this machine's node: NodeSource's nodejs ships them, Debian's comes with libnode-dev.
 IMAGE_PACKAGES=(
   mmdebstrap qemu-user-static binfmt-support qemu-system-arm
   mtools dosfstools e2fsprogs fdisk device-tree-compiler tar
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu make
 )
 case "$MODE" in
   demo | test) ;;
@@ -38,6 +42,8 @@ case "$MODE" in
       dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    node_h="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node/node.h"
+    [ -f "$node_h" ] || missing+=(libnode-dev)
     if [ ${#missing[@]} -gt 0 ]; then
       echo "[setup] installing the image tools: ${missing[*]}"
       $SUDO apt-get update -qq

@@ -255,7 +255,7 @@ export async function lockedAddonVersions(repo: string): Promise<Record<string, 
 /** Cache key of the base: everything mkbase.sh reads. */
 export async function baseCacheKey(images: string, addons: Record<string, string>): Promise<string> {
   const h = createHash('sha256');
-  for (const f of ['packages.txt', 'build-packages.txt', 'build-tools.re', 'dpkg-excludes', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', '../scripts/patch-speaker.mjs']) {
+  for (const f of ['packages.txt', 'build-packages.txt', 'build-tools.re', 'dpkg-excludes', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', 'base/cross-addons.sh', '../scripts/patch-speaker.mjs']) {
     h.update(`${f}\n`).update(await readFile(join(images, f)));
   }
   h.update(JSON.stringify(addons)).update(process.env.HEARTH_SUITE ?? 'trixie').update(process.env.HEARTH_MIRROR ?? '');
@@ -271,11 +271,12 @@ async function hostNpmDir(): Promise<string> {
 
 async function preflight(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('hearth image build needs root (mmdebstrap --mode=root and the owners of the root filesystem\'s files)');
-  const tools = ['mmdebstrap', 'tar', 'sfdisk', 'mkfs.vfat', 'mcopy', 'mke2fs', 'dtc', 'fdtoverlay', 'fdtget', 'npm'];
+  // aarch64-linux-gnu-g++: the native addons are cross-compiled here (images/base/cross-addons.sh).
+  const tools = ['mmdebstrap', 'tar', 'sfdisk', 'mkfs.vfat', 'mcopy', 'mke2fs', 'dtc', 'fdtoverlay', 'fdtget', 'npm', 'aarch64-linux-gnu-g++', 'make'];
   const missing: string[] = [];
   for (const t of tools) if (!(await have(t))) missing.push(t);
   if (missing.length) {
-    throw new Error(`missing tools: ${missing.join(', ')}\n  apt-get install mmdebstrap qemu-user-static binfmt-support mtools dosfstools e2fsprogs fdisk device-tree-compiler`);
+    throw new Error(`missing tools: ${missing.join(', ')}\n  scripts/setup.sh image installs them`);
   }
   const binfmt = await readFile('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8').catch(() => '');
   if (!binfmt.startsWith('enabled')) {
