@@ -6,7 +6,7 @@
 //                hook scripts, native addon versions); built by images/base/mkbase.sh (mmdebstrap,
 //                arm64 through qemu-user) only when the key changes: minutes cold, skipped warm
 //   3. root      base tar unpacked, then the hearth layer: /opt/hearth (bundle + addons from the
-//                base), images/rootfs, overlays compiled with dtc, the DAC choice, enabled units
+//                base, their node_modules pruned to what runs), images/rootfs, overlays compiled with dtc, the DAC choice, enabled units
 //   4. boot      /boot/firmware moved out to become the FAT: config.txt/cmdline.txt from the
 //                templates (checked against what raspi-firmware generated), DTBs patched with the
 //                DAC overlay, optional hearth.json
@@ -24,6 +24,7 @@ import {
 import { PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 import type { Logger } from '../core/log.ts';
 import { autoUpgradesConf, unattendedConf, AUTO_UPGRADES_CONF, UNATTENDED_CONF } from './system-config.ts';
+import { pruneToRuntime } from './runtime-modules.ts';
 
 export const NATIVE_ADDONS = ['speaker', 'alsa-capture', 'rpio', 'cap'] as const;
 
@@ -164,6 +165,11 @@ export async function layerRoot(o: { root: string; repo: string; images: string;
   await cp(o.dist ?? join(o.repo, 'dist'), join(opt, 'dist'), { recursive: true });
   const pkg = JSON.parse(await readFile(join(o.repo, 'package.json'), 'utf8')) as { version: string };
   await writeFile(join(opt, 'package.json'), JSON.stringify({ name: 'hearth', version: pkg.version, private: true, type: 'module', dependencies: o.addonVersions ?? {} }, null, 2) + '\n');
+  // The addons' node_modules (from the base) less what only built them (node-gyp and its tree).
+  if (await exists(join(opt, 'node_modules'))) {
+    await pruneToRuntime(join(opt, 'node_modules'), NATIVE_ADDONS);
+    await rm(join(opt, 'package-lock.json'), { force: true });
+  }
   if (await exists(join(o.repo, 'docs/images.md'))) await cp(join(o.repo, 'docs/images.md'), join(opt, 'README.md'));
 
   const overlays = join(root, 'usr/lib/hearth/overlays');
