@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the runtime's native addons (speaker, alsa-capture, rpio, cap) for arm64 ON THE BUILD
-# MACHINE with Debian's cross compiler, linked against the arm64 libasound and libpcap of the
+# Builds the runtime's native addons (the dependencies of DIR/package.json, which build.ts writes
+# from native-addons.json) for arm64 ON THE BUILD MACHINE with Debian's cross compiler, linked against the arm64 libasound and libpcap of the
 # image's own root. Nothing is compiled under emulation and the image never gets a compiler,
 # a -dev package or perl, so there is nothing to purge afterwards.
 #
@@ -57,13 +57,13 @@ ln -s "$lib/libpcap.so.0.8" "$work/lib/libpcap.so"
 # speaker 0.5.5 ships mpg123 config headers for linux arm/ia32/x64 only; arm64 is LP64 little
 # endian glibc like x64, whose config.h (type sizes, header checks) therefore fits.
 mpg=$dir/node_modules/speaker/deps/mpg123/config/linux
-[ -d "$mpg/arm64" ] || cp -a "$mpg/x64" "$mpg/arm64"
+if [ -d "$mpg" ] && [ ! -d "$mpg/arm64" ]; then cp -a "$mpg/x64" "$mpg/arm64"; fi
 
 export CC=$triplet-gcc CXX=$triplet-g++ LINK=$triplet-g++ AR=$triplet-ar
 export CFLAGS="-I$work/include" CXXFLAGS="-I$work/include"
 export LDFLAGS="-L$work/lib -Wl,-rpath-link,$lib"
 export HOME=$work npm_config_cache=$work/npm-cache
-for p in speaker alsa-capture rpio cap; do
+for p in $(node -p "Object.keys(require('$dir/package.json').dependencies).join(' ')"); do
   echo "[hearth] cross-compiling $p for arm64"
   (cd "$dir/node_modules/$p" &&
     node "$npmdir/node_modules/node-gyp/bin/node-gyp.js" rebuild --arch=arm64 --nodedir="$(dirname "$(dirname "$nodeinc")")" --jobs=2 >"$work/gyp-$p.log" 2>&1) ||

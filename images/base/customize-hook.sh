@@ -12,7 +12,7 @@ step "fstab and initramfs module list"
 cp "$HEARTH_IMAGES/rootfs/etc/fstab" "$root/etc/fstab"   # before the initramfs is built
 { echo "# hearth: see images/initramfs-modules"; grep -v '^\s*#' "$HEARTH_IMAGES/initramfs-modules"; } >"$root/etc/initramfs-tools/modules"
 
-step "cross-compiling the native addons for arm64 on the build machine (speaker, alsa-capture, rpio, cap)"
+step "cross-compiling the native addons for arm64 on the build machine (the dependencies of $HEARTH_ADDONS/package.json: native-addons.json)"
 mkdir -p "$root/opt/hearth"
 cp -a "$HEARTH_ADDONS/." "$root/opt/hearth/"
 "$HEARTH_IMAGES/base/cross-addons.sh" "$root" "$root/opt/hearth" "$HEARTH_NPM"
@@ -21,9 +21,13 @@ cp -a "$HEARTH_ADDONS/." "$root/opt/hearth/"
 # a null default here (the build machine has no sound card for the image).
 printf 'pcm.!default { type null }\n' >"$root/tmp/hearth-null-alsa.conf"
 chroot "$root" env ALSA_CONFIG_PATH=/tmp/hearth-null-alsa.conf node -e '
-  for (const [p, f] of [["speaker", "binding"], ["alsa-capture", "capture"], ["rpio", "rpio"], ["cap", "cap"]]) {
-    require(`/opt/hearth/node_modules/${p}/build/Release/${f}.node`);
-    console.log("[hearth] loads:", p);
+  const fs = require("fs");
+  for (const p of Object.keys(require("/opt/hearth/package.json").dependencies)) {
+    const dir = `/opt/hearth/node_modules/${p}/build/Release`;
+    const addons = fs.readdirSync(dir).filter((f) => f.endsWith(".node"));
+    if (addons.length === 0) throw new Error(`${p}: no addon in ${dir}`);
+    for (const f of addons) require(`${dir}/${f}`);
+    console.log("[hearth] loads:", p, addons.join(" "));
   }
   console.log(`[hearth] node ${process.version} on ${process.arch}`);
 '
