@@ -118,7 +118,8 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   console.log(`[image] /etc/chrony/chrony.conf:\n${chrony}`);
   assert.match(chrony, new RegExp(`^server ${GUEST_BROKER.replace(/\./g, '\\.')} iburst`, 'm'));
   assert.not.match(chrony, /^(pool|allow|local) /m);
-  assert.match(guest.console(), /Started chrony\.service|chronyd.*starting/i, 'chrony ran');
+  // systemd colours the unit name on the console ("Started \e[0;1;39mchrony.service\e[0m").
+  assert.match(guest.console().replace(/\x1b\[[0-9;]*m/g, ''), /Started chrony\.service|chronyd.*starting/i, 'chrony ran');
   const rootPart = (await readPartitionTable(img)).partitions[1]!;
   assert.is(rootPart.start + rootPart.size, 3 * 2 ** 30, 'root partition runs to the end of the 3 GiB card');
   const sb = execFileSync('dumpe2fs', ['-h', `${img}?offset=${rootPart.start}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
