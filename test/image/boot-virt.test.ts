@@ -56,8 +56,8 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   console.log(`[image] before first boot, on the raw boot partition: ${[...before].map(([k, v]) => `${k === CONTROL ? 'control' : 'secret'} x${v.length}`).join(', ')}`);
   assert.ok(before.get(secrets[0]!)!.length >= 1, 'the secrets are on the card before first boot');
   // Test-only, in this scratch copy: the runtime's log also on the serial console, to read here;
-  // and the unit's start timeout (60 s) and watchdog (30 s), set for a Pi, stretched for TCG. A
-  // guest CPU emulated on a loaded 2-core host runs Node 20-30x slower than a Pi 4: the runtime
+  // and the unit's start timeout (60 s) and watchdog (30 s), set for a Pi, stretched for TCG: a
+  // guest CPU emulated on a loaded 2-core host runs many times slower than a Pi, and the runtime
   // used 38 s of CPU in its 60 s start window and was killed before it logged a line.
   const dropin = join(dir, 'console.conf');
   writeFileSync(dropin, '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\nTimeoutStartSec=15min\nWatchdogSec=10min\n');
