@@ -12,11 +12,11 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
-import { houseDevices, DEMO_STREAM_RATE } from './house-devices.ts';
+import { houseDevices, DEMO_STREAM_RATE, ROOMS, type HouseSim } from './house-devices.ts';
 import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 import { CliError } from './broker-options.ts';
 import { demoMusicWav } from '../house/music.ts';
-import { roomOffsets } from '../house/sync-meter.ts';
+import { syncOver } from '../house/sync-meter.ts';
 import { BUILT_IN_ROLES } from './roles.ts';
 
 /** Resolves when `port` on `host` can be listened on; rejects with a readable reason otherwise. */
@@ -32,6 +32,19 @@ export function checkPortFree(host: string, port: number, what: string): Promise
   });
 }
 
+/**
+ * The rooms' sync as their simulated DACs played it over the last `windowS` seconds of true time
+ * (what `hearth house` prints): each room's median offset from the first, and the median and worst
+ * spread across rooms over instants 100 ms apart.
+ */
+export function syncLine(sim: HouseSim, windowS: number): string {
+  const to = sim.trueClock.wall() - 50; // blocks are written ahead: the last 50 ms may not be yet
+  const w = syncOver([...sim.dacs].map(([room, dac]) => ({ room, records: dac.records })), DEMO_STREAM_RATE, to - windowS * 1000, to);
+  if (!w) return `rooms measured at their DACs: fewer than two rooms played stream audio in the last ${windowS} s`;
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x}`;
+  return `rooms measured at their DACs (true time, last ${windowS} s): ${w.rooms.map((x) => `${x.room} ${sign(x.offsetUs)} µs`).join(', ')}; spread median ${w.medianSpreadUs} µs, worst ${w.maxSpreadUs} µs`;
+}
+
 export function registerHouseCommand(program: Command): void {
   program
     .command('house')
@@ -41,8 +54,12 @@ export function registerHouseCommand(program: Command): void {
     .option('--ws-port <n>', 'console + MQTT-over-WebSocket port', '8080')
     .option('--host <addr>', 'listen address of the broker and console', '127.0.0.1')
     .option('--log-level <level>', 'log level of the devices (debug, info, warn, error)', 'warn')
-    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string; logLevel: string }) => {
+    .option('--sync-every <s>', 'print the rooms\' sync, measured at their DACs, this often (s)', '30')
+    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string; logLevel: string; syncEvery: string }) => {
+      const syncEveryS = Number(o.syncEvery);
+      if (!Number.isFinite(syncEveryS) || syncEveryS < 1 || syncEveryS > 3600) throw new CliError(`--sync-every must be 1–3600 seconds, not "${o.syncEvery}"`, 2);
       const { startRuntime } = await import('../core/runtime.ts');
+      const { RealUdpStack } = await import('../hal/udp.real.ts');
       const { addLogin, readCredentials } = await import('../hub/credentials.ts');
       const port = Number(o.port), wsPort = Number(o.wsPort);
       await checkPortFree(o.host, port, 'MQTT');
@@ -77,7 +94,12 @@ export function registerHouseCommand(program: Command): void {
         if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify(config, null, 2));
         // One logger tree per device: a config/set of log.level changes that device only.
         const log = createLogger({ level: o.logLevel as 'warn' });
-        runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, hal: d.hal?.() }));
+        // The device runs on its own clocks (OS offset, crystal rate), and so does its UDP stack:
+        // NTP exchanges are timed on this device's monotonic clock, as on a Pi. The UDP stack given
+        // here is what makes the runtime start a house clock over an injected clock
+        // (device/clock/runtime-clock.ts); without it the roles would play on the device's own
+        // offset OS clock and the rooms would be as far apart as their offsets.
+        runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, clock: d.clock, hal: { udp: new RealUdpStack(d.clock), ...d.hal?.() } }));
       }
 
       const bar = '─'.repeat(72);
@@ -90,13 +112,12 @@ export function registerHouseCommand(program: Command): void {
       console.log(` state      ${dir}  (configs, logins; passwords in passwords.json)`);
       console.log(` audio      every stream and wake packet stays on this machine (loopback, simulated LAN)\n${bar}\n Ctrl-C stops the house.\n`);
 
-      // The rooms' true sync, from the DACs' own records (outside the players).
-      const meter = setInterval(() => {
-        const offsets = roomOffsets([...sim.dacs].map(([room, dac]) => ({ room, records: dac.records })), DEMO_STREAM_RATE);
-        if (offsets.length < 2) return;
-        const spread = Math.max(...offsets.map((x) => x.offsetUs)) - Math.min(...offsets.map((x) => x.offsetUs));
-        console.log(`rooms measured at their DACs: ${offsets.map((x) => `${x.room} ${x.offsetUs >= 0 ? '+' : ''}${x.offsetUs} µs`).join(', ')} (spread ${spread} µs)`);
-      }, 30_000);
+      const clocks = devices.filter((d) => ROOMS.some((r) => r.id === d.id))
+        .map((d) => `${d.id} ${d.clock.offsetMs >= 0 ? '+' : ''}${d.clock.offsetMs} ms ${d.clock.ppm >= 0 ? '+' : ''}${d.clock.ppm} ppm`);
+      console.log(` clocks     the rooms' OS clocks are off by ${clocks.join(', ')}; they play by the house clock the box serves\n`);
+
+      // The rooms' true sync, from the DACs' own records in true time (outside the players).
+      const meter = setInterval(() => console.log(syncLine(sim, syncEveryS)), syncEveryS * 1000);
 
       let stopping = false;
       const stop = async () => {
