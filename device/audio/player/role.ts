@@ -8,18 +8,23 @@
 import type { RoleFactory } from '../../core/role.ts';
 import type { TimerHandle } from '../../core/clock.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
-import { LATENCY_MS_DEFAULT, streamChoiceErrors, type PlayerState, type playerSpec } from '../../../protocol/roles/player.ts';
+import { LATENCY_MS_DEFAULT, streamChoiceErrors, type PlayerLevel, type PlayerState, type playerSpec } from '../../../protocol/roles/player.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
 import type { StreamFormat } from '../types.ts';
 import { Playout } from '../engine/playout.ts';
 import { DacClock } from '../engine/dac-clock.ts';
 import { OutputLoop } from '../engine/output-loop.ts';
 import { OutputMonitor, type OutputReport } from '../engine/output-monitor.ts';
+import { LevelMeter } from '../level.ts';
+import { meteredSink } from './metered-sink.ts';
 import { ClockWatch, houseTimeServed } from '../../clock/role-clock.ts';
 import { Discovery, type StreamChoiceArgs, type StreamEntry } from './discovery.ts';
 import { openReceiver, type MulticastReceiver } from '../net.ts';
 
 type StreamInfo = PlayerState['stream'];
+
+/** The player publishes its state this often (and on every change); the level covers one such interval. */
+const STATE_EVERY_MS = 2000;
 
 /** A subscribe request's stream choice, by the spec's rules (the config's are checked with the config). */
 function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
@@ -61,6 +66,9 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   let volume = config.volume ?? 1;
   let muted = config.muted ?? false;
   let stateTimer: TimerHandle | undefined;
+  // The level written to the DAC over the last state interval (STATE_EVERY_MS), read at each tick.
+  let meter: LevelMeter | undefined;
+  let level: PlayerLevel | undefined;
   let joinChain: Promise<void> = Promise.resolve();
 
   const outRate = () => config.output?.rate ?? 48000;
@@ -201,6 +209,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       packets: { received: s?.received ?? 0, lost: s?.lost ?? 0, late: s?.late ?? 0, duplicates: s?.duplicates ?? 0, concealed: s?.concealed ?? 0, malformed: s?.malformed ?? 0, wrongPt: s?.wrongPt ?? 0, foreignSsrc: s?.foreignSsrc ?? 0 },
       underruns: s?.underruns ?? 0, resyncs: s?.resyncs ?? 0, volume, muted,
       sink: { kind: sink?.kind ?? 'none', device: sink?.device ?? '', status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null, lostCount: sink?.lostCount() ?? 0 },
+      ...(level ? { level } : {}),
       ...(clockNow ? { clock: clockNow } : {}),
     };
   }
@@ -220,13 +229,14 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
           speakerSink = (o) => createSpeakerSink(o);
         }
       }
-      sink = makeSink();
+      sink = meteredSink(makeSink(), () => meter);
       sink.listen({
         lost: (error) => { deps.link.publishEvent('sink-lost', `audio device ${sink!.device} lost: ${error}`, { error }); publishState(); },
         restored: (lostMs) => { deps.link.publishEvent('sink-restored', `audio device ${sink!.device} is back after ${(lostMs / 1000).toFixed(1)} s`, { lostMs }); publishState(); },
       });
       await sink.open({ rate: outRate(), channels: outChannels() });
       if (stopped) { await sink.close(); return; }
+      meter = new LevelMeter(outChannels(), deps.clock.now());
       const bufferMs = sink.bufferMs;
       const blockMs = Math.min(5, bufferMs / 4);
       // Wake-ups cost more than rendering: tick at a quarter of the device buffer (2.5–20 ms).
@@ -239,7 +249,10 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       discovery.table.onChange(() => { void rejoin('table'); });
       await rejoin('start');
       if (stopped) return; // stopped while joining: no timer may outlive stop()
-      stateTimer = deps.clock.setInterval(publishState, 2000);
+      stateTimer = deps.clock.setInterval(() => {
+        if (meter) level = meter.take(deps.clock.now());
+        publishState();
+      }, STATE_EVERY_MS);
       watchTimer = deps.clock.setInterval(watch, 500);
     },
 
