@@ -37,7 +37,7 @@ test('rooms with OS clocks 65 ms apart play within a millisecond of each other a
   // The offsets are real and the players know them: house time is the box's OS clock at its start,
   // so each room's house-minus-OS offset is the box's offset minus its own.
   for (const r of ROOMS) {
-    const s = house.retained(`hearth/${r.id}/state/player`) as { clock?: { state: string; offsetMs?: number } };
+    const s = (house.retained(`hearth/${r.id}/state/player`) as { detail: { clock?: { state: string; offsetMs?: number } } }).detail;
     assert.is(s.clock?.state, 'locked', `${r.id}: ${JSON.stringify(s.clock)}`);
     const want = DEVICE_CLOCKS.box!.offsetMs - r.clock.offsetMs;
     assert.ok(Math.abs(s.clock!.offsetMs! - want) < 3, `${r.id}: house − OS clock ${s.clock!.offsetMs} ms, its clock is set ${want} ms from the box's`);
