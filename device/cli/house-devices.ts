@@ -58,7 +58,10 @@ export const DEVICE_CLOCKS: Record<string, { offsetMs: number; ppm: number }> = 
 
 export const DEMO_STREAM_RATE = 48_000;
 
-export function houseDevices(o: { url: string; host: string; port: number; wsPort: number; credentialsFile: string; available: string[]; musicFile: string }): { devices: HouseDevice[]; sim: HouseSim } {
+/** One room played out loud: its player writes to this ALSA device (the speaker sink) instead of a simulated DAC. */
+export interface LoudRoom { room: string; device: string }
+
+export function houseDevices(o: { url: string; host: string; port: number; wsPort: number; credentialsFile: string; available: string[]; musicFile: string; loud?: LoudRoom }): { devices: HouseDevice[]; sim: HouseSim } {
   // True time: the process's monotonic clock. Simulated hardware that stands for a thing outside
   // any Pi (the DACs' crystals) runs on it; each device runs on its own DeviceClock over it.
   const trueClock = new RealClock();
@@ -90,7 +93,12 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
       },
       hints: ['cmd living source disable \'{"stream":"tone"}\''],
     },
-    ...ROOMS.map((r): HouseDevice => ({
+    ...ROOMS.map((r): HouseDevice => o.loud?.room === r.id ? {
+      // Out loud: the real output path (speaker in its child process, on ALSA), so this room is
+      // not measured at a simulated DAC; its sync is what the player reports.
+      id: r.id, name: r.name, clock: clockOf(r.id),
+      roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'speaker', device: o.loud.device } } },
+    } : {
       id: r.id, name: r.name, clock: clockOf(r.id),
       roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'sim' } } },
       hal: () => ({
@@ -101,7 +109,7 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
         },
       }),
       hints: r.id === 'kitchen' ? ['cmd kitchen player subscribe \'{"stream":"living/tone"}\'', 'cmd kitchen player volume \'{"gain":0.5}\''] : [],
-    })),
+    }),
     {
       // The hall Pi watches the LAN for someone wanting the NAS (a laptop ARPs for it every
       // 90 s); the NAS sleeps after 2 minutes without demand.

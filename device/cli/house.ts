@@ -12,7 +12,9 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
-import { houseDevices, DEMO_STREAM_RATE, ROOMS, type HouseSim } from './house-devices.ts';
+import { houseDevices, DEMO_STREAM_RATE, ROOMS, type HouseSim, type LoudRoom } from './house-devices.ts';
+import { PlayerOutput } from '../../protocol/roles/player.ts';
+import { check } from '../../protocol/validate.ts';
 import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 import { CliError } from './broker-options.ts';
 import { demoMusicWav } from '../house/music.ts';
@@ -45,6 +47,34 @@ export function syncLine(sim: HouseSim, windowS: number): string {
   return `rooms measured at their DACs (true time, last ${windowS} s): ${w.rooms.map((x) => `${x.room} ${sign(x.offsetUs)} µs`).join(', ')}; spread median ${w.medianSpreadUs} µs, worst ${w.maxSpreadUs} µs`;
 }
 
+/** The room --output plays out loud, checked as the player's config would check it; none without --output. */
+export function loudRoom(output: string | undefined, room: string): LoudRoom | undefined {
+  if (!ROOMS.some((r) => r.id === room)) throw new CliError(`--output-room must be one of ${ROOMS.map((r) => r.id).join(', ')}, not "${room}"`, 2);
+  if (output === undefined) return undefined;
+  const c = check(PlayerOutput, { kind: 'speaker', device: output });
+  if (!c.ok) throw new CliError(`--output "${output}" is not an ALSA device name: ${c.errors.map((e) => `${e.path.replace('/device', '') || 'device'} ${e.message}`).join('; ')}`, 2);
+  return { room, device: output };
+}
+
+/**
+ * A house started before keeps its configs (changes made in the console stay), but each room's
+ * output follows this start's flags: the room played out loud gets the speaker on its device, the
+ * others (and that room, once started without --output) their simulated DAC. Other output fields
+ * (bufferMs…) are kept.
+ */
+export function keepRoomOutput(configFile: string, roles: Record<string, unknown>): void {
+  const want = (roles.player as { output?: { kind: string; device?: string } } | undefined)?.output;
+  if (!want) return;
+  const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { config?: { roles?: Record<string, unknown> }; roles?: Record<string, unknown> };
+  const player = ((raw.config ?? raw).roles?.player ?? undefined) as { output?: Record<string, unknown> } | undefined;
+  if (!player) return;
+  const { device: _old, ...rest } = player.output ?? {};
+  const next = { ...rest, ...want };
+  if (JSON.stringify(next) === JSON.stringify(player.output ?? {})) return;
+  player.output = next;
+  writeFileSync(configFile, JSON.stringify(raw, null, 2));
+}
+
 export function registerHouseCommand(program: Command): void {
   program
     .command('house')
@@ -55,9 +85,12 @@ export function registerHouseCommand(program: Command): void {
     .option('--host <addr>', 'listen address of the broker and console', '127.0.0.1')
     .option('--log-level <level>', 'log level of the devices (debug, info, warn, error)', 'warn')
     .option('--sync-every <s>', 'print the rooms\' sync, measured at their DACs, this often (s)', '30')
-    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string; logLevel: string; syncEvery: string }) => {
+    .option('--output <alsa-device>', 'play one room out loud on this ALSA device (e.g. default, hw:CARD=Headphones, plughw:1,0)')
+    .option('--output-room <room>', `the room --output plays (${ROOMS.map((r) => r.id).join(', ')})`, ROOMS[0]!.id)
+    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string; logLevel: string; syncEvery: string; output?: string; outputRoom: string }) => {
       const syncEveryS = Number(o.syncEvery);
       if (!Number.isFinite(syncEveryS) || syncEveryS < 1 || syncEveryS > 3600) throw new CliError(`--sync-every must be 1–3600 seconds, not "${o.syncEvery}"`, 2);
+      const loud = loudRoom(o.output, o.outputRoom);
       const { startRuntime } = await import('../core/runtime.ts');
       const { RealUdpStack } = await import('../hal/udp.real.ts');
       const { addLogin, readCredentials } = await import('../hub/credentials.ts');
@@ -76,7 +109,7 @@ export function registerHouseCommand(program: Command): void {
       // Logins are made once and kept (passwords in a 0600 file beside them, for this demo only).
       const passwords: Record<string, string> = existsSync(passwordsFile) ? JSON.parse(readFileSync(passwordsFile, 'utf8')) : {};
       const creds = await readCredentials(credentialsFile);
-      const { devices, sim } = houseDevices({ url, host: o.host, port, wsPort, credentialsFile, available: Object.keys(BUILT_IN_ROLES.loaders), musicFile });
+      const { devices, sim } = houseDevices({ url, host: o.host, port, wsPort, credentialsFile, available: Object.keys(BUILT_IN_ROLES.loaders), musicFile, ...(loud ? { loud } : {}) });
       for (const user of ['admin', ...devices.map((d) => d.id)]) {
         if (!creds.logins[user] || !passwords[user]) passwords[user] = await addLogin(credentialsFile, user, user === 'admin' ? 'controller' : 'device', devices.find((d) => d.id === user)?.grants);
       }
@@ -92,6 +125,7 @@ export function registerHouseCommand(program: Command): void {
         };
         const configFile = join(stateDir, 'config.json');
         if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify(config, null, 2));
+        else keepRoomOutput(configFile, d.roles);
         // One logger tree per device: a config/set of log.level changes that device only.
         const log = createLogger({ level: o.logLevel as 'warn' });
         // The device runs on its own clocks (OS offset, crystal rate), and so does its UDP stack:
@@ -110,7 +144,11 @@ export function registerHouseCommand(program: Command): void {
       console.log(` monitor    npx hearth monitor ${login}`);
       for (const d of devices) for (const hint of d.hints ?? []) console.log(` try        npx hearth ${hint} ${login}`);
       console.log(` state      ${dir}  (configs, logins; passwords in passwords.json)`);
-      console.log(` audio      every stream and wake packet stays on this machine (loopback, simulated LAN)\n${bar}\n Ctrl-C stops the house.\n`);
+      console.log(` audio      every stream and wake packet stays on this machine (loopback, simulated LAN)`);
+      console.log(loud
+        ? ` out loud   ${loud.room} plays on ALSA device "${loud.device}" (its state says whether it opened: npx hearth monitor …)`
+        : ` out loud   the rooms play on simulated DACs; --output default plays ${ROOMS[0]!.id} on the sound card`);
+      console.log(`${bar}\n Ctrl-C stops the house.\n`);
 
       const clocks = devices.filter((d) => ROOMS.some((r) => r.id === d.id))
         .map((d) => `${d.id} ${d.clock.offsetMs >= 0 ? '+' : ''}${d.clock.offsetMs} ms ${d.clock.ppm >= 0 ? '+' : ''}${d.clock.ppm} ppm`);
