@@ -57,6 +57,7 @@ export const DEVICE_CLOCKS: Record<string, { offsetMs: number; ppm: number }> = 
 };
 
 export const DEMO_STREAM_RATE = 48_000;
+export const DEMO_DAC_BUFFER_MS = 60;
 
 /** One room played out loud: its player writes to this ALSA device (the speaker sink) instead of a simulated DAC. */
 export interface LoudRoom { room: string; device: string }
@@ -100,7 +101,9 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
       roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'speaker', device: o.loud.device } } },
     } : {
       id: r.id, name: r.name, clock: clockOf(r.id),
-      roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'sim' } } },
+      // 60 ms of DAC FIFO, not the simulated DAC's default 20: seven devices share one event loop
+      // here, and on a loaded machine a 20 ms FIFO ran dry dozens of times a minute.
+      roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'sim', bufferMs: DEMO_DAC_BUFFER_MS } } },
       hal: () => ({
         audioOut: (opts) => {
           const { sink, dac } = roomDac(opts, trueClock, r.ppm);

@@ -37,14 +37,19 @@ export function checkPortFree(host: string, port: number, what: string): Promise
 /**
  * The rooms' sync as their simulated DACs played it over the last `windowS` seconds of true time
  * (what `hearth house` prints): each room's median offset from the first, and the median and worst
- * spread across rooms over instants 100 ms apart.
+ * spread across rooms over instants 100 ms apart, and the DACs' underruns since the last call
+ * (`counted` keeps the totals seen).
  */
-export function syncLine(sim: HouseSim, windowS: number): string {
+export function syncLine(sim: HouseSim, windowS: number, counted: Map<string, number>): string {
+  let dry = 0;
+  for (const [room, dac] of sim.dacs) { dry += dac.underruns() - (counted.get(room) ?? 0); counted.set(room, dac.underruns()); }
   const to = sim.trueClock.wall() - 50; // blocks are written ahead: the last 50 ms may not be yet
   const w = syncOver([...sim.dacs].map(([room, dac]) => ({ room, records: dac.records })), DEMO_STREAM_RATE, to - windowS * 1000, to);
   if (!w) return `rooms measured at their DACs: fewer than two rooms played stream audio in the last ${windowS} s`;
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${x}`;
-  return `rooms measured at their DACs (true time, last ${windowS} s): ${w.rooms.map((x) => `${x.room} ${sign(x.offsetUs)} µs`).join(', ')}; spread median ${w.medianSpreadUs} µs, worst ${w.maxSpreadUs} µs`;
+  // A DAC that ran dry (its FIFO empty when a block came: the one shared event loop stalled) plays
+  // that block late until its player catches up: the worst moments, said from the DACs' records.
+  return `rooms measured at their DACs (true time, last ${windowS} s): ${w.rooms.map((x) => `${x.room} ${sign(x.offsetUs)} µs`).join(', ')}; spread median ${w.medianSpreadUs} µs, worst ${w.maxSpreadUs} µs; DAC underruns since the last line ${dry}`;
 }
 
 /** The room --output plays out loud, checked as the player's config would check it; none without --output. */
@@ -59,8 +64,8 @@ export function loudRoom(output: string | undefined, room: string): LoudRoom | u
 /**
  * A house started before keeps its configs (changes made in the console stay), but each room's
  * output follows this start's flags: the room played out loud gets the speaker on its device, the
- * others (and that room, once started without --output) their simulated DAC. Other output fields
- * (bufferMs…) are kept.
+ * others (and that room, once started without --output) their simulated DAC with the demo's FIFO
+ * (kind, device and bufferMs as the demo sets them; other output fields kept).
  */
 export function keepRoomOutput(configFile: string, roles: Record<string, unknown>): void {
   const want = (roles.player as { output?: { kind: string; device?: string } } | undefined)?.output;
@@ -155,7 +160,8 @@ export function registerHouseCommand(program: Command): void {
       console.log(` clocks     the rooms' OS clocks are off by ${clocks.join(', ')}; they play by the house clock the box serves\n`);
 
       // The rooms' true sync, from the DACs' own records in true time (outside the players).
-      const meter = setInterval(() => console.log(syncLine(sim, syncEveryS)), syncEveryS * 1000);
+      const underrunsCounted = new Map<string, number>();
+      const meter = setInterval(() => console.log(syncLine(sim, syncEveryS, underrunsCounted)), syncEveryS * 1000);
 
       let stopping = false;
       const stop = async () => {

@@ -55,6 +55,8 @@ test('the rooms play the music, in sync', async () => {
   for (const b of badges) assert.match(b, /^in sync [+-]?\d+ µs$/);
   // Each room plots its figures (a line once a few states arrived).
   await page.waitForFunction(() => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 2), undefined, { timeout: 30_000 });
+  // Every room's level meter shows the music written to its DAC, on both channels.
+  await page.waitForFunction(() => [...document.querySelectorAll('.room .levels .lvl-row')].filter((r) => Number((r as HTMLElement).dataset.peak) > -60).length === 6, undefined, { timeout: 30_000 });
   // For the screenshot: half a minute of history in every plot.
   if (shots) await page.waitForFunction(() => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 12), undefined, { timeout: 90_000 });
   await shot('rooms');
@@ -69,6 +71,9 @@ test('moving the kitchen\'s volume slider changes the device\'s state', async ()
   await page.locator('.room[data-device=kitchen] button.mute').click();
   await page.locator('.room[data-device=kitchen] button.mute[aria-pressed=true]').waitFor();
   assert.is((house.retained('hearth/kitchen/state/player') as { detail: { muted: boolean } }).detail.muted, true);
+  // Muted, the DAC gets silence, and the meter says so once a whole state interval was muted.
+  await page.locator('.room[data-device=kitchen] .lvl-row[data-channel=L][data-peak="-120"]').waitFor({ timeout: 10_000 });
+  assert.is(await page.locator('.room[data-device=kitchen] .lvl-row[data-channel=R] .lvl-value').textContent(), 'silent');
   await page.locator('.room[data-device=kitchen] button.mute').click();
   await page.locator('.room[data-device=kitchen] button.mute[aria-pressed=false]').waitFor();
 });
@@ -79,6 +84,8 @@ test('switching the study to the tone', async () => {
   await picker.selectOption('living/tone');
   await page.locator('.room[data-device=study][data-stream="living/tone"][data-playing=true]').waitFor();
   assert.is((house.retained('hearth/study/state/player') as { detail: { stream: { id: string } } }).detail.stream.id, 'living/tone');
+  // The tone's amplitude is 0.3 (−10.5 dBFS) at the study's full volume: its meter reads that peak.
+  await page.waitForFunction(() => [...document.querySelectorAll('.room[data-device=study] .lvl-row')].every((r) => Math.abs(Number((r as HTMLElement).dataset.peak) + 10.5) <= 0.6), undefined, { timeout: 15_000 });
 });
 
 test('the streams view lists both streams and who listens', async () => {
