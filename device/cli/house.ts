@@ -49,7 +49,7 @@ export function syncLine(sim: HouseSim, windowS: number, counted: Map<string, nu
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${x}`;
   // A DAC that ran dry (its FIFO empty when a block came: the one shared event loop stalled) plays
   // that block late until its player catches up: the worst moments, said from the DACs' records.
-  return `rooms measured at their DACs (true time, last ${windowS} s): ${w.rooms.map((x) => `${x.room} ${sign(x.offsetUs)} µs`).join(', ')}; spread median ${w.medianSpreadUs} µs, worst ${w.maxSpreadUs} µs; DAC underruns since the last line ${dry}`;
+  return `rooms measured at their DACs (true time, last ${windowS} s): ${w.rooms.map((x) => `${x.room} ${sign(x.offsetUs)} µs`).join(', ')}; spread median ${w.medianSpreadUs} µs, worst ${w.maxSpreadUs} µs, over 1 ms ${w.overMsPct} % of the time; DAC underruns since the last line ${dry}`;
 }
 
 /** The room --output plays out loud, checked as the player's config would check it; none without --output. */

@@ -18,6 +18,8 @@ export interface SyncWindow {
   /** Median and worst spread (max − min across rooms, µs) over those instants. */
   medianSpreadUs: number;
   maxSpreadUs: number;
+  /** Share of the instants whose spread was over 1 ms (%, one decimal): how long the bad moments lasted. */
+  overMsPct: number;
 }
 
 /** Signed difference of two 32-bit RTP times (a − b), wrap-safe. */
@@ -88,5 +90,6 @@ export function syncOver(rooms: Array<{ room: string; records: readonly SimBlock
     rooms: [...per].filter(([, xs]) => xs.length).map(([room, xs]) => ({ room, offsetUs: Math.round(median(xs)) })),
     medianSpreadUs: Math.round(median(spreads)),
     maxSpreadUs: Math.round(Math.max(...spreads)),
+    overMsPct: Math.round((1000 * spreads.filter((x) => x > 1000).length) / spreads.length) / 10,
   };
 }

@@ -27,6 +27,9 @@ test('rooms playing the same RTP time at the same instant: spread 0; one 300 µs
   assert.equal(w.rooms.map((r) => r.offsetUs), [0, 0, -300]); // c plays earlier RTP time at each instant: behind
   assert.is(w.medianSpreadUs, 300);
   assert.is(w.maxSpreadUs, 300);
+  assert.is(w.overMsPct, 0);
+  const late = room(1000, 5000, 400, 2000); // 2 ms late throughout
+  assert.is(syncOver([{ room: 'a', records: a }, { room: 'c', records: late }], RATE, 1100, 2900)!.overMsPct, 100);
 });
 
 test('RTP time wrapping past 2^32 in one room does not read as a jump', () => {
