@@ -57,7 +57,14 @@ export const DEVICE_CLOCKS: Record<string, { offsetMs: number; ppm: number }> = 
 };
 
 export const DEMO_STREAM_RATE = 48_000;
-export const DEMO_DAC_BUFFER_MS = 60;
+/**
+ * The demo's playout latency and DAC FIFO. Seven devices share one event loop here, which a loaded
+ * machine stalls for 100 ms and more at times: with 20 ms of FIFO the DACs ran dry dozens of times
+ * a minute and the rooms were over 1 ms apart up to a fifth of the time; with 100 ms, none in a
+ * minute at load 6. The latency leaves the same 100 ms for the source's packets to arrive.
+ */
+export const DEMO_LATENCY_MS = 200;
+export const DEMO_DAC_BUFFER_MS = 100;
 
 /** One room played out loud: its player writes to this ALSA device (the speaker sink) instead of a simulated DAC. */
 export interface LoudRoom { room: string; device: string }
@@ -98,12 +105,10 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
       // Out loud: the real output path (speaker in its child process, on ALSA), so this room is
       // not measured at a simulated DAC; its sync is what the player reports.
       id: r.id, name: r.name, clock: clockOf(r.id),
-      roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'speaker', device: o.loud.device } } },
+      roles: { player: { stream: 'living/music', interface: loopback, latencyMs: DEMO_LATENCY_MS, output: { kind: 'speaker', device: o.loud.device } } },
     } : {
       id: r.id, name: r.name, clock: clockOf(r.id),
-      // 60 ms of DAC FIFO, not the simulated DAC's default 20: seven devices share one event loop
-      // here, and on a loaded machine a 20 ms FIFO ran dry dozens of times a minute.
-      roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'sim', bufferMs: DEMO_DAC_BUFFER_MS } } },
+      roles: { player: { stream: 'living/music', interface: loopback, latencyMs: DEMO_LATENCY_MS, output: { kind: 'sim', bufferMs: DEMO_DAC_BUFFER_MS } } },
       hal: () => ({
         audioOut: (opts) => {
           const { sink, dac } = roomDac(opts, trueClock, r.ppm);
