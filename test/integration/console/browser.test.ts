@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHouse, type RunningHouse } from '../../helpers/house.ts';
+import { DEMO_LATENCY_MS } from '../../../device/cli/house-devices.ts';
 
 let house: RunningHouse;
 let browser: Browser;
@@ -133,7 +134,7 @@ test('an invalid config is refused with the error at its path', async () => {
   await card.locator('.config-editor button[type=submit]').click();
   await card.locator('.config-errors li[data-path="/roles/player/latencyMs"]').waitFor();
   assert.match(await card.locator('.config-errors').textContent() ?? '', /\/roles\/player\/latencyMs must be >= 20/);
-  assert.is((house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs, 150, 'the device kept its config');
+  assert.is((house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs, DEMO_LATENCY_MS, 'the device kept its config');
   // A valid change goes through as a patch and the device applies it.
   cfg.roles.player.latencyMs = 160;
   await area.fill(JSON.stringify(cfg, null, 2));
