@@ -110,8 +110,8 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
       id: r.id, name: r.name, clock: clockOf(r.id),
       roles: { player: { stream: 'living/music', interface: loopback, latencyMs: DEMO_LATENCY_MS, output: { kind: 'sim', bufferMs: DEMO_DAC_BUFFER_MS } } },
       hal: () => ({
-        audioOut: (opts) => {
-          const { sink, dac } = roomDac(opts, trueClock, r.ppm);
+        audioOut: (out, d) => {
+          const { sink, dac } = roomDac({ device: out.device ?? 'default', bufferMs: out.bufferMs, clock: d.clock, log: d.log }, trueClock, r.ppm);
           sim.dacs.set(r.id, dac);
           return sink;
         },

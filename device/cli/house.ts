@@ -16,7 +16,7 @@ import { houseDevices, DEMO_STREAM_RATE, ROOMS, type HouseSim, type LoudRoom } f
 import { PlayerOutput } from '../../protocol/roles/player.ts';
 import { check } from '../../protocol/validate.ts';
 import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
-import { CliError } from './broker-options.ts';
+import { CliError } from '../tools/broker-options.ts';
 import { demoMusicWav } from '../house/music.ts';
 import { syncOver } from '../house/sync-meter.ts';
 import { BUILT_IN_ROLES } from './roles.ts';
@@ -133,12 +133,13 @@ export function registerHouseCommand(program: Command): void {
         else keepRoomOutput(configFile, d.roles);
         // One logger tree per device: a config/set of log.level changes that device only.
         const log = createLogger({ level: o.logLevel as 'warn' });
-        // The device runs on its own clocks (OS offset, crystal rate), and so does its UDP stack:
-        // NTP exchanges are timed on this device's monotonic clock, as on a Pi. The UDP stack given
-        // here is what makes the runtime start a house clock over an injected clock
-        // (device/clock/runtime-clock.ts); without it the roles would play on the device's own
-        // offset OS clock and the rooms would be as far apart as their offsets.
-        runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, clock: d.clock, hal: { udp: new RealUdpStack(d.clock), ...d.hal?.() } }));
+        // The device runs on its own clocks (OS offset, crystal rate), and so does its UDP stack
+        // (the real one, on the clock it is opened with: this device's, or its house clock, whose
+        // now() is the same): NTP exchanges are timed on this device's monotonic clock, as on a Pi.
+        // The UDP stack given here is what makes the runtime start a house clock over an injected
+        // clock (device/clock/runtime-clock.ts); without it the roles would play on the device's
+        // own offset OS clock and the rooms would be as far apart as their offsets.
+        runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, clock: d.clock, hal: { udp: (_c, e) => new RealUdpStack(e.clock), ...d.hal?.() } }));
       }
 
       const bar = '─'.repeat(72);
