@@ -95,8 +95,11 @@ test('a process whose OS clock is 3 s behind, then stepped an hour ahead, keeps 
       assert.ok(after.every((x) => x.state === 'locked'));
       const last = after.at(-1)!;
       assert.ok(Math.abs((last.offsetMs as number) + 3_600_000) < 50, `house − OS clock ${last.offsetMs} ms after the step`);
+      // Settled: about one query a second. The fast pace (10 a second) may run on only while the
+      // client is unsure of its estimate (client.ts: uncertainty over 100 µs, for at most 30 s).
       const q = (last.queries as number) - (after[0]!.queries as number);
-      assert.ok(q <= 4, `${q} queries in ~3 s once settled`);
+      const unsure = after.every((x) => (x.unc as number) > 100);
+      assert.ok(q <= 4 || unsure, `${q} queries in ~3 s with the uncertainty at ${after.map((x) => x.unc).slice(-3).join(', ')} µs`);
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 });
