@@ -124,11 +124,16 @@ export class ClockClient {
     this.fastCap = now + Math.max(this.o.fastMs ?? 3000, this.o.fastMaxMs ?? 30_000);
   }
 
+  /** True while the client queries at its fast pace: not yet locked, or its estimate not yet settled (see the schedule). */
+  get settling(): boolean {
+    const now = this.o.clock.now();
+    if (this.burstLeft > 0 || !this.locked || now < this.fastUntil) return true;
+    return now < this.fastCap && this.estimator.uncertaintyUs(now) > (this.o.settledUs ?? 100);
+  }
+
   private nextGap(): number {
     if (this.burstLeft > 0) return this.o.burstGapMs ?? 25;
-    const now = this.o.clock.now();
-    if (!this.locked || now < this.fastUntil) return this.o.lockingGapMs ?? 100;
-    if (now < this.fastCap && this.estimator.uncertaintyUs(now) > (this.o.settledUs ?? 100)) return this.o.lockingGapMs ?? 100;
+    if (this.settling) return this.o.lockingGapMs ?? 100;
     return (this.o.pollMs ?? 1024) * this.backoff;
   }
 
