@@ -32,6 +32,7 @@ import { simulateLoop, type SimLoopResult } from '../device/audio/sim/loop.ts';
 import { imageRuntimeFlags } from './lib/runtime-flags.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
+import { NATIVE_ADDONS } from '../device/image/native-addons.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +47,7 @@ async function bundleHost(): Promise<{ host: string; remove(): void }> {
   await build({
     entryPoints: { 'audio-host': join(root, 'test/helpers/audio-host.ts'), 'audio-out.speaker-child': join(root, 'device/hal/audio-out.speaker-child.ts') },
     outdir: dir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    external: ['speaker', 'alsa-capture'], logLevel: 'error',
+    external: [...NATIVE_ADDONS], logLevel: 'error',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   return { host: join(dir, 'audio-host.mjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };

@@ -4,6 +4,7 @@ export * from './envelope.ts';
 export * from './validate.ts';
 export * from './topics.ts';
 export * from './role-spec.ts';
+export * from './ha.ts';
 export * from './config.ts';
 export * from './messages.ts';
 export * from './clock.ts';

@@ -26,18 +26,35 @@ export interface HaContext<C = unknown> {
   device: string;
   /** The role's applied config slice. */
   config: C;
-  /** Command topic of this role's action on this device. */
+  /** Command topic of this role's action on this device (for a component publishing a complete request). */
   commandTopic(action: string): string;
+  /**
+   * Command topic of an entity taking Home Assistant's plain payloads (`<base>/<id>/cmd/ha/<key>`):
+   * the entity's `command` says what a payload runs.
+   */
+  haCommandTopic(key: string): string;
   /** State topic of this role on this device (the state envelope; the role's detail is `detail`). */
   stateTopic: string;
+  /** Event topic of this role on this device. */
+  eventTopic: string;
   /** A complete request payload (v, id, args) for a button or a command template. */
   request(action: string, args: Record<string, unknown>): string;
   /** First IPv4 address of the device, when it has one. */
   address?: string;
+  /** Streams announced on MQTT ("<device>/<stream>"), e.g. a player's stream options. */
+  streams: readonly string[];
 }
 
+/** A hearth command a Home Assistant payload runs (role "device" for the device's own commands). */
+export interface HaCommand { role: string; action: string; args: Record<string, unknown> }
+
 /** One Home Assistant entity (component) a role offers: `key` is unique within the device. */
-export interface HaEntity { key: string; component: Record<string, unknown> & { p: string } }
+export interface HaEntity {
+  key: string;
+  component: Record<string, unknown> & { p: string };
+  /** Plain payload on `haCommandTopic(key)` → the commands it runs (in order), or a readable refusal. */
+  command?: (payload: string) => HaCommand[] | string;
+}
 
 export interface RoleSpec {
   name: string;

@@ -1,5 +1,5 @@
 // The layering rule and the import graph, measured. Layers, lowest first:
-//   protocol/ ← device/core ← device/hal ← roles (device/{audio,tuner,waker,hub}) ← tools (device/{image,monitor})
+//   protocol/ ← device/core ← device/hal ← roles (device/{audio,tuner,waker,hub}) ← tools (device/{image,monitor,tools})
 //   ← device/cli
 // A file may import from its own layer or any lower one, never from a higher one; and no chain of
 // imports (type imports included: they tie the files together for a reader just the same) may come
@@ -19,7 +19,7 @@ export function layerOf(file: string): { rank: number; name: string } | undefine
     [/^device\/core\//, 1, 'core'],
     [/^device\/hal\//, 2, 'hal'],
     [/^device\/(audio|tuner|waker|hub)\//, 3, 'roles'],
-    [/^device\/(image|monitor)\//, 4, 'tools'],
+    [/^device\/(image|monitor|tools)\//, 4, 'tools'],
     [/^device\/cli\//, 5, 'cli'],
   ];
   for (const [re, rank, name] of rules) if (re.test(file)) return { rank, name };

@@ -9,7 +9,8 @@ import { consoleBuildOptions } from './console-build.mjs';
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
 const require = createRequire(import.meta.url);
-const NATIVE = ['speaker', 'alsa-capture', 'rpio', 'cap'];
+// The native addons stay external (native-addons.json, the one list).
+const NATIVE = JSON.parse(readFileSync(`${root}native-addons.json`, 'utf8')).addons;
 
 rmSync(`${root}dist`, { recursive: true, force: true });
 mkdirSync(`${root}dist`, { recursive: true });

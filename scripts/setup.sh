@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-test}"
 
-# The native addons (speaker, alsa-capture: ALSA; cap: libpcap) build against these.
+# The native addons (native-addons.json: speaker, alsa-capture: ALSA; cap: libpcap) build against these.
 DEMO_PACKAGES=(build-essential python3 libasound2-dev libpcap-dev)
 APT_PACKAGES=(
   "${DEMO_PACKAGES[@]}" alsa-utils sox

@@ -6,9 +6,10 @@
 import { build, type Plugin } from 'esbuild';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
+import { NATIVE_ADDONS } from '../../device/image/native-addons.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-const NATIVE = ['speaker', 'alsa-capture', 'rpio', 'cap'];
+const NATIVE = [...NATIVE_ADDONS];
 
 /**
  * A project source file (`./x.ts`) that does not exist — a role or module another engineer is

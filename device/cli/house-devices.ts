@@ -71,8 +71,8 @@ export function houseDevices(o: { url: string; host: string; port: number; wsPor
       id: r.id, name: r.name,
       roles: { player: { stream: 'living/music', interface: loopback, latencyMs: 150, output: { kind: 'sim' } } },
       hal: () => ({
-        audioOut: (opts) => {
-          const dac = createSimDac({ ...opts, ppm: r.ppm });
+        audioOut: (out, d) => {
+          const dac = createSimDac({ device: out.device ?? 'default', bufferMs: out.bufferMs, clock: d.clock, log: d.log, ppm: r.ppm });
           sim.dacs.set(r.id, dac);
           return dac;
         },

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
 import { houseDevices, DEMO_STREAM_RATE } from './house-devices.ts';
 import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
-import { CliError } from './broker-options.ts';
+import { CliError } from '../tools/broker-options.ts';
 import { demoMusicWav } from '../house/music.ts';
 import { roomOffsets } from '../house/sync-meter.ts';
 import { BUILT_IN_ROLES } from './roles.ts';

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { topics as topicsFor, normalizeConfig, ProtocolError, parseStrictJson } from '../../protocol/index.ts';
 import { createLogger, type LogLevel } from '../core/log.ts';
 import { RUNTIME_VERSION } from '../core/version.ts';
-import { addBrokerOptions, connectBroker, CliError, type BrokerOpts } from './broker-options.ts';
+import { addBrokerOptions, connectBroker, CliError, type BrokerOpts } from '../tools/broker-options.ts';
 import { request, formatReplyError, commandTimeoutMs } from './request.ts';
 import { registerHouseCommand } from './house.ts';
 import { registerExtraCommands } from './extra-commands.ts';
@@ -74,10 +74,10 @@ const hub = program
     let ntp: import('../clock/serve.ts').Served | undefined;
     if (o.ntpPort !== 0) {
       const { serveHouseTime } = await import('../clock/serve.ts');
-      const { RealUdpStack } = await import('../hal/udp.real.ts');
+      const { openUdp } = await import('../hal/open.ts');
       const { RealClock } = await import('../core/clock.ts');
       const clock = new RealClock();
-      ntp = await serveHouseTime({ stack: new RealUdpStack(clock), clock, host: o.host, port: o.ntpPort });
+      ntp = await serveHouseTime({ stack: await openUdp({}, { clock, log, hal: {} }), clock, host: o.host, port: o.ntpPort });
       log.info(`house time: ${ntp.where}`);
     }
     await notifySystemd('READY=1');

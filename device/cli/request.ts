@@ -1,7 +1,7 @@
 // Sends one request (config/set or cmd) to a device and waits for its reply.
 import type { MqttClient } from 'mqtt';
 import { PROTOCOL_VERSION, roleSpec, type Reply } from '../../protocol/index.ts';
-import { CliError } from './broker-options.ts';
+import { CliError } from '../tools/broker-options.ts';
 
 export async function request(client: MqttClient, topic: string, replyTopic: string, body: Record<string, unknown>, timeoutMs: number): Promise<Reply> {
   const id = `cli-${process.pid}-${Date.now().toString(36)}`;

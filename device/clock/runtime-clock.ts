@@ -7,7 +7,7 @@ import type { DeviceConfig } from '../../protocol/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { HalOverrides } from '../core/hal-overrides.ts';
-import { RealUdpStack } from '../hal/udp.real.ts';
+import { openUdp } from '../hal/open.ts';
 import { HouseClock } from './house-clock.ts';
 
 /** The reference host: `clock.server`, else the broker URL's host. */
@@ -19,16 +19,16 @@ export function referenceOf(config: DeviceConfig): { server: string; port: numbe
   return { server: server || '127.0.0.1', port: config.clock?.port ?? 123 };
 }
 
-export function startHouseClock(o: {
+export async function startHouseClock(o: {
   config: DeviceConfig; clock: Clock; hal: HalOverrides; injectedClock: boolean; log: Logger;
   publishEvent(role: string, type: string, message: string, data?: Record<string, unknown>): void;
-}): HouseClock | undefined {
+}): Promise<HouseClock | undefined> {
   if (o.config.clock?.enabled === false) return undefined;
   if (o.injectedClock && !o.hal.udp) return undefined;
   const { server, port } = referenceOf(o.config);
   const log = o.log.child({ part: 'clock' });
   const house = new HouseClock(o.clock, {
-    stack: o.hal.udp ?? new RealUdpStack(o.clock), server, port,
+    stack: await openUdp({}, { clock: o.clock, log, hal: o.hal }), server, port,
     ...(o.config.clock?.pollMs ? { pollMs: o.config.clock.pollMs } : {}),
     maxUncertaintyUs: o.config.clock?.maxUncertaintyUs ?? 500,
     resolve: async (host) => /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host, { family: 4 })).address,

@@ -12,19 +12,19 @@
 //   own detail included) as its attributes;
 // - whatever each role's spec offers (`homeassistant` in protocol/roles/<role>.ts: the tuner's
 //   tune buttons, the waker's wake buttons…), and its `configurationUrl` (the hub's console).
-//   A button publishes a complete command request (`v`, `id`, args); its reply goes to
-//   hearth/<id>/reply like any other. An entity whose request the role's own spec would refuse is
-//   left out (a button Home Assistant could press only to be refused). Where ha-entities.ts has
-//   a builder for the role (player, source, waker, tuner; still to move into the specs) it is used
-//   instead: a player's volume, mute, stream…; their command topics take Home Assistant's plain
-//   payloads (`<base>/<id>/cmd/ha/<key>`); `commands` says what each payload runs.
+//   An entity's command topic either takes Home Assistant's plain payloads
+//   (`<base>/<id>/cmd/ha/<key>`; the entity's `command` says what each payload runs, collected in
+//   `commands` for handlers/ha-command.ts), or it publishes a complete command request (`v`, `id`,
+//   args; `payload_press`), answered on hearth/<id>/reply like any other; such an entity whose
+//   request the role's own spec would refuse is left out (a button Home Assistant could press
+//   only to be refused);
+// - a restart button, restarting each of the device's roles in turn;
 // - removal: a component that was in the previous message and is gone now (a role or host
 //   removed) is sent once as `{p}` alone, which is how Home Assistant is told to drop it.
 import {
   topics as topicsFor, haDiscoveryTopic, check, PROTOCOL_VERSION, RoleStatus, literalValues, Obj, RequestFields,
-  type Info, type RoleSpec, type Topics, type TObject,
+  slug, type Info, type RoleSpec, type Topics, type TObject, type HaEntity,
 } from '../../protocol/index.ts';
-import { ROLE_HA_ENTITIES, deviceEntities, slug, type HaEntity } from './ha-entities.ts';
 
 export interface HaDiscoveryInput {
   info: Info;
@@ -109,19 +109,13 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
 
   const address = info.addresses[0];
   const commands = new Map<string, NonNullable<HaEntity['command']>>();
-  const add = (e: HaEntity) => {
-    cmps[e.key] = { ...e.component, unique_id: uid(e.key) };
-    if (e.command) commands.set(e.key, e.command);
-  };
-  for (const role of info.roles) {
-    const build = ROLE_HA_ENTITIES[role];
-    const spec = specs.find((s) => s.name === role);
-    if (!spec || !build) continue;
-    for (const e of build({ id, t, config: input.roles?.[role], streams: input.streams ?? [] })) add(e);
-  }
-  for (const e of deviceEntities(id, t, info.roles)) add(e);
   const dev: HaDevicePayload['dev'] = {
     ids: [`hearth_${id}`], name: info.name ?? id, mf: 'hearth', mdl: info.model, sw: info.runtime,
+  };
+  const add = (e: HaEntity) => {
+    const key = slug(e.key);
+    cmps[key] = { ...e.component, unique_id: uid(key) };
+    if (e.command) commands.set(key, e.command);
   };
   for (const role of info.roles) {
     const spec = specs.find((s) => s.name === role);
@@ -129,17 +123,15 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     const config = input.roles?.[role];
     const url = spec.configurationUrl?.(config ?? {}, address);
     if (url && !dev.cu) dev.cu = url;
-    // main's builder wins where a role has both (its tests and its cmd/ha handling).
-    const entities = ROLE_HA_ENTITIES[role] ? [] : spec.homeassistant?.({
-      device: id, config, address, stateTopic: t.state(id, role),
+    const entities = spec.homeassistant?.({
+      device: id, config, address, stateTopic: t.state(id, role), eventTopic: t.event(id, role), streams: input.streams ?? [],
       commandTopic: (action) => t.cmd(id, role, action),
+      haCommandTopic: (key) => t.cmd(id, 'ha', key),
       request: (action, args) => JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${role}-${action}${Object.values(args).map((v) => `-${String(v)}`).join('')}`, ...args }),
     }) ?? [];
-    for (const { key, component } of entities) {
-      if (!requestAccepted(spec, role, component, t)) continue;
-      cmps[slug(key)] = { ...component, unique_id: uid(slug(key)) };
-    }
+    for (const e of entities) if (requestAccepted(spec, role, e.component, t)) add(e);
   }
+  add(restartButton(id, t, info.roles));
   const current = { ...cmps };
   for (const [key, prev] of Object.entries(input.previous ?? {})) if (!(key in cmps)) cmps[key] = { p: prev.p };
 
@@ -154,6 +146,15 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     },
     commands,
     current,
+  };
+}
+
+/** Every device's own: a restart button, restarting each of its roles in turn. */
+function restartButton(id: string, t: Topics, roles: readonly string[]): HaEntity {
+  return {
+    key: 'restart',
+    component: { p: 'button', name: 'Restart roles', device_class: 'restart', entity_category: 'config', command_topic: t.cmd(id, 'ha', 'restart') },
+    command: () => roles.map((role) => ({ role: 'device', action: 'restart-role', args: { role } })),
   };
 }
 

@@ -4,7 +4,7 @@
 // the discovery topic); the link is read through a getter because a broker switch replaces it.
 import {
   PROTOCOL_VERSION, ACCEPTED_VERSIONS, redact,
-  type DeviceConfig, type RoleSpec, type Reply, type Topics, type Info, type EventEnvelope, type RoleStateEnvelope, type StreamAnnouncement,
+  type DeviceConfig, type RoleSpec, type HaEntity, type Reply, type Topics, type Info, type EventEnvelope, type RoleStateEnvelope, type StreamAnnouncement,
 } from '../../protocol/index.ts';
 import type { Clock } from './clock.ts';
 import type { DeviceLink } from './device-link.ts';
@@ -12,7 +12,7 @@ import type { RoleView } from './supervisor.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
 import { buildHaDiscovery, type HaComponent } from './homeassistant.ts';
-import type { HaEntity } from './ha-entities.ts';
+
 
 export interface PublisherDeps {
   id: string;
@@ -31,6 +31,8 @@ export class Publisher {
   private haTopic: string | undefined;
   /** The components of the last discovery message (those gone are removed with `{p}` next time). */
   private haPrevious: Record<string, HaComponent> | undefined;
+  /** The last message with its proper components (no `{p}` removals), to tell whether anything changed. */
+  private haLast: string | undefined;
   /** Entity key → what Home Assistant's plain payload on `cmd/ha/<key>` runs (handlers/ha-command.ts). */
   haCommands = new Map<string, NonNullable<HaEntity['command']>>();
   /** Announced streams ("<device>/<stream>"): a player's stream options. */
@@ -57,13 +59,15 @@ export class Publisher {
 
   /**
    * Home Assistant discovery rides along with info: re-sent on every change of config and whenever
-   * Home Assistant announces itself online (it forgets non-retained state on restart).
+   * Home Assistant announces itself online (it forgets non-retained state on restart). With
+   * `ifChanged`, it is sent only when its entities differ from the last message's.
    */
-  discovery(): void {
+  discovery(o: { ifChanged?: boolean } = {}): void {
     const config = this.config;
     if (!config.homeassistant?.enabled) {
       if (this.haTopic) { this.link.publish(this.haTopic, '', { retain: true }); this.haTopic = undefined; }
       this.haPrevious = undefined;
+      this.haLast = undefined;
       this.haCommands = new Map();
       return;
     }
@@ -71,6 +75,8 @@ export class Publisher {
       info: this.info(), roles: config.roles, baseTopic: this.d.topics.base, prefix: config.homeassistant.prefix, specs: this.d.specs,
       streams: [...this.haStreams], previous: this.haPrevious,
     });
+    if (o.ifChanged && this.haTopic === d.topic && JSON.stringify({ ...d.payload, cmps: d.current }) === this.haLast) return;
+    this.haLast = JSON.stringify({ ...d.payload, cmps: d.current });
     if (this.haTopic && this.haTopic !== d.topic) this.link.publish(this.haTopic, '', { retain: true }); // prefix changed
     this.haTopic = d.topic;
     this.haPrevious = d.current;

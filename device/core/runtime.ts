@@ -124,7 +124,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   });
   // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
   // with an injected clock and no simulated network (virtual-time tests of other parts).
-  const house = startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent: (role, type, message, data) => publisher.event(role, type, message, data) });
+  const house = await startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent: (role, type, message, data) => publisher.event(role, type, message, data) });
   const supervisor = new Supervisor({
     device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
     onStatus: (role, view) => publisher.roleView(role, view),
@@ -187,15 +187,16 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (p?.kind === 'cmd' && p.role === 'ha') void handleHaCommand(ctx, p.action, payload);
       else void handleCommand(ctx, topic, payload);
     });
-    // A player's Home Assistant stream select lists the streams announced on MQTT.
+    // The streams announced on MQTT are in every role's Home Assistant context (a player's stream
+    // select lists them); discovery is re-sent a second after they change, if its entities changed.
     link.subscribe(t.streamsFilter(), (topic, payload) => {
       const p = t.parse(topic);
-      if (!p || p.kind !== 'stream' || !config.homeassistant?.enabled || !('player' in config.roles)) return;
+      if (!p || p.kind !== 'stream' || !config.homeassistant?.enabled) return;
       const key = `${p.device}/${p.stream}`;
       const streams = publisher.haStreams;
       const had = streams.has(key);
       if (payload.length === 0) streams.delete(key); else streams.add(key);
-      if (had !== streams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(() => publisher.discovery(), 1000); }
+      if (had !== streams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(() => publisher.discovery({ ifChanged: true }), 1000); }
     });
     commands.rewire();
   }

@@ -13,6 +13,7 @@
 // - `send()` puts one complete frame (≥ 14 bytes; the NIC pads short ones) on the wire, or throws.
 // - `close()` stops delivery at once and is safe to call twice.
 // Needs CAP_NET_RAW (capture and send) and CAP_NET_ADMIN (promiscuous mode); see docs/waker.md.
+import type { EdgeFactory } from '../core/hal-overrides.ts';
 
 export interface ArpCaptureOptions {
   iface: string;
@@ -31,11 +32,9 @@ export interface ArpCapture {
   close(): void;
 }
 
-export type ArpCaptureFactory = (opts: ArpCaptureOptions) => ArpCapture;
-
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
-    arpCapture?: ArpCaptureFactory;
+    arpCapture?: EdgeFactory<ArpCaptureOptions, ArpCapture>;
   }
 }
 

@@ -1,5 +1,6 @@
 // The audio input edge of a source: ALSA capture (audio-in.alsa.ts, `alsa-capture` in a child
-// process), a WAV/raw file (audio-in.file.ts) or a test tone (audio-in.tone.ts). One contract
+// process), a WAV/raw file (audio-in.file.ts) or a test tone (audio-in.tone.ts), opened by
+// openAudioIn (open.ts). One contract
 // suite (test/integration/hal/audio-in.contract.test.ts) runs against all three.
 //
 // Rules every adapter keeps:
@@ -16,6 +17,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { SourceInput } from '../../protocol/roles/source.ts';
+import type { EdgeFactory } from '../core/hal-overrides.ts';
 
 export interface InputFormat { rate: number; channels: 1 | 2 }
 
@@ -43,12 +45,13 @@ export interface AudioInputOptions {
   maxBufferMs?: number;
 }
 
-export type AudioInputFactory = (input: SourceInput, opts: AudioInputOptions) => AudioInput;
+/** A source's `input` config: which adapter, and its settings. */
+export type AudioInputConfig = SourceInput;
 
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** Builds a source's input in place of the configured one (tests, house in a box). */
-    audioIn?: AudioInputFactory;
+    audioIn?: EdgeFactory<AudioInputConfig, AudioInput>;
   }
 }
 
@@ -84,11 +87,4 @@ export class SampleFifo {
     return out;
   }
   clear(): void { this.start = 0; this.len = 0; }
-}
-
-/** Builds the configured input (the real ones; tests inject `hal.audioIn`). */
-export async function openConfiguredInput(input: SourceInput, opts: AudioInputOptions): Promise<AudioInput> {
-  if (input.kind === 'tone') return (await import('./audio-in.tone.ts')).createToneInput(input);
-  if (input.kind === 'file') return (await import('./audio-in.file.ts')).createFileInput(input);
-  return (await import('./audio-in.alsa.ts')).createAlsaInput(input, opts);
 }

@@ -22,6 +22,7 @@
 // 6. close() stops retrying, releases the device, and is safe to call twice; no event after it.
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
+import type { EdgeFactory } from '../core/hal-overrides.ts';
 
 export interface SinkFormat { rate: number; channels: 1 | 2 }
 
@@ -74,12 +75,13 @@ export interface AudioSinkOptions {
   retryMaxMs?: number;
 }
 
-export type AudioSinkFactory = (opts: AudioSinkOptions) => AudioSink;
+/** A player's `output` config: which adapter (speaker, the default, or sim), and its settings. */
+export interface AudioOutConfig { kind?: 'speaker' | 'sim'; device?: string; bufferMs?: number; simPpm?: number }
 
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** Builds the player's DAC sink in place of the configured one (tests, house in a box). */
-    audioOut?: AudioSinkFactory;
+    audioOut?: EdgeFactory<AudioOutConfig, AudioSink>;
   }
 }
 

@@ -1,14 +1,11 @@
-// Picks the GPIO adapter from config: 'rpio', 'chardev', 'sim', or 'auto' (the default), which
-// reads the board model from the device tree: Raspberry Pi 5 → chardev (rpio maps the wrong
-// registers there), Raspberry Pi 1–4 (and Zero, Compute Modules 1–4) → rpio, anything else → sim
-// with a warning, so a development machine runs without hardware.
+// Picks the GPIO adapter from config (openGpio in open.ts opens it): 'rpio', 'chardev', 'sim',
+// or 'auto' (the default), which reads the board model from the device tree: Raspberry Pi 5 →
+// chardev (rpio maps the wrong registers there), Raspberry Pi 1–4 (and Zero, Compute Modules 1–4)
+// → rpio, anything else → sim with a warning, so a development machine runs without hardware.
 import { existsSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
-import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import type { Gpio } from './gpio.ts';
-
-export type GpioChoice = 'auto' | 'rpio' | 'chardev' | 'sim';
+import type { GpioChoice } from './gpio.ts';
 
 /** The adapter for a board model string (from /proc/device-tree/model), or undefined for not-a-Pi. */
 export function adapterForModel(model: string | undefined): 'rpio' | 'chardev' | undefined {
@@ -23,33 +20,20 @@ export function readBoardModel(path = '/proc/device-tree/model'): string | undef
   try { return readFileSync(path, 'latin1').replace(/\0/g, '').trim(); } catch { return undefined; }
 }
 
-export interface OpenGpioOptions {
-  adapter?: GpioChoice;
-  chip?: string;
-  clock: Clock;
-  log: Logger;
-  /** For tests: the model string instead of reading the device tree. */
-  model?: string;
-}
-
-export async function openGpio(o: OpenGpioOptions): Promise<Gpio> {
-  let kind: 'rpio' | 'chardev' | 'sim';
-  if (!o.adapter || o.adapter === 'auto') {
-    const model = o.model ?? readBoardModel();
-    const pick = adapterForModel(model);
-    if (!pick) o.log.warn(`no Raspberry Pi found (${model ? `board "${model}"` : 'no device-tree model'}); using the simulated GPIO`, { model });
-    kind = pick ?? 'sim';
-    // Debian's own kernel has no /dev/gpiomem (and the service sandbox blocks /dev/mem): rpio
-    // cannot map the registers there, the character device works on every current kernel.
-    if (kind === 'rpio' && o.model === undefined && !existsSync('/dev/gpiomem')) {
-      o.log.info('no /dev/gpiomem on this kernel; using the GPIO character device');
-      kind = 'chardev';
-    }
-  } else {
-    kind = o.adapter;
+/**
+ * The adapter to open for a config's choice. `model`: the board model string (default: read from
+ * the device tree; given, as in tests, the /dev/gpiomem check is skipped).
+ */
+export function chooseGpio(choice: GpioChoice | undefined, log: Logger, model?: string): 'rpio' | 'chardev' | 'sim' {
+  if (choice && choice !== 'auto') return choice;
+  const m = model ?? readBoardModel();
+  const pick = adapterForModel(m);
+  if (!pick) log.warn(`no Raspberry Pi found (${m ? `board "${m}"` : 'no device-tree model'}); using the simulated GPIO`, { model: m });
+  // Debian's own kernel has no /dev/gpiomem (and the service sandbox blocks /dev/mem): rpio
+  // cannot map the registers there, the character device works on every current kernel.
+  if (pick === 'rpio' && model === undefined && !existsSync('/dev/gpiomem')) {
+    log.info('no /dev/gpiomem on this kernel; using the GPIO character device');
+    return 'chardev';
   }
-  // Real lines live in a line-holder process that releases them if this one dies (gpio.held.ts).
-  if (kind === 'rpio' || kind === 'chardev') return (await import('./gpio.held.ts')).HeldGpio.open({ adapter: kind, ...(o.chip ? { chip: o.chip } : {}) });
-  const { SimGpio } = await import('./gpio.sim.ts');
-  return new SimGpio({ clock: o.clock });
+  return pick ?? 'sim';
 }

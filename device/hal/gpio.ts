@@ -15,6 +15,7 @@
 //   the main thread and may arrive later than the edge (the time says when it happened).
 // - `close()` on a line releases it (outputs are driven inactive first); `Gpio.close()` closes
 //   every line it opened, is safe to call twice, and never throws.
+import type { EdgeFactory } from '../core/hal-overrides.ts';
 
 export type GpioBias = 'pull-up' | 'pull-down' | 'disable' | 'as-is';
 
@@ -94,16 +95,19 @@ export function activeOf(level: number, activeLow = false): boolean {
   return (level !== 0) !== activeLow;
 }
 
-export interface GpioOpenOptions {
+/** 'auto' (the default) picks by the board (gpio-select.ts). */
+export type GpioChoice = 'auto' | 'rpio' | 'chardev' | 'sim';
+
+/** A tuner's `gpio` config: which adapter, and the chardev chip. */
+export interface GpioConfig {
+  adapter?: GpioChoice;
   /** chardev: chip name or path (default gpiochip0). */
   chip?: string;
 }
 
-export type GpioFactory = (opts: GpioOpenOptions) => Gpio | Promise<Gpio>;
-
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** Replaces the configured GPIO adapter (tests and the house-in-a-box use the simulation). */
-    gpio?: GpioFactory;
+    gpio?: EdgeFactory<GpioConfig, Gpio>;
   }
 }

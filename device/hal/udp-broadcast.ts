@@ -1,6 +1,7 @@
 // UDP broadcast out of this host, for magic packets (port 9 or 7). Rules: `send()` resolves once
 // the datagram is handed to the kernel (or rejects with the OS error); broadcast addresses are
 // allowed; `close()` is safe to call twice. Broadcast needs no extra capability.
+import type { EdgeFactory } from '../core/hal-overrides.ts';
 export interface UdpBroadcast {
   /**
    * Optional: readies a destination so later sends to it go out without any deferred step (the
@@ -12,10 +13,8 @@ export interface UdpBroadcast {
   close(): void;
 }
 
-export type UdpBroadcastFactory = () => UdpBroadcast | Promise<UdpBroadcast>;
-
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
-    udpBroadcast?: UdpBroadcastFactory;
+    udpBroadcast?: EdgeFactory<Record<string, never>, UdpBroadcast>;
   }
 }

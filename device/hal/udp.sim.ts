@@ -5,7 +5,7 @@
 // Delivery follows Linux where the contract suite pins it down (udp.ts): bound-group filtering,
 // host-wide multicast membership, loopback of a host's own multicast, EADDRINUSE without reuseAddr.
 import type { Clock, TimerHandle, VirtualClock } from '../core/clock.ts';
-import { Prng } from '../audio/sim/prng.ts';
+import { Prng } from '../core/prng.ts';
 import { isMulticastAddress, type UdpMessage, type UdpOpenOptions, type UdpSocket, type UdpStack } from './udp.ts';
 
 /**

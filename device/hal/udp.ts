@@ -17,6 +17,7 @@
 //   `errors()` and reported through onError. Datagrams may be lost, delayed or reordered.
 // - Multicast: TTL 1 and loopback on by default (a receiver on the sending host hears it).
 // - `close()` is safe to call twice; nothing is delivered after it.
+import type { EdgeFactory } from '../core/hal-overrides.ts';
 export interface UdpMessage {
   data: Buffer;
   /** Sender's address and port. */
@@ -69,6 +70,6 @@ export function isMulticastAddress(addr: string): boolean {
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
     /** The UDP stack roles open sockets on (default: the real one, on the runtime's clock). */
-    udp?: UdpStack;
+    udp?: EdgeFactory<Record<string, never>, UdpStack>;
   }
 }

@@ -8,7 +8,7 @@ import type { hubSpec } from '../../protocol/roles/hub.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
 import { addLogin, removeLogin } from './credentials.ts';
 import { serveHouseTime, type Served } from '../clock/serve.ts';
-import { RealUdpStack } from '../hal/udp.real.ts';
+import { openUdp } from '../hal/open.ts';
 
 export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
   let config = deps.config;
@@ -44,7 +44,7 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
       // House time for the devices (docs/clock.md): the hub is the always-on box they all reach.
       if (config.ntp?.enabled !== false) {
         try {
-          ntp = await serveHouseTime({ stack: deps.hal.udp ?? new RealUdpStack(deps.clock), clock: deps.clock, host: config.ntp?.host ?? config.host, port: config.ntp?.port });
+          ntp = await serveHouseTime({ stack: await openUdp({}, deps), clock: deps.clock, host: config.ntp?.host ?? config.host, port: config.ntp?.port });
         } catch (e) {
           await b.close();
           throw new Error(`cannot serve house time on UDP ${config.ntp?.host ?? config.host ?? '0.0.0.0'}:${config.ntp?.port ?? 123}: ${(e as Error).message}`);

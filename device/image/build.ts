@@ -25,7 +25,9 @@ import { PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 import type { Logger } from '../core/log.ts';
 import { autoUpgradesConf, unattendedConf, AUTO_UPGRADES_CONF, UNATTENDED_CONF } from './system-config.ts';
 
-export const NATIVE_ADDONS = ['speaker', 'alsa-capture', 'rpio', 'cap'] as const;
+import { NATIVE_ADDONS } from './native-addons.ts';
+
+export { NATIVE_ADDONS };
 
 /** Units enabled in the image: [wanted-by target, unit file path in the root]. */
 export const ENABLED_UNITS: ReadonlyArray<[string, string]> = [

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import type { Logger } from '../core/log.ts';
-import { CliError } from '../cli/broker-options.ts';
+import { CliError } from '../tools/broker-options.ts';
 import { DAC_CHOICES, imagesDir, type Dac } from './boot-config.ts';
 import { loadProvisioningFile, provisionTarget } from './provision.ts';
 import { inspectTarget, refusals, describeTarget, writeImage, verifyImage, progressLine, type WriteProgress } from './flash.ts';

@@ -1,8 +1,8 @@
 // `hearth monitor`: the live fleet dashboard in a terminal (see monitor.ts for the three modes).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addBrokerOptions, CliError, type BrokerOpts } from '../cli/broker-options.ts';
-import type { CliContext } from '../cli/extra-commands.ts';
+import { addBrokerOptions, CliError, type BrokerOpts } from '../tools/broker-options.ts';
+import type { CliContext } from '../tools/cli-context.ts';
 import { runMonitor } from './monitor.ts';
 
 interface MonitorCliOpts extends BrokerOpts {

@@ -12,7 +12,7 @@ import type { RoleDeps, RoleOf } from '../core/role.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { sleep } from '../core/clock.ts';
 import type { Gpio, GpioInput, GpioOutput, PulseTimes } from '../hal/gpio.ts';
-import { openGpio } from '../hal/gpio-select.ts';
+import { openGpio } from '../hal/open.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
 import type { ButtonAction, PressSource, TunerConfig, TunerState, TuneMode, TuneResult, tunerSpec } from '../../protocol/roles/tuner.ts';
 import type { CommandHandlers, EventData } from '../../protocol/index.ts';
@@ -345,7 +345,7 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
     const rules = { bypassBelowMs: s.bypassBelowMs, fullAboveMs: s.fullAboveMs, targets: s.presses, guardMs: s.guardMs, minGapMs: s.minGapMs, ...(s.ptt ? { pttMaxMs: s.ptt.maxMs } : {}) };
     this.m = new TunerMachine({ ...rules, errorMs: PRESS_ERROR_BOUND_MS.rpio });
     try {
-      const gpio = this.gpio = hal.gpio ? await hal.gpio({ chip: s.chip }) : await openGpio({ adapter: s.adapter, chip: s.chip, clock, log });
+      const gpio = this.gpio = await openGpio({ adapter: s.adapter, chip: s.chip }, { hal, clock, log });
       if (this.stopped) { await gpio.close(); return; }
       this.m = new TunerMachine({ ...rules, errorMs: PRESS_ERROR_BOUND_MS[gpio.kind] });
       // START first, released, before anything else.

@@ -11,7 +11,7 @@ step "fstab and initramfs module list"
 cp "$HEARTH_IMAGES/rootfs/etc/fstab" "$root/etc/fstab"   # before the initramfs is built
 { echo "# hearth: see images/initramfs-modules"; grep -v '^\s*#' "$HEARTH_IMAGES/initramfs-modules"; } >"$root/etc/initramfs-tools/modules"
 
-step "building native addons for arm64 (speaker, alsa-capture, rpio, cap)"
+step "building native addons for arm64 (the dependencies of $HEARTH_ADDONS/package.json: native-addons.json)"
 mkdir -p "$root/opt/hearth" "$root/tmp/hearth-npm"
 cp -a "$HEARTH_ADDONS/." "$root/opt/hearth/"
 cp -a "$HEARTH_NPM/." "$root/tmp/hearth-npm/"
@@ -21,7 +21,7 @@ mpg=$root/opt/hearth/node_modules/speaker/deps/mpg123/config/linux
 [ -d "$mpg/arm64" ] || cp -a "$mpg/x64" "$mpg/arm64"
 chroot "$root" env HOME=/tmp npm_config_nodedir=/usr sh -ec '
   cd /opt/hearth/node_modules
-  for p in speaker alsa-capture rpio cap; do
+  for p in $(node -p "Object.keys(require(\"/opt/hearth/package.json\").dependencies).join(\" \")"); do
     echo "[hearth] node-gyp rebuild $p"
     (cd "$p" && node /tmp/hearth-npm/node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir=/usr --jobs=2 >/tmp/gyp-$p.log 2>&1) || { tail -40 /tmp/gyp-$p.log; exit 1; }
     # keep only the addon itself: objects and makefiles are tens of MB

@@ -6,6 +6,7 @@ import { Type, Obj, Ipv4, Port, type Static } from '../kit.ts';
 import { defineRole } from '../role-spec.ts';
 import type { ErrorDetail } from '../envelope.ts';
 import { ClockStatusFields } from '../clock.ts';
+import { playerEntities } from './player-ha.ts';
 
 export const Rate = Type.Union([Type.Literal(44100), Type.Literal(48000)], { description: 'sample rate (Hz)' });
 export const Channels = Type.Union([Type.Literal(1), Type.Literal(2)], { description: 'channels' });
@@ -212,4 +213,5 @@ export const playerSpec = defineRole({
   },
   state: PlayerState,
   events: PlayerEvents,
+  homeassistant: playerEntities,
 });

@@ -2,7 +2,8 @@
 // SAP/SDP every 5 s (with a deletion on stop), on hearth/streams/<device>/<stream>, and timed by
 // RTCP sender reports that map RTP time to the wall clock for the players.
 import { Type, Obj, Id, Ipv4, Port, type Static } from '../kit.ts';
-import { defineRole } from '../role-spec.ts';
+import { defineRole, type HaContext } from '../role-spec.ts';
+import { slug, onOff, listItemOnTemplate } from '../ha.ts';
 import type { ErrorDetail } from '../envelope.ts';
 import { Rate, Channels } from './player.ts';
 import { ClockStatus } from '../clock.ts';
@@ -106,5 +107,17 @@ export const sourceSpec = defineRole({
   },
   state: SourceState,
   events: SourceEvents,
+  // A switch per configured stream, taking Home Assistant's ON / OFF.
+  homeassistant: (ha: HaContext<{ streams?: Array<{ id: string; name?: string }> } | undefined>) => (ha.config?.streams ?? []).map((s) => ({
+    key: `stream_${slug(s.id)}`,
+    component: {
+      p: 'switch', name: `Stream ${s.name ?? s.id}`, icon: 'mdi:broadcast', state_topic: ha.stateTopic, command_topic: ha.haCommandTopic(`stream_${slug(s.id)}`),
+      value_template: listItemOnTemplate('streams', 'id', s.id, 's[0].enabled'),
+    },
+    command: (p: string) => {
+      const on = onOff(p);
+      return typeof on === 'string' ? on : [{ role: 'source', action: on ? 'enable' : 'disable', args: { stream: s.id } }];
+    },
+  })),
 });
 

@@ -3,7 +3,8 @@
 // tuner (erase memories = START held while it powers up), an optional PTT output keys the radio
 // while KEY asks for carrier, and a physical button on the Pi is passed through or mapped.
 import { Type, Obj, literalValues, type Static } from '../kit.ts';
-import { defineRole } from '../role-spec.ts';
+import { defineRole, type HaEntity } from '../role-spec.ts';
+import { detailTemplate } from '../ha.ts';
 import { tunerConfigProblems } from './tuner-rules.ts';
 import { TuneMode, TunerConfig } from './tuner-config.ts';
 
@@ -130,9 +131,27 @@ export const tunerSpec = defineRole({
   },
   state: TunerState,
   events: TunerEvents,
-  // One Home Assistant button per tune mode, read from the schema.
-  homeassistant: (ha) => literalValues(TuneMode).map((mode) => ({
-    key: `tune_${mode}`,
-    component: { p: 'button', name: `Tune ${mode}`, icon: 'mdi:antenna', command_topic: ha.commandTopic('tune'), payload_press: ha.request('tune', { mode }) },
-  })),
+  // A button per tune mode (read from the schema), the last outcome, and the physical button as an
+  // event (short/medium/long in mapped mode, "press" in pass-through).
+  homeassistant: (ha) => [
+    ...literalValues(TuneMode).map((mode): HaEntity => ({
+      key: `tune_${mode}`,
+      component: { p: 'button', name: `Tune ${mode}`, icon: 'mdi:antenna', command_topic: ha.haCommandTopic(`tune_${mode}`) },
+      command: () => [{ role: 'tuner', action: 'tune', args: { mode } }],
+    })),
+    {
+      key: 'last_outcome',
+      component: {
+        p: 'sensor', name: 'Last tune', icon: 'mdi:antenna', state_topic: ha.stateTopic, value_template: detailTemplate('last.outcome'),
+        json_attributes_topic: ha.stateTopic, json_attributes_template: "{{ (value_json.detail.last if value_json.detail is defined and value_json.detail.last else {}) | tojson }}",
+      },
+    },
+    {
+      key: 'button',
+      component: {
+        p: 'event', name: 'Button', icon: 'mdi:gesture-tap-button', state_topic: ha.eventTopic, event_types: ['short', 'medium', 'long', 'press'],
+        value_template: "{% if value_json.type == 'button' %}{\"event_type\": \"{{ value_json.data.class if value_json.data is defined and value_json.data.class is defined else 'press' }}\"}{% else %}{}{% endif %}",
+      },
+    },
+  ],
 });

@@ -3,6 +3,7 @@
 // command and publishes which hosts are awake (timer-driven ARP probes plus ARP seen from them).
 import { Type, Obj, Id, Ipv4, Mac, type Static } from '../kit.ts';
 import { defineRole, type HaContext } from '../role-spec.ts';
+import { slug, listItemOnTemplate } from '../ha.ts';
 import type { ErrorDetail } from '../envelope.ts';
 import { ipToInt, parseMac, parseSecureOn } from './waker-addr.ts';
 import { RequesterList } from './waker-requesters.ts';
@@ -169,9 +170,19 @@ export const wakerSpec = defineRole({
   },
   state: WakerState,
   events: WakerEvents,
-  // One Home Assistant button per configured host.
-  homeassistant: (ha: HaContext<WakerConfig | undefined>) => (ha.config?.hosts ?? []).map((h) => ({
-    key: `wake_${h.name.replace(/[^A-Za-z0-9_]+/g, '_')}`,
-    component: { p: 'button', name: `Wake ${h.name}`, icon: 'mdi:power', command_topic: ha.commandTopic('wake'), payload_press: ha.request('wake', { host: h.name }) },
-  })),
+  // Per configured host: whether it is awake, and a button that wakes it.
+  homeassistant: (ha: HaContext<{ hosts?: Array<{ name: string }> } | undefined>) => (ha.config?.hosts ?? []).flatMap((h) => [
+    {
+      key: `awake_${slug(h.name)}`,
+      component: {
+        p: 'binary_sensor', name: `${h.name} awake`, device_class: 'power', state_topic: ha.stateTopic,
+        value_template: listItemOnTemplate('hosts', 'name', h.name, "s[0].state == 'awake'"),
+      },
+    },
+    {
+      key: `wake_${slug(h.name)}`,
+      component: { p: 'button', name: `Wake ${h.name}`, icon: 'mdi:power', command_topic: ha.haCommandTopic(`wake_${slug(h.name)}`) },
+      command: () => [{ role: 'waker', action: 'wake', args: { host: h.name } }],
+    },
+  ]),
 });

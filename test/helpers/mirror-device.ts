@@ -23,8 +23,8 @@ const log = createLogger({ level: (process.env.HEARTH_LOG_LEVEL as LogLevel) || 
 const runtime = await startRuntime({ roles: BUILT_IN_ROLES,
   stateDir: dirname(configFile), configFile, clock, log,
   hal: {
-    audioOut: (o) => createSimDac({
-      ...o, ppm: Number(ppmArg ?? 0),
+    audioOut: (out, d) => createSimDac({
+      device: out.device ?? 'default', bufferMs: out.bufferMs, clock: d.clock, log: d.log, ppm: Number(ppmArg ?? 0),
       mirror: createSpeakerSink({ device: alsaDevice, clock, log, bufferMs: 100 }),
     }),
   },

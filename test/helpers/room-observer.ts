@@ -15,7 +15,7 @@ import { tree } from './proc-stats.ts';
 import type { Netns } from './netns.ts';
 import { startPulse, type Pulse } from './pulse.ts';
 import { channelLags, type LagOptions, type LagReading } from './delay-estimate.ts';
-import { Prng } from '../../device/audio/sim/prng.ts';
+import { Prng } from '../../device/core/prng.ts';
 
 export interface RoomObserver {
   pulse: Pulse;

@@ -40,7 +40,7 @@ import type { MulticastSender } from '../net.ts';
 import { thdn } from '../analysis.ts';
 import { buildRtp } from '../packets/rtp.ts';
 import type { PlayoutStats, RenderInfo, StreamFormat } from '../types.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../../core/prng.ts';
 
 export interface SimNetwork { baseDelayMs?: number; jitterMs?: number; lossPct?: number }
 

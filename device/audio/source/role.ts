@@ -10,7 +10,8 @@ import { ProtocolError } from '../../../protocol/envelope.ts';
 import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
 import type { StreamAnnouncement } from '../../../protocol/messages.ts';
 import type { SourceConfig, SourceStream, SourceStreamState, sourceSpec } from '../../../protocol/roles/source.ts';
-import { openConfiguredInput, type AudioInput } from '../../hal/audio-in.ts';
+import type { AudioInput } from '../../hal/audio-in.ts';
+import { openAudioIn } from '../../hal/open.ts';
 import { openSender, type MulticastSender } from '../net.ts';
 import { OutStream } from './stream.ts';
 import type { StreamFormat } from '../types.ts';
@@ -84,9 +85,7 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
   async function startStream(l: Live): Promise<void> {
     if (l.out) return;
     const cfg = l.cfg;
-    const input = deps.hal.audioIn
-      ? deps.hal.audioIn(cfg.input, { clock: deps.clock, log: deps.log })
-      : await openConfiguredInput(cfg.input, { clock: deps.clock, log: deps.log });
+    const input = await openAudioIn(cfg.input, deps);
     await input.open({ rate: l.format.rate, channels: l.format.channels });
     const sender = await openSender({ iface: cfg.interface, ttl: cfg.ttl ?? 1, onError: (e) => deps.log.debug(`stream ${cfg.id}: send error ${e.message}`) });
     if (stopped || !l.enabled || streams.get(cfg.id) !== l) { await input.close(); await sender.close(); return; }

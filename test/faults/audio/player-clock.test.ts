@@ -27,7 +27,11 @@ test('a player 150 ms ahead of the sender (SRs still trusted) says late, not pla
     startAudioHost({ ns, id: 'ahead', role: 'player', realtime: true, config: { group: G, port: P }, dac, env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.150', DONT_FAKE_MONOTONIC: '1' } }),
     startAudioHost({ ns, id: 'right', role: 'player', realtime: true, config: { group: G, port: P }, dac }),
   ]);
-  await sleep(8000);
+  // Until the player ahead trusts the SRs and says late, and the other plays; then the 3 s of
+  // DAC records the checks below read.
+  await ahead.waitState((x) => x.timing === 'rtcp' && x.output.status === 'late', 20_000);
+  await right.waitState((x) => x.playing, 20_000);
+  await sleep(3500);
   const s = ahead.lastState()!;
   assert.is(s.timing, 'rtcp', 'it trusts the SRs (the case the trust window lets through)');
   assert.ok(s.packets.received + s.packets.late > 500, `packets arrive (${s.packets.received} in time, ${s.packets.late} late)`);

@@ -10,6 +10,7 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { syncErrors } from '../../helpers/sync-error.ts';
 import { readS16, toneOf } from '../../helpers/audio-check.ts';
 import { buildRtp } from '../../../device/audio/packets/rtp.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const G = '239.255.5.1', P = 46040;
@@ -35,7 +36,12 @@ test.before(async () => {
     startAudioHost({ ns, id: 'pa', role: 'player', realtime: true, config: { group: G, port: P }, dac: dac(80, 'roomA') }),
     startAudioHost({ ns, id: 'pb', role: 'player', realtime: true, config: { group: G, port: P }, dac: dac(-120, 'roomB') }),
   ]);
-  await sleep(5000);
+  // The tests start from two rooms in sync, measured from their DACs' records (not a fixed sleep).
+  await Promise.all([a, b].map((h) => h.waitState((s) => s.playing, 15_000)));
+  await waitUntil('rooms A and B in sync over a second', async () => {
+    const { worst, n } = await worstSync(wallNow() - 1300, wallNow() - 300);
+    return n > 150 && worst < 150;
+  }, { timeoutMs: 20_000, everyMs: 500 });
 });
 test.after(async () => { await stopAllHosts(); tap.close(); ns.delete(); alsa.cleanup(); });
 

@@ -11,6 +11,7 @@ import { startAudioHost, stopAllHosts, announcements, type AudioHost } from '../
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { syncErrors } from '../../helpers/sync-error.ts';
 import { readS16, toneOf, noise, wavBytes } from '../../helpers/audio-check.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns, alsa: AlsaFiles, src: AudioHost, a: AudioHost, b: AudioHost, c: AudioHost;
@@ -53,7 +54,7 @@ test('two players on one stream (by hearth stream id) play in sync, at +80 and â
   // first state published after this point, not the last one before it (which could predate the
   // start-up it is meant to cover).
   const n0 = c.states.length;
-  for (const t0 = Date.now(); c.states.length === n0 && Date.now() - t0 < 5000; ) await sleep(50);
+  await waitUntil('player C\'s next state', () => c.states.length > n0, { timeoutMs: 5000 });
   cUnderrunsAtStart = c.lastState()?.underruns ?? 0;
   await sleep(7000);
   const [ra, rb] = await Promise.all([a.records(), b.records()]);

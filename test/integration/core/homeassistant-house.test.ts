@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startHouse, type RunningHouse } from '../../helpers/house.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 let house: RunningHouse;
 type Cmps = Record<string, Record<string, unknown> & { p: string; command_topic?: string }>;
@@ -11,16 +12,7 @@ const discovery = (id: string) => (house.retained(`homeassistant/device/${id}/co
 const detail = (id: string, role: string) => (house.retained(`hearth/${id}/state/${role}`) as { detail: any; since: string }).detail;
 const stateOf = (id: string, role: string) => house.retained(`hearth/${id}/state/${role}`) as { since: string; status: string; detail: any };
 
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    let ok = false;
-    try { ok = cond(); } catch { ok = false; }
-    if (ok) return;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 20_000) => waitUntil(what, cond, { timeoutMs, everyMs: 250 });
 
 test.before(async () => { house = await startHouse({ port: 1884, wsPort: 8081 }); });
 test.after(async () => { await house?.stop(); });

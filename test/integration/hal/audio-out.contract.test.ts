@@ -10,15 +10,10 @@ import type { AudioSink } from '../../../device/hal/audio-out.ts';
 import { createSpeakerSink } from '../../../device/hal/audio-out.speaker.ts';
 import { createSimDac } from '../../../device/hal/audio-out.sim.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, fn: () => boolean, timeoutMs = 8000): Promise<void> {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (what: string, fn: () => boolean, timeoutMs = 8000) => waitUntil(what, fn, { timeoutMs, everyMs: 10 });
 
 function block(frames: number, seed: number): Int16Array {
   const b = new Int16Array(frames * 2);

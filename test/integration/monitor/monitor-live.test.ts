@@ -10,6 +10,7 @@ import { probe } from '../../helpers/test-roles.ts';
 import { runMonitor, type MonitorOutput } from '../../../device/monitor/monitor.ts';
 import { createLogger } from '../../../device/core/log.ts';
 import { topics } from '../../../protocol/index.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const t = topics('hearth');
@@ -20,13 +21,7 @@ let ctl: Controller;
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-p', '-t', session);
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; screen:\n${(() => { try { return screen(); } catch { return '(no session)'; } })()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (cond: () => boolean, timeoutMs: number, what: string) => waitUntil(what, cond, { timeoutMs, everyMs: 100, seen: () => `screen:\n${screen()}` });
 
 test.before(async () => {
   broker = await startAedes();

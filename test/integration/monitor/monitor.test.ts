@@ -11,17 +11,12 @@ import { probe } from '../../helpers/test-roles.ts';
 import { runMonitor, type MonitorOutput } from '../../../device/monitor/monitor.ts';
 import { createLogger } from '../../../device/core/log.ts';
 import { topics } from '../../../protocol/index.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 const t = topics('hearth');
 const log = createLogger({ level: 'error' });
 const strip = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-const until = async (cond: () => boolean, ms = 5000, what = 'condition') => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (cond: () => boolean, timeoutMs = 5000, what = 'condition') => waitUntil(what, cond, { timeoutMs, everyMs: 20 });
 
 function capture(tty = false): MonitorOutput & { text: string } {
   const o = { text: '', isTTY: tty, columns: 140, rows: 60, write(s: string) { o.text += s; return true; } };

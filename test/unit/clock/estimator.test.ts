@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ClockEstimator, type Exchange } from '../../../device/clock/estimator.ts';
-import { Prng } from '../../../device/audio/sim/prng.ts';
+import { Prng } from '../../../device/core/prng.ts';
 
 const REF0 = 1_767_225_600_000;
 /** Reference time at local t, for a reference `ppm` fast and `offset` ahead at t = 0. */

@@ -10,21 +10,27 @@ import { startRuntime, type Runtime } from '../../../device/core/runtime.ts';
 import { VirtualClock } from '../../../device/core/clock.ts';
 import { createLogger } from '../../../device/core/log.ts';
 import { BUILT_IN_ROLES } from '../../../device/cli/roles.ts';
-import { topics } from '../../../protocol/index.ts';
+import { topics, defineRole, Obj } from '../../../protocol/index.ts';
 import { probe } from '../../helpers/test-roles.ts';
 import { FakeLink } from '../../helpers/fake-link.ts';
 
 const t = topics();
+// A role whose Home Assistant select lists the streams announced on MQTT (as a player's does).
+const listerSpec = defineRole({
+  name: 'lister', description: 'test role', config: Obj({}), commands: {}, state: Obj({}), events: {},
+  homeassistant: (ha) => [{ key: 'pick', component: { p: 'select', options: [...ha.streams].sort(), command_topic: ha.haCommandTopic('pick') } }],
+});
+const lister = { spec: listerSpec, factory: () => ({ async start() {}, async apply() { return 'applied' as const; }, async stop() {}, commands: {} }) };
 const quiet = createLogger({ level: 'error', sink: { write: () => {} } });
 const settle = async () => { for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); };
 
-async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }) {
+async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, extra: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-rt-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ v: 2, id: 'dev', mqtt: { url: 'mqtt://127.0.0.1:1' }, roles }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ v: 2, id: 'dev', mqtt: { url: 'mqtt://127.0.0.1:1' }, roles, ...extra }));
   const clock = new VirtualClock();
   const links: FakeLink[] = [];
   const runtime: Runtime = await startRuntime({
-    roles: BUILT_IN_ROLES, extraRoles: [probe], stateDir: dir, clock, log: quiet,
+    roles: BUILT_IN_ROLES, extraRoles: [probe, lister], stateDir: dir, clock, log: quiet,
     newLink: () => { const l = new FakeLink(); links.push(l); return l; },
   });
   const link = links[0]!;
@@ -101,6 +107,32 @@ test('telemetry follows the configured period in virtual time, only while connec
   await r.link.stop();
   r.clock.advance(10_000);
   assert.is(count(), 3);
+  await r.done();
+});
+
+test('Home Assistant: streams announced on MQTT reach the entities a second later; discovery is re-sent only if they changed', async () => {
+  const announce = { v: 2, name: 'x', group: '239.255.0.1', port: 46000, format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 }, enabled: true };
+  const discoveries = (r: Awaited<ReturnType<typeof rig>>) => r.link.on('homeassistant/device/dev/config') as Array<{ cmps: Record<string, { options?: string[] }> }>;
+  const plain = await rig({ probe: { label: 'a' } }, { homeassistant: { enabled: true } });
+  const n = discoveries(plain).length;
+  assert.ok(n >= 1);
+  plain.link.deliver(t.stream('tv', 'main'), announce);
+  plain.clock.advance(1500);
+  assert.is(discoveries(plain).length, n, 'no entity uses the streams: nothing re-sent');
+  await plain.done();
+
+  const r = await rig({ lister: {} }, { homeassistant: { enabled: true } });
+  const m = discoveries(r).length;
+  r.link.deliver(t.stream('tv', 'main'), announce);
+  r.link.deliver(t.stream('radio', 'fm'), announce);
+  r.clock.advance(900);
+  assert.is(discoveries(r).length, m, 'debounced');
+  r.clock.advance(200);
+  assert.is(discoveries(r).length, m + 1);
+  assert.equal(discoveries(r).at(-1)!.cmps.pick!.options, ['radio/fm', 'tv/main']);
+  r.link.deliver(t.stream('radio', 'fm'), '');
+  r.clock.advance(1100);
+  assert.equal(discoveries(r).at(-1)!.cmps.pick!.options, ['tv/main']);
   await r.done();
 });
 

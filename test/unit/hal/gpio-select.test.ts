@@ -1,7 +1,8 @@
 // Adapter choice by board model, and the chardev adapter's tool arguments and output parsing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { adapterForModel, openGpio } from '../../../device/hal/gpio-select.ts';
+import { adapterForModel, chooseGpio } from '../../../device/hal/gpio-select.ts';
+import { openGpio } from '../../../device/hal/open.ts';
 import { gpiodArgs, parseGpiodVersion, parseMonLine } from '../../../device/hal/gpio.chardev.ts';
 import { memoryLogger } from '../../../device/core/log.ts';
 import { VirtualClock } from '../../../device/core/clock.ts';
@@ -19,7 +20,10 @@ test('board models pick adapters', () => {
 
 test('auto on a machine that is not a Pi: simulated GPIO and a warning', async () => {
   const log = memoryLogger();
-  const g = await openGpio({ adapter: 'auto', clock: new VirtualClock(), log, model: 'Generic x86' });
+  const kind = chooseGpio('auto', log, 'Generic x86');
+  assert.is(kind, 'sim');
+  assert.is(chooseGpio('chardev', log, 'Generic x86'), 'chardev', 'a named adapter is taken as named');
+  const g = await openGpio({ adapter: kind }, { clock: new VirtualClock(), log, hal: {} });
   assert.is(g.kind, 'sim');
   assert.ok(log.lines.some((l) => l.level === 'warn' && /simulated GPIO/.test(l.msg)));
   await g.close();

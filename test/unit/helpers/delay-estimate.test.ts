@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { channelLags, fft } from '../../helpers/delay-estimate.ts';
-import { Prng } from '../../../device/audio/sim/prng.ts';
+import { Prng } from '../../../device/core/prng.ts';
 
 /** Seeded noise band-limited to 0.7 of Nyquist (a resampler would cut the top too) on the left; the
  * right is the left delayed by `delay(t)` samples (windowed-sinc interpolation, 2×64 taps). */

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
-import { Prng } from '../../../../device/audio/sim/prng.ts';
+import { Prng } from '../../../../device/core/prng.ts';
 
 const NOM = 48000, W0 = 1_700_000_000_000;
 

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DriftController } from '../../../../device/audio/engine/drift.ts';
-import { Prng } from '../../../../device/audio/sim/prng.ts';
+import { Prng } from '../../../../device/core/prng.ts';
 
 /** Runs `seconds` of 5 ms blocks; the plant's phase error integrates (drift − u). Measurement noise optional. */
 function run(driftPpm: number, seconds: number, noiseUs = 0, e0 = 0) {

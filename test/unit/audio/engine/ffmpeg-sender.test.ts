@@ -16,7 +16,7 @@ import { StreamTiming } from '../../../../device/audio/engine/timing.ts';
 import { Playout } from '../../../../device/audio/engine/playout.ts';
 import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
 import { SimDac } from '../../../../device/audio/sim/dac.ts';
-import { Prng } from '../../../../device/audio/sim/prng.ts';
+import { Prng } from '../../../../device/core/prng.ts';
 import { buildRtp } from '../../../../device/audio/packets/rtp.ts';
 import { buildSenderReport } from '../../../../device/audio/packets/rtcp.ts';
 import { thdn, channel } from '../../../../device/audio/analysis.ts';

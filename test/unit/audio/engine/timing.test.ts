@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StreamTiming } from '../../../../device/audio/engine/timing.ts';
-import { Prng } from '../../../../device/audio/sim/prng.ts';
+import { Prng } from '../../../../device/core/prng.ts';
 
 const RATE = 48000, F = 320, W0 = 1_700_000_000_000, TS0 = 3_000_000_000;
 
