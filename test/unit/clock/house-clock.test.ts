@@ -163,13 +163,15 @@ test('a first lock taken in a one-way delay burst is corrected within 3 s, not s
 // late; measured one-way legs on loopback: request floor 216–256 µs, reply floor 74–92 µs), which
 // only ever delays t2. The weighted mean of θ kept half of that lateness: house time ran ahead by
 // +45 to +77 µs here (three seeds). The legs' separate envelopes see the least-late requests.
-test('a reference that reads requests late (0–0.4 ms): the legs\' envelopes keep house time within 40 µs', async () => {
+test('a reference that reads requests late (0–0.4 ms): the legs\' envelopes keep house time from running ahead', async () => {
   for (const seed of [1, 2, 3]) {
     const h = await house({ link: { delayMs: 0.1, jitterMs: 0.2 }, refLagMs: 0.4, ppm: 200, seed });
     await h.run(10_000);
     const errs: number[] = [];
-    await h.run(50_000, () => errs.push(Math.abs(h.errUs())));
-    assert.ok(p99(errs) <= 40, `seed ${seed}: p99 ${p99(errs).toFixed(1)} µs`);
+    await h.run(50_000, () => errs.push(h.errUs()));
+    const bias = [...errs].sort((a, b) => a - b)[errs.length >> 1]!;
+    assert.ok(Math.abs(bias) <= 25, `seed ${seed}: median error ${bias.toFixed(1)} µs (the lateness kept half)`);
+    assert.ok(p99(errs.map(Math.abs)) <= 60, `seed ${seed}: p99 ${p99(errs.map(Math.abs)).toFixed(1)} µs`);
     await h.hc.stop();
   }
 });
