@@ -13,6 +13,8 @@
 //             step: step_error_max_us (largest error in the 10 s after), step_silence_ms
 //   asym      `shifted` with 2 ± 1 ms more from each device toward the hub only: true_sync_p99_us_asym
 //   wallclock `shifted` with the house clock off (rooms on their own wall clocks, today's behaviour)
+//   floor-off every clock true, house clock off: the player path and the observer alone (true_clocks_off_p99_us)
+//   floor-on  every clock true, house clock on: adds the house clock's error (true_clocks_on_p99_us)
 //   snapcast  `shifted` with Debian's snapserver/snapclient: snapcast_sync_p99_us, snapcast_join_to_sync_s
 // The steady window is the last part of each run (from `settleS` after B joined).
 import { execFileSync } from 'node:child_process';
@@ -86,10 +88,10 @@ async function withHouse<T>(name: string, log: (s: string) => void, fn: (c: Ctx)
 interface Outcome { errs: RoomError[]; bJoin: number; end: number; queriesPerMin?: number; extra?: Record<string, number> }
 
 /** hearth: A plays, B joins, `t.runS` recorded after B joined. */
-async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: boolean; seed: number; step?: boolean }, t: Times, log: (s: string) => void): Promise<Outcome> {
+async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: boolean; seed: number; step?: boolean; trueClocks?: boolean }, t: Times, log: (s: string) => void): Promise<Outcome> {
   const stepFile = o.step ? join(c.dir, 'b-clock') : undefined;
-  const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log,
-    ...(o.step ? { hub: null, source: null, a: null, b: sh(0, 0) } : SHIFTS) });
+  const shifts = o.step ? { hub: null, source: null, a: null, b: sh(0, 0) } : o.trueClocks ? { hub: null, source: null, a: null, b: null } : SHIFTS;
+  const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log, ...shifts });
   const rec = c.observer.record();
   try {
     await sleep(1000);
@@ -101,6 +103,7 @@ async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: bo
       writeFileSync(stepFile!, `${fmtOffset(1)}\n`); // B's CLOCK_REALTIME steps +1 s (libfaketime re-reads within 1 s)
       extra.stepAt = Date.now();
       await sleep(1500);
+      extra.killAt = Date.now();
       house.restartSinkB();
       await sleep(10_500);
     } else {
@@ -112,7 +115,13 @@ async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: bo
     }
     const end = Date.now();
     const r = await rec.stop();
-    const { states } = await house.stop();
+    const { states, events } = await house.stop();
+    if (o.step) {
+      // Player B's events around its sink restart, for the record (what it said happened).
+      for (const e of events.filter((x) => x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000)) {
+        log(`  B event +${((e.atMs - extra.killAt!) / 1000).toFixed(3)} s ${e.topic.split('/').pop()}: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`);
+      }
+    }
     for (const id of ['roomA', 'roomB']) {
       const s = states[`hearth/${id}/state/player`]?.detail;
       if (s) log(`  ${id} said: playing ${s.playing}, timing ${s.timing}, syncErrorUs ${Number(s.syncErrorUs).toFixed(0)}, underruns ${s.underruns}, resyncs ${s.resyncs}${s.clock ? `, clock ${JSON.stringify(s.clock)}` : ''}`);
@@ -166,7 +175,16 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     const w = steady(step.errs, at, at + 10_000);
     stepMax = w.max; stepSilenceMs = (w.missingPct / 100) * 10_000;
     log(`  after the step (10 s): max ${w.max.toFixed(1)} µs, ${w.missingPct.toFixed(1)} % of windows without a reading (silence or garbage); course per 1 s: ${course(step.errs, at, 1)}`);
+    const k = step.extra!.killAt!;
+    log(`  around the sink restart, per 42.7 ms window from 0.2 s before the kill (µs, — silence): ${step.errs.filter((e) => e.wallMs >= k - 200 && e.wallMs < k + 2500).map((e) => (Number.isFinite(e.errUs) ? e.errUs.toFixed(0) : '—')).join(' ')}`);
   }
+  // The split of the error (issue 10): every clock true (one kernel clock), so with the house clock
+  // off the rooms share their wall clock exactly and what remains is the player path (sink latency
+  // accounting, DAC position stamps) plus the observer; with it on, the house clock's error adds.
+  const floorOff = await tryRun('floor-off', () => withHouse('hearth, every clock true, house clock OFF (player path + observer only), wired', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: false, seed: 5, trueClocks: true }, t, log)));
+  const wfo = floorOff ? report('floor-off', floorOff) : null;
+  const floorOn = await tryRun('floor-on', () => withHouse('hearth, every clock true, house clock on, wired', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 6, trueClocks: true }, t, log)));
+  const wfn = floorOn ? report('floor-on', floorOn) : null;
   const wall = await tryRun('wallclock', () => withHouse('hearth, house clock OFF (own wall clocks), wired, clocks shifted', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: false, seed: 1 }, t, log)));
   const wwall = wall ? report('wallclock', wall) : null;
   const snap = await tryRun('snapcast', () => withHouse('Snapcast 0.26, wired, clocks shifted', log, (c) => snapRun(c, t, log)));
@@ -190,6 +208,8 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     step_error_max_us: round(stepMax, 1),
     step_silence_ms: round(stepSilenceMs, 0),
     wallclock_sync_p99_us: round(wwall?.p99 ?? NaN, 1),
+    true_clocks_off_p99_us: round(wfo?.p99 ?? NaN, 1),
+    true_clocks_on_p99_us: round(wfn?.p99 ?? NaN, 1),
     snapcast_sync_p99_us: round(wsnap?.p99 ?? NaN, 1),
     snapcast_join_to_sync_s: round(joinOf(snap, 'snapcast_join_to_sync_s'), 2),
     clock_queries_per_min: round(shifted?.queriesPerMin ?? NaN, 1),
@@ -205,6 +225,8 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['step_error_max_us (10 s after +1 s step)', figures.step_error_max_us, atMost(figures.step_error_max_us, 100)],
       ['step_silence_ms (windows without a reading)', figures.step_silence_ms, '0 (no silence)'],
       ['wallclock_sync_p99_us (house clock off)', figures.wallclock_sync_p99_us, 'reported'],
+      ['true_clocks_off_p99_us (no shifts, house off: player path + observer)', figures.true_clocks_off_p99_us, 'reported'],
+      ['true_clocks_on_p99_us (no shifts, house clock on)', figures.true_clocks_on_p99_us, 'reported'],
       ['snapcast_sync_p99_us', figures.snapcast_sync_p99_us, 'reported'],
       ['snapcast_join_to_sync_s', figures.snapcast_join_to_sync_s, `reported; ours ${figures.join_to_sync_s}`],
       ['clock_queries_per_min (A, at its relay)', figures.clock_queries_per_min, atMost(figures.clock_queries_per_min, 60)],

@@ -11,32 +11,35 @@
 // - line_held_after_kill_ms: SIGKILL mid-press and mid-PTT (test/helpers/tuner-kill.ts), released
 //   − planned end (negative: released before). The simulated wire dies with its process: n/a.
 import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RealClock } from '../device/core/clock.ts';
 import { memoryLogger } from '../device/core/log.ts';
-import type { Gpio } from '../device/hal/gpio.ts';
+import { monotonicMs, type Gpio } from '../device/hal/gpio.ts';
 import { SimGpio } from '../device/hal/gpio.sim.ts';
 import { HeldGpio } from '../device/hal/gpio.held.ts';
 import { At7000 } from '../device/tuner/at7000.ts';
 import { TunerRole } from '../device/tuner/role.ts';
 import { PRESS_ERROR_BOUND_MS } from '../protocol/roles/tuner-rules.ts';
 import type { TuneMode, TunerConfig } from '../protocol/roles/tuner.ts';
-import { fakeGpiod, type TraceEntry } from '../test/helpers/fake-gpiod.ts';
+import { fakeGpiod, WIRE_TMP, type TraceEntry } from '../test/helpers/fake-gpiod.ts';
 import { killMidway } from '../test/helpers/tuner-kill.ts';
 
 export type Adapter = 'sim' | 'rpio' | 'chardev';
-export interface TruthFigures { presses: number; pressErrorMax: number; wrong: number; wrongOk: number; okReplies: number }
+export interface TruthFigures {
+  presses: number; pressErrorMax: number; wrong: number; wrongOk: number; okReplies: number;
+  /** Every press from the wire: its planned release (rise + asked length) and length − asked. */
+  releases: Array<{ due: number; err: number }>;
+}
 
 const W = { bypassBelowMs: 60, fullAboveMs: 160 };
 
-/** Pairs of rising/falling edges of one line, as lengths in ms, in order. */
-function pressesOf(edges: Array<{ t: number; level: number }>): number[] {
-  const out: number[] = [];
+/** Pairs of rising/falling edges of one line, in order. */
+export function pressesOf(edges: Array<{ t: number; level: number }>): Array<{ rise: number; ms: number }> {
+  const out: Array<{ rise: number; ms: number }> = [];
   let rise: number | undefined;
   for (const e of edges) {
     if (e.level === 1 && rise === undefined) rise = e.t;
-    else if (e.level === 0 && rise !== undefined) { out.push(e.t - rise); rise = undefined; }
+    else if (e.level === 0 && rise !== undefined) { out.push({ rise, ms: e.t - rise }); rise = undefined; }
   }
   return out;
 }
@@ -48,7 +51,7 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
   const targets = { bypassMs: W.bypassBelowMs - bound, memoryMs: W.bypassBelowMs + bound, fullMs: W.fullAboveMs + bound };
   const modes: TuneMode[] = adapter === 'sim' ? ['bypass', 'memory', 'full'] : ['bypass'];
   const clock = new RealClock();
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-tuner-'));
+  const dir = mkdtempSync(join(WIRE_TMP, 'hearth-bench-tuner-'));
   const trace = join(dir, 'rpio.trace');
   const wire = adapter === 'chardev' ? fakeGpiod({ version: 2 }) : undefined;
   let gpio: Gpio;
@@ -88,20 +91,24 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
   else if (wire) edges = wire.trace().filter((e: TraceEntry) => e.line === 17);
   else edges = existsSync(trace) ? readFileSync(trace, 'utf8').trim().split('\n').map((l) => l.split(' ')).filter((p) => p[1] === '17').map((p) => ({ t: Number(p[0]), level: Number(p[2]) })) : [];
   const lengths = pressesOf(edges);
+  // The simulation stamps edges on its clock (performance.now()); the rest on CLOCK_MONOTONIC.
+  const clockMinusMono = gpio instanceof SimGpio ? clock.now() - monotonicMs() : 0;
   wire?.remove();
   rmSync(dir, { recursive: true, force: true });
   if (lengths.length !== asked.length) throw new Error(`${adapter}: ${lengths.length} presses on the wire for ${asked.length} commands`);
   const target = { bypass: targets.bypassMs, memory: targets.memoryMs, full: targets.fullMs };
   let pressErrorMax = 0, wrong = 0, wrongOk = 0, okReplies = 0;
+  const releases: TruthFigures['releases'] = [];
   asked.forEach((a, i) => {
-    const ms = lengths[i]!;
+    const { rise, ms } = lengths[i]!;
     pressErrorMax = Math.max(pressErrorMax, Math.abs(ms - target[a.mode]));
+    releases.push({ due: rise + target[a.mode] - clockMinusMono, err: ms - target[a.mode] });
     const isWrong = modeOf(ms) !== a.mode || (a.read !== undefined && a.read !== a.mode);
     if (isWrong) wrong++;
     if (a.ok) okReplies++;
     if (isWrong && a.ok) wrongOk++;
   });
-  return { presses: asked.length, pressErrorMax, wrong, wrongOk, okReplies };
+  return { presses: asked.length, pressErrorMax, wrong, wrongOk, okReplies, releases };
 }
 
 /** Worst release time past the planned end over a mid-press and a mid-PTT kill. */

@@ -23,17 +23,26 @@ import { TUNER_DEFAULTS as DEFAULTS } from '../protocol/roles/tuner-rules.ts';
 import type { TuneMode } from '../protocol/roles/tuner.ts';
 import { percentile, round } from './lib/stats.ts';
 import { formatTable, atMost } from './lib/table.ts';
-import { truthRun, killFigure, type Adapter, type TruthFigures } from './tuner-truth.ts';
+import { truthRun, killFigure, pressesOf, type Adapter, type TruthFigures } from './tuner-truth.ts';
+import { holderMemory, type HolderMemory } from './tuner-holder.ts';
+import { startWakeProbe, explainedByStall, type ProbeResult } from './lib/wake-probe.ts';
+import { PRESS_RT_PRIORITY } from '../device/hal/gpio.ts';
+import { WIRE_TMP } from '../test/helpers/fake-gpiod.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 const MODES: TuneMode[] = ['bypass', 'memory', 'full'];
 const LINES = [4, 5, 6, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
 const machine = new TunerMachine({ bypassBelowMs: DEFAULTS.bypassBelowMs, fullAboveMs: DEFAULTS.fullAboveMs, targets: DEFAULTS.presses, guardMs: DEFAULTS.guardMs, errorMs: 5, minGapMs: 0 });
 const timing = { targetMs: (m: TuneMode) => machine.targetMs(m), inWindow: (m: TuneMode, ms: number) => machine.modeOf(ms) === m };
 
-interface Sample { mode: TuneMode; err: number; inside: boolean }
+interface Sample { mode: TuneMode; err: number; inside: boolean; line: number; due: number }
 
-/** Runs `perMode` presses of each mode over the lines in parallel; returns one sample per press. */
-async function pressAll(gpio: Gpio, perMode: number): Promise<Sample[]> {
+/**
+ * Runs `perMode` presses of each mode over the lines in parallel; returns one sample per press.
+ * With `trace` (rpio's register-write trace), lengths come from the wire, not from pulse()'s report.
+ */
+async function pressAll(gpio: Gpio, perMode: number, trace?: string): Promise<Sample[]> {
   const jobs: TuneMode[] = [];
   for (let i = 0; i < perMode; i++) jobs.push(...MODES);
   const samples: Sample[] = [];
@@ -44,16 +53,42 @@ async function pressAll(gpio: Gpio, perMode: number): Promise<Sample[]> {
       const target = timing.targetMs(mode);
       const p = await o.pulse(target);
       const ms = p.end - p.start;
-      samples.push({ mode, err: Math.abs(ms - target), inside: timing.inWindow(mode, ms) });
+      samples.push({ mode, err: Math.abs(ms - target), inside: timing.inWindow(mode, ms), line: o.line, due: p.start + target });
       await new Promise((r) => setTimeout(r, 50));
     }
   }));
   for (const o of outs) o.close();
+  if (!trace) return samples;
+  // The wire: this run's rises and falls per line (the trace holds every run on this GPIO).
+  const edges = readFileSync(trace, 'utf8').trim().split('\n').map((l) => l.split(' ')).map((p) => ({ t: Number(p[0]), line: Number(p[1]), level: Number(p[2]) }));
+  for (const line of LINES) {
+    const mine = samples.filter((x) => x.line === line);
+    const wire = pressesOf(edges.filter((e) => e.line === line)).slice(-mine.length);
+    if (wire.length !== mine.length) throw new Error(`line ${line}: ${wire.length} presses on the wire for ${mine.length} asked`);
+    mine.forEach((x, i) => {
+      const target = timing.targetMs(x.mode);
+      x.err = Math.abs(wire[i]!.ms - target);
+      x.inside = timing.inWindow(x.mode, wire[i]!.ms);
+      x.due = wire[i]!.rise + target;
+    });
+  }
   return samples;
 }
 
+/** Presses late by more than `limitMs`, and how many of those coincide with a machine stall the probe saw. */
+function attribute(releases: Array<{ due: number; err: number }>, probe: ProbeResult, limitMs = 5) {
+  const over = releases.filter((r) => Math.abs(r.err) > limitMs);
+  const unexplained = over.filter((r) => !(r.err > 0 && explainedByStall(probe.stalls, r.due, r.err)));
+  return {
+    over: over.length, explained: over.length - unexplained.length,
+    unexplainedMax: Math.max(0, ...releases.filter((r) => !over.includes(r) || unexplained.includes(r)).map((r) => Math.abs(r.err))),
+    machineMax: Math.max(0, ...probe.cpus.map((c) => c.maxLateMs)),
+  };
+}
+type Attribution = ReturnType<typeof attribute>;
+
 /** Player-like work on the main thread until stopped. */
-async function startLoad(): Promise<{ stop(): Promise<{ packets: number; busyPct: number }> }> {
+export async function startLoad(): Promise<{ stop(): Promise<{ packets: number; busyPct: number }> }> {
   const rx = createSocket('udp4');
   const tx = createSocket('udp4');
   await new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r()));
@@ -104,30 +139,49 @@ function stats(samples: Sample[]) {
 
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
   const perMode = opts.quick ? 10 : 200;
-  const gpio = await RpioGpio.open({ mock: 'raspi-4' });
+  const traceDir = mkdtempSync(join(WIRE_TMP, 'hearth-bench-rpio-'));
+  const trace = join(traceDir, 'rpio.trace');
+  const gpio = await RpioGpio.open({ mock: 'raspi-4', trace });
   let idle: Sample[];
   let loaded: Sample[];
   let naive: Sample[];
   let load: { packets: number; busyPct: number };
+  let threadWhy: Attribution;
   const truth = {} as Record<Adapter, TruthFigures>;
+  const why = {} as Record<Adapter, Attribution>;
   const held: Partial<Record<'rpio' | 'chardev', number>> = {};
+  const memory = {} as Record<'rpio' | 'chardev', HolderMemory>;
+  // The machine's own floor: a real-time C thread one priority above the press threads.
+  const probed = async <T>(fn: () => Promise<T>): Promise<[T, ProbeResult]> => {
+    const probe = await startWakeProbe({ priority: PRESS_RT_PRIORITY + 1 });
+    let r: T;
+    try { r = await fn(); } catch (e) { await probe.stop(); throw e; }
+    return [r, await probe.stop()];
+  };
   try {
-    idle = await pressAll(gpio, perMode);
+    idle = await pressAll(gpio, perMode, trace);
     const l = await startLoad();
     try {
-      loaded = await pressAll(gpio, perMode);
+      let p: ProbeResult;
+      [loaded, p] = await probed(() => pressAll(gpio, perMode, trace));
+      threadWhy = attribute(loaded.map((x) => ({ due: x.due, err: x.err })), p);
       const sim = new SimGpio({ clock: new RealClock(), pulseTimer: 'clock' }); // the old main-thread timing, for contrast
       await sim.ready();
       naive = await pressAll(sim, opts.quick ? 3 : 20);
       await sim.close();
       // The safety figures per adapter, under the same load (bench/tuner-truth.ts).
-      for (const a of ['sim', 'rpio', 'chardev'] as const) truth[a] = await truthRun(a, opts.quick ? 30 : 300);
+      for (const a of ['sim', 'rpio', 'chardev'] as const) {
+        [truth[a], p] = await probed(() => truthRun(a, opts.quick ? 30 : 300));
+        why[a] = attribute(truth[a].releases, p);
+      }
       for (const a of ['rpio', 'chardev'] as const) held[a] = await killFigure(a);
+      for (const a of ['rpio', 'chardev'] as const) memory[a] = await holderMemory(a);
     } finally {
       load = await l.stop();
     }
   } finally {
     await gpio.close();
+    rmSync(traceDir, { recursive: true, force: true });
   }
   const si = stats(idle), sl = stats(loaded), sn = stats(naive);
   const figures = {
@@ -143,6 +197,18 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       [`wrong_window_presses_${a}`, truth[a].wrong],
       [`tune_presses_${a}`, truth[a].presses],
     ])),
+    ...Object.fromEntries((['sim', 'rpio', 'chardev'] as const).flatMap((a) => [
+      [`presses_over_5ms_${a}`, why[a].over],
+      [`presses_over_5ms_in_machine_stall_${a}`, why[a].explained],
+      [`press_error_max_ms_loaded_outside_stalls_${a}`, round(why[a].unexplainedMax, 3)],
+      [`machine_wake_latency_max_ms_${a}`, round(why[a].machineMax, 3)],
+    ])),
+    press_error_max_ms_loaded_outside_stalls: round(threadWhy.unexplainedMax, 3),
+    machine_wake_latency_max_ms: round(threadWhy.machineMax, 3),
+    holder_rss_mb_rpio: round(memory.rpio.rssMb, 1),
+    holder_private_mb_rpio: round(memory.rpio.privateMb, 1),
+    holder_rss_mb_chardev: round(memory.chardev.rssMb, 1),
+    holder_private_mb_chardev: round(memory.chardev.privateMb, 1),
     line_held_after_kill_ms_rpio: round(held.rpio!, 1),
     line_held_after_kill_ms_chardev: round(held.chardev!, 1),
   };
@@ -153,7 +219,9 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['press_error_p50_ms_idle', figures.press_error_p50_ms_idle, ''],
       ['press_error_p99_ms_idle', figures.press_error_p99_ms_idle, atMost(figures.press_error_p99_ms_idle, 2)],
       ['press_error_p99_ms_loaded', figures.press_error_p99_ms_loaded, atMost(figures.press_error_p99_ms_loaded, 2)],
-      ['press_error_max_ms_loaded', figures.press_error_max_ms_loaded, ''],
+      ['press_error_max_ms_loaded', figures.press_error_max_ms_loaded, atMost(figures.press_error_max_ms_loaded, 5)],
+      ['press_error_max_ms_loaded_outside_stalls', figures.press_error_max_ms_loaded_outside_stalls, atMost(figures.press_error_max_ms_loaded_outside_stalls, 5)],
+      ['machine_wake_latency_max_ms (probe, same window)', figures.machine_wake_latency_max_ms, ''],
       ['presses_outside_window', figures.presses_outside_window, atMost(figures.presses_outside_window, 0)],
       ['presses', figures.presses, '≥ 400'],
     ]));
@@ -173,6 +241,12 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
         return [a === 'chardev' ? 'chardev (stand-in gpiod v2)' : a === 'rpio' ? 'rpio (mock, holder)' : 'sim (thread)', round(t.pressErrorMax, 3), atMost(t.pressErrorMax, 5), t.wrongOk, atMost(t.wrongOk, 0), t.wrong, t.okReplies, t.presses,
           k === undefined ? 'n/a (wire dies with the process)' : round(k, 1), k === undefined ? '' : atMost(k, 50)];
       })));
+    console.log(`\nlate presses against the machine's own floor (wake-probe: a C SCHED_FIFO ${PRESS_RT_PRIORITY + 1} thread per CPU, 1 ms period, during each run; a press late by L is "in a stall" when a probe thread woke ≥ L − 1 ms late over the same moment):`);
+    console.log(formatTable(['adapter', 'presses > 5 ms off', 'of them in a machine stall', 'press_error_max_ms outside stalls', 'target', 'machine wake latency max ms'],
+      [['rpio line thread (bench process)', threadWhy.over, threadWhy.explained, round(threadWhy.unexplainedMax, 3), atMost(threadWhy.unexplainedMax, 5), round(threadWhy.machineMax, 3)],
+        ...(['sim', 'rpio', 'chardev'] as const).map((a) => [a, why[a].over, why[a].explained, round(why[a].unexplainedMax, 3), atMost(why[a].unexplainedMax, 5), round(why[a].machineMax, 3)])]));
+    console.log('\nline holder memory (built holder, flags as forked, START + KEY open, after 20 presses; /proc smaps_rollup):');
+    console.log(formatTable(['adapter', 'RSS MB', 'private MB'], (['rpio', 'chardev'] as const).map((a) => [a, round(memory[a].rssMb, 1), round(memory[a].privateMb, 1)])));
   }
   return figures;
 }

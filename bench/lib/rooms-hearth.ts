@@ -44,7 +44,7 @@ export interface HearthDevices {
   restartSinkB(): void;
   /** Datagrams a device's link carried so far (link 0 is its clock exchanges: "0:up" are its queries). */
   linkCounts(id: string): Promise<LinkCounts>;
-  stop(): Promise<{ counts: Record<string, LinkCounts>; states: Record<string, any> }>;
+  stop(): Promise<{ counts: Record<string, LinkCounts>; states: Record<string, any>; events: Array<{ atMs: number; topic: string; msg: any }> }>;
 }
 
 /**
@@ -62,6 +62,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   const relays: Record<string, Relay> = {};
   const logs: Record<string, () => string> = {};
   const states: Record<string, any> = {};
+  const events: Array<{ atMs: number; topic: string; msg: any }> = [];
   const cli = r.cli ?? [...imageRuntimeFlags(), CLI];
   const baseEnv = { ...process.env, ...r.observer.env, HEARTH_LOG_LEVEL: 'warn' };
   let relayPort = 46400;
@@ -84,12 +85,19 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   });
 
   // State topics, for the record: what each device said about itself while it was measured.
-  const sub = r.ns.spawn('sh', ['-c', `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#'; sleep 0.2; done`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  const sub = r.ns.spawn('sh', ['-c', `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#' -t 'hearth/roomB/event/#'; sleep 0.2; done`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   let buf = '';
   sub.stdout!.on('data', (d) => {
     buf += d;
     const lines = buf.split('\n'); buf = lines.pop()!;
-    for (const l of lines) { const i = l.indexOf(' '); try { states[l.slice(0, i)] = JSON.parse(l.slice(i + 1)); } catch { /* partial */ } }
+    for (const l of lines) {
+      const i = l.indexOf(' ');
+      try {
+        const topic = l.slice(0, i), msg = JSON.parse(l.slice(i + 1));
+        if (topic.includes('/event/')) events.push({ atMs: Date.now(), topic, msg });
+        else states[topic] = msg;
+      } catch { /* partial */ }
+    }
   });
 
   const hub = device('hub', { hub: { host: '127.0.0.1', port: MQTT_PORT, wsPort: 0, allowAnonymous: true, credentialsFile: join(r.dir, 'credentials.json'), ntp: { enabled: r.houseClock, host: '127.0.0.1', port: NTP_PORT } } }, r.hub, false);
@@ -134,7 +142,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
       for (const p of procs.reverse()) await stopProc(p);
       const counts: Record<string, any> = {};
       for (const [k, rl] of Object.entries(relays)) counts[k] = await rl.stop();
-      return { counts, states };
+      return { counts, states, events };
     },
   };
 }

@@ -4,16 +4,23 @@
 // Rules:
 // - Schedule: a burst of `burst` queries `burstGapMs` apart at start (locked after `lockSamples`
 //   replies: a device whose OS clock is seconds off is in house time within ~0.2 s), then one
-//   every `lockingGapMs` (100 ms) for `fastMs` (3 s) so that the rate is known to tens of ppm
-//   within 2 s, then one every `pollMs` (default 1024 ms: under 60 a minute even on a crystal
-//   1000 ppm fast). After a reference jump it runs the fast phase again. A kiss-o'-death RATE
+//   every `lockingGapMs` (100 ms) for at least `fastMs` (3 s) and on until the estimate's
+//   uncertainty first falls to `settledUs` (100 µs), up to `fastMaxMs` (30 s); then one every `pollMs`
+//   (default 1024 ms: under 60 a minute even on a crystal 1000 ppm fast). Why the fast pace
+//   follows the uncertainty: on a noisy link (Wi-Fi-like, ms of jitter) 3 s of exchanges left the
+//   rate to ~30 noisy points, and the line swung ±1 ms for the first minute; on a clean link the
+//   estimate is sure within 3 s and nothing changes. After a reference jump the fast pace reruns. A kiss-o'-death RATE
 //   doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
 //   slowly, in case the reference is reconfigured).
 // - A query carries a random cookie (never our clock) and is answered once: a reply is used only
 //   if it echoes an outstanding cookie, passes checkReply, and arrives within `timeoutMs`; anything
 //   else is counted by reason in `faults` and dropped. Timed-out queries are counted as `timeouts`.
-// - t1 is read immediately before the send, t4 is the stack's receive time (udp.ts `at`); both on
-//   the injected clock's now().
+// - t1 is read immediately before the send (the request is built first: building it after the
+//   read put its cost into the request leg), t4 is the stack's receive time (udp.ts `at`); both on
+//   the injected clock's now(). Every error of these reads must lengthen the round trip, never
+//   shorten it, or min-delay weighting would favour the wrong exchanges: t1 read AFTER the send
+//   (closer to the wire on a quiet machine) was tried on recorded exchanges and lost, because a
+//   preemption between the syscall and the read made an exchange look short (θ −2 ms at load).
 // - The server name is resolved once at start (and again after `staleAfterMs` without a reply,
 //   in case its address changed); the UDP stack only sees addresses.
 import { randomBytes } from 'node:crypto';
@@ -32,7 +39,11 @@ export interface ClockClientOptions {
   burst?: number;
   burstGapMs?: number;
   lockingGapMs?: number;
+  /** The fast pace runs at least this long (ms)... */
   fastMs?: number;
+  /** ...and on while the estimate's uncertainty exceeds `settledUs`, up to this long (ms). */
+  fastMaxMs?: number;
+  settledUs?: number;
   pollMs?: number;
   lockSamples?: number;
   timeoutMs?: number;
@@ -60,6 +71,8 @@ export class ClockClient {
   private burstLeft: number;
   /** Local time until which the fast pace runs (from start, and again after a jump). */
   private fastUntil = -Infinity;
+  /** Local time after which the fast pace stops whatever the uncertainty. */
+  private fastCap = -Infinity;
   private backoff = 1;
   private lost = false;
   private stopped = false;
@@ -84,7 +97,7 @@ export class ClockClient {
     this.sock.onError(() => { this.faults['send-errors']++; });
     await this.resolveServer();
     if (this.stopped) return;
-    this.fastUntil = this.o.clock.now() + (this.o.fastMs ?? 3000);
+    this.startFast(this.o.clock.now());
     this.tick();
   }
 
@@ -106,9 +119,25 @@ export class ClockClient {
     } finally { this.resolving = false; }
   }
 
+  private startFast(now: number): void {
+    this.fastUntil = now + (this.o.fastMs ?? 3000);
+    this.fastCap = now + Math.max(this.o.fastMs ?? 3000, this.o.fastMaxMs ?? 30_000);
+  }
+
+  /** True while the client queries at its fast pace: not yet locked, or its estimate not yet settled (see the schedule). */
+  get settling(): boolean {
+    const now = this.o.clock.now();
+    if (this.burstLeft > 0 || !this.locked || now < this.fastUntil) return true;
+    if (now >= this.fastCap) return false;
+    // Settled once is settled for good (until a jump): an uncertainty hovering about settledUs must
+    // not toggle the pace, nor re-open the settling step.
+    if (this.estimator.uncertaintyUs(now) <= (this.o.settledUs ?? 100)) this.fastCap = now;
+    return now < this.fastCap;
+  }
+
   private nextGap(): number {
     if (this.burstLeft > 0) return this.o.burstGapMs ?? 25;
-    if (!this.locked || this.o.clock.now() < this.fastUntil) return this.o.lockingGapMs ?? 100;
+    if (this.settling) return this.o.lockingGapMs ?? 100;
     return (this.o.pollMs ?? 1024) * this.backoff;
   }
 
@@ -127,10 +156,11 @@ export class ClockClient {
     if (!this.sock || this.address === undefined) return;
     const cookie = randomBytes(8).readBigUInt64BE(0) | 1n;
     const timer = this.o.clock.setTimeout(() => { if (this.outstanding.delete(cookie)) this.faults.timeouts++; }, this.o.timeoutMs ?? 1000);
+    const request = buildRequest(cookie);
     const t1 = this.o.clock.now();
+    this.sock.send(request, this.o.port, this.address);
     this.outstanding.set(cookie, { t1, timer });
     this.queries++;
-    this.sock.send(buildRequest(cookie), this.o.port, this.address);
   }
 
   private onReply(data: Buffer, t4: number): void {
@@ -154,7 +184,7 @@ export class ClockClient {
     if (result === 'suspect') return;
     this.lastReached = t4;
     if (this.lost) { this.lost = false; this.o.onEvent?.('back', `house clock reference ${this.reference} answers again`); }
-    if (result === 'jump') this.fastUntil = t4 + (this.o.fastMs ?? 3000);
+    if (result === 'jump') this.startFast(t4);
     if (result === 'jump') this.o.onEvent?.('jump', `house clock reference ${this.reference} jumped; re-locking (${this.estimator.counts.jumps} jumps so far)`);
     this.o.onUpdate?.(result);
   }

@@ -14,7 +14,7 @@ import type { TimerHandle } from '../core/clock.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import { Backoff } from '../core/backoff.ts';
 import {
-  NominalRun, SinkListeners,
+  LOST_LEAD_MS, NominalRun, SinkListeners,
   type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
 } from './audio-out.ts';
 
@@ -167,7 +167,8 @@ class Sim implements SimDac {
 
   writable(): number {
     if (this.st === 'closed' || this.st === 'opening') return 0;
-    return Math.max(0, this.capacity - (this.written - this.position().framesConsumed));
+    const depth = this.st === 'lost' ? Math.round((this.format!.rate * LOST_LEAD_MS) / 1000) : this.capacity;
+    return Math.max(0, depth - (this.written - this.position().framesConsumed));
   }
 
   write(block: Int16Array, meta: BlockMeta): void {

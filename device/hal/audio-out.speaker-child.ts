@@ -7,13 +7,15 @@
 //   {t:'open', device, rate, channels}   open now (a zero-length write forces ALSA open)
 //   {t:'close'}                          after stdin ends: finish queued writes (≤ 500 ms), close, exit
 // child → parent:
-//   {t:'ready'} {t:'opened'} {t:'error', message}
+//   {t:'ready'} {t:'opened', delay} {t:'error', message}   delay: whether delay readings exist here
 //   {t:'done', bytes, monoMs, delay}  every REPORT_MS while audio flows: bytes accepted by ALSA
 //                      since the last report, and `delay`, the frames queued between ALSA and the
 //                      DAC (snd_pcm_delay, through the `delay()` our patch adds to speaker's addon)
 //                      read at `monoMs`. delay is null where it cannot be read (a speaker addon
-//                      without the patch, a backend other than ALSA, an underrun just now); then
-//                      monoMs is the time of the last acceptance, as the parent's fallback needs.
+//                      without the patch, a backend other than ALSA); then monoMs is the time of
+//                      the last acceptance, as the parent's fallback needs. Where delay readings
+//                      exist but this one could not be taken (a write still in flight after
+//                      SETTLE_TRIES, an underrun just now), `busy` is set: bytes only, no position.
 //                      monoMs is CLOCK_MONOTONIC (process.hrtime), which every process shares: the
 //                      parent turns it into its own clock. This process's wall clock is not the
 //                      parent's (each fixes wall = start wall + monotonic at its start, so a child
@@ -77,6 +79,7 @@ function report(): void {
   const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
   const d = settled && handle && binding?.delay ? binding.delay(handle) : -1;
   if (d >= 0) send({ t: 'done', bytes: accepted, monoMs: monoMs(), delay: d });
+  else if (handle && binding?.delay) send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null, busy: true });
   else send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null });
   accepted = 0;
   if (!failed) reportTimer = setTimeout(report, nextReportMs());
@@ -134,7 +137,7 @@ process.on('message', (m: Msg) => {
       // The same addon instance speaker loaded (Node caches it by path); `delay` is our patch's.
       try { binding = require('speaker/build/Release/binding.node'); } catch { binding = undefined; }
       speaker = new Speaker({ channels: m.channels, sampleRate: m.rate, bitDepth: 16, signed: true, device: m.device, samplesPerFrame: 1024 });
-      speaker!.on('open', () => send({ t: 'opened' }));
+      speaker!.on('open', () => send({ t: 'opened', delay: typeof binding?.delay === 'function' }));
       speaker!.on('error', (e: Error) => fail(e.message));
       speaker!.write(Buffer.alloc(0));
       for (const c of early.splice(0)) write(c);

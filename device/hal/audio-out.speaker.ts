@@ -12,13 +12,16 @@
 // are paced by the DAC's clock and consumed = accepted − ring, the ring being `bufferMs`.
 // A write that does not complete within `stallMs` is a hung device: the child is killed and the
 // sink goes to 'lost' (rules in audio-out.ts).
+// A sink process that dies after playing for STABLE_MS is restarted at once (the backoff is for a
+// device that keeps failing): the rooms bench's step scenario kills it mid-play and counts the
+// silence.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { TimerHandle } from '../core/clock.ts';
 import { Backoff } from '../core/backoff.ts';
 import { childEntry, execArgvFor } from './child-entry.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import {
-  NominalRun, SinkListeners,
+  LOST_LEAD_MS, NominalRun, SinkListeners,
   type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
 } from './audio-out.ts';
 
@@ -28,6 +31,9 @@ export interface SpeakerSinkOptions extends AudioSinkOptions {
   /** A write pending this long means a hung device (default bufferMs + 1500 ms; at least 2 s with delay readings). */
   stallMs?: number;
 }
+
+/** Open this long, a sink whose process dies is restarted without waiting for the backoff (ms). */
+const STABLE_MS = 5000;
 
 export function createSpeakerSink(opts: SpeakerSinkOptions): AudioSink {
   return new SpeakerSink(opts);
@@ -48,6 +54,9 @@ class SpeakerSink implements AudioSink {
   private consumedByDelay: number | null = null;
   private consumedWall = 0;
   private pendingSince: number | null = null;
+  private openedAt = 0;
+  /** The child reads snd_pcm_delay (the patched addon): the position comes from those readings only. */
+  private delayReadings = false;
   private lossRun: NominalRun | undefined;
   private lostAtMs = 0;
   private lost = 0;
@@ -100,11 +109,11 @@ class SpeakerSink implements AudioSink {
     child.stdin?.on('error', () => { /* the exit handler reports it */ });
     let stderr = '';
     child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-    child.on('message', (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | null }) => {
+    child.on('message', (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | boolean | null; busy?: boolean }) => {
       if (this.child !== child) return;
       if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
-      else if (m.t === 'opened') this.opened();
-      else if (m.t === 'done') this.done(m.bytes!, this.wallOfMono(m.monoMs!), m.delay ?? null);
+      else if (m.t === 'opened') this.opened(m.delay === true);
+      else if (m.t === 'done') this.done(m.bytes!, this.wallOfMono(m.monoMs!), typeof m.delay === 'number' ? m.delay : null, m.busy === true);
       else if (m.t === 'error') this.failed(m.message ?? 'device error');
     });
     child.on('exit', (code, signal) => {
@@ -115,12 +124,14 @@ class SpeakerSink implements AudioSink {
     child.on('error', (e) => { if (this.child === child) this.failed(e.message); });
   }
 
-  private opened(): void {
+  private opened(delayReadings: boolean): void {
+    this.delayReadings = delayReadings;
     const wasLost = this.st === 'lost';
     this.st = 'open';
     this.error = null;
     this.backoff.reset();
     this.epoch++;
+    this.openedAt = this.o.clock.now();
     this.written = 0; this.accepted = 0; this.acceptedWall = this.o.clock.wall(); this.pendingSince = null;
     this.consumedByDelay = null; this.consumedWall = this.acceptedWall;
     this.lossRun = undefined;
@@ -143,11 +154,12 @@ class SpeakerSink implements AudioSink {
    * ALSA accepted `bytes` more; with `delay`, that many frames were still queued for the DAC at
    * `wallMs`, else `wallMs` is when the last of them was accepted (both in this sink's clock).
    */
-  private done(bytes: number, wallMs: number, delay: number | null): void {
+  private done(bytes: number, wallMs: number, delay: number | null, busy: boolean): void {
     if (bytes > 0) {
       this.accepted += bytes / this.frameBytes;
       this.pendingSince = this.accepted < this.written ? this.o.clock.now() : null;
     }
+    if (busy) return; // a reading skipped: the position stays what the last reading said
     if (delay !== null) {
       // Never backwards (rule 4), never beyond what was accepted.
       this.consumedByDelay = Math.min(this.accepted, Math.max(this.consumedByDelay ?? 0, this.accepted - delay));
@@ -170,8 +182,9 @@ class SpeakerSink implements AudioSink {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (this.st === 'lost') { this.error = message; this.scheduleRetry(); return; }
     // Keep the stream clock running from where the device stopped (rule 2).
+    const stable = this.st === 'open' && this.o.clock.now() - this.openedAt >= STABLE_MS;
     const pos = this.position();
-    this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, this.o.clock.wall());
+    this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, pos.wallMs);
     this.st = 'lost';
     this.error = message;
     this.lost++;
@@ -179,18 +192,20 @@ class SpeakerSink implements AudioSink {
     this.o.log.warn(`audio device ${this.device} lost: ${message}`);
     this.listeners.lost(message);
     this.settleOpen();
-    this.scheduleRetry();
+    this.scheduleRetry(stable ? 0 : undefined);
   }
 
-  private scheduleRetry(): void {
+  /** A sink that had played for STABLE_MS is restarted at once (a crash mid-play); otherwise after the backoff. */
+  private scheduleRetry(ms = this.backoff.next()): void {
     this.o.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = this.o.clock.setTimeout(() => { this.retryTimer = undefined; if (this.st === 'lost') this.spawn(); }, this.backoff.next());
+    this.retryTimer = this.o.clock.setTimeout(() => { this.retryTimer = undefined; if (this.st === 'lost') this.spawn(); }, ms);
   }
 
   writable(): number {
     if (this.st === 'closed' || this.st === 'opening') return 0;
     const slack = Math.round(this.format!.rate * 0.02);
-    return Math.max(0, this.bufferFrames + slack - (this.written - this.position().framesConsumed));
+    const depth = this.st === 'lost' ? Math.round((this.format!.rate * LOST_LEAD_MS) / 1000) : this.bufferFrames + slack;
+    return Math.max(0, depth - (this.written - this.position().framesConsumed));
   }
 
   write(block: Int16Array, _meta: BlockMeta): void {
@@ -229,6 +244,11 @@ class SpeakerSink implements AudioSink {
       return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
     }
     if (this.consumedByDelay !== null) return { epoch: this.epoch, framesConsumed: Math.min(this.written, this.consumedByDelay), wallMs: this.consumedWall };
+    // A child with delay readings that has not given one yet: nothing is known to have played
+    // (the ring-full fallback below would count bufferMs as played at once on a device whose
+    // ring is larger, and throttle the writer to what ALSA accepts: a fresh PulseAudio stream ran
+    // dry after its first buffer and stayed silent ~0.6 s in the rooms bench's step scenario).
+    if (this.delayReadings) return { epoch: this.epoch, framesConsumed: 0, wallMs: this.o.clock.wall() };
     const consumed = Math.max(0, Math.min(this.written, this.accepted - (this.format ? this.bufferFrames : 0)));
     return { epoch: this.epoch, framesConsumed: consumed, wallMs: this.acceptedWall };
   }

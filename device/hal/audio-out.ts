@@ -10,7 +10,9 @@
 // 2. The stream clock keeps running while the DAC is gone: position() goes on advancing at the
 //    nominal rate against the wall clock, writable() keeps granting room at that pace, and write()
 //    accepts and discards the audio. A player therefore paces exactly as before and is in sync the
-//    moment the device returns.
+//    moment the device returns. While gone, the queue is kept LOST_LEAD_MS deep, not the buffer:
+//    what is written then is thrown away, so a writer that ran the buffer ahead would have consumed
+//    (and discarded) the stream audio due right after the device returns.
 // 3. Backpressure: writable() is how many frames fit in the sink's queue now. A writer keeps the
 //    queue topped up to writable(); writing more is allowed but adds latency (the excess is queued).
 // 4. position() reports, for the current epoch, how many of the frames written so far have reached
@@ -23,6 +25,9 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { EdgeFactory } from '../core/hal-overrides.ts';
+
+/** How far ahead of the nominal position writable() lets a writer go while the device is gone (rule 2). */
+export const LOST_LEAD_MS = 10;
 
 export interface SinkFormat { rate: number; channels: 1 | 2 }
 

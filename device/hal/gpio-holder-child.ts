@@ -37,6 +37,12 @@ async function open(o: HolderOptions): Promise<Gpio & { sched?: string; mockDriv
 }
 
 async function main(): Promise<void> {
+  // A better nice value for this process's event loop (where permitted: the unit grants
+  // CAP_SYS_NICE): it forwards commands to gpioset and, when the runtime dies, releases the lines
+  // (PTT at once), and must not wait behind the runtime's audio for the CPU. Not real-time: a
+  // whole Node event loop (GC included) is no thread to give SCHED_FIFO to; the press timing
+  // itself is on the line thread / in gpioset, at SCHED_FIFO.
+  try { (await import('node:os')).setPriority(-10); } catch { /* not permitted: normal priority */ }
   // After the parent died there is no one to tell: a send then fails through its callback.
   const send = (m: HolderReply) => { if (process.connected) process.send?.(m, undefined, {}, () => { /* parent gone */ }); };
   const o = JSON.parse(process.argv[2] ?? '{}') as HolderOptions;

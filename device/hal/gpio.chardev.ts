@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
-import { monotonicMs } from './gpio.ts';
+import { monotonicMs, PRESS_RT_PRIORITY } from './gpio.ts';
 
 const run = promisify(execFile);
 
@@ -111,11 +111,18 @@ export class ChardevGpio implements Gpio {
 
   now(): number { return monotonicMs(); }
 
+  /** gpioset processes and the promise that their scheduling is set (see spawn()). */
+  private readonly scheduled = new WeakMap<ChildProcess, Promise<void>>();
+
   private spawn(tool: string, args: string[]): ChildProcess {
     const p = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    // The tools time presses: a better nice value keeps a busy CPU from delaying their wake-ups
-    // (root or CAP_SYS_NICE, which the unit grants; otherwise they run at normal priority).
-    try { if (p.pid) setPriority(p.pid, -15); } catch { /* not permitted */ }
+    // gpioset times presses (its sleep): SCHED_FIFO at PRESS_RT_PRIORITY, so neither a busy CPU
+    // nor real-time audio delays its wake-up; else a better nice value (root or CAP_SYS_NICE,
+    // which the unit grants; otherwise normal priority). gpiomon's edges carry kernel timestamps.
+    const renice = () => { try { if (p.pid) setPriority(p.pid, -15); } catch { /* not permitted */ } };
+    if (tool === 'gpioset' && p.pid) {
+      this.scheduled.set(p, run('chrt', ['-f', '-p', String(PRESS_RT_PRIORITY), String(p.pid)], { timeout: 2000 }).then(() => undefined, renice));
+    } else renice();
     this.procs.add(p);
     p.once('exit', () => this.procs.delete(p));
     p.on('error', () => { /* reported through exit */ });
@@ -123,7 +130,24 @@ export class ChardevGpio implements Gpio {
     return p;
   }
 
+  /**
+   * Lines whose tool is still exiting after close(): the kernel would refuse a second request
+   * for the line (EBUSY) until then, and the old tool's release must not land after the new
+   * one's first level. output() and input() on such a line wait for it.
+   */
+  private readonly closing = new Map<number, Promise<unknown>>();
+
+  private async free(line: number): Promise<void> {
+    for (let c = this.closing.get(line); c; c = this.closing.get(line)) await c.catch(() => undefined);
+  }
+
+  private closingLine(line: number, done: Promise<unknown>): void {
+    this.closing.set(line, done);
+    void done.catch(() => undefined).then(() => { if (this.closing.get(line) === done) this.closing.delete(line); });
+  }
+
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
+    await this.free(line);
     const activeLow = !!o.activeLow;
     const label = `hearth-${o.label ?? 'out'}`;
     const v = this.version;
@@ -146,6 +170,7 @@ export class ChardevGpio implements Gpio {
         next.once('exit', () => { for (const f of q.splice(0)) f(); acks.delete(next); });
       }
       await new Promise<void>((resolve, reject) => { next.once('spawn', () => resolve()); next.once('error', reject); });
+      await this.scheduled.get(next);
       // Ready when it answers: a press must not start while gpioset is still starting up.
       if (v === 2) {
         const answered = await Promise.race([command(next, ''), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
@@ -194,7 +219,7 @@ export class ChardevGpio implements Gpio {
       open = false;
       this.closers.delete(close);
       // In the line's queue, so settled() waits for it too.
-      return serial(async () => {
+      const done = serial(async () => {
         if (pulse?.timer) await interrupt(false);
         // Released at its planned end when a pulse runs (gpioset finishes its sleep first), else at once.
         const wait = Math.max(0, (pulse?.plannedEnd ?? 0) - monotonicMs()) + 1000;
@@ -209,6 +234,8 @@ export class ChardevGpio implements Gpio {
         }
         await stop(proc);
       });
+      this.closingLine(line, done);
+      return done;
     };
     this.closers.add(close);
     return {
@@ -277,6 +304,7 @@ export class ChardevGpio implements Gpio {
   }
 
   async input(line: number, o: InputOptions = {}): Promise<GpioInput> {
+    await this.free(line);
     const activeLow = !!o.activeLow;
     const bias = o.bias ?? 'as-is';
     const v = this.version;
@@ -291,7 +319,15 @@ export class ChardevGpio implements Gpio {
       for (const fn of fns) fn({ line, active: e.active, t: e.t });
     });
     let open = true;
-    const close = async () => { if (!open) return; open = false; this.closers.delete(close); fns.clear(); await stop(mon); };
+    const close = (): Promise<void> => {
+      if (!open) return Promise.resolve();
+      open = false;
+      this.closers.delete(close);
+      fns.clear();
+      const done = stop(mon);
+      this.closingLine(line, done);
+      return done;
+    };
     this.closers.add(close);
     return {
       line,

@@ -7,7 +7,7 @@
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Gpio, GpioEdge, GpioInput, GpioOutput, InputOptions, OutputOptions, PulseTimes } from './gpio.ts';
-import { monotonicMs } from './gpio.ts';
+import { monotonicMs, PRESS_RT_PRIORITY } from './gpio.ts';
 import { WORKER_SHIM } from './worker-shim.ts';
 import { lineWorkerMain, type LineWorkerData, type LineWorkerReply, type LineWorkerRequest } from './gpio-line-worker.ts';
 
@@ -18,7 +18,7 @@ export interface RpioGpioOptions {
   pollMs?: number;
   /** A release is spun for on hrtime over its last this-many ms (default 2 ms). */
   spinMs?: number;
-  /** SCHED_FIFO priority of the line thread (default 20; null: none). Needs root or CAP_SYS_NICE. */
+  /** SCHED_FIFO priority of the line thread (default PRESS_RT_PRIORITY; null: none). Needs root or CAP_SYS_NICE. */
   rtPriority?: number | null;
   /** Nice value of the line thread when SCHED_FIFO is refused (default -15; null: leave it). */
   nice?: number | null;
@@ -58,7 +58,7 @@ export class RpioGpio implements Gpio {
     const data: LineWorkerData = {
       rpioPath: createRequire(import.meta.url).resolve('rpio'), mock: opts.mock ?? null, shared,
       port: port2, pollMs: opts.pollMs ?? 1, spinMs: opts.spinMs ?? 2, nice: opts.nice === undefined ? -15 : opts.nice,
-      rtPriority: opts.rtPriority === undefined ? 20 : opts.rtPriority, trace: opts.trace ?? null,
+      rtPriority: opts.rtPriority === undefined ? PRESS_RT_PRIORITY : opts.rtPriority, trace: opts.trace ?? null,
     };
     this.worker = new Worker(`${SHIM}(${lineWorkerMain.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
     // The thread keeps the process alive only while a request (a press included) is pending.

@@ -72,11 +72,7 @@ export class SimGpio implements Gpio {
 
   now(): number { return this.clock.now(); }
 
-  /**
-   * Resolves when the pulse thread runs (at once in virtual time). A press asked for before that
-   * starts at once but ends only once the thread is up, so a caller that presses right after
-   * construction (a benchmark) waits for this first.
-   */
+  /** Resolves when the pulse thread runs (at once in virtual time); output() waits for it. */
   async ready(): Promise<void> { await this.timer?.ready; }
 
   /** Edges of one line (physical), oldest first. */
@@ -101,6 +97,9 @@ export class SimGpio implements Gpio {
   private opened(line: number): void { this.opens.set(line, (this.opens.get(line) ?? 0) + 1); }
 
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
+    // An output opens once the pulse thread runs, so no press can wait on its start-up (hundreds
+    // of ms on a busy machine) with the line active.
+    if (this.timer) await this.timer.ready;
     const activeLow = !!o.activeLow;
     const w = this.wire(line);
     this.opened(line);
@@ -145,12 +144,14 @@ export class SimGpio implements Gpio {
         if (!open) return Promise.reject(new Error(`line ${line} is closed`));
         if (this.failWrites) return Promise.reject(this.failWrites);
         if (pulse) return Promise.reject(new Error(`line ${line} is already pulsing`));
-        set(true);
+        // One stamp for the rising edge and the planned end: a main thread descheduled between
+        // two reads of the clock would otherwise lengthen the press by that much.
+        const start = this.clock.now();
+        set(true, start);
         return new Promise<PulseTimes>((resolve) => {
-          const start = this.clock.now();
           if (this.timer) {
             pulse = { start, resolve, cancel: () => {} };
-            pulse.cancel = this.timer.after(ms, (end) => endPulse(end + this.offset));
+            pulse.cancel = this.timer.at(start - this.offset + ms, (end) => endPulse(end + this.offset));
           } else {
             const h: TimerHandle = this.clock.setTimeout(() => endPulse(), ms);
             pulse = { start, resolve, cancel: () => this.clock.clearTimeout(h) };

@@ -80,6 +80,16 @@ export interface Gpio {
   close(): Promise<void>;
 }
 
+/**
+ * SCHED_FIFO priority of whatever times a press (the rpio line thread, gpioset, the simulated
+ * pulse thread). Above the audio that may share the Pi (PulseAudio asks rtkit for 5, PipeWire's
+ * data loop gets at most 20 through rtkit, the benches run players at SCHED_RR 10–30), so an
+ * audio burst cannot delay a release; below the kernel's threaded interrupts (50). A press costs
+ * at most ~2 ms of CPU at this priority (the spin before its release), so the audio loses nothing
+ * it would notice. Needs root or CAP_SYS_NICE (the unit grants it).
+ */
+export const PRESS_RT_PRIORITY = 40;
+
 /** CLOCK_MONOTONIC in milliseconds (fractional): the timebase of the real adapters. */
 export function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;

@@ -1,9 +1,20 @@
 // The real UDP stack: node:dgram. The receive time `at` is the Clock's now() read in the
 // 'message' handler, the earliest point JavaScript sees a datagram (Node 20 exposes no kernel
 // receive timestamp, SO_TIMESTAMP): it lags the wire by however long the event loop was busy.
+// `send()` to an IPv4 literal reaches the kernel before it returns: the socket's lookup answers
+// such an address at once, where node:dgram's default (dns.lookup) defers every send to the next
+// tick, which put the sendmsg tens to hundreds of µs after a timestamp read just before `send()`.
 import dgram from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { Clock } from '../core/clock.ts';
 import { isMulticastAddress, type UdpMessage, type UdpOpenOptions, type UdpSocket, type UdpStack } from './udp.ts';
+
+/** dgram's lookup: an IPv4 literal answered synchronously (so the send is too), names by dns.lookup. */
+function syncLookup(host: string, opts: unknown, cb: (e: Error | null, address: string, family: number) => void): void {
+  if (isIPv4(host)) { cb(null, host, 4); return; }
+  dnsLookup(host, opts as never, cb as never);
+}
 
 export class RealUdpStack implements UdpStack {
   constructor(private readonly clock: Clock) {}
@@ -11,7 +22,7 @@ export class RealUdpStack implements UdpStack {
   open(o: UdpOpenOptions = {}): Promise<UdpSocket> {
     const clock = this.clock;
     return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket({ type: 'udp4', reuseAddr: o.reuseAddr ?? false });
+      const sock = dgram.createSocket({ type: 'udp4', reuseAddr: o.reuseAddr ?? false, lookup: syncLookup });
       const onMsg: Array<(m: UdpMessage) => void> = [];
       const onErr: Array<(e: Error) => void> = [];
       let open = false, closed = false, errors = 0;

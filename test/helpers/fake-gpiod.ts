@@ -8,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 export const FAKE_GPIOD_BIN = fileURLToPath(new URL('./fake-gpiod', import.meta.url));
 
+/**
+ * Where simulated wires live: tmpfs when there is one (/dev/shm), so a stand-in's level change
+ * costs a memory write as a register write or a GPIO ioctl does, not an ext4 journal round trip
+ * (many ms on a busy disk, counted against the press that made it).
+ */
+export const WIRE_TMP = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
 export interface TraceEntry { t: number; line: number; level: number; who: string }
 
 export interface FakeWire {
@@ -21,7 +28,7 @@ export interface FakeWire {
 }
 
 export function fakeGpiod(o: { version?: 1 | 2; persist?: boolean } = {}): FakeWire {
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-fake-gpio-'));
+  const dir = mkdtempSync(join(WIRE_TMP, 'hearth-fake-gpio-'));
   mkdirSync(join(dir, 'lines'), { recursive: true });
   const env = {
     PATH: `${FAKE_GPIOD_BIN}:${process.env.PATH ?? ''}`, FAKE_GPIO_DIR: dir,

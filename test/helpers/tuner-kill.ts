@@ -2,10 +2,9 @@
 // reads, from the wire's trace (outside every process involved), when the line was released.
 import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fakeGpiod, type TraceEntry } from './fake-gpiod.ts';
+import { fakeGpiod, WIRE_TMP, type TraceEntry } from './fake-gpiod.ts';
 import { LINES_FOR_KILL } from './tuner-kill-lines.ts';
 
 export interface KillRun {
@@ -29,7 +28,7 @@ const PRESS_MS = 3500;
 export async function killMidway(o: { adapter: 'rpio' | 'chardev'; version?: 1 | 2; persist?: boolean; scenario: 'press' | 'ptt'; pttMaxMs?: number; killAfterMs?: number }): Promise<KillRun> {
   const pttMaxMs = o.pttMaxMs ?? 3000;
   const wire = o.adapter === 'chardev' ? fakeGpiod({ version: o.version ?? 2, persist: !!o.persist }) : undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-kill-'));
+  const dir = mkdtempSync(join(WIRE_TMP, 'hearth-kill-'));
   const trace = join(dir, 'rpio.trace');
   const readTrace = (): TraceEntry[] => {
     if (wire) return wire.trace();

@@ -25,6 +25,14 @@
 //   granularity is not taken for xruns. The fit stays unbiased in rate only if the readings fall
 //   at every phase of a period: the reader must dither its reading instants over a period.
 // - The rate estimate is clamped to ±5000 ppm of nominal; past that the observations are broken.
+// - The window shrinks when the newest second of bins leaves the line: the mean residual of the
+//   last RECENT_BINS bins beyond 4 σ of that mean (σ of a bin from successive differences, at
+//   least MIN_SIGMA_MS) drops the older half of the window, and again at the next bin if still off.
+//   Why: a reporting path that settles slowly (PulseAudio's interpolated stream latency, through
+//   ALSA's pulse plugin, reads up to 1.2 ms off for the first ~10 s of a stream and wanders by
+//   ~0.3 ms when another stream starts on the same daemon) left a 30 s fit up to 0.7 ms off for
+//   30 s after it had settled (measured through the rooms observer, scratch of issue 10); white
+//   noise and period grains keep the whole window, where its length is what averages them out.
 
 export interface DacClockOptions {
   windowMs?: number;
@@ -35,6 +43,8 @@ export interface DacClockOptions {
 const MAX_PPM = 5000;
 const MAX_GRAIN_MS = 130;
 const GRAIN_STEPS = 8;
+const RECENT_BINS = 10;
+const MIN_SIGMA_MS = 0.005;
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -69,6 +79,8 @@ export class DacClock {
   private lastY = 0;
   private offLine = 0;
   private resets = 0;
+  private guess = NaN;
+  private shrinks = 0;
   /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
   private grain = 0;
   private grainSteps = 0;
@@ -83,7 +95,18 @@ export class DacClock {
     this.slope = 1000 / nominalRateHz;
   }
 
+  /**
+   * Before any observation: frame n is taken to start at frame0WallMs + n periods (nominal). The
+   * output loop gives it for a sink's new epoch from the startup latency it learnt on the last
+   * one, so the first blocks of a reopened sink carry audio for the right instant instead of
+   * silence. The first real observation replaces it.
+   */
+  provisional(frame0WallMs: number): void {
+    if (!this.anchored && Number.isFinite(frame0WallMs)) this.guess = frame0WallMs;
+  }
+
   reset(): void {
+    this.guess = NaN;
     this.head = 0;
     this.count = 0;
     this.anchored = false;
@@ -155,6 +178,37 @@ export class DacClock {
   }
 
   private fit(): void {
+    this.fitLine();
+    if (this.fitted && this.count >= 4 * RECENT_BINS && this.recentOffLine()) {
+      const drop = this.count >> 1;
+      this.head = (this.head + drop) % this.windowBins;
+      this.count -= drop;
+      this.shrinks++;
+      this.fitLine();
+    }
+  }
+
+  /** Whether the newest RECENT_BINS bins sit off the fitted line by more than their noise allows. */
+  private recentOffLine(): boolean {
+    const n = this.count;
+    // σ from successive differences: the bins' own noise, blind to a slow trend (which is the
+    // very thing looked for here, and would inflate a plain RMS).
+    let sd = 0, recent = 0, prev = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (this.head + k) % this.windowBins;
+      const r = this.by[i]! - (this.ya + this.slope * (this.bx[i]! - this.xa));
+      if (k > 0) sd += (r - prev) ** 2;
+      prev = r;
+      if (k >= n - RECENT_BINS) recent += r;
+    }
+    const sigma = Math.max(MIN_SIGMA_MS, Math.sqrt(sd / (2 * (n - 1))));
+    return Math.abs(recent / RECENT_BINS) > (4 * sigma) / Math.sqrt(RECENT_BINS);
+  }
+
+  /** How many times the window was shrunk because its newest bins left the line. */
+  shrinkCount(): number { return this.shrinks; }
+
+  private fitLine(): void {
     const n = this.count;
     if (n < 2) return;
     let mx = 0, my = 0;
@@ -188,7 +242,7 @@ export class DacClock {
 
   /** Estimated wall time (ms) at which frame `frameIndex` of the epoch starts reaching the analog side. */
   wallOfFrame(frameIndex: number): number {
-    if (!this.anchored) return NaN;
+    if (!this.anchored) return this.guess + (frameIndex * 1000) / this.nominal;
     return this.y0 + this.predictRel(frameIndex - this.x0);
   }
 }

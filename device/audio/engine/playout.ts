@@ -125,7 +125,7 @@ export class Playout {
     return {
       format: f, jb, rsCh,
       reader: new SourceReader(jb, f.channels, rate),
-      timing: new StreamTiming(rate),
+      timing: new StreamTiming(rate, { maxDelayMs: this.latencyMs + this.trimMs }),
       rs: new Resampler({ channels: rsCh, nominalRatio: rate / this.o.outputRate }),
     };
   }

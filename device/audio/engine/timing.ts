@@ -12,7 +12,9 @@
 //   captured, at the newest SR. A truthful SR from a disciplined clock makes it the network floor:
 //   ≥ 0 and small. Trusted when it lies in [−srEarlyMs, srTrustMs] (default −3…+250 ms), and the
 //   newest SR's NTP time is not later than its own arrival by more than srEarlyMs. Once trusted,
-//   kept while inside twice that band: hysteresis, so the mapping never flaps. Judged at every SR
+//   kept while inside twice that band: hysteresis, so the mapping never flaps. The late side is
+//   capped by maxDelayMs (the playout's latency): audio arriving later than the latency after the
+//   SR says it was captured is due before it arrives, so trusting it means silence. Judged at every SR
 //   and every closed arrival bucket. Rejected SRs leave the arrival mapping in charge. Why:
 //   · a sender clock hours or seconds off would mute or stall every player (late side);
 //   · packets arriving before the SR says their audio was captured mean the SR's RTP↔NTP pairing
@@ -39,12 +41,15 @@ export interface StreamTimingOptions {
   srTrustMs?: number;
   /** How far before the SR-implied capture instant packets may arrive for SRs to be trusted (ms). */
   srEarlyMs?: number;
+  /** The playout's latency (ms): no apparent delay beyond it is trusted, with or without hysteresis. */
+  maxDelayMs?: number;
 }
 
 export class StreamTiming {
   private rate: number;
   private readonly srTrustMs: number;
   private readonly srEarlyMs: number;
+  private readonly maxDelayMs: number;
   private readonly arrival: ArrivalMapping;
   private readonly sr: SrMapping;
   /** First packet's frame and arrival: the origin of both mappings' coordinates. */
@@ -59,6 +64,7 @@ export class StreamTiming {
     this.rate = rate;
     this.srTrustMs = o.srTrustMs ?? 250;
     this.srEarlyMs = o.srEarlyMs ?? 3;
+    this.maxDelayMs = o.maxDelayMs ?? Infinity;
     this.arrival = new ArrivalMapping(rate, MAX_DRIFT, o);
     this.sr = new SrMapping(rate, MAX_DRIFT, o.maxSenderReports ?? 16);
   }
@@ -130,7 +136,7 @@ export class StreamTiming {
     if (Number.isNaN(delay)) { this.srOk = false; this.noteSource(); return; }
     // Trusted SRs keep their trust inside a band twice as wide (hysteresis).
     const early = this.srOk ? 2 * this.srEarlyMs : this.srEarlyMs;
-    const late = this.srOk ? 2 * this.srTrustMs : this.srTrustMs;
+    const late = Math.min(this.maxDelayMs, this.srOk ? 2 * this.srTrustMs : this.srTrustMs);
     const lead = Number.isNaN(this.sr.lead()) ? 0 : this.sr.lead();
     this.srOk = delay >= -early && delay <= late && lead <= early;
     this.noteSource();

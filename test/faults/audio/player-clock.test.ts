@@ -1,8 +1,9 @@
-// A player whose wall clock is 150 ms ahead of the source's, shifted from outside hearth's code
-// with libfaketime (realtime clock only; DONT_FAKE_MONOTONIC). Its SRs' apparent delay (150 ms)
-// is inside the SR trust window, so it trusts them and schedules every block 50 ms before its
-// audio arrives: it plays nothing. Its state used to say `playing: true` with a sync error of a
-// few µs. What reaches its DAC (the simulated DAC's records, in the player's process) must be
+// A player whose wall clock is 95 ms ahead of the source's, shifted from outside hearth's code
+// with libfaketime (realtime clock only; DONT_FAKE_MONOTONIC). Its SRs' apparent delay (95 ms)
+// is inside the SR trust window (capped by its 100 ms latency), so it trusts them and schedules
+// every block ~35 ms before its audio arrives (its DAC queue is 40 ms): it plays nothing. (At
+// 150 ms ahead, as this test first had it, the cap now leaves the arrival mapping in charge.)
+// Its state used to say `playing: true` with a sync error of a few µs. What reaches its DAC (the simulated DAC's records, in the player's process) must be
 // what its state says: late, not playing, no sync error, and an `output` event saying so. A
 // player beside it on a true clock plays.
 import { test } from 'uvu';
@@ -18,13 +19,13 @@ let ns: Netns;
 
 test.after(async () => { await stopAllHosts(); ns?.delete(); });
 
-test('a player 150 ms ahead of the sender (SRs still trusted) says late, not playing; its DAC gets no stream audio', async () => {
+test('a player 95 ms ahead of the sender (SRs still trusted) says late, not playing; its DAC gets no stream audio', async () => {
   assert.ok(existsSync(LIBFAKETIME), `libfaketime (Debian package faketime) at ${LIBFAKETIME}`);
   ns = createNetns('hclk');
   await startAudioHost({ ns, id: 'src1', role: 'source', realtime: true, config: { streams: [{ id: 'tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }] } });
   const dac = { ppm: 0, bufferMs: 40 };
   const [ahead, right] = await Promise.all([
-    startAudioHost({ ns, id: 'ahead', role: 'player', realtime: true, config: { group: G, port: P }, dac, env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.150', DONT_FAKE_MONOTONIC: '1' } }),
+    startAudioHost({ ns, id: 'ahead', role: 'player', realtime: true, config: { group: G, port: P }, dac, env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.095', DONT_FAKE_MONOTONIC: '1' } }),
     startAudioHost({ ns, id: 'right', role: 'player', realtime: true, config: { group: G, port: P }, dac }),
   ]);
   // Until the player ahead trusts the SRs and says late, and the other plays; then the 3 s of

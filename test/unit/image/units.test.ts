@@ -46,6 +46,12 @@ test('hearth.service: the documented command, restart on failure, watchdog', () 
   assert.is(one(u, 'Service', 'SyslogIdentifier'), 'hearth', 'journal entries named hearth, not node');
 });
 
+test('hearth.service: stopping it stops the whole control group, so the GPIO line holder releases START and PTT', () => {
+  const u = unit('etc/systemd/system/hearth.service');
+  assert.is(one(u, 'Service', 'KillMode'), 'control-group');
+  assert.is(u.get('Service')!.get('KillSignal'), undefined, 'no KillSignal: SIGTERM, which the holder handles');
+});
+
 test('hearth.service: own user in audio and gpio, only the capabilities its roles need (raw ARP, promiscuous capture, real-time threads), nothing gained later', () => {
   const u = unit('etc/systemd/system/hearth.service');
   assert.is(one(u, 'Service', 'User'), 'hearth');

@@ -129,6 +129,26 @@ test('a new epoch (count going backwards) resets; an xrun jump re-anchors after 
   assert.ok(Math.abs(dc2.wallOfFrame(n) - (W0 + n / 48 + 20)) < 0.05, 'follows the shifted timeline');
 });
 
+test('a reporting path that settles slowly (readings falling to 1.2 ms early over 4.5 s, back over 10 s, as PulseAudio\'s interpolated latency does): 10 s after it settled the instants are within 20 µs; white noise keeps the whole window', () => {
+  // Measured through the rooms observer (issue 10): a fresh PulseAudio stream's delay reads up to
+  // 1.2 ms off and returns over ~10 s; a 30 s fit carried that for another 30 s (0.1-0.3 ms).
+  const rate = NOM * 1.00007;
+  const bias = (t: number) => (t < 4500 ? (-1.2 * t) / 4500 : t < 15_000 ? (-1.2 * (15_000 - t)) / 10_500 : 0);
+  const dc = new DacClock(NOM);
+  const rnd = new Prng(5);
+  for (let t = 0; t < 25_000; t += 30 + rnd.next() * 20) {
+    dc.observe(Math.floor((t * rate) / 1000) + 1, W0 + t + bias(t) + (rnd.next() - 0.5) * 0.05);
+  }
+  const n = Math.round(rate * 25.2);
+  const errUs = (dc.wallOfFrame(n) - (W0 + (n * 1000) / rate)) * 1000;
+  assert.ok(Math.abs(errUs) < 20, `frame instant off by ${errUs.toFixed(1)} µs`); // the whole 30 s window: 169 µs
+  assert.ok(dc.shrinkCount() > 0, 'the window shrank');
+  // Steady white noise (±25 µs readings) never shrinks the window.
+  const dc2 = new DacClock(NOM);
+  for (let t = 0; t < 60_000; t += 30 + rnd.next() * 20) dc2.observe(Math.floor((t * rate) / 1000) + 1, W0 + t + (rnd.next() - 0.5) * 0.05);
+  assert.is(dc2.shrinkCount(), 0);
+});
+
 test('nothing observed: NaN; non-finite input ignored', () => {
   const dc = new DacClock(NOM);
   assert.ok(Number.isNaN(dc.wallOfFrame(0)));

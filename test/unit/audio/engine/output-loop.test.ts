@@ -88,4 +88,34 @@ test('a DAC lost and restored: blocks keep being rendered while lost, a new epoc
   await dac.close();
 });
 
+test('a DAC reopened under a playing stream (its sink process restarted): the new epoch\'s first block carries the audio due at its instant, and nothing rendered while it was gone ran past the reopen', async () => {
+  // The speaker sink's process killed mid-play (the rooms bench's step scenario): before, the
+  // loop wrote the new epoch's first buffer as silence (no DAC reading yet: NaN instants) and,
+  // while the device was gone, rendered (and discarded) a whole buffer ahead, audio the player
+  // no longer had when the device came back.
+  const clock = new VirtualClock(0);
+  const dac = createSimDac({ device: 'sim', clock, log: memoryLogger(), ppm: 80, bufferMs: 200, retryMinMs: 300, retryMaxMs: 300 });
+  await dac.open({ rate: 48000, channels: 2 });
+  const r = recorder();
+  const loop = new OutputLoop({ clock, sink: dac, rate: 48000, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(48000) });
+  loop.setRenderer(r);
+  runJittery(clock, loop, 6000);
+  dac.unplug();
+  dac.plug(); // back at the next retry, 300 ms on
+  runJittery(clock, loop, 3000);
+  const firstNew = dac.records.find((x) => x.epoch === 2)!;
+  // Every instant asked for before the new epoch's first block lies before that block plays (+ one tick's lead).
+  const askedBefore = r.asked.slice(0, firstNew.rtpTimeAtStart! - 1);
+  const ahead = Math.max(...askedBefore.slice(-80)) - firstNew.wallMs;
+  assert.ok(ahead <= 15, `rendered ${ahead.toFixed(1)} ms past the reopen while the device was gone`);
+  let worst = 0;
+  for (const rec of dac.records) {
+    if (rec.epoch !== 2) continue;
+    const asked = r.asked[rec.rtpTimeAtStart! - 1]!;
+    worst = Math.max(worst, Number.isFinite(asked) ? Math.abs(asked - rec.wallMs) * 1000 : Infinity);
+  }
+  assert.ok(worst < 50, `new epoch's blocks rendered for their instants within ${worst.toFixed(1)} µs`);
+  await dac.close();
+});
+
 test.run();

@@ -1,8 +1,10 @@
 // What reaches the DAC decides a player's output status, in virtual time through the shipped
 // output loop, the real Playout and the simulated DAC adapter:
-// - a sender whose SRs are 150 ms behind this player's clock, still inside the SR trust window:
-//   every block's audio is in the past, the DAC gets silence, and the engine's own sync error is
-//   ~0 µs (what the state used to report, with `playing: true`). The status must say late;
+// - a sender whose SRs are 95 ms behind this player's clock at 100 ms latency, inside the SR
+//   trust window (capped by the latency): every block is rendered 20 ms ahead (the sink's queue),
+//   before its audio arrives, so the DAC gets silence, and the engine's own sync error is ~0 µs
+//   (what the state used to report, with `playing: true`). The status must say late;
+// - SRs 150 ms behind at 100 ms latency are beyond the cap: arrivals keep charge and it plays;
 // - the same sender with truthful SRs plays; a stalled or lost DAC says so; a stream that stops
 //   goes idle.
 import { test } from 'uvu';
@@ -59,19 +61,28 @@ function audibleRecords(dac: SimDac, sinceWallMs: number): number {
   return dac.records.filter((r) => r.wallMs >= sinceWallMs && r.rtpTimeAtStart !== null).length;
 }
 
-test('SRs 150 ms behind this player (still trusted): the DAC gets silence, and the status says late, not playing', async () => {
-  const r = await rig({ srOffsetMs: -150 });
+test('SRs 95 ms behind this player at 100 ms latency (trusted): the DAC gets silence, and the status says late, not playing', async () => {
+  const r = await rig({ srOffsetMs: -95 });
   r.run(6000);
   const s = r.playout.stats();
-  assert.is(s.timingSource, 'rtcp', 'the SRs are trusted (inside the 250 ms window)');
+  assert.is(s.timingSource, 'rtcp', 'the SRs are trusted (inside the latency)');
   assert.ok(Math.abs(s.syncErrorUs) < 50, `the engine's own error looks fine: ${s.syncErrorUs.toFixed(1)} µs (what the state used to say)`);
   assert.ok(s.late > 100, `packets arrive after their playout instant (late ${s.late})`);
   assert.is(audibleRecords(r.dac, r.clock.wall() - 3000), 0, 'nothing of the stream reached the DAC in the last 3 s');
   const last = r.reports.at(-1)!.r;
   assert.is(last.status, 'late', last.reason ?? '');
-  assert.ok(last.leadMs !== null && last.leadMs < -30, `lead ${last.leadMs} ms`);
+  assert.ok(last.leadMs !== null && last.leadMs < -10, `lead ${last.leadMs} ms`);
   assert.is(last.syncErrorUs, null, 'no sync error without audio at the DAC');
   assert.is(last.audible, 0);
+});
+
+test('SRs 150 ms behind this player at 100 ms latency: beyond the trust window\'s cap, so arrivals keep charge and it plays', async () => {
+  const r = await rig({ srOffsetMs: -150 });
+  r.run(6000);
+  assert.is(r.playout.stats().timingSource, 'arrival');
+  const last = r.reports.at(-1)!.r;
+  assert.is(last.status, 'playing', last.reason ?? '');
+  assert.ok(audibleRecords(r.dac, r.clock.wall() - 3000) > 500);
 });
 
 test('truthful SRs: buffering during the pre-roll, then playing, with the sync error of the audio written', async () => {

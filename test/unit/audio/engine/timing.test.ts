@@ -56,6 +56,16 @@ test('a sender whose wall clock is off by seconds is not trusted: arrivals are u
   assert.is(t.source(), 'arrival');
 });
 
+test('the trust window is capped by the latency: SRs 150 ms behind their audio are trusted at 300 ms latency, not at 100 ms (they would make it late: silence)', () => {
+  // A sender clock 150 ms behind: its SRs say each frame was captured 150 ms before it arrived.
+  const wide = new StreamTiming(RATE, { maxDelayMs: 300 });
+  feed(wide, { ppm: 0, seconds: 10, jitterMs: 1, seed: 4, srEveryMs: 1000, srOffsetMs: -150 });
+  assert.is(wide.source(), 'rtcp');
+  const narrow = new StreamTiming(RATE, { maxDelayMs: 100 });
+  feed(narrow, { ppm: 0, seconds: 10, jitterMs: 1, seed: 4, srEveryMs: 1000, srOffsetMs: -150 });
+  assert.is(narrow.source(), 'arrival');
+});
+
 test('before any packet: no mapping; reset forgets', () => {
   const t = new StreamTiming(RATE);
   assert.is(t.wallOf(0), null);
