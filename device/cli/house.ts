@@ -12,11 +12,13 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
-import { houseDevices, DEMO_STREAM_RATE } from './house-devices.ts';
+import { houseDevices, DEMO_STREAM_RATE, ROOMS, type HouseSim, type LoudRoom } from './house-devices.ts';
+import { PlayerOutput } from '../../protocol/roles/player.ts';
+import { check } from '../../protocol/validate.ts';
 import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 import { CliError } from '../tools/broker-options.ts';
 import { demoMusicWav } from '../house/music.ts';
-import { roomOffsets } from '../house/sync-meter.ts';
+import { syncOver } from '../house/sync-meter.ts';
 import { BUILT_IN_ROLES } from './roles.ts';
 
 /** Resolves when `port` on `host` can be listened on; rejects with a readable reason otherwise. */
@@ -32,6 +34,52 @@ export function checkPortFree(host: string, port: number, what: string): Promise
   });
 }
 
+/**
+ * The rooms' sync as their simulated DACs played it over the last `windowS` seconds of true time
+ * (what `hearth house` prints): each room's median offset from the first, and the median and worst
+ * spread across rooms over instants 100 ms apart, and the DACs' underruns since the last call
+ * (`counted` keeps the totals seen).
+ */
+export function syncLine(sim: HouseSim, windowS: number, counted: Map<string, number>): string {
+  let dry = 0;
+  for (const [room, dac] of sim.dacs) { dry += dac.underruns() - (counted.get(room) ?? 0); counted.set(room, dac.underruns()); }
+  const to = sim.trueClock.wall() - 50; // blocks are written ahead: the last 50 ms may not be yet
+  const w = syncOver([...sim.dacs].map(([room, dac]) => ({ room, records: dac.records })), DEMO_STREAM_RATE, to - windowS * 1000, to);
+  if (!w) return `rooms measured at their DACs: fewer than two rooms played stream audio in the last ${windowS} s`;
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x}`;
+  // A DAC that ran dry (its FIFO empty when a block came: the one shared event loop stalled) plays
+  // that block late until its player catches up: the worst moments, said from the DACs' records.
+  return `rooms measured at their DACs (true time, last ${windowS} s): ${w.rooms.map((x) => `${x.room} ${sign(x.offsetUs)} µs`).join(', ')}; spread median ${w.medianSpreadUs} µs, worst ${w.maxSpreadUs} µs, over 1 ms ${w.overMsPct} % of the time; DAC underruns since the last line ${dry}`;
+}
+
+/** The room --output plays out loud, checked as the player's config would check it; none without --output. */
+export function loudRoom(output: string | undefined, room: string): LoudRoom | undefined {
+  if (!ROOMS.some((r) => r.id === room)) throw new CliError(`--output-room must be one of ${ROOMS.map((r) => r.id).join(', ')}, not "${room}"`, 2);
+  if (output === undefined) return undefined;
+  const c = check(PlayerOutput, { kind: 'speaker', device: output });
+  if (!c.ok) throw new CliError(`--output "${output}" is not an ALSA device name: ${c.errors.map((e) => `${e.path.replace('/device', '') || 'device'} ${e.message}`).join('; ')}`, 2);
+  return { room, device: output };
+}
+
+/**
+ * A house started before keeps its configs (changes made in the console stay), but each room's
+ * output follows this start's flags: the room played out loud gets the speaker on its device, the
+ * others (and that room, once started without --output) their simulated DAC with the demo's FIFO
+ * (kind, device and bufferMs as the demo sets them; other output fields kept).
+ */
+export function keepRoomOutput(configFile: string, roles: Record<string, unknown>): void {
+  const want = (roles.player as { output?: { kind: string; device?: string } } | undefined)?.output;
+  if (!want) return;
+  const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { config?: { roles?: Record<string, unknown> }; roles?: Record<string, unknown> };
+  const player = ((raw.config ?? raw).roles?.player ?? undefined) as { output?: Record<string, unknown> } | undefined;
+  if (!player) return;
+  const { device: _old, ...rest } = player.output ?? {};
+  const next = { ...rest, ...want };
+  if (JSON.stringify(next) === JSON.stringify(player.output ?? {})) return;
+  player.output = next;
+  writeFileSync(configFile, JSON.stringify(raw, null, 2));
+}
+
 export function registerHouseCommand(program: Command): void {
   program
     .command('house')
@@ -41,8 +89,15 @@ export function registerHouseCommand(program: Command): void {
     .option('--ws-port <n>', 'console + MQTT-over-WebSocket port', '8080')
     .option('--host <addr>', 'listen address of the broker and console', '127.0.0.1')
     .option('--log-level <level>', 'log level of the devices (debug, info, warn, error)', 'warn')
-    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string; logLevel: string }) => {
+    .option('--sync-every <s>', 'print the rooms\' sync, measured at their DACs, this often (s)', '30')
+    .option('--output <alsa-device>', 'play one room out loud on this ALSA device (e.g. default, hw:CARD=Headphones, plughw:1,0)')
+    .option('--output-room <room>', `the room --output plays (${ROOMS.map((r) => r.id).join(', ')})`, ROOMS[0]!.id)
+    .action(async (o: { stateDir: string; port: string; wsPort: string; host: string; logLevel: string; syncEvery: string; output?: string; outputRoom: string }) => {
+      const syncEveryS = Number(o.syncEvery);
+      if (!Number.isFinite(syncEveryS) || syncEveryS < 1 || syncEveryS > 3600) throw new CliError(`--sync-every must be 1–3600 seconds, not "${o.syncEvery}"`, 2);
+      const loud = loudRoom(o.output, o.outputRoom);
       const { startRuntime } = await import('../core/runtime.ts');
+      const { RealUdpStack } = await import('../hal/udp.real.ts');
       const { addLogin, readCredentials } = await import('../hub/credentials.ts');
       const port = Number(o.port), wsPort = Number(o.wsPort);
       await checkPortFree(o.host, port, 'MQTT');
@@ -59,7 +114,7 @@ export function registerHouseCommand(program: Command): void {
       // Logins are made once and kept (passwords in a 0600 file beside them, for this demo only).
       const passwords: Record<string, string> = existsSync(passwordsFile) ? JSON.parse(readFileSync(passwordsFile, 'utf8')) : {};
       const creds = await readCredentials(credentialsFile);
-      const { devices, sim } = houseDevices({ url, host: o.host, port, wsPort, credentialsFile, available: Object.keys(BUILT_IN_ROLES.loaders), musicFile });
+      const { devices, sim } = houseDevices({ url, host: o.host, port, wsPort, credentialsFile, available: Object.keys(BUILT_IN_ROLES.loaders), musicFile, ...(loud ? { loud } : {}) });
       for (const user of ['admin', ...devices.map((d) => d.id)]) {
         if (!creds.logins[user] || !passwords[user]) passwords[user] = await addLogin(credentialsFile, user, user === 'admin' ? 'controller' : 'device', devices.find((d) => d.id === user)?.grants);
       }
@@ -75,9 +130,16 @@ export function registerHouseCommand(program: Command): void {
         };
         const configFile = join(stateDir, 'config.json');
         if (!existsSync(configFile)) writeFileSync(configFile, JSON.stringify(config, null, 2));
+        else keepRoomOutput(configFile, d.roles);
         // One logger tree per device: a config/set of log.level changes that device only.
         const log = createLogger({ level: o.logLevel as 'warn' });
-        runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, hal: d.hal?.() }));
+        // The device runs on its own clocks (OS offset, crystal rate), and so does its UDP stack
+        // (the real one, on the clock it is opened with: this device's, or its house clock, whose
+        // now() is the same): NTP exchanges are timed on this device's monotonic clock, as on a Pi.
+        // The UDP stack given here is what makes the runtime start a house clock over an injected
+        // clock (device/clock/runtime-clock.ts); without it the roles would play on the device's
+        // own offset OS clock and the rooms would be as far apart as their offsets.
+        runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, configFile, log, clock: d.clock, hal: { udp: (_c, e) => new RealUdpStack(e.clock), ...d.hal?.() } }));
       }
 
       const bar = '─'.repeat(72);
@@ -88,15 +150,19 @@ export function registerHouseCommand(program: Command): void {
       console.log(` monitor    npx hearth monitor ${login}`);
       for (const d of devices) for (const hint of d.hints ?? []) console.log(` try        npx hearth ${hint} ${login}`);
       console.log(` state      ${dir}  (configs, logins; passwords in passwords.json)`);
-      console.log(` audio      every stream and wake packet stays on this machine (loopback, simulated LAN)\n${bar}\n Ctrl-C stops the house.\n`);
+      console.log(` audio      every stream and wake packet stays on this machine (loopback, simulated LAN)`);
+      console.log(loud
+        ? ` out loud   ${loud.room} plays on ALSA device "${loud.device}" (its state says whether it opened: npx hearth monitor …)`
+        : ` out loud   the rooms play on simulated DACs; --output default plays ${ROOMS[0]!.id} on the sound card`);
+      console.log(`${bar}\n Ctrl-C stops the house.\n`);
 
-      // The rooms' true sync, from the DACs' own records (outside the players).
-      const meter = setInterval(() => {
-        const offsets = roomOffsets([...sim.dacs].map(([room, dac]) => ({ room, records: dac.records })), DEMO_STREAM_RATE);
-        if (offsets.length < 2) return;
-        const spread = Math.max(...offsets.map((x) => x.offsetUs)) - Math.min(...offsets.map((x) => x.offsetUs));
-        console.log(`rooms measured at their DACs: ${offsets.map((x) => `${x.room} ${x.offsetUs >= 0 ? '+' : ''}${x.offsetUs} µs`).join(', ')} (spread ${spread} µs)`);
-      }, 30_000);
+      const clocks = devices.filter((d) => ROOMS.some((r) => r.id === d.id))
+        .map((d) => `${d.id} ${d.clock.offsetMs >= 0 ? '+' : ''}${d.clock.offsetMs} ms ${d.clock.ppm >= 0 ? '+' : ''}${d.clock.ppm} ppm`);
+      console.log(` clocks     the rooms' OS clocks are off by ${clocks.join(', ')}; they play by the house clock the box serves\n`);
+
+      // The rooms' true sync, from the DACs' own records in true time (outside the players).
+      const underrunsCounted = new Map<string, number>();
+      const meter = setInterval(() => console.log(syncLine(sim, syncEveryS, underrunsCounted)), syncEveryS * 1000);
 
       let stopping = false;
       const stop = async () => {

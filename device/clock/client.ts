@@ -4,8 +4,8 @@
 // Rules:
 // - Schedule: a burst of `burst` queries `burstGapMs` apart at start (locked after `lockSamples`
 //   replies: a device whose OS clock is seconds off is in house time within ~0.2 s), then one
-//   every `lockingGapMs` (100 ms) for at least `fastMs` (3 s) and on while the estimate's
-//   uncertainty exceeds `settledUs` (100 µs), up to `fastMaxMs` (30 s); then one every `pollMs`
+//   every `lockingGapMs` (100 ms) for at least `fastMs` (3 s) and on until the estimate's
+//   uncertainty first falls to `settledUs` (100 µs), up to `fastMaxMs` (30 s); then one every `pollMs`
 //   (default 1024 ms: under 60 a minute even on a crystal 1000 ppm fast). Why the fast pace
 //   follows the uncertainty: on a noisy link (Wi-Fi-like, ms of jitter) 3 s of exchanges left the
 //   rate to ~30 noisy points, and the line swung ±1 ms for the first minute; on a clean link the
@@ -124,11 +124,20 @@ export class ClockClient {
     this.fastCap = now + Math.max(this.o.fastMs ?? 3000, this.o.fastMaxMs ?? 30_000);
   }
 
+  /** True while the client queries at its fast pace: not yet locked, or its estimate not yet settled (see the schedule). */
+  get settling(): boolean {
+    const now = this.o.clock.now();
+    if (this.burstLeft > 0 || !this.locked || now < this.fastUntil) return true;
+    if (now >= this.fastCap) return false;
+    // Settled once is settled for good (until a jump): an uncertainty hovering about settledUs must
+    // not toggle the pace, nor re-open the settling step.
+    if (this.estimator.uncertaintyUs(now) <= (this.o.settledUs ?? 100)) this.fastCap = now;
+    return now < this.fastCap;
+  }
+
   private nextGap(): number {
     if (this.burstLeft > 0) return this.o.burstGapMs ?? 25;
-    const now = this.o.clock.now();
-    if (!this.locked || now < this.fastUntil) return this.o.lockingGapMs ?? 100;
-    if (now < this.fastCap && this.estimator.uncertaintyUs(now) > (this.o.settledUs ?? 100)) return this.o.lockingGapMs ?? 100;
+    if (this.settling) return this.o.lockingGapMs ?? 100;
     return (this.o.pollMs ?? 1024) * this.backoff;
   }
 

@@ -6,7 +6,7 @@
 //                hook scripts, native addon versions); built by images/base/mkbase.sh (mmdebstrap,
 //                arm64 through qemu-user) only when the key changes: minutes cold, skipped warm
 //   3. root      base tar unpacked, then the hearth layer: /opt/hearth (bundle + addons from the
-//                base), images/rootfs, overlays compiled with dtc, the DAC choice, enabled units
+//                base, their node_modules pruned to what runs), images/rootfs, overlays compiled with dtc, the DAC choice, enabled units
 //   4. boot      /boot/firmware moved out to become the FAT: config.txt/cmdline.txt from the
 //                templates (checked against what raspi-firmware generated), DTBs patched with the
 //                DAC overlay, optional hearth.json
@@ -24,6 +24,7 @@ import {
 import { PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 import type { Logger } from '../core/log.ts';
 import { autoUpgradesConf, unattendedConf, AUTO_UPGRADES_CONF, UNATTENDED_CONF } from './system-config.ts';
+import { pruneToRuntime } from './runtime-modules.ts';
 
 import { NATIVE_ADDONS } from './native-addons.ts';
 
@@ -166,6 +167,11 @@ export async function layerRoot(o: { root: string; repo: string; images: string;
   await cp(o.dist ?? join(o.repo, 'dist'), join(opt, 'dist'), { recursive: true });
   const pkg = JSON.parse(await readFile(join(o.repo, 'package.json'), 'utf8')) as { version: string };
   await writeFile(join(opt, 'package.json'), JSON.stringify({ name: 'hearth', version: pkg.version, private: true, type: 'module', dependencies: o.addonVersions ?? {} }, null, 2) + '\n');
+  // The addons' node_modules (from the base) less what only built them (node-gyp and its tree).
+  if (await exists(join(opt, 'node_modules'))) {
+    await pruneToRuntime(join(opt, 'node_modules'), NATIVE_ADDONS);
+    await rm(join(opt, 'package-lock.json'), { force: true });
+  }
   if (await exists(join(o.repo, 'docs/images.md'))) await cp(join(o.repo, 'docs/images.md'), join(opt, 'README.md'));
 
   const overlays = join(root, 'usr/lib/hearth/overlays');
@@ -257,7 +263,7 @@ export async function lockedAddonVersions(repo: string): Promise<Record<string, 
 /** Cache key of the base: everything mkbase.sh reads. */
 export async function baseCacheKey(images: string, addons: Record<string, string>): Promise<string> {
   const h = createHash('sha256');
-  for (const f of ['packages.txt', 'build-packages.txt', 'build-tools.re', 'dpkg-excludes', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', '../scripts/patch-speaker.mjs']) {
+  for (const f of ['packages.txt', 'build-packages.txt', 'build-tools.re', 'dpkg-excludes', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', 'base/cross-addons.sh', '../scripts/patch-speaker.mjs']) {
     h.update(`${f}\n`).update(await readFile(join(images, f)));
   }
   h.update(JSON.stringify(addons)).update(process.env.HEARTH_SUITE ?? 'trixie').update(process.env.HEARTH_MIRROR ?? '');
@@ -273,11 +279,12 @@ async function hostNpmDir(): Promise<string> {
 
 async function preflight(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('hearth image build needs root (mmdebstrap --mode=root and the owners of the root filesystem\'s files)');
-  const tools = ['mmdebstrap', 'tar', 'sfdisk', 'mkfs.vfat', 'mcopy', 'mke2fs', 'dtc', 'fdtoverlay', 'fdtget', 'npm'];
+  // aarch64-linux-gnu-g++: the native addons are cross-compiled here (images/base/cross-addons.sh).
+  const tools = ['mmdebstrap', 'tar', 'sfdisk', 'mkfs.vfat', 'mcopy', 'mke2fs', 'dtc', 'fdtoverlay', 'fdtget', 'npm', 'aarch64-linux-gnu-g++', 'make'];
   const missing: string[] = [];
   for (const t of tools) if (!(await have(t))) missing.push(t);
   if (missing.length) {
-    throw new Error(`missing tools: ${missing.join(', ')}\n  apt-get install mmdebstrap qemu-user-static binfmt-support mtools dosfstools e2fsprogs fdisk device-tree-compiler`);
+    throw new Error(`missing tools: ${missing.join(', ')}\n  scripts/setup.sh image installs them`);
   }
   const binfmt = await readFile('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8').catch(() => '');
   if (!binfmt.startsWith('enabled')) {

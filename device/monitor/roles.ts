@@ -1,7 +1,7 @@
 // What leads each role's line in the monitor: the figures a person looks for first, in the order
 // they matter (a player: what it plays, its sync error, buffer and drift). Everything else of a
 // role's state is in the expanded view. A role without a summary here gets the generic one.
-import type { PlayerState } from '../../protocol/roles/player.ts';
+import { LEVEL_FLOOR_DBFS, type PlayerState } from '../../protocol/roles/player.ts';
 import type { SourceState } from '../../protocol/roles/source.ts';
 import type { TunerState } from '../../protocol/roles/tuner.ts';
 import type { WakerState } from '../../protocol/roles/waker.ts';
@@ -23,6 +23,15 @@ export function clockPart(detail: unknown): string | undefined {
   return `clock ${c.state}${off}${unc}${c.sufficient === false ? ' (NOT SURE ENOUGH)' : ''}`;
 }
 
+/** The level written to the DAC (RMS per channel, dBFS), "level −18/−17 dB (peak −9)", when the state has it. */
+export function levelPart(s: PlayerState): string | undefined {
+  const l = s.level;
+  if (!l || !Array.isArray(l.rmsDbfs) || !Array.isArray(l.peakDbfs)) return undefined;
+  if (l.frames === 0 || l.peakDbfs.every((p) => p <= LEVEL_FLOOR_DBFS)) return 'level silent';
+  const db = (x: number) => (x <= LEVEL_FLOOR_DBFS ? '–' : x.toFixed(0).replace('-', '−'));
+  return `level ${l.rmsDbfs.map(db).join('/')} dB (peak ${db(Math.max(...l.peakDbfs))})`;
+}
+
 function player(s: PlayerState): string {
   if (!s.playing) return `■ ${s.stream.name ?? s.stream.id} (not playing${s.sink.status !== 'open' ? `, DAC ${s.sink.status}` : ''})`;
   const received = s.packets.received + s.packets.lost;
@@ -35,6 +44,7 @@ function player(s: PlayerState): string {
     `loss ${loss.toFixed(loss < 1 ? 2 : 1)} %`,
     clockPart(s),
     `vol ${Math.round(s.volume * 100)} %${s.muted ? ' muted' : ''}`,
+    levelPart(s),
     s.sink.status !== 'open' ? `DAC ${s.sink.status}` : undefined,
   ].filter(Boolean).join('  ');
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# mmdebstrap customize hook: runs after every package is installed. Builds the native addons for
-# arm64 inside the image's own root (Debian's node headers, the host npm's node-gyp), purges the
-# build-only packages, writes fstab and the initramfs module list, builds the initramfs once, and
-# removes what must differ per device (SSH host keys, machine id).
+# mmdebstrap customize hook: runs after every package is installed. Cross-compiles the native
+# addons for arm64 on the build machine against the image root's libraries (cross-addons.sh) and
+# loads them with the image's node, removes any build tool, writes fstab and the initramfs module
+# list, builds the initramfs once, and removes what must differ per device (SSH host keys, machine
+# id).
 set -euo pipefail
 root=$1
 step() { echo "[hearth] $(date +%T) $*"; }
@@ -11,36 +12,35 @@ step "fstab and initramfs module list"
 cp "$HEARTH_IMAGES/rootfs/etc/fstab" "$root/etc/fstab"   # before the initramfs is built
 { echo "# hearth: see images/initramfs-modules"; grep -v '^\s*#' "$HEARTH_IMAGES/initramfs-modules"; } >"$root/etc/initramfs-tools/modules"
 
-step "building native addons for arm64 (the dependencies of $HEARTH_ADDONS/package.json: native-addons.json)"
-mkdir -p "$root/opt/hearth" "$root/tmp/hearth-npm"
+step "cross-compiling the native addons for arm64 on the build machine (the dependencies of $HEARTH_ADDONS/package.json: native-addons.json)"
+mkdir -p "$root/opt/hearth"
 cp -a "$HEARTH_ADDONS/." "$root/opt/hearth/"
-cp -a "$HEARTH_NPM/." "$root/tmp/hearth-npm/"
-# speaker 0.5.5 ships mpg123 config headers for linux arm/ia32/x64 only; arm64 is LP64 little
-# endian glibc like x64, whose config.h (type sizes, header checks) therefore fits.
-mpg=$root/opt/hearth/node_modules/speaker/deps/mpg123/config/linux
-[ -d "$mpg/arm64" ] || cp -a "$mpg/x64" "$mpg/arm64"
-chroot "$root" env HOME=/tmp npm_config_nodedir=/usr sh -ec '
-  cd /opt/hearth/node_modules
-  for p in $(node -p "Object.keys(require(\"/opt/hearth/package.json\").dependencies).join(\" \")"); do
-    echo "[hearth] node-gyp rebuild $p"
-    (cd "$p" && node /tmp/hearth-npm/node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir=/usr --jobs=2 >/tmp/gyp-$p.log 2>&1) || { tail -40 /tmp/gyp-$p.log; exit 1; }
-    # keep only the addon itself: objects and makefiles are tens of MB
-    find "$p/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
-    find "$p/build/Release" -mindepth 1 -maxdepth 1 ! -name "*.node" -exec rm -rf {} +
-    ls "$p"/build/Release/*.node
-  done
-  node -e "for (const p of [\"cap\", \"rpio\"]) { require(\"/opt/hearth/node_modules/\" + p); console.log(\"[hearth] loads:\", p) }"
-  echo "[hearth] node $(node --version) on $(uname -m)"
+"$HEARTH_IMAGES/base/cross-addons.sh" "$root" "$root/opt/hearth" "$HEARTH_NPM"
+# The image's own node (under emulation) must load every addon: arm64, its libraries found, the
+# module version matching. speaker asks ALSA's "default" for its formats as it loads, so ALSA gets
+# a null default here (the build machine has no sound card for the image).
+printf 'pcm.!default { type null }\n' >"$root/tmp/hearth-null-alsa.conf"
+chroot "$root" env ALSA_CONFIG_PATH=/tmp/hearth-null-alsa.conf node -e '
+  const fs = require("fs");
+  for (const p of Object.keys(require("/opt/hearth/package.json").dependencies)) {
+    const dir = `/opt/hearth/node_modules/${p}/build/Release`;
+    const addons = fs.readdirSync(dir).filter((f) => f.endsWith(".node"));
+    if (addons.length === 0) throw new Error(`${p}: no addon in ${dir}`);
+    for (const f of addons) require(`${dir}/${f}`);
+    console.log("[hearth] loads:", p, addons.join(" "));
+  }
+  console.log(`[hearth] node ${process.version} on ${process.arch}`);
 '
-rm -rf "$root/tmp/hearth-npm" "$root"/tmp/gyp-*.log
+rm -f "$root/tmp/hearth-null-alsa.conf"
 
-step "purging build-only packages: $HEARTH_BUILD_PACKAGES"
-# Marked automatic, then autoremoved: apt removes what nothing installed for the device still
-# needs, and keeps (and the list below shows) anything that is. Suggests and Recommends must not
-# count: by default apt keeps a package another one merely suggests (apt suggests dpkg-dev, which
-# keeps gcc, binutils, make and perl), so the purge removed nothing.
+step "purging build tools: ${HEARTH_BUILD_PACKAGES:-none listed} and anything matching images/build-tools.re"
+# Nothing is installed for the build any more (the addons are cross-compiled above); this stays as
+# the guard: any build tool a device package pulled in is marked automatic, then autoremoved. apt
+# removes what nothing installed for the device still needs, and keeps (and the list below shows)
+# anything that is. Suggests and Recommends must not count: by default apt keeps a package another
+# one merely suggests (apt suggests dpkg-dev, which keeps gcc, binutils, make and perl).
 noweak="-o APT::AutoRemove::SuggestsImportant=false -o APT::AutoRemove::RecommendsImportant=false"
-chroot "$root" apt-mark auto $HEARTH_BUILD_PACKAGES >/dev/null
+[ -z "$HEARTH_BUILD_PACKAGES" ] || chroot "$root" apt-mark auto $HEARTH_BUILD_PACKAGES >/dev/null
 left=$(chroot "$root" dpkg-query -W -f='${Package}\n' | grep -E -e "$HEARTH_BUILD_RE" || true)
 [ -z "$left" ] || chroot "$root" apt-mark auto $left >/dev/null
 chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get $noweak autoremove --purge -y -qq >/dev/null

@@ -4,6 +4,8 @@
 import type { HaContext, HaEntity } from '../role-spec.ts';
 import { detailTemplate as detail, onOff } from '../ha.ts';
 
+const HAS_LEVEL = 'value_json.detail is defined and value_json.detail.level is defined';
+
 export function playerEntities(ha: HaContext<{ stream?: string } | undefined>): HaEntity[] {
   const state = ha.stateTopic;
   const options = [...new Set([...(ha.config?.stream ? [ha.config.stream] : []), ...ha.streams])].sort();
@@ -54,6 +56,17 @@ export function playerEntities(ha: HaContext<{ stream?: string } | undefined>): 
       },
     },
     sensor('clock_offset', 'House clock offset', 'clock.offsetMs', 'ms', { suggested_display_precision: 2, entity_category: 'diagnostic', icon: 'mdi:clock-check-outline' }),
+    {
+      // The level written to the DAC over the last state interval: the louder channel's RMS, with
+      // per-channel peak and RMS and the window as attributes (state `level`, −120 = silence).
+      key: 'level',
+      component: {
+        p: 'sensor', name: 'Level', icon: 'mdi:waveform', state_topic: state, unit_of_measurement: 'dBFS', state_class: 'measurement', suggested_display_precision: 0,
+        value_template: `{{ value_json.detail.level.rmsDbfs | max if ${HAS_LEVEL} else None }}`,
+        json_attributes_topic: state,
+        json_attributes_template: `{{ {'peak_dbfs': value_json.detail.level.peakDbfs, 'rms_dbfs': value_json.detail.level.rmsDbfs, 'window_ms': value_json.detail.level.windowMs} | tojson if ${HAS_LEVEL} else '{}' }}`,
+      },
+    },
     {
       key: 'dac',
       component: {

@@ -109,6 +109,17 @@ export const PlayerOutputStatus = Type.Union(['idle', 'buffering', 'playing', 'l
   description: 'idle: no packets for 2 s; buffering: pre-roll after a join or re-sync; playing: stream audio reaches the DAC; late: the audio arrives after its playout instant, or blocks reach the DAC after it needed them; silent: packets arrive but mostly silence or concealment is written; sink-lost: the DAC is gone; sink-stalled: the DAC\'s position does not move',
 });
 
+/** The floor of a level reading (dBFS): digital silence, or anything quieter, reads this. */
+export const LEVEL_FLOOR_DBFS = -120;
+
+export const PlayerLevel = Obj({
+  windowMs: Type.Number({ description: 'the span the reading covers: the last state interval (ms)' }),
+  frames: Type.Integer({ minimum: 0, description: 'frames written to the DAC in that span (0: nothing reached it, every channel reads the floor)' }),
+  peakDbfs: Type.Array(Type.Number({ minimum: LEVEL_FLOOR_DBFS, maximum: 0 }), { minItems: 1, maxItems: 2, description: `per channel (left, right): the largest sample written, dB below full scale (0 = full scale, ${LEVEL_FLOOR_DBFS} = silence)` }),
+  rmsDbfs: Type.Array(Type.Number({ minimum: LEVEL_FLOOR_DBFS, maximum: 0 }), { minItems: 1, maxItems: 2, description: 'per channel: the RMS of the samples written, dB below a full-scale square wave (a full-scale sine reads −3.0)' }),
+}, { description: 'the audio level actually written to the DAC (after volume and mute, silence and concealment included), from the samples written over the last state interval' });
+export type PlayerLevel = Static<typeof PlayerLevel>;
+
 export const PlayerState = Obj({
   stream: PlayerStreamInfo,
   playing: Type.Boolean({ description: 'the stream\'s audio is reaching the DAC: over the last second at least half the frames written were stream audio, written in time, to a sink whose position moves (output.status "playing"). Not "packets are arriving"' }),
@@ -148,6 +159,7 @@ export const PlayerState = Obj({
     error: Type.Union([Type.String(), Type.Null()]),
     lostCount: Type.Integer({ description: 'times the DAC was lost since start' }),
   }),
+  level: Type.Optional(PlayerLevel),
   clock: Type.Optional(Obj({
     ...ClockStatusFields,
     sufficient: Type.Boolean({ description: 'locked (or stale) with uncertainty within clock.maxUncertaintyUs; when false, rooms may be that far apart' }),

@@ -30,11 +30,11 @@ export interface RunningHouse {
   stop(): Promise<void>;
 }
 
-export async function startHouse(opts: { port?: number; wsPort?: number } = {}): Promise<RunningHouse> {
+export async function startHouse(opts: { port?: number; wsPort?: number; /** More `hearth house` options. */ args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningHouse> {
   const ns = createNetns('hhouse');
   const dir = mkdtempSync(join(tmpdir(), 'hearth-house-'));
   const port = opts.port ?? 1883, wsPort = opts.wsPort ?? 8080;
-  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', 'device/cli/main.ts', 'house', '--state-dir', dir, '--port', String(port), '--ws-port', String(wsPort)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', 'device/cli/main.ts', 'house', '--state-dir', dir, '--port', String(port), '--ws-port', String(wsPort), ...(opts.args ?? [])], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -69,7 +69,9 @@ test('time, names, updates and the hearth command as first boot expects them', (
   assert.match(cat('/etc/apt/apt.conf.d/52hearth-unattended-upgrades'), /-security,label=Debian-Security/);
   assert.match(ls('/etc/systemd/system/timers.target.wants'), /apt-daily-upgrade\.timer/);
   assert.match(cat('/usr/local/bin/hearth'), /\/opt\/hearth\/dist\/hearth\.js/);
-  assert.not.match(cat('/etc/systemd/system/hearth.service'), /time-sync\.target/);
+  // No ordering or dependency on time-sync.target (the unit's comment says why, naming it).
+  assert.not.match(cat('/etc/systemd/system/hearth.service'), /^(After|Before|Wants|Requires|BindsTo|Requisite)=.*time-sync\.target/m);
+  assert.match(cat('/etc/systemd/system/hearth.service'), /^After=network-online\.target /m);
 });
 
 test.run();

@@ -11,7 +11,7 @@
 import type { RoleFactory } from '../../core/role.ts';
 import type { TimerHandle } from '../../core/clock.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
-import { LATENCY_MS_DEFAULT, streamChoiceErrors, type PlayerState, type playerSpec } from '../../../protocol/roles/player.ts';
+import { LATENCY_MS_DEFAULT, streamChoiceErrors, type PlayerLevel, type PlayerState, type playerSpec } from '../../../protocol/roles/player.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
 import { Playout } from '../engine/playout.ts';
 import { DacClock } from '../engine/dac-clock.ts';
@@ -23,6 +23,11 @@ import { StreamJoin, pickChoice } from './join.ts';
 import { PlayerWatch } from './watch.ts';
 import { playerState, playerTelemetry } from './state.ts';
 import { openAudioOut } from '../../hal/open.ts';
+import { LevelMeter } from '../level.ts';
+import { meteredSink } from './metered-sink.ts';
+
+/** The player publishes its state this often (and on every change); the level covers one such interval. */
+const STATE_EVERY_MS = 2000;
 
 /** A subscribe request's stream choice, by the spec's rules (the config's are checked with the config). */
 function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
@@ -49,6 +54,9 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   let volume = config.volume ?? 1;
   let muted = config.muted ?? false;
   let stateTimer: TimerHandle | undefined;
+  // The level written to the DAC over the last state interval (STATE_EVERY_MS), read at each tick.
+  let meter: LevelMeter | undefined;
+  let level: PlayerLevel | undefined;
 
   const outRate = () => config.output?.rate ?? 48000;
   const outChannels = () => config.output?.channels ?? 2;
@@ -86,7 +94,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   function state(): PlayerState {
     return playerState({
       stream: join.info(), sender: join.sender, stats: join.playout?.stats(), report: watcher.report, monitor, sink,
-      driftPpm: loop ? loop.dacClock().ppm() : 0, latencyMs: latencyMs(), trimMs: trimMs(), outRate: outRate(), volume, muted, clock: clockWatch.status(),
+      driftPpm: loop ? loop.dacClock().ppm() : 0, latencyMs: latencyMs(), trimMs: trimMs(), outRate: outRate(), volume, muted, clock: clockWatch.status(), level,
     });
   }
 
@@ -94,7 +102,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
 
   /** The DAC and the output loop that feeds it (ticking at a quarter of the device buffer). */
   async function openOutput(): Promise<boolean> {
-    const s = await openAudioOut(config.output ?? {}, deps);
+    const s = meteredSink(await openAudioOut(config.output ?? {}, deps), () => meter);
     sink = s;
     s.listen({
       lost: (error) => { deps.link.publishEvent('sink-lost', `audio device ${s.device} lost: ${error}`, { error }); publishState(); },
@@ -102,6 +110,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
     });
     await s.open({ rate: outRate(), channels: outChannels() });
     if (stopped) { await s.close(); return false; }
+    meter = new LevelMeter(outChannels(), deps.clock.now());
     const bufferMs = s.bufferMs;
     const blockMs = Math.min(5, bufferMs / 4);
     // Wake-ups cost more than rendering: tick at a quarter of the device buffer (2.5–20 ms).
@@ -122,7 +131,10 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       discovery.table.onChange(() => { void join.rejoin('table'); });
       await join.rejoin('start');
       if (stopped) return; // stopped while joining: no timer may outlive stop()
-      stateTimer = deps.clock.setInterval(publishState, 2000);
+      stateTimer = deps.clock.setInterval(() => {
+        if (meter) level = meter.take(deps.clock.now());
+        publishState();
+      }, STATE_EVERY_MS);
       watchTimer = deps.clock.setInterval(watch, 500);
     },
 

@@ -1,5 +1,5 @@
 // The player's state (playerSpec.state) and telemetry, read from its parts. Pure.
-import type { PlayerState } from '../../../protocol/roles/player.ts';
+import type { PlayerLevel, PlayerState } from '../../../protocol/roles/player.ts';
 import type { OutputMonitor, OutputReport } from '../engine/output-monitor.ts';
 import type { PlayoutStats } from '../types.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
@@ -19,6 +19,8 @@ export interface PlayerParts {
   volume: number;
   muted: boolean;
   clock: PlayerState['clock'] | undefined;
+  /** The level written to the DAC over the last state interval (level.ts); undefined before the first. */
+  level: PlayerLevel | undefined;
 }
 
 export function playerState(p: PlayerParts): PlayerState {
@@ -37,6 +39,7 @@ export function playerState(p: PlayerParts): PlayerState {
     },
     underruns: s?.underruns ?? 0, resyncs: s?.resyncs ?? 0, volume: p.volume, muted: p.muted,
     sink: { kind: sink?.kind ?? 'none', device: sink?.device ?? '', status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null, lostCount: sink?.lostCount() ?? 0 },
+    ...(p.level ? { level: p.level } : {}),
     ...(p.clock ? { clock: p.clock } : {}),
   };
 }

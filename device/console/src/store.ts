@@ -22,7 +22,7 @@ declare global {
 }
 
 /** One sample of a player's figures. */
-export interface PlayerSample { t: number; syncErrorUs: number; bufferMs: number; driftPpm: number; level?: number }
+export interface PlayerSample { t: number; syncErrorUs: number; bufferMs: number; driftPpm: number }
 
 export const HISTORY_MS = 5 * 60_000;
 /** Margin over a command's own longest time (its spec's maxMs) before the console gives up on a reply. */
@@ -97,14 +97,14 @@ export class Store {
   private sample(device: string, role: string): void {
     if (role !== 'player') return;
     const st = this.model.devices.get(device)?.roles.get('player')?.state;
-    const d = st?.detail as { syncErrorUs?: number; bufferMs?: number; driftPpm?: number; playing?: boolean; levelDb?: number } | undefined;
+    const d = st?.detail as { syncErrorUs?: number; bufferMs?: number; driftPpm?: number; playing?: boolean } | undefined;
     if (!d || typeof d.syncErrorUs !== 'number' || !d.playing) return;
     const key = `${d.syncErrorUs}|${d.bufferMs}|${d.driftPpm}`;
     if (this.lastSample.get(device) === key) return;
     this.lastSample.set(device, key);
     const list = this.history.get(device) ?? [];
     const t = Date.now();
-    list.push({ t, syncErrorUs: d.syncErrorUs, bufferMs: d.bufferMs ?? 0, driftPpm: d.driftPpm ?? 0, ...(typeof d.levelDb === 'number' ? { level: d.levelDb } : {}) });
+    list.push({ t, syncErrorUs: d.syncErrorUs, bufferMs: d.bufferMs ?? 0, driftPpm: d.driftPpm ?? 0 });
     while (list.length && t - list[0]!.t > HISTORY_MS) list.shift();
     this.history.set(device, list);
   }

@@ -11,6 +11,7 @@ import { startAudioHost, stopAllHosts, announcements, type AudioHost } from '../
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { syncErrors } from '../../helpers/sync-error.ts';
 import { readS16, toneOf, noise, wavBytes } from '../../helpers/audio-check.ts';
+import { LEVEL_FLOOR_DBFS } from '../../../protocol/roles/player.ts';
 import { waitUntil } from '../../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,12 +119,24 @@ test('subscribe switches a playing player to another stream live; volume and mut
   const muted = readS16(alsa.outFile('roomA'));
   const tail = muted.subarray(muted.length - 2 * 24000);
   assert.ok(tail.every((x) => x === 0), 'muted: silence');
+  // The level is of what the DAC is given, not of the stream (which still carries the tone): a
+  // whole state interval muted reads the floor on both channels.
+  const quiet = await a.waitState((s) => s.muted && s.level?.frames > 0 && s.level.peakDbfs.every((x: number) => x === LEVEL_FLOOR_DBFS), 8000);
+  assert.equal(quiet.level.rmsDbfs, [LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS]);
   assert.ok((await a.cmd('mute', { muted: false })).ok);
   assert.ok((await a.cmd('volume', { gain: 0.5, rampMs: 20 })).ok);
   await sleep(1500);
   const t = toneOf(readS16(alsa.outFile('roomA')));
   assert.ok(Math.abs(t.dbfs - (-6 - 6)) < 1, `half gain: ${t.dbfs.toFixed(1)} dBFS`);
   assert.is(a.lastState()!.volume, 0.5);
+  // The meter agrees with the file the DAC's audio went to: the 0.5 tone at half gain peaks at
+  // −12 dBFS and its RMS is a sine's 3 dB lower, on both channels, over a whole state interval.
+  const loud = await a.waitState((s) => !s.muted && s.volume === 0.5 && s.level?.frames > 90_000 && Math.abs(s.level.peakDbfs[0] - t.dbfs) < 0.5, 8000);
+  for (let ch = 0; ch < 2; ch++) {
+    assert.ok(Math.abs(loud.level.peakDbfs[ch] - (-12)) < 0.5, `peak ${JSON.stringify(loud.level)}`);
+    assert.ok(Math.abs(loud.level.rmsDbfs[ch] - (-15)) < 0.5, `rms ${JSON.stringify(loud.level)}`);
+  }
+  assert.ok(Math.abs(loud.level.windowMs - 2000) < 200, `window ${loud.level.windowMs} ms`);
 });
 
 test.run();

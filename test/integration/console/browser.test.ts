@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHouse, type RunningHouse } from '../../helpers/house.ts';
+import { DEMO_LATENCY_MS } from '../../../device/cli/house-devices.ts';
 
 let house: RunningHouse;
 let browser: Browser;
@@ -55,6 +56,8 @@ test('the rooms play the music, in sync', async () => {
   for (const b of badges) assert.match(b, /^in sync [+-]?\d+ µs$/);
   // Each room plots its figures (a line once a few states arrived).
   await page.waitForFunction(() => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 2), undefined, { timeout: 30_000 });
+  // Every room's level meter shows the music written to its DAC, on both channels.
+  await page.waitForFunction(() => [...document.querySelectorAll('.room .levels .lvl-row')].filter((r) => Number((r as HTMLElement).dataset.peak) > -60).length === 6, undefined, { timeout: 30_000 });
   // For the screenshot: half a minute of history in every plot.
   if (shots) await page.waitForFunction(() => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 12), undefined, { timeout: 90_000 });
   await shot('rooms');
@@ -69,6 +72,9 @@ test('moving the kitchen\'s volume slider changes the device\'s state', async ()
   await page.locator('.room[data-device=kitchen] button.mute').click();
   await page.locator('.room[data-device=kitchen] button.mute[aria-pressed=true]').waitFor();
   assert.is((house.retained('hearth/kitchen/state/player') as { detail: { muted: boolean } }).detail.muted, true);
+  // Muted, the DAC gets silence, and the meter says so once a whole state interval was muted.
+  await page.locator('.room[data-device=kitchen] .lvl-row[data-channel=L][data-peak="-120"]').waitFor({ timeout: 10_000 });
+  assert.is(await page.locator('.room[data-device=kitchen] .lvl-row[data-channel=R] .lvl-value').textContent(), 'silent');
   await page.locator('.room[data-device=kitchen] button.mute').click();
   await page.locator('.room[data-device=kitchen] button.mute[aria-pressed=false]').waitFor();
 });
@@ -79,6 +85,8 @@ test('switching the study to the tone', async () => {
   await picker.selectOption('living/tone');
   await page.locator('.room[data-device=study][data-stream="living/tone"][data-playing=true]').waitFor();
   assert.is((house.retained('hearth/study/state/player') as { detail: { stream: { id: string } } }).detail.stream.id, 'living/tone');
+  // The tone's amplitude is 0.3 (−10.5 dBFS) at the study's full volume: its meter reads that peak.
+  await page.waitForFunction(() => [...document.querySelectorAll('.room[data-device=study] .lvl-row')].every((r) => Math.abs(Number((r as HTMLElement).dataset.peak) + 10.5) <= 0.6), undefined, { timeout: 15_000 });
 });
 
 test('the streams view lists both streams and who listens', async () => {
@@ -126,7 +134,7 @@ test('an invalid config is refused with the error at its path', async () => {
   await card.locator('.config-editor button[type=submit]').click();
   await card.locator('.config-errors li[data-path="/roles/player/latencyMs"]').waitFor();
   assert.match(await card.locator('.config-errors').textContent() ?? '', /\/roles\/player\/latencyMs must be >= 20/);
-  assert.is((house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs, 150, 'the device kept its config');
+  assert.is((house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs, DEMO_LATENCY_MS, 'the device kept its config');
   // A valid change goes through as a patch and the device applies it.
   cfg.roles.player.latencyMs = 160;
   await area.fill(JSON.stringify(cfg, null, 2));

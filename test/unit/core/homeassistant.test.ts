@@ -66,7 +66,9 @@ test('player: volume, mute and stream take Home Assistant\'s bare values; bad on
   const d = buildHaDiscovery({ specs: ROLE_SPECS, info: info(['player']), roles: { player: { stream: 'living/music' } }, streams: ['living/tone', 'living/music'] });
   const c = d.payload.cmps;
   assert.equal(Object.keys(c).filter((k) => !['cpu', 'rss', 'temperature', 'state_player', 'restart'].includes(k)).sort(),
-    ['buffer', 'clock_offset', 'dac', 'drift', 'mute', 'packet_loss', 'stream', 'sync_error', 'volume']);
+    ['buffer', 'clock_offset', 'dac', 'drift', 'level', 'mute', 'packet_loss', 'stream', 'sync_error', 'volume']);
+  assert.equal([c.level!.p, c.level!.unit_of_measurement, c.level!.json_attributes_topic], ['sensor', 'dBFS', 'hearth/shack/state/player']);
+  assert.match(String(c.level!.value_template), /value_json\.detail\.level\.rmsDbfs \| max/);
   assert.equal([c.volume!.p, c.mute!.p, c.stream!.p, c.dac!.p], ['number', 'switch', 'select', 'binary_sensor']);
   assert.equal(c.stream!.options, ['living/music', 'living/tone']);
   assert.equal(d.commands.get('volume')!('0.4'), [{ role: 'player', action: 'volume', args: { gain: 0.4 } }]);

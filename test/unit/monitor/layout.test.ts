@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { renderFleet, visibleLength } from '../../../device/monitor/render.ts';
 import { FleetModel } from '../../../device/monitor/model.ts';
 import { initialView, onKey, parseKeys } from '../../../device/monitor/keys.ts';
-import { clockPart } from '../../../device/monitor/roles.ts';
+import { clockPart, levelPart, roleSummary } from '../../../device/monitor/roles.ts';
 import { T0, t, info, state, telemetry } from './fixtures.ts';
 
 const PLAYER = {
@@ -67,6 +67,15 @@ test('the house clock, when the state has it: state, offset from the OS clock, u
   assert.is(clockPart({ clock: { ...clock, sufficient: false, uncertaintyUs: 900 } }), 'clock locked +12.3 ms ±900 µs (NOT SURE ENOUGH)');
   assert.is(clockPart({ clock: { ...clock, state: 'off' } }), undefined);
   assert.is(clockPart({}), undefined);
+});
+
+test('the level written to the DAC, when the state has it: RMS per channel and the peak; silence said so', () => {
+  const level = { windowMs: 2000, frames: 96000, peakDbfs: [-9.2, -11], rmsDbfs: [-18.4, -20.6] };
+  assert.is(levelPart({ ...PLAYER, level } as never), 'level −18/−21 dB (peak −9)');
+  assert.is(levelPart({ ...PLAYER, level: { ...level, peakDbfs: [-120, -120], rmsDbfs: [-120, -120] } } as never), 'level silent');
+  assert.is(levelPart(PLAYER as never), undefined);
+  const wide = roleSummary('player', { ...PLAYER, level }, T0)!;
+  assert.ok(wide.endsWith('vol 40 %  level −18/−21 dB (peak −9)'), wide);
 });
 
 test('keys: arrows select, Enter expands, ← collapses, a all, q quits', () => {

@@ -1,12 +1,14 @@
 // Rooms: each player as a room, with what it plays, volume, mute, a stream picker (from the
 // player's own `streams` command), and the course of its sync error, buffer and drift over the
-// last minutes. The figures are the player's own (its state); the badge says so.
+// last minutes, and a level meter of what it writes to its DAC. The figures are the player's own
+// (its state); the badge says so.
 import type { PlayerState } from '../../../../protocol/roles/player.ts';
 import type { DeviceView } from '../../../monitor/model.ts';
 import { el, fill, setText, reconcile, signed, type Component } from '../dom.ts';
 import { plot } from '../plot.ts';
 import { HISTORY_MS, replyText, type Store } from '../store.ts';
 import { clockPart } from '../../../monitor/roles.ts';
+import { levelMeter } from '../level.ts';
 
 /** |sync error| under this is shown as "in sync" (well under one sample at 48 kHz, 20.8 µs, would be stricter than any ear). */
 export const IN_SYNC_US = 500;
@@ -23,7 +25,7 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
   const volumeOut = el('output', { class: 'volume-value' });
   const picker = el('select', { class: 'stream-picker', 'aria-label': 'stream' });
   const facts = el('p', { class: 'facts muted' });
-  const meter = el('meter', { class: 'level', min: -60, max: 0, hidden: true });
+  const meter = levelMeter();
   const plots = [
     plot('sync error', 'µs', { windowMs: HISTORY_MS, symmetric: true, minSpan: 200 }),
     plot('buffer', 'ms', { windowMs: HISTORY_MS, minSpan: 10 }),
@@ -32,7 +34,8 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
   const root = el('article', { class: 'card room', 'data-device': id },
     el('header', {}, dot, title, badge),
     now,
-    el('div', { class: 'controls' }, mute, el('label', { class: 'vol' }, el('span', { class: 'muted' }, 'Volume'), volume, volumeOut), picker, meter),
+    el('div', { class: 'controls' }, mute, el('label', { class: 'vol' }, el('span', { class: 'muted' }, 'Volume'), volume, volumeOut), picker),
+    meter.el,
     el('div', { class: 'plots' }, ...plots.map((p) => p.el)),
     facts,
   );
@@ -108,9 +111,9 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
           `underruns ${s.underruns}`, `DAC ${s.sink.status}${s.sink.error ? ` (${s.sink.error})` : ''}`,
           s.clock ? `${clockPart(s)} from ${s.clock.reference}${s.clock.lastReachedS !== undefined ? `, reached ${Math.round(s.clock.lastReachedS)} s ago` : ''}` : undefined,
         ].filter(Boolean).join(' · '));
-        const level = (s as { levelDb?: unknown }).levelDb;
-        if (typeof level === 'number') { meter.hidden = false; meter.value = level; } else meter.hidden = true;
+        meter.update(online ? s.level : undefined);
       } else {
+        meter.update(undefined);
         setText(now, 'no state yet');
       }
       drawPicker();

@@ -1,0 +1,27 @@
+// The player's DAC sink with a level meter on it: every block that is written while the device is
+// open goes through the meter on its way to the DAC, so the level is of what the DAC was given —
+// after volume, mute, concealment and silence — not of the stream. Blocks a lost device discards
+// (audio-out.ts rule 2) are not counted: they reach no DAC.
+import type { AudioSink } from '../../hal/audio-out.ts';
+import type { LevelMeter } from '../level.ts';
+
+export function meteredSink(sink: AudioSink, meter: () => LevelMeter | undefined): AudioSink {
+  return {
+    kind: sink.kind,
+    device: sink.device,
+    bufferMs: sink.bufferMs,
+    status: () => sink.status(),
+    lastError: () => sink.lastError(),
+    lostCount: () => sink.lostCount(),
+    open: (f) => sink.open(f),
+    writable: () => sink.writable(),
+    write(block, meta) {
+      if (sink.status() === 'open') meter()?.add(block);
+      sink.write(block, meta);
+    },
+    position: () => sink.position(),
+    framesWritten: () => sink.framesWritten(),
+    listen: (l) => sink.listen(l),
+    close: () => sink.close(),
+  };
+}
