@@ -25,7 +25,17 @@ import { alsaFiles, type AlsaFiles } from '../test/helpers/alsa.ts';
 import { startPulse, record, type Pulse } from '../test/helpers/pulse.ts';
 import { syncErrors, timeToSync } from '../test/helpers/sync-error.ts';
 import { readS16, toneOf } from '../test/helpers/audio-check.ts';
-import { cpuSeconds, rssMb, pssMb, ownRssMb, deviceResidentMb, descendantsPrivateByMapping, pagesByMapping, topMappings, tree } from '../test/helpers/proc-stats.ts';
+import {
+  cpuSeconds,
+  rssMb,
+  pssMb,
+  ownRssMb,
+  deviceResidentMb,
+  descendantsPrivateByMapping,
+  pagesByMapping,
+  topMappings,
+  tree,
+} from '../test/helpers/proc-stats.ts';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { simulateLoop, type SimLoopResult } from '../device/audio/sim/loop.ts';
@@ -37,7 +47,10 @@ import { NATIVE_ADDONS } from '../device/image/native-addons.ts';
 const root = new URL('..', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const wallNow = () => performance.timeOrigin + performance.now();
-const G0 = '239.255.20.1', G1 = '239.255.20.2', PORT = 46100, LATENCY = 100;
+const G0 = '239.255.20.1',
+  G1 = '239.255.20.2',
+  PORT = 46100,
+  LATENCY = 100;
 
 /** The audio host and the sink child as built JavaScript beside each other (see device/hal/child-entry.ts). */
 async function bundleHost(): Promise<{ host: string; remove(): void }> {
@@ -45,60 +58,160 @@ async function bundleHost(): Promise<{ host: string; remove(): void }> {
   mkdirSync(cache, { recursive: true });
   const dir = mkdtempSync(join(cache, 'hearth-audio-bench-'));
   await build({
-    entryPoints: { 'audio-host': join(root, 'test/helpers/audio-host.ts'), 'audio-out.speaker-child': join(root, 'device/hal/audio-out.speaker-child.ts') },
-    outdir: dir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    external: [...NATIVE_ADDONS], logLevel: 'error',
+    entryPoints: {
+      'audio-host': join(root, 'test/helpers/audio-host.ts'),
+      'audio-out.speaker-child': join(root, 'device/hal/audio-out.speaker-child.ts'),
+    },
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: [...NATIVE_ADDONS],
+    logLevel: 'error',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   return { host: join(dir, 'audio-host.mjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 interface RealTime {
-  syncP99: number; syncMax: number; joinToSync: number; underruns: number; steadyPoints: number;
-  thdn: number; thdnPa: number; cpu: Record<string, number>; cpuPa: number; rss: number; rssMain: number; pss: number; relay: string;
-  deviceD: { resident: number; rss: number; rssMain: number; pss: number; sinkPrivate: { mapping: string; mb: number }[]; mainRss: { mapping: string; mb: number }[]; state: Record<string, any> | null };
+  syncP99: number;
+  syncMax: number;
+  joinToSync: number;
+  underruns: number;
+  steadyPoints: number;
+  thdn: number;
+  thdnPa: number;
+  cpu: Record<string, number>;
+  cpuPa: number;
+  rss: number;
+  rssMain: number;
+  pss: number;
+  relay: string;
+  deviceD: {
+    resident: number;
+    rss: number;
+    rssMain: number;
+    pss: number;
+    sinkPrivate: { mapping: string; mb: number }[];
+    mainRss: { mapping: string; mb: number }[];
+    state: Record<string, any> | null;
+  };
 }
 
 /** The image's runtime flags (images/rootfs/etc/systemd/system/hearth.service). */
 const RUNTIME_FLAGS = imageRuntimeFlags();
 
 /** Device D: `hearth hub` and `hearth run` (the built bundle in dist/) inside the namespace. */
-async function startDeviceD(ns: Netns, dir: string, pa: Pulse, log: (s: string) => void): Promise<{ device: ChildProcess; hub: ChildProcess; state(): Record<string, any> | null }> {
+async function startDeviceD(
+  ns: Netns,
+  dir: string,
+  pa: Pulse,
+  log: (s: string) => void,
+): Promise<{ device: ChildProcess; hub: ChildProcess; state(): Record<string, any> | null }> {
   const cli = join(root, 'dist/hearth.js');
-  const hub = ns.spawn(process.execPath, [cli, 'hub', '--host', '127.0.0.1', '--port', '46183', '--ws-port', '0', '--allow-anonymous', '--credentials', join(dir, 'credentials.json')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HEARTH_LOG_LEVEL: 'warn' } });
+  const hub = ns.spawn(
+    process.execPath,
+    [
+      cli,
+      'hub',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '46183',
+      '--ws-port',
+      '0',
+      '--allow-anonymous',
+      '--credentials',
+      join(dir, 'credentials.json'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HEARTH_LOG_LEVEL: 'warn' } },
+  );
   const conf = join(dir, 'asound-d.conf');
   writeFileSync(conf, `</usr/share/alsa/alsa.conf>\npcm.!default { type null }\npcm.dacD { type pulse device "dacD" }\n`);
   const config = join(dir, 'device-d.json');
   // PulseAudio starts a stream once its prebuffer (~200 ms) is queued: bufferMs 200, latency 300.
-  writeFileSync(config, JSON.stringify({ v: 2, id: 'roomd', mqtt: { url: 'mqtt://127.0.0.1:46183' }, roles: { player: { group: G0, port: PORT, format: { rate: 48000, channels: 2, payloadType: 127 }, latencyMs: 300, output: { device: 'dacD', bufferMs: 200 } } } }));
-  const device = ns.spawn(process.execPath, [...RUNTIME_FLAGS, cli, 'run', '--config', config, '--state-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ALSA_CONFIG_PATH: conf, PULSE_SERVER: pa.server, HEARTH_LOG_LEVEL: 'warn' } });
+  writeFileSync(
+    config,
+    JSON.stringify({
+      v: 2,
+      id: 'roomd',
+      mqtt: { url: 'mqtt://127.0.0.1:46183' },
+      roles: {
+        player: {
+          group: G0,
+          port: PORT,
+          format: { rate: 48000, channels: 2, payloadType: 127 },
+          latencyMs: 300,
+          output: { device: 'dacD', bufferMs: 200 },
+        },
+      },
+    }),
+  );
+  const device = ns.spawn(process.execPath, [...RUNTIME_FLAGS, cli, 'run', '--config', config, '--state-dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ALSA_CONFIG_PATH: conf, PULSE_SERVER: pa.server, HEARTH_LOG_LEVEL: 'warn' },
+  });
   let out = '';
-  for (const p of [hub, device]) { p.stdout!.on('data', (d) => { out = (out + d).slice(-5000); }); p.stderr!.on('data', (d) => { out = (out + d).slice(-5000); }); }
+  for (const p of [hub, device]) {
+    p.stdout!.on('data', (d) => {
+      out = (out + d).slice(-5000);
+    });
+    p.stderr!.on('data', (d) => {
+      out = (out + d).slice(-5000);
+    });
+  }
   // Its retained player state, read back through the hub (the device publishes it every 2 s).
   let last: Record<string, any> | null = null;
   let sub: ChildProcess | undefined;
   let stopped = false;
-  const subscribe = () => { // again until the hub listens
+  const subscribe = () => {
+    // again until the hub listens
     if (stopped) return;
-    sub = ns.spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', '46183', '-t', 'hearth/roomd/state/player'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    sub = ns.spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', '46183', '-t', 'hearth/roomd/state/player'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let buf = '';
-    sub.stdout!.on('data', (d) => { buf += d; const lines = buf.split('\n'); buf = lines.pop()!; for (const l of lines) { try { last = JSON.parse(l); } catch { /* partial */ } } });
+    sub.stdout!.on('data', (d) => {
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) {
+        try {
+          last = JSON.parse(l);
+        } catch {
+          /* partial */
+        }
+      }
+    });
     sub.once('exit', () => setTimeout(subscribe, 200));
   };
   subscribe();
-  const stopSub = () => { stopped = true; sub?.kill(); };
+  const stopSub = () => {
+    stopped = true;
+    sub?.kill();
+  };
   device.once('exit', stopSub);
   hub.once('exit', stopSub);
-  for (let t0 = Date.now(); !(last as any)?.detail?.playing; ) {
-    if (Date.now() - t0 > 20_000) { stopSub(); throw new Error(`device D did not start playing (last state: ${JSON.stringify(last)}):\n${out}`); }
+  for (let t0 = Date.now(); !(last as any)?.detail?.playing;) {
+    if (Date.now() - t0 > 20_000) {
+      stopSub();
+      throw new Error(`device D did not start playing (last state: ${JSON.stringify(last)}):\n${out}`);
+    }
     if (device.exitCode !== null) throw new Error(`device D exited:\n${out}`);
     await sleep(200);
   }
-  for (const pid of tree(device.pid!)) { try { execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' }); } catch { /* gone */ } }
+  for (const pid of tree(device.pid!)) {
+    try {
+      execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' });
+    } catch {
+      /* gone */
+    }
+  }
   log('device D (hearth run, speaker on a real-time ALSA device) playing');
   return { device, hub, state: () => (last as any)?.detail ?? null };
 }
-
 
 async function realTime(seconds: number, log: (s: string) => void): Promise<RealTime> {
   const bundle = await bundleHost();
@@ -109,9 +222,25 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     ns = createNetns('hbnch');
     alsa = alsaFiles(['roomA', 'roomB', 'roomC']);
     // The relay is the network: real-time priority, so its own scheduling adds no jitter beyond the seeded one.
-    const relay = ns.spawn('chrt', ['-r', '20', process.execPath, '--import', 'tsx', join(root, 'test/helpers/impair-relay.ts'), G0, G1, String(PORT), '5', '1', '20260601']);
+    const relay = ns.spawn('chrt', [
+      '-r',
+      '20',
+      process.execPath,
+      '--import',
+      'tsx',
+      join(root, 'test/helpers/impair-relay.ts'),
+      G0,
+      G1,
+      String(PORT),
+      '5',
+      '1',
+      '20260601',
+    ]);
     relay.stdout!.on('data', (d) => relayOut.push(String(d)));
-    for (let t0 = Date.now(); !relayOut.join('').includes('ready'); ) { if (Date.now() - t0 > 15_000) throw new Error('impairment relay did not start'); await sleep(50); }
+    for (let t0 = Date.now(); !relayOut.join('').includes('ready');) {
+      if (Date.now() - t0 > 15_000) throw new Error('impairment relay did not start');
+      await sleep(50);
+    }
     pa = await startPulse(ns, [
       'load-module module-null-sink sink_name=recvsink format=s16le channels=2 rate=48000',
       'load-module module-null-sink sink_name=dacD format=s16le channels=2 rate=48000',
@@ -119,8 +248,26 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     ]);
     const dac = (ppm: number, device: string) => ({ ppm, bufferMs: 40, mirror: { device, env: alsa!.env } });
     const player = (id: string, group: string, d: ReturnType<typeof dac>) =>
-      startAudioHost({ ns: ns!, id, role: 'player', realtime: true, script: bundle.host, config: { group, port: PORT, latencyMs: LATENCY, format: { rate: 48000, channels: 2, payloadType: 127 } }, dac: d });
-    await startAudioHost({ ns, id: 'src', role: 'source', script: bundle.host, realtime: true, clockPpm: 50, config: { streams: [{ id: 'tone', name: 'bench tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G0, port: PORT }] } });
+      startAudioHost({
+        ns: ns!,
+        id,
+        role: 'player',
+        realtime: true,
+        script: bundle.host,
+        config: { group, port: PORT, latencyMs: LATENCY, format: { rate: 48000, channels: 2, payloadType: 127 } },
+        dac: d,
+      });
+    await startAudioHost({
+      ns,
+      id: 'src',
+      role: 'source',
+      script: bundle.host,
+      realtime: true,
+      clockPpm: 50,
+      config: {
+        streams: [{ id: 'tone', name: 'bench tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G0, port: PORT }],
+      },
+    });
     const [a, c] = await Promise.all([player('pa', G1, dac(80, 'roomA')), player('pc', G0, dac(300, 'roomC'))]);
     const runStart = wallNow();
     log(`real time: ${seconds} s, players A (+80 ppm) and C (+300 ppm) started; B joins in 5 s`);
@@ -129,7 +276,10 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const bJoin = wallNow();
     const b = await player('pb', G1, dac(-120, 'roomB'));
     const hosts: Record<string, AudioHost> = { A: a, B: b, C: c };
-    const pids: Record<string, number> = { ...Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, h.proc.pid!])), D: d.device.pid! };
+    const pids: Record<string, number> = {
+      ...Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, h.proc.pid!])),
+      D: d.device.pid!,
+    };
     // CPU over the second half of the run (everything joined and settled), same window for all.
     const endAt = runStart + seconds * 1000;
     const cpuFrom = runStart + Math.max(10_000, (seconds * 1000) / 2);
@@ -143,7 +293,15 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     const secs = (wallNow() - t0) / 1000;
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (100 * (cpuSeconds(pid) - c0[k]!)) / secs]));
     const dPid = d.device.pid!;
-    const deviceD = { resident: deviceResidentMb(dPid), rss: rssMb(dPid), rssMain: ownRssMb(dPid), pss: pssMb(dPid), sinkPrivate: descendantsPrivateByMapping(dPid), mainRss: topMappings(pagesByMapping(dPid, 'Rss')), state: d.state() };
+    const deviceD = {
+      resident: deviceResidentMb(dPid),
+      rss: rssMb(dPid),
+      rssMain: ownRssMb(dPid),
+      pss: pssMb(dPid),
+      sinkPrivate: descendantsPrivateByMapping(dPid),
+      mainRss: topMappings(pagesByMapping(dPid, 'Rss')),
+      state: d.state(),
+    };
     const cpuPa = (100 * (cpuSeconds(pa.proc.pid!) - pa0)) / secs;
     const rss = Math.max(...Object.values(hosts).map((h) => rssMb(h.proc.pid!)));
     const rssMain = Math.max(...Object.values(hosts).map((h) => ownRssMb(h.proc.pid!)));
@@ -157,16 +315,26 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
     // hears and which says nothing about playout under jitter and loss. Those are printed here.
     const playingUnderruns = (k: string, r: typeof ra): number => {
       const firstAudio = r.records.find((x) => x.rtpTimeAtStart !== null)?.wallMs ?? Infinity;
-      if (r.underrunAt.length) log(`player ${k} DAC underruns at ${r.underrunAt.map((w) => `${((w - runStart) / 1000).toFixed(2)} s`).join(', ')} after the run started (its first audio block at ${((firstAudio - runStart) / 1000).toFixed(2)} s)`);
+      if (r.underrunAt.length)
+        log(
+          `player ${k} DAC underruns at ${r.underrunAt.map((w) => `${((w - runStart) / 1000).toFixed(2)} s`).join(', ')} after the run started (its first audio block at ${((firstAudio - runStart) / 1000).toFixed(2)} s)`,
+        );
       if (r.underrunAt.length < r.underruns) return r.underruns; // more than were timed: count them all
       return r.underrunAt.filter((w) => w >= firstAudio).length;
     };
     const dacUnderruns = playingUnderruns('A', ra) + playingUnderruns('B', rb);
-    log(`player C (+300 ppm, beside PulseAudio): received ${sc.packets.received}, concealed ${sc.packets.concealed}, playout underruns ${sc.underruns}, DAC underruns ${rc.underruns}, DAC ${sc.driftPpm.toFixed(1)} ppm`);
+    log(
+      `player C (+300 ppm, beside PulseAudio): received ${sc.packets.received}, concealed ${sc.packets.concealed}, playout underruns ${sc.underruns}, DAC underruns ${rc.underruns}, DAC ${sc.driftPpm.toFixed(1)} ppm`,
+    );
     const paPcm = await paRec;
     await stopAllHosts(); // flushes C's speaker output to its file
-    for (const [k, st, r] of [['A', states[0]!, ra], ['B', states[1]!, rb]] as const) {
-      log(`player ${k}: playing ${st.playing}, received ${st.packets.received}, lost ${st.packets.lost}, late ${st.packets.late}, concealed ${st.packets.concealed}, resyncs ${st.resyncs}, DAC ${st.driftPpm.toFixed(1)} ppm, timing ${st.timing ?? '-'}, blocks ${r.records.length} (${r.records.filter((x) => x.rtpTimeAtStart !== null).length} with audio)`);
+    for (const [k, st, r] of [
+      ['A', states[0]!, ra],
+      ['B', states[1]!, rb],
+    ] as const) {
+      log(
+        `player ${k}: playing ${st.playing}, received ${st.packets.received}, lost ${st.packets.lost}, late ${st.packets.late}, concealed ${st.packets.concealed}, resyncs ${st.resyncs}, DAC ${st.driftPpm.toFixed(1)} ppm, timing ${st.timing ?? '-'}, blocks ${r.records.length} (${r.records.filter((x) => x.rtpTimeAtStart !== null).length} with audio)`,
+      );
     }
     const pts = syncErrors(ra.records, rb.records);
     // The course of the signed error (B − A), median per 5 s after B joined: a constant offset and
@@ -181,9 +349,16 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
       }
       return out.join(' ');
     };
-    log(`sync points ${pts.length}; error course (median µs per 5 s after B joined): ${windows(5000, endAt - 500, (e) => e[e.length >> 1]!.toFixed(1))}`);
-    log(`first 6 s after B joined (range of the error in µs per 0.5 s): ${windows(500, bJoin + 6000, (e) => `${e[0]!.toFixed(0)}..${e.at(-1)!.toFixed(0)}`)}`);
-    const joinToSync = timeToSync(pts.filter((p) => p.wallMs < endAt - 500), bJoin);
+    log(
+      `sync points ${pts.length}; error course (median µs per 5 s after B joined): ${windows(5000, endAt - 500, (e) => e[e.length >> 1]!.toFixed(1))}`,
+    );
+    log(
+      `first 6 s after B joined (range of the error in µs per 0.5 s): ${windows(500, bJoin + 6000, (e) => `${e[0]!.toFixed(0)}..${e.at(-1)!.toFixed(0)}`)}`,
+    );
+    const joinToSync = timeToSync(
+      pts.filter((p) => p.wallMs < endAt - 500),
+      bJoin,
+    );
     // Where the rooms were apart by more than 100 µs after B first synced: runs of such points.
     const excursions: string[] = [];
     for (let i = 0, from = -1; i <= pts.length; i++) {
@@ -191,25 +366,58 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
       if (bad && from < 0) from = i;
       if (!bad && from >= 0) {
         const run = pts.slice(from, i);
-        excursions.push(`${((run[0]!.wallMs - bJoin) / 1000).toFixed(2)}–${((run.at(-1)!.wallMs - bJoin) / 1000).toFixed(2)} s after B joined, worst ${Math.max(...run.map((p) => Math.abs(p.errUs))).toFixed(0)} µs`);
+        excursions.push(
+          `${((run[0]!.wallMs - bJoin) / 1000).toFixed(2)}–${((run.at(-1)!.wallMs - bJoin) / 1000).toFixed(2)} s after B joined, worst ${Math.max(...run.map((p) => Math.abs(p.errUs))).toFixed(0)} µs`,
+        );
         from = -1;
       }
     }
-    if (excursions.length) log(`out of sync (> 100 µs) after joining: ${excursions.slice(0, 8).join('; ')}${excursions.length > 8 ? ` (+${excursions.length - 8} more)` : ''}`);
-    for (const [k, h] of [['A', a], ['B', b]] as const) {
+    if (excursions.length)
+      log(
+        `out of sync (> 100 µs) after joining: ${excursions.slice(0, 8).join('; ')}${excursions.length > 8 ? ` (+${excursions.length - 8} more)` : ''}`,
+      );
+    for (const [k, h] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
       const ev = h.events.filter((e) => e.type !== 'stream-found');
-      if (ev.length) log(`player ${k} events: ${ev.map((e) => `${((e.at - bJoin) / 1000).toFixed(2)} s ${e.type}: ${e.message}`).join('; ')}`);
+      if (ev.length)
+        log(`player ${k} events: ${ev.map((e) => `${((e.at - bJoin) / 1000).toFixed(2)} s ${e.type}: ${e.message}`).join('; ')}`);
     }
     const steady = pts.filter((p) => p.wallMs >= bJoin + 10_000 && p.wallMs < endAt - 500).map((p) => Math.abs(p.errUs));
     const thdn = toneOf(readS16(alsa.outFile('roomC')), 65536).thdnDb;
     const thdnPa = toneOf(paPcm, Math.min(65536, 1 << Math.floor(Math.log2(paPcm.length / 2)))).thdnDb;
     return {
-      syncP99: steady.length ? percentile(steady, 99) : NaN, syncMax: steady.length ? Math.max(...steady) : NaN, steadyPoints: steady.length,
-      joinToSync, underruns: dacUnderruns + states.reduce((s, x) => s + (x.underruns as number), 0),
-      thdn, thdnPa, cpu, cpuPa, rss, rssMain, pss, relay: relayOut.join('').trim(), deviceD,
+      syncP99: steady.length ? percentile(steady, 99) : NaN,
+      syncMax: steady.length ? Math.max(...steady) : NaN,
+      steadyPoints: steady.length,
+      joinToSync,
+      underruns: dacUnderruns + states.reduce((s, x) => s + (x.underruns as number), 0),
+      thdn,
+      thdnPa,
+      cpu,
+      cpuPa,
+      rss,
+      rssMain,
+      pss,
+      relay: relayOut.join('').trim(),
+      deviceD,
     };
   } finally {
-    for (const p of [d?.device, d?.hub]) if (p && p.exitCode === null) { p.kill('SIGTERM'); await new Promise((r) => { const t = setTimeout(() => { p.kill('SIGKILL'); r(null); }, 3000); p.once('exit', () => { clearTimeout(t); r(null); }); }); }
+    for (const p of [d?.device, d?.hub])
+      if (p && p.exitCode === null) {
+        p.kill('SIGTERM');
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            p.kill('SIGKILL');
+            r(null);
+          }, 3000);
+          p.once('exit', () => {
+            clearTimeout(t);
+            r(null);
+          });
+        });
+      }
     await stopAllHosts();
     await pa?.stop();
     ns?.delete();
@@ -218,39 +426,65 @@ async function realTime(seconds: number, log: (s: string) => void): Promise<Real
   }
 }
 
-interface Virtual { driftResidual: number; underrunsImpaired: number; underruns20: number; sync100: number; thdnVirtual: number; audioMinutes: number; arrival: SimLoopResult["figures"] }
+interface Virtual {
+  driftResidual: number;
+  underrunsImpaired: number;
+  underruns20: number;
+  sync100: number;
+  thdnVirtual: number;
+  audioMinutes: number;
+  arrival: SimLoopResult['figures'];
+}
 
 async function virtual(quick: boolean, log: (s: string) => void): Promise<Virtual> {
   const long = quick ? 120 : 1800;
   const t0 = performance.now();
   const v1 = await simulateLoop({
-    seconds: long, seed: 42, sender: { ppm: 50, rtcpIntervalMs: 1000 }, network: { jitterMs: 5, lossPct: 1 },
+    seconds: long,
+    seed: 42,
+    sender: { ppm: 50, rtcpIntervalMs: 1000 },
+    network: { jitterMs: 5, lossPct: 1 },
     players: [80, -120, 1000, -1000].map((dacPpm) => ({ dacPpm, latencyMs: 100 })),
   });
   log(`virtual: ${long} s × 4 players (±1000 ppm, 5 ms jitter, 1 % loss) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const v2 = await simulateLoop({
-    seconds: quick ? 60 : 600, seed: 43, sender: { ppm: 50, rtcpIntervalMs: 1000 },
+    seconds: quick ? 60 : 600,
+    seed: 43,
+    sender: { ppm: 50, rtcpIntervalMs: 1000 },
     players: [80, -120].map((dacPpm) => ({ dacPpm, latencyMs: 20 })),
   });
   const v3 = await simulateLoop({
-    seconds: quick ? 30 : 60, seed: 44, sender: { ppm: 0, rtcpIntervalMs: 1000, amplitude: 0.5 },
+    seconds: quick ? 30 : 60,
+    seed: 44,
+    sender: { ppm: 0, rtcpIntervalMs: 1000, amplitude: 0.5 },
     players: [{ dacPpm: 300, latencyMs: 100, captureFromS: quick ? 20 : 40 }],
   });
   // Senders without RTCP (PulseAudio, PipeWire): two rooms on the arrival mapping alone.
   const v4 = await simulateLoop({
-    seconds: quick ? 120 : 300, seed: 45, settleS: 30, sender: { ppm: 50, rtcpIntervalMs: null }, network: { jitterMs: 5, lossPct: 1 },
+    seconds: quick ? 120 : 300,
+    seed: 45,
+    settleS: 30,
+    sender: { ppm: 50, rtcpIntervalMs: null },
+    network: { jitterMs: 5, lossPct: 1 },
     players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 60 }],
   });
   return {
-    driftResidual: v1.figures.drift_residual_ppm, underrunsImpaired: v1.figures.underruns, underruns20: v2.figures.underruns,
-    sync100: v1.figures.sync_error_p99_us, thdnVirtual: v3.figures.thdn_db ?? NaN, audioMinutes: (long * 4) / 60,
+    driftResidual: v1.figures.drift_residual_ppm,
+    underrunsImpaired: v1.figures.underruns,
+    underruns20: v2.figures.underruns,
+    sync100: v1.figures.sync_error_p99_us,
+    thdnVirtual: v3.figures.thdn_db ?? NaN,
+    audioMinutes: (long * 4) / 60,
     arrival: v4.figures,
   };
 }
 
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' }); // device D runs dist/ as shipped
-  const log = (s: string) => { if (!opts.json) console.log(s); else process.stderr.write(s + '\n'); };
+  const log = (s: string) => {
+    if (!opts.json) console.log(s);
+    else process.stderr.write(s + '\n');
+  };
   const v = await virtual(opts.quick, log);
   const rt = await realTime(opts.quick ? 25 : 70, log);
   const figures = {
@@ -275,21 +509,45 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['underruns_100ms_impaired (real + virtual)', figures.underruns_100ms_impaired, atMost(figures.underruns_100ms_impaired, 0), ''],
       ['underruns_20ms (virtual)', figures.underruns_20ms, atMost(figures.underruns_20ms, 0), ''],
       ['thdn_db (C, +300 ppm, speaker path)', figures.thdn_db, atMost(figures.thdn_db, -90), `PulseAudio ${figures.thdn_db_pulseaudio}`],
-      ['cpu_pct (device D: runtime + sink process)', figures.cpu_pct, `${atMost(figures.cpu_pct, 0.5)}, ≤ PA ${figures.cpu_pct <= figures.cpu_pct_pulseaudio ? '✓' : '✗'}`, `PulseAudio ${figures.cpu_pct_pulseaudio}`],
+      [
+        'cpu_pct (device D: runtime + sink process)',
+        figures.cpu_pct,
+        `${atMost(figures.cpu_pct, 0.5)}, ≤ PA ${figures.cpu_pct <= figures.cpu_pct_pulseaudio ? '✓' : '✗'}`,
+        `PulseAudio ${figures.cpu_pct_pulseaudio}`,
+      ],
       ['rss_mb (device D: runtime + sink process)', figures.rss_mb, atMost(figures.rss_mb, 80), ''],
     ];
     console.log(formatTable(['figure', 'value', 'target', 'PulseAudio module-rtp-recv'], rows));
-    console.log(`\nper player CPU % (process tree, same ${opts.quick ? 'short ' : ''}window): ${Object.entries(rt.cpu).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}; PulseAudio ${rt.cpuPa.toFixed(2)}`);
-    console.log('  (D is the shipped runtime and the figure; A-C are test hosts: simulated DAC mirrored through speaker, and IPC to this bench)');
+    console.log(
+      `\nper player CPU % (process tree, same ${opts.quick ? 'short ' : ''}window): ${Object.entries(rt.cpu)
+        .map(([k, x]) => `${k} ${x.toFixed(2)}`)
+        .join(', ')}; PulseAudio ${rt.cpuPa.toFixed(2)}`,
+    );
+    console.log(
+      '  (D is the shipped runtime and the figure; A-C are test hosts: simulated DAC mirrored through speaker, and IPC to this bench)',
+    );
     const dd = rt.deviceD;
-    console.log(`device D memory: ${dd.resident.toFixed(1)} MB resident (the figure: the runtime's RSS ${dd.rssMain.toFixed(1)} MB + its sink process's private pages); RSS summed over both processes ${dd.rss.toFixed(1)} MB (the node binary's pages counted twice), PSS ${dd.pss.toFixed(1)} MB`);
+    console.log(
+      `device D memory: ${dd.resident.toFixed(1)} MB resident (the figure: the runtime's RSS ${dd.rssMain.toFixed(1)} MB + its sink process's private pages); RSS summed over both processes ${dd.rss.toFixed(1)} MB (the node binary's pages counted twice), PSS ${dd.pss.toFixed(1)} MB`,
+    );
     console.log(`  the runtime's resident pages by mapping (MB): ${dd.mainRss.map((x) => `${x.mapping} ${x.mb.toFixed(2)}`).join(', ')}`);
-    console.log(`  its sink process's private pages by mapping (MB): ${dd.sinkPrivate.map((x) => `${x.mapping} ${x.mb.toFixed(2)}`).join(', ')}`);
-    if (dd.state) console.log(`device D player: playing ${dd.state.playing}, received ${dd.state.packets?.received}, underruns ${dd.state.underruns}, DAC ${Number(dd.state.driftPpm).toFixed(1)} ppm (PulseAudio's null sink runs on this machine's clock), sink ${dd.state.sink?.status}`);
-    console.log(`test-host players A–C (no MQTT, sim DAC mirrored through speaker): largest RSS ${rt.rss.toFixed(1)} MB summed over player + sink processes, ${rt.rssMain.toFixed(1)} MB player process alone, PSS ${rt.pss.toFixed(1)} MB`);
+    console.log(
+      `  its sink process's private pages by mapping (MB): ${dd.sinkPrivate.map((x) => `${x.mapping} ${x.mb.toFixed(2)}`).join(', ')}`,
+    );
+    if (dd.state)
+      console.log(
+        `device D player: playing ${dd.state.playing}, received ${dd.state.packets?.received}, underruns ${dd.state.underruns}, DAC ${Number(dd.state.driftPpm).toFixed(1)} ppm (PulseAudio's null sink runs on this machine's clock), sink ${dd.state.sink?.status}`,
+      );
+    console.log(
+      `test-host players A–C (no MQTT, sim DAC mirrored through speaker): largest RSS ${rt.rss.toFixed(1)} MB summed over player + sink processes, ${rt.rssMain.toFixed(1)} MB player process alone, PSS ${rt.pss.toFixed(1)} MB`,
+    );
     console.log(`steady-window blocks compared: ${rt.steadyPoints}; relay: ${rt.relay.replace(/\s+/g, ' ')}`);
-    console.log(`virtual cross-checks: sync p99 at 100 ms impaired ${v.sync100.toFixed(1)} µs, THD+N at +300 ppm ${v.thdnVirtual.toFixed(1)} dB, ${v.audioMinutes.toFixed(0)} player-minutes of audio`);
-    console.log(`virtual, no RTCP (arrival mapping only, 5 ms jitter, 1 % loss): sync p99 ${v.arrival.sync_error_p99_us.toFixed(1)} µs, max ${v.arrival.sync_error_max_us.toFixed(1)} µs, join ${v.arrival.join_to_sync_s.toFixed(2)} s, underruns ${v.arrival.underruns}`);
+    console.log(
+      `virtual cross-checks: sync p99 at 100 ms impaired ${v.sync100.toFixed(1)} µs, THD+N at +300 ppm ${v.thdnVirtual.toFixed(1)} dB, ${v.audioMinutes.toFixed(0)} player-minutes of audio`,
+    );
+    console.log(
+      `virtual, no RTCP (arrival mapping only, 5 ms jitter, 1 % loss): sync p99 ${v.arrival.sync_error_p99_us.toFixed(1)} µs, max ${v.arrival.sync_error_max_us.toFixed(1)} µs, join ${v.arrival.join_to_sync_s.toFixed(2)} s, underruns ${v.arrival.underruns}`,
+    );
   }
   return figures;
 }

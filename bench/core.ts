@@ -27,25 +27,50 @@ import { measureLockouts, measureFlood } from './lib/lockouts.ts';
 import { runFuzz } from './lib/fuzz.ts';
 
 export const FIGURES = [
-  'provision_rtt_p50_ms', 'provision_rtt_p99_ms', 'reconnect_s', 'idle_rss_mb', 'fleet_devices',
-  'fleet_total_s_aedes', 'fleet_total_s_mosquitto', 'fleet_broker_cpu_s_aedes', 'fleet_broker_cpu_s_mosquitto',
-  'lockouts', 'flood_ping_delay_ms', 'fuzz_cases', 'fuzz_escapes',
+  'provision_rtt_p50_ms',
+  'provision_rtt_p99_ms',
+  'reconnect_s',
+  'idle_rss_mb',
+  'fleet_devices',
+  'fleet_total_s_aedes',
+  'fleet_total_s_mosquitto',
+  'fleet_broker_cpu_s_aedes',
+  'fleet_broker_cpu_s_mosquitto',
+  'lockouts',
+  'flood_ping_delay_ms',
+  'fuzz_cases',
+  'fuzz_escapes',
 ] as const;
 export type CoreFigures = Record<(typeof FIGURES)[number], number>;
 
 /** RTT: at least rttMin samples, then more up to rttMax while within rttBudgetMs (bounds the run). */
-interface Plan { rttMin: number; rttMax: number; rttBudgetMs: number; warmup: number; settleMs: number; reconnects: number; restartGapMs: number; fleetDevices: number }
+interface Plan {
+  rttMin: number;
+  rttMax: number;
+  rttBudgetMs: number;
+  warmup: number;
+  settleMs: number;
+  reconnects: number;
+  restartGapMs: number;
+  fleetDevices: number;
+}
 
 function plan(quick: boolean): Plan {
   const env = process.env.HEARTH_BENCH_FLEET_DEVICES;
   const fleetDevices = env ? Number(env) : quick ? 25 : 200;
-  if (!Number.isInteger(fleetDevices) || fleetDevices < 1 || fleetDevices > 2000) throw new Error(`HEARTH_BENCH_FLEET_DEVICES must be an integer 1–2000, got "${env}"`);
+  if (!Number.isInteger(fleetDevices) || fleetDevices < 1 || fleetDevices > 2000)
+    throw new Error(`HEARTH_BENCH_FLEET_DEVICES must be an integer 1–2000, got "${env}"`);
   return quick
     ? { rttMin: 200, rttMax: 200, rttBudgetMs: 0, warmup: 10, settleMs: 1000, reconnects: 2, restartGapMs: 300, fleetDevices }
     : { rttMin: 200, rttMax: 1000, rttBudgetMs: 20_000, warmup: 50, settleMs: 5000, reconnects: 5, restartGapMs: 5500, fleetDevices };
 }
 
-interface SingleDevice { rttMs: number[]; reconnectS: number[]; hubReadyS: number[]; idleRssMb: number }
+interface SingleDevice {
+  rttMs: number[];
+  reconnectS: number[];
+  hubReadyS: number[];
+  idleRssMb: number;
+}
 
 /** One device process on one hub process: idle RSS, then provisioning RTT, then reconnects. */
 async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
@@ -60,7 +85,10 @@ async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
 
     await sleep(p.settleMs);
     let idleRssMb = 0;
-    for (let i = 0; i < 5; i++) { idleRssMb = Math.max(idleRssMb, rssMb(device.child.pid)); await sleep(200); }
+    for (let i = 0; i < 5; i++) {
+      idleRssMb = Math.max(idleRssMb, rssMb(device.child.pid));
+      await sleep(200);
+    }
 
     const rttMs: number[] = [];
     const tRtt = performance.now();
@@ -70,7 +98,8 @@ async function singleDevice(cli: string, p: Plan): Promise<SingleDevice> {
       const r = await ctl.configSet(id, { patch: { name: `bench ${i}` } });
       const dt = performance.now() - t;
       if (!r.ok) throw new Error(`config/set ${i} was refused: ${r.error?.code} ${r.error?.message}`);
-      if ((r.result as { unchanged?: boolean } | undefined)?.unchanged) throw new Error(`config/set ${i} changed nothing; every sample must be a real apply`);
+      if ((r.result as { unchanged?: boolean } | undefined)?.unchanged)
+        throw new Error(`config/set ${i} changed nothing; every sample must be a real apply`);
       if (i >= p.warmup) rttMs.push(dt);
     }
 
@@ -115,7 +144,12 @@ async function floodOnly(opts: { json: boolean; quick: boolean }): Promise<Parti
 }
 
 function floodRow(value: number, fl: Awaited<ReturnType<typeof measureFlood>>): Array<string | number> {
-  return ['flood_ping_delay_ms', value, atMost(value, 200), `slowest of ${fl.pings} pings (every 50 ms, another client) while one client floods 53 KB invalid configs (${fl.floodSent} sent, ${fl.floodReplies} refused in that time); p99 ${round(fl.pingP99Ms, 1)} ms, unloaded median ${round(fl.idlePingMedianMs, 1)} ms; hub + device processes`];
+  return [
+    'flood_ping_delay_ms',
+    value,
+    atMost(value, 200),
+    `slowest of ${fl.pings} pings (every 50 ms, another client) while one client floods 53 KB invalid configs (${fl.floodSent} sent, ${fl.floodReplies} refused in that time); p99 ${round(fl.pingP99Ms, 1)} ms, unloaded median ${round(fl.idlePingMedianMs, 1)} ms; hub + device processes`,
+  ];
 }
 
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Partial<CoreFigures>> {
@@ -123,9 +157,15 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Part
   if (only !== undefined && only !== 'flood') throw new Error(`HEARTH_BENCH_CORE_ONLY may only be "flood", got "${only}"`);
   if (only === 'flood') return floodOnly(opts);
   const p = plan(opts.quick);
-  const say = (s: string) => { if (!opts.json) process.stdout.write(s); };
+  const say = (s: string) => {
+    if (!opts.json) process.stdout.write(s);
+  };
   let tPhase = performance.now();
-  const done = () => { const s = (performance.now() - tPhase) / 1000; tPhase = performance.now(); return `done (${s.toFixed(1)} s)\n`; };
+  const done = () => {
+    const s = (performance.now() - tPhase) / 1000;
+    tPhase = performance.now();
+    return `done (${s.toFixed(1)} s)\n`;
+  };
   const bundle = await buildBenchBundle();
   try {
     say(`core: bundled the CLI and the fleet simulator … ${done()}`);
@@ -168,23 +208,68 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Part
     };
     if (!opts.json) {
       const f = figures;
-      console.log(formatTable(['figure', 'value', 'target', 'what was measured'], [
-        ['provision_rtt_p50_ms', f.provision_rtt_p50_ms, '', `config/set → reply, ${one.rttMs.length} applied patches, device + hub processes on loopback`],
-        ['provision_rtt_p99_ms', f.provision_rtt_p99_ms, atMost(f.provision_rtt_p99_ms, 20), `max ${round(Math.max(...one.rttMs), 2)} ms`],
-        ['reconnect_s', f.reconnect_s, atMost(f.reconnect_s, 2), `hub stop+start → device online, median of ${one.reconnectS.length} (max ${round(Math.max(...one.reconnectS), 3)} s; hub listening again after ${round(median(one.hubReadyS), 3)} s); backoff 50–500 ms`],
-        ['idle_rss_mb', f.idle_rss_mb, atMost(f.idle_rss_mb, 60), `VmRSS of "hearth run" (bundled, the image's node flags, no roles) after ${p.settleMs / 1000} s online and idle`],
-        ['lockouts', f.lockouts, atMost(f.lockouts, 0), `of ${lk.changes} broker changes that cannot work (closed port, wrong password, unknown login, unresolvable name, TLS to plain, ws path): device unreachable after the reply; ${lk.refusedOk} answered apply-failed; slowest reply + ping back ${round(lk.worstBackMs / 1000, 2)} s (trial bound 3 s)`],
-        floodRow(f.flood_ping_delay_ms, fl),
-        ['fuzz_cases', f.fuzz_cases, f.fuzz_cases >= 10_000 ? 'ok (>= 10000)' : 'MISSED (>= 10000)', `random topics under hearth/<id>/ and payloads over MQTT to a runtime on the embedded hub (seed ${fuzzSeed}); ${fz.okReplies} ok replies, ${fz.trials} broker trials; ping p99 ${round(fz.pingP99Ms, 1)} ms`],
-        ['fuzz_escapes', f.fuzz_escapes, atMost(f.fuzz_escapes, 0), 'cases after which an invariant failed (reply, bounds, online, ping, config only after ok)'],
-        ['fleet_devices', f.fleet_devices, '', 'real runtimes in one fleet process, provisioned once each with a whole config'],
-      ]));
+      console.log(
+        formatTable(
+          ['figure', 'value', 'target', 'what was measured'],
+          [
+            [
+              'provision_rtt_p50_ms',
+              f.provision_rtt_p50_ms,
+              '',
+              `config/set → reply, ${one.rttMs.length} applied patches, device + hub processes on loopback`,
+            ],
+            [
+              'provision_rtt_p99_ms',
+              f.provision_rtt_p99_ms,
+              atMost(f.provision_rtt_p99_ms, 20),
+              `max ${round(Math.max(...one.rttMs), 2)} ms`,
+            ],
+            [
+              'reconnect_s',
+              f.reconnect_s,
+              atMost(f.reconnect_s, 2),
+              `hub stop+start → device online, median of ${one.reconnectS.length} (max ${round(Math.max(...one.reconnectS), 3)} s; hub listening again after ${round(median(one.hubReadyS), 3)} s); backoff 50–500 ms`,
+            ],
+            [
+              'idle_rss_mb',
+              f.idle_rss_mb,
+              atMost(f.idle_rss_mb, 60),
+              `VmRSS of "hearth run" (bundled, the image's node flags, no roles) after ${p.settleMs / 1000} s online and idle`,
+            ],
+            [
+              'lockouts',
+              f.lockouts,
+              atMost(f.lockouts, 0),
+              `of ${lk.changes} broker changes that cannot work (closed port, wrong password, unknown login, unresolvable name, TLS to plain, ws path): device unreachable after the reply; ${lk.refusedOk} answered apply-failed; slowest reply + ping back ${round(lk.worstBackMs / 1000, 2)} s (trial bound 3 s)`,
+            ],
+            floodRow(f.flood_ping_delay_ms, fl),
+            [
+              'fuzz_cases',
+              f.fuzz_cases,
+              f.fuzz_cases >= 10_000 ? 'ok (>= 10000)' : 'MISSED (>= 10000)',
+              `random topics under hearth/<id>/ and payloads over MQTT to a runtime on the embedded hub (seed ${fuzzSeed}); ${fz.okReplies} ok replies, ${fz.trials} broker trials; ping p99 ${round(fz.pingP99Ms, 1)} ms`,
+            ],
+            [
+              'fuzz_escapes',
+              f.fuzz_escapes,
+              atMost(f.fuzz_escapes, 0),
+              'cases after which an invariant failed (reply, bounds, online, ping, config only after ok)',
+            ],
+            ['fleet_devices', f.fleet_devices, '', 'real runtimes in one fleet process, provisioned once each with a whole config'],
+          ],
+        ),
+      );
       console.log();
-      console.log(formatTable([`fleet of ${p.fleetDevices} devices`, 'Aedes (hearth hub)', 'Mosquitto'], [
-        ['total time, broker up → all provisioned (s)', f.fleet_total_s_aedes, f.fleet_total_s_mosquitto],
-        ['broker CPU over that time (s)', f.fleet_broker_cpu_s_aedes, f.fleet_broker_cpu_s_mosquitto],
-        ['fleet boot before the broker starts (s, not counted)', round(a.bootS, 2), round(m.bootS, 2)],
-      ]));
+      console.log(
+        formatTable(
+          [`fleet of ${p.fleetDevices} devices`, 'Aedes (hearth hub)', 'Mosquitto'],
+          [
+            ['total time, broker up → all provisioned (s)', f.fleet_total_s_aedes, f.fleet_total_s_mosquitto],
+            ['broker CPU over that time (s)', f.fleet_broker_cpu_s_aedes, f.fleet_broker_cpu_s_mosquitto],
+            ['fleet boot before the broker starts (s, not counted)', round(a.bootS, 2), round(m.bootS, 2)],
+          ],
+        ),
+      );
     }
     return figures;
   } finally {

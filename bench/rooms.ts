@@ -34,7 +34,10 @@ const SHIFTS = { hub: sh(1.5, 30), source: sh(-0.003, -100), a: sh(0.002, 200), 
 const JOIN_LIMIT_US = 100;
 const ASYM_UP: Profile = { delayMs: 1.1, jitterMs: 2 };
 
-interface Times { runS: number; settleS: number }
+interface Times {
+  runS: number;
+  settleS: number;
+}
 
 /** Seconds from `from` until the error is within ±limit and stays there for `holdS` (or to the end, if shorter); NaN if never. */
 export function joinTime(errs: readonly RoomError[], from: number, limitUs = JOIN_LIMIT_US, holdS = 3): number {
@@ -49,24 +52,42 @@ export function joinTime(errs: readonly RoomError[], from: number, limitUs = JOI
   return NaN;
 }
 
-interface Window { p99: number; max: number; missingPct: number; n: number }
+interface Window {
+  p99: number;
+  max: number;
+  missingPct: number;
+  n: number;
+}
 function steady(errs: readonly RoomError[], from: number, to = Infinity): Window {
   const w = errs.filter((e) => e.wallMs >= from && e.wallMs < to);
   const ok = w.filter((e) => Number.isFinite(e.errUs)).map((e) => Math.abs(e.errUs));
-  return { p99: ok.length ? percentile(ok, 99) : NaN, max: ok.length ? Math.max(...ok) : NaN, missingPct: w.length ? (100 * (w.length - ok.length)) / w.length : 100, n: w.length };
+  return {
+    p99: ok.length ? percentile(ok, 99) : NaN,
+    max: ok.length ? Math.max(...ok) : NaN,
+    missingPct: w.length ? (100 * (w.length - ok.length)) / w.length : 100,
+    n: w.length,
+  };
 }
 
 /** The signed error's course: median per `stepS` from `from`, for the log. */
 function course(errs: readonly RoomError[], from: number, stepS: number): string {
   const out: string[] = [];
   for (let t = from; t < (errs.at(-1)?.wallMs ?? 0); t += stepS * 1000) {
-    const w = errs.filter((e) => e.wallMs >= t && e.wallMs < t + stepS * 1000 && Number.isFinite(e.errUs)).map((e) => e.errUs).sort((x, y) => x - y);
+    const w = errs
+      .filter((e) => e.wallMs >= t && e.wallMs < t + stepS * 1000 && Number.isFinite(e.errUs))
+      .map((e) => e.errUs)
+      .sort((x, y) => x - y);
     out.push(w.length ? w[w.length >> 1]!.toFixed(0) : '—');
   }
   return out.join(' ');
 }
 
-interface Ctx { ns: Netns; dir: string; observer: RoomObserver; noise: string }
+interface Ctx {
+  ns: Netns;
+  dir: string;
+  observer: RoomObserver;
+  noise: string;
+}
 async function withHouse<T>(name: string, log: (s: string) => void, fn: (c: Ctx) => Promise<T>): Promise<T> {
   mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
   const dir = mkdtempSync(join(root, 'node_modules/.cache/hearth-rooms-'));
@@ -85,12 +106,27 @@ async function withHouse<T>(name: string, log: (s: string) => void, fn: (c: Ctx)
   }
 }
 
-interface Outcome { errs: RoomError[]; bJoin: number; end: number; queriesPerMin?: number; extra?: Record<string, number> }
+interface Outcome {
+  errs: RoomError[];
+  bJoin: number;
+  end: number;
+  queriesPerMin?: number;
+  extra?: Record<string, number>;
+}
 
 /** hearth: A plays, B joins, `t.runS` recorded after B joined. */
-async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: boolean; seed: number; step?: boolean; trueClocks?: boolean }, t: Times, log: (s: string) => void): Promise<Outcome> {
+async function hearthRun(
+  c: Ctx,
+  o: { down: Profile; up: Profile; houseClock: boolean; seed: number; step?: boolean; trueClocks?: boolean },
+  t: Times,
+  log: (s: string) => void,
+): Promise<Outcome> {
   const stepFile = o.step ? join(c.dir, 'b-clock') : undefined;
-  const shifts = o.step ? { hub: null, source: null, a: null, b: sh(0, 0) } : o.trueClocks ? { hub: null, source: null, a: null, b: null } : SHIFTS;
+  const shifts = o.step
+    ? { hub: null, source: null, a: null, b: sh(0, 0) }
+    : o.trueClocks
+      ? { hub: null, source: null, a: null, b: null }
+      : SHIFTS;
   const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log, ...shifts });
   const rec = c.observer.record();
   try {
@@ -108,7 +144,8 @@ async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: bo
       await sleep(10_500);
     } else {
       await sleep(t.settleS * 1000);
-      const q0 = await house.linkCounts('roomA'), t0 = Date.now();
+      const q0 = await house.linkCounts('roomA'),
+        t0 = Date.now();
       await sleep((t.runS - t.settleS) * 1000);
       const q1 = await house.linkCounts('roomA');
       queriesPerMin = (((q1['0:up']?.packets ?? 0) - (q0['0:up']?.packets ?? 0)) * 60_000) / (Date.now() - t0);
@@ -119,15 +156,24 @@ async function hearthRun(c: Ctx, o: { down: Profile; up: Profile; houseClock: bo
     if (o.step) {
       // Player B's events around its sink restart, for the record (what it said happened).
       for (const e of events.filter((x) => x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000)) {
-        log(`  B event +${((e.atMs - extra.killAt!) / 1000).toFixed(3)} s ${e.topic.split('/').pop()}: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`);
+        log(
+          `  B event +${((e.atMs - extra.killAt!) / 1000).toFixed(3)} s ${e.topic.split('/').pop()}: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`,
+        );
       }
     }
     for (const id of ['roomA', 'roomB']) {
       const s = states[`hearth/${id}/state/player`]?.detail;
-      if (s) log(`  ${id} said: playing ${s.playing}, timing ${s.timing}, syncErrorUs ${Number(s.syncErrorUs).toFixed(0)}, underruns ${s.underruns}, resyncs ${s.resyncs}${s.clock ? `, clock ${JSON.stringify(s.clock)}` : ''}`);
+      if (s)
+        log(
+          `  ${id} said: playing ${s.playing}, timing ${s.timing}, syncErrorUs ${Number(s.syncErrorUs).toFixed(0)}, underruns ${s.underruns}, resyncs ${s.resyncs}${s.clock ? `, clock ${JSON.stringify(s.clock)}` : ''}`,
+        );
     }
     return { errs: roomErrors(r), bJoin, end, queriesPerMin, extra };
-  } catch (e) { await rec.stop().catch(() => undefined); await house.stop(); throw e; }
+  } catch (e) {
+    await rec.stop().catch(() => undefined);
+    await house.stop();
+    throw e;
+  }
 }
 
 async function snapRun(c: Ctx, t: Times, log: (s: string) => void): Promise<Outcome> {
@@ -141,51 +187,102 @@ async function snapRun(c: Ctx, t: Times, log: (s: string) => void): Promise<Outc
     const r = await rec.stop();
     await house.stop();
     return { errs: roomErrors(r), bJoin, end };
-  } catch (e) { await rec.stop().catch(() => undefined); await house.stop(); throw e; }
+  } catch (e) {
+    await rec.stop().catch(() => undefined);
+    await house.stop();
+    throw e;
+  }
 }
 
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' }); // devices run dist/ as shipped
-  const log = (s: string) => { if (!opts.json) console.log(s); else process.stderr.write(s + '\n'); };
+  const log = (s: string) => {
+    if (!opts.json) console.log(s);
+    else process.stderr.write(s + '\n');
+  };
   const t: Times = opts.quick ? { runS: 25, settleS: 12 } : { runS: 60, settleS: 25 };
   const loadBefore = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();
   const report = (name: string, o: Outcome) => {
     log(`  error B − A, median µs per 5 s after B joined: ${course(o.errs, o.bJoin, 5)}`);
     const w = steady(o.errs, o.bJoin + t.settleS * 1000, o.end);
-    log(`  steady window (${w.n} readings, ${w.missingPct.toFixed(1)} % without a reading): p99 ${w.p99.toFixed(1)} µs, max ${w.max.toFixed(1)} µs`);
+    log(
+      `  steady window (${w.n} readings, ${w.missingPct.toFixed(1)} % without a reading): p99 ${w.p99.toFixed(1)} µs, max ${w.max.toFixed(1)} µs`,
+    );
     return w;
   };
   // ROOMS_ONLY=wallclock,snapcast runs only those scenarios (the rest report NaN, failing the run).
   const only = process.env.ROOMS_ONLY?.split(',');
   const tryRun = async (name: string, fn: () => Promise<Outcome>): Promise<Outcome | null> => {
     if (only && !only.includes(name)) return null;
-    try { return await fn(); } catch (e) { log(`  ${name} failed: ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`); return null; }
+    try {
+      return await fn();
+    } catch (e) {
+      log(`  ${name} failed: ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`);
+      return null;
+    }
   };
-  const shifted = await tryRun('shifted', () => withHouse('hearth, house clock, wired, clocks shifted', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 1 }, t, log)));
+  const shifted = await tryRun('shifted', () =>
+    withHouse('hearth, house clock, wired, clocks shifted', log, (c) =>
+      hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 1 }, t, log),
+    ),
+  );
   const ws = shifted ? report('shifted', shifted) : null;
-  const wifi = await tryRun('wifi', () => withHouse('hearth, house clock, Wi-Fi-like, clocks shifted', log, (c) => hearthRun(c, { down: WIFI, up: WIFI, houseClock: true, seed: 2 }, t, log)));
+  const wifi = await tryRun('wifi', () =>
+    withHouse('hearth, house clock, Wi-Fi-like, clocks shifted', log, (c) =>
+      hearthRun(c, { down: WIFI, up: WIFI, houseClock: true, seed: 2 }, t, log),
+    ),
+  );
   const ww = wifi ? report('wifi', wifi) : null;
   // Asymmetric: 2 ± 1 ms more from each device toward the hub (its NTP queries), wired toward it.
-  const asym = await tryRun('asym', () => withHouse('hearth, house clock, wired + 2 ± 1 ms device → hub only, clocks shifted', log, (c) => hearthRun(c, { down: WIRED, up: ASYM_UP, houseClock: true, seed: 4 }, t, log)));
+  const asym = await tryRun('asym', () =>
+    withHouse('hearth, house clock, wired + 2 ± 1 ms device → hub only, clocks shifted', log, (c) =>
+      hearthRun(c, { down: WIRED, up: ASYM_UP, houseClock: true, seed: 4 }, t, log),
+    ),
+  );
   const wa = asym ? report('asym', asym) : null;
-  const step = await tryRun('step', () => withHouse('hearth, house clock, wired, +1 s CLOCK_REALTIME step on B, its sink restarted', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 3, step: true }, t, log)));
-  let stepMax = NaN, stepSilenceMs = NaN;
+  const step = await tryRun('step', () =>
+    withHouse('hearth, house clock, wired, +1 s CLOCK_REALTIME step on B, its sink restarted', log, (c) =>
+      hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 3, step: true }, t, log),
+    ),
+  );
+  let stepMax = NaN,
+    stepSilenceMs = NaN;
   if (step) {
     const at = step.extra!.stepAt!;
     const w = steady(step.errs, at, at + 10_000);
-    stepMax = w.max; stepSilenceMs = (w.missingPct / 100) * 10_000;
-    log(`  after the step (10 s): max ${w.max.toFixed(1)} µs, ${w.missingPct.toFixed(1)} % of windows without a reading (silence or garbage); course per 1 s: ${course(step.errs, at, 1)}`);
+    stepMax = w.max;
+    stepSilenceMs = (w.missingPct / 100) * 10_000;
+    log(
+      `  after the step (10 s): max ${w.max.toFixed(1)} µs, ${w.missingPct.toFixed(1)} % of windows without a reading (silence or garbage); course per 1 s: ${course(step.errs, at, 1)}`,
+    );
     const k = step.extra!.killAt!;
-    log(`  around the sink restart, per 42.7 ms window from 0.2 s before the kill (µs, — silence): ${step.errs.filter((e) => e.wallMs >= k - 200 && e.wallMs < k + 2500).map((e) => (Number.isFinite(e.errUs) ? e.errUs.toFixed(0) : '—')).join(' ')}`);
+    log(
+      `  around the sink restart, per 42.7 ms window from 0.2 s before the kill (µs, — silence): ${step.errs
+        .filter((e) => e.wallMs >= k - 200 && e.wallMs < k + 2500)
+        .map((e) => (Number.isFinite(e.errUs) ? e.errUs.toFixed(0) : '—'))
+        .join(' ')}`,
+    );
   }
   // The split of the error (issue 10): every clock true (one kernel clock), so with the house clock
   // off the rooms share their wall clock exactly and what remains is the player path (sink latency
   // accounting, DAC position stamps) plus the observer; with it on, the house clock's error adds.
-  const floorOff = await tryRun('floor-off', () => withHouse('hearth, every clock true, house clock OFF (player path + observer only), wired', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: false, seed: 5, trueClocks: true }, t, log)));
+  const floorOff = await tryRun('floor-off', () =>
+    withHouse('hearth, every clock true, house clock OFF (player path + observer only), wired', log, (c) =>
+      hearthRun(c, { down: WIRED, up: WIRED, houseClock: false, seed: 5, trueClocks: true }, t, log),
+    ),
+  );
   const wfo = floorOff ? report('floor-off', floorOff) : null;
-  const floorOn = await tryRun('floor-on', () => withHouse('hearth, every clock true, house clock on, wired', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 6, trueClocks: true }, t, log)));
+  const floorOn = await tryRun('floor-on', () =>
+    withHouse('hearth, every clock true, house clock on, wired', log, (c) =>
+      hearthRun(c, { down: WIRED, up: WIRED, houseClock: true, seed: 6, trueClocks: true }, t, log),
+    ),
+  );
   const wfn = floorOn ? report('floor-on', floorOn) : null;
-  const wall = await tryRun('wallclock', () => withHouse('hearth, house clock OFF (own wall clocks), wired, clocks shifted', log, (c) => hearthRun(c, { down: WIRED, up: WIRED, houseClock: false, seed: 1 }, t, log)));
+  const wall = await tryRun('wallclock', () =>
+    withHouse('hearth, house clock OFF (own wall clocks), wired, clocks shifted', log, (c) =>
+      hearthRun(c, { down: WIRED, up: WIRED, houseClock: false, seed: 1 }, t, log),
+    ),
+  );
   const wwall = wall ? report('wallclock', wall) : null;
   const snap = await tryRun('snapcast', () => withHouse('Snapcast 0.26, wired, clocks shifted', log, (c) => snapRun(c, t, log)));
   const wsnap = snap ? report('snapcast', snap) : null;
@@ -215,9 +312,16 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     clock_queries_per_min: round(shifted?.queriesPerMin ?? NaN, 1),
   };
   if (!opts.json) {
-    const quarter = (x: number) => (Number.isFinite(figures.snapcast_sync_p99_us) ? `≤ ¼ Snapcast (${round(figures.snapcast_sync_p99_us / 4, 1)}) ${x <= figures.snapcast_sync_p99_us / 4 ? '✓' : '✗'}` : '');
+    const quarter = (x: number) =>
+      Number.isFinite(figures.snapcast_sync_p99_us)
+        ? `≤ ¼ Snapcast (${round(figures.snapcast_sync_p99_us / 4, 1)}) ${x <= figures.snapcast_sync_p99_us / 4 ? '✓' : '✗'}`
+        : '';
     const rows: Array<[string, number, string]> = [
-      ['true_sync_p99_us (wired, shifted)', figures.true_sync_p99_us, `${atMost(figures.true_sync_p99_us, 50)} ${quarter(figures.true_sync_p99_us)}`],
+      [
+        'true_sync_p99_us (wired, shifted)',
+        figures.true_sync_p99_us,
+        `${atMost(figures.true_sync_p99_us, 50)} ${quarter(figures.true_sync_p99_us)}`,
+      ],
       ['true_sync_max_us (wired, shifted)', figures.true_sync_max_us, atMost(figures.true_sync_max_us, 150)],
       ['true_sync_p99_us_wifi', figures.true_sync_p99_us_wifi, atMost(figures.true_sync_p99_us_wifi, 250)],
       ['true_sync_p99_us_asym (+2 ± 1 ms up only)', figures.true_sync_p99_us_asym, 'reported'],
@@ -232,8 +336,11 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['clock_queries_per_min (A, at its relay)', figures.clock_queries_per_min, atMost(figures.clock_queries_per_min, 60)],
     ];
     console.log('\n' + formatTable(['figure', 'value', 'target'], rows));
-    if (never.length) console.log(`\n${never.join(', ')}: never within 100 µs for 3 s in the run; the figure is the run's length, a lower bound`);
-    console.log(`\nclock shifts: hub ${fmtOffset(SHIFTS.hub.offsetS)} s ${SHIFTS.hub.ppm} ppm, source ${fmtOffset(SHIFTS.source.offsetS)} s ${SHIFTS.source.ppm} ppm, A ${fmtOffset(SHIFTS.a.offsetS)} s +${SHIFTS.a.ppm} ppm, B ${fmtOffset(SHIFTS.b.offsetS)} s ${SHIFTS.b.ppm} ppm; run ${t.runS} s after B joined, steady from ${t.settleS} s`);
+    if (never.length)
+      console.log(`\n${never.join(', ')}: never within 100 µs for 3 s in the run; the figure is the run's length, a lower bound`);
+    console.log(
+      `\nclock shifts: hub ${fmtOffset(SHIFTS.hub.offsetS)} s ${SHIFTS.hub.ppm} ppm, source ${fmtOffset(SHIFTS.source.offsetS)} s ${SHIFTS.source.ppm} ppm, A ${fmtOffset(SHIFTS.a.offsetS)} s +${SHIFTS.a.ppm} ppm, B ${fmtOffset(SHIFTS.b.offsetS)} s ${SHIFTS.b.ppm} ppm; run ${t.runS} s after B joined, steady from ${t.settleS} s`,
+    );
     console.log(`load average before ${loadBefore}, after ${loadAfter} (2 cores; shared machine)`);
   }
   // NaN (a scenario that could not run, e.g. the house clock not built in) fails the bench run.

@@ -26,7 +26,11 @@ import { killMidway } from '../test/helpers/tuner-kill.ts';
 
 export type Adapter = 'sim' | 'rpio' | 'chardev';
 export interface TruthFigures {
-  presses: number; pressErrorMax: number; wrong: number; wrongOk: number; okReplies: number;
+  presses: number;
+  pressErrorMax: number;
+  wrong: number;
+  wrongOk: number;
+  okReplies: number;
   /** Every press from the wire: its planned release (rise + asked length) and length − asked. */
   releases: Array<{ due: number; err: number }>;
 }
@@ -39,7 +43,10 @@ export function pressesOf(edges: Array<{ t: number; level: number }>): Array<{ r
   let rise: number | undefined;
   for (const e of edges) {
     if (e.level === 1 && rise === undefined) rise = e.t;
-    else if (e.level === 0 && rise !== undefined) { out.push({ rise, ms: e.t - rise }); rise = undefined; }
+    else if (e.level === 0 && rise !== undefined) {
+      out.push({ rise, ms: e.t - rise });
+      rise = undefined;
+    }
   }
   return out;
 }
@@ -65,20 +72,42 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
     gpio = await HeldGpio.open({ adapter, ...(adapter === 'rpio' ? { mock: 'raspi-4', trace } : {}), ...(wire ? { env: wire.env } : {}) });
   }
   const config: TunerConfig = {
-    gpio: { adapter }, start: { line: 17 }, key: { line: 27 }, presses: targets, windows: W, margins: { guardMs: bound },
-    minGapMs: 0, keyResponseMs: 50, settleMs: 50, keyMaxMs: 2000,
+    gpio: { adapter },
+    start: { line: 17 },
+    key: { line: 27 },
+    presses: targets,
+    windows: W,
+    margins: { guardMs: bound },
+    minGapMs: 0,
+    keyResponseMs: 50,
+    settleMs: 50,
+    keyMaxMs: 2000,
   };
   const role = new TunerRole({
-    device: { id: 'bench', baseTopic: 'hearth', stateDir: dir }, config, clock, log: memoryLogger(),
-    link: { publishState() {}, publishEvent() {}, publishStream() {}, watchStreams: () => () => {}, sendCommand: async () => ({ v: 2, id: '', ok: true }), connected: true },
-    hal: { gpio: () => gpio }, fail: () => {},
+    device: { id: 'bench', baseTopic: 'hearth', stateDir: dir },
+    config,
+    clock,
+    log: memoryLogger(),
+    link: {
+      publishState() {},
+      publishEvent() {},
+      publishStream() {},
+      watchStreams: () => () => {},
+      sendCommand: async () => ({ v: 2, id: '', ok: true }),
+      connected: true,
+    },
+    hal: { gpio: () => gpio },
+    fail: () => {},
   });
   await role.start();
   const asked: Array<{ mode: TuneMode; ok: boolean; read?: TuneMode }> = [];
   try {
     for (let i = 0; i < n; i++) {
       const mode = modes[i % modes.length]!;
-      const ok = await role.commands.tune({ mode }).then(() => true, () => false);
+      const ok = await role.commands.tune({ mode }).then(
+        () => true,
+        () => false,
+      );
       asked.push({ mode, ok, ...(model ? { read: model.lastMode } : {}) });
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -89,7 +118,15 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
   let edges: Array<{ t: number; level: number }>;
   if (gpio instanceof SimGpio) edges = gpio.edgesOf(17).filter((e) => e.by === 'host');
   else if (wire) edges = wire.trace().filter((e: TraceEntry) => e.line === 17);
-  else edges = existsSync(trace) ? readFileSync(trace, 'utf8').trim().split('\n').map((l) => l.split(' ')).filter((p) => p[1] === '17').map((p) => ({ t: Number(p[0]), level: Number(p[2]) })) : [];
+  else
+    edges = existsSync(trace)
+      ? readFileSync(trace, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '))
+          .filter((p) => p[1] === '17')
+          .map((p) => ({ t: Number(p[0]), level: Number(p[2]) }))
+      : [];
   const lengths = pressesOf(edges);
   // The simulation stamps edges on its clock (performance.now()); the rest on CLOCK_MONOTONIC.
   const clockMinusMono = gpio instanceof SimGpio ? clock.now() - monotonicMs() : 0;
@@ -97,7 +134,10 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
   rmSync(dir, { recursive: true, force: true });
   if (lengths.length !== asked.length) throw new Error(`${adapter}: ${lengths.length} presses on the wire for ${asked.length} commands`);
   const target = { bypass: targets.bypassMs, memory: targets.memoryMs, full: targets.fullMs };
-  let pressErrorMax = 0, wrong = 0, wrongOk = 0, okReplies = 0;
+  let pressErrorMax = 0,
+    wrong = 0,
+    wrongOk = 0,
+    okReplies = 0;
   const releases: TruthFigures['releases'] = [];
   asked.forEach((a, i) => {
     const { rise, ms } = lengths[i]!;
@@ -113,6 +153,9 @@ export async function truthRun(adapter: Adapter, n: number): Promise<TruthFigure
 
 /** Worst release time past the planned end over a mid-press and a mid-PTT kill. */
 export async function killFigure(adapter: 'rpio' | 'chardev'): Promise<number> {
-  const runs = [await killMidway({ adapter, scenario: 'press', persist: true }), await killMidway({ adapter, scenario: 'ptt', persist: true })];
+  const runs = [
+    await killMidway({ adapter, scenario: 'press', persist: true }),
+    await killMidway({ adapter, scenario: 'ptt', persist: true }),
+  ];
   return Math.max(...runs.map((r) => r.afterPlannedMs));
 }

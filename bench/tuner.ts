@@ -33,10 +33,23 @@ import { join } from 'node:path';
 
 const MODES: TuneMode[] = ['bypass', 'memory', 'full'];
 const LINES = [4, 5, 6, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
-const machine = new TunerMachine({ bypassBelowMs: DEFAULTS.bypassBelowMs, fullAboveMs: DEFAULTS.fullAboveMs, targets: DEFAULTS.presses, guardMs: DEFAULTS.guardMs, errorMs: 5, minGapMs: 0 });
+const machine = new TunerMachine({
+  bypassBelowMs: DEFAULTS.bypassBelowMs,
+  fullAboveMs: DEFAULTS.fullAboveMs,
+  targets: DEFAULTS.presses,
+  guardMs: DEFAULTS.guardMs,
+  errorMs: 5,
+  minGapMs: 0,
+});
 const timing = { targetMs: (m: TuneMode) => machine.targetMs(m), inWindow: (m: TuneMode, ms: number) => machine.modeOf(ms) === m };
 
-interface Sample { mode: TuneMode; err: number; inside: boolean; line: number; due: number }
+interface Sample {
+  mode: TuneMode;
+  err: number;
+  inside: boolean;
+  line: number;
+  due: number;
+}
 
 /**
  * Runs `perMode` presses of each mode over the lines in parallel; returns one sample per press.
@@ -47,20 +60,26 @@ async function pressAll(gpio: Gpio, perMode: number, trace?: string): Promise<Sa
   for (let i = 0; i < perMode; i++) jobs.push(...MODES);
   const samples: Sample[] = [];
   const outs = await Promise.all(LINES.map((l) => gpio.output(l, { label: 'bench' })));
-  await Promise.all(outs.map(async (o, k) => {
-    await new Promise((r) => setTimeout(r, k * 7)); // stagger the lines
-    for (let mode = jobs.shift(); mode; mode = jobs.shift()) {
-      const target = timing.targetMs(mode);
-      const p = await o.pulse(target);
-      const ms = p.end - p.start;
-      samples.push({ mode, err: Math.abs(ms - target), inside: timing.inWindow(mode, ms), line: o.line, due: p.start + target });
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }));
+  await Promise.all(
+    outs.map(async (o, k) => {
+      await new Promise((r) => setTimeout(r, k * 7)); // stagger the lines
+      for (let mode = jobs.shift(); mode; mode = jobs.shift()) {
+        const target = timing.targetMs(mode);
+        const p = await o.pulse(target);
+        const ms = p.end - p.start;
+        samples.push({ mode, err: Math.abs(ms - target), inside: timing.inWindow(mode, ms), line: o.line, due: p.start + target });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }),
+  );
   for (const o of outs) o.close();
   if (!trace) return samples;
   // The wire: this run's rises and falls per line (the trace holds every run on this GPIO).
-  const edges = readFileSync(trace, 'utf8').trim().split('\n').map((l) => l.split(' ')).map((p) => ({ t: Number(p[0]), line: Number(p[1]), level: Number(p[2]) }));
+  const edges = readFileSync(trace, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '))
+    .map((p) => ({ t: Number(p[0]), line: Number(p[1]), level: Number(p[2]) }));
   for (const line of LINES) {
     const mine = samples.filter((x) => x.line === line);
     const wire = pressesOf(edges.filter((e) => e.line === line)).slice(-mine.length);
@@ -80,7 +99,8 @@ function attribute(releases: Array<{ due: number; err: number }>, probe: ProbeRe
   const over = releases.filter((r) => Math.abs(r.err) > limitMs);
   const unexplained = over.filter((r) => !(r.err > 0 && explainedByStall(probe.stalls, r.due, r.err)));
   return {
-    over: over.length, explained: over.length - unexplained.length,
+    over: over.length,
+    explained: over.length - unexplained.length,
     unexplainedMax: Math.max(0, ...releases.filter((r) => !over.includes(r) || unexplained.includes(r)).map((r) => Math.abs(r.err))),
     machineMax: Math.max(0, ...probe.cpus.map((c) => c.maxLateMs)),
   };
@@ -134,7 +154,13 @@ export async function startLoad(): Promise<{ stop(): Promise<{ packets: number; 
 
 function stats(samples: Sample[]) {
   const errs = samples.map((s) => s.err);
-  return { p50: percentile(errs, 50), p99: percentile(errs, 99), max: Math.max(...errs), outside: samples.filter((s) => !s.inside).length, n: samples.length };
+  return {
+    p50: percentile(errs, 50),
+    p99: percentile(errs, 99),
+    max: Math.max(...errs),
+    outside: samples.filter((s) => !s.inside).length,
+    n: samples.length,
+  };
 }
 
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
@@ -155,7 +181,12 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
   const probed = async <T>(fn: () => Promise<T>): Promise<[T, ProbeResult]> => {
     const probe = await startWakeProbe({ priority: PRESS_RT_PRIORITY + 1 });
     let r: T;
-    try { r = await fn(); } catch (e) { await probe.stop(); throw e; }
+    try {
+      r = await fn();
+    } catch (e) {
+      await probe.stop();
+      throw e;
+    }
     return [r, await probe.stop()];
   };
   try {
@@ -164,7 +195,10 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     try {
       let p: ProbeResult;
       [loaded, p] = await probed(() => pressAll(gpio, perMode, trace));
-      threadWhy = attribute(loaded.map((x) => ({ due: x.due, err: x.err })), p);
+      threadWhy = attribute(
+        loaded.map((x) => ({ due: x.due, err: x.err })),
+        p,
+      );
       const sim = new SimGpio({ clock: new RealClock(), pulseTimer: 'clock' }); // the old main-thread timing, for contrast
       await sim.ready();
       naive = await pressAll(sim, opts.quick ? 3 : 20);
@@ -183,7 +217,9 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     await gpio.close();
     rmSync(traceDir, { recursive: true, force: true });
   }
-  const si = stats(idle), sl = stats(loaded), sn = stats(naive);
+  const si = stats(idle),
+    sl = stats(loaded),
+    sn = stats(naive);
   const figures = {
     press_error_p50_ms_idle: round(si.p50, 3),
     press_error_p99_ms_idle: round(si.p99, 3),
@@ -191,18 +227,22 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     press_error_max_ms_loaded: round(sl.max, 3),
     presses_outside_window: si.outside + sl.outside,
     presses: si.n + sl.n,
-    ...Object.fromEntries((['sim', 'rpio', 'chardev'] as const).flatMap((a) => [
-      [`press_error_max_ms_loaded_${a}`, round(truth[a].pressErrorMax, 3)],
-      [`wrong_window_ok_replies_${a}`, truth[a].wrongOk],
-      [`wrong_window_presses_${a}`, truth[a].wrong],
-      [`tune_presses_${a}`, truth[a].presses],
-    ])),
-    ...Object.fromEntries((['sim', 'rpio', 'chardev'] as const).flatMap((a) => [
-      [`presses_over_5ms_${a}`, why[a].over],
-      [`presses_over_5ms_in_machine_stall_${a}`, why[a].explained],
-      [`press_error_max_ms_loaded_outside_stalls_${a}`, round(why[a].unexplainedMax, 3)],
-      [`machine_wake_latency_max_ms_${a}`, round(why[a].machineMax, 3)],
-    ])),
+    ...Object.fromEntries(
+      (['sim', 'rpio', 'chardev'] as const).flatMap((a) => [
+        [`press_error_max_ms_loaded_${a}`, round(truth[a].pressErrorMax, 3)],
+        [`wrong_window_ok_replies_${a}`, truth[a].wrongOk],
+        [`wrong_window_presses_${a}`, truth[a].wrong],
+        [`tune_presses_${a}`, truth[a].presses],
+      ]),
+    ),
+    ...Object.fromEntries(
+      (['sim', 'rpio', 'chardev'] as const).flatMap((a) => [
+        [`presses_over_5ms_${a}`, why[a].over],
+        [`presses_over_5ms_in_machine_stall_${a}`, why[a].explained],
+        [`press_error_max_ms_loaded_outside_stalls_${a}`, round(why[a].unexplainedMax, 3)],
+        [`machine_wake_latency_max_ms_${a}`, round(why[a].machineMax, 3)],
+      ]),
+    ),
     press_error_max_ms_loaded_outside_stalls: round(threadWhy.unexplainedMax, 3),
     machine_wake_latency_max_ms: round(threadWhy.machineMax, 3),
     holder_rss_mb_rpio: round(memory.rpio.rssMb, 1),
@@ -213,40 +253,118 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     line_held_after_kill_ms_chardev: round(held.chardev!, 1),
   };
   if (!opts.json) {
-    console.log(`tuner press timing: rpio line thread (${gpio.sched}), ${perMode} presses per mode per condition, targets ${MODES.map((m) => `${m} ${timing.targetMs(m)} ms`).join(', ')}`);
-    console.log(`load: ${load.packets} packets at 150/s through UDP + resampler, main thread busy ${round(load.busyPct, 0)}% of the time\n`);
-    console.log(formatTable(['figure', 'value', 'target'], [
-      ['press_error_p50_ms_idle', figures.press_error_p50_ms_idle, ''],
-      ['press_error_p99_ms_idle', figures.press_error_p99_ms_idle, atMost(figures.press_error_p99_ms_idle, 2)],
-      ['press_error_p99_ms_loaded', figures.press_error_p99_ms_loaded, atMost(figures.press_error_p99_ms_loaded, 2)],
-      ['press_error_max_ms_loaded', figures.press_error_max_ms_loaded, atMost(figures.press_error_max_ms_loaded, 5)],
-      ['press_error_max_ms_loaded_outside_stalls', figures.press_error_max_ms_loaded_outside_stalls, atMost(figures.press_error_max_ms_loaded_outside_stalls, 5)],
-      ['machine_wake_latency_max_ms (probe, same window)', figures.machine_wake_latency_max_ms, ''],
-      ['presses_outside_window', figures.presses_outside_window, atMost(figures.presses_outside_window, 0)],
-      ['presses', figures.presses, '≥ 400'],
-    ]));
+    console.log(
+      `tuner press timing: rpio line thread (${gpio.sched}), ${perMode} presses per mode per condition, targets ${MODES.map((m) => `${m} ${timing.targetMs(m)} ms`).join(', ')}`,
+    );
+    console.log(
+      `load: ${load.packets} packets at 150/s through UDP + resampler, main thread busy ${round(load.busyPct, 0)}% of the time\n`,
+    );
+    console.log(
+      formatTable(
+        ['figure', 'value', 'target'],
+        [
+          ['press_error_p50_ms_idle', figures.press_error_p50_ms_idle, ''],
+          ['press_error_p99_ms_idle', figures.press_error_p99_ms_idle, atMost(figures.press_error_p99_ms_idle, 2)],
+          ['press_error_p99_ms_loaded', figures.press_error_p99_ms_loaded, atMost(figures.press_error_p99_ms_loaded, 2)],
+          ['press_error_max_ms_loaded', figures.press_error_max_ms_loaded, atMost(figures.press_error_max_ms_loaded, 5)],
+          [
+            'press_error_max_ms_loaded_outside_stalls',
+            figures.press_error_max_ms_loaded_outside_stalls,
+            atMost(figures.press_error_max_ms_loaded_outside_stalls, 5),
+          ],
+          ['machine_wake_latency_max_ms (probe, same window)', figures.machine_wake_latency_max_ms, ''],
+          ['presses_outside_window', figures.presses_outside_window, atMost(figures.presses_outside_window, 0)],
+          ['presses', figures.presses, '≥ 400'],
+        ],
+      ),
+    );
     const rows = [];
-    for (const [cond, ss] of [['idle', idle], ['loaded', loaded], ['loaded, main-thread setTimeout (contrast)', naive]] as const) {
+    for (const [cond, ss] of [
+      ['idle', idle],
+      ['loaded', loaded],
+      ['loaded, main-thread setTimeout (contrast)', naive],
+    ] as const) {
       for (const m of MODES) {
         const st = stats(ss.filter((s) => s.mode === m));
         rows.push([cond, m, st.n, round(st.p50, 3), round(st.p99, 3), round(st.max, 3), st.outside]);
       }
     }
     console.log('\n' + formatTable(['condition', 'mode', 'presses', 'p50 ms', 'p99 ms', 'max ms', 'outside'], rows));
-    console.log('\nsafety per adapter, loaded (tune commands through the role, presses guardMs = the adapter\'s error bound from the window edges; wire read from outside):');
-    console.log(formatTable(['adapter', 'press_error_max_ms_loaded', 'target', 'wrong_window_ok_replies', 'target', 'wrong-window presses', 'ok replies', 'presses', 'line_held_after_kill_ms', 'target'],
-      (['sim', 'rpio', 'chardev'] as const).map((a) => {
-        const t = truth[a];
-        const k = a === 'sim' ? undefined : held[a];
-        return [a === 'chardev' ? 'chardev (stand-in gpiod v2)' : a === 'rpio' ? 'rpio (mock, holder)' : 'sim (thread)', round(t.pressErrorMax, 3), atMost(t.pressErrorMax, 5), t.wrongOk, atMost(t.wrongOk, 0), t.wrong, t.okReplies, t.presses,
-          k === undefined ? 'n/a (wire dies with the process)' : round(k, 1), k === undefined ? '' : atMost(k, 50)];
-      })));
-    console.log(`\nlate presses against the machine's own floor (wake-probe: a C SCHED_FIFO ${PRESS_RT_PRIORITY + 1} thread per CPU, 1 ms period, during each run; a press late by L is "in a stall" when a probe thread woke ≥ L − 1 ms late over the same moment):`);
-    console.log(formatTable(['adapter', 'presses > 5 ms off', 'of them in a machine stall', 'press_error_max_ms outside stalls', 'target', 'machine wake latency max ms'],
-      [['rpio line thread (bench process)', threadWhy.over, threadWhy.explained, round(threadWhy.unexplainedMax, 3), atMost(threadWhy.unexplainedMax, 5), round(threadWhy.machineMax, 3)],
-        ...(['sim', 'rpio', 'chardev'] as const).map((a) => [a, why[a].over, why[a].explained, round(why[a].unexplainedMax, 3), atMost(why[a].unexplainedMax, 5), round(why[a].machineMax, 3)])]));
+    console.log(
+      "\nsafety per adapter, loaded (tune commands through the role, presses guardMs = the adapter's error bound from the window edges; wire read from outside):",
+    );
+    console.log(
+      formatTable(
+        [
+          'adapter',
+          'press_error_max_ms_loaded',
+          'target',
+          'wrong_window_ok_replies',
+          'target',
+          'wrong-window presses',
+          'ok replies',
+          'presses',
+          'line_held_after_kill_ms',
+          'target',
+        ],
+        (['sim', 'rpio', 'chardev'] as const).map((a) => {
+          const t = truth[a];
+          const k = a === 'sim' ? undefined : held[a];
+          return [
+            a === 'chardev' ? 'chardev (stand-in gpiod v2)' : a === 'rpio' ? 'rpio (mock, holder)' : 'sim (thread)',
+            round(t.pressErrorMax, 3),
+            atMost(t.pressErrorMax, 5),
+            t.wrongOk,
+            atMost(t.wrongOk, 0),
+            t.wrong,
+            t.okReplies,
+            t.presses,
+            k === undefined ? 'n/a (wire dies with the process)' : round(k, 1),
+            k === undefined ? '' : atMost(k, 50),
+          ];
+        }),
+      ),
+    );
+    console.log(
+      `\nlate presses against the machine's own floor (wake-probe: a C SCHED_FIFO ${PRESS_RT_PRIORITY + 1} thread per CPU, 1 ms period, during each run; a press late by L is "in a stall" when a probe thread woke ≥ L − 1 ms late over the same moment):`,
+    );
+    console.log(
+      formatTable(
+        [
+          'adapter',
+          'presses > 5 ms off',
+          'of them in a machine stall',
+          'press_error_max_ms outside stalls',
+          'target',
+          'machine wake latency max ms',
+        ],
+        [
+          [
+            'rpio line thread (bench process)',
+            threadWhy.over,
+            threadWhy.explained,
+            round(threadWhy.unexplainedMax, 3),
+            atMost(threadWhy.unexplainedMax, 5),
+            round(threadWhy.machineMax, 3),
+          ],
+          ...(['sim', 'rpio', 'chardev'] as const).map((a) => [
+            a,
+            why[a].over,
+            why[a].explained,
+            round(why[a].unexplainedMax, 3),
+            atMost(why[a].unexplainedMax, 5),
+            round(why[a].machineMax, 3),
+          ]),
+        ],
+      ),
+    );
     console.log('\nline holder memory (built holder, flags as forked, START + KEY open, after 20 presses; /proc smaps_rollup):');
-    console.log(formatTable(['adapter', 'RSS MB', 'private MB'], (['rpio', 'chardev'] as const).map((a) => [a, round(memory[a].rssMb, 1), round(memory[a].privateMb, 1)])));
+    console.log(
+      formatTable(
+        ['adapter', 'RSS MB', 'private MB'],
+        (['rpio', 'chardev'] as const).map((a) => [a, round(memory[a].rssMb, 1), round(memory[a].privateMb, 1)]),
+      ),
+    );
   }
   return figures;
 }

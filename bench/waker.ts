@@ -17,7 +17,11 @@ import { formatTable, atMost } from './lib/table.ts';
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Pkt { t: number; kind: 'arp-req' | 'arp-other' | 'magic'; sender?: string }
+interface Pkt {
+  t: number;
+  kind: 'arp-req' | 'arp-other' | 'magic';
+  sender?: string;
+}
 
 /** Parses `tcpdump -tt -n -e` lines (µs timestamps) into the packets the bench cares about. */
 function parseLine(line: string): Pkt | undefined {
@@ -51,7 +55,10 @@ function pairLatencies(pkts: Pkt[], from: number, to: number, sender: string): {
     for (let j = i + 1; j < win.length; j++) {
       const q = win[j]!;
       if (q.kind === 'arp-req' && q.sender === sender) break;
-      if (q.kind === 'magic') { lat.push(q.t - p.t); break; }
+      if (q.kind === 'magic') {
+        lat.push(q.t - p.t);
+        break;
+      }
     }
   }
   return { lat, demands: reqs.length, magic: magic.length };
@@ -65,18 +72,30 @@ function cpuTicks(pid: number): number {
 
 function wakerConfig(lan: Lan, etherwake: boolean) {
   return {
-    hosts: [{
-      name: 'theobromine', ip: lan.sleeper.ip, mac: lan.sleeper.mac, interface: lan.waker.iface,
-      cooldownS: 0, wakeTimeoutS: 3600, deny: ['10.78.0.1'],
-      ...(etherwake ? { udp: false, rawEthernet: true } : {}),
-    }],
+    hosts: [
+      {
+        name: 'theobromine',
+        ip: lan.sleeper.ip,
+        mac: lan.sleeper.mac,
+        interface: lan.waker.iface,
+        cooldownS: 0,
+        wakeTimeoutS: 3600,
+        deny: ['10.78.0.1'],
+        ...(etherwake ? { udp: false, rawEthernet: true } : {}),
+      },
+    ],
     deny: ['02:77:00:00:00:66'],
     probe: { intervalS: 60, timeoutMs: 300, misses: 2 },
   };
 }
 
 async function startWaker(lan: Lan, etherwake: boolean): Promise<{ c: JsonChild; pid: number }> {
-  const c = jsonChild(lan.waker.ns.node(here('./waker/child.ts'), [JSON.stringify(wakerConfig(lan, etherwake)), ...(etherwake ? ['etherwake'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] }), 'waker');
+  const c = jsonChild(
+    lan.waker.ns.node(here('./waker/child.ts'), [JSON.stringify(wakerConfig(lan, etherwake)), ...(etherwake ? ['etherwake'] : [])], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+    'waker',
+  );
   const ready = await c.waitFor((l) => l.ready, 15_000);
   await c.waitFor((l) => l.state?.hosts?.[0]?.state === 'asleep', 5_000);
   return { c, pid: ready.pid };
@@ -84,14 +103,29 @@ async function startWaker(lan: Lan, etherwake: boolean): Promise<{ c: JsonChild;
 
 /** Sends `n` genuine demands from the client (raw ARP requests, `gapS` apart) and waits for the last. */
 async function demands(lan: Lan, n: number, gapS: number): Promise<void> {
-  const gen = jsonChild(lan.client.ns.node(here('./waker/arpgen.ts'), [lan.client.iface, String(1 / gapS), String(n * gapS), '10.78.0', lan.client.ip, lan.client.mac, lan.sleeper.ip]), 'demands');
+  const gen = jsonChild(
+    lan.client.ns.node(here('./waker/arpgen.ts'), [
+      lan.client.iface,
+      String(1 / gapS),
+      String(n * gapS),
+      '10.78.0',
+      lan.client.ip,
+      lan.client.mac,
+      lan.sleeper.ip,
+    ]),
+    'demands',
+  );
   await gen.waitFor((l) => l.sent !== undefined, (n * gapS + 20) * 1000);
   await gen.kill();
 }
 
 function arping(lan: Lan, where: 'client' | 'sleeper', args: string[]): void {
   const h = lan[where];
-  try { h.ns.exec('arping', ['-q', '-i', h.iface, '-w', '2', ...args], { timeoutMs: 30_000 }); } catch { /* no replies */ }
+  try {
+    h.ns.exec('arping', ['-q', '-i', h.iface, '-w', '2', ...args], { timeoutMs: 30_000 });
+  } catch {
+    /* no replies */
+  }
 }
 
 export async function run(opts: { json: boolean; quick: boolean }): Promise<Record<string, number>> {
@@ -103,13 +137,26 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
   try {
     lan.sleep();
     const pkts: Pkt[] = [];
-    dump = lan.waker.ns.spawn('tcpdump', ['-i', lan.waker.iface, '-tt', '--time-stamp-precision=micro', '-n', '-e', '-l', '-q', 'arp or ether proto 0x0842 or udp port 9 or udp port 7']);
+    dump = lan.waker.ns.spawn('tcpdump', [
+      '-i',
+      lan.waker.iface,
+      '-tt',
+      '--time-stamp-precision=micro',
+      '-n',
+      '-e',
+      '-l',
+      '-q',
+      'arp or ether proto 0x0842 or udp port 9 or udp port 7',
+    ]);
     let buf = '';
     dump.stdout!.on('data', (d) => {
       buf += d;
       const lines = buf.split('\n');
       buf = lines.pop()!;
-      for (const l of lines) { const p = parseLine(l); if (p) pkts.push(p); }
+      for (const l of lines) {
+        const p = parseLine(l);
+        if (p) pkts.push(p);
+      }
     });
     await sleep(1000); // tcpdump attaches
 
@@ -141,7 +188,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     const gen = jsonChild(lan.client.ns.node(here('./waker/arpgen.ts'), [lan.client.iface, '1000', String(stormS), '10.78.0']), 'arpgen');
     kids.push(gen);
     const genDone = await gen.waitFor((l) => l.sent !== undefined, (stormS + 20) * 1000);
-    const cpuPct = ((cpuTicks(native.pid) - before) / 100) / ((performance.now() - w0) / 1000) * 100;
+    const cpuPct = ((cpuTicks(native.pid) - before) / 100 / ((performance.now() - w0) / 1000)) * 100;
     await sleep(200);
     const stormSeen = ((await native.c.request({})).frames as number) - framesBefore;
     if (stormSeen < genDone.sent * 0.95) throw new Error(`the waker saw only ${stormSeen} of ${genDone.sent} storm frames`);
@@ -160,7 +207,10 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     const nat = pairLatencies(pkts, t0, t1, lan.client.ip);
     const eth = pairLatencies(pkts, e0, e1, lan.client.ip);
     const falseWakes = pkts.filter((p) => p.kind === 'magic' && p.t >= advFrom && p.t <= advTo).length;
-    if (nat.lat.length === 0 || eth.lat.length === 0) throw new Error(`no demand was answered (native ${nat.lat.length}/${nat.demands}, etherwake ${eth.lat.length}/${eth.demands}); tcpdump saw ${pkts.length} packets`);
+    if (nat.lat.length === 0 || eth.lat.length === 0)
+      throw new Error(
+        `no demand was answered (native ${nat.lat.length}/${nat.demands}, etherwake ${eth.lat.length}/${eth.demands}); tcpdump saw ${pkts.length} packets`,
+      );
     const figures = {
       arp_to_magic_p50_ms: round(percentile(nat.lat, 50), 3),
       arp_to_magic_p99_ms: round(percentile(nat.lat, 99), 3),
@@ -170,16 +220,26 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       storm_cpu_pct: round(cpuPct, 1),
     };
     if (!opts.json) {
-      console.log(formatTable(['figure', 'value', 'target'], [
-        ['arp_to_magic_p50_ms', figures.arp_to_magic_p50_ms, ''],
-        ['arp_to_magic_p99_ms', figures.arp_to_magic_p99_ms, atMost(figures.arp_to_magic_p99_ms, 5)],
-        ['arp_to_magic_p99_ms_etherwake', figures.arp_to_magic_p99_ms_etherwake, '(reference: etherwake spawned per wake)'],
-        ['false_wakes', figures.false_wakes, atMost(figures.false_wakes, 0)],
-        ['demands', figures.demands, `≥ 200 ${figures.demands >= 200 ? '✓' : opts.quick ? '(quick run)' : '✗'}`],
-        ['storm_cpu_pct', figures.storm_cpu_pct, '% of one core at 1,000 ARP/s'],
-      ]));
-      console.log(`\nnative: ${nat.lat.length}/${nat.demands} demands answered (${nat.magic} magic packets); etherwake: ${eth.lat.length}/${eth.demands} (${eth.magic} magic packets, p50 ${round(percentile(eth.lat, 50), 3)} ms)`);
-      const ign = Object.entries(advSeen).filter(([k]) => k.startsWith('ignored_')).map(([k, v]) => `${k.slice(8)} ${v}`).join(', ');
+      console.log(
+        formatTable(
+          ['figure', 'value', 'target'],
+          [
+            ['arp_to_magic_p50_ms', figures.arp_to_magic_p50_ms, ''],
+            ['arp_to_magic_p99_ms', figures.arp_to_magic_p99_ms, atMost(figures.arp_to_magic_p99_ms, 5)],
+            ['arp_to_magic_p99_ms_etherwake', figures.arp_to_magic_p99_ms_etherwake, '(reference: etherwake spawned per wake)'],
+            ['false_wakes', figures.false_wakes, atMost(figures.false_wakes, 0)],
+            ['demands', figures.demands, `≥ 200 ${figures.demands >= 200 ? '✓' : opts.quick ? '(quick run)' : '✗'}`],
+            ['storm_cpu_pct', figures.storm_cpu_pct, '% of one core at 1,000 ARP/s'],
+          ],
+        ),
+      );
+      console.log(
+        `\nnative: ${nat.lat.length}/${nat.demands} demands answered (${nat.magic} magic packets); etherwake: ${eth.lat.length}/${eth.demands} (${eth.magic} magic packets, p50 ${round(percentile(eth.lat, 50), 3)} ms)`,
+      );
+      const ign = Object.entries(advSeen)
+        .filter(([k]) => k.startsWith('ignored_'))
+        .map(([k, v]) => `${k.slice(8)} ${v}`)
+        .join(', ');
       console.log(`adversarial mix, judged not demands by reason: ${ign}`);
       console.log(`storm: ${genDone.sent} requests in ${round(genDone.seconds, 2)} s, ${stormSeen} seen by the waker`);
     }

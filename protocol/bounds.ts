@@ -25,6 +25,9 @@ export function boundDetails(details: readonly ErrorDetail[], max = MAX_ERROR_DE
 
 /** One sentence listing the first errors: "a: must be x; b: unknown field; … and 40 more". */
 export function summarize(details: readonly ErrorDetail[], max = MAX_ERROR_DETAILS): string {
-  const head = details.slice(0, max).map((d) => `${cut(d.path || '/', 80)} ${cut(d.message, 120)}`).join('; ');
+  const head = details
+    .slice(0, max)
+    .map((d) => `${cut(d.path || '/', 80)} ${cut(d.message, 120)}`)
+    .join('; ');
   return details.length > max ? `${head}; … and ${details.length - max} more` : head;
 }

@@ -16,13 +16,32 @@ export const MqttConfig = Obj(
     password: Type.Optional(Type.String({ maxLength: 256, description: 'secret: redacted when the config is published' })),
     baseTopic: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'topic root (default "hearth")' })),
     keepaliveS: Type.Optional(Type.Integer({ minimum: 5, maximum: 600, description: 'MQTT keepalive (default 30 s)' })),
-    reconnectMinMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000, description: 'first reconnect delay (default 500 ms); doubles per try with jitter' })),
+    reconnectMinMs: Type.Optional(
+      Type.Integer({ minimum: 50, maximum: 60_000, description: 'first reconnect delay (default 500 ms); doubles per try with jitter' }),
+    ),
     reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'reconnect delay cap (default 30 000 ms)' })),
-    tls: Type.Optional(Obj({
-      ca: Type.Optional(Type.String({ maxLength: 16384, pattern: '-----BEGIN CERTIFICATE-----', description: 'PEM of the CA to trust for mqtts:// (the house CA from "hearth hub init-tls", ca.pem), inline' })),
-      caFile: Type.Optional(Type.String({ maxLength: 4096, description: 'the same as a file on the device' })),
-      pinSha256: Type.Optional(Type.String({ pattern: '^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$', description: 'SHA-256 fingerprint of the hub\'s certificate: only that certificate is accepted, and the host name is not checked (a hub reached by IP address)' })),
-    }, { description: 'TLS for an mqtts:// or wss:// url; without ca/caFile the system CAs are trusted' })),
+    tls: Type.Optional(
+      Obj(
+        {
+          ca: Type.Optional(
+            Type.String({
+              maxLength: 16384,
+              pattern: '-----BEGIN CERTIFICATE-----',
+              description: 'PEM of the CA to trust for mqtts:// (the house CA from "hearth hub init-tls", ca.pem), inline',
+            }),
+          ),
+          caFile: Type.Optional(Type.String({ maxLength: 4096, description: 'the same as a file on the device' })),
+          pinSha256: Type.Optional(
+            Type.String({
+              pattern: '^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$',
+              description:
+                "SHA-256 fingerprint of the hub's certificate: only that certificate is accepted, and the host name is not checked (a hub reached by IP address)",
+            }),
+          ),
+        },
+        { description: 'TLS for an mqtts:// or wss:// url; without ca/caFile the system CAs are trusted' },
+      ),
+    ),
   },
   { description: 'how the device reaches its broker' },
 );
@@ -35,22 +54,31 @@ function rolesSchema(specs: readonly RoleSpec[]): TObject {
 
 function buildDeviceConfigSchema(specs: readonly RoleSpec[]) {
   return Obj(
-  {
-    v: Type.Literal(PROTOCOL_VERSION, { description: 'config format version' }),
-    // "streams" would collide with hearth/streams/… in the topic tree.
-    id: Type.String({ pattern: '^(?!streams$)[A-Za-z0-9_-]{1,64}$', description: 'device id (letters, digits, "-", "_"; not "streams"); also its MQTT client id and login' }),
-    name: Type.Optional(Type.String({ maxLength: 128, description: 'human-readable name' })),
-    mqtt: MqttConfig,
-    telemetry: Type.Optional(Obj({ intervalS: Type.Integer({ minimum: 1, maximum: 3600, description: 'telemetry period (default 30 s)' }) })),
-    homeassistant: Type.Optional(Obj({
-      enabled: Type.Boolean({ description: 'publish Home Assistant device discovery' }),
-      prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'discovery prefix (default "homeassistant")' })),
-    })),
-    clock: Type.Optional(ClockConfig),
-    log: Type.Optional(Obj({ level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))) })),
-    roles: rolesSchema(specs),
-  },
-  { description: 'a device config (file, provisioning file, or config/set payload)' },
+    {
+      v: Type.Literal(PROTOCOL_VERSION, { description: 'config format version' }),
+      // "streams" would collide with hearth/streams/… in the topic tree.
+      id: Type.String({
+        pattern: '^(?!streams$)[A-Za-z0-9_-]{1,64}$',
+        description: 'device id (letters, digits, "-", "_"; not "streams"); also its MQTT client id and login',
+      }),
+      name: Type.Optional(Type.String({ maxLength: 128, description: 'human-readable name' })),
+      mqtt: MqttConfig,
+      telemetry: Type.Optional(
+        Obj({ intervalS: Type.Integer({ minimum: 1, maximum: 3600, description: 'telemetry period (default 30 s)' }) }),
+      ),
+      homeassistant: Type.Optional(
+        Obj({
+          enabled: Type.Boolean({ description: 'publish Home Assistant device discovery' }),
+          prefix: Type.Optional(
+            Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'discovery prefix (default "homeassistant")' }),
+          ),
+        }),
+      ),
+      clock: Type.Optional(ClockConfig),
+      log: Type.Optional(Obj({ level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))) })),
+      roles: rolesSchema(specs),
+    },
+    { description: 'a device config (file, provisioning file, or config/set payload)' },
   );
 }
 export const DeviceConfig = buildDeviceConfigSchema(ROLE_SPECS);
@@ -145,7 +173,8 @@ export function secretValues(value: unknown, out: string[] = []): string[] {
 /** RFC 7396 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const base: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const base: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete base[k];
     else base[k] = mergePatch(base[k], v);
@@ -160,13 +189,23 @@ export function normalizeConfig(input: unknown, schema: TObject = DeviceConfig):
   }
   const v = (input as { v?: unknown }).v;
   if (v === undefined) {
-    throw new ProtocolError('invalid', `config has no format version: add "v": ${PROTOCOL_VERSION} (this device accepts ${ACCEPTED_VERSIONS.join(' and ')})`, [{ path: '/v', message: 'is required' }]);
+    throw new ProtocolError(
+      'invalid',
+      `config has no format version: add "v": ${PROTOCOL_VERSION} (this device accepts ${ACCEPTED_VERSIONS.join(' and ')})`,
+      [{ path: '/v', message: 'is required' }],
+    );
   }
-  if (v === 1) return checkRoles(assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig, schema);
+  if (v === 1)
+    return checkRoles(
+      assertValid(schema, upgradeV1(assertValid(DeviceConfigV1, input, 'config (format 1)')), 'config') as unknown as DeviceConfig,
+      schema,
+    );
   if (v === PROTOCOL_VERSION) return checkRoles(assertValid(schema, input, 'config') as unknown as DeviceConfig, schema);
-  throw new ProtocolError('unsupported-version', `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`, [
-    { path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` },
-  ]);
+  throw new ProtocolError(
+    'unsupported-version',
+    `config format ${JSON.stringify(v)} is not supported; this device accepts ${ACCEPTED_VERSIONS.join(' and ')}`,
+    [{ path: '/v', message: `must be one of ${ACCEPTED_VERSIONS.join(', ')}` }],
+  );
 }
 
 /** Each role's own rules (RoleSpec.check) over its slice, with paths under /roles/<role>. */
@@ -177,6 +216,7 @@ function checkRoles(c: DeviceConfig, schema: TObject): DeviceConfig {
     if (slice === undefined || !spec.check) continue;
     for (const d of spec.check(slice)) details.push({ path: `/roles/${spec.name}${d.path}`, message: d.message });
   }
-  if (details.length) throw new ProtocolError('invalid', `config is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
+  if (details.length)
+    throw new ProtocolError('invalid', `config is invalid: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, details);
   return c;
 }

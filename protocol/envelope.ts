@@ -9,8 +9,19 @@ export const RequestFields = { v: Version, id: RequestId };
 
 export const ErrorCode = Type.Union(
   [
-    'bad-json', 'too-large', 'invalid', 'unsupported-version', 'unknown-role', 'unknown-command',
-    'role-not-running', 'busy', 'apply-failed', 'timeout', 'not-found', 'failed', 'internal',
+    'bad-json',
+    'too-large',
+    'invalid',
+    'unsupported-version',
+    'unknown-role',
+    'unknown-command',
+    'role-not-running',
+    'busy',
+    'apply-failed',
+    'timeout',
+    'not-found',
+    'failed',
+    'internal',
   ].map((c) => Type.Literal(c)),
   { description: 'machine-readable error code' },
 );
@@ -34,7 +45,9 @@ export const Reply = Obj(
         code: ErrorCode,
         message: Type.String({ description: 'one readable sentence' }),
         details: Type.Optional(Type.Array(ErrorDetail)),
-        reason: Type.Optional(Type.String({ description: 'a finer cause within the code, where a role gives one (e.g. tuner press-window)' })),
+        reason: Type.Optional(
+          Type.String({ description: 'a finer cause within the code, where a role gives one (e.g. tuner press-window)' }),
+        ),
       }),
     ),
   },

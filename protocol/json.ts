@@ -34,7 +34,13 @@ export interface StrictJsonOptions {
   what?: string;
 }
 
-interface Frame { obj: boolean; keys: Set<string> | undefined; key: string | undefined; index: number; expectKey: boolean }
+interface Frame {
+  obj: boolean;
+  keys: Set<string> | undefined;
+  key: string | undefined;
+  index: number;
+  expectKey: boolean;
+}
 
 const pointer = (stack: Frame[]) =>
   stack.map((f) => '/' + (f.obj ? (f.key ?? '').replace(/~/g, '~0').replace(/\//g, '~1') : String(f.index))).join('');
@@ -44,7 +50,16 @@ function utf8Len(b: Buffer, i: number): number {
   const c = b[i]!;
   let n: number, min: number;
   if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; } else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; } else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; } else return 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    min = 0x10000;
+  } else return 0;
   if (i + n > b.length) return 0;
   let cp = c & (0xff >> (n + 1));
   for (let k = 1; k < n; k++) {
@@ -57,7 +72,13 @@ function utf8Len(b: Buffer, i: number): number {
 }
 
 class ScanError extends Error {
-  constructor(readonly code: ErrorCode, readonly path: string, readonly detail: string) { super(detail); }
+  constructor(
+    readonly code: ErrorCode,
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
 }
 
 /**
@@ -71,45 +92,80 @@ function scan(b: Buffer, maxDepth: number, stopAt = -1): string {
   while (i < n) {
     if (i >= stopAt && stopAt >= 0) return pointer(stack);
     const c = b[i]!;
-    if (c === 0x22) { // a string: find its end, checking UTF-8 on the way
+    if (c === 0x22) {
+      // a string: find its end, checking UTF-8 on the way
       let j = i + 1;
       let escaped = false;
       while (j < n) {
         const d = b[j]!;
         if (d === 0x22) break;
-        if (d === 0x5c) { escaped = true; j += 2; continue; }
-        if (d < 0x80) { j++; continue; }
+        if (d === 0x5c) {
+          escaped = true;
+          j += 2;
+          continue;
+        }
+        if (d < 0x80) {
+          j++;
+          continue;
+        }
         const len = utf8Len(b, j);
-        if (!len) throw new ScanError('bad-json', pointer(stack), `holds bytes that are not UTF-8 (0x${d.toString(16).padStart(2, '0')} at byte ${j})`);
+        if (!len)
+          throw new ScanError(
+            'bad-json',
+            pointer(stack),
+            `holds bytes that are not UTF-8 (0x${d.toString(16).padStart(2, '0')} at byte ${j})`,
+          );
         j += len;
       }
       const top = stack.at(-1);
       if (top?.obj && top.expectKey && j < n) {
         let key: string | undefined;
         if (!escaped) key = b.toString('utf8', i + 1, j);
-        else try { key = JSON.parse(b.toString('utf8', i, j + 1)) as string; } catch { key = undefined; }
+        else
+          try {
+            key = JSON.parse(b.toString('utf8', i, j + 1)) as string;
+          } catch {
+            key = undefined;
+          }
         if (key !== undefined) {
           top.key = key;
           top.expectKey = false;
-          if (FORBIDDEN_KEYS.includes(key)) throw new ScanError('invalid', pointer(stack), `uses the key "${key}", which hearth never accepts`);
-          if (top.keys!.has(key)) throw new ScanError('invalid', pointer(stack), `repeats the key "${key}" in one object (each key may appear once)`);
+          if (FORBIDDEN_KEYS.includes(key))
+            throw new ScanError('invalid', pointer(stack), `uses the key "${key}", which hearth never accepts`);
+          if (top.keys!.has(key))
+            throw new ScanError('invalid', pointer(stack), `repeats the key "${key}" in one object (each key may appear once)`);
           top.keys!.add(key);
         }
       }
       i = j + 1;
       continue;
     }
-    if (c === 0x7b || c === 0x5b) { // { [
+    if (c === 0x7b || c === 0x5b) {
+      // { [
       if (stack.length >= maxDepth) throw new ScanError('bad-json', pointer(stack), `nests deeper than ${maxDepth} levels`);
-      stack.push(c === 0x7b ? { obj: true, keys: new Set(), key: undefined, index: 0, expectKey: true } : { obj: false, keys: undefined, key: undefined, index: 0, expectKey: false });
-    } else if (c === 0x7d || c === 0x5d) { // } ]
+      stack.push(
+        c === 0x7b
+          ? { obj: true, keys: new Set(), key: undefined, index: 0, expectKey: true }
+          : { obj: false, keys: undefined, key: undefined, index: 0, expectKey: false },
+      );
+    } else if (c === 0x7d || c === 0x5d) {
+      // } ]
       stack.pop();
-    } else if (c === 0x2c) { // ,
+    } else if (c === 0x2c) {
+      // ,
       const top = stack.at(-1);
-      if (top?.obj) { top.expectKey = true; top.key = undefined; } else if (top) top.index++;
+      if (top?.obj) {
+        top.expectKey = true;
+        top.key = undefined;
+      } else if (top) top.index++;
     } else if (c >= 0x80) {
       const len = utf8Len(b, i);
-      if (!len) throw new ScanError('bad-json', pointer(stack), `holds bytes that are not UTF-8 (0x${c.toString(16).padStart(2, '0')} at byte ${i})`);
+      if (!len)
+        throw new ScanError(
+          'bad-json',
+          pointer(stack),
+          `holds bytes that are not UTF-8 (0x${c.toString(16).padStart(2, '0')} at byte ${i})`,
+        );
       i += len;
       continue;
     }
@@ -125,7 +181,9 @@ function scan(b: Buffer, maxDepth: number, stopAt = -1): string {
  */
 function quickScan(b: Buffer, maxDepth: number): number {
   const n = b.length;
-  let depth = 0, colons = 0, i = 0;
+  let depth = 0,
+    colons = 0,
+    i = 0;
   while (i < n) {
     const c = b[i]!;
     if (c === 0x22) {
@@ -141,7 +199,11 @@ function quickScan(b: Buffer, maxDepth: number): number {
       i = j + 1;
       continue;
     }
-    if (c === 0x7b || c === 0x5b) { if (++depth > maxDepth) return -1; } else if (c === 0x7d || c === 0x5d) { if (depth > 0) depth--; } else if (c === 0x3a) colons++;
+    if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return -1;
+    } else if (c === 0x7d || c === 0x5d) {
+      if (depth > 0) depth--;
+    } else if (c === 0x3a) colons++;
     i++;
   }
   return colons;
@@ -152,12 +214,20 @@ function members(v: unknown): number {
   if (v === null || typeof v !== 'object') return 0;
   let n = 0;
   if (Array.isArray(v)) {
-    for (const x of v) { const m = members(x); if (m < 0) return -1; n += m; }
+    for (const x of v) {
+      const m = members(x);
+      if (m < 0) return -1;
+      n += m;
+    }
     return n;
   }
   const o = v as Record<string, unknown>;
   for (const k of FORBIDDEN_KEYS) if (Object.hasOwn(o, k)) return -1;
-  for (const k in o) { const m = members(o[k]); if (m < 0) return -1; n += m + 1; }
+  for (const k in o) {
+    const m = members(o[k]);
+    if (m < 0) return -1;
+    n += m + 1;
+  }
   return n;
 }
 
@@ -165,11 +235,17 @@ function members(v: unknown): number {
 export function parseStrictJson(input: Buffer | string, o: StrictJsonOptions = {}): unknown {
   const what = o.what ?? 'payload';
   const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  if (o.maxBytes !== undefined && b.length > o.maxBytes) throw new ProtocolError('too-large', `${what} is ${b.length} bytes; the limit is ${o.maxBytes}`, [{ path: '', message: `must be at most ${o.maxBytes} bytes` }]);
+  if (o.maxBytes !== undefined && b.length > o.maxBytes)
+    throw new ProtocolError('too-large', `${what} is ${b.length} bytes; the limit is ${o.maxBytes}`, [
+      { path: '', message: `must be at most ${o.maxBytes} bytes` },
+    ]);
   if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) {
-    throw new ProtocolError('bad-json', `${what} starts with a byte-order mark (U+FEFF); save it as UTF-8 without BOM`, [{ path: '', message: 'must not start with a byte-order mark' }]);
+    throw new ProtocolError('bad-json', `${what} starts with a byte-order mark (U+FEFF); save it as UTF-8 without BOM`, [
+      { path: '', message: 'must not start with a byte-order mark' },
+    ]);
   }
-  if (b.length === 0) throw new ProtocolError('bad-json', `${what} is empty; it must be a JSON document`, [{ path: '', message: 'must not be empty' }]);
+  if (b.length === 0)
+    throw new ProtocolError('bad-json', `${what} is empty; it must be a JSON document`, [{ path: '', message: 'must not be empty' }]);
   const maxDepth = o.maxDepth ?? MAX_JSON_DEPTH;
   /** The byte scan: throws the first refusal it finds, in byte order, as a ProtocolError. */
   const explain = () => {

@@ -22,8 +22,7 @@ export const Mac = (description = 'MAC address, aa:bb:cc:dd:ee:ff') =>
 export const Port = (description = 'UDP/TCP port') => Type.Integer({ minimum: 1, maximum: 65535, description });
 
 /** A free-form map of numbers (counters, gauges). */
-export const NumberMap = (description: string) =>
-  Type.Record(Type.String(), Type.Number(), { description });
+export const NumberMap = (description: string) => Type.Record(Type.String(), Type.Number(), { description });
 
 export function describe<T extends TSchema>(schema: T, description: string): T {
   return { ...schema, description } as T;

@@ -14,18 +14,27 @@ export const PROVISIONING_FILE = 'hearth.json';
 
 /** An OpenSSH public key line: type, base64 body, optional comment; one line. */
 export const SshPublicKey = Type.String({
-  pattern: '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\\.com|sk-ecdsa-sha2-nistp256@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\r\\n]*)?$',
+  pattern:
+    '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\\.com|sk-ecdsa-sha2-nistp256@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\r\\n]*)?$',
   maxLength: 16384,
   description: 'an OpenSSH public key line (e.g. the content of ~/.ssh/id_ed25519.pub)',
 });
 
 export const WifiSettings = Obj(
   {
-    ssid: Type.String({ minLength: 1, maxLength: 32, pattern: '^[^\\r\\n"]+$', description: 'network name (1–32 characters, no quotes or line breaks)' }),
-    psk: Type.Optional(Type.String({
-      pattern: '^([\\x20-\\x7e]{8,63}|[0-9A-Fa-f]{64})$',
-      description: 'secret: WPA passphrase (8–63 printable ASCII characters) or the 64-hex-digit PSK; required to import, removed from the card after import',
-    })),
+    ssid: Type.String({
+      minLength: 1,
+      maxLength: 32,
+      pattern: '^[^\\r\\n"]+$',
+      description: 'network name (1–32 characters, no quotes or line breaks)',
+    }),
+    psk: Type.Optional(
+      Type.String({
+        pattern: '^([\\x20-\\x7e]{8,63}|[0-9A-Fa-f]{64})$',
+        description:
+          'secret: WPA passphrase (8–63 printable ASCII characters) or the 64-hex-digit PSK; required to import, removed from the card after import',
+      }),
+    ),
     country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166 country code for the radio regulations, e.g. "DE"' }),
   },
   { description: 'Wi-Fi (WPA2/WPA3-personal) for the onboard radio; leave out on a wired device' },
@@ -37,13 +46,20 @@ const HostOrAddress = Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.:-]{0,251}
 
 export const TimeSettings = Obj(
   {
-    servers: Type.Optional(Type.Array(HostOrAddress, {
-      minItems: 1, maxItems: 8,
-      description: "NTP servers the OS clock follows (chrony); default: the MQTT broker's host, or Debian's public pool on a device that serves time",
-    })),
-    serve: Type.Optional(Type.Boolean({
-      description: 'serve time to the LAN (chrony `local stratum 10` + `allow` the private ranges), so the house agrees without internet; default: true on a device that runs the hub role',
-    })),
+    servers: Type.Optional(
+      Type.Array(HostOrAddress, {
+        minItems: 1,
+        maxItems: 8,
+        description:
+          "NTP servers the OS clock follows (chrony); default: the MQTT broker's host, or Debian's public pool on a device that serves time",
+      }),
+    ),
+    serve: Type.Optional(
+      Type.Boolean({
+        description:
+          'serve time to the LAN (chrony `local stratum 10` + `allow` the private ranges), so the house agrees without internet; default: true on a device that runs the hub role',
+      }),
+    ),
   },
   { description: "the OS clock: chrony, set up on first boot; every Pi follows the house's time server (the hub)" },
 );
@@ -51,11 +67,16 @@ export type TimeSettings = Static<typeof TimeSettings>;
 
 export const UpdateSettings = Obj(
   {
-    security: Type.Optional(Type.Boolean({ description: 'install security updates automatically (unattended-upgrades, the -security suite only); default true' })),
-    rebootAt: Type.Optional(Type.String({
-      pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
-      description: 'the reboot window: when an update needs a reboot, reboot at this time of day (HH:MM, local time); leave out to never reboot by itself',
-    })),
+    security: Type.Optional(
+      Type.Boolean({ description: 'install security updates automatically (unattended-upgrades, the -security suite only); default true' }),
+    ),
+    rebootAt: Type.Optional(
+      Type.String({
+        pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+        description:
+          'the reboot window: when an update needs a reboot, reboot at this time of day (HH:MM, local time); leave out to never reboot by itself',
+      }),
+    ),
   },
   { description: 'automatic security updates' },
 );
@@ -66,10 +87,19 @@ export const Provisioning = Obj(
     v: Type.Literal(PROTOCOL_VERSION, { description: 'provisioning file format version' }),
     config: Type.Unknown({ description: 'the device config (format 1 or 2, see the config reference)' }),
     hostname: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$', description: 'host name (default: the device id, lowercase, "_" as "-")' }),
+      Type.String({
+        pattern: '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$',
+        description: 'host name (default: the device id, lowercase, "_" as "-")',
+      }),
     ),
     ssh: Type.Optional(
-      Obj({ authorizedKeys: Type.Array(SshPublicKey, { minItems: 1, maxItems: 32, description: 'keys allowed to log in as root; SSH takes no password' }) }),
+      Obj({
+        authorizedKeys: Type.Array(SshPublicKey, {
+          minItems: 1,
+          maxItems: 32,
+          description: 'keys allowed to log in as root; SSH takes no password',
+        }),
+      }),
     ),
     wifi: Type.Optional(WifiSettings),
     time: Type.Optional(TimeSettings),
@@ -117,7 +147,11 @@ export function parseProvisioning(input: unknown): Provisioning {
     }
   }
   if (details.length || !config) {
-    throw new ProtocolError('invalid', `${PROVISIONING_FILE} is invalid: ${details.map((d) => `${d.path || '/'} ${d.message}`).join('; ')}`, details);
+    throw new ProtocolError(
+      'invalid',
+      `${PROVISIONING_FILE} is invalid: ${details.map((d) => `${d.path || '/'} ${d.message}`).join('; ')}`,
+      details,
+    );
   }
   return { ...(input as ProvisioningRaw), config } as Provisioning;
 }
@@ -140,7 +174,12 @@ export function provisioningSecrets(input: unknown): string[] {
 /** The host name a device takes: the file's, else its id made a valid host name. */
 export function hostnameFor(p: Pick<Provisioning, 'hostname' | 'config'>): string {
   if (p.hostname) return p.hostname.toLowerCase();
-  const h = p.config.id.toLowerCase().replace(/_/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  const h = p.config.id
+    .toLowerCase()
+    .replace(/_/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return h || 'hearth';
 }
 

@@ -34,14 +34,23 @@ export function restoreRedacted(input: unknown, applied: unknown): unknown {
     for (const [k, v] of Object.entries(x)) {
       const have = isObj(cur) ? cur[k] : undefined;
       if (SECRET_KEYS.has(k) && v === REDACTED) {
-        if (have === undefined || have === REDACTED) missing.push({ path: `${path}/${k}`, message: `is "${REDACTED}", the redacted placeholder, but the device has no secret here to keep; send the real value` });
+        if (have === undefined || have === REDACTED)
+          missing.push({
+            path: `${path}/${k}`,
+            message: `is "${REDACTED}", the redacted placeholder, but the device has no secret here to keep; send the real value`,
+          });
         else out[k] = have;
       } else out[k] = walk(v, have, `${path}/${k}`);
     }
     return out;
   };
   const out = walk(input, applied, '');
-  if (missing.length) throw new ProtocolError('invalid', `${missing.map((d) => d.path).join(', ')}: "${REDACTED}" means "keep the current secret", and there is none`, missing);
+  if (missing.length)
+    throw new ProtocolError(
+      'invalid',
+      `${missing.map((d) => d.path).join(', ')}: "${REDACTED}" means "keep the current secret", and there is none`,
+      missing,
+    );
   return out;
 }
 

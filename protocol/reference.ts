@@ -16,7 +16,9 @@ function typeOf(s: S): string {
   if (s.type === 'array') return `${typeOf(s.items as S)}[]`;
   if (s.type === 'object' && s.patternProperties) return 'map';
   if (s.type === 'integer' || s.type === 'number') {
-    const range = [s.minimum !== undefined ? `≥ ${s.minimum}` : '', s.maximum !== undefined ? `≤ ${s.maximum}` : ''].filter(Boolean).join(', ');
+    const range = [s.minimum !== undefined ? `≥ ${s.minimum}` : '', s.maximum !== undefined ? `≤ ${s.maximum}` : '']
+      .filter(Boolean)
+      .join(', ');
     return `${s.type}${range ? ` (${range})` : ''}`;
   }
   return (s.type as string) ?? 'any';
@@ -42,23 +44,29 @@ export function fieldTable(s: TSchema): string {
 
 export function generateReference(): string {
   const parts: string[] = [];
-  parts.push(`Protocol version ${PROTOCOL_VERSION} (devices accept ${ACCEPTED_VERSIONS.join(' and ')}). Payloads are JSON, at most ${MAX_PAYLOAD_BYTES / 1024} KiB; unknown fields are errors.`);
+  parts.push(
+    `Protocol version ${PROTOCOL_VERSION} (devices accept ${ACCEPTED_VERSIONS.join(' and ')}). Payloads are JSON, at most ${MAX_PAYLOAD_BYTES / 1024} KiB; unknown fields are errors.`,
+  );
   parts.push('\n### Topics\n');
-  parts.push([
-    '| topic | direction | retained | payload |', '|---|---|---|---|',
-    '| `hearth/<id>/status` | device → | yes | `online` / `offline` (last will) |',
-    '| `hearth/<id>/info` | device → | yes | Info |',
-    '| `hearth/<id>/config` | device → | yes | `{v, revision, appliedAt, config}` (secrets as `***`) |',
-    '| `hearth/<id>/config/set` | → device | no | ConfigSet |',
-    '| `hearth/<id>/cmd/<role>/<action>` | → device | no | `{v, id, ...arguments}` (see each role) |',
-    '| `hearth/<id>/reply` | device → | no | Reply, for every config/set and cmd |',
-    '| `hearth/<id>/state/<role>` | device → | yes | role state envelope, role detail in `detail` |',
-    '| `hearth/<id>/event/<role>` | device → | no | event envelope |',
-    '| `hearth/<id>/telemetry` | device → | no | Telemetry |',
-    '| `hearth/streams/<device>/<stream>` | source → | yes | StreamAnnouncement (empty payload = withdrawn) |',
-    '| `homeassistant/device/<id>/config` | device → | yes | Home Assistant device discovery |',
-  ].join('\n'));
-  const block = (title: string, s: TSchema) => `\n#### ${title}\n${(s as S).description ? `${(s as S).description}\n\n` : ''}${fieldTable(s)}\n`;
+  parts.push(
+    [
+      '| topic | direction | retained | payload |',
+      '|---|---|---|---|',
+      '| `hearth/<id>/status` | device → | yes | `online` / `offline` (last will) |',
+      '| `hearth/<id>/info` | device → | yes | Info |',
+      '| `hearth/<id>/config` | device → | yes | `{v, revision, appliedAt, config}` (secrets as `***`) |',
+      '| `hearth/<id>/config/set` | → device | no | ConfigSet |',
+      '| `hearth/<id>/cmd/<role>/<action>` | → device | no | `{v, id, ...arguments}` (see each role) |',
+      '| `hearth/<id>/reply` | device → | no | Reply, for every config/set and cmd |',
+      '| `hearth/<id>/state/<role>` | device → | yes | role state envelope, role detail in `detail` |',
+      '| `hearth/<id>/event/<role>` | device → | no | event envelope |',
+      '| `hearth/<id>/telemetry` | device → | no | Telemetry |',
+      '| `hearth/streams/<device>/<stream>` | source → | yes | StreamAnnouncement (empty payload = withdrawn) |',
+      '| `homeassistant/device/<id>/config` | device → | yes | Home Assistant device discovery |',
+    ].join('\n'),
+  );
+  const block = (title: string, s: TSchema) =>
+    `\n#### ${title}\n${(s as S).description ? `${(s as S).description}\n\n` : ''}${fieldTable(s)}\n`;
   parts.push('\n### Messages\n');
   parts.push(block('ConfigSet', ConfigSet));
   parts.push(block('Reply', Reply));
@@ -72,7 +80,16 @@ export function generateReference(): string {
   parts.push(fieldTable({ ...(DeviceConfig as S), properties: topProps } as TSchema));
   parts.push('\n`roles.<name>`: one section per role below; a role runs when its section is present.\n');
   parts.push('\n### Commands every device takes (`cmd/device/<action>`)\n');
-  for (const [name, c] of Object.entries(DeviceCommands)) parts.push(`- \`${name}\`: ${c.description}${Object.keys(c.args.properties).length ? `; arguments: ${Object.keys(c.args.properties).map((k) => `\`${k}\``).join(', ')}` : ''}`);
+  for (const [name, c] of Object.entries(DeviceCommands))
+    parts.push(
+      `- \`${name}\`: ${c.description}${
+        Object.keys(c.args.properties).length
+          ? `; arguments: ${Object.keys(c.args.properties)
+              .map((k) => `\`${k}\``)
+              .join(', ')}`
+          : ''
+      }`,
+    );
   for (const spec of ROLE_SPECS) {
     parts.push(`\n### Role \`${spec.name}\`\n\n${spec.description}\n`);
     parts.push(`\n#### \`roles.${spec.name}\` config\n${fieldTable(spec.config)}\n`);
@@ -89,7 +106,12 @@ export function generateReference(): string {
       parts.push(`\n\`${type}\`: ${data.description ?? ''}${fields}`);
     }
   }
-  return parts.join('\n').replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  return (
+    parts
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim() + '\n'
+  );
 }
 
 export const REFERENCE_START = '<!-- reference:start (generated by `npm run reference` from protocol/; do not edit by hand) -->';
@@ -97,7 +119,8 @@ export const REFERENCE_END = '<!-- reference:end -->';
 
 /** The README with its reference section replaced by a fresh one. */
 export function withReference(readme: string): string {
-  const a = readme.indexOf(REFERENCE_START), b = readme.indexOf(REFERENCE_END);
+  const a = readme.indexOf(REFERENCE_START),
+    b = readme.indexOf(REFERENCE_END);
   if (a < 0 || b < a) throw new Error('README.md has no reference markers');
   return readme.slice(0, a + REFERENCE_START.length) + '\n' + generateReference() + readme.slice(b);
 }

@@ -46,7 +46,11 @@ export interface HaContext<C = unknown> {
 }
 
 /** A hearth command a Home Assistant payload runs (role "device" for the device's own commands). */
-export interface HaCommand { role: string; action: string; args: Record<string, unknown> }
+export interface HaCommand {
+  role: string;
+  action: string;
+  args: Record<string, unknown>;
+}
 
 /** One Home Assistant entity (component) a role offers: `key` is unique within the device. */
 export interface HaEntity {
@@ -95,8 +99,9 @@ export function defineRole<S extends RoleSpec>(spec: S): S {
 export type RoleConfigOf<S extends RoleSpec> = Static<S['config']>;
 export type RoleStateOf<S extends RoleSpec> = Static<S['state']>;
 export type CommandArgs<S extends RoleSpec, K extends keyof S['commands']> = Static<S['commands'][K]['args']>;
-export type CommandResult<S extends RoleSpec, K extends keyof S['commands']> =
-  S['commands'][K] extends { result: infer R extends TSchema } ? Static<R> : unknown;
+export type CommandResult<S extends RoleSpec, K extends keyof S['commands']> = S['commands'][K] extends { result: infer R extends TSchema }
+  ? Static<R>
+  : unknown;
 /** One handler per command, named as in the spec, taking the validated arguments. */
 export type CommandHandlers<S extends RoleSpec> = {
   [K in keyof S['commands'] & string]: (args: CommandArgs<S, K>) => Promise<CommandResult<S, K>>;

@@ -3,7 +3,8 @@
 
 /** True when MQTT topic filter `filter` matches topic name `topic`. */
 export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/'), t = topic.split('/');
+  const f = filter.split('/'),
+    t = topic.split('/');
   for (let i = 0; i < f.length; i++) {
     if (f[i] === '#') return i < t.length || t.length === i; // "a/#" also matches "a"
     if (i >= t.length) return false;
@@ -14,7 +15,8 @@ export function topicMatches(filter: string, topic: string): boolean {
 
 /** True when every topic matched by filter `inner` is also matched by filter `outer`. */
 export function filterCovers(outer: string, inner: string): boolean {
-  const o = outer.split('/'), n = inner.split('/');
+  const o = outer.split('/'),
+    n = inner.split('/');
   for (let i = 0; i < o.length; i++) {
     if (o[i] === '#') return true;
     if (i >= n.length) return false;
@@ -30,4 +32,3 @@ export function filterCovers(outer: string, inner: string): boolean {
  * so a device login "streams" would own all of them through `<base>/<login>/#`.
  */
 export const RESERVED_LOGINS: readonly string[] = ['streams'];
-

@@ -86,7 +86,8 @@ export function topics(base = 'hearth'): Topics {
       if (p[0] === 'streams') return p.length === 3 ? { kind: 'stream', device: p[1]!, stream: p[2]! } : undefined;
       const [device, a, x, y] = p;
       if (!device) return undefined;
-      if (p.length === 2 && (a === 'status' || a === 'info' || a === 'config' || a === 'reply' || a === 'telemetry')) return { kind: a, device };
+      if (p.length === 2 && (a === 'status' || a === 'info' || a === 'config' || a === 'reply' || a === 'telemetry'))
+        return { kind: a, device };
       if (p.length === 3 && a === 'config' && x === 'set') return { kind: 'config-set', device };
       if (p.length === 3 && (a === 'state' || a === 'event')) return { kind: a, device, role: x! };
       if (p.length === 4 && a === 'cmd') return { kind: 'cmd', device, role: x!, action: y! };

@@ -14,7 +14,10 @@ const cache = new WeakMap<object, ValidateFunction>();
 
 function compiled(schema: TSchema): ValidateFunction {
   let fn = cache.get(schema);
-  if (!fn) { fn = ajv.compile(schema); cache.set(schema, fn); }
+  if (!fn) {
+    fn = ajv.compile(schema);
+    cache.set(schema, fn);
+  }
   return fn;
 }
 
@@ -59,7 +62,9 @@ function foldUnionNoise(list: ErrorDetail[], consts: Map<string, unknown[]>): Er
       const members = consts.get(path) ?? [];
       const isMember = (d: ErrorDetail) => members.some((m) => d.message === `must be ${JSON.stringify(m)}`);
       const rest = ds.filter((d) => d !== anyOf && !isMember(d));
-      const oneOf = members.length ? `must be one of ${members.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(', ')}` : 'is not one of the allowed values';
+      const oneOf = members.length
+        ? `must be one of ${members.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(', ')}`
+        : 'is not one of the allowed values';
       out.push(...(rest.length ? rest : [{ path, message: oneOf }]));
     } else out.push(...ds);
   }

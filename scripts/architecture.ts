@@ -47,16 +47,22 @@ export function importsOf(file: string, root = ROOT): string[] {
   const src = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false);
   const out: string[] = [];
   const visit = (n: ts.Node) => {
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) out.push(n.moduleSpecifier.text);
-    else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) out.push(n.arguments[0].text);
-    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) out.push(n.argument.literal.text);
+    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+      out.push(n.moduleSpecifier.text);
+    else if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    )
+      out.push(n.arguments[0].text);
+    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal))
+      out.push(n.argument.literal.text);
     else if (ts.isModuleDeclaration(n) && ts.isStringLiteral(n.name)) out.push(n.name.text); // declare module '…' (declaration merging)
     ts.forEachChild(n, visit);
   };
   visit(src);
-  return out
-    .filter((s) => s.startsWith('.'))
-    .map((s) => relative(root, resolve(root, dirname(file), s)));
+  return out.filter((s) => s.startsWith('.')).map((s) => relative(root, resolve(root, dirname(file), s)));
 }
 
 export function graph(root = ROOT): Map<string, string[]> {
@@ -82,19 +88,31 @@ export function upwardImports(g: Map<string, string[]>): string[] {
 /** Strongly connected components with more than one file (or a file importing itself): each is a cycle. */
 export function cycles(g: Map<string, string[]>): string[][] {
   let index = 0;
-  const idx = new Map<string, number>(), low = new Map<string, number>(), on = new Set<string>(), stack: string[] = [];
+  const idx = new Map<string, number>(),
+    low = new Map<string, number>(),
+    on = new Set<string>(),
+    stack: string[] = [];
   const out: string[][] = [];
   const strong = (v: string) => {
-    idx.set(v, index); low.set(v, index); index++;
-    stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of g.get(v) ?? []) {
-      if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      if (!idx.has(w)) {
+        strong(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
     }
     if (low.get(v) === idx.get(v)) {
       const comp: string[] = [];
       let w: string;
-      do { w = stack.pop()!; on.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1 || (g.get(v) ?? []).includes(v)) out.push(comp.sort());
     }
   };
@@ -112,8 +130,13 @@ export function largestFunctions(files: string[], root = ROOT, n = 5): Array<{ f
       if (ts.isFunctionLike(node) && 'body' in node && node.body) {
         const a = src.getLineAndCharacterOfPosition(node.getStart(src)).line;
         const b = src.getLineAndCharacterOfPosition(node.getEnd()).line;
-        const name = (node as ts.FunctionDeclaration).name?.getText(src)
-          ?? (ts.isVariableDeclaration(node.parent) ? node.parent.name.getText(src) : ts.isPropertyAssignment(node.parent) ? node.parent.name.getText(src) : '(anonymous)');
+        const name =
+          (node as ts.FunctionDeclaration).name?.getText(src) ??
+          (ts.isVariableDeclaration(node.parent)
+            ? node.parent.name.getText(src)
+            : ts.isPropertyAssignment(node.parent)
+              ? node.parent.name.getText(src)
+              : '(anonymous)');
         all.push({ file, name, lines: b - a + 1 });
       }
       ts.forEachChild(node, visit);

@@ -19,18 +19,25 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
 const unknownFlags = args.filter((a) => a.startsWith('-') && !['--json', '--quick', '--help', '-h'].includes(a));
-const available = existsSync(benchDir) ? readdirSync(benchDir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort() : [];
+const available = existsSync(benchDir)
+  ? readdirSync(benchDir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.slice(0, -3))
+      .sort()
+  : [];
 
 if (args.includes('--help') || args.includes('-h')) {
-  console.log([
-    'usage: npm run bench -- [name...] [--json] [--quick]',
-    '',
-    '  name     a benchmark in bench/ (default: all of them)',
-    '  --json   print one JSON object with the figures (and nothing else on stdout)',
-    '  --quick  a short run (fewer samples, smaller fleet), for smoke tests',
-    '',
-    `available: ${available.join(', ') || '(none)'}`,
-  ].join('\n'));
+  console.log(
+    [
+      'usage: npm run bench -- [name...] [--json] [--quick]',
+      '',
+      '  name     a benchmark in bench/ (default: all of them)',
+      '  --json   print one JSON object with the figures (and nothing else on stdout)',
+      '  --quick  a short run (fewer samples, smaller fleet), for smoke tests',
+      '',
+      `available: ${available.join(', ') || '(none)'}`,
+    ].join('\n'),
+  );
   process.exit(0);
 }
 const names = args.filter((a) => !a.startsWith('-'));
@@ -41,14 +48,21 @@ if (unknownFlags.length || missing.length) {
   process.exit(2);
 }
 const selected = names.length ? names : available;
-if (selected.length === 0) { console.error('there is no benchmark in bench/'); process.exit(1); }
+if (selected.length === 0) {
+  console.error('there is no benchmark in bench/');
+  process.exit(1);
+}
 
 // In --json mode stdout is reserved for the result: divert everything else to stderr.
 const realStdoutWrite = process.stdout.write.bind(process.stdout);
 if (json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 
 // Ctrl-C or a kill: exit normally so the modules' exit hooks stop their child processes.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { console.error(`\nbench: ${sig}, stopping`); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    console.error(`\nbench: ${sig}, stopping`);
+    process.exit(130);
+  });
 
 const results: Record<string, Figures> = {};
 let failed = false;

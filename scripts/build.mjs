@@ -39,7 +39,9 @@ const result = await build({
   external: NATIVE,
   define: { __HEARTH_VERSION__: JSON.stringify(pkg.version) },
   // CommonJS dependencies inside an ESM bundle need require, __filename and __dirname.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);" },
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);",
+  },
   logLevel: 'warning',
   metafile: true,
 });

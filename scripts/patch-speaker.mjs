@@ -43,14 +43,25 @@ int get_formats() {`;
 
 const EDITS = [
   // 1. the leak
-  ['  napi_deferred deferred;\n} WriteData;', '  napi_deferred deferred;\n  napi_async_work work; /* hearth: napi_delete_async_work */\n} WriteData;'],
-  ['  assert(napi_resolve_deferred(env, data->deferred, written) == napi_ok);\n\n  free(_data);',
-    '  assert(napi_resolve_deferred(env, data->deferred, written) == napi_ok);\n\n  napi_delete_async_work(env, data->work);\n  free(_data);'],
-  ['  assert(napi_queue_async_work(env, work) == napi_ok);', '  data->work = work;\n  assert(napi_queue_async_work(env, work) == napi_ok);'],
+  [
+    '  napi_deferred deferred;\n} WriteData;',
+    '  napi_deferred deferred;\n  napi_async_work work; /* hearth: napi_delete_async_work */\n} WriteData;',
+  ],
+  [
+    '  assert(napi_resolve_deferred(env, data->deferred, written) == napi_ok);\n\n  free(_data);',
+    '  assert(napi_resolve_deferred(env, data->deferred, written) == napi_ok);\n\n  napi_delete_async_work(env, data->work);\n  free(_data);',
+  ],
+  [
+    '  assert(napi_queue_async_work(env, work) == napi_ok);',
+    '  data->work = work;\n  assert(napi_queue_async_work(env, work) == napi_ok);',
+  ],
   // 2. delay()
   ['#include "output.h"\n', '#include "output.h"\n\n#if defined(__linux__)\n#include <alsa/asoundlib.h> /* hearth: delay() */\n#endif\n'],
   ['\nint get_formats() {', DELAY_FN],
-  ['  napi_value close_fn;\n', '  napi_value delay_fn; /* hearth */\n  assert(napi_create_function(env, "delay", NAPI_AUTO_LENGTH, speaker_delay, NULL, &delay_fn) == napi_ok);\n  assert(napi_set_named_property(env, result, "delay", delay_fn) == napi_ok);\n\n  napi_value close_fn;\n'],
+  [
+    '  napi_value close_fn;\n',
+    '  napi_value delay_fn; /* hearth */\n  assert(napi_create_function(env, "delay", NAPI_AUTO_LENGTH, speaker_delay, NULL, &delay_fn) == napi_ok);\n  assert(napi_set_named_property(env, result, "delay", delay_fn) == napi_ok);\n\n  napi_value close_fn;\n',
+  ],
 ];
 
 /** Patches speaker's binding.c in `dir`; returns true if it changed the file, false if every edit was in already. */
@@ -61,7 +72,8 @@ export function patchSpeaker(dir) {
   const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
   for (const [from, to] of EDITS) {
     if (src.includes(to)) continue;
-    if (src.split(from).length !== 2) throw new Error(`speaker ${version}: ${file} is not the source these edits were written for (0.5.5); check patches/ and upstream`);
+    if (src.split(from).length !== 2)
+      throw new Error(`speaker ${version}: ${file} is not the source these edits were written for (0.5.5); check patches/ and upstream`);
     src = src.replace(from, to);
   }
   if (src === original) return false;

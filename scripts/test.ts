@@ -29,11 +29,25 @@ function walk(dir: string): string[] {
 }
 
 const files = suites
-  .flatMap((s) => { try { return walk(join(root, 'test', s)); } catch { return []; } })
+  .flatMap((s) => {
+    try {
+      return walk(join(root, 'test', s));
+    } catch {
+      return [];
+    }
+  })
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 
-interface Result { name: string; passed: number; failed: number; skipped: number; ms: number; output: string; ok: boolean }
+interface Result {
+  name: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  ms: number;
+  output: string;
+  ok: boolean;
+}
 
 function run(cmd: string, argv: string[], name: string, parse: boolean): Promise<Result> {
   return new Promise((resolve) => {
@@ -48,7 +62,11 @@ function run(cmd: string, argv: string[], name: string, parse: boolean): Promise
     child.stderr.on('data', take);
     const timer = setTimeout(() => {
       output += `\n[test runner] ${name} timed out after ${fileTimeoutMs} ms\n`;
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }, fileTimeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -58,11 +76,16 @@ function run(cmd: string, argv: string[], name: string, parse: boolean): Promise
         return;
       }
       const num = (label: string) => [...output.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].reduce((a, m) => a + Number(m[1]), 0);
-      const total = num('Total'), passed = num('Passed'), skipped = num('Skipped');
+      const total = num('Total'),
+        passed = num('Passed'),
+        skipped = num('Skipped');
       let failed = total - passed - skipped;
       // A crash before uvu's summary, a non-zero exit, or a file with no test is a failure too.
       if (code !== 0 && failed === 0) failed = 1;
-      if (total === 0 && failed === 0) { failed = 1; output += '\n[test runner] no test ran in this file\n'; }
+      if (total === 0 && failed === 0) {
+        failed = 1;
+        output += '\n[test runner] no test ran in this file\n';
+      }
       resolve({ name, passed, failed, skipped, ms, output, ok: code === 0 && failed === 0 });
     });
   });
@@ -76,6 +99,18 @@ if (!skipTypecheck && filters.length === 0) {
   console.log(r.ok ? `ok (${(r.ms / 1000).toFixed(1)} s)` : 'FAILED');
   if (!r.ok) console.log(r.output);
   results.push(r);
+  // One formatting for the whole tree (.prettierrc.json): an unformatted file fails the run, as a
+  // type error does. `npm run format` fixes it.
+  process.stdout.write('format (prettier --check) … ');
+  const f = await run(
+    process.execPath,
+    [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '**/*.{ts,mts,mjs,js,json}'],
+    'format',
+    false,
+  );
+  console.log(f.ok ? `ok (${(f.ms / 1000).toFixed(1)} s)` : 'FAILED (run `npm run format`)');
+  if (!f.ok) console.log(f.output);
+  results.push(f);
 }
 
 // Real-time audio suites (real senders, paced playout, tone analysis) run last and one at a time,
@@ -90,7 +125,9 @@ async function worker() {
     const r = await run(process.execPath, ['--import', 'tsx', f], name, true);
     results.push(r);
     const mark = r.ok ? 'ok  ' : 'FAIL';
-    console.log(`${mark} ${name}  (${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}, ${(r.ms / 1000).toFixed(1)} s)`);
+    console.log(
+      `${mark} ${name}  (${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}, ${(r.ms / 1000).toFixed(1)} s)`,
+    );
     if ((!r.ok || process.env.HEARTH_TEST_VERBOSE) && !stream) console.log(r.output.replace(/^/gm, '    | '));
   }
 }

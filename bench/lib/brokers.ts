@@ -26,8 +26,25 @@ export interface BrokerProc {
 /** The hub: `node <cli> hub --host 127.0.0.1 --port P --ws-port 0 --allow-anonymous`. */
 export function hubBroker(cli: string, port: number): BrokerProc {
   const dir = tempDir('hearth-bench-hub-');
-  const args = [cli, 'hub', '--host', '127.0.0.1', '--port', String(port), '--ws-port', '0', '--allow-anonymous', '--credentials', join(dir, 'credentials.json')];
-  return processBroker('aedes', port, () => spawnChild(process.execPath, args, { env: { ...process.env, HEARTH_LOG_LEVEL: 'error' } }), () => removeDir(dir));
+  const args = [
+    cli,
+    'hub',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ws-port',
+    '0',
+    '--allow-anonymous',
+    '--credentials',
+    join(dir, 'credentials.json'),
+  ];
+  return processBroker(
+    'aedes',
+    port,
+    () => spawnChild(process.execPath, args, { env: { ...process.env, HEARTH_LOG_LEVEL: 'error' } }),
+    () => removeDir(dir),
+  );
 }
 
 /**
@@ -37,8 +54,24 @@ export function hubBroker(cli: string, port: number): BrokerProc {
 export function mosquittoBroker(port: number): BrokerProc {
   const dir = tempDir('hearth-bench-mosq-');
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', 'log_dest stderr', 'log_type error', ''].join('\n'));
-  return processBroker('mosquitto', port, () => spawnChild('mosquitto', ['-c', conf]), () => removeDir(dir));
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'set_tcp_nodelay true',
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      '',
+    ].join('\n'),
+  );
+  return processBroker(
+    'mosquitto',
+    port,
+    () => spawnChild('mosquitto', ['-c', conf]),
+    () => removeDir(dir),
+  );
 }
 
 function processBroker(kind: BrokerKind, port: number, launch: () => Child, removeFiles: () => void): BrokerProc {
@@ -48,7 +81,9 @@ function processBroker(kind: BrokerKind, port: number, launch: () => Child, remo
     return child;
   };
   return {
-    kind, port, url: `mqtt://127.0.0.1:${port}`,
+    kind,
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
     pid: () => running().pid,
     cpuS: () => cpuSeconds(running().pid),
     async start() {
@@ -62,7 +97,12 @@ function processBroker(kind: BrokerKind, port: number, launch: () => Child, remo
         throw new Error(`${kind} did not start on port ${port}: ${(e as Error).message} ${c.stderr().slice(-500)}`);
       }
     },
-    async stop() { await child?.stop(); },
-    async dispose() { await child?.stop(); removeFiles(); },
+    async stop() {
+      await child?.stop();
+    },
+    async dispose() {
+      await child?.stop();
+      removeFiles();
+    },
   };
 }

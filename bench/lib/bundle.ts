@@ -65,7 +65,9 @@ export async function buildBenchBundle(): Promise<BenchBundle> {
       target: 'node20',
       external: NATIVE,
       define: { __HEARTH_VERSION__: JSON.stringify(version) },
-      banner: { js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);" },
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);",
+      },
       logLevel: 'error',
       plugins: [missingSourceFiles(stubbed)],
     });

@@ -28,7 +28,10 @@ let seq = 0;
 export async function connectBenchController(url: string, opts: { reconnectPeriodMs?: number } = {}): Promise<BenchController> {
   const t = topicsFor('hearth');
   const client = await mqtt.connectAsync(url, {
-    clientId: `bench-ctl-${process.pid}-${++seq}`, clean: true, reconnectPeriod: opts.reconnectPeriodMs ?? 100, connectTimeout: 5000,
+    clientId: `bench-ctl-${process.pid}-${++seq}`,
+    clean: true,
+    reconnectPeriod: opts.reconnectPeriodMs ?? 100,
+    connectTimeout: 5000,
   });
   const pending = new Map<string, (r: Reply) => void>();
   const statusFns = new Set<(device: string, status: string) => void>();
@@ -38,9 +41,16 @@ export async function connectBenchController(url: string, opts: { reconnectPerio
     if (!p) return;
     if (p.kind === 'reply') {
       let r: Reply;
-      try { r = JSON.parse(raw.toString()) as Reply; } catch { return; }
+      try {
+        r = JSON.parse(raw.toString()) as Reply;
+      } catch {
+        return;
+      }
       const w = pending.get(r.id);
-      if (w) { pending.delete(r.id); w(r); }
+      if (w) {
+        pending.delete(r.id);
+        w(r);
+      }
     } else if (p.kind === 'status') {
       lastStatus.set(p.device, raw.toString());
       for (const fn of [...statusFns]) fn(p.device, raw.toString());
@@ -54,21 +64,32 @@ export async function connectBenchController(url: string, opts: { reconnectPerio
   const noDelay = () => (client.stream as Partial<Socket>).setNoDelay?.(true);
   noDelay();
   // A clean session loses its subscriptions when the broker restarts: subscribe on every connect.
-  client.on('connect', () => { noDelay(); client.subscribe(filters, { qos: 1 }); });
+  client.on('connect', () => {
+    noDelay();
+    client.subscribe(filters, { qos: 1 });
+  });
   await client.subscribeAsync(filters, { qos: 1 });
 
   const onStatus = (fn: (device: string, status: string) => void, replay = false) => {
     statusFns.add(fn);
     if (replay) for (const [device, status] of [...lastStatus]) if (statusFns.has(fn)) fn(device, status);
-    return () => { statusFns.delete(fn); };
+    return () => {
+      statusFns.delete(fn);
+    };
   };
   return {
     client,
     configSet(device, body, timeoutMs = 10_000) {
       const id = `bench-${process.pid}-${++seq}`;
       return new Promise<Reply>((resolve, reject) => {
-        const timer = setTimeout(() => { pending.delete(id); reject(new Error(`${device} did not answer config/set within ${timeoutMs} ms`)); }, timeoutMs);
-        pending.set(id, (r) => { clearTimeout(timer); resolve(r); });
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${device} did not answer config/set within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
         client.publish(t.configSet(device), JSON.stringify({ v: PROTOCOL_VERSION, id, ...body }), { qos: 1 });
       });
     },
@@ -76,10 +97,21 @@ export async function connectBenchController(url: string, opts: { reconnectPerio
     waitOnline(device, timeoutMs, next = false) {
       if (!next && lastStatus.get(device) === 'online') return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => { off(); reject(new Error(`${device} did not come online within ${timeoutMs} ms`)); }, timeoutMs);
-        const off = onStatus((d, s) => { if (d === device && s === 'online') { clearTimeout(timer); off(); resolve(); } });
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`${device} did not come online within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const off = onStatus((d, s) => {
+          if (d === device && s === 'online') {
+            clearTimeout(timer);
+            off();
+            resolve();
+          }
+        });
       });
     },
-    async close() { await client.endAsync(true); },
+    async close() {
+      await client.endAsync(true);
+    },
   };
 }

@@ -11,9 +11,21 @@ import { connectBenchController } from './controller.ts';
 import { fleetId } from './fleet-id.ts';
 import { spawnChild, tempDir, removeDir, freePort, waitForLine } from './procs.ts';
 
-export interface FleetResult { kind: BrokerKind; devices: number; totalS: number; brokerCpuS: number; bootS: number }
+export interface FleetResult {
+  kind: BrokerKind;
+  devices: number;
+  totalS: number;
+  brokerCpuS: number;
+  bootS: number;
+}
 
-export async function runFleet(o: { kind: BrokerKind; devices: number; cli: string; fleetScript: string; timeoutMs?: number }): Promise<FleetResult> {
+export async function runFleet(o: {
+  kind: BrokerKind;
+  devices: number;
+  cli: string;
+  fleetScript: string;
+  timeoutMs?: number;
+}): Promise<FleetResult> {
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
   const broker = o.kind === 'aedes' ? hubBroker(o.cli, port) : mosquittoBroker(port);
@@ -39,20 +51,45 @@ export async function runFleet(o: { kind: BrokerKind; devices: number; cli: stri
     let off = () => {};
     let timer: NodeJS.Timeout | undefined;
     const allDone = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`fleet on ${o.kind}: only ${started.size} of ${o.devices} devices came online within ${o.timeoutMs ?? 60_000} ms`)), o.timeoutMs ?? 60_000);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`fleet on ${o.kind}: only ${started.size} of ${o.devices} devices came online within ${o.timeoutMs ?? 60_000} ms`),
+          ),
+        o.timeoutMs ?? 60_000,
+      );
       // With replay: the retained `online` of devices that connected before this subscription.
       off = c.onStatus((device, status) => {
         if (status !== 'online' || !ids.has(device) || started.has(device)) return;
         started.add(device);
         const i = Number(device.slice(device.lastIndexOf('-') + 1));
-        const config = { v: 2, id: device, name: `Room ${i}`, mqtt: { url, reconnectMinMs: 50, reconnectMaxMs: 100 }, telemetry: { intervalS: 60 }, roles: {} };
-        replies.push(c.configSet(device, { config }, o.timeoutMs ?? 60_000).then((r) => {
-          if (!r.ok) failure ??= new Error(`${device} refused its config: ${r.error?.code} ${r.error?.message}`);
-        }, (e: Error) => { failure ??= e; }));
+        const config = {
+          v: 2,
+          id: device,
+          name: `Room ${i}`,
+          mqtt: { url, reconnectMinMs: 50, reconnectMaxMs: 100 },
+          telemetry: { intervalS: 60 },
+          roles: {},
+        };
+        replies.push(
+          c.configSet(device, { config }, o.timeoutMs ?? 60_000).then(
+            (r) => {
+              if (!r.ok) failure ??= new Error(`${device} refused its config: ${r.error?.code} ${r.error?.message}`);
+            },
+            (e: Error) => {
+              failure ??= e;
+            },
+          ),
+        );
         if (started.size === o.devices) resolve();
       }, true);
     });
-    try { await allDone; } finally { clearTimeout(timer); off(); }
+    try {
+      await allDone;
+    } finally {
+      clearTimeout(timer);
+      off();
+    }
     await Promise.all(replies);
     if (failure) throw failure;
     const t1 = performance.now();
@@ -65,4 +102,3 @@ export async function runFleet(o: { kind: BrokerKind; devices: number; cli: stri
     removeDir(dir);
   }
 }
-

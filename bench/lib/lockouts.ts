@@ -25,13 +25,28 @@ import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 const ID = 'locked';
 const BASE = `hearth/${ID}`;
 
-interface Requester { send(topic: string, body: Record<string, unknown>, timeoutMs: number): Promise<{ reply: Reply | undefined; ms: number }>; client: MqttClient }
+interface Requester {
+  send(topic: string, body: Record<string, unknown>, timeoutMs: number): Promise<{ reply: Reply | undefined; ms: number }>;
+  client: MqttClient;
+}
 
 async function requester(url: string, user: string, password: string, name: string): Promise<Requester> {
-  const client = await mqtt.connectAsync(url, { clientId: `${name}-${process.pid}`, ...(user ? { username: user, password } : {}), reconnectPeriod: 100, protocolVersion: 4 });
+  const client = await mqtt.connectAsync(url, {
+    clientId: `${name}-${process.pid}`,
+    ...(user ? { username: user, password } : {}),
+    reconnectPeriod: 100,
+    protocolVersion: 4,
+  });
   (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
   const waiting = new Map<string, (r: Reply) => void>();
-  client.on('message', (_t, raw) => { try { const r = JSON.parse(raw.toString()) as Reply; waiting.get(r.id)?.(r); } catch { /* ignore */ } });
+  client.on('message', (_t, raw) => {
+    try {
+      const r = JSON.parse(raw.toString()) as Reply;
+      waiting.get(r.id)?.(r);
+    } catch {
+      /* ignore */
+    }
+  });
   await client.subscribeAsync(`${BASE}/reply`, { qos: 1 });
   let seq = 0;
   return {
@@ -40,15 +55,27 @@ async function requester(url: string, user: string, password: string, name: stri
       const id = `${name}-${++seq}`;
       const t0 = performance.now();
       return new Promise((resolve) => {
-        const timer = setTimeout(() => { waiting.delete(id); resolve({ reply: undefined, ms: Infinity }); }, timeoutMs);
-        waiting.set(id, (r) => { clearTimeout(timer); waiting.delete(id); resolve({ reply: r, ms: performance.now() - t0 }); });
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          resolve({ reply: undefined, ms: Infinity });
+        }, timeoutMs);
+        waiting.set(id, (r) => {
+          clearTimeout(timer);
+          waiting.delete(id);
+          resolve({ reply: r, ms: performance.now() - t0 });
+        });
         client.publish(topic, JSON.stringify({ v: PROTOCOL_VERSION, id, ...body }), { qos: 1 });
       });
     },
   };
 }
 
-export interface LockoutFigures { changes: number; lockouts: number; refusedOk: number; worstBackMs: number }
+export interface LockoutFigures {
+  changes: number;
+  lockouts: number;
+  refusedOk: number;
+  worstBackMs: number;
+}
 
 export async function measureLockouts(o: { changes: number; trialMs?: number }): Promise<LockoutFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-lockouts-'));
@@ -58,18 +85,29 @@ export async function measureLockouts(o: { changes: number; trialMs?: number }):
   const ctlPw = await addLogin(creds, 'ctl', 'controller');
   const hub = await startBroker({ host: '127.0.0.1', port: 0, credentialsFile: creds, log });
   const url = `mqtt://127.0.0.1:${hub.port}`;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ v: 2, id: ID, mqtt: { url, password: devicePw, reconnectMinMs: 50, reconnectMaxMs: 1000 }, roles: {} }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ v: 2, id: ID, mqtt: { url, password: devicePw, reconnectMinMs: 50, reconnectMaxMs: 1000 }, roles: {} }),
+  );
   const runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir: dir, log, brokerTrialMs: o.trialMs ?? 3000 });
   const ctl = await requester(url, 'ctl', ctlPw, 'ctl');
   const ping = () => ctl.send(`${BASE}/cmd/device/ping`, {}, 15_000);
   try {
-    while (!(await ping()).reply) { /* wait for the device to come up */ }
+    while (!(await ping()).reply) {
+      /* wait for the device to come up */
+    }
     const closed = await freePort();
     const bad = [
-      { url: `mqtt://127.0.0.1:${closed}` }, { password: 'wrong-password' }, { username: 'nobody' },
-      { url: 'mqtt://no-such-host.invalid:1883' }, { url: `mqtts://127.0.0.1:${hub.port}` }, { url: `ws://127.0.0.1:${hub.port}/mqtt` },
+      { url: `mqtt://127.0.0.1:${closed}` },
+      { password: 'wrong-password' },
+      { username: 'nobody' },
+      { url: 'mqtt://no-such-host.invalid:1883' },
+      { url: `mqtts://127.0.0.1:${hub.port}` },
+      { url: `ws://127.0.0.1:${hub.port}/mqtt` },
     ];
-    let lockouts = 0, refusedOk = 0, worstBackMs = 0;
+    let lockouts = 0,
+      refusedOk = 0,
+      worstBackMs = 0;
     for (let i = 0; i < o.changes; i++) {
       const r = await ctl.send(`${BASE}/config/set`, { patch: { mqtt: bad[i % bad.length] } }, 30_000);
       if (r.reply?.ok === false && r.reply.error?.code === 'apply-failed') refusedOk++;
@@ -88,7 +126,14 @@ export async function measureLockouts(o: { changes: number; trialMs?: number }):
   }
 }
 
-export interface FloodFigures { pingMaxMs: number; pingP99Ms: number; idlePingMedianMs: number; floodSent: number; floodReplies: number; pings: number }
+export interface FloodFigures {
+  pingMaxMs: number;
+  pingP99Ms: number;
+  idlePingMedianMs: number;
+  floodSent: number;
+  floodReplies: number;
+  pings: number;
+}
 
 /** The flood, with the hub and the device each in its own process as shipped (the bench bundle). */
 export async function measureFlood(o: { cli: string; floodMs: number }): Promise<FloodFigures> {
@@ -100,7 +145,9 @@ export async function measureFlood(o: { cli: string; floodMs: number }): Promise
   const ctl = await requester(url, '', '', 'pinger');
   const ping = () => ctl.send(`${BASE}/cmd/device/ping`, {}, 15_000);
   try {
-    while (!(await ping()).reply) { /* wait for the device to come up */ }
+    while (!(await ping()).reply) {
+      /* wait for the device to come up */
+    }
     // Flood: invalid configs of ~53 KB, as fast as the flooder's socket takes them.
     const idle: number[] = [];
     for (let i = 0; i < 40; i++) idle.push((await ping()).ms);
@@ -110,14 +157,20 @@ export async function measureFlood(o: { cli: string; floodMs: number }): Promise
     const junk = JSON.stringify({ v: 2, id: 'flood', config: { v: 2, id: ID, mqtt: { url }, roles } });
     let floodReplies = 0;
     const counter = await mqtt.connectAsync(url, { clientId: `count-${process.pid}`, protocolVersion: 4 });
-    counter.on('message', (_t, raw) => { if (raw.includes('"id":"flood"')) floodReplies++; });
+    counter.on('message', (_t, raw) => {
+      if (raw.includes('"id":"flood"')) floodReplies++;
+    });
     await counter.subscribeAsync(`${BASE}/reply`);
-    let sent = 0, flooding = true;
+    let sent = 0,
+      flooding = true;
     const pump = async () => {
       while (flooding) {
         // Keep the client's own buffer from growing without bound: wait for the socket to drain.
         const ok = (flood.stream as unknown as { writableLength: number }).writableLength < 1_000_000;
-        if (ok) { flood.publish(`${BASE}/config/set`, junk, { qos: 0 }); sent++; } else await new Promise((r) => setTimeout(r, 1));
+        if (ok) {
+          flood.publish(`${BASE}/config/set`, junk, { qos: 0 });
+          sent++;
+        } else await new Promise((r) => setTimeout(r, 1));
         if (sent % 20 === 0) await new Promise((r) => setImmediate(r));
       }
     };
@@ -138,7 +191,9 @@ export async function measureFlood(o: { cli: string; floodMs: number }): Promise
       pingMaxMs: sorted.at(-1) ?? Infinity,
       pingP99Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Infinity,
       idlePingMedianMs: idleSorted[Math.floor(idleSorted.length / 2)] ?? 0,
-      floodSent: sent, floodReplies, pings: during.length,
+      floodSent: sent,
+      floodReplies,
+      pings: during.length,
     };
   } finally {
     await ctl.client.endAsync(true);

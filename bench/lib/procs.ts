@@ -25,7 +25,9 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions = {})
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
   if (proc.pid === undefined) throw new Error(`could not start ${cmd}`);
   let err = '';
-  proc.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4096); });
+  proc.stderr?.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4096);
+  });
   const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const child: Child = {
     proc,
@@ -36,7 +38,9 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions = {})
       children.delete(child);
       if (child.exited()) return;
       proc.kill('SIGTERM');
-      const timer = setTimeout(() => { if (!child.exited()) proc.kill('SIGKILL'); }, graceMs);
+      const timer = setTimeout(() => {
+        if (!child.exited()) proc.kill('SIGKILL');
+      }, graceMs);
       await gone;
       clearTimeout(timer);
     },
@@ -77,7 +81,11 @@ export function rssMb(pid: number): number {
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
   if (clockTicks === undefined) {
-    try { clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { clockTicks = 100; }
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
   }
   return clockTicks;
 }
@@ -96,7 +104,10 @@ export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -106,7 +117,10 @@ export async function waitForPort(port: number, timeoutMs = 10_000, everyMs = 5,
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const c = connect(port, '127.0.0.1');
-      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
       c.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -121,10 +135,15 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Resolves with the first stdout line of `child` (spawned with stdout piped) matching `re`. */
 export function waitForLine(child: Child, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   const out = child.proc.stdout;
-  if (!out) return Promise.reject(new Error('the child\'s stdout is not piped'));
+  if (!out) return Promise.reject(new Error("the child's stdout is not piped"));
   return new Promise((resolve, reject) => {
     let buf = '';
-    const done = (f: () => void) => { clearTimeout(timer); out.off('data', onData); child.proc.off('exit', onExit); f(); };
+    const done = (f: () => void) => {
+      clearTimeout(timer);
+      out.off('data', onData);
+      child.proc.off('exit', onExit);
+      f();
+    };
     const onData = (d: Buffer) => {
       buf += d.toString();
       let nl;
@@ -132,7 +151,10 @@ export function waitForLine(child: Child, re: RegExp, timeoutMs: number): Promis
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         const m = re.exec(line);
-        if (m) { done(() => resolve(m)); return; }
+        if (m) {
+          done(() => resolve(m));
+          return;
+        }
       }
     };
     const onExit = () => done(() => reject(new Error(`process ${child.pid} exited before printing ${re}: ${child.stderr().slice(-1000)}`)));

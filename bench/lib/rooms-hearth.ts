@@ -13,20 +13,42 @@ import type { Netns } from '../../test/helpers/netns.ts';
 import type { RoomObserver } from '../../test/helpers/room-observer.ts';
 import { tree } from '../../test/helpers/proc-stats.ts';
 import { imageRuntimeFlags } from './runtime-flags.ts';
-import { fakeClockEnv, fmtOffset, realtime, sleep, startRelay, stopProc, tail, type LinkCounts, type Profile, type Relay, type Shift } from './rooms-net.ts';
+import {
+  fakeClockEnv,
+  fmtOffset,
+  realtime,
+  sleep,
+  startRelay,
+  stopProc,
+  tail,
+  type LinkCounts,
+  type Profile,
+  type Relay,
+  type Shift,
+} from './rooms-net.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const CLI = join(root, 'dist/hearth.js');
-const MQTT_PORT = 46283, RTP_PORT = 46300, NTP_PORT = 46323;
+const MQTT_PORT = 46283,
+  RTP_PORT = 46300,
+  NTP_PORT = 46323;
 const G0 = '239.255.30.1';
-const LATENCY_MS = 300, BUFFER_MS = 200; // PulseAudio starts a stream once ~200 ms is queued (the audio bench's device D)
+const LATENCY_MS = 300,
+  BUFFER_MS = 200; // PulseAudio starts a stream once ~200 ms is queued (the audio bench's device D)
 
 export interface HearthRun {
-  ns: Netns; dir: string; observer: RoomObserver; noise: string;
+  ns: Netns;
+  dir: string;
+  observer: RoomObserver;
+  noise: string;
   /** Link profile toward each device (down) and from it (up). */
-  down: Profile; up: Profile;
+  down: Profile;
+  up: Profile;
   /** Clock shifts: null = true time. */
-  hub: Shift | null; source: Shift | null; a: Shift | null; b: Shift | null;
+  hub: Shift | null;
+  source: Shift | null;
+  a: Shift | null;
+  b: Shift | null;
   /** Rooms follow the house clock (the hub serves it) or, off, their own wall clocks (today's behaviour). */
   houseClock: boolean;
   seed: number;
@@ -44,7 +66,11 @@ export interface HearthDevices {
   restartSinkB(): void;
   /** Datagrams a device's link carried so far (link 0 is its clock exchanges: "0:up" are its queries). */
   linkCounts(id: string): Promise<LinkCounts>;
-  stop(): Promise<{ counts: Record<string, LinkCounts>; states: Record<string, any>; events: Array<{ atMs: number; topic: string; msg: any }> }>;
+  stop(): Promise<{
+    counts: Record<string, LinkCounts>;
+    states: Record<string, any>;
+    events: Array<{ atMs: number; topic: string; msg: any }>;
+  }>;
 }
 
 /**
@@ -70,7 +96,10 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
     const config = join(r.dir, `${id}.json`);
     const port = withRelay ? relayPort - 1 : null; // the relay just started for it
     writeFileSync(config, JSON.stringify({ v: 2, id, mqtt: { url: `mqtt://127.0.0.1:${MQTT_PORT}` }, roles, ...clockConfig(r, port) }));
-    const p = r.ns.spawn(process.execPath, [...cli, 'run', '--config', config, '--state-dir', r.dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...baseEnv, ...fakeClockEnv(shift, stepFile) } });
+    const p = r.ns.spawn(process.execPath, [...cli, 'run', '--config', config, '--state-dir', r.dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...baseEnv, ...fakeClockEnv(shift, stepFile) },
+    });
     logs[id] = tail(p);
     procs.push(p);
     return p;
@@ -81,40 +110,83 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
     relays[id] = await startRelay(r.ns, r.seed + Object.keys(relays).length, r.up, r.down, links);
   };
   const player = (id: string, group: string, room: string) => ({
-    player: { group, port: RTP_PORT, format: { rate: 48000, channels: 2, payloadType: 127 }, latencyMs: LATENCY_MS, sapListen: false, output: { device: room, bufferMs: BUFFER_MS } },
+    player: {
+      group,
+      port: RTP_PORT,
+      format: { rate: 48000, channels: 2, payloadType: 127 },
+      latencyMs: LATENCY_MS,
+      sapListen: false,
+      output: { device: room, bufferMs: BUFFER_MS },
+    },
   });
 
   // State topics, for the record: what each device said about itself while it was measured.
-  const sub = r.ns.spawn('sh', ['-c', `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#' -t 'hearth/roomB/event/#'; sleep 0.2; done`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  const sub = r.ns.spawn(
+    'sh',
+    ['-c', `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#' -t 'hearth/roomB/event/#'; sleep 0.2; done`],
+    { stdio: ['ignore', 'pipe', 'ignore'], detached: true },
+  );
   let buf = '';
   sub.stdout!.on('data', (d) => {
     buf += d;
-    const lines = buf.split('\n'); buf = lines.pop()!;
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
     for (const l of lines) {
       const i = l.indexOf(' ');
       try {
-        const topic = l.slice(0, i), msg = JSON.parse(l.slice(i + 1));
+        const topic = l.slice(0, i),
+          msg = JSON.parse(l.slice(i + 1));
         if (topic.includes('/event/')) events.push({ atMs: Date.now(), topic, msg });
         else states[topic] = msg;
-      } catch { /* partial */ }
+      } catch {
+        /* partial */
+      }
     }
   });
 
-  const hub = device('hub', { hub: { host: '127.0.0.1', port: MQTT_PORT, wsPort: 0, allowAnonymous: true, credentialsFile: join(r.dir, 'credentials.json'), ntp: { enabled: r.houseClock, host: '127.0.0.1', port: NTP_PORT } } }, r.hub, false);
-  for (const t0 = Date.now(); !states['hearth/hub/state/hub']; await sleep(100)) if (hub.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the hub did not start:\n${logs.hub!()}`);
+  const hub = device(
+    'hub',
+    {
+      hub: {
+        host: '127.0.0.1',
+        port: MQTT_PORT,
+        wsPort: 0,
+        allowAnonymous: true,
+        credentialsFile: join(r.dir, 'credentials.json'),
+        ntp: { enabled: r.houseClock, host: '127.0.0.1', port: NTP_PORT },
+      },
+    },
+    r.hub,
+    false,
+  );
+  for (const t0 = Date.now(); !states['hearth/hub/state/hub']; await sleep(100))
+    if (hub.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the hub did not start:\n${logs.hub!()}`);
   realtime(hub.pid!);
   await linkFor('source', null);
-  const source = device('source', { source: { streams: [{ id: 'noise', name: 'rooms noise', input: { kind: 'file', path: r.noise, loop: true }, group: G0, port: RTP_PORT, sap: false }] } }, r.source, true);
+  const source = device(
+    'source',
+    {
+      source: {
+        streams: [
+          { id: 'noise', name: 'rooms noise', input: { kind: 'file', path: r.noise, loop: true }, group: G0, port: RTP_PORT, sap: false },
+        ],
+      },
+    },
+    r.source,
+    true,
+  );
   await linkFor('roomA', '239.255.30.11');
   const a = device('roomA', player('roomA', '239.255.30.11', 'roomA'), r.a, true);
   let b: ChildProcess | undefined;
   let bStarted: Promise<void> | undefined;
   const waitPlaying = async (id: string, p: ChildProcess) => {
     for (const t0 = Date.now(); !states[`hearth/${id}/state/player`]?.detail?.playing; await sleep(100)) {
-      if (p.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`${id} did not start playing (state ${JSON.stringify(states[`hearth/${id}/state/player`])}):\n${logs[id]!()}`);
+      if (p.exitCode !== null || Date.now() - t0 > 60_000)
+        throw new Error(`${id} did not start playing (state ${JSON.stringify(states[`hearth/${id}/state/player`])}):\n${logs[id]!()}`);
     }
   };
-  for (const t0 = Date.now(); !states['hearth/source/state/source']; await sleep(100)) if (source.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the source did not start:\n${logs.source!()}`);
+  for (const t0 = Date.now(); !states['hearth/source/state/source']; await sleep(100))
+    if (source.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the source did not start:\n${logs.source!()}`);
   realtime(source.pid!);
   await waitPlaying('roomA', a);
   realtime(a.pid!);
@@ -123,7 +195,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
     async startB(opts = {}) {
       await linkFor('roomB', '239.255.30.12');
       const t = Date.now();
-      const pb = b = device('roomB', player('roomB', '239.255.30.12', 'roomB'), r.b, true, opts.stepFile);
+      const pb = (b = device('roomB', player('roomB', '239.255.30.12', 'roomB'), r.b, true, opts.stepFile));
       bStarted = waitPlaying('roomB', pb).then(() => realtime(pb.pid!));
       bStarted.catch((e) => r.log(String(e)));
       return t;
@@ -138,7 +210,11 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
       r.log(`player B's sink process (pid ${sink}) killed; the sink restarts it`);
     },
     async stop() {
-      try { process.kill(-sub.pid!, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-sub.pid!, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       for (const p of procs.reverse()) await stopProc(p);
       const counts: Record<string, any> = {};
       for (const [k, rl] of Object.entries(relays)) counts[k] = await rl.stop();

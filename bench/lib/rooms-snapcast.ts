@@ -15,9 +15,15 @@ const root = new URL('../..', import.meta.url).pathname;
 const STREAM_PORT = 46704;
 
 export interface SnapRun {
-  ns: Netns; dir: string; observer: RoomObserver; noise: string;
-  down: Profile; up: Profile;
-  source: Shift | null; a: Shift | null; b: Shift | null;
+  ns: Netns;
+  dir: string;
+  observer: RoomObserver;
+  noise: string;
+  down: Profile;
+  up: Profile;
+  source: Shift | null;
+  a: Shift | null;
+  b: Shift | null;
   seed: number;
   log(s: string): void;
 }
@@ -35,14 +41,29 @@ export async function startSnapHouse(r: SnapRun): Promise<SnapHouse> {
   execFileSync('mkfifo', [fifo]);
   mkdirSync(join(r.dir, 'snapdata'), { recursive: true });
   const conf = join(r.dir, 'snapserver.conf');
-  writeFileSync(conf, [
-    '[server]', `datadir = ${join(r.dir, 'snapdata')}`,
-    '[http]', 'enabled = false',
-    '[tcp]', 'enabled = false',
-    '[stream]', 'bind_to_address = 127.0.0.1', `port = ${STREAM_PORT}`,
-    `source = pipe://${fifo}?name=noise&mode=read`, 'sampleformat = 48000:16:2', 'codec = pcm', 'chunk_ms = 20', 'buffer = 1000',
-    '[logging]', 'sink = stderr', 'filter = *:warning', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      '[server]',
+      `datadir = ${join(r.dir, 'snapdata')}`,
+      '[http]',
+      'enabled = false',
+      '[tcp]',
+      'enabled = false',
+      '[stream]',
+      'bind_to_address = 127.0.0.1',
+      `port = ${STREAM_PORT}`,
+      `source = pipe://${fifo}?name=noise&mode=read`,
+      'sampleformat = 48000:16:2',
+      'codec = pcm',
+      'chunk_ms = 20',
+      'buffer = 1000',
+      '[logging]',
+      'sink = stderr',
+      'filter = *:warning',
+      '',
+    ].join('\n'),
+  );
   const env = { ...process.env, ...r.observer.env };
   const spawn = (id: string, cmd: string, args: string[], shift: Shift | null) => {
     const p = r.ns.spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...fakeClockEnv(shift) } });
@@ -55,14 +76,37 @@ export async function startSnapHouse(r: SnapRun): Promise<SnapHouse> {
   const feeder = spawn('feeder', process.execPath, ['--import', 'tsx', join(root, 'bench/procs/pipe-feeder.ts'), r.noise, fifo], r.source);
   await sleep(1500);
   if (server.exitCode !== null) throw new Error(`snapserver exited:\n${logs.snapserver!()}`);
-  realtime(server.pid!); realtime(feeder.pid!);
+  realtime(server.pid!);
+  realtime(feeder.pid!);
   let nextPort = STREAM_PORT + 10;
   const client = async (room: string, shift: Shift | null): Promise<number> => {
     const port = nextPort++;
     relays.push(await startRelay(r.ns, r.seed + relays.length, r.up, r.down, [{ kind: 'tcp', listen: port, target: STREAM_PORT }]));
     const t = Date.now();
-    const p = spawn(room, 'snapclient', ['-h', '127.0.0.1', '-p', String(port), '--player', 'alsa', '-s', room, '--hostID', room, '--logsink', 'stderr', '--logfilter', '*:warning'], shift);
-    setTimeout(() => { if (p.exitCode === null) realtime(p.pid!); }, 500);
+    const p = spawn(
+      room,
+      'snapclient',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '--player',
+        'alsa',
+        '-s',
+        room,
+        '--hostID',
+        room,
+        '--logsink',
+        'stderr',
+        '--logfilter',
+        '*:warning',
+      ],
+      shift,
+    );
+    setTimeout(() => {
+      if (p.exitCode === null) realtime(p.pid!);
+    }, 500);
     return t;
   };
   await client('roomA', r.a);
@@ -72,7 +116,10 @@ export async function startSnapHouse(r: SnapRun): Promise<SnapHouse> {
     async stop() {
       for (const p of procs.reverse()) await stopProc(p);
       for (const rl of relays) await rl.stop();
-      for (const [k, l] of Object.entries(logs)) { const s = l().trim(); if (s) r.log(`${k}: ${s.split('\n').slice(-3).join(' | ')}`); }
+      for (const [k, l] of Object.entries(logs)) {
+        const s = l().trim();
+        if (s) r.log(`${k}: ${s.split('\n').slice(-3).join(' | ')}`);
+      }
     },
   };
 }

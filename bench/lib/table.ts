@@ -5,10 +5,11 @@ export type Cell = string | number;
 export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly Cell[]>): string {
   const text = (c: Cell) => (typeof c === 'number' ? String(c) : c);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => text(r[i] ?? '').length)));
-  const line = (cells: readonly Cell[]) => cells
-    .map((c, i) => (typeof c === 'number' ? text(c).padStart(widths[i]!) : text(c).padEnd(widths[i]!)))
-    .join(' | ')
-    .trimEnd();
+  const line = (cells: readonly Cell[]) =>
+    cells
+      .map((c, i) => (typeof c === 'number' ? text(c).padStart(widths[i]!) : text(c).padEnd(widths[i]!)))
+      .join(' | ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
 

@@ -9,8 +9,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
-export interface Stall { cpu: number; due: number; late: number }
-export interface ProbeResult { stalls: Stall[]; cpus: Array<{ cpu: number; cycles: number; maxLateMs: number; sched: string }> }
+export interface Stall {
+  cpu: number;
+  due: number;
+  late: number;
+}
+export interface ProbeResult {
+  stalls: Stall[];
+  cpus: Array<{ cpu: number; cycles: number; maxLateMs: number; sched: string }>;
+}
 
 const SOURCE = fileURLToPath(new URL('./wake-probe.c', import.meta.url));
 
@@ -24,12 +31,21 @@ function build(): string {
 }
 
 /** Starts the probe at `priority` (SCHED_FIFO), waking every `periodUs`, recording wake-ups later than `thresholdUs`. */
-export async function startWakeProbe(o: { priority: number; periodUs?: number; thresholdUs?: number }): Promise<{ stop(): Promise<ProbeResult> }> {
-  const p: ChildProcess = spawn(build(), [String(o.priority), String(o.periodUs ?? 1000), String(o.thresholdUs ?? 200)], { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startWakeProbe(o: {
+  priority: number;
+  periodUs?: number;
+  thresholdUs?: number;
+}): Promise<{ stop(): Promise<ProbeResult> }> {
+  const p: ChildProcess = spawn(build(), [String(o.priority), String(o.periodUs ?? 1000), String(o.thresholdUs ?? 200)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines: string[] = [];
   const rl = createInterface({ input: p.stdout! });
   await new Promise<void>((resolve, reject) => {
-    rl.on('line', (l) => { if (l === 'ready') resolve(); else lines.push(l); });
+    rl.on('line', (l) => {
+      if (l === 'ready') resolve();
+      else lines.push(l);
+    });
     p.once('exit', (code) => reject(new Error(`wake-probe exited (${code})`)));
   });
   return {

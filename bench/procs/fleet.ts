@@ -11,14 +11,20 @@ import { createLogger } from '../../device/core/log.ts';
 import { fleetId } from '../lib/fleet-id.ts';
 import { BUILT_IN_ROLES } from '../../device/cli/roles.ts';
 
-const { values } = parseArgs({ options: { n: { type: 'string' }, url: { type: 'string' }, dir: { type: 'string' }, prefix: { type: 'string', default: 'fleet' } } });
+const { values } = parseArgs({
+  options: { n: { type: 'string' }, url: { type: 'string' }, dir: { type: 'string' }, prefix: { type: 'string', default: 'fleet' } },
+});
 const n = Number(values.n);
 if (!Number.isInteger(n) || n < 1 || !values.url || !values.dir) {
   process.stderr.write('usage: fleet --n N --url URL --dir DIR [--prefix P]\n');
   process.exit(2);
 }
 // stdout carries the one "booted" line; logs (errors only) go to stderr.
-const log = createLogger({ level: (process.env.HEARTH_LOG_LEVEL as 'error' | undefined) ?? 'error', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
+const log = createLogger({
+  level: (process.env.HEARTH_LOG_LEVEL as 'error' | undefined) ?? 'error',
+  format: 'json',
+  sink: { write: (l) => process.stderr.write(l) },
+});
 
 const runtimes: Runtime[] = [];
 const t0 = performance.now();
@@ -28,7 +34,10 @@ for (let i = 0; i < n; i++) {
   mkdirSync(stateDir, { recursive: true });
   // Reconnect backoff capped at 100 ms (the smallest cap the schema allows), so a device finds
   // its broker within ~0.1 s of it coming up.
-  writeFileSync(join(stateDir, 'config.json'), JSON.stringify({ v: 2, id, mqtt: { url: values.url, reconnectMinMs: 50, reconnectMaxMs: 100 }, roles: {} }));
+  writeFileSync(
+    join(stateDir, 'config.json'),
+    JSON.stringify({ v: 2, id, mqtt: { url: values.url, reconnectMinMs: 50, reconnectMaxMs: 100 }, roles: {} }),
+  );
   runtimes.push(await startRuntime({ roles: BUILT_IN_ROLES, stateDir, log }));
 }
 process.stdout.write(`booted ${Math.round(performance.now() - t0)}\n`);

@@ -7,7 +7,8 @@ const [file, fifo] = process.argv.slice(2);
 const data = readFileSync(file!);
 const fd = openSync(fifo!, 'w'); // blocks until the reader opens it
 const CHUNK = 48 * 4 * 10; // 10 ms
-let pos = 0, sent = 0;
+let pos = 0,
+  sent = 0;
 const t0 = performance.now();
 setInterval(() => {
   // Everything due by now, so timer lateness never slows the stream.

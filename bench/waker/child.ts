@@ -21,10 +21,16 @@ const arpCapture = (opts: ArpCaptureOptions) => {
   if (!etherwake) return real;
   return {
     ...real,
-    iface: real.iface, mac: real.mac, ipv4: real.ipv4,
-    onFrame: real.onFrame, close: real.close,
+    iface: real.iface,
+    mac: real.mac,
+    ipv4: real.ipv4,
+    onFrame: real.onFrame,
+    close: real.close,
     send(frame: Buffer) {
-      if (frame.readUInt16BE(12) !== 0x0842) { real.send(frame); return; }
+      if (frame.readUInt16BE(12) !== 0x0842) {
+        real.send(frame);
+        return;
+      }
       execFile('etherwake', ['-i', opts.iface, formatMac(frame, 20)], () => {});
     },
   };
@@ -37,14 +43,21 @@ const role = createWakerRole({
   log: createLogger({ level: 'warn', format: 'json', sink: { write: (l) => process.stderr.write(l) } }),
   link: {
     publishState: (d) => out({ state: d }),
-    publishEvent: (type, message) => { out({ event: type, message }); },
+    publishEvent: (type, message) => {
+      out({ event: type, message });
+    },
     publishStream: () => {},
     watchStreams: () => () => {},
-    sendCommand: async () => { throw new Error('unused'); },
+    sendCommand: async () => {
+      throw new Error('unused');
+    },
     connected: true,
   },
   hal: { arpCapture },
-  fail: (e) => { process.stderr.write(`failed: ${e.message}\n`); process.exit(1); },
+  fail: (e) => {
+    process.stderr.write(`failed: ${e.message}\n`);
+    process.exit(1);
+  },
 });
 await role.start();
 out({ ready: true, pid: process.pid });
@@ -53,4 +66,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const { tag } = JSON.parse(line) as { tag: string };
   out({ tag, reply: role.telemetry!() });
 });
-process.on('SIGTERM', async () => { await role.stop(); process.exit(0); });
+process.on('SIGTERM', async () => {
+  await role.stop();
+  process.exit(0);
+});

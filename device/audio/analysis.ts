@@ -10,21 +10,30 @@ export function fft(re: Float64Array, im: Float64Array): void {
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
     if (i < j) {
-      let t = re[i]!; re[i] = re[j]!; re[j] = t;
-      t = im[i]!; im[i] = im[j]!; im[j] = t;
+      let t = re[i]!;
+      re[i] = re[j]!;
+      re[j] = t;
+      t = im[i]!;
+      im[i] = im[j]!;
+      im[j] = t;
     }
   }
   for (let len = 2; len <= n; len <<= 1) {
     const ang = (-2 * Math.PI) / len;
-    const wr = Math.cos(ang), wi = Math.sin(ang);
+    const wr = Math.cos(ang),
+      wi = Math.sin(ang);
     for (let i = 0; i < n; i += len) {
-      let cr = 1, ci = 0;
+      let cr = 1,
+        ci = 0;
       for (let k = 0; k < len / 2; k++) {
-        const a = i + k, b = a + len / 2;
+        const a = i + k,
+          b = a + len / 2;
         const xr = re[b]! * cr - im[b]! * ci;
         const xi = re[b]! * ci + im[b]! * cr;
-        re[b] = re[a]! - xr; im[b] = im[a]! - xi;
-        re[a] = re[a]! + xr; im[a] = im[a]! + xi;
+        re[b] = re[a]! - xr;
+        im[b] = im[a]! - xi;
+        re[a] = re[a]! + xr;
+        im[a] = im[a]! + xi;
         const t = cr * wr - ci * wi;
         ci = cr * wi + ci * wr;
         cr = t;
@@ -59,7 +68,8 @@ export function thdn(x: ArrayLike<number>, rate: number, o: ThdnOptions = {}): T
   let n = o.length ?? 1;
   if (!o.length) while (n * 2 <= Math.min(x.length, 65536)) n *= 2;
   if (n < 1024 || n > x.length) throw new RangeError('thdn needs at least 1024 samples');
-  const re = new Float64Array(n), im = new Float64Array(n);
+  const re = new Float64Array(n),
+    im = new Float64Array(n);
   let mean = 0;
   for (let i = 0; i < n; i++) mean += x[i]!;
   mean /= n;
@@ -78,10 +88,15 @@ export function thdn(x: ArrayLike<number>, rate: number, o: ThdnOptions = {}): T
   const pw = (i: number) => re[i]! * re[i]! + im[i]! * im[i]!;
   for (let i = lo; i <= hi; i++) if (pw(i) > pw(peak)) peak = i;
   const notch = o.notchBins ?? 10;
-  let fund = 0, rest = 0, fw = 0;
+  let fund = 0,
+    rest = 0,
+    fw = 0;
   for (let i = lo; i <= hi; i++) {
     const p = pw(i);
-    if (Math.abs(i - peak) <= notch) { fund += p; fw += i * p; } else rest += p;
+    if (Math.abs(i - peak) <= notch) {
+      fund += p;
+      fw += i * p;
+    } else rest += p;
   }
   // A sine of amplitude A puts (A²/4)·n·Σw² into its one-sided main lobe (Parseval on the windowed signal).
   const amp = Math.sqrt((4 * fund) / (n * w2));

@@ -18,7 +18,10 @@ export class LevelMeter {
   private frames = 0;
   private since: number;
 
-  constructor(private readonly channels: number, now: number) {
+  constructor(
+    private readonly channels: number,
+    now: number,
+  ) {
     this.peak = new Array<number>(channels).fill(0);
     this.sumSq = new Array<number>(channels).fill(0);
     this.since = now;
@@ -28,7 +31,8 @@ export class LevelMeter {
   add(block: Int16Array): void {
     const ch = this.channels;
     for (let c = 0; c < ch; c++) {
-      let peak = this.peak[c]!, sum = 0;
+      let peak = this.peak[c]!,
+        sum = 0;
       for (let i = c; i < block.length; i += ch) {
         const v = block[i]!;
         const a = v < 0 ? -v : v;

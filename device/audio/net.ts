@@ -10,7 +10,11 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 
-export interface Datagram { data: Buffer; from: string; port: number }
+export interface Datagram {
+  data: Buffer;
+  from: string;
+  port: number;
+}
 
 export interface MulticastReceiver {
   readonly group: string;
@@ -38,18 +42,39 @@ export function openReceiver(o: ReceiverOptions): Promise<MulticastReceiver> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     let open = false;
-    sock.on('error', (e) => { if (!open) { sock.close(); reject(e); } else o.onError?.(e); });
+    sock.on('error', (e) => {
+      if (!open) {
+        sock.close();
+        reject(e);
+      } else o.onError?.(e);
+    });
     sock.on('message', (data, r) => o.onMessage({ data, from: r.address, port: r.port }));
     const mc = isMulticast(o.group);
-    sock.bind({ port: o.port, address: mc ? o.group : o.iface ?? '0.0.0.0', exclusive: false }, () => {
+    sock.bind({ port: o.port, address: mc ? o.group : (o.iface ?? '0.0.0.0'), exclusive: false }, () => {
       try {
         if (mc) sock.addMembership(o.group, o.iface);
-        try { sock.setRecvBufferSize(o.recvBufferBytes ?? 1 << 20); } catch { /* capped by the kernel */ }
-      } catch (e) { sock.close(); reject(e); return; }
+        try {
+          sock.setRecvBufferSize(o.recvBufferBytes ?? 1 << 20);
+        } catch {
+          /* capped by the kernel */
+        }
+      } catch (e) {
+        sock.close();
+        reject(e);
+        return;
+      }
       open = true;
       resolve({
-        group: o.group, port: o.port,
-        close: () => new Promise<void>((res) => { try { sock.close(() => res()); } catch { res(); } }),
+        group: o.group,
+        port: o.port,
+        close: () =>
+          new Promise<void>((res) => {
+            try {
+              sock.close(() => res());
+            } catch {
+              res();
+            }
+          }),
       });
     });
   });
@@ -64,7 +89,11 @@ export interface MulticastSender {
   errors(): number;
 }
 
-export interface SenderOptions { iface?: string; ttl?: number; onError?(e: Error): void }
+export interface SenderOptions {
+  iface?: string;
+  ttl?: number;
+  onError?(e: Error): void;
+}
 
 /** The first non-internal IPv4 address, else 127.0.0.1 (the origin advertised in SAP/SDP). */
 export function defaultAddress(): string {
@@ -79,20 +108,44 @@ export function openSender(o: SenderOptions = {}): Promise<MulticastSender> {
     const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     let open = false;
     let errors = 0;
-    sock.on('error', (e) => { if (!open) { sock.close(); reject(e); } else { errors++; o.onError?.(e); } });
+    sock.on('error', (e) => {
+      if (!open) {
+        sock.close();
+        reject(e);
+      } else {
+        errors++;
+        o.onError?.(e);
+      }
+    });
     sock.bind({ port: 0, address: o.iface ?? '0.0.0.0' }, () => {
       try {
         sock.setMulticastTTL(o.ttl ?? 1);
         sock.setMulticastLoopback(true);
         if (o.iface) sock.setMulticastInterface(o.iface);
-      } catch (e) { sock.close(); reject(e); return; }
+      } catch (e) {
+        sock.close();
+        reject(e);
+        return;
+      }
       open = true;
       resolve({
         address: o.iface ?? defaultAddress(),
         send(data, group, port) {
-          sock.send(data, port, group, (e) => { if (e) { errors++; o.onError?.(e); } });
+          sock.send(data, port, group, (e) => {
+            if (e) {
+              errors++;
+              o.onError?.(e);
+            }
+          });
         },
-        close: () => new Promise<void>((res) => { try { sock.close(() => res()); } catch { res(); } }),
+        close: () =>
+          new Promise<void>((res) => {
+            try {
+              sock.close(() => res());
+            } catch {
+              res();
+            }
+          }),
         errors: () => errors,
       });
     });

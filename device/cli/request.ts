@@ -3,17 +3,31 @@ import type { MqttClient } from 'mqtt';
 import { PROTOCOL_VERSION, roleSpec, type Reply } from '../../protocol/index.ts';
 import { CliError } from '../tools/broker-options.ts';
 
-export async function request(client: MqttClient, topic: string, replyTopic: string, body: Record<string, unknown>, timeoutMs: number): Promise<Reply> {
+export async function request(
+  client: MqttClient,
+  topic: string,
+  replyTopic: string,
+  body: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<Reply> {
   const id = `cli-${process.pid}-${Date.now().toString(36)}`;
   const payload = JSON.stringify({ v: PROTOCOL_VERSION, id, ...body });
   const reply = new Promise<Reply>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CliError(`no reply from the device within ${timeoutMs / 1000} s (is it online? check "hearth monitor")`, 3)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new CliError(`no reply from the device within ${timeoutMs / 1000} s (is it online? check "hearth monitor")`, 3)),
+      timeoutMs,
+    );
     client.on('message', (t, p) => {
       if (t !== replyTopic) return;
       try {
         const r = JSON.parse(p.toString()) as Reply;
-        if (r.id === id) { clearTimeout(timer); resolve(r); }
-      } catch { /* someone else's garbage */ }
+        if (r.id === id) {
+          clearTimeout(timer);
+          resolve(r);
+        }
+      } catch {
+        /* someone else's garbage */
+      }
     });
   });
   const granted = await client.subscribeAsync(replyTopic, { qos: 1 });
@@ -41,12 +55,19 @@ export async function commandTimeoutMs(client: MqttClient, configTopic: string, 
   const maxMs = roleSpec(role)?.commands[action]?.maxMs;
   if (!maxMs) return REPLY_MARGIN_MS;
   const applied = await new Promise<unknown>((resolve) => {
-    const timer = setTimeout(() => { client.off('message', on); resolve(undefined); }, 2000);
+    const timer = setTimeout(() => {
+      client.off('message', on);
+      resolve(undefined);
+    }, 2000);
     const on = (t: string, p: Buffer) => {
       if (t !== configTopic) return;
       clearTimeout(timer);
       client.off('message', on);
-      try { resolve(JSON.parse(p.toString())); } catch { resolve(undefined); }
+      try {
+        resolve(JSON.parse(p.toString()));
+      } catch {
+        resolve(undefined);
+      }
     };
     client.on('message', on);
     client.subscribe(configTopic, { qos: 1 });

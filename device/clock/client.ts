@@ -59,7 +59,18 @@ export type ClockFaults = Record<ReplyFault | 'timeouts' | 'invalid' | 'outliers
 
 export class ClockClient {
   readonly estimator: ClockEstimator;
-  readonly faults: ClockFaults = { malformed: 0, 'not-server': 0, unexpected: 0, kiss: 0, unsynchronised: 0, 'bad-timestamps': 0, timeouts: 0, invalid: 0, outliers: 0, 'send-errors': 0 };
+  readonly faults: ClockFaults = {
+    malformed: 0,
+    'not-server': 0,
+    unexpected: 0,
+    kiss: 0,
+    unsynchronised: 0,
+    'bad-timestamps': 0,
+    timeouts: 0,
+    invalid: 0,
+    outliers: 0,
+    'send-errors': 0,
+  };
   /** Queries sent since start. */
   queries = 0;
   /** Local now() of the last usable reply, or undefined. */
@@ -83,8 +94,12 @@ export class ClockClient {
     this.burstLeft = o.burst ?? 6;
   }
 
-  get reference(): string { return `${this.o.server}:${this.o.port}`; }
-  get locked(): boolean { return this.estimator.size() >= (this.o.lockSamples ?? 4); }
+  get reference(): string {
+    return `${this.o.server}:${this.o.port}`;
+  }
+  get locked(): boolean {
+    return this.estimator.size() >= (this.o.lockSamples ?? 4);
+  }
   /** True when the reference has not answered for staleAfterMs (after having answered once). */
   get stale(): boolean {
     return this.lastReached !== undefined && this.o.clock.now() - this.lastReached > (this.o.staleAfterMs ?? 10_000);
@@ -92,9 +107,14 @@ export class ClockClient {
 
   async start(): Promise<void> {
     this.sock = await this.o.stack.open({});
-    if (this.stopped) { await this.sock.close(); return; }
+    if (this.stopped) {
+      await this.sock.close();
+      return;
+    }
     this.sock.onMessage((m) => this.onReply(m.data, m.at));
-    this.sock.onError(() => { this.faults['send-errors']++; });
+    this.sock.onError(() => {
+      this.faults['send-errors']++;
+    });
     await this.resolveServer();
     if (this.stopped) return;
     this.startFast(this.o.clock.now());
@@ -116,7 +136,9 @@ export class ClockClient {
       this.address = this.o.resolve ? await this.o.resolve(this.o.server) : this.o.server;
     } catch {
       this.faults['send-errors']++; // unresolvable: counted; the next tick tries again
-    } finally { this.resolving = false; }
+    } finally {
+      this.resolving = false;
+    }
   }
 
   private startFast(now: number): void {
@@ -147,7 +169,10 @@ export class ClockClient {
     this.query();
     this.timer = this.o.clock.setTimeout(() => this.tick(), this.nextGap());
     if (this.stale) {
-      if (!this.lost) { this.lost = true; this.o.onEvent?.('lost', `house clock reference ${this.reference} stopped answering; keeping the last estimate`); }
+      if (!this.lost) {
+        this.lost = true;
+        this.o.onEvent?.('lost', `house clock reference ${this.reference} stopped answering; keeping the last estimate`);
+      }
       void this.resolveServer();
     }
   }
@@ -155,7 +180,9 @@ export class ClockClient {
   private query(): void {
     if (!this.sock || this.address === undefined) return;
     const cookie = randomBytes(8).readBigUInt64BE(0) | 1n;
-    const timer = this.o.clock.setTimeout(() => { if (this.outstanding.delete(cookie)) this.faults.timeouts++; }, this.o.timeoutMs ?? 1000);
+    const timer = this.o.clock.setTimeout(() => {
+      if (this.outstanding.delete(cookie)) this.faults.timeouts++;
+    }, this.o.timeoutMs ?? 1000);
     const request = buildRequest(cookie);
     const t1 = this.o.clock.now();
     this.sock.send(request, this.o.port, this.address);
@@ -165,9 +192,17 @@ export class ClockClient {
 
   private onReply(data: Buffer, t4: number): void {
     let origin: bigint;
-    try { origin = parseNtp(data).origin; } catch { this.faults.malformed++; return; }
+    try {
+      origin = parseNtp(data).origin;
+    } catch {
+      this.faults.malformed++;
+      return;
+    }
     const q = this.outstanding.get(origin);
-    if (!q) { this.faults.unexpected++; return; }
+    if (!q) {
+      this.faults.unexpected++;
+      return;
+    }
     const r = checkReply(data, origin);
     this.outstanding.delete(origin);
     this.o.clock.clearTimeout(q.timer);
@@ -179,13 +214,20 @@ export class ClockClient {
     const before = this.estimator.counts.outliers;
     const result = this.estimator.add({ t1: q.t1, t2: r.t2, t3: r.t3, t4 });
     this.faults.outliers += this.estimator.counts.outliers - before;
-    if (result === 'invalid') { this.faults.invalid++; return; }
+    if (result === 'invalid') {
+      this.faults.invalid++;
+      return;
+    }
     // A suspect is not "reaching" the reference: a lying one must not keep the estimate fresh.
     if (result === 'suspect') return;
     this.lastReached = t4;
-    if (this.lost) { this.lost = false; this.o.onEvent?.('back', `house clock reference ${this.reference} answers again`); }
+    if (this.lost) {
+      this.lost = false;
+      this.o.onEvent?.('back', `house clock reference ${this.reference} answers again`);
+    }
     if (result === 'jump') this.startFast(t4);
-    if (result === 'jump') this.o.onEvent?.('jump', `house clock reference ${this.reference} jumped; re-locking (${this.estimator.counts.jumps} jumps so far)`);
+    if (result === 'jump')
+      this.o.onEvent?.('jump', `house clock reference ${this.reference} jumped; re-locking (${this.estimator.counts.jumps} jumps so far)`);
     this.o.onUpdate?.(result);
   }
 }

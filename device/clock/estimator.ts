@@ -40,7 +40,12 @@
 //   newest exchange (crystal wander while nothing is heard). It does not contain the constant
 //   part of path asymmetry, which no two-way method can see; on one LAN every device shares it.
 
-export interface Exchange { t1: number; t2: number; t3: number; t4: number }
+export interface Exchange {
+  t1: number;
+  t2: number;
+  t3: number;
+  t4: number;
+}
 
 export interface ClockEstimate {
   /** Reference ms at local monotonic `t`: `at + offsetMs + (1 + rate)·(t − at)`... see `refAt`. */
@@ -71,9 +76,18 @@ export interface EstimatorOptions {
   envelope?: number;
 }
 
-interface Sample { m: number; theta: number; delay: number }
+interface Sample {
+  m: number;
+  theta: number;
+  delay: number;
+}
 
-export interface EstimatorCounts { accepted: number; invalid: number; outliers: number; jumps: number }
+export interface EstimatorCounts {
+  accepted: number;
+  invalid: number;
+  outliers: number;
+  jumps: number;
+}
 
 export class ClockEstimator {
   private samples: Sample[] = [];
@@ -85,22 +99,27 @@ export class ClockEstimator {
 
   constructor(o: EstimatorOptions = {}) {
     this.o = {
-      maxSamples: o.maxSamples ?? 256, maxAgeMs: o.maxAgeMs ?? 600_000, ratePriorPpm: o.ratePriorPpm ?? 1000,
-      wanderPpm: o.wanderPpm ?? 0.5, marginMs: o.marginMs ?? 0.1, jumpConfirm: o.jumpConfirm ?? 3, maxDelayMs: o.maxDelayMs ?? 1000,
+      maxSamples: o.maxSamples ?? 256,
+      maxAgeMs: o.maxAgeMs ?? 600_000,
+      ratePriorPpm: o.ratePriorPpm ?? 1000,
+      wanderPpm: o.wanderPpm ?? 0.5,
+      marginMs: o.marginMs ?? 0.1,
+      jumpConfirm: o.jumpConfirm ?? 3,
+      maxDelayMs: o.maxDelayMs ?? 1000,
       envelope: o.envelope ?? 3,
     };
   }
 
   /** Feeds one exchange; returns what became of it. */
   add(x: Exchange): AddResult {
-    const delay = (x.t4 - x.t1) - (x.t3 - x.t2);
+    const delay = x.t4 - x.t1 - (x.t3 - x.t2);
     const vals = [x.t1, x.t2, x.t3, x.t4];
     if (!vals.every(Number.isFinite) || x.t4 < x.t1 || x.t3 < x.t2 || delay < -0.01 || delay > this.o.maxDelayMs) {
       this.counts.invalid++;
       return 'invalid';
     }
-    if (this.samples.length === 0) this.base = Math.round(((x.t2 - x.t1) + (x.t3 - x.t4)) / 2);
-    const s: Sample = { m: (x.t1 + x.t4) / 2, theta: ((x.t2 - this.base - x.t1) + (x.t3 - this.base - x.t4)) / 2, delay: Math.max(0, delay) };
+    if (this.samples.length === 0) this.base = Math.round((x.t2 - x.t1 + (x.t3 - x.t4)) / 2);
+    const s: Sample = { m: (x.t1 + x.t4) / 2, theta: (x.t2 - this.base - x.t1 + (x.t3 - this.base - x.t4)) / 2, delay: Math.max(0, delay) };
     if (this.fit && this.samples.length >= 3 && !this.consistent(s)) {
       this.suspects.push(s);
       if (this.suspects.length >= this.o.jumpConfirm && this.agree(this.suspects)) {
@@ -123,13 +142,21 @@ export class ClockEstimator {
   }
 
   /** Forgets everything (a new reference). Counters stay. */
-  reset(): void { this.samples = []; this.suspects = []; this.fit = undefined; }
+  reset(): void {
+    this.samples = [];
+    this.suspects = [];
+    this.fit = undefined;
+  }
 
   /** Exchanges in the current line. */
-  size(): number { return this.samples.length; }
+  size(): number {
+    return this.samples.length;
+  }
 
   /** Local time of the newest exchange in the line, or undefined. */
-  newest(): number | undefined { return this.samples.at(-1)?.m; }
+  newest(): number | undefined {
+    return this.samples.at(-1)?.m;
+  }
 
   /** Reference ms at local monotonic ms `t` (undefined before the first exchange). */
   refAt(t: number): number | undefined {
@@ -148,9 +175,17 @@ export class ClockEstimator {
   }
 
   estimate(t: number): ClockEstimate | undefined {
-    const f = this.fit, ref = this.refAt(t);
+    const f = this.fit,
+      ref = this.refAt(t);
     if (!f || ref === undefined) return undefined;
-    return { at: t, offsetMs: ref - t, rate: f.r, uncertaintyUs: this.uncertaintyUs(t), delayUs: f.dmin * 1000, samples: this.samples.length };
+    return {
+      at: t,
+      offsetMs: ref - t,
+      rate: f.r,
+      uncertaintyUs: this.uncertaintyUs(t),
+      delayUs: f.dmin * 1000,
+      samples: this.samples.length,
+    };
   }
 
   private consistent(s: Sample): boolean {
@@ -163,7 +198,8 @@ export class ClockEstimator {
 
   private agree(list: Sample[]): boolean {
     for (let i = 1; i < list.length; i++) {
-      const a = list[i - 1]!, b = list[i]!;
+      const a = list[i - 1]!,
+        b = list[i]!;
       if (Math.abs(a.theta - b.theta) > (a.delay + b.delay) / 2 + this.o.marginMs + 1e-3 * Math.abs(b.m - a.m)) return false;
     }
     return true;
@@ -182,28 +218,49 @@ export class ClockEstimator {
     const up = this.samples.map((s) => s.theta + s.delay / 2 - r * (s.m - mBar)).sort((a, b) => a - b);
     const down = this.samples.map((s) => s.theta - s.delay / 2 - r * (s.m - mBar)).sort((a, b) => b - a);
     const k = Math.max(1, Math.min(this.o.envelope, Math.floor(n / 8)));
-    let a = 0, b = 0;
-    for (let i = 0; i < k; i++) { a += up[i]!; b += down[i]!; }
+    let a = 0,
+      b = 0;
+    for (let i = 0; i < k; i++) {
+      a += up[i]!;
+      b += down[i]!;
+    }
     return (a + b) / (2 * k);
   }
 
   private refit(): void {
     const n = this.samples.length;
-    if (n === 0) { this.fit = undefined; return; }
+    if (n === 0) {
+      this.fit = undefined;
+      return;
+    }
     let dmin = Infinity;
     for (const s of this.samples) dmin = Math.min(dmin, s.delay);
     const excess = this.samples.map((s) => s.delay - dmin).sort((a, b) => a - b);
     const sigma0 = Math.max(0.002, excess[Math.floor(n / 2)]! / 2);
-    let W = 0, mBar = 0, tBar = 0;
+    let W = 0,
+      mBar = 0,
+      tBar = 0;
     const w = this.samples.map((s) => 1 / (sigma0 + (s.delay - dmin) / 2) ** 2);
-    this.samples.forEach((s, i) => { W += w[i]!; mBar += w[i]! * s.m; tBar += w[i]! * s.theta; });
-    mBar /= W; tBar /= W;
-    let Sxx = 0, Sxy = 0;
-    this.samples.forEach((s, i) => { const dx = s.m - mBar; Sxx += w[i]! * dx * dx; Sxy += w[i]! * dx * (s.theta - tBar); });
+    this.samples.forEach((s, i) => {
+      W += w[i]!;
+      mBar += w[i]! * s.m;
+      tBar += w[i]! * s.theta;
+    });
+    mBar /= W;
+    tBar /= W;
+    let Sxx = 0,
+      Sxy = 0;
+    this.samples.forEach((s, i) => {
+      const dx = s.m - mBar;
+      Sxx += w[i]! * dx * dx;
+      Sxy += w[i]! * dx * (s.theta - tBar);
+    });
     const lambda = 1 / (this.o.ratePriorPpm * 1e-6) ** 2;
     const r = Sxy / (Sxx + lambda);
     let chi = 0;
-    this.samples.forEach((s, i) => { chi += w[i]! * (s.theta - tBar - r * (s.m - mBar)) ** 2; });
+    this.samples.forEach((s, i) => {
+      chi += w[i]! * (s.theta - tBar - r * (s.m - mBar)) ** 2;
+    });
     const scale = n > 2 ? Math.max(1, chi / (n - 2)) : 1;
     if (this.o.envelope > 0 && n >= 8) tBar = this.envelopeMid(r, mBar);
     this.fit = { mBar, tBar, r, invW: 1 / W, invS: 1 / (Sxx + lambda), scale, dmin };

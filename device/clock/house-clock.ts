@@ -41,27 +41,48 @@ export class HouseClock implements Clock {
   private served: { A: number; tA: number; r: number } | undefined;
   private corr = { t0: 0, c0: 0, rate: 0 };
 
-  constructor(private readonly base: Clock, private readonly o: HouseClockOptions) {
+  constructor(
+    private readonly base: Clock,
+    private readonly o: HouseClockOptions,
+  ) {
     this.client = new ClockClient({ ...o, clock: base, onUpdate: () => this.update(), onEvent: (t, m) => o.onEvent?.(t, m) });
   }
 
-  start(): Promise<void> { return this.client.start(); }
-  stop(): Promise<void> { return this.client.stop(); }
+  start(): Promise<void> {
+    return this.client.start();
+  }
+  stop(): Promise<void> {
+    return this.client.stop();
+  }
 
-  now(): number { return this.base.now(); }
-  wall(): number { return this.served ? this.houseAt(this.base.now()) : this.base.wall(); }
+  now(): number {
+    return this.base.now();
+  }
+  wall(): number {
+    return this.served ? this.houseAt(this.base.now()) : this.base.wall();
+  }
   both(): { now: number; wall: number } {
     if (!this.served) return this.base.both();
     const now = this.base.now();
     return { now, wall: this.houseAt(now) };
   }
-  setTimeout(fn: () => void, ms: number): TimerHandle { return this.base.setTimeout(fn, ms); }
-  clearTimeout(h: TimerHandle | undefined): void { this.base.clearTimeout(h); }
-  setInterval(fn: () => void, ms: number): TimerHandle { return this.base.setInterval(fn, ms); }
-  clearInterval(h: TimerHandle | undefined): void { this.base.clearInterval(h); }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.base.setTimeout(fn, ms);
+  }
+  clearTimeout(h: TimerHandle | undefined): void {
+    this.base.clearTimeout(h);
+  }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    return this.base.setInterval(fn, ms);
+  }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.base.clearInterval(h);
+  }
 
   /** True once house time is served (the first lock happened). */
-  get synced(): boolean { return this.served !== undefined; }
+  get synced(): boolean {
+    return this.served !== undefined;
+  }
 
   private correctionAt(t: number): number {
     const { t0, c0, rate } = this.corr;
@@ -82,7 +103,10 @@ export class HouseClock implements Clock {
       if (!this.client.locked) return;
       this.served = { A: now + est.offsetMs, tA: now, r: est.rate };
       this.corr = { t0: now, c0: 0, rate: 0 };
-      this.o.onEvent?.('lock', `house clock locked to ${this.client.reference}: ${(this.served.A - (this.o.osWall ?? (() => this.base.wall()))()).toFixed(3)} ms from the OS clock, ±${Math.round(est.uncertaintyUs)} µs`);
+      this.o.onEvent?.(
+        'lock',
+        `house clock locked to ${this.client.reference}: ${(this.served.A - (this.o.osWall ?? (() => this.base.wall()))()).toFixed(3)} ms from the OS clock, ±${Math.round(est.uncertaintyUs)} µs`,
+      );
       return;
     }
     const before = this.houseAt(now);
@@ -92,7 +116,10 @@ export class HouseClock implements Clock {
     if (Math.abs(c0) > (this.client.settling ? (this.o.settleStepMs ?? 1) : (this.o.stepMs ?? 128))) {
       this.steps++;
       this.corr = { t0: now, c0: 0, rate: 0 };
-      this.o.onEvent?.('step', `house clock stepped by ${c0.toFixed(3)} ms (${this.client.settling ? 'still settling after a lock' : 'a reference jump or a long outage'})`);
+      this.o.onEvent?.(
+        'step',
+        `house clock stepped by ${c0.toFixed(3)} ms (${this.client.settling ? 'still settling after a lock' : 'a reference jump or a long outage'})`,
+      );
       return;
     }
     const rate = Math.min((this.o.maxSlewPpm ?? 500) * 1e-6, Math.abs(c0) / (this.o.slewMs ?? 1000));
@@ -116,7 +143,10 @@ export class HouseClock implements Clock {
       ...(c.lastReached !== undefined ? { lastReachedS: Math.round((now - c.lastReached) / 100) / 10 } : {}),
       ...(this.served ? { ratePpm: Math.round(this.served.r * 1e8) / 100 } : {}),
       ...(this.o.maxUncertaintyUs !== undefined ? { maxUncertaintyUs: this.o.maxUncertaintyUs } : {}),
-      queries: c.queries, faults, jumps: c.estimator.counts.jumps, steps: this.steps,
+      queries: c.queries,
+      faults,
+      jumps: c.estimator.counts.jumps,
+      steps: this.steps,
     };
   }
 }

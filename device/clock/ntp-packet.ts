@@ -52,12 +52,15 @@ export function toNtp(unixMs: number): bigint {
 /** NTP 64-bit timestamp → Unix ms (fractional; 0 stays 0). */
 export function fromNtp(ts: bigint): number {
   if (ts === 0n) return 0;
-  const sec = Number(ts >> 32n), frac = Number(ts & 0xffffffffn);
+  const sec = Number(ts >> 32n),
+    frac = Number(ts & 0xffffffffn);
   const era = sec < 0x80000000 ? 1 : 0;
   return (sec + era * ERA_S - NTP_UNIX_S) * 1000 + (frac * 1000) / ERA_S;
 }
 
-function shortMs(v: number): number { return (v / 65536) * 1000; }
+function shortMs(v: number): number {
+  return (v / 65536) * 1000;
+}
 
 export function parseNtp(buf: Buffer): NtpPacket {
   if (buf.length < NTP_PACKET_BYTES) throw new Error(`NTP packet too short: ${buf.length} bytes (need ${NTP_PACKET_BYTES})`);
@@ -66,25 +69,39 @@ export function parseNtp(buf: Buffer): NtpPacket {
   if (version < 1 || version > 4) throw new Error(`NTP version ${version} not supported (1–4)`);
   const refRaw = buf.subarray(12, 16);
   const stratum = buf[1]!;
-  const refId = stratum <= 1
-    ? refRaw.toString('latin1').replace(/\0+$/, '')
-    : `${refRaw[0]}.${refRaw[1]}.${refRaw[2]}.${refRaw[3]}`;
+  const refId = stratum <= 1 ? refRaw.toString('latin1').replace(/\0+$/, '') : `${refRaw[0]}.${refRaw[1]}.${refRaw[2]}.${refRaw[3]}`;
   return {
-    leap: b0 >> 6, version, mode: b0 & 7, stratum,
-    poll: buf.readInt8(2), precision: buf.readInt8(3),
-    rootDelayMs: shortMs(buf.readUInt32BE(4)), rootDispersionMs: shortMs(buf.readUInt32BE(8)),
+    leap: b0 >> 6,
+    version,
+    mode: b0 & 7,
+    stratum,
+    poll: buf.readInt8(2),
+    precision: buf.readInt8(3),
+    rootDelayMs: shortMs(buf.readUInt32BE(4)),
+    rootDispersionMs: shortMs(buf.readUInt32BE(8)),
     refId,
     referenceMs: fromNtp(buf.readBigUInt64BE(16)),
-    origin: buf.readBigUInt64BE(24), receive: buf.readBigUInt64BE(32), transmit: buf.readBigUInt64BE(40),
+    origin: buf.readBigUInt64BE(24),
+    receive: buf.readBigUInt64BE(32),
+    transmit: buf.readBigUInt64BE(40),
   };
 }
 
 export interface NtpFields {
-  leap?: number; version?: number; mode: number; stratum?: number; poll?: number; precision?: number;
-  rootDelayMs?: number; rootDispersionMs?: number;
+  leap?: number;
+  version?: number;
+  mode: number;
+  stratum?: number;
+  poll?: number;
+  precision?: number;
+  rootDelayMs?: number;
+  rootDispersionMs?: number;
   /** 4 ASCII characters, or an IPv4 address (stratum ≥ 2). */
   refId?: string;
-  referenceMs?: number; origin?: bigint; receive?: bigint; transmit?: bigint;
+  referenceMs?: number;
+  origin?: bigint;
+  receive?: bigint;
+  transmit?: bigint;
 }
 
 export function buildNtp(f: NtpFields): Buffer {
@@ -97,7 +114,10 @@ export function buildNtp(f: NtpFields): Buffer {
   b.writeUInt32BE(short(f.rootDelayMs ?? 0), 4);
   b.writeUInt32BE(short(f.rootDispersionMs ?? 0), 8);
   const ref = f.refId ?? '';
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(ref)) ref.split('.').forEach((o, i) => { b[12 + i] = Number(o) & 255; });
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ref))
+    ref.split('.').forEach((o, i) => {
+      b[12 + i] = Number(o) & 255;
+    });
   else b.write(ref.slice(0, 4), 12, 'latin1');
   b.writeBigUInt64BE(toNtp(f.referenceMs ?? 0), 16);
   b.writeBigUInt64BE(f.origin ?? 0n, 24);
@@ -125,13 +145,19 @@ export type CheckedReply =
  */
 export function checkReply(buf: Buffer, cookie: bigint): CheckedReply {
   let p: NtpPacket;
-  try { p = parseNtp(buf); } catch (e) { return { ok: false, fault: 'malformed', detail: (e as Error).message }; }
+  try {
+    p = parseNtp(buf);
+  } catch (e) {
+    return { ok: false, fault: 'malformed', detail: (e as Error).message };
+  }
   if (p.mode !== Mode.Server) return { ok: false, fault: 'not-server', detail: `mode ${p.mode}` };
   if (p.origin !== cookie) return { ok: false, fault: 'unexpected', detail: 'origin does not echo our request' };
   if (p.stratum === 0) return { ok: false, fault: 'kiss', detail: `kiss-o'-death ${p.refId}` };
   if (p.leap === 3 || p.stratum > 15) return { ok: false, fault: 'unsynchronised', detail: `leap ${p.leap}, stratum ${p.stratum}` };
-  const t2 = fromNtp(p.receive), t3 = fromNtp(p.transmit);
+  const t2 = fromNtp(p.receive),
+    t3 = fromNtp(p.transmit);
   if (t2 === 0 || t3 === 0) return { ok: false, fault: 'bad-timestamps', detail: 'receive or transmit timestamp not set' };
-  if (!(t3 >= t2 && t3 - t2 < 1000)) return { ok: false, fault: 'bad-timestamps', detail: `transmit − receive = ${(t3 - t2).toFixed(3)} ms` };
+  if (!(t3 >= t2 && t3 - t2 < 1000))
+    return { ok: false, fault: 'bad-timestamps', detail: `transmit − receive = ${(t3 - t2).toFixed(3)} ms` };
   return { ok: true, t2, t3, stratum: p.stratum, rootDelayMs: p.rootDelayMs, rootDispersionMs: p.rootDispersionMs };
 }

@@ -21,7 +21,10 @@ export type PlayerClockStatus = ClockStatus & { sufficient: boolean };
  */
 export class ClockWatch {
   private last: boolean | undefined;
-  constructor(private readonly clock: Clock, private readonly onChange: (sufficient: boolean, s: ClockStatus) => void) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly onChange: (sufficient: boolean, s: ClockStatus) => void,
+  ) {}
 
   status(): PlayerClockStatus | undefined {
     const s = this.clock.sync?.();

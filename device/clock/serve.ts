@@ -9,19 +9,27 @@ import type { Clock } from '../core/clock.ts';
 import type { UdpStack } from '../hal/udp.ts';
 import { ClockServer } from './server.ts';
 
-export interface Served { server?: ClockServer; /** host:port served, or why not. */ where: string }
+export interface Served {
+  server?: ClockServer;
+  /** host:port served, or why not. */ where: string;
+}
 
 export async function serveHouseTime(o: { stack: UdpStack; clock: Clock; host?: string; port?: number }): Promise<Served> {
   const host = o.host ?? '0.0.0.0';
   const port = o.port ?? 123;
-  const tryPort = async (p: number) => { const s = new ClockServer({ stack: o.stack, clock: o.clock, address: host, port: p }); await s.start(); return s; };
+  const tryPort = async (p: number) => {
+    const s = new ClockServer({ stack: o.stack, clock: o.clock, address: host, port: p });
+    await s.start();
+    return s;
+  };
   try {
     const s = await tryPort(port);
     return { server: s, where: `${host}:${s.port}` };
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (port !== 123) throw e;
-    if (code === 'EADDRINUSE') return { where: 'not served: port 123 is taken by another NTP server (chrony?), which is the house reference' };
+    if (code === 'EADDRINUSE')
+      return { where: 'not served: port 123 is taken by another NTP server (chrony?), which is the house reference' };
     if (code === 'EACCES') {
       const s = await tryPort(NTP_FALLBACK_PORT);
       return { server: s, where: `${host}:${s.port} (no right to bind port 123; devices need clock.port ${NTP_FALLBACK_PORT})` };

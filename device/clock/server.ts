@@ -44,9 +44,13 @@ export class ClockServer {
   }
 
   /** House time (Unix ms) at this process's monotonic `now`. */
-  houseAt(now: number): number { return this.anchor + now; }
+  houseAt(now: number): number {
+    return this.anchor + now;
+  }
 
-  get port(): number { return this.sock?.port ?? this.o.port; }
+  get port(): number {
+    return this.sock?.port ?? this.o.port;
+  }
 
   async start(): Promise<void> {
     this.sock = await this.o.stack.open({ address: this.o.address ?? '0.0.0.0', port: this.o.port });
@@ -54,12 +58,29 @@ export class ClockServer {
     sock.onMessage((m) => {
       const t2 = this.houseAt(m.at);
       let req;
-      try { req = parseNtp(m.data); } catch { this.ignored++; return; }
-      if (req.mode !== Mode.Client) { this.ignored++; return; }
+      try {
+        req = parseNtp(m.data);
+      } catch {
+        this.ignored++;
+        return;
+      }
+      if (req.mode !== Mode.Client) {
+        this.ignored++;
+        return;
+      }
       const reply = buildNtp({
-        leap: 0, version: req.version, mode: Mode.Server, stratum: this.o.stratum ?? 10, poll: req.poll, precision: -20,
-        rootDelayMs: 0, rootDispersionMs: 0.01, refId: '127.127.1.1', referenceMs: this.startedHouse,
-        origin: req.transmit, receive: toNtp(t2),
+        leap: 0,
+        version: req.version,
+        mode: Mode.Server,
+        stratum: this.o.stratum ?? 10,
+        poll: req.poll,
+        precision: -20,
+        rootDelayMs: 0,
+        rootDispersionMs: 0.01,
+        refId: '127.127.1.1',
+        referenceMs: this.startedHouse,
+        origin: req.transmit,
+        receive: toNtp(t2),
       });
       const t3 = this.houseAt(this.o.clock.now());
       reply.writeBigUInt64BE(toNtp(t3), 40);
@@ -68,5 +89,8 @@ export class ClockServer {
     });
   }
 
-  async stop(): Promise<void> { await this.sock?.close(); this.sock = undefined; }
+  async stop(): Promise<void> {
+    await this.sock?.close();
+    this.sock = undefined;
+  }
 }

@@ -22,5 +22,9 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
     throw e;
   }
   const dh = await open(dir, 'r');
-  try { await dh.sync(); } finally { await dh.close(); }
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
 }

@@ -1,6 +1,11 @@
 // Capped exponential backoff with jitter: delay(n) = min(max, min·2^n) · (1 ± jitter). Pure; the
 // random source is injected so tests are deterministic.
-export interface BackoffOptions { minMs: number; maxMs: number; jitter?: number; random?: () => number }
+export interface BackoffOptions {
+  minMs: number;
+  maxMs: number;
+  jitter?: number;
+  random?: () => number;
+}
 
 export class Backoff {
   private attempt = 0;
@@ -13,6 +18,10 @@ export class Backoff {
     const r = (this.o.random ?? Math.random)();
     return Math.max(0, Math.round(raw * (1 - j + 2 * j * r)));
   }
-  reset(): void { this.attempt = 0; }
-  get attempts(): number { return this.attempt; }
+  reset(): void {
+    this.attempt = 0;
+  }
+  get attempts(): number {
+    return this.attempt;
+  }
 }

@@ -7,7 +7,12 @@ export function describeBrokerError(url: string, e: Error): string {
   const err = e as NodeJS.ErrnoException & { hostname?: string };
   if (err.code && NAME_ERRORS.has(err.code)) {
     let host = err.hostname;
-    if (!host) try { host = new URL(url).hostname; } catch { host = url; }
+    if (!host)
+      try {
+        host = new URL(url).hostname;
+      } catch {
+        host = url;
+      }
     const why = err.code === 'EAI_AGAIN' ? 'no answer from the name service, try again later' : 'no such name';
     const hint = host.endsWith('.local') ? '; a .local name needs mDNS on this network (the hub answering for it)' : '';
     return `broker ${url}: the host name "${host}" does not resolve (${err.code}: ${why})${hint}`;

@@ -6,7 +6,9 @@
 
 import type { ClockStatus } from '../../protocol/clock.ts';
 
-export interface TimerHandle { readonly id: number }
+export interface TimerHandle {
+  readonly id: number;
+}
 
 /** What a house clock knows of itself (device/clock/house-clock.ts); the protocol's ClockStatus. */
 export type ClockSync = ClockStatus;
@@ -39,18 +41,37 @@ export interface Clock {
 export class RealClock implements Clock {
   private readonly timers = new Map<number, NodeJS.Timeout>();
   private next = 1;
-  now(): number { return performance.now(); }
-  wall(): number { return performance.timeOrigin + performance.now(); }
-  both(): { now: number; wall: number } { const t = performance.now(); return { now: t, wall: performance.timeOrigin + t }; }
+  now(): number {
+    return performance.now();
+  }
+  wall(): number {
+    return performance.timeOrigin + performance.now();
+  }
+  both(): { now: number; wall: number } {
+    const t = performance.now();
+    return { now: t, wall: performance.timeOrigin + t };
+  }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.next++;
-    this.timers.set(id, setTimeout(() => { this.timers.delete(id); fn(); }, Math.max(0, ms)));
+    this.timers.set(
+      id,
+      setTimeout(
+        () => {
+          this.timers.delete(id);
+          fn();
+        },
+        Math.max(0, ms),
+      ),
+    );
     return { id };
   }
   clearTimeout(h: TimerHandle | undefined): void {
     if (!h) return;
     const t = this.timers.get(h.id);
-    if (t) { clearTimeout(t); this.timers.delete(h.id); }
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(h.id);
+    }
   }
   setInterval(fn: () => void, ms: number): TimerHandle {
     const id = this.next++;
@@ -60,11 +81,20 @@ export class RealClock implements Clock {
   clearInterval(h: TimerHandle | undefined): void {
     if (!h) return;
     const t = this.timers.get(h.id);
-    if (t) { clearInterval(t); this.timers.delete(h.id); }
+    if (t) {
+      clearInterval(t);
+      this.timers.delete(h.id);
+    }
   }
 }
 
-interface VTimer { id: number; at: number; seq: number; fn: () => void; every?: number }
+interface VTimer {
+  id: number;
+  at: number;
+  seq: number;
+  fn: () => void;
+  every?: number;
+}
 
 /**
  * Deterministic virtual time for tests and simulations. Nothing happens until `advance()` or
@@ -83,9 +113,15 @@ export class VirtualClock implements Clock {
     this.t = startMs;
     this.wallOffsetMs = wallOffsetMs;
   }
-  now(): number { return this.t; }
-  wall(): number { return this.t + this.wallOffsetMs; }
-  both(): { now: number; wall: number } { return { now: this.t, wall: this.t + this.wallOffsetMs }; }
+  now(): number {
+    return this.t;
+  }
+  wall(): number {
+    return this.t + this.wallOffsetMs;
+  }
+  both(): { now: number; wall: number } {
+    return { now: this.t, wall: this.t + this.wallOffsetMs };
+  }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
     this.timers.push({ id, at: this.t + Math.max(0, ms), seq: this.seq++, fn });
@@ -100,12 +136,18 @@ export class VirtualClock implements Clock {
     this.timers.push({ id, at: this.t + every, seq: this.seq++, fn, every });
     return { id };
   }
-  clearInterval(h: TimerHandle | undefined): void { this.clearTimeout(h); }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.clearTimeout(h);
+  }
   /** Number of pending timers (for tests that check nothing was left scheduled). */
-  pending(): number { return this.timers.length; }
+  pending(): number {
+    return this.timers.length;
+  }
 
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
-  advance(ms: number): void { this.advanceTo(this.t + ms); }
+  advance(ms: number): void {
+    this.advanceTo(this.t + ms);
+  }
 
   advanceTo(target: number): void {
     for (;;) {
@@ -115,8 +157,10 @@ export class VirtualClock implements Clock {
       }
       if (!best) break;
       this.t = Math.max(this.t, best.at);
-      if (best.every !== undefined) { best.at += best.every; best.seq = this.seq++; }
-      else this.timers = this.timers.filter((x) => x !== best);
+      if (best.every !== undefined) {
+        best.at += best.every;
+        best.seq = this.seq++;
+      } else this.timers = this.timers.filter((x) => x !== best);
       best.fn();
     }
     this.t = Math.max(this.t, target);

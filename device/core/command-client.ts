@@ -13,12 +13,22 @@ export class CommandClient {
 
   private watch(device: string): void {
     if (this.replySubs.has(device)) return;
-    this.replySubs.set(device, this.d.link().subscribe(this.d.topics.reply(device), (_topic, payload) => {
-      let r: Reply;
-      try { r = JSON.parse(payload.toString()) as Reply; } catch { return; } // not ours
-      const w = typeof r?.id === 'string' ? this.pending.get(r.id) : undefined;
-      if (w) { this.pending.delete(r.id); w(r); }
-    }));
+    this.replySubs.set(
+      device,
+      this.d.link().subscribe(this.d.topics.reply(device), (_topic, payload) => {
+        let r: Reply;
+        try {
+          r = JSON.parse(payload.toString()) as Reply;
+        } catch {
+          return;
+        } // not ours
+        const w = typeof r?.id === 'string' ? this.pending.get(r.id) : undefined;
+        if (w) {
+          this.pending.delete(r.id);
+          w(r);
+        }
+      }),
+    );
   }
 
   /** Re-subscribes every reply topic on a new link (after a broker switch). */
@@ -35,9 +45,17 @@ export class CommandClient {
     return new Promise<Reply>((resolve) => {
       const timer = clock.setTimeout(() => {
         this.pending.delete(reqId);
-        resolve({ v: PROTOCOL_VERSION, id: reqId, ok: false, error: { code: 'timeout', message: `${device} did not answer ${role}/${action} within ${timeoutMs} ms` } });
+        resolve({
+          v: PROTOCOL_VERSION,
+          id: reqId,
+          ok: false,
+          error: { code: 'timeout', message: `${device} did not answer ${role}/${action} within ${timeoutMs} ms` },
+        });
       }, timeoutMs);
-      this.pending.set(reqId, (r) => { clock.clearTimeout(timer); resolve(r); });
+      this.pending.set(reqId, (r) => {
+        clock.clearTimeout(timer);
+        resolve(r);
+      });
       this.d.link().publish(topics.cmd(device, role, action), JSON.stringify({ v: PROTOCOL_VERSION, id: reqId, ...args }), { qos: 1 });
     });
   }

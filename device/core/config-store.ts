@@ -20,7 +20,11 @@ export interface StoredConfig {
 }
 
 export class ConfigFileError extends Error {
-  constructor(readonly file: string, message: string, readonly details: Array<{ path: string; message: string }> = []) {
+  constructor(
+    readonly file: string,
+    message: string,
+    readonly details: Array<{ path: string; message: string }> = [],
+  ) {
     super(message);
     this.name = 'ConfigFileError';
   }
@@ -61,11 +65,19 @@ export async function readConfigFile(file: string, schema?: TObject): Promise<St
 
 /** Temp files a power cut left between write and rename (atomic-file.ts names them .<name>.tmp-*). */
 async function removeStaleTemps(file: string, log: Logger): Promise<void> {
-  const dir = dirname(file), prefix = `.${basename(file)}.tmp-`;
+  const dir = dirname(file),
+    prefix = `.${basename(file)}.tmp-`;
   let names: string[];
-  try { names = await readdir(dir); } catch { return; }
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
   for (const n of names.filter((x) => x.startsWith(prefix))) {
-    await unlink(join(dir, n)).then(() => log.info(`removed ${n}, left by an interrupted save`), () => {});
+    await unlink(join(dir, n)).then(
+      () => log.info(`removed ${n}, left by an interrupted save`),
+      () => {},
+    );
   }
 }
 
@@ -73,7 +85,11 @@ export class ConfigStore {
   private stored: StoredConfig | undefined;
   private writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly file: string, private readonly log: Logger, stored: StoredConfig | undefined) {
+  private constructor(
+    readonly file: string,
+    private readonly log: Logger,
+    stored: StoredConfig | undefined,
+  ) {
     this.stored = stored;
   }
 

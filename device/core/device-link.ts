@@ -1,8 +1,16 @@
 // What the runtime needs of its MQTT link. MqttLink (mqtt-link.ts) is the real one; a test hands the
 // runtime a fake (test/helpers/fake-link.ts) and drives the whole config/set and command path in
 // virtual time, with no broker.
-export interface LinkError { message: string; code?: number | string }
-export interface ConflictReport { streak: number; livedMs: number; nextTryMs: number; message: string }
+export interface LinkError {
+  message: string;
+  code?: number | string;
+}
+export interface ConflictReport {
+  streak: number;
+  livedMs: number;
+  nextTryMs: number;
+  message: string;
+}
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
 

@@ -22,8 +22,20 @@
 // - removal: a component that was in the previous message and is gone now (a role or host
 //   removed) is sent once as `{p}` alone, which is how Home Assistant is told to drop it.
 import {
-  topics as topicsFor, haDiscoveryTopic, check, PROTOCOL_VERSION, RoleStatus, literalValues, Obj, RequestFields,
-  slug, type Info, type RoleSpec, type Topics, type TObject, type HaEntity,
+  topics as topicsFor,
+  haDiscoveryTopic,
+  check,
+  PROTOCOL_VERSION,
+  RoleStatus,
+  literalValues,
+  Obj,
+  RequestFields,
+  slug,
+  type Info,
+  type RoleSpec,
+  type Topics,
+  type TObject,
+  type HaEntity,
 } from '../../protocol/index.ts';
 
 export interface HaDiscoveryInput {
@@ -63,7 +75,6 @@ export interface HaDiscovery {
 
 export { literalValues };
 
-
 function title(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -79,38 +90,70 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
   const telemetry = t.telemetry(id);
 
   cmps.cpu = {
-    p: 'sensor', name: 'CPU', unique_id: uid('cpu'), state_topic: telemetry,
-    value_template: '{{ value_json.cpuPct }}', unit_of_measurement: '%', state_class: 'measurement',
-    suggested_display_precision: 1, entity_category: 'diagnostic', icon: 'mdi:cpu-64-bit',
+    p: 'sensor',
+    name: 'CPU',
+    unique_id: uid('cpu'),
+    state_topic: telemetry,
+    value_template: '{{ value_json.cpuPct }}',
+    unit_of_measurement: '%',
+    state_class: 'measurement',
+    suggested_display_precision: 1,
+    entity_category: 'diagnostic',
+    icon: 'mdi:cpu-64-bit',
     json_attributes_topic: telemetry,
     json_attributes_template: "{{ {'uptime_s': value_json.uptimeS, 'load1': value_json.load1, 'heap_mb': value_json.heapMb} | tojson }}",
   };
   cmps.rss = {
-    p: 'sensor', name: 'Memory', unique_id: uid('rss'), state_topic: telemetry,
-    value_template: '{{ value_json.rssMb }}', unit_of_measurement: 'MB', device_class: 'data_size', state_class: 'measurement',
-    suggested_display_precision: 1, entity_category: 'diagnostic', icon: 'mdi:memory',
+    p: 'sensor',
+    name: 'Memory',
+    unique_id: uid('rss'),
+    state_topic: telemetry,
+    value_template: '{{ value_json.rssMb }}',
+    unit_of_measurement: 'MB',
+    device_class: 'data_size',
+    state_class: 'measurement',
+    suggested_display_precision: 1,
+    entity_category: 'diagnostic',
+    icon: 'mdi:memory',
   };
   cmps.temperature = {
-    p: 'sensor', name: 'Temperature', unique_id: uid('temperature'), state_topic: telemetry,
+    p: 'sensor',
+    name: 'Temperature',
+    unique_id: uid('temperature'),
+    state_topic: telemetry,
     value_template: '{{ value_json.temperatureC if value_json.temperatureC is defined else None }}',
-    unit_of_measurement: '°C', device_class: 'temperature', state_class: 'measurement',
-    suggested_display_precision: 1, entity_category: 'diagnostic',
+    unit_of_measurement: '°C',
+    device_class: 'temperature',
+    state_class: 'measurement',
+    suggested_display_precision: 1,
+    entity_category: 'diagnostic',
   };
 
   const statuses = literalValues(RoleStatus);
   for (const role of info.roles) {
     const topic = t.state(id, role);
     cmps[`state_${slug(role)}`] = {
-      p: 'sensor', name: `${title(role)} state`, unique_id: uid(`state_${slug(role)}`), state_topic: topic,
-      value_template: '{{ value_json.status }}', device_class: 'enum', options: statuses, icon: 'mdi:state-machine',
-      json_attributes_topic: topic, json_attributes_template: '{{ value_json | tojson }}',
+      p: 'sensor',
+      name: `${title(role)} state`,
+      unique_id: uid(`state_${slug(role)}`),
+      state_topic: topic,
+      value_template: '{{ value_json.status }}',
+      device_class: 'enum',
+      options: statuses,
+      icon: 'mdi:state-machine',
+      json_attributes_topic: topic,
+      json_attributes_template: '{{ value_json | tojson }}',
     };
   }
 
   const address = info.addresses[0];
   const commands = new Map<string, NonNullable<HaEntity['command']>>();
   const dev: HaDevicePayload['dev'] = {
-    ids: [`hearth_${id}`], name: info.name ?? id, mf: 'hearth', mdl: info.model, sw: info.runtime,
+    ids: [`hearth_${id}`],
+    name: info.name ?? id,
+    mf: 'hearth',
+    mdl: info.model,
+    sw: info.runtime,
   };
   const add = (e: HaEntity) => {
     const key = slug(e.key);
@@ -123,12 +166,25 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
     const config = input.roles?.[role];
     const url = spec.configurationUrl?.(config ?? {}, address);
     if (url && !dev.cu) dev.cu = url;
-    const entities = spec.homeassistant?.({
-      device: id, config, address, stateTopic: t.state(id, role), eventTopic: t.event(id, role), streams: input.streams ?? [],
-      commandTopic: (action) => t.cmd(id, role, action),
-      haCommandTopic: (key) => t.cmd(id, 'ha', key),
-      request: (action, args) => JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${role}-${action}${Object.values(args).map((v) => `-${String(v)}`).join('')}`, ...args }),
-    }) ?? [];
+    const entities =
+      spec.homeassistant?.({
+        device: id,
+        config,
+        address,
+        stateTopic: t.state(id, role),
+        eventTopic: t.event(id, role),
+        streams: input.streams ?? [],
+        commandTopic: (action) => t.cmd(id, role, action),
+        haCommandTopic: (key) => t.cmd(id, 'ha', key),
+        request: (action, args) =>
+          JSON.stringify({
+            v: PROTOCOL_VERSION,
+            id: `ha-${role}-${action}${Object.values(args)
+              .map((v) => `-${String(v)}`)
+              .join('')}`,
+            ...args,
+          }),
+      }) ?? [];
     for (const e of entities) if (requestAccepted(spec, role, e.component, t)) add(e);
   }
   add(restartButton(id, t, info.roles));
@@ -153,7 +209,13 @@ export function buildHaDiscovery(input: HaDiscoveryInput): HaDiscovery {
 function restartButton(id: string, t: Topics, roles: readonly string[]): HaEntity {
   return {
     key: 'restart',
-    component: { p: 'button', name: 'Restart roles', device_class: 'restart', entity_category: 'config', command_topic: t.cmd(id, 'ha', 'restart') },
+    component: {
+      p: 'button',
+      name: 'Restart roles',
+      device_class: 'restart',
+      entity_category: 'config',
+      command_topic: t.cmd(id, 'ha', 'restart'),
+    },
     command: () => roles.map((role) => ({ role: 'device', action: 'restart-role', args: { role } })),
   };
 }
@@ -165,9 +227,16 @@ function requestAccepted(spec: RoleSpec, role: string, c: Record<string, unknown
   const cmd = p?.kind === 'cmd' && p.role === role ? spec.commands[p.action] : undefined;
   if (!cmd) return false;
   let body: unknown;
-  try { body = JSON.parse(c.payload_press); } catch { return false; }
+  try {
+    body = JSON.parse(c.payload_press);
+  } catch {
+    return false;
+  }
   let schema = requestSchemas.get(cmd.args);
-  if (!schema) { schema = Obj({ ...RequestFields, ...cmd.args.properties }); requestSchemas.set(cmd.args, schema); }
+  if (!schema) {
+    schema = Obj({ ...RequestFields, ...cmd.args.properties });
+    requestSchemas.set(cmd.args, schema);
+  }
   return check(schema, body).ok;
 }
 const requestSchemas = new WeakMap<TObject, TObject>();

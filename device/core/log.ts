@@ -18,7 +18,9 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 /** syslog priorities (RFC 5424): error 3, warning 4, informational 6, debug 7. */
 export const SYSLOG_PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
 
-export interface LogSink { write(line: string): void }
+export interface LogSink {
+  write(line: string): void;
+}
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -52,7 +54,12 @@ export function isLogLevel(x: unknown): x is LogLevel {
 function errorFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
-    out[k] = v instanceof Error ? { message: cut(v.message, MAX_LOG_CHARS), name: v.name, stack: v.stack } : typeof v === 'string' ? cut(v, 500) : v;
+    out[k] =
+      v instanceof Error
+        ? { message: cut(v.message, MAX_LOG_CHARS), name: v.name, stack: v.stack }
+        : typeof v === 'string'
+          ? cut(v, 500)
+          : v;
   }
   return out;
 }
@@ -64,16 +71,33 @@ function stdoutSink(): LogSink {
   if (!stdoutWatched) {
     stdoutWatched = true;
     process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') { stdoutClosed = true; return; }
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') {
+        stdoutClosed = true;
+        return;
+      }
       throw e;
     });
   }
-  return { write: (l) => { if (!stdoutClosed) process.stdout.write(l); } };
+  return {
+    write: (l) => {
+      if (!stdoutClosed) process.stdout.write(l);
+    },
+  };
 }
 
-interface Shared { min: number; level: LogLevel }
+interface Shared {
+  min: number;
+  level: LogLevel;
+}
 
-function build(shared: Shared, format: 'json' | 'pretty', sink: LogSink, wall: () => number, journal: boolean, bound: Record<string, unknown>): Logger {
+function build(
+  shared: Shared,
+  format: 'json' | 'pretty',
+  sink: LogSink,
+  wall: () => number,
+  journal: boolean,
+  bound: Record<string, unknown>,
+): Logger {
   function emit(lvl: LogLevel, msg: string, fields?: Record<string, unknown>) {
     if (ORDER[lvl] < shared.min) return;
     msg = cut(msg, MAX_LOG_CHARS); // a line stays readable whatever a peer sent
@@ -85,7 +109,8 @@ function build(shared: Shared, format: 'json' | 'pretty', sink: LogSink, wall: (
     }
     const t = new Date(wall()).toISOString().slice(11, 23);
     const where = [all.device, all.role].filter(Boolean).join('/');
-    delete all.device; delete all.role;
+    delete all.device;
+    delete all.role;
     const rest = Object.keys(all).length ? ' ' + JSON.stringify(all) : '';
     sink.write(`${prefix}${t} ${COLOURS[lvl]}${lvl.padEnd(5)}\x1b[0m ${where ? `[${where}] ` : ''}${msg}${rest}\n`);
   }
@@ -95,7 +120,9 @@ function build(shared: Shared, format: 'json' | 'pretty', sink: LogSink, wall: (
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
     child: (f) => build(shared, format, sink, wall, journal, { ...bound, ...f }),
-    get level() { return shared.level; },
+    get level() {
+      return shared.level;
+    },
     setLevel(level) {
       if (!isLogLevel(level)) return;
       shared.level = level;

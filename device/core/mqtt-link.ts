@@ -57,12 +57,14 @@ function tlsOptions(t: LinkOptions['tls']): Partial<IClientOptions> {
   return {
     ...(t.ca ? { ca: t.ca } : {}),
     rejectUnauthorized: true,
-    ...(pin ? {
-      checkServerIdentity: (_host: string, cert: { fingerprint256?: string }) => {
-        const got = cert.fingerprint256?.replace(/:/g, '').toUpperCase();
-        return got === pin ? undefined : new Error(`the broker's certificate (SHA-256 ${cert.fingerprint256}) is not the pinned one`);
-      },
-    } : {}),
+    ...(pin
+      ? {
+          checkServerIdentity: (_host: string, cert: { fingerprint256?: string }) => {
+            const got = cert.fingerprint256?.replace(/:/g, '').toUpperCase();
+            return got === pin ? undefined : new Error(`the broker's certificate (SHA-256 ${cert.fingerprint256}) is not the pinned one`);
+          },
+        }
+      : {}),
   } as Partial<IClientOptions>;
 }
 
@@ -88,11 +90,19 @@ export class MqttLink implements DeviceLink {
     this.flaps = new FlapDetector({ stableMs: o.stableMs ?? 5000, threshold: o.conflictThreshold ?? 4 });
   }
 
-  onError(fn: (e: LinkError) => void): () => void { this.errorListeners.add(fn); return () => this.errorListeners.delete(fn); }
+  onError(fn: (e: LinkError) => void): () => void {
+    this.errorListeners.add(fn);
+    return () => this.errorListeners.delete(fn);
+  }
   /** Called when the broker keeps closing this link's connections right after accepting them (takeover.ts). */
-  onConflict(fn: (c: ConflictReport) => void): () => void { this.conflictListeners.add(fn); return () => this.conflictListeners.delete(fn); }
+  onConflict(fn: (c: ConflictReport) => void): () => void {
+    this.conflictListeners.add(fn);
+    return () => this.conflictListeners.delete(fn);
+  }
 
-  get connected(): boolean { return this.connectedFlag; }
+  get connected(): boolean {
+    return this.connectedFlag;
+  }
 
   /** Starts connecting; resolves at once (the link keeps trying in the background). */
   start(): void {
@@ -138,8 +148,12 @@ export class MqttLink implements DeviceLink {
     const filters = [...this.subs.keys()];
     if (filters.length) {
       c.subscribe(filters, { qos: 1 }, (err, granted) => {
-        if (err) { this.o.log.error(`subscribe failed: ${err.message}`); return; }
-        for (const g of granted ?? []) if (g.qos === 128) this.o.log.error(`the broker refused the subscription ${g.topic} (check this device's ACL)`);
+        if (err) {
+          this.o.log.error(`subscribe failed: ${err.message}`);
+          return;
+        }
+        for (const g of granted ?? [])
+          if (g.qos === 128) this.o.log.error(`the broker refused the subscription ${g.topic} (check this device's ACL)`);
       });
     }
     c.publish(this.o.birth.topic, this.o.birth.payload, { qos: 1, retain: true });
@@ -161,9 +175,10 @@ export class MqttLink implements DeviceLink {
       // status change every few minutes instead of dozens a second.
       const rounds = verdict.streak - (this.o.conflictThreshold ?? 4);
       delay = Math.max(delay, (this.o.conflictBackoffMs ?? 120_000) * 2 ** Math.min(rounds, 4));
-      const message = `the broker closed this device's connection ${verdict.streak} times in a row within seconds of accepting it `
-        + `(last after ${Math.round(verdict.livedMs)} ms): another client is probably using the client id "${this.o.clientId}" (two devices with one id, e.g. a cloned SD card), `
-        + `or the broker refuses something this device publishes (see the hub's log); next try in ${Math.round(delay / 1000)} s`;
+      const message =
+        `the broker closed this device's connection ${verdict.streak} times in a row within seconds of accepting it ` +
+        `(last after ${Math.round(verdict.livedMs)} ms): another client is probably using the client id "${this.o.clientId}" (two devices with one id, e.g. a cloned SD card), ` +
+        `or the broker refuses something this device publishes (see the hub's log); next try in ${Math.round(delay / 1000)} s`;
       this.o.log.error(message);
       for (const l of this.conflictListeners) l({ streak: verdict.streak, livedMs: verdict.livedMs, nextTryMs: delay, message });
     } else if (was) this.o.log.warn(`lost the broker; reconnecting in ${delay} ms`);
@@ -178,7 +193,11 @@ export class MqttLink implements DeviceLink {
     for (const [filter, handlers] of this.subs) {
       if (!topicMatches(filter, topic)) continue;
       for (const h of handlers) {
-        try { h(topic, payload); } catch (e) { this.o.log.error(`handler for ${filter} threw: ${(e as Error).message}`, { error: e }); }
+        try {
+          h(topic, payload);
+        } catch (e) {
+          this.o.log.error(`handler for ${filter} threw: ${(e as Error).message}`, { error: e });
+        }
       }
     }
   }
@@ -203,7 +222,10 @@ export class MqttLink implements DeviceLink {
       const s = this.subs.get(filter);
       if (!s) return;
       s.delete(handler);
-      if (s.size === 0) { this.subs.delete(filter); if (this.connectedFlag) this.client?.unsubscribe(filter); }
+      if (s.size === 0) {
+        this.subs.delete(filter);
+        if (this.connectedFlag) this.client?.unsubscribe(filter);
+      }
     };
   }
 
@@ -219,7 +241,10 @@ export class MqttLink implements DeviceLink {
       if (this.connectedFlag) this.client!.publish(topic, payload, { qos, retain: true });
       return;
     }
-    if (this.connectedFlag) { this.client!.publish(topic, payload, { qos }); return; }
+    if (this.connectedFlag) {
+      this.client!.publish(topic, payload, { qos });
+      return;
+    }
     this.queue.push({ topic, payload, qos });
     const max = this.o.offlineQueue ?? 1000;
     if (this.queue.length > max) this.queue.splice(0, this.queue.length - max);
@@ -239,10 +264,14 @@ export class MqttLink implements DeviceLink {
     if (!c) return;
     // Each step is bounded: if the broker vanished mid-stop, a QoS 1 ack never comes and mqtt.js
     // (with reconnects off) would wait for ever; the broker's will says "offline" then anyway.
-    const bounded = (fn: (done: () => void) => void, ms: number) => new Promise<boolean>((r) => {
-      const timer = setTimeout(() => r(false), ms);
-      fn(() => { clearTimeout(timer); r(true); });
-    });
+    const bounded = (fn: (done: () => void) => void, ms: number) =>
+      new Promise<boolean>((r) => {
+        const timer = setTimeout(() => r(false), ms);
+        fn(() => {
+          clearTimeout(timer);
+          r(true);
+        });
+      });
     if (this.connectedFlag) {
       await bounded((done) => c.publish(this.o.will.topic, this.o.will.payload, { qos: 1, retain: true }, () => done()), 1000);
     }

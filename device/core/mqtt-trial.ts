@@ -25,13 +25,21 @@ export function tryConnect(link: DeviceLink, o: { clock: Clock; timeoutMs: numbe
       resolve(r);
     };
     const ms = () => Math.round(o.clock.now() - t0);
-    const offConn = link.onConnectionChange((up) => { if (up) finish({ ok: true, ms: ms() }); });
+    const offConn = link.onConnectionChange((up) => {
+      if (up) finish({ ok: true, ms: ms() });
+    });
     const offErr = link.onError((e) => {
       if (typeof e.code === 'number' && e.code > 0) finish({ ok: false, reason: `${o.url} refused the login: ${e.message}`, ms: ms() });
     });
     const timer = o.clock.setTimeout(() => {
       const last = link.lastError;
-      finish({ ok: false, reason: last ? `${last.message} (no connection to ${o.url} within ${o.timeoutMs} ms)` : `no connection to ${o.url} within ${o.timeoutMs} ms`, ms: ms() });
+      finish({
+        ok: false,
+        reason: last
+          ? `${last.message} (no connection to ${o.url} within ${o.timeoutMs} ms)`
+          : `no connection to ${o.url} within ${o.timeoutMs} ms`,
+        ms: ms(),
+      });
     }, o.timeoutMs);
     link.start();
   });

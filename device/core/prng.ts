@@ -2,7 +2,9 @@
 
 export class Prng {
   private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
@@ -11,7 +13,11 @@ export class Prng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
   /** Uniform integer in [0, n). */
-  int(n: number): number { return Math.floor(this.next() * n); }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
   /** A new generator seeded from this one (independent streams per player). */
-  fork(): Prng { return new Prng(Math.floor(this.next() * 4294967296)); }
+  fork(): Prng {
+    return new Prng(Math.floor(this.next() * 4294967296));
+  }
 }

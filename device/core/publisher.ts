@@ -3,8 +3,18 @@
 // announcements. Holds what must be re-said or cleared later (role details, stream announcements,
 // the discovery topic); the link is read through a getter because a broker switch replaces it.
 import {
-  PROTOCOL_VERSION, ACCEPTED_VERSIONS, redact,
-  type DeviceConfig, type RoleSpec, type HaEntity, type Reply, type Topics, type Info, type EventEnvelope, type RoleStateEnvelope, type StreamAnnouncement,
+  PROTOCOL_VERSION,
+  ACCEPTED_VERSIONS,
+  redact,
+  type DeviceConfig,
+  type RoleSpec,
+  type HaEntity,
+  type Reply,
+  type Topics,
+  type Info,
+  type EventEnvelope,
+  type RoleStateEnvelope,
+  type StreamAnnouncement,
 } from '../../protocol/index.ts';
 import type { Clock } from './clock.ts';
 import type { DeviceLink } from './device-link.ts';
@@ -12,7 +22,6 @@ import type { RoleView } from './supervisor.ts';
 import { boardModel, ipv4Addresses, bootTimeIso, hostname } from './system-info.ts';
 import { RUNTIME_VERSION } from './version.ts';
 import { buildHaDiscovery, type HaComponent } from './homeassistant.ts';
-
 
 export interface PublisherDeps {
   id: string;
@@ -44,16 +53,30 @@ export class Publisher {
 
   constructor(private readonly d: PublisherDeps) {}
 
-  private get link(): DeviceLink { return this.d.link(); }
-  private get config(): DeviceConfig { return this.d.applied().config; }
+  private get link(): DeviceLink {
+    return this.d.link();
+  }
+  private get config(): DeviceConfig {
+    return this.d.applied().config;
+  }
 
   info(): Info {
     const { id, clock } = this.d;
     const config = this.config;
     return {
-      v: PROTOCOL_VERSION, device: id, ...(config.name ? { name: config.name } : {}), runtime: RUNTIME_VERSION,
-      protocol: PROTOCOL_VERSION, accepts: [...ACCEPTED_VERSIONS], roles: Object.keys(config.roles).filter((r) => config.roles[r] !== undefined),
-      model: boardModel(), hostname: hostname(), addresses: ipv4Addresses(), node: process.version, bootTime: bootTimeIso(clock.wall()), startedAt: this.d.startedAt,
+      v: PROTOCOL_VERSION,
+      device: id,
+      ...(config.name ? { name: config.name } : {}),
+      runtime: RUNTIME_VERSION,
+      protocol: PROTOCOL_VERSION,
+      accepts: [...ACCEPTED_VERSIONS],
+      roles: Object.keys(config.roles).filter((r) => config.roles[r] !== undefined),
+      model: boardModel(),
+      hostname: hostname(),
+      addresses: ipv4Addresses(),
+      node: process.version,
+      bootTime: bootTimeIso(clock.wall()),
+      startedAt: this.d.startedAt,
     };
   }
 
@@ -65,15 +88,23 @@ export class Publisher {
   discovery(o: { ifChanged?: boolean } = {}): void {
     const config = this.config;
     if (!config.homeassistant?.enabled) {
-      if (this.haTopic) { this.link.publish(this.haTopic, '', { retain: true }); this.haTopic = undefined; }
+      if (this.haTopic) {
+        this.link.publish(this.haTopic, '', { retain: true });
+        this.haTopic = undefined;
+      }
       this.haPrevious = undefined;
       this.haLast = undefined;
       this.haCommands = new Map();
       return;
     }
     const d = buildHaDiscovery({
-      info: this.info(), roles: config.roles, baseTopic: this.d.topics.base, prefix: config.homeassistant.prefix, specs: this.d.specs,
-      streams: [...this.haStreams], previous: this.haPrevious,
+      info: this.info(),
+      roles: config.roles,
+      baseTopic: this.d.topics.base,
+      prefix: config.homeassistant.prefix,
+      specs: this.d.specs,
+      streams: [...this.haStreams],
+      previous: this.haPrevious,
     });
     if (o.ifChanged && this.haTopic === d.topic && JSON.stringify({ ...d.payload, cmps: d.current }) === this.haLast) return;
     this.haLast = JSON.stringify({ ...d.payload, cmps: d.current });
@@ -91,7 +122,9 @@ export class Publisher {
 
   config_(): void {
     const { config, revision, appliedAt } = this.d.applied();
-    this.link.publish(this.d.topics.config(this.d.id), json({ v: PROTOCOL_VERSION, revision, appliedAt, config: redact(config) }), { retain: true });
+    this.link.publish(this.d.topics.config(this.d.id), json({ v: PROTOCOL_VERSION, revision, appliedAt, config: redact(config) }), {
+      retain: true,
+    });
   }
 
   reply(r: Reply): void {
@@ -109,8 +142,13 @@ export class Publisher {
       return;
     }
     const env: RoleStateEnvelope = {
-      v: PROTOCOL_VERSION, role, status: view.status, since: new Date(view.since).toISOString(), restarts: view.restarts,
-      ...(view.error ? { error: view.error } : {}), ...(view.nextRestartInMs !== undefined ? { nextRestartInMs: Math.round(view.nextRestartInMs) } : {}),
+      v: PROTOCOL_VERSION,
+      role,
+      status: view.status,
+      since: new Date(view.since).toISOString(),
+      restarts: view.restarts,
+      ...(view.error ? { error: view.error } : {}),
+      ...(view.nextRestartInMs !== undefined ? { nextRestartInMs: Math.round(view.nextRestartInMs) } : {}),
       ...(this.details.has(role) ? { detail: this.details.get(role) } : {}),
     };
     this.link.publish(t.state(this.d.id, role), json(env), { retain: true });
@@ -131,13 +169,20 @@ export class Publisher {
   }
 
   event(role: string, type: string, message: string, data?: Record<string, unknown>): void {
-    const ev: EventEnvelope = { v: PROTOCOL_VERSION, ts: new Date(this.d.clock.wall()).toISOString(), type, message, ...(data ? { data } : {}) };
+    const ev: EventEnvelope = {
+      v: PROTOCOL_VERSION,
+      ts: new Date(this.d.clock.wall()).toISOString(),
+      type,
+      message,
+      ...(data ? { data } : {}),
+    };
     this.link.publish(this.d.topics.event(this.d.id, role), json(ev), { qos: 1 });
   }
 
   stream(role: string, stream: string, ann: StreamAnnouncement | null): void {
     const mine = this.roleStreams.get(role) ?? this.roleStreams.set(role, new Set()).get(role)!;
-    if (ann) mine.add(stream); else mine.delete(stream);
+    if (ann) mine.add(stream);
+    else mine.delete(stream);
     this.link.publish(this.d.topics.stream(this.d.id, stream), ann ? json(ann) : '', { retain: true });
   }
 

@@ -5,7 +5,14 @@
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 import type {
-  Reply, StreamAnnouncement, RoleSpec, RoleConfigOf, RoleStateOf, CommandHandlers, EventType, EventData,
+  Reply,
+  StreamAnnouncement,
+  RoleSpec,
+  RoleConfigOf,
+  RoleStateOf,
+  CommandHandlers,
+  EventType,
+  EventData,
 } from '../../protocol/index.ts';
 import type { HalOverrides } from './hal-overrides.ts';
 

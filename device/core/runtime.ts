@@ -6,8 +6,14 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import {
-  topics as topicsFor, StreamAnnouncement, deviceConfigSchema, check, haStatusTopic,
-  type DeviceConfig, type RoleSpec, type Topics,
+  topics as topicsFor,
+  StreamAnnouncement,
+  deviceConfigSchema,
+  check,
+  haStatusTopic,
+  type DeviceConfig,
+  type RoleSpec,
+  type Topics,
 } from '../../protocol/index.ts';
 import { RealClock, type Clock, type TimerHandle } from './clock.ts';
 import { createLogger, type Logger, type LogLevel } from './log.ts';
@@ -87,18 +93,35 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // `log.level` of the config sets the level (at start and on every applied config), unless the
   // command line fixed it; without one, the level the runtime was started with.
   const startLevel = log.level;
-  const applyLogLevel = (c: DeviceConfig) => { if (!o.fixedLogLevel) log.setLevel((c.log?.level as LogLevel | undefined) ?? startLevel); };
+  const applyLogLevel = (c: DeviceConfig) => {
+    if (!o.fixedLogLevel) log.setLevel((c.log?.level as LogLevel | undefined) ?? startLevel);
+  };
   applyLogLevel(config);
   const startedAt = new Date(clock.wall()).toISOString();
 
   const newLink: LinkFactory = o.newLink ?? ((lo) => new MqttLink(lo));
   const makeLink = (c: DeviceConfig) => {
     const l = newLink({
-      url: c.mqtt.url, clientId: id, username: c.mqtt.username ?? (c.mqtt.password ? id : undefined), password: c.mqtt.password,
-      keepaliveS: c.mqtt.keepaliveS, reconnectMinMs: c.mqtt.reconnectMinMs, reconnectMaxMs: c.mqtt.reconnectMaxMs,
-      will: { topic: t.status(id), payload: 'offline' }, birth: { topic: t.status(id), payload: 'online' },
-      conflictBackoffMs: o.conflictBackoffMs, clock, log: log.child({ part: 'mqtt' }),
-      ...(c.mqtt.tls ? { tls: { ca: c.mqtt.tls.ca ?? (c.mqtt.tls.caFile ? readFileSync(c.mqtt.tls.caFile) : undefined), pinSha256: c.mqtt.tls.pinSha256 } } : {}),
+      url: c.mqtt.url,
+      clientId: id,
+      username: c.mqtt.username ?? (c.mqtt.password ? id : undefined),
+      password: c.mqtt.password,
+      keepaliveS: c.mqtt.keepaliveS,
+      reconnectMinMs: c.mqtt.reconnectMinMs,
+      reconnectMaxMs: c.mqtt.reconnectMaxMs,
+      will: { topic: t.status(id), payload: 'offline' },
+      birth: { topic: t.status(id), payload: 'online' },
+      conflictBackoffMs: o.conflictBackoffMs,
+      clock,
+      log: log.child({ part: 'mqtt' }),
+      ...(c.mqtt.tls
+        ? {
+            tls: {
+              ca: c.mqtt.tls.ca ?? (c.mqtt.tls.caFile ? readFileSync(c.mqtt.tls.caFile) : undefined),
+              pinSha256: c.mqtt.tls.pinSha256,
+            },
+          }
+        : {}),
     });
     // Said on the next connection that lasts long enough to publish (it waits in the offline queue).
     l.onConflict((c) => publisher.event('device', 'id-conflict', c.message, { clientId: id, streak: c.streak, nextTryMs: c.nextTryMs }));
@@ -108,7 +131,12 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const currentLink = () => link;
 
   const publisher = new Publisher({
-    id, topics: t, clock, specs, link: currentLink, startedAt,
+    id,
+    topics: t,
+    clock,
+    specs,
+    link: currentLink,
+    startedAt,
     applied: () => ({ config, revision, appliedAt: store.current()?.appliedAt ?? startedAt }),
   });
   const commands = new CommandClient({ id, topics: t, clock, link: currentLink });
@@ -121,24 +149,53 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     publishStream: (stream, ann) => publisher.stream(role, stream, ann),
     watchStreams: (handler) => watchStreams(link, t, log, handler),
     sendCommand: (device, targetRole, action, args, timeoutMs) => commands.send(device, targetRole, action, args, timeoutMs),
-    get connected() { return link.connected; },
+    get connected() {
+      return link.connected;
+    },
   });
   // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
   // with an injected clock and no simulated network (virtual-time tests of other parts).
-  const house = await startHouseClock({ config, clock, hal: o.hal ?? {}, injectedClock: o.clock !== undefined, log, publishEvent: (role, type, message, data) => publisher.event(role, type, message, data) });
+  const house = await startHouseClock({
+    config,
+    clock,
+    hal: o.hal ?? {},
+    injectedClock: o.clock !== undefined,
+    log,
+    publishEvent: (role, type, message, data) => publisher.event(role, type, message, data),
+  });
   const supervisor = new Supervisor({
-    device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix }, clock: house ?? clock, log, hal: o.hal ?? {}, loaders, linkFor,
+    device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix },
+    clock: house ?? clock,
+    log,
+    hal: o.hal ?? {},
+    loaders,
+    linkFor,
     onStatus: (role, view) => publisher.roleView(role, view),
     onEvent: (role, type, message, data) => publisher.event(role, type, message, data),
-    restartMinMs: o.restartMinMs, restartMaxMs: o.restartMaxMs,
+    restartMinMs: o.restartMinMs,
+    restartMaxMs: o.restartMaxMs,
     order: Object.fromEntries(specs.map((s) => [s.name, s.order ?? 0])),
   });
-  const telemetry = new TelemetryPublisher({ id, topics: t, clock, link: currentLink, roles: () => supervisor.telemetry(), ...(house ? { houseClock: () => house.sync() } : {}) });
+  const telemetry = new TelemetryPublisher({
+    id,
+    topics: t,
+    clock,
+    link: currentLink,
+    roles: () => supervisor.telemetry(),
+    ...(house ? { houseClock: () => house.sync() } : {}),
+  });
 
   let queue: Promise<unknown> = Promise.resolve();
   let haStreamsTimer: TimerHandle | undefined;
   const ctx: RequestContext = {
-    id, topics: t, clock, log, specs, schema, supervisor, publisher,
+    id,
+    topics: t,
+    clock,
+    log,
+    specs,
+    schema,
+    supervisor,
+    publisher,
     applied: () => ({ config, revision }),
     save: (c) => store.save(c, () => clock.wall()),
     commit(next, rev) {
@@ -148,7 +205,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       applyLogLevel(next);
       if (intervalChanged) telemetry.schedule(next.telemetry?.intervalS);
     },
-    serial: <T>(fn: () => Promise<T>): Promise<T> => { const p = queue.then(fn); queue = p.catch(() => {}); return p; },
+    serial: <T>(fn: () => Promise<T>): Promise<T> => {
+      const p = queue.then(fn);
+      queue = p.catch(() => {});
+      return p;
+    },
     switchBroker,
   };
 
@@ -172,9 +233,15 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       return link;
     };
     const fresh = await swap(next);
-    if (!trial) { fresh.start(); return { ok: true, ms: 0 }; }
+    if (!trial) {
+      fresh.start();
+      return { ok: true, ms: 0 };
+    }
     const r = await tryConnect(fresh, { clock, timeoutMs: o.brokerTrialMs ?? TRIAL_TIMEOUT_MS, url: next.mqtt.url });
-    if (r.ok) { log.info(`broker settings for ${next.mqtt.url} work (connected in ${r.ms} ms)`); return r; }
+    if (r.ok) {
+      log.info(`broker settings for ${next.mqtt.url} work (connected in ${r.ms} ms)`);
+      return r;
+    }
     log.warn(`broker settings for ${next.mqtt.url} failed: ${r.reason}; going back to ${back.mqtt.url}`);
     (await swap(back)).start();
     return r;
@@ -183,8 +250,12 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const configSets = new TurnQueue();
   function wireLink(): void {
     // One config/set per event-loop turn (turn-queue.ts): a flood of large ones cannot hold a ping back.
-    link.subscribe(t.configSet(id), (_topic, payload) => { configSets.push(() => void handleConfigSet(ctx, payload)); });
-    link.subscribe(haStatusTopic(config.homeassistant?.prefix), (_topic, payload) => { if (payload.toString() === 'online') publisher.discovery(); });
+    link.subscribe(t.configSet(id), (_topic, payload) => {
+      configSets.push(() => void handleConfigSet(ctx, payload));
+    });
+    link.subscribe(haStatusTopic(config.homeassistant?.prefix), (_topic, payload) => {
+      if (payload.toString() === 'online') publisher.discovery();
+    });
     link.subscribe(t.cmdFilter(id), (topic, payload) => {
       const p = t.parse(topic);
       if (p?.kind === 'cmd' && p.role === 'ha') void handleHaCommand(ctx, p.action, payload);
@@ -198,8 +269,12 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       const key = `${p.device}/${p.stream}`;
       const streams = publisher.haStreams;
       const had = streams.has(key);
-      if (payload.length === 0) streams.delete(key); else streams.add(key);
-      if (had !== streams.has(key)) { clock.clearTimeout(haStreamsTimer); haStreamsTimer = clock.setTimeout(() => publisher.discovery({ ifChanged: true }), 1000); }
+      if (payload.length === 0) streams.delete(key);
+      else streams.add(key);
+      if (had !== streams.has(key)) {
+        clock.clearTimeout(haStreamsTimer);
+        haStreamsTimer = clock.setTimeout(() => publisher.discovery({ ifChanged: true }), 1000);
+      }
     });
     commands.rewire();
   }
@@ -211,11 +286,15 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   await supervisor.boot(config.roles);
   link.start();
   telemetry.schedule(config.telemetry?.intervalS);
-  log.info(`hearth ${RUNTIME_VERSION} running as ${id} (config revision ${revision}; roles: ${Object.keys(config.roles).join(', ') || 'none'})`);
+  log.info(
+    `hearth ${RUNTIME_VERSION} running as ${id} (config revision ${revision}; roles: ${Object.keys(config.roles).join(', ') || 'none'})`,
+  );
 
   let stopping: Promise<void> | undefined;
   return {
-    id, topics: t, supervisor,
+    id,
+    topics: t,
+    supervisor,
     config: () => ({ revision, config }),
     link: () => link,
     stop() {
@@ -236,11 +315,22 @@ function watchStreams(link: DeviceLink, t: Topics, log: Logger, handler: Paramet
   return link.subscribe(t.streamsFilter(), (topic, payload) => {
     const p = t.parse(topic);
     if (!p || p.kind !== 'stream') return;
-    if (payload.length === 0) { handler(p.device, p.stream, null); return; }
+    if (payload.length === 0) {
+      handler(p.device, p.stream, null);
+      return;
+    }
     let raw: unknown;
-    try { raw = JSON.parse(payload.toString()); } catch { log.warn(`ignoring a stream announcement that is not JSON on ${topic}`); return; }
+    try {
+      raw = JSON.parse(payload.toString());
+    } catch {
+      log.warn(`ignoring a stream announcement that is not JSON on ${topic}`);
+      return;
+    }
     const r = check(StreamAnnouncement, raw);
-    if (!r.ok) { log.warn(`ignoring an invalid stream announcement on ${topic}: ${r.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`); return; }
+    if (!r.ok) {
+      log.warn(`ignoring an invalid stream announcement on ${topic}: ${r.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
+      return;
+    }
     handler(p.device, p.stream, r.value);
   });
 }

@@ -53,7 +53,10 @@ interface Slot {
 }
 
 export class ApplyError extends Error {
-  constructor(readonly role: string, readonly reason: Error) {
+  constructor(
+    readonly role: string,
+    readonly reason: Error,
+  ) {
     super(`role ${role} failed to apply: ${reason.message}`);
     this.name = 'ApplyError';
   }
@@ -65,9 +68,15 @@ export class Supervisor {
 
   constructor(private readonly d: SupervisorDeps) {}
 
-  roles(): string[] { return [...this.slots.keys()]; }
-  private rank(role: string): number { return this.d.order?.[role] ?? 0; }
-  view(role: string): RoleView | undefined { return this.slots.get(role)?.view; }
+  roles(): string[] {
+    return [...this.slots.keys()];
+  }
+  private rank(role: string): number {
+    return this.d.order?.[role] ?? 0;
+  }
+  view(role: string): RoleView | undefined {
+    return this.slots.get(role)?.view;
+  }
   instance(role: string): Role | undefined {
     const s = this.slots.get(role);
     return s?.view.status === 'running' ? s.instance : undefined;
@@ -87,7 +96,11 @@ export class Supervisor {
     const factory = await loader();
     const log = this.d.log.child({ role: slot.name });
     const deps: Parameters<AnyRoleFactory>[0] = {
-      device: this.d.device, config: slot.config, clock: this.d.clock, log, hal: this.d.hal,
+      device: this.d.device,
+      config: slot.config,
+      clock: this.d.clock,
+      log,
+      hal: this.d.hal,
       link: this.d.linkFor(slot.name),
       fail: (err: Error) => this.failed(slot, generation, err),
     };
@@ -120,7 +133,11 @@ export class Supervisor {
     const delay = slot.backoff.next();
     slot.view.restarts++;
     this.d.log.error(`role ${slot.name} failed: ${err.message}; restarting in ${delay} ms`, { role: slot.name, error: err });
-    this.d.onEvent(slot.name, 'role-failed', `${slot.name} failed: ${err.message}; restarting in ${Math.round(delay)} ms`, { error: err.message, restartInMs: delay, restarts: slot.view.restarts });
+    this.d.onEvent(slot.name, 'role-failed', `${slot.name} failed: ${err.message}; restarting in ${Math.round(delay)} ms`, {
+      error: err.message,
+      restartInMs: delay,
+      restarts: slot.view.restarts,
+    });
     this.setStatus(slot, 'restarting', { error: err.message, nextRestartInMs: delay });
     void this.stopInstance(slot).then(() => {
       if (this.stopped || this.slots.get(slot.name) !== slot) return;
@@ -136,7 +153,10 @@ export class Supervisor {
     const gen = slot.generation + 1;
     try {
       await this.instantiate(slot);
-      if (isRestart) this.d.onEvent(slot.name, 'role-restarted', `${slot.name} is running again after ${slot.view.restarts} restart(s)`, { restarts: slot.view.restarts });
+      if (isRestart)
+        this.d.onEvent(slot.name, 'role-restarted', `${slot.name} is running again after ${slot.view.restarts} restart(s)`, {
+          restarts: slot.view.restarts,
+        });
     } catch (e) {
       this.failed(slot, gen, e as Error);
     }
@@ -148,7 +168,9 @@ export class Supervisor {
    */
   async boot(roles: Record<string, unknown>): Promise<void> {
     // Lower order first (the hub's broker before a link that goes through it); stable otherwise.
-    const names = Object.keys(roles).filter((n) => roles[n] !== undefined).sort((a, b) => this.rank(a) - this.rank(b));
+    const names = Object.keys(roles)
+      .filter((n) => roles[n] !== undefined)
+      .sort((a, b) => this.rank(a) - this.rank(b));
     for (const name of names) {
       const slot = this.newSlot(name, roles[name]);
       this.slots.set(name, slot);
@@ -158,7 +180,9 @@ export class Supervisor {
 
   private newSlot(name: string, config: unknown): Slot {
     return {
-      name, config, generation: 0,
+      name,
+      config,
+      generation: 0,
       view: { status: 'stopped', since: this.d.clock.wall(), restarts: 0 },
       backoff: new Backoff({ minMs: this.d.restartMinMs ?? 1000, maxMs: this.d.restartMaxMs ?? 60_000 }),
     };
@@ -183,18 +207,31 @@ export class Supervisor {
         await this.stopInstance(slot);
         this.slots.delete(name);
         this.setStatus(slot, 'stopped');
-        done.push(async () => { const s = this.newSlot(name, prev.get(name)); this.slots.set(name, s); await this.startSlot(s, false); });
+        done.push(async () => {
+          const s = this.newSlot(name, prev.get(name));
+          this.slots.set(name, s);
+          await this.startSlot(s, false);
+        });
       }
       for (const name of changed) {
         const slot = this.slots.get(name)!;
         const old = slot.config;
         await this.applyOne(slot, next[name]);
-        done.push(async () => { await this.applyOne(slot, old).catch(() => this.failed(slot, slot.generation, new Error('could not restore the previous config'))); });
+        done.push(async () => {
+          await this.applyOne(slot, old).catch(() =>
+            this.failed(slot, slot.generation, new Error('could not restore the previous config')),
+          );
+        });
       }
       for (const name of added) {
         const slot = this.newSlot(name, next[name]);
         this.slots.set(name, slot);
-        done.push(async () => { this.d.clock.clearTimeout(slot.restartTimer); await this.stopInstance(slot); this.slots.delete(name); this.setStatus(slot, 'stopped'); });
+        done.push(async () => {
+          this.d.clock.clearTimeout(slot.restartTimer);
+          await this.stopInstance(slot);
+          this.slots.delete(name);
+          this.setStatus(slot, 'stopped');
+        });
         try {
           await this.instantiate(slot);
         } catch (e) {
@@ -216,7 +253,11 @@ export class Supervisor {
       slot.restartTimer = undefined;
       await this.stopInstance(slot);
       slot.config = config;
-      try { await this.instantiate(slot); } catch (e) { throw new ApplyError(slot.name, e as Error); }
+      try {
+        await this.instantiate(slot);
+      } catch (e) {
+        throw new ApplyError(slot.name, e as Error);
+      }
       return;
     }
     let how: 'applied' | 'restart';
@@ -261,7 +302,11 @@ export class Supervisor {
     const out: Record<string, Record<string, number>> = {};
     for (const [name, slot] of this.slots) {
       let figures: Record<string, number> = {};
-      try { figures = slot.view.status === 'running' ? slot.instance?.telemetry?.() ?? {} : {}; } catch { /* a role's telemetry must not break the message */ }
+      try {
+        figures = slot.view.status === 'running' ? (slot.instance?.telemetry?.() ?? {}) : {};
+      } catch {
+        /* a role's telemetry must not break the message */
+      }
       out[name] = { ...figures, restarts: slot.view.restarts, running: slot.view.status === 'running' ? 1 : 0 };
     }
     return out;

@@ -5,12 +5,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { hostname, networkInterfaces, uptime, loadavg } from 'node:os';
 
 export function boardModel(): string {
-  try { return readFileSync('/proc/device-tree/model', 'utf8').replace(/\0/g, '').trim() || 'generic'; } catch { return 'generic'; }
+  try {
+    return readFileSync('/proc/device-tree/model', 'utf8').replace(/\0/g, '').trim() || 'generic';
+  } catch {
+    return 'generic';
+  }
 }
 
 export function ipv4Addresses(): string[] {
   const out: string[] = [];
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
   return out;
 }
 
@@ -21,12 +26,20 @@ export function bootTimeIso(wallNow = Date.now()): string {
 /** SoC temperature in °C from the first thermal zone that reads, or undefined. */
 export function socTemperatureC(root = '/sys/class/thermal'): number | undefined {
   let zones: string[];
-  try { zones = readdirSync(root).filter((z) => z.startsWith('thermal_zone')).sort(); } catch { return undefined; }
+  try {
+    zones = readdirSync(root)
+      .filter((z) => z.startsWith('thermal_zone'))
+      .sort();
+  } catch {
+    return undefined;
+  }
   for (const z of zones) {
     try {
       const milli = Number(readFileSync(`${root}/${z}/temp`, 'utf8').trim());
       if (Number.isFinite(milli)) return Math.round(milli / 100) / 10;
-    } catch { /* next zone */ }
+    } catch {
+      /* next zone */
+    }
   }
   return undefined;
 }

@@ -68,7 +68,9 @@ export function openRealArpCapture(opts: ArpCaptureOptions): ArpCapture {
     iface: opts.iface,
     mac,
     ipv4: v4 ? { address: v4.address, netmask: v4.netmask } : undefined,
-    onFrame(h) { handler = h; },
+    onFrame(h) {
+      handler = h;
+    },
     send(frame) {
       if (closed) throw new Error(`capture on ${opts.iface} is closed`);
       if (frame.length < 14) throw new Error('a frame needs at least 14 bytes');

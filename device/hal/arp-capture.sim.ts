@@ -6,7 +6,12 @@
 // handler that sends never re-enters another handler.
 import type { ArpCapture, ArpCaptureOptions } from './arp-capture.ts';
 
-interface Port { iface: string; types: Set<number>; deliver: (f: Buffer) => void; closed: boolean }
+interface Port {
+  iface: string;
+  types: Set<number>;
+  deliver: (f: Buffer) => void;
+  closed: boolean;
+}
 
 export class SimWire {
   private readonly ports = new Set<Port>();
@@ -25,7 +30,9 @@ export class SimWire {
     const port: Port = {
       iface: opts.iface,
       types: new Set(opts.etherTypes ?? [0x0806]),
-      deliver: (f) => { if (!port.closed && handler) handler(f); },
+      deliver: (f) => {
+        if (!port.closed && handler) handler(f);
+      },
       closed: false,
     };
     this.ports.add(port);
@@ -33,7 +40,9 @@ export class SimWire {
       iface: opts.iface,
       mac: mac.toLowerCase(),
       ipv4,
-      onFrame: (h) => { handler = h; },
+      onFrame: (h) => {
+        handler = h;
+      },
       send: (frame) => {
         if (port.closed) throw new Error(`capture on ${opts.iface} is closed`);
         if (frame.length < 14) throw new Error('a frame needs at least 14 bytes');
@@ -42,7 +51,10 @@ export class SimWire {
         for (const l of this.sentListeners) l(copy, opts.iface);
         this.inject(copy, port);
       },
-      close: () => { port.closed = true; this.ports.delete(port); },
+      close: () => {
+        port.closed = true;
+        this.ports.delete(port);
+      },
     };
   }
 
@@ -63,6 +75,9 @@ export class SimWire {
   /** Resolves when every frame injected so far has been delivered. */
   async settle(): Promise<void> {
     let q: Promise<void>;
-    do { q = this.queue; await q; } while (q !== this.queue);
+    do {
+      q = this.queue;
+      await q;
+    } while (q !== this.queue);
   }
 }

@@ -10,15 +10,21 @@
 import { createRequire } from 'node:module';
 import { SampleFifo } from './audio-in.ts';
 
-type Msg = { t: 'open'; device: string; rate: number; channels: number; maxFrames: number } | { t: 'pull'; frames: number } | { t: 'close' };
+type Msg =
+  { t: 'open'; device: string; rate: number; channels: number; maxFrames: number } | { t: 'pull'; frames: number } | { t: 'close' };
 
 const require = createRequire(import.meta.url);
 let capture: { on(e: string, f: (x: any) => void): void; close(): void } | undefined;
 let fifo: SampleFifo | undefined;
 let opened = false;
 
-function send(m: unknown): void { if (process.connected) process.send!(m); }
-function fail(message: string): void { send({ t: 'error', message }); setTimeout(() => process.exit(2), 20); }
+function send(m: unknown): void {
+  if (process.connected) process.send!(m);
+}
+function fail(message: string): void {
+  send({ t: 'error', message });
+  setTimeout(() => process.exit(2), 20);
+}
 
 process.on('message', (m: Msg) => {
   if (m.t === 'open') {
@@ -27,12 +33,17 @@ process.on('message', (m: Msg) => {
       fifo = new SampleFifo(m.channels, m.maxFrames);
       capture = new AlsaCapture({ channels: m.channels, rate: m.rate, format: 'S16_LE', device: m.device, periodSize: 256 });
       capture!.on('audio', (d: Uint8Array) => {
-        if (!opened) { opened = true; send({ t: 'opened' }); }
+        if (!opened) {
+          opened = true;
+          send({ t: 'opened' });
+        }
         fifo!.push(new Int16Array(d.buffer, d.byteOffset, d.byteLength >> 1));
       });
       capture!.on('error', (e: Error) => fail(String(e?.message ?? e).trim()));
       capture!.on('readError', (e: string) => fail(`read error: ${e}`));
-    } catch (e) { fail((e as Error).message); }
+    } catch (e) {
+      fail((e as Error).message);
+    }
   } else if (m.t === 'pull') {
     if (!fifo) return;
     const n = Math.min(m.frames, fifo.frames);
@@ -41,7 +52,11 @@ process.on('message', (m: Msg) => {
     send({ t: 'pcm', data: fifo.take(n), dropped });
   } else if (m.t === 'close') {
     setTimeout(() => process.exit(0), 300).unref();
-    try { capture?.close(); } catch { /* exiting anyway */ }
+    try {
+      capture?.close();
+    } catch {
+      /* exiting anyway */
+    }
     setTimeout(() => process.exit(0), 20);
   }
 });

@@ -8,9 +8,14 @@ import { Backoff } from '../core/backoff.ts';
 import { childEntry, execArgvFor } from './child-entry.ts';
 import { SampleFifo, type AudioInput, type AudioInputOptions, type InputCounters, type InputFormat, type InputStatus } from './audio-in.ts';
 
-export interface AlsaSpec { device?: string }
+export interface AlsaSpec {
+  device?: string;
+}
 
-export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { childScript?: string; retryMinMs?: number; retryMaxMs?: number }): AudioInput {
+export function createAlsaInput(
+  spec: AlsaSpec,
+  opts: AudioInputOptions & { childScript?: string; retryMinMs?: number; retryMaxMs?: number },
+): AudioInput {
   const device = spec.device ?? 'default';
   const backoff = new Backoff({ minMs: opts.retryMinMs ?? 500, maxMs: opts.retryMaxMs ?? 10_000 });
   let fmt: InputFormat | undefined;
@@ -19,15 +24,24 @@ export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { chil
   let child: ChildProcess | undefined;
   let fifo: SampleFifo | undefined;
   let retry: TimerHandle | undefined;
-  let delivered = 0, dropped = 0, padded = 0;
+  let delivered = 0,
+    dropped = 0,
+    padded = 0;
   let inflight = false;
   let settle: (() => void) | undefined;
 
   const maxFrames = () => Math.round(((opts.maxBufferMs ?? 200) * fmt!.rate) / 1000);
 
   function spawn(): void {
-    const { script, execArgv } = opts.childScript ? { script: opts.childScript, execArgv: execArgvFor(opts.childScript) } : childEntry('audio-in.alsa-child', import.meta.url);
-    const c = fork(script, [], { execArgv, env: { ...process.env, ...(opts.env ?? {}) }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const { script, execArgv } = opts.childScript
+      ? { script: opts.childScript, execArgv: execArgvFor(opts.childScript) }
+      : childEntry('audio-in.alsa-child', import.meta.url);
+    const c = fork(script, [], {
+      execArgv,
+      env: { ...process.env, ...(opts.env ?? {}) },
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     child = c;
     inflight = false;
     c.stderr?.resume();
@@ -36,12 +50,21 @@ export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { chil
       if (m.t === 'ready') c.send({ t: 'open', device, rate: fmt!.rate, channels: fmt!.channels, maxFrames: maxFrames() });
       else if (m.t === 'opened') {
         if (st !== 'open') opts.log.info(`capture device ${device} open`);
-        st = 'open'; error = null; backoff.reset();
-        const s = settle; settle = undefined; s?.();
-      } else if (m.t === 'pcm') { inflight = false; dropped += m.dropped ?? 0; fifo!.push(m.data!); }
-      else if (m.t === 'error') failed(m.message ?? 'capture error');
+        st = 'open';
+        error = null;
+        backoff.reset();
+        const s = settle;
+        settle = undefined;
+        s?.();
+      } else if (m.t === 'pcm') {
+        inflight = false;
+        dropped += m.dropped ?? 0;
+        fifo!.push(m.data!);
+      } else if (m.t === 'error') failed(m.message ?? 'capture error');
     });
-    c.on('exit', (code, signal) => { if (child === c) failed(`capture process exited (${signal ?? `code ${code}`})`); });
+    c.on('exit', (code, signal) => {
+      if (child === c) failed(`capture process exited (${signal ?? `code ${code}`})`);
+    });
   }
 
   function failed(message: string): void {
@@ -52,9 +75,14 @@ export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { chil
     if (st !== 'failed') opts.log.warn(`capture device ${device} failed: ${message}`);
     st = 'failed';
     error = message;
-    const s = settle; settle = undefined; s?.();
+    const s = settle;
+    settle = undefined;
+    s?.();
     opts.clock.clearTimeout(retry);
-    retry = opts.clock.setTimeout(() => { retry = undefined; if (st === 'failed') spawn(); }, backoff.next());
+    retry = opts.clock.setTimeout(() => {
+      retry = undefined;
+      if (st === 'failed') spawn();
+    }, backoff.next());
   }
 
   return {
@@ -67,9 +95,15 @@ export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { chil
       fifo = new SampleFifo(f.channels, maxFrames());
       st = 'failed'; // until the device delivers
       error = 'opening';
-      const p = new Promise<void>((resolve) => { settle = resolve; });
+      const p = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
       // A device that neither opens nor fails within 3 s is reported by status(), not awaited.
-      const guard = opts.clock.setTimeout(() => { const s = settle; settle = undefined; s?.(); }, 3000);
+      const guard = opts.clock.setTimeout(() => {
+        const s = settle;
+        settle = undefined;
+        s?.();
+      }, 3000);
       void p.then(() => opts.clock.clearTimeout(guard));
       spawn();
       return p;
@@ -81,7 +115,10 @@ export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { chil
       padded += fifo.padded - before;
       delivered += frames - (fifo.padded - before);
       // Keep about two reads' worth on hand; one pull in flight at a time.
-      if (child && st === 'open' && !inflight) { inflight = true; child.send({ t: 'pull', frames: Math.max(0, 3 * frames - fifo.frames) }); }
+      if (child && st === 'open' && !inflight) {
+        inflight = true;
+        child.send({ t: 'pull', frames: Math.max(0, 3 * frames - fifo.frames) });
+      }
       return out;
     },
     counters: (): InputCounters => ({ delivered, dropped: dropped + (fifo?.dropped ?? 0), padded }),
@@ -89,14 +126,23 @@ export function createAlsaInput(spec: AlsaSpec, opts: AudioInputOptions & { chil
       if (st === 'closed') return;
       st = 'closed';
       opts.clock.clearTimeout(retry);
-      const s = settle; settle = undefined; s?.();
+      const s = settle;
+      settle = undefined;
+      s?.();
       const c = child;
       child = undefined;
       if (!c || c.exitCode !== null || c.signalCode !== null) return;
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => c.kill('SIGKILL'), 1000);
-        c.once('exit', () => { clearTimeout(t); resolve(); });
-        try { c.send({ t: 'close' }); } catch { c.kill('SIGKILL'); }
+        c.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        try {
+          c.send({ t: 'close' });
+        } catch {
+          c.kill('SIGKILL');
+        }
       });
     },
   };

@@ -4,7 +4,10 @@
 import { readFile } from 'node:fs/promises';
 import type { AudioInput, InputCounters, InputFormat, InputStatus } from './audio-in.ts';
 
-export interface FileSpec { path: string; loop?: boolean }
+export interface FileSpec {
+  path: string;
+  loop?: boolean;
+}
 
 /** The PCM payload of a WAV file, checked against the wanted format; raw files pass through. */
 export function pcmOfFile(data: Buffer, f: InputFormat, path: string): Int16Array {
@@ -18,11 +21,18 @@ export function pcmOfFile(data: Buffer, f: InputFormat, path: string): Int16Arra
       const size = data.readUInt32LE(off + 4);
       const body = data.subarray(off + 8, Math.min(data.length, off + 8 + size));
       if (id === 'fmt ') {
-        const format = body.readUInt16LE(0), channels = body.readUInt16LE(2), rate = body.readUInt32LE(4), bits = body.readUInt16LE(14);
+        const format = body.readUInt16LE(0),
+          channels = body.readUInt16LE(2),
+          rate = body.readUInt32LE(4),
+          bits = body.readUInt16LE(14);
         if ((format !== 1 && format !== 0xfffe) || bits !== 16) throw new Error(`${path}: only 16-bit PCM WAV is supported`);
-        if (channels !== f.channels || rate !== f.rate) throw new Error(`${path}: the file is ${rate} Hz ${channels} ch; the stream is ${f.rate} Hz ${f.channels} ch`);
+        if (channels !== f.channels || rate !== f.rate)
+          throw new Error(`${path}: the file is ${rate} Hz ${channels} ch; the stream is ${f.rate} Hz ${f.channels} ch`);
         fmtOk = true;
-      } else if (id === 'data') { pcm = body; break; }
+      } else if (id === 'data') {
+        pcm = body;
+        break;
+      }
       off += 8 + size + (size & 1);
     }
     if (!fmtOk) throw new Error(`${path}: WAV without a fmt chunk`);
@@ -39,7 +49,8 @@ export function createFileInput(spec: FileSpec): AudioInput {
   let samples: Int16Array = new Int16Array(0);
   let pos = 0;
   let st: InputStatus = 'closed';
-  let delivered = 0, padded = 0;
+  let delivered = 0,
+    padded = 0;
   const loop = spec.loop ?? true;
   return {
     kind: 'file',
@@ -58,16 +69,23 @@ export function createFileInput(spec: FileSpec): AudioInput {
       if (st !== 'open') return out;
       let w = 0;
       while (w < out.length && samples.length > 0) {
-        if (pos >= samples.length) { if (!loop) break; pos = 0; }
+        if (pos >= samples.length) {
+          if (!loop) break;
+          pos = 0;
+        }
         const n = Math.min(out.length - w, samples.length - pos);
         out.set(samples.subarray(pos, pos + n), w);
-        w += n; pos += n;
+        w += n;
+        pos += n;
       }
       padded += (out.length - w) / ch;
       delivered += w / ch;
       return out;
     },
     counters: (): InputCounters => ({ delivered, dropped: 0, padded }),
-    async close() { st = 'closed'; samples = new Int16Array(0); },
+    async close() {
+      st = 'closed';
+      samples = new Int16Array(0);
+    },
   };
 }

@@ -2,7 +2,10 @@
 // the source paces it (audio-in.ts rule 1).
 import type { AudioInput, InputCounters, InputFormat, InputStatus } from './audio-in.ts';
 
-export interface ToneSpec { frequency?: number; amplitude?: number }
+export interface ToneSpec {
+  frequency?: number;
+  amplitude?: number;
+}
 
 export function createToneInput(spec: ToneSpec): AudioInput {
   const freq = spec.frequency ?? 1000;
@@ -16,7 +19,11 @@ export function createToneInput(spec: ToneSpec): AudioInput {
     description: `tone:${freq}Hz`,
     status: () => st,
     lastError: () => null,
-    async open(f) { fmt = f; st = 'open'; phase = 0; },
+    async open(f) {
+      fmt = f;
+      st = 'open';
+      phase = 0;
+    },
     read(frames) {
       const out = new Int16Array(frames * (fmt?.channels ?? 2));
       if (st !== 'open' || !fmt) return out;
@@ -30,6 +37,8 @@ export function createToneInput(spec: ToneSpec): AudioInput {
       return out;
     },
     counters: (): InputCounters => ({ delivered, dropped: 0, padded: 0 }),
-    async close() { st = 'closed'; },
+    async close() {
+      st = 'closed';
+    },
   };
 }

@@ -19,11 +19,18 @@ import type { Logger } from '../core/log.ts';
 import type { SourceInput } from '../../protocol/roles/source.ts';
 import type { EdgeFactory } from '../core/hal-overrides.ts';
 
-export interface InputFormat { rate: number; channels: 1 | 2 }
+export interface InputFormat {
+  rate: number;
+  channels: 1 | 2;
+}
 
 export type InputStatus = 'closed' | 'open' | 'failed';
 
-export interface InputCounters { delivered: number; dropped: number; padded: number }
+export interface InputCounters {
+  delivered: number;
+  dropped: number;
+  padded: number;
+}
 
 export interface AudioInput {
   readonly kind: 'alsa' | 'file' | 'tone' | string;
@@ -62,18 +69,33 @@ export class SampleFifo {
   private len = 0;
   dropped = 0;
   padded = 0;
-  constructor(private readonly channels: number, private readonly maxFrames: number) {
+  constructor(
+    private readonly channels: number,
+    private readonly maxFrames: number,
+  ) {
     this.buf = new Int16Array(maxFrames * channels);
   }
-  get frames(): number { return this.len / this.channels; }
+  get frames(): number {
+    return this.len / this.channels;
+  }
   push(samples: Int16Array): void {
     let s = samples;
     const cap = this.buf.length;
-    if (s.length > cap) { this.dropped += (s.length - cap) / this.channels; s = s.subarray(s.length - cap); }
+    if (s.length > cap) {
+      this.dropped += (s.length - cap) / this.channels;
+      s = s.subarray(s.length - cap);
+    }
     const over = this.len + s.length - cap;
-    if (over > 0) { this.start = (this.start + over) % cap; this.len -= over; this.dropped += over / this.channels; }
+    if (over > 0) {
+      this.start = (this.start + over) % cap;
+      this.len -= over;
+      this.dropped += over / this.channels;
+    }
     let w = (this.start + this.len) % cap;
-    for (let i = 0; i < s.length; i++) { this.buf[w] = s[i]!; w = w + 1 === cap ? 0 : w + 1; }
+    for (let i = 0; i < s.length; i++) {
+      this.buf[w] = s[i]!;
+      w = w + 1 === cap ? 0 : w + 1;
+    }
     this.len += s.length;
   }
   /** Exactly `frames` frames; silence (counted) where the FIFO has none. */
@@ -81,10 +103,16 @@ export class SampleFifo {
     const out = new Int16Array(frames * this.channels);
     const n = Math.min(out.length, this.len);
     const cap = this.buf.length;
-    for (let i = 0; i < n; i++) { out[i] = this.buf[this.start]!; this.start = this.start + 1 === cap ? 0 : this.start + 1; }
+    for (let i = 0; i < n; i++) {
+      out[i] = this.buf[this.start]!;
+      this.start = this.start + 1 === cap ? 0 : this.start + 1;
+    }
     this.len -= n;
     this.padded += (out.length - n) / this.channels;
     return out;
   }
-  clear(): void { this.start = 0; this.len = 0; }
+  clear(): void {
+    this.start = 0;
+    this.len = 0;
+  }
 }

@@ -14,8 +14,16 @@ import type { TimerHandle } from '../core/clock.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import { Backoff } from '../core/backoff.ts';
 import {
-  LOST_LEAD_MS, NominalRun, SinkListeners,
-  type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
+  LOST_LEAD_MS,
+  NominalRun,
+  SinkListeners,
+  type AudioSink,
+  type AudioSinkOptions,
+  type BlockMeta,
+  type SinkFormat,
+  type SinkListener,
+  type SinkPosition,
+  type SinkStatus,
 } from './audio-out.ts';
 
 export interface SimBlockRecord {
@@ -87,20 +95,41 @@ class Sim implements SimDac {
     this.listeners = new SinkListeners(o.log);
   }
 
-  private get trueRate(): number { return this.format!.rate * (1 + this.rateOffsetPpm / 1e6); }
-  private get capacity(): number { return Math.round((this.bufferMs * this.format!.rate) / 1000); }
+  private get trueRate(): number {
+    return this.format!.rate * (1 + this.rateOffsetPpm / 1e6);
+  }
+  private get capacity(): number {
+    return Math.round((this.bufferMs * this.format!.rate) / 1000);
+  }
 
-  status(): SinkStatus { return this.st; }
-  lastError(): string | null { return this.st === 'lost' ? this.error : null; }
-  lostCount(): number { return this.lost; }
-  underruns(): number { return this.under; }
-  underrunTimes(): number[] { return [...this.underAt]; }
-  ppm(): number { return this.rateOffsetPpm; }
-  framesWritten(): number { return this.written; }
-  listen(l: SinkListener): () => void { return this.listeners.add(l); }
+  status(): SinkStatus {
+    return this.st;
+  }
+  lastError(): string | null {
+    return this.st === 'lost' ? this.error : null;
+  }
+  lostCount(): number {
+    return this.lost;
+  }
+  underruns(): number {
+    return this.under;
+  }
+  underrunTimes(): number[] {
+    return [...this.underAt];
+  }
+  ppm(): number {
+    return this.rateOffsetPpm;
+  }
+  framesWritten(): number {
+    return this.written;
+  }
+  listen(l: SinkListener): () => void {
+    return this.listeners.add(l);
+  }
 
   setPpm(ppm: number): void {
-    if (this.st === 'open') { // re-anchor so slots already played keep their times
+    if (this.st === 'open') {
+      // re-anchor so slots already played keep their times
       const now = this.o.clock.wall();
       this.anchorSlot = this.slotAt(now);
       this.anchorWall = this.wallOfSlot(this.anchorSlot);
@@ -113,7 +142,10 @@ class Sim implements SimDac {
     this.format = format;
     if (this.o.mirror) await this.o.mirror.open(format);
     if (this.present) this.start();
-    else { this.st = 'opening'; this.goLost('no such device'); }
+    else {
+      this.st = 'opening';
+      this.goLost('no such device');
+    }
   }
 
   private start(): void {
@@ -128,10 +160,16 @@ class Sim implements SimDac {
     this.backoff.reset();
   }
 
-  private slotAt(wall: number): number { return this.anchorSlot + Math.floor(((wall - this.anchorWall) * this.trueRate) / 1000 + 1e-9); }
-  private wallOfSlot(slot: number): number { return this.anchorWall + ((slot - this.anchorSlot) * 1000) / this.trueRate; }
+  private slotAt(wall: number): number {
+    return this.anchorSlot + Math.floor(((wall - this.anchorWall) * this.trueRate) / 1000 + 1e-9);
+  }
+  private wallOfSlot(slot: number): number {
+    return this.anchorWall + ((slot - this.anchorSlot) * 1000) / this.trueRate;
+  }
 
-  wallOfFrame(frame: number): number { return this.wallOfSlot(frame + this.silenceSlots); }
+  wallOfFrame(frame: number): number {
+    return this.wallOfSlot(frame + this.silenceSlots);
+  }
 
   private goLost(error: string): void {
     const pos = this.position();
@@ -150,7 +188,10 @@ class Sim implements SimDac {
     this.retryTimer = this.o.clock.setTimeout(() => {
       this.retryTimer = undefined;
       if (this.st !== 'lost') return;
-      if (!this.present) { this.scheduleRetry(); return; }
+      if (!this.present) {
+        this.scheduleRetry();
+        return;
+      }
       const lostMs = this.o.clock.now() - this.lostAtMs;
       this.start();
       this.o.log.info(`simulated DAC ${this.device} restored after ${Math.round(lostMs)} ms`);
@@ -163,7 +204,9 @@ class Sim implements SimDac {
     if (this.st === 'open') this.goLost(error);
   }
 
-  plug(): void { this.present = true; }
+  plug(): void {
+    this.present = true;
+  }
 
   writable(): number {
     if (this.st === 'closed' || this.st === 'opening') return 0;
@@ -174,7 +217,10 @@ class Sim implements SimDac {
   write(block: Int16Array, meta: BlockMeta): void {
     if (this.st === 'closed' || this.st === 'opening') return;
     const frames = block.length / this.format!.channels;
-    if (this.st === 'lost') { this.written += frames; return; }
+    if (this.st === 'lost') {
+      this.written += frames;
+      return;
+    }
     const now = this.o.clock.wall();
     const current = this.slotAt(now) + 1; // the slot now playing is taken; the next one is free
     let slot = this.written + this.silenceSlots;
@@ -187,7 +233,13 @@ class Sim implements SimDac {
       this.silenceSlots += current - slot;
       slot = current;
     }
-    this.records.push({ epoch: this.epoch, frame: this.written, frames, wallMs: this.wallOfSlot(slot), rtpTimeAtStart: meta.rtpTimeAtStart });
+    this.records.push({
+      epoch: this.epoch,
+      frame: this.written,
+      frames,
+      wallMs: this.wallOfSlot(slot),
+      rtpTimeAtStart: meta.rtpTimeAtStart,
+    });
     if (this.records.length > (this.o.maxRecords ?? 200_000)) this.records.splice(0, this.records.length >> 1);
     this.written += frames;
     this.o.mirror?.write(block, meta);
@@ -195,7 +247,8 @@ class Sim implements SimDac {
 
   position(): SinkPosition {
     const wall = this.o.clock.wall();
-    if (this.st === 'lost' && this.lossRun) return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
+    if (this.st === 'lost' && this.lossRun)
+      return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
     if (this.st !== 'open') return { epoch: this.epoch, framesConsumed: 0, wallMs: wall };
     // Frames whose slot started at or before now have reached the analog side.
     const played = this.slotAt(wall) + 1 - this.silenceSlots;

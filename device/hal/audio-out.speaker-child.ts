@@ -50,7 +50,9 @@ const REPORT_DITHER_MS = 20;
 /** A reading waits (1 ms at a time, this many times) for a write in flight to be counted. */
 const SETTLE_TRIES = 5;
 let settleTries = 0;
-function nextReportMs(): number { return REPORT_MS - REPORT_DITHER_MS / 2 + Math.random() * REPORT_DITHER_MS; }
+function nextReportMs(): number {
+  return REPORT_MS - REPORT_DITHER_MS / 2 + Math.random() * REPORT_DITHER_MS;
+}
 let inFlight = false;
 let waiting: Buffer[] = [];
 
@@ -73,7 +75,11 @@ function report(): void {
   if (accepted === 0 && !started) return;
   // accepted − delay is the DAC's position only when every byte ALSA holds is counted in
   // `accepted`: a write in flight (or done on the worker, its callback not yet run) is not.
-  if (inFlight && settleTries < SETTLE_TRIES) { settleTries++; reportTimer = setTimeout(report, 1); return; }
+  if (inFlight && settleTries < SETTLE_TRIES) {
+    settleTries++;
+    reportTimer = setTimeout(report, 1);
+    return;
+  }
   const settled = !inFlight;
   settleTries = 0;
   const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
@@ -89,12 +95,21 @@ function report(): void {
 let started = false;
 
 function write(buf: Buffer): void {
-  if (inFlight) { waiting.push(buf); return; }
+  if (inFlight) {
+    waiting.push(buf);
+    return;
+  }
   inFlight = true;
-  if (!started && buf.length) { started = true; reportTimer ??= setTimeout(report, nextReportMs()); }
+  if (!started && buf.length) {
+    started = true;
+    reportTimer ??= setTimeout(report, nextReportMs());
+  }
   speaker!.write(buf, (err) => {
     inFlight = false;
-    if (err) { fail(err.message); return; }
+    if (err) {
+      fail(err.message);
+      return;
+    }
     accepted += buf.length;
     acceptedMono = monoMs();
     if (waiting.length && !failed) {
@@ -107,15 +122,23 @@ function write(buf: Buffer): void {
 
 process.stdin.on('data', (chunk: Buffer) => {
   if (failed) return;
-  if (!speaker) { early.push(chunk); return; }
+  if (!speaker) {
+    early.push(chunk);
+    return;
+  }
   write(chunk);
 });
-process.stdin.on('error', () => { /* parent gone: disconnect handles it */ });
+process.stdin.on('error', () => {
+  /* parent gone: disconnect handles it */
+});
 // Closing waits for both the close request and the end of stdin (two channels, no order between
 // them), so every byte written before close() reaches ALSA.
 let closeRequested = false;
 let stdinEnded = false;
-process.stdin.on('end', () => { stdinEnded = true; if (closeRequested) finish(); });
+process.stdin.on('end', () => {
+  stdinEnded = true;
+  if (closeRequested) finish();
+});
 
 function finish(): void {
   if (!speaker || failed) process.exit(0);
@@ -135,8 +158,19 @@ process.on('message', (m: Msg) => {
     try {
       const Speaker = require('speaker');
       // The same addon instance speaker loaded (Node caches it by path); `delay` is our patch's.
-      try { binding = require('speaker/build/Release/binding.node'); } catch { binding = undefined; }
-      speaker = new Speaker({ channels: m.channels, sampleRate: m.rate, bitDepth: 16, signed: true, device: m.device, samplesPerFrame: 1024 });
+      try {
+        binding = require('speaker/build/Release/binding.node');
+      } catch {
+        binding = undefined;
+      }
+      speaker = new Speaker({
+        channels: m.channels,
+        sampleRate: m.rate,
+        bitDepth: 16,
+        signed: true,
+        device: m.device,
+        samplesPerFrame: 1024,
+      });
       speaker!.on('open', () => send({ t: 'opened', delay: typeof binding?.delay === 'function' }));
       speaker!.on('error', (e: Error) => fail(e.message));
       speaker!.write(Buffer.alloc(0));

@@ -21,8 +21,16 @@ import { Backoff } from '../core/backoff.ts';
 import { childEntry, execArgvFor } from './child-entry.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import {
-  LOST_LEAD_MS, NominalRun, SinkListeners,
-  type AudioSink, type AudioSinkOptions, type BlockMeta, type SinkFormat, type SinkListener, type SinkPosition, type SinkStatus,
+  LOST_LEAD_MS,
+  NominalRun,
+  SinkListeners,
+  type AudioSink,
+  type AudioSinkOptions,
+  type BlockMeta,
+  type SinkFormat,
+  type SinkListener,
+  type SinkPosition,
+  type SinkStatus,
 } from './audio-out.ts';
 
 export interface SpeakerSinkOptions extends AudioSinkOptions {
@@ -77,51 +85,91 @@ class SpeakerSink implements AudioSink {
     this.listeners = new SinkListeners(o.log);
   }
 
-  private get bufferFrames(): number { return Math.round((this.bufferMs * this.format!.rate) / 1000); }
-  private get frameBytes(): number { return 2 * this.format!.channels; }
+  private get bufferFrames(): number {
+    return Math.round((this.bufferMs * this.format!.rate) / 1000);
+  }
+  private get frameBytes(): number {
+    return 2 * this.format!.channels;
+  }
 
-  status(): SinkStatus { return this.st; }
-  lastError(): string | null { return this.st === 'lost' ? this.error : null; }
-  lostCount(): number { return this.lost; }
-  framesWritten(): number { return this.written; }
-  listen(l: SinkListener): () => void { return this.listeners.add(l); }
+  status(): SinkStatus {
+    return this.st;
+  }
+  lastError(): string | null {
+    return this.st === 'lost' ? this.error : null;
+  }
+  lostCount(): number {
+    return this.lost;
+  }
+  framesWritten(): number {
+    return this.written;
+  }
+  listen(l: SinkListener): () => void {
+    return this.listeners.add(l);
+  }
 
   open(format: SinkFormat): Promise<void> {
     if (this.st !== 'closed') throw new Error('speaker sink: open() called twice');
     this.format = format;
     this.st = 'opening';
-    const p = new Promise<void>((resolve) => { this.openWaiter = resolve; });
+    const p = new Promise<void>((resolve) => {
+      this.openWaiter = resolve;
+    });
     this.spawn();
     this.watchdog = this.o.clock.setInterval(() => this.checkStall(), 250);
     return p;
   }
 
-  private settleOpen(): void { const w = this.openWaiter; this.openWaiter = undefined; w?.(); }
+  private settleOpen(): void {
+    const w = this.openWaiter;
+    this.openWaiter = undefined;
+    w?.();
+  }
 
   private spawn(): void {
     let entry: { script: string; execArgv: string[] };
     try {
-      entry = this.o.childScript ? { script: this.o.childScript, execArgv: execArgvFor(this.o.childScript) } : childEntry('audio-out.speaker-child', import.meta.url);
-    } catch (e) { this.failed((e as Error).message); return; }
+      entry = this.o.childScript
+        ? { script: this.o.childScript, execArgv: execArgvFor(this.o.childScript) }
+        : childEntry('audio-out.speaker-child', import.meta.url);
+    } catch (e) {
+      this.failed((e as Error).message);
+      return;
+    }
     const { script, execArgv } = entry;
-    const child = fork(script, [], { execArgv, env: { ...process.env, ...(this.o.env ?? {}) }, serialization: 'json', stdio: ['pipe', 'ignore', 'pipe', 'ipc'] });
-    this.child = child;
-    child.stdin?.on('error', () => { /* the exit handler reports it */ });
-    let stderr = '';
-    child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-    child.on('message', (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | boolean | null; busy?: boolean }) => {
-      if (this.child !== child) return;
-      if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
-      else if (m.t === 'opened') this.opened(m.delay === true);
-      else if (m.t === 'done') this.done(m.bytes!, this.wallOfMono(m.monoMs!), typeof m.delay === 'number' ? m.delay : null, m.busy === true);
-      else if (m.t === 'error') this.failed(m.message ?? 'device error');
+    const child = fork(script, [], {
+      execArgv,
+      env: { ...process.env, ...(this.o.env ?? {}) },
+      serialization: 'json',
+      stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
     });
+    this.child = child;
+    child.stdin?.on('error', () => {
+      /* the exit handler reports it */
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr = (stderr + d).slice(-2000);
+    });
+    child.on(
+      'message',
+      (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | boolean | null; busy?: boolean }) => {
+        if (this.child !== child) return;
+        if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
+        else if (m.t === 'opened') this.opened(m.delay === true);
+        else if (m.t === 'done')
+          this.done(m.bytes!, this.wallOfMono(m.monoMs!), typeof m.delay === 'number' ? m.delay : null, m.busy === true);
+        else if (m.t === 'error') this.failed(m.message ?? 'device error');
+      },
+    );
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
       const last = stderr.trim().split('\n').filter(Boolean).slice(-1)[0];
       this.failed(`sink process exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`);
     });
-    child.on('error', (e) => { if (this.child === child) this.failed(e.message); });
+    child.on('error', (e) => {
+      if (this.child === child) this.failed(e.message);
+    });
   }
 
   private opened(delayReadings: boolean): void {
@@ -132,8 +180,12 @@ class SpeakerSink implements AudioSink {
     this.backoff.reset();
     this.epoch++;
     this.openedAt = this.o.clock.now();
-    this.written = 0; this.accepted = 0; this.acceptedWall = this.o.clock.wall(); this.pendingSince = null;
-    this.consumedByDelay = null; this.consumedWall = this.acceptedWall;
+    this.written = 0;
+    this.accepted = 0;
+    this.acceptedWall = this.o.clock.wall();
+    this.pendingSince = null;
+    this.consumedByDelay = null;
+    this.consumedWall = this.acceptedWall;
     this.lossRun = undefined;
     this.o.log.info(`audio device ${this.device} open`, { epoch: this.epoch });
     if (wasLost) this.listeners.restored(this.o.clock.now() - this.lostAtMs);
@@ -180,7 +232,11 @@ class SpeakerSink implements AudioSink {
     const child = this.child;
     this.child = undefined;
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (this.st === 'lost') { this.error = message; this.scheduleRetry(); return; }
+    if (this.st === 'lost') {
+      this.error = message;
+      this.scheduleRetry();
+      return;
+    }
     // Keep the stream clock running from where the device stopped (rule 2).
     const stable = this.st === 'open' && this.o.clock.now() - this.openedAt >= STABLE_MS;
     const pos = this.position();
@@ -198,7 +254,10 @@ class SpeakerSink implements AudioSink {
   /** A sink that had played for STABLE_MS is restarted at once (a crash mid-play); otherwise after the backoff. */
   private scheduleRetry(ms = this.backoff.next()): void {
     this.o.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = this.o.clock.setTimeout(() => { this.retryTimer = undefined; if (this.st === 'lost') this.spawn(); }, ms);
+    this.retryTimer = this.o.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.st === 'lost') this.spawn();
+    }, ms);
   }
 
   writable(): number {
@@ -243,7 +302,8 @@ class SpeakerSink implements AudioSink {
       const wall = this.o.clock.wall();
       return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
     }
-    if (this.consumedByDelay !== null) return { epoch: this.epoch, framesConsumed: Math.min(this.written, this.consumedByDelay), wallMs: this.consumedWall };
+    if (this.consumedByDelay !== null)
+      return { epoch: this.epoch, framesConsumed: Math.min(this.written, this.consumedByDelay), wallMs: this.consumedWall };
     // A child with delay readings that has not given one yet: nothing is known to have played
     // (the ring-full fallback below would count bufferMs as played at once on a device whose
     // ring is larger, and throttle the writer to what ALSA accepts: a fresh PulseAudio stream ran
@@ -264,9 +324,19 @@ class SpeakerSink implements AudioSink {
     this.child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { child.kill('SIGKILL'); }, 1000);
-      child.once('exit', () => { clearTimeout(t); resolve(); });
-      try { child.stdin?.end(); child.send({ t: 'close' }); } catch { child.kill('SIGKILL'); }
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+      }, 1000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      try {
+        child.stdin?.end();
+        child.send({ t: 'close' });
+      } catch {
+        child.kill('SIGKILL');
+      }
     });
   }
 }

@@ -29,9 +29,14 @@ import type { EdgeFactory } from '../core/hal-overrides.ts';
 /** How far ahead of the nominal position writable() lets a writer go while the device is gone (rule 2). */
 export const LOST_LEAD_MS = 10;
 
-export interface SinkFormat { rate: number; channels: 1 | 2 }
+export interface SinkFormat {
+  rate: number;
+  channels: 1 | 2;
+}
 
-export interface BlockMeta { rtpTimeAtStart: number | null }
+export interface BlockMeta {
+  rtpTimeAtStart: number | null;
+}
 
 export type SinkStatus = 'closed' | 'opening' | 'open' | 'lost';
 
@@ -81,7 +86,12 @@ export interface AudioSinkOptions {
 }
 
 /** A player's `output` config: which adapter (speaker, the default, or sim), and its settings. */
-export interface AudioOutConfig { kind?: 'speaker' | 'sim'; device?: string; bufferMs?: number; simPpm?: number }
+export interface AudioOutConfig {
+  kind?: 'speaker' | 'sim';
+  device?: string;
+  bufferMs?: number;
+  simPpm?: number;
+}
 
 declare module '../core/hal-overrides.ts' {
   interface HalOverrides {
@@ -94,9 +104,28 @@ declare module '../core/hal-overrides.ts' {
 export class SinkListeners {
   private readonly set = new Set<SinkListener>();
   constructor(private readonly log: Logger) {}
-  add(l: SinkListener): () => void { this.set.add(l); return () => this.set.delete(l); }
-  lost(error: string): void { for (const l of this.set) { try { l.lost?.(error); } catch (e) { this.log.error('sink lost listener threw', { error: e }); } } }
-  restored(ms: number): void { for (const l of this.set) { try { l.restored?.(ms); } catch (e) { this.log.error('sink restored listener threw', { error: e }); } } }
+  add(l: SinkListener): () => void {
+    this.set.add(l);
+    return () => this.set.delete(l);
+  }
+  lost(error: string): void {
+    for (const l of this.set) {
+      try {
+        l.lost?.(error);
+      } catch (e) {
+        this.log.error('sink lost listener threw', { error: e });
+      }
+    }
+  }
+  restored(ms: number): void {
+    for (const l of this.set) {
+      try {
+        l.restored?.(ms);
+      } catch (e) {
+        this.log.error('sink restored listener threw', { error: e });
+      }
+    }
+  }
 }
 
 /**
@@ -104,7 +133,11 @@ export class SinkListeners {
  * from the moment of loss, up to what was written.
  */
 export class NominalRun {
-  constructor(private readonly rate: number, private readonly fromFrames: number, private readonly fromWall: number) {}
+  constructor(
+    private readonly rate: number,
+    private readonly fromFrames: number,
+    private readonly fromWall: number,
+  ) {}
   consumed(wallMs: number, written: number): number {
     return Math.min(written, this.fromFrames + Math.max(0, Math.floor(((wallMs - this.fromWall) * this.rate) / 1000)));
   }

@@ -22,4 +22,6 @@ export function childEntry(name: string, baseUrl: string): { script: string; exe
 }
 
 /** execArgv for an explicitly given entry. */
-export function execArgvFor(script: string): string[] { return [...LEAN_CHILD_FLAGS, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : [])]; }
+export function execArgvFor(script: string): string[] {
+  return [...LEAN_CHILD_FLAGS, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : [])];
+}

@@ -29,10 +29,23 @@ export type HolderReply =
   | { op: 'done'; id: number; error?: string; start?: number; end?: number; level?: number; active?: boolean }
   | { op: 'edge'; line: number; active: boolean; t: number };
 
-export interface HolderOptions { adapter: 'rpio' | 'chardev'; mock?: string; chip?: string; trace?: string }
+export interface HolderOptions {
+  adapter: 'rpio' | 'chardev';
+  mock?: string;
+  chip?: string;
+  trace?: string;
+}
 
-async function open(o: HolderOptions): Promise<Gpio & { sched?: string; mockDrive?(l: number, v: 0 | 1): Promise<void>; mockLevel?(l: number): Promise<0 | 1>; settled?(): Promise<void> }> {
-  if (o.adapter === 'rpio') return (await import('./gpio.rpio.ts')).RpioGpio.open({ ...(o.mock ? { mock: o.mock } : {}), ...(o.trace ? { trace: o.trace } : {}) });
+async function open(o: HolderOptions): Promise<
+  Gpio & {
+    sched?: string;
+    mockDrive?(l: number, v: 0 | 1): Promise<void>;
+    mockLevel?(l: number): Promise<0 | 1>;
+    settled?(): Promise<void>;
+  }
+> {
+  if (o.adapter === 'rpio')
+    return (await import('./gpio.rpio.ts')).RpioGpio.open({ ...(o.mock ? { mock: o.mock } : {}), ...(o.trace ? { trace: o.trace } : {}) });
   return (await import('./gpio.chardev.ts')).ChardevGpio.open({ ...(o.chip ? { chip: o.chip } : {}) });
 }
 
@@ -42,12 +55,26 @@ async function main(): Promise<void> {
   // (PTT at once), and must not wait behind the runtime's audio for the CPU. Not real-time: a
   // whole Node event loop (GC included) is no thread to give SCHED_FIFO to; the press timing
   // itself is on the line thread / in gpioset, at SCHED_FIFO.
-  try { (await import('node:os')).setPriority(-10); } catch { /* not permitted: normal priority */ }
+  try {
+    (await import('node:os')).setPriority(-10);
+  } catch {
+    /* not permitted: normal priority */
+  }
   // After the parent died there is no one to tell: a send then fails through its callback.
-  const send = (m: HolderReply) => { if (process.connected) process.send?.(m, undefined, {}, () => { /* parent gone */ }); };
+  const send = (m: HolderReply) => {
+    if (process.connected)
+      process.send?.(m, undefined, {}, () => {
+        /* parent gone */
+      });
+  };
   const o = JSON.parse(process.argv[2] ?? '{}') as HolderOptions;
   let gpio: Awaited<ReturnType<typeof open>>;
-  try { gpio = await open(o); } catch (e) { send({ op: 'ready', error: (e as Error).message }); process.exit(1); }
+  try {
+    gpio = await open(o);
+  } catch (e) {
+    send({ op: 'ready', error: (e as Error).message });
+    process.exit(1);
+  }
   const outs = new Map<number, GpioOutput>();
   const ins = new Map<number, GpioInput>();
   let leaving = false;
@@ -63,11 +90,18 @@ async function main(): Promise<void> {
   process.on('message', (m: HolderRequest) => {
     const done = (extra: Partial<Extract<HolderReply, { op: 'done' }>> = {}) => send({ op: 'done', id: m.id, ...extra });
     const fail = (e: unknown) => done({ error: (e as Error).message });
-    const out = (line: number) => { const x = outs.get(line); if (!x) throw new Error(`line ${line} is not an open output`); return x; };
+    const out = (line: number) => {
+      const x = outs.get(line);
+      if (!x) throw new Error(`line ${line} is not an open output`);
+      return x;
+    };
     try {
       switch (m.op) {
         case 'output':
-          gpio.output(m.line, { activeLow: m.activeLow, initial: m.initial, ...(m.label ? { label: m.label } : {}) }).then((x) => { outs.set(m.line, x); done(); }, fail);
+          gpio.output(m.line, { activeLow: m.activeLow, initial: m.initial, ...(m.label ? { label: m.label } : {}) }).then((x) => {
+            outs.set(m.line, x);
+            done();
+          }, fail);
           return;
         case 'input':
           gpio.input(m.line, { activeLow: m.activeLow, bias: m.bias as never, ...(m.label ? { label: m.label } : {}) }).then((x) => {
@@ -76,15 +110,43 @@ async function main(): Promise<void> {
             done({ active: x.read() });
           }, fail);
           return;
-        case 'write': out(m.line).write(m.active); done(); return;
-        case 'pulse': case 'hold': out(m.line)[m.op](m.ms).then((t) => done({ start: t.start, end: t.end }), fail); return;
-        case 'close': outs.get(m.line)?.close(); ins.get(m.line)?.close(); outs.delete(m.line); ins.delete(m.line); done(); return;
-        case 'closeAll': gpio.close().then(() => { done(); leaving = true; setTimeout(() => process.exit(0), 10); }, fail); return;
-        case 'mockDrive': gpio.mockDrive!(m.line, m.level).then(() => done(), fail); return;
-        case 'mockRead': gpio.mockLevel!(m.line).then((level) => done({ level }), fail); return;
-        case 'sync': Promise.resolve(gpio.settled?.()).then(() => done(), fail); return;
+        case 'write':
+          out(m.line).write(m.active);
+          done();
+          return;
+        case 'pulse':
+        case 'hold':
+          out(m.line)
+            [m.op](m.ms)
+            .then((t) => done({ start: t.start, end: t.end }), fail);
+          return;
+        case 'close':
+          outs.get(m.line)?.close();
+          ins.get(m.line)?.close();
+          outs.delete(m.line);
+          ins.delete(m.line);
+          done();
+          return;
+        case 'closeAll':
+          gpio.close().then(() => {
+            done();
+            leaving = true;
+            setTimeout(() => process.exit(0), 10);
+          }, fail);
+          return;
+        case 'mockDrive':
+          gpio.mockDrive!(m.line, m.level).then(() => done(), fail);
+          return;
+        case 'mockRead':
+          gpio.mockLevel!(m.line).then((level) => done({ level }), fail);
+          return;
+        case 'sync':
+          Promise.resolve(gpio.settled?.()).then(() => done(), fail);
+          return;
       }
-    } catch (e) { fail(e); }
+    } catch (e) {
+      fail(e);
+    }
   });
   send({ op: 'ready', ...(gpio.sched ? { sched: gpio.sched } : {}) });
 }

@@ -67,16 +67,25 @@ export function lineWorkerMain(): void {
       const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
       require('node:child_process').execFileSync('chrt', ['-f', '-p', String(data.rtPriority), tid], { stdio: 'ignore', timeout: 2000 });
       sched = `fifo:${data.rtPriority}`;
-    } catch { /* not permitted or no chrt: try nice */ }
+    } catch {
+      /* not permitted or no chrt: try nice */
+    }
   }
   if (sched === 'normal' && data.nice !== null) {
-    try { require('node:os').setPriority(data.nice); sched = `nice:${data.nice}`; } catch { /* not permitted */ }
+    try {
+      require('node:os').setPriority(data.nice);
+      sched = `nice:${data.nice}`;
+    } catch {
+      /* not permitted */
+    }
   }
 
   let rpio: any;
   try {
     rpio = require(data.rpioPath);
-    rpio.on('warn', () => { /* mock fallbacks are chosen explicitly */ });
+    rpio.on('warn', () => {
+      /* mock fallbacks are chosen explicitly */
+    });
     rpio.init({ gpiomem: true, mapping: 'gpio', close_on_exit: false, ...(data.mock ? { mock: data.mock } : {}) });
   } catch (e) {
     post({ op: 'ready', error: (e as Error).message });
@@ -84,9 +93,20 @@ export function lineWorkerMain(): void {
   }
   post({ op: 'ready', sched });
 
-  interface Out { activeLow: boolean; active: boolean }
-  interface In { activeLow: boolean; active: boolean }
-  interface Pulse { id: number; line: number; start: number; due: number }
+  interface Out {
+    activeLow: boolean;
+    active: boolean;
+  }
+  interface In {
+    activeLow: boolean;
+    active: boolean;
+  }
+  interface Pulse {
+    id: number;
+    line: number;
+    start: number;
+    due: number;
+  }
   const outs = new Map<number, Out>();
   const ins = new Map<number, In>();
   const pulses = new Map<number, Pulse>(); // by line
@@ -98,7 +118,9 @@ export function lineWorkerMain(): void {
   // Opened once: an open/append/close per edge costs the timing thread a file system round trip
   // (ms on a busy disk) that a register write does not.
   const traceFd: number | null = data.trace ? fs.openSync(data.trace, 'a') : null;
-  const traced = (t: number, line: number, lv: number) => { if (traceFd !== null) fs.writeSync(traceFd, `${t.toFixed(3)} ${line} ${lv} rpio\n`); };
+  const traced = (t: number, line: number, lv: number) => {
+    if (traceFd !== null) fs.writeSync(traceFd, `${t.toFixed(3)} ${line} ${lv} rpio\n`);
+  };
   const setOut = (line: number, o: Out, active: boolean): number => {
     const lv = level(active, o.activeLow);
     rpio.write(line, lv);
@@ -127,7 +149,14 @@ export function lineWorkerMain(): void {
           break;
         }
         case 'input': {
-          const pud = m.bias === 'pull-up' ? rpio.PULL_UP : m.bias === 'pull-down' ? rpio.PULL_DOWN : m.bias === 'disable' ? rpio.PULL_OFF : undefined;
+          const pud =
+            m.bias === 'pull-up'
+              ? rpio.PULL_UP
+              : m.bias === 'pull-down'
+                ? rpio.PULL_DOWN
+                : m.bias === 'disable'
+                  ? rpio.PULL_OFF
+                  : undefined;
           rpio.open(m.line, rpio.INPUT, pud);
           // rpio's mock keeps levels in a map and knows no resistors: model the pull there.
           if (data.mock && (m.bias === 'pull-up' || m.bias === 'pull-down')) rpio.write(m.line, m.bias === 'pull-up' ? 1 : 0);
@@ -156,15 +185,32 @@ export function lineWorkerMain(): void {
           const p = pulses.get(m.line);
           if (p) endPulse(p, true);
           const o = outs.get(m.line);
-          if (o) { setOut(m.line, o, false); outs.delete(m.line); rpio.close(m.line, rpio.PIN_PRESERVE); }
+          if (o) {
+            setOut(m.line, o, false);
+            outs.delete(m.line);
+            rpio.close(m.line, rpio.PIN_PRESERVE);
+          }
           if (ins.delete(m.line)) rpio.close(m.line, rpio.PIN_PRESERVE);
           Atomics.store(cells, 1 + m.line, -1);
           break;
         }
         case 'closeAll': {
           for (const p of [...pulses.values()]) endPulse(p, true);
-          for (const [line, o] of outs) { try { setOut(line, o, false); rpio.close(line, rpio.PIN_PRESERVE); } catch { /* keep releasing the rest */ } }
-          for (const line of ins.keys()) { try { rpio.close(line, rpio.PIN_PRESERVE); } catch { /* as above */ } }
+          for (const [line, o] of outs) {
+            try {
+              setOut(line, o, false);
+              rpio.close(line, rpio.PIN_PRESERVE);
+            } catch {
+              /* keep releasing the rest */
+            }
+          }
+          for (const line of ins.keys()) {
+            try {
+              rpio.close(line, rpio.PIN_PRESERVE);
+            } catch {
+              /* as above */
+            }
+          }
           outs.clear();
           ins.clear();
           running = false;
@@ -197,16 +243,26 @@ export function lineWorkerMain(): void {
     }
   };
 
-  const PANIC = 513, ACK = 514;
+  const PANIC = 513,
+    ACK = 514;
   const panic = () => {
-    for (const [line, o] of outs) { try { setOut(line, o, false); } catch { /* keep releasing */ } }
+    for (const [line, o] of outs) {
+      try {
+        setOut(line, o, false);
+      } catch {
+        /* keep releasing */
+      }
+    }
     running = false;
     Atomics.store(cells, ACK, 1);
     Atomics.notify(cells, ACK);
   };
 
   while (running) {
-    if (Atomics.load(cells, PANIC) === 1) { panic(); break; }
+    if (Atomics.load(cells, PANIC) === 1) {
+      panic();
+      break;
+    }
     for (let r = wt.receiveMessageOnPort(port); r; r = wt.receiveMessageOnPort(port)) handle(r.message as LineWorkerRequest);
     if (!running) break;
     if (ins.size) pollInputs();
@@ -220,7 +276,9 @@ export function lineWorkerMain(): void {
     const rem = next - now;
     if (rem <= data.spinMs) {
       // The last stretch: spin on hrtime so the release lands within microseconds of its due time.
-      while (hr() < next && Atomics.load(cells, PANIC) === 0) { /* spin */ }
+      while (hr() < next && Atomics.load(cells, PANIC) === 0) {
+        /* spin */
+      }
       continue;
     }
     let waitMs = ins.size ? data.pollMs : Infinity;

@@ -17,7 +17,11 @@ export function adapterForModel(model: string | undefined): 'rpio' | 'chardev' |
 }
 
 export function readBoardModel(path = '/proc/device-tree/model'): string | undefined {
-  try { return readFileSync(path, 'latin1').replace(/\0/g, '').trim(); } catch { return undefined; }
+  try {
+    return readFileSync(path, 'latin1').replace(/\0/g, '').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -39,7 +39,8 @@ export async function detectGpiod(): Promise<GpiodVersion> {
     const { stdout, stderr } = await run('gpioset', ['--version']);
     return parseGpiodVersion(stdout + stderr);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the chardev GPIO adapter needs Debian\'s gpiod tools: apt-get install gpiod');
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error("the chardev GPIO adapter needs Debian's gpiod tools: apt-get install gpiod");
     throw e;
   }
 }
@@ -57,7 +58,9 @@ export const gpiodArgs = {
   },
   get(v: GpiodVersion, chip: string, line: number, activeLow: boolean, bias: string): string[] {
     const b = bias === 'as-is' ? [] : ['-b', bias];
-    return v === 2 ? ['-c', chip, ...b, ...(activeLow ? ['-l'] : []), '--numeric', String(line)] : [...(activeLow ? ['-l'] : []), ...(b.length ? ['-B', bias] : []), chip, String(line)];
+    return v === 2
+      ? ['-c', chip, ...b, ...(activeLow ? ['-l'] : []), '--numeric', String(line)]
+      : [...(activeLow ? ['-l'] : []), ...(b.length ? ['-B', bias] : []), chip, String(line)];
   },
   monitor(v: GpiodVersion, chip: string, line: number, activeLow: boolean, bias: string, label: string): string[] {
     const b = bias === 'as-is' ? [] : ['-b', bias];
@@ -82,16 +85,25 @@ async function exited(p: ChildProcess, ms: number): Promise<void> {
   if (p.exitCode !== null || p.signalCode) return;
   await new Promise<void>((resolve) => {
     const t = setTimeout(() => resolve(), ms);
-    p.once('exit', () => { clearTimeout(t); resolve(); });
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
 
 /** SIGTERM (gpioset releases its lines to the kernel), SIGKILL if it has not exited within 1 s. */
 function stop(p: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => {
-    if (!p || p.exitCode !== null || p.signalCode) { resolve(); return; }
+    if (!p || p.exitCode !== null || p.signalCode) {
+      resolve();
+      return;
+    }
     const t = setTimeout(() => p.kill('SIGKILL'), 1000);
-    p.once('exit', () => { clearTimeout(t); resolve(); });
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
     p.kill('SIGTERM');
   });
 }
@@ -103,13 +115,18 @@ export class ChardevGpio implements Gpio {
   private readonly settlers = new Set<() => Promise<unknown>>();
   private closed = false;
 
-  private constructor(readonly chip: string, readonly version: GpiodVersion) {}
+  private constructor(
+    readonly chip: string,
+    readonly version: GpiodVersion,
+  ) {}
 
   static async open(opts: { chip?: string; version?: GpiodVersion } = {}): Promise<ChardevGpio> {
-    return new ChardevGpio(opts.chip ?? 'gpiochip0', opts.version ?? await detectGpiod());
+    return new ChardevGpio(opts.chip ?? 'gpiochip0', opts.version ?? (await detectGpiod()));
   }
 
-  now(): number { return monotonicMs(); }
+  now(): number {
+    return monotonicMs();
+  }
 
   /** gpioset processes and the promise that their scheduling is set (see spawn()). */
   private readonly scheduled = new WeakMap<ChildProcess, Promise<void>>();
@@ -119,14 +136,27 @@ export class ChardevGpio implements Gpio {
     // gpioset times presses (its sleep): SCHED_FIFO at PRESS_RT_PRIORITY, so neither a busy CPU
     // nor real-time audio delays its wake-up; else a better nice value (root or CAP_SYS_NICE,
     // which the unit grants; otherwise normal priority). gpiomon's edges carry kernel timestamps.
-    const renice = () => { try { if (p.pid) setPriority(p.pid, -15); } catch { /* not permitted */ } };
+    const renice = () => {
+      try {
+        if (p.pid) setPriority(p.pid, -15);
+      } catch {
+        /* not permitted */
+      }
+    };
     if (tool === 'gpioset' && p.pid) {
-      this.scheduled.set(p, run('chrt', ['-f', '-p', String(PRESS_RT_PRIORITY), String(p.pid)], { timeout: 2000 }).then(() => undefined, renice));
+      this.scheduled.set(
+        p,
+        run('chrt', ['-f', '-p', String(PRESS_RT_PRIORITY), String(p.pid)], { timeout: 2000 }).then(() => undefined, renice),
+      );
     } else renice();
     this.procs.add(p);
     p.once('exit', () => this.procs.delete(p));
-    p.on('error', () => { /* reported through exit */ });
-    p.stdin?.on('error', () => { /* process gone */ });
+    p.on('error', () => {
+      /* reported through exit */
+    });
+    p.stdin?.on('error', () => {
+      /* process gone */
+    });
     return p;
   }
 
@@ -143,7 +173,11 @@ export class ChardevGpio implements Gpio {
 
   private closingLine(line: number, done: Promise<unknown>): void {
     this.closing.set(line, done);
-    void done.catch(() => undefined).then(() => { if (this.closing.get(line) === done) this.closing.delete(line); });
+    void done
+      .catch(() => undefined)
+      .then(() => {
+        if (this.closing.get(line) === done) this.closing.delete(line);
+      });
   }
 
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
@@ -159,32 +193,52 @@ export class ChardevGpio implements Gpio {
     let pulse: { proc: ChildProcess; start: number; plannedEnd: number; finish: (end: number) => void; timer?: NodeJS.Timeout } | undefined;
     const acks = new Map<ChildProcess, Array<() => void>>();
     const spawnHold = async (active: boolean, timedUs?: number) => {
-      const args = timedUs === undefined
-        ? gpiodArgs.holdOutput(v, this.chip, line, active ? 1 : 0, activeLow, label)
-        : gpiodArgs.timedOutput(this.chip, line, activeLow, timedUs);
+      const args =
+        timedUs === undefined
+          ? gpiodArgs.holdOutput(v, this.chip, line, active ? 1 : 0, activeLow, label)
+          : gpiodArgs.timedOutput(this.chip, line, activeLow, timedUs);
       const next = this.spawn('gpioset', args);
       if (v === 2) {
         const q: Array<() => void> = [];
         acks.set(next, q);
-        createInterface({ input: next.stdout! }).on('line', (l) => { if (/=\s*(active|inactive|0|1)\b/.test(l)) q.shift()?.(); });
-        next.once('exit', () => { for (const f of q.splice(0)) f(); acks.delete(next); });
+        createInterface({ input: next.stdout! }).on('line', (l) => {
+          if (/=\s*(active|inactive|0|1)\b/.test(l)) q.shift()?.();
+        });
+        next.once('exit', () => {
+          for (const f of q.splice(0)) f();
+          acks.delete(next);
+        });
       }
-      await new Promise<void>((resolve, reject) => { next.once('spawn', () => resolve()); next.once('error', reject); });
+      await new Promise<void>((resolve, reject) => {
+        next.once('spawn', () => resolve());
+        next.once('error', reject);
+      });
       await this.scheduled.get(next);
       // Ready when it answers: a press must not start while gpioset is still starting up.
       if (v === 2) {
         const answered = await Promise.race([command(next, ''), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
-        if (answered === false || next.exitCode !== null) { next.kill('SIGKILL'); throw new Error(`gpioset for line ${line} did not answer within 5 s`); }
+        if (answered === false || next.exitCode !== null) {
+          next.kill('SIGKILL');
+          throw new Error(`gpioset for line ${line} did not answer within 5 s`);
+        }
       }
       return next;
     };
     /** v2: writes commands and a "get"; resolves when gpioset has run them (its answer to the get). */
-    const command = (p: ChildProcess, text: string): Promise<true> => new Promise((resolve) => {
-      const q = acks.get(p);
-      if (!q) { resolve(true); return; }
-      q.push(() => resolve(true));
-      try { p.stdin!.write(`${text}get ${line}\n`); } catch { /* gone: the exit handler answers */ }
-    });
+    const command = (p: ChildProcess, text: string): Promise<true> =>
+      new Promise((resolve) => {
+        const q = acks.get(p);
+        if (!q) {
+          resolve(true);
+          return;
+        }
+        q.push(() => resolve(true));
+        try {
+          p.stdin!.write(`${text}get ${line}\n`);
+        } catch {
+          /* gone: the exit handler answers */
+        }
+      });
     proc = await spawnHold(value);
     /** Ends a pulse early: the timing gpioset is killed and a new one holds `active` (a few ms). */
     const interrupt = async (active: boolean) => {
@@ -193,7 +247,12 @@ export class ChardevGpio implements Gpio {
       if (p.timer) {
         clearTimeout(p.timer);
         if (v === 2) await command(proc!, `set ${line}=${active ? 1 : 0}\n`);
-        else if (!active) { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(false); }
+        else if (!active) {
+          const old = proc;
+          proc = undefined;
+          await stop(old);
+          proc = await spawnHold(false);
+        }
         p.finish(monotonicMs());
         return;
       }
@@ -206,13 +265,26 @@ export class ChardevGpio implements Gpio {
       proc = await spawnHold(active);
     };
     let chain: Promise<unknown> = Promise.resolve();
-    const serial = <T>(fn: () => Promise<T>): Promise<T> => { const r = chain.then(fn); chain = r.catch(() => undefined); return r; };
-    const set = (active: boolean) => serial(async () => {
-      value = active;
-      if (pulse) { await interrupt(active); return; }
-      if (v === 2) await command(proc!, `set ${line}=${active ? 1 : 0}\n`);
-      else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(active); }
-    });
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+      const r = chain.then(fn);
+      chain = r.catch(() => undefined);
+      return r;
+    };
+    const set = (active: boolean) =>
+      serial(async () => {
+        value = active;
+        if (pulse) {
+          await interrupt(active);
+          return;
+        }
+        if (v === 2) await command(proc!, `set ${line}=${active ? 1 : 0}\n`);
+        else {
+          const old = proc;
+          proc = undefined;
+          await stop(old);
+          proc = await spawnHold(active);
+        }
+      });
     this.settlers.add(() => chain);
     const close = (): Promise<void> => {
       if (!open) return Promise.resolve();
@@ -224,7 +296,12 @@ export class ChardevGpio implements Gpio {
         // Released at its planned end when a pulse runs (gpioset finishes its sleep first), else at once.
         const wait = Math.max(0, (pulse?.plannedEnd ?? 0) - monotonicMs()) + 1000;
         if (v === 2 && proc) {
-          try { proc.stdin!.write(`set ${line}=0\nexit\n`); proc.stdin!.end(); } catch { /* gone */ }
+          try {
+            proc.stdin!.write(`set ${line}=0\nexit\n`);
+            proc.stdin!.end();
+          } catch {
+            /* gone */
+          }
           await exited(proc, wait);
         } else {
           if (pulse) await exited(pulse.proc, wait);
@@ -240,7 +317,9 @@ export class ChardevGpio implements Gpio {
     this.closers.add(close);
     return {
       line,
-      write: (active) => { if (open) void set(active).catch(() => undefined); },
+      write: (active) => {
+        if (open) void set(active).catch(() => undefined);
+      },
       read: () => value,
       hold: async (maxMs): Promise<PulseTimes> => {
         const { start, ended } = await serial(async () => {
@@ -248,11 +327,26 @@ export class ChardevGpio implements Gpio {
           if (pulse) throw new Error(`line ${line} is already pulsing`);
           value = true;
           if (v === 2) await command(proc!, `set ${line}=1\n`);
-          else { const old = proc; proc = undefined; await stop(old); proc = await spawnHold(true); }
+          else {
+            const old = proc;
+            proc = undefined;
+            await stop(old);
+            proc = await spawnHold(true);
+          }
           const start = monotonicMs();
           let finish!: (end: number) => void;
-          const ended = new Promise<number>((resolve) => { finish = resolve; });
-          pulse = { proc: proc!, start, plannedEnd: start + maxMs, finish, timer: setTimeout(() => { void set(false).catch(() => undefined); }, maxMs) };
+          const ended = new Promise<number>((resolve) => {
+            finish = resolve;
+          });
+          pulse = {
+            proc: proc!,
+            start,
+            plannedEnd: start + maxMs,
+            finish,
+            timer: setTimeout(() => {
+              void set(false).catch(() => undefined);
+            }, maxMs),
+          };
           return { start, ended };
         });
         const end = await ended;
@@ -262,44 +356,53 @@ export class ChardevGpio implements Gpio {
       pulse: async (ms): Promise<PulseTimes> => {
         // Set up in order with other changes; waited for outside the queue, so a write can end it.
         const { start, ended } = await serial(async () => {
-        if (!open) throw new Error(`line ${line} is closed`);
-        if (pulse) throw new Error(`line ${line} is already pulsing`);
-        const us = Math.round(ms * 1000);
-        value = true;
-        let finish!: (end: number) => void;
-        const ended = new Promise<number>((resolve) => { finish = resolve; });
-        let start: number;
-        if (v === 2) {
-          // gpioset times the press; the end is when its answer to "get" arrives (an upper bound).
-          start = monotonicMs();
-          const p = pulse = { proc: proc!, start, plannedEnd: start + ms, finish };
-          void command(proc!, `set ${line}=1\nsleep ${us}us\nset ${line}=0\n`).then(() => {
-            if (pulse !== p) return;
-            pulse = undefined;
-            finish(monotonicMs());
+          if (!open) throw new Error(`line ${line} is closed`);
+          if (pulse) throw new Error(`line ${line} is already pulsing`);
+          const us = Math.round(ms * 1000);
+          value = true;
+          let finish!: (end: number) => void;
+          const ended = new Promise<number>((resolve) => {
+            finish = resolve;
           });
-        } else {
-          // v1: a gpioset --mode=time holds the line for the press and exits; then one holds it released.
-          const old = proc;
-          proc = undefined;
-          await stop(old);
-          const timed = await spawnHold(true, us);
-          start = monotonicMs();
-          pulse = { proc: timed, start, plannedEnd: start + ms, finish };
-          timed.once('exit', () => {
-            if (pulse?.proc !== timed) return;
-            const end = monotonicMs();
-            pulse = undefined;
-            void serial(async () => { proc = await spawnHold(false); }).then(() => finish(end), () => finish(end));
-          });
-        }
-        return { start, ended };
+          let start: number;
+          if (v === 2) {
+            // gpioset times the press; the end is when its answer to "get" arrives (an upper bound).
+            start = monotonicMs();
+            const p = (pulse = { proc: proc!, start, plannedEnd: start + ms, finish });
+            void command(proc!, `set ${line}=1\nsleep ${us}us\nset ${line}=0\n`).then(() => {
+              if (pulse !== p) return;
+              pulse = undefined;
+              finish(monotonicMs());
+            });
+          } else {
+            // v1: a gpioset --mode=time holds the line for the press and exits; then one holds it released.
+            const old = proc;
+            proc = undefined;
+            await stop(old);
+            const timed = await spawnHold(true, us);
+            start = monotonicMs();
+            pulse = { proc: timed, start, plannedEnd: start + ms, finish };
+            timed.once('exit', () => {
+              if (pulse?.proc !== timed) return;
+              const end = monotonicMs();
+              pulse = undefined;
+              void serial(async () => {
+                proc = await spawnHold(false);
+              }).then(
+                () => finish(end),
+                () => finish(end),
+              );
+            });
+          }
+          return { start, ended };
         });
         const end = await ended;
         value = false;
         return { start, end };
       },
-      close: () => { void close(); },
+      close: () => {
+        void close();
+      },
     };
   }
 
@@ -332,13 +435,22 @@ export class ChardevGpio implements Gpio {
     return {
       line,
       read: () => value,
-      watch: (fn) => { fns.add(fn); return () => { fns.delete(fn); }; },
-      close: () => { void close(); },
+      watch: (fn) => {
+        fns.add(fn);
+        return () => {
+          fns.delete(fn);
+        };
+      },
+      close: () => {
+        void close();
+      },
     };
   }
 
   /** Resolves when every write so far has reached the lines (gpioset answered), pulses aside. */
-  async settled(): Promise<void> { await Promise.all([...this.settlers].map((f) => f())); }
+  async settled(): Promise<void> {
+    await Promise.all([...this.settlers].map((f) => f()));
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;

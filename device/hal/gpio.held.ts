@@ -22,7 +22,10 @@ export class HeldGpio implements Gpio {
   /** How the holder's line thread is scheduled (rpio): "fifo:N", "nice:N" or "normal". */
   sched = 'normal';
 
-  private constructor(readonly kind: 'rpio' | 'chardev', private readonly child: ChildProcess) {
+  private constructor(
+    readonly kind: 'rpio' | 'chardev',
+    private readonly child: ChildProcess,
+  ) {
     child.on('message', (m: HolderReply) => this.onReply(m));
     child.on('exit', (code, signal) => this.die(new Error(`GPIO line holder exited (${signal ?? `code ${code}`})`)));
     child.on('error', (e) => this.die(e));
@@ -34,13 +37,22 @@ export class HeldGpio implements Gpio {
     const { env, ...o } = opts;
     // The holder's flags: lean, but with threads (the rpio line thread is a worker).
     const flags = execArgv.filter((f) => f !== '--single-threaded' && f !== '--jitless');
-    const child = fork(script, [JSON.stringify(o)], { execArgv: flags, env: { ...process.env, ...(env ?? {}) }, serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(script, [JSON.stringify(o)], {
+      execArgv: flags,
+      env: { ...process.env, ...(env ?? {}) },
+      serialization: 'json',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const g = new HeldGpio(opts.adapter, child);
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: HolderReply) => {
         if (m.op !== 'ready') return;
         child.off('message', onMsg);
-        if (m.error) reject(new Error(`${opts.adapter} GPIO: ${m.error}`)); else { g.sched = m.sched ?? 'normal'; resolve(); }
+        if (m.error) reject(new Error(`${opts.adapter} GPIO: ${m.error}`));
+        else {
+          g.sched = m.sched ?? 'normal';
+          resolve();
+        }
       };
       child.on('message', onMsg);
       child.once('exit', (code) => reject(new Error(`GPIO line holder exited before it was ready (${code})`)));
@@ -51,14 +63,19 @@ export class HeldGpio implements Gpio {
   }
 
   /** The holder's process id (tests watch it outlive a killed runtime). */
-  get holderPid(): number | undefined { return this.child.pid; }
+  get holderPid(): number | undefined {
+    return this.child.pid;
+  }
 
-  now(): number { return monotonicMs(); }
+  now(): number {
+    return monotonicMs();
+  }
 
   /** The holder keeps this process alive only while a request (a pulse included) is pending. */
   private hold(on: boolean): void {
     const ch = (this.child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
-    if (on) ch?.ref(); else ch?.unref();
+    if (on) ch?.ref();
+    else ch?.unref();
   }
 
   private die(e: Error): void {
@@ -79,7 +96,8 @@ export class HeldGpio implements Gpio {
     if (!p) return;
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.hold(false);
-    if (m.error) p.reject(new Error(m.error)); else p.resolve(m);
+    if (m.error) p.reject(new Error(m.error));
+    else p.resolve(m);
   }
 
   private request(msg: Distribute<HolderRequest>): Promise<Done> {
@@ -93,7 +111,11 @@ export class HeldGpio implements Gpio {
     });
   }
 
-  private send(msg: Distribute<HolderRequest>): void { this.request(msg).catch(() => { /* surfaced by the next awaited call */ }); }
+  private send(msg: Distribute<HolderRequest>): void {
+    this.request(msg).catch(() => {
+      /* surfaced by the next awaited call */
+    });
+  }
 
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
     await this.request({ op: 'output', line, activeLow: !!o.activeLow, initial: !!o.initial, ...(o.label ? { label: o.label } : {}) });
@@ -105,20 +127,38 @@ export class HeldGpio implements Gpio {
       try {
         const r = await this.request({ op, line, ms });
         return { start: r.start!, end: r.end! };
-      } finally { if (open) this.values.set(line, false); }
+      } finally {
+        if (open) this.values.set(line, false);
+      }
     };
     return {
       line,
-      write: (active) => { if (!open) return; this.values.set(line, active); this.send({ op: 'write', line, active }); },
+      write: (active) => {
+        if (!open) return;
+        this.values.set(line, active);
+        this.send({ op: 'write', line, active });
+      },
       read: () => this.values.get(line) ?? false,
       pulse: (ms) => timed('pulse', ms),
       hold: (ms) => timed('hold', ms),
-      close: () => { if (open) { open = false; this.values.set(line, false); this.send({ op: 'close', line }); } },
+      close: () => {
+        if (open) {
+          open = false;
+          this.values.set(line, false);
+          this.send({ op: 'close', line });
+        }
+      },
     };
   }
 
   async input(line: number, o: InputOptions = {}): Promise<GpioInput> {
-    const r = await this.request({ op: 'input', line, activeLow: !!o.activeLow, bias: o.bias ?? 'as-is', ...(o.label ? { label: o.label } : {}) });
+    const r = await this.request({
+      op: 'input',
+      line,
+      activeLow: !!o.activeLow,
+      bias: o.bias ?? 'as-is',
+      ...(o.label ? { label: o.label } : {}),
+    });
     this.values.set(line, !!r.active);
     let open = true;
     const mine = new Set<(e: GpioEdge) => void>();
@@ -129,7 +169,10 @@ export class HeldGpio implements Gpio {
         mine.add(fn);
         if (!this.watchers.has(line)) this.watchers.set(line, new Set());
         this.watchers.get(line)!.add(fn);
-        return () => { mine.delete(fn); this.watchers.get(line)?.delete(fn); };
+        return () => {
+          mine.delete(fn);
+          this.watchers.get(line)?.delete(fn);
+        };
       },
       close: () => {
         if (!open) return;
@@ -141,24 +184,40 @@ export class HeldGpio implements Gpio {
   }
 
   /** Resolves when every write sent so far has reached the lines (chardev: gpioset answered). */
-  async sync(): Promise<void> { await this.request({ op: 'sync' }); }
+  async sync(): Promise<void> {
+    await this.request({ op: 'sync' });
+  }
 
   /** rpio mock mode only: the device on the other end drives `line` to a physical level. */
-  async mockDrive(line: number, level: 0 | 1): Promise<void> { await this.request({ op: 'mockDrive', line, level }); }
+  async mockDrive(line: number, level: 0 | 1): Promise<void> {
+    await this.request({ op: 'mockDrive', line, level });
+  }
 
   /** rpio mock mode only: the physical level of `line` as the other end sees it. */
-  async mockLevel(line: number): Promise<0 | 1> { return (await this.request({ op: 'mockRead', line })).level ? 1 : 0; }
+  async mockLevel(line: number): Promise<0 | 1> {
+    return (await this.request({ op: 'mockRead', line })).level ? 1 : 0;
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    try { if (!this.dead) await this.request({ op: 'closeAll' }); } catch { /* releasing anyway */ }
+    try {
+      if (!this.dead) await this.request({ op: 'closeAll' });
+    } catch {
+      /* releasing anyway */
+    }
     this.closed = true;
     for (const v of this.values.keys()) this.values.set(v, false);
     this.watchers.clear();
     if (this.child.exitCode === null && this.child.signalCode === null) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { this.child.kill('SIGKILL'); resolve(); }, 2000);
-        this.child.once('exit', () => { clearTimeout(t); resolve(); });
+        const t = setTimeout(() => {
+          this.child.kill('SIGKILL');
+          resolve();
+        }, 2000);
+        this.child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }

@@ -56,9 +56,15 @@ export class RpioGpio implements Gpio {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const data: LineWorkerData = {
-      rpioPath: createRequire(import.meta.url).resolve('rpio'), mock: opts.mock ?? null, shared,
-      port: port2, pollMs: opts.pollMs ?? 1, spinMs: opts.spinMs ?? 2, nice: opts.nice === undefined ? -15 : opts.nice,
-      rtPriority: opts.rtPriority === undefined ? PRESS_RT_PRIORITY : opts.rtPriority, trace: opts.trace ?? null,
+      rpioPath: createRequire(import.meta.url).resolve('rpio'),
+      mock: opts.mock ?? null,
+      shared,
+      port: port2,
+      pollMs: opts.pollMs ?? 1,
+      spinMs: opts.spinMs ?? 2,
+      nice: opts.nice === undefined ? -15 : opts.nice,
+      rtPriority: opts.rtPriority === undefined ? PRESS_RT_PRIORITY : opts.rtPriority,
+      trace: opts.trace ?? null,
     };
     this.worker = new Worker(`${SHIM}(${lineWorkerMain.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
     // The thread keeps the process alive only while a request (a press included) is pending.
@@ -66,7 +72,11 @@ export class RpioGpio implements Gpio {
       const onMsg = (m: LineWorkerReply) => {
         if (m.op !== 'ready') return;
         this.worker.off('message', onMsg);
-        if (m.error) reject(new Error(`rpio: ${m.error}`)); else { this.sched = m.sched ?? 'normal'; resolve(); }
+        if (m.error) reject(new Error(`rpio: ${m.error}`));
+        else {
+          this.sched = m.sched ?? 'normal';
+          resolve();
+        }
       };
       this.worker.on('message', onMsg);
       // A thread that dies before it is ready (a bad script, a crash) fails the open, not hangs it.
@@ -75,12 +85,19 @@ export class RpioGpio implements Gpio {
     });
     this.worker.on('message', (m: LineWorkerReply) => this.onReply(m));
     this.worker.on('error', (e) => this.die(e));
-    this.worker.on('exit', (code) => { if (!this.closed) this.die(new Error(`GPIO line thread exited (${code})`)); });
+    this.worker.on('exit', (code) => {
+      if (!this.closed) this.die(new Error(`GPIO line thread exited (${code})`));
+    });
   }
 
   static async open(opts: RpioGpioOptions = {}): Promise<RpioGpio> {
     const g = new RpioGpio(opts);
-    try { await g.ready; } catch (e) { await g.worker.terminate(); throw e; }
+    try {
+      await g.ready;
+    } catch (e) {
+      await g.worker.terminate();
+      throw e;
+    }
     if (g.pending.size === 0) g.worker.unref();
     process.once('exit', g.onExit);
     return g;
@@ -99,7 +116,9 @@ export class RpioGpio implements Gpio {
     Atomics.wait(this.cells, 514, 0, 200);
   };
 
-  now(): number { return monotonicMs(); }
+  now(): number {
+    return monotonicMs();
+  }
 
   private die(e: Error): void {
     this.dead = e;
@@ -117,7 +136,8 @@ export class RpioGpio implements Gpio {
     if (!p) return;
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (m.error) p.reject(new Error(m.error)); else p.resolve(m);
+    if (m.error) p.reject(new Error(m.error));
+    else p.resolve(m);
   }
 
   private request(msg: Distribute<LineWorkerRequest>): Promise<Extract<LineWorkerReply, { op: 'done' }>> {
@@ -134,10 +154,14 @@ export class RpioGpio implements Gpio {
 
   /** Fire-and-forget request whose failure is only logged by the caller's next request. */
   private send(msg: Distribute<LineWorkerRequest>): void {
-    this.request(msg).catch(() => { /* surfaced by dead/closed on the next awaited call */ });
+    this.request(msg).catch(() => {
+      /* surfaced by dead/closed on the next awaited call */
+    });
   }
 
-  private value(line: number): boolean { return Atomics.load(this.cells, 1 + line) === 1; }
+  private value(line: number): boolean {
+    return Atomics.load(this.cells, 1 + line) === 1;
+  }
 
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
     await this.request({ op: 'output', line, activeLow: !!o.activeLow, initial: !!o.initial });
@@ -157,7 +181,12 @@ export class RpioGpio implements Gpio {
         return { start: r.start!, end: r.end! };
       },
       hold: (ms) => out.pulse(ms),
-      close: () => { if (open) { open = false; this.send({ op: 'close', line }); } },
+      close: () => {
+        if (open) {
+          open = false;
+          this.send({ op: 'close', line });
+        }
+      },
     };
     return out;
   }
@@ -173,7 +202,10 @@ export class RpioGpio implements Gpio {
         mine.add(fn);
         if (!this.watchers.has(line)) this.watchers.set(line, new Set());
         this.watchers.get(line)!.add(fn);
-        return () => { mine.delete(fn); this.watchers.get(line)?.delete(fn); };
+        return () => {
+          mine.delete(fn);
+          this.watchers.get(line)?.delete(fn);
+        };
       },
       close: () => {
         if (!open) return;
@@ -196,7 +228,11 @@ export class RpioGpio implements Gpio {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    try { if (!this.dead) await this.request({ op: 'closeAll' }); } catch { /* releasing anyway */ }
+    try {
+      if (!this.dead) await this.request({ op: 'closeAll' });
+    } catch {
+      /* releasing anyway */
+    }
     this.closed = true;
     process.off('exit', this.onExit);
     this.watchers.clear();

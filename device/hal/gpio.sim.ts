@@ -10,7 +10,12 @@ import { activeOf, levelOf, monotonicMs } from './gpio.ts';
 import { RealClock } from '../core/clock.ts';
 import { PulseTimer } from './pulse-timer.ts';
 
-export interface SimEdge { line: number; level: 0 | 1; t: number; by: 'host' | 'device' }
+export interface SimEdge {
+  line: number;
+  level: 0 | 1;
+  t: number;
+  by: 'host' | 'device';
+}
 
 interface Wire {
   /** Host output driving the wire (physical level), if opened as output. */
@@ -61,26 +66,40 @@ export class SimGpio implements Gpio {
     this.failWrites = opts.failWrites;
     this.device = {
       level: (line) => this.wire(line).level,
-      drive: (line, level) => { this.wire(line).deviceLevel = level; this.settle(line, 'device'); },
+      drive: (line, level) => {
+        this.wire(line).deviceLevel = level;
+        this.settle(line, 'device');
+      },
       onChange: (line, fn) => {
         if (!this.listeners.has(line)) this.listeners.set(line, new Set());
         this.listeners.get(line)!.add(fn);
-        return () => { this.listeners.get(line)?.delete(fn); };
+        return () => {
+          this.listeners.get(line)?.delete(fn);
+        };
       },
     };
   }
 
-  now(): number { return this.clock.now(); }
+  now(): number {
+    return this.clock.now();
+  }
 
   /** Resolves when the pulse thread runs (at once in virtual time); output() waits for it. */
-  async ready(): Promise<void> { await this.timer?.ready; }
+  async ready(): Promise<void> {
+    await this.timer?.ready;
+  }
 
   /** Edges of one line (physical), oldest first. */
-  edgesOf(line: number): SimEdge[] { return this.edges.filter((e) => e.line === line); }
+  edgesOf(line: number): SimEdge[] {
+    return this.edges.filter((e) => e.line === line);
+  }
 
   private wire(line: number): Wire {
     let w = this.wires.get(line);
-    if (!w) { w = { bias: 'as-is', level: 0 }; this.wires.set(line, w); }
+    if (!w) {
+      w = { bias: 'as-is', level: 0 };
+      this.wires.set(line, w);
+    }
     return w;
   }
 
@@ -94,7 +113,9 @@ export class SimGpio implements Gpio {
     for (const fn of [...(this.listeners.get(line) ?? [])]) fn(level, t);
   }
 
-  private opened(line: number): void { this.opens.set(line, (this.opens.get(line) ?? 0) + 1); }
+  private opened(line: number): void {
+    this.opens.set(line, (this.opens.get(line) ?? 0) + 1);
+  }
 
   async output(line: number, o: OutputOptions = {}): Promise<GpioOutput> {
     // An output opens once the pulse thread runs, so no press can wait on its start-up (hundreds
@@ -184,9 +205,14 @@ export class SimGpio implements Gpio {
       line,
       read: () => activeOf(w.level, activeLow),
       watch: (fn: (e: GpioEdge) => void) => {
-        const u = this.device.onChange(line, (level, t) => { if (open) fn({ line, active: activeOf(level, activeLow), t }); });
+        const u = this.device.onChange(line, (level, t) => {
+          if (open) fn({ line, active: activeOf(level, activeLow), t });
+        });
         subs.add(u);
-        return () => { u(); subs.delete(u); };
+        return () => {
+          u();
+          subs.delete(u);
+        };
       },
       close,
     };

@@ -40,7 +40,8 @@ export async function openGpio(config: GpioConfig, deps: EdgeDeps): Promise<Gpio
   if (deps.hal.gpio) return deps.hal.gpio(config, deps);
   const kind = chooseGpio(config.adapter, deps.log);
   // Real lines live in a line-holder process that releases them if this one dies (gpio.held.ts).
-  if (kind === 'rpio' || kind === 'chardev') return (await import('./gpio.held.ts')).HeldGpio.open({ adapter: kind, ...(config.chip ? { chip: config.chip } : {}) });
+  if (kind === 'rpio' || kind === 'chardev')
+    return (await import('./gpio.held.ts')).HeldGpio.open({ adapter: kind, ...(config.chip ? { chip: config.chip } : {}) });
   const { SimGpio } = await import('./gpio.sim.ts');
   return new SimGpio({ clock: deps.clock });
 }

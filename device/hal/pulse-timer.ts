@@ -10,7 +10,12 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import { monotonicMs, PRESS_RT_PRIORITY } from './gpio.ts';
 import { WORKER_SHIM } from './worker-shim.ts';
 
-interface TimerData { port: unknown; shared: SharedArrayBuffer; rtPriority: number; spinMs: number }
+interface TimerData {
+  port: unknown;
+  shared: SharedArrayBuffer;
+  rtPriority: number;
+  spinMs: number;
+}
 type TimerRequest = { id: number; due?: number } | { stop: true };
 
 /** Runs as source text in the thread: globals and require only (see gpio-line-worker.ts). */
@@ -23,7 +28,11 @@ function timerThread(): void {
     const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
     require('node:child_process').execFileSync('chrt', ['-f', '-p', String(data.rtPriority), tid], { stdio: 'ignore', timeout: 2000 });
   } catch {
-    try { require('node:os').setPriority(-15); } catch { /* not permitted: normal priority */ }
+    try {
+      require('node:os').setPriority(-15);
+    } catch {
+      /* not permitted: normal priority */
+    }
   }
   const hr = (): number => Number(process.hrtime.bigint()) / 1e6;
   const due = new Map<number, number>();
@@ -33,17 +42,24 @@ function timerThread(): void {
     for (let r = wt.receiveMessageOnPort(data.port); r; r = wt.receiveMessageOnPort(data.port)) {
       const m = r.message as TimerRequest;
       if ('stop' in m) return;
-      if (m.due === undefined) due.delete(m.id); else due.set(m.id, m.due);
+      if (m.due === undefined) due.delete(m.id);
+      else due.set(m.id, m.due);
     }
     let next = Infinity;
     for (const d of due.values()) if (d < next) next = d;
     const now = hr();
     if (next <= now) {
-      for (const [id, d] of due) if (d <= now) { due.delete(id); wt.parentPort.postMessage({ id, t: now }); }
+      for (const [id, d] of due)
+        if (d <= now) {
+          due.delete(id);
+          wt.parentPort.postMessage({ id, t: now });
+        }
       continue;
     }
     if (next - now <= data.spinMs) {
-      while (hr() < next) { /* the last stretch: the release lands within microseconds of its due time */ }
+      while (hr() < next) {
+        /* the last stretch: the release lands within microseconds of its due time */
+      }
       continue;
     }
     const bell = Atomics.load(cells, 0);
@@ -70,9 +86,15 @@ export class PulseTimer {
     // Source text of a function, with the bundler shims (as gpio.rpio.ts's line thread).
     this.worker = new Worker(`${WORKER_SHIM}(${timerThread.toString()})();`, { eval: true, workerData, transferList: [port2 as never] });
     let up!: () => void;
-    this.ready = new Promise((r) => { up = r; });
+    this.ready = new Promise((r) => {
+      up = r;
+    });
     this.worker.on('message', (m: { id: number; t: number; ready?: boolean }) => {
-      if (m.ready) { up(); if (this.waiting.size === 0) this.worker.unref(); return; }
+      if (m.ready) {
+        up();
+        if (this.waiting.size === 0) this.worker.unref();
+        return;
+      }
       const fn = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) this.worker.unref();
@@ -88,7 +110,9 @@ export class PulseTimer {
   }
 
   /** Calls `fn` with the end time (CLOCK_MONOTONIC ms) `ms` from now; returns a cancel function. */
-  after(ms: number, fn: (endMs: number) => void): () => void { return this.at(monotonicMs() + ms, fn); }
+  after(ms: number, fn: (endMs: number) => void): () => void {
+    return this.at(monotonicMs() + ms, fn);
+  }
 
   /** Calls `fn` with the end time (CLOCK_MONOTONIC ms) at `due`; returns a cancel function. */
   at(due: number, fn: (endMs: number) => void): () => void {

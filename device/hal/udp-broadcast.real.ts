@@ -12,7 +12,13 @@ function openSocket(connectTo?: { address: string; port: number }): Promise<Sock
     sock.once('error', reject);
     sock.bind(0, () => {
       sock.setBroadcast(true);
-      const done = () => { sock.off('error', reject); sock.on('error', () => { /* send errors reach send()'s callback */ }); resolve(sock); };
+      const done = () => {
+        sock.off('error', reject);
+        sock.on('error', () => {
+          /* send errors reach send()'s callback */
+        });
+        resolve(sock);
+      };
       if (connectTo) sock.connect(connectTo.port, connectTo.address, done);
       else done();
     });
@@ -29,12 +35,18 @@ export async function openRealUdpBroadcast(): Promise<UdpBroadcast> {
       const key = `${address}:${port}`;
       if (closed || connected.has(key)) return;
       const s = await openSocket({ address, port });
-      if (closed) { s.close(); return; }
+      if (closed) {
+        s.close();
+        return;
+      }
       connected.set(key, s);
     },
     send(payload, address, port) {
       return new Promise((resolve, reject) => {
-        if (closed) { reject(new Error('UDP broadcast socket is closed')); return; }
+        if (closed) {
+          reject(new Error('UDP broadcast socket is closed'));
+          return;
+        }
         const s = connected.get(`${address}:${port}`);
         if (s) s.send(payload, cb(resolve, reject));
         else plain.send(payload, port, address, cb(resolve, reject));

@@ -21,5 +21,7 @@ export class SimUdpBroadcast implements UdpBroadcast {
     this.listeners.push(fn);
   }
 
-  close(): void { this.closed = true; }
+  close(): void {
+    this.closed = true;
+  }
 }

@@ -12,7 +12,10 @@ import { isMulticastAddress, type UdpMessage, type UdpOpenOptions, type UdpSocke
 
 /** dgram's lookup: an IPv4 literal answered synchronously (so the send is too), names by dns.lookup. */
 function syncLookup(host: string, opts: unknown, cb: (e: Error | null, address: string, family: number) => void): void {
-  if (isIPv4(host)) { cb(null, host, 4); return; }
+  if (isIPv4(host)) {
+    cb(null, host, 4);
+    return;
+  }
   dnsLookup(host, opts as never, cb as never);
 }
 
@@ -25,41 +28,88 @@ export class RealUdpStack implements UdpStack {
       const sock = dgram.createSocket({ type: 'udp4', reuseAddr: o.reuseAddr ?? false, lookup: syncLookup });
       const onMsg: Array<(m: UdpMessage) => void> = [];
       const onErr: Array<(e: Error) => void> = [];
-      let open = false, closed = false, errors = 0;
-      const fail = (e: Error) => { errors++; for (const f of onErr) f(e); };
+      let open = false,
+        closed = false,
+        errors = 0;
+      const fail = (e: Error) => {
+        errors++;
+        for (const f of onErr) f(e);
+      };
       sock.on('message', (data, r) => {
         const at = clock.now();
         if (closed) return;
         const m: UdpMessage = { data, address: r.address, port: r.port, at };
         for (const f of onMsg) f(m);
       });
-      sock.on('error', (e) => { if (!open) { try { sock.close(); } catch { /* never bound */ } reject(e); } else fail(e); });
+      sock.on('error', (e) => {
+        if (!open) {
+          try {
+            sock.close();
+          } catch {
+            /* never bound */
+          }
+          reject(e);
+        } else fail(e);
+      });
       const address = o.address ?? '0.0.0.0';
       sock.bind({ port: o.port ?? 0, address, exclusive: false }, () => {
         open = true;
-        if (o.recvBufferBytes) { try { sock.setRecvBufferSize(o.recvBufferBytes); } catch { /* capped by the kernel */ } }
-        try { sock.setMulticastTTL(1); sock.setMulticastLoopback(true); } catch { /* unicast-only socket */ }
+        if (o.recvBufferBytes) {
+          try {
+            sock.setRecvBufferSize(o.recvBufferBytes);
+          } catch {
+            /* capped by the kernel */
+          }
+        }
+        try {
+          sock.setMulticastTTL(1);
+          sock.setMulticastLoopback(true);
+        } catch {
+          /* unicast-only socket */
+        }
         const bound = sock.address();
         resolve({
           address: isMulticastAddress(address) ? address : bound.address,
           port: bound.port,
-          onMessage: (fn) => { onMsg.push(fn); },
-          onError: (fn) => { onErr.push(fn); },
+          onMessage: (fn) => {
+            onMsg.push(fn);
+          },
+          onError: (fn) => {
+            onErr.push(fn);
+          },
           send(data, port, to) {
             if (closed) return;
-            try { sock.send(data, port, to, (e) => { if (e) fail(e); }); } catch (e) { fail(e as Error); }
+            try {
+              sock.send(data, port, to, (e) => {
+                if (e) fail(e);
+              });
+            } catch (e) {
+              fail(e as Error);
+            }
           },
           addMembership: (g, i) => sock.addMembership(g, i),
           dropMembership: (g, i) => sock.dropMembership(g, i),
           setMulticastInterface: (i) => sock.setMulticastInterface(i),
-          setMulticastTTL: (t) => { sock.setMulticastTTL(t); },
-          setMulticastLoopback: (on) => { sock.setMulticastLoopback(on); },
+          setMulticastTTL: (t) => {
+            sock.setMulticastTTL(t);
+          },
+          setMulticastLoopback: (on) => {
+            sock.setMulticastLoopback(on);
+          },
           errors: () => errors,
-          close: () => new Promise<void>((res) => {
-            if (closed) { res(); return; }
-            closed = true;
-            try { sock.close(() => res()); } catch { res(); }
-          }),
+          close: () =>
+            new Promise<void>((res) => {
+              if (closed) {
+                res();
+                return;
+              }
+              closed = true;
+              try {
+                sock.close(() => res());
+              } catch {
+                res();
+              }
+            }),
         });
       });
     });

@@ -23,7 +23,10 @@ export class DeviceClock implements Clock {
   private readonly k: number;
   private readonly wall0: number;
 
-  constructor(private readonly base: Clock, o: DeviceClockOptions) {
+  constructor(
+    private readonly base: Clock,
+    o: DeviceClockOptions,
+  ) {
     this.offsetMs = o.offsetMs;
     this.ppm = o.ppm;
     this.k = 1 + o.ppm / 1e6;
@@ -33,13 +36,30 @@ export class DeviceClock implements Clock {
   }
 
   /** This device's monotonic time (ms) at the base clock's monotonic time `t`. */
-  nowAt(baseNow: number): number { return baseNow * this.k; }
-  now(): number { return this.nowAt(this.base.now()); }
-  wall(): number { return this.wall0 + this.now(); }
-  both(): { now: number; wall: number } { const now = this.now(); return { now, wall: this.wall0 + now }; }
+  nowAt(baseNow: number): number {
+    return baseNow * this.k;
+  }
+  now(): number {
+    return this.nowAt(this.base.now());
+  }
+  wall(): number {
+    return this.wall0 + this.now();
+  }
+  both(): { now: number; wall: number } {
+    const now = this.now();
+    return { now, wall: this.wall0 + now };
+  }
   // A timer of `ms` on this crystal lasts ms / k of true time.
-  setTimeout(fn: () => void, ms: number): TimerHandle { return this.base.setTimeout(fn, ms / this.k); }
-  clearTimeout(h: TimerHandle | undefined): void { this.base.clearTimeout(h); }
-  setInterval(fn: () => void, ms: number): TimerHandle { return this.base.setInterval(fn, ms / this.k); }
-  clearInterval(h: TimerHandle | undefined): void { this.base.clearInterval(h); }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.base.setTimeout(fn, ms / this.k);
+  }
+  clearTimeout(h: TimerHandle | undefined): void {
+    this.base.clearTimeout(h);
+  }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    return this.base.setInterval(fn, ms / this.k);
+  }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.base.clearInterval(h);
+  }
 }

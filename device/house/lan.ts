@@ -35,10 +35,22 @@ export class DemoLan {
     this.udp.onSend((payload) => this.onMagic(payload));
     this.wire.onSent((frame) => {
       const wol = wolPayloadOfFrame(frame);
-      if (wol) { this.onMagic(wol); return; }
+      if (wol) {
+        this.onMagic(wol);
+        return;
+      }
       const p = parseArpFrame(frame);
       if (this.awake && p && p.op === ARP_REQUEST && p.targetIp === NAS.ip) {
-        this.wire.inject(buildArpFrame({ op: ARP_REPLY, ethSrc: NAS.mac, ethDst: p.senderMac, senderIp: NAS.ip, targetMac: p.senderMac, targetIp: p.senderIp }));
+        this.wire.inject(
+          buildArpFrame({
+            op: ARP_REPLY,
+            ethSrc: NAS.mac,
+            ethDst: p.senderMac,
+            senderIp: NAS.ip,
+            targetMac: p.senderMac,
+            targetIp: p.senderIp,
+          }),
+        );
       }
     });
     const every = o.demandEveryMs ?? 90_000;

@@ -11,7 +11,10 @@ import type { Clock } from '../core/clock.ts';
 import type { AudioSink, AudioSinkOptions, SinkPosition } from '../hal/audio-out.ts';
 import { createSimDac, type SimDac } from '../hal/audio-out.sim.ts';
 
-export interface RoomDac { sink: AudioSink; dac: SimDac }
+export interface RoomDac {
+  sink: AudioSink;
+  dac: SimDac;
+}
 
 /**
  * The sink a demo player gets (`sink`) and the simulated DAC behind it (`dac`, whose records are

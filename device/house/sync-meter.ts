@@ -8,7 +8,10 @@
 // median spread says how far apart the rooms are, the worst says how bad a moment got.
 import type { SimBlockRecord } from '../hal/audio-out.sim.ts';
 
-export interface RoomOffset { room: string; offsetUs: number }
+export interface RoomOffset {
+  room: string;
+  offsetUs: number;
+}
 
 export interface SyncWindow {
   /** Instants at which at least two rooms were playing stream audio. */
@@ -32,10 +35,15 @@ function rtpDiff(a: number, b: number): number {
 
 /** Index of the last record with wallMs ≤ w (records are in wall order), or −1. */
 function lastAtOrBefore(records: readonly SimBlockRecord[], w: number): number {
-  let lo = 0, hi = records.length - 1, found = -1;
+  let lo = 0,
+    hi = records.length - 1,
+    found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (records[mid]!.wallMs <= w) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    if (records[mid]!.wallMs <= w) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
   return found;
 }
@@ -64,7 +72,13 @@ function median(xs: number[]): number {
  * at an instant are left out of it; the first room is the reference of the offsets (a room never
  * playing with it has none). Null when no instant had two rooms playing.
  */
-export function syncOver(rooms: Array<{ room: string; records: readonly SimBlockRecord[] }>, rate: number, fromMs: number, toMs: number, stepMs = 100): SyncWindow | null {
+export function syncOver(
+  rooms: Array<{ room: string; records: readonly SimBlockRecord[] }>,
+  rate: number,
+  fromMs: number,
+  toMs: number,
+  stepMs = 100,
+): SyncWindow | null {
   const spreads: number[] = [];
   const per = new Map<string, number[]>(rooms.map((r) => [r.room, []]));
   let ref: number | undefined;

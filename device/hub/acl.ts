@@ -13,13 +13,20 @@ import type { Login } from './credentials.ts';
 import { topicMatches, filterCovers, RESERVED_LOGINS } from '../../protocol/topic-match.ts';
 import { topics as topicsFor, haDiscoveryTopic, haStatusTopic, checkSegment } from '../../protocol/topics.ts';
 
-export interface AclSubject { user: string; rights: Login['rights']; grants?: Login['grants'] }
+export interface AclSubject {
+  user: string;
+  rights: Login['rights'];
+  grants?: Login['grants'];
+}
 
 export { topicMatches, filterCovers, RESERVED_LOGINS };
 
 /** Where the ACL's topics live: the base topic and the Home Assistant discovery prefix. */
-export interface AclTopics { base?: string; haPrefix?: string }
-const where = (w: string | AclTopics | undefined): AclTopics => (typeof w === 'string' ? { base: w } : w ?? {});
+export interface AclTopics {
+  base?: string;
+  haPrefix?: string;
+}
+const where = (w: string | AclTopics | undefined): AclTopics => (typeof w === 'string' ? { base: w } : (w ?? {}));
 
 /**
  * Filters for one login, built by the topic builders with a stand-in id then given the login: a
@@ -28,7 +35,13 @@ const where = (w: string | AclTopics | undefined): AclTopics => (typeof w === 's
  */
 const STAND_IN = 'login0stand0in';
 function forLogin(user: string, build: (id: string) => string[]): string[] {
-  if (user !== '%u') { try { checkSegment(user, 'login'); } catch { return []; } }
+  if (user !== '%u') {
+    try {
+      checkSegment(user, 'login');
+    } catch {
+      return [];
+    }
+  }
   return build(STAND_IN).map((f) => f.split(STAND_IN).join(user));
 }
 
@@ -43,7 +56,9 @@ export function subscribeFilters(s: AclSubject, w?: string | AclTopics): string[
   const { base = 'hearth', haPrefix } = where(w);
   const t = topicsFor(base);
   return [
-    ...forLogin(s.user, (u) => [t.configSet(u), t.cmdTreeFilter(u), t.reply(u)]), t.streamsTreeFilter(), haStatusTopic(haPrefix),
+    ...forLogin(s.user, (u) => [t.configSet(u), t.cmdTreeFilter(u), t.reply(u)]),
+    t.streamsTreeFilter(),
+    haStatusTopic(haPrefix),
     ...(s.grants?.subscribe ?? []),
   ];
 }

@@ -70,7 +70,14 @@ export function consoleDir(): string {
   return join(here, '../console/static');
 }
 
-const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json' };
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
 
 let consoleBundle: Promise<Uint8Array> | undefined;
 /** The console bundled from device/console/src with esbuild (a dev dependency: source tree only). */
@@ -78,11 +85,15 @@ function sourceConsoleBundle(): Promise<Uint8Array> {
   consoleBundle ??= (async () => {
     const root = join(dirname(fileURLToPath(import.meta.url)), '../../');
     const { build } = await import('esbuild');
-    const { consoleBuildOptions } = await import(join(root, 'scripts/console-build.mjs')) as { consoleBuildOptions(root: string): Record<string, unknown> };
+    const { consoleBuildOptions } = (await import(join(root, 'scripts/console-build.mjs'))) as {
+      consoleBuildOptions(root: string): Record<string, unknown>;
+    };
     const r = await build({ ...consoleBuildOptions(root), write: false, outfile: 'app.js' });
     return r.outputFiles[0]!.contents;
   })();
-  consoleBundle.catch(() => { consoleBundle = undefined; });
+  consoleBundle.catch(() => {
+    consoleBundle = undefined;
+  });
   return consoleBundle;
 }
 
@@ -100,12 +111,19 @@ async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<v
   } else {
     const rel = normalize(url.pathname === '/' ? '/index.html' : url.pathname).replace(/^(\.\.[/\\])+/, '');
     file = join(consoleDir(), rel);
-    if (!file.startsWith(consoleDir())) { res.writeHead(403).end(); return; }
+    if (!file.startsWith(consoleDir())) {
+      res.writeHead(403).end();
+      return;
+    }
   }
   try {
     const st = await stat(file);
     if (!st.isFile()) throw new Error('not a file');
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, {
+      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
     res.end(await readFile(file));
   } catch {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -144,7 +162,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     const g = gateConnection(conn, {
       limits,
       onRefuse: (reason) => security({ type: 'refused', message: `closed the connection from ${g.peer}: ${reason}` }),
-      onThrottle: (waitMs) => security({ type: 'throttled', message: `slowing the connection from ${g.peer}: over ${limits.messagesPerS} messages or ${limits.bytesPerS} bytes per second (next read in ${Math.ceil(waitMs)} ms)` }),
+      onThrottle: (waitMs) =>
+        security({
+          type: 'throttled',
+          message: `slowing the connection from ${g.peer}: over ${limits.messagesPerS} messages or ${limits.bytesPerS} bytes per second (next read in ${Math.ceil(waitMs)} ms)`,
+        }),
     });
     if (peerHint) g.peer = peerHint;
     return g;
@@ -156,41 +178,68 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       const c = client as WithSubject;
       if (!username || (opts.allowAnonymous && !creds.logins[username])) {
         // Development mode: clients without a known login get in with controller rights.
-        if (opts.allowAnonymous) { c[SUBJECT] = { user: username ?? client.id, rights: 'controller' }; noteTakeover(client); done(null, true); return; }
+        if (opts.allowAnonymous) {
+          c[SUBJECT] = { user: username ?? client.id, rights: 'controller' };
+          noteTakeover(client);
+          done(null, true);
+          return;
+        }
         security({ type: 'auth-failed', clientId: client.id, message: `refused ${client.id}: no credentials (anonymous access is off)` });
         done(authError('not authorized', 5), false);
         return;
       }
       const login = creds.logins[username];
       if (!login || !password) {
-        security({ type: 'auth-failed', clientId: client.id, user: username, message: `refused ${username}: unknown login or no password` });
+        security({
+          type: 'auth-failed',
+          clientId: client.id,
+          user: username,
+          message: `refused ${username}: unknown login or no password`,
+        });
         done(authError('bad username or password', 4), false);
         return;
       }
-      verifyPassword(password, login.hash).then((ok) => {
-        if (!ok) {
-          security({ type: 'auth-failed', clientId: client.id, user: username, message: `refused ${username}: wrong password` });
-          done(authError('bad username or password', 4), false);
-          return;
-        }
-        if (login.rights === 'device' && client.id !== username) {
-          security({ type: 'auth-failed', clientId: client.id, user: username, message: `refused ${username}: a device must use its login as client id (got "${client.id}")` });
-          done(authError('identifier rejected', 2), false);
-          return;
-        }
-        c[SUBJECT] = { user: username, rights: login.rights, grants: login.grants };
-        noteTakeover(client);
-        done(null, true);
-      }, (e) => done(authError(`auth error: ${(e as Error).message}`, 3), false));
+      verifyPassword(password, login.hash).then(
+        (ok) => {
+          if (!ok) {
+            security({ type: 'auth-failed', clientId: client.id, user: username, message: `refused ${username}: wrong password` });
+            done(authError('bad username or password', 4), false);
+            return;
+          }
+          if (login.rights === 'device' && client.id !== username) {
+            security({
+              type: 'auth-failed',
+              clientId: client.id,
+              user: username,
+              message: `refused ${username}: a device must use its login as client id (got "${client.id}")`,
+            });
+            done(authError('identifier rejected', 2), false);
+            return;
+          }
+          c[SUBJECT] = { user: username, rights: login.rights, grants: login.grants };
+          noteTakeover(client);
+          done(null, true);
+        },
+        (e) => done(authError(`auth error: ${(e as Error).message}`, 3), false),
+      );
     },
     authorizePublish: (client, packet, cb) => {
-      if (!client) { cb(null); return; }
+      if (!client) {
+        cb(null);
+        return;
+      }
       const s = (client as WithSubject)[SUBJECT];
       if (s && mayPublish(s, packet.topic, { base, haPrefix: opts.haPrefix })) {
         if (packet.retain) {
           const size = packet.payload.length;
           if (!retained.allows(s.user, packet.topic, size, limits.retainedBytesPerLogin)) {
-            security({ type: 'refused', clientId: client.id, user: s.user, topic: packet.topic, message: `refused a retained message of ${size} bytes from ${s.user} on ${packet.topic}: the login holds ${retained.used(s.user)} retained bytes and may hold ${limits.retainedBytesPerLogin}` });
+            security({
+              type: 'refused',
+              clientId: client.id,
+              user: s.user,
+              topic: packet.topic,
+              message: `refused a retained message of ${size} bytes from ${s.user} on ${packet.topic}: the login holds ${retained.used(s.user)} retained bytes and may hold ${limits.retainedBytesPerLogin}`,
+            });
             cb(new Error('retained bytes limit'));
             return;
           }
@@ -199,13 +248,28 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         cb(null);
         return;
       }
-      security({ type: 'denied', clientId: client.id, user: s?.user, topic: packet.topic, message: `denied publish by ${s?.user ?? client.id} to ${packet.topic}` });
+      security({
+        type: 'denied',
+        clientId: client.id,
+        user: s?.user,
+        topic: packet.topic,
+        message: `denied publish by ${s?.user ?? client.id} to ${packet.topic}`,
+      });
       cb(new Error('not authorized'));
     },
     authorizeSubscribe: (client, sub, cb) => {
       const s = (client as WithSubject)[SUBJECT];
-      if (s && maySubscribe(s, sub.topic, { base, haPrefix: opts.haPrefix })) { cb(null, sub); return; }
-      security({ type: 'denied', clientId: client.id, user: s?.user, topic: sub.topic, message: `denied subscribe by ${s?.user ?? client.id} to ${sub.topic}` });
+      if (s && maySubscribe(s, sub.topic, { base, haPrefix: opts.haPrefix })) {
+        cb(null, sub);
+        return;
+      }
+      security({
+        type: 'denied',
+        clientId: client.id,
+        user: s?.user,
+        topic: sub.topic,
+        message: `denied subscribe by ${s?.user ?? client.id} to ${sub.topic}`,
+      });
       cb(null, null); // a negative suback for this filter; the connection stays up
     },
   });
@@ -213,21 +277,41 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   function noteTakeover(client: Client): void {
     const old = (aedes as unknown as { clients: Record<string, Client> }).clients[client.id];
     if (!old || old === client || old.closed) return;
-    security({ type: 'takeover', clientId: client.id, user: (client as WithSubject)[SUBJECT]?.user, message: `client id "${client.id}" connected from ${peerOf(client)} and takes over the connection from ${peerOf(old)} (two devices with one id?)` });
+    security({
+      type: 'takeover',
+      clientId: client.id,
+      user: (client as WithSubject)[SUBJECT]?.user,
+      message: `client id "${client.id}" connected from ${peerOf(client)} and takes over the connection from ${peerOf(old)} (two devices with one id?)`,
+    });
   }
   aedes.on('clientError', (client, err) => log.debug('client error', { clientId: client.id, error: err.message }));
 
   const tcp: TcpServer = createTcpServer({ noDelay: true }, (sock) => aedes.handle(gated(sock))); // small messages: no Nagle delay
-  await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(opts.port ?? 1883, host, () => { tcp.off('error', reject); resolve(); }); });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(opts.port ?? 1883, host, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
   const port = (tcp.address() as AddressInfo).port;
 
   let tlsServer: TlsServer | undefined;
   let tlsPort: number | null = null;
   if (opts.tls) {
     const [cert, key] = await Promise.all([readFile(opts.tls.certFile), readFile(opts.tls.keyFile)]);
-    const ts = createTlsServer({ cert, key, minVersion: 'TLSv1.2' }, (sock) => { sock.setNoDelay(true); aedes.handle(gated(sock)); });
+    const ts = createTlsServer({ cert, key, minVersion: 'TLSv1.2' }, (sock) => {
+      sock.setNoDelay(true);
+      aedes.handle(gated(sock));
+    });
     ts.on('tlsClientError', (e, sock) => log.warn(`TLS handshake from ${sock.remoteAddress}:${sock.remotePort} failed: ${e.message}`));
-    await new Promise<void>((resolve, reject) => { ts.once('error', reject); ts.listen(opts.tls!.port ?? 8883, host, () => { ts.off('error', reject); resolve(); }); });
+    await new Promise<void>((resolve, reject) => {
+      ts.once('error', reject);
+      ts.listen(opts.tls!.port ?? 8883, host, () => {
+        ts.off('error', reject);
+        resolve();
+      });
+    });
     tlsServer = ts;
     tlsPort = (ts.address() as AddressInfo).port;
   }
@@ -236,16 +320,32 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   let wss: WebSocketServer | undefined;
   let wsPort: number | null = null;
   if (opts.wsPort !== undefined && opts.wsPort !== null) {
-    http = createHttpServer((req, res) => { serveStatic(req, res).catch(() => res.writeHead(500).end()); });
+    http = createHttpServer((req, res) => {
+      serveStatic(req, res).catch(() => res.writeHead(500).end());
+    });
     wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: limits.maxPacketBytes + 1024 }); // one MQTT packet per frame
-    wss.on('connection', (ws, req) => { const stream = createWebSocketStream(ws); aedes.handle(gated(stream, `${req.socket.remoteAddress}:${req.socket.remotePort}`), req); });
+    wss.on('connection', (ws, req) => {
+      const stream = createWebSocketStream(ws);
+      aedes.handle(gated(stream, `${req.socket.remoteAddress}:${req.socket.remotePort}`), req);
+    });
     const h = http;
-    await new Promise<void>((resolve, reject) => { h.once('error', reject); h.listen(opts.wsPort!, host, () => { h.off('error', reject); resolve(); }); });
+    await new Promise<void>((resolve, reject) => {
+      h.once('error', reject);
+      h.listen(opts.wsPort!, host, () => {
+        h.off('error', reject);
+        resolve();
+      });
+    });
     wsPort = (http.address() as AddressInfo).port;
   }
 
-  if (opts.credentialsFile) watchFile(opts.credentialsFile, { interval: 1000 }, () => { void reloadCredentials(); });
-  log.info(`broker listening on mqtt://${host}:${port}${tlsPort !== null ? `, mqtts://${host}:${tlsPort}` : ''}${wsPort !== null ? ` and ws://${host}:${wsPort}/mqtt (console http://${host}:${wsPort}/)` : ''}`);
+  if (opts.credentialsFile)
+    watchFile(opts.credentialsFile, { interval: 1000 }, () => {
+      void reloadCredentials();
+    });
+  log.info(
+    `broker listening on mqtt://${host}:${port}${tlsPort !== null ? `, mqtts://${host}:${tlsPort}` : ''}${wsPort !== null ? ` and ws://${host}:${wsPort}/mqtt (console http://${host}:${wsPort}/)` : ''}`,
+  );
 
   const clients = () => {
     const out: Array<{ clientId: string; user?: string }> = [];
@@ -255,11 +355,17 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     return out;
   };
   return {
-    aedes, port, wsPort, tlsPort, host, clients,
+    aedes,
+    port,
+    wsPort,
+    tlsPort,
+    host,
+    clients,
     logins: () => Object.keys(creds.logins).length,
     reloadCredentials,
     kick(user) {
-      for (const c of Object.values((aedes as unknown as { clients: Record<string, WithSubject> }).clients)) if (c[SUBJECT]?.user === user) c.close();
+      for (const c of Object.values((aedes as unknown as { clients: Record<string, WithSubject> }).clients))
+        if (c[SUBJECT]?.user === user) c.close();
     },
     async close() {
       if (opts.credentialsFile) unwatchFile(opts.credentialsFile);
@@ -267,7 +373,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       await new Promise<void>((r) => aedes.close(() => r()));
       await new Promise<void>((r) => tcp.close(() => r()));
       if (tlsServer) await new Promise<void>((r) => tlsServer!.close(() => r()));
-      if (http) { http.closeAllConnections(); await new Promise<void>((r) => http!.close(() => r())); }
+      if (http) {
+        http.closeAllConnections();
+        await new Promise<void>((r) => http!.close(() => r()));
+      }
     },
   };
 }

@@ -8,15 +8,22 @@ import { Type, Obj, check, type Static } from '../../protocol/index.ts';
 import { RESERVED_LOGINS } from '../../protocol/topic-match.ts';
 import { parseStrictJson } from '../../protocol/json.ts';
 
-const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+const scrypt = promisify(scryptCb) as (
+  pw: string | Buffer,
+  salt: Buffer,
+  len: number,
+  opts: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
 
 export const Login = Obj({
   hash: Type.String({ description: 'scrypt$N$r$p$salt(base64)$key(base64)' }),
   rights: Type.Union([Type.Literal('device'), Type.Literal('controller')]),
-  grants: Type.Optional(Obj({
-    publish: Type.Optional(Type.Array(Type.String(), { description: 'extra topic filters this login may publish to' })),
-    subscribe: Type.Optional(Type.Array(Type.String(), { description: 'extra topic filters this login may subscribe to' })),
-  })),
+  grants: Type.Optional(
+    Obj({
+      publish: Type.Optional(Type.Array(Type.String(), { description: 'extra topic filters this login may publish to' })),
+      subscribe: Type.Optional(Type.Array(Type.String(), { description: 'extra topic filters this login may subscribe to' })),
+    }),
+  ),
 });
 export type Login = Static<typeof Login>;
 export const CredentialsFile = Obj({ logins: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Login) });
@@ -36,7 +43,12 @@ export async function verifyPassword(password: string | Buffer, hash: string): P
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
   const want = Buffer.from(key, 'base64');
-  const got = await scrypt(password, Buffer.from(salt, 'base64'), want.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: PARAMS.maxmem });
+  const got = await scrypt(password, Buffer.from(salt, 'base64'), want.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: PARAMS.maxmem,
+  });
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
@@ -54,7 +66,11 @@ export async function readCredentials(file: string): Promise<CredentialsFile> {
     throw e;
   }
   let raw: unknown;
-  try { raw = parseStrictJson(text, { what: `credentials file ${file}` }); } catch (e) { throw new Error((e as Error).message); }
+  try {
+    raw = parseStrictJson(text, { what: `credentials file ${file}` });
+  } catch (e) {
+    throw new Error((e as Error).message);
+  }
   const r = check(CredentialsFile, raw);
   if (!r.ok) throw new Error(`credentials file ${file} is invalid: ${r.errors.map((x) => `${x.path} ${x.message}`).join('; ')}`);
   return r.value;
@@ -67,7 +83,8 @@ export async function writeCredentials(file: string, creds: CredentialsFile): Pr
 /** Adds or replaces a login and returns its new password (shown once, never stored in clear). */
 export async function addLogin(file: string, user: string, rights: Login['rights'] = 'device', grants?: Login['grants']): Promise<string> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(user)) throw new Error(`login "${user}" must be 1–64 letters, digits, "-" or "_"`);
-  if (rights === 'device' && RESERVED_LOGINS.includes(user)) throw new Error(`login "${user}" is reserved: hearth/${user}/ holds every device's stream announcements; choose another device id`);
+  if (rights === 'device' && RESERVED_LOGINS.includes(user))
+    throw new Error(`login "${user}" is reserved: hearth/${user}/ holds every device's stream announcements; choose another device id`);
   const creds = await readCredentials(file);
   const password = newPassword();
   creds.logins[user] = { hash: await hashPassword(password), rights, ...(grants ? { grants } : {}) };

@@ -35,7 +35,11 @@ export const DEFAULT_LIMITS: HubLimits = {
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private readonly ratePerS: number, private readonly burst: number, private readonly now: () => number) {
+  constructor(
+    private readonly ratePerS: number,
+    private readonly burst: number,
+    private readonly now: () => number,
+  ) {
     this.tokens = burst;
     this.last = now();
   }
@@ -46,7 +50,9 @@ export class TokenBucket {
     this.last = t;
     return this.tokens >= n ? 0 : ((n - this.tokens) * 1000) / this.ratePerS;
   }
-  take(n: number): void { this.tokens -= n; }
+  take(n: number): void {
+    this.tokens -= n;
+  }
 }
 
 export interface GateOptions {
@@ -73,16 +79,34 @@ export function gateConnection(sock: Duplex, o: GateOptions): GatedConnection {
   let refused = false;
 
   const gate = new Duplex({
-    read() { if (!timer) drain(); },
-    write(chunk, _enc, cb) { if (sock.destroyed) { cb(); return; } sock.write(chunk, cb); },
+    read() {
+      if (!timer) drain();
+    },
+    write(chunk, _enc, cb) {
+      if (sock.destroyed) {
+        cb();
+        return;
+      }
+      sock.write(chunk, cb);
+    },
     // Aedes writes a packet as several chunks (header, topic, payload) under cork: they reach the
     // socket as one write, not one system call each (under a flood that was the hub's top cost).
     writev(chunks, cb) {
-      if (sock.destroyed) { cb(); return; }
+      if (sock.destroyed) {
+        cb();
+        return;
+      }
       sock.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk as Buffer)), cb);
     },
-    final(cb) { sock.end(); cb(); },
-    destroy(err, cb) { clearTimeout(timer); sock.destroy(); cb(err); },
+    final(cb) {
+      sock.end();
+      cb();
+    },
+    destroy(err, cb) {
+      clearTimeout(timer);
+      sock.destroy();
+      cb(err);
+    },
   }) as GatedConnection;
   const s = sock as Partial<Socket>;
   gate.peer = s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : 'unknown';
@@ -102,31 +126,48 @@ export function gateConnection(sock: Duplex, o: GateOptions): GatedConnection {
         const wait = Math.max(msgs.waitMs(1), bytes.waitMs(f.packet.length));
         if (wait > 0) {
           sock.pause();
-          if (now() - lastThrottle > 10_000) { lastThrottle = now(); o.onThrottle?.(wait); }
-          timer = setTimeout(() => { timer = undefined; drain(); }, Math.ceil(wait));
+          if (now() - lastThrottle > 10_000) {
+            lastThrottle = now();
+            o.onThrottle?.(wait);
+          }
+          timer = setTimeout(() => {
+            timer = undefined;
+            drain();
+          }, Math.ceil(wait));
           return;
         }
         msgs.take(1);
         bytes.take(f.packet.length);
       }
       held.shift();
-      if (!gate.push(f.packet)) { sock.pause(); return; } // Aedes is behind: read() resumes
+      if (!gate.push(f.packet)) {
+        sock.pause();
+        return;
+      } // Aedes is behind: read() resumes
     }
     sock.resume();
   }
 
   sock.on('data', (chunk: Buffer) => {
     for (const f of splitter.push(chunk)) {
-      if (!f.ok) { refuse(f.reason); return; }
+      if (!f.ok) {
+        refuse(f.reason);
+        return;
+      }
       const bad = checkPacket(f.type, f.packet);
-      if (bad) { refuse(bad); return; }
+      if (bad) {
+        refuse(bad);
+        return;
+      }
       held.push(f);
     }
     if (!timer) drain();
   });
   sock.on('end', () => gate.push(null));
   sock.on('error', (e) => gate.destroy(e));
-  sock.on('close', () => { if (!gate.destroyed) gate.destroy(); });
+  sock.on('close', () => {
+    if (!gate.destroyed) gate.destroy();
+  });
   return gate;
 }
 
@@ -135,7 +176,9 @@ export class RetainedLedger {
   private readonly byTopic = new Map<string, { user: string; bytes: number }>();
   private readonly byUser = new Map<string, number>();
 
-  used(user: string): number { return this.byUser.get(user) ?? 0; }
+  used(user: string): number {
+    return this.byUser.get(user) ?? 0;
+  }
 
   /** True when `user` may retain `bytes` on `topic` within `limit` (clearing a topic always may). */
   allows(user: string, topic: string, bytes: number, limit: number): boolean {
@@ -147,7 +190,10 @@ export class RetainedLedger {
   record(user: string, topic: string, bytes: number): void {
     const cur = this.byTopic.get(topic);
     if (cur) this.byUser.set(cur.user, this.used(cur.user) - cur.bytes);
-    if (bytes === 0) { this.byTopic.delete(topic); return; }
+    if (bytes === 0) {
+      this.byTopic.delete(topic);
+      return;
+    }
     this.byTopic.set(topic, { user, bytes });
     this.byUser.set(user, this.used(user) + bytes);
   }

@@ -23,15 +23,26 @@ export class FrameSplitter {
     const out: Frame[] = [];
     for (;;) {
       if (this.buf.length < 2) break;
-      let len = 0, mul = 1, i = 1, done = false;
+      let len = 0,
+        mul = 1,
+        i = 1,
+        done = false;
       for (; i < 5 && i < this.buf.length; i++) {
         const b = this.buf[i]!;
         len += (b & 0x7f) * mul;
         mul *= 128;
-        if (!(b & 0x80)) { done = true; i++; break; }
+        if (!(b & 0x80)) {
+          done = true;
+          i++;
+          break;
+        }
       }
       if (!done) {
-        if (i >= 5) { this.failed = true; out.push({ ok: false, reason: 'malformed remaining length' }); break; }
+        if (i >= 5) {
+          this.failed = true;
+          out.push({ ok: false, reason: 'malformed remaining length' });
+          break;
+        }
         break; // the length is still arriving
       }
       const total = i + len;
@@ -76,7 +87,8 @@ export function checkPacket(type: number, p: Buffer): string | undefined {
     const t = str(p, at);
     return t && badString(t.value, 'the topic');
   }
-  if (type === 8 || type === 10) { // SUBSCRIBE, UNSUBSCRIBE: packet id, then filters (each followed by a QoS byte in SUBSCRIBE)
+  if (type === 8 || type === 10) {
+    // SUBSCRIBE, UNSUBSCRIBE: packet id, then filters (each followed by a QoS byte in SUBSCRIBE)
     let i = at + 2;
     while (i < p.length) {
       const f = str(p, i);
@@ -87,7 +99,8 @@ export function checkPacket(type: number, p: Buffer): string | undefined {
     }
     return undefined;
   }
-  if (type === 1) { // CONNECT: protocol name, level, flags, keepalive, client id, [will topic, will message], [username]
+  if (type === 1) {
+    // CONNECT: protocol name, level, flags, keepalive, client id, [will topic, will message], [username]
     const name = str(p, at);
     if (!name || name.next + 4 > p.length) return undefined;
     const flags = p[name.next + 1]!;

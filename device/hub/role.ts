@@ -25,8 +25,12 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
   const publish = () => {
     if (!broker) return;
     deps.link.publishState({
-      mqtt: `${broker.host}:${broker.port}`, ...(broker.tlsPort !== null ? { mqtts: `${broker.host}:${broker.tlsPort}` } : {}), ...(broker.wsPort !== null ? { ws: `${broker.host}:${broker.wsPort}` } : {}),
-      clients: broker.clients().length, logins: broker.logins(), anonymous: config.allowAnonymous ?? false,
+      mqtt: `${broker.host}:${broker.port}`,
+      ...(broker.tlsPort !== null ? { mqtts: `${broker.host}:${broker.tlsPort}` } : {}),
+      ...(broker.wsPort !== null ? { ws: `${broker.host}:${broker.wsPort}` } : {}),
+      clients: broker.clients().length,
+      logins: broker.logins(),
+      anonymous: config.allowAnonymous ?? false,
       ...(ntp ? { ntp: ntp.where } : {}),
     });
   };
@@ -35,22 +39,48 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
     async start() {
       stopped = false;
       const b = await startBroker({
-        host: config.host, port: config.port ?? 1883, wsPort: config.wsPort === 0 ? null : config.wsPort ?? 8080,
-        credentialsFile: credentialsFile(), allowAnonymous: config.allowAnonymous ?? false, baseTopic: deps.device.baseTopic, haPrefix: deps.device.haPrefix, limits: config.limits, tls: config.tls,
+        host: config.host,
+        port: config.port ?? 1883,
+        wsPort: config.wsPort === 0 ? null : (config.wsPort ?? 8080),
+        credentialsFile: credentialsFile(),
+        allowAnonymous: config.allowAnonymous ?? false,
+        baseTopic: deps.device.baseTopic,
+        haPrefix: deps.device.haPrefix,
+        limits: config.limits,
+        tls: config.tls,
         log: deps.log,
-        onSecurityEvent: (e) => deps.link.publishEvent(e.type, e.message, { ...(e.clientId ? { clientId: e.clientId } : {}), ...(e.user ? { user: e.user } : {}), ...(e.topic ? { topic: e.topic } : {}) }),
+        onSecurityEvent: (e) =>
+          deps.link.publishEvent(e.type, e.message, {
+            ...(e.clientId ? { clientId: e.clientId } : {}),
+            ...(e.user ? { user: e.user } : {}),
+            ...(e.topic ? { topic: e.topic } : {}),
+          }),
       });
-      if (stopped) { await b.close(); return; }
+      if (stopped) {
+        await b.close();
+        return;
+      }
       // House time for the devices (docs/clock.md): the hub is the always-on box they all reach.
       if (config.ntp?.enabled !== false) {
         try {
-          ntp = await serveHouseTime({ stack: await openUdp({}, deps), clock: deps.clock, host: config.ntp?.host ?? config.host, port: config.ntp?.port });
+          ntp = await serveHouseTime({
+            stack: await openUdp({}, deps),
+            clock: deps.clock,
+            host: config.ntp?.host ?? config.host,
+            port: config.ntp?.port,
+          });
         } catch (e) {
           await b.close();
-          throw new Error(`cannot serve house time on UDP ${config.ntp?.host ?? config.host ?? '0.0.0.0'}:${config.ntp?.port ?? 123}: ${(e as Error).message}`);
+          throw new Error(
+            `cannot serve house time on UDP ${config.ntp?.host ?? config.host ?? '0.0.0.0'}:${config.ntp?.port ?? 123}: ${(e as Error).message}`,
+          );
         }
         deps.log.info(`house time: ${ntp.where}`);
-        if (stopped) { await ntp.server?.stop(); await b.close(); return; }
+        if (stopped) {
+          await ntp.server?.stop();
+          await b.close();
+          return;
+        }
       }
       broker = b;
       b.aedes.on('clientReady', publish);
@@ -86,10 +116,14 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
         b.kick(args.device);
         publish();
       },
-      async clients() { return running().clients(); },
+      async clients() {
+        return running().clients();
+      },
     },
     telemetry(): Record<string, number> {
-      return broker ? { clients: broker.clients().length, logins: broker.logins(), ...(ntp?.server ? { ntpServed: ntp.server.served } : {}) } : {};
+      return broker
+        ? { clients: broker.clients().length, logins: broker.logins(), ...(ntp?.server ? { ntpServed: ntp.server.served } : {}) }
+        : {};
     },
   };
 };

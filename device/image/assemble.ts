@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { run } from './exec.ts';
 import {
-  sfdiskScript, readPartitionTable, FIRST_PARTITION_OFFSET, BOOT_LABEL, ROOT_LABEL, DEFAULT_BOOT_MIB, MTOOLS_ENV, type PartitionTable,
+  sfdiskScript,
+  readPartitionTable,
+  FIRST_PARTITION_OFFSET,
+  BOOT_LABEL,
+  ROOT_LABEL,
+  DEFAULT_BOOT_MIB,
+  MTOOLS_ENV,
+  type PartitionTable,
 } from './partitions.ts';
 import type { Logger } from '../core/log.ts';
 
@@ -50,7 +57,8 @@ export async function assembleImage(o: AssembleOptions): Promise<AssembleResult>
   const t0 = performance.now();
   const bootMiB = o.bootMiB ?? DEFAULT_BOOT_MIB;
   const leftovers = await readdir(join(o.rootDir, 'boot/firmware')).catch(() => []);
-  if (leftovers.length) throw new Error(`${o.rootDir}/boot/firmware must be empty (it is the FAT's mount point); found ${leftovers.slice(0, 5).join(', ')}`);
+  if (leftovers.length)
+    throw new Error(`${o.rootDir}/boot/firmware must be empty (it is the FAT's mount point); found ${leftovers.slice(0, 5).join(', ')}`);
 
   const rootContentBytes = Number((await run('du', ['-s', '-B1', '--apparent-size', o.rootDir])).stdout.split(/\s/)[0]);
   const bytes = imageSize(rootContentBytes, { bootMiB, rootFreeMiB: o.rootFreeMiB ?? 512, powerOfTwo: o.powerOfTwo ?? true });
@@ -71,11 +79,25 @@ export async function assembleImage(o: AssembleOptions): Promise<AssembleResult>
     const fat = join(work, 'boot.fat');
     await run('mkfs.vfat', ['-C', '-F', '32', '-n', BOOT_LABEL, '-i', diskId.slice(2), fat, String(boot.size / 1024)]);
     const entries = await readdir(o.bootDir);
-    if (entries.length) await run('mcopy', ['-s', '-p', '-m', '-i', fat, ...entries.map((e) => join(o.bootDir, e)), '::/'], { env: MTOOLS_ENV });
+    if (entries.length)
+      await run('mcopy', ['-s', '-p', '-m', '-i', fat, ...entries.map((e) => join(o.bootDir, e)), '::/'], { env: MTOOLS_ENV });
     await copySparse(fat, o.out, boot.start);
 
     o.log.info('root partition: mke2fs -d (ext4, straight into the image)');
-    await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', ROOT_LABEL, '-d', o.rootDir, '-E', `offset=${root.start}`, o.out, `${root.size / 1024}k`]);
+    await run('mke2fs', [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-L',
+      ROOT_LABEL,
+      '-d',
+      o.rootDir,
+      '-E',
+      `offset=${root.start}`,
+      o.out,
+      `${root.size / 1024}k`,
+    ]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -33,7 +33,10 @@ export async function sysBlockDevice(dev: string, sysDevBlock = '/sys/dev/block'
 }
 
 /** The block device holding the filesystem `path` is on, with its filesystem type (from mountinfo). */
-export async function filesystemDevice(path: string, mountinfo = '/proc/self/mountinfo'): Promise<{ dev: string; fstype: string; device?: string }> {
+export async function filesystemDevice(
+  path: string,
+  mountinfo = '/proc/self/mountinfo',
+): Promise<{ dev: string; fstype: string; device?: string }> {
   const dev = devString((await stat(path, { bigint: true })).dev);
   const text = await readFile(mountinfo, 'utf8').catch(() => '');
   let fstype = '';

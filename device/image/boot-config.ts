@@ -118,17 +118,27 @@ export function renderCmdline(template: string): string {
 
 /** Compares boot texts the way the firmware reads them: whitespace runs and line ends do not matter. */
 export function sameBootText(a: string, b: string): boolean {
-  const norm = (s: string) => s.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).filter((l) => l !== '').join('\n');
+  const norm = (s: string) =>
+    s
+      .split('\n')
+      .map((l) => l.trim().replace(/\s+/g, ' '))
+      .filter((l) => l !== '')
+      .join('\n');
   return norm(a) === norm(b);
 }
 
 /** Finds the kernel and initramfs on a staged boot partition (the newest of each). */
 export function kernelFiles(names: readonly string[]): KernelFiles {
   const newest = (prefix: string) =>
-    names.filter((n) => n.startsWith(prefix) && !/\.(dpkg-bak|old-dkms)$/.test(n)).sort((a, b) => b.localeCompare(a, 'en', { numeric: true }))[0];
+    names
+      .filter((n) => n.startsWith(prefix) && !/\.(dpkg-bak|old-dkms)$/.test(n))
+      .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }))[0];
   const kernel = newest('vmlinuz-');
   const initrd = newest('initrd.img-');
-  if (!kernel || !initrd) throw new Error(`the boot files have no ${kernel ? 'initrd.img-*' : 'vmlinuz-*'}; was the root built with raspi-firmware and initramfs-tools?`);
+  if (!kernel || !initrd)
+    throw new Error(
+      `the boot files have no ${kernel ? 'initrd.img-*' : 'vmlinuz-*'}; was the root built with raspi-firmware and initramfs-tools?`,
+    );
   return { kernel, initrd };
 }
 
@@ -142,7 +152,7 @@ export function imagesDir(): string {
     const p = new URL(rel, import.meta.url).pathname;
     if (existsSync(join(p, 'packages.txt'))) return p;
   }
-  throw new Error('cannot find the images/ folder (set HEARTH_IMAGES_DIR to a hearth checkout\'s images/)');
+  throw new Error("cannot find the images/ folder (set HEARTH_IMAGES_DIR to a hearth checkout's images/)");
 }
 
 export function readTemplate(name: 'config.txt' | 'cmdline.txt', dir = imagesDir()): string {

@@ -18,8 +18,18 @@ import { join, dirname } from 'node:path';
 import { run, have } from './exec.ts';
 import { assembleImage } from './assemble.ts';
 import {
-  DAC_PROFILES, hearthDacDefault, raspiFirmwareCustom, modprobeConf, asoundConf, renderConfigTxt, renderCmdline, sameBootText, kernelFiles,
-  imagesDir, readTemplate, type Dac,
+  DAC_PROFILES,
+  hearthDacDefault,
+  raspiFirmwareCustom,
+  modprobeConf,
+  asoundConf,
+  renderConfigTxt,
+  renderCmdline,
+  sameBootText,
+  kernelFiles,
+  imagesDir,
+  readTemplate,
+  type Dac,
 } from './boot-config.ts';
 import { PROVISIONING_FILE } from '../../protocol/provisioning.ts';
 import type { Logger } from '../core/log.ts';
@@ -91,31 +101,41 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   await step('runtime bundle (scripts/build.mjs)', async () => {
     if (!o.noRuntimeBuild && !o.distDir) await run(process.execPath, [join(o.repo, 'scripts/build.mjs')], { cwd: o.repo });
     const dist = o.distDir ?? join(o.repo, 'dist');
-    await access(join(dist, 'hearth.js')).catch(() => { throw new Error(`${dist}/hearth.js is missing; run node scripts/build.mjs`); });
+    await access(join(dist, 'hearth.js')).catch(() => {
+      throw new Error(`${dist}/hearth.js is missing; run node scripts/build.mjs`);
+    });
   });
 
   const addonVersions = await lockedAddonVersions(o.repo);
   const baseKey = await baseCacheKey(images, addonVersions);
   const baseTar = join(cache, `base-${baseKey}.tar`);
   const baseCached = !o.rebuildBase && (await exists(baseTar));
-  await step(baseCached ? `base root filesystem (cached ${baseTar})` : 'base root filesystem (mmdebstrap, arm64 under qemu-user: minutes)', async () => {
-    if (baseCached) return;
-    const addons = join(cache, `addons-${baseKey}`);
-    await rm(addons, { recursive: true, force: true });
-    await mkdir(addons, { recursive: true });
-    await writeFile(join(addons, 'package.json'), JSON.stringify({ name: 'hearth-addons', private: true, dependencies: addonVersions }, null, 2));
-    o.log.info('fetching the native addons\' sources (npm, no install scripts)');
-    await run('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: addons });
-    // speaker 0.5.5 leaks native memory on every write; fix its source before arm64 compiles it.
-    await run(process.execPath, [join(images, '../scripts/patch-speaker.mjs'), join(addons, 'node_modules/speaker'), '--no-rebuild']);
-    const npmDir = await hostNpmDir();
-    await withHeartbeat(o.log, 'base', () =>
-      run('bash', [join(images, 'base/mkbase.sh'), baseTar, addons, npmDir], {
-        onLine: (l) => { if (/^(I:|E:|W:|\[hearth\])/.test(l)) o.log.info(l); },
-      }),
-    );
-    await rm(addons, { recursive: true, force: true });
-  });
+  await step(
+    baseCached ? `base root filesystem (cached ${baseTar})` : 'base root filesystem (mmdebstrap, arm64 under qemu-user: minutes)',
+    async () => {
+      if (baseCached) return;
+      const addons = join(cache, `addons-${baseKey}`);
+      await rm(addons, { recursive: true, force: true });
+      await mkdir(addons, { recursive: true });
+      await writeFile(
+        join(addons, 'package.json'),
+        JSON.stringify({ name: 'hearth-addons', private: true, dependencies: addonVersions }, null, 2),
+      );
+      o.log.info("fetching the native addons' sources (npm, no install scripts)");
+      await run('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: addons });
+      // speaker 0.5.5 leaks native memory on every write; fix its source before arm64 compiles it.
+      await run(process.execPath, [join(images, '../scripts/patch-speaker.mjs'), join(addons, 'node_modules/speaker'), '--no-rebuild']);
+      const npmDir = await hostNpmDir();
+      await withHeartbeat(o.log, 'base', () =>
+        run('bash', [join(images, 'base/mkbase.sh'), baseTar, addons, npmDir], {
+          onLine: (l) => {
+            if (/^(I:|E:|W:|\[hearth\])/.test(l)) o.log.info(l);
+          },
+        }),
+      );
+      await rm(addons, { recursive: true, force: true });
+    },
+  );
 
   const work = join(cache, 'work');
   const root = join(work, 'root');
@@ -144,8 +164,14 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     const debCmdline = await readFile(join(boot, 'cmdline.txt'), 'utf8').catch(() => '');
     const ourConfig = renderConfigTxt(readTemplate('config.txt', images), k, 'none');
     const ourCmdline = renderCmdline(readTemplate('cmdline.txt', images));
-    if (!sameBootText(debConfig, ourConfig)) throw new Error(`images/boot/config.txt no longer matches what raspi-firmware generates:\n--- raspi-firmware\n${debConfig}\n--- template\n${ourConfig}`);
-    if (!sameBootText(debCmdline, ourCmdline)) throw new Error(`images/boot/cmdline.txt no longer matches what raspi-firmware generates:\n--- raspi-firmware\n${debCmdline}--- template\n${ourCmdline}`);
+    if (!sameBootText(debConfig, ourConfig))
+      throw new Error(
+        `images/boot/config.txt no longer matches what raspi-firmware generates:\n--- raspi-firmware\n${debConfig}\n--- template\n${ourConfig}`,
+      );
+    if (!sameBootText(debCmdline, ourCmdline))
+      throw new Error(
+        `images/boot/cmdline.txt no longer matches what raspi-firmware generates:\n--- raspi-firmware\n${debCmdline}--- template\n${ourCmdline}`,
+      );
     await writeBootFiles({ boot, root, images, dac: o.dac, kernel: k });
     if (o.provisioning) await writeFile(join(boot, PROVISIONING_FILE), JSON.stringify(o.provisioning, null, 2) + '\n');
   });
@@ -158,7 +184,14 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
 }
 
 /** Adds the hearth layer to an unpacked base root (also used by the tests on a tiny root). */
-export async function layerRoot(o: { root: string; repo: string; images: string; dac: Dac; addonVersions?: Record<string, string>; dist?: string }): Promise<void> {
+export async function layerRoot(o: {
+  root: string;
+  repo: string;
+  images: string;
+  dac: Dac;
+  addonVersions?: Record<string, string>;
+  dist?: string;
+}): Promise<void> {
   const { root } = o;
   await cp(join(o.images, 'rootfs'), root, { recursive: true, preserveTimestamps: true });
   const opt = join(root, 'opt/hearth');
@@ -166,7 +199,11 @@ export async function layerRoot(o: { root: string; repo: string; images: string;
   await mkdir(opt, { recursive: true });
   await cp(o.dist ?? join(o.repo, 'dist'), join(opt, 'dist'), { recursive: true });
   const pkg = JSON.parse(await readFile(join(o.repo, 'package.json'), 'utf8')) as { version: string };
-  await writeFile(join(opt, 'package.json'), JSON.stringify({ name: 'hearth', version: pkg.version, private: true, type: 'module', dependencies: o.addonVersions ?? {} }, null, 2) + '\n');
+  await writeFile(
+    join(opt, 'package.json'),
+    JSON.stringify({ name: 'hearth', version: pkg.version, private: true, type: 'module', dependencies: o.addonVersions ?? {} }, null, 2) +
+      '\n',
+  );
   // The addons' node_modules (from the base) less what only built them (node-gyp and its tree).
   if (await exists(join(opt, 'node_modules'))) {
     await pruneToRuntime(join(opt, 'node_modules'), NATIVE_ADDONS);
@@ -183,15 +220,19 @@ export async function layerRoot(o: { root: string; repo: string; images: string;
   await writeFile(join(root, 'etc/default/hearth-dac'), hearthDacDefault(o.dac));
   const custom = raspiFirmwareCustom(o.dac);
   const customFile = join(root, 'etc/default/raspi-firmware-custom');
-  if (custom !== undefined) await writeFile(customFile, custom); else await rm(customFile, { force: true });
+  if (custom !== undefined) await writeFile(customFile, custom);
+  else await rm(customFile, { force: true });
   const asound = asoundConf(o.dac);
-  if (asound !== undefined) await writeFile(join(root, 'etc/asound.conf'), asound); else await rm(join(root, 'etc/asound.conf'), { force: true });
+  if (asound !== undefined) await writeFile(join(root, 'etc/asound.conf'), asound);
+  else await rm(join(root, 'etc/asound.conf'), { force: true });
   const modprobe = modprobeConf(o.dac);
   const modprobeFile = join(root, 'etc/modprobe.d/hearth-dac.conf');
   await mkdir(dirname(modprobeFile), { recursive: true });
-  if (modprobe !== undefined) await writeFile(modprobeFile, modprobe); else await rm(modprobeFile, { force: true });
+  if (modprobe !== undefined) await writeFile(modprobeFile, modprobe);
+  else await rm(modprobeFile, { force: true });
 
-  for (const x of ['usr/lib/hearth/dac-overlay.sh', 'etc/kernel/postinst.d/z60-hearth-dac', 'usr/local/bin/hearth']) await chmod(join(root, x), 0o755);
+  for (const x of ['usr/lib/hearth/dac-overlay.sh', 'etc/kernel/postinst.d/z60-hearth-dac', 'usr/local/bin/hearth'])
+    await chmod(join(root, x), 0o755);
   // Security updates on by default (first boot rewrites these from hearth.json's "updates").
   await mkdir(join(root, 'etc/apt/apt.conf.d'), { recursive: true });
   await writeFile(join(root, AUTO_UPGRADES_CONF), autoUpgradesConf(undefined));
@@ -225,7 +266,13 @@ export async function enableUnits(root: string, units = ENABLED_UNITS): Promise<
 }
 
 /** config.txt and cmdline.txt from the templates, and the DTBs patched for the DAC. */
-export async function writeBootFiles(o: { boot: string; root: string; images: string; dac: Dac; kernel: { kernel: string; initrd: string } }): Promise<void> {
+export async function writeBootFiles(o: {
+  boot: string;
+  root: string;
+  images: string;
+  dac: Dac;
+  kernel: { kernel: string; initrd: string };
+}): Promise<void> {
   await writeFile(join(o.boot, 'config.txt'), renderConfigTxt(readTemplate('config.txt', o.images), o.kernel, o.dac));
   await writeFile(join(o.boot, 'cmdline.txt'), renderCmdline(readTemplate('cmdline.txt', o.images)));
   await run('sh', [join(o.images, 'rootfs/usr/lib/hearth/dac-overlay.sh'), o.boot, o.dac, join(o.root, 'usr/lib/hearth/overlays')]);
@@ -263,10 +310,23 @@ export async function lockedAddonVersions(repo: string): Promise<Record<string, 
 /** Cache key of the base: everything mkbase.sh reads. */
 export async function baseCacheKey(images: string, addons: Record<string, string>): Promise<string> {
   const h = createHash('sha256');
-  for (const f of ['packages.txt', 'build-packages.txt', 'build-tools.re', 'dpkg-excludes', 'initramfs-modules', 'base/mkbase.sh', 'base/essential-hook.sh', 'base/customize-hook.sh', 'base/cross-addons.sh', '../scripts/patch-speaker.mjs']) {
+  for (const f of [
+    'packages.txt',
+    'build-packages.txt',
+    'build-tools.re',
+    'dpkg-excludes',
+    'initramfs-modules',
+    'base/mkbase.sh',
+    'base/essential-hook.sh',
+    'base/customize-hook.sh',
+    'base/cross-addons.sh',
+    '../scripts/patch-speaker.mjs',
+  ]) {
     h.update(`${f}\n`).update(await readFile(join(images, f)));
   }
-  h.update(JSON.stringify(addons)).update(process.env.HEARTH_SUITE ?? 'trixie').update(process.env.HEARTH_MIRROR ?? '');
+  h.update(JSON.stringify(addons))
+    .update(process.env.HEARTH_SUITE ?? 'trixie')
+    .update(process.env.HEARTH_MIRROR ?? '');
   return h.digest('hex').slice(0, 16);
 }
 
@@ -278,9 +338,23 @@ async function hostNpmDir(): Promise<string> {
 }
 
 async function preflight(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('hearth image build needs root (mmdebstrap --mode=root and the owners of the root filesystem\'s files)');
+  if (process.getuid?.() !== 0)
+    throw new Error("hearth image build needs root (mmdebstrap --mode=root and the owners of the root filesystem's files)");
   // aarch64-linux-gnu-g++: the native addons are cross-compiled here (images/base/cross-addons.sh).
-  const tools = ['mmdebstrap', 'tar', 'sfdisk', 'mkfs.vfat', 'mcopy', 'mke2fs', 'dtc', 'fdtoverlay', 'fdtget', 'npm', 'aarch64-linux-gnu-g++', 'make'];
+  const tools = [
+    'mmdebstrap',
+    'tar',
+    'sfdisk',
+    'mkfs.vfat',
+    'mcopy',
+    'mke2fs',
+    'dtc',
+    'fdtoverlay',
+    'fdtget',
+    'npm',
+    'aarch64-linux-gnu-g++',
+    'make',
+  ];
   const missing: string[] = [];
   for (const t of tools) if (!(await have(t))) missing.push(t);
   if (missing.length) {
@@ -289,7 +363,9 @@ async function preflight(): Promise<void> {
   const binfmt = await readFile('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8').catch(() => '');
   if (!binfmt.startsWith('enabled')) {
     await run('update-binfmts', ['--enable', 'qemu-aarch64']).catch((e) => {
-      throw new Error(`arm64 programs cannot run here (binfmt qemu-aarch64): ${(e as Error).message}\n  apt-get install qemu-user-static binfmt-support`);
+      throw new Error(
+        `arm64 programs cannot run here (binfmt qemu-aarch64): ${(e as Error).message}\n  apt-get install qemu-user-static binfmt-support`,
+      );
     });
   }
 }
@@ -305,5 +381,8 @@ async function withHeartbeat<T>(log: Logger, what: string, fn: () => Promise<T>,
 }
 
 async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }

@@ -10,8 +10,9 @@ import { DAC_CHOICES, imagesDir, type Dac } from './boot-config.ts';
 import { loadProvisioningFile, provisionTarget } from './provision.ts';
 import { inspectTarget, refusals, describeTarget, writeImage, verifyImage, progressLine, type WriteProgress } from './flash.ts';
 
-export interface ImageCliContext { log: Logger }
-
+export interface ImageCliContext {
+  log: Logger;
+}
 
 export function registerImageCommands(program: Command, ctx: ImageCliContext): void {
   const image = program.command('image').description('build an SD card image, or provision one (see docs/images.md)');
@@ -26,20 +27,31 @@ export function registerImageCommands(program: Command, ctx: ImageCliContext): v
     .option('--no-runtime-build', 'use the dist/ that is there instead of running scripts/build.mjs')
     .option('--dist <dir>', 'take the runtime bundle (hearth.js, console/) from this folder')
     .option('--rebuild-base', 'rebuild the cached base root filesystem', false)
-    .action(async (o: { dac: Dac; out: string; config?: string; cache: string; runtimeBuild: boolean; dist?: string; rebuildBase: boolean }) => {
-      const { buildImage } = await import('./build.ts');
-      const repo = join(imagesDir(), '..');
-      const provisioning = o.config ? await loadProvisioningFile(o.config).catch(fail) : undefined;
-      const t0 = performance.now();
-      const r = await buildImage({
-        repo: process.env.HEARTH_REPO ?? repo, out: resolve(o.out), dac: o.dac, log: ctx.log, provisioning,
-        cacheDir: o.cache || undefined, noRuntimeBuild: !o.runtimeBuild, distDir: o.dist ? resolve(o.dist) : undefined, rebuildBase: o.rebuildBase,
-      }).catch(fail);
-      console.log(`\n${r.image}: ${(r.bytes / 2 ** 20).toFixed(0)} MiB, kernel ${r.kernel}, DAC ${o.dac}, base ${r.baseCached ? 'cached' : 'built'} (${r.baseKey})`);
-      for (const [name, ms] of r.steps) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${name}`);
-      console.log(`  ${((performance.now() - t0) / 1000).toFixed(1).padStart(7)} s  total`);
-      console.log(`next: hearth image provision ${o.out} --config hearth.json   (per device), then hearth flash ${o.out} /dev/sdX`);
-    });
+    .action(
+      async (o: { dac: Dac; out: string; config?: string; cache: string; runtimeBuild: boolean; dist?: string; rebuildBase: boolean }) => {
+        const { buildImage } = await import('./build.ts');
+        const repo = join(imagesDir(), '..');
+        const provisioning = o.config ? await loadProvisioningFile(o.config).catch(fail) : undefined;
+        const t0 = performance.now();
+        const r = await buildImage({
+          repo: process.env.HEARTH_REPO ?? repo,
+          out: resolve(o.out),
+          dac: o.dac,
+          log: ctx.log,
+          provisioning,
+          cacheDir: o.cache || undefined,
+          noRuntimeBuild: !o.runtimeBuild,
+          distDir: o.dist ? resolve(o.dist) : undefined,
+          rebuildBase: o.rebuildBase,
+        }).catch(fail);
+        console.log(
+          `\n${r.image}: ${(r.bytes / 2 ** 20).toFixed(0)} MiB, kernel ${r.kernel}, DAC ${o.dac}, base ${r.baseCached ? 'cached' : 'built'} (${r.baseKey})`,
+        );
+        for (const [name, ms] of r.steps) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${name}`);
+        console.log(`  ${((performance.now() - t0) / 1000).toFixed(1).padStart(7)} s  total`);
+        console.log(`next: hearth image provision ${o.out} --config hearth.json   (per device), then hearth flash ${o.out} /dev/sdX`);
+      },
+    );
 
   image
     .command('provision <image>')
@@ -56,7 +68,7 @@ export function registerImageCommands(program: Command, ctx: ImageCliContext): v
     .description('write an image to an SD card (checks the target, asks, writes, verifies by read-back)')
     .option('-y, --yes', 'do not ask for confirmation', false)
     .option('--force', 'allow a disk that does not report itself removable', false)
-    .option('--config <file>', 'then write this hearth.json to the card\'s boot partition')
+    .option('--config <file>', "then write this hearth.json to the card's boot partition")
     .action(async (img: string, device: string, o: { yes: boolean; force: boolean; config?: string }) => {
       const provisioning = o.config ? await loadProvisioningFile(o.config).catch(fail) : undefined;
       const size = (await stat(img).catch(() => fail(new Error(`cannot read ${img}`)))).size;
@@ -74,7 +86,9 @@ export function registerImageCommands(program: Command, ctx: ImageCliContext): v
       const bar = progressPrinter();
       const w = await writeImage(img, device, { onProgress: bar }).catch(fail);
       process.stderr.write('\n');
-      console.log(`written ${(w.bytes / 2 ** 20).toFixed(0)} MiB in ${(w.ms / 1000).toFixed(1)} s (${(w.bytes / 2 ** 20 / (w.ms / 1000)).toFixed(1)} MiB/s), synced`);
+      console.log(
+        `written ${(w.bytes / 2 ** 20).toFixed(0)} MiB in ${(w.ms / 1000).toFixed(1)} s (${(w.bytes / 2 ** 20 / (w.ms / 1000)).toFixed(1)} MiB/s), synced`,
+      );
       const v = await verifyImage(img, device, { onProgress: bar }).catch(fail);
       process.stderr.write('\n');
       if (!v.ok) throw new CliError(`verify FAILED: image sha256 ${v.imageSha256}, card ${v.targetSha256}; the card may be faulty`);
@@ -96,7 +110,7 @@ export function registerImageCommands(program: Command, ctx: ImageCliContext): v
 
   program
     .command('firstboot')
-    .description('import the boot partition\'s hearth.json into this device (run by hearth-firstboot.service)')
+    .description("import the boot partition's hearth.json into this device (run by hearth-firstboot.service)")
     .option('--file <file>', 'provisioning file', '/boot/firmware/hearth.json')
     .option('--state-dir <dir>', 'runtime state directory', '/var/lib/hearth')
     .action(async (o: { file: string; stateDir: string }) => {

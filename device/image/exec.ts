@@ -12,7 +12,11 @@ export interface RunOptions {
 }
 
 export class CommandError extends Error {
-  constructor(readonly cmd: string, readonly code: number | null, readonly stderr: string) {
+  constructor(
+    readonly cmd: string,
+    readonly code: number | null,
+    readonly stderr: string,
+  ) {
     super(`${cmd} failed${code === null ? '' : ` (exit ${code})`}: ${stderr.trim().split('\n').slice(-12).join('\n') || 'no output'}`);
     this.name = 'CommandError';
   }
@@ -31,9 +35,17 @@ export function run(cmd: string, args: readonly string[], o: RunOptions = {}): P
       partial[stream] = lines.pop() ?? '';
       for (const l of lines) o.onLine(l, stream);
     };
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; feed('stdout', d); });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; feed('stderr', d); });
-    child.on('error', (e) => reject(new CommandError(cmd, null, (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd}: command not found` : e.message)));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      feed('stdout', d);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      feed('stderr', d);
+    });
+    child.on('error', (e) =>
+      reject(new CommandError(cmd, null, (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd}: command not found` : e.message)),
+    );
     child.on('close', (code) => {
       for (const s of ['stdout', 'stderr'] as const) if (partial[s] && o.onLine) o.onLine(partial[s], s);
       if (code === 0) resolve({ stdout, stderr });

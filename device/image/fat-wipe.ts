@@ -49,10 +49,15 @@ export function parseBootSector(b: Buffer): FatGeometry {
   // The FAT type follows from the cluster count alone (Microsoft's FAT specification).
   const type = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
   return {
-    type, bytesPerSector, clusterBytes: bytesPerSector * sectorsPerCluster,
-    fatOffset: reserved * bytesPerSector, fatBytes: fatSectors * bytesPerSector,
-    dataOffset: dataSector * bytesPerSector, clusters,
-    rootOffset: (reserved + fats * fatSectors) * bytesPerSector, rootBytes: rootSectors * bytesPerSector,
+    type,
+    bytesPerSector,
+    clusterBytes: bytesPerSector * sectorsPerCluster,
+    fatOffset: reserved * bytesPerSector,
+    fatBytes: fatSectors * bytesPerSector,
+    dataOffset: dataSector * bytesPerSector,
+    clusters,
+    rootOffset: (reserved + fats * fatSectors) * bytesPerSector,
+    rootBytes: rootSectors * bytesPerSector,
     rootCluster: type === 32 ? b.readUInt32LE(44) : 0,
   };
 }
@@ -78,7 +83,11 @@ export function chain(fat: Buffer, g: FatGeometry, first: number): number[] {
   return out;
 }
 
-export interface FatFile { path: string; size: number; clusters: number[] }
+export interface FatFile {
+  path: string;
+  size: number;
+  clusters: number[];
+}
 
 /** Every file in the filesystem (all directories), with its size and clusters. */
 async function listFiles(fh: FileHandle, offset: number, g: FatGeometry, fat: Buffer): Promise<FatFile[]> {
@@ -90,7 +99,8 @@ async function listFiles(fh: FileHandle, offset: number, g: FatGeometry, fat: Bu
       if (e[0] === 0) break;
       const attr = e[11]!;
       if (e[0] === 0xe5 || attr === 0x0f || attr & 0x08) continue;
-      const name = e.toString('latin1', 0, 8).trimEnd() + (e.toString('latin1', 8, 11).trim() ? `.${e.toString('latin1', 8, 11).trim()}` : '');
+      const name =
+        e.toString('latin1', 0, 8).trimEnd() + (e.toString('latin1', 8, 11).trim() ? `.${e.toString('latin1', 8, 11).trim()}` : '');
       if (name === '.' || name === '..') continue;
       const first = (g.type === 32 ? e.readUInt16LE(20) << 16 : 0) | e.readUInt16LE(26);
       const clusters = first >= 2 ? chain(fat, g, first) : [];
@@ -101,7 +111,8 @@ async function listFiles(fh: FileHandle, offset: number, g: FatGeometry, fat: Bu
       } else out.push({ path: `${prefix}${name}`, size: e.readUInt32LE(28), clusters });
     }
   };
-  const root = g.type === 32 ? await readClusters(fh, offset, g, chain(fat, g, g.rootCluster)) : await readAt(fh, offset + g.rootOffset, g.rootBytes);
+  const root =
+    g.type === 32 ? await readClusters(fh, offset, g, chain(fat, g, g.rootCluster)) : await readAt(fh, offset + g.rootOffset, g.rootBytes);
   await walk(root, '/', 0);
   return out;
 }

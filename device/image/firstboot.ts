@@ -17,8 +17,22 @@ import { readFile, writeFile, mkdir, chown, chmod, symlink, lstat, rm, open, ren
 import { pbkdf2Sync } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { parseProvisioning, hostnameFor, scrubbedProvisioning, provisioningSecrets, type Provisioning } from '../../protocol/provisioning.ts';
-import { timePlan, chronyConf, autoUpgradesConf, unattendedConf, CHRONY_CONF, AUTO_UPGRADES_CONF, UNATTENDED_CONF } from './system-config.ts';
+import {
+  parseProvisioning,
+  hostnameFor,
+  scrubbedProvisioning,
+  provisioningSecrets,
+  type Provisioning,
+} from '../../protocol/provisioning.ts';
+import {
+  timePlan,
+  chronyConf,
+  autoUpgradesConf,
+  unattendedConf,
+  CHRONY_CONF,
+  AUTO_UPGRADES_CONF,
+  UNATTENDED_CONF,
+} from './system-config.ts';
 import { wipeFreeClusters } from './fat-wipe.ts';
 import { filesystemDevice } from './block-dev.ts';
 import { ProtocolError } from '../../protocol/envelope.ts';
@@ -47,16 +61,23 @@ export const realLiveSystem: LiveSystem = {
   setHostname: (name) => writeFile('/proc/sys/kernel/hostname', name),
   startUnit: (unit) =>
     new Promise((resolve, reject) =>
-      execFile('systemctl', ['start', '--no-block', unit], (e, _o, err) => (e ? reject(new Error(`systemctl start ${unit}: ${err || e.message}`)) : resolve())),
+      execFile('systemctl', ['start', '--no-block', unit], (e, _o, err) =>
+        e ? reject(new Error(`systemctl start ${unit}: ${err || e.message}`)) : resolve(),
+      ),
     ),
   syncFs: (path) =>
-    new Promise((resolve, reject) => execFile('sync', ['-f', path], (e, _o, err) => (e ? reject(new Error(`sync -f ${path}: ${err || e.message}`)) : resolve()))),
+    new Promise((resolve, reject) =>
+      execFile('sync', ['-f', path], (e, _o, err) => (e ? reject(new Error(`sync -f ${path}: ${err || e.message}`)) : resolve())),
+    ),
   wipeFreeSpace: async (path, secrets) => {
     const fs = await filesystemDevice(path);
-    if (!/^(vfat|msdos|fat)$/.test(fs.fstype)) return `${path} is on ${fs.fstype || 'an unknown filesystem'} (${fs.dev}), not FAT: nothing to wipe`;
+    if (!/^(vfat|msdos|fat)$/.test(fs.fstype))
+      return `${path} is on ${fs.fstype || 'an unknown filesystem'} (${fs.dev}), not FAT: nothing to wipe`;
     if (!fs.device) throw new Error(`no block device for ${fs.dev} (the filesystem holding ${path})`);
     const r = await wipeFreeClusters(fs.device, secrets);
-    const inUse = r.inUseHits.length ? `; ${r.inUseHits.length} secret(s) remain inside other files on the partition: delete them by hand` : '';
+    const inUse = r.inUseHits.length
+      ? `; ${r.inUseHits.length} secret(s) remain inside other files on the partition: delete them by hand`
+      : '';
     return `${fs.device}: zeroed ${r.zeroedClusters} of ${r.freeClusters} free clusters (${r.secretClusters} held a secret) and ${r.zeroedSlacks} file tails${inUse}`;
   },
 };
@@ -81,7 +102,10 @@ export type FirstbootResult =
   | { outcome: 'imported'; revision: number; id: string; hostname: string; sshKeys: number; wifi: boolean };
 
 export class FirstbootError extends Error {
-  constructor(message: string, readonly details: Array<{ path: string; message: string }> = []) {
+  constructor(
+    message: string,
+    readonly details: Array<{ path: string; message: string }> = [],
+  ) {
     super(message);
     this.name = 'FirstbootError';
   }
@@ -131,10 +155,15 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
     }
     p = parseProvisioning(raw);
   } catch (e) {
-    const details = e instanceof ProtocolError ? e.details ?? [] : [{ path: '', message: e instanceof SyntaxError ? jsonErrorAt(text, e) : (e as Error).message }];
+    const details =
+      e instanceof ProtocolError
+        ? (e.details ?? [])
+        : [{ path: '', message: e instanceof SyntaxError ? jsonErrorAt(text, e) : (e as Error).message }];
     const lines = details.map((d) => `  ${d.path || '/'}: ${d.message}`).join('\n');
     const message = `${o.file} was not imported; nothing was changed. Fix these and boot again:\n${lines}\n`;
-    await writeFile(errorFile, message).then(() => live.syncFs(errorFile)).catch(() => {});
+    await writeFile(errorFile, message)
+      .then(() => live.syncFs(errorFile))
+      .catch(() => {});
     o.log.error(`provisioning file is invalid`, { file: o.file, errors: details });
     throw new FirstbootError(message, details);
   }
@@ -161,7 +190,11 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
 
   // 3. Wi-Fi through wpa_supplicant@wlan0 (systemd-networkd does DHCP on wlan0).
   if (p.wifi) {
-    await writeFileAtomic(join(root, 'etc/wpa_supplicant/wpa_supplicant-wlan0.conf'), wpaSupplicantConf(p.wifi.ssid, p.wifi.psk!, p.wifi.country), 0o600);
+    await writeFileAtomic(
+      join(root, 'etc/wpa_supplicant/wpa_supplicant-wlan0.conf'),
+      wpaSupplicantConf(p.wifi.ssid, p.wifi.psk!, p.wifi.country),
+      0o600,
+    );
     const link = join(root, 'etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service');
     await mkdir(dirname(link), { recursive: true });
     if (!(await exists(link))) await symlink('/usr/lib/systemd/system/wpa_supplicant@.service', link);
@@ -174,12 +207,18 @@ export async function runFirstboot(o: FirstbootOptions): Promise<FirstbootResult
   await writeFileAtomic(join(root, CHRONY_CONF), chronyConf(plan), 0o644);
   await writeFileAtomic(join(root, AUTO_UPGRADES_CONF), autoUpgradesConf(p.updates), 0o644);
   await writeFileAtomic(join(root, UNATTENDED_CONF), unattendedConf(p.updates), 0o644);
-  o.log.info(`OS clock follows ${[...plan.servers, ...(plan.pool ? [plan.pool] : [])].join(', ')}${plan.serve ? '; serves the LAN (local stratum 10)' : ''}; security updates ${(p.updates?.security ?? true) ? `on, reboot ${p.updates?.rebootAt ? `at ${p.updates.rebootAt}` : 'never by itself'}` : 'off'}`);
+  o.log.info(
+    `OS clock follows ${[...plan.servers, ...(plan.pool ? [plan.pool] : [])].join(', ')}${plan.serve ? '; serves the LAN (local stratum 10)' : ''}; security updates ${(p.updates?.security ?? true) ? `on, reboot ${p.updates?.rebootAt ? `at ${p.updates.rebootAt}` : 'never by itself'}` : 'off'}`,
+  );
 
   // 5. Host name: persistent in /etc, and for this boot.
   const hostname = hostnameFor(p);
   await writeFileAtomic(join(root, 'etc/hostname'), `${hostname}\n`, 0o644);
-  await writeFileAtomic(join(root, 'etc/hosts'), hostsFile(await readFile(join(root, 'etc/hosts'), 'utf8').catch(() => ''), hostname), 0o644);
+  await writeFileAtomic(
+    join(root, 'etc/hosts'),
+    hostsFile(await readFile(join(root, 'etc/hosts'), 'utf8').catch(() => ''), hostname),
+    0o644,
+  );
   await live.setHostname(hostname);
   o.log.info(`host name ${hostname}`);
 
@@ -242,7 +281,9 @@ async function writeFileDurable(file: string, text: string): Promise<void> {
 /** wpa_supplicant config: the SSID as hex (no quoting issues) and the PSK derived, never the passphrase. */
 export function wpaSupplicantConf(ssid: string, psk: string, country: string): string {
   const hexSsid = Buffer.from(ssid, 'utf8').toString('hex');
-  const key = /^[0-9A-Fa-f]{64}$/.test(psk) ? psk.toLowerCase() : pbkdf2Sync(psk, Buffer.from(ssid, 'utf8'), 4096, 32, 'sha1').toString('hex');
+  const key = /^[0-9A-Fa-f]{64}$/.test(psk)
+    ? psk.toLowerCase()
+    : pbkdf2Sync(psk, Buffer.from(ssid, 'utf8'), 4096, 32, 'sha1').toString('hex');
   return [
     '# written by hearth firstboot; the passphrase is stored as its derived PSK only',
     'ctrl_interface=DIR=/run/wpa_supplicant GROUP=netdev',
@@ -278,5 +319,10 @@ async function lookupUser(root: string, name: string): Promise<{ uid: number; gi
 }
 
 async function exists(p: string): Promise<boolean> {
-  try { await lstat(p); return true; } catch { return false; }
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -27,7 +27,16 @@ export async function statNode(path: string): Promise<NodeKind> {
   });
   if (!st) return { kind: 'missing' };
   if (st.isBlockDevice()) return { kind: 'block', rdev: devString(st.rdev) };
-  return { kind: 'other', what: st.isFile() ? 'a regular file' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a device' };
+  return {
+    kind: 'other',
+    what: st.isFile()
+      ? 'a regular file'
+      : st.isDirectory()
+        ? 'a directory'
+        : st.isCharacterDevice()
+          ? 'a character device'
+          : 'not a device',
+  };
 }
 
 export interface FlashEnv {
@@ -43,7 +52,13 @@ export interface FlashEnv {
   swaps: string;
 }
 
-export const REAL_FLASH_ENV: FlashEnv = { sysBlock: '/sys/block', sysDevBlock: '/sys/dev/block', statNode, mountinfo: '/proc/self/mountinfo', swaps: '/proc/swaps' };
+export const REAL_FLASH_ENV: FlashEnv = {
+  sysBlock: '/sys/block',
+  sysDevBlock: '/sys/dev/block',
+  statNode,
+  mountinfo: '/proc/self/mountinfo',
+  swaps: '/proc/swaps',
+};
 
 export interface BlockTarget {
   device: string;
@@ -65,7 +80,11 @@ export interface BlockTarget {
   holdsRoot: boolean;
 }
 
-const readTrim = (p: string) => readFile(p, 'utf8').then((s) => s.trim(), () => '');
+const readTrim = (p: string) =>
+  readFile(p, 'utf8').then(
+    (s) => s.trim(),
+    () => '',
+  );
 
 /** Major:minor of the disk and each of its partitions, plus the kernel names. */
 async function devNumbers(sysBlock: string, name: string): Promise<Map<string, string>> {
@@ -89,7 +108,10 @@ async function disksOf(sysBlock: string, dev: string, depth = 0): Promise<string
     const nums = await devNumbers(sysBlock, d);
     if (!nums.has(dev)) continue;
     const slaves = await readdir(join(sysBlock, d, 'slaves')).catch(() => [] as string[]);
-    if (slaves.length === 0) { found.push(d); continue; }
+    if (slaves.length === 0) {
+      found.push(d);
+      continue;
+    }
     for (const s of slaves) {
       const sdev = (await readTrim(join(sysBlock, d, 'slaves', s, 'dev'))) || (await findDev(sysBlock, s));
       if (sdev) found.push(...(await disksOf(sysBlock, sdev, depth + 1)));
@@ -107,27 +129,48 @@ async function findDev(sysBlock: string, name: string): Promise<string> {
   return '';
 }
 
-interface MountEntry { dev: string; mountPoint: string }
+interface MountEntry {
+  dev: string;
+  mountPoint: string;
+}
 
 export function parseMountinfo(text: string): MountEntry[] {
-  return text.split('\n').filter(Boolean).map((l) => {
-    const f = l.split(' ');
-    return { dev: f[2] ?? '', mountPoint: (f[4] ?? '').replace(/\\040/g, ' ') };
-  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const f = l.split(' ');
+      return { dev: f[2] ?? '', mountPoint: (f[4] ?? '').replace(/\\040/g, ' ') };
+    });
 }
 
 export async function inspectTarget(device: string, env: FlashEnv = REAL_FLASH_ENV): Promise<BlockTarget> {
-  const base: BlockTarget = { device, name: basename(device), exists: false, isPartition: false, model: '', sizeBytes: 0, removable: false, mountedAt: [], holdsRoot: false };
+  const base: BlockTarget = {
+    device,
+    name: basename(device),
+    exists: false,
+    isPartition: false,
+    model: '',
+    sizeBytes: 0,
+    removable: false,
+    mountedAt: [],
+    holdsRoot: false,
+  };
   const node = await env.statNode(device);
   if (node.kind === 'missing') return { ...base, notADisk: `${device} does not exist` };
   if (node.kind === 'other') return { ...base, notADisk: `${device} is not a block device (${node.what})` };
   const sys = await sysBlockDevice(node.rdev, env.sysDevBlock);
-  if (!sys) return { ...base, dev: node.rdev, notADisk: `${device} is block device ${node.rdev}, which the kernel does not list (${env.sysDevBlock}/${node.rdev})` };
+  if (!sys)
+    return {
+      ...base,
+      dev: node.rdev,
+      notADisk: `${device} is block device ${node.rdev}, which the kernel does not list (${env.sysDevBlock}/${node.rdev})`,
+    };
   if (sys.partitionOf) return { ...base, dev: node.rdev, name: sys.name, isPartition: true, diskOf: sys.partitionOf };
   const name = sys.name;
   const sysDir = sys.sysDir;
   const vendor = await readTrim(join(sysDir, 'device/vendor'));
-  const model = await readTrim(join(sysDir, 'device/model')) || await readTrim(join(sysDir, 'device/name'));
+  const model = (await readTrim(join(sysDir, 'device/model'))) || (await readTrim(join(sysDir, 'device/name')));
   const t: BlockTarget = {
     ...base,
     name,
@@ -145,22 +188,35 @@ export async function inspectTarget(device: string, env: FlashEnv = REAL_FLASH_E
     t.mountedAt.push(m.mountPoint);
     if (m.mountPoint === '/') t.holdsRoot = true;
   }
-  const swaps = (await readFile(env.swaps, 'utf8').catch(() => '')).split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter((s): s is string => Boolean(s));
+  const swaps = (await readFile(env.swaps, 'utf8').catch(() => ''))
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(/\s+/)[0])
+    .filter((s): s is string => Boolean(s));
   const names = new Set(nums.values());
   for (const s of swaps) if (names.has(basename(s))) t.mountedAt.push(`swap (${s})`);
   return t;
 }
 
-export interface Refusal { reason: string; /** --force overrides it */ forceable: boolean }
+export interface Refusal {
+  reason: string;
+  /** --force overrides it */ forceable: boolean;
+}
 
 /** Why `t` must not be written with an image of `imageBytes`, each with whether --force overrides it. */
 export function refusalList(t: BlockTarget, imageBytes: number, force: boolean): Refusal[] {
-  if (t.isPartition) return [{ reason: `${t.device} is partition ${t.name} of disk ${t.diskOf}; give the whole disk (/dev/${t.diskOf})`, forceable: false }];
+  if (t.isPartition)
+    return [{ reason: `${t.device} is partition ${t.name} of disk ${t.diskOf}; give the whole disk (/dev/${t.diskOf})`, forceable: false }];
   if (!t.exists) return [{ reason: t.notADisk ?? `${t.device} is not a disk`, forceable: false }];
   const out: Refusal[] = [];
   if (t.holdsRoot) out.push({ reason: `${t.device} (${t.name}) holds this computer's root filesystem`, forceable: false });
-  else if (t.mountedAt.length) out.push({ reason: `${t.device} (${t.name}) is in use (mounted at ${t.mountedAt.join(', ')}); unmount it first`, forceable: false });
-  if (t.sizeBytes < imageBytes) out.push({ reason: `${t.device} (${formatBytes(t.sizeBytes)}) is smaller than the image (${formatBytes(imageBytes)})`, forceable: false });
+  else if (t.mountedAt.length)
+    out.push({ reason: `${t.device} (${t.name}) is in use (mounted at ${t.mountedAt.join(', ')}); unmount it first`, forceable: false });
+  if (t.sizeBytes < imageBytes)
+    out.push({
+      reason: `${t.device} (${formatBytes(t.sizeBytes)}) is smaller than the image (${formatBytes(imageBytes)})`,
+      forceable: false,
+    });
   if (!t.removable && !force) out.push({ reason: `${t.device} (${t.name}) is not a removable disk`, forceable: true });
   return out;
 }
@@ -188,7 +244,10 @@ export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let v = n;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
 
@@ -201,7 +260,12 @@ export function progressLine(done: number, total: number, elapsedMs: number, wid
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s  ${done >= total ? 'done' : `${Math.ceil(eta)} s left`}`;
 }
 
-export interface WriteProgress { done: number; total: number; elapsedMs: number; phase: 'write' | 'verify' }
+export interface WriteProgress {
+  done: number;
+  total: number;
+  elapsedMs: number;
+  phase: 'write' | 'verify';
+}
 
 export interface WriteOptions {
   chunkBytes?: number;
@@ -240,7 +304,12 @@ export async function writeImage(image: string, target: string, o: WriteOptions 
 }
 
 /** SHA-256 of the first `bytes` bytes of a file or disk. */
-export async function hashPrefix(file: string, bytes: number, onChunk?: (done: number) => void, chunkBytes = 4 * 1024 * 1024): Promise<string> {
+export async function hashPrefix(
+  file: string,
+  bytes: number,
+  onChunk?: (done: number) => void,
+  chunkBytes = 4 * 1024 * 1024,
+): Promise<string> {
   const h = createHash('sha256');
   const fh = await open(file, 'r');
   const buf = Buffer.alloc(chunkBytes);
@@ -263,7 +332,11 @@ export async function hashPrefix(file: string, bytes: number, onChunk?: (done: n
  * Reads the target back and compares its hash with the image's. On a block device the kernel's
  * buffer cache is dropped first (blockdev --flushbufs), so the bytes come from the card.
  */
-export async function verifyImage(image: string, target: string, o: WriteOptions = {}): Promise<{ ok: boolean; imageSha256: string; targetSha256: string }> {
+export async function verifyImage(
+  image: string,
+  target: string,
+  o: WriteOptions = {},
+): Promise<{ ok: boolean; imageSha256: string; targetSha256: string }> {
   const now = o.now ?? (() => performance.now());
   const total = (await stat(image)).size;
   if ((await stat(target)).isBlockDevice()) await run('blockdev', ['--flushbufs', target]);

@@ -15,7 +15,12 @@ import type { Logger } from '../core/log.ts';
 const SECTOR = 512;
 const MIN_GAIN_SECTORS = (16 * 1024 * 1024) / SECTOR;
 
-export interface MbrEntry { index: number; type: number; start: number; sectors: number }
+export interface MbrEntry {
+  index: number;
+  type: number;
+  start: number;
+  sectors: number;
+}
 
 export function readMbr(mbr: Buffer): MbrEntry[] {
   if (mbr.length < 512 || mbr[510] !== 0x55 || mbr[511] !== 0xaa) throw new Error('no MBR boot signature');
@@ -59,7 +64,9 @@ export const REAL_GROW_ENV: GrowEnv = {
   mountinfo: '/proc/self/mountinfo',
   sysDevBlock: '/sys/dev/block',
   dev: '/dev',
-  exec: async (cmd, args) => { await run(cmd, args); },
+  exec: async (cmd, args) => {
+    await run(cmd, args);
+  },
 };
 
 export type GrowResult = { grown: false; why: string } | { grown: true; disk: string; partition: string; fromMiB: number; toMiB: number };

@@ -13,7 +13,10 @@ import { ERROR_FILE } from './firstboot.ts';
 import type { Logger } from '../core/log.ts';
 
 export class ProvisionError extends Error {
-  constructor(message: string, readonly details: Array<{ path: string; message: string }> = []) {
+  constructor(
+    message: string,
+    readonly details: Array<{ path: string; message: string }> = [],
+  ) {
     super(message);
     this.name = 'ProvisionError';
   }
@@ -32,12 +35,17 @@ export async function loadProvisioningFile(file: string): Promise<Record<string,
   } catch (e) {
     if (e instanceof ProtocolError) {
       const details = e.details ?? [];
-      throw new ProvisionError(`${file} is not a valid ${PROVISIONING_FILE}:\n${details.map((d) => `  ${d.path || '/'}: ${d.message}`).join('\n')}`, details);
+      throw new ProvisionError(
+        `${file} is not a valid ${PROVISIONING_FILE}:\n${details.map((d) => `  ${d.path || '/'}: ${d.message}`).join('\n')}`,
+        details,
+      );
     }
     throw e;
   }
   if ((raw as { imported?: unknown }).imported !== undefined) {
-    throw new ProvisionError(`${file} is marked imported (a device's rewritten copy, without secrets); remove "imported" and put the secrets back`);
+    throw new ProvisionError(
+      `${file} is marked imported (a device's rewritten copy, without secrets); remove "imported" and put the secrets back`,
+    );
   }
   return raw as Record<string, unknown>;
 }
@@ -46,7 +54,11 @@ export async function loadProvisioningFile(file: string): Promise<Record<string,
  * Writes `provisioning` as hearth.json into the boot partition of `target` (image file or disk),
  * replacing any earlier one and removing an old hearth-error.txt; reads it back to check.
  */
-export async function provisionTarget(target: string, provisioning: Record<string, unknown>, log: Logger): Promise<{ offset: number; bytes: number }> {
+export async function provisionTarget(
+  target: string,
+  provisioning: Record<string, unknown>,
+  log: Logger,
+): Promise<{ offset: number; bytes: number }> {
   const part = bootPartition(await readPartitionTable(target));
   const img = mtoolsTarget(target, part);
   const text = JSON.stringify(provisioning, null, 2) + '\n';

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 /** Needed only to compile the addons, never loaded at run time. */
 export const BUILD_ONLY_MODULES = ['node-gyp', 'nan'] as const;
 
-interface Manifest { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> }
+interface Manifest {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
 
 async function manifest(dir: string): Promise<Manifest | undefined> {
   try {
@@ -26,7 +29,11 @@ async function manifest(dir: string): Promise<Manifest | undefined> {
  * not need at run time. Returns the names removed. A root or a required dependency that is missing
  * is an error: the runtime would fail to load it on the device.
  */
-export async function pruneToRuntime(nodeModules: string, roots: readonly string[], buildOnly: readonly string[] = BUILD_ONLY_MODULES): Promise<string[]> {
+export async function pruneToRuntime(
+  nodeModules: string,
+  roots: readonly string[],
+  buildOnly: readonly string[] = BUILD_ONLY_MODULES,
+): Promise<string[]> {
   const keep = new Set<string>();
   const skip = new Set(buildOnly);
   const visit = async (name: string, optional: boolean, from: string): Promise<void> => {

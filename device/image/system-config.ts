@@ -28,7 +28,11 @@ export function brokerHost(url: string): string {
 
 const isLoopback = (h: string) => h === 'localhost' || h === '::1' || /^127\./.test(h);
 
-export interface TimePlan { servers: string[]; pool?: string; serve: boolean }
+export interface TimePlan {
+  servers: string[];
+  pool?: string;
+  serve: boolean;
+}
 
 /** Which servers the OS clock follows and whether this device serves time. */
 export function timePlan(p: Pick<Provisioning, 'config'> & { time?: TimeSettings }): TimePlan {
@@ -37,7 +41,8 @@ export function timePlan(p: Pick<Provisioning, 'config'> & { time?: TimeSettings
   // The runtime's house clock reference (config.clock.server, default the broker's host) is the
   // OS clock's too: one reference for the house.
   const clock = (p.config as { clock?: { server?: string; port?: number } }).clock;
-  if (clock?.server && !isLoopback(clock.server)) return { servers: [clock.port && clock.port !== 123 ? `${clock.server} port ${clock.port}` : clock.server], serve };
+  if (clock?.server && !isLoopback(clock.server))
+    return { servers: [clock.port && clock.port !== 123 ? `${clock.server} port ${clock.port}` : clock.server], serve };
   const broker = brokerHost(p.config.mqtt.url);
   // The hub's own broker is on this device: following itself is no time at all.
   if (broker && !isLoopback(broker) && !serve) return { servers: [broker], serve };
@@ -88,7 +93,11 @@ export function unattendedConf(u: UpdateSettings | undefined): string {
     'Unattended-Upgrade::Remove-Unused-Kernel-Packages "true";',
   ];
   if (u?.rebootAt) {
-    lines.push('Unattended-Upgrade::Automatic-Reboot "true";', 'Unattended-Upgrade::Automatic-Reboot-WithUsers "true";', `Unattended-Upgrade::Automatic-Reboot-Time "${u.rebootAt}";`);
+    lines.push(
+      'Unattended-Upgrade::Automatic-Reboot "true";',
+      'Unattended-Upgrade::Automatic-Reboot-WithUsers "true";',
+      `Unattended-Upgrade::Automatic-Reboot-Time "${u.rebootAt}";`,
+    );
   } else {
     lines.push('Unattended-Upgrade::Automatic-Reboot "false";');
   }

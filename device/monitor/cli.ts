@@ -17,7 +17,9 @@ interface MonitorCliOpts extends BrokerOpts {
 export function registerMonitorCommands(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('monitor')
-    .description('live dashboard of every device: online/offline and for how long, roles and their state, telemetry, events and errors (keys: ↑/↓ select, Enter expand, q quit)')
+    .description(
+      'live dashboard of every device: online/offline and for how long, roles and their state, telemetry, events and errors (keys: ↑/↓ select, Enter expand, q quit)',
+    )
     .option('--device <id>', 'show only this device')
     .option('--role <name>', 'show only this role (and the devices that run it)')
     .option('--once', 'print one snapshot once the retained messages are in, then exit')
@@ -27,9 +29,18 @@ export function registerMonitorCommands(program: Command, ctx: CliContext): void
   addBrokerOptions(cmd).action(async (o: MonitorCliOpts) => {
     const password = o.passwordFile ? readFileSync(o.passwordFile, 'utf8').trim() : o.password;
     const r = await runMonitor({
-      broker: o.broker, username: o.user, password, base: o.base, device: o.device, role: o.role,
-      once: o.once, plain: o.plain, json: o.json, colour: o.colour === false ? false : undefined,
-      log: ctx.log, handleSignals: true,
+      broker: o.broker,
+      username: o.user,
+      password,
+      base: o.base,
+      device: o.device,
+      role: o.role,
+      once: o.once,
+      plain: o.plain,
+      json: o.json,
+      colour: o.colour === false ? false : undefined,
+      log: ctx.log,
+      handleSignals: true,
     });
     if (r.code !== 0) throw new CliError(r.error ?? 'monitor stopped', r.code);
   });

@@ -17,7 +17,11 @@ export function parseKeys(input: string): string[] {
   for (let i = 0; i < input.length;) {
     const rest = input.slice(i);
     const arrow = /^\x1b\[([ABCD])/.exec(rest) ?? /^\x1bO([ABCD])/.exec(rest);
-    if (arrow) { out.push({ A: 'up', B: 'down', C: 'right', D: 'left' }[arrow[1] as 'A']); i += arrow[0].length; continue; }
+    if (arrow) {
+      out.push({ A: 'up', B: 'down', C: 'right', D: 'left' }[arrow[1] as 'A']);
+      i += arrow[0].length;
+      continue;
+    }
     const ch = input[i]!;
     out.push(ch === '\r' || ch === '\n' ? 'enter' : ch === ' ' ? 'space' : ch === '\x03' ? 'ctrl-c' : ch === '\x1b' ? 'escape' : ch);
     i++;
@@ -28,21 +32,40 @@ export function parseKeys(input: string): string[] {
 /** The next view after one key, given the devices shown (in order). */
 export function onKey(v: ViewState, key: string, devices: readonly string[]): ViewState {
   const idx = v.selected !== undefined ? devices.indexOf(v.selected) : -1;
-  const pick = (i: number) => devices.length ? devices[Math.max(0, Math.min(devices.length - 1, i))] : undefined;
+  const pick = (i: number) => (devices.length ? devices[Math.max(0, Math.min(devices.length - 1, i))] : undefined);
   const toggle = (id: string | undefined, open: boolean | undefined) => {
     if (id === undefined) return v.expanded;
     const next = new Set(v.expanded);
-    if (open ?? !next.has(id)) next.add(id); else next.delete(id);
+    if (open ?? !next.has(id)) next.add(id);
+    else next.delete(id);
     return next;
   };
   switch (key) {
-    case 'q': case 'Q': case 'ctrl-c': return { ...v, quit: true };
-    case 'up': case 'k': return { ...v, selected: pick(idx < 0 ? 0 : idx - 1) };
-    case 'down': case 'j': return { ...v, selected: pick(idx < 0 ? 0 : idx + 1) };
-    case 'enter': case 'space': { const id = v.selected ?? pick(0); return { ...v, selected: id, expanded: toggle(id, undefined) }; }
-    case 'right': { const id = v.selected ?? pick(0); return { ...v, selected: id, expanded: toggle(id, true) }; }
-    case 'left': case 'escape': return { ...v, expanded: toggle(v.selected, false) };
-    case 'a': return { ...v, expanded: v.expanded.size >= devices.length ? new Set() : new Set(devices) };
-    default: return v;
+    case 'q':
+    case 'Q':
+    case 'ctrl-c':
+      return { ...v, quit: true };
+    case 'up':
+    case 'k':
+      return { ...v, selected: pick(idx < 0 ? 0 : idx - 1) };
+    case 'down':
+    case 'j':
+      return { ...v, selected: pick(idx < 0 ? 0 : idx + 1) };
+    case 'enter':
+    case 'space': {
+      const id = v.selected ?? pick(0);
+      return { ...v, selected: id, expanded: toggle(id, undefined) };
+    }
+    case 'right': {
+      const id = v.selected ?? pick(0);
+      return { ...v, selected: id, expanded: toggle(id, true) };
+    }
+    case 'left':
+    case 'escape':
+      return { ...v, expanded: toggle(v.selected, false) };
+    case 'a':
+      return { ...v, expanded: v.expanded.size >= devices.length ? new Set() : new Set(devices) };
+    default:
+      return v;
   }
 }

@@ -9,9 +9,23 @@
 // - How long a device has been online/offline is only exact when the monitor saw the change.
 //   For a retained status (a monitor started later) we fall back to the device's own timestamps.
 import {
-  topics as topicsFor, check, Info, Telemetry, RoleStateEnvelope, EventEnvelope, Reply, AppliedConfig,
-  StreamAnnouncement, Status, roleSpec, ACCEPTED_VERSIONS, MAX_PAYLOAD_BYTES,
-  type Topics, type TSchema, type Static, type ParsedTopic,
+  topics as topicsFor,
+  check,
+  Info,
+  Telemetry,
+  RoleStateEnvelope,
+  EventEnvelope,
+  Reply,
+  AppliedConfig,
+  StreamAnnouncement,
+  Status,
+  roleSpec,
+  ACCEPTED_VERSIONS,
+  MAX_PAYLOAD_BYTES,
+  type Topics,
+  type TSchema,
+  type Static,
+  type ParsedTopic,
 } from '../../protocol/index.ts';
 
 export type Health = 'healthy' | 'degraded' | 'failed' | 'unknown';
@@ -34,9 +48,20 @@ export interface RoleView {
   detailProblem?: string;
 }
 
-export interface EventView { role: string; event: EventEnvelope; at: number }
-export interface ProblemView { topic: string; message: string; at: number }
-export interface ReplyView { reply: Reply; at: number }
+export interface EventView {
+  role: string;
+  event: EventEnvelope;
+  at: number;
+}
+export interface ProblemView {
+  topic: string;
+  message: string;
+  at: number;
+}
+export interface ReplyView {
+  reply: Reply;
+  at: number;
+}
 
 export interface DeviceView {
   id: string;
@@ -127,7 +152,10 @@ export function roleNames(d: DeviceView): string[] {
   return [...names].sort();
 }
 
-export interface HealthVerdict { health: Health; reasons: string[] }
+export interface HealthVerdict {
+  health: Health;
+  reasons: string[];
+}
 
 /** A device's health at `now`, with the reasons it is not healthy. */
 export function deviceHealth(d: DeviceView, now: number): HealthVerdict {
@@ -137,8 +165,10 @@ export function deviceHealth(d: DeviceView, now: number): HealthVerdict {
   for (const name of roleNames(d)) {
     const r = d.roles.get(name) ?? { name };
     const h = roleHealth(r);
-    if (h === 'failed') { failed = true; reasons.push(`${name} failed`); }
-    else if (h === 'degraded') reasons.push(`${name} ${r.state?.status ?? ''}${r.detailProblem ? ' (bad state)' : ''}`.trim());
+    if (h === 'failed') {
+      failed = true;
+      reasons.push(`${name} failed`);
+    } else if (h === 'degraded') reasons.push(`${name} ${r.state?.status ?? ''}${r.detailProblem ? ' (bad state)' : ''}`.trim());
     else if (h === 'unknown') reasons.push(`${name} has no state`);
   }
   if (failed) return { health: 'failed', reasons };
@@ -182,7 +212,11 @@ export class FleetModel {
   apply(msg: MonitorMessage): Change[] {
     this.messages++;
     let parsed: ParsedTopic | undefined;
-    try { parsed = this.topics.parse(msg.topic); } catch { parsed = undefined; }
+    try {
+      parsed = this.topics.parse(msg.topic);
+    } catch {
+      parsed = undefined;
+    }
     if (!parsed) {
       const message = 'not a hearth topic';
       pushBounded(this.problems, { topic: msg.topic, message, at: msg.at }, this.keepProblems);
@@ -211,11 +245,22 @@ export class FleetModel {
     const size = typeof msg.payload === 'string' ? utf8.encode(msg.payload).length : msg.payload.length;
     if (size > MAX_PAYLOAD_BYTES) return `payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`;
     let value: unknown;
-    try { value = JSON.parse(text(msg.payload)); } catch (e) { return `not JSON (${(e as Error).message})`; }
+    try {
+      value = JSON.parse(text(msg.payload));
+    } catch (e) {
+      return `not JSON (${(e as Error).message})`;
+    }
     const r = check(schema, value);
-    if (!r.ok) return r.errors.slice(0, 3).map((e) => `${e.path || '/'} ${e.message}`).join('; ') + (r.errors.length > 3 ? ` (+${r.errors.length - 3} more)` : '');
+    if (!r.ok)
+      return (
+        r.errors
+          .slice(0, 3)
+          .map((e) => `${e.path || '/'} ${e.message}`)
+          .join('; ') + (r.errors.length > 3 ? ` (+${r.errors.length - 3} more)` : '')
+      );
     const v = (r.value as { v?: unknown }).v;
-    if (typeof v === 'number' && !ACCEPTED_VERSIONS.includes(v)) return `protocol version ${v} is not one this monitor reads (${ACCEPTED_VERSIONS.join(', ')})`;
+    if (typeof v === 'number' && !ACCEPTED_VERSIONS.includes(v))
+      return `protocol version ${v} is not one this monitor reads (${ACCEPTED_VERSIONS.join(', ')})`;
     return r.value;
   }
 
@@ -225,7 +270,10 @@ export class FleetModel {
     if (live && p.kind !== 'cmd' && p.kind !== 'config-set') this.seen(d, msg.at);
     switch (p.kind) {
       case 'status': {
-        if (empty) { this.devices.delete(d.id); return [{ at: msg.at, device: d.id, level: 'unknown', text: 'removed (status cleared)' }]; }
+        if (empty) {
+          this.devices.delete(d.id);
+          return [{ at: msg.at, device: d.id, level: 'unknown', text: 'removed (status cleared)' }];
+        }
         const body = text(msg.payload);
         const r = check(Status, body);
         if (!r.ok) return this.problem(d, msg, `status must be "online" or "offline", got ${JSON.stringify(body.slice(0, 40))}`);
@@ -233,7 +281,10 @@ export class FleetModel {
         const changed = d.status !== status;
         d.status = status;
         if (live) {
-          if (changed || !d.statusExact) { d.statusSince = msg.at; d.statusExact = true; }
+          if (changed || !d.statusExact) {
+            d.statusSince = msg.at;
+            d.statusExact = true;
+          }
         } else {
           d.statusExact = false;
           d.statusSince = status === 'online' ? parseTime(d.info?.startedAt) : undefined;
@@ -241,7 +292,10 @@ export class FleetModel {
         return changed ? [{ at: msg.at, device: d.id, level: status === 'online' ? 'healthy' : 'failed', text: status }] : [];
       }
       case 'info': {
-        if (empty) { d.info = undefined; return []; }
+        if (empty) {
+          d.info = undefined;
+          return [];
+        }
         const v = this.decode(Info, msg);
         if (typeof v === 'string') return this.problem(d, msg, v);
         const first = !d.info;
@@ -249,10 +303,15 @@ export class FleetModel {
         const started = parseTime(v.startedAt);
         this.seen(d, started);
         if (d.status === 'online' && !d.statusExact) d.statusSince = started;
-        return first ? [{ at: msg.at, device: d.id, level: 'unknown', text: `runtime ${v.runtime}, roles ${v.roles.join(', ') || '(none)'}` }] : [];
+        return first
+          ? [{ at: msg.at, device: d.id, level: 'unknown', text: `runtime ${v.runtime}, roles ${v.roles.join(', ') || '(none)'}` }]
+          : [];
       }
       case 'config': {
-        if (empty) { d.config = undefined; return []; }
+        if (empty) {
+          d.config = undefined;
+          return [];
+        }
         const v = this.decode(AppliedConfig, msg);
         if (typeof v === 'string') return this.problem(d, msg, v);
         const changed = d.config !== undefined && d.config.revision !== v.revision;
@@ -267,7 +326,10 @@ export class FleetModel {
         return [];
       }
       case 'state': {
-        if (empty) { d.roles.delete(p.role); return [{ at: msg.at, device: d.id, level: 'unknown', text: `${p.role} removed` }]; }
+        if (empty) {
+          d.roles.delete(p.role);
+          return [{ at: msg.at, device: d.id, level: 'unknown', text: `${p.role} removed` }];
+        }
         const v = this.decode(RoleStateEnvelope, msg);
         if (typeof v === 'string') return this.problem(d, msg, v);
         const prev = d.roles.get(p.role);
@@ -275,7 +337,11 @@ export class FleetModel {
         const spec = roleSpec(p.role);
         if (spec && v.detail !== undefined) {
           const r = check(spec.state, v.detail);
-          if (!r.ok) view.detailProblem = r.errors.slice(0, 2).map((e) => `/detail${e.path} ${e.message}`).join('; ');
+          if (!r.ok)
+            view.detailProblem = r.errors
+              .slice(0, 2)
+              .map((e) => `/detail${e.path} ${e.message}`)
+              .join('; ');
         }
         d.roles.set(p.role, view);
         this.seen(d, parseTime(v.since));
@@ -298,13 +364,20 @@ export class FleetModel {
         if (typeof v === 'string') return this.problem(d, msg, v);
         pushBounded(d.replies, { reply: v, at: msg.at }, this.keepEvents);
         const what = v.topic ? ` to ${v.topic.split('/').slice(-2).join('/')}` : '';
-        return [{
-          at: msg.at, device: d.id, level: v.ok ? 'healthy' : 'failed',
-          text: v.ok ? `reply ${v.id}${what}: ok` : `reply ${v.id}${what}: ${v.error?.code ?? 'error'} — ${v.error?.message ?? ''}`,
-        }];
+        return [
+          {
+            at: msg.at,
+            device: d.id,
+            level: v.ok ? 'healthy' : 'failed',
+            text: v.ok ? `reply ${v.id}${what}: ok` : `reply ${v.id}${what}: ${v.error?.code ?? 'error'} — ${v.error?.message ?? ''}`,
+          },
+        ];
       }
       case 'stream': {
-        if (empty) { d.streams.delete(p.stream); return [{ at: msg.at, device: d.id, level: 'unknown', text: `stream ${p.stream} withdrawn` }]; }
+        if (empty) {
+          d.streams.delete(p.stream);
+          return [{ at: msg.at, device: d.id, level: 'unknown', text: `stream ${p.stream} withdrawn` }];
+        }
         const v = this.decode(StreamAnnouncement, msg);
         if (typeof v === 'string') return this.problem(d, msg, v);
         const isNew = !d.streams.has(p.stream);

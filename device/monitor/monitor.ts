@@ -70,9 +70,12 @@ const ALT_OFF = '\x1b[?25h\x1b[?1049l';
 export function displayUrl(url: string): string {
   try {
     const u = new URL(url);
-    u.username = ''; u.password = '';
+    u.username = '';
+    u.password = '';
     return u.toString().replace(/\/$/, '');
-  } catch { return url; }
+  } catch {
+    return url;
+  }
 }
 
 export interface MonitorResult {
@@ -96,18 +99,29 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   const width = () => (out.columns && out.columns > 0 ? out.columns : 100);
   const shown = displayUrl(o.broker);
   let connection = `${shown} connecting`;
-  const render = () => renderFleet(model, {
-    now: clock.wall(), width: width(), colour, device: o.device, role: o.role, connection,
-    formatTime: (t) => new Date(t).toLocaleTimeString(),
-    ...(mode === 'live' && input ? { selected: view.selected ?? '', expanded: view.expanded, help: true } : {}),
-  });
+  const render = () =>
+    renderFleet(model, {
+      now: clock.wall(),
+      width: width(),
+      colour,
+      device: o.device,
+      role: o.role,
+      connection,
+      formatTime: (t) => new Date(t).toLocaleTimeString(),
+      ...(mode === 'live' && input ? { selected: view.selected ?? '', expanded: view.expanded, help: true } : {}),
+    });
   /** The devices shown, in the order drawn (for the keys). */
-  const shownIds = () => [...model.devices.keys()].sort()
-    .filter((id) => !o.device || id === o.device)
-    .filter((id) => !o.role || (model.devices.get(id)!.roles.has(o.role) || model.devices.get(id)!.info?.roles.includes(o.role)));
+  const shownIds = () =>
+    [...model.devices.keys()]
+      .sort()
+      .filter((id) => !o.device || id === o.device)
+      .filter((id) => !o.role || model.devices.get(id)!.roles.has(o.role) || model.devices.get(id)!.info?.roles.includes(o.role));
 
   const client: MqttClient = mqtt.connect(o.broker, {
-    username: o.username, password: o.password, clean: true, reconnectPeriod: 1000,
+    username: o.username,
+    password: o.password,
+    clean: true,
+    reconnectPeriod: 1000,
     connectTimeout: o.connectTimeoutMs ?? 5000,
     clientId: `hearth-monitor-${Math.random().toString(16).slice(2, 10)}`,
   });
@@ -147,10 +161,17 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       for (const h of [drawTimer, settleTimer, maxSettleTimer, connectTimer]) clock.clearTimeout(h);
       clock.clearInterval(tickTimer);
       if (inAlt) out.write(ALT_OFF);
-      if (input) { input.off('data', onInput); input.setRawMode?.(false); input.pause?.(); }
+      if (input) {
+        input.off('data', onInput);
+        input.setRawMode?.(false);
+        input.pause?.();
+      }
       out.off?.('resize', onResize);
       out.off?.('error', onOutError);
-      if (o.handleSignals) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
+      if (o.handleSignals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       o.signal?.removeEventListener('abort', onAbort);
       if (message) log.debug(message);
       client.end(true, {}, () => resolve(message ? { code, error: message } : { code }));
@@ -159,7 +180,10 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
     const onInput = (d: Buffer | string) => {
       for (const key of parseKeys(d.toString())) {
         view = onKey(view, key, shownIds());
-        if (view.quit) { finish(0); return; }
+        if (view.quit) {
+          finish(0);
+          return;
+        }
       }
       scheduleDraw();
     };
@@ -172,7 +196,11 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       settled = true;
       clock.clearTimeout(settleTimer);
       clock.clearTimeout(maxSettleTimer);
-      if (mode === 'once') { out.write(render() + '\n'); finish(0); return; }
+      if (mode === 'once') {
+        out.write(render() + '\n');
+        finish(0);
+        return;
+      }
       if (mode === 'json') return;
       if (mode === 'append') {
         out.write(render() + '\n\n');
@@ -180,7 +208,11 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       }
       out.write(ALT_ON);
       inAlt = true;
-      if (input) { input.setRawMode?.(true); input.resume?.(); input.on('data', onInput); }
+      if (input) {
+        input.setRawMode?.(true);
+        input.resume?.();
+        input.on('data', onInput);
+      }
       draw();
       tickTimer = clock.setInterval(() => scheduleDraw(), 1000);
     };
@@ -190,9 +222,15 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       settleTimer = clock.setTimeout(settle, o.settleMs ?? 300);
     };
 
-    if (o.handleSignals) { process.once('SIGINT', onSignal); process.once('SIGTERM', onSignal); }
+    if (o.handleSignals) {
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
     o.signal?.addEventListener('abort', onAbort);
-    if (o.signal?.aborted) { finish(0); return; }
+    if (o.signal?.aborted) {
+      finish(0);
+      return;
+    }
     out.on?.('resize', onResize);
     out.on?.('error', onOutError);
     connectTimer = clock.setTimeout(() => {
@@ -207,19 +245,35 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       client.subscribe(filter, { qos: 1 }, (err, granted) => {
         if (done) return;
         const refused = err || !granted || granted.some((g) => g.qos === 128);
-        if (refused) { finish(1, `the broker refused the subscription to ${filter}${err ? `: ${err.message}` : ''} (this login may not read the whole fleet)`); return; }
+        if (refused) {
+          finish(
+            1,
+            `the broker refused the subscription to ${filter}${err ? `: ${err.message}` : ''} (this login may not read the whole fleet)`,
+          );
+          return;
+        }
         bumpSettle();
         if (!maxSettleTimer && !settled) maxSettleTimer = clock.setTimeout(settle, o.maxSettleMs ?? 3000);
       });
-      if (mode === 'append' && settled) out.write(renderChange({ at: clock.wall(), level: 'healthy', text: `connected to ${shown}` }, { colour, width: width() }) + '\n');
+      if (mode === 'append' && settled)
+        out.write(renderChange({ at: clock.wall(), level: 'healthy', text: `connected to ${shown}` }, { colour, width: width() }) + '\n');
       scheduleDraw();
     });
-    client.on('reconnect', () => { connection = `${shown} reconnecting`; scheduleDraw(); });
+    client.on('reconnect', () => {
+      connection = `${shown} reconnecting`;
+      scheduleDraw();
+    });
     client.on('close', () => {
       if (done) return;
       if (everConnected && !connection.endsWith('reconnecting')) {
         connection = `${shown} disconnected, reconnecting`;
-        if (mode === 'append' && settled) out.write(renderChange({ at: clock.wall(), level: 'failed', text: `lost the broker ${shown}; reconnecting` }, { colour, width: width() }) + '\n');
+        if (mode === 'append' && settled)
+          out.write(
+            renderChange(
+              { at: clock.wall(), level: 'failed', text: `lost the broker ${shown}; reconnecting` },
+              { colour, width: width() },
+            ) + '\n',
+          );
       }
       scheduleDraw();
     });
@@ -239,7 +293,10 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
         if (!settled) bumpSettle();
         return;
       }
-      if (!settled) { bumpSettle(); return; }
+      if (!settled) {
+        bumpSettle();
+        return;
+      }
       if (mode === 'append') {
         for (const c of changes) {
           if (o.device && c.device !== o.device) continue;
@@ -256,7 +313,13 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
  * model decoded and checked, not the raw payload), or a problem line; undefined for other topics
  * or ones filtered out.
  */
-export function jsonLine(model: FleetModel, topic: string, at: number, retained: boolean, f: { device?: string; role?: string } = {}): string | undefined {
+export function jsonLine(
+  model: FleetModel,
+  topic: string,
+  at: number,
+  retained: boolean,
+  f: { device?: string; role?: string } = {},
+): string | undefined {
   const p = model.topics.parse(topic);
   if (!p || (p.kind !== 'status' && p.kind !== 'state' && p.kind !== 'event')) return undefined;
   if (f.device && p.device !== f.device) return undefined;
@@ -265,7 +328,8 @@ export function jsonLine(model: FleetModel, topic: string, at: number, retained:
   const d = model.devices.get(p.device);
   const base = { at: new Date(at).toISOString(), device: p.device, kind: p.kind as string, ...(role ? { role } : {}), retained };
   const problem = d?.problems.at(-1);
-  if (problem && problem.at === at && problem.topic === topic) return JSON.stringify({ ...base, kind: 'problem', topic, message: problem.message });
+  if (problem && problem.at === at && problem.topic === topic)
+    return JSON.stringify({ ...base, kind: 'problem', topic, message: problem.message });
   if (p.kind === 'status') return JSON.stringify({ ...base, status: d?.status ?? null });
   if (p.kind === 'state') {
     const r = d?.roles.get(p.role);

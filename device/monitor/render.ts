@@ -5,8 +5,16 @@
 // yellow, failed red; the symbol in front says the same for terminals without colour.
 import { roleSummary } from './roles.ts';
 import {
-  deviceHealth, roleHealth, roleNames, eventLevel, telemetryIntervalMs, STALE_PERIODS,
-  type FleetModel, type DeviceView, type Health, type Change,
+  deviceHealth,
+  roleHealth,
+  roleNames,
+  eventLevel,
+  telemetryIntervalMs,
+  STALE_PERIODS,
+  type FleetModel,
+  type DeviceView,
+  type Health,
+  type Change,
 } from './model.ts';
 
 export interface RenderOptions {
@@ -31,7 +39,16 @@ export interface RenderOptions {
   help?: boolean;
 }
 
-const SGR = { reset: '\x1b[0m', bold: '\x1b[1m', dim: '\x1b[2m', inverse: '\x1b[7m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m' };
+const SGR = {
+  reset: '\x1b[0m',
+  bold: '\x1b[1m',
+  dim: '\x1b[2m',
+  inverse: '\x1b[7m',
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  cyan: '\x1b[36m',
+};
 const HEALTH_COLOUR: Record<Health, string> = { healthy: SGR.green, degraded: SGR.yellow, failed: SGR.red, unknown: SGR.dim };
 const HEALTH_MARK: Record<Health, string> = { healthy: '●', degraded: '▲', failed: '✖', unknown: '·' };
 
@@ -54,7 +71,10 @@ export function visibleLength(s: string): number {
   for (let i = 0; i < s.length;) {
     ANSI.lastIndex = i;
     const m = ANSI.exec(s);
-    if (m) { i += m[0].length; continue; }
+    if (m) {
+      i += m[0].length;
+      continue;
+    }
     const cp = s.codePointAt(i)!;
     i += cp > 0xffff ? 2 : 1;
     n++;
@@ -71,11 +91,19 @@ export function fit(s: string, width: number): string {
   for (let i = 0; i < s.length;) {
     ANSI.lastIndex = i;
     const m = ANSI.exec(s);
-    if (m) { out += m[0]; coloured = m[0] !== SGR.reset; i += m[0].length; continue; }
+    if (m) {
+      out += m[0];
+      coloured = m[0] !== SGR.reset;
+      i += m[0].length;
+      continue;
+    }
     const cp = s.codePointAt(i)!;
     const ch = String.fromCodePoint(cp);
     i += ch.length;
-    if (n === width - 1) { out += '…'; break; }
+    if (n === width - 1) {
+      out += '…';
+      break;
+    }
     out += ch;
     n++;
   }
@@ -106,16 +134,29 @@ export function summarizeDetail(detail: unknown): string {
   if (Array.isArray(detail)) return `${detail.length} items`;
   const parts: string[] = [];
   for (const [k, v] of Object.entries(detail)) {
-    if (k === 'clock' && v && typeof v === 'object') { parts.push(clockBrief(v as ClockBrief)); continue; }
+    if (k === 'clock' && v && typeof v === 'object') {
+      parts.push(clockBrief(v as ClockBrief));
+      continue;
+    }
     const sv = scalar(v);
-    if (sv !== undefined) { parts.push(`${k}=${sv}`); continue; }
+    if (sv !== undefined) {
+      parts.push(`${k}=${sv}`);
+      continue;
+    }
     if (Array.isArray(v)) {
-      const named = v.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object' && typeof (x as { name?: unknown }).name === 'string');
+      const named = v.filter(
+        (x): x is Record<string, unknown> => !!x && typeof x === 'object' && typeof (x as { name?: unknown }).name === 'string',
+      );
       if (named.length && named.length === v.length) {
-        parts.push(`${k}: ` + named.map((x) => {
-          const st = scalar(x.state ?? x.status);
-          return st !== undefined ? `${x.name} ${st}` : String(x.name);
-        }).join(', '));
+        parts.push(
+          `${k}: ` +
+            named
+              .map((x) => {
+                const st = scalar(x.state ?? x.status);
+                return st !== undefined ? `${x.name} ${st}` : String(x.name);
+              })
+              .join(', '),
+        );
       } else if (v.length) parts.push(`${k}: ${v.length}`);
       continue;
     }
@@ -129,7 +170,14 @@ export function summarizeDetail(detail: unknown): string {
   return parts.join(' ');
 }
 
-interface ClockBrief { state?: string; offsetMs?: number; uncertaintyUs?: number; reference?: string; lastReachedS?: number; sufficient?: boolean }
+interface ClockBrief {
+  state?: string;
+  offsetMs?: number;
+  uncertaintyUs?: number;
+  reference?: string;
+  lastReachedS?: number;
+  sufficient?: boolean;
+}
 
 /** The house clock in a few words: "clock locked ±12µs" (+ "unsure" when a player says it is not enough). */
 export function clockBrief(c: ClockBrief): string {
@@ -171,8 +219,12 @@ function telemetryLine(d: DeviceView, now: number, p: Painter): string {
   if (!d.telemetry) return p('dim', d.status === 'offline' ? 'no telemetry' : 'no telemetry yet');
   const t = d.telemetry.value;
   const parts = [
-    `cpu ${t.cpuPct.toFixed(1)}%`, `rss ${t.rssMb.toFixed(1)} MB`, `heap ${t.heapMb.toFixed(1)} MB`, `load ${t.load1.toFixed(2)}`,
-    ...(t.temperatureC !== undefined ? [`${t.temperatureC.toFixed(1)}°C`] : []), `up ${formatDuration(t.uptimeS * 1000)}`,
+    `cpu ${t.cpuPct.toFixed(1)}%`,
+    `rss ${t.rssMb.toFixed(1)} MB`,
+    `heap ${t.heapMb.toFixed(1)} MB`,
+    `load ${t.load1.toFixed(2)}`,
+    ...(t.temperatureC !== undefined ? [`${t.temperatureC.toFixed(1)}°C`] : []),
+    `up ${formatDuration(t.uptimeS * 1000)}`,
     ...(t.clock ? [clockLine(t.clock)] : []),
   ];
   const age = now - d.telemetry.at;
@@ -186,7 +238,10 @@ function wrap(text: string, width: number): string[] {
   const out: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) { out.push(line); line = ''; }
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = '';
+    }
     line = line ? `${line} ${word}` : word;
   }
   if (line) out.push(line);
@@ -213,12 +268,20 @@ function roleLines(d: DeviceView, now: number, p: Painter, only: string | undefi
     if (r.detailProblem) line += ' ' + p('yellow', `[state does not match the ${name} spec: ${r.detailProblem}]`);
     const detail = summarizeDetail(st.detail);
     const figures = d.telemetry?.value.roles[name];
-    const figureText = figures && Object.keys(figures).length ? Object.entries(figures).map(([k, v]) => `${k}=${fmtNumber(v)}`).join(' ') : '';
+    const figureText =
+      figures && Object.keys(figures).length
+        ? Object.entries(figures)
+            .map(([k, v]) => `${k}=${fmtNumber(v)}`)
+            .join(' ')
+        : '';
     if (lead === undefined && detail) line += '  ' + detail;
     if (lead === undefined && figureText && !expanded) line += '  ' + p('dim', figureText);
     if (!expanded) return [line];
     const pad = ' '.repeat(w + 6);
-    const more = [...(lead !== undefined ? wrap(detail, Math.max(20, width - pad.length)) : []), ...(figureText ? wrap(figureText, Math.max(20, width - pad.length)).map((l) => p('dim', l)) : [])];
+    const more = [
+      ...(lead !== undefined ? wrap(detail, Math.max(20, width - pad.length)) : []),
+      ...(figureText ? wrap(figureText, Math.max(20, width - pad.length)).map((l) => p('dim', l)) : []),
+    ];
     return [line, ...more.map((l) => pad + l)];
   });
 }
@@ -236,7 +299,9 @@ function deviceBlock(d: DeviceView, o: RenderOptions, p: Painter, base: string):
   const selected = o.selected !== undefined ? (o.selected === d.id ? '› ' : '  ') : '';
   const shownTitle = o.selected === d.id ? p('inverse', ` ${d.id} `) + (info?.name && info.name !== d.id ? ` ${info.name}` : '') : title;
   const expanded = !!o.expanded?.has(d.id);
-  lines.push(`${selected}${p.health(verdict.health, HEALTH_MARK[verdict.health])} ${shownTitle}${expanded ? p('dim', ' (expanded)') : ''}  ${p.health(statusHealth, statusText(d, now))}  ${p('dim', facts.join(' · '))}`);
+  lines.push(
+    `${selected}${p.health(verdict.health, HEALTH_MARK[verdict.health])} ${shownTitle}${expanded ? p('dim', ' (expanded)') : ''}  ${p.health(statusHealth, statusText(d, now))}  ${p('dim', facts.join(' · '))}`,
+  );
   if (verdict.health !== 'healthy' && verdict.reasons.length && !(verdict.reasons.length === 1 && verdict.reasons[0] === 'offline')) {
     lines.push(`  ${p.health(verdict.health, verdict.reasons.join(', '))}`);
   }
@@ -245,10 +310,15 @@ function deviceBlock(d: DeviceView, o: RenderOptions, p: Painter, base: string):
   const roles = roleLines(d, now, d.status === 'offline' ? painter(false) : p, o.role, expanded, o.width);
   lines.push(...(d.status === 'offline' ? roles.map((l) => p('dim', l + ' (last known)')) : roles));
   if (!o.role && d.streams.size) {
-    const s = [...d.streams.values()].map((a) => `${a.stream} ${a.group}:${a.port} ${a.encoding}/${a.rate}/${a.channels}${a.enabled ? '' : ' (disabled)'}`);
+    const s = [...d.streams.values()].map(
+      (a) => `${a.stream} ${a.group}:${a.port} ${a.encoding}/${a.rate}/${a.channels}${a.enabled ? '' : ' (disabled)'}`,
+    );
     lines.push(`  ${p('cyan', 'streams')}  ${s.join(', ')}`);
   }
-  const events = d.events.filter((e) => !o.role || e.role === o.role).sort((a, b) => b.at - a.at).slice(0, o.events ?? 5);
+  const events = d.events
+    .filter((e) => !o.role || e.role === o.role)
+    .sort((a, b) => b.at - a.at)
+    .slice(0, o.events ?? 5);
   for (const [i, e] of events.entries()) {
     const lvl = eventLevel(e.event.type);
     const label = i === 0 ? p('cyan', 'events ') : '       ';
@@ -258,10 +328,16 @@ function deviceBlock(d: DeviceView, o: RenderOptions, p: Painter, base: string):
   const prefix = `${base}/${d.id}/`;
   const errors = [
     ...d.problems.map((x) => ({ at: x.at, text: `${x.topic.startsWith(prefix) ? x.topic.slice(prefix.length) : x.topic}: ${x.message}` })),
-    ...d.replies.filter((r) => !r.reply.ok).map((r) => ({
-      at: r.at, text: `request ${r.reply.id}${r.reply.topic ? ` (${r.reply.topic.startsWith(prefix) ? r.reply.topic.slice(prefix.length) : r.reply.topic})` : ''} refused: ${r.reply.error?.code ?? 'error'} — ${r.reply.error?.message ?? ''}`,
-    })),
-  ].filter((x) => !o.role || x.text.includes(o.role)).sort((a, b) => b.at - a.at).slice(0, 3);
+    ...d.replies
+      .filter((r) => !r.reply.ok)
+      .map((r) => ({
+        at: r.at,
+        text: `request ${r.reply.id}${r.reply.topic ? ` (${r.reply.topic.startsWith(prefix) ? r.reply.topic.slice(prefix.length) : r.reply.topic})` : ''} refused: ${r.reply.error?.code ?? 'error'} — ${r.reply.error?.message ?? ''}`,
+      })),
+  ]
+    .filter((x) => !o.role || x.text.includes(o.role))
+    .sort((a, b) => b.at - a.at)
+    .slice(0, 3);
   for (const [i, e] of errors.entries()) {
     lines.push(`  ${i === 0 ? p('red', 'errors ') : '       '}  ${p('dim', ago(now, e.at).padEnd(8))} ${p('red', e.text)}`);
   }
@@ -289,13 +365,26 @@ export function renderFleet(model: FleetModel, o: RenderOptions): string {
     summary + (filters ? p('dim', `  (only ${filters})`) : ''),
   ];
   if (shown.length === 0) {
-    lines.push('', p('dim', o.device ? `no device "${o.device}" seen yet` : o.role ? `no device with role "${o.role}" seen yet` : `waiting for devices on ${model.topics.allDevicesFilter()} …`));
+    lines.push(
+      '',
+      p(
+        'dim',
+        o.device
+          ? `no device "${o.device}" seen yet`
+          : o.role
+            ? `no device with role "${o.role}" seen yet`
+            : `waiting for devices on ${model.topics.allDevicesFilter()} …`,
+      ),
+    );
   }
   for (const d of shown) lines.push('', ...deviceBlock(d, o, p, model.topics.base));
   if (o.help) lines.push('', p('dim', '↑/↓ select a device · Enter/→ expand · ← collapse · a expand all · q quit'));
   if (!o.device && model.problems.length) {
     const last = model.problems[model.problems.length - 1]!;
-    lines.push('', `${p('yellow', `${model.problems.length} message${model.problems.length === 1 ? '' : 's'} on unknown topics`)}  ${p('dim', `latest ${last.topic}`)}`);
+    lines.push(
+      '',
+      `${p('yellow', `${model.problems.length} message${model.problems.length === 1 ? '' : 's'} on unknown topics`)}  ${p('dim', `latest ${last.topic}`)}`,
+    );
   }
   return lines.map((l) => fit(l, o.width)).join('\n');
 }

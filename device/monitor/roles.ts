@@ -46,20 +46,31 @@ function player(s: PlayerState): string {
     `vol ${Math.round(s.volume * 100)} %${s.muted ? ' muted' : ''}`,
     levelPart(s),
     s.sink.status !== 'open' ? `DAC ${s.sink.status}` : undefined,
-  ].filter(Boolean).join('  ');
+  ]
+    .filter(Boolean)
+    .join('  ');
 }
 
 function source(s: SourceState): string {
-  return s.streams.map((x) => `${x.id} ${x.enabled ? (x.sending ? 'sending' : 'NO INPUT') : 'off'}${x.enabled ? ` ${x.group}:${x.port}` : ''}`).join(', ') + (clockPart(s) ? `  ${clockPart(s)}` : '');
+  return (
+    s.streams
+      .map((x) => `${x.id} ${x.enabled ? (x.sending ? 'sending' : 'NO INPUT') : 'off'}${x.enabled ? ` ${x.group}:${x.port}` : ''}`)
+      .join(', ') + (clockPart(s) ? `  ${clockPart(s)}` : '')
+  );
 }
 
 function tuner(s: TunerState): string {
-  const last = s.last ? `last ${s.last.outcome} ${s.last.mode}${s.last.key.lowMs !== null ? `, KEY ${Math.round(s.last.key.lowMs)} ms` : ''}` : 'no tune yet';
+  const last = s.last
+    ? `last ${s.last.outcome} ${s.last.mode}${s.last.key.lowMs !== null ? `, KEY ${Math.round(s.last.key.lowMs)} ms` : ''}`
+    : 'no tune yet';
   return [`${s.status}${s.error ? ` (${s.error})` : ''}`, last, `${s.counts.tunes} tunes, ${s.counts.failures} failed`].join('  ');
 }
 
 function waker(s: WakerState, now: number): string {
-  return s.hosts.map((h) => `${h.name} ${h.state}${h.lastSeenAt ? ` (seen ${secs(now - Date.parse(h.lastSeenAt))} ago)` : ''}`).join(', ') || 'no hosts';
+  return (
+    s.hosts.map((h) => `${h.name} ${h.state}${h.lastSeenAt ? ` (seen ${secs(now - Date.parse(h.lastSeenAt))} ago)` : ''}`).join(', ') ||
+    'no hosts'
+  );
 }
 
 /** The lead of a role's line, or undefined for a role without one (or a detail that is not its shape). */
@@ -67,11 +78,16 @@ export function roleSummary(role: string, detail: unknown, now: number): string 
   if (!detail || typeof detail !== 'object') return undefined;
   try {
     switch (role) {
-      case 'player': return player(detail as PlayerState);
-      case 'source': return source(detail as SourceState);
-      case 'tuner': return tuner(detail as TunerState);
-      case 'waker': return waker(detail as WakerState, now);
-      default: return undefined;
+      case 'player':
+        return player(detail as PlayerState);
+      case 'source':
+        return source(detail as SourceState);
+      case 'tuner':
+        return tuner(detail as TunerState);
+      case 'waker':
+        return waker(detail as WakerState, now);
+      default:
+        return undefined;
     }
   } catch {
     return undefined; // a detail that does not match its spec is flagged by the model; show the generic line

@@ -2,4 +2,6 @@
 // is given by the `hearth` program.
 import type { Logger } from '../core/log.ts';
 
-export interface CliContext { log: Logger }
+export interface CliContext {
+  log: Logger;
+}

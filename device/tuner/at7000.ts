@@ -29,7 +29,12 @@ export interface At7000Options {
   eraseHoldMs?: number;
 }
 
-export interface At7000Press { ms: number; mode: TuneMode; at: number; behaviour: At7000Behaviour }
+export interface At7000Press {
+  ms: number;
+  mode: TuneMode;
+  at: number;
+  behaviour: At7000Behaviour;
+}
 
 export class At7000 {
   /** Every press the tuner read, in order. */
@@ -43,11 +48,18 @@ export class At7000 {
   private poweredAt: number | undefined;
   private timers: TimerHandle[] = [];
   private unsubs: Array<() => void> = [];
-  private readonly o: Required<Omit<At7000Options, 'power' | 'tuneMs'>> & Pick<At7000Options, 'power'> & { tuneMs: Record<TuneMode, number> };
+  private readonly o: Required<Omit<At7000Options, 'power' | 'tuneMs'>> &
+    Pick<At7000Options, 'power'> & { tuneMs: Record<TuneMode, number> };
 
   constructor(opts: At7000Options) {
     this.o = {
-      keyDelayMs: 40, failPulses: 3, pulseMs: 100, eraseHoldMs: 3000, bypassBelowMs: 500, fullAboveMs: 2500, ...opts,
+      keyDelayMs: 40,
+      failPulses: 3,
+      pulseMs: 100,
+      eraseHoldMs: 3000,
+      bypassBelowMs: 500,
+      fullAboveMs: 2500,
+      ...opts,
       tuneMs: { bypass: 0, memory: 600, full: 2500, ...(opts.tuneMs ?? {}) },
     };
     const { gpio, start, power } = this.o;
@@ -64,9 +76,13 @@ export class At7000 {
     return !p || activeOf(this.o.gpio.device.level(p.line), p.activeLow);
   }
 
-  get keyLow(): boolean { return this.o.gpio.device.level(this.o.key.line) === 0; }
+  get keyLow(): boolean {
+    return this.o.gpio.device.level(this.o.key.line) === 0;
+  }
 
-  get lastMode(): TuneMode | undefined { return this.presses[this.presses.length - 1]?.mode; }
+  get lastMode(): TuneMode | undefined {
+    return this.presses[this.presses.length - 1]?.mode;
+  }
 
   modeOf(ms: number): TuneMode {
     return ms < this.o.bypassBelowMs ? 'bypass' : ms <= this.o.fullAboveMs ? 'memory' : 'full';
@@ -77,13 +93,28 @@ export class At7000 {
     return activeOf(this.o.gpio.device.level(s.line), s.activeLow);
   }
 
-  private pullKey(): void { this.o.gpio.device.drive(this.o.key.line, 0); }
-  private releaseKey(): void { this.o.gpio.device.drive(this.o.key.line, undefined); }
-  private later(ms: number, fn: () => void): void { this.timers.push(this.o.clock.setTimeout(fn, ms)); }
-  private cancelAll(): void { for (const t of this.timers) this.o.clock.clearTimeout(t); this.timers = []; }
+  private pullKey(): void {
+    this.o.gpio.device.drive(this.o.key.line, 0);
+  }
+  private releaseKey(): void {
+    this.o.gpio.device.drive(this.o.key.line, undefined);
+  }
+  private later(ms: number, fn: () => void): void {
+    this.timers.push(this.o.clock.setTimeout(fn, ms));
+  }
+  private cancelAll(): void {
+    for (const t of this.timers) this.o.clock.clearTimeout(t);
+    this.timers = [];
+  }
 
   private onPower(on: boolean, t: number): void {
-    if (!on) { this.poweredAt = undefined; this.pressedAt = undefined; this.cancelAll(); this.releaseKey(); return; }
+    if (!on) {
+      this.poweredAt = undefined;
+      this.pressedAt = undefined;
+      this.cancelAll();
+      this.releaseKey();
+      return;
+    }
     this.poweredAt = t;
     // Powered up with START held: erase if it stays held long enough.
     if (this.startPressed()) this.pressedAt = t;
@@ -91,13 +122,19 @@ export class At7000 {
 
   private onStart(pressed: boolean, t: number): void {
     if (!this.powered) return;
-    if (pressed) { this.pressedAt = t; return; }
+    if (pressed) {
+      this.pressedAt = t;
+      return;
+    }
     if (this.pressedAt === undefined) return;
     const ms = t - this.pressedAt;
     const fromPowerUp = this.poweredAt !== undefined && this.pressedAt <= this.poweredAt;
     this.pressedAt = undefined;
     if (fromPowerUp) {
-      if (ms >= this.o.eraseHoldMs) { this.erases++; this.memories = 0; }
+      if (ms >= this.o.eraseHoldMs) {
+        this.erases++;
+        this.memories = 0;
+      }
       return;
     }
     const mode = this.modeOf(ms);
@@ -120,7 +157,13 @@ export class At7000 {
         if (behaviour !== 'fail') return;
         const pulse = (i: number) => {
           if (i >= failPulses) return;
-          this.later(pulseMs, () => { this.pullKey(); this.later(pulseMs, () => { this.releaseKey(); pulse(i + 1); }); });
+          this.later(pulseMs, () => {
+            this.pullKey();
+            this.later(pulseMs, () => {
+              this.releaseKey();
+              pulse(i + 1);
+            });
+          });
         };
         pulse(0);
       });

@@ -37,7 +37,9 @@ export class ButtonWatch {
     this.stable = initial;
   }
 
-  get pressed(): boolean { return this.stable; }
+  get pressed(): boolean {
+    return this.stable;
+  }
 
   edge(active: boolean, t: number): void {
     this.edges++;

@@ -13,7 +13,10 @@ import type { KeyTimings } from '../../protocol/roles/tuner.ts';
 
 export type KeyOutcome = 'tuned' | 'failed' | 'no-response' | 'stuck' | 'aborted';
 
-export interface KeyVerdict { outcome: KeyOutcome; key: KeyTimings }
+export interface KeyVerdict {
+  outcome: KeyOutcome;
+  key: KeyTimings;
+}
 
 export interface KeyWatchOptions {
   responseMs: number;
@@ -41,11 +44,15 @@ export class KeyWatch {
     private readonly level: () => boolean,
     private readonly gpioNow: () => number,
   ) {
-    this.result = new Promise((resolve) => { this.resolveFn = resolve; });
+    this.result = new Promise((resolve) => {
+      this.resolveFn = resolve;
+    });
     if (level()) this.segments.push({ start: gpioNow() });
   }
 
-  get finished(): boolean { return this.done; }
+  get finished(): boolean {
+    return this.done;
+  }
 
   /** A KEY edge (logical level after the change, time in the GPIO timebase). */
   edge(active: boolean, t: number): void {
@@ -78,7 +85,9 @@ export class KeyWatch {
     if (last.end !== undefined) this.armSettle();
   }
 
-  abort(): void { this.finish('aborted'); }
+  abort(): void {
+    this.finish('aborted');
+  }
 
   private armSettle(): void {
     this.clock.clearTimeout(this.timers.settle);
@@ -95,7 +104,10 @@ export class KeyWatch {
   }
 
   private onResponseTimeout(): void {
-    if (this.level()) { this.edge(true, this.gpioNow()); return; }
+    if (this.level()) {
+      this.edge(true, this.gpioNow());
+      return;
+    }
     this.finish('no-response');
   }
 

@@ -45,7 +45,12 @@ export interface Operation {
 }
 
 export class Refusal extends Error {
-  constructor(readonly code: 'busy' | 'invalid', message: string) { super(message); }
+  constructor(
+    readonly code: 'busy' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface Verdict {
@@ -80,7 +85,9 @@ export class TunerMachine {
     return Math.min(ms - w.min, w.max - ms);
   }
 
-  targetMs(mode: TuneMode): number { return this.rules.targets[mode]; }
+  targetMs(mode: TuneMode): number {
+    return this.rules.targets[mode];
+  }
 
   status(lastFailed: boolean): TunerStatus {
     if (this.op) return this.op.phase;
@@ -92,7 +99,10 @@ export class TunerMachine {
     const mode = this.modeOf(ms);
     const inside = this.inside(mode, ms);
     if (inside < this.rules.guardMs) {
-      throw new Refusal('invalid', `a ${ms} ms press is ${Math.round(inside)} ms from a window edge; the tuner's reading within ${this.rules.guardMs} ms of an edge (margins.guardMs) is uncertain, so it is refused`);
+      throw new Refusal(
+        'invalid',
+        `a ${ms} ms press is ${Math.round(inside)} ms from a window edge; the tuner's reading within ${this.rules.guardMs} ms of an edge (margins.guardMs) is uncertain, so it is refused`,
+      );
     }
     return mode;
   }
@@ -101,7 +111,10 @@ export class TunerMachine {
   begin(kind: OpKind, source: PressSource, requested: TuneMode | null, now: number): Operation {
     if (this.op) {
       const o = this.op;
-      throw new Refusal('busy', `the tuner is ${o.phase} (${o.kind}${o.requested ? ` ${o.requested}` : ''} from ${o.source}); try again when it is idle`);
+      throw new Refusal(
+        'busy',
+        `the tuner is ${o.phase} (${o.kind}${o.requested ? ` ${o.requested}` : ''} from ${o.source}); try again when it is idle`,
+      );
     }
     const wait = this.lastEnd + this.rules.minGapMs - now;
     if (wait > 0) throw new Refusal('busy', `presses need ${this.rules.minGapMs} ms between them; try again in ${Math.ceil(wait)} ms`);
@@ -125,7 +138,9 @@ export class TunerMachine {
 
   private pttAllowed(): boolean {
     const o = this.op;
-    return !!o && this.rules.pttMaxMs !== undefined && o.phase === 'tuning' && o.trusted === true && o.read !== 'bypass' && !this.ptt.locked;
+    return (
+      !!o && this.rules.pttMaxMs !== undefined && o.phase === 'tuning' && o.trusted === true && o.read !== 'bypass' && !this.ptt.locked
+    );
   }
 
   /** KEY changed (or was read): what PTT must do now. */

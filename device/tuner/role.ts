@@ -31,7 +31,8 @@ const NO_KEY = { delayMs: null, lowMs: null, totalMs: null, pulses: 0, segments:
 /** The settings of a config, or an Error listing every problem (the same ones check-config gives). */
 export function checkTunerConfig(c: TunerConfig): TunerSettings {
   const problems = tunerConfigProblems(c);
-  if (problems.length) throw new Error(`tuner config: ${problems.map((p) => `${p.path.replace(/^\/roles\/tuner/, '')}: ${p.message}`).join('; ')}`);
+  if (problems.length)
+    throw new Error(`tuner config: ${problems.map((p) => `${p.path.replace(/^\/roles\/tuner/, '')}: ${p.message}`).join('; ')}`);
   return resolveTunerSettings(c);
 }
 
@@ -39,7 +40,10 @@ function refusal(e: unknown): unknown {
   return e instanceof Refusal ? new ProtocolError(e.code, e.message) : e;
 }
 
-interface Held { op: Operation; watch: KeyWatch }
+interface Held {
+  op: Operation;
+  watch: KeyWatch;
+}
 
 export class TunerRole implements RoleOf<typeof tunerSpec> {
   private s!: TunerSettings;
@@ -61,23 +65,33 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
 
   constructor(private readonly deps: RoleDeps<typeof tunerSpec>) {}
 
-  private get clock() { return this.deps.clock; }
-  private iso(clockMs = this.clock.now()): string { return new Date(this.clock.wall() - (this.clock.now() - clockMs)).toISOString(); }
+  private get clock() {
+    return this.deps.clock;
+  }
+  private iso(clockMs = this.clock.now()): string {
+    return new Date(this.clock.wall() - (this.clock.now() - clockMs)).toISOString();
+  }
 
   private state(): TunerState {
     const o = this.m.op;
     return {
-      status: this.m.status(this.error !== undefined), adapter: this.gpio?.kind ?? 'none',
+      status: this.m.status(this.error !== undefined),
+      adapter: this.gpio?.kind ?? 'none',
       operation: o ? { kind: o.kind, ...(o.requested ? { mode: o.requested } : {}), source: o.source, since: this.iso(o.since) } : null,
-      key: this.key?.read() ?? false, start: this.start_?.read() ?? false,
+      key: this.key?.read() ?? false,
+      start: this.start_?.read() ?? false,
       ...(this.ptt ? { ptt: this.ptt.read() } : {}),
       ...(this.power ? { powered: this.power.read() !== this.s.power!.cutsPower } : {}),
       ...(this.s.button ? { button: this.s.button.mode } : {}),
-      last: this.last, ...(this.error && !o ? { error: this.error } : {}), counts: { ...this.counts },
+      last: this.last,
+      ...(this.error && !o ? { error: this.error } : {}),
+      counts: { ...this.counts },
     };
   }
 
-  private publish(): void { if (!this.stopped) this.deps.link.publishState(this.state()); }
+  private publish(): void {
+    if (!this.stopped) this.deps.link.publishState(this.state());
+  }
 
   private fault(kind: string, message: string, extra: Omit<EventData<typeof tunerSpec, 'fault'>, 'fault'> = {}): void {
     this.counts.faults++;
@@ -88,7 +102,11 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
   /** Releases START and PTT whatever happens; used on every way out. */
   private releaseAll(): void {
     for (const o of [this.start_, this.ptt]) {
-      try { if (o?.read()) o.write(false); } catch (e) { this.deps.log.error(`could not release GPIO ${o?.line}: ${(e as Error).message}`); }
+      try {
+        if (o?.read()) o.write(false);
+      } catch (e) {
+        this.deps.log.error(`could not release GPIO ${o?.line}: ${(e as Error).message}`);
+      }
     }
     this.clock.clearTimeout(this.pttLimitTimer);
     this.pttLimitTimer = undefined;
@@ -97,14 +115,18 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
 
   /** Runs a handler; a throw releases the lines and hands the role to the supervisor. */
   private guarded(fn: () => void): void {
-    try { fn(); } catch (e) {
+    try {
+      fn();
+    } catch (e) {
       this.releaseAll();
       this.deps.log.error(`tuner handler failed: ${(e as Error).message}`);
       this.deps.fail(e as Error);
     }
   }
 
-  private setPower(on: boolean): void { this.power?.write(on !== this.s.power!.cutsPower); }
+  private setPower(on: boolean): void {
+    this.power?.write(on !== this.s.power!.cutsPower);
+  }
 
   // --- PTT: the machine decides, the adapter enforces the limit -----------------------------
   private applyPtt(a: PttAction): void {
@@ -113,13 +135,17 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
       const max = this.s.ptt!.maxMs;
       // A hold: the adapter releases PTT at maxMs by itself, even if this process stalls or dies.
       this.ptt.hold(max).catch((e: Error) => this.fault('gpio', `PTT: ${e.message}`));
-      this.pttLimitTimer = this.clock.setTimeout(() => this.guarded(() => {
-        this.pttLimitTimer = undefined;
-        if (this.m.pttLimit(this.clock.now()) !== 'off') return;
-        this.ptt!.write(false);
-        this.fault('ptt-limit', `PTT released after the ${max} ms transmit limit`);
-        this.publish();
-      }), max);
+      this.pttLimitTimer = this.clock.setTimeout(
+        () =>
+          this.guarded(() => {
+            this.pttLimitTimer = undefined;
+            if (this.m.pttLimit(this.clock.now()) !== 'off') return;
+            this.ptt!.write(false);
+            this.fault('ptt-limit', `PTT released after the ${max} ms transmit limit`);
+            this.publish();
+          }),
+        max,
+      );
     } else {
       this.clock.clearTimeout(this.pttLimitTimer);
       this.pttLimitTimer = undefined;
@@ -137,28 +163,47 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
   // --- operations ----------------------------------------------------------------------------
   private begin(kind: Operation['kind'], source: PressSource, requested: TuneMode | null): Operation {
     let o: Operation;
-    try { o = this.m.begin(kind, source, requested, this.clock.now()); } catch (e) { throw refusal(e); }
+    try {
+      o = this.m.begin(kind, source, requested, this.clock.now());
+    } catch (e) {
+      throw refusal(e);
+    }
     this.error = undefined;
     return o;
   }
 
   private keyWatch(): KeyWatch {
     const s = this.s;
-    this.watch = new KeyWatch(this.clock, {
-      responseMs: s.keyResponseMs, maxMs: s.keyMaxMs, settleMs: s.settleMs, failCount: s.failurePulses.count, failMaxMs: s.failurePulses.maxMs,
-    }, () => this.key!.read(), () => this.gpio!.now());
+    this.watch = new KeyWatch(
+      this.clock,
+      {
+        responseMs: s.keyResponseMs,
+        maxMs: s.keyMaxMs,
+        settleMs: s.settleMs,
+        failCount: s.failurePulses.count,
+        failMaxMs: s.failurePulses.maxMs,
+      },
+      () => this.key!.read(),
+      () => this.gpio!.now(),
+    );
     return this.watch;
   }
 
   private message(o: Operation, v: Verdict, pressMs: number): string {
     const asked = o.requested ?? o.read!;
     switch (v.outcome) {
-      case 'tuned': return `${v.mode} tune done: KEY asserted and released normally`;
-      case 'bypassed': return 'bypass press done: KEY stayed released';
-      case 'failed': return `${v.mode} tune failed: KEY gave the failure pulse pattern`;
-      case 'no-response': return `${asked} tune: no KEY response within ${this.s.keyResponseMs} ms`;
-      case 'stuck': return `${asked} tune: KEY still asserted after ${this.s.keyMaxMs} ms`;
-      case 'aborted': return `${asked} ${o.kind} aborted: the tuner role stopped`;
+      case 'tuned':
+        return `${v.mode} tune done: KEY asserted and released normally`;
+      case 'bypassed':
+        return 'bypass press done: KEY stayed released';
+      case 'failed':
+        return `${v.mode} tune failed: KEY gave the failure pulse pattern`;
+      case 'no-response':
+        return `${asked} tune: no KEY response within ${this.s.keyResponseMs} ms`;
+      case 'stuck':
+        return `${asked} tune: KEY still asserted after ${this.s.keyMaxMs} ms`;
+      case 'aborted':
+        return `${asked} ${o.kind} aborted: the tuner role stopped`;
       default: {
         const why = !o.trusted
           ? `the press measured ${r1(pressMs)} ms, ${this.m.inside(asked, pressMs) < 0 ? `outside the ${asked} window` : `within ${this.s.guardMs - PRESS_ERROR_BOUND_MS[this.gpio!.kind]} ms of the ${asked} window's edge`}`
@@ -169,7 +214,12 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
   }
 
   /** After START is released: judge the press, watch KEY, record and report the result. */
-  private async finishPress(h: Held, pressStart: number, pressEnd: number, requestedMs: number | null): Promise<{ result: TuneResult; v: Verdict }> {
+  private async finishPress(
+    h: Held,
+    pressStart: number,
+    pressEnd: number,
+    requestedMs: number | null,
+  ): Promise<{ result: TuneResult; v: Verdict }> {
     const { op: o, watch } = h;
     const pressMs = pressEnd - pressStart;
     const judged = this.m.pressed(pressMs, this.key!.read(), this.clock.now());
@@ -177,17 +227,35 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
     this.counts.presses++;
     if (!judged.trusted) {
       const asked = o.requested ?? judged.read;
-      this.fault('press-window', `a ${asked} press measured ${r1(pressMs)} ms, which is not ${this.s.guardMs} ms inside its window (the tuner reads it as ${judged.read})`, { mode: asked, pressMs: r1(pressMs) });
+      this.fault(
+        'press-window',
+        `a ${asked} press measured ${r1(pressMs)} ms, which is not ${this.s.guardMs} ms inside its window (the tuner reads it as ${judged.read})`,
+        { mode: asked, pressMs: r1(pressMs) },
+      );
     }
-    if (!this.stopped) this.deps.link.publishEvent('press', `START pressed ${r1(pressMs)} ms (${judged.read})`, { mode: judged.read, source: o.source, requestedMs, pressMs: r1(pressMs) });
+    if (!this.stopped)
+      this.deps.link.publishEvent('press', `START pressed ${r1(pressMs)} ms (${judged.read})`, {
+        mode: judged.read,
+        source: o.source,
+        requestedMs,
+        pressMs: r1(pressMs),
+      });
     this.publish();
     watch.pressEnded(pressEnd);
     const keyOutcome = (await watch.result).outcome;
     const v = this.m.verdict(keyOutcome);
     this.releaseAll();
     const result: TuneResult = {
-      mode: v.mode, requested: o.requested, source: o.source, outcome: v.outcome, requestedMs, pressMs: r1(pressMs), key: watch.timings(),
-      ...(this.ptt ? { pttMs: Math.round(this.m.ptt.ms) } : {}), at: this.iso(o.since), message: this.message(o, v, pressMs),
+      mode: v.mode,
+      requested: o.requested,
+      source: o.source,
+      outcome: v.outcome,
+      requestedMs,
+      pressMs: r1(pressMs),
+      key: watch.timings(),
+      ...(this.ptt ? { pttMs: Math.round(this.m.ptt.ms) } : {}),
+      at: this.iso(o.since),
+      message: this.message(o, v, pressMs),
     };
     this.end(result, v.ok);
     if (keyOutcome === 'stuck') this.fault('key-stuck', result.message);
@@ -202,13 +270,22 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
     this.watch = undefined;
     this.m.end(this.clock.now());
     if (!this.stopped) {
-      this.deps.link.publishEvent(result.mode === 'erase' ? 'erase' : 'tune', result.message, { mode: result.mode, source: result.source, result });
+      this.deps.link.publishEvent(result.mode === 'erase' ? 'erase' : 'tune', result.message, {
+        mode: result.mode,
+        source: result.source,
+        result,
+      });
       this.publish();
     }
   }
 
   /** A timed press of `ms`, timed by the adapter (never by this thread's timers), then the KEY watch. */
-  private async timedPress(kind: 'tune' | 'press', ms: number, source: PressSource, mode: TuneMode): Promise<{ result: TuneResult; v: Verdict }> {
+  private async timedPress(
+    kind: 'tune' | 'press',
+    ms: number,
+    source: PressSource,
+    mode: TuneMode,
+  ): Promise<{ result: TuneResult; v: Verdict }> {
     const op = this.begin(kind, source, mode);
     const watch = this.keyWatch();
     this.publish();
@@ -235,7 +312,10 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
   }
 
   private async erase(): Promise<TuneResult> {
-    if (!this.power) throw new ProtocolError('invalid', 'erase-memories needs a power relay: set power.line in the tuner config', [{ path: '/power', message: 'not configured' }]);
+    if (!this.power)
+      throw new ProtocolError('invalid', 'erase-memories needs a power relay: set power.line in the tuner config', [
+        { path: '/power', message: 'not configured' },
+      ]);
     const o = this.begin('erase', 'command', null);
     this.publish();
     const p = this.s.power!;
@@ -258,14 +338,30 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
     if (failure !== undefined || !times) {
       this.releaseAll();
       if (!this.stopped) this.setPower(true);
-      const r: TuneResult = { mode: 'erase', requested: null, source: 'command', outcome: 'aborted', requestedMs: null, pressMs: 0, key: NO_KEY, at: this.iso(o.since), message: `erase aborted: ${failure ?? 'no press'}` };
+      const r: TuneResult = {
+        mode: 'erase',
+        requested: null,
+        source: 'command',
+        outcome: 'aborted',
+        requestedMs: null,
+        pressMs: 0,
+        key: NO_KEY,
+        at: this.iso(o.since),
+        message: `erase aborted: ${failure ?? 'no press'}`,
+      };
       this.end(r, false);
       return r;
     }
     const pressMs = times.end - times.start;
     const r: TuneResult = {
-      mode: 'erase', requested: null, source: 'command', outcome: 'erased', requestedMs: null, pressMs: r1(pressMs),
-      key: NO_KEY, at: this.iso(o.since),
+      mode: 'erase',
+      requested: null,
+      source: 'command',
+      outcome: 'erased',
+      requestedMs: null,
+      pressMs: r1(pressMs),
+      key: NO_KEY,
+      at: this.iso(o.since),
       message: `memories erased: power off ${p.offMs} ms, START held ${r1(pressMs)} ms across power-up`,
     };
     this.end(r, true);
@@ -286,7 +382,10 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
       return;
     }
     const reply = await this.deps.link.sendCommand(a.device, a.role, a.action, a.args ?? {});
-    if (!reply.ok) this.fault('action-failed', `button: ${this.describe(a)} was refused: ${reply.error?.message ?? 'no reason given'}`, { action: this.describe(a) });
+    if (!reply.ok)
+      this.fault('action-failed', `button: ${this.describe(a)} was refused: ${reply.error?.message ?? 'no reason given'}`, {
+        action: this.describe(a),
+      });
   }
 
   private onButtonUp(ms: number): void {
@@ -298,19 +397,34 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
       if (!h) return;
       h.up = true;
       this.start_!.write(false); // ends the pulse; its promise finishes the press
-      if (!this.stopped) this.deps.link.publishEvent('button', `button pressed ${r1(ms)} ms, passed through to START`, { buttonMs: r1(ms), class: cls, action: 'pass-through' });
+      if (!this.stopped)
+        this.deps.link.publishEvent('button', `button pressed ${r1(ms)} ms, passed through to START`, {
+          buttonMs: r1(ms),
+          class: cls,
+          action: 'pass-through',
+        });
       return;
     }
     const a = b.actions[cls];
-    if (!this.stopped) this.deps.link.publishEvent('button', `button ${cls} press (${r1(ms)} ms): ${this.describe(a)}`, { buttonMs: r1(ms), class: cls, action: this.describe(a) });
+    if (!this.stopped)
+      this.deps.link.publishEvent('button', `button ${cls} press (${r1(ms)} ms): ${this.describe(a)}`, {
+        buttonMs: r1(ms),
+        class: cls,
+        action: this.describe(a),
+      });
     this.publish();
-    if (a) this.runAction(a).catch((e) => this.fault('action-failed', `button: ${this.describe(a)} failed: ${(e as Error).message}`, { action: this.describe(a) }));
+    if (a)
+      this.runAction(a).catch((e) =>
+        this.fault('action-failed', `button: ${this.describe(a)} failed: ${(e as Error).message}`, { action: this.describe(a) }),
+      );
   }
 
   private onButtonDown(): void {
     if (this.s.button!.mode !== 'pass-through') return;
     let op: Operation;
-    try { op = this.begin('press', 'pass-through', null); } catch (e) {
+    try {
+      op = this.begin('press', 'pass-through', null);
+    } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       this.fault('busy', `button ignored: ${e.message}`);
       return;
@@ -318,11 +432,20 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
     const h = { op, watch: this.keyWatch(), up: false };
     this.pass = h;
     // START follows the button, as one hold the adapter ends at PASS_THROUGH_MAX_MS by itself.
-    this.start_!.hold(PASS_THROUGH_MAX_MS).then((t) => this.guarded(() => {
-      this.pass = undefined;
-      if (!h.up && !this.stopped) this.fault('button-stuck', `button held over ${PASS_THROUGH_MAX_MS} ms: START released`);
-      this.finishPress(h, t.start, t.end, null).catch((e) => this.deps.log.error(`pass-through finish failed: ${(e as Error).message}`));
-    }), (e: Error) => this.guarded(() => { throw e; }));
+    this.start_!.hold(PASS_THROUGH_MAX_MS).then(
+      (t) =>
+        this.guarded(() => {
+          this.pass = undefined;
+          if (!h.up && !this.stopped) this.fault('button-stuck', `button held over ${PASS_THROUGH_MAX_MS} ms: START released`);
+          this.finishPress(h, t.start, t.end, null).catch((e) =>
+            this.deps.log.error(`pass-through finish failed: ${(e as Error).message}`),
+          );
+        }),
+      (e: Error) =>
+        this.guarded(() => {
+          throw e;
+        }),
+    );
     this.publish();
   }
 
@@ -341,25 +464,41 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
     if (this.started) return;
     this.started = true;
     const { hal, clock, log } = this.deps;
-    const s = this.s = checkTunerConfig(this.deps.config);
-    const rules = { bypassBelowMs: s.bypassBelowMs, fullAboveMs: s.fullAboveMs, targets: s.presses, guardMs: s.guardMs, minGapMs: s.minGapMs, ...(s.ptt ? { pttMaxMs: s.ptt.maxMs } : {}) };
+    const s = (this.s = checkTunerConfig(this.deps.config));
+    const rules = {
+      bypassBelowMs: s.bypassBelowMs,
+      fullAboveMs: s.fullAboveMs,
+      targets: s.presses,
+      guardMs: s.guardMs,
+      minGapMs: s.minGapMs,
+      ...(s.ptt ? { pttMaxMs: s.ptt.maxMs } : {}),
+    };
     this.m = new TunerMachine({ ...rules, errorMs: PRESS_ERROR_BOUND_MS.rpio });
     try {
-      const gpio = this.gpio = await openGpio({ adapter: s.adapter, chip: s.chip }, { hal, clock, log });
-      if (this.stopped) { await gpio.close(); return; }
+      const gpio = (this.gpio = await openGpio({ adapter: s.adapter, chip: s.chip }, { hal, clock, log }));
+      if (this.stopped) {
+        await gpio.close();
+        return;
+      }
       this.m = new TunerMachine({ ...rules, errorMs: PRESS_ERROR_BOUND_MS[gpio.kind] });
       // START first, released, before anything else.
       this.start_ = await gpio.output(s.start.line, { activeLow: s.start.activeLow, initial: false, label: 'start' });
       if (s.ptt) this.ptt = await gpio.output(s.ptt.line, { activeLow: s.ptt.activeLow, initial: false, label: 'ptt' });
-      if (s.power) this.power = await gpio.output(s.power.line, { activeLow: s.power.activeLow, initial: !s.power.cutsPower, label: 'power' });
+      if (s.power)
+        this.power = await gpio.output(s.power.line, { activeLow: s.power.activeLow, initial: !s.power.cutsPower, label: 'power' });
       this.key = await gpio.input(s.key.line, { activeLow: s.key.activeLow, bias: s.key.bias, label: 'key' });
       this.key.watch((e) => this.guarded(() => this.onKey(e.active, e.t)));
       if (s.button) {
         const b = await gpio.input(s.button.line, { activeLow: s.button.activeLow, bias: s.button.bias, label: 'button' });
-        const watch = this.button = new ButtonWatch(clock, s.button.debounceMs, {
-          down: () => this.guarded(() => this.onButtonDown()),
-          up: (ms) => this.guarded(() => this.onButtonUp(ms)),
-        }, b.read());
+        const watch = (this.button = new ButtonWatch(
+          clock,
+          s.button.debounceMs,
+          {
+            down: () => this.guarded(() => this.onButtonDown()),
+            up: (ms) => this.guarded(() => this.onButtonUp(ms)),
+          },
+          b.read(),
+        ));
         b.watch((e) => watch.edge(e.active, e.t));
       }
       if (this.stopped) return;
@@ -367,7 +506,9 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
       await this.stop();
       throw e;
     }
-    log.info(`tuner on ${this.gpio!.kind} GPIO: START ${s.start.line}, KEY ${s.key.line}${s.power ? `, power ${s.power.line}` : ''}${s.ptt ? `, PTT ${s.ptt.line}` : ''}${s.button ? `, button ${s.button.line} (${s.button.mode})` : ''}`);
+    log.info(
+      `tuner on ${this.gpio!.kind} GPIO: START ${s.start.line}, KEY ${s.key.line}${s.power ? `, power ${s.power.line}` : ''}${s.ptt ? `, PTT ${s.ptt.line}` : ''}${s.button ? `, button ${s.button.line} (${s.button.mode})` : ''}`,
+    );
     this.publish();
   }
 
@@ -380,14 +521,24 @@ export class TunerRole implements RoleOf<typeof tunerSpec> {
   readonly commands: CommandHandlers<typeof tunerSpec> = {
     tune: async ({ mode }) => {
       this.running();
-      if (!['bypass', 'memory', 'full'].includes(mode)) throw new ProtocolError('invalid', `unknown mode "${String(mode)}"; modes are bypass, memory and full`, [{ path: '/mode', message: 'must be bypass, memory or full' }]);
+      if (!['bypass', 'memory', 'full'].includes(mode))
+        throw new ProtocolError('invalid', `unknown mode "${String(mode)}"; modes are bypass, memory and full`, [
+          { path: '/mode', message: 'must be bypass, memory or full' },
+        ]);
       return this.replyFor(await this.timedPress('tune', this.m.targetMs(mode), 'command', mode));
     },
     press: async ({ ms }) => {
       this.running();
-      if (!Number.isFinite(ms) || ms < 20 || ms > 10_000) throw new ProtocolError('invalid', `press length ${String(ms)} ms is out of range (20–10000 ms)`, [{ path: '/ms', message: 'must be 20–10000' }]);
+      if (!Number.isFinite(ms) || ms < 20 || ms > 10_000)
+        throw new ProtocolError('invalid', `press length ${String(ms)} ms is out of range (20–10000 ms)`, [
+          { path: '/ms', message: 'must be 20–10000' },
+        ]);
       let mode: TuneMode;
-      try { mode = this.m.rawPressMode(ms); } catch (e) { throw refusal(e); }
+      try {
+        mode = this.m.rawPressMode(ms);
+      } catch (e) {
+        throw refusal(e);
+      }
       return this.replyFor(await this.timedPress('press', ms, 'command', mode));
     },
     'erase-memories': async () => {

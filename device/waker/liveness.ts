@@ -21,9 +21,7 @@ export interface LivenessOptions {
 }
 
 export type LivenessChange =
-  | { type: 'state'; from: HostState; to: HostState }
-  | { type: 'woke'; wakeMs: number }
-  | { type: 'wake-failed'; timeoutMs: number };
+  { type: 'state'; from: HostState; to: HostState } | { type: 'woke'; wakeMs: number } | { type: 'wake-failed'; timeoutMs: number };
 
 export const WAKING_PROBE_MS = 1000;
 
@@ -49,12 +47,22 @@ export class Liveness {
     this.sinceAt = clock.now();
   }
 
-  get state(): HostState { return this.st; }
+  get state(): HostState {
+    return this.st;
+  }
   /** Monotonic ms the current state began. */
-  get since(): number { return this.sinceAt; }
-  get lastSeen(): number | undefined { return this.lastSeenAt; }
-  get lastWakeAt(): number | undefined { return this.lastWake; }
-  seenAgoMs(): number | undefined { return this.lastSeenAt === undefined ? undefined : this.clock.now() - this.lastSeenAt; }
+  get since(): number {
+    return this.sinceAt;
+  }
+  get lastSeen(): number | undefined {
+    return this.lastSeenAt;
+  }
+  get lastWakeAt(): number | undefined {
+    return this.lastWake;
+  }
+  seenAgoMs(): number | undefined {
+    return this.lastSeenAt === undefined ? undefined : this.clock.now() - this.lastSeenAt;
+  }
 
   /** Starts probing: the first probe goes out now. */
   start(): void {

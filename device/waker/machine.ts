@@ -73,7 +73,11 @@ export class WakerMachine {
   private readonly ignored: Partial<Record<Verdict, number>> = {};
   private running = false;
 
-  constructor(private readonly clock: Clock, rules: WakerRules, private readonly out: WakerOutput) {
+  constructor(
+    private readonly clock: Clock,
+    rules: WakerRules,
+    private readonly out: WakerOutput,
+  ) {
     const probe = { ...DEFAULT_PROBE, ...(rules.probe ?? {}) };
     this.policy = new WakePolicy(rules.hosts, rules.deny, { macs: rules.boxMacs, ownArp: rules.ownArp ?? 'ignore' });
     for (const cfg of rules.hosts) {
@@ -81,7 +85,12 @@ export class WakerMachine {
       const h: Host = { cfg, mac, wakes: 0, lastWake: null, liveness: undefined as unknown as Liveness };
       h.liveness = new Liveness(
         clock,
-        { intervalMs: probe.intervalS * 1000, timeoutMs: probe.timeoutMs, misses: probe.misses, wakeTimeoutMs: (cfg.wakeTimeoutS ?? DEFAULT_WAKE_TIMEOUT_S) * 1000 },
+        {
+          intervalMs: probe.intervalS * 1000,
+          timeoutMs: probe.timeoutMs,
+          misses: probe.misses,
+          wakeTimeoutMs: (cfg.wakeTimeoutS ?? DEFAULT_WAKE_TIMEOUT_S) * 1000,
+        },
         () => this.out.probe(cfg.name),
         (c) => this.onLiveness(h, c),
       );
@@ -90,7 +99,9 @@ export class WakerMachine {
     }
   }
 
-  get hostNames(): string[] { return [...this.hosts.keys()]; }
+  get hostNames(): string[] {
+    return [...this.hosts.keys()];
+  }
 
   /** Starts probing every host (the first probes go out now). Frames before this are ignored. */
   start(): void {
@@ -112,10 +123,14 @@ export class WakerMachine {
     const self = this.byMac.get(p.senderMac);
     if (self && (p.senderIp === self.cfg.ip || p.senderIp === '0.0.0.0')) self.liveness.seen();
     if (this.policy.hostForIp(p.targetIp) === undefined) return undefined;
-    const d = this.policy.decide(p, (name) => {
-      const h = this.hosts.get(name)!;
-      return { state: h.liveness.state, lastWakeAt: h.liveness.lastWakeAt };
-    }, this.clock.now());
+    const d = this.policy.decide(
+      p,
+      (name) => {
+        const h = this.hosts.get(name)!;
+        return { state: h.liveness.state, lastWakeAt: h.liveness.lastWakeAt };
+      },
+      this.clock.now(),
+    );
     if (d.verdict === 'wake') return this.begin(this.hosts.get(d.host!)!, 'arp', p);
     this.ignored[d.verdict] = (this.ignored[d.verdict] ?? 0) + 1;
     if (d.verdict === 'awake') this.hosts.get(d.host!)!.liveness.demandWhileAwake();
@@ -141,7 +156,10 @@ export class WakerMachine {
     }
     if (!this.running) return;
     this.out.event('wake-sent', 'info', `Magic packet sent to ${order.host} (${h.mac}) via ${via.join(' and ')}`, {
-      host: order.host, reason: order.reason, via, ...(p ? { requesterIp: p.senderIp, requesterMac: p.senderMac } : {}),
+      host: order.host,
+      reason: order.reason,
+      via,
+      ...(p ? { requesterIp: p.senderIp, requesterMac: p.senderMac } : {}),
     });
     this.out.changed();
   }
@@ -173,7 +191,9 @@ export class WakerMachine {
         seenAgoS: seen === undefined ? null : Math.round((now - seen) / 100) / 10,
         lastSeenAt: seen === undefined ? null : iso(seen),
         wakes: h.wakes,
-        lastWake: h.lastWake ? { at: iso(h.lastWake.at), reason: h.lastWake.reason, ...(h.lastWake.requester ? { requester: h.lastWake.requester } : {}) } : null,
+        lastWake: h.lastWake
+          ? { at: iso(h.lastWake.at), reason: h.lastWake.reason, ...(h.lastWake.requester ? { requester: h.lastWake.requester } : {}) }
+          : null,
       };
     });
   }
@@ -191,11 +211,16 @@ export class WakerMachine {
     if (p) {
       this.counters.demands++;
       this.out.event('demand', 'debug', `${p.senderIp} (${p.senderMac}) is looking for ${name}`, {
-        host: name, requesterIp: p.senderIp, requesterMac: p.senderMac, reason,
+        host: name,
+        requesterIp: p.senderIp,
+        requesterMac: p.senderMac,
+        reason,
       });
     }
     this.out.log('info', `Waking ${name} (${p ? `ARP request from ${p.senderIp}` : 'command'})`, {
-      host: name, reason, ...(p ? { requesterIp: p.senderIp, requesterMac: p.senderMac } : {}),
+      host: name,
+      reason,
+      ...(p ? { requesterIp: p.senderIp, requesterMac: p.senderMac } : {}),
     });
     h.liveness.wakeSent();
     return { host: name, reason, ...(p ? { packet: p } : {}) };
@@ -208,7 +233,10 @@ export class WakerMachine {
       const why = c.to === 'asleep' && c.from !== 'waking' ? ' (no answer to probes)' : '';
       this.out.event('state', 'info', `${host} is ${c.to}${why}`, { host, from: c.from, to: c.to });
     } else if (c.type === 'woke') {
-      this.out.event('woke', 'info', `${host} woke ${(c.wakeMs / 1000).toFixed(1)} s after the wake`, { host, wakeMs: Math.round(c.wakeMs) });
+      this.out.event('woke', 'info', `${host} woke ${(c.wakeMs / 1000).toFixed(1)} s after the wake`, {
+        host,
+        wakeMs: Math.round(c.wakeMs),
+      });
     } else {
       this.out.event('wake-failed', 'warn', `${host} did not wake within ${c.timeoutMs / 1000} s`, { host, timeoutS: c.timeoutMs / 1000 });
     }

@@ -16,9 +16,7 @@ export function buildMagicPacket(mac: string | Buffer, password?: Buffer): Buffe
   return out;
 }
 
-export type MagicCheck =
-  | { ok: true; mac: Buffer; password?: Buffer }
-  | { ok: false; reason: string };
+export type MagicCheck = { ok: true; mac: Buffer; password?: Buffer } | { ok: false; reason: string };
 
 /**
  * Checks a payload the way a NIC does, strictly: sync stream, 16 identical MAC copies, and

@@ -47,7 +47,13 @@ export interface Decision {
 
 export const DEFAULT_COOLDOWN_S = 30;
 
-interface CompiledHost { name: string; mac: string; cooldownMs: number; allow: RequesterList; deny: RequesterList }
+interface CompiledHost {
+  name: string;
+  mac: string;
+  cooldownMs: number;
+  allow: RequesterList;
+  deny: RequesterList;
+}
 
 export class WakePolicy {
   private readonly byIp = new Map<string, CompiledHost>();
@@ -55,7 +61,11 @@ export class WakePolicy {
   private readonly boxMacs: Set<string>;
 
   /** `box`: the waker box's own MACs (its capture interfaces) and whether its own ARP wakes hosts. */
-  constructor(hosts: readonly PolicyHostConfig[], globalDeny: readonly string[] = [], private readonly box: { macs: readonly string[]; ownArp: 'ignore' | 'wake' } = { macs: [], ownArp: 'ignore' }) {
+  constructor(
+    hosts: readonly PolicyHostConfig[],
+    globalDeny: readonly string[] = [],
+    private readonly box: { macs: readonly string[]; ownArp: 'ignore' | 'wake' } = { macs: [], ownArp: 'ignore' },
+  ) {
     this.globalDeny = new RequesterList(globalDeny);
     this.boxMacs = new Set(box.macs.map((m) => canonicalMac(m)));
     for (const h of hosts) {

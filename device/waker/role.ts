@@ -18,7 +18,11 @@ export { DEFAULT_WAKE_TIMEOUT_S, DEFAULT_PROBE } from './machine.ts';
 export const STATE_REFRESH_MS = 60_000;
 
 /** What a host needs on the wire: its magic packet sender and its ARP probe frame. */
-interface HostWire { sender: MagicSender; probe: Buffer; capture: ArpCapture }
+interface HostWire {
+  sender: MagicSender;
+  probe: Buffer;
+  capture: ArpCapture;
+}
 
 export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof wakerSpec> {
   const { clock, log, link } = deps;
@@ -34,16 +38,26 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
   function state(): WakerState {
     return {
       hosts: machine?.snapshot() ?? [],
-      interfaces: [...captures.values()].map((c) => ({ name: c.iface, mac: c.mac, broadcast: c.ipv4 ? directedBroadcast(c.ipv4.address, c.ipv4.netmask) : null })),
+      interfaces: [...captures.values()].map((c) => ({
+        name: c.iface,
+        mac: c.mac,
+        broadcast: c.ipv4 ? directedBroadcast(c.ipv4.address, c.ipv4.netmask) : null,
+      })),
     };
   }
 
-  const publish = () => { if (!stopped) link.publishState(state()); };
+  const publish = () => {
+    if (!stopped) link.publishState(state());
+  };
 
   const output: WakerOutput = {
     probe(host) {
       const w = wires.get(host)!;
-      try { w.capture.send(w.probe); } catch (e) { log.warn(`probe of ${host} failed: ${(e as Error).message}`, { host }); }
+      try {
+        w.capture.send(w.probe);
+      } catch (e) {
+        log.warn(`probe of ${host} failed: ${(e as Error).message}`, { host });
+      }
     },
     event(type, level, message, data) {
       log[level](message, data);
@@ -71,7 +85,10 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
     let bcast: string | undefined;
     if (hc.udp !== false) {
       bcast = hc.broadcast ?? (capture.ipv4 ? directedBroadcast(capture.ipv4.address, capture.ipv4.netmask) : undefined);
-      if (!bcast) throw new Error(`host ${hc.name}: interface ${hc.interface} has no IPv4 address, so there is no broadcast address; set "broadcast" or use rawEthernet`);
+      if (!bcast)
+        throw new Error(
+          `host ${hc.name}: interface ${hc.interface} has no IPv4 address, so there is no broadcast address; set "broadcast" or use rawEthernet`,
+        );
     }
     const w = { capture, sender: new MagicSender(hc, capture, udp, bcast), probe: buildArpProbe(capture.mac, hc.ip) };
     if (bcast && udp?.prepare) await udp.prepare(bcast, hc.port ?? 9);
@@ -82,7 +99,13 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
     stopped = true;
     clock.clearInterval(refresh);
     machine?.stop();
-    for (const c of captures.values()) { try { c.close(); } catch { /* closing anyway */ } }
+    for (const c of captures.values()) {
+      try {
+        c.close();
+      } catch {
+        /* closing anyway */
+      }
+    }
     captures.clear();
     udp?.close();
     udp = undefined;
@@ -101,7 +124,10 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
           c.onFrame((frame) => {
             if (stopped || !machine) return;
             const order = machine.frame(frame);
-            if (order) send(machine, order).catch(() => { /* reported by the machine */ });
+            if (order)
+              send(machine, order).catch(() => {
+                /* reported by the machine */
+              });
           });
         }
         if (cfg.hosts.some((h) => h.udp !== false)) udp = await openUdpBroadcast({}, deps);
@@ -129,16 +155,25 @@ export function createWakerRole(deps: RoleDeps<typeof wakerSpec>): RoleOf<typeof
     stop,
 
     commands: {
-      async status() { return state(); },
+      async status() {
+        return state();
+      },
       async wake({ host: name }) {
         const order = machine?.wake(name);
         if (!machine || !order) {
           const known = machine?.hostNames ?? [];
-          throw new ProtocolError('not-found', `no host "${name}" in this waker's config${known.length ? `; configured: ${known.join(', ')}` : ''}`, [{ path: '/host', message: 'is not a configured host' }]);
+          throw new ProtocolError(
+            'not-found',
+            `no host "${name}" in this waker's config${known.length ? `; configured: ${known.join(', ')}` : ''}`,
+            [{ path: '/host', message: 'is not a configured host' }],
+          );
         }
         let via: string[];
-        try { via = await send(machine, order); }
-        catch (e) { throw new ProtocolError('failed', `could not wake ${name}: ${(e as Error).message}`); }
+        try {
+          via = await send(machine, order);
+        } catch (e) {
+          throw new ProtocolError('failed', `could not wake ${name}: ${(e as Error).message}`);
+        }
         return { host: name, via, state: machine.stateOf(name)! };
       },
     },

@@ -46,12 +46,20 @@ export class MagicSender {
     const via: string[] = [];
     const errors: string[] = [];
     if (this.frame) {
-      try { this.capture.send(this.frame); via.push(`ethernet 0x0842 ${this.capture.iface}`); }
-      catch (e) { errors.push(`ethernet: ${(e as Error).message}`); }
+      try {
+        this.capture.send(this.frame);
+        via.push(`ethernet 0x0842 ${this.capture.iface}`);
+      } catch (e) {
+        errors.push(`ethernet: ${(e as Error).message}`);
+      }
     }
     if (this.broadcast && this.udp) {
-      try { await this.udp.send(this.payload, this.broadcast, this.port); via.push(`udp ${this.broadcast}:${this.port}`); }
-      catch (e) { errors.push(`udp ${this.broadcast}:${this.port}: ${(e as Error).message}`); }
+      try {
+        await this.udp.send(this.payload, this.broadcast, this.port);
+        via.push(`udp ${this.broadcast}:${this.port}`);
+      } catch (e) {
+        errors.push(`udp ${this.broadcast}:${this.port}: ${(e as Error).message}`);
+      }
     }
     if (via.length === 0) throw new Error(errors.join('; ') || 'no way to send');
     return { via, errors };

@@ -15,19 +15,37 @@ export const ExplicitFormat = Obj(
   {
     rate: Rate,
     channels: Channels,
-    payloadType: Type.Integer({ minimum: 0, maximum: 127, description: 'RTP payload type (10 = 44.1 kHz stereo, 11 = 44.1 kHz mono, dynamic 96–127)' }),
+    payloadType: Type.Integer({
+      minimum: 0,
+      maximum: 127,
+      description: 'RTP payload type (10 = 44.1 kHz stereo, 11 = 44.1 kHz mono, dynamic 96–127)',
+    }),
   },
   { description: 'L16 big-endian stream format, when no SDP describes it' },
 );
 
 /** How a player names its stream: exactly one of stream, sap, or group+port. */
 export const StreamChoice = {
-  stream: Type.Optional(Type.String({ pattern: '^([A-Za-z0-9_-]{1,64}/)?[A-Za-z0-9_-]{1,64}$', description: 'hearth stream: "<device>/<stream>" or a stream id announced on hearth/streams/#' })),
-  sap: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'SAP/SDP session name (s=), e.g. a PulseAudio or PipeWire RTP sender' })),
+  stream: Type.Optional(
+    Type.String({
+      pattern: '^([A-Za-z0-9_-]{1,64}/)?[A-Za-z0-9_-]{1,64}$',
+      description: 'hearth stream: "<device>/<stream>" or a stream id announced on hearth/streams/#',
+    }),
+  ),
+  sap: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'SAP/SDP session name (s=), e.g. a PulseAudio or PipeWire RTP sender' }),
+  ),
   group: Type.Optional(Ipv4('explicit multicast group (with port; format from PT 10/11 or `format`)')),
   port: Type.Optional(Port('explicit RTP port')),
   format: Type.Optional(ExplicitFormat),
-  ssrc: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'play only this sender (RTP SSRC) of the stream. Default: the first sender heard; another takes over only once it has been silent for 100 ms (two senders on one group and port never alternate)' })),
+  ssrc: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 4294967295,
+      description:
+        'play only this sender (RTP SSRC) of the stream. Default: the first sender heard; another takes over only once it has been silent for 100 ms (two senders on one group and port never alternate)',
+    }),
+  ),
 };
 
 /** Audio a sink keeps queued ahead of the DAC by default (ms): speaker (ALSA) and the simulated DAC. */
@@ -35,12 +53,32 @@ export const OUTPUT_BUFFER_MS_DEFAULT = { speaker: 40, sim: 20 } as const;
 
 export const PlayerOutput = Obj(
   {
-    kind: Type.Optional(Type.Union([Type.Literal('speaker'), Type.Literal('sim')], { description: '"speaker" (ALSA through the speaker module, default) or "sim" (simulated DAC, for the house in a box)' })),
-    device: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_:=,.-]+$', description: 'ALSA device (default "default"; HiFiBerry DAC on the image: "hw:CARD=hifiberrydac", also ALSA\'s default there; or a dmix/plug name)' })),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('speaker'), Type.Literal('sim')], {
+        description: '"speaker" (ALSA through the speaker module, default) or "sim" (simulated DAC, for the house in a box)',
+      }),
+    ),
+    device: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9_:=,.-]+$',
+        description:
+          'ALSA device (default "default"; HiFiBerry DAC on the image: "hw:CARD=hifiberrydac", also ALSA\'s default there; or a dmix/plug name)',
+      }),
+    ),
     rate: Type.Optional(Rate),
     channels: Type.Optional(Channels),
-    bufferMs: Type.Optional(Type.Number({ minimum: 5, maximum: 1000, description: `audio the sink keeps queued ahead of the DAC (default ${OUTPUT_BUFFER_MS_DEFAULT.speaker} ms for speaker, ${OUTPUT_BUFFER_MS_DEFAULT.sim} for sim); must be at least 5 ms below latencyMs. Any ALSA device works: the player reads the device's queue (snd_pcm_delay) and never fills a larger ring` })),
-    simPpm: Type.Optional(Type.Number({ minimum: -2000, maximum: 2000, description: 'sim only: the simulated DAC rate offset from the wall clock (ppm)' })),
+    bufferMs: Type.Optional(
+      Type.Number({
+        minimum: 5,
+        maximum: 1000,
+        description: `audio the sink keeps queued ahead of the DAC (default ${OUTPUT_BUFFER_MS_DEFAULT.speaker} ms for speaker, ${OUTPUT_BUFFER_MS_DEFAULT.sim} for sim); must be at least 5 ms below latencyMs. Any ALSA device works: the player reads the device's queue (snd_pcm_delay) and never fills a larger ring`,
+      }),
+    ),
+    simPpm: Type.Optional(
+      Type.Number({ minimum: -2000, maximum: 2000, description: 'sim only: the simulated DAC rate offset from the wall clock (ppm)' }),
+    ),
   },
   { description: 'the DAC' },
 );
@@ -52,12 +90,30 @@ export const PlayerConfig = Obj(
   {
     ...StreamChoice,
     interface: Type.Optional(Ipv4('address of the interface to join the multicast group on (default: any)')),
-    latencyMs: Type.Optional(Type.Number({ minimum: 20, maximum: 5000, description: 'playout latency after the sender\'s clock (default 100 ms; same on every player of a stream)' })),
-    trimMs: Type.Optional(Type.Number({ minimum: -500, maximum: 500, description: 'per-device output delay trim (DAC/amplifier delay), added to the latency (default 0)' })),
+    latencyMs: Type.Optional(
+      Type.Number({
+        minimum: 20,
+        maximum: 5000,
+        description: "playout latency after the sender's clock (default 100 ms; same on every player of a stream)",
+      }),
+    ),
+    trimMs: Type.Optional(
+      Type.Number({
+        minimum: -500,
+        maximum: 500,
+        description: 'per-device output delay trim (DAC/amplifier delay), added to the latency (default 0)',
+      }),
+    ),
     volume: Type.Optional(Type.Number({ minimum: 0, maximum: 4, description: 'linear gain (default 1)' })),
     muted: Type.Optional(Type.Boolean({ description: 'start muted (default false)' })),
     sapListen: Type.Optional(Type.Boolean({ description: 'listen to SAP announcements on 224.0.0.56:9875 (default true)' })),
-    sapGroups: Type.Optional(Type.Array(Ipv4(), { maxItems: 16, description: 'more groups to hear SAP on (port 9875): PulseAudio announces to its destination_ip, so a sender on 239.255.0.1 is found by listing it here' })),
+    sapGroups: Type.Optional(
+      Type.Array(Ipv4(), {
+        maxItems: 16,
+        description:
+          'more groups to hear SAP on (port 9875): PulseAudio announces to its destination_ip, so a sender on 239.255.0.1 is found by listing it here',
+      }),
+    ),
     output: Type.Optional(PlayerOutput),
   },
   { description: 'multi-room player: multicast RTP L16 → DAC, in sync with every other player' },
@@ -65,10 +121,17 @@ export const PlayerConfig = Obj(
 export type PlayerConfig = Static<typeof PlayerConfig>;
 
 /** The stream choice rules: exactly one of stream, sap, group+port; a format only with group+port. */
-export function streamChoiceErrors(c: { stream?: unknown; sap?: unknown; group?: unknown; port?: unknown; format?: unknown }): ErrorDetail[] {
+export function streamChoiceErrors(c: {
+  stream?: unknown;
+  sap?: unknown;
+  group?: unknown;
+  port?: unknown;
+  format?: unknown;
+}): ErrorDetail[] {
   const kinds = [c.stream !== undefined, c.sap !== undefined, c.group !== undefined || c.port !== undefined].filter(Boolean).length;
   if (kinds !== 1) return [{ path: '', message: 'choose the stream by exactly one of: stream, sap, or group + port' }];
-  if ((c.group === undefined) !== (c.port === undefined)) return [{ path: c.group === undefined ? '/group' : '/port', message: 'group and port go together' }];
+  if ((c.group === undefined) !== (c.port === undefined))
+    return [{ path: c.group === undefined ? '/group' : '/port', message: 'group and port go together' }];
   if (c.format !== undefined && c.group === undefined) return [{ path: '/format', message: 'format is only for an explicit group:port' }];
   return [];
 }
@@ -87,42 +150,78 @@ export function checkPlayerConfig(c: PlayerConfig): ErrorDetail[] {
   const buffer = outputBufferMs(c);
   const out = streamChoiceErrors(c);
   if (buffer + 5 > latency) {
-    out.push({ path: '/output/bufferMs', message: `${c.output?.bufferMs === undefined ? `the default of ${buffer} ms` : `${buffer} ms`} must be at least 5 ms below latencyMs (${latency} ms): at most ${latency - 5}` });
+    out.push({
+      path: '/output/bufferMs',
+      message: `${c.output?.bufferMs === undefined ? `the default of ${buffer} ms` : `${buffer} ms`} must be at least 5 ms below latencyMs (${latency} ms): at most ${latency - 5}`,
+    });
   }
   return out;
 }
 
 export const PlayerFormat = Obj({
-  encoding: Type.Literal('L16'), rate: Type.Number(), channels: Channels, payloadType: Type.Integer(),
+  encoding: Type.Literal('L16'),
+  rate: Type.Number(),
+  channels: Channels,
+  payloadType: Type.Integer(),
 });
 
 export const PlayerStreamInfo = Obj({
-  by: Type.Union(['stream', 'sap', 'explicit'].map((s) => Type.Literal(s)), { description: 'how the stream was chosen' }),
+  by: Type.Union(
+    ['stream', 'sap', 'explicit'].map((s) => Type.Literal(s)),
+    { description: 'how the stream was chosen' },
+  ),
   id: Type.String({ description: 'what was asked for: stream id, SAP name or group:port' }),
   name: Type.Union([Type.String(), Type.Null()], { description: 'session name, once known' }),
   group: Type.Union([Type.String(), Type.Null()], { description: 'multicast group, once resolved' }),
   port: Type.Union([Type.Integer(), Type.Null()]),
-  origin: Type.Union(['config', 'sap', 'mqtt', 'explicit', 'none'].map((s) => Type.Literal(s)), { description: 'where the address came from' }),
+  origin: Type.Union(
+    ['config', 'sap', 'mqtt', 'explicit', 'none'].map((s) => Type.Literal(s)),
+    { description: 'where the address came from' },
+  ),
 });
 
-export const PlayerOutputStatus = Type.Union(['idle', 'buffering', 'playing', 'late', 'silent', 'sink-lost', 'sink-stalled'].map((s) => Type.Literal(s)), {
-  description: 'idle: no packets for 2 s; buffering: pre-roll after a join or re-sync; playing: stream audio reaches the DAC; late: the audio arrives after its playout instant, or blocks reach the DAC after it needed them; silent: packets arrive but mostly silence or concealment is written; sink-lost: the DAC is gone; sink-stalled: the DAC\'s position does not move',
-});
+export const PlayerOutputStatus = Type.Union(
+  ['idle', 'buffering', 'playing', 'late', 'silent', 'sink-lost', 'sink-stalled'].map((s) => Type.Literal(s)),
+  {
+    description:
+      "idle: no packets for 2 s; buffering: pre-roll after a join or re-sync; playing: stream audio reaches the DAC; late: the audio arrives after its playout instant, or blocks reach the DAC after it needed them; silent: packets arrive but mostly silence or concealment is written; sink-lost: the DAC is gone; sink-stalled: the DAC's position does not move",
+  },
+);
 
 /** The floor of a level reading (dBFS): digital silence, or anything quieter, reads this. */
 export const LEVEL_FLOOR_DBFS = -120;
 
-export const PlayerLevel = Obj({
-  windowMs: Type.Number({ description: 'the span the reading covers: the last state interval (ms)' }),
-  frames: Type.Integer({ minimum: 0, description: 'frames written to the DAC in that span (0: nothing reached it, every channel reads the floor)' }),
-  peakDbfs: Type.Array(Type.Number({ minimum: LEVEL_FLOOR_DBFS, maximum: 0 }), { minItems: 1, maxItems: 2, description: `per channel (left, right): the largest sample written, dB below full scale (0 = full scale, ${LEVEL_FLOOR_DBFS} = silence)` }),
-  rmsDbfs: Type.Array(Type.Number({ minimum: LEVEL_FLOOR_DBFS, maximum: 0 }), { minItems: 1, maxItems: 2, description: 'per channel: the RMS of the samples written, dB below a full-scale square wave (a full-scale sine reads −3.0)' }),
-}, { description: 'the audio level actually written to the DAC (after volume and mute, silence and concealment included), from the samples written over the last state interval' });
+export const PlayerLevel = Obj(
+  {
+    windowMs: Type.Number({ description: 'the span the reading covers: the last state interval (ms)' }),
+    frames: Type.Integer({
+      minimum: 0,
+      description: 'frames written to the DAC in that span (0: nothing reached it, every channel reads the floor)',
+    }),
+    peakDbfs: Type.Array(Type.Number({ minimum: LEVEL_FLOOR_DBFS, maximum: 0 }), {
+      minItems: 1,
+      maxItems: 2,
+      description: `per channel (left, right): the largest sample written, dB below full scale (0 = full scale, ${LEVEL_FLOOR_DBFS} = silence)`,
+    }),
+    rmsDbfs: Type.Array(Type.Number({ minimum: LEVEL_FLOOR_DBFS, maximum: 0 }), {
+      minItems: 1,
+      maxItems: 2,
+      description: 'per channel: the RMS of the samples written, dB below a full-scale square wave (a full-scale sine reads −3.0)',
+    }),
+  },
+  {
+    description:
+      'the audio level actually written to the DAC (after volume and mute, silence and concealment included), from the samples written over the last state interval',
+  },
+);
 export type PlayerLevel = Static<typeof PlayerLevel>;
 
 export const PlayerState = Obj({
   stream: PlayerStreamInfo,
-  playing: Type.Boolean({ description: 'the stream\'s audio is reaching the DAC: over the last second at least half the frames written were stream audio, written in time, to a sink whose position moves (output.status "playing"). Not "packets are arriving"' }),
+  playing: Type.Boolean({
+    description:
+      'the stream\'s audio is reaching the DAC: over the last second at least half the frames written were stream audio, written in time, to a sink whose position moves (output.status "playing"). Not "packets are arriving"',
+  }),
   sender: Type.Union([Type.String(), Type.Null()], { description: 'source address of the RTP packets' }),
   ssrc: Type.Union([Type.Integer(), Type.Null()], { description: 'SSRC locked on' }),
   format: Type.Union([PlayerFormat, Type.Null()]),
@@ -131,21 +230,41 @@ export const PlayerState = Obj({
   bufferMs: Type.Number({ description: 'jitter buffer fill' }),
   driftPpm: Type.Number({ description: 'measured DAC rate vs the wall clock (ppm)' }),
   senderDriftPpm: Type.Number({ description: 'measured sender clock vs the wall clock (ppm)' }),
-  timing: Type.Optional(Type.Union([Type.Literal('rtcp'), Type.Literal('arrival'), Type.Null()], { description: 'where RTP time is mapped to wall time from: the sender\'s RTCP sender reports ("rtcp") or filtered packet arrivals ("arrival"); null before the first packet' })),
-  syncErrorUs: Type.Union([Type.Number(), Type.Null()], { description: 'playout error vs the ideal instant of the audio that reached the DAC over the last second (µs, mean over its blocks); null when none did' }),
-  output: Obj({
-    status: PlayerOutputStatus,
-    reason: Type.Union([Type.String(), Type.Null()], { description: 'why the output is not playing, in words' }),
-    audiblePct: Type.Number({ description: 'share of the last second\'s written frames that were stream audio (%)' }),
-    leadMs: Type.Union([Type.Number(), Type.Null()], { description: 'lowest margin over the last second between the newest arrived audio and the playout position (ms); negative: the stream arrives after its playout instant' }),
-    lateBlocks: Type.Integer({ description: 'blocks written after the DAC needed them (it ran dry: an output-loop stall), since start' }),
-    droppedBlocks: Type.Integer({ description: 'blocks discarded because the DAC was gone, since start' }),
-    silentMs: Type.Number({ description: 'silence and concealment written to the DAC since start (ms)' }),
-  }, { description: 'what actually reaches the DAC (device/audio/engine/output-monitor.ts)' }),
+  timing: Type.Optional(
+    Type.Union([Type.Literal('rtcp'), Type.Literal('arrival'), Type.Null()], {
+      description:
+        'where RTP time is mapped to wall time from: the sender\'s RTCP sender reports ("rtcp") or filtered packet arrivals ("arrival"); null before the first packet',
+    }),
+  ),
+  syncErrorUs: Type.Union([Type.Number(), Type.Null()], {
+    description:
+      'playout error vs the ideal instant of the audio that reached the DAC over the last second (µs, mean over its blocks); null when none did',
+  }),
+  output: Obj(
+    {
+      status: PlayerOutputStatus,
+      reason: Type.Union([Type.String(), Type.Null()], { description: 'why the output is not playing, in words' }),
+      audiblePct: Type.Number({ description: "share of the last second's written frames that were stream audio (%)" }),
+      leadMs: Type.Union([Type.Number(), Type.Null()], {
+        description:
+          'lowest margin over the last second between the newest arrived audio and the playout position (ms); negative: the stream arrives after its playout instant',
+      }),
+      lateBlocks: Type.Integer({ description: 'blocks written after the DAC needed them (it ran dry: an output-loop stall), since start' }),
+      droppedBlocks: Type.Integer({ description: 'blocks discarded because the DAC was gone, since start' }),
+      silentMs: Type.Number({ description: 'silence and concealment written to the DAC since start (ms)' }),
+    },
+    { description: 'what actually reaches the DAC (device/audio/engine/output-monitor.ts)' },
+  ),
   packets: Obj({
-    received: Type.Integer(), lost: Type.Integer(), late: Type.Integer(), duplicates: Type.Integer(),
-    concealed: Type.Integer({ description: 'frames concealed' }), malformed: Type.Integer(),
-    wrongPt: Type.Integer({ description: 'packets with another payload type than the stream\'s, or a dynamic one with no format known (give `format` or use SAP)' }),
+    received: Type.Integer(),
+    lost: Type.Integer(),
+    late: Type.Integer(),
+    duplicates: Type.Integer(),
+    concealed: Type.Integer({ description: 'frames concealed' }),
+    malformed: Type.Integer(),
+    wrongPt: Type.Integer({
+      description: "packets with another payload type than the stream's, or a dynamic one with no format known (give `format` or use SAP)",
+    }),
     foreignSsrc: Type.Integer(),
   }),
   underruns: Type.Integer(),
@@ -160,10 +279,17 @@ export const PlayerState = Obj({
     lostCount: Type.Integer({ description: 'times the DAC was lost since start' }),
   }),
   level: Type.Optional(PlayerLevel),
-  clock: Type.Optional(Obj({
-    ...ClockStatusFields,
-    sufficient: Type.Boolean({ description: 'locked (or stale) with uncertainty within clock.maxUncertaintyUs; when false, rooms may be that far apart' }),
-  }, { description: 'the house clock this player plays on' })),
+  clock: Type.Optional(
+    Obj(
+      {
+        ...ClockStatusFields,
+        sufficient: Type.Boolean({
+          description: 'locked (or stale) with uncertainty within clock.maxUncertaintyUs; when false, rooms may be that far apart',
+        }),
+      },
+      { description: 'the house clock this player plays on' },
+    ),
+  ),
 });
 export type PlayerState = Static<typeof PlayerState>;
 
@@ -172,10 +298,13 @@ export const PlayerEvents = {
   'sink-lost': Obj({ error: Type.String({ description: 'why' }) }, { description: 'the DAC went away' }),
   'sink-restored': Obj({ lostMs: Type.Number({ description: 'how long the DAC was gone' }) }, { description: 'the DAC is back' }),
   resync: Obj({ ssrc: Type.Optional(Type.Integer()) }, { description: 'playout re-synchronised to the sender' }),
-  'stream-switched': Obj({
-    from: Type.Optional(Type.String({ description: 'previous stream' })),
-    to: Type.String({ description: 'new stream' }),
-  }, { description: 'another stream is playing' }),
+  'stream-switched': Obj(
+    {
+      from: Type.Optional(Type.String({ description: 'previous stream' })),
+      to: Type.String({ description: 'new stream' }),
+    },
+    { description: 'another stream is playing' },
+  ),
   'stream-found': Obj({}, { description: 'packets are arriving' }),
   'stream-lost': Obj({}, { description: 'no packets for 2 s' }),
   'stream-unavailable': Obj({}, { description: 'the stream asked for is not announced (yet)' }),
@@ -186,7 +315,8 @@ export const PlayerEvents = {
 
 export const playerSpec = defineRole({
   name: 'player',
-  description: 'Multi-room player: plays one multicast RTP L16 stream on a DAC, sample-synchronised with every other player of the stream through the shared wall clock.',
+  description:
+    'Multi-room player: plays one multicast RTP L16 stream on a DAC, sample-synchronised with every other player of the stream through the shared wall clock.',
   config: PlayerConfig,
   check: checkPlayerConfig,
   commands: {
@@ -207,19 +337,22 @@ export const playerSpec = defineRole({
       args: Obj({ muted: Type.Boolean() }),
     },
     streams: {
-      description: 'lists the streams this player hears of (SAP announcements and hearth/streams/#), with the value to give `subscribe` for each',
+      description:
+        'lists the streams this player hears of (SAP announcements and hearth/streams/#), with the value to give `subscribe` for each',
       args: Obj({}),
       result: Obj({
-        streams: Type.Array(Obj({
-          choose: Obj(StreamChoice, { description: 'the subscribe arguments that pick this stream' }),
-          origin: Type.Union([Type.Literal('sap'), Type.Literal('mqtt')]),
-          name: Type.String({ description: 'session name' }),
-          group: Type.String(),
-          port: Type.Integer(),
-          format: PlayerFormat,
-          enabled: Type.Boolean(),
-          sender: Type.Union([Type.String(), Type.Null()], { description: 'SAP announcer address' }),
-        })),
+        streams: Type.Array(
+          Obj({
+            choose: Obj(StreamChoice, { description: 'the subscribe arguments that pick this stream' }),
+            origin: Type.Union([Type.Literal('sap'), Type.Literal('mqtt')]),
+            name: Type.String({ description: 'session name' }),
+            group: Type.String(),
+            port: Type.Integer(),
+            format: PlayerFormat,
+            enabled: Type.Boolean(),
+            sender: Type.Union([Type.String(), Type.Null()], { description: 'SAP announcer address' }),
+          }),
+        ),
       }),
     },
   },

@@ -8,7 +8,15 @@
 // Problems are returned as {path, message} relative to the tuner's slice (normalizeConfig puts
 // them under /roles/tuner: RoleSpec.check).
 import type { ErrorDetail } from '../envelope.ts';
-import { PRESS_ERROR_BOUND_MS, type ButtonAction, type GpioAdapterName, type TunerButton, type TunerConfig, type TuneMode, type Bias } from './tuner-config.ts';
+import {
+  PRESS_ERROR_BOUND_MS,
+  type ButtonAction,
+  type GpioAdapterName,
+  type TunerButton,
+  type TunerConfig,
+  type TuneMode,
+  type Bias,
+} from './tuner-config.ts';
 
 export { PRESS_ERROR_BOUND_MS };
 
@@ -32,8 +40,13 @@ export function pressErrorBound(adapter: GpioAdapterName): number {
   return adapter === 'auto' ? Math.max(PRESS_ERROR_BOUND_MS.rpio, PRESS_ERROR_BOUND_MS.chardev) : PRESS_ERROR_BOUND_MS[adapter];
 }
 
-export interface LineSettings { line: number; activeLow: boolean }
-export interface InputSettings extends LineSettings { bias: Bias }
+export interface LineSettings {
+  line: number;
+  activeLow: boolean;
+}
+export interface InputSettings extends LineSettings {
+  bias: Bias;
+}
 
 export interface ButtonSettings extends InputSettings {
   debounceMs: number;
@@ -67,8 +80,13 @@ export interface TunerSettings {
 function button(b: TunerButton): ButtonSettings {
   const d = TUNER_DEFAULTS.button;
   return {
-    line: b.line, activeLow: b.activeLow ?? true, bias: b.bias ?? 'pull-up',
-    debounceMs: b.debounceMs ?? d.debounceMs, mode: b.mode, mediumMs: b.mediumMs ?? d.mediumMs, longMs: b.longMs ?? d.longMs,
+    line: b.line,
+    activeLow: b.activeLow ?? true,
+    bias: b.bias ?? 'pull-up',
+    debounceMs: b.debounceMs ?? d.debounceMs,
+    mode: b.mode,
+    mediumMs: b.mediumMs ?? d.mediumMs,
+    longMs: b.longMs ?? d.longMs,
     actions: { ...(b.short ? { short: b.short } : {}), ...(b.medium ? { medium: b.medium } : {}), ...(b.long ? { long: b.long } : {}) },
   };
 }
@@ -80,7 +98,16 @@ export function resolveTunerSettings(c: TunerConfig): TunerSettings {
     ...(c.gpio?.chip ? { chip: c.gpio.chip } : {}),
     start: { line: c.start.line, activeLow: c.start.activeLow ?? false },
     key: { line: c.key.line, activeLow: c.key.activeLow ?? true, bias: c.key.bias ?? 'pull-up' },
-    ...(c.power ? { power: { line: c.power.line, activeLow: c.power.activeLow ?? false, offMs: c.power.offMs ?? D.powerOffMs, cutsPower: c.power.cutsPower ?? false } } : {}),
+    ...(c.power
+      ? {
+          power: {
+            line: c.power.line,
+            activeLow: c.power.activeLow ?? false,
+            offMs: c.power.offMs ?? D.powerOffMs,
+            cutsPower: c.power.cutsPower ?? false,
+          },
+        }
+      : {}),
     ...(c.ptt ? { ptt: { line: c.ptt.line, activeLow: c.ptt.activeLow ?? false, maxMs: c.ptt.maxMs ?? D.pttMaxMs } } : {}),
     ...(c.button ? { button: button(c.button) } : {}),
     presses: {
@@ -113,7 +140,8 @@ export function tunerConfigProblems(c: TunerConfig): ErrorDetail[] {
   const out: ErrorDetail[] = [];
   const add = (path: string, message: string) => out.push({ path, message });
   const bound = pressErrorBound(s.adapter);
-  if (s.guardMs < bound) add('/margins/guardMs', `${s.guardMs} ms is below the worst-case press error of the ${s.adapter} adapter (${bound} ms)`);
+  if (s.guardMs < bound)
+    add('/margins/guardMs', `${s.guardMs} ms is below the worst-case press error of the ${s.adapter} adapter (${bound} ms)`);
   if (s.bypassBelowMs >= s.fullAboveMs) add('/windows', `bypassBelowMs (${s.bypassBelowMs}) must be below fullAboveMs (${s.fullAboveMs})`);
   else {
     const names: Record<TuneMode, string> = { bypass: 'bypass', memory: 'memory tune', full: 'full tune' };
@@ -123,12 +151,23 @@ export function tunerConfigProblems(c: TunerConfig): ErrorDetail[] {
       const inside = Math.min(ms - w.min, w.max - ms);
       if (inside < s.guardMs) {
         const range = w.max === Infinity ? `above ${w.min} ms` : mode === 'bypass' ? `below ${w.max} ms` : `${w.min}–${w.max} ms`;
-        const need = w.max === Infinity ? `≥ ${w.min + s.guardMs}` : mode === 'bypass' ? `≤ ${w.max - s.guardMs}` : `${w.min + s.guardMs}–${w.max - s.guardMs}`;
-        add(`/presses/${mode}Ms`, `${ms} ms is not at least the ${s.guardMs} ms guard margin inside the ${names[mode]} window (${range}): use ${need} ms`);
+        const need =
+          w.max === Infinity
+            ? `≥ ${w.min + s.guardMs}`
+            : mode === 'bypass'
+              ? `≤ ${w.max - s.guardMs}`
+              : `${w.min + s.guardMs}–${w.max - s.guardMs}`;
+        add(
+          `/presses/${mode}Ms`,
+          `${ms} ms is not at least the ${s.guardMs} ms guard margin inside the ${names[mode]} window (${range}): use ${need} ms`,
+        );
       }
     }
   }
-  const lines: Array<[string, number]> = [['/start/line', s.start.line], ['/key/line', s.key.line]];
+  const lines: Array<[string, number]> = [
+    ['/start/line', s.start.line],
+    ['/key/line', s.key.line],
+  ];
   if (s.power) lines.push(['/power/line', s.power.line]);
   if (s.ptt) lines.push(['/ptt/line', s.ptt.line]);
   if (s.button) lines.push(['/button/line', s.button.line]);

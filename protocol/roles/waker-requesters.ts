@@ -20,15 +20,21 @@ export class RequesterList {
     }
   }
 
-  get size(): number { return this.macs.size + this.nets.length; }
+  get size(): number {
+    return this.macs.size + this.nets.length;
+  }
 
   /** True when the requester's IP or MAC (canonical lower-case) is on the list. */
   matches(ip: string, mac: string): boolean {
     if (this.macs.has(mac)) return true;
     if (this.nets.length === 0) return false;
     let n: number;
-    try { n = ipToInt(ip); } catch { return false; }
-    for (const x of this.nets) if (((n & x.mask) >>> 0) === x.base) return true;
+    try {
+      n = ipToInt(ip);
+    } catch {
+      return false;
+    }
+    for (const x of this.nets) if ((n & x.mask) >>> 0 === x.base) return true;
     return false;
   }
 }

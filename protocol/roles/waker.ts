@@ -19,24 +19,42 @@ export const Requester = Type.String({
 export const SecureOn = Type.String({
   pattern:
     '^([0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){3}|((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d))$',
-  description: 'secret: SecureOn password appended to the magic packet, 6 bytes (aa:bb:cc:dd:ee:ff) or 4 bytes (a1:b2:c3:d4 or 1.2.3.4); redacted when the config is published',
+  description:
+    'secret: SecureOn password appended to the magic packet, 6 bytes (aa:bb:cc:dd:ee:ff) or 4 bytes (a1:b2:c3:d4 or 1.2.3.4); redacted when the config is published',
 });
 
 export const WakerHost = Obj(
   {
     name: Id('host name, used in commands, state and log lines'),
-    ip: Ipv4('the host\'s IPv4 address (what requesters ARP for)'),
-    mac: Mac('the host\'s MAC address (the magic packet carries it)'),
-    interface: Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,15}$', description: 'network interface on the host\'s LAN, e.g. eth0' }),
+    ip: Ipv4("the host's IPv4 address (what requesters ARP for)"),
+    mac: Mac("the host's MAC address (the magic packet carries it)"),
+    interface: Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,15}$', description: "network interface on the host's LAN, e.g. eth0" }),
     secureOn: Type.Optional(SecureOn),
-    port: Type.Optional(Type.Union([Type.Literal(9), Type.Literal(7)], { description: 'UDP port of the broadcast magic packet (default 9)' })),
+    port: Type.Optional(
+      Type.Union([Type.Literal(9), Type.Literal(7)], { description: 'UDP port of the broadcast magic packet (default 9)' }),
+    ),
     udp: Type.Optional(Type.Boolean({ description: 'send the magic packet as a UDP broadcast (default true)' })),
-    rawEthernet: Type.Optional(Type.Boolean({ description: 'also send it as a raw Ethernet frame, EtherType 0x0842, as etherwake does (default false)' })),
-    broadcast: Type.Optional(Ipv4('UDP destination (default: the interface\'s directed broadcast address)')),
-    cooldownS: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400, description: 'after a wake, demands for this host are ignored this long (default 30 s)' })),
-    wakeTimeoutS: Type.Optional(Type.Number({ minimum: 1, maximum: 3600, description: 'a wake that does not bring the host up within this time is reported as failed (default 120 s)' })),
+    rawEthernet: Type.Optional(
+      Type.Boolean({ description: 'also send it as a raw Ethernet frame, EtherType 0x0842, as etherwake does (default false)' }),
+    ),
+    broadcast: Type.Optional(Ipv4("UDP destination (default: the interface's directed broadcast address)")),
+    cooldownS: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 86_400, description: 'after a wake, demands for this host are ignored this long (default 30 s)' }),
+    ),
+    wakeTimeoutS: Type.Optional(
+      Type.Number({
+        minimum: 1,
+        maximum: 3600,
+        description: 'a wake that does not bring the host up within this time is reported as failed (default 120 s)',
+      }),
+    ),
     allow: Type.Optional(Type.Array(Requester, { maxItems: 256, description: 'if given, only these requesters may wake the host by ARP' })),
-    deny: Type.Optional(Type.Array(Requester, { maxItems: 256, description: 'requesters that never wake the host by ARP (e.g. a router that scans); wins over allow' })),
+    deny: Type.Optional(
+      Type.Array(Requester, {
+        maxItems: 256,
+        description: 'requesters that never wake the host by ARP (e.g. a router that scans); wins over allow',
+      }),
+    ),
   },
   { description: 'one watched host' },
 );
@@ -44,9 +62,15 @@ export type WakerHost = Static<typeof WakerHost>;
 
 export const WakerProbe = Obj(
   {
-    intervalS: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600, description: 'time between liveness probes of each host (default 10 s)' })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 20, maximum: 10_000, description: 'a probe unanswered this long is a miss (default 1000 ms)' })),
-    misses: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'consecutive misses before an awake host is called asleep (default 2)' })),
+    intervalS: Type.Optional(
+      Type.Number({ minimum: 0.1, maximum: 3600, description: 'time between liveness probes of each host (default 10 s)' }),
+    ),
+    timeoutMs: Type.Optional(
+      Type.Integer({ minimum: 20, maximum: 10_000, description: 'a probe unanswered this long is a miss (default 1000 ms)' }),
+    ),
+    misses: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 20, description: 'consecutive misses before an awake host is called asleep (default 2)' }),
+    ),
   },
   { description: 'liveness probes: ARP probes (sender 0.0.0.0) sent on a timer' },
 );
@@ -56,18 +80,24 @@ export const WakerConfig = Obj(
   {
     hosts: Type.Array(WakerHost, { maxItems: 64, description: 'the watched hosts (names and IPs unique)' }),
     deny: Type.Optional(Type.Array(Requester, { maxItems: 256, description: 'requesters that never wake any host by ARP' })),
-    ownArp: Type.Optional(Type.Union([Type.Literal('ignore'), Type.Literal('wake')], {
-      description: 'ARP requests the waker box itself sends (from its capture interfaces): ignore (default: its kernel re-resolves neighbours by itself, so they are not a person reaching the host; software on the box can use the wake command) or wake (anything on the box that reaches for a host wakes it)',
-    })),
+    ownArp: Type.Optional(
+      Type.Union([Type.Literal('ignore'), Type.Literal('wake')], {
+        description:
+          'ARP requests the waker box itself sends (from its capture interfaces): ignore (default: its kernel re-resolves neighbours by itself, so they are not a person reaching the host; software on the box can use the wake command) or wake (anything on the box that reaches for a host wakes it)',
+      }),
+    ),
     probe: Type.Optional(WakerProbe),
   },
   { description: 'Wake-on-LAN node: ARP demand, wake on command, liveness' },
 );
 export type WakerConfig = Static<typeof WakerConfig>;
 
-export const HostState = Type.Union(['unknown', 'awake', 'asleep', 'waking'].map((s) => Type.Literal(s)), {
-  description: 'unknown (not yet probed), awake (answered recently), asleep (missed probes or failed wake), waking (magic sent, waiting)',
-});
+export const HostState = Type.Union(
+  ['unknown', 'awake', 'asleep', 'waking'].map((s) => Type.Literal(s)),
+  {
+    description: 'unknown (not yet probed), awake (answered recently), asleep (missed probes or failed wake), waking (magic sent, waiting)',
+  },
+);
 export type HostState = Static<typeof HostState>;
 
 export const WakerHostStatus = Obj({
@@ -103,17 +133,31 @@ const WakeReason = Type.Union([Type.Literal('arp'), Type.Literal('command')]);
 
 /** The `data` of hearth/<id>/event/waker, per event type. */
 export const WakerEvents = {
-  demand: Obj({ host: Type.String(), requesterIp: Type.String(), requesterMac: Type.String(), reason: WakeReason }, { description: 'an ARP request asked for a sleeping host' }),
-  'wake-sent': Obj({
-    host: Type.String(), reason: WakeReason, ...RequesterFields,
-    via: Type.Array(Type.String(), { description: '"udp <addr>:<port>" and/or "ethernet 0x0842 <iface>"' }),
-  }, { description: 'a magic packet went out' }),
-  woke: Obj({ host: Type.String(), wakeMs: Type.Number({ description: 'milliseconds from the wake to the first sign of life' }) }, { description: 'a host woke after a wake' }),
-  'wake-failed': Obj({
-    host: Type.String(),
-    reason: Type.Optional(WakeReason),
-    timeoutS: Type.Optional(Type.Number({ description: 'the timeout that passed (no sign of life)' })),
-  }, { description: 'the packet could not be sent, or the host did not wake in time' }),
+  demand: Obj(
+    { host: Type.String(), requesterIp: Type.String(), requesterMac: Type.String(), reason: WakeReason },
+    { description: 'an ARP request asked for a sleeping host' },
+  ),
+  'wake-sent': Obj(
+    {
+      host: Type.String(),
+      reason: WakeReason,
+      ...RequesterFields,
+      via: Type.Array(Type.String(), { description: '"udp <addr>:<port>" and/or "ethernet 0x0842 <iface>"' }),
+    },
+    { description: 'a magic packet went out' },
+  ),
+  woke: Obj(
+    { host: Type.String(), wakeMs: Type.Number({ description: 'milliseconds from the wake to the first sign of life' }) },
+    { description: 'a host woke after a wake' },
+  ),
+  'wake-failed': Obj(
+    {
+      host: Type.String(),
+      reason: Type.Optional(WakeReason),
+      timeoutS: Type.Optional(Type.Number({ description: 'the timeout that passed (no sign of life)' })),
+    },
+    { description: 'the packet could not be sent, or the host did not wake in time' },
+  ),
   state: Obj({ host: Type.String(), from: HostState, to: HostState }, { description: 'a host changed state' }),
 };
 
@@ -132,7 +176,11 @@ export function checkWakerConfig(c: WakerConfig): ErrorDetail[] {
     if (ips.has(h.ip)) details.push({ path: `${at}/ip`, message: `duplicates the IP of host ${ips.get(h.ip)} (${h.ip})` });
     else ips.set(h.ip, i);
     const tryParse = (path: string, fn: () => unknown) => {
-      try { fn(); } catch (e) { details.push({ path, message: (e as Error).message }); }
+      try {
+        fn();
+      } catch (e) {
+        details.push({ path, message: (e as Error).message });
+      }
     };
     tryParse(`${at}/ip`, () => ipToInt(h.ip));
     tryParse(`${at}/mac`, () => {
@@ -141,12 +189,17 @@ export function checkWakerConfig(c: WakerConfig): ErrorDetail[] {
       if (m[0]! & 1) throw new Error('is a multicast MAC; a NIC never has one');
     });
     if (h.secureOn !== undefined) tryParse(`${at}/secureOn`, () => parseSecureOn(h.secureOn!));
-    if (h.udp === false && !h.rawEthernet) details.push({ path: `${at}/udp`, message: 'with udp false, rawEthernet must be true (no way to send the magic packet)' });
+    if (h.udp === false && !h.rawEthernet)
+      details.push({ path: `${at}/udp`, message: 'with udp false, rawEthernet must be true (no way to send the magic packet)' });
     if (h.allow) tryParse(`${at}/allow`, () => new RequesterList(h.allow));
     if (h.deny) tryParse(`${at}/deny`, () => new RequesterList(h.deny));
   });
   if (c.deny) {
-    try { new RequesterList(c.deny); } catch (e) { details.push({ path: '/deny', message: (e as Error).message }); }
+    try {
+      new RequesterList(c.deny);
+    } catch (e) {
+      details.push({ path: '/deny', message: (e as Error).message });
+    }
   }
   return details;
 }
@@ -171,18 +224,22 @@ export const wakerSpec = defineRole({
   state: WakerState,
   events: WakerEvents,
   // Per configured host: whether it is awake, and a button that wakes it.
-  homeassistant: (ha: HaContext<{ hosts?: Array<{ name: string }> } | undefined>) => (ha.config?.hosts ?? []).flatMap((h) => [
-    {
-      key: `awake_${slug(h.name)}`,
-      component: {
-        p: 'binary_sensor', name: `${h.name} awake`, device_class: 'power', state_topic: ha.stateTopic,
-        value_template: listItemOnTemplate('hosts', 'name', h.name, "s[0].state == 'awake'"),
+  homeassistant: (ha: HaContext<{ hosts?: Array<{ name: string }> } | undefined>) =>
+    (ha.config?.hosts ?? []).flatMap((h) => [
+      {
+        key: `awake_${slug(h.name)}`,
+        component: {
+          p: 'binary_sensor',
+          name: `${h.name} awake`,
+          device_class: 'power',
+          state_topic: ha.stateTopic,
+          value_template: listItemOnTemplate('hosts', 'name', h.name, "s[0].state == 'awake'"),
+        },
       },
-    },
-    {
-      key: `wake_${slug(h.name)}`,
-      component: { p: 'button', name: `Wake ${h.name}`, icon: 'mdi:power', command_topic: ha.haCommandTopic(`wake_${slug(h.name)}`) },
-      command: () => [{ role: 'waker', action: 'wake', args: { host: h.name } }],
-    },
-  ]),
+      {
+        key: `wake_${slug(h.name)}`,
+        component: { p: 'button', name: `Wake ${h.name}`, icon: 'mdi:power', command_topic: ha.haCommandTopic(`wake_${slug(h.name)}`) },
+        command: () => [{ role: 'waker', action: 'wake', args: { host: h.name } }],
+      },
+    ]),
 });

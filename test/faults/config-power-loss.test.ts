@@ -42,28 +42,51 @@ test(`config file survives ${MIN_KILLS}–${KILLS} SIGKILLs mid-save: always a w
   try {
     // A bundle starts in a fraction of the time tsx needs, so many kills fit in the budget.
     const bundle = join(work, 'writer.mjs');
-    await build({ entryPoints: [join(root, 'test/helpers/config-writer.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'error',
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
+    await build({
+      entryPoints: [join(root, 'test/helpers/config-writer.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'error',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
     mkdirSync(stateDir);
     writeFileSync(file, JSON.stringify(configForRevision(0)));
 
     const seed = Number(process.env.HEARTH_POWERCUT_SEED ?? Date.now() % 1e9);
     const random = rng(seed);
     const t0 = Date.now();
-    let lastReported = 0, lastSeen = 0, kills = 0, midSave = 0, tempFiles = 0;
+    let lastReported = 0,
+      lastSeen = 0,
+      kills = 0,
+      midSave = 0,
+      tempFiles = 0;
     const seenRevisions = new Set<number>();
     // At least MIN_KILLS, then more while the time budget lasts.
     while (kills < MIN_KILLS || (kills < KILLS && Date.now() - t0 < BUDGET_MS)) {
       const child = spawn(process.execPath, [bundle, stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '', err = '';
-      child.stdout!.on('data', (d) => { out += d; });
-      child.stderr!.on('data', (d) => { err += d; });
+      let out = '',
+        err = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+      });
+      child.stderr!.on('data', (d) => {
+        err += d;
+      });
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       // Wait for the first save, then kill after a random 0–25 ms while it keeps saving.
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`writer saved nothing in 10 s (seed ${seed}): ${err}`)), 10_000);
-        child.stdout!.on('data', () => { clearTimeout(timer); resolve(); });
-        child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`writer exited (${code}) (seed ${seed}): ${err}`)); });
+        child.stdout!.on('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`writer exited (${code}) (seed ${seed}): ${err}`));
+        });
       });
       await new Promise((r) => setTimeout(r, random() * 25));
       child.kill('SIGKILL');
@@ -99,7 +122,9 @@ test(`config file survives ${MIN_KILLS}–${KILLS} SIGKILLs mid-save: always a w
     // Some kills must land between creating the temp file and the rename (the dangerous window),
     // or the test proves nothing; about one in eight does on an ext4 disk.
     assert.ok(midSave >= 1, `none of ${kills} kills interrupted a write before its rename`);
-    console.log(`  ${kills} kills in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${lastSeen} revisions written, ${midSave} kills mid-save, ${tempFiles} stale temp files left (seed ${seed})`);
+    console.log(
+      `  ${kills} kills in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${lastSeen} revisions written, ${midSave} kills mid-save, ${tempFiles} stale temp files left (seed ${seed})`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -16,8 +16,10 @@ import { killMidway } from '../helpers/tuner-kill.ts';
 const BOUND_MS = 250;
 
 for (const c of [
-  { adapter: 'rpio', scenario: 'press' }, { adapter: 'rpio', scenario: 'ptt' },
-  { adapter: 'chardev', version: 2, persist: true, scenario: 'press' }, { adapter: 'chardev', version: 2, persist: true, scenario: 'ptt' },
+  { adapter: 'rpio', scenario: 'press' },
+  { adapter: 'rpio', scenario: 'ptt' },
+  { adapter: 'chardev', version: 2, persist: true, scenario: 'press' },
+  { adapter: 'chardev', version: 2, persist: true, scenario: 'ptt' },
   { adapter: 'chardev', version: 1, persist: false, scenario: 'press' },
 ] as const) {
   test(`${c.adapter}${'version' in c ? ` v${c.version}${c.persist ? ' (kernel keeps released lines)' : ''}` : ''}: SIGKILL mid-${c.scenario} releases the line by its planned end`, async () => {
@@ -25,7 +27,8 @@ for (const c of [
     assert.ok(r.killedAt < r.plannedEnd - 1000, 'killed well before the planned end');
     assert.ok(r.released !== undefined, `line never released: ${JSON.stringify(r)}`);
     assert.ok(r.afterPlannedMs <= BOUND_MS, `released ${r.afterPlannedMs.toFixed(1)} ms after the planned end: ${JSON.stringify(r)}`);
-    if (c.adapter === 'rpio' || c.scenario === 'ptt') assert.ok(r.released! - r.killedAt < 1000, `released ${(r.released! - r.killedAt).toFixed(0)} ms after the kill, not at once`);
+    if (c.adapter === 'rpio' || c.scenario === 'ptt')
+      assert.ok(r.released! - r.killedAt < 1000, `released ${(r.released! - r.killedAt).toFixed(0)} ms after the kill, not at once`);
   });
 }
 

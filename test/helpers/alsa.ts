@@ -29,7 +29,9 @@ function conf(dir: string, outputs: string[]): string {
     `pcm.!default { type file slave { pcm { type null } } file "${file('out')}" format "raw" perm 0644 infile "${join(dir, 'in.raw')}" }`,
     `pcm.tofile { type file slave { pcm { type null } } file "${file('tofile')}" format "raw" perm 0644 }`,
     `pcm.fromfile { type file slave { pcm { type null } } file "/dev/null" format "raw" infile "${join(dir, 'in.raw')}" }`,
-    ...outputs.map((n) => `pcm.${n} { type file slave { pcm { type null } } file "${file(n)}" format "raw" perm 0644 infile "${join(dir, 'in.raw')}" }`),
+    ...outputs.map(
+      (n) => `pcm.${n} { type file slave { pcm { type null } } file "${file(n)}" format "raw" perm 0644 infile "${join(dir, 'in.raw')}" }`,
+    ),
   ];
   // Keep ALSA's stock definitions (plug, hw, ...) reachable as well.
   return `</usr/share/alsa/alsa.conf>\n${lines.join('\n')}\n`;
@@ -41,7 +43,11 @@ export function alsaFiles(outputs: string[] = []): AlsaFiles {
   writeFileSync(confPath, conf(dir, outputs));
   const outFile = (pcm = 'out') => join(dir, `${pcm === 'default' ? 'out' : pcm}.raw`);
   return {
-    dir, confPath, env: { ALSA_CONFIG_PATH: confPath }, inFile: join(dir, 'in.raw'), outFile,
+    dir,
+    confPath,
+    env: { ALSA_CONFIG_PATH: confPath },
+    inFile: join(dir, 'in.raw'),
+    outFile,
     read: (pcm) => (existsSync(outFile(pcm)) ? readFileSync(outFile(pcm)) : Buffer.alloc(0)),
     setOutputs: (names) => writeFileSync(confPath, conf(dir, names)),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

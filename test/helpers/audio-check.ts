@@ -12,7 +12,12 @@ export function readS16(path: string): Int16Array {
   return out;
 }
 
-export interface ToneCheck { hz: number; thdnDb: number; dbfs: number; rms: number }
+export interface ToneCheck {
+  hz: number;
+  thdnDb: number;
+  dbfs: number;
+  rms: number;
+}
 
 /** Tone analysis of the last `frames` frames (default 32768) of channel 0 of stereo audio. */
 export function toneOf(pcm: Int16Array, frames = 32768, channels = 2, rate = 48000): ToneCheck {
@@ -32,12 +37,16 @@ export function toneOf(pcm: Int16Array, frames = 32768, channels = 2, rate = 480
 export function dropouts(pcm: ArrayLike<number>, channels = 2, run = 32, level = 100): [number, number][] {
   const total = Math.floor(pcm.length / channels);
   const quietAt = (i: number) => Math.abs(pcm[i * channels]!) < level;
-  let first = 0, end = total;
+  let first = 0,
+    end = total;
   while (first < total && quietAt(first)) first++;
   while (end > first && quietAt(end - 1)) end--;
   const out: [number, number][] = [];
   for (let i = first, from = -1; i <= end; i++) {
-    if (i < end && quietAt(i)) { if (from < 0) from = i; continue; }
+    if (i < end && quietAt(i)) {
+      if (from < 0) from = i;
+      continue;
+    }
     if (from >= 0 && i - from >= run) out.push([from, i]);
     from = -1;
   }
@@ -78,8 +87,12 @@ export function noise(frames: number, seed = 12345): Int16Array {
   let s = seed >>> 0 || 1;
   const out = new Int16Array(frames * 2);
   for (let i = 0; i < frames; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[2 * i] = out[2 * i + 1] = ((s >>> 16) & 0xffff) - 32768 >> 2; // quarter scale
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[2 * i] = out[2 * i + 1] = (((s >>> 16) & 0xffff) - 32768) >> 2; // quarter scale
   }
   return out;
 }
@@ -88,9 +101,18 @@ export function noise(frames: number, seed = 12345): Int16Array {
 export function wavBytes(samples: Int16Array, rate: number, channels: number): Buffer {
   const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0); h.writeUInt32LE(36 + data.length, 4); h.write('WAVE', 8); h.write('fmt ', 12);
-  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(channels, 22); h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * channels * 2, 28); h.writeUInt16LE(channels * 2, 32); h.writeUInt16LE(16, 34);
-  h.write('data', 36); h.writeUInt32LE(data.length, 40);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVE', 8);
+  h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * channels * 2, 28);
+  h.writeUInt16LE(channels * 2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
   return Buffer.concat([h, data]);
 }

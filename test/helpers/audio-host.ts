@@ -23,15 +23,30 @@ import { sourceSpec } from '../../protocol/roles/source.ts';
 import { dispatchCommand } from '../../device/core/requests.ts';
 
 type Msg =
-  | { t: 'start'; role: 'player' | 'source'; id: string; config: Record<string, unknown>; clockPpm?: number; dac?: { ppm: number; bufferMs?: number; absent?: boolean; mirror?: { device: string; env: Record<string, string> } } }
+  | {
+      t: 'start';
+      role: 'player' | 'source';
+      id: string;
+      config: Record<string, unknown>;
+      clockPpm?: number;
+      dac?: { ppm: number; bufferMs?: number; absent?: boolean; mirror?: { device: string; env: Record<string, string> } };
+    }
   | { t: 'cmd'; rid: number; action: string; args: Record<string, unknown> }
   | { t: 'records'; rid: number; since?: number }
-  | { t: 'unplug' } | { t: 'plug' } | { t: 'stop' }
+  | { t: 'unplug' }
+  | { t: 'plug' }
+  | { t: 'stop' }
   | { t: 'stream'; device: string; stream: string; announcement: StreamAnnouncement | null };
 
-const send = (m: unknown) => { if (process.connected) process.send!(m); };
+const send = (m: unknown) => {
+  if (process.connected) process.send!(m);
+};
 let clock: Clock = new RealClock();
-const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') || 'warn', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
+const log = createLogger({
+  level: (process.env.HEARTH_TEST_LOG as 'debug') || 'warn',
+  format: 'json',
+  sink: { write: (l) => process.stderr.write(l) },
+});
 let role: Role | undefined;
 let spec: RoleSpec | undefined;
 let dac: SimDac | undefined;
@@ -47,7 +62,9 @@ const link: RoleLink = {
     for (const k of known.values()) h(k.device, k.stream, k.a); // retained
     return () => watchers.delete(h);
   },
-  sendCommand: async () => { throw new Error('no commands between hosts in tests'); },
+  sendCommand: async () => {
+    throw new Error('no commands between hosts in tests');
+  },
   connected: true,
 };
 let hostId = 'host';
@@ -61,16 +78,35 @@ process.on('message', async (m: Msg) => {
       if (m.dac) {
         const d = m.dac;
         hal.audioOut = (o: { device: string }) => {
-          const mirror = d.mirror ? createSpeakerSink({ device: d.mirror.device, clock, log, env: d.mirror.env, bufferMs: 100 }) : undefined;
-          dac = createSimDac({ device: o.device, clock, log, ppm: d.ppm, bufferMs: d.bufferMs ?? 20, mirror, retryMinMs: 100, retryMaxMs: 500 });
+          const mirror = d.mirror
+            ? createSpeakerSink({ device: d.mirror.device, clock, log, env: d.mirror.env, bufferMs: 100 })
+            : undefined;
+          dac = createSimDac({
+            device: o.device,
+            clock,
+            log,
+            ppm: d.ppm,
+            bufferMs: d.bufferMs ?? 20,
+            mirror,
+            retryMinMs: 100,
+            retryMaxMs: 500,
+          });
           if (d.absent) dac.unplug('no such device'); // the DAC is not there when the player starts
           return dac;
         };
       }
       spec = m.role === 'player' ? playerSpec : sourceSpec;
-      const factory = m.role === 'player' ? (await import('../../device/audio/player/role.ts')).createPlayerRole : (await import('../../device/audio/source/role.ts')).createSourceRole;
+      const factory =
+        m.role === 'player'
+          ? (await import('../../device/audio/player/role.ts')).createPlayerRole
+          : (await import('../../device/audio/source/role.ts')).createSourceRole;
       role = factory({
-        device: { id: m.id, baseTopic: 'hearth', stateDir: '/tmp' }, config: m.config as never, clock, log, link, hal,
+        device: { id: m.id, baseTopic: 'hearth', stateDir: '/tmp' },
+        config: m.config as never,
+        clock,
+        log,
+        link,
+        hal,
         fail: (e) => send({ t: 'failed', error: e.message }),
       });
       await role.start();
@@ -79,11 +115,22 @@ process.on('message', async (m: Msg) => {
       try {
         send({ t: 'reply', rid: m.rid, ok: true, result: await dispatchCommand(spec!, role!, m.action, m.args) });
       } catch (e) {
-        send({ t: 'reply', rid: m.rid, ok: false, error: { code: e instanceof ProtocolError ? e.code : 'internal', message: (e as Error).message } });
+        send({
+          t: 'reply',
+          rid: m.rid,
+          ok: false,
+          error: { code: e instanceof ProtocolError ? e.code : 'internal', message: (e as Error).message },
+        });
       }
     } else if (m.t === 'records') {
       const all = dac?.records ?? [];
-      send({ t: 'records', rid: m.rid, records: m.since ? all.filter((r) => r.wallMs >= m.since!) : all, underruns: dac?.underruns() ?? 0, underrunAt: dac?.underrunTimes() ?? [] });
+      send({
+        t: 'records',
+        rid: m.rid,
+        records: m.since ? all.filter((r) => r.wallMs >= m.since!) : all,
+        underruns: dac?.underruns() ?? 0,
+        underrunAt: dac?.underrunTimes() ?? [],
+      });
     } else if (m.t === 'unplug') dac?.unplug('USB DAC gone');
     else if (m.t === 'plug') dac?.plug();
     else if (m.t === 'stream') {
@@ -105,7 +152,12 @@ const lag = monitorEventLoopDelay({ resolution: 1 });
 if (process.env.HEARTH_AUDIO_LAG) lag.enable();
 setInterval(() => {
   const c = process.cpuUsage();
-  send({ t: 'usage', cpuUs: c.user + c.system - lastCpu.user - lastCpu.system, rssMb: process.memoryUsage().rss / 1e6, maxLagMs: process.env.HEARTH_AUDIO_LAG ? lag.max / 1e6 : NaN });
+  send({
+    t: 'usage',
+    cpuUs: c.user + c.system - lastCpu.user - lastCpu.system,
+    rssMb: process.memoryUsage().rss / 1e6,
+    maxLagMs: process.env.HEARTH_AUDIO_LAG ? lag.max / 1e6 : NaN,
+  });
   lag.reset();
   lastCpu = c;
 }, 1000).unref();

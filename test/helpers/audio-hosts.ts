@@ -9,7 +9,12 @@ import type { SimBlockRecord } from '../../device/hal/audio-out.sim.ts';
 
 const HOST = fileURLToPath(new URL('./audio-host.ts', import.meta.url));
 
-export interface HostEvent { type: string; message: string; data?: Record<string, unknown>; at: number }
+export interface HostEvent {
+  type: string;
+  message: string;
+  data?: Record<string, unknown>;
+  at: number;
+}
 
 export interface AudioHost {
   readonly id: string;
@@ -51,25 +56,45 @@ const hosts = new Set<AudioHost>();
 const retained = new Map<string, unknown>();
 
 export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
-  const spawnOpts = { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as const, env: { ...process.env, ...(o.env ?? {}) }, serialization: 'advanced' as const };
+  const spawnOpts = {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as const,
+    env: { ...process.env, ...(o.env ?? {}) },
+    serialization: 'advanced' as const,
+  };
   const script = o.script ?? HOST;
   const argv = [...(o.nodeArgs ?? []), ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script];
   // Real-time priority is taken only once the host runs (below): compiling and starting under
   // SCHED_RR would starve the other real-time players on the machine for whole time slices.
   const proc = o.ns.spawn(process.execPath, argv, { ...spawnOpts, stdio: [...spawnOpts.stdio] });
   let err = '';
-  proc.stderr?.on('data', (d) => { err = (err + d).slice(-20_000); });
+  proc.stderr?.on('data', (d) => {
+    err = (err + d).slice(-20_000);
+  });
   let rid = 0;
   const pending = new Map<number, (m: any) => void>();
   const listeners = new Set<() => void>();
   let started: (() => void) | undefined;
   let failed: ((e: Error) => void) | undefined;
   const h: AudioHost = {
-    id: o.id, proc, states: [], events: [], usage: [],
+    id: o.id,
+    proc,
+    states: [],
+    events: [],
+    usage: [],
     stderr: () => err,
     lastState: () => h.states.at(-1),
-    cmd: (action, args = {}) => new Promise((resolve) => { const r = ++rid; pending.set(r, resolve); proc.send({ t: 'cmd', rid: r, action, args }); }),
-    records: (since) => new Promise((resolve) => { const r = ++rid; pending.set(r, resolve); proc.send({ t: 'records', rid: r, since }); }),
+    cmd: (action, args = {}) =>
+      new Promise((resolve) => {
+        const r = ++rid;
+        pending.set(r, resolve);
+        proc.send({ t: 'cmd', rid: r, action, args });
+      }),
+    records: (since) =>
+      new Promise((resolve) => {
+        const r = ++rid;
+        pending.set(r, resolve);
+        proc.send({ t: 'records', rid: r, since });
+      }),
     unplug: () => proc.send({ t: 'unplug' }),
     plug: () => proc.send({ t: 'plug' }),
     waitEvent(type, timeoutMs = 10_000, after = 0) {
@@ -82,16 +107,35 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
       hosts.delete(h);
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { proc.kill('SIGKILL'); }, 3000);
-        proc.once('exit', () => { clearTimeout(t); resolve(); });
-        try { proc.send({ t: 'stop' }); } catch { proc.kill('SIGKILL'); }
+        const t = setTimeout(() => {
+          proc.kill('SIGKILL');
+        }, 3000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        try {
+          proc.send({ t: 'stop' });
+        } catch {
+          proc.kill('SIGKILL');
+        }
       });
     },
   };
   function waitFor<T>(fn: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
     return new Promise((resolve, reject) => {
-      const check = () => { const v = fn(); if (v !== undefined) { listeners.delete(check); clearTimeout(t); resolve(v); } };
-      const t = setTimeout(() => { listeners.delete(check); reject(new Error(`timed out waiting for ${what}\n${err.slice(-3000)}`)); }, timeoutMs);
+      const check = () => {
+        const v = fn();
+        if (v !== undefined) {
+          listeners.delete(check);
+          clearTimeout(t);
+          resolve(v);
+        }
+      };
+      const t = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`timed out waiting for ${what}\n${err.slice(-3000)}`));
+      }, timeoutMs);
       listeners.add(check);
       check();
     });
@@ -100,16 +144,24 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
     if (m.t === 'ready') {
       for (const a of retained.values()) proc.send(a as object);
       proc.send({ t: 'start', role: o.role, id: o.id, config: o.config, dac: o.dac, clockPpm: o.clockPpm });
-    }
-    else if (m.t === 'started') started?.();
+    } else if (m.t === 'started') started?.();
     else if (m.t === 'failed') failed?.(new Error(`${o.id}: ${m.error}\n${err.slice(-3000)}`));
     else if (m.t === 'state') h.states.push(m.detail);
     else if (m.t === 'event') h.events.push({ type: m.type, message: m.message, data: m.data, at: Date.now() });
     else if (m.t === 'usage') h.usage.push({ cpuPct: m.cpuUs / 1e4, rssMb: m.rssMb, maxLagMs: m.maxLagMs });
-    else if (m.t === 'reply' || m.t === 'records') { const f = pending.get(m.rid); pending.delete(m.rid); f?.(m); }
-    else if (m.t === 'stream') {
+    else if (m.t === 'reply' || m.t === 'records') {
+      const f = pending.get(m.rid);
+      pending.delete(m.rid);
+      f?.(m);
+    } else if (m.t === 'stream') {
       retained.set(`${m.device}/${m.stream}`, m);
-      for (const p of hosts) if (p !== h) try { p.proc.send(m); } catch { /* gone */ }
+      for (const p of hosts)
+        if (p !== h)
+          try {
+            p.proc.send(m);
+          } catch {
+            /* gone */
+          }
     }
     for (const l of [...listeners]) l();
   });
@@ -121,7 +173,11 @@ export async function startAudioHost(o: StartHostOptions): Promise<AudioHost> {
   });
   if (o.realtime) {
     for (const pid of tree(proc.pid!)) {
-      try { execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' }); } catch { /* exited meanwhile */ }
+      try {
+        execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' });
+      } catch {
+        /* exited meanwhile */
+      }
     }
   }
   return h;

@@ -22,17 +22,32 @@ export interface TestBroker {
 export { freePort } from '../../bench/lib/procs.ts';
 const quiet = () => createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') ?? 'error' });
 
-export async function startAedes(opts: { credentialsFile?: string; allowAnonymous?: boolean; wsPort?: number | null } = {}): Promise<TestBroker> {
+export async function startAedes(
+  opts: { credentialsFile?: string; allowAnonymous?: boolean; wsPort?: number | null } = {},
+): Promise<TestBroker> {
   let broker: RunningBroker = await startBroker({
-    host: '127.0.0.1', port: 0, log: quiet(), allowAnonymous: opts.allowAnonymous ?? !opts.credentialsFile,
-    credentialsFile: opts.credentialsFile, wsPort: opts.wsPort,
+    host: '127.0.0.1',
+    port: 0,
+    log: quiet(),
+    allowAnonymous: opts.allowAnonymous ?? !opts.credentialsFile,
+    credentialsFile: opts.credentialsFile,
+    wsPort: opts.wsPort,
   });
   const port = broker.port;
   const start = async () => {
-    broker = await startBroker({ host: '127.0.0.1', port, log: quiet(), allowAnonymous: opts.allowAnonymous ?? !opts.credentialsFile, credentialsFile: opts.credentialsFile, wsPort: opts.wsPort });
+    broker = await startBroker({
+      host: '127.0.0.1',
+      port,
+      log: quiet(),
+      allowAnonymous: opts.allowAnonymous ?? !opts.credentialsFile,
+      credentialsFile: opts.credentialsFile,
+      wsPort: opts.wsPort,
+    });
   };
   return {
-    kind: 'aedes', port, url: `mqtt://127.0.0.1:${port}`,
+    kind: 'aedes',
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
     stop: () => broker.close(),
     async restart(downMs = 0) {
       await broker.close();
@@ -52,28 +67,49 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<TestB
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hearth-mosq-'));
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning',
-    `allow_anonymous ${opts.allowAnonymous ?? !opts.extraConfig ? 'true' : 'false'}`, ...(opts.extraConfig ?? []), '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      `allow_anonymous ${(opts.allowAnonymous ?? !opts.extraConfig) ? 'true' : 'false'}`,
+      ...(opts.extraConfig ?? []),
+      '',
+    ].join('\n'),
+  );
   let proc: ChildProcess;
   let stderr = '';
   const start = async () => {
     proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr!.on('data', (d) => { stderr += d; });
+    proc.stderr!.on('data', (d) => {
+      stderr += d;
+    });
     const died = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${stderr}`))));
     await Promise.race([waitForPort(port), died]);
     died.catch(() => {});
   };
-  const stopProc = () => new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode) { resolve(); return; }
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
+  const stopProc = () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode) {
+        resolve();
+        return;
+      }
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
   await start();
   return {
-    kind: 'mosquitto', port, url: `mqtt://127.0.0.1:${port}`, dir,
-    async stop() { await stopProc(); rmSync(dir, { recursive: true, force: true }); },
+    kind: 'mosquitto',
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    dir,
+    async stop() {
+      await stopProc();
+      rmSync(dir, { recursive: true, force: true });
+    },
     async restart(downMs = 0) {
       await stopProc();
       if (downMs) await new Promise((r) => setTimeout(r, downMs));

@@ -12,7 +12,9 @@ import { probeSpec } from './test-roles.ts';
 /** The config of revision `n` (shared with the test through this rule, not through an import). */
 export function configForRevision(n: number) {
   return {
-    v: 2 as const, id: 'powercut', name: `revision ${n} `.padEnd(120, '.'),
+    v: 2 as const,
+    id: 'powercut',
+    name: `revision ${n} `.padEnd(120, '.'),
     mqtt: { url: 'mqtt://127.0.0.1:1883', username: 'powercut', password: `pw-${n}` },
     telemetry: { intervalS: 1 + (n % 3600) },
     roles: { probe: { label: `rev-${n}` } },

@@ -13,7 +13,12 @@ export interface Controller {
   /** Publishes raw bytes to a device's config/set or cmd topic and waits for a reply (any id). */
   raw(topic: string, payload: string | Buffer, device: string, timeoutMs?: number): Promise<Reply>;
   /** Resolves with the first message (seen since `since`, a `mark()`, or ever) on `filter` that satisfies `predicate`. */
-  waitFor(filter: string, predicate?: (payload: any, topic: string) => boolean, timeoutMs?: number, since?: number): Promise<{ topic: string; payload: any; raw: Buffer }>;
+  waitFor(
+    filter: string,
+    predicate?: (payload: any, topic: string) => boolean,
+    timeoutMs?: number,
+    since?: number,
+  ): Promise<{ topic: string; payload: any; raw: Buffer }>;
   /** A position in the message log, for `waitFor(..., since)`. */
   mark(): number;
   /** Every message seen so far on topics matching `filter`. */
@@ -26,18 +31,32 @@ export interface Controller {
 
 let seq = 0;
 
-export async function connectController(url: string, opts: {
-  username?: string; password?: string; base?: string;
-  /** Role specs the published states and events are checked against (default: the built-in roles). */
-  specs?: readonly RoleSpec[];
-  /** Devices whose messages are not checked (a test that publishes a fake device's bad state on purpose). */
-  unchecked?: string[];
-} = {}): Promise<Controller> {
+export async function connectController(
+  url: string,
+  opts: {
+    username?: string;
+    password?: string;
+    base?: string;
+    /** Role specs the published states and events are checked against (default: the built-in roles). */
+    specs?: readonly RoleSpec[];
+    /** Devices whose messages are not checked (a test that publishes a fake device's bad state on purpose). */
+    unchecked?: string[];
+  } = {},
+): Promise<Controller> {
   const t = topicsFor(opts.base ?? 'hearth');
-  const client = await mqtt.connectAsync(url, { username: opts.username, password: opts.password, clientId: `ctl-${process.pid}-${++seq}`, reconnectPeriod: 200, connectTimeout: 5000 });
+  const client = await mqtt.connectAsync(url, {
+    username: opts.username,
+    password: opts.password,
+    clientId: `ctl-${process.pid}-${++seq}`,
+    reconnectPeriod: 200,
+    connectTimeout: 5000,
+  });
   const log: Array<{ topic: string; payload: any; raw: Buffer }> = [];
   const toCheck: Array<{ topic: string; payload: unknown }> = [];
-  const violations = () => toCheck.map((m) => publishedProblem(m.topic, m.payload, { base: t.base, specs: opts.specs })).filter((p): p is string => p !== undefined);
+  const violations = () =>
+    toCheck
+      .map((m) => publishedProblem(m.topic, m.payload, { base: t.base, specs: opts.specs }))
+      .filter((p): p is string => p !== undefined);
   const ownSent = new Map<string, Set<string>>();
   client.on('packetsend', (packet) => {
     if (packet.cmd !== 'publish') return;
@@ -47,7 +66,11 @@ export async function connectController(url: string, opts: {
   const waiters = new Set<(m: { topic: string; payload: any; raw: Buffer }) => void>();
   client.on('message', (topic, raw) => {
     let payload: any = raw.toString();
-    try { payload = JSON.parse(payload); } catch { /* keep text (e.g. "online") */ }
+    try {
+      payload = JSON.parse(payload);
+    } catch {
+      /* keep text (e.g. "online") */
+    }
     const m = { topic, payload, raw };
     log.push(m);
     // What a test published itself (deliberately bad input, say) is not a device's message. The
@@ -64,18 +87,32 @@ export async function connectController(url: string, opts: {
     const hit = log.slice(since).find((m) => topicMatches(filter, m.topic) && predicate(m.payload, m.topic));
     if (hit) return Promise.resolve(hit);
     return new Promise<{ topic: string; payload: any; raw: Buffer }>((resolve, reject) => {
-      const timer = setTimeout(() => { waiters.delete(w); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${filter}`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        waiters.delete(w);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${filter}`));
+      }, timeoutMs);
       const w = (m: { topic: string; payload: any; raw: Buffer }) => {
-        if (topicMatches(filter, m.topic) && predicate(m.payload, m.topic)) { clearTimeout(timer); waiters.delete(w); resolve(m); }
+        if (topicMatches(filter, m.topic) && predicate(m.payload, m.topic)) {
+          clearTimeout(timer);
+          waiters.delete(w);
+          resolve(m);
+        }
       };
       waiters.add(w);
     });
   }
   function waitNew(filter: string, predicate: (p: any) => boolean, timeoutMs: number) {
     return new Promise<any>((resolve, reject) => {
-      const timer = setTimeout(() => { waiters.delete(w); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${filter}`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        waiters.delete(w);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${filter}`));
+      }, timeoutMs);
       const w = (m: { topic: string; payload: any }) => {
-        if (topicMatches(filter, m.topic) && predicate(m.payload)) { clearTimeout(timer); waiters.delete(w); resolve(m.payload); }
+        if (topicMatches(filter, m.topic) && predicate(m.payload)) {
+          clearTimeout(timer);
+          waiters.delete(w);
+          resolve(m.payload);
+        }
       };
       waiters.add(w);
     });

@@ -18,59 +18,100 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
     let bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
-    if (i < j) { [re[i], re[j]] = [re[j]!, re[i]!]; [im[i], im[j]] = [im[j]!, im[i]!]; }
+    if (i < j) {
+      [re[i], re[j]] = [re[j]!, re[i]!];
+      [im[i], im[j]] = [im[j]!, im[i]!];
+    }
   }
   for (let len = 2; len <= n; len <<= 1) {
     const ang = ((inverse ? 2 : -2) * Math.PI) / len;
-    const wr = Math.cos(ang), wi = Math.sin(ang);
+    const wr = Math.cos(ang),
+      wi = Math.sin(ang);
     for (let i = 0; i < n; i += len) {
-      let cr = 1, ci = 0;
+      let cr = 1,
+        ci = 0;
       for (let k = 0; k < len / 2; k++) {
-        const a = i + k, b = a + len / 2;
-        const xr = re[b]! * cr - im[b]! * ci, xi = re[b]! * ci + im[b]! * cr;
-        re[b] = re[a]! - xr; im[b] = im[a]! - xi;
-        re[a] = re[a]! + xr; im[a] = im[a]! + xi;
-        const t = cr * wr - ci * wi; ci = cr * wi + ci * wr; cr = t;
+        const a = i + k,
+          b = a + len / 2;
+        const xr = re[b]! * cr - im[b]! * ci,
+          xi = re[b]! * ci + im[b]! * cr;
+        re[b] = re[a]! - xr;
+        im[b] = im[a]! - xi;
+        re[a] = re[a]! + xr;
+        im[a] = im[a]! + xi;
+        const t = cr * wr - ci * wi;
+        ci = cr * wi + ci * wr;
+        cr = t;
       }
     }
   }
-  if (inverse) for (let i = 0; i < n; i++) { re[i] = re[i]! / n; im[i] = im[i]! / n; }
+  if (inverse)
+    for (let i = 0; i < n; i++) {
+      re[i] = re[i]! / n;
+      im[i] = im[i]! / n;
+    }
 }
 
 const pow2 = (n: number) => 1 << Math.ceil(Math.log2(n));
 
 /** Integer lag k (y[n + k] ≈ x[n]) in [−maxLag, maxLag] at the correlation peak, and its normalised correlation. */
 function coarseLag(x: Float64Array, y: (i: number) => number, maxLag: number): { lag: number; corr: number } {
-  const n = x.length, size = pow2(n + 2 * maxLag);
-  const xr = new Float64Array(size), xi = new Float64Array(size), yr = new Float64Array(size), yi = new Float64Array(size);
+  const n = x.length,
+    size = pow2(n + 2 * maxLag);
+  const xr = new Float64Array(size),
+    xi = new Float64Array(size),
+    yr = new Float64Array(size),
+    yi = new Float64Array(size);
   xr.set(x);
   for (let i = 0; i < n + 2 * maxLag; i++) yr[i] = y(i - maxLag);
-  fft(xr, xi); fft(yr, yi);
+  fft(xr, xi);
+  fft(yr, yi);
   // corr[m] = Σ x[n]·y[n + m − maxLag]: Y·conj(X), inverse.
   for (let i = 0; i < size; i++) {
-    const r = yr[i]! * xr[i]! + yi[i]! * xi[i]!, im = yi[i]! * xr[i]! - yr[i]! * xi[i]!;
-    yr[i] = r; yi[i] = im;
+    const r = yr[i]! * xr[i]! + yi[i]! * xi[i]!,
+      im = yi[i]! * xr[i]! - yr[i]! * xi[i]!;
+    yr[i] = r;
+    yi[i] = im;
   }
   fft(yr, yi, true);
-  let best = 0, bestV = -Infinity;
-  for (let m = 0; m <= 2 * maxLag; m++) if (yr[m]! > bestV) { bestV = yr[m]!; best = m; }
+  let best = 0,
+    bestV = -Infinity;
+  for (let m = 0; m <= 2 * maxLag; m++)
+    if (yr[m]! > bestV) {
+      bestV = yr[m]!;
+      best = m;
+    }
   const lag = best - maxLag;
-  let ex = 0, ey = 0;
-  for (let i = 0; i < n; i++) { ex += x[i]! ** 2; ey += y(i + lag) ** 2; }
+  let ex = 0,
+    ey = 0;
+  for (let i = 0; i < n; i++) {
+    ex += x[i]! ** 2;
+    ey += y(i + lag) ** 2;
+  }
   return { lag, corr: ex > 0 && ey > 0 ? bestV / Math.sqrt(ex * ey) : 0 };
 }
 
 /** Fractional delay δ (samples, |δ| < 1) of y against x, both the same length (a power of two): y[n] ≈ x[n − δ]. */
 function fractionalDelay(x: Float64Array, y: Float64Array, bandFraction: number): number {
   const n = x.length;
-  const xr = new Float64Array(n), xi = new Float64Array(n), yr = new Float64Array(n), yi = new Float64Array(n);
-  for (let i = 0; i < n; i++) { const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n); xr[i] = x[i]! * w; yr[i] = y[i]! * w; }
-  fft(xr, xi); fft(yr, yi);
+  const xr = new Float64Array(n),
+    xi = new Float64Array(n),
+    yr = new Float64Array(n),
+    yi = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
+    xr[i] = x[i]! * w;
+    yr[i] = y[i]! * w;
+  }
+  fft(xr, xi);
+  fft(yr, yi);
   // Weighted least squares through the origin: phase_k ≈ −ω_k·δ, weight |C_k|.
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   const top = Math.floor((n / 2) * bandFraction);
   for (let k = 1; k < top; k++) {
-    const cr = yr[k]! * xr[k]! + yi[k]! * xi[k]!, ci = yi[k]! * xr[k]! - yr[k]! * xi[k]!;
+    const cr = yr[k]! * xr[k]! + yi[k]! * xi[k]!,
+      ci = yi[k]! * xr[k]! - yr[k]! * xi[k]!;
     const mag = Math.hypot(cr, ci);
     if (mag === 0) continue;
     const w = (2 * Math.PI * k) / n;
@@ -103,8 +144,12 @@ export interface LagOptions {
 
 /** Readings of right-versus-left lag over an interleaved stereo s16 recording, one per window. */
 export function channelLags(pcm: Int16Array, o: LagOptions = {}): LagReading[] {
-  const rate = o.rate ?? 48000, n = o.window ?? 2048, minCorr = o.minCorrelation ?? 0.5, band = o.bandFraction ?? 0.8;
-  const wide = Math.round(((o.maxLagMs ?? 300) * rate) / 1000), narrow = Math.max(4, Math.round(((o.trackLagMs ?? 3) * rate) / 1000));
+  const rate = o.rate ?? 48000,
+    n = o.window ?? 2048,
+    minCorr = o.minCorrelation ?? 0.5,
+    band = o.bandFraction ?? 0.8;
+  const wide = Math.round(((o.maxLagMs ?? 300) * rate) / 1000),
+    narrow = Math.max(4, Math.round(((o.trackLagMs ?? 3) * rate) / 1000));
   const frames = pcm.length >> 1;
   const L = (i: number) => (i >= 0 && i < frames ? pcm[2 * i]! : 0);
   const R = (i: number) => (i >= 0 && i < frames ? pcm[2 * i + 1]! : 0);
@@ -113,10 +158,12 @@ export function channelLags(pcm: Int16Array, o: LagOptions = {}): LagReading[] {
   for (let p = wide; p + n + wide <= frames; p += n) {
     const x = new Float64Array(n);
     for (let i = 0; i < n; i++) x[i] = L(p + i);
-    const centre: number = prev ?? 0, span = prev === null ? wide : narrow;
+    const centre: number = prev ?? 0,
+      span = prev === null ? wide : narrow;
     const c = coarseLag(x, (i) => R(p + centre + i), span);
     const k: number = centre + c.lag;
-    if (!(c.corr >= minCorr) || (prev !== null && Math.abs(c.lag) === span)) { // at the search edge: not a peak
+    if (!(c.corr >= minCorr) || (prev !== null && Math.abs(c.lag) === span)) {
+      // at the search edge: not a peak
       out.push({ atS: p / rate, lagUs: NaN, corr: c.corr });
       prev = null;
       continue;

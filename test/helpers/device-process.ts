@@ -12,7 +12,11 @@ if (!stateDir) {
   process.stderr.write('usage: device-process.ts <stateDir>\n');
   process.exit(2);
 }
-const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as LogLevel) || 'error', format: 'json', sink: { write: (l) => process.stderr.write(l) } });
+const log = createLogger({
+  level: (process.env.HEARTH_TEST_LOG as LogLevel) || 'error',
+  format: 'json',
+  sink: { write: (l) => process.stderr.write(l) },
+});
 const runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir, extraRoles: [probe], restartMinMs: 50, restartMaxMs: 1000, log });
 process.stdout.write(JSON.stringify({ ready: runtime.id, pid: process.pid }) + '\n');
 
@@ -23,5 +27,9 @@ async function stop(): Promise<void> {
   await runtime.stop();
   process.exit(0);
 }
-process.on('SIGTERM', () => { void stop(); });
-process.on('SIGINT', () => { void stop(); });
+process.on('SIGTERM', () => {
+  void stop();
+});
+process.on('SIGINT', () => {
+  void stop();
+});

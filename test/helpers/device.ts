@@ -28,25 +28,47 @@ export interface TestDeviceOptions {
   conflictBackoffMs?: number;
 }
 
-export interface TestDevice { runtime: Runtime; stateDir: string; stop(): Promise<void> }
+export interface TestDevice {
+  runtime: Runtime;
+  stateDir: string;
+  stop(): Promise<void>;
+}
 
 export async function startTestDevice(o: TestDeviceOptions): Promise<TestDevice> {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), `hearth-dev-${o.id}-`));
   const config = {
-    v: 2, id: o.id,
-    mqtt: { url: o.brokerUrl, reconnectMinMs: 50, reconnectMaxMs: 500, ...(o.username ? { username: o.username } : {}), ...(o.password ? { password: o.password } : {}) },
+    v: 2,
+    id: o.id,
+    mqtt: {
+      url: o.brokerUrl,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 500,
+      ...(o.username ? { username: o.username } : {}),
+      ...(o.password ? { password: o.password } : {}),
+    },
     ...(o.telemetryIntervalS ? { telemetry: { intervalS: o.telemetryIntervalS } } : {}),
     ...(o.extra ?? {}),
     roles: o.roles ?? {},
   };
   writeFileSync(join(stateDir, 'config.json'), JSON.stringify(config));
-  const runtime = await startRuntime({ roles: BUILT_IN_ROLES,
-    stateDir, hal: o.hal, clock: o.clock, extraRoles: o.extraRoles, restartMinMs: o.restartMinMs ?? 50, restartMaxMs: 1000,
-    brokerTrialMs: o.brokerTrialMs, conflictBackoffMs: o.conflictBackoffMs,
+  const runtime = await startRuntime({
+    roles: BUILT_IN_ROLES,
+    stateDir,
+    hal: o.hal,
+    clock: o.clock,
+    extraRoles: o.extraRoles,
+    restartMinMs: o.restartMinMs ?? 50,
+    restartMaxMs: 1000,
+    brokerTrialMs: o.brokerTrialMs,
+    conflictBackoffMs: o.conflictBackoffMs,
     log: createLogger({ level: (process.env.HEARTH_TEST_LOG as 'debug') ?? 'error' }),
   });
   return {
-    runtime, stateDir,
-    async stop() { await runtime.stop(); if (!o.stateDir) rmSync(stateDir, { recursive: true, force: true }); },
+    runtime,
+    stateDir,
+    async stop() {
+      await runtime.stop();
+      if (!o.stateDir) rmSync(stateDir, { recursive: true, force: true });
+    },
   };
 }

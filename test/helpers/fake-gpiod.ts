@@ -15,7 +15,12 @@ export const FAKE_GPIOD_BIN = fileURLToPath(new URL('./fake-gpiod', import.meta.
  */
 export const WIRE_TMP = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
-export interface TraceEntry { t: number; line: number; level: number; who: string }
+export interface TraceEntry {
+  t: number;
+  line: number;
+  level: number;
+  who: string;
+}
 
 export interface FakeWire {
   dir: string;
@@ -31,25 +36,36 @@ export function fakeGpiod(o: { version?: 1 | 2; persist?: boolean } = {}): FakeW
   const dir = mkdtempSync(join(WIRE_TMP, 'hearth-fake-gpio-'));
   mkdirSync(join(dir, 'lines'), { recursive: true });
   const env = {
-    PATH: `${FAKE_GPIOD_BIN}:${process.env.PATH ?? ''}`, FAKE_GPIO_DIR: dir,
-    FAKE_GPIOD_VERSION: String(o.version ?? 2), FAKE_GPIO_PERSIST: o.persist ? '1' : '0',
+    PATH: `${FAKE_GPIOD_BIN}:${process.env.PATH ?? ''}`,
+    FAKE_GPIO_DIR: dir,
+    FAKE_GPIOD_VERSION: String(o.version ?? 2),
+    FAKE_GPIO_PERSIST: o.persist ? '1' : '0',
   };
   const path = (line: number) => join(dir, 'lines', String(line));
   return {
-    dir, env,
+    dir,
+    env,
     async drive(line, level) {
       for (let i = 0; i < 500 && !existsSync(join(dir, 'mon', String(line))); i++) await new Promise((r) => setTimeout(r, 10));
       writeFileSync(path(line), String(level));
     },
-    level(line) { return existsSync(path(line)) && readFileSync(path(line), 'utf8').trim() === '1' ? 1 : 0; },
+    level(line) {
+      return existsSync(path(line)) && readFileSync(path(line), 'utf8').trim() === '1' ? 1 : 0;
+    },
     trace() {
       const f = join(dir, 'trace.log');
       if (!existsSync(f)) return [];
-      return readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-        const [t, line, level, who] = l.split(' ');
-        return { t: Number(t), line: Number(line), level: Number(level), who: who ?? '' };
-      });
+      return readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [t, line, level, who] = l.split(' ');
+          return { t: Number(t), line: Number(line), level: Number(level), who: who ?? '' };
+        });
     },
-    remove() { rmSync(dir, { recursive: true, force: true }); },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -13,9 +13,18 @@ export class FakeLink implements DeviceLink {
   started = false;
   stopped = false;
 
-  get connected(): boolean { return this.up; }
-  start(): void { this.started = true; this.up = true; this.connects++; }
-  async stop(): Promise<void> { this.stopped = true; this.up = false; }
+  get connected(): boolean {
+    return this.up;
+  }
+  start(): void {
+    this.started = true;
+    this.up = true;
+    this.connects++;
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.up = false;
+  }
   subscribe(filter: string, handler: MessageHandler): () => void {
     const s = { filter, handler };
     this.subs.add(s);
@@ -25,9 +34,15 @@ export class FakeLink implements DeviceLink {
     this.published.push({ topic, payload: payload.toString(), retain: opts.retain ?? false });
   }
   adoptRetained(): void {}
-  onConnectionChange(): () => void { return () => {}; }
-  onError(_fn: (e: LinkError) => void): () => void { return () => {}; }
-  onConflict(_fn: (c: ConflictReport) => void): () => void { return () => {}; }
+  onConnectionChange(): () => void {
+    return () => {};
+  }
+  onError(_fn: (e: LinkError) => void): () => void {
+    return () => {};
+  }
+  onConflict(_fn: (c: ConflictReport) => void): () => void {
+    return () => {};
+  }
 
   /** Delivers a message to every matching subscription, as the broker would. */
   deliver(topic: string, payload: string | object): void {

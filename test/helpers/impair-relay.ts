@@ -8,12 +8,22 @@
 import dgram from 'node:dgram';
 
 const [from, to, portS, jitterS, lossS, seedS] = process.argv.slice(2);
-const port = Number(portS), jitterMs = Number(jitterS), lossPct = Number(lossS);
+const port = Number(portS),
+  jitterMs = Number(jitterS),
+  lossPct = Number(lossS);
 let seed = Number(seedS) >>> 0 || 1;
 /** xorshift32: small, seeded, good enough for delays and drops. */
-function rnd(): number { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed / 0x100000000; }
+function rnd(): number {
+  seed ^= seed << 13;
+  seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  seed >>>= 0;
+  return seed / 0x100000000;
+}
 
-let relayed = 0, dropped = 0;
+let relayed = 0,
+  dropped = 0;
 const out = dgram.createSocket({ type: 'udp4', reuseAddr: true });
 let joined = 0;
 out.bind(0, '127.0.0.1', () => {
@@ -23,9 +33,15 @@ out.bind(0, '127.0.0.1', () => {
   for (const p of [port, port + 1]) {
     const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     s.on('message', (data) => {
-      if (p === port && rnd() * 100 < lossPct) { dropped++; return; }
+      if (p === port && rnd() * 100 < lossPct) {
+        dropped++;
+        return;
+      }
       const delay = rnd() * jitterMs;
-      setTimeout(() => { out.send(data, p, to!); relayed++; }, delay);
+      setTimeout(() => {
+        out.send(data, p, to!);
+        relayed++;
+      }, delay);
     });
     s.bind({ port: p, address: from, exclusive: false }, () => {
       s.addMembership(from!, '127.0.0.1');
@@ -33,4 +49,7 @@ out.bind(0, '127.0.0.1', () => {
     });
   }
 });
-process.on('SIGTERM', () => { process.stdout.write(JSON.stringify({ relayed, dropped }) + '\n'); process.exit(0); });
+process.on('SIGTERM', () => {
+  process.stdout.write(JSON.stringify({ relayed, dropped }) + '\n');
+  process.exit(0);
+});

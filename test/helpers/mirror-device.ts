@@ -20,13 +20,22 @@ if (!configFile || !alsaDevice) {
 }
 const clock = new RealClock();
 const log = createLogger({ level: (process.env.HEARTH_LOG_LEVEL as LogLevel) || 'warn', format: 'json' });
-const runtime = await startRuntime({ roles: BUILT_IN_ROLES,
-  stateDir: dirname(configFile), configFile, clock, log,
+const runtime = await startRuntime({
+  roles: BUILT_IN_ROLES,
+  stateDir: dirname(configFile),
+  configFile,
+  clock,
+  log,
   hal: {
-    audioOut: (out, d) => createSimDac({
-      device: out.device ?? 'default', bufferMs: out.bufferMs, clock: d.clock, log: d.log, ppm: Number(ppmArg ?? 0),
-      mirror: createSpeakerSink({ device: alsaDevice, clock, log, bufferMs: 100 }),
-    }),
+    audioOut: (out, d) =>
+      createSimDac({
+        device: out.device ?? 'default',
+        bufferMs: out.bufferMs,
+        clock: d.clock,
+        log: d.log,
+        ppm: Number(ppmArg ?? 0),
+        mirror: createSpeakerSink({ device: alsaDevice, clock, log, bufferMs: 100 }),
+      }),
   },
 });
 let stopping = false;

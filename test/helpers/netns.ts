@@ -33,20 +33,43 @@ export function createNetns(prefix = 'hearth'): Netns {
     name,
     exec(cmd, args, opts = {}) {
       return execFileSync('ip', ['netns', 'exec', name, cmd, ...args], {
-        encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        timeout: opts.timeoutMs ?? 30_000,
+        input: opts.input,
+        stdio: ['pipe', 'pipe', 'pipe'],
       });
     },
     spawn(cmd, args, opts = {}) {
       return spawn('ip', ['netns', 'exec', name, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     },
     node(script, args = [], opts = {}) {
-      return spawn('ip', ['netns', 'exec', name, process.execPath, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+      return spawn('ip', ['netns', 'exec', name, process.execPath, '--import', 'tsx', script, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...opts,
+      });
     },
     delete() {
       if (!live.has(name)) return;
       live.delete(name);
-      try { execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).forEach((p) => { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }); } catch { /* none */ }
-      try { ip(['netns', 'del', name]); } catch { /* already gone */ }
+      try {
+        execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' })
+          .split(/\s+/)
+          .filter(Boolean)
+          .forEach((p) => {
+            try {
+              process.kill(Number(p), 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          });
+      } catch {
+        /* none */
+      }
+      try {
+        ip(['netns', 'del', name]);
+      } catch {
+        /* already gone */
+      }
     },
   };
 }
@@ -55,11 +78,19 @@ export function createNetns(prefix = 'hearth'): Netns {
  * Joins two namespaces with a veth pair ("one wire") and gives each end an address in
  * 10.77.<subnet>.0/24 (host numbers a and b). Returns the interface names and addresses.
  */
-export function connect(a: Netns, b: Netns, subnet = 0, hostA = 1, hostB = 2): { ifA: string; ifB: string; addrA: string; addrB: string; broadcast: string } {
+export function connect(
+  a: Netns,
+  b: Netns,
+  subnet = 0,
+  hostA = 1,
+  hostB = 2,
+): { ifA: string; ifB: string; addrA: string; addrB: string; broadcast: string } {
   const tag = `${process.pid % 10000}${++counter}`;
-  const ifA = `va${tag}`.slice(0, 15), ifB = `vb${tag}`.slice(0, 15);
+  const ifA = `va${tag}`.slice(0, 15),
+    ifB = `vb${tag}`.slice(0, 15);
   ip(['link', 'add', ifA, 'netns', a.name, 'type', 'veth', 'peer', 'name', ifB, 'netns', b.name]);
-  const addrA = `10.77.${subnet}.${hostA}`, addrB = `10.77.${subnet}.${hostB}`;
+  const addrA = `10.77.${subnet}.${hostA}`,
+    addrB = `10.77.${subnet}.${hostB}`;
   ip(['-n', a.name, 'addr', 'add', `${addrA}/24`, 'dev', ifA]);
   ip(['-n', b.name, 'addr', 'add', `${addrB}/24`, 'dev', ifB]);
   ip(['-n', a.name, 'link', 'set', ifA, 'up']);
@@ -71,13 +102,27 @@ export function connect(a: Netns, b: Netns, subnet = 0, hostA = 1, hostB = 2): {
 export function deleteAllNetns(): void {
   for (const name of [...live]) {
     live.delete(name);
-    try { ip(['netns', 'del', name]); } catch { /* gone */ }
+    try {
+      ip(['netns', 'del', name]);
+    } catch {
+      /* gone */
+    }
   }
 }
 process.on('exit', deleteAllNetns);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { deleteAllNetns(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    deleteAllNetns();
+    process.exit(130);
+  });
 
 /** True when this process may create namespaces (root with iproute2). */
 export function canUseNetns(): boolean {
-  try { const n = createNetns('probe'); n.delete(); return true; } catch { return false; }
+  try {
+    const n = createNetns('probe');
+    n.delete();
+    return true;
+  } catch {
+    return false;
+  }
 }

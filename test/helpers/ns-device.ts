@@ -43,13 +43,18 @@ export function startNsDevice(ns: Netns, o: NsDeviceOptions): NsDevice {
   const argv = o.mirror
     ? ['--import', 'tsx', MIRROR, config, o.mirror.alsaDevice, String(o.mirror.ppm ?? 0)]
     : ['--import', 'tsx', CLI, 'run', '--config', config];
-  const proc = ns.spawn(process.execPath, argv, { env: { ...process.env, HEARTH_LOG_LEVEL: process.env.HEARTH_TEST_LOG || 'warn', ...(o.mirror?.env ?? {}) } });
+  const proc = ns.spawn(process.execPath, argv, {
+    env: { ...process.env, HEARTH_LOG_LEVEL: process.env.HEARTH_TEST_LOG || 'warn', ...(o.mirror?.env ?? {}) },
+  });
   let out = '';
-  const keep = (d: Buffer) => { out = (out + d).slice(-30_000); };
+  const keep = (d: Buffer) => {
+    out = (out + d).slice(-30_000);
+  };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
   return {
-    id: o.id, proc,
+    id: o.id,
+    proc,
     output: () => out,
     pids: () => (proc.pid ? tree(proc.pid) : []),
     stop: () => stopChild(proc),

@@ -25,7 +25,10 @@ export function stopChild(p: ChildProcess, graceMs = 3000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(() => p.kill('SIGKILL'), graceMs);
-    p.once('exit', () => { clearTimeout(t); resolve(); });
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
     p.kill('SIGTERM');
   });
 }
@@ -34,19 +37,43 @@ export function stopChild(p: ChildProcess, graceMs = 3000): Promise<void> {
 export async function startNsHub(ns: Netns, dir: string, port = 1883): Promise<NsHub> {
   let out = '';
   const keep = (p: ChildProcess, tag: string) => {
-    p.stdout?.on('data', (d) => { out = (out + `[${tag}] ${d}`).slice(-20_000); });
-    p.stderr?.on('data', (d) => { out = (out + `[${tag}] ${d}`).slice(-20_000); });
+    p.stdout?.on('data', (d) => {
+      out = (out + `[${tag}] ${d}`).slice(-20_000);
+    });
+    p.stderr?.on('data', (d) => {
+      out = (out + `[${tag}] ${d}`).slice(-20_000);
+    });
   };
-  const hub = ns.spawn(process.execPath, [
-    '--import', 'tsx', CLI, 'hub', '--host', '127.0.0.1', '--port', String(port), '--ws-port', '0',
-    '--allow-anonymous', '--credentials', join(dir, 'credentials.json'),
-  ], { env: { ...process.env, HEARTH_LOG_LEVEL: process.env.HEARTH_TEST_LOG || 'warn' } });
+  const hub = ns.spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      CLI,
+      'hub',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--ws-port',
+      '0',
+      '--allow-anonymous',
+      '--credentials',
+      join(dir, 'credentials.json'),
+    ],
+    { env: { ...process.env, HEARTH_LOG_LEVEL: process.env.HEARTH_TEST_LOG || 'warn' } },
+  );
   keep(hub, 'hub');
   const socket = join(dir, 'mqtt.sock');
   const bridge = ns.node(BRIDGE, [socket, String(port)]);
   keep(bridge, 'bridge');
   await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => { if (String(d).includes('ready')) { bridge.stdout!.off('data', onData); resolve(); } };
+    const onData = (d: Buffer) => {
+      if (String(d).includes('ready')) {
+        bridge.stdout!.off('data', onData);
+        resolve();
+      }
+    };
     bridge.stdout!.on('data', onData);
     bridge.once('exit', (code) => reject(new Error(`the bridge exited (${code}) before the hub was reachable:\n${out}`)));
     hub.once('exit', (code) => reject(new Error(`hearth hub exited (${code}):\n${out}`)));
@@ -55,6 +82,8 @@ export async function startNsHub(ns: Netns, dir: string, port = 1883): Promise<N
     deviceUrl: `mqtt://127.0.0.1:${port}`,
     controllerUrl: `mqtt+unix://${socket}`,
     output: () => out,
-    async stop() { await Promise.all([stopChild(bridge), stopChild(hub)]); },
+    async stop() {
+      await Promise.all([stopChild(bridge), stopChild(hub)]);
+    },
   };
 }

@@ -38,7 +38,9 @@ function spa(v: string | number | boolean): string {
 }
 
 function config(rtpSink: Record<string, string | number | boolean>): string {
-  const args = Object.entries(rtpSink).map(([k, v]) => `        ${k} = ${spa(v)}`).join('\n');
+  const args = Object.entries(rtpSink)
+    .map(([k, v]) => `        ${k} = ${spa(v)}`)
+    .join('\n');
   return `context.properties = {
     core.daemon = true
     core.name = pipewire-0
@@ -78,7 +80,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
 process.on('exit', () => {
-  for (const p of live) try { p.kill('SIGKILL'); } catch { /* gone */ }
+  for (const p of live)
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 function track(p: ChildProcess): ChildProcess {
@@ -94,14 +101,24 @@ export async function startPipeWire(ns: Netns, rtpSink: Record<string, string | 
   const rt = join(dir, 'rt');
   mkdirSync(rt, { mode: 0o700 });
   writeFileSync(join(dir, 'pipewire.conf'), config(rtpSink));
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, XDG_RUNTIME_DIR: rt, PIPEWIRE_RUNTIME_DIR: rt, PIPEWIRE_REMOTE: 'pipewire-0' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: dir,
+    XDG_RUNTIME_DIR: rt,
+    PIPEWIRE_RUNTIME_DIR: rt,
+    PIPEWIRE_REMOTE: 'pipewire-0',
+  };
   delete env.DBUS_SESSION_BUS_ADDRESS;
   // Real-time, like pw-play below and like the players it feeds (SCHED_RR): at normal priority its
   // graph missed cycles whenever the players' processes held both cores, and it sent silence
   // inside the tone (about 1 attempt in 3 on a 2-core VM).
-  const proc = track(ns.spawn('chrt', ['-r', '20', 'pipewire', '-c', join(dir, 'pipewire.conf')], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const proc = track(
+    ns.spawn('chrt', ['-r', '20', 'pipewire', '-c', join(dir, 'pipewire.conf')], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let log = '';
-  const append = (d: unknown) => { log = (log + String(d)).slice(-50_000); };
+  const append = (d: unknown) => {
+    log = (log + String(d)).slice(-50_000);
+  };
   proc.stderr?.on('data', append);
   proc.stdout?.on('data', append);
   const clients = new Set<ChildProcess>();
@@ -122,16 +139,21 @@ export async function startPipeWire(ns: Netns, rtpSink: Record<string, string | 
   }
 
   /** Output of a short-lived client (pw-link). */
-  const run = (cmd: string, args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-    const c = client(cmd, args);
-    let out = '';
-    c.stdout?.on('data', (d) => (out += d));
-    c.stderr?.on('data', (d) => (out += d));
-    c.once('exit', (code) => resolve({ code, out }));
-  });
+  const run = (cmd: string, args: string[]) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = client(cmd, args);
+      let out = '';
+      c.stdout?.on('data', (d) => (out += d));
+      c.stderr?.on('data', (d) => (out += d));
+      c.once('exit', (code) => resolve({ code, out }));
+    });
 
   return {
-    dir, env, proc, client, log: () => log,
+    dir,
+    env,
+    proc,
+    client,
+    log: () => log,
     async play(wav) {
       const node = `hearth-play-${clients.size}-${Date.now() % 100000}`;
       // pw-play fills its buffers from its main loop (no RT_PROCESS): at normal priority, on two

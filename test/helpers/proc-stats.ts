@@ -7,7 +7,9 @@ const TICK_S = 0.01; // USER_HZ is 100 on Linux
 function children(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }
 
 /** The process and every descendant. */
@@ -25,7 +27,9 @@ export function cpuSeconds(pid: number): number {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       s += (Number(f[11]) + Number(f[12])) * TICK_S; // utime, stime (fields 14, 15)
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return s;
 }
@@ -37,7 +41,9 @@ export function rssMb(pid: number): number {
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       if (m) kb += Number(m[1]);
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return kb / 1024;
 }
@@ -49,7 +55,9 @@ export function pssMb(pid: number): number {
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
       if (m) kb += Number(m[1]);
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return kb / 1024;
 }
@@ -59,7 +67,9 @@ export function ownRssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -73,7 +83,9 @@ export function deviceResidentMb(pid: number): number {
     try {
       const s = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
       for (const k of ['Private_Clean', 'Private_Dirty']) kb += Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return kb / 1024;
 }
@@ -82,12 +94,19 @@ export function deviceResidentMb(pid: number): number {
 export function pagesByMapping(pid: number, kind: 'Rss' | 'Private'): Map<string, number> {
   const kb = new Map<string, number>();
   let text: string;
-  try { text = readFileSync(`/proc/${pid}/smaps`, 'utf8'); } catch { return kb; }
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return kb;
+  }
   let name = '';
   const field = kind === 'Rss' ? /^(Rss):\s+(\d+) kB/ : /^(Private_Clean|Private_Dirty):\s+(\d+) kB/;
   for (const line of text.split('\n')) {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (head) { name = head[1]!.replace(/^.*\//, '') || '[anon]'; continue; }
+    if (head) {
+      name = head[1]!.replace(/^.*\//, '') || '[anon]';
+      continue;
+    }
     const m = field.exec(line);
     if (m) kb.set(name, (kb.get(name) ?? 0) + Number(m[2]) / 1024);
   }
@@ -96,7 +115,11 @@ export function pagesByMapping(pid: number, kind: 'Rss' | 'Private'): Map<string
 
 /** Largest first, as `name MB` pairs. */
 export function topMappings(mb: Map<string, number>, n = 8): { mapping: string; mb: number }[] {
-  return [...mb].map(([mapping, v]) => ({ mapping, mb: v })).filter((x) => x.mb > 0).sort((a, b) => b.mb - a.mb).slice(0, n);
+  return [...mb]
+    .map(([mapping, v]) => ({ mapping, mb: v }))
+    .filter((x) => x.mb > 0)
+    .sort((a, b) => b.mb - a.mb)
+    .slice(0, n);
 }
 
 /** Private pages (MB) of the descendants of `pid`, by mapping: where a device's sink process spends what deviceResidentMb adds. */

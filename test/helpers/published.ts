@@ -8,10 +8,15 @@ import { check, topics as topicsFor, ROLE_SPECS, RoleStateEnvelope, EventEnvelop
 /** Events the supervisor publishes on any role's topic (not the role's own). */
 const SUPERVISOR_EVENTS = new Set(['role-failed', 'role-restarted']);
 
-const lines = (r: { ok: false; errors: Array<{ path: string; message: string }> }) => r.errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ');
+const lines = (r: { ok: false; errors: Array<{ path: string; message: string }> }) =>
+  r.errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ');
 
 /** Why a message breaks the protocol, or undefined when it does not (or is not a role's state or event). */
-export function publishedProblem(topic: string, payload: unknown, o: { base?: string; specs?: readonly RoleSpec[] } = {}): string | undefined {
+export function publishedProblem(
+  topic: string,
+  payload: unknown,
+  o: { base?: string; specs?: readonly RoleSpec[] } = {},
+): string | undefined {
   const p = topicsFor(o.base ?? 'hearth').parse(topic);
   if (!p || (p.kind !== 'state' && p.kind !== 'event') || payload === '') return undefined;
   const spec = (o.specs ?? ROLE_SPECS).find((s) => s.name === p.role);
@@ -27,8 +32,8 @@ export function publishedProblem(topic: string, payload: unknown, o: { base?: st
   if (!env.ok) return `${topic}: event envelope: ${lines(env)}`;
   if (SUPERVISOR_EVENTS.has(env.value.type)) return undefined;
   const schema = spec.events[env.value.type];
-  if (!schema) return `${topic}: ${p.role} has no event type "${env.value.type}" in its spec (it has ${Object.keys(spec.events).join(', ')})`;
+  if (!schema)
+    return `${topic}: ${p.role} has no event type "${env.value.type}" in its spec (it has ${Object.keys(spec.events).join(', ')})`;
   const d = check(schema, env.value.data ?? {});
   return d.ok ? undefined : `${topic}: ${p.role} event ${env.value.type}: ${lines(d)}`;
 }
-

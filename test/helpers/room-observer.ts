@@ -41,36 +41,62 @@ export async function startRoomObserver(ns: Netns, rooms: [string, string], dir:
   ]);
   // PulseAudio takes real-time priority for its own threads where it may; the whole daemon gets it
   // here, so a loaded machine delays neither room's mixing.
-  for (const pid of tree(pulse.proc.pid!)) { try { execFileSync('chrt', ['-a', '-r', '-p', '30', String(pid)], { stdio: 'ignore' }); } catch { /* gone */ } }
+  for (const pid of tree(pulse.proc.pid!)) {
+    try {
+      execFileSync('chrt', ['-a', '-r', '-p', '30', String(pid)], { stdio: 'ignore' });
+    } catch {
+      /* gone */
+    }
+  }
   const alsaConf = join(dir, 'asound-observer.conf');
-  writeFileSync(alsaConf, `</usr/share/alsa/alsa.conf>\npcm.!default { type null }\n${rooms.map((r) => `pcm.${r} { type pulse device "${r}" }`).join('\n')}\n`);
+  writeFileSync(
+    alsaConf,
+    `</usr/share/alsa/alsa.conf>\npcm.!default { type null }\n${rooms.map((r) => `pcm.${r} { type pulse device "${r}" }`).join('\n')}\n`,
+  );
   return {
-    pulse, alsaConf, env: { ALSA_CONFIG_PATH: alsaConf, PULSE_SERVER: pulse.server },
+    pulse,
+    alsaConf,
+    env: { ALSA_CONFIG_PATH: alsaConf, PULSE_SERVER: pulse.server },
     record: () => recordMonitor(pulse),
     stop: () => pulse.stop(),
   };
 }
 
 function recordMonitor(pulse: Pulse): ObserverRecording {
-  const p: ChildProcess = pulse.client('parec', ['-d', 'obs.monitor', '--raw', '--format=s16le', '--rate=48000', '--channels=2', '--latency-msec=20']);
+  const p: ChildProcess = pulse.client('parec', [
+    '-d',
+    'obs.monitor',
+    '--raw',
+    '--format=s16le',
+    '--rate=48000',
+    '--channels=2',
+    '--latency-msec=20',
+  ]);
   const chunks: Buffer[] = [];
   let err = '';
   let firstAt = NaN;
   const startedWallMs = Date.now();
-  p.stdout!.on('data', (d: Buffer) => { if (Number.isNaN(firstAt)) firstAt = Date.now() - (d.length / 4 / 48); chunks.push(d); });
+  p.stdout!.on('data', (d: Buffer) => {
+    if (Number.isNaN(firstAt)) firstAt = Date.now() - d.length / 4 / 48;
+    chunks.push(d);
+  });
   p.stderr!.on('data', (d) => (err += d));
   return {
     startedWallMs,
-    stop: () => new Promise((resolve, reject) => {
-      p.once('exit', () => {
-        const b = Buffer.concat(chunks);
-        if (b.length === 0) { reject(new Error(`parec recorded nothing: ${err}`)); return; }
-        const pcm = new Int16Array(b.length >> 1);
-        for (let i = 0; i < pcm.length; i++) pcm[i] = b.readInt16LE(i * 2);
-        resolve({ pcm, startWallMs: firstAt });
-      });
-      p.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve, reject) => {
+        p.once('exit', () => {
+          const b = Buffer.concat(chunks);
+          if (b.length === 0) {
+            reject(new Error(`parec recorded nothing: ${err}`));
+            return;
+          }
+          const pcm = new Int16Array(b.length >> 1);
+          for (let i = 0; i < pcm.length; i++) pcm[i] = b.readInt16LE(i * 2);
+          resolve({ pcm, startWallMs: firstAt });
+        });
+        p.kill('SIGTERM');
+      }),
   };
 }
 
@@ -79,7 +105,11 @@ export function writeNoise(path: string, seconds: number, seed = 20261207): void
   const rnd = new Prng(seed);
   const frames = Math.round(seconds * 48000);
   const b = Buffer.alloc(frames * 4);
-  for (let i = 0; i < frames; i++) { const v = Math.round((rnd.next() * 2 - 1) * 8000); b.writeInt16LE(v, 4 * i); b.writeInt16LE(v, 4 * i + 2); }
+  for (let i = 0; i < frames; i++) {
+    const v = Math.round((rnd.next() * 2 - 1) * 8000);
+    b.writeInt16LE(v, 4 * i);
+    b.writeInt16LE(v, 4 * i + 2);
+  }
   writeFileSync(path, b);
 }
 
@@ -99,7 +129,9 @@ export function roomErrors(rec: { pcm: Int16Array; startWallMs: number }, o: Lag
 export function settleTime(errs: readonly RoomError[], fromWallMs: number, limitUs = 100): number {
   const after = errs.filter((e) => e.wallMs >= fromWallMs);
   let lastBad = -1;
-  after.forEach((e, i) => { if (!(Math.abs(e.errUs) <= limitUs)) lastBad = i; });
+  after.forEach((e, i) => {
+    if (!(Math.abs(e.errUs) <= limitUs)) lastBad = i;
+  });
   const first = after[lastBad + 1];
   return first && lastBad < after.length - 1 ? (first.wallMs - fromWallMs) / 1000 : NaN;
 }

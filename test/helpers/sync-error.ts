@@ -3,7 +3,10 @@
 // around T, only across contiguous audio), and the difference in µs (positive: A plays later).
 import type { SimBlockRecord } from '../../device/hal/audio-out.sim.ts';
 
-export interface SyncPoint { wallMs: number; errUs: number }
+export interface SyncPoint {
+  wallMs: number;
+  errUs: number;
+}
 
 export function syncErrors(a: readonly SimBlockRecord[], b: readonly SimBlockRecord[]): SyncPoint[] {
   const bs = b.filter((r) => r.rtpTimeAtStart !== null);
@@ -13,7 +16,8 @@ export function syncErrors(a: readonly SimBlockRecord[], b: readonly SimBlockRec
     const t = ra.rtpTimeAtStart;
     if (t === null) continue;
     while (j + 1 < bs.length && bs[j + 1]!.rtpTimeAtStart! <= t) j++;
-    const b0 = bs[j], b1 = bs[j + 1];
+    const b0 = bs[j],
+      b1 = bs[j + 1];
     if (!b0 || !b1 || b0.rtpTimeAtStart! > t) continue;
     // Only across contiguous output of one epoch (no underrun gap, no restore in between).
     if (b0.epoch !== b1.epoch || b1.frame !== b0.frame + b0.frames) continue;

@@ -33,8 +33,13 @@ export const probeRole: RoleFactory<typeof probeSpec> = (deps) => {
     },
     async stop() {},
     commands: {
-      async echo(args) { return { text: args.text, label }; },
-      async crash() { setTimeout(() => deps.fail(new Error('probe crashed on purpose')), 10); return { crashing: true }; },
+      async echo(args) {
+        return { text: args.text, label };
+      },
+      async crash() {
+        setTimeout(() => deps.fail(new Error('probe crashed on purpose')), 10);
+        return { crashing: true };
+      },
     },
     telemetry: () => ({ starts: probeStarts }),
   };

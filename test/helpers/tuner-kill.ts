@@ -25,7 +25,14 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PRESS_MS = 3500;
 
-export async function killMidway(o: { adapter: 'rpio' | 'chardev'; version?: 1 | 2; persist?: boolean; scenario: 'press' | 'ptt'; pttMaxMs?: number; killAfterMs?: number }): Promise<KillRun> {
+export async function killMidway(o: {
+  adapter: 'rpio' | 'chardev';
+  version?: 1 | 2;
+  persist?: boolean;
+  scenario: 'press' | 'ptt';
+  pttMaxMs?: number;
+  killAfterMs?: number;
+}): Promise<KillRun> {
   const pttMaxMs = o.pttMaxMs ?? 3000;
   const wire = o.adapter === 'chardev' ? fakeGpiod({ version: o.version ?? 2, persist: !!o.persist }) : undefined;
   const dir = mkdtempSync(join(WIRE_TMP, 'hearth-kill-'));
@@ -33,18 +40,30 @@ export async function killMidway(o: { adapter: 'rpio' | 'chardev'; version?: 1 |
   const readTrace = (): TraceEntry[] => {
     if (wire) return wire.trace();
     if (!existsSync(trace)) return [];
-    return readFileSync(trace, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-      const [t, line, level, who] = l.split(' ');
-      return { t: Number(t), line: Number(line), level: Number(level), who: who ?? '' };
-    });
+    return readFileSync(trace, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [t, line, level, who] = l.split(' ');
+        return { t: Number(t), line: Number(line), level: Number(level), who: who ?? '' };
+      });
   };
   const line = o.scenario === 'press' ? LINES_FOR_KILL.start : LINES_FOR_KILL.ptt;
   const script = fileURLToPath(new URL('./tuner-victim.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ adapter: o.adapter, scenario: o.scenario, pttMaxMs, ...(wire ? {} : { trace }) })], {
-    env: { ...process.env, ...(wire?.env ?? {}) }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, JSON.stringify({ adapter: o.adapter, scenario: o.scenario, pttMaxMs, ...(wire ? {} : { trace }) })],
+    {
+      env: { ...process.env, ...(wire?.env ?? {}) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let holderPid = 0;
-  child.stdout!.on('data', (d: Buffer) => { const m = /ready (\d+)/.exec(String(d)); if (m) holderPid = Number(m[1]); });
+  child.stdout!.on('data', (d: Buffer) => {
+    const m = /ready (\d+)/.exec(String(d));
+    if (m) holderPid = Number(m[1]);
+  });
   try {
     let rise: number | undefined;
     for (const t0 = now(); rise === undefined; await sleep(5)) {
@@ -59,11 +78,26 @@ export async function killMidway(o: { adapter: 'rpio' | 'chardev'; version?: 1 |
     await sleep(Math.max(0, plannedEnd + 1500 - now()));
     const released = readTrace().find((e) => e.line === line && e.level === 0 && e.t > rise!)?.t;
     let holderAlive = false;
-    try { process.kill(holderPid, 0); holderAlive = holderPid > 0; } catch { /* gone */ }
-    return { adapter: o.adapter + (wire ? ` v${o.version ?? 2}${o.persist ? ' persist' : ''}` : ''), scenario: o.scenario, rise, plannedEnd, killedAt, released, afterPlannedMs: released === undefined ? Infinity : released - plannedEnd, holderAlive };
+    try {
+      process.kill(holderPid, 0);
+      holderAlive = holderPid > 0;
+    } catch {
+      /* gone */
+    }
+    return {
+      adapter: o.adapter + (wire ? ` v${o.version ?? 2}${o.persist ? ' persist' : ''}` : ''),
+      scenario: o.scenario,
+      rise,
+      plannedEnd,
+      killedAt,
+      released,
+      afterPlannedMs: released === undefined ? Infinity : released - plannedEnd,
+      holderAlive,
+    };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
-    if (process.env.KEEP_WIRE) console.error(wire?.dir); else wire?.remove();
+    if (process.env.KEEP_WIRE) console.error(wire?.dir);
+    else wire?.remove();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -32,15 +32,41 @@ const assertKey = async () => {
 };
 const role = new TunerRole({
   device: { id: 'victim', baseTopic: 'hearth', stateDir: '/tmp' },
-  config: { gpio: { adapter: o.adapter }, start: { line: LINES.start }, key: { line: LINES.key }, ptt: { line: LINES.ptt, maxMs: o.pttMaxMs }, keyResponseMs: 5000 },
-  clock: new RealClock(), log: memoryLogger(),
-  link: {
-    publishState(d) { if (o.scenario === 'ptt' && (d as TunerState).status === 'tuning') void assertKey(); },
-    publishEvent() {}, publishStream() {}, watchStreams() { return () => {}; },
-    async sendCommand() { return { v: 2, id: '', ok: true }; }, connected: true,
+  config: {
+    gpio: { adapter: o.adapter },
+    start: { line: LINES.start },
+    key: { line: LINES.key },
+    ptt: { line: LINES.ptt, maxMs: o.pttMaxMs },
+    keyResponseMs: 5000,
   },
-  hal: { gpio: async () => (gpio = await HeldGpio.open({ adapter: o.adapter, ...(o.adapter === 'rpio' ? { mock: 'raspi-4' } : {}), ...(o.trace ? { trace: o.trace } : {}) })) },
-  fail: (e) => { console.error(e); process.exit(3); },
+  clock: new RealClock(),
+  log: memoryLogger(),
+  link: {
+    publishState(d) {
+      if (o.scenario === 'ptt' && (d as TunerState).status === 'tuning') void assertKey();
+    },
+    publishEvent() {},
+    publishStream() {},
+    watchStreams() {
+      return () => {};
+    },
+    async sendCommand() {
+      return { v: 2, id: '', ok: true };
+    },
+    connected: true,
+  },
+  hal: {
+    gpio: async () =>
+      (gpio = await HeldGpio.open({
+        adapter: o.adapter,
+        ...(o.adapter === 'rpio' ? { mock: 'raspi-4' } : {}),
+        ...(o.trace ? { trace: o.trace } : {}),
+      })),
+  },
+  fail: (e) => {
+    console.error(e);
+    process.exit(3);
+  },
 });
 await role.start();
 console.log(`ready ${gpio!.holderPid}`);

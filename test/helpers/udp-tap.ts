@@ -6,12 +6,26 @@ import dgram from 'node:dgram';
 
 const socks: dgram.Socket[] = [];
 const out = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-out.bind(0, '127.0.0.1', () => { out.setMulticastTTL(1); out.setMulticastLoopback(true); out.setMulticastInterface('127.0.0.1'); process.send!({ t: 'ready' }); });
+out.bind(0, '127.0.0.1', () => {
+  out.setMulticastTTL(1);
+  out.setMulticastLoopback(true);
+  out.setMulticastInterface('127.0.0.1');
+  process.send!({ t: 'ready' });
+});
 
 process.on('message', (m: { t: string; group: string; port: number; data?: Uint8Array; from?: string }) => {
   if (m.t === 'listen') {
     const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-    s.on('message', (data, r) => process.send!({ t: 'dgram', group: m.group, port: m.port, from: r.address, data, wallMs: performance.timeOrigin + performance.now() }));
+    s.on('message', (data, r) =>
+      process.send!({
+        t: 'dgram',
+        group: m.group,
+        port: m.port,
+        from: r.address,
+        data,
+        wallMs: performance.timeOrigin + performance.now(),
+      }),
+    );
     s.bind({ port: m.port, address: m.group, exclusive: false }, () => {
       s.addMembership(m.group, '127.0.0.1');
       process.send!({ t: 'listening', group: m.group, port: m.port });

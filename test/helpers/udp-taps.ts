@@ -4,7 +4,13 @@ import type { Netns } from './netns.ts';
 
 const TAP = fileURLToPath(new URL('./udp-tap.ts', import.meta.url));
 
-export interface Dgram { group: string; port: number; from: string; data: Buffer; wallMs: number }
+export interface Dgram {
+  group: string;
+  port: number;
+  from: string;
+  data: Buffer;
+  wallMs: number;
+}
 
 export interface UdpTap {
   got: Dgram[];
@@ -20,8 +26,10 @@ export async function startUdpTap(ns: Netns): Promise<UdpTap> {
   const waiters = new Set<() => void>();
   const listening = new Map<string, () => void>();
   proc.on('message', (m: any) => {
-    if (m.t === 'dgram') { got.push({ ...m, data: Buffer.from(m.data) }); for (const w of [...waiters]) w(); }
-    else if (m.t === 'listening') listening.get(`${m.group}:${m.port}`)?.();
+    if (m.t === 'dgram') {
+      got.push({ ...m, data: Buffer.from(m.data) });
+      for (const w of [...waiters]) w();
+    } else if (m.t === 'listening') listening.get(`${m.group}:${m.port}`)?.();
   });
   await new Promise<void>((resolve, reject) => {
     proc.once('message', () => resolve());
@@ -29,16 +37,36 @@ export async function startUdpTap(ns: Netns): Promise<UdpTap> {
   });
   return {
     got,
-    listen: (group, port) => new Promise((resolve) => { listening.set(`${group}:${port}`, resolve); proc.send({ t: 'listen', group, port }); }),
+    listen: (group, port) =>
+      new Promise((resolve) => {
+        listening.set(`${group}:${port}`, resolve);
+        proc.send({ t: 'listen', group, port });
+      }),
     send: (data, group, port) => proc.send({ t: 'send', data, group, port }),
     waitFor(pred, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
-        const check = () => { const d = got.find(pred); if (d) { waiters.delete(check); clearTimeout(t); resolve(d); } };
-        const t = setTimeout(() => { waiters.delete(check); reject(new Error('timed out waiting for a datagram')); }, timeoutMs);
+        const check = () => {
+          const d = got.find(pred);
+          if (d) {
+            waiters.delete(check);
+            clearTimeout(t);
+            resolve(d);
+          }
+        };
+        const t = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error('timed out waiting for a datagram'));
+        }, timeoutMs);
         waiters.add(check);
         check();
       });
     },
-    close: () => { try { proc.kill('SIGKILL'); } catch { /* gone */ } },
+    close: () => {
+      try {
+        proc.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    },
   };
 }

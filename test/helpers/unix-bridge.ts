@@ -16,26 +16,39 @@ if (!socketPath || !Number.isInteger(port)) {
 function reachable(): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, host);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
 
 const deadline = Date.now() + 30_000;
 while (!(await reachable())) {
-  if (Date.now() > deadline) { process.stderr.write(`nothing listens on ${host}:${port}\n`); process.exit(1); }
+  if (Date.now() > deadline) {
+    process.stderr.write(`nothing listens on ${host}:${port}\n`);
+    process.exit(1);
+  }
   await new Promise((r) => setTimeout(r, 100));
 }
 rmSync(socketPath, { force: true });
 const server = net.createServer((outside) => {
   const inside = net.connect(port, host);
   // Either side closing or failing closes the other: a broker restart looks like a dropped link.
-  const end = () => { outside.destroy(); inside.destroy(); };
+  const end = () => {
+    outside.destroy();
+    inside.destroy();
+  };
   outside.on('error', end).on('close', end);
   inside.on('error', end).on('close', end);
   outside.pipe(inside).pipe(outside);
 });
 server.listen(socketPath, () => process.stdout.write('ready\n'));
-const stop = () => { server.close(); rmSync(socketPath, { force: true }); process.exit(0); };
+const stop = () => {
+  server.close();
+  rmSync(socketPath, { force: true });
+  process.exit(0);
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -40,7 +40,13 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   const provisioning = {
     v: 2,
     hostname: 'qemu-virt',
-    config: { v: 2, id: DEVICE, name: 'QEMU virt', mqtt: { url: `mqtt://${GUEST_BROKER}:1883`, password: 'broker-secret-not-on-the-fat-7d41' }, roles: {} },
+    config: {
+      v: 2,
+      id: DEVICE,
+      name: 'QEMU virt',
+      mqtt: { url: `mqtt://${GUEST_BROKER}:1883`, password: 'broker-secret-not-on-the-fat-7d41' },
+      roles: {},
+    },
     ssh: { authorizedKeys: [`ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc5m9pH3vQ0vU8m0jvJc3e9D9a0XqvI9y8c0bPpY0dK ${CONTROL}`] },
     wifi: { ssid: 'HearthTestNet', psk: 'wifi passphrase not on the fat 93b2', country: 'DE' },
   };
@@ -53,14 +59,19 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   const secrets = provisioningSecrets(provisioning);
   const boot = (await readPartitionTable(img)).partitions[0]!;
   const before = await findSecrets(img, [...secrets, CONTROL], boot.start, boot.size);
-  console.log(`[image] before first boot, on the raw boot partition: ${[...before].map(([k, v]) => `${k === CONTROL ? 'control' : 'secret'} x${v.length}`).join(', ')}`);
+  console.log(
+    `[image] before first boot, on the raw boot partition: ${[...before].map(([k, v]) => `${k === CONTROL ? 'control' : 'secret'} x${v.length}`).join(', ')}`,
+  );
   assert.ok(before.get(secrets[0]!)!.length >= 1, 'the secrets are on the card before first boot');
   // Test-only, in this scratch copy: the runtime's log also on the serial console, to read here;
   // and the unit's start timeout (60 s) and watchdog (30 s), set for a Pi, stretched for TCG: a
   // guest CPU emulated on a loaded 2-core host runs many times slower than a Pi, and the runtime
   // used 38 s of CPU in its 60 s start window and was killed before it logged a line.
   const dropin = join(dir, 'console.conf');
-  writeFileSync(dropin, '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\nTimeoutStartSec=15min\nWatchdogSec=10min\n');
+  writeFileSync(
+    dropin,
+    '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\nTimeoutStartSec=15min\nWatchdogSec=10min\n',
+  );
   const rootFs = `${img}?offset=${(await readPartitionTable(img)).partitions[1]!.start}`;
   for (const req of ['mkdir /etc/systemd/system/hearth.service.d', `write ${dropin} /etc/systemd/system/hearth.service.d/console.conf`]) {
     execFileSync('debugfs', ['-w', '-R', req, rootFs], { stdio: 'pipe' });
@@ -72,23 +83,57 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   rmSync(serial, { force: true });
   const t0 = Date.now();
   console.log('[image] booting QEMU -M virt (first boot: grow root, import hearth.json, DHCP, runtime)');
-  const ticker = setInterval(() => console.log(`[image] … ${((Date.now() - t0) / 1000).toFixed(0)} s, console: ${guest?.console().trim().split('\n').pop()?.slice(0, 120) ?? ''}`), 20_000);
-  guest = bootQemu([
-    '-M', 'virt', '-cpu', 'cortex-a72', '-smp', '2', '-m', '1024', '-nographic', '-monitor', 'none', '-serial', `file:${serial}`,
-    '-kernel', files['vmlinuz-']!, '-initrd', files['initrd.img-']!,
-    '-append', 'root=LABEL=hearth-root rw rootwait console=ttyAMA0 net.ifnames=0',
-    '-drive', `if=none,file=${img},format=raw,id=hd`, '-device', 'virtio-blk-pci,drive=hd',
-    // restrict=on: the guest reaches nothing outside; its one way out is the broker forward.
-    '-netdev', `user,id=n0,restrict=on,guestfwd=tcp:${GUEST_BROKER}:1883-cmd:${process.execPath} ${join(here, 'tcp-pipe.mjs')} ${broker.port}`,
-    '-device', 'virtio-net-pci,netdev=n0,romfile=',
-  ], serial);
+  const ticker = setInterval(
+    () =>
+      console.log(
+        `[image] … ${((Date.now() - t0) / 1000).toFixed(0)} s, console: ${guest?.console().trim().split('\n').pop()?.slice(0, 120) ?? ''}`,
+      ),
+    20_000,
+  );
+  guest = bootQemu(
+    [
+      '-M',
+      'virt',
+      '-cpu',
+      'cortex-a72',
+      '-smp',
+      '2',
+      '-m',
+      '1024',
+      '-nographic',
+      '-monitor',
+      'none',
+      '-serial',
+      `file:${serial}`,
+      '-kernel',
+      files['vmlinuz-']!,
+      '-initrd',
+      files['initrd.img-']!,
+      '-append',
+      'root=LABEL=hearth-root rw rootwait console=ttyAMA0 net.ifnames=0',
+      '-drive',
+      `if=none,file=${img},format=raw,id=hd`,
+      '-device',
+      'virtio-blk-pci,drive=hd',
+      // restrict=on: the guest reaches nothing outside; its one way out is the broker forward.
+      '-netdev',
+      `user,id=n0,restrict=on,guestfwd=tcp:${GUEST_BROKER}:1883-cmd:${process.execPath} ${join(here, 'tcp-pipe.mjs')} ${broker.port}`,
+      '-device',
+      'virtio-net-pci,netdev=n0,romfile=',
+    ],
+    serial,
+  );
 
   // 15 min bounds a hang, it is no target: the figure is printed. TCG emulation of 2 vCPUs on a
   // shared 2-core machine runs several times slower under load than the ~80 s an idle one takes.
   const online = await ctl.waitFor(`hearth/${DEVICE}/status`, (p) => p === 'online', 900_000).finally(() => clearInterval(ticker));
   const bootToOnline = (Date.now() - t0) / 1000;
   assert.is(online.payload, 'online');
-  console.log(`[figure] boot_to_online_s=${bootToOnline.toFixed(1)} (QEMU -M virt, 2 vCPU, TCG; build machine load ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores)`);
+  console.log(
+    `[figure] boot_to_online_s=${bootToOnline.toFixed(1)} (QEMU -M virt, 2 vCPU, TCG; build machine load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} cores)`,
+  );
 
   const info = await ctl.waitFor(`hearth/${DEVICE}/info`, () => true, 30_000);
   console.log(`[image] info: ${JSON.stringify(info.payload).slice(0, 400)}`);
@@ -106,15 +151,24 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   assert.ok(fat && fat.includes('"imported"'), fat);
   const after = await findSecrets(img, [...secrets, CONTROL], boot.start, boot.size);
   const found = secrets.reduce((a, x) => a + after.get(x)!.length, 0);
-  console.log(`[figure] secrets_found_on_card=${found} (${secrets.length} secret strings searched in the raw ${boot.size >> 20} MiB boot partition; control found x${after.get(CONTROL)!.length})`);
+  console.log(
+    `[figure] secrets_found_on_card=${found} (${secrets.length} secret strings searched in the raw ${boot.size >> 20} MiB boot partition; control found x${after.get(CONTROL)!.length})`,
+  );
   assert.ok(after.get(CONTROL)!.length >= 1, 'the control (the SSH key comment kept in the file) is found: the search works');
-  for (const x of secrets) assert.equal(after.get(x), [], `secret ${JSON.stringify(x)} still on the boot partition at bytes ${after.get(x)}`);
-  const firstboot = guest.console().split('\n').filter((l) => /wipe:|rewritten without secrets|OS clock follows/.test(l));
+  for (const x of secrets)
+    assert.equal(after.get(x), [], `secret ${JSON.stringify(x)} still on the boot partition at bytes ${after.get(x)}`);
+  const firstboot = guest
+    .console()
+    .split('\n')
+    .filter((l) => /wipe:|rewritten without secrets|OS clock follows/.test(l));
   console.log(`[image] first boot said:\n${firstboot.join('\n')}`);
 
   // The time service first boot configured: chrony follows the broker's host, serves nothing.
   const rootFsAfter = `${img}?offset=${(await readPartitionTable(img)).partitions[1]!.start}`;
-  const chrony = execFileSync('debugfs', ['-R', 'cat /etc/chrony/chrony.conf', rootFsAfter], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const chrony = execFileSync('debugfs', ['-R', 'cat /etc/chrony/chrony.conf', rootFsAfter], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   console.log(`[image] /etc/chrony/chrony.conf:\n${chrony}`);
   assert.match(chrony, new RegExp(`^server ${GUEST_BROKER.replace(/\./g, '\\.')} iburst`, 'm'));
   assert.not.match(chrony, /^(pool|allow|local) /m);
@@ -125,7 +179,14 @@ test('boots, imports hearth.json, comes online, publishes info, applies a config
   const sb = execFileSync('dumpe2fs', ['-h', `${img}?offset=${rootPart.start}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const blocks = Number(/Block count:\s+(\d+)/.exec(sb)![1]) * Number(/Block size:\s+(\d+)/.exec(sb)![1]);
   assert.ok(blocks > 2.5 * 2 ** 30, `root filesystem is ${(blocks / 2 ** 20).toFixed(0)} MiB`);
-  console.log(`[image] console: ${guest.console().split('\n').filter((l) => /hearth|node\[|grown/.test(l)).slice(-14).join('\n')}`);
+  console.log(
+    `[image] console: ${guest
+      .console()
+      .split('\n')
+      .filter((l) => /hearth|node\[|grown/.test(l))
+      .slice(-14)
+      .join('\n')}`,
+  );
 });
 
 test.after(async () => {

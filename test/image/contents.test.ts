@@ -11,32 +11,54 @@ import { ensureImage, repo } from './qemu.ts';
 import { readPartitionTable } from '../../device/image/partitions.ts';
 
 let fs = '';
-const cat = (path: string) => execFileSync('debugfs', ['-R', `cat ${path}`, fs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+const cat = (path: string) =>
+  execFileSync('debugfs', ['-R', `cat ${path}`, fs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
 const ls = (path: string) => execFileSync('debugfs', ['-R', `ls ${path}`, fs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const exists = (path: string) => {
   const r = spawnSync('debugfs', ['-R', `stat ${path}`, fs], { encoding: 'utf8' });
   return /^Inode:/m.test(r.stdout) && !/not found/i.test(r.stderr);
 };
 
-interface Pkg { name: string; kib: number; status: string }
+interface Pkg {
+  name: string;
+  kib: number;
+  status: string;
+}
 function packages(): Pkg[] {
-  return cat('/var/lib/dpkg/status').split('\n\n').filter(Boolean).map((b) => ({
-    name: /^Package: (.*)$/m.exec(b)?.[1] ?? '',
-    kib: Number(/^Installed-Size: (\d+)$/m.exec(b)?.[1] ?? 0),
-    status: /^Status: (.*)$/m.exec(b)?.[1] ?? '',
-  })).filter((p) => p.status.endsWith(' installed'));
+  return cat('/var/lib/dpkg/status')
+    .split('\n\n')
+    .filter(Boolean)
+    .map((b) => ({
+      name: /^Package: (.*)$/m.exec(b)?.[1] ?? '',
+      kib: Number(/^Installed-Size: (\d+)$/m.exec(b)?.[1] ?? 0),
+      status: /^Status: (.*)$/m.exec(b)?.[1] ?? '',
+    }))
+    .filter((p) => p.status.endsWith(' installed'));
 }
 
 test('no compiler, no -dev package, no perl-only build tool is left; the used size is printed with where it goes', async () => {
   const img = await ensureImage();
   fs = `${img}?offset=${(await readPartitionTable(img)).partitions[1]!.start}`;
-  const re = new RegExp(readFileSync(join(repo, 'images/build-tools.re'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).join('|'));
+  const re = new RegExp(
+    readFileSync(join(repo, 'images/build-tools.re'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .join('|'),
+  );
   const pkgs = packages();
   assert.ok(pkgs.length > 100, `${pkgs.length} packages`);
   const left = pkgs.filter((p) => re.test(p.name)).map((p) => p.name);
   console.log(`[figure] build_packages_left=${left.length}${left.length ? ` (${left.join(' ')})` : ''}`);
   assert.equal(left, [], 'build packages left in the image');
-  for (const bin of ['/usr/bin/gcc', '/usr/bin/cc', '/usr/bin/c++', '/usr/bin/make', '/usr/bin/ld', '/usr/bin/as', '/usr/bin/dpkg-buildpackage']) {
+  for (const bin of [
+    '/usr/bin/gcc',
+    '/usr/bin/cc',
+    '/usr/bin/c++',
+    '/usr/bin/make',
+    '/usr/bin/ld',
+    '/usr/bin/as',
+    '/usr/bin/dpkg-buildpackage',
+  ]) {
     assert.not.ok(exists(bin), `${bin} is in the image`);
   }
 
@@ -50,10 +72,20 @@ test('no compiler, no -dev package, no perl-only build tool is left; the used si
   console.log(`[figure] image_used_mib=${usedMiB.toFixed(0)} (root filesystem in use, df-style; target <= 550)`);
   const total = pkgs.reduce((a, p) => a + p.kib, 0) / 1024;
   console.log(`[image] packages: ${pkgs.length}, ${total.toFixed(0)} MiB by dpkg's Installed-Size (before path-excludes); largest:`);
-  for (const p of [...pkgs].sort((a, b) => b.kib - a.kib).slice(0, 12)) console.log(`[image]   ${(p.kib / 1024).toFixed(1).padStart(7)} MiB  ${p.name}`);
+  for (const p of [...pkgs].sort((a, b) => b.kib - a.kib).slice(0, 12))
+    console.log(`[image]   ${(p.kib / 1024).toFixed(1).padStart(7)} MiB  ${p.name}`);
   const modules = ls('/usr/lib/modules');
-  console.log(`[image] kernel modules: ${modules.split(/\s+/).filter((x) => /^\d+\.\d+/.test(x)).join(', ')}`);
-  console.log(`[image] build machine: load ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+  console.log(
+    `[image] kernel modules: ${modules
+      .split(/\s+/)
+      .filter((x) => /^\d+\.\d+/.test(x))
+      .join(', ')}`,
+  );
+  console.log(
+    `[image] build machine: load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} cores`,
+  );
   assert.ok(usedMiB <= 550, `image_used_mib ${usedMiB.toFixed(0)} > 550`);
 });
 

@@ -37,24 +37,57 @@ test('raspi3b: overlay nodes in the live device tree, DAC modules loaded, ALSA c
   for (const req of [
     `write ${unit} /etc/systemd/system/hearth-dac-check.service`,
     'symlink /etc/systemd/system/multi-user.target.wants/hearth-dac-check.service /etc/systemd/system/hearth-dac-check.service',
-  ]) execFileSync('debugfs', ['-w', '-R', req, fs], { stdio: 'pipe' });
+  ])
+    execFileSync('debugfs', ['-w', '-R', req, fs], { stdio: 'pipe' });
 
   const serial = join(dir, 'console.log');
   rmSync(serial, { force: true });
   const t0 = Date.now();
   console.log('[image] booting QEMU -M raspi3b from the image as an SD card');
-  const ticker = setInterval(() => console.log(`[image] … ${((Date.now() - t0) / 1000).toFixed(0)} s, console: ${guest?.console().trim().split('\n').pop()?.slice(0, 120) ?? ''}`), 30_000);
-  guest = bootQemu([
-    '-M', 'raspi3b', '-m', '1024', '-smp', '4', '-nographic', '-monitor', 'none', '-serial', 'null', '-serial', `file:${serial}`,
-    '-kernel', files['vmlinuz-']!, '-initrd', files['initrd.img-']!, '-dtb', files['bcm2837-rpi-3-b.dtb']!,
-    '-append', 'console=ttyS1,115200 root=LABEL=hearth-root rw rootwait fsck.repair=yes net.ifnames=0',
-    '-drive', `file=${img},if=sd,format=raw`,
-  ], serial);
+  const ticker = setInterval(
+    () =>
+      console.log(
+        `[image] … ${((Date.now() - t0) / 1000).toFixed(0)} s, console: ${guest?.console().trim().split('\n').pop()?.slice(0, 120) ?? ''}`,
+      ),
+    30_000,
+  );
+  guest = bootQemu(
+    [
+      '-M',
+      'raspi3b',
+      '-m',
+      '1024',
+      '-smp',
+      '4',
+      '-nographic',
+      '-monitor',
+      'none',
+      '-serial',
+      'null',
+      '-serial',
+      `file:${serial}`,
+      '-kernel',
+      files['vmlinuz-']!,
+      '-initrd',
+      files['initrd.img-']!,
+      '-dtb',
+      files['bcm2837-rpi-3-b.dtb']!,
+      '-append',
+      'console=ttyS1,115200 root=LABEL=hearth-root rw rootwait fsck.repair=yes net.ifnames=0',
+      '-drive',
+      `file=${img},if=sd,format=raw`,
+    ],
+    serial,
+  );
   // A bound on a hang, no target (the figure is printed): TCG is several times slower under load.
   await guest.waitConsole(/DAC-CHECK-END/, 900_000).finally(() => clearInterval(ticker));
   const text = guest.console();
   const report = text.slice(text.indexOf('DAC-CHECK-BEGIN'), text.indexOf('DAC-CHECK-END'));
-  console.log(`[figure] boot_to_dac_s=${((Date.now() - t0) / 1000).toFixed(0)} (QEMU -M raspi3b, boot to the DAC report; build machine load ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores)\n${report}`);
+  console.log(
+    `[figure] boot_to_dac_s=${((Date.now() - t0) / 1000).toFixed(0)} (QEMU -M raspi3b, boot to the DAC report; build machine load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} cores)\n${report}`,
+  );
   assert.match(report, /dt-card: audio-graph-card/);
   assert.match(report, /dt-label: hifiberry-dac/);
   assert.match(report, /dt-i2s: okay/);
@@ -64,9 +97,11 @@ test('raspi3b: overlay nodes in the live device tree, DAC modules loaded, ALSA c
   assert.match(report, /card \d+: hifiberrydac \[hifiberry-dac\]/, 'ALSA lists the card');
   // QEMU emulates no I2S block, so the PCM is not opened here (the driver waits for a SYNC bit that
   // never comes); the control device shows which card "default" is.
-  assert.match(report, /Card default 'hifiberrydac'/, 'ALSA\'s default is the DAC');
+  assert.match(report, /Card default 'hifiberrydac'/, "ALSA's default is the DAC");
   assert.not.match(report, /ALSA lib conf\.c/, 'ALSA parses its configuration');
 });
 
-test.after(async () => { await guest?.stop(); });
+test.after(async () => {
+  await guest?.stop();
+});
 test.run();

@@ -16,13 +16,19 @@ export const testImage = join(cacheDir, 'test-hearth.img');
 export async function ensureImage(): Promise<string> {
   if (process.env.HEARTH_TEST_IMAGE) return process.env.HEARTH_TEST_IMAGE;
   const dist = join(repo, 'dist/hearth.js');
-  const fresh = existsSync(testImage) && existsSync(dist) && statSync(testImage).mtimeMs > statSync(dist).mtimeMs && process.env.HEARTH_TEST_REBUILD !== '1';
+  const fresh =
+    existsSync(testImage) &&
+    existsSync(dist) &&
+    statSync(testImage).mtimeMs > statSync(dist).mtimeMs &&
+    process.env.HEARTH_TEST_REBUILD !== '1';
   if (fresh) return testImage;
   const t0 = performance.now();
   // HEARTH_TEST_DIST: a runtime bundle to use instead of building dist/ (e.g. one with extra commands).
   const distDir = process.env.HEARTH_TEST_DIST;
   const r = await buildImage({ repo, out: testImage, dac: 'hifiberry-dac', log: createLogger({ format: 'pretty' }), cacheDir, distDir });
-  console.log(`[image] built ${testImage} in ${((performance.now() - t0) / 1000).toFixed(0)} s (base ${r.baseCached ? 'cached' : 'built'}); steps: ${r.steps.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+  console.log(
+    `[image] built ${testImage} in ${((performance.now() - t0) / 1000).toFixed(0)} s (base ${r.baseCached ? 'cached' : 'built'}); steps: ${r.steps.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join(', ')}`,
+  );
   return testImage;
 }
 
@@ -42,7 +48,10 @@ export async function extractBootFiles(img: string, names: string[], dir: string
   const out: Record<string, string> = {};
   mkdirSync(dir, { recursive: true });
   for (const n of names) {
-    const hit = listing.split('\n').map((l) => l.replace(/^::\//, '').trim()).find((f) => f === n || (n.endsWith('-') && f.startsWith(n)));
+    const hit = listing
+      .split('\n')
+      .map((l) => l.replace(/^::\//, '').trim())
+      .find((f) => f === n || (n.endsWith('-') && f.startsWith(n)));
     if (!hit) throw new Error(`no ${n} in the image's boot partition`);
     out[n] = join(dir, hit);
     execFileSync('mcopy', ['-o', '-i', at, `::/${hit}`, out[n]!], { env: { ...process.env, ...MTOOLS_ENV } });
@@ -76,15 +85,24 @@ export function bootQemu(args: string[], serialLog: string): Guest {
         const m = re.exec(text);
         if (m) return m[0];
         if (proc.exitCode !== null) throw new Error(`qemu exited (${proc.exitCode}): ${err}\n${text.slice(-3000)}`);
-        if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${re} on the console:\n${text.slice(-3000)}`);
+        if (Date.now() - t0 > timeoutMs)
+          throw new Error(`timed out after ${timeoutMs} ms waiting for ${re} on the console:\n${text.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 500));
       }
     },
     async stop() {
       if (proc.exitCode !== null) return;
       proc.kill('SIGTERM');
-      await new Promise<void>((resolve) => { const t = setTimeout(() => { proc.kill('SIGKILL'); resolve(); }, 5000); proc.once('exit', () => { clearTimeout(t); resolve(); }); });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          proc.kill('SIGKILL');
+          resolve();
+        }, 5000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     },
   };
 }
-

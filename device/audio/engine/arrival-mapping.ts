@@ -32,7 +32,11 @@ export interface ArrivalMappingOptions {
 }
 
 /** wall(t) = wa + (t − ta)·k (ms per frame). */
-export interface Line { ta: number; wa: number; k: number }
+export interface Line {
+  ta: number;
+  wa: number;
+  k: number;
+}
 
 /** What one packet did to the mapping: nothing yet, closed a bucket, or closed one on a new level. */
 export type ArrivalUpdate = 'open' | 'closed' | 'shifted';
@@ -41,7 +45,13 @@ export type ArrivalUpdate = 'open' | 'closed' | 'shifted';
  * The line under every point (x sorted ascending) that is highest at the points' mean x: slope of
  * the lower hull's edge over the mean, clamped to ±lim; returned as y = my + k·(x − mx).
  */
-function lowerEnvelope(xs: Float64Array, ys: Float64Array, n: number, lim: number, hull: Int32Array): { mx: number; my: number; k: number } {
+function lowerEnvelope(
+  xs: Float64Array,
+  ys: Float64Array,
+  n: number,
+  lim: number,
+  hull: Int32Array,
+): { mx: number; my: number; k: number } {
   let mx = 0;
   for (let i = 0; i < n; i++) mx += xs[i]!;
   mx /= n;
@@ -49,7 +59,8 @@ function lowerEnvelope(xs: Float64Array, ys: Float64Array, n: number, lim: numbe
   let h = 0;
   for (let i = 0; i < n; i++) {
     while (h >= 2) {
-      const a = hull[h - 2]!, b = hull[h - 1]!;
+      const a = hull[h - 2]!,
+        b = hull[h - 1]!;
       const cross = (xs[b]! - xs[a]!) * (ys[i]! - ys[a]!) - (ys[b]! - ys[a]!) * (xs[i]! - xs[a]!);
       if (cross > 0) break;
       h--;
@@ -58,8 +69,12 @@ function lowerEnvelope(xs: Float64Array, ys: Float64Array, n: number, lim: numbe
   }
   let k = 0;
   for (let j = 0; j + 1 < h; j++) {
-    const a = hull[j]!, b = hull[j + 1]!;
-    if (xs[b]! >= mx || j + 2 === h) { k = xs[b]! > xs[a]! ? (ys[b]! - ys[a]!) / (xs[b]! - xs[a]!) : 0; break; }
+    const a = hull[j]!,
+      b = hull[j + 1]!;
+    if (xs[b]! >= mx || j + 2 === h) {
+      k = xs[b]! > xs[a]! ? (ys[b]! - ys[a]!) / (xs[b]! - xs[a]!) : 0;
+      break;
+    }
   }
   k = Math.min(lim, Math.max(-lim, k));
   let off = Infinity;
@@ -111,7 +126,9 @@ export class ArrivalMapping {
     this.lastT = 0;
   }
 
-  private get k0(): number { return 1000 / this.rate; }
+  private get k0(): number {
+    return 1000 / this.rate;
+  }
 
   /** One packet: `ts` its absolute (unwrapped) frame, `t` the same since the first packet, `d` its delay. */
   add(ts: number, t: number, d: number): ArrivalUpdate {
@@ -126,7 +143,10 @@ export class ArrivalMapping {
       this.curBucket = bucket;
       this.curMinD = Infinity;
     }
-    if (d < this.curMinD) { this.curMinD = d; this.curMinTs = t; }
+    if (d < this.curMinD) {
+      this.curMinD = d;
+      this.curMinTs = t;
+    }
     return update;
   }
 
@@ -169,7 +189,8 @@ export class ArrivalMapping {
     const tc = this.lastT;
     for (let k = this.bCount - LEVEL_BUCKETS; k < this.bCount; k++) {
       const j = (this.bHead + k) % this.maxBuckets;
-      const t = this.bts[j]!, d = this.bd[j]!;
+      const t = this.bts[j]!,
+        d = this.bd[j]!;
       const off = d - (line.wa + (t - line.ta) * line.k - t * this.k0);
       const s = off > LEVEL_STEP_MS ? 1 : off < -LEVEL_STEP_MS ? -1 : 0;
       if (s === 0 || (side !== 0 && s !== side)) return false;
@@ -194,7 +215,10 @@ export class ArrivalMapping {
     const prev = this.line ?? { ta: 0, wa: this.runMinD, k: this.k0 };
     const cur = prev.wa + (tc - prev.ta) * prev.k;
     const gap = fit.wa + (tc - fit.ta) * fit.k - cur;
-    if (!Number.isFinite(cur) || Math.abs(gap) > SLEW_MAX_MS) { this.line = fit; return; }
+    if (!Number.isFinite(cur) || Math.abs(gap) > SLEW_MAX_MS) {
+      this.line = fit;
+      return;
+    }
     const dk = SLEW_MAX_DK * this.k0;
     const k = Math.min(prev.k + dk, Math.max(prev.k - dk, fit.k + gap / (SLEW_S * this.rate)));
     this.line = { ta: tc, wa: cur, k };
@@ -208,5 +232,7 @@ export class ArrivalMapping {
   }
 
   /** ms per source frame served. */
-  msPerFrame(): number { return this.line ? this.line.k : this.k0; }
+  msPerFrame(): number {
+    return this.line ? this.line.k : this.k0;
+  }
 }

@@ -124,12 +124,20 @@ export class DacClock {
   }
 
   /** How many times the estimator restarted (epochs and detected jumps). */
-  resetCount(): number { return this.resets; }
+  resetCount(): number {
+    return this.resets;
+  }
 
   observe(framesConsumed: number, wallMs: number): void {
     if (!Number.isFinite(framesConsumed) || !Number.isFinite(wallMs)) return;
-    if (framesConsumed < this.lastFrames) { this.reset(); this.resets++; }
-    if (framesConsumed <= 0) { this.lastFrames = 0; return; } // nothing played yet: see the rules
+    if (framesConsumed < this.lastFrames) {
+      this.reset();
+      this.resets++;
+    }
+    if (framesConsumed <= 0) {
+      this.lastFrames = 0;
+      return;
+    } // nothing played yet: see the rules
     if (this.lastFrames >= 0 && framesConsumed > this.lastFrames && Number.isInteger(framesConsumed - this.lastFrames)) {
       this.grain = gcd(this.grain, framesConsumed - this.lastFrames);
       this.grainSteps++;
@@ -193,7 +201,9 @@ export class DacClock {
     const n = this.count;
     // σ from successive differences: the bins' own noise, blind to a slow trend (which is the
     // very thing looked for here, and would inflate a plain RMS).
-    let sd = 0, recent = 0, prev = 0;
+    let sd = 0,
+      recent = 0,
+      prev = 0;
     for (let k = 0; k < n; k++) {
       const i = (this.head + k) % this.windowBins;
       const r = this.by[i]! - (this.ya + this.slope * (this.bx[i]! - this.xa));
@@ -206,15 +216,24 @@ export class DacClock {
   }
 
   /** How many times the window was shrunk because its newest bins left the line. */
-  shrinkCount(): number { return this.shrinks; }
+  shrinkCount(): number {
+    return this.shrinks;
+  }
 
   private fitLine(): void {
     const n = this.count;
     if (n < 2) return;
-    let mx = 0, my = 0;
-    for (let k = 0; k < n; k++) { const i = (this.head + k) % this.windowBins; mx += this.bx[i]!; my += this.by[i]!; }
-    mx /= n; my /= n;
-    let sxx = 0, sxy = 0;
+    let mx = 0,
+      my = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (this.head + k) % this.windowBins;
+      mx += this.bx[i]!;
+      my += this.by[i]!;
+    }
+    mx /= n;
+    my /= n;
+    let sxx = 0,
+      sxy = 0;
     for (let k = 0; k < n; k++) {
       const i = (this.head + k) % this.windowBins;
       const dx = this.bx[i]! - mx;
@@ -236,9 +255,13 @@ export class DacClock {
   }
 
   /** Estimated DAC rate in frames per wall second. */
-  rateHz(): number { return 1000 / this.slope; }
+  rateHz(): number {
+    return 1000 / this.slope;
+  }
 
-  ppm(): number { return (this.rateHz() / this.nominal - 1) * 1e6; }
+  ppm(): number {
+    return (this.rateHz() / this.nominal - 1) * 1e6;
+  }
 
   /** Estimated wall time (ms) at which frame `frameIndex` of the epoch starts reaching the analog side. */
   wallOfFrame(frameIndex: number): number {

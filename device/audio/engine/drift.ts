@@ -61,12 +61,18 @@ export class DriftController {
   }
 
   /** Current correction (fraction). */
-  correction(): number { return this.u; }
+  correction(): number {
+    return this.u;
+  }
 
-  correctionPpm(): number { return this.u * 1e6; }
+  correctionPpm(): number {
+    return this.u * 1e6;
+  }
 
   /** The integrator's part: the drift the loop has learned (fraction). */
-  learned(): number { return this.integral; }
+  learned(): number {
+    return this.integral;
+  }
 
   /**
    * The feed-forward ratio the correction multiplies changed by `factor` (old / new): rescales the

@@ -71,14 +71,24 @@ export class OutputLoop {
     this.block = new Int16Array(frames * o.channels);
   }
 
-  get blockFrames(): number { return this.block.length / this.o.channels; }
-  dacClock(): DacClock { return this.dac; }
+  get blockFrames(): number {
+    return this.block.length / this.o.channels;
+  }
+  dacClock(): DacClock {
+    return this.dac;
+  }
   /** The sink's startup latency learnt so far (ms; NaN before an epoch has played 1 s). */
-  startupLatencyMs(): number { return this.startupMs; }
-  lastRender(): RenderInfo | null { return this.last; }
+  startupLatencyMs(): number {
+    return this.startupMs;
+  }
+  lastRender(): RenderInfo | null {
+    return this.last;
+  }
 
   /** Sets (or clears) what renders the audio; silence while none. */
-  setRenderer(r: Renderer | undefined): void { this.renderer = r; }
+  setRenderer(r: Renderer | undefined): void {
+    this.renderer = r;
+  }
 
   start(): void {
     if (this.timer) return;
@@ -86,7 +96,10 @@ export class OutputLoop {
     this.tick();
   }
 
-  stop(): void { this.o.clock.clearInterval(this.timer); this.timer = undefined; }
+  stop(): void {
+    this.o.clock.clearInterval(this.timer);
+    this.timer = undefined;
+  }
 
   tick(): void {
     const { sink } = this.o;
@@ -105,7 +118,8 @@ export class OutputLoop {
     if (st === 'open' && Number.isFinite(this.firstWriteWall)) {
       const age = wallNow - this.firstWriteWall;
       const f0 = this.dac.wallOfFrame(0);
-      if (age >= STARTUP_LEARN_MS[0] && age <= STARTUP_LEARN_MS[1] && Number.isFinite(f0)) this.startupMs = Math.min(MAX_STARTUP_MS, Math.max(0, f0 - this.firstWriteWall));
+      if (age >= STARTUP_LEARN_MS[0] && age <= STARTUP_LEARN_MS[1] && Number.isFinite(f0))
+        this.startupMs = Math.min(MAX_STARTUP_MS, Math.max(0, f0 - this.firstWriteWall));
     }
     mon?.position(now, pos.epoch, pos.framesConsumed, sink.framesWritten(), st);
     const frames = this.blockFrames;
@@ -118,7 +132,10 @@ export class OutputLoop {
       }
       const wall = this.dac.wallOfFrame(first);
       if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dac.rateHz());
-      else { this.block.fill(0); this.last = null; }
+      else {
+        this.block.fill(0);
+        this.last = null;
+      }
       sink.write(this.block, { rtpTimeAtStart: this.last?.rtpTimeAtStart ?? null });
       this.blocks++;
       mon?.block(now, frames, this.last, wall, wallNow, st);

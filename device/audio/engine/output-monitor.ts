@@ -43,10 +43,28 @@ const LATE_MS = 2;
 const STALL_MS = 500;
 const SETTLE_MS = 1000;
 
-interface Bin { id: number; frames: number; audible: number; blocks: number; late: number; lead: number; errSum: number; errN: number }
+interface Bin {
+  id: number;
+  frames: number;
+  audible: number;
+  blocks: number;
+  late: number;
+  lead: number;
+  errSum: number;
+  errN: number;
+}
 
 export class OutputMonitor {
-  private readonly bins: Bin[] = Array.from({ length: BINS }, () => ({ id: -1, frames: 0, audible: 0, blocks: 0, late: 0, lead: Infinity, errSum: 0, errN: 0 }));
+  private readonly bins: Bin[] = Array.from({ length: BINS }, () => ({
+    id: -1,
+    frames: 0,
+    audible: 0,
+    blocks: 0,
+    late: 0,
+    lead: Infinity,
+    errSum: 0,
+    errN: 0,
+  }));
   private epoch = -1;
   private epochStart = 0;
   private lastConsumed = -1;
@@ -60,14 +78,25 @@ export class OutputMonitor {
   private bin(nowMs: number): Bin {
     const id = Math.floor(nowMs / BIN_MS);
     const b = this.bins[id % BINS]!;
-    if (b.id !== id) { b.id = id; b.frames = b.audible = b.blocks = b.late = b.errSum = b.errN = 0; b.lead = Infinity; }
+    if (b.id !== id) {
+      b.id = id;
+      b.frames = b.audible = b.blocks = b.late = b.errSum = b.errN = 0;
+      b.lead = Infinity;
+    }
     return b;
   }
 
   /** The sink's position at a tick: its epoch, consumed and written frames, its status. */
   position(nowMs: number, epoch: number, consumed: number, written: number, status: SinkStatus): void {
-    if (epoch !== this.epoch) { this.epoch = epoch; this.epochStart = nowMs; this.lastConsumed = -1; }
-    if (consumed !== this.lastConsumed || status !== 'open' || written <= consumed) { this.lastConsumed = consumed; this.movedAt = nowMs; }
+    if (epoch !== this.epoch) {
+      this.epoch = epoch;
+      this.epochStart = nowMs;
+      this.lastConsumed = -1;
+    }
+    if (consumed !== this.lastConsumed || status !== 'open' || written <= consumed) {
+      this.lastConsumed = consumed;
+      this.movedAt = nowMs;
+    }
     this.stalled = nowMs - this.movedAt >= STALL_MS;
   }
 
@@ -83,32 +112,57 @@ export class OutputMonitor {
     b.audible += audible;
     if (audible < frames) this.silentFrames += frames - audible;
     if (info && info.leadMs !== null) b.lead = Math.min(b.lead, info.leadMs);
-    if (info && audible > 0) { b.errSum += info.syncErrorUs; b.errN++; }
+    if (info && audible > 0) {
+      b.errSum += info.syncErrorUs;
+      b.errN++;
+    }
     if (status === 'lost') this.droppedBlocks++;
-    else if (nowMs - this.epochStart >= SETTLE_MS && wallMs - dueWallMs > LATE_MS) { b.late++; this.lateBlocks++; }
+    else if (nowMs - this.epochStart >= SETTLE_MS && wallMs - dueWallMs > LATE_MS) {
+      b.late++;
+      this.lateBlocks++;
+    }
   }
 
   /** The output over the last second; `live`: packets of the stream arrived in the last 2 s. */
   report(nowMs: number, live: boolean, sinkStatus: SinkStatus, sinkError: string | null): OutputReport {
     const id = Math.floor(nowMs / BIN_MS);
-    let frames = 0, audible = 0, blocks = 0, late = 0, lead = Infinity, errSum = 0, errN = 0;
+    let frames = 0,
+      audible = 0,
+      blocks = 0,
+      late = 0,
+      lead = Infinity,
+      errSum = 0,
+      errN = 0;
     for (const b of this.bins) {
       if (b.id <= id - BINS || b.id > id) continue;
-      frames += b.frames; audible += b.audible; blocks += b.blocks; late += b.late;
-      lead = Math.min(lead, b.lead); errSum += b.errSum; errN += b.errN;
+      frames += b.frames;
+      audible += b.audible;
+      blocks += b.blocks;
+      late += b.late;
+      lead = Math.min(lead, b.lead);
+      errSum += b.errSum;
+      errN += b.errN;
     }
     const share = frames > 0 ? audible / frames : 0;
     const leadMs = Number.isFinite(lead) ? lead : null;
     const syncErrorUs = errN > 0 ? errSum / errN : null;
     const out = (status: OutputStatus, reason: string | null): OutputReport => ({ status, reason, audible: share, leadMs, syncErrorUs });
     if (sinkStatus === 'lost') return out('sink-lost', `the DAC is gone${sinkError ? `: ${sinkError}` : ''}`);
-    if (sinkStatus === 'open' && this.stalled) return out('sink-stalled', `the DAC's position has not moved for ${((nowMs - this.movedAt) / 1000).toFixed(1)} s`);
+    if (sinkStatus === 'open' && this.stalled)
+      return out('sink-stalled', `the DAC's position has not moved for ${((nowMs - this.movedAt) / 1000).toFixed(1)} s`);
     if (!live) return out('idle', null);
     const lateShare = blocks > 0 ? late / blocks : 0;
     if (share >= 0.5 && lateShare < 0.1) return out('playing', null);
-    if (leadMs !== null && leadMs < 0) return out('late', `the stream's audio arrives ${(-leadMs).toFixed(0)} ms after its playout instant: nothing of it can be played (latency too small, or this player's clock is ahead of the sender's)`);
+    if (leadMs !== null && leadMs < 0)
+      return out(
+        'late',
+        `the stream's audio arrives ${(-leadMs).toFixed(0)} ms after its playout instant: nothing of it can be played (latency too small, or this player's clock is ahead of the sender's)`,
+      );
     if (lateShare >= 0.1) return out('late', `${late} of ${blocks} blocks reached the DAC after it needed them (the output loop stalls)`);
-    if (audible === 0 && leadMs !== null && leadMs > 0) return out('buffering', 'waiting for the stream\'s audio to come due (pre-roll)');
-    return out('silent', `only ${(share * 100).toFixed(0)} % of the last second's output was the stream's audio (the rest silence or concealment)`);
+    if (audible === 0 && leadMs !== null && leadMs > 0) return out('buffering', "waiting for the stream's audio to come due (pre-roll)");
+    return out(
+      'silent',
+      `only ${(share * 100).toFixed(0)} % of the last second's output was the stream's audio (the rest silence or concealment)`,
+    );
   }
 }

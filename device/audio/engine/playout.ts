@@ -123,7 +123,9 @@ export class Playout {
     const jb = new JitterBuffer({ rate, maxFrames: Math.round((rate * (this.latencyMs + this.trimMs + 2000)) / 1000), ssrc: this.pinned });
     const rsCh = this.o.outputChannels === 1 ? 1 : f.channels;
     return {
-      format: f, jb, rsCh,
+      format: f,
+      jb,
+      rsCh,
       reader: new SourceReader(jb, f.channels, rate),
       timing: new StreamTiming(rate, { maxDelayMs: this.latencyMs + this.trimMs }),
       rs: new Resampler({ channels: rsCh, nominalRatio: rate / this.o.outputRate }),
@@ -157,26 +159,43 @@ export class Playout {
 
   private fold(s: Stream): void {
     const p = this.prev;
-    p.received += s.jb.received; p.lost += s.jb.lost; p.late += s.jb.late; p.duplicates += s.jb.duplicates;
-    p.foreign += s.jb.foreign; p.offTimeline += s.jb.offTimeline;
-    p.concealed += s.reader.concealedFrames; p.underruns += s.reader.underruns;
+    p.received += s.jb.received;
+    p.lost += s.jb.lost;
+    p.late += s.jb.late;
+    p.duplicates += s.jb.duplicates;
+    p.foreign += s.jb.foreign;
+    p.offTimeline += s.jb.offTimeline;
+    p.concealed += s.reader.concealedFrames;
+    p.underruns += s.reader.underruns;
     this.resyncs += s.jb.resyncs;
   }
 
   pushRtp(datagram: Buffer | Uint8Array, arrivalWallMs: number): void {
     const r = parseRtp(datagram);
-    if (!r.ok) { this.malformed++; return; }
+    if (!r.ok) {
+      this.malformed++;
+      return;
+    }
     const pkt = r.packet;
     if (!this.s) {
       const f = staticFormat(pkt.payloadType);
-      if (!f) { this.wrongPt++; return; } // a dynamic PT and no SDP/format to say what it is
+      if (!f) {
+        this.wrongPt++;
+        return;
+      } // a dynamic PT and no SDP/format to say what it is
       this.setFormat(f);
     }
     const s = this.s!;
-    if (pkt.payloadType !== s.format.payloadType) { this.wrongPt++; return; }
+    if (pkt.payloadType !== s.format.payloadType) {
+      this.wrongPt++;
+      return;
+    }
     const bpf = bytesPerFrame(s.format);
     const len = pkt.payload.length;
-    if (len === 0 || len % bpf !== 0 || len / bpf > s.format.rate) { this.malformed++; return; }
+    if (len === 0 || len % bpf !== 0 || len / bpf > s.format.rate) {
+      this.malformed++;
+      return;
+    }
     const frames = len / bpf;
     // A new sender after BYE: a new epoch, as for a re-sync.
     if (this.hadLock && s.jb.ssrc() === null) this.newEpoch(true);
@@ -232,7 +251,10 @@ export class Playout {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo {
     const outCh = this.o.outputChannels;
     const n = Math.floor(out.length / outCh);
-    const silent = (): RenderInfo => { out.fill(0); return { rtpTimeAtStart: null, syncErrorUs: 0, concealedFrames: 0, silentFrames: n, leadMs: null }; };
+    const silent = (): RenderInfo => {
+      out.fill(0);
+      return { rtpTimeAtStart: null, syncErrorUs: 0, concealedFrames: 0, silentFrames: n, leadMs: null };
+    };
     if (!this.s || n === 0 || !Number.isFinite(firstFrameWallMs) || !(dacRateHz > 0)) return silent();
     const at = firstFrameWallMs - this.latencyMs - this.trimMs;
     if (this.old) {
@@ -265,7 +287,8 @@ export class Playout {
    * fades the old out at its position, the second fades the new one in at its ideal position.
    */
   private crossfadeEpochs(out: Int16Array, n: number, ideal: number, at: number, dacRateHz: number): RenderInfo {
-    const old = this.old!, s = this.s!;
+    const old = this.old!,
+      s = this.s!;
     const h = Math.max(1, n >> 1);
     const ch = Math.max(old.rsCh, s.rsCh);
     if (this.fout.length < n * ch) this.fout = new Float32Array(n * ch);
@@ -285,7 +308,13 @@ export class Playout {
     this.lastRatio = ff;
     this.volume.apply(this.fout, 0, n, s.rsCh);
     this.toInt16(out, n, s.rsCh, this.o.outputChannels);
-    return { rtpTimeAtStart: ideal, syncErrorUs: 0, concealedFrames: Math.round((a.concealed + b.concealed) / ff), silentFrames: Math.round((a.silent + b.silent) / ff), leadMs: this.leadMs(s, at) };
+    return {
+      rtpTimeAtStart: ideal,
+      syncErrorUs: 0,
+      concealedFrames: Math.round((a.concealed + b.concealed) / ff),
+      silentFrames: Math.round((a.silent + b.silent) / ff),
+      leadMs: this.leadMs(s, at),
+    };
   }
 
   /** How far ahead of the playout position the newest audio of `s` reaches (ms; negative: it arrives late). */
@@ -303,7 +332,8 @@ export class Playout {
     if (ideal === null) return null;
     const ff = s.timing.sourceRateHz() / dacRateHz;
     if (this.fout.length < n * s.rsCh) this.fout = new Float32Array(n * s.rsCh);
-    let concealed = 0, silentFrames = 0;
+    let concealed = 0,
+      silentFrames = 0;
     let startPos: number;
     let ratio: number;
     if (!anchored) {
@@ -316,7 +346,8 @@ export class Playout {
       ratio = ff;
       startPos = ideal;
       const r = this.produce(s, 0, n, ratio);
-      concealed += r.concealed; silentFrames += r.silent;
+      concealed += r.concealed;
+      silentFrames += r.silent;
     } else {
       const e = (ideal - s.rs.position()) / s.format.rate;
       this.lastError = e;
@@ -337,10 +368,14 @@ export class Playout {
         this.fade.rampTo(1, n - h);
         const b = this.produce(s, h, n - h, ratio);
         this.fade.apply(this.fout, h, n - h, s.rsCh);
-        concealed += a.concealed + b.concealed; silentFrames += a.silent + b.silent;
+        concealed += a.concealed + b.concealed;
+        silentFrames += a.silent + b.silent;
         this.lastError = 0;
       } else {
-        if (switched) { this.acqSteps = steps; this.acqS = 0; }
+        if (switched) {
+          this.acqSteps = steps;
+          this.acqS = 0;
+        }
         const k = Math.exp(-this.acqS / ACQ_TAU_S);
         const omega = STEADY_OMEGA + (ACQ_OMEGA - STEADY_OMEGA) * k;
         this.drift.setOmega(omega, 1 + 2 * k);
@@ -350,11 +385,12 @@ export class Playout {
         const u = this.drift.update(e, n / dacRateHz);
         const target = ff * (1 + u);
         if (!(this.smoothRatio > 0)) this.smoothRatio = target;
-        this.smoothRatio += (1 - Math.exp(-(n / dacRateHz) * omega / RATIO_TAU)) * (target - this.smoothRatio);
+        this.smoothRatio += (1 - Math.exp((-(n / dacRateHz) * omega) / RATIO_TAU)) * (target - this.smoothRatio);
         ratio = this.smoothRatio;
         startPos = s.rs.position();
         const r = this.produce(s, 0, n, ratio);
-        concealed += r.concealed; silentFrames += r.silent;
+        concealed += r.concealed;
+        silentFrames += r.silent;
         if (this.fade.ramping()) this.fade.apply(this.fout, 0, n, s.rsCh);
       }
     }
@@ -375,7 +411,7 @@ export class Playout {
     s.rs.setPosition(pos);
     s.reader.start(Math.floor(pos) - s.rs.lookahead + 1);
     this.drift.reset(this.drift.learned());
-    this.smoothRatio = s.timing.sourceRateHz() / this.o.outputRate * (1 + this.drift.learned());
+    this.smoothRatio = (s.timing.sourceRateHz() / this.o.outputRate) * (1 + this.drift.learned());
     if (s === this.s) this.anchored = true;
     this.lastFf = 0;
     this.acqS = 0;
@@ -386,7 +422,8 @@ export class Playout {
   private produce(s: Stream, at: number, n: number, ratio: number): { concealed: number; silent: number } {
     const srcCh = s.format.channels;
     const need = s.rs.inputNeeded(n, ratio);
-    let concealed = 0, silent = 0;
+    let concealed = 0,
+      silent = 0;
     if (this.readBuf.length < READ_CHUNK * srcCh) this.readBuf = new Float32Array(READ_CHUNK * srcCh);
     while (s.rs.inputEnd() < need) {
       const k = Math.min(READ_CHUNK, need - s.rs.inputEnd());
@@ -424,9 +461,13 @@ export class Playout {
     }
   }
 
-  setVolume(gain: number, rampMs: number): void { this.volume.setVolume(gain, rampMs); }
+  setVolume(gain: number, rampMs: number): void {
+    this.volume.setVolume(gain, rampMs);
+  }
 
-  setMuted(m: boolean): void { this.volume.setMuted(m); }
+  setMuted(m: boolean): void {
+    this.volume.setMuted(m);
+  }
 
   stats(): PlayoutStats {
     const s = this.s;

@@ -16,7 +16,11 @@ import type { JitterBuffer } from '../packets/jitter-buffer.ts';
 const HIST = 2048;
 const XFADE = 128;
 
-export interface ReadResult { concealed: number; silent: number; underrun: boolean }
+export interface ReadResult {
+  concealed: number;
+  silent: number;
+  underrun: boolean;
+}
 
 export class SourceReader {
   readonly channels: number;
@@ -54,10 +58,16 @@ export class SourceReader {
     this.mono = new Float32Array(HIST);
   }
 
-  position(): number { return this.cursor; }
-  isStarted(): boolean { return this.started; }
+  position(): number {
+    return this.cursor;
+  }
+  isStarted(): boolean {
+    return this.started;
+  }
   /** True once real audio has been read since the last start (pre-roll is over). */
-  hasPlayed(): boolean { return this.playedAny; }
+  hasPlayed(): boolean {
+    return this.playedAny;
+  }
 
   /** Starts (or restarts) reading at source frame `at` (integer). */
   start(at: number): void {
@@ -71,12 +81,20 @@ export class SourceReader {
     this.jb.advance(at);
   }
 
-  reset(): void { this.started = false; this.playedAny = false; this.concealing = false; this.histFill = 0; }
+  reset(): void {
+    this.started = false;
+    this.playedAny = false;
+    this.concealing = false;
+    this.histFill = 0;
+  }
 
   /** Fills `dst` (interleaved) with `frames` frames from the cursor and advances it. */
   read(dst: Float32Array, frames: number): ReadResult {
     const ch = this.channels;
-    let done = 0, concealed = 0, silent = 0, underrun = false;
+    let done = 0,
+      concealed = 0,
+      silent = 0,
+      underrun = false;
     while (done < frames) {
       this.jb.advance(this.cursor);
       const p = this.jb.first();
@@ -106,7 +124,11 @@ export class SourceReader {
         dst.fill(0, done * ch, (done + n) * ch);
         silent += n;
       } else {
-        if (!p && !this.inUnderrun) { this.inUnderrun = true; this.underruns++; underrun = true; }
+        if (!p && !this.inUnderrun) {
+          this.inUnderrun = true;
+          this.underruns++;
+          underrun = true;
+        }
         const c = this.conceal(dst, done, n);
         concealed += c;
         silent += n - c;
@@ -171,8 +193,12 @@ export class SourceReader {
     this.concealIdx = 0;
     this.xfadeLeft = 0;
     const avail = this.histFill;
-    const minP = Math.round(this.rate * 0.0025), maxP = Math.min(Math.round(this.rate * 0.02), Math.floor(avail / 2));
-    if (maxP < minP) { this.period = 0; return; }
+    const minP = Math.round(this.rate * 0.0025),
+      maxP = Math.min(Math.round(this.rate * 0.02), Math.floor(avail / 2));
+    if (maxP < minP) {
+      this.period = 0;
+      return;
+    }
     // Mono mix of the newest `avail` frames, oldest first.
     const m = this.mono;
     for (let i = 0; i < avail; i++) {
@@ -184,18 +210,27 @@ export class SourceReader {
     const half = avail >> 1;
     for (let i = 0; i < half; i++) m[i] = 0.5 * (m[avail - 2 * half + 2 * i]! + m[avail - 2 * half + 2 * i + 1]!);
     const score = (x: Float32Array, end: number, p: number, w: number): number => {
-      let xy = 0, xx = 0, yy = 0;
+      let xy = 0,
+        xx = 0,
+        yy = 0;
       for (let i = end - w; i < end; i++) {
-        const a = x[i]!, b = x[i - p]!;
-        xy += a * b; xx += a * a; yy += b * b;
+        const a = x[i]!,
+          b = x[i - p]!;
+        xy += a * b;
+        xx += a * a;
+        yy += b * b;
       }
       return xx > 0 && yy > 0 ? xy / Math.sqrt(xx * yy) : 0;
     };
-    let best = maxP, bestScore = -Infinity;
+    let best = maxP,
+      bestScore = -Infinity;
     const w2 = Math.min(maxP >> 1, 128);
     for (let p = minP >> 1; p <= maxP >> 1; p++) {
       const sc = score(m, half, p, w2);
-      if (sc > bestScore + 1e-9) { bestScore = sc; best = 2 * p; }
+      if (sc > bestScore + 1e-9) {
+        bestScore = sc;
+        best = 2 * p;
+      }
     }
     // Refine on the full-rate mix (rebuilt: the decimation overwrote its start).
     for (let i = 0; i < avail; i++) {
@@ -208,7 +243,10 @@ export class SourceReader {
     bestScore = -Infinity;
     for (let p = Math.max(minP, coarse - 2); p <= Math.min(maxP, coarse + 2); p++) {
       const sc = score(m, avail, p, w);
-      if (sc > bestScore + 1e-9) { bestScore = sc; best = p; }
+      if (sc > bestScore + 1e-9) {
+        bestScore = sc;
+        best = p;
+      }
     }
     this.period = best;
     // The last period, in order, to repeat.

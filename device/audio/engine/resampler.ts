@@ -36,7 +36,8 @@ import { createSimdKernel, type SimdKernel } from './simd-kernel.ts';
 const CHUNK = 4096;
 
 function besselI0(x: number): number {
-  let sum = 1, term = 1;
+  let sum = 1,
+    term = 1;
   const q = (x * x) / 4;
   for (let k = 1; k < 60; k++) {
     term *= q / (k * k);
@@ -85,7 +86,9 @@ export class Resampler {
     this.lookahead = this.taps / 2;
     const fc = (0.5 * (o.cutoff ?? 0.94)) / scale; // cycles per input sample
     const beta = o.beta ?? 9.5;
-    const T = this.taps, P = this.phases, half = T / 2;
+    const T = this.taps,
+      P = this.phases,
+      half = T / 2;
     this.coef = new Float32Array((P + 1) * T);
     this.delta = new Float32Array(P * T);
     const i0b = besselI0(beta);
@@ -112,8 +115,11 @@ export class Resampler {
     const ch = this.channels;
     const dup = ch === 2 ? 2 : 1;
     const rowBytes = T * 4 * dup;
-    const kCoef = 64, kDelta = kCoef + (P + 1) * rowBytes, kBuf = kDelta + P * rowBytes;
-    const kOut = kBuf + this.capFrames * ch * 4, kEnd = kOut + CHUNK * ch * 4;
+    const kCoef = 64,
+      kDelta = kCoef + (P + 1) * rowBytes,
+      kBuf = kDelta + P * rowBytes;
+    const kOut = kBuf + this.capFrames * ch * 4,
+      kEnd = kOut + CHUNK * ch * 4;
     const kernel = o.simd !== false && ch <= 2 ? createSimdKernel(kEnd) : null;
     if (kernel) {
       this.kernel = kernel;
@@ -134,10 +140,14 @@ export class Resampler {
   }
 
   /** Current read position (absolute input frames, fractional). */
-  position(): number { return this.posInt + this.frac; }
+  position(): number {
+    return this.posInt + this.frac;
+  }
 
   /** Absolute index one past the last input frame pushed. */
-  inputEnd(): number { return this.bufStart + this.bufLen; }
+  inputEnd(): number {
+    return this.bufStart + this.bufLen;
+  }
 
   /** Moves the read position; buffered input is discarded and push() continues from `inputStart`. */
   setPosition(pos: number, inputStart = Math.floor(pos) - this.lookahead + 1): void {
@@ -154,7 +164,9 @@ export class Resampler {
   }
 
   /** Room for input (frames) before push() must drop any: the caller never needs more per block. */
-  capacity(): number { return this.capFrames; }
+  capacity(): number {
+    return this.capFrames;
+  }
 
   /** Appends `count` interleaved frames (from frame `offset` of `frames`) at inputEnd(). */
   push(frames: Float32Array, count: number, offset = 0): void {
@@ -198,7 +210,8 @@ export class Resampler {
    * input frames per output frame, and advances the position. Input not pushed reads as zero.
    */
   process(out: Float32Array, outOffset: number, nOut: number, ratio: number): void {
-    const ch = this.channels, half = this.lookahead;
+    const ch = this.channels,
+      half = this.lookahead;
     let done = 0;
     while (done < nOut) {
       const windowStart = this.posInt - half + 1;
@@ -225,7 +238,8 @@ export class Resampler {
   }
 
   private step(n: number, ratio: number): void {
-    let posInt = this.posInt, frac = this.frac;
+    let posInt = this.posInt,
+      frac = this.frac;
     for (let i = 0; i < n; i++) {
       frac += ratio;
       const carry = Math.floor(frac);
@@ -238,7 +252,9 @@ export class Resampler {
 
   /** `m` frames whose windows are all inside the buffer. */
   private fast(out: Float32Array, outFrame: number, m: number, ratio: number, i0: number): void {
-    const ch = this.channels, T = this.taps, P = this.phases;
+    const ch = this.channels,
+      T = this.taps,
+      P = this.phases;
     if (this.kernel) {
       (ch === 2 ? this.kernel.st : this.kernel.mo)(this.kOut, m, i0, this.frac, ratio, this.kCoef, this.kDelta, this.kBuf, T, P);
       const state = this.kState!;
@@ -249,15 +265,21 @@ export class Resampler {
       out.set(this.kOutView!.subarray(0, m * ch), outFrame * ch);
       return;
     }
-    const coef = this.coef, delta = this.delta, buf = this.buf;
-    let frac = this.frac, j0 = i0, o = outFrame * ch;
+    const coef = this.coef,
+      delta = this.delta,
+      buf = this.buf;
+    let frac = this.frac,
+      j0 = i0,
+      o = outFrame * ch;
     for (let n = 0; n < m; n++) {
       const phase = frac * P;
       const p0 = phase | 0;
       const a = phase - p0;
       const b = p0 * T;
       if (ch === 2) {
-        let s0 = 0, s1 = 0, j = j0 * 2;
+        let s0 = 0,
+          s1 = 0,
+          j = j0 * 2;
         for (let k = 0; k < T; k++, j += 2) {
           const c = coef[b + k]! + a * delta[b + k]!;
           s0 += c * buf[j]!;
@@ -284,7 +306,9 @@ export class Resampler {
 
   /** The general (slow) path: any channel count, window partly outside the buffer (missing input reads as zero). */
   private edge(out: Float32Array, o: number, i0: number, frac: number): void {
-    const ch = this.channels, T = this.taps, P = this.phases;
+    const ch = this.channels,
+      T = this.taps,
+      P = this.phases;
     const phase = frac * P;
     const p0 = phase | 0;
     const a = phase - p0;

@@ -15,11 +15,21 @@ import type { Line } from './arrival-mapping.ts';
 
 /** Least squares y = my + k·(x − mx), k clamped to center ± lim. */
 function fitLine(xs: Float64Array, ys: Float64Array, n: number, center: number, lim: number): { mx: number; my: number; k: number } {
-  let mx = 0, my = 0;
-  for (let i = 0; i < n; i++) { mx += xs[i]!; my += ys[i]!; }
-  mx /= n; my /= n;
-  let sxx = 0, sxy = 0;
-  for (let i = 0; i < n; i++) { const dx = xs[i]! - mx; sxx += dx * dx; sxy += dx * (ys[i]! - my); }
+  let mx = 0,
+    my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]!;
+    my += ys[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxx = 0,
+    sxy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i]! - mx;
+    sxx += dx * dx;
+    sxy += dx * (ys[i]! - my);
+  }
   let k = sxx > 0 ? sxy / sxx : center;
   k = Math.min(center + lim, Math.max(center - lim, k));
   return { mx, my, k };
@@ -62,7 +72,9 @@ export class SrMapping {
   }
 
   /** Whether an SR stamped `wallMs` would be taken (finite, newer than the last one). */
-  accepts(wallMs: number): boolean { return Number.isFinite(wallMs) && wallMs > this.lastWall; }
+  accepts(wallMs: number): boolean {
+    return Number.isFinite(wallMs) && wallMs > this.lastWall;
+  }
 
   /** Frame t was sampled at sender wall `wallMs`; the SR arrived at `arrivalWallMs` (our wall, optional). */
   add(t: number, wallMs: number, arrivalWallMs?: number): void {
@@ -76,7 +88,8 @@ export class SrMapping {
     else this.sHead = (this.sHead + 1) % this.maxSr;
     const n = this.sCount;
     const k0 = 1000 / this.rate;
-    const first = this.sHead, last = (this.sHead + n - 1) % this.maxSr;
+    const first = this.sHead,
+      last = (this.sHead + n - 1) % this.maxSr;
     if (n >= 2 && this.sw[last]! - this.sw[first]! >= SR_FIT_SPAN_MS) {
       for (let k = 0; k < n; k++) {
         const j = (this.sHead + k) % this.maxSr;
@@ -92,13 +105,19 @@ export class SrMapping {
   }
 
   /** Whether any SR has been taken. */
-  has(): boolean { return this.line !== null; }
+  has(): boolean {
+    return this.line !== null;
+  }
 
   /** Frame of the newest SR (NaN before any). */
-  newestT(): number { return this.line ? this.line.ta : NaN; }
+  newestT(): number {
+    return this.line ? this.line.ta : NaN;
+  }
 
   /** Newest SR's sender time minus its arrival in our wall clock (ms; NaN if unknown). */
-  lead(): number { return this.lastLead; }
+  lead(): number {
+    return this.lastLead;
+  }
 
   /** Sender wall instant of frame t (ms), or null before any SR. */
   wall(t: number): number | null {
@@ -107,5 +126,7 @@ export class SrMapping {
   }
 
   /** ms per source frame (the fitted slope); NaN before any SR. */
-  msPerFrame(): number { return this.line ? this.line.k : NaN; }
+  msPerFrame(): number {
+    return this.line ? this.line.k : NaN;
+  }
 }

@@ -78,7 +78,9 @@ export class StreamTiming {
     this.srOk = false;
   }
 
-  private get k0(): number { return 1000 / this.rate; }
+  private get k0(): number {
+    return 1000 / this.rate;
+  }
 
   /**
    * A packet arrived at `arrivalWallMs`; `ts` is the (unwrapped) timeline point it stands for —
@@ -86,7 +88,10 @@ export class StreamTiming {
    */
   onPacket(ts: number, arrivalWallMs: number): void {
     if (!Number.isFinite(ts) || !Number.isFinite(arrivalWallMs)) return;
-    if (Number.isNaN(this.tsRef)) { this.tsRef = ts; this.dRef = arrivalWallMs; }
+    if (Number.isNaN(this.tsRef)) {
+      this.tsRef = ts;
+      this.dRef = arrivalWallMs;
+    }
     const t = ts - this.tsRef;
     const update = this.arrival.add(ts, t, arrivalWallMs - this.dRef - t * this.k0);
     if (update === 'open') return;
@@ -100,7 +105,9 @@ export class StreamTiming {
    * arrivals and SRs, or the arrival floor moved while arrivals were in charge.
    * The playout re-anchors on a step instead of slewing it.
    */
-  mappingSteps(): number { return this.steps; }
+  mappingSteps(): number {
+    return this.steps;
+  }
 
   /**
    * An RTCP SR of the locked source: RTP time `ts` (unwrapped) was sampled at sender wall `wallMs`;
@@ -133,7 +140,11 @@ export class StreamTiming {
   /** Re-decides whether SRs steer (see the rules above); called on every SR and closed bucket. */
   private judgeSr(): void {
     const delay = this.srDelayMs();
-    if (Number.isNaN(delay)) { this.srOk = false; this.noteSource(); return; }
+    if (Number.isNaN(delay)) {
+      this.srOk = false;
+      this.noteSource();
+      return;
+    }
     // Trusted SRs keep their trust inside a band twice as wide (hysteresis).
     const early = this.srOk ? 2 * this.srEarlyMs : this.srEarlyMs;
     const late = Math.min(this.maxDelayMs, this.srOk ? 2 * this.srTrustMs : this.srTrustMs);
@@ -150,7 +161,9 @@ export class StreamTiming {
     this.judgedSource = src;
   }
 
-  private srTrusted(): boolean { return this.srOk && this.sr.has(); }
+  private srTrusted(): boolean {
+    return this.srOk && this.sr.has();
+  }
 
   source(): TimingSource | null {
     if (this.srTrusted()) return 'rtcp';
@@ -178,7 +191,11 @@ export class StreamTiming {
   }
 
   /** Source frames per wall second (the sender's true rate). */
-  sourceRateHz(): number { return 1000 / this.msPerFrame(); }
+  sourceRateHz(): number {
+    return 1000 / this.msPerFrame();
+  }
 
-  senderDriftPpm(): number { return (this.sourceRateHz() / this.rate - 1) * 1e6; }
+  senderDriftPpm(): number {
+    return (this.sourceRateHz() / this.rate - 1) * 1e6;
+  }
 }

@@ -15,9 +15,15 @@ export class GainRamp {
     this.target = initial;
   }
 
-  current(): number { return this.gain; }
-  targetGain(): number { return this.target; }
-  ramping(): boolean { return this.left > 0; }
+  current(): number {
+    return this.gain;
+  }
+  targetGain(): number {
+    return this.target;
+  }
+  ramping(): boolean {
+    return this.left > 0;
+  }
 
   /** Ramps to `target` over `frames` frames (≥ 1). */
   rampTo(target: number, frames: number): void {
@@ -29,7 +35,10 @@ export class GainRamp {
   }
 
   /** Jumps (only for silence: the caller knows nothing audible is playing). */
-  set(gain: number): void { this.gain = this.target = gain; this.left = 0; }
+  set(gain: number): void {
+    this.gain = this.target = gain;
+    this.left = 0;
+  }
 
   /** Multiplies `n` interleaved frames of `buf` (from frame `at`) by the ramping gain. */
   apply(buf: Float32Array, at: number, n: number, channels: number): void {
@@ -66,8 +75,14 @@ export class VolumeControl {
     this.ramp.rampTo(m ? 0 : this.volume, (Math.max(1, rampMs) * this.rate) / 1000);
   }
 
-  isMuted(): boolean { return this.muted; }
-  gain(): number { return this.ramp.current(); }
+  isMuted(): boolean {
+    return this.muted;
+  }
+  gain(): number {
+    return this.ramp.current();
+  }
 
-  apply(buf: Float32Array, at: number, n: number, channels: number): void { this.ramp.apply(buf, at, n, channels); }
+  apply(buf: Float32Array, at: number, n: number, channels: number): void {
+    this.ramp.apply(buf, at, n, channels);
+  }
 }

@@ -50,9 +50,23 @@ export interface JitterBufferOptions {
   ssrc?: number | null;
 }
 
-export interface JbRunPacket { ssrc: number; seq: number; tsRaw: number; frames: number; payload: Uint8Array; arrival: number }
+export interface JbRunPacket {
+  ssrc: number;
+  seq: number;
+  tsRaw: number;
+  frames: number;
+  payload: Uint8Array;
+  arrival: number;
+}
 
-interface Candidate { ssrc: number; seq: number; ts: number; arrival: number; frames: number; run: JbRunPacket[] }
+interface Candidate {
+  ssrc: number;
+  seq: number;
+  ts: number;
+  arrival: number;
+  frames: number;
+  run: JbRunPacket[];
+}
 
 const SEQ_RING = 2048;
 
@@ -99,9 +113,13 @@ export class JitterBuffer {
   }
 
   /** The SSRC this buffer is pinned to, if any. */
-  pinnedSsrc(): number | null { return this.pinned; }
+  pinnedSsrc(): number | null {
+    return this.pinned;
+  }
 
-  ssrc(): number | null { return this.ssrcLocked; }
+  ssrc(): number | null {
+    return this.ssrcLocked;
+  }
 
   /** Forgets everything (format change). Counters stay. */
   clear(rate = this.rate): void {
@@ -117,13 +135,21 @@ export class JitterBuffer {
   }
 
   /** The locked source said goodbye: the next source heard locks at once. */
-  unlock(): void { this.ssrcLocked = null; this.cand = null; }
+  unlock(): void {
+    this.ssrcLocked = null;
+    this.cand = null;
+  }
 
   /** Unwraps a raw 32-bit timestamp near the current timeline (for RTCP SRs). */
-  unwrapTs(raw: number): number { return this.lastTs + ((raw - this.lastTsRaw) | 0); }
+  unwrapTs(raw: number): number {
+    return this.lastTs + ((raw - this.lastTsRaw) | 0);
+  }
 
   insert(ssrc: number, seq16: number, tsRaw: number, frames: number, payload: Uint8Array, arrivalWallMs: number): JbInsertResult {
-    if (this.pinned !== null && ssrc !== this.pinned) { this.foreign++; return 'foreign'; }
+    if (this.pinned !== null && ssrc !== this.pinned) {
+      this.foreign++;
+      return 'foreign';
+    }
     if (this.ssrcLocked === null) {
       this.lock(ssrc, seq16, tsRaw, arrivalWallMs);
       this.arrived = this.lastTs + frames;
@@ -142,8 +168,15 @@ export class JitterBuffer {
     this.cand = null;
     const slot = ext & (SEQ_RING - 1);
     if (ts + frames > this.arrived) this.arrived = ts + frames;
-    if (this.seen[slot] === ext) { this.duplicates++; return 'duplicate'; }
-    if (ts + frames <= this.cursor) { this.seen[slot] = ext; this.late++; return 'late'; }
+    if (this.seen[slot] === ext) {
+      this.duplicates++;
+      return 'duplicate';
+    }
+    if (ts + frames <= this.cursor) {
+      this.seen[slot] = ext;
+      this.late++;
+      return 'late';
+    }
     if (ext > this.maxSeq) {
       this.maxSeq = ext;
       this.lastTsRaw = tsRaw >>> 0;
@@ -181,13 +214,27 @@ export class JitterBuffer {
     this.compact();
   }
 
-  private consider(ssrc: number, seq16: number, tsRaw: number, frames: number, payload: Uint8Array, arrival: number, why: 'foreign' | 'off-timeline'): JbInsertResult {
+  private consider(
+    ssrc: number,
+    seq16: number,
+    tsRaw: number,
+    frames: number,
+    payload: Uint8Array,
+    arrival: number,
+    why: 'foreign' | 'off-timeline',
+  ): JbInsertResult {
     const c = this.cand;
-    const continues = c !== null && c.ssrc === ssrc && ((seq16 - c.seq) & 0xffff) === 1 &&
+    const continues =
+      c !== null &&
+      c.ssrc === ssrc &&
+      ((seq16 - c.seq) & 0xffff) === 1 &&
       Math.abs(arrival - (c.arrival + (((tsRaw - c.ts) | 0) * 1000) / this.rate)) <= this.maxSkewMs;
     const item = { ssrc, seq: seq16, tsRaw: tsRaw >>> 0, frames, payload: Uint8Array.from(payload), arrival };
     if (continues) {
-      c.seq = seq16; c.ts = tsRaw >>> 0; c.arrival = arrival; c.frames = frames;
+      c.seq = seq16;
+      c.ts = tsRaw >>> 0;
+      c.arrival = arrival;
+      c.frames = frames;
       c.run.push(item);
     } else {
       this.cand = { ssrc, seq: seq16, ts: tsRaw >>> 0, arrival, frames, run: [item] };
@@ -195,9 +242,8 @@ export class JitterBuffer {
     const run = this.cand!;
     // The locked timeline's own restart: it has stopped since the run began. Another SSRC: the
     // locked one has been silent for switchSilenceMs.
-    const lockedSilent = why === 'off-timeline'
-      ? this.lastLockedArrival < run.run[0]!.arrival
-      : arrival - this.lastLockedArrival >= this.switchSilenceMs;
+    const lockedSilent =
+      why === 'off-timeline' ? this.lastLockedArrival < run.run[0]!.arrival : arrival - this.lastLockedArrival >= this.switchSilenceMs;
     if (run.run.length >= this.probation && lockedSilent) {
       this.takeover = run.run;
       this.cand = null;
@@ -227,10 +273,14 @@ export class JitterBuffer {
   }
 
   /** End of the newest audio that arrived on the locked timeline, late or not (−Infinity before any). */
-  arrivedEnd(): number { return this.arrived; }
+  arrivedEnd(): number {
+    return this.arrived;
+  }
 
   /** End of the newest buffered packet on the timeline (−Infinity when empty). */
-  bufferedEnd(): number { return this.endTs(); }
+  bufferedEnd(): number {
+    return this.endTs();
+  }
 
   private endTs(): number {
     const last = this.q[this.q.length - 1];
@@ -240,7 +290,9 @@ export class JitterBuffer {
   // ---- reader side ----
 
   /** The earliest buffered packet, if any. */
-  first(): JbPacket | undefined { return this.head < this.q.length ? this.q[this.head] : undefined; }
+  first(): JbPacket | undefined {
+    return this.head < this.q.length ? this.q[this.head] : undefined;
+  }
 
   /** Sets the read cursor (frames before it are played); drops packets it has passed, counting sequence gaps as lost. */
   advance(cursor: number): void {
@@ -276,5 +328,7 @@ export class JitterBuffer {
   }
 
   /** Number of packets held. */
-  size(): number { return this.q.length - this.head; }
+  size(): number {
+    return this.q.length - this.head;
+  }
 }

@@ -43,7 +43,10 @@ export function wallMsToNtp(wallMs: number): { seconds: number; fraction: number
   const totalS = wallMs / 1000 + NTP_UNIX_OFFSET_S;
   let seconds = Math.floor(totalS);
   let fraction = Math.round((totalS - seconds) * 4294967296);
-  if (fraction >= 4294967296) { seconds += 1; fraction -= 4294967296; }
+  if (fraction >= 4294967296) {
+    seconds += 1;
+    fraction -= 4294967296;
+  }
   return { seconds: seconds >>> 0, fraction: fraction >>> 0 };
 }
 
@@ -80,8 +83,13 @@ export function parseRtcp(buf: Uint8Array): RtcpParseResult {
       const ntpSeconds = u32(buf, body + 4);
       const ntpFraction = u32(buf, body + 8);
       out.senderReports.push({
-        ssrc: u32(buf, body), ntpSeconds, ntpFraction, wallMs: ntpToWallMs(ntpSeconds, ntpFraction),
-        rtpTimestamp: u32(buf, body + 12), packetCount: u32(buf, body + 16), octetCount: u32(buf, body + 20),
+        ssrc: u32(buf, body),
+        ntpSeconds,
+        ntpFraction,
+        wallMs: ntpToWallMs(ntpSeconds, ntpFraction),
+        rtpTimestamp: u32(buf, body + 12),
+        packetCount: u32(buf, body + 16),
+        octetCount: u32(buf, body + 20),
       });
     } else if (pt === 203) {
       if (end - body < count * 4) return fail('short-bye');
@@ -96,7 +104,10 @@ export function parseRtcp(buf: Uint8Array): RtcpParseResult {
         for (;;) {
           if (p >= end) return fail('short-sdes');
           const type = buf[p]!;
-          if (type === 0) { p = (p + 4) & ~3; break; }
+          if (type === 0) {
+            p = (p + 4) & ~3;
+            break;
+          }
           if (p + 2 > end || p + 2 + buf[p + 1]! > end) return fail('short-sdes');
           const len = buf[p + 1]!;
           if (type === 1) out.cnames.push({ ssrc, cname: Buffer.from(buf.subarray(p + 2, p + 2 + len)).toString('utf8') });

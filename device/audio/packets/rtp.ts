@@ -25,8 +25,7 @@ export interface RtpPacket {
   payload: Uint8Array;
 }
 
-export type RtpParseError =
-  | 'short-header' | 'bad-version' | 'short-csrc' | 'short-extension' | 'bad-padding' | 'rtcp-on-rtp-port';
+export type RtpParseError = 'short-header' | 'bad-version' | 'short-csrc' | 'short-extension' | 'bad-padding' | 'rtcp-on-rtp-port';
 
 export type RtpParseResult = { ok: true; packet: RtpPacket } | { ok: false; reason: RtpParseError };
 
@@ -74,8 +73,18 @@ export function parseRtp(buf: Uint8Array): RtpParseResult {
   return {
     ok: true,
     packet: {
-      version: 2, padding, extension, marker, payloadType, sequence, timestamp, ssrc, csrc,
-      extensionProfile, extensionData, payload: buf.subarray(off, end),
+      version: 2,
+      padding,
+      extension,
+      marker,
+      payloadType,
+      sequence,
+      timestamp,
+      ssrc,
+      csrc,
+      extensionProfile,
+      extensionData,
+      payload: buf.subarray(off, end),
     },
   };
 }
@@ -105,7 +114,10 @@ export function buildRtp(f: RtpBuildFields, payload: Uint8Array): Buffer {
   out.writeUInt32BE(f.timestamp >>> 0, 4);
   out.writeUInt32BE(f.ssrc >>> 0, 8);
   let off = RTP_HEADER_BYTES;
-  for (const c of csrc) { out.writeUInt32BE(c >>> 0, off); off += 4; }
+  for (const c of csrc) {
+    out.writeUInt32BE(c >>> 0, off);
+    off += 4;
+  }
   if (f.extension) {
     out.writeUInt16BE(f.extension.profile & 0xffff, off);
     out.writeUInt16BE(extWords, off + 2);

@@ -36,7 +36,11 @@ function splitAddress(ip: string): { addr: string; ttl: number | null } {
 }
 
 function pickFormat(media: sdpTransform.MediaDescription): StreamFormat | null {
-  const pts = String(media.payloads ?? '').trim().split(/\s+/).filter((x) => x !== '').map(Number);
+  const pts = String(media.payloads ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter((x) => x !== '')
+    .map(Number);
   for (const pt of pts) {
     if (!Number.isInteger(pt) || pt < 0 || pt > 127) continue;
     const map = (media.rtp ?? []).find((r) => r.payload === pt);
@@ -109,20 +113,29 @@ export function buildSdp(o: SdpBuildOptions): string {
   const desc: sdpTransform.SessionDescription = {
     version: 0,
     origin: {
-      username: o.username ?? '-', sessionId: o.sessionId, sessionVersion: o.sessionVersion ?? 0,
-      netType: 'IN', ipVer: 4, address: o.originAddress,
+      username: o.username ?? '-',
+      sessionId: o.sessionId,
+      sessionVersion: o.sessionVersion ?? 0,
+      netType: 'IN',
+      ipVer: 4,
+      address: o.originAddress,
     },
     name: o.name,
     ...(o.info ? { description: o.info } : {}),
     connection: { version: 4, ip: multicast ? `${o.group}/${o.ttl ?? 1}` : o.group },
     timing: { start: 0, stop: 0 },
-    media: [{
-      type: 'audio', port: o.port, protocol: 'RTP/AVP', payloads: String(o.format.payloadType),
-      rtp: [{ payload: o.format.payloadType, codec: 'L16', rate: o.format.rate, encoding: o.format.channels }],
-      fmtp: [],
-      direction: 'recvonly',
-      ...(o.ptime ? { ptime: o.ptime } : {}),
-    }],
+    media: [
+      {
+        type: 'audio',
+        port: o.port,
+        protocol: 'RTP/AVP',
+        payloads: String(o.format.payloadType),
+        rtp: [{ payload: o.format.payloadType, codec: 'L16', rate: o.format.rate, encoding: o.format.channels }],
+        fmtp: [],
+        direction: 'recvonly',
+        ...(o.ptime ? { ptime: o.ptime } : {}),
+      },
+    ],
   };
   return sdpTransform.write(desc).replace(/\r?\n/g, '\r\n');
 }

@@ -29,16 +29,34 @@ export interface StreamEntry {
   seenMs: number;
 }
 
-export interface StreamChoiceArgs { stream?: string; sap?: string; group?: string; port?: number }
+export interface StreamChoiceArgs {
+  stream?: string;
+  sap?: string;
+  group?: string;
+  port?: number;
+}
 
 export class StreamTable {
   private readonly entries = new Map<string, StreamEntry>();
   private readonly listeners = new Set<() => void>();
   malformed = 0;
 
-  all(): StreamEntry[] { return [...this.entries.values()]; }
-  onChange(fn: () => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
-  private changed(): void { for (const f of this.listeners) { try { f(); } catch { /* a listener's problem */ } } }
+  all(): StreamEntry[] {
+    return [...this.entries.values()];
+  }
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  private changed(): void {
+    for (const f of this.listeners) {
+      try {
+        f();
+      } catch {
+        /* a listener's problem */
+      }
+    }
+  }
 
   /**
    * Folds one SAP datagram in (`from`: the UDP source address); returns false when it was malformed.
@@ -48,7 +66,10 @@ export class StreamTable {
    */
   sap(data: Uint8Array, nowMs: number, from?: string): boolean {
     const m = parseSap(data);
-    if (!m.ok) { this.malformed++; return false; }
+    if (!m.ok) {
+      this.malformed++;
+      return false;
+    }
     const origin = m.message.origin === '0.0.0.0' && from ? from : m.message.origin;
     const key = `sap:${origin}:${m.message.hash}`;
     if (m.message.type === 'delete') {
@@ -56,28 +77,58 @@ export class StreamTable {
       return true;
     }
     const sdp = parseSdp(m.message.sdp);
-    if (!sdp.ok) { this.malformed++; return false; }
+    if (!sdp.ok) {
+      this.malformed++;
+      return false;
+    }
     const prev = this.entries.get(key);
     const s = sdp.stream;
-    this.entries.set(key, { key, origin: 'sap', name: s.name, group: s.group, port: s.port, format: s.format, enabled: true, device: null, stream: null, sender: origin, seenMs: nowMs });
+    this.entries.set(key, {
+      key,
+      origin: 'sap',
+      name: s.name,
+      group: s.group,
+      port: s.port,
+      format: s.format,
+      enabled: true,
+      device: null,
+      stream: null,
+      sender: origin,
+      seenMs: nowMs,
+    });
     if (!prev || prev.group !== s.group || prev.port !== s.port || prev.name !== s.name) this.changed();
     return true;
   }
 
   mqtt(device: string, stream: string, a: StreamAnnouncement | null, nowMs: number): void {
     const key = `mqtt:${device}/${stream}`;
-    if (!a) { if (this.entries.delete(key)) this.changed(); return; }
+    if (!a) {
+      if (this.entries.delete(key)) this.changed();
+      return;
+    }
     this.entries.set(key, {
-      key, origin: 'mqtt', name: a.name, group: a.group, port: a.port,
+      key,
+      origin: 'mqtt',
+      name: a.name,
+      group: a.group,
+      port: a.port,
       format: { encoding: 'L16', rate: a.rate, channels: a.channels, payloadType: a.payloadType },
-      enabled: a.enabled, device, stream, sender: null, seenMs: nowMs,
+      enabled: a.enabled,
+      device,
+      stream,
+      sender: null,
+      seenMs: nowMs,
     });
     this.changed();
   }
 
   expire(nowMs: number, sapTimeoutMs: number): void {
     let any = false;
-    for (const [k, e] of this.entries) if (e.origin === 'sap' && nowMs - e.seenMs > sapTimeoutMs) { this.entries.delete(k); any = true; }
+    for (const [k, e] of this.entries)
+      if (e.origin === 'sap' && nowMs - e.seenMs > sapTimeoutMs) {
+        this.entries.delete(k);
+        any = true;
+      }
     if (any) this.changed();
   }
 
@@ -127,11 +178,15 @@ export class Discovery {
     if (this.groups.has(group)) return;
     this.groups.add(group);
     try {
-      this.receivers.push(await openReceiver({
-        group, port: SAP_PORT, iface: this.o.iface,
-        onMessage: (d) => this.table.sap(d.data, this.o.clock.now(), d.from),
-        onError: (e) => this.o.log.warn(`SAP socket error on ${group}: ${e.message}`),
-      }));
+      this.receivers.push(
+        await openReceiver({
+          group,
+          port: SAP_PORT,
+          iface: this.o.iface,
+          onMessage: (d) => this.table.sap(d.data, this.o.clock.now(), d.from),
+          onError: (e) => this.o.log.warn(`SAP socket error on ${group}: ${e.message}`),
+        }),
+      );
     } catch (e) {
       this.groups.delete(group);
       this.o.log.warn(`cannot listen to SAP on ${group}:${SAP_PORT}: ${(e as Error).message}`);

@@ -16,15 +16,28 @@ import { houseTimeServed } from '../../clock/role-clock.ts';
 import type { Discovery, StreamEntry } from './discovery.ts';
 import { openReceiver, type MulticastReceiver } from '../net.ts';
 
-export interface Choice { stream?: string; sap?: string; group?: string; port?: number; format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number }; ssrc?: number }
+export interface Choice {
+  stream?: string;
+  sap?: string;
+  group?: string;
+  port?: number;
+  format?: { rate: 44100 | 48000; channels: 1 | 2; payloadType: number };
+  ssrc?: number;
+}
 
 /** The one way of naming the stream a config or a subscribe gives (stream, sap, or group+port), with its SSRC pin. */
 export function pickChoice(c: Choice): Choice {
   const pin = c.ssrc !== undefined ? { ssrc: c.ssrc } : {};
-  return c.stream !== undefined ? { stream: c.stream, ...pin } : c.sap !== undefined ? { sap: c.sap, ...pin } : { group: c.group, port: c.port, ...(c.format ? { format: c.format } : {}), ...pin };
+  return c.stream !== undefined
+    ? { stream: c.stream, ...pin }
+    : c.sap !== undefined
+      ? { sap: c.sap, ...pin }
+      : { group: c.group, port: c.port, ...(c.format ? { format: c.format } : {}), ...pin };
 }
 
-export function choiceId(c: Choice): string { return c.stream ?? c.sap ?? `${c.group}:${c.port}`; }
+export function choiceId(c: Choice): string {
+  return c.stream ?? c.sap ?? `${c.group}:${c.port}`;
+}
 
 export type JoinReason = 'start' | 'switch' | 'table';
 
@@ -64,14 +77,22 @@ export class StreamJoin {
     const j = this.joined;
     const e = j?.entry;
     return {
-      by, id: choiceId(c), name: e?.name ?? null, group: j?.group ?? null, port: j?.port ?? null,
+      by,
+      id: choiceId(c),
+      name: e?.name ?? null,
+      group: j?.group ?? null,
+      port: j?.port ?? null,
       origin: !j ? 'none' : by === 'explicit' && !e ? 'explicit' : e?.origin === 'sap' ? 'sap' : e?.origin === 'mqtt' ? 'mqtt' : 'config',
     };
   }
 
   /** (Re)joins whatever the choice resolves to. */
   rejoin(reason: JoinReason): Promise<void> {
-    this.chain = this.chain.then(() => this.join(reason)).catch((e) => { this.d.log.error(`joining the stream failed: ${(e as Error).message}`); });
+    this.chain = this.chain
+      .then(() => this.join(reason))
+      .catch((e) => {
+        this.d.log.error(`joining the stream failed: ${(e as Error).message}`);
+      });
     return this.chain;
   }
 
@@ -94,8 +115,12 @@ export class StreamJoin {
   }
 
   private async leave(): Promise<void> {
-    const a = this.rtp, b = this.rtcp;
-    this.rtp = undefined; this.rtcp = undefined; this.joined = undefined; this.sender = null;
+    const a = this.rtp,
+      b = this.rtcp;
+    this.rtp = undefined;
+    this.rtcp = undefined;
+    this.joined = undefined;
+    this.sender = null;
     this.d.left();
     await Promise.all([a?.close(), b?.close()]);
   }
@@ -126,18 +151,41 @@ export class StreamJoin {
       this.sender = m.from;
       p.pushRtp(m.data, clock.wall());
     };
-    const onRtcp = (m: { data: Buffer }) => { if (this.playout === p && houseTimeServed(clock)) p.pushRtcp(m.data, clock.wall()); };
+    const onRtcp = (m: { data: Buffer }) => {
+      if (this.playout === p && houseTimeServed(clock)) p.pushRtcp(m.data, clock.wall());
+    };
     const iface = this.d.iface();
-    const rtp = await openReceiver({ group: r.group, port: r.port, iface, onMessage: onRtp, onError: (e) => log.warn(`RTP socket: ${e.message}`) });
-    const rtcp = await openReceiver({ group: r.group, port: r.port + 1, iface, onMessage: onRtcp, onError: (e) => log.warn(`RTCP socket: ${e.message}`) });
-    if (this.d.stopped()) { await rtp.close(); await rtcp.close(); return; }
-    this.rtp = rtp; this.rtcp = rtcp;
+    const rtp = await openReceiver({
+      group: r.group,
+      port: r.port,
+      iface,
+      onMessage: onRtp,
+      onError: (e) => log.warn(`RTP socket: ${e.message}`),
+    });
+    const rtcp = await openReceiver({
+      group: r.group,
+      port: r.port + 1,
+      iface,
+      onMessage: onRtcp,
+      onError: (e) => log.warn(`RTCP socket: ${e.message}`),
+    });
+    if (this.d.stopped()) {
+      await rtp.close();
+      await rtcp.close();
+      return;
+    }
+    this.rtp = rtp;
+    this.rtcp = rtcp;
     this.joined = { group: r.group, port: r.port, entry: r.entry };
     this.lastPacketMs = -Infinity;
     if (this.d.sapListen()) void this.d.discovery()?.listenSap(r.group);
     const now = `${r.group}:${r.port}`;
     log.info(`listening to ${choiceId(this.choice)} on ${now}`);
-    if (reason !== 'start' && before !== now) link.publishEvent('stream-switched', `now playing ${choiceId(this.choice)} (${now})`, { ...(before ? { from: before } : {}), to: now });
+    if (reason !== 'start' && before !== now)
+      link.publishEvent('stream-switched', `now playing ${choiceId(this.choice)} (${now})`, {
+        ...(before ? { from: before } : {}),
+        to: now,
+      });
     this.d.changed();
   }
 }

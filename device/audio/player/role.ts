@@ -11,7 +11,13 @@
 import type { RoleFactory } from '../../core/role.ts';
 import type { TimerHandle } from '../../core/clock.ts';
 import { ProtocolError } from '../../../protocol/envelope.ts';
-import { LATENCY_MS_DEFAULT, streamChoiceErrors, type PlayerLevel, type PlayerState, type playerSpec } from '../../../protocol/roles/player.ts';
+import {
+  LATENCY_MS_DEFAULT,
+  streamChoiceErrors,
+  type PlayerLevel,
+  type PlayerState,
+  type playerSpec,
+} from '../../../protocol/roles/player.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
 import { Playout } from '../engine/playout.ts';
 import { DacClock } from '../engine/dac-clock.ts';
@@ -35,7 +41,6 @@ function checkChoice(c: StreamChoiceArgs & { format?: unknown }): void {
   if (errors.length) throw new ProtocolError('invalid', errors.map((e) => e.message).join('; '), errors);
 }
 
-
 export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   let config = deps.config;
   let stopped = false;
@@ -48,7 +53,11 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   // A player whose house clock is less sure than sync needs says so (state.clock.sufficient, events).
   const clockWatch = new ClockWatch(deps.clock, (ok, c) => {
     if (ok) deps.link.publishEvent('clock-sure', `house clock within ±${c.uncertaintyUs} µs again (need ±${c.maxUncertaintyUs})`);
-    else deps.link.publishEvent('clock-unsure', `house clock uncertain by ±${c.uncertaintyUs} µs (need ±${c.maxUncertaintyUs}; ${c.state}, reference ${c.reference} last reached ${c.lastReachedS ?? '?'} s ago): rooms may be that far apart`);
+    else
+      deps.link.publishEvent(
+        'clock-unsure',
+        `house clock uncertain by ±${c.uncertaintyUs} µs (need ±${c.maxUncertaintyUs}; ${c.state}, reference ${c.reference} last reached ${c.lastReachedS ?? '?'} s ago): rooms may be that far apart`,
+      );
     publishState();
   });
   let volume = config.volume ?? 1;
@@ -65,9 +74,21 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   const sapListen = () => config.sapListen ?? true;
 
   const join = new StreamJoin({
-    clock: deps.clock, log: deps.log, link: deps.link, iface: () => config.interface, sapListen, discovery: () => discovery,
+    clock: deps.clock,
+    log: deps.log,
+    link: deps.link,
+    iface: () => config.interface,
+    sapListen,
+    discovery: () => discovery,
     newPlayout(format) {
-      const p = new Playout({ clock: deps.clock, latencyMs: latencyMs(), trimMs: trimMs(), outputRate: outRate(), outputChannels: outChannels(), ...(format ? { format } : {}) });
+      const p = new Playout({
+        clock: deps.clock,
+        latencyMs: latencyMs(),
+        trimMs: trimMs(),
+        outputRate: outRate(),
+        outputChannels: outChannels(),
+        ...(format ? { format } : {}),
+      });
       p.setVolume(volume, 0);
       p.setMuted(muted);
       if (join.choice.ssrc !== undefined) p.pinSsrc(join.choice.ssrc);
@@ -83,39 +104,77 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
   function watch(): void {
     clockWatch.check();
     const s = join.playout?.stats();
-    const changed = watcher.tick({
-      now: deps.clock.now(), lastPacketMs: join.lastPacketMs, sender: join.sender, joined: join.joined,
-      playout: s ? { resyncs: s.resyncs, ssrc: s.ssrc } : undefined,
-      sink: { status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null },
-    }, deps.link.publishEvent);
+    const changed = watcher.tick(
+      {
+        now: deps.clock.now(),
+        lastPacketMs: join.lastPacketMs,
+        sender: join.sender,
+        joined: join.joined,
+        playout: s ? { resyncs: s.resyncs, ssrc: s.ssrc } : undefined,
+        sink: { status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null },
+      },
+      deps.link.publishEvent,
+    );
     if (changed) publishState();
   }
 
   function state(): PlayerState {
     return playerState({
-      stream: join.info(), sender: join.sender, stats: join.playout?.stats(), report: watcher.report, monitor, sink,
-      driftPpm: loop ? loop.dacClock().ppm() : 0, latencyMs: latencyMs(), trimMs: trimMs(), outRate: outRate(), volume, muted, clock: clockWatch.status(), level,
+      stream: join.info(),
+      sender: join.sender,
+      stats: join.playout?.stats(),
+      report: watcher.report,
+      monitor,
+      sink,
+      driftPpm: loop ? loop.dacClock().ppm() : 0,
+      latencyMs: latencyMs(),
+      trimMs: trimMs(),
+      outRate: outRate(),
+      volume,
+      muted,
+      clock: clockWatch.status(),
+      level,
     });
   }
 
-  function publishState(): void { if (!stopped) deps.link.publishState(state()); }
+  function publishState(): void {
+    if (!stopped) deps.link.publishState(state());
+  }
 
   /** The DAC and the output loop that feeds it (ticking at a quarter of the device buffer). */
   async function openOutput(): Promise<boolean> {
     const s = meteredSink(await openAudioOut(config.output ?? {}, deps), () => meter);
     sink = s;
     s.listen({
-      lost: (error) => { deps.link.publishEvent('sink-lost', `audio device ${s.device} lost: ${error}`, { error }); publishState(); },
-      restored: (lostMs) => { deps.link.publishEvent('sink-restored', `audio device ${s.device} is back after ${(lostMs / 1000).toFixed(1)} s`, { lostMs }); publishState(); },
+      lost: (error) => {
+        deps.link.publishEvent('sink-lost', `audio device ${s.device} lost: ${error}`, { error });
+        publishState();
+      },
+      restored: (lostMs) => {
+        deps.link.publishEvent('sink-restored', `audio device ${s.device} is back after ${(lostMs / 1000).toFixed(1)} s`, { lostMs });
+        publishState();
+      },
     });
     await s.open({ rate: outRate(), channels: outChannels() });
-    if (stopped) { await s.close(); return false; }
+    if (stopped) {
+      await s.close();
+      return false;
+    }
     meter = new LevelMeter(outChannels(), deps.clock.now());
     const bufferMs = s.bufferMs;
     const blockMs = Math.min(5, bufferMs / 4);
     // Wake-ups cost more than rendering: tick at a quarter of the device buffer (2.5–20 ms).
     const tickMs = Math.min(20, Math.max(2.5, bufferMs / 4));
-    loop = new OutputLoop({ clock: deps.clock, sink: s, rate: outRate(), channels: outChannels(), blockFrames: Math.max(16, Math.round((outRate() * blockMs) / 1000)), tickMs, newDacClock: () => new DacClock(outRate()), monitor });
+    loop = new OutputLoop({
+      clock: deps.clock,
+      sink: s,
+      rate: outRate(),
+      channels: outChannels(),
+      blockFrames: Math.max(16, Math.round((outRate() * blockMs) / 1000)),
+      tickMs,
+      newDacClock: () => new DacClock(outRate()),
+      monitor,
+    });
     loop.start();
     return true;
   }
@@ -128,7 +187,9 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       discovery = new Discovery({ clock: deps.clock, log: deps.log, link: deps.link, iface: config.interface, sap: sapListen() });
       await discovery.start();
       if (sapListen()) for (const g of config.sapGroups ?? []) await discovery.listenSap(g);
-      discovery.table.onChange(() => { void join.rejoin('table'); });
+      discovery.table.onChange(() => {
+        void join.rejoin('table');
+      });
       await join.rejoin('start');
       if (stopped) return; // stopped while joining: no timer may outlive stop()
       stateTimer = deps.clock.setInterval(() => {
@@ -141,15 +202,31 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
     async apply(next) {
       const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
       // Output, latency and interface changes rebuild the pipeline; stream choice, volume and mute apply live.
-      if (!same(next.output, config.output) || next.latencyMs !== config.latencyMs || next.trimMs !== config.trimMs || next.interface !== config.interface || next.sapListen !== config.sapListen || !same(next.sapGroups, config.sapGroups)) {
+      if (
+        !same(next.output, config.output) ||
+        next.latencyMs !== config.latencyMs ||
+        next.trimMs !== config.trimMs ||
+        next.interface !== config.interface ||
+        next.sapListen !== config.sapListen ||
+        !same(next.sapGroups, config.sapGroups)
+      ) {
         config = next;
         return 'restart';
       }
       const prevChoice = pickChoice(config);
       config = next;
-      if (next.volume !== undefined) { volume = next.volume; join.playout?.setVolume(volume, 50); }
-      if (next.muted !== undefined) { muted = next.muted; join.playout?.setMuted(muted); }
-      if (!same(pickChoice(next), prevChoice)) { join.choice = pickChoice(next); await join.rejoin('switch'); }
+      if (next.volume !== undefined) {
+        volume = next.volume;
+        join.playout?.setVolume(volume, 50);
+      }
+      if (next.muted !== undefined) {
+        muted = next.muted;
+        join.playout?.setMuted(muted);
+      }
+      if (!same(pickChoice(next), prevChoice)) {
+        join.choice = pickChoice(next);
+        await join.rejoin('switch');
+      }
       publishState();
       return 'applied';
     },
@@ -185,9 +262,13 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       async streams() {
         const streams = (discovery?.table.all() ?? []).map((e) => ({
           choose: e.device && e.stream ? { stream: `${e.device}/${e.stream}` } : { sap: e.name },
-          origin: e.origin, name: e.name, group: e.group, port: e.port,
+          origin: e.origin,
+          name: e.name,
+          group: e.group,
+          port: e.port,
           format: { encoding: 'L16' as const, rate: e.format.rate, channels: e.format.channels, payloadType: e.format.payloadType },
-          enabled: e.enabled, sender: e.sender,
+          enabled: e.enabled,
+          sender: e.sender,
         }));
         return { streams: streams.sort((a, b) => a.name.localeCompare(b.name)) };
       },

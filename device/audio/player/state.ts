@@ -26,19 +26,48 @@ export interface PlayerParts {
 export function playerState(p: PlayerParts): PlayerState {
   const { stats: s, report, monitor, sink } = p;
   return {
-    stream: p.stream, playing: report.status === 'playing', sender: p.sender, ssrc: s?.ssrc ?? null, format: s?.format ?? null,
-    latencyMs: p.latencyMs, trimMs: p.trimMs, bufferMs: s?.bufferMs ?? 0,
-    driftPpm: p.driftPpm, senderDriftPpm: s?.senderDriftPpm ?? 0, timing: s?.timingSource ?? null, syncErrorUs: report.syncErrorUs,
+    stream: p.stream,
+    playing: report.status === 'playing',
+    sender: p.sender,
+    ssrc: s?.ssrc ?? null,
+    format: s?.format ?? null,
+    latencyMs: p.latencyMs,
+    trimMs: p.trimMs,
+    bufferMs: s?.bufferMs ?? 0,
+    driftPpm: p.driftPpm,
+    senderDriftPpm: s?.senderDriftPpm ?? 0,
+    timing: s?.timingSource ?? null,
+    syncErrorUs: report.syncErrorUs,
     output: {
-      status: report.status, reason: report.reason, audiblePct: Math.round(report.audible * 1000) / 10, leadMs: report.leadMs,
-      lateBlocks: monitor.lateBlocks, droppedBlocks: monitor.droppedBlocks, silentMs: (monitor.silentFrames * 1000) / p.outRate,
+      status: report.status,
+      reason: report.reason,
+      audiblePct: Math.round(report.audible * 1000) / 10,
+      leadMs: report.leadMs,
+      lateBlocks: monitor.lateBlocks,
+      droppedBlocks: monitor.droppedBlocks,
+      silentMs: (monitor.silentFrames * 1000) / p.outRate,
     },
     packets: {
-      received: s?.received ?? 0, lost: s?.lost ?? 0, late: s?.late ?? 0, duplicates: s?.duplicates ?? 0, concealed: s?.concealed ?? 0,
-      malformed: s?.malformed ?? 0, wrongPt: s?.wrongPt ?? 0, foreignSsrc: s?.foreignSsrc ?? 0,
+      received: s?.received ?? 0,
+      lost: s?.lost ?? 0,
+      late: s?.late ?? 0,
+      duplicates: s?.duplicates ?? 0,
+      concealed: s?.concealed ?? 0,
+      malformed: s?.malformed ?? 0,
+      wrongPt: s?.wrongPt ?? 0,
+      foreignSsrc: s?.foreignSsrc ?? 0,
     },
-    underruns: s?.underruns ?? 0, resyncs: s?.resyncs ?? 0, volume: p.volume, muted: p.muted,
-    sink: { kind: sink?.kind ?? 'none', device: sink?.device ?? '', status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null, lostCount: sink?.lostCount() ?? 0 },
+    underruns: s?.underruns ?? 0,
+    resyncs: s?.resyncs ?? 0,
+    volume: p.volume,
+    muted: p.muted,
+    sink: {
+      kind: sink?.kind ?? 'none',
+      device: sink?.device ?? '',
+      status: sink?.status() ?? 'closed',
+      error: sink?.lastError() ?? null,
+      lostCount: sink?.lostCount() ?? 0,
+    },
     ...(p.level ? { level: p.level } : {}),
     ...(p.clock ? { clock: p.clock } : {}),
   };
@@ -46,10 +75,21 @@ export function playerState(p: PlayerParts): PlayerState {
 
 export function playerTelemetry(s: PlayerState): Record<string, number> {
   return {
-    received: s.packets.received, lost: s.packets.lost, late: s.packets.late, concealed: s.packets.concealed,
-    underruns: s.underruns, resyncs: s.resyncs, bufferMs: s.bufferMs, driftPpm: s.driftPpm,
+    received: s.packets.received,
+    lost: s.packets.lost,
+    late: s.packets.late,
+    concealed: s.packets.concealed,
+    underruns: s.underruns,
+    resyncs: s.resyncs,
+    bufferMs: s.bufferMs,
+    driftPpm: s.driftPpm,
     ...(s.syncErrorUs !== null ? { syncErrorUs: s.syncErrorUs } : {}),
-    sinkOpen: s.sink.status === 'open' ? 1 : 0, playing: s.playing ? 1 : 0, lateBlocks: s.output.lateBlocks, silentMs: s.output.silentMs,
-    ...(s.clock?.uncertaintyUs !== undefined ? { clockUncertaintyUs: s.clock.uncertaintyUs, clockSufficient: s.clock.sufficient ? 1 : 0 } : {}),
+    sinkOpen: s.sink.status === 'open' ? 1 : 0,
+    playing: s.playing ? 1 : 0,
+    lateBlocks: s.output.lateBlocks,
+    silentMs: s.output.silentMs,
+    ...(s.clock?.uncertaintyUs !== undefined
+      ? { clockUncertaintyUs: s.clock.uncertaintyUs, clockSufficient: s.clock.sufficient ? 1 : 0 }
+      : {}),
   };
 }

@@ -32,9 +32,13 @@ export class PlayerWatch {
   constructor(private readonly monitor: OutputMonitor) {}
 
   /** The stream was left: the next packets are a new "found". */
-  left(): void { this.live = false; }
+  left(): void {
+    this.live = false;
+  }
   /** A fresh playout: its re-syncs count from zero. */
-  newPlayout(): void { this.resyncsSeen = 0; }
+  newPlayout(): void {
+    this.resyncsSeen = 0;
+  }
 
   /** Judges one reading; returns whether the state changed (events already emitted). */
   tick(r: WatchReading, emit: Emit): boolean {
@@ -55,7 +59,10 @@ export class PlayerWatch {
     this.report = this.monitor.report(r.now, this.live, r.sink.status, r.sink.error);
     if (this.report.status !== prev) {
       changed = true;
-      emit('output', `output ${this.report.status}${this.report.reason ? `: ${this.report.reason}` : ''}`, { status: this.report.status, previous: prev });
+      emit('output', `output ${this.report.status}${this.report.reason ? `: ${this.report.reason}` : ''}`, {
+        status: this.report.status,
+        previous: prev,
+      });
     }
     return changed;
   }

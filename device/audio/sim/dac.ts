@@ -9,11 +9,17 @@ export class SimDac {
   private silenceSlots = 0;
   underruns = 0;
 
-  constructor(readonly nominal: number, readonly ppm: number, readonly startWallMs: number) {
+  constructor(
+    readonly nominal: number,
+    readonly ppm: number,
+    readonly startWallMs: number,
+  ) {
     this.trueRate = nominal * (1 + ppm / 1e6);
   }
 
-  private slotAt(wallMs: number): number { return Math.floor(((wallMs - this.startWallMs) * this.trueRate) / 1000); }
+  private slotAt(wallMs: number): number {
+    return Math.floor(((wallMs - this.startWallMs) * this.trueRate) / 1000);
+  }
 
   /** Frames of the written stream that have started playing by `wallMs` (what a sink reports). */
   consumed(wallMs: number): number {
@@ -21,7 +27,9 @@ export class SimDac {
     return Math.max(0, Math.min(this.written, this.slotAt(wallMs) + 1 - this.silenceSlots));
   }
 
-  framesWritten(): number { return this.written; }
+  framesWritten(): number {
+    return this.written;
+  }
 
   /** Queues a block at `nowWallMs`; returns the wall instant its first frame reaches the analog side. */
   write(frames: number, nowWallMs: number): number {

@@ -42,7 +42,11 @@ import { buildRtp } from '../packets/rtp.ts';
 import type { PlayoutStats, RenderInfo, StreamFormat } from '../types.ts';
 import { Prng } from '../../core/prng.ts';
 
-export interface SimNetwork { baseDelayMs?: number; jitterMs?: number; lossPct?: number }
+export interface SimNetwork {
+  baseDelayMs?: number;
+  jitterMs?: number;
+  lossPct?: number;
+}
 
 export interface SimPlayerSpec {
   dacPpm: number;
@@ -120,23 +124,45 @@ export interface SimFigures {
   thdn_db?: number;
 }
 
-export interface SimLoopResult { figures: SimFigures; players: SimPlayerResult[] }
+export interface SimLoopResult {
+  figures: SimFigures;
+  players: SimPlayerResult[];
+}
 
 const T0 = 1_700_000_000_000;
 
-const GROUP = '239.255.77.1', PORT = 46000, SENDER = '10.0.0.1';
+const GROUP = '239.255.77.1',
+  PORT = 46000,
+  SENDER = '10.0.0.1';
 const quiet = createLogger({ level: 'error', format: 'json', sink: { write: () => undefined } });
 
 /** The sender's clocks: its host's monotonic clock (the crystal, `ppm` off), and a true (disciplined) wall clock. */
 class DisciplinedClock implements Clock {
-  constructor(private readonly host: HostClock, private readonly trueWall: () => number) {}
-  now(): number { return this.host.now(); }
-  wall(): number { return this.trueWall(); }
-  both(): { now: number; wall: number } { return { now: this.host.now(), wall: this.trueWall() }; }
-  setTimeout(fn: () => void, ms: number): TimerHandle { return this.host.setTimeout(fn, ms); }
-  clearTimeout(h: TimerHandle | undefined): void { this.host.clearTimeout(h); }
-  setInterval(fn: () => void, ms: number): TimerHandle { return this.host.setInterval(fn, ms); }
-  clearInterval(h: TimerHandle | undefined): void { this.host.clearInterval(h); }
+  constructor(
+    private readonly host: HostClock,
+    private readonly trueWall: () => number,
+  ) {}
+  now(): number {
+    return this.host.now();
+  }
+  wall(): number {
+    return this.trueWall();
+  }
+  both(): { now: number; wall: number } {
+    return { now: this.host.now(), wall: this.trueWall() };
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.host.setTimeout(fn, ms);
+  }
+  clearTimeout(h: TimerHandle | undefined): void {
+    this.host.clearTimeout(h);
+  }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    return this.host.setInterval(fn, ms);
+  }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.host.clearInterval(h);
+  }
 }
 
 /**
@@ -147,13 +173,32 @@ class DisciplinedClock implements Clock {
 class LateTimers implements Clock {
   private next = 1;
   private readonly live = new Map<number, TimerHandle | undefined>();
-  constructor(private readonly c: Clock, private readonly lateMs: number, private readonly rnd: Prng) {}
-  now(): number { return this.c.now(); }
-  wall(): number { return this.c.wall(); }
-  both(): { now: number; wall: number } { return this.c.both(); }
+  constructor(
+    private readonly c: Clock,
+    private readonly lateMs: number,
+    private readonly rnd: Prng,
+  ) {}
+  now(): number {
+    return this.c.now();
+  }
+  wall(): number {
+    return this.c.wall();
+  }
+  both(): { now: number; wall: number } {
+    return this.c.both();
+  }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.next++;
-    this.live.set(id, this.c.setTimeout(() => { this.live.delete(id); fn(); }, ms + this.rnd.next() * this.lateMs));
+    this.live.set(
+      id,
+      this.c.setTimeout(
+        () => {
+          this.live.delete(id);
+          fn();
+        },
+        ms + this.rnd.next() * this.lateMs,
+      ),
+    );
     return { id } as TimerHandle;
   }
   clearTimeout(h: TimerHandle | undefined): void {
@@ -169,12 +214,24 @@ class LateTimers implements Clock {
     const arm = () => {
       k++;
       const due = t0 + k * ms + this.rnd.next() * this.lateMs;
-      this.live.set(id, this.c.setTimeout(() => { if (!this.live.has(id)) return; arm(); fn(); }, Math.max(0, due - this.c.now())));
+      this.live.set(
+        id,
+        this.c.setTimeout(
+          () => {
+            if (!this.live.has(id)) return;
+            arm();
+            fn();
+          },
+          Math.max(0, due - this.c.now()),
+        ),
+      );
     };
     arm();
     return { id } as TimerHandle;
   }
-  clearInterval(h: TimerHandle | undefined): void { this.clearTimeout(h); }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.clearTimeout(h);
+  }
 }
 
 /** A MulticastSender over a socket of the simulated UDP stack (what net.ts's openSender is over node:dgram). */
@@ -195,10 +252,16 @@ class Grow {
   a = new Float64Array(1024);
   n = 0;
   push(x: number): void {
-    if (this.n === this.a.length) { const b = new Float64Array(this.a.length * 2); b.set(this.a); this.a = b; }
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
     this.a[this.n++] = x;
   }
-  view(): Float64Array { return this.a.subarray(0, this.n); }
+  view(): Float64Array {
+    return this.a.subarray(0, this.n);
+  }
 }
 
 function percentile(xs: number[], p: number): number {
@@ -208,7 +271,12 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** The sender's timeline: segments of (true wall of frame 0, raw ts base, ssrc, global frame index). */
-interface Segment { wall0: number; ts0: number; ssrc: number; frame0: number }
+interface Segment {
+  wall0: number;
+  ts0: number;
+  ssrc: number;
+  frame0: number;
+}
 
 const toLink = (n: Required<SimNetwork>): LinkProfile => ({ delayMs: n.baseDelayMs, jitterMs: n.jitterMs, loss: n.lossPct / 100 });
 
@@ -243,37 +311,67 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
     const w = (2 * Math.PI * (snd.toneHz ?? 1000)) / rate;
     const payload = Buffer.alloc(F * ch * 2);
     const seq0 = prng.int(0x10000);
-    let k = 0, timer: TimerHandle | undefined;
+    let k = 0,
+      timer: TimerHandle | undefined;
     const next = () => {
-      timer = base.setTimeout(() => {
-        if (hook.mute) return;
-        for (let i = 0; i < F; i++) {
-          const v = Math.round(amp * Math.sin(w * (k * F + i)));
-          for (let c = 0; c < ch; c++) payload.writeInt16BE(v, (i * ch + c) * 2);
-        }
-        sock.send(buildRtp({ payloadType: pt, sequence: (seq0 + k) & 0xffff, timestamp: (seg.ts0 + k * F) >>> 0, ssrc: seg.ssrc, marker: k === 0 }, payload), PORT, GROUP);
-        for (const x of hook.onRtp?.() ?? []) sock.send(x, PORT, GROUP);
-        k++;
-        next();
-      }, seg.wall0 + ((k + 1) * F * 1000) / sRate - trueWall());
+      timer = base.setTimeout(
+        () => {
+          if (hook.mute) return;
+          for (let i = 0; i < F; i++) {
+            const v = Math.round(amp * Math.sin(w * (k * F + i)));
+            for (let c = 0; c < ch; c++) payload.writeInt16BE(v, (i * ch + c) * 2);
+          }
+          sock.send(
+            buildRtp(
+              { payloadType: pt, sequence: (seq0 + k) & 0xffff, timestamp: (seg.ts0 + k * F) >>> 0, ssrc: seg.ssrc, marker: k === 0 },
+              payload,
+            ),
+            PORT,
+            GROUP,
+          );
+          for (const x of hook.onRtp?.() ?? []) sock.send(x, PORT, GROUP);
+          k++;
+          next();
+        },
+        seg.wall0 + ((k + 1) * F * 1000) / sRate - trueWall(),
+      );
     };
     next();
     return { stop: () => base.clearTimeout(timer) };
   };
   const startStream = async (): Promise<{ stream: { stop(): void }; hook: { mute: boolean; onRtp?: () => Buffer[] } }> => {
     const sock = await senderHost.udp.open({ address: SENDER, port: 0 });
-    const hook: { mute: boolean; onRtp?: () => Buffer[] } = { mute: false, onRtp: o.inject ? () => o.inject!(trueWall(), prng) : undefined };
+    const hook: { mute: boolean; onRtp?: () => Buffer[] } = {
+      mute: false,
+      onRtp: o.inject ? () => o.inject!(trueWall(), prng) : undefined,
+    };
     const ids = { ssrc: 1 + prng.int(0xfffffffe), seq: prng.int(0x10000), rtp0: prng.int(2 ** 32) };
     const seg: Segment = { wall0: NaN, ts0: ids.rtp0, ssrc: ids.ssrc, frame0: sentFrames };
     segs.push(seg);
-    if (!snd.rtcpIntervalMs) { seg.wall0 = trueWall(); return { stream: foreignStream(sock, seg, hook), hook }; }
+    if (!snd.rtcpIntervalMs) {
+      seg.wall0 = trueWall();
+      return { stream: foreignStream(sock, seg, hook), hook };
+    }
     const amplitude = (snd.signal ?? 'tone') === 'tone' ? (snd.amplitude ?? Math.pow(10, -1 / 20)) : 0;
     const input = createToneInput({ frequency: snd.toneHz ?? 1000, amplitude });
     await input.open({ rate, channels: ch });
     const stream = new OutStream({
-      id: 'sim', name: 'sim', group: GROUP, port: PORT, ttl: 1, format, framesPerPacket: F, sap: false,
-      rtcp: true, srIntervalMs: snd.rtcpIntervalMs, input,
-      sender: simSender(sock, SENDER, hook), clock: senderClock, log: quiet, cname: 'sim@sim', ids,
+      id: 'sim',
+      name: 'sim',
+      group: GROUP,
+      port: PORT,
+      ttl: 1,
+      format,
+      framesPerPacket: F,
+      sap: false,
+      rtcp: true,
+      srIntervalMs: snd.rtcpIntervalMs,
+      input,
+      sender: simSender(sock, SENDER, hook),
+      clock: senderClock,
+      log: quiet,
+      cname: 'sim@sim',
+      ids,
     });
     seg.wall0 = trueWall(); // frame 0 is due now: start() takes its t0 from this instant
     stream.start();
@@ -286,14 +384,27 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
         hook.mute = true; // a crash: nothing more from the old stream, no BYE
         stream.stop();
         sentFrames += ((trueWall() - segs.at(-1)!.wall0) * sRate) / 1000;
-        base.setTimeout(() => { sentFrames += (40 * sRate) / 1000; current = startStream(); }, 40);
+        base.setTimeout(() => {
+          sentFrames += (40 * sRate) / 1000;
+          current = startStream();
+        }, 40);
       });
     }, at * 1000);
   }
 
   interface P {
-    spec: SimPlayerSpec; playout: Playout; loop: OutputLoop; dac: SimDac; join: number; wall: Grow; rtp: Grow; cpuUs: number;
-    capFrom: number; cap: Grow | null; capClean: boolean; lastInfo: RenderInfo | null;
+    spec: SimPlayerSpec;
+    playout: Playout;
+    loop: OutputLoop;
+    dac: SimDac;
+    join: number;
+    wall: Grow;
+    rtp: Grow;
+    cpuUs: number;
+    capFrom: number;
+    cap: Grow | null;
+    capClean: boolean;
+    lastInfo: RenderInfo | null;
   }
   const players: P[] = [];
   o.players.forEach((spec, i) => {
@@ -303,7 +414,9 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
     net.setLink(SENDER, address, toLink(n));
     const join = T0 + (spec.joinAtS ?? 0) * 1000;
     const rnd = prng.fork();
-    base.setTimeout(() => { void startPlayer(spec, host.clock, host.udp, join, rnd).then((p) => players.push(p)); }, join - T0);
+    base.setTimeout(() => {
+      void startPlayer(spec, host.clock, host.udp, join, rnd).then((p) => players.push(p));
+    }, join - T0);
   });
   const order = new Map<SimPlayerSpec, number>(o.players.map((sp, i) => [sp, i]));
 
@@ -313,21 +426,57 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
     const outCh = spec.outputChannels ?? 2;
     const blockFrames = spec.blockFrames ?? Math.round(outRate / ((spec.latencyMs ?? 100) < 50 ? 400 : 200));
     const fifo = spec.fifoFrames ?? 2 * blockFrames;
-    const playout = new Playout({ clock, latencyMs: spec.latencyMs ?? 100, trimMs: spec.trimMs ?? 0, outputRate: outRate, outputChannels: outCh, format });
+    const playout = new Playout({
+      clock,
+      latencyMs: spec.latencyMs ?? 100,
+      trimMs: spec.trimMs ?? 0,
+      outputRate: outRate,
+      outputChannels: outCh,
+      format,
+    });
     const dac = createSimDac({ device: 'sim', clock, log: quiet, ppm: spec.dacPpm, bufferMs: (fifo * 1000) / outRate, maxRecords: 64 });
     await dac.open({ rate: outRate, channels: outCh });
     // The loop writes through a thin proxy that takes each block's record from the DAC's as it is written.
     const sink: AudioSink = {
-      kind: dac.kind, device: dac.device, bufferMs: dac.bufferMs,
-      status: () => dac.status(), lastError: () => dac.lastError(), lostCount: () => dac.lostCount(), open: (f) => dac.open(f),
-      writable: () => dac.writable(), position: () => dac.position(), framesWritten: () => dac.framesWritten(),
-      listen: (l) => dac.listen(l), close: () => dac.close(),
-      write: (block, meta) => { dac.write(block, meta); collect(p, block, outCh); },
+      kind: dac.kind,
+      device: dac.device,
+      bufferMs: dac.bufferMs,
+      status: () => dac.status(),
+      lastError: () => dac.lastError(),
+      lostCount: () => dac.lostCount(),
+      open: (f) => dac.open(f),
+      writable: () => dac.writable(),
+      position: () => dac.position(),
+      framesWritten: () => dac.framesWritten(),
+      listen: (l) => dac.listen(l),
+      close: () => dac.close(),
+      write: (block, meta) => {
+        dac.write(block, meta);
+        collect(p, block, outCh);
+      },
     };
-    const loop = new OutputLoop({ clock, sink, rate: outRate, channels: outCh, blockFrames, tickMs: spec.tickMs, newDacClock: () => new DacClock(outRate) });
+    const loop = new OutputLoop({
+      clock,
+      sink,
+      rate: outRate,
+      channels: outCh,
+      blockFrames,
+      tickMs: spec.tickMs,
+      newDacClock: () => new DacClock(outRate),
+    });
     const p: P = {
-      spec, playout, loop, dac, join, wall: new Grow(), rtp: new Grow(), cpuUs: 0, lastInfo: null,
-      capFrom: spec.captureFromS === undefined ? Infinity : T0 + spec.captureFromS * 1000, cap: spec.captureFromS === undefined ? null : new Grow(), capClean: true,
+      spec,
+      playout,
+      loop,
+      dac,
+      join,
+      wall: new Grow(),
+      rtp: new Grow(),
+      cpuUs: 0,
+      lastInfo: null,
+      capFrom: spec.captureFromS === undefined ? Infinity : T0 + spec.captureFromS * 1000,
+      cap: spec.captureFromS === undefined ? null : new Grow(),
+      capClean: true,
     };
     // The renderer as the role sets it, timed (the simulation is single-threaded and CPU-bound, so
     // elapsed time in render is its CPU time), and each block's record taken from the DAC's.
@@ -343,14 +492,18 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
     for (const port of [PORT, PORT + 1]) {
       const sock = await udp.open({ address: GROUP, port, reuseAddr: true });
       sock.addMembership(GROUP);
-      sock.onMessage((m) => { if (port === PORT) playout.pushRtp(m.data, clock.wall()); else playout.pushRtcp(m.data, clock.wall()); });
+      sock.onMessage((m) => {
+        if (port === PORT) playout.pushRtp(m.data, clock.wall());
+        else playout.pushRtcp(m.data, clock.wall());
+      });
     }
     loop.start();
     return p;
   }
   // As the loop writes a block: the DAC's newest record is that block's (analog instant, RTP time).
   function collect(p: P, out: Int16Array, outCh: number): void {
-    const r = p.dac.records.at(-1), info = p.lastInfo;
+    const r = p.dac.records.at(-1),
+      info = p.lastInfo;
     if (!r || !info) return;
     p.wall.push(r.wallMs);
     p.rtp.push(r.rtpTimeAtStart ?? NaN);
@@ -362,21 +515,40 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
 
   // Virtual time in 5 ms steps, letting the set-up of what started meanwhile (socket and DAC
   // opens are promises, as on the real stack) complete between steps.
-  for (let t = 0; t < endWall - T0; ) {
+  for (let t = 0; t < endWall - T0;) {
     t = Math.min(endWall - T0, t + 5);
     base.advanceTo(t);
     for (let k = 0; k < 16; k++) await null;
   }
   players.sort((a, b) => order.get(a.spec)! - order.get(b.spec)!);
   for (const p of players) p.loop.stop();
-  return summarize(o, players.map((p) => ({
-    wallMs: p.wall.view(), rtp: p.rtp.view(), stats: p.playout.stats(), dacUnderruns: p.dac.underruns(),
-    latency: p.spec.latencyMs ?? 100, trim: p.spec.trimMs ?? 0, join: p.join, cpuUs: p.cpuUs,
-    capture: p.cap ? p.cap.view() : null, captureClean: p.capClean,
-  })), segs, sRate, rate, endWall);
+  return summarize(
+    o,
+    players.map((p) => ({
+      wallMs: p.wall.view(),
+      rtp: p.rtp.view(),
+      stats: p.playout.stats(),
+      dacUnderruns: p.dac.underruns(),
+      latency: p.spec.latencyMs ?? 100,
+      trim: p.spec.trimMs ?? 0,
+      join: p.join,
+      cpuUs: p.cpuUs,
+      capture: p.cap ? p.cap.view() : null,
+      captureClean: p.capClean,
+    })),
+    segs,
+    sRate,
+    rate,
+    endWall,
+  );
 }
 
-interface Raw extends Omit<SimPlayerResult, 'errorUs'> { latency: number; trim: number; join: number; cpuUs: number }
+interface Raw extends Omit<SimPlayerResult, 'errorUs'> {
+  latency: number;
+  trim: number;
+  join: number;
+  cpuUs: number;
+}
 
 function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number, rate: number, endWall: number): SimLoopResult {
   const steadyFrom = Math.max(...raw.map((r) => r.join)) + (o.settleS ?? 10) * 1000;
@@ -396,17 +568,27 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
       const x = r.rtp[i]!;
       err[i] = Number.isNaN(x) ? NaN : ((x - ideal(r.wallMs[i]!, r.latency + r.trim, x)) / rate) * 1e6;
     }
-    return { wallMs: r.wallMs, rtp: r.rtp, stats: r.stats, dacUnderruns: r.dacUnderruns, errorUs: err, capture: r.capture, captureClean: r.captureClean };
+    return {
+      wallMs: r.wallMs,
+      rtp: r.rtp,
+      stats: r.stats,
+      dacUnderruns: r.dacUnderruns,
+      errorUs: err,
+      capture: r.capture,
+      captureClean: r.captureClean,
+    };
   });
   // Pairwise sync error at common instants: q's error interpolated at p's block instants.
   // Episodes: from the later join, and from each sender restart (the new stream's first frame).
   const restartsAt = segs.slice(1).map((s) => s.wall0);
   const pairErrors: number[] = [];
-  let joinToSync = 0, resync = 0;
+  let joinToSync = 0,
+    resync = 0;
   for (let a = 0; a < raw.length; a++) {
     for (let b = a + 1; b < raw.length; b++) {
       if (raw[a]!.latency + raw[a]!.trim !== raw[b]!.latency + raw[b]!.trim) continue;
-      const pa = players[a]!, pb = players[b]!;
+      const pa = players[a]!,
+        pb = players[b]!;
       const joinT = Math.max(raw[a]!.join, raw[b]!.join);
       const starts = [joinT, ...restartsAt.filter((r) => r > joinT)];
       const lastBad = starts.slice();
@@ -416,8 +598,11 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
         if (wv < joinT) continue;
         while (j + 1 < pb.wallMs.length && pb.wallMs[j + 1]! <= wv) j++;
         if (j + 1 >= pb.wallMs.length || pb.wallMs[j]! > wv) continue;
-        const e0 = pb.errorUs[j]!, e1 = pb.errorUs[j + 1]!, ea = pa.errorUs[i]!;
-        const w0 = pb.wallMs[j]!, w1 = pb.wallMs[j + 1]!;
+        const e0 = pb.errorUs[j]!,
+          e1 = pb.errorUs[j + 1]!,
+          ea = pa.errorUs[i]!;
+        const w0 = pb.wallMs[j]!,
+          w1 = pb.wallMs[j + 1]!;
         let diff: number;
         if (Number.isNaN(e0) || Number.isNaN(e1) || Number.isNaN(ea)) diff = Infinity;
         else diff = Math.abs(ea - (e0 + ((e1 - e0) * (wv - w0)) / (w1 - w0)));
@@ -433,12 +618,20 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
   // Residual drift: slope of each player's error over the steady window.
   let residual = 0;
   for (const p of players) {
-    let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    let n = 0,
+      sx = 0,
+      sy = 0,
+      sxx = 0,
+      sxy = 0;
     for (let i = 0; i < p.wallMs.length; i++) {
       const e = p.errorUs[i]!;
       if (p.wallMs[i]! < steadyFrom || Number.isNaN(e)) continue;
       const x = (p.wallMs[i]! - steadyFrom) / 1000;
-      n++; sx += x; sy += e; sxx += x * x; sxy += x * e;
+      n++;
+      sx += x;
+      sy += e;
+      sxx += x * x;
+      sxy += x * e;
     }
     if (n > 2) residual = Math.max(residual, Math.abs((n * sxy - sx * sy) / (n * sxx - sx * sx)));
   }
@@ -451,7 +644,7 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
     drift_residual_ppm: residual,
     underruns: players.reduce((s, p) => s + p.stats.underruns + p.dacUnderruns, 0),
     reanchors_steady: 0,
-    render_cpu_pct: raw.reduce((s, r) => s + r.cpuUs, 0) / raw.length / 1e6 / seconds * 100,
+    render_cpu_pct: (raw.reduce((s, r) => s + r.cpuUs, 0) / raw.length / 1e6 / seconds) * 100,
   };
   figures.reanchors_steady = countSteadyJumps(players, steadyFrom, rate);
   const cap = players.find((p) => p.capture && p.capture.length >= 32768);
@@ -467,10 +660,12 @@ function countSteadyJumps(players: SimPlayerResult[], steadyFrom: number, rate: 
   for (const p of players) {
     for (let i = 2; i < p.wallMs.length; i++) {
       if (p.wallMs[i]! < steadyFrom) continue;
-      const r0 = p.rtp[i - 2]!, r1 = p.rtp[i - 1]!, r2 = p.rtp[i]!;
+      const r0 = p.rtp[i - 2]!,
+        r1 = p.rtp[i - 1]!,
+        r2 = p.rtp[i]!;
       if (Number.isNaN(r0) || Number.isNaN(r1) || Number.isNaN(r2)) continue;
       // Consecutive blocks advance by the same amount to within the ratio's slow change.
-      if (Math.abs((r2 - r1) - (r1 - r0)) > rate * 1e-4) jumps++;
+      if (Math.abs(r2 - r1 - (r1 - r0)) > rate * 1e-4) jumps++;
     }
   }
   return jumps;

@@ -28,7 +28,9 @@ export interface ScenarioFigures {
 
 export async function runControlScenario(minutes: number): Promise<SimLoopResult> {
   return await simulateLoop({
-    seconds: minutes * 60, seed: 20240603, settleS: 30,
+    seconds: minutes * 60,
+    seed: 20240603,
+    settleS: 30,
     sender: { ppm: 50, rtcpIntervalMs: 1000 },
     network: { jitterMs: 5, lossPct: 1 },
     players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 60 }, { dacPpm: 1000 }, { dacPpm: -1000 }],
@@ -40,11 +42,18 @@ export async function virtualAudioFigures(opts: { quick: boolean }): Promise<Sce
   const control = await runControlScenario(minutes);
   const small = { latencyMs: 20, blockFrames: 120, fifoFrames: 240, tickMs: 1.25 };
   const tight = await simulateLoop({
-    seconds: (opts.quick ? 1 : 5) * 60, seed: 7, sender: { ppm: -30, rtcpIntervalMs: 1000, framesPerPacket: 317 },
-    players: [{ dacPpm: 80, ...small }, { dacPpm: -120, ...small }],
+    seconds: (opts.quick ? 1 : 5) * 60,
+    seed: 7,
+    sender: { ppm: -30, rtcpIntervalMs: 1000, framesPerPacket: 317 },
+    players: [
+      { dacPpm: 80, ...small },
+      { dacPpm: -120, ...small },
+    ],
   });
   const tone = await simulateLoop({
-    seconds: 40, seed: 3, sender: { ppm: 0, rtcpIntervalMs: 1000 },
+    seconds: 40,
+    seed: 3,
+    sender: { ppm: 0, rtcpIntervalMs: 1000 },
     players: [{ dacPpm: 300, captureFromS: 30 }],
   });
   return {

@@ -50,9 +50,18 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
 
   function announcement(l: Live): StreamAnnouncement {
     return {
-      v: PROTOCOL_VERSION, stream: l.cfg.id, device: deps.device.id, name: nameOf(l.cfg), group: l.cfg.group, port: l.cfg.port,
-      encoding: 'L16', rate: l.format.rate as 44100 | 48000, channels: l.format.channels, payloadType: l.format.payloadType,
-      frames: l.cfg.framesPerPacket ?? 240, enabled: l.enabled && !!l.out,
+      v: PROTOCOL_VERSION,
+      stream: l.cfg.id,
+      device: deps.device.id,
+      name: nameOf(l.cfg),
+      group: l.cfg.group,
+      port: l.cfg.port,
+      encoding: 'L16',
+      rate: l.format.rate as 44100 | 48000,
+      channels: l.format.channels,
+      payloadType: l.format.payloadType,
+      frames: l.cfg.framesPerPacket ?? 240,
+      enabled: l.enabled && !!l.out,
       ...(l.out ? { ssrc: l.out.ssrc, sdp: l.out.sdp } : {}),
     };
   }
@@ -61,9 +70,19 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
     const st = l.out?.stats();
     const input = l.input?.description ?? l.cfg.input.kind;
     return {
-      id: l.cfg.id, name: nameOf(l.cfg), enabled: l.enabled, sending: !!l.out && l.input?.status() === 'open',
-      group: l.cfg.group, port: l.cfg.port, rate: l.format.rate, channels: l.format.channels, payloadType: l.format.payloadType,
-      ssrc: st?.ssrc ?? l.lastSsrc, input, packets: l.packetsBefore + (st?.packets ?? 0), octets: l.octetsBefore + (st?.octets ?? 0),
+      id: l.cfg.id,
+      name: nameOf(l.cfg),
+      enabled: l.enabled,
+      sending: !!l.out && l.input?.status() === 'open',
+      group: l.cfg.group,
+      port: l.cfg.port,
+      rate: l.format.rate,
+      channels: l.format.channels,
+      payloadType: l.format.payloadType,
+      ssrc: st?.ssrc ?? l.lastSsrc,
+      input,
+      packets: l.packetsBefore + (st?.packets ?? 0),
+      octets: l.octetsBefore + (st?.octets ?? 0),
       inputError: l.input?.lastError() ?? null,
     };
   }
@@ -74,7 +93,11 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
       const failed = !!l.input && l.input.status() === 'failed';
       if (failed !== l.inputFailed) {
         l.inputFailed = failed;
-        if (failed) deps.link.publishEvent('input-failed', `stream ${l.cfg.id}: input ${l.input!.description} failed: ${l.input!.lastError()}`, { stream: l.cfg.id, error: l.input!.lastError() ?? '' });
+        if (failed)
+          deps.link.publishEvent('input-failed', `stream ${l.cfg.id}: input ${l.input!.description} failed: ${l.input!.lastError()}`, {
+            stream: l.cfg.id,
+            error: l.input!.lastError() ?? '',
+          });
         else deps.link.publishEvent('input-restored', `stream ${l.cfg.id}: input ${l.input!.description} is back`, { stream: l.cfg.id });
       }
     }
@@ -87,14 +110,33 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
     const cfg = l.cfg;
     const input = await openAudioIn(cfg.input, deps);
     await input.open({ rate: l.format.rate, channels: l.format.channels });
-    const sender = await openSender({ iface: cfg.interface, ttl: cfg.ttl ?? 1, onError: (e) => deps.log.debug(`stream ${cfg.id}: send error ${e.message}`) });
-    if (stopped || !l.enabled || streams.get(cfg.id) !== l) { await input.close(); await sender.close(); return; }
+    const sender = await openSender({
+      iface: cfg.interface,
+      ttl: cfg.ttl ?? 1,
+      onError: (e) => deps.log.debug(`stream ${cfg.id}: send error ${e.message}`),
+    });
+    if (stopped || !l.enabled || streams.get(cfg.id) !== l) {
+      await input.close();
+      await sender.close();
+      return;
+    }
     l.input = input;
     l.sender = sender;
     l.out = new OutStream({
-      id: cfg.id, name: nameOf(cfg), group: cfg.group, port: cfg.port, ttl: cfg.ttl ?? 1, format: l.format,
-      framesPerPacket: cfg.framesPerPacket ?? 240, sap: cfg.sap ?? true, rtcp: cfg.rtcp ?? true,
-      input, sender, clock: deps.clock, log: deps.log, cname,
+      id: cfg.id,
+      name: nameOf(cfg),
+      group: cfg.group,
+      port: cfg.port,
+      ttl: cfg.ttl ?? 1,
+      format: l.format,
+      framesPerPacket: cfg.framesPerPacket ?? 240,
+      sap: cfg.sap ?? true,
+      rtcp: cfg.rtcp ?? true,
+      input,
+      sender,
+      clock: deps.clock,
+      log: deps.log,
+      cname,
     });
     l.out.start();
     l.lastSsrc = l.out.ssrc;
@@ -104,10 +146,13 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
 
   async function stopStream(l: Live): Promise<void> {
     const { out, input, sender } = l;
-    l.out = undefined; l.input = undefined; l.sender = undefined;
+    l.out = undefined;
+    l.input = undefined;
+    l.sender = undefined;
     if (out) {
       const st = out.stats();
-      l.packetsBefore += st.packets; l.octetsBefore += st.octets;
+      l.packetsBefore += st.packets;
+      l.octetsBefore += st.octets;
       out.stop();
     }
     await input?.close();
@@ -115,7 +160,15 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
   }
 
   function live(cfg: SourceStream): Live {
-    return { cfg, format: streamFormat(cfg), enabled: cfg.enabled ?? true, inputFailed: false, lastSsrc: 0, packetsBefore: 0, octetsBefore: 0 };
+    return {
+      cfg,
+      format: streamFormat(cfg),
+      enabled: cfg.enabled ?? true,
+      inputFailed: false,
+      lastSsrc: 0,
+      packetsBefore: 0,
+      octetsBefore: 0,
+    };
   }
 
   function stream(id: string): Live {
@@ -147,9 +200,14 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
         if (prev) await stopStream(prev);
         const l = live(cfg);
         streams.set(cfg.id, l);
-        if (l.enabled) await startStream(l); else deps.link.publishStream(cfg.id, announcement(l));
+        if (l.enabled) await startStream(l);
+        else deps.link.publishStream(cfg.id, announcement(l));
       }
-      for (const [id, l] of old) { streams.delete(id); await stopStream(l); deps.link.publishStream(id, null); }
+      for (const [id, l] of old) {
+        streams.delete(id);
+        await stopStream(l);
+        deps.link.publishStream(id, null);
+      }
       publishState();
       return 'applied';
     },
@@ -186,8 +244,15 @@ export const createSourceRole: RoleFactory<typeof sourceSpec> = (deps) => {
     },
 
     telemetry() {
-      let packets = 0, octets = 0, sending = 0;
-      for (const l of streams.values()) { const s = stateOf(l); packets += s.packets; octets += s.octets; if (s.sending) sending++; }
+      let packets = 0,
+        octets = 0,
+        sending = 0;
+      for (const l of streams.values()) {
+        const s = stateOf(l);
+        packets += s.packets;
+        octets += s.octets;
+        if (s.sending) sending++;
+      }
       return { streams: streams.size, sending, packets, octets };
     },
   };

@@ -40,7 +40,11 @@ export interface OutStreamOptions {
   ids?: { ssrc: number; seq: number; rtp0: number };
 }
 
-export interface OutStreamStats { packets: number; octets: number; ssrc: number }
+export interface OutStreamStats {
+  packets: number;
+  octets: number;
+  ssrc: number;
+}
 
 export class OutStream {
   readonly ssrc: number;
@@ -63,16 +67,27 @@ export class OutStream {
     this.rtp0 = o.ids?.rtp0 ?? randomInt(0, 0x100000000);
   }
 
-  get sdp(): string { return this.sdpText; }
-  stats(): OutStreamStats { return { packets: this.packets, octets: this.octets, ssrc: this.ssrc }; }
+  get sdp(): string {
+    return this.sdpText;
+  }
+  stats(): OutStreamStats {
+    return { packets: this.packets, octets: this.octets, ssrc: this.ssrc };
+  }
 
   start(): void {
     if (this.running) return;
     this.running = true;
     const { o } = this;
     this.sdpText = buildSdp({
-      name: o.name, originAddress: o.sender.address, sessionId: this.ssrc, sessionVersion: Math.floor(o.clock.wall() / 1000),
-      group: o.group, port: o.port, ttl: o.ttl, format: o.format, ptime: (o.framesPerPacket * 1000) / o.format.rate,
+      name: o.name,
+      originAddress: o.sender.address,
+      sessionId: this.ssrc,
+      sessionVersion: Math.floor(o.clock.wall() / 1000),
+      group: o.group,
+      port: o.port,
+      ttl: o.ttl,
+      format: o.format,
+      ptime: (o.framesPerPacket * 1000) / o.format.rate,
       info: `hearth stream ${o.id}`,
     }).replace(/\r\n/g, '\n'); // PulseAudio's SDP parser insists on "v=0\n" (LF), as PulseAudio and PipeWire send it
     this.hash = sapHash(this.sdpText);
@@ -92,7 +107,9 @@ export class OutStream {
   }
 
   /** RTP timestamp (unwrapped) of the frame due at monotonic time `nowMs`. */
-  private rtpAt(nowMs: number): number { return this.rtp0 + ((nowMs - this.t0) * this.o.format.rate) / 1000; }
+  private rtpAt(nowMs: number): number {
+    return this.rtp0 + ((nowMs - this.t0) * this.o.format.rate) / 1000;
+  }
 
   private pump(): void {
     if (!this.running) return;
@@ -104,7 +121,16 @@ export class OutStream {
       const pcm = o.input.read(o.framesPerPacket);
       const payload = Buffer.allocUnsafe(pcm.length * 2);
       for (let i = 0; i < pcm.length; i++) payload.writeInt16BE(pcm[i]!, i * 2);
-      const pkt = buildRtp({ payloadType: o.format.payloadType, sequence: this.seq, timestamp: (this.rtp0 + this.sentFrames) >>> 0, ssrc: this.ssrc, marker: this.packets === 0 }, payload);
+      const pkt = buildRtp(
+        {
+          payloadType: o.format.payloadType,
+          sequence: this.seq,
+          timestamp: (this.rtp0 + this.sentFrames) >>> 0,
+          ssrc: this.ssrc,
+          marker: this.packets === 0,
+        },
+        payload,
+      );
       o.sender.send(pkt, o.group, o.port);
       this.seq = (this.seq + 1) & 0xffff;
       this.sentFrames += o.framesPerPacket;

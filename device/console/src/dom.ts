@@ -35,24 +35,40 @@ export function setText(e: Element, text: string): void {
   if (e.textContent !== text) e.textContent = text;
 }
 
-export interface Component<T> { el: HTMLElement; update(data: T): void }
+export interface Component<T> {
+  el: HTMLElement;
+  update(data: T): void;
+}
 
 /**
  * Keeps one component per key inside `container`, in the order of `items`: new keys are made,
  * gone keys removed, every component updated. Components keep their DOM (and so focus, a
  * slider being dragged, an open select) across updates.
  */
-export function reconcile<T>(container: Element, cache: Map<string, Component<T>>, items: Array<[string, T]>, make: (key: string, data: T) => Component<T>): void {
+export function reconcile<T>(
+  container: Element,
+  cache: Map<string, Component<T>>,
+  items: Array<[string, T]>,
+  make: (key: string, data: T) => Component<T>,
+): void {
   const keep = new Set(items.map(([k]) => k));
-  for (const [k, c] of cache) if (!keep.has(k)) { c.el.remove(); cache.delete(k); }
+  for (const [k, c] of cache)
+    if (!keep.has(k)) {
+      c.el.remove();
+      cache.delete(k);
+    }
   let prev: Element | null = null;
   for (const [k, data] of items) {
     let c = cache.get(k);
-    if (!c) { c = make(k, data); cache.set(k, c); }
+    if (!c) {
+      c = make(k, data);
+      cache.set(k, c);
+    }
     c.update(data);
     const want: Element | null = prev ? prev.nextElementSibling : container.firstElementChild;
     if (want !== c.el) {
-      if (prev) prev.after(c.el); else container.prepend(c.el);
+      if (prev) prev.after(c.el);
+      else container.prepend(c.el);
     }
     prev = c.el;
   }

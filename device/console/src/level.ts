@@ -15,7 +15,13 @@ export function levelMeter(): { el: HTMLElement; update(level: PlayerLevel | und
     const rms = el('span', { class: 'rms' });
     const peak = el('span', { class: 'peak' });
     const value = el('span', { class: 'lvl-value' });
-    const row = el('div', { class: 'lvl-row', 'data-channel': n }, el('span', { class: 'ch muted' }, n), el('span', { class: 'lvl-bar' }, rms, peak), value);
+    const row = el(
+      'div',
+      { class: 'lvl-row', 'data-channel': n },
+      el('span', { class: 'ch muted' }, n),
+      el('span', { class: 'lvl-bar' }, rms, peak),
+      value,
+    );
     return { row, rms, peak, value };
   });
   const root = el('div', { class: 'levels', role: 'group', 'aria-label': 'level at the DAC', hidden: true }, ...rows.map((r) => r.row));
@@ -26,7 +32,8 @@ export function levelMeter(): { el: HTMLElement; update(level: PlayerLevel | und
       if (!level) return;
       root.title = `level written to the DAC over the last ${(level.windowMs / 1000).toFixed(1)} s: bar RMS, tick peak (dBFS)`;
       rows.forEach((r, ch) => {
-        const p = level.peakDbfs[ch], s = level.rmsDbfs[ch];
+        const p = level.peakDbfs[ch],
+          s = level.rmsDbfs[ch];
         r.row.hidden = p === undefined;
         if (p === undefined || s === undefined) return;
         r.rms.style.width = pct(s);

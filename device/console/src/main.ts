@@ -31,7 +31,7 @@ let tick: ReturnType<typeof setInterval> | undefined;
 
 function current(): ViewId {
   const h = location.hash.slice(1);
-  return (VIEWS.find((v) => v.id === h)?.id ?? 'rooms');
+  return VIEWS.find((v) => v.id === h)?.id ?? 'rooms';
 }
 
 function flash(text: string, ok: boolean): void {
@@ -43,7 +43,11 @@ function flash(text: string, ok: boolean): void {
 }
 
 function loadLogin(): Login | null {
-  try { return JSON.parse(sessionStorage.getItem(STORE_KEY) ?? 'null'); } catch { return null; }
+  try {
+    return JSON.parse(sessionStorage.getItem(STORE_KEY) ?? 'null');
+  } catch {
+    return null;
+  }
 }
 
 function showLogin(error?: string): void {
@@ -52,7 +56,8 @@ function showLogin(error?: string): void {
   const f = $<HTMLFormElement>('login');
   f.hidden = false;
   const saved = loadLogin();
-  (f.elements.namedItem('url') as HTMLInputElement).value = saved?.url ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
+  (f.elements.namedItem('url') as HTMLInputElement).value =
+    saved?.url ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
   (f.elements.namedItem('user') as HTMLInputElement).value = saved?.user ?? '';
   (f.elements.namedItem('base') as HTMLInputElement).value = saved?.base ?? 'hearth';
   (f.elements.namedItem('password') as HTMLInputElement).value = '';
@@ -69,7 +74,10 @@ function setConn(text: string, health: string): void {
 function scheduleDraw(): void {
   if (drawPending) return;
   drawPending = true;
-  requestAnimationFrame(() => { drawPending = false; draw(); });
+  requestAnimationFrame(() => {
+    drawPending = false;
+    draw();
+  });
 }
 
 function draw(): void {
@@ -79,8 +87,14 @@ function draw(): void {
   const devices = store.devices();
   const counts = { healthy: 0, degraded: 0, failed: 0, unknown: 0 };
   for (const d of devices) counts[deviceHealth(d, now).health]++;
-  setText($('summary'), `${devices.length} device${devices.length === 1 ? '' : 's'}` +
-    (['healthy', 'degraded', 'failed'] as const).filter((h) => counts[h]).map((h) => ` · ${counts[h]} ${h}`).join(''));
+  setText(
+    $('summary'),
+    `${devices.length} device${devices.length === 1 ? '' : 's'}` +
+      (['healthy', 'degraded', 'failed'] as const)
+        .filter((h) => counts[h])
+        .map((h) => ` · ${counts[h]} ${h}`)
+        .join(''),
+  );
   const v = current();
   for (const { id } of VIEWS) {
     const shown = id === v;
@@ -97,8 +111,12 @@ function connect(l: Login): void {
   store = new Store(l);
   const s = store;
   views = {
-    rooms: roomsView(s, flash), streams: streamsView(s, flash), tuner: tunerView(s, flash),
-    waker: wakerView(s, flash), events: eventsView(s), devices: devicesView(s),
+    rooms: roomsView(s, flash),
+    streams: streamsView(s, flash),
+    tuner: tunerView(s, flash),
+    waker: wakerView(s, flash),
+    events: eventsView(s),
+    devices: devicesView(s),
   };
   $('views').replaceChildren(...VIEWS.map((x) => views![x.id].el));
   s.onChange(scheduleDraw);
@@ -123,11 +141,17 @@ $<HTMLFormElement>('login').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const f = ev.target as HTMLFormElement;
   const val = (n: string) => (f.elements.namedItem(n) as HTMLInputElement).value.trim();
-  const l: Login = { url: val('url'), user: val('user'), password: (f.elements.namedItem('password') as HTMLInputElement).value, base: val('base') || 'hearth' };
+  const l: Login = {
+    url: val('url'),
+    user: val('user'),
+    password: (f.elements.namedItem('password') as HTMLInputElement).value,
+    base: val('base') || 'hearth',
+  };
   sessionStorage.setItem(STORE_KEY, JSON.stringify(l));
   connect(l);
 });
 $('logout').addEventListener('click', () => logout());
 
 const saved = loadLogin();
-if (saved) connect(saved); else showLogin();
+if (saved) connect(saved);
+else showLogin();

@@ -11,7 +11,10 @@ export function mergePatchBetween(from: unknown, to: unknown): Json | undefined 
     const out: Record<string, Json> = {};
     for (const k of Object.keys(from)) if (!(k in to)) out[k] = null;
     for (const [k, v] of Object.entries(to)) {
-      if (!(k in from)) { out[k] = v; continue; }
+      if (!(k in from)) {
+        out[k] = v;
+        continue;
+      }
       const p = mergePatchBetween(from[k], v);
       if (p !== undefined) out[k] = p;
     }

@@ -5,7 +5,12 @@
 import { FleetModel, type DeviceView } from '../../monitor/model.ts';
 import { topics as topicsFor, PROTOCOL_VERSION, roleSpec, type Reply, type Topics } from '../../../protocol/index.ts';
 
-export interface Login { url: string; user: string; password: string; base: string }
+export interface Login {
+  url: string;
+  user: string;
+  password: string;
+  base: string;
+}
 
 /** The part of mqtt.js's client the console uses (the browser build is loaded as window.mqtt). */
 interface MqttClientLike {
@@ -18,11 +23,18 @@ interface MqttClientLike {
   end(force?: boolean): void;
 }
 declare global {
-  interface Window { mqtt: { connect(url: string, opts: Record<string, unknown>): MqttClientLike } }
+  interface Window {
+    mqtt: { connect(url: string, opts: Record<string, unknown>): MqttClientLike };
+  }
 }
 
 /** One sample of a player's figures. */
-export interface PlayerSample { t: number; syncErrorUs: number; bufferMs: number; driftPpm: number }
+export interface PlayerSample {
+  t: number;
+  syncErrorUs: number;
+  bufferMs: number;
+  driftPpm: number;
+}
 
 export const HISTORY_MS = 5 * 60_000;
 /** Margin over a command's own longest time (its spec's maxMs) before the console gives up on a reply. */
@@ -46,14 +58,22 @@ export class Store {
     this.topics = topicsFor(login.base || 'hearth');
   }
 
-  onChange(fn: () => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
-  private changed(): void { for (const l of this.listeners) l(); }
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  private changed(): void {
+    for (const l of this.listeners) l();
+  }
 
   connect(onRefused: (message: string) => void): void {
     const l = this.login;
     this.conn = { text: `connecting to ${l.url}…`, health: 'degraded' };
     const c = window.mqtt.connect(l.url, {
-      username: l.user || undefined, password: l.password || undefined, protocolVersion: 4, reconnectPeriod: 2000,
+      username: l.user || undefined,
+      password: l.password || undefined,
+      protocolVersion: 4,
+      reconnectPeriod: 2000,
       clientId: `hearth-console-${Math.random().toString(16).slice(2, 10)}`,
     });
     this.client = c;
@@ -61,15 +81,27 @@ export class Store {
       this.conn = { text: `connected to ${l.url}`, health: 'healthy' };
       const all = this.topics.allDevicesFilter();
       c.subscribe(all, { qos: 1 }, (err, granted) => {
-        if (err || granted?.some((g) => g.qos === 128)) { this.conn = { text: `connected, but this login may not read ${all}`, health: 'failed' }; this.changed(); }
+        if (err || granted?.some((g) => g.qos === 128)) {
+          this.conn = { text: `connected, but this login may not read ${all}`, health: 'failed' };
+          this.changed();
+        }
       });
       this.changed();
     });
-    c.on('reconnect', () => { this.conn = { text: `reconnecting to ${l.url}…`, health: 'degraded' }; this.changed(); });
-    c.on('offline', () => { this.conn = { text: `lost ${l.url}; retrying`, health: 'failed' }; this.changed(); });
+    c.on('reconnect', () => {
+      this.conn = { text: `reconnecting to ${l.url}…`, health: 'degraded' };
+      this.changed();
+    });
+    c.on('offline', () => {
+      this.conn = { text: `lost ${l.url}; retrying`, health: 'failed' };
+      this.changed();
+    });
     c.on('error', (e) => {
       if (/not authori[sz]ed|bad user ?name or password/i.test(e.message)) onRefused(`login refused: ${e.message}`);
-      else { this.conn = { text: `error: ${e.message}`, health: 'failed' }; this.changed(); }
+      else {
+        this.conn = { text: `error: ${e.message}`, health: 'failed' };
+        this.changed();
+      }
     });
     c.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
   }
@@ -77,7 +109,10 @@ export class Store {
   disconnect(): void {
     this.client?.end(true);
     this.client = undefined;
-    for (const [id, p] of this.pending) { clearTimeout(p.timer); this.pending.delete(id); }
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+    }
   }
 
   private onMessage(topic: string, payload: Uint8Array, retained: boolean): void {
@@ -121,8 +156,14 @@ export class Store {
     const id = `console-${Date.now().toString(36)}-${++this.seq}`;
     return new Promise<Reply>((resolve) => {
       const fail = (message: string): Reply => ({ v: PROTOCOL_VERSION, id, ok: false, error: { code: 'timeout', message } });
-      if (!this.client?.connected) { resolve(fail('not connected to the broker')); return; }
-      const timer = setTimeout(() => { this.pending.delete(id); resolve(fail(`no reply from ${device} within ${Math.round(timeoutMs / 1000)} s (is it online?)`)); }, timeoutMs);
+      if (!this.client?.connected) {
+        resolve(fail('not connected to the broker'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve(fail(`no reply from ${device} within ${Math.round(timeoutMs / 1000)} s (is it online?)`));
+      }, timeoutMs);
       this.pending.set(id, { resolve, timer });
       this.client.publish(topic, JSON.stringify({ v: PROTOCOL_VERSION, id, ...body }), { qos: 1 });
     });

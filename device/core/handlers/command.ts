@@ -11,7 +11,8 @@ export async function handleCommand(ctx: RequestContext, topic: string, payload:
   const p = t.parse(topic);
   let reqId = '';
   try {
-    if (!p || p.kind !== 'cmd') throw malformedCommandTopic(topic, payload, t.cmd(id, 'role', 'action').replace(/role\/action$/, '<role>/<action>'));
+    if (!p || p.kind !== 'cmd')
+      throw malformedCommandTopic(topic, payload, t.cmd(id, 'role', 'action').replace(/role\/action$/, '<role>/<action>'));
     const { id: rid, body } = parseRequest(payload);
     reqId = rid;
     if (p.role === 'device') {
@@ -22,20 +23,34 @@ export async function handleCommand(ctx: RequestContext, topic: string, payload:
       }
       if (p.action === 'restart-role') {
         const { role } = validateCommand(DeviceCommands['restart-role'].args, reqId, body, 'device/restart-role');
-        if (typeof role !== 'string' || !supervisor.roles().includes(role)) throw new RequestError(reqId, 'unknown-role', `role ${String(role)} is not configured on ${id}`);
+        if (typeof role !== 'string' || !supervisor.roles().includes(role))
+          throw new RequestError(reqId, 'unknown-role', `role ${String(role)} is not configured on ${id}`);
         await supervisor.restart(role);
         ctx.publisher.reply(okReply(reqId, topic));
         return;
       }
-      throw new RequestError(reqId, 'unknown-command', `device has no command "${p.action}"; it has ${Object.keys(DeviceCommands).join(', ')}`);
+      throw new RequestError(
+        reqId,
+        'unknown-command',
+        `device has no command "${p.action}"; it has ${Object.keys(DeviceCommands).join(', ')}`,
+      );
     }
     const spec = ctx.specs.find((s) => s.name === p.role);
     if (!spec) throw new RequestError(reqId, 'unknown-role', `there is no role "${p.role}"`);
     const inst = supervisor.instance(p.role);
     if (!inst) {
-      if (!spec.commands[p.action]) throw new RequestError(reqId, 'unknown-command', `${p.role} has no command "${p.action}"; it has ${Object.keys(spec.commands).join(', ') || 'none'}`);
+      if (!spec.commands[p.action])
+        throw new RequestError(
+          reqId,
+          'unknown-command',
+          `${p.role} has no command "${p.action}"; it has ${Object.keys(spec.commands).join(', ') || 'none'}`,
+        );
       const view = supervisor.view(p.role);
-      throw new RequestError(reqId, 'role-not-running', view ? `${p.role} is ${view.status}${view.error ? ` (${view.error})` : ''}` : `${p.role} is not configured on ${id}`);
+      throw new RequestError(
+        reqId,
+        'role-not-running',
+        view ? `${p.role} is ${view.status}${view.error ? ` (${view.error})` : ''}` : `${p.role} is not configured on ${id}`,
+      );
     }
     const result = await dispatchCommand(spec, inst, p.action, body, reqId);
     ctx.publisher.reply(okReply(reqId, topic, result));

@@ -17,5 +17,6 @@ export async function handleHaCommand(ctx: RequestContext, key: string, payload:
     ctx.log.warn(`refused ${topic}: ${steps}`);
     return;
   }
-  for (const c of steps) await handleCommand(ctx, t.cmd(id, c.role, c.action), Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${key}`, ...c.args })));
+  for (const c of steps)
+    await handleCommand(ctx, t.cmd(id, c.role, c.action), Buffer.from(JSON.stringify({ v: PROTOCOL_VERSION, id: `ha-${key}`, ...c.args })));
 }

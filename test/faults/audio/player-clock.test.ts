@@ -14,18 +14,36 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-const G = '239.255.5.3', P = 46044;
+const G = '239.255.5.3',
+  P = 46044;
 let ns: Netns;
 
-test.after(async () => { await stopAllHosts(); ns?.delete(); });
+test.after(async () => {
+  await stopAllHosts();
+  ns?.delete();
+});
 
 test('a player 95 ms ahead of the sender (SRs still trusted) says late, not playing; its DAC gets no stream audio', async () => {
   assert.ok(existsSync(LIBFAKETIME), `libfaketime (Debian package faketime) at ${LIBFAKETIME}`);
   ns = createNetns('hclk');
-  await startAudioHost({ ns, id: 'src1', role: 'source', realtime: true, config: { streams: [{ id: 'tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }] } });
+  await startAudioHost({
+    ns,
+    id: 'src1',
+    role: 'source',
+    realtime: true,
+    config: { streams: [{ id: 'tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }] },
+  });
   const dac = { ppm: 0, bufferMs: 40 };
   const [ahead, right] = await Promise.all([
-    startAudioHost({ ns, id: 'ahead', role: 'player', realtime: true, config: { group: G, port: P }, dac, env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.095', DONT_FAKE_MONOTONIC: '1' } }),
+    startAudioHost({
+      ns,
+      id: 'ahead',
+      role: 'player',
+      realtime: true,
+      config: { group: G, port: P },
+      dac,
+      env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.095', DONT_FAKE_MONOTONIC: '1' },
+    }),
     startAudioHost({ ns, id: 'right', role: 'player', realtime: true, config: { group: G, port: P }, dac }),
   ]);
   // Until the player ahead trusts the SRs and says late, and the other plays; then the 3 s of
@@ -45,11 +63,14 @@ test('a player 95 ms ahead of the sender (SRs still trusted) says late, not play
   assert.is(s.output.status, 'late', `output ${s.output.status}: ${s.output.reason}`);
   assert.ok(s.output.leadMs < -20, `the audio arrives ${-s.output.leadMs} ms after its playout instant`);
   assert.is(s.syncErrorUs, null, 'no sync error without audio at the DAC');
-  assert.ok(ahead.events.some((e) => e.type === 'output' && e.data?.status === 'late'), `an output event says late (${ahead.events.map((e) => e.type).join(', ')})`);
+  assert.ok(
+    ahead.events.some((e) => e.type === 'output' && e.data?.status === 'late'),
+    `an output event says late (${ahead.events.map((e) => e.type).join(', ')})`,
+  );
   // The player on a true clock plays, and says so.
   const t = right.lastState()!;
   const rt = (await right.records()).records.slice(-600);
-  assert.ok(rt.filter((r) => r.rtpTimeAtStart !== null).length > 550, 'the true-clock player\'s DAC gets the stream');
+  assert.ok(rt.filter((r) => r.rtpTimeAtStart !== null).length > 550, "the true-clock player's DAC gets the stream");
   assert.is(t.playing, true);
   assert.is(t.output.status, 'playing', t.output.reason ?? '');
   assert.ok(t.syncErrorUs !== null && Math.abs(t.syncErrorUs) < 200, `sync error ${t.syncErrorUs} µs`);

@@ -13,7 +13,8 @@ import { buildRtp } from '../../../device/audio/packets/rtp.ts';
 import { waitUntil } from '../../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const G = '239.255.5.1', P = 46040;
+const G = '239.255.5.1',
+  P = 46040;
 const SOURCE = { streams: [{ id: 'tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }] };
 let ns: Netns, alsa: AlsaFiles, tap: UdpTap, src: AudioHost, a: AudioHost, b: AudioHost;
 
@@ -38,27 +39,59 @@ test.before(async () => {
   ]);
   // The tests start from two rooms in sync, measured from their DACs' records (not a fixed sleep).
   await Promise.all([a, b].map((h) => h.waitState((s) => s.playing, 15_000)));
-  await waitUntil('rooms A and B in sync over a second', async () => {
-    const { worst, n } = await worstSync(wallNow() - 1300, wallNow() - 300);
-    return n > 150 && worst < 150;
-  }, { timeoutMs: 20_000, everyMs: 500 });
+  await waitUntil(
+    'rooms A and B in sync over a second',
+    async () => {
+      const { worst, n } = await worstSync(wallNow() - 1300, wallNow() - 300);
+      return n > 150 && worst < 150;
+    },
+    { timeoutMs: 20_000, everyMs: 500 },
+  );
 });
-test.after(async () => { await stopAllHosts(); tap.close(); ns.delete(); alsa.cleanup(); });
+test.after(async () => {
+  await stopAllHosts();
+  tap.close();
+  ns.delete();
+  alsa.cleanup();
+});
 
 /** Every kind of bad datagram the issue lists, plus a foreign sender on the same group. */
 function hostile(i: number, ssrc: number): Buffer {
   const ok = (over: Partial<Parameters<typeof buildRtp>[0]> = {}, payload = Buffer.alloc(960, 0x55)) =>
     buildRtp({ payloadType: 127, sequence: i & 0xffff, timestamp: (i * 240) >>> 0, ssrc: 0xdead0000 + (i % 3), ...over }, payload);
   switch (i % 9) {
-    case 0: return Buffer.from([0x80, 0x7f, 0, 1, 0]); // short
-    case 1: { const p = ok(); p[0] = 0x40; return p; } // version 1
-    case 2: { const p = ok(); p[0]! |= 0x20; p[p.length - 1] = 250; return Buffer.from(p.subarray(0, 100)); } // padding longer than the packet
-    case 3: { const p = Buffer.alloc(20); p[0] = 0x8f; p[1] = 127; return p; } // 15 CSRCs announced, 2 present
-    case 4: { const p = ok({ extension: { profile: 0xbede, data: Buffer.alloc(4) } }); p.writeUInt16BE(5000, 14); return p; } // extension length past the end
-    case 5: return ok({ payloadType: 0 }); // wrong PT
-    case 6: return ok(); // a foreign SSRC with plausible audio
-    case 7: return ok({ ssrc, timestamp: 0x7fffffff + i, sequence: (i * 7919) & 0xffff }); // our SSRC, absurd timestamp
-    default: return Buffer.from(Array.from({ length: 64 }, (_, k) => (k * 37 + i) & 0xff)); // noise
+    case 0:
+      return Buffer.from([0x80, 0x7f, 0, 1, 0]); // short
+    case 1: {
+      const p = ok();
+      p[0] = 0x40;
+      return p;
+    } // version 1
+    case 2: {
+      const p = ok();
+      p[0]! |= 0x20;
+      p[p.length - 1] = 250;
+      return Buffer.from(p.subarray(0, 100));
+    } // padding longer than the packet
+    case 3: {
+      const p = Buffer.alloc(20);
+      p[0] = 0x8f;
+      p[1] = 127;
+      return p;
+    } // 15 CSRCs announced, 2 present
+    case 4: {
+      const p = ok({ extension: { profile: 0xbede, data: Buffer.alloc(4) } });
+      p.writeUInt16BE(5000, 14);
+      return p;
+    } // extension length past the end
+    case 5:
+      return ok({ payloadType: 0 }); // wrong PT
+    case 6:
+      return ok(); // a foreign SSRC with plausible audio
+    case 7:
+      return ok({ ssrc, timestamp: 0x7fffffff + i, sequence: (i * 7919) & 0xffff }); // our SSRC, absurd timestamp
+    default:
+      return Buffer.from(Array.from({ length: 64 }, (_, k) => (k * 37 + i) & 0xff)); // noise
   }
 }
 
@@ -67,7 +100,10 @@ test('hostile packets mixed into the stream are counted and dropped; the rooms s
   const before = { ...a.lastState()!.packets };
   const u0 = (await a.records(Infinity)).underruns;
   const t0 = wallNow();
-  for (let i = 0; i < 300; i++) { tap.send(hostile(i, ssrc), G, P); if (i % 10 === 9) await sleep(10); }
+  for (let i = 0; i < 300; i++) {
+    tap.send(hostile(i, ssrc), G, P);
+    if (i % 10 === 9) await sleep(10);
+  }
   await sleep(2500);
   const t1 = wallNow();
   const s = await a.waitState((x) => x.packets.malformed > before.malformed);
@@ -102,7 +138,14 @@ test('a DAC that vanishes mid-stream: sink-lost, the stream clock runs on, sink-
 
 test('a DAC absent when the player starts: sink-lost at start, the player runs, plays in sync once the DAC appears', async () => {
   const t0 = Date.now();
-  const c = await startAudioHost({ ns, id: 'pc', role: 'player', realtime: true, config: { group: G, port: P }, dac: { ppm: 40, bufferMs: 60, absent: true } });
+  const c = await startAudioHost({
+    ns,
+    id: 'pc',
+    role: 'player',
+    realtime: true,
+    config: { group: G, port: P },
+    dac: { ppm: 40, bufferMs: 60, absent: true },
+  });
   await c.waitEvent('sink-lost', 3000, t0);
   const s = await c.waitState((x) => x.sink.status === 'lost' && x.packets.received > 0);
   assert.match(s.sink.error, /no such device/);

@@ -81,7 +81,11 @@ test.before(async () => {
     startNsDevice(ns, { id: 'lounge', brokerUrl: hub.deviceUrl, dir, mirror: { alsaDevice: 'lounge', env: alsa.env, ppm: -60 } }),
   );
   for (const d of devices) {
-    try { await ctl.waitFor(t.status(d.id), (p) => p === 'online', 20_000); } catch (e) { throw new Error(`${d.id} never came online: ${(e as Error).message}\n${logs()}`); }
+    try {
+      await ctl.waitFor(t.status(d.id), (p) => p === 'online', 20_000);
+    } catch (e) {
+      throw new Error(`${d.id} never came online: ${(e as Error).message}\n${logs()}`);
+    }
   }
 });
 
@@ -106,16 +110,33 @@ test('a player provisioned before its source exists waits for the stream (stream
 });
 
 test('the source, provisioned over MQTT, announces its streams on hearth/streams/tv/<stream>', async () => {
-  const r = await ctl.configSet('tv', { config: {
-    v: 2, id: 'tv', mqtt: mqtt(),
-    roles: { source: { streams: [
-      { id: 'main', name: 'TV sound', input: { kind: 'tone', frequency: MAIN.hz, amplitude: 0.5 }, group: MAIN.group, port: MAIN.port },
-      { id: 'alt', name: 'TV second', input: { kind: 'tone', frequency: ALT.hz, amplitude: 0.5 }, group: ALT.group, port: ALT.port },
-    ] } },
-  } });
+  const r = await ctl.configSet('tv', {
+    config: {
+      v: 2,
+      id: 'tv',
+      mqtt: mqtt(),
+      roles: {
+        source: {
+          streams: [
+            {
+              id: 'main',
+              name: 'TV sound',
+              input: { kind: 'tone', frequency: MAIN.hz, amplitude: 0.5 },
+              group: MAIN.group,
+              port: MAIN.port,
+            },
+            { id: 'alt', name: 'TV second', input: { kind: 'tone', frequency: ALT.hz, amplitude: 0.5 }, group: ALT.group, port: ALT.port },
+          ],
+        },
+      },
+    },
+  });
   assert.ok(r.ok, JSON.stringify(r.error));
   assert.is((r.result as { revision: number }).revision, 1);
-  for (const [id, s] of [['main', MAIN], ['alt', ALT]] as const) {
+  for (const [id, s] of [
+    ['main', MAIN],
+    ['alt', ALT],
+  ] as const) {
     const a = (await ctl.waitFor(t.stream('tv', id), (p) => p?.enabled === true, 10_000)).payload;
     assert.is(a.device, 'tv');
     assert.is(a.stream, id);
@@ -125,8 +146,12 @@ test('the source, provisioned over MQTT, announces its streams on hearth/streams
     assert.type(a.ssrc, 'number');
     assert.match(a.sdp, `c=IN IP4 ${s.group}`);
   }
-  const st = (await ctl.waitFor(t.state('tv', 'source'), (p) => p?.status === 'running' && p.detail?.streams?.every((s: any) => s.sending))).payload;
-  assert.equal(st.detail.streams.map((s: any) => s.id), ['main', 'alt']);
+  const st = (await ctl.waitFor(t.state('tv', 'source'), (p) => p?.status === 'running' && p.detail?.streams?.every((s: any) => s.sending)))
+    .payload;
+  assert.equal(
+    st.detail.streams.map((s: any) => s.id),
+    ['main', 'alt'],
+  );
 });
 
 test('both players (the kitchen waiting, the lounge provisioned now) play "tv/main"', async () => {
@@ -143,7 +168,13 @@ test('both players (the kitchen waiting, the lounge provisioned now) play "tv/ma
     assert.is(s.sink.status, 'open');
   }
   // Real-time priority once running (as an audio daemon has), like the other audio suites.
-  for (const d of devices) for (const pid of d.pids()) try { execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' }); } catch { /* exited */ }
+  for (const d of devices)
+    for (const pid of d.pids())
+      try {
+        execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' });
+      } catch {
+        /* exited */
+      }
   // Counted from here: underruns and late packets while the processes were still loading code
   // (the lounge's speaker child starts meanwhile) are start-up, not playout.
   await sleep(1000);
@@ -164,8 +195,21 @@ test('both players (the kitchen waiting, the lounge provisioned now) play "tv/ma
 test('cmd/player/streams lists what the lounge can hear, with the subscribe arguments for each', async () => {
   const r = await ctl.cmd('lounge', 'player', 'streams', {});
   assert.ok(r.ok, JSON.stringify(r.error));
-  const list = (r.result as { streams: Array<{ choose: Record<string, unknown>; name: string; group: string; port: number; format: { rate: number; channels: number } }> }).streams;
-  for (const [id, st] of [['tv/main', MAIN], ['tv/alt', ALT]] as const) {
+  const list = (
+    r.result as {
+      streams: Array<{
+        choose: Record<string, unknown>;
+        name: string;
+        group: string;
+        port: number;
+        format: { rate: number; channels: number };
+      }>;
+    }
+  ).streams;
+  for (const [id, st] of [
+    ['tv/main', MAIN],
+    ['tv/alt', ALT],
+  ] as const) {
     const e = list.find((x) => x.choose.stream === id);
     assert.ok(e, `${id} listed: ${JSON.stringify(list)}`);
     assert.is(e!.group, st.group);
@@ -198,7 +242,10 @@ test('cmd/player/subscribe switches the lounge live to tv/alt and back', async (
 
 test('config/set choosing another stream switches the kitchen live (no role restart) and persists it', async () => {
   const since = ctl.seen(t.state('kitchen', 'player')).at(-1)!.payload.since;
-  for (const [to, s] of [['tv/alt', ALT], ['tv/main', MAIN]] as const) {
+  for (const [to, s] of [
+    ['tv/alt', ALT],
+    ['tv/main', MAIN],
+  ] as const) {
     const mark = ctl.mark();
     const r = await ctl.configSet('kitchen', { patch: { roles: { player: { stream: to } } } });
     assert.ok(r.ok, JSON.stringify(r.error));
@@ -225,12 +272,18 @@ test('cmd/player/volume and mute: replies, state, and what the lounge plays', as
   const tooLoud = await ctl.cmd('lounge', 'player', 'volume', { gain: 9 });
   assert.is(tooLoud.ok, false);
   assert.is(tooLoud.error!.code, 'invalid');
-  assert.ok(tooLoud.error!.details!.some((d) => d.path === '/gain'), JSON.stringify(tooLoud.error));
+  assert.ok(
+    tooLoud.error!.details!.some((d) => d.path === '/gain'),
+    JSON.stringify(tooLoud.error),
+  );
 
   mark = ctl.mark();
   assert.ok((await ctl.cmd('lounge', 'player', 'mute', { muted: true })).ok);
   await waitPlayer('lounge', (d) => d.muted === true, 5000, mark);
-  const silentTail = () => { const out = readS16(alsa.outFile('lounge')); return out.length > 48000 && out.subarray(out.length - 48000).every((x) => x === 0); };
+  const silentTail = () => {
+    const out = readS16(alsa.outFile('lounge'));
+    return out.length > 48000 && out.subarray(out.length - 48000).every((x) => x === 0);
+  };
   await waitUntil('muted: the last 0.5 s the lounge played is silence', silentTail, { timeoutMs: 4000, everyMs: 100 });
   mark = ctl.mark();
   assert.ok((await ctl.cmd('lounge', 'player', 'mute', { muted: false })).ok);
@@ -244,13 +297,20 @@ test('a bad player config is refused with its path; the player keeps its last go
   const r = await ctl.configSet('kitchen', { patch: { roles: { player: { latencyMs: 5 } } } });
   assert.is(r.ok, false);
   assert.is(r.error!.code, 'invalid');
-  assert.ok(r.error!.details!.some((d) => d.path === '/roles/player/latencyMs'), JSON.stringify(r.error));
+  assert.ok(
+    r.error!.details!.some((d) => d.path === '/roles/player/latencyMs'),
+    JSON.stringify(r.error),
+  );
   // Valid by the schema but refused by the player spec's own check (a group needs its port), before
   // any role is touched: the same answer `hearth check-config` gives.
   const r2 = await ctl.configSet('kitchen', { patch: { roles: { player: { stream: null, group: '239.255.7.9' } } } });
   assert.is(r2.ok, false);
   assert.is(r2.error!.code, 'invalid');
-  assert.equal(r2.error!.details!.map((d) => d.path), ['/roles/player/port'], JSON.stringify(r2.error));
+  assert.equal(
+    r2.error!.details!.map((d) => d.path),
+    ['/roles/player/port'],
+    JSON.stringify(r2.error),
+  );
 
   assert.is(ctl.seen(t.config('kitchen')).at(-1)!.payload.revision, rev, 'the retained config is unchanged');
   const before = playerState('kitchen').packets.received;
@@ -259,7 +319,11 @@ test('a bad player config is refused with its path; the player keeps its last go
   assert.is(s.playing, true);
   assert.is(s.latencyMs, 200);
   assert.is(s.stream.id, 'tv/main');
-  assert.is(s.underruns - baseline.kitchen.underruns, 0, `no underrun since running (then ${JSON.stringify(baseline.kitchen.packets)}, now ${JSON.stringify(s.packets)})`);
+  assert.is(
+    s.underruns - baseline.kitchen.underruns,
+    0,
+    `no underrun since running (then ${JSON.stringify(baseline.kitchen.packets)}, now ${JSON.stringify(s.packets)})`,
+  );
   // The simulated DAC's rate offset from the config (simPpm 40) is what the player measures.
   assert.ok(Math.abs(s.driftPpm - 40) < 10, `kitchen measured its DAC at ${s.driftPpm.toFixed(1)} ppm`);
 });
@@ -290,7 +354,8 @@ test('removing the source role over MQTT withdraws its announcements and clears 
   const r = await ctl.configSet('tv', { patch: { roles: { source: null } } });
   assert.ok(r.ok, JSON.stringify(r.error));
   assert.equal((r.result as { stopped: string[] }).stopped, ['source']);
-  for (const topic of [t.stream('tv', 'main'), t.stream('tv', 'alt'), t.state('tv', 'source')]) await ctl.waitFor(topic, (p) => p === '', 5000, mark);
+  for (const topic of [t.stream('tv', 'main'), t.stream('tv', 'alt'), t.state('tv', 'source')])
+    await ctl.waitFor(topic, (p) => p === '', 5000, mark);
   // What a controller connecting now finds retained: the device and its config, no source.
   const late = await connectController(hub.controllerUrl);
   try {

@@ -29,10 +29,16 @@ test.before(async () => {
   // late, and with 100 ms of latency and 80 ms of DAC FIFO a player has ~20 ms of slack for a late
   // packet: player C underran in 8 of 8 runs under load (late 2–35 packets), 0 of 14 with this.
   src = await startAudioHost({
-    ns, id: 'src1', role: 'source', realtime: true, config: { streams: [
-      { id: 'tone', name: 'tone stream', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: '239.255.4.1', port: 46030 },
-      { id: 'noise', name: 'noise stream', input: { kind: 'file', path: wav }, group: '239.255.4.2', port: 46032 },
-    ] },
+    ns,
+    id: 'src1',
+    role: 'source',
+    realtime: true,
+    config: {
+      streams: [
+        { id: 'tone', name: 'tone stream', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: '239.255.4.1', port: 46030 },
+        { id: 'noise', name: 'noise stream', input: { kind: 'file', path: wav }, group: '239.255.4.2', port: 46032 },
+      ],
+    },
   });
   // 80 ms of DAC FIFO (under the 100 ms latency): this file shares 2 cores with another test file.
   const dac = (ppm: number, device?: string) => ({ ppm, bufferMs: 80, ...(device ? { mirror: { device, env: alsa.env } } : {}) });
@@ -42,7 +48,11 @@ test.before(async () => {
     startAudioHost({ ns, id: 'pc', role: 'player', realtime: true, config: { sap: 'noise stream' }, dac: dac(0, 'roomC') }),
   ]);
 });
-test.after(async () => { await stopAllHosts(); ns.delete(); alsa.cleanup(); });
+test.after(async () => {
+  await stopAllHosts();
+  ns.delete();
+  alsa.cleanup();
+});
 
 /** Player C's playout underruns once the processes had started (see the first test). */
 let cUnderrunsAtStart = 0;
@@ -55,7 +65,7 @@ test('two players on one stream (by hearth stream id) play in sync, at +80 and �
   // first state published after this point, not the last one before it (which could predate the
   // start-up it is meant to cover).
   const n0 = c.states.length;
-  await waitUntil('player C\'s next state', () => c.states.length > n0, { timeoutMs: 5000 });
+  await waitUntil("player C's next state", () => c.states.length > n0, { timeoutMs: 5000 });
   cUnderrunsAtStart = c.lastState()?.underruns ?? 0;
   await sleep(7000);
   const [ra, rb] = await Promise.all([a.records(), b.records()]);
@@ -64,11 +74,28 @@ test('two players on one stream (by hearth stream id) play in sync, at +80 and �
   const late = pts.filter((p) => p.wallMs > end - 3000 && p.wallMs < end - 300).map((p) => Math.abs(p.errUs));
   assert.ok(late.length > 400, `compared ${late.length} blocks`);
   const worst = Math.max(...late);
-  const series = [...pts.reduce((m, p) => m.set(Math.floor((p.wallMs - pts[0]!.wallMs) / 1000), Math.max(m.get(Math.floor((p.wallMs - pts[0]!.wallMs) / 1000)) ?? 0, Math.abs(p.errUs))), new Map<number, number>())].map(([k, v]) => `${k}s:${v.toFixed(0)}`).join(' ');
-  assert.ok(worst < 150, `inter-room error over the last 3 s: max ${worst.toFixed(1)} µs (per second: ${series}; lag A ${a.usage.map((u) => u.maxLagMs.toFixed(0))} B ${b.usage.map((u) => u.maxLagMs.toFixed(0))})`);
+  const series = [
+    ...pts.reduce(
+      (m, p) =>
+        m.set(
+          Math.floor((p.wallMs - pts[0]!.wallMs) / 1000),
+          Math.max(m.get(Math.floor((p.wallMs - pts[0]!.wallMs) / 1000)) ?? 0, Math.abs(p.errUs)),
+        ),
+      new Map<number, number>(),
+    ),
+  ]
+    .map(([k, v]) => `${k}s:${v.toFixed(0)}`)
+    .join(' ');
+  assert.ok(
+    worst < 150,
+    `inter-room error over the last 3 s: max ${worst.toFixed(1)} µs (per second: ${series}; lag A ${a.usage.map((u) => u.maxLagMs.toFixed(0))} B ${b.usage.map((u) => u.maxLagMs.toFixed(0))})`,
+  );
   assert.is(ra.underruns + rb.underruns - u0, 0, 'no DAC underrun once running');
   const ann = announcements().get('src1/tone')!.announcement!;
-  for (const [h, ppm] of [[a, 80], [b, -120]] as const) {
+  for (const [h, ppm] of [
+    [a, 80],
+    [b, -120],
+  ] as const) {
     const s = h.lastState()!;
     assert.is(s.playing, true);
     assert.is(s.ssrc, ann.ssrc, 'locked on the announced SSRC');
@@ -92,7 +119,11 @@ test('a player choosing a stream by SAP name finds it and plays it without under
   assert.is(s.stream.group, '239.255.4.2');
   assert.is(s.playing, true);
   assert.ok(s.packets.received > 1000, `packets received: ${s.packets.received}`);
-  assert.is(s.underruns - cUnderrunsAtStart, 0, `playout underruns once running (late ${s.packets.late}, lost ${s.packets.lost}, buffer ${s.bufferMs} ms)`);
+  assert.is(
+    s.underruns - cUnderrunsAtStart,
+    0,
+    `playout underruns once running (late ${s.packets.late}, lost ${s.packets.lost}, buffer ${s.bufferMs} ms)`,
+  );
   const out = readS16(alsa.outFile('roomC'));
   const tail = out.subarray(out.length - 2 * 48000);
   let energy = 0;
@@ -118,10 +149,16 @@ test('subscribe switches a playing player to another stream live; volume and mut
   await sleep(1500);
   const muted = readS16(alsa.outFile('roomA'));
   const tail = muted.subarray(muted.length - 2 * 24000);
-  assert.ok(tail.every((x) => x === 0), 'muted: silence');
+  assert.ok(
+    tail.every((x) => x === 0),
+    'muted: silence',
+  );
   // The level is of what the DAC is given, not of the stream (which still carries the tone): a
   // whole state interval muted reads the floor on both channels.
-  const quiet = await a.waitState((s) => s.muted && s.level?.frames > 0 && s.level.peakDbfs.every((x: number) => x === LEVEL_FLOOR_DBFS), 8000);
+  const quiet = await a.waitState(
+    (s) => s.muted && s.level?.frames > 0 && s.level.peakDbfs.every((x: number) => x === LEVEL_FLOOR_DBFS),
+    8000,
+  );
   assert.equal(quiet.level.rmsDbfs, [LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS]);
   assert.ok((await a.cmd('mute', { muted: false })).ok);
   assert.ok((await a.cmd('volume', { gain: 0.5, rampMs: 20 })).ok);
@@ -131,10 +168,13 @@ test('subscribe switches a playing player to another stream live; volume and mut
   assert.is(a.lastState()!.volume, 0.5);
   // The meter agrees with the file the DAC's audio went to: the 0.5 tone at half gain peaks at
   // −12 dBFS and its RMS is a sine's 3 dB lower, on both channels, over a whole state interval.
-  const loud = await a.waitState((s) => !s.muted && s.volume === 0.5 && s.level?.frames > 90_000 && Math.abs(s.level.peakDbfs[0] - t.dbfs) < 0.5, 8000);
+  const loud = await a.waitState(
+    (s) => !s.muted && s.volume === 0.5 && s.level?.frames > 90_000 && Math.abs(s.level.peakDbfs[0] - t.dbfs) < 0.5,
+    8000,
+  );
   for (let ch = 0; ch < 2; ch++) {
-    assert.ok(Math.abs(loud.level.peakDbfs[ch] - (-12)) < 0.5, `peak ${JSON.stringify(loud.level)}`);
-    assert.ok(Math.abs(loud.level.rmsDbfs[ch] - (-15)) < 0.5, `rms ${JSON.stringify(loud.level)}`);
+    assert.ok(Math.abs(loud.level.peakDbfs[ch] - -12) < 0.5, `peak ${JSON.stringify(loud.level)}`);
+    assert.ok(Math.abs(loud.level.rmsDbfs[ch] - -15) < 0.5, `rms ${JSON.stringify(loud.level)}`);
   }
   assert.ok(Math.abs(loud.level.windowMs - 2000) < 200, `window ${loud.level.windowMs} ms`);
 });

@@ -20,26 +20,47 @@ test.before(async () => {
   ns = createNetns('hrtt');
   observer = await startRoomObserver(ns, ['roomA', 'roomB'], dir);
 });
-test.after(async () => { await observer.stop(); ns.delete(); rmSync(dir, { recursive: true, force: true }); });
+test.after(async () => {
+  await observer.stop();
+  ns.delete();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test('the observer reads a known left/right delay through PulseAudio to within half a microsecond', async () => {
   // Noise on the left; the right is the same noise 3.3 samples (68.75 µs) later, made exactly in
   // the frequency domain by the unit-tested helper's FFT (a circular shift of a periodic block).
   const { fft } = await import('../../helpers/delay-estimate.ts');
-  const n = 1 << 17, d = 3.3;
-  const re = new Float64Array(n), im = new Float64Array(n);
+  const n = 1 << 17,
+    d = 3.3;
+  const re = new Float64Array(n),
+    im = new Float64Array(n);
   let seed = 12345;
-  for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; re[i] = seed / 2 ** 31 - 1; }
-  fft(re, im);
-  for (let k = Math.floor(n * 0.35); k <= n - Math.floor(n * 0.35); k++) { re[k] = 0; im[k] = 0; } // band-limit to 0.7 of Nyquist
-  const dr = Float64Array.from(re), di = Float64Array.from(im);
-  for (let k = 0; k < n; k++) {
-    const w = (2 * Math.PI * (k <= n / 2 ? k : k - n)) / n, c = Math.cos(-w * d), s = Math.sin(-w * d);
-    dr[k] = re[k]! * c - im[k]! * s; di[k] = re[k]! * s + im[k]! * c;
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    re[i] = seed / 2 ** 31 - 1;
   }
-  fft(re, im, true); fft(dr, di, true);
+  fft(re, im);
+  for (let k = Math.floor(n * 0.35); k <= n - Math.floor(n * 0.35); k++) {
+    re[k] = 0;
+    im[k] = 0;
+  } // band-limit to 0.7 of Nyquist
+  const dr = Float64Array.from(re),
+    di = Float64Array.from(im);
+  for (let k = 0; k < n; k++) {
+    const w = (2 * Math.PI * (k <= n / 2 ? k : k - n)) / n,
+      c = Math.cos(-w * d),
+      s = Math.sin(-w * d);
+    dr[k] = re[k]! * c - im[k]! * s;
+    di[k] = re[k]! * s + im[k]! * c;
+  }
+  fft(re, im, true);
+  fft(dr, di, true);
   const buf = Buffer.alloc(n * 4 * 2); // the block twice: ~5.5 s
-  for (let r = 0; r < 2; r++) for (let i = 0; i < n; i++) { buf.writeInt16LE(Math.round(re[i]! * 5000), (r * n + i) * 4); buf.writeInt16LE(Math.round(dr[i]! * 5000), (r * n + i) * 4 + 2); }
+  for (let r = 0; r < 2; r++)
+    for (let i = 0; i < n; i++) {
+      buf.writeInt16LE(Math.round(re[i]! * 5000), (r * n + i) * 4);
+      buf.writeInt16LE(Math.round(dr[i]! * 5000), (r * n + i) * 4 + 2);
+    }
   const file = join(dir, 'known.raw');
   writeFileSync(file, buf);
   const rec = observer.record();
@@ -56,8 +77,19 @@ test('a player whose clock is 5 ms ahead is heard within 1 ms of the other room 
   const noise = join(dir, 'noise.raw');
   writeNoise(noise, 20);
   const house = await startHearthHouse({
-    ns, dir, observer, noise, down: WIRED, up: WIRED, houseClock: true, seed: 5, log: () => undefined,
-    hub: null, source: null, a: null, b: { offsetS: 0.005, ppm: 0 },
+    ns,
+    dir,
+    observer,
+    noise,
+    down: WIRED,
+    up: WIRED,
+    houseClock: true,
+    seed: 5,
+    log: () => undefined,
+    hub: null,
+    source: null,
+    a: null,
+    b: { offsetS: 0.005, ppm: 0 },
     cli: ['--import', 'tsx', CLI],
   });
   const rec = observer.record();

@@ -11,25 +11,41 @@ import { parseRtcp } from '../../../device/audio/packets/rtcp.ts';
 import { parseSap } from '../../../device/audio/packets/sap.ts';
 import { parseSdp } from '../../../device/audio/packets/sdp.ts';
 
-const G = '239.255.1.1', P = 46000;
+const G = '239.255.1.1',
+  P = 46000;
 let ns: Netns, src: AudioHost, tap: UdpTap;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test.before(async () => {
   ns = createNetns('hsrc');
   tap = await startUdpTap(ns);
-  await tap.listen(G, P); await tap.listen(G, P + 1); await tap.listen('224.0.0.56', 9875); await tap.listen(G, 9875);
+  await tap.listen(G, P);
+  await tap.listen(G, P + 1);
+  await tap.listen('224.0.0.56', 9875);
+  await tap.listen(G, 9875);
   src = await startAudioHost({
-    ns, id: 'src1', role: 'source', realtime: true,
-    config: { streams: [{ id: 'tone', name: 'Kitchen tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }] },
+    ns,
+    id: 'src1',
+    role: 'source',
+    realtime: true,
+    config: {
+      streams: [{ id: 'tone', name: 'Kitchen tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: G, port: P }],
+    },
   });
 });
-test.after(async () => { await stopAllHosts(); tap.close(); ns.delete(); });
+test.after(async () => {
+  await stopAllHosts();
+  tap.close();
+  ns.delete();
+});
 
 test('RTP L16 packets: PT 127, 240 frames, consecutive sequence and timestamps, one SSRC, paced in real time', async () => {
   await sleep(1200);
   const rtp = tap.got.filter((d) => d.port === P).map((d) => ({ ...d, p: parseRtp(d.data) }));
-  assert.ok(rtp.every((x) => x.p.ok), 'every packet parses');
+  assert.ok(
+    rtp.every((x) => x.p.ok),
+    'every packet parses',
+  );
   const pk = rtp.map((x) => (x.p as { ok: true; packet: any }).packet);
   assert.ok(pk.length > 150, `packets arrived (${pk.length})`);
   assert.ok(pk.every((p) => p.payloadType === 127 && p.payload.length === 960 && p.ssrc === pk[0].ssrc));
@@ -45,12 +61,21 @@ test('RTP L16 packets: PT 127, 240 frames, consecutive sequence and timestamps, 
   // Payload: big-endian 1 kHz sine at half scale, both channels equal.
   const pl = Buffer.from(pk[10].payload);
   let peak = 0;
-  for (let i = 0; i < 240; i++) { const l = pl.readInt16BE(i * 4), r = pl.readInt16BE(i * 4 + 2); assert.is(l, r); peak = Math.max(peak, Math.abs(l)); }
+  for (let i = 0; i < 240; i++) {
+    const l = pl.readInt16BE(i * 4),
+      r = pl.readInt16BE(i * 4 + 2);
+    assert.is(l, r);
+    peak = Math.max(peak, Math.abs(l));
+  }
   assert.ok(Math.abs(peak - 16384) < 200, `half-scale tone (${peak})`);
 });
 
 test('RTCP sender reports map RTP time to the wall clock the packets were sent at', async () => {
-  const srs = tap.got.filter((d) => d.port === P + 1).map((d) => parseRtcp(d.data)).filter((r) => r.ok).flatMap((r) => (r as any).rtcp.senderReports);
+  const srs = tap.got
+    .filter((d) => d.port === P + 1)
+    .map((d) => parseRtcp(d.data))
+    .filter((r) => r.ok)
+    .flatMap((r) => (r as any).rtcp.senderReports);
   assert.ok(srs.length >= 1, 'a sender report');
   const sr = srs.at(-1);
   const rtp = tap.got.filter((d) => d.port === P).slice(-100);
@@ -65,7 +90,10 @@ test('RTCP sender reports map RTP time to the wall clock the packets were sent a
   // A packet leaves when its first frame falls due (never early); timer and loopback delays
   // only make it later, and a loaded machine makes some much later.
   assert.ok(offsets[0]! > -2, `no packet ahead of the SR mapping (${offsets[0]!.toFixed(2)} ms)`);
-  assert.ok(offsets[offsets.length >> 1]! < 8, `median arrival within 8 ms of the mapping (${offsets[offsets.length >> 1]!.toFixed(2)} ms)`);
+  assert.ok(
+    offsets[offsets.length >> 1]! < 8,
+    `median arrival within 8 ms of the mapping (${offsets[offsets.length >> 1]!.toFixed(2)} ms)`,
+  );
 });
 
 test('SAP announcements with an SDP describing the stream, on the SAP group and on the stream group', async () => {
@@ -105,9 +133,13 @@ test('disable: RTCP BYE and SAP deletion, packets stop, announcement says disabl
   const oldSsrc = announcements().get('src1/tone')!.announcement!.ssrc;
   const r = await src.cmd('disable', { stream: 'tone' });
   assert.ok(r.ok, JSON.stringify(r.error));
-  const del = await tap.waitFor((d, ) => d.port === 9875 && tap.got.indexOf(d) >= before && parseSap(d.data).ok && (parseSap(d.data) as any).message.type === 'delete');
+  const del = await tap.waitFor(
+    (d) => d.port === 9875 && tap.got.indexOf(d) >= before && parseSap(d.data).ok && (parseSap(d.data) as any).message.type === 'delete',
+  );
   assert.ok(del);
-  const bye = await tap.waitFor((d) => d.port === P + 1 && tap.got.indexOf(d) >= before && (parseRtcp(d.data) as any).rtcp?.byes.includes(oldSsrc));
+  const bye = await tap.waitFor(
+    (d) => d.port === P + 1 && tap.got.indexOf(d) >= before && (parseRtcp(d.data) as any).rtcp?.byes.includes(oldSsrc),
+  );
   assert.ok(bye);
   assert.is(announcements().get('src1/tone')!.announcement!.enabled, false);
   await sleep(100);
@@ -116,9 +148,15 @@ test('disable: RTCP BYE and SAP deletion, packets stop, announcement says disabl
   assert.is(tap.got.filter((d) => d.port === P).length, n, 'no RTP while disabled');
   assert.ok((await src.cmd('enable', { stream: 'tone' })).ok);
   await sleep(300);
-  const fresh = tap.got.filter((d) => d.port === P).slice(n).map((d) => (parseRtp(d.data) as any).packet);
+  const fresh = tap.got
+    .filter((d) => d.port === P)
+    .slice(n)
+    .map((d) => (parseRtp(d.data) as any).packet);
   assert.ok(fresh.length > 20, 'sending again');
-  assert.ok(fresh.every((p) => p.ssrc !== oldSsrc), 'a new SSRC');
+  assert.ok(
+    fresh.every((p) => p.ssrc !== oldSsrc),
+    'a new SSRC',
+  );
   assert.is((await src.cmd('disable', { stream: 'nope' })).error?.code, 'not-found');
 });
 

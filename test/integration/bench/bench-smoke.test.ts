@@ -11,23 +11,45 @@ import { join } from 'node:path';
 
 const root = new URL('../../..', import.meta.url).pathname;
 const FIGURES = [
-  'provision_rtt_p50_ms', 'provision_rtt_p99_ms', 'reconnect_s', 'idle_rss_mb', 'fleet_devices',
-  'fleet_total_s_aedes', 'fleet_total_s_mosquitto', 'fleet_broker_cpu_s_aedes', 'fleet_broker_cpu_s_mosquitto',
-  'lockouts', 'flood_ping_delay_ms', 'fuzz_cases', 'fuzz_escapes',
+  'provision_rtt_p50_ms',
+  'provision_rtt_p99_ms',
+  'reconnect_s',
+  'idle_rss_mb',
+  'fleet_devices',
+  'fleet_total_s_aedes',
+  'fleet_total_s_mosquitto',
+  'fleet_broker_cpu_s_aedes',
+  'fleet_broker_cpu_s_mosquitto',
+  'lockouts',
+  'flood_ping_delay_ms',
+  'fuzz_cases',
+  'fuzz_escapes',
 ];
 
 function runBench(tmp: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // Its own TMPDIR, so what the run leaves behind (dirs, processes using them) is visible.
     const child = spawn('npm', ['run', 'bench', '--', 'core', '--json', '--quick'], {
-      cwd: root, env: { ...process.env, TMPDIR: tmp, HEARTH_BENCH_FLEET_DEVICES: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      cwd: root,
+      env: { ...process.env, TMPDIR: tmp, HEARTH_BENCH_FLEET_DEVICES: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 150_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 150_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -38,7 +60,9 @@ function processesUsing(path: string): number[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(path)) out.push(Number(name));
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return out;
 }
@@ -69,10 +93,20 @@ test('npm run bench -- core --json --quick prints one JSON object with every fig
     }
 
     // (tsx keeps its compile cache in TMPDIR too; that one is not the bench's.)
-    assert.equal(readdirSync(tmp).filter((f) => !f.startsWith('tsx-')), [], 'the bench removed every temp dir it made');
+    assert.equal(
+      readdirSync(tmp).filter((f) => !f.startsWith('tsx-')),
+      [],
+      'the bench removed every temp dir it made',
+    );
     assert.equal(processesUsing(tmp), [], 'no broker, device or fleet process of the run is left');
   } finally {
-    for (const pid of processesUsing(tmp)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of processesUsing(tmp)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     rmSync(tmp, { recursive: true, force: true });
   }
 });

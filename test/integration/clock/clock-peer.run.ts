@@ -18,7 +18,12 @@ const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
  */
 const originMs = () => {
   const v: number[] = [];
-  for (let i = 0; i < 9; i++) { const a = monoMs(), p = performance.now(), b = monoMs(); v.push((a + b) / 2 - p); }
+  for (let i = 0; i < 9; i++) {
+    const a = monoMs(),
+      p = performance.now(),
+      b = monoMs();
+    v.push((a + b) / 2 - p);
+  }
   return v.sort((x, y) => x - y)[4]!;
 };
 const clock = new RealClock();
@@ -32,15 +37,33 @@ if (cmd === 'serve') {
   out({ houseAtMono0: server.houseAt(0) - originMs(), port: server.port });
   setInterval(() => out({ served: server.served }), 5000);
 } else if (cmd === 'client') {
-  const hc = new HouseClock(clock, { stack, server: a!, port: Number(b), osWall: () => Date.now(), onEvent: (type, message) => out({ event: type, message }) });
+  const hc = new HouseClock(clock, {
+    stack,
+    server: a!,
+    port: Number(b),
+    osWall: () => Date.now(),
+    onEvent: (type, message) => out({ event: type, message }),
+  });
   const origin = originMs();
   out({ started: origin + performance.now() });
   await hc.start();
-  setInterval(() => {
-    const { now, wall } = hc.both();
-    const s = hc.sync();
-    out({ mono: origin + now, house: hc.synced ? wall : null, os: Date.now(), state: s.state, unc: s.uncertaintyUs ?? null, offsetMs: s.offsetMs ?? null, queries: s.queries, delayUs: hc.client.estimator.estimate(now)?.delayUs ?? null });
-  }, Number(c ?? 100));
+  setInterval(
+    () => {
+      const { now, wall } = hc.both();
+      const s = hc.sync();
+      out({
+        mono: origin + now,
+        house: hc.synced ? wall : null,
+        os: Date.now(),
+        state: s.state,
+        unc: s.uncertaintyUs ?? null,
+        offsetMs: s.offsetMs ?? null,
+        queries: s.queries,
+        delayUs: hc.client.estimator.estimate(now)?.delayUs ?? null,
+      });
+    },
+    Number(c ?? 100),
+  );
 } else {
   process.stderr.write('usage: clock-peer.run.ts serve PORT | client HOST PORT [MS]\n');
   process.exit(2);

@@ -18,11 +18,20 @@ const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 /** JSON lines of a child's stdout, with a wait for the first line that matches. */
 function lines(child: ChildProcess) {
   const got: Array<Record<string, unknown>> = [];
-  let buf = '', err = '';
+  let buf = '',
+    err = '';
   child.stdout!.on('data', (d) => {
     buf += d;
     let i;
-    while ((i = buf.indexOf('\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); try { got.push(JSON.parse(l)); } catch { /* not ours */ } }
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        got.push(JSON.parse(l));
+      } catch {
+        /* not ours */
+      }
+    }
   });
   child.stderr!.on('data', (d) => (err += d));
   return {
@@ -46,10 +55,12 @@ async function withServer(fn: (ns: Netns, houseAtMono0: number) => Promise<void>
     const srv = lines(ns.node(PEER, ['serve', '123']));
     const s = await srv.waitFor((x) => typeof x.houseAtMono0 === 'number', 20_000, 'the server');
     await fn(ns, s.houseAtMono0 as number);
-  } finally { ns.delete(); }
+  } finally {
+    ns.delete();
+  }
 }
 
-test('standard tools (sntp, chronyd -Q) accept hearth\'s server and agree with it', async () => {
+test("standard tools (sntp, chronyd -Q) accept hearth's server and agree with it", async () => {
   await withServer(async (ns) => {
     const sntp = ns.exec('sntp', ['-t', '3', '127.0.0.1']);
     const m = /([+-]\d+\.\d+) \+\/- [\d.]+ 127\.0\.0\.1 s10 no-leap/.exec(sntp);
@@ -63,7 +74,9 @@ test('standard tools (sntp, chronyd -Q) accept hearth\'s server and agree with i
       const c = /System clock wrong by ([+-]?\d+\.\d+) seconds/.exec(out);
       assert.ok(c, `chronyd -Q printed no offset: ${out}`);
       assert.ok(Math.abs(Number(c![1])) < 0.01, `chronyd offset ${c![1]} s`);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -73,9 +86,17 @@ test('a process whose OS clock is 3 s behind, then stepped an hour ahead, keeps 
     const stamp = join(dir, 'faketime');
     writeFileSync(stamp, '-3\n');
     try {
-      const cli = lines(ns.node(PEER, ['client', '127.0.0.1', '123', '50'], {
-        env: { ...process.env, LD_PRELOAD: FAKETIME_LIB, FAKETIME_TIMESTAMP_FILE: stamp, FAKETIME_NO_CACHE: '1', DONT_FAKE_MONOTONIC: '1' },
-      }));
+      const cli = lines(
+        ns.node(PEER, ['client', '127.0.0.1', '123', '50'], {
+          env: {
+            ...process.env,
+            LD_PRELOAD: FAKETIME_LIB,
+            FAKETIME_TIMESTAMP_FILE: stamp,
+            FAKETIME_NO_CACHE: '1',
+            DONT_FAKE_MONOTONIC: '1',
+          },
+        }),
+      );
       const errUs = (x: Record<string, unknown>) => ((x.house as number) - (houseAtMono0 + (x.mono as number))) * 1000;
       const first = await cli.waitFor((x) => x.state === 'locked', 15_000, 'a lock');
       assert.ok(Math.abs((first.offsetMs as number) - 3000) < 50, `house − OS clock ${first.offsetMs} ms (the OS clock is 3 s behind)`);
@@ -100,7 +121,9 @@ test('a process whose OS clock is 3 s behind, then stepped an hour ahead, keeps 
       // 30 s; once settled it never resumes).
       const q = (last.queries as number) - (after[0]!.queries as number);
       assert.ok(q <= 4 || (after[0]!.unc as number) > 100, `${q} queries in ~3 s, the uncertainty ${after[0]!.unc} µs at its start`);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,13 +8,23 @@ import { connectController, type Controller } from '../../helpers/controller.ts'
 import { freePort } from '../../helpers/broker.ts';
 
 let hub: TestDevice | undefined, kitchen: TestDevice | undefined, ctl: Controller | undefined;
-test.after(async () => { await ctl?.close(); await kitchen?.stop(); await hub?.stop(); });
+test.after(async () => {
+  await ctl?.close();
+  await kitchen?.stop();
+  await hub?.stop();
+});
 
-test('a device locks to the hub\'s house time and publishes its clock; the hub says where it serves', async () => {
-  const mqttPort = await freePort(), ntpPort = await freePort();
+test("a device locks to the hub's house time and publishes its clock; the hub says where it serves", async () => {
+  const mqttPort = await freePort(),
+    ntpPort = await freePort();
   const url = `mqtt://127.0.0.1:${mqttPort}`;
   const clock = { server: '127.0.0.1', port: ntpPort };
-  hub = await startTestDevice({ id: 'box', brokerUrl: url, extra: { clock }, roles: { hub: { host: '127.0.0.1', port: mqttPort, wsPort: 0, allowAnonymous: true, ntp: { port: ntpPort } } } });
+  hub = await startTestDevice({
+    id: 'box',
+    brokerUrl: url,
+    extra: { clock },
+    roles: { hub: { host: '127.0.0.1', port: mqttPort, wsPort: 0, allowAnonymous: true, ntp: { port: ntpPort } } },
+  });
   ctl = await connectController(url);
   const mark = ctl.mark();
   kitchen = await startTestDevice({ id: 'kitchen', brokerUrl: url, telemetryIntervalS: 1, extra: { clock } });

@@ -42,7 +42,7 @@ test('log in with the admin login', async () => {
   await shot('login');
   await page.locator('#login button[type=submit]').click();
   await page.locator('#conn.healthy').waitFor();
-  assert.match(await page.locator('#conn').textContent() ?? '', /connected to ws:\/\/127\.0\.0\.1:8080\/mqtt/);
+  assert.match((await page.locator('#conn').textContent()) ?? '', /connected to ws:\/\/127\.0\.0\.1:8080\/mqtt/);
 });
 
 test('the rooms play the music, in sync', async () => {
@@ -50,20 +50,38 @@ test('the rooms play the music, in sync', async () => {
     await page.locator(`.room[data-device=${room}][data-playing=true][data-stream="living/music"]`).waitFor();
   }
   // Every room's own estimate inside ±500 µs at one moment (they start a few ms apart and settle).
-  await page.waitForFunction(() => [...document.querySelectorAll('.room')].filter((r) => (r as HTMLElement).dataset.inSync === 'true').length === 3, undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('.room')].filter((r) => (r as HTMLElement).dataset.inSync === 'true').length === 3,
+    undefined,
+    { timeout: 60_000 },
+  );
   const badges = await page.locator('.room .badge').allTextContents();
   assert.equal(badges.length, 3);
   for (const b of badges) assert.match(b, /^in sync [+-]?\d+ µs$/);
   // Each room plots its figures (a line once a few states arrived).
-  await page.waitForFunction(() => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 2), undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 2),
+    undefined,
+    { timeout: 30_000 },
+  );
   // Every room's level meter shows the music written to its DAC, on both channels.
-  await page.waitForFunction(() => [...document.querySelectorAll('.room .levels .lvl-row')].filter((r) => Number((r as HTMLElement).dataset.peak) > -60).length === 6, undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    () =>
+      [...document.querySelectorAll('.room .levels .lvl-row')].filter((r) => Number((r as HTMLElement).dataset.peak) > -60).length === 6,
+    undefined,
+    { timeout: 30_000 },
+  );
   // For the screenshot: half a minute of history in every plot.
-  if (shots) await page.waitForFunction(() => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 12), undefined, { timeout: 90_000 });
+  if (shots)
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('.room .chart .series')].every((p) => (p.getAttribute('points') ?? '').split(' ').length >= 12),
+      undefined,
+      { timeout: 90_000 },
+    );
   await shot('rooms');
 });
 
-test('moving the kitchen\'s volume slider changes the device\'s state', async () => {
+test("moving the kitchen's volume slider changes the device's state", async () => {
   const slider = page.locator('.room[data-device=kitchen] input.volume');
   await slider.fill('0.4');
   await page.locator('.room[data-device=kitchen] input.volume[data-state="0.4"]').waitFor();
@@ -81,19 +99,32 @@ test('moving the kitchen\'s volume slider changes the device\'s state', async ()
 
 test('switching the study to the tone', async () => {
   const picker = page.locator('.room[data-device=study] select.stream-picker');
-  await page.waitForFunction(() => [...document.querySelectorAll('.room[data-device=study] select.stream-picker option')].some((o) => (o as HTMLOptionElement).value === 'living/tone'));
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('.room[data-device=study] select.stream-picker option')].some(
+      (o) => (o as HTMLOptionElement).value === 'living/tone',
+    ),
+  );
   await picker.selectOption('living/tone');
   await page.locator('.room[data-device=study][data-stream="living/tone"][data-playing=true]').waitFor();
   assert.is((house.retained('hearth/study/state/player') as { detail: { stream: { id: string } } }).detail.stream.id, 'living/tone');
   // The tone's amplitude is 0.3 (−10.5 dBFS) at the study's full volume: its meter reads that peak.
-  await page.waitForFunction(() => [...document.querySelectorAll('.room[data-device=study] .lvl-row')].every((r) => Math.abs(Number((r as HTMLElement).dataset.peak) + 10.5) <= 0.6), undefined, { timeout: 15_000 });
+  await page.waitForFunction(
+    () =>
+      [...document.querySelectorAll('.room[data-device=study] .lvl-row')].every(
+        (r) => Math.abs(Number((r as HTMLElement).dataset.peak) + 10.5) <= 0.6,
+      ),
+    undefined,
+    { timeout: 15_000 },
+  );
 });
 
 test('the streams view lists both streams and who listens', async () => {
   await page.goto(`${house.consoleUrl}#streams`);
   await page.locator('.source[data-device=living] .streams li').nth(1).waitFor();
-  await page.waitForFunction(() => /listening: .*Study/.test(document.querySelectorAll('.source[data-device=living] .listeners')[1]?.textContent ?? ''));
-  assert.match(await page.locator('.source[data-device=living] .listeners').first().textContent() ?? '', /Kitchen.*Lounge/);
+  await page.waitForFunction(() =>
+    /listening: .*Study/.test(document.querySelectorAll('.source[data-device=living] .listeners')[1]?.textContent ?? ''),
+  );
+  assert.match((await page.locator('.source[data-device=living] .listeners').first().textContent()) ?? '', /Kitchen.*Lounge/);
   await shot('streams');
 });
 
@@ -133,14 +164,21 @@ test('an invalid config is refused with the error at its path', async () => {
   await area.fill(JSON.stringify(cfg, null, 2));
   await card.locator('.config-editor button[type=submit]').click();
   await card.locator('.config-errors li[data-path="/roles/player/latencyMs"]').waitFor();
-  assert.match(await card.locator('.config-errors').textContent() ?? '', /\/roles\/player\/latencyMs must be >= 20/);
-  assert.is((house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs, DEMO_LATENCY_MS, 'the device kept its config');
+  assert.match((await card.locator('.config-errors').textContent()) ?? '', /\/roles\/player\/latencyMs must be >= 20/);
+  assert.is(
+    (house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs,
+    DEMO_LATENCY_MS,
+    'the device kept its config',
+  );
   // A valid change goes through as a patch and the device applies it.
   cfg.roles.player.latencyMs = 160;
   await area.fill(JSON.stringify(cfg, null, 2));
   await card.locator('.config-editor button[type=submit]').click();
   await card.locator('.config-result.healthy').waitFor();
-  assert.is((house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs, 160);
+  assert.is(
+    (house.retained('hearth/kitchen/config') as { config: { roles: { player: { latencyMs: number } } } }).config.roles.player.latencyMs,
+    160,
+  );
   cfg.roles.player.latencyMs = 2;
   await area.fill(JSON.stringify(cfg, null, 2));
   await shot('devices');
@@ -151,7 +189,7 @@ test('a device that dies goes offline in the console', async () => {
   await page.locator('.device[data-device=attic][data-status=online]').waitFor({ timeout: 30_000 });
   attic.kill('SIGKILL');
   await page.locator('.device[data-device=attic][data-status=offline]').waitFor({ timeout: 30_000 });
-  assert.match(await page.locator('.device[data-device=attic] .badge.status').textContent() ?? '', /^offline/);
+  assert.match((await page.locator('.device[data-device=attic] .badge.status').textContent()) ?? '', /^offline/);
 });
 
 test.run();

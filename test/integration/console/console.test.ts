@@ -16,7 +16,9 @@ test.before(async () => {
   broker = await startBroker({ host: '127.0.0.1', port: 0, wsPort: 0, allowAnonymous: true, log: createLogger({ level: 'error' }) });
   http = `http://127.0.0.1:${broker.wsPort}`;
 });
-test.after(async () => { await broker?.close(); });
+test.after(async () => {
+  await broker?.close();
+});
 
 test('the hub serves the page and everything it loads, with the right types', async () => {
   const index = await fetch(`${http}/`);

@@ -23,7 +23,14 @@ const TRIAL_MS = 1500;
 const t = topics();
 const root = new URL('../../../', import.meta.url).pathname;
 
-interface Ctx { dir: string; broker: TestBroker; ctl: Controller; dev: TestDevice; pw: string; ctlPw: string }
+interface Ctx {
+  dir: string;
+  broker: TestBroker;
+  ctl: Controller;
+  dev: TestDevice;
+  pw: string;
+  ctlPw: string;
+}
 const s = suite<Ctx>('broker settings are tried before they are kept', {} as Ctx);
 
 const onDisk = (c: Ctx) => JSON.parse(readFileSync(join(c.dev.stateDir, 'config.json'), 'utf8'));
@@ -49,7 +56,14 @@ s.before(async (c) => {
   c.ctlPw = await addLogin(creds, 'cli', 'controller');
   c.broker = await startAedes({ credentialsFile: creds });
   c.ctl = await connectController(c.broker.url, { username: 'cli', password: c.ctlPw });
-  c.dev = await startTestDevice({ id: ID, brokerUrl: c.broker.url, password: c.pw, roles: { probe: { label: 'boot' } }, extraRoles: [probe], brokerTrialMs: TRIAL_MS });
+  c.dev = await startTestDevice({
+    id: ID,
+    brokerUrl: c.broker.url,
+    password: c.pw,
+    roles: { probe: { label: 'boot' } },
+    extraRoles: [probe],
+    brokerTrialMs: TRIAL_MS,
+  });
   await c.ctl.waitFor(t.status(ID), (p) => p === 'online');
   await c.ctl.waitFor(t.config(ID), (p) => p.revision === 0);
 });
@@ -88,7 +102,10 @@ s('"***" where the device has no secret is refused with its path', async (c) => 
   const e = await c.ctl.configSet(ID, { config: { ...back, roles: { probe: { label: 'y', password: '***' } } } });
   assert.is(e.ok, false);
   assert.ok(['invalid'].includes(e.error!.code), JSON.stringify(e.error));
-  assert.equal(e.error!.details!.map((d) => d.path), ['/roles/probe/password']);
+  assert.equal(
+    e.error!.details!.map((d) => d.path),
+    ['/roles/probe/password'],
+  );
   await stillGood(c, 2);
 });
 
@@ -101,7 +118,10 @@ async function bad(c: Ctx, patch: Record<string, unknown>, reason: RegExp): Prom
   assert.is(r.ok, false, JSON.stringify(r));
   assert.is(r.error!.code, 'apply-failed');
   assert.match(r.error!.message, reason);
-  assert.equal(r.error!.details!.map((d) => d.path), ['/mqtt']);
+  assert.equal(
+    r.error!.details!.map((d) => d.path),
+    ['/mqtt'],
+  );
   assert.ok(ms < TRIAL_MS + 5000, `the refusal came after ${ms} ms`);
   await stillGood(c, before);
   assert.is(retained(c).revision, rev, 'the retained config did not change');
@@ -113,7 +133,7 @@ s('a closed port is tried, refused with the reason, and the device is back', asy
   await bad(c, { url: `mqtt://127.0.0.1:${closed}` }, /ECONNREFUSED|no connection/);
 });
 
-s('a wrong password: the broker\'s refusal is the reason', async (c) => {
+s("a wrong password: the broker's refusal is the reason", async (c) => {
   await bad(c, { password: 'not-the-password' }, /Bad username or password|Not authorized/i);
 });
 
@@ -128,13 +148,34 @@ s('settings that work are kept, and the reply says the broker connected', async 
   await stillGood(c, before + 1);
 });
 
-s('hearth provision waits for the trial and exits non-zero with the broker\'s reason', async (c) => {
+s("hearth provision waits for the trial and exits non-zero with the broker's reason", async (c) => {
   const before = c.dev.runtime.config().revision;
   const file = join(c.dir, 'patch.json');
   writeFileSync(file, JSON.stringify({ mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` } }));
   const out = await new Promise<{ code: number; text: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'device/cli/main.ts'), 'provision', ID, '--patch', '--config', file, '--broker', c.broker.url, '--user', 'cli', '--password', c.ctlPw, '--timeout', '20'],
-      { cwd: root }, (err, stdout, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, text: stdout + stderr }));
+    execFile(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'device/cli/main.ts'),
+        'provision',
+        ID,
+        '--patch',
+        '--config',
+        file,
+        '--broker',
+        c.broker.url,
+        '--user',
+        'cli',
+        '--password',
+        c.ctlPw,
+        '--timeout',
+        '20',
+      ],
+      { cwd: root },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, text: stdout + stderr }),
+    );
   });
   assert.is.not(out.code, 0, out.text);
   assert.match(out.text, /apply-failed/);

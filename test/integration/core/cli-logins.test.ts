@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { startAedes } from '../../helpers/broker.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const cli = (args: string[]) => new Promise<{ code: number; text: string }>((resolve) => {
-  execFile(process.execPath, ['--import', 'tsx', join(root, 'device/cli/main.ts'), ...args], { cwd: root }, (err, stdout, stderr) =>
-    resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, text: stdout + stderr }));
-});
+const cli = (args: string[]) =>
+  new Promise<{ code: number; text: string }>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'device/cli/main.ts'), ...args], { cwd: root }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, text: stdout + stderr }),
+    );
+  });
 
 test('add-device and remove-device honour --credentials written after the subcommand', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-'));
@@ -38,7 +40,7 @@ test('add-device and remove-device honour --credentials written after the subcom
   }
 });
 
-test('provision with a device\'s login says why it is refused', async () => {
+test("provision with a device's login says why it is refused", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-'));
   const file = join(dir, 'creds.json');
   const add = await cli(['hub', 'add-device', 'kitchen', '--credentials', file]);
@@ -47,7 +49,21 @@ test('provision with a device\'s login says why it is refused', async () => {
   try {
     const cfg = join(dir, 'patch.json');
     writeFileSync(cfg, '{"name":"x"}');
-    const r = await cli(['provision', 'kitchen', '--patch', '--config', cfg, '--broker', broker.url, '--user', 'kitchen', '--password', pw, '--timeout', '3']);
+    const r = await cli([
+      'provision',
+      'kitchen',
+      '--patch',
+      '--config',
+      cfg,
+      '--broker',
+      broker.url,
+      '--user',
+      'kitchen',
+      '--password',
+      pw,
+      '--timeout',
+      '3',
+    ]);
     assert.is.not(r.code, 0);
     assert.match(r.text, /Identifier rejected/i);
     assert.match(r.text, /device rights/);

@@ -10,12 +10,17 @@ let house: RunningHouse;
 type Cmps = Record<string, Record<string, unknown> & { p: string; command_topic?: string }>;
 const discovery = (id: string) => (house.retained(`homeassistant/device/${id}/config`) as { cmps: Cmps }).cmps;
 const detail = (id: string, role: string) => (house.retained(`hearth/${id}/state/${role}`) as { detail: any; since: string }).detail;
-const stateOf = (id: string, role: string) => house.retained(`hearth/${id}/state/${role}`) as { since: string; status: string; detail: any };
+const stateOf = (id: string, role: string) =>
+  house.retained(`hearth/${id}/state/${role}`) as { since: string; status: string; detail: any };
 
 const until = (what: string, cond: () => boolean, timeoutMs = 20_000) => waitUntil(what, cond, { timeoutMs, everyMs: 250 });
 
-test.before(async () => { house = await startHouse({ port: 1884, wsPort: 8081 }); });
-test.after(async () => { await house?.stop(); });
+test.before(async () => {
+  house = await startHouse({ port: 1884, wsPort: 8081 });
+});
+test.after(async () => {
+  await house?.stop();
+});
 
 test('every entity with a command topic works with the payload Home Assistant sends', async () => {
   const driven = new Set<string>();
@@ -52,20 +57,46 @@ test('every entity with a command topic works with the payload Home Assistant se
   for (const mode of ['bypass', 'memory', 'full']) {
     const before = detail('shack', 'tuner').counts.presses;
     press('shack', `tune_${mode}`, 'PRESS');
-    await until(`${mode} done`, () => { const d = detail('shack', 'tuner'); return d.counts.presses === before + 1 && d.status !== 'pressing' && d.status !== 'tuning' && d.last !== null; }, 20_000);
+    await until(
+      `${mode} done`,
+      () => {
+        const d = detail('shack', 'tuner');
+        return d.counts.presses === before + 1 && d.status !== 'pressing' && d.status !== 'tuning' && d.last !== null;
+      },
+      20_000,
+    );
     assert.is(detail('shack', 'tuner').last.mode, mode);
     await new Promise((r) => setTimeout(r, 1200));
   }
   // restart buttons: each role of the device starts again (a new `since`)
-  for (const [id, role] of [['kitchen', 'player'], ['lounge', 'player'], ['study', 'player'], ['living', 'source'], ['hall', 'waker'], ['shack', 'tuner'], ['box', 'hub']] as const) {
+  for (const [id, role] of [
+    ['kitchen', 'player'],
+    ['lounge', 'player'],
+    ['study', 'player'],
+    ['living', 'source'],
+    ['hall', 'waker'],
+    ['shack', 'tuner'],
+    ['box', 'hub'],
+  ] as const) {
     const since = stateOf(id, role).since;
     press(id, 'restart', 'PRESS');
-    await until(`${id} ${role} restarted`, () => { const s = stateOf(id, role); return s.since !== since && s.status === 'running'; }, 30_000);
+    await until(
+      `${id} ${role} restarted`,
+      () => {
+        const s = stateOf(id, role);
+        return s.since !== since && s.status === 'running';
+      },
+      30_000,
+    );
   }
   // every entity that has a command topic was driven
-  const all = ['box', 'living', 'kitchen', 'lounge', 'study', 'hall', 'shack'].flatMap((id) => Object.entries(discovery(id)).filter(([, c]) => c.command_topic).map(([k]) => `${id}/${k}`));
+  const all = ['box', 'living', 'kitchen', 'lounge', 'study', 'hall', 'shack'].flatMap((id) =>
+    Object.entries(discovery(id))
+      .filter(([, c]) => c.command_topic)
+      .map(([k]) => `${id}/${k}`),
+  );
   const left = all.filter((k) => !driven.has(k) && !/^(lounge|study)\/(volume|mute|stream)$/.test(k));
-  assert.equal(left, [], 'each kind of entity driven (lounge and study have the kitchen\'s)');
+  assert.equal(left, [], "each kind of entity driven (lounge and study have the kitchen's)");
 });
 
 test('a bare payload Home Assistant should not send is refused with a reply, and changes nothing', async () => {

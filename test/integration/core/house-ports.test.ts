@@ -19,11 +19,16 @@ async function occupy(port: number): Promise<Server> {
 
 for (const which of ['MQTT', 'console'] as const) {
   test(`a taken ${which} port: a clear message and exit code 2, nothing started`, async () => {
-    const mqtt = await freePort(), ws = await freePort();
+    const mqtt = await freePort(),
+      ws = await freePort();
     const taken = await occupy(which === 'MQTT' ? mqtt : ws);
     const dir = mkdtempSync(join(tmpdir(), 'hearth-house-ports-'));
     try {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', 'house', '--state-dir', join(dir, 'h'), '--port', String(mqtt), '--ws-port', String(ws)], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'device/cli/main.ts', 'house', '--state-dir', join(dir, 'h'), '--port', String(mqtt), '--ws-port', String(ws)],
+        { cwd: root, encoding: 'utf8', timeout: 60_000 },
+      );
       assert.is(r.status, 2, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`the ${which} port 127\\.0\\.0\\.1:${which === 'MQTT' ? mqtt : ws} is taken`));
       assert.not.match(r.stdout, /is running/);

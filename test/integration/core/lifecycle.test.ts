@@ -21,10 +21,12 @@ const root = new URL('../../../', import.meta.url).pathname;
 
 /** `flaky`: throws from start `failures` times (counted per device), then runs and answers `hello`. */
 const flakySpec = defineRole({
-  name: 'flaky', description: 'test role that fails to start a set number of times',
+  name: 'flaky',
+  description: 'test role that fails to start a set number of times',
   config: Obj({ failures: Type.Integer({ minimum: 0 }) }),
   commands: { hello: { description: 'answers', args: Obj({}) } },
-  state: Obj({ attempts: Type.Integer() }), events: {},
+  state: Obj({ attempts: Type.Integer() }),
+  events: {},
 });
 function flakyRole(): RoleFactory<typeof flakySpec> {
   let attempts = 0;
@@ -34,42 +36,81 @@ function flakyRole(): RoleFactory<typeof flakySpec> {
       if (attempts <= deps.config.failures) throw new Error(`flaky start ${attempts} of ${deps.config.failures} fails`);
       deps.link.publishState({ attempts });
     },
-    async apply() { return 'restart'; },
+    async apply() {
+      return 'restart';
+    },
     async stop() {},
-    commands: { async hello() { return { hello: 'world', attempts }; } },
+    commands: {
+      async hello() {
+        return { hello: 'world', attempts };
+      },
+    },
   });
 }
 
 /** `announcer`: announces one stream (retained) when it starts, as a source role does. */
 const announcerSpec = defineRole({
-  name: 'announcer', description: 'test role that announces a stream',
-  config: Obj({ stream: Type.String() }), commands: {}, state: Obj({}), events: {},
+  name: 'announcer',
+  description: 'test role that announces a stream',
+  config: Obj({ stream: Type.String() }),
+  commands: {},
+  state: Obj({}),
+  events: {},
 });
 const announcerRole: RoleFactory<typeof announcerSpec> = (deps) => ({
   async start() {
     deps.link.publishStream(deps.config.stream, {
-      v: 2, stream: deps.config.stream, device: deps.device.id, name: 'Test stream', group: '239.255.0.1', port: 46000,
-      encoding: 'L16', rate: 48000, channels: 2, payloadType: 127, enabled: true,
+      v: 2,
+      stream: deps.config.stream,
+      device: deps.device.id,
+      name: 'Test stream',
+      group: '239.255.0.1',
+      port: 46000,
+      encoding: 'L16',
+      rate: 48000,
+      channels: 2,
+      payloadType: 127,
+      enabled: true,
     });
   },
-  async apply() { return 'restart'; },
+  async apply() {
+    return 'restart';
+  },
   async stop() {},
   commands: {},
 });
 
-interface DeviceProc { child: ChildProcess; pid: number; exited: Promise<void> }
+interface DeviceProc {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<void>;
+}
 
 /** Starts test/helpers/device-process.ts on `stateDir` and waits for its ready line. */
 async function spawnDevice(stateDir: string): Promise<DeviceProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/helpers/device-process.ts'), stateDir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/helpers/device-process.ts'), stateDir], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const ready = await new Promise<{ pid: number }>((resolve, reject) => {
     // A child that never says ready is killed, or it would keep this file's process alive after the suite.
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`device process not ready after 15 s: ${stderr}`)); }, 15_000);
-    createInterface({ input: child.stdout! }).once('line', (l) => { clearTimeout(timer); resolve(JSON.parse(l)); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`device process exited (${code}): ${stderr}`)); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`device process not ready after 15 s: ${stderr}`));
+    }, 15_000);
+    createInterface({ input: child.stdout! }).once('line', (l) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(l));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`device process exited (${code}): ${stderr}`));
+    });
   });
   return { child, pid: ready.pid, exited };
 }
@@ -81,7 +122,11 @@ function writeConfig(stateDir: string, id: string, url: string, roles: Record<st
 const retainedOf = async (url: string, filter: string, predicate: (p: any) => boolean) => {
   // A fresh client: what it gets on subscribing is, by definition, retained on the broker.
   const late = await connectController(url);
-  try { return (await late.waitFor(filter, predicate, 5000)).payload; } finally { await late.close(); }
+  try {
+    return (await late.waitFor(filter, predicate, 5000)).payload;
+  } finally {
+    await late.close();
+  }
 };
 
 /** After a broker restart: resolves once the controller is reconnected and subscribed again (it sees its own message). */
@@ -89,7 +134,12 @@ async function controllerBack(ctl: Controller): Promise<void> {
   const nonce = `sync-${Math.random().toString(36).slice(2)}`;
   for (let i = 0; i < 40; i++) {
     ctl.client.publish('hearth/test-sync/event/sync', nonce, { qos: 0 });
-    try { await ctl.waitFor('hearth/test-sync/event/sync', (p) => p === nonce, 250); return; } catch { /* not yet */ }
+    try {
+      await ctl.waitFor('hearth/test-sync/event/sync', (p) => p === nonce, 250);
+      return;
+    } catch {
+      /* not yet */
+    }
   }
   throw new Error('the controller did not come back after the broker restart');
 }
@@ -105,7 +155,11 @@ for (const { kind, start } of BROKERS) {
     c.devs = [];
   });
   s.after(async (c) => {
-    for (const p of c.procs) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+    for (const p of c.procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill('SIGKILL');
+        await p.exited;
+      }
     for (const d of c.devs) await d.stop().catch(() => {});
     await c.ctl?.close();
     await c.broker?.stop();
@@ -160,7 +214,9 @@ for (const { kind, start } of BROKERS) {
       const st = (await late.waitFor(t.state(id, 'probe'), () => true, 5000)).payload;
       assert.is(st.status, 'running');
       assert.is(st.detail.label, 'provisioned');
-    } finally { await late.close(); }
+    } finally {
+      await late.close();
+    }
     await controllerBack(c.ctl);
     assert.ok(dev.runtime.link().connects > linkBefore);
     // Subscriptions came back too: commands and config/set work after the restart.
@@ -172,7 +228,12 @@ for (const { kind, start } of BROKERS) {
 
   s('broker settings changed by config/set, then the broker restarted: stream announcements are still republished', async (c) => {
     const id = `ann-${kind}`;
-    const dev = await startTestDevice({ id, brokerUrl: c.broker.url, roles: { announcer: { stream: 'radio' } }, extraRoles: [{ spec: announcerSpec, factory: announcerRole }] });
+    const dev = await startTestDevice({
+      id,
+      brokerUrl: c.broker.url,
+      roles: { announcer: { stream: 'radio' } },
+      extraRoles: [{ spec: announcerSpec, factory: announcerRole }],
+    });
     c.devs.push(dev);
     await c.ctl.waitFor(t.stream(id, 'radio'), (x) => x.enabled === true);
     const mark = c.ctl.mark();
@@ -186,7 +247,9 @@ for (const { kind, start } of BROKERS) {
       const ann = (await late.waitFor(t.stream(id, 'radio'), () => true, 5000)).payload;
       assert.is(ann.device, id);
       assert.is(ann.enabled, true);
-    } finally { await late.close(); }
+    } finally {
+      await late.close();
+    }
     await controllerBack(c.ctl);
   });
 
@@ -194,8 +257,11 @@ for (const { kind, start } of BROKERS) {
     const id = `crash-${kind}`;
     const mark = c.ctl.mark();
     const dev = await startTestDevice({
-      id, brokerUrl: c.broker.url, roles: { probe: { label: 'p' }, flaky: { failures: 1 } },
-      extraRoles: [probe, { spec: flakySpec, factory: flakyRole() }], restartMinMs: 1500,
+      id,
+      brokerUrl: c.broker.url,
+      roles: { probe: { label: 'p' }, flaky: { failures: 1 } },
+      extraRoles: [probe, { spec: flakySpec, factory: flakyRole() }],
+      restartMinMs: 1500,
     });
     c.devs.push(dev);
     // flaky failed its first start: reported as an event and in its state, while probe runs.
@@ -229,7 +295,7 @@ for (const { kind, start } of BROKERS) {
     const st = (await c.ctl.waitFor(t.state(id, 'probe'), (x) => x.status === 'running', 5000, crashMark)).payload;
     assert.is(st.restarts, 1);
     assert.ok((await c.ctl.cmd(id, 'probe', 'echo', { text: 'z' })).ok);
-    assert.is(c.ctl.seen(t.state(id, 'flaky')).length, flakyStatesBefore, 'flaky was not touched by probe\'s crash');
+    assert.is(c.ctl.seen(t.state(id, 'flaky')).length, flakyStatesBefore, "flaky was not touched by probe's crash");
   });
 
   s('a clean stop publishes "offline" itself (no will needed) and it stays retained', async (c) => {

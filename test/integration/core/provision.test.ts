@@ -16,7 +16,12 @@ const ID = 'kitchen';
 const SECRET = 's3cret-pw';
 const t = topics();
 
-interface Ctx { broker: TestBroker; ctl: Controller; dev: TestDevice; url: string }
+interface Ctx {
+  broker: TestBroker;
+  ctl: Controller;
+  dev: TestDevice;
+  url: string;
+}
 
 function onDisk(dev: TestDevice): { revision: number; config: any } {
   return JSON.parse(readFileSync(join(dev.stateDir, 'config.json'), 'utf8'));
@@ -36,7 +41,12 @@ const paths = (e: NonNullable<Reply['error']>) => (e.details ?? []).map((d) => d
 
 /** Everything the device published (not what the controller sent it). */
 function fromDevice(ctl: Controller): string {
-  return JSON.stringify(ctl.seen('hearth/#').filter((m) => { const k = t.parse(m.topic)?.kind; return k !== 'config-set' && k !== 'cmd'; }));
+  return JSON.stringify(
+    ctl.seen('hearth/#').filter((m) => {
+      const k = t.parse(m.topic)?.kind;
+      return k !== 'config-set' && k !== 'cmd';
+    }),
+  );
 }
 
 for (const { kind, start } of BROKERS) {
@@ -57,7 +67,14 @@ for (const { kind, start } of BROKERS) {
     c.broker = await start();
     c.url = c.broker.url;
     c.ctl = await connectController(c.url);
-    c.dev = await startTestDevice({ id: ID, brokerUrl: c.url, password: SECRET, roles: { probe: { label: 'boot' } }, extraRoles: [probe], extra: { name: 'Kitchen' } });
+    c.dev = await startTestDevice({
+      id: ID,
+      brokerUrl: c.url,
+      password: SECRET,
+      roles: { probe: { label: 'boot' } },
+      extraRoles: [probe],
+      extra: { name: 'Kitchen' },
+    });
     await c.ctl.waitFor(t.status(ID), (p) => p === 'online');
     await c.ctl.waitFor(t.config(ID), (p) => p.revision === 0);
   });
@@ -103,7 +120,9 @@ for (const { kind, start } of BROKERS) {
     try {
       const got = (await late.waitFor(t.config(ID), (p) => p.revision === 1, 3000)).raw;
       assert.not.ok(got.toString().includes(SECRET));
-    } finally { await late.close(); }
+    } finally {
+      await late.close();
+    }
     assert.not.ok(fromDevice(c.ctl).includes(SECRET));
   });
 
@@ -131,7 +150,9 @@ for (const { kind, start } of BROKERS) {
   });
 
   s('schema violations: every error named by its JSON path, request id echoed', async (c) => {
-    const r = await c.ctl.configSet(ID, { patch: { mqtt: { keepaliveS: 1, url: 'http://nope' }, roles: { probe: { label: 5 } }, telemetry: { intervalS: 0 } } });
+    const r = await c.ctl.configSet(ID, {
+      patch: { mqtt: { keepaliveS: 1, url: 'http://nope' }, roles: { probe: { label: 5 } }, telemetry: { intervalS: 0 } },
+    });
     const e = refusedWith(r, 'invalid');
     assert.ok(r.id.length > 0, 'the request id is echoed');
     assert.equal(paths(e), ['/mqtt/keepaliveS', '/mqtt/url', '/roles/probe/label', '/telemetry/intervalS']);
@@ -145,7 +166,10 @@ for (const { kind, start } of BROKERS) {
   });
 
   s('unknown fields are refused at every level (config, role slice, envelope)', async (c) => {
-    const e1 = refusedWith(await c.ctl.configSet(ID, { patch: { colour: 'red', roles: { probe: { volume: 3 } }, mqtt: { qos: 2 } } }), 'invalid'); // (mqtt.tls is a field now)
+    const e1 = refusedWith(
+      await c.ctl.configSet(ID, { patch: { colour: 'red', roles: { probe: { volume: 3 } }, mqtt: { qos: 2 } } }),
+      'invalid',
+    ); // (mqtt.tls is a field now)
     assert.equal(paths(e1), ['/colour', '/mqtt/qos', '/roles/probe/volume']);
     assert.ok(e1.details!.every((d) => d.message === 'unknown field'));
     const e2 = refusedWith(await c.ctl.configSet(ID, { patch: { roles: { nosuchrole: {} } } }), 'invalid');
@@ -245,7 +269,15 @@ for (const { kind, start } of BROKERS) {
   });
 
   s('N-1: a format-1 config in a version-1 request is accepted, upgraded, stored as format 2', async (c) => {
-    const v1 = { v: 1, id: ID, name: 'Old kitchen', broker: c.url, password: SECRET, telemetryIntervalS: 600, roles: { probe: { label: 'from-v1' } } };
+    const v1 = {
+      v: 1,
+      id: ID,
+      name: 'Old kitchen',
+      broker: c.url,
+      password: SECRET,
+      telemetryIntervalS: 600,
+      roles: { probe: { label: 'from-v1' } },
+    };
     const id = 'old-controller-1';
     const mark = c.ctl.mark();
     const r = await c.ctl.raw(t.configSet(ID), JSON.stringify({ v: 1, id, config: v1 }), ID, 10_000);
@@ -254,7 +286,14 @@ for (const { kind, start } of BROKERS) {
     assert.is((r.result as any).revision, 4);
     const disk = onDisk(c.dev);
     assert.is(disk.revision, 4);
-    assert.equal(disk.config, { v: 2, id: ID, name: 'Old kitchen', mqtt: { url: c.url, password: SECRET }, telemetry: { intervalS: 600 }, roles: { probe: { label: 'from-v1' } } });
+    assert.equal(disk.config, {
+      v: 2,
+      id: ID,
+      name: 'Old kitchen',
+      mqtt: { url: c.url, password: SECRET },
+      telemetry: { intervalS: 600 },
+      roles: { probe: { label: 'from-v1' } },
+    });
     const cfg = (await c.ctl.waitFor(t.config(ID), (p) => p.revision === 4)).payload;
     assert.is(cfg.config.v, 2);
     assert.is(cfg.config.mqtt.password, '***');

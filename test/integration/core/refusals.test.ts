@@ -15,7 +15,11 @@ import { topics, type Reply } from '../../../protocol/index.ts';
 
 const ID = 'kitchen';
 const t = topics();
-interface Ctx { broker: TestBroker; ctl: Controller; dev: TestDevice }
+interface Ctx {
+  broker: TestBroker;
+  ctl: Controller;
+  dev: TestDevice;
+}
 const s = suite<Ctx>('refusals over MQTT', {} as Ctx);
 
 s.before(async (c) => {
@@ -25,11 +29,18 @@ s.before(async (c) => {
   await c.ctl.waitFor(t.status(ID), (p) => p === 'online');
   await c.ctl.waitFor(t.config(ID), (p) => p.revision === 0);
 });
-s.after(async (c) => { await c.dev?.stop(); await c.ctl?.close(); await c.broker?.stop(); });
+s.after(async (c) => {
+  await c.dev?.stop();
+  await c.ctl?.close();
+  await c.broker?.stop();
+});
 
 async function unchanged(c: Ctx) {
   assert.is(c.dev.runtime.config().revision, 0);
-  assert.not.ok('revision' in JSON.parse(readFileSync(join(c.dev.stateDir, 'config.json'), 'utf8')), 'the file on disk is the one written at boot');
+  assert.not.ok(
+    'revision' in JSON.parse(readFileSync(join(c.dev.stateDir, 'config.json'), 'utf8')),
+    'the file on disk is the one written at boot',
+  );
   assert.is(c.ctl.seen(t.config(ID)).at(-1)!.payload.revision, 0);
   const p = await c.ctl.cmd(ID, 'device', 'ping');
   assert.ok(p.ok);
@@ -53,7 +64,12 @@ s('invalid UTF-8 inside a string is refused (it was saved as U+FFFD)', async (c)
 });
 
 s('a byte-order mark is named, not shown as an invisible character', async (c) => {
-  refused(await set(c, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"v":2,"id":"bom","patch":{}}')])), 'bad-json', '', /byte-order mark/);
+  refused(
+    await set(c, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"v":2,"id":"bom","patch":{}}')])),
+    'bad-json',
+    '',
+    /byte-order mark/,
+  );
   await unchanged(c);
 });
 

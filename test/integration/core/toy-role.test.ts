@@ -23,7 +23,8 @@ const kettleSpec = defineRole({
   description: 'test role: a kettle',
   config: KettleConfig,
   // A rule the schema cannot say: the water must fit.
-  check: (c: { capacityL: number; fillL?: number }) => ((c.fillL ?? 0) > c.capacityL ? [{ path: '/fillL', message: `more than the ${c.capacityL} l the kettle holds` }] : []),
+  check: (c: { capacityL: number; fillL?: number }) =>
+    (c.fillL ?? 0) > c.capacityL ? [{ path: '/fillL', message: `more than the ${c.capacityL} l the kettle holds` }] : [],
   commands: {
     boil: {
       description: 'heats the water to a temperature',
@@ -34,7 +35,16 @@ const kettleSpec = defineRole({
   state: Obj({ tempC: Type.Number(), boils: Type.Integer() }),
   events: { boiled: Obj({ tempC: Type.Number() }, { description: 'the water reached its target' }) },
   homeassistant: (ha: HaContext<unknown>) => [
-    { key: 'kettle_temp', component: { p: 'sensor', name: 'Water', state_topic: ha.stateTopic, value_template: detailTemplate('tempC'), unit_of_measurement: '°C' } },
+    {
+      key: 'kettle_temp',
+      component: {
+        p: 'sensor',
+        name: 'Water',
+        state_topic: ha.stateTopic,
+        value_template: detailTemplate('tempC'),
+        unit_of_measurement: '°C',
+      },
+    },
     {
       key: 'kettle_boil',
       component: { p: 'button', name: 'Boil', command_topic: ha.haCommandTopic('kettle_boil') },
@@ -48,8 +58,12 @@ const kettleRole: RoleFactory<typeof kettleSpec> = (deps) => {
   let boils = 0;
   const publish = () => deps.link.publishState({ tempC, boils });
   return {
-    async start() { publish(); },
-    async apply() { return 'restart'; },
+    async start() {
+      publish();
+    },
+    async apply() {
+      return 'restart';
+    },
     async stop() {},
     commands: {
       async boil({ targetC }) {
@@ -69,11 +83,18 @@ test.before(async () => {
   broker = await startAedes();
   ctl = await connectController(broker.url, { specs: [...ROLE_SPECS, kettleSpec] });
   dev = await startTestDevice({
-    id: 'kitchen', brokerUrl: broker.url, extraRoles: [{ spec: kettleSpec, factory: kettleRole }],
-    roles: { kettle: { capacityL: 1.7 } }, extra: { homeassistant: { enabled: true } },
+    id: 'kitchen',
+    brokerUrl: broker.url,
+    extraRoles: [{ spec: kettleSpec, factory: kettleRole }],
+    roles: { kettle: { capacityL: 1.7 } },
+    extra: { homeassistant: { enabled: true } },
   });
 });
-test.after(async () => { await dev?.stop(); await ctl?.close(); await broker?.stop(); });
+test.after(async () => {
+  await dev?.stop();
+  await ctl?.close();
+  await broker?.stop();
+});
 
 test('its state is published, its command runs by name, its event follows; arguments are checked by its spec alone', async () => {
   const first = await ctl.waitFor(t.state('kitchen', 'kettle'), (p) => p.status === 'running' && p.detail?.tempC === 20, 10_000);
@@ -96,11 +117,14 @@ test('its config rule refuses a config/set with the path, and nothing changes', 
   const r = await ctl.configSet('kitchen', { patch: { roles: { kettle: { capacityL: 1.7, fillL: 3 } } } });
   assert.is(r.ok, false);
   assert.is(r.error!.code, 'invalid');
-  assert.equal(r.error!.details!.map((d) => d.path), ['/roles/kettle/fillL']);
+  assert.equal(
+    r.error!.details!.map((d) => d.path),
+    ['/roles/kettle/fillL'],
+  );
   assert.equal(dev.runtime.config().config.roles.kettle, { capacityL: 1.7 });
 });
 
-test('its Home Assistant entities are in the discovery message, and the button\'s plain payload boils the water', async () => {
+test("its Home Assistant entities are in the discovery message, and the button's plain payload boils the water", async () => {
   const d = await ctl.waitFor('homeassistant/device/kitchen/config', (p) => p?.cmps?.kettle_boil, 10_000);
   assert.equal(d.payload.cmps.kettle_temp.state_topic, 'hearth/kitchen/state/kettle');
   assert.is(d.payload.cmps.kettle_boil.command_topic, 'hearth/kitchen/cmd/ha/kettle_boil');
@@ -115,8 +139,11 @@ test('its Home Assistant entities are in the discovery message, and the button\'
 
 test('nothing outside this test knows the role', () => {
   let hits = '';
-  try { hits = execFileSync('git', ['grep', '-il', 'kettle', '--', 'protocol', 'device'], { cwd: root, encoding: 'utf8' }).trim(); }
-  catch (e) { if ((e as { status?: number }).status !== 1) throw e; } // 1: no match
+  try {
+    hits = execFileSync('git', ['grep', '-il', 'kettle', '--', 'protocol', 'device'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch (e) {
+    if ((e as { status?: number }).status !== 1) throw e;
+  } // 1: no match
   assert.is(hits, '', `files naming it: ${hits}`);
   assert.equal(ctl.violations(), [], 'every state and event it published fits its spec');
 });

@@ -28,11 +28,12 @@ function ramp(frames: number): Int16Array {
  * Steps between pulls may jump (the capture process keeps only the newest frames), so not all.
  */
 function rampShare(s: Int16Array): { share: number; pairs: number } {
-  let ok = 0, pairs = 0;
+  let ok = 0,
+    pairs = 0;
   for (let i = 1; i < s.length / 2; i++) {
     if (s[2 * i] === 0 || s[2 * i - 2] === 0) continue;
     pairs++;
-    if (s[2 * i] === s[2 * i + 1] && ((s[2 * i]! - s[2 * i - 2]! + 65536) % 65536) === 1) ok++;
+    if (s[2 * i] === s[2 * i + 1] && (s[2 * i]! - s[2 * i - 2]! + 65536) % 65536 === 1) ok++;
   }
   return { share: pairs ? ok / pairs : 0, pairs };
 }
@@ -51,8 +52,13 @@ interface Harness {
 function contract(name: string, make: () => Harness): void {
   const t = suite(`audio-in contract: ${name}`);
   let h: Harness;
-  t.before.each(() => { h = make(); });
-  t.after.each(async () => { await h.input.close(); h.cleanup(); });
+  t.before.each(() => {
+    h = make();
+  });
+  t.after.each(async () => {
+    await h.input.close();
+    h.cleanup();
+  });
 
   t('read returns exactly the frames asked for, before open, while open and after close', async () => {
     assert.is(h.input.read(100).length, 200);
@@ -71,7 +77,9 @@ function contract(name: string, make: () => Harness): void {
     // on a loaded machine) is pulled on, up to 10 s, instead of failing on 200 ms of padding.
     const deadline = Date.now() + 10_000;
     for (let i = 0; i < 40 || (h.input.counters().delivered < 480 && Date.now() < deadline); i++) {
-      got.push(h.input.read(240)); total += 240; await sleep(5);
+      got.push(h.input.read(240));
+      total += 240;
+      await sleep(5);
     }
     h.verify(got);
     const c = h.input.counters();
@@ -87,13 +95,19 @@ function contract(name: string, make: () => Harness): void {
   });
 
   t('a live device absent at open: silence and the error, then it opens by itself when it appears', async () => {
-    if (!h.absent || !h.present) { assert.is(h.input.lastError(), null, 'a generated input has no device to lose'); return; }
+    if (!h.absent || !h.present) {
+      assert.is(h.input.lastError(), null, 'a generated input has no device to lose');
+      return;
+    }
     h.absent();
     await h.input.open(FMT);
     assert.is(h.input.status(), 'failed');
     assert.ok(h.input.lastError());
     const s = h.input.read(480);
-    assert.ok(s.every((x) => x === 0), 'silence while failed');
+    assert.ok(
+      s.every((x) => x === 0),
+      'silence while failed',
+    );
     assert.ok(h.input.counters().padded >= 480);
     h.present();
     const t0 = Date.now();
@@ -108,7 +122,8 @@ contract('tone', () => ({
   input: createToneInput({ frequency: 1000, amplitude: 0.5 }),
   verify(got) {
     const s = Int16Array.from(got.flatMap((b) => [...b]));
-    let crossings = 0, peak = 0;
+    let crossings = 0,
+      peak = 0;
     for (let i = 1; i < s.length / 2; i++) {
       if (s[2 * i - 2]! < 0 && s[2 * i]! >= 0) crossings++;
       peak = Math.max(peak, Math.abs(s[2 * i]!));
@@ -140,7 +155,10 @@ contract('ALSA capture (alsa-capture in a child, file-backed device)', () => {
   const alsa = alsaFiles(['mic']);
   writeFileSync(alsa.inFile, Buffer.from(ramp(10 * 48000).buffer));
   return {
-    input: createAlsaInput({ device: 'mic' }, { clock: new RealClock(), log: memoryLogger(), env: alsa.env, retryMinMs: 100, retryMaxMs: 400 }),
+    input: createAlsaInput(
+      { device: 'mic' },
+      { clock: new RealClock(), log: memoryLogger(), env: alsa.env, retryMinMs: 100, retryMaxMs: 400 },
+    ),
     alsa,
     verify(got) {
       // The file device is unpaced and replays (and floods the capture process, so pulls answer

@@ -26,9 +26,17 @@ const bytesOf = (b: Int16Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLen
 function sinkChildren(): number[] {
   const out: number[] = [];
   let kids: string[] = [];
-  try { kids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').split(/\s+/).filter(Boolean); } catch { return out; }
+  try {
+    kids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').split(/\s+/).filter(Boolean);
+  } catch {
+    return out;
+  }
   for (const k of kids) {
-    try { if (readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('audio-out.speaker-child')) out.push(Number(k)); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('audio-out.speaker-child')) out.push(Number(k));
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -49,10 +57,23 @@ type Make = () => Harness;
 
 const makeSpeaker: Make = () => {
   const alsa = alsaFiles(['dac']);
-  const sink = createSpeakerSink({ device: 'dac', clock: new RealClock(), log: memoryLogger(), env: alsa.env, bufferMs: 100, retryMinMs: 100, retryMaxMs: 400 });
+  const sink = createSpeakerSink({
+    device: 'dac',
+    clock: new RealClock(),
+    log: memoryLogger(),
+    env: alsa.env,
+    bufferMs: 100,
+    retryMinMs: 100,
+    retryMaxMs: 400,
+  });
   return {
-    sink, alsa, output: () => alsa.read('dac'),
-    yank: () => { alsa.setOutputs([]); for (const pid of sinkChildren()) process.kill(pid, 'SIGABRT'); },
+    sink,
+    alsa,
+    output: () => alsa.read('dac'),
+    yank: () => {
+      alsa.setOutputs([]);
+      for (const pid of sinkChildren()) process.kill(pid, 'SIGABRT');
+    },
     fix: () => alsa.setOutputs(['dac']),
     absentAtStart: () => alsa.setOutputs([]),
   };
@@ -65,7 +86,9 @@ const makeSim: Make = () => {
   const mirror = createSpeakerSink({ device: 'mirror', clock, log, env: alsa.env, bufferMs: 100 });
   const sink = createSimDac({ device: 'sim0', clock, log, mirror, ppm: 80, bufferMs: 100, retryMinMs: 100, retryMaxMs: 400 });
   return {
-    sink, alsa, output: () => alsa.read('mirror'),
+    sink,
+    alsa,
+    output: () => alsa.read('mirror'),
     yank: () => sink.unplug('USB device gone'),
     fix: () => sink.plug(),
     absentAtStart: () => sink.unplug('no such device'),
@@ -75,8 +98,13 @@ const makeSim: Make = () => {
 function contract(name: string, make: Make): void {
   const t = suite(`audio-out contract: ${name}`);
   let h: Harness;
-  t.before.each(() => { h = make(); });
-  t.after.each(async () => { await h.sink.close(); h.alsa.cleanup(); });
+  t.before.each(() => {
+    h = make();
+  });
+  t.after.each(async () => {
+    await h.sink.close();
+    h.alsa.cleanup();
+  });
 
   t('open, write, and every byte reaches the ALSA device in order', async () => {
     assert.is(h.sink.writable(), 0, 'nothing is writable before open');
@@ -127,7 +155,10 @@ function contract(name: string, make: Make): void {
     await sleep(200);
     const p2 = h.sink.position();
     const rate = ((p2.framesConsumed - p1.framesConsumed) * 1000) / (p2.wallMs - p1.wallMs);
-    assert.ok(Math.abs(rate - 48000) < 3000 || p2.framesConsumed === h.sink.framesWritten(), `nominal pace while lost (${rate.toFixed(0)} Hz)`);
+    assert.ok(
+      Math.abs(rate - 48000) < 3000 || p2.framesConsumed === h.sink.framesWritten(),
+      `nominal pace while lost (${rate.toFixed(0)} Hz)`,
+    );
     await sleep(300);
     assert.is(events.filter((e) => e.startsWith('lost')).length, 1, 'retries do not repeat the lost event');
     h.fix();
@@ -139,7 +170,10 @@ function contract(name: string, make: Make): void {
     assert.is(h.sink.position().epoch, epoch);
     await h.sink.close();
     const out = h.output();
-    assert.ok(out.length >= b.byteLength && out.subarray(out.length - b.byteLength).equals(bytesOf(b)), 'the block written after restore reached the device');
+    assert.ok(
+      out.length >= b.byteLength && out.subarray(out.length - b.byteLength).equals(bytesOf(b)),
+      'the block written after restore reached the device',
+    );
   });
 
   t('a device vanishing mid-stream: writes are discarded without throwing, then it comes back in a new epoch', async () => {

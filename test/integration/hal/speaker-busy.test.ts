@@ -30,7 +30,7 @@ test('busy reports from a child with delay readings: nothing played, nothing wri
     }
     assert.ok(sink.framesWritten() <= 4800 + 960 + 240, `written ${sink.framesWritten()} frames, past bufferMs + slack`);
     // Then real readings: frames consumed = accepted − 4800.
-    for (const t1 = Date.now(); sink.position().framesConsumed === 0 && Date.now() - t1 < 2000; ) await sleep(10);
+    for (const t1 = Date.now(); sink.position().framesConsumed === 0 && Date.now() - t1 < 2000;) await sleep(10);
     assert.is(sink.position().framesConsumed, sink.framesWritten() - 4800);
   } finally {
     await sink.close();

@@ -16,20 +16,33 @@ import { alsaFiles } from '../../helpers/alsa.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
-test('a sink process whose wall clock is 50 ms ahead: positions are stamped in the player\'s clock', async () => {
+test("a sink process whose wall clock is 50 ms ahead: positions are stamped in the player's clock", async () => {
   assert.ok(existsSync(LIBFAKETIME), `libfaketime (Debian package faketime) at ${LIBFAKETIME}`);
   const alsa = alsaFiles(['dac']);
   const clock = new RealClock();
-  const sink = createSpeakerSink({ device: 'dac', clock, log: memoryLogger(), bufferMs: 40, env: { ...alsa.env, LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.050', DONT_FAKE_MONOTONIC: '1' } });
+  const sink = createSpeakerSink({
+    device: 'dac',
+    clock,
+    log: memoryLogger(),
+    bufferMs: 40,
+    env: { ...alsa.env, LD_PRELOAD: LIBFAKETIME, FAKETIME: '+0.050', DONT_FAKE_MONOTONIC: '1' },
+  });
   try {
     await sink.open({ rate: 48000, channels: 2 });
     assert.is(sink.status(), 'open', sink.lastError() ?? '');
     const block = new Int16Array(240 * 2);
-    let ahead = -Infinity, behind = -Infinity, n = 0;
-    for (const t0 = Date.now(); Date.now() - t0 < 2000; ) {
+    let ahead = -Infinity,
+      behind = -Infinity,
+      n = 0;
+    for (const t0 = Date.now(); Date.now() - t0 < 2000;) {
       while (sink.writable() >= 240) sink.write(block, { rtpTimeAtStart: null });
-      const p = sink.position(), now = clock.wall();
-      if (p.framesConsumed > 0) { ahead = Math.max(ahead, p.wallMs - now); behind = Math.max(behind, now - p.wallMs); n++; }
+      const p = sink.position(),
+        now = clock.wall();
+      if (p.framesConsumed > 0) {
+        ahead = Math.max(ahead, p.wallMs - now);
+        behind = Math.max(behind, now - p.wallMs);
+        n++;
+      }
       await sleep(10);
     }
     assert.ok(n > 50, `positions read: ${n}`);

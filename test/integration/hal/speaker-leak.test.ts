@@ -30,10 +30,17 @@ test('100 000 writes through speaker do not grow the sink process', () => {
     const pcm = (name: string) => `pcm.${name} { type file slave { pcm { type null } } file "/dev/null" format "raw" }`;
     const conf = `</usr/share/alsa/alsa.conf>\n${pcm('!default')}\n${pcm('sink')}\n`;
     execFileSync('sh', ['-c', `printf '%s' "$0" > "$1"`, conf, alsa.confPath]);
-    const out = execFileSync(process.execPath, ['--expose-gc', '-e', WRITER], { env: { ...process.env, ...alsa.env }, encoding: 'utf8', timeout: 120_000 });
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', WRITER], {
+      env: { ...process.env, ...alsa.env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     const [at20k, at100k] = JSON.parse(out.trim().split('\n').pop()!) as [number, number];
     const growthMb = (at100k - at20k) / 1e6;
-    assert.ok(growthMb < 5, `sink RSS grew ${growthMb.toFixed(1)} MB over 80 000 writes (leak: ${((growthMb * 1e6) / 80000).toFixed(0)} B/write)`);
+    assert.ok(
+      growthMb < 5,
+      `sink RSS grew ${growthMb.toFixed(1)} MB over 80 000 writes (leak: ${((growthMb * 1e6) / 80000).toFixed(0)} B/write)`,
+    );
   } finally {
     alsa.cleanup();
   }

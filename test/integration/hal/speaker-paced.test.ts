@@ -26,7 +26,13 @@ test('speaker sink on a real-time device: consumption follows the wall clock, on
   const conf = join(dir, 'asound.conf');
   writeFileSync(conf, `</usr/share/alsa/alsa.conf>\npcm.!default { type null }\npcm.paced { type pulse device "dac" }\n`);
   const clock = new RealClock();
-  const sink = createSpeakerSink({ device: 'paced', clock, log: memoryLogger(), env: { ALSA_CONFIG_PATH: conf, PULSE_SERVER: pa.server }, bufferMs: BUFFER_MS });
+  const sink = createSpeakerSink({
+    device: 'paced',
+    clock,
+    log: memoryLogger(),
+    env: { ALSA_CONFIG_PATH: conf, PULSE_SERVER: pa.server },
+    bufferMs: BUFFER_MS,
+  });
   try {
     await sink.open({ rate: RATE, channels: 2 });
     assert.is(sink.status(), 'open', sink.lastError() ?? '');
@@ -45,7 +51,8 @@ test('speaker sink on a real-time device: consumption follows the wall clock, on
     const steady = points.filter((p) => p.wall - points[0]!.wall >= 2000 && p.consumed > 0);
     assert.ok(steady.length > 100, `steady points: ${steady.length}`);
     for (let i = 1; i < points.length; i++) assert.ok(points[i]!.consumed >= points[i - 1]!.consumed, 'frames consumed never go backwards');
-    const a = steady[0]!, b = steady.at(-1)!;
+    const a = steady[0]!,
+      b = steady.at(-1)!;
     const rate = ((b.consumed - a.consumed) * 1000) / (b.wall - a.wall);
     assert.ok(Math.abs(rate - RATE) / RATE < 0.005, `consumption at ${rate.toFixed(0)} frames/s, expected ${RATE} ±0.5 %`);
     // Every reading lies on that line within a few ms (PulseAudio's own timing is coarse).

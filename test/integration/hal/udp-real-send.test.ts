@@ -12,7 +12,9 @@ import { RealUdpStack } from '../../../device/hal/udp.real.ts';
 /** Bytes queued on the UDP socket bound to 127.0.0.1:port, read from /proc/net/udp (synchronously). */
 function rxQueue(port: number): number {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const row = readFileSync('/proc/net/udp', 'utf8').split('\n').find((l) => l.trim().split(/\s+/)[1] === `0100007F:${hex}`);
+  const row = readFileSync('/proc/net/udp', 'utf8')
+    .split('\n')
+    .find((l) => l.trim().split(/\s+/)[1] === `0100007F:${hex}`);
   if (!row) throw new Error(`no UDP socket on 127.0.0.1:${port} in /proc/net/udp`);
   return parseInt(row.trim().split(/\s+/)[4]!.split(':')[1]!, 16);
 }
@@ -27,11 +29,12 @@ test('send() to an IPv4 literal has queued the datagram at the receiver when it 
     rx.onMessage((m) => got.push(m.data.length));
     assert.is(rxQueue(rx.port), 0);
     tx.send(Buffer.alloc(48), rx.port, '127.0.0.1');
-    assert.ok(rxQueue(rx.port) > 0, 'the datagram is in the receiver\'s queue before send() returns to the caller');
+    assert.ok(rxQueue(rx.port) > 0, "the datagram is in the receiver's queue before send() returns to the caller");
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(got, [48]);
   } finally {
-    await rx.close(); await tx.close();
+    await rx.close();
+    await tx.close();
   }
 });
 

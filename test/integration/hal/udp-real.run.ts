@@ -7,6 +7,11 @@ import { udpContract } from './udp.contract.ts';
 const clock = new RealClock();
 const stack = new RealUdpStack(clock);
 udpContract({
-  name: 'node:dgram', stack, clock, addr: '127.0.0.1', peer: stack, peerAddr: '127.0.0.1',
+  name: 'node:dgram',
+  stack,
+  clock,
+  addr: '127.0.0.1',
+  peer: stack,
+  peerAddr: '127.0.0.1',
   settle: () => new Promise((r) => setTimeout(r, 100)),
 });

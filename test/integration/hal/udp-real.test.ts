@@ -11,7 +11,10 @@ test('the real UDP stack passes the contract suite', async () => {
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => { out += '\n[killed after 60 s]'; child.kill('SIGKILL'); }, 60_000);
+    const timer = setTimeout(() => {
+      out += '\n[killed after 60 s]';
+      child.kill('SIGKILL');
+    }, 60_000);
     const [code] = await new Promise<[number | null]>((r) => child.once('close', (c) => r([c])));
     clearTimeout(timer);
     const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);

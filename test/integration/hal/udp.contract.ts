@@ -25,7 +25,7 @@ export function udpContract(h: UdpHarness): void {
   test('port 0 binds a free port; unicast arrives byte-exact with its sender and a receive time', async () => {
     const a = await h.stack.open({ address: h.addr });
     const b = await h.peer.open({ address: h.peerAddr });
-    assert.ok(a.port > 0 && b.port > 0 && a.port !== b.port || h.addr !== h.peerAddr);
+    assert.ok((a.port > 0 && b.port > 0 && a.port !== b.port) || h.addr !== h.peerAddr);
     const got: UdpMessage[] = [];
     a.onMessage(collect(got));
     const before = h.clock.now();
@@ -40,7 +40,8 @@ export function udpContract(h: UdpHarness): void {
       assert.is(m.port, b.port);
       assert.ok(m.at >= before && m.at <= after, `receive time ${m.at} within [${before}, ${after}]`);
     });
-    await a.close(); await b.close();
+    await a.close();
+    await b.close();
   });
 
   test('a reply to the sender address and port comes back', async () => {
@@ -50,31 +51,43 @@ export function udpContract(h: UdpHarness): void {
     const got: string[] = [];
     cli.onMessage((m) => got.push(m.data.toString()));
     cli.send(Buffer.from('ping'), srv.port, h.addr);
-    await h.settle(); await h.settle();
+    await h.settle();
+    await h.settle();
     assert.equal(got, ['re:ping']);
-    await srv.close(); await cli.close();
+    await srv.close();
+    await cli.close();
   });
 
   test('a bound port is refused without reuseAddr, shared with it', async () => {
     const a = await h.stack.open({ address: h.addr });
     let err: (Error & { code?: string }) | undefined;
-    try { const x = await h.stack.open({ address: h.addr, port: a.port }); await x.close(); } catch (e) { err = e as Error; }
+    try {
+      const x = await h.stack.open({ address: h.addr, port: a.port });
+      await x.close();
+    } catch (e) {
+      err = e as Error;
+    }
     assert.is(err?.code, 'EADDRINUSE');
     await a.close();
     const r1 = await h.stack.open({ port: a.port, reuseAddr: true });
     const r2 = await h.stack.open({ port: a.port, reuseAddr: true });
     assert.is(r2.port, r1.port);
-    await r1.close(); await r2.close();
+    await r1.close();
+    await r2.close();
   });
 
   test('multicast: a socket bound to its group hears only that group, the sending host included', async () => {
     const port = 46000 + Math.floor(Math.random() * 500) * 2;
-    const g1 = '239.255.77.1', g2 = '239.255.77.2';
+    const g1 = '239.255.77.1',
+      g2 = '239.255.77.2';
     const r1 = await h.stack.open({ address: g1, port, reuseAddr: true });
     const r2 = await h.stack.open({ address: g2, port, reuseAddr: true });
-    r1.addMembership(g1, h.addr); r2.addMembership(g2, h.addr);
-    const got1: UdpMessage[] = [], got2: UdpMessage[] = [];
-    r1.onMessage(collect(got1)); r2.onMessage(collect(got2));
+    r1.addMembership(g1, h.addr);
+    r2.addMembership(g2, h.addr);
+    const got1: UdpMessage[] = [],
+      got2: UdpMessage[] = [];
+    r1.onMessage(collect(got1));
+    r2.onMessage(collect(got2));
     const tx = await h.stack.open({ address: h.addr });
     tx.setMulticastInterface(h.addr);
     for (let i = 0; i < 5; i++) tx.send(Buffer.from([1, i]), port, g1);
@@ -83,7 +96,9 @@ export function udpContract(h: UdpHarness): void {
     assert.is(got1.length, 5);
     assert.is(got2.length, 1);
     assert.ok(got2[0]!.data.equals(Buffer.from([2, 0])));
-    await r1.close(); await r2.close(); await tx.close();
+    await r1.close();
+    await r2.close();
+    await tx.close();
   });
 
   test('send errors are counted, never thrown; close is idempotent and ends delivery', async () => {
@@ -98,7 +113,8 @@ export function udpContract(h: UdpHarness): void {
     const got: UdpMessage[] = [];
     a.onMessage(collect(got));
     const port = a.port;
-    await a.close(); await a.close();
+    await a.close();
+    await a.close();
     b.send(Buffer.from([9]), port, h.addr);
     await h.settle();
     assert.is(got.length, 0);

@@ -16,9 +16,12 @@ test.before(async () => {
   startedAt = Date.now();
   house = await startHouse({ port: 1883, wsPort: 8080, args: ['--sync-every', '5'] });
 });
-test.after(async () => { await house?.stop(); });
+test.after(async () => {
+  await house?.stop();
+});
 
-const LINE = /rooms measured at their DACs \(true time, last 5 s\): (.*); spread median (\d+) µs, worst (\d+) µs, over 1 ms ([\d.]+) % of the time/g;
+const LINE =
+  /rooms measured at their DACs \(true time, last 5 s\): (.*); spread median (\d+) µs, worst (\d+) µs, over 1 ms ([\d.]+) % of the time/g;
 
 test('rooms with OS clocks 65 ms apart play within a millisecond of each other at their DACs', async () => {
   const spread = Math.max(...ROOMS.map((r) => r.clock.offsetMs)) - Math.min(...ROOMS.map((r) => r.clock.offsetMs));
@@ -48,7 +51,10 @@ test('rooms with OS clocks 65 ms apart play within a millisecond of each other a
     const sinceMs = Date.now() - startedAt; // the house process started a little after startedAt
     assert.is(s.clock?.state, 'locked', `${r.id}: ${JSON.stringify(s.clock)}`);
     const want = DEVICE_CLOCKS.box!.offsetMs - r.clock.offsetMs + ((DEVICE_CLOCKS.box!.ppm - r.clock.ppm) * sinceMs) / 1e6;
-    assert.ok(Math.abs(s.clock!.offsetMs! - want) < 1.5, `${r.id}: house − OS clock ${s.clock!.offsetMs} ms, expected ${want.toFixed(3)} ms from its clock's offset and rate`);
+    assert.ok(
+      Math.abs(s.clock!.offsetMs! - want) < 1.5,
+      `${r.id}: house − OS clock ${s.clock!.offsetMs} ms, expected ${want.toFixed(3)} ms from its clock's offset and rate`,
+    );
   }
 });
 

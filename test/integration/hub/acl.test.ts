@@ -21,7 +21,10 @@ import { topics, PROTOCOL_VERSION } from '../../../protocol/index.ts';
 
 const t = topics();
 const root = new URL('../../../', import.meta.url).pathname;
-const A = 'kitchen', B = 'hall', SPARE = 'porch', CTL = 'cli';
+const A = 'kitchen',
+  B = 'hall',
+  SPARE = 'porch',
+  CTL = 'cli';
 /** A second controller login: on Mosquitto one login is one connection (use_username_as_clientid). */
 const CTL2 = 'monitor';
 
@@ -35,7 +38,12 @@ interface Env {
   devB: TestDevice;
 }
 
-async function connectAs(url: string, username: string | undefined, password: string | undefined, clientId = username ?? `anon-${process.pid}`): Promise<MqttClient> {
+async function connectAs(
+  url: string,
+  username: string | undefined,
+  password: string | undefined,
+  clientId = username ?? `anon-${process.pid}`,
+): Promise<MqttClient> {
   return mqtt.connectAsync(url, { username, password, clientId, reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4 });
 }
 
@@ -85,7 +93,7 @@ async function forge(e: Env, topic: string, payload: string, retain = false): Pr
 }
 
 function scenarios(s: ReturnType<typeof suite<Env>>) {
-  s('the devices\' own runtimes work under their ACLs: birth, info, config/set, commands, replies', async (e) => {
+  s("the devices' own runtimes work under their ACLs: birth, info, config/set, commands, replies", async (e) => {
     for (const id of [A, B]) {
       await e.ctl.waitFor(t.status(id), (p) => p === 'online', 10_000);
       assert.is((await e.ctl.waitFor(t.info(id))).payload.device, id);
@@ -111,24 +119,42 @@ function scenarios(s: ReturnType<typeof suite<Env>>) {
     await ok.endAsync();
   });
 
-  s('a device cannot publish into another device\'s tree: nothing arrives, B runs nothing, B\'s retained state stands', async (e) => {
+  s("a device cannot publish into another device's tree: nothing arrives, B runs nothing, B's retained state stands", async (e) => {
     const mark = e.ctl.mark();
     const forgedId = 'forged-1';
     await forge(e, t.cmd(B, 'probe', 'echo'), JSON.stringify({ v: PROTOCOL_VERSION, id: forgedId, text: 'evil' }));
-    await forge(e, t.configSet(B), JSON.stringify({ v: PROTOCOL_VERSION, id: 'forged-2', patch: { roles: { probe: { label: 'pwned' } } } }));
+    await forge(
+      e,
+      t.configSet(B),
+      JSON.stringify({ v: PROTOCOL_VERSION, id: 'forged-2', patch: { roles: { probe: { label: 'pwned' } } } }),
+    );
     await forge(e, t.status(B), 'offline', true);
     await forge(e, t.stream(B, 'radio'), '{"fake":true}', true);
     await forge(e, 'homeassistant/device/hall/config', '{}', true);
     const seen = e.ctl.seen('#').slice(mark);
-    for (const topic of [t.cmd(B, 'probe', 'echo'), t.configSet(B), t.status(B), t.stream(B, 'radio'), 'homeassistant/device/hall/config']) {
-      assert.not.ok(seen.some((m) => m.topic === topic), `${topic} reached the controller`);
+    for (const topic of [
+      t.cmd(B, 'probe', 'echo'),
+      t.configSet(B),
+      t.status(B),
+      t.stream(B, 'radio'),
+      'homeassistant/device/hall/config',
+    ]) {
+      assert.not.ok(
+        seen.some((m) => m.topic === topic),
+        `${topic} reached the controller`,
+      );
     }
-    assert.not.ok(seen.some((m) => m.topic === t.reply(B)), 'B answered a forged request');
+    assert.not.ok(
+      seen.some((m) => m.topic === t.reply(B)),
+      'B answered a forged request',
+    );
     assert.is(e.devB.runtime.config().revision, 1);
     const late = await connectController(e.broker.url, { username: CTL2, password: e.pw[CTL2] });
     try {
-      assert.is((await late.waitFor(t.status(B), () => true, 5000)).payload, 'online', 'B\'s retained status was not overwritten');
-    } finally { await late.close(); }
+      assert.is((await late.waitFor(t.status(B), () => true, 5000)).payload, 'online', "B's retained status was not overwritten");
+    } finally {
+      await late.close();
+    }
     // Its own tree and own streams are fine.
     const a = await connectAs(e.broker.url, SPARE, e.pw[SPARE]);
     await a.publishAsync(t.stream(SPARE, 'radio'), '{"mine":true}', { qos: 1 });
@@ -140,12 +166,21 @@ function scenarios(s: ReturnType<typeof suite<Env>>) {
     assert.is(e.devB.runtime.link().connects, 1);
   });
 
-  s('a device cannot read another device\'s commands: nothing delivered (Aedes: negative SUBACK); its own it reads', async (e) => {
+  s("a device cannot read another device's commands: nothing delivered (Aedes: negative SUBACK); its own it reads", async (e) => {
     const a = await connectAs(e.broker.url, SPARE, e.pw[SPARE]);
     const got: string[] = [];
     a.on('message', (topic) => got.push(topic));
     const subacks: Record<string, number> = {};
-    for (const f of [t.cmdFilter(B), `hearth/${B}/cmd/#`, t.configSet(B), t.reply(B), 'hearth/+/cmd/#', 'hearth/#', '#', t.state(B, 'probe')]) {
+    for (const f of [
+      t.cmdFilter(B),
+      `hearth/${B}/cmd/#`,
+      t.configSet(B),
+      t.reply(B),
+      'hearth/+/cmd/#',
+      'hearth/#',
+      '#',
+      t.state(B, 'probe'),
+    ]) {
       subacks[f] = await granted(a, f);
     }
     // The embedded hub refuses each filter; Mosquitto's acl_file grants the SUBACK and then
@@ -158,7 +193,10 @@ function scenarios(s: ReturnType<typeof suite<Env>>) {
     for (let i = 0; i < 50 && !got.includes(t.cmd(SPARE, 'probe', 'echo')); i++) await sleep(50);
     await own;
     assert.ok(got.includes(t.cmd(SPARE, 'probe', 'echo')), 'a device receives its own commands');
-    assert.not.ok(got.some((x) => x.startsWith(`hearth/${B}/`)), `B's traffic leaked: ${got.join(', ')}`);
+    assert.not.ok(
+      got.some((x) => x.startsWith(`hearth/${B}/`)),
+      `B's traffic leaked: ${got.join(', ')}`,
+    );
     await a.endAsync();
   });
 
@@ -166,8 +204,14 @@ function scenarios(s: ReturnType<typeof suite<Env>>) {
     const c = await connectAs(e.broker.url, CTL2, e.pw[CTL2], 'any-client-id');
     assert.not.equal(await granted(c, '#'), 128);
     assert.not.equal(await granted(c, 'hearth/+/cmd/#'), 128);
-    const got = new Promise<string>((resolve) => c.on('message', (topic, p) => { if (topic === t.reply(B)) resolve(p.toString()); }));
-    await c.publishAsync(t.cmd(B, 'probe', 'echo'), JSON.stringify({ v: PROTOCOL_VERSION, id: 'ctl-1', text: 'from a controller' }), { qos: 1 });
+    const got = new Promise<string>((resolve) =>
+      c.on('message', (topic, p) => {
+        if (topic === t.reply(B)) resolve(p.toString());
+      }),
+    );
+    await c.publishAsync(t.cmd(B, 'probe', 'echo'), JSON.stringify({ v: PROTOCOL_VERSION, id: 'ctl-1', text: 'from a controller' }), {
+      qos: 1,
+    });
     const reply = JSON.parse(await got);
     assert.is(reply.id, 'ctl-1');
     assert.equal(reply.result, { text: 'from a controller', label: 'provisioned' });
@@ -182,8 +226,22 @@ async function setupLogins(e: Env) {
 }
 
 async function startDevices(e: Env) {
-  e.devA = await startTestDevice({ id: A, brokerUrl: e.broker.url, username: A, password: e.pw[A], roles: { probe: { label: 'a' } }, extraRoles: [probe] });
-  e.devB = await startTestDevice({ id: B, brokerUrl: e.broker.url, username: B, password: e.pw[B], roles: { probe: { label: 'b' } }, extraRoles: [probe] });
+  e.devA = await startTestDevice({
+    id: A,
+    brokerUrl: e.broker.url,
+    username: A,
+    password: e.pw[A],
+    roles: { probe: { label: 'a' } },
+    extraRoles: [probe],
+  });
+  e.devB = await startTestDevice({
+    id: B,
+    brokerUrl: e.broker.url,
+    username: B,
+    password: e.pw[B],
+    roles: { probe: { label: 'b' } },
+    extraRoles: [probe],
+  });
 }
 
 async function teardown(e: Env) {
@@ -215,7 +273,11 @@ hub('credentials file: scrypt hashes only, private, and "streams" is not a devic
   for (const pw of Object.values(e.pw)) assert.not.ok(text.includes(pw), 'a password is stored in clear');
   assert.match(text, /"hash": "scrypt\$16384\$8\$1\$/);
   let err = '';
-  try { await addLogin(join(e.dir, 'credentials.json'), 'streams'); } catch (x) { err = (x as Error).message; }
+  try {
+    await addLogin(join(e.dir, 'credentials.json'), 'streams');
+  } catch (x) {
+    err = (x as Error).message;
+  }
   assert.match(err, 'reserved');
 });
 
@@ -254,7 +316,10 @@ function docBlock(lang: string): string {
 const mosq = suite<Env>('ACL on Mosquitto (docs/mqtt-acl.md)', { kind: 'mosquitto' } as Env);
 
 mosq('the documented ACL patterns are exactly the rules of device/hub/acl.ts', () => {
-  const lines = docBlock('mosquitto-acl').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('pattern '));
+  const lines = docBlock('mosquitto-acl')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('pattern '));
   const want = [
     ...publishFilters({ user: '%u', rights: 'device' }).map((f) => `pattern write ${f}`),
     ...subscribeFilters({ user: '%u', rights: 'device' }).map((f) => `pattern read ${f}`),
@@ -275,7 +340,8 @@ mosq.before(async (e) => {
   chmodSync(passwd, 0o644);
   // The documented file, plus a second controller added the way the page says.
   writeFileSync(acl, `${docBlock('mosquitto-acl')}\nuser ${CTL2}\ntopic readwrite #\n`, { mode: 0o644 });
-  const conf = docBlock('mosquitto-conf').split('\n')
+  const conf = docBlock('mosquitto-conf')
+    .split('\n')
     .filter((l) => !/^\s*(#|$|listener\b)/.test(l)) // the test broker has its own loopback listener
     .map((l) => l.replace(/^password_file .*/, `password_file ${passwd}`).replace(/^acl_file .*/, `acl_file ${acl}`));
   assert.ok(conf.some((l) => l.startsWith('acl_file ')) && conf.some((l) => l.startsWith('password_file ')));
@@ -288,13 +354,19 @@ mosq.after(teardown);
 
 scenarios(mosq);
 
-mosq('connecting with another device\'s client id does not knock that device off', async (e) => {
+mosq("connecting with another device's client id does not knock that device off", async (e) => {
   const mark = e.ctl.mark();
   const before = e.devA.runtime.link().connects;
   const c = await connectAs(e.broker.url, SPARE, e.pw[SPARE], A);
   await sleep(500);
   await c.endAsync();
-  assert.not.ok(e.ctl.seen(t.status(A)).slice(mark).some((m) => m.payload === 'offline'), 'A went offline');
+  assert.not.ok(
+    e.ctl
+      .seen(t.status(A))
+      .slice(mark)
+      .some((m) => m.payload === 'offline'),
+    'A went offline',
+  );
   assert.is(e.devA.runtime.link().connects, before);
   assert.ok((await e.ctl.cmd(A, 'probe', 'echo', { text: 'still here' })).ok);
 });
@@ -306,7 +378,12 @@ mosq('a device publishing outside its ACL stays connected; the message is droppe
   assert.ok((await e.ctl.cmd(A, 'probe', 'echo', { text: 'after' })).ok);
   await sleep(200);
   assert.is(e.devA.runtime.link().connects, before);
-  assert.not.ok(e.ctl.seen('#').slice(mark).some((m) => m.topic === t.cmd(B, 'probe', 'echo') || (m.topic === t.status(A) && m.payload === 'offline')));
+  assert.not.ok(
+    e.ctl
+      .seen('#')
+      .slice(mark)
+      .some((m) => m.topic === t.cmd(B, 'probe', 'echo') || (m.topic === t.status(A) && m.payload === 'offline')),
+  );
 });
 
 mosq.run();

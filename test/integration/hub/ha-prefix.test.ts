@@ -31,7 +31,11 @@ test('a device with homeassistant.prefix "ha" on its own embedded hub: discovery
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
   dev = await startTestDevice({
-    id: 'box', brokerUrl: url, username: 'box', password: pw, stateDir: dir,
+    id: 'box',
+    brokerUrl: url,
+    username: 'box',
+    password: pw,
+    stateDir: dir,
     roles: { hub: { host: '127.0.0.1', port, wsPort: 0, credentialsFile } },
     extra: { homeassistant: { enabled: true, prefix: 'ha' } },
   });

@@ -11,13 +11,22 @@ import { startBroker, type RunningBroker } from '../../../device/hub/broker.ts';
 import { createLogger } from '../../../device/core/log.ts';
 
 type Ev = { type: string; clientId?: string; message: string };
-interface Ctx { hub: RunningBroker; url: string; events: Ev[]; watcher: MqttClient; seen: string[] }
+interface Ctx {
+  hub: RunningBroker;
+  url: string;
+  events: Ev[];
+  watcher: MqttClient;
+  seen: string[];
+}
 const s = suite<Ctx>('hub limits', {} as Ctx);
 
 s.before(async (c) => {
   c.events = [];
   c.hub = await startBroker({
-    host: '127.0.0.1', port: 0, allowAnonymous: true, log: createLogger({ level: 'error' }),
+    host: '127.0.0.1',
+    port: 0,
+    allowAnonymous: true,
+    log: createLogger({ level: 'error' }),
     limits: { maxPacketBytes: 100 * 1024, retainedBytesPerLogin: 8 * 1024, messagesPerS: 200, messageBurst: 50 },
     onSecurityEvent: (e) => c.events.push(e),
   });
@@ -27,14 +36,22 @@ s.before(async (c) => {
   c.watcher.on('message', (topic) => c.seen.push(topic));
   await c.watcher.subscribeAsync('#');
 });
-s.after(async (c) => { await c.watcher?.endAsync(true); await c.hub?.close(); });
+s.after(async (c) => {
+  await c.watcher?.endAsync(true);
+  await c.hub?.close();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
 function packet(type: number, body: Buffer): Buffer {
   const len: number[] = [];
   let n = body.length;
-  do { let d = n % 128; n = Math.floor(n / 128); if (n) d |= 0x80; len.push(d); } while (n);
+  do {
+    let d = n % 128;
+    n = Math.floor(n / 128);
+    if (n) d |= 0x80;
+    len.push(d);
+  } while (n);
   return Buffer.concat([Buffer.from([type, ...len]), body]);
 }
 const CONNECT = (id: string) => packet(0x10, Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, 2, 0, 30]), str(Buffer.from(id))]));
@@ -50,15 +67,24 @@ async function raw(c: Ctx, id: string, then: Buffer, ms = 2000): Promise<'closed
   await sleep(100);
   sock.write(then);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { sock.destroy(); resolve('open'); }, ms);
-    sock.once('close', () => { clearTimeout(timer); resolve('closed'); });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve('open');
+    }, ms);
+    sock.once('close', () => {
+      clearTimeout(timer);
+      resolve('closed');
+    });
   });
 }
 
 s('a publish over the packet limit closes the connection and reaches no one', async (c) => {
   assert.is(await raw(c, 'big', PUBLISH(Buffer.from('x/big'), Buffer.alloc(200 * 1024, 1))), 'closed');
   assert.not.ok(c.seen.includes('x/big'));
-  assert.ok(c.events.some((e) => e.type === 'refused' && /over the hub's limit of 102400/.test(e.message)), JSON.stringify(c.events));
+  assert.ok(
+    c.events.some((e) => e.type === 'refused' && /over the hub's limit of 102400/.test(e.message)),
+    JSON.stringify(c.events),
+  );
   // Just under the limit goes through.
   assert.is(await raw(c, 'under', PUBLISH(Buffer.from('x/under'), Buffer.alloc(90 * 1024, 1)), 500), 'open');
   await sleep(100);
@@ -70,10 +96,13 @@ s('a topic with invalid UTF-8 or U+0000 closes the connection [MQTT-1.5.3-1/2]',
   assert.is(await raw(c, 'nul', PUBLISH(Buffer.from('x/\u0000nul'), Buffer.from('a'))), 'closed');
   assert.ok(c.events.some((e) => /not well-formed UTF-8/.test(e.message)));
   assert.ok(c.events.some((e) => /U\+0000/.test(e.message)));
-  assert.not.ok(c.seen.some((x) => x.includes('\uFFFD') || x.includes('\u0000')), JSON.stringify(c.seen));
+  assert.not.ok(
+    c.seen.some((x) => x.includes('\uFFFD') || x.includes('\u0000')),
+    JSON.stringify(c.seen),
+  );
 });
 
-s('retained bytes beyond a login\'s share are refused; clearing makes room', async (c) => {
+s("retained bytes beyond a login's share are refused; clearing makes room", async (c) => {
   const p = await mqtt.connectAsync(c.url, { clientId: 'retainer', username: 'retainer', reconnectPeriod: 0 });
   p.on('error', () => {});
   await p.publishAsync('r/a', Buffer.alloc(5 * 1024), { retain: true, qos: 1 });
@@ -81,7 +110,10 @@ s('retained bytes beyond a login\'s share are refused; clearing makes room', asy
   const closed = new Promise<void>((r) => p.once('close', () => r()));
   p.publish('r/b', Buffer.alloc(4 * 1024), { retain: true, qos: 0 });
   await closed;
-  assert.ok(c.events.some((e) => e.type === 'refused' && /holds 6144 retained bytes and may hold 8192/.test(e.message)), JSON.stringify(c.events.at(-1)));
+  assert.ok(
+    c.events.some((e) => e.type === 'refused' && /holds 6144 retained bytes and may hold 8192/.test(e.message)),
+    JSON.stringify(c.events.at(-1)),
+  );
   const q = await mqtt.connectAsync(c.url, { clientId: 'retainer2', username: 'retainer', reconnectPeriod: 0 });
   await q.publishAsync('r/a', '', { retain: true, qos: 1 });
   await q.publishAsync('r/b', Buffer.alloc(4 * 1024), { retain: true, qos: 1 });

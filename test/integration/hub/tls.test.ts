@@ -17,7 +17,15 @@ import { topics } from '../../../protocol/index.ts';
 import { BUILT_IN_ROLES } from '../../../device/cli/roles.ts';
 
 const t = topics();
-interface Ctx { dir: string; hub: RunningBroker; ctl: Controller; devs: TestDevice[]; ca: string; fp: string; otherCa: string }
+interface Ctx {
+  dir: string;
+  hub: RunningBroker;
+  ctl: Controller;
+  devs: TestDevice[];
+  ca: string;
+  fp: string;
+  otherCa: string;
+}
 const s = suite<Ctx>('TLS', {} as Ctx);
 
 s.before(async (c) => {
@@ -29,7 +37,13 @@ s.before(async (c) => {
   c.ca = readFileSync(files.caCert, 'utf8');
   c.fp = again.fingerprint256;
   c.otherCa = readFileSync((await initTls(join(c.dir, 'other'), ['localhost'], [])).caCert, 'utf8');
-  c.hub = await startBroker({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: createLogger({ level: 'error' }), tls: { port: 0, certFile: again.cert, keyFile: again.key } });
+  c.hub = await startBroker({
+    host: '127.0.0.1',
+    port: 0,
+    allowAnonymous: true,
+    log: createLogger({ level: 'error' }),
+    tls: { port: 0, certFile: again.cert, keyFile: again.key },
+  });
   c.ctl = await connectController(`mqtt://127.0.0.1:${c.hub.port}`); // plain MQTT stays
   c.devs = [];
 });
@@ -69,7 +83,10 @@ s('a CA that did not sign the hub is refused by the trial; the device stays', as
 async function startWithTls(c: Ctx, id: string, url: string, tls: Record<string, string>): Promise<TestDevice> {
   const { writeFileSync, mkdtempSync: mk } = await import('node:fs');
   const stateDir = mk(join(c.dir, `${id}-`));
-  writeFileSync(join(stateDir, 'config.json'), JSON.stringify({ v: 2, id, mqtt: { url, reconnectMinMs: 50, reconnectMaxMs: 500, tls }, roles: {} }));
+  writeFileSync(
+    join(stateDir, 'config.json'),
+    JSON.stringify({ v: 2, id, mqtt: { url, reconnectMinMs: 50, reconnectMaxMs: 500, tls }, roles: {} }),
+  );
   const { startRuntime } = await import('../../../device/core/runtime.ts');
   const runtime = await startRuntime({ roles: BUILT_IN_ROLES, stateDir, log: createLogger({ level: 'error' }), brokerTrialMs: 3000 });
   const d: TestDevice = { runtime, stateDir, stop: () => runtime.stop() };

@@ -15,7 +15,8 @@ import { provisionTarget, loadProvisioningFile, readProvisioningFrom, ProvisionE
 import { memoryLogger } from '../../../device/core/log.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'hearth-image-it-'));
-const sh = (cmd: string, args: string[], env: Record<string, string> = {}) => execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+const sh = (cmd: string, args: string[], env: Record<string, string> = {}) =>
+  execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env } });
 const mt = (cmd: string, args: string[]) => sh(cmd, args, MTOOLS_ENV);
 
 // A DTB with the nodes the overlay targets, as in Debian's (the I2S node already has a phandle).
@@ -57,9 +58,16 @@ async function buildTiny(dac: Dac): Promise<{ img: string; bootDir: string }> {
   writeFileSync(join(boot, 'start4.elf'), Buffer.alloc(8192, 2));
   writeFileSync(join(boot, 'vmlinuz-6.12.0+deb13-arm64'), Buffer.alloc(65536, 3));
   writeFileSync(join(boot, 'initrd.img-6.12.0+deb13-arm64'), Buffer.alloc(32768, 4));
-  for (const f of ['bcm2837-rpi-3-b.dtb', 'bcm2711-rpi-4-b.dtb', 'bcm2712-rpi-5-b.dtb']) writeFileSync(join(boot, f), readFileSync(join(kernelDir, f)));
+  for (const f of ['bcm2837-rpi-3-b.dtb', 'bcm2711-rpi-4-b.dtb', 'bcm2712-rpi-5-b.dtb'])
+    writeFileSync(join(boot, f), readFileSync(join(kernelDir, f)));
   await layerRoot({ root, repo, images: imagesDir(), dac, addonVersions: { cap: '0.2.1' } });
-  await writeBootFiles({ boot, root, images: imagesDir(), dac, kernel: kernelFiles(['vmlinuz-6.12.0+deb13-arm64', 'initrd.img-6.12.0+deb13-arm64']) });
+  await writeBootFiles({
+    boot,
+    root,
+    images: imagesDir(),
+    dac,
+    kernel: kernelFiles(['vmlinuz-6.12.0+deb13-arm64', 'initrd.img-6.12.0+deb13-arm64']),
+  });
   const img = join(dir, 'tiny.img');
   await assembleImage({ rootDir: root, bootDir: boot, out: img, log: memoryLogger(), bootMiB: 64, rootFreeMiB: 16, diskId: '0x4845a001' });
   return { img, bootDir: boot };
@@ -91,7 +99,16 @@ for (const dac of DAC_CHOICES) {
     const off = bootPartition(await readPartitionTable(img)).start;
     const at = `${img}@@${off}`;
     const listing = mt('mdir', ['-b', '-i', at, '::/']);
-    for (const f of ['bootcode.bin', 'start4.elf', 'vmlinuz-6.12.0+deb13-arm64', 'initrd.img-6.12.0+deb13-arm64', 'config.txt', 'cmdline.txt', 'bcm2837-rpi-3-b.dtb', 'overlays']) {
+    for (const f of [
+      'bootcode.bin',
+      'start4.elf',
+      'vmlinuz-6.12.0+deb13-arm64',
+      'initrd.img-6.12.0+deb13-arm64',
+      'config.txt',
+      'cmdline.txt',
+      'bcm2837-rpi-3-b.dtb',
+      'overlays',
+    ]) {
       assert.ok(listing.includes(`::/${f}`), `${f} in\n${listing}`);
     }
     assert.ok(mt('minfo', ['-i', at, '::']).includes('HEARTHBOOT'), 'FAT label');
@@ -131,7 +148,11 @@ for (const dac of DAC_CHOICES) {
     assert.ok(dbg('stats').includes('Filesystem volume name:   hearth-root'));
     assert.ok(dbg('cat /opt/hearth/dist/hearth.js').includes('console.log("hearth")'));
     assert.is(JSON.parse(dbg('cat /opt/hearth/package.json')).version, '9.8.7');
-    assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/hearth.service').includes('Fast link dest: "/etc/systemd/system/hearth.service"'));
+    assert.ok(
+      dbg('stat /etc/systemd/system/multi-user.target.wants/hearth.service').includes(
+        'Fast link dest: "/etc/systemd/system/hearth.service"',
+      ),
+    );
     assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/hearth-firstboot.service').includes('Type: symlink'));
     assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/hearth-growroot.service').includes('Type: symlink'));
     assert.ok(dbg('stat /etc/systemd/system/multi-user.target.wants/ssh.service').includes('/usr/lib/systemd/system/ssh.service'));
@@ -145,7 +166,9 @@ for (const dac of DAC_CHOICES) {
     const asound = dbg('cat /etc/asound.conf');
     if (dac === 'none') assert.not.ok(asound.includes('defaults.pcm.card'));
     else assert.ok(asound.includes(`defaults.pcm.!card ${dac.replace(/-/g, '')}\n`), asound);
-    const bootDirListing = dbg('ls /boot/firmware').split(/\s+/).filter((x) => x && !/^\d+$/.test(x) && !x.startsWith('('));
+    const bootDirListing = dbg('ls /boot/firmware')
+      .split(/\s+/)
+      .filter((x) => x && !/^\d+$/.test(x) && !x.startsWith('('));
     assert.equal(bootDirListing.sort(), ['.', '..'], 'the FAT mount point is empty');
     execFileSync('e2fsck', ['-fn', fs], { stdio: 'pipe' });
   });
@@ -154,7 +177,11 @@ for (const dac of DAC_CHOICES) {
 test('image provision writes hearth.json into the FAT, replaces it, removes an old error file', async () => {
   const img = built.get('hifiberry-dac')!;
   const file = join(work, 'hearth.json');
-  const p = { v: 2, config: { v: 2, id: 'den', mqtt: { url: 'mqtt://hub.local:1883', password: 'pw' }, roles: {} }, wifi: { ssid: 'Home', psk: 'a long passphrase', country: 'GB' } };
+  const p = {
+    v: 2,
+    config: { v: 2, id: 'den', mqtt: { url: 'mqtt://hub.local:1883', password: 'pw' }, roles: {} },
+    wifi: { ssid: 'Home', psk: 'a long passphrase', country: 'GB' },
+  };
   writeFileSync(file, JSON.stringify(p));
   const off = bootPartition(await readPartitionTable(img)).start;
   writeFileSync(join(work, 'hearth-error.txt'), 'old error\n');
@@ -169,7 +196,12 @@ test('image provision writes hearth.json into the FAT, replaces it, removes an o
   writeFileSync(file, JSON.stringify(p));
   await provisionTarget(img, await loadProvisioningFile(file), memoryLogger());
   assert.is(JSON.parse((await readProvisioningFrom(img))!).config.id, 'den2');
-  assert.is(mt('mdir', ['-b', '-i', `${img}@@${off}`, '::/']).split('\n').filter((l) => l.includes('hearth.json')).length, 1);
+  assert.is(
+    mt('mdir', ['-b', '-i', `${img}@@${off}`, '::/'])
+      .split('\n')
+      .filter((l) => l.includes('hearth.json')).length,
+    1,
+  );
   // The rest of the FAT is intact.
   assert.ok(mt('mtype', ['-i', `${img}@@${off}`, '::/config.txt']).includes('dtparam=audio=off'));
   execFileSync('e2fsck', ['-fn', `${img}?offset=${(await readPartitionTable(img)).partitions[1]!.start}`], { stdio: 'pipe' });
@@ -185,11 +217,20 @@ test('image provision refuses an invalid file, a device-rewritten file, and a fi
     assert.instance(e, ProvisionError);
     assert.match((e as Error).message, /\/config\/id/);
   }
-  writeFileSync(bad, JSON.stringify({ v: 2, config: { v: 2, id: 'x', mqtt: { url: 'mqtt://h' }, roles: {} }, imported: { at: 'x', revision: 1 } }));
-  await loadProvisioningFile(bad).then(() => assert.unreachable('imported'), (e) => assert.match((e as Error).message, /marked imported/));
+  writeFileSync(
+    bad,
+    JSON.stringify({ v: 2, config: { v: 2, id: 'x', mqtt: { url: 'mqtt://h' }, roles: {} }, imported: { at: 'x', revision: 1 } }),
+  );
+  await loadProvisioningFile(bad).then(
+    () => assert.unreachable('imported'),
+    (e) => assert.match((e as Error).message, /marked imported/),
+  );
   const notImage = join(work, 'zeros.img');
   writeFileSync(notImage, Buffer.alloc(1024 * 1024));
-  await provisionTarget(notImage, { v: 2 }, memoryLogger()).then(() => assert.unreachable('no table'), (e) => assert.match((e as Error).message, /partition/));
+  await provisionTarget(notImage, { v: 2 }, memoryLogger()).then(
+    () => assert.unreachable('no table'),
+    (e) => assert.match((e as Error).message, /partition/),
+  );
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

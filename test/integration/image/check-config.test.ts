@@ -14,17 +14,36 @@ test('check-config on hearth.json: all errors at once, then valid', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-check-'));
   try {
     const f = join(dir, 'hearth.json');
-    writeFileSync(f, JSON.stringify({
-      v: 2, hostname: 'bad name',
-      config: { v: 2, id: 'k', mqtt: { url: 'ftp://x' }, roles: { player: { latencyMs: 1 } } },
-      ssh: { authorizedKeys: ['nope'] }, wifi: { ssid: 'Home', country: 'Germany' },
-    }));
+    writeFileSync(
+      f,
+      JSON.stringify({
+        v: 2,
+        hostname: 'bad name',
+        config: { v: 2, id: 'k', mqtt: { url: 'ftp://x' }, roles: { player: { latencyMs: 1 } } },
+        ssh: { authorizedKeys: ['nope'] },
+        wifi: { ssid: 'Home', country: 'Germany' },
+      }),
+    );
     const bad = cli('check-config', f);
     assert.is.not(bad.status, 0);
-    for (const p of ['/hostname', '/ssh/authorizedKeys/0', '/wifi/country', '/wifi/psk', '/config/mqtt/url', '/config/roles/player/latencyMs']) {
+    for (const p of [
+      '/hostname',
+      '/ssh/authorizedKeys/0',
+      '/wifi/country',
+      '/wifi/psk',
+      '/config/mqtt/url',
+      '/config/roles/player/latencyMs',
+    ]) {
       assert.ok(bad.stderr.includes(`${p}:`), `${p} in:\n${bad.stderr}`);
     }
-    writeFileSync(f, JSON.stringify({ v: 2, config: { v: 2, id: 'k', mqtt: { url: 'mqtt://hub.local:1883' }, roles: {} }, wifi: { ssid: 'Home', psk: 'long enough', country: 'DE' } }));
+    writeFileSync(
+      f,
+      JSON.stringify({
+        v: 2,
+        config: { v: 2, id: 'k', mqtt: { url: 'mqtt://hub.local:1883' }, roles: {} },
+        wifi: { ssid: 'Home', psk: 'long enough', country: 'DE' },
+      }),
+    );
     const good = cli('check-config', f);
     assert.is(good.status, 0, good.stderr);
     assert.match(good.stdout, /valid hearth\.json for device k \(roles: none, Wi-Fi "Home"\)/);

@@ -29,7 +29,11 @@ function fatImage(dir: string, fatArgs: string[], kib: number): string {
   return img;
 }
 
-for (const [name, args, kib] of [['FAT32', ['-F', '32'], 64 * 1024], ['FAT16', ['-F', '16'], 16 * 1024], ['FAT12', ['-F', '12'], 2 * 1024]] as const) {
+for (const [name, args, kib] of [
+  ['FAT32', ['-F', '32'], 64 * 1024],
+  ['FAT16', ['-F', '16'], 16 * 1024],
+  ['FAT12', ['-F', '12'], 2 * 1024],
+] as const) {
   test(`${name}: a replaced hearth.json leaves no secret in the raw partition after the wipe`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-fatwipe-'));
     try {
@@ -42,13 +46,20 @@ for (const [name, args, kib] of [['FAT32', ['-F', '32'], 64 * 1024], ['FAT16', [
       execFileSync('mcopy', ['-i', img, join(dir, 'hearth.json'), '::/hearth.json'], { env });
       writeFileSync(join(dir, 'hearth.json'), JSON.stringify(PROV, null, 2));
       execFileSync('mcopy', ['-o', '-i', img, join(dir, 'hearth.json'), '::/hearth.json'], { env });
-      const scrubbed = JSON.stringify({ v: 2, config: { id: 'den', mqtt: { password: '***' } }, ssh: PROV.ssh, imported: { at: 'now', revision: 1 } }, null, 2);
+      const scrubbed = JSON.stringify(
+        { v: 2, config: { id: 'den', mqtt: { password: '***' } }, ssh: PROV.ssh, imported: { at: 'now', revision: 1 } },
+        null,
+        2,
+      );
       writeFileSync(join(dir, 'hearth.json'), scrubbed);
       execFileSync('mcopy', ['-o', '-i', img, join(dir, 'hearth.json'), '::/hearth.json'], { env });
 
       const control = 'control-comment@pc';
       const before = await findSecrets(img, [...secrets, control]);
-      assert.ok(before.get('wifi passphrase 0815')!.length >= 1, `the freed copies still hold the passphrase before the wipe: ${JSON.stringify([...before])}`);
+      assert.ok(
+        before.get('wifi passphrase 0815')!.length >= 1,
+        `the freed copies still hold the passphrase before the wipe: ${JSON.stringify([...before])}`,
+      );
 
       const r = await wipeFreeClusters(img, secrets);
       assert.ok(r.secretClusters + r.zeroedSlacks >= 1, `secret clusters ${r.secretClusters}, slacks ${r.zeroedSlacks}`);
@@ -94,7 +105,10 @@ test('not a FAT: refused before anything is written', async () => {
   try {
     const f = join(dir, 'zeros');
     writeFileSync(f, Buffer.alloc(4096));
-    const e = await wipeFreeClusters(f, ['x']).then(() => undefined, (x: Error) => x);
+    const e = await wipeFreeClusters(f, ['x']).then(
+      () => undefined,
+      (x: Error) => x,
+    );
     assert.match(String(e?.message), /not a FAT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -27,7 +27,7 @@ test('writes the whole image with rising progress, then verifies by hash', async
   assert.is(v.imageSha256, createHash('sha256').update(data).digest('hex'));
 });
 
-test('verify compares only the image\'s length (a card is larger) and catches one flipped byte', async () => {
+test("verify compares only the image's length (a card is larger) and catches one flipped byte", async () => {
   const card = join(work, 'bigger.bin');
   writeFileSync(card, Buffer.concat([data, Buffer.alloc(3 * 1024 * 1024, 0xee)]));
   assert.ok((await verifyImage(image, card)).ok, 'trailing card bytes do not matter');
@@ -42,7 +42,10 @@ test('verify compares only the image\'s length (a card is larger) and catches on
 test('a target shorter than the image fails verification with a clear error', async () => {
   const card = join(work, 'short.bin');
   writeFileSync(card, data.subarray(0, 1024));
-  await verifyImage(image, card).then(() => assert.unreachable('short'), (e) => assert.match((e as Error).message, /shorter than/));
+  await verifyImage(image, card).then(
+    () => assert.unreachable('short'),
+    (e) => assert.match((e as Error).message, /shorter than/),
+  );
 });
 
 test('rewriting a used card replaces its start and keeps nothing of the old image there', async () => {

@@ -21,28 +21,56 @@ let ctl: Controller;
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-p', '-t', session);
-const until = (cond: () => boolean, timeoutMs: number, what: string) => waitUntil(what, cond, { timeoutMs, everyMs: 100, seen: () => `screen:\n${screen()}` });
+const until = (cond: () => boolean, timeoutMs: number, what: string) =>
+  waitUntil(what, cond, { timeoutMs, everyMs: 100, seen: () => `screen:\n${screen()}` });
 
 test.before(async () => {
   broker = await startAedes();
   devices = [
-    await startTestDevice({ id: 'alpha', brokerUrl: broker.url, roles: { probe: { label: 'first' } }, extraRoles: [probe], telemetryIntervalS: 1 }),
-    await startTestDevice({ id: 'beta', brokerUrl: broker.url, roles: { probe: { label: 'second' } }, extraRoles: [probe], telemetryIntervalS: 1 }),
+    await startTestDevice({
+      id: 'alpha',
+      brokerUrl: broker.url,
+      roles: { probe: { label: 'first' } },
+      extraRoles: [probe],
+      telemetryIntervalS: 1,
+    }),
+    await startTestDevice({
+      id: 'beta',
+      brokerUrl: broker.url,
+      roles: { probe: { label: 'second' } },
+      extraRoles: [probe],
+      telemetryIntervalS: 1,
+    }),
   ];
   ctl = await connectController(broker.url);
   await ctl.waitFor(t.state('beta', 'probe'), (p) => p?.status === 'running');
 });
 
 test.after(async () => {
-  try { tmux('kill-session', '-t', session); } catch { /* already gone */ }
+  try {
+    tmux('kill-session', '-t', session);
+  } catch {
+    /* already gone */
+  }
   await ctl?.close();
   for (const d of devices) await d.stop();
   await broker?.stop();
 });
 
 test('in a terminal: ↓ selects a device, Enter expands it, q quits', async () => {
-  tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '40', '-c', root,
-    `${process.execPath} --import tsx device/cli/main.ts monitor --broker ${broker.url}; sleep 30`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '110',
+    '-y',
+    '40',
+    '-c',
+    root,
+    `${process.execPath} --import tsx device/cli/main.ts monitor --broker ${broker.url}; sleep 30`,
+  );
   await until(() => screen().includes('2 devices'), 60_000, 'the dashboard');
   assert.ok(screen().includes('q quit'), 'the key help line');
   tmux('send-keys', '-t', session, 'Down', 'Down');
@@ -58,14 +86,32 @@ test('in a terminal: ↓ selects a device, Enter expands it, q quits', async () 
 });
 
 test('--json: one JSON object per line for every status, state and event', async () => {
-  const out: MonitorOutput & { text: string } = { text: '', isTTY: false, write(s: string) { out.text += s; return true; } };
+  const out: MonitorOutput & { text: string } = {
+    text: '',
+    isTTY: false,
+    write(s: string) {
+      out.text += s;
+      return true;
+    },
+  };
   const ac = new AbortController();
   const running = runMonitor({ broker: broker.url, json: true, out, log: createLogger({ level: 'error' }), signal: ac.signal });
-  const lines = () => out.text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = () =>
+    out.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   await until(() => lines().some((l) => l.kind === 'state' && l.device === 'beta'), 5000, 'the retained states');
   const mark = lines().length;
   await ctl.configSet('alpha', { patch: { roles: { probe: { label: 'changed' } } } });
-  await until(() => lines().slice(mark).some((l) => l.kind === 'state' && l.device === 'alpha' && l.state.detail?.label === 'changed'), 5000, 'the live state');
+  await until(
+    () =>
+      lines()
+        .slice(mark)
+        .some((l) => l.kind === 'state' && l.device === 'alpha' && l.state.detail?.label === 'changed'),
+    5000,
+    'the live state',
+  );
   ac.abort();
   assert.is((await running).code, 0);
   const all = lines();
@@ -75,7 +121,10 @@ test('--json: one JSON object per line for every status, state and event', async
   assert.is(st.role, 'probe');
   assert.is(st.state.status, 'running');
   assert.ok(Number.isFinite(Date.parse(st.at)));
-  assert.not.ok(all.some((l) => l.kind === 'telemetry'), 'telemetry is left out');
+  assert.not.ok(
+    all.some((l) => l.kind === 'telemetry'),
+    'telemetry is left out',
+  );
 });
 
 test.run();

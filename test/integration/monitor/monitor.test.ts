@@ -19,7 +19,16 @@ const strip = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 const until = (cond: () => boolean, timeoutMs = 5000, what = 'condition') => waitUntil(what, cond, { timeoutMs, everyMs: 20 });
 
 function capture(tty = false): MonitorOutput & { text: string } {
-  const o = { text: '', isTTY: tty, columns: 140, rows: 60, write(s: string) { o.text += s; return true; } };
+  const o = {
+    text: '',
+    isTTY: tty,
+    columns: 140,
+    rows: 60,
+    write(s: string) {
+      o.text += s;
+      return true;
+    },
+  };
   return o;
 }
 
@@ -27,10 +36,24 @@ function capture(tty = false): MonitorOutput & { text: string } {
 async function publishAttic(url: string): Promise<void> {
   const c = await mqtt.connectAsync(url, { clientId: 'attic-fake' });
   const iso = new Date(Date.now() - 600_000).toISOString();
-  await c.publishAsync(t.info('attic'), JSON.stringify({
-    v: 2, device: 'attic', runtime: '0.1.0', protocol: 2, accepts: [1, 2], roles: ['waker'], model: 'Raspberry Pi 3 Model B',
-    hostname: 'attic', addresses: [], node: 'v20.19.0', bootTime: iso, startedAt: iso,
-  }), { retain: true, qos: 1 });
+  await c.publishAsync(
+    t.info('attic'),
+    JSON.stringify({
+      v: 2,
+      device: 'attic',
+      runtime: '0.1.0',
+      protocol: 2,
+      accepts: [1, 2],
+      roles: ['waker'],
+      model: 'Raspberry Pi 3 Model B',
+      hostname: 'attic',
+      addresses: [],
+      node: 'v20.19.0',
+      bootTime: iso,
+      startedAt: iso,
+    }),
+    { retain: true, qos: 1 },
+  );
   await c.publishAsync(t.state('attic', 'waker'), '{"v":2,"role":"waker","status":"sleeping"}', { retain: true, qos: 1 });
   await c.publishAsync(t.status('attic'), 'offline', { retain: true, qos: 1 });
   await c.endAsync();
@@ -38,7 +61,8 @@ async function publishAttic(url: string): Promise<void> {
 
 async function clearAttic(url: string): Promise<void> {
   const c = await mqtt.connectAsync(url, { clientId: 'attic-clear' });
-  for (const topic of [t.info('attic'), t.state('attic', 'waker'), t.status('attic')]) await c.publishAsync(topic, '', { retain: true, qos: 1 });
+  for (const topic of [t.info('attic'), t.state('attic', 'waker'), t.status('attic')])
+    await c.publishAsync(topic, '', { retain: true, qos: 1 });
   await c.endAsync();
 }
 
@@ -50,7 +74,13 @@ for (const b of BROKERS) {
 
   it.before(async () => {
     broker = await b.start();
-    device = await startTestDevice({ id: 'kitchen', brokerUrl: broker.url, roles: { probe: { label: 'hello' } }, extraRoles: [probe], telemetryIntervalS: 1 });
+    device = await startTestDevice({
+      id: 'kitchen',
+      brokerUrl: broker.url,
+      roles: { probe: { label: 'hello' } },
+      extraRoles: [probe],
+      telemetryIntervalS: 1,
+    });
     ctl = await connectController(broker.url, { unchecked: ['attic'] }); // attic is a fake device with a bad state, on purpose
     await ctl.waitFor(t.state('kitchen', 'probe'), (p) => p?.status === 'running');
     await ctl.waitFor(t.telemetry('kitchen'), () => true, 5000);
@@ -149,7 +179,11 @@ test('the CLI command: hearth monitor --once in a child process', async () => {
       registerMonitorCommands(program, { log: createLogger({ level: 'error' }) });
       await program.parseAsync(process.argv);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'hearth', 'monitor', '--once', '--broker', b.url], { cwd: new URL('../../../', import.meta.url).pathname });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, 'hearth', 'monitor', '--once', '--broker', b.url],
+      { cwd: new URL('../../../', import.meta.url).pathname },
+    );
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stdout += d));

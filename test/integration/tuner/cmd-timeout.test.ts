@@ -25,12 +25,22 @@ test.before(async () => {
   const clock = new RealClock();
   const sim = new SimGpio({ clock });
   model = new At7000({ clock, gpio: sim, start: { line: 17 }, key: { line: 27 }, keyDelayMs: 20, tuneMs: { full: 12_000 } });
-  dev = await startTestDevice({ id: 'shack', brokerUrl: broker.url, hal: { gpio: () => sim }, roles: { tuner: { gpio: { adapter: 'sim' }, start: { line: 17 }, key: { line: 27 }, keyMaxMs: 20_000 } } });
+  dev = await startTestDevice({
+    id: 'shack',
+    brokerUrl: broker.url,
+    hal: { gpio: () => sim },
+    roles: { tuner: { gpio: { adapter: 'sim' }, start: { line: 17 }, key: { line: 27 }, keyMaxMs: 20_000 } },
+  });
   await ctl.waitFor(t.state('shack', 'tuner'), (p) => p?.detail?.status === 'idle', 5000);
 });
-test.after(async () => { model?.stop(); await dev?.stop(); await ctl?.close(); await broker?.stop(); });
+test.after(async () => {
+  model?.stop();
+  await dev?.stop();
+  await ctl?.close();
+  await broker?.stop();
+});
 
-test('the wait follows the device\'s config: keyMaxMs 20 s gives 20 s + press + response + settle', () => {
+test("the wait follows the device's config: keyMaxMs 20 s gives 20 s + press + response + settle", () => {
   assert.is(tunerOperationMaxMs({ keyMaxMs: 20_000 }), 3500 + 2000 + 20_000 + 700);
   assert.is(tunerOperationMaxMs({}), 3500 + 2000 + 30_000 + 700);
 });
@@ -38,7 +48,11 @@ test('the wait follows the device\'s config: keyMaxMs 20 s gives 20 s + press + 
 test('hearth cmd … tuner tune full waits for a 12 s tune and prints its result', async () => {
   const t0 = Date.now();
   const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'device/cli/main.ts', 'cmd', 'shack', 'tuner', 'tune', '{"mode":"full"}', '--broker', broker.url], { cwd: root });
+    const c = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'device/cli/main.ts', 'cmd', 'shack', 'tuner', 'tune', '{"mode":"full"}', '--broker', broker.url],
+      { cwd: root },
+    );
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (out += d));

@@ -20,15 +20,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TIMING = {
   windows: { bypassBelowMs: 100, fullAboveMs: 400 },
   presses: { bypassMs: 50, memoryMs: 250, fullMs: 700 },
-  minGapMs: 100, settleMs: 200, keyResponseMs: 500, keyMaxMs: 3000, margins: { guardMs: 20 },
+  minGapMs: 100,
+  settleMs: 200,
+  keyResponseMs: 500,
+  keyMaxMs: 3000,
+  margins: { guardMs: 20 },
 };
 
 function tunerRig() {
   const clock = new RealClock();
   const sim = new SimGpio({ clock });
   const model = new At7000({
-    clock, gpio: sim, start: { line: L.start }, key: { line: L.key }, bypassBelowMs: 100, fullAboveMs: 400,
-    keyDelayMs: 20, tuneMs: { memory: 150, full: 300 },
+    clock,
+    gpio: sim,
+    start: { line: L.start },
+    key: { line: L.key },
+    bypassBelowMs: 100,
+    fullAboveMs: 400,
+    keyDelayMs: 20,
+    tuneMs: { memory: 150, full: 300 },
   });
   return { sim, model };
 }
@@ -45,17 +55,30 @@ for (const b of BROKERS) {
   let broker: TestBroker;
   let ctl: Controller;
   const cleanup: Array<() => Promise<void>> = [];
-  s.before(async () => { broker = await b.start(); ctl = await connectController(broker.url); });
-  s.after.each(async () => { for (const c of cleanup.splice(0).reverse()) await c(); });
-  s.after(async () => { await ctl.close(); await broker.stop(); });
+  s.before(async () => {
+    broker = await b.start();
+    ctl = await connectController(broker.url);
+  });
+  s.after.each(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  s.after(async () => {
+    await ctl.close();
+    await broker.stop();
+  });
 
   async function device(id: string, tuner: Record<string, unknown>): Promise<{ dev: TestDevice; sim: SimGpio; model: At7000 }> {
     const { sim, model } = tunerRig();
     const dev = await startTestDevice({
-      id, brokerUrl: broker.url, hal: { gpio: () => sim },
+      id,
+      brokerUrl: broker.url,
+      hal: { gpio: () => sim },
       roles: { tuner: { gpio: { adapter: 'sim' }, start: { line: L.start }, key: { line: L.key }, ...TIMING, ...tuner } },
     });
-    cleanup.push(async () => { model.stop(); await dev.stop(); });
+    cleanup.push(async () => {
+      model.stop();
+      await dev.stop();
+    });
     await ctl.waitFor(t.state(id, 'tuner'), (p) => p?.status === 'running' && p?.detail?.status === 'idle', 5000);
     return { dev, sim, model };
   }
@@ -97,7 +120,10 @@ for (const b of BROKERS) {
       await ctl.cmd('shack2', 'tuner', 'press', {}),
       await ctl.cmd('shack2', 'tuner', 'erase-memories', {}),
     ];
-    for (const r of bad) { assert.is(r.ok, false); assert.is(r.error!.code, 'invalid', JSON.stringify(r.error)); }
+    for (const r of bad) {
+      assert.is(r.ok, false);
+      assert.is(r.error!.code, 'invalid', JSON.stringify(r.error));
+    }
     assert.match(bad[3]!.error!.message, /power relay/);
     await sleep(200);
     assert.is(model.presses.length, presses, 'nothing was pressed');
@@ -121,19 +147,33 @@ for (const b of BROKERS) {
     // Device B's waker: answers wake commands on B's reply topic and records them.
     const wakes: Array<{ host: string }> = [];
     const fakeB = await mqtt.connectAsync(broker.url, { clientId: 'fake-waker-b' });
-    cleanup.push(async () => { await fakeB.endAsync(true); });
+    cleanup.push(async () => {
+      await fakeB.endAsync(true);
+    });
     fakeB.on('message', (topic, raw) => {
       const req = JSON.parse(raw.toString());
       wakes.push({ host: req.host });
-      void fakeB.publishAsync(t.reply('nas-b'), JSON.stringify({
-        v: PROTOCOL_VERSION, id: req.id, ok: true, topic, result: { host: req.host, via: ['udp 10.0.0.255:9'], state: 'waking' },
-      }));
+      void fakeB.publishAsync(
+        t.reply('nas-b'),
+        JSON.stringify({
+          v: PROTOCOL_VERSION,
+          id: req.id,
+          ok: true,
+          topic,
+          result: { host: req.host, via: ['udp 10.0.0.255:9'], state: 'waking' },
+        }),
+      );
     });
     await fakeB.subscribeAsync(t.cmd('nas-b', 'waker', 'wake'), { qos: 1 });
     const { sim, model } = await device('shackA', {
       button: {
-        line: L.button, mode: 'mapped', debounceMs: 10, mediumMs: 300, longMs: 600,
-        short: { tune: 'memory' }, long: { device: 'nas-b', role: 'waker', action: 'wake', args: { host: 'nas' } },
+        line: L.button,
+        mode: 'mapped',
+        debounceMs: 10,
+        mediumMs: 300,
+        longMs: 600,
+        short: { tune: 'memory' },
+        long: { device: 'nas-b', role: 'waker', action: 'wake', args: { host: 'nas' } },
       },
     });
     const mark = ctl.mark();

@@ -16,7 +16,10 @@ test('the real adapter passes the contract suite', async () => {
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => { out += '\n[killed after 60 s]'; child.kill('SIGKILL'); }, 60_000);
+    const timer = setTimeout(() => {
+      out += '\n[killed after 60 s]';
+      child.kill('SIGKILL');
+    }, 60_000);
     const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once('close', (c, sg) => r([c, sg]))); // 'close': stdio drained too ('exit' can come first)
     clearTimeout(timer);
     out += `\n[child exit code ${code}, signal ${signal}]`;

@@ -23,10 +23,18 @@ export function jsonChild(proc: ChildProcess, name: string): JsonChild {
       return new Promise((resolve, reject) => {
         const look = () => {
           const hit = lines.slice(from).find(pred);
-          if (hit) { waiters.delete(look); clearTimeout(timer); resolve(hit); return true; }
+          if (hit) {
+            waiters.delete(look);
+            clearTimeout(timer);
+            resolve(hit);
+            return true;
+          }
           return false;
         };
-        const timer = setTimeout(() => { waiters.delete(look); reject(new Error(`${name}: timed out after ${timeoutMs} ms; stderr: ${c.stderr.slice(-2000)}`)); }, timeoutMs);
+        const timer = setTimeout(() => {
+          waiters.delete(look);
+          reject(new Error(`${name}: timed out after ${timeoutMs} ms; stderr: ${c.stderr.slice(-2000)}`));
+        }, timeoutMs);
         if (!look()) waiters.add(look);
       });
     },
@@ -39,18 +47,32 @@ export function jsonChild(proc: ChildProcess, name: string): JsonChild {
     },
     kill() {
       return new Promise((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) { resolve(); return; }
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          resolve();
+          return;
+        }
         const t = setTimeout(() => proc.kill('SIGKILL'), 3_000);
-        proc.once('exit', () => { clearTimeout(t); resolve(); });
-        if (proc.stdin && !proc.stdin.destroyed) proc.stdin.end(); else proc.kill('SIGTERM');
+        proc.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        if (proc.stdin && !proc.stdin.destroyed) proc.stdin.end();
+        else proc.kill('SIGTERM');
         setTimeout(() => proc.kill('SIGTERM'), 1_500).unref();
       });
     },
   };
   createInterface({ input: proc.stdout! }).on('line', (l) => {
-    try { lines.push(JSON.parse(l)); } catch { c.stderr += `[stdout] ${l}\n`; return; }
+    try {
+      lines.push(JSON.parse(l));
+    } catch {
+      c.stderr += `[stdout] ${l}\n`;
+      return;
+    }
     for (const w of [...waiters]) w();
   });
-  proc.stderr!.on('data', (d) => { c.stderr += d; });
+  proc.stderr!.on('data', (d) => {
+    c.stderr += d;
+  });
   return c;
 }

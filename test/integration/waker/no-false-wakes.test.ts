@@ -23,7 +23,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function startWaker(cooldownS: number) {
   await waker?.kill();
   const cfg = {
-    hosts: [{ name: 'theobromine', ip: lan.sleeper.ip, mac: lan.sleeper.mac, interface: lan.waker.iface, cooldownS, wakeTimeoutS: 600, deny: ['10.78.0.1'] }],
+    hosts: [
+      {
+        name: 'theobromine',
+        ip: lan.sleeper.ip,
+        mac: lan.sleeper.mac,
+        interface: lan.waker.iface,
+        cooldownS,
+        wakeTimeoutS: 600,
+        deny: ['10.78.0.1'],
+      },
+    ],
     deny: ['02:77:00:00:00:66'],
     probe: { intervalS: 1, timeoutMs: 300, misses: 2 },
   };
@@ -34,13 +44,20 @@ async function startWaker(cooldownS: number) {
 /** arping from a namespace; it exits non-zero when nothing answers, which is expected here. */
 function arping(where: 'client' | 'sleeper', args: string[]): void {
   const h = lan[where];
-  try { h.ns.exec('arping', ['-q', '-i', h.iface, ...args], { timeoutMs: 30_000 }); } catch { /* no replies */ }
+  try {
+    h.ns.exec('arping', ['-q', '-i', h.iface, ...args], { timeoutMs: 30_000 });
+  } catch {
+    /* no replies */
+  }
 }
 
 test.before(async () => {
   lan = createLan();
   lan.sleep();
-  receiver = jsonChild(lan.sleeper.ns.node(here('./wol-receiver.ts'), [lan.sleeper.iface, lan.sleeper.mac, `${lan.sleeper.ip}/24`, '-', '0', 'never']), 'receiver');
+  receiver = jsonChild(
+    lan.sleeper.ns.node(here('./wol-receiver.ts'), [lan.sleeper.iface, lan.sleeper.mac, `${lan.sleeper.ip}/24`, '-', '0', 'never']),
+    'receiver',
+  );
   await receiver.waitFor((l) => l.ready);
 });
 
@@ -53,12 +70,12 @@ test.after(async () => {
 test('no wake from probes, gratuitous ARP, replies, deny-listed requesters (IP and MAC), or the host itself', async () => {
   await startWaker(0); // no cooldown: any request taken for a demand would wake at once
   const target = lan.sleeper.ip;
-  arping('client', ['-c', '3', '-w', '1', '-0', target]);                                        // RFC 5227 probe, sender 0.0.0.0
-  arping('client', ['-c', '3', '-w', '1', '-U', '-S', target, target]);                          // gratuitous, claiming the host's IP
-  arping('client', ['-c', '3', '-w', '1', '-P', '-S', lan.client.ip, target]);                   // ARP replies
-  arping('client', ['-c', '3', '-w', '1', '-S', '10.78.0.1', target]);                           // deny-listed IP (host list)
+  arping('client', ['-c', '3', '-w', '1', '-0', target]); // RFC 5227 probe, sender 0.0.0.0
+  arping('client', ['-c', '3', '-w', '1', '-U', '-S', target, target]); // gratuitous, claiming the host's IP
+  arping('client', ['-c', '3', '-w', '1', '-P', '-S', lan.client.ip, target]); // ARP replies
+  arping('client', ['-c', '3', '-w', '1', '-S', '10.78.0.1', target]); // deny-listed IP (host list)
   arping('client', ['-c', '3', '-w', '1', '-S', '10.78.0.66', '-s', '02:77:00:00:00:66', '-p', target]); // deny-listed MAC (global list)
-  arping('client', ['-c', '3', '-w', '1', '-S', lan.client.ip, '10.78.0.21']);                  // a host nobody watches
+  arping('client', ['-c', '3', '-w', '1', '-S', lan.client.ip, '10.78.0.21']); // a host nobody watches
   await sleep(500);
   assert.is(wakes(), 0, 'no wake-sent event');
   assert.is(magics(), 0, 'no magic packet on the wire');
@@ -80,7 +97,9 @@ test('ARP storm (arping at ~100/s for 3 s, many requesters): one wake per cooldo
   const before = magics();
   const arpBefore = receiver.lines.filter((l) => l.arpRequests).at(-1)?.arpRequests ?? 0;
   const mark = waker!.lines.length;
-  const storms = [0, 1, 2].map((i) => lan.client.ns.spawn('arping', ['-q', '-i', lan.client.iface, '-c', '100', '-W', '0.03', '-S', `10.78.0.${100 + i}`, lan.sleeper.ip]));
+  const storms = [0, 1, 2].map((i) =>
+    lan.client.ns.spawn('arping', ['-q', '-i', lan.client.iface, '-c', '100', '-W', '0.03', '-S', `10.78.0.${100 + i}`, lan.sleeper.ip]),
+  );
   await Promise.all(storms.map((p) => new Promise((r) => p.once('exit', r))));
   await sleep(500);
   assert.is(wakes(mark), 1, 'one wake-sent for ~300 requests within the cooldown');

@@ -16,10 +16,18 @@ let receiver: JsonChild;
 
 function config(extra: Record<string, unknown> = {}) {
   return {
-    hosts: [{
-      name: 'theobromine', ip: lan.sleeper.ip, mac: lan.sleeper.mac, interface: lan.waker.iface,
-      cooldownS: 20, wakeTimeoutS: 20, deny: ['10.78.0.1'], ...extra,
-    }],
+    hosts: [
+      {
+        name: 'theobromine',
+        ip: lan.sleeper.ip,
+        mac: lan.sleeper.mac,
+        interface: lan.waker.iface,
+        cooldownS: 20,
+        wakeTimeoutS: 20,
+        deny: ['10.78.0.1'],
+        ...extra,
+      },
+    ],
     probe: { intervalS: 1, timeoutMs: 300, misses: 2 },
   };
 }
@@ -34,13 +42,21 @@ async function startWaker(cfg = config()) {
 }
 
 function ping(timeoutS = 1): boolean {
-  try { lan.client.ns.exec('ping', ['-c', '1', '-W', String(timeoutS), lan.sleeper.ip], { timeoutMs: (timeoutS + 5) * 1000 }); return true; } catch { return false; }
+  try {
+    lan.client.ns.exec('ping', ['-c', '1', '-W', String(timeoutS), lan.sleeper.ip], { timeoutMs: (timeoutS + 5) * 1000 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 test.before(async () => {
   lan = createLan();
   lan.sleep();
-  receiver = jsonChild(lan.sleeper.ns.node(here('./wol-receiver.ts'), [lan.sleeper.iface, lan.sleeper.mac, `${lan.sleeper.ip}/24`, '-', '200']), 'receiver');
+  receiver = jsonChild(
+    lan.sleeper.ns.node(here('./wol-receiver.ts'), [lan.sleeper.iface, lan.sleeper.mac, `${lan.sleeper.ip}/24`, '-', '200']),
+    'receiver',
+  );
   await receiver.waitFor((l) => l.ready);
   await startWaker();
 });
@@ -59,7 +75,7 @@ test('the host starts asleep (no answer to ARP probes) and the state says so ove
   assert.is(count(isEvent('wake-sent')), 0);
 });
 
-test('ping → exactly one wake, the host comes back, the client\'s retry succeeds', async () => {
+test("ping → exactly one wake, the host comes back, the client's retry succeeds", async () => {
   const mark = waker.lines.length;
   let ok = false;
   for (let i = 0; i < 5 && !ok; i++) ok = ping(1);
@@ -76,7 +92,10 @@ test('ping → exactly one wake, the host comes back, the client\'s retry succee
   assert.is(count(isEvent('wake-sent'), mark), 1, 'exactly one wake');
   await receiver.waitFor((l) => l.woke, 2_000);
   const magic = receiver.lines.filter((l) => l.magic);
-  assert.ok(magic.length >= 1 && magic.every((l) => l.magic.valid && l.magic.len === 102), JSON.stringify(receiver.lines) + receiver.stderr);
+  assert.ok(
+    magic.length >= 1 && magic.every((l) => l.magic.valid && l.magic.len === 102),
+    JSON.stringify(receiver.lines) + receiver.stderr,
+  );
 });
 
 test('while awake: more pings wake nothing', async () => {
@@ -89,7 +108,10 @@ test('while awake: more pings wake nothing', async () => {
 });
 
 test('asleep again → a TCP connect wakes it once (after the cooldown), and the retry connects', async () => {
-  const server = lan.sleeper.ns.spawn('sh', ['-c', 'exec python3 -c "import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((\'0.0.0.0\',8022));s.listen(5);\nwhile True: c,_=s.accept(); c.close()"']);
+  const server = lan.sleeper.ns.spawn('sh', [
+    '-c',
+    'exec python3 -c "import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((\'0.0.0.0\',8022));s.listen(5);\nwhile True: c,_=s.accept(); c.close()"',
+  ]);
   try {
     lan.sleep();
     lan.client.ns.exec('ip', ['neigh', 'flush', 'dev', lan.client.iface]);
@@ -101,12 +123,19 @@ test('asleep again → a TCP connect wakes it once (after the cooldown), and the
     const mark2 = waker.lines.length;
     let ok = false;
     for (let i = 0; i < 5 && !ok; i++) {
-      try { lan.client.ns.exec('python3', ['-c', `import socket;socket.create_connection(('${lan.sleeper.ip}',8022),timeout=1).close()`]); ok = true; } catch { /* retry */ }
+      try {
+        lan.client.ns.exec('python3', ['-c', `import socket;socket.create_connection(('${lan.sleeper.ip}',8022),timeout=1).close()`]);
+        ok = true;
+      } catch {
+        /* retry */
+      }
     }
     assert.ok(ok, 'TCP connect succeeded on a retry');
     await waker.waitFor(isEvent('woke'), 5_000, mark2);
     assert.is(count(isEvent('wake-sent'), mark2), 1);
-  } finally { server.kill('SIGKILL'); }
+  } finally {
+    server.kill('SIGKILL');
+  }
 });
 
 test('commands over MQTT: wake a configured host; unknown host, missing args and bad config are refused clearly', async () => {
@@ -120,20 +149,34 @@ test('commands over MQTT: wake a configured host; unknown host, missing args and
   const missing = await waker.request({ cmd: { action: 'wake', args: {} } });
   assert.is(missing.ok, false);
   assert.is(missing.error.code, 'invalid');
-  const badMac = await waker.request({ configSet: { patch: { roles: { waker: { hosts: [{ ...config().hosts[0], mac: 'zz:11:22:33:44:55' }] } } } } });
+  const badMac = await waker.request({
+    configSet: { patch: { roles: { waker: { hosts: [{ ...config().hosts[0], mac: 'zz:11:22:33:44:55' }] } } } },
+  });
   assert.is(badMac.ok, false);
-  assert.ok(badMac.error.details.some((d: any) => /\/roles\/waker\/hosts\/0\/mac$/.test(d.path)), JSON.stringify(badMac.error));
-  const badIp = await waker.request({ configSet: { patch: { roles: { waker: { hosts: [{ ...config().hosts[0], ip: '10.78.0.256' }] } } } } });
+  assert.ok(
+    badMac.error.details.some((d: any) => /\/roles\/waker\/hosts\/0\/mac$/.test(d.path)),
+    JSON.stringify(badMac.error),
+  );
+  const badIp = await waker.request({
+    configSet: { patch: { roles: { waker: { hosts: [{ ...config().hosts[0], ip: '10.78.0.256' }] } } } },
+  });
   assert.is(badIp.ok, false);
-  assert.ok(badIp.error.details.some((d: any) => /hosts\/0\/ip$/.test(d.path)), JSON.stringify(badIp.error));
+  assert.ok(
+    badIp.error.details.some((d: any) => /hosts\/0\/ip$/.test(d.path)),
+    JSON.stringify(badIp.error),
+  );
   const status = await waker.request({ cmd: { action: 'status' } });
   assert.is(status.result.hosts[0].name, 'theobromine');
 });
 
 test('the published config redacts a SecureOn password', async () => {
-  const r = await waker.request({ configSet: { patch: { roles: { waker: { hosts: [{ ...config().hosts[0], secureOn: '01:02:03:04' }] } } } } });
+  const r = await waker.request({
+    configSet: { patch: { roles: { waker: { hosts: [{ ...config().hosts[0], secureOn: '01:02:03:04' }] } } } },
+  });
   assert.is(r.ok, true, JSON.stringify(r));
-  const cfg = await waker.waitFor((l) => /\/config$/.test(l.topic ?? '') && l.payload?.config?.roles?.waker?.hosts?.[0]?.secureOn !== undefined);
+  const cfg = await waker.waitFor(
+    (l) => /\/config$/.test(l.topic ?? '') && l.payload?.config?.roles?.waker?.hosts?.[0]?.secureOn !== undefined,
+  );
   assert.is(cfg.payload.config.roles.waker.hosts[0].secureOn, '***');
 });
 

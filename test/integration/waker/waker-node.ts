@@ -17,7 +17,11 @@ const mqtt = await import('mqtt');
 const tap = await mqtt.connectAsync(broker.url);
 tap.on('message', (topic, raw) => {
   let payload: unknown = raw.toString();
-  try { payload = JSON.parse(raw.toString()); } catch { /* plain text (status) */ }
+  try {
+    payload = JSON.parse(raw.toString());
+  } catch {
+    /* plain text (status) */
+  }
   out({ topic, payload });
 });
 await tap.subscribeAsync('hearth/#');
@@ -25,7 +29,11 @@ const dev = await startTestDevice({ id: 'waker1', brokerUrl: broker.url, roles: 
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', async (line) => {
-  const req = JSON.parse(line) as { tag: string; cmd?: { action: string; args?: Record<string, unknown> }; configSet?: Record<string, unknown> };
+  const req = JSON.parse(line) as {
+    tag: string;
+    cmd?: { action: string; args?: Record<string, unknown> };
+    configSet?: Record<string, unknown>;
+  };
   try {
     const reply = req.cmd
       ? await ctl.cmd('waker1', 'waker', req.cmd.action, req.cmd.args ?? {})

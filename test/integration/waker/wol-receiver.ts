@@ -44,7 +44,9 @@ cap.onFrame((frame) => {
   const m = magicOf(frame);
   if (!m) return;
   const check = checkMagicPacket(m.payload, { mac, password });
-  process.stdout.write(JSON.stringify({ magic: { via: m.via, valid: check.ok, reason: check.ok ? undefined : check.reason, len: m.payload.length } }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ magic: { via: m.via, valid: check.ok, reason: check.ok ? undefined : check.reason, len: m.payload.length } }) + '\n',
+  );
   if (!check.ok || pending || never === 'never' || hasAddress()) return;
   pending = true;
   setTimeout(() => {
@@ -54,4 +56,7 @@ cap.onFrame((frame) => {
   }, delayMs);
 });
 process.stdout.write(JSON.stringify({ ready: true }) + '\n');
-process.on('SIGTERM', () => { cap.close(); process.exit(0); });
+process.on('SIGTERM', () => {
+  cap.close();
+  process.exit(0);
+});

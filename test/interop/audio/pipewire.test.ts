@@ -23,10 +23,14 @@ let ns: Netns | undefined, alsa: AlsaFiles | undefined, pw: PipeWire | undefined
 
 async function teardown(): Promise<void> {
   await stopAllHosts();
-  tap?.close(); tap = undefined;
-  await pw?.stop(); pw = undefined;
-  ns?.delete(); ns = undefined;
-  alsa?.cleanup(); alsa = undefined;
+  tap?.close();
+  tap = undefined;
+  await pw?.stop();
+  pw = undefined;
+  ns?.delete();
+  ns = undefined;
+  alsa?.cleanup();
+  alsa = undefined;
 }
 test.after.each(teardown);
 
@@ -36,7 +40,7 @@ test.after.each(teardown);
  */
 function senderGaps(pkts: RtpPacket[]): number {
   const left: number[] = [];
-  for (const p of pkts) for (let i = 0; i + 3 < p.payload.length; i += 4) left.push((p.payload[i]! << 24) >> 16 | p.payload[i + 1]!);
+  for (const p of pkts) for (let i = 0; i + 3 < p.payload.length; i += 4) left.push(((p.payload[i]! << 24) >> 16) | p.payload[i + 1]!);
   return dropouts(left, 1, 64, 1).length;
 }
 
@@ -44,7 +48,10 @@ function senderGaps(pkts: RtpPacket[]): number {
  * PipeWire with `rtpSink` module args sends a 1 kHz tone; a player chosen by `choose(sdp)` plays
  * it. Checks PipeWire's SAP/SDP and wire format (tapped), then the tone the player played.
  */
-async function pipewireToPlayer(rtpSink: Record<string, string | number>, choose: (st: SdpStream) => Record<string, unknown>): Promise<{ st: SdpStream; state: Record<string, any> }> {
+async function pipewireToPlayer(
+  rtpSink: Record<string, string | number>,
+  choose: (st: SdpStream) => Record<string, unknown>,
+): Promise<{ st: SdpStream; state: Record<string, any> }> {
   // PipeWire's own graph sometimes misses cycles on a loaded 2-core machine and sends silence
   // inside the tone (1-8 gaps in about one try in three on one CI-like VM, with PipeWire under
   // SCHED_RR too). The player is judged on a stretch of output between such holes; a try with no
@@ -56,10 +63,15 @@ async function pipewireToPlayer(rtpSink: Record<string, string | number>, choose
     glitched.push(r.senderGaps);
     await teardown();
   }
-  throw new Error(`PipeWire itself sent silence gaps inside the tone in every try (${glitched.join(', ')} gaps): no clean run to judge the player on`);
+  throw new Error(
+    `PipeWire itself sent silence gaps inside the tone in every try (${glitched.join(', ')} gaps): no clean run to judge the player on`,
+  );
 }
 
-async function pipewireToPlayerOnce(rtpSink: Record<string, string | number>, choose: (st: SdpStream) => Record<string, unknown>): Promise<{ st: SdpStream; state: Record<string, any> } | { senderGaps: number }> {
+async function pipewireToPlayerOnce(
+  rtpSink: Record<string, string | number>,
+  choose: (st: SdpStream) => Record<string, unknown>,
+): Promise<{ st: SdpStream; state: Record<string, any> } | { senderGaps: number }> {
   ns = createNetns('hpw');
   alsa = alsaFiles(['room']);
   tap = await startUdpTap(ns);
@@ -67,7 +79,10 @@ async function pipewireToPlayerOnce(rtpSink: Record<string, string | number>, ch
   pw = await startPipeWire(ns, rtpSink);
 
   // PipeWire announces from start-up, before anything plays, always on sap.ip (224.0.0.56).
-  const sapOf = (d: Dgram) => { const m = parseSap(d.data); return m.ok && m.message.type === 'announce' ? m.message : undefined; };
+  const sapOf = (d: Dgram) => {
+    const m = parseSap(d.data);
+    return m.ok && m.message.type === 'announce' ? m.message : undefined;
+  };
   const sap = sapOf(await tap.waitFor((d) => d.port === SAP_PORT && sapOf(d) !== undefined, 8000))!;
   const sdp = parseSdp(sap.sdp);
   if (!sdp.ok) throw new Error(`PipeWire's SDP: ${sdp.reason}\n${sap.sdp}`);
@@ -78,9 +93,34 @@ async function pipewireToPlayerOnce(rtpSink: Record<string, string | number>, ch
   await tap.listen(st.group, st.port);
   await tap.listen(st.group, st.port + 1);
 
-  const p = await startAudioHost({ ns, id: 'p1', role: 'player', realtime: true, config: choose(st), dac: { ppm: 100, bufferMs: 60, mirror: { device: 'room', env: alsa.env } } });
+  const p = await startAudioHost({
+    ns,
+    id: 'p1',
+    role: 'player',
+    realtime: true,
+    config: choose(st),
+    dac: { ppm: 100, bufferMs: 60, mirror: { device: 'room', env: alsa.env } },
+  });
   const wav = join(alsa.dir, 'tone.wav');
-  ns.exec('sox', ['-D', '-n', '-r', '48000', '-c', '2', '-b', '16', '-e', 'signed-integer', wav, 'synth', '20', 'sine', '1000', 'vol', '0.5']);
+  ns.exec('sox', [
+    '-D',
+    '-n',
+    '-r',
+    '48000',
+    '-c',
+    '2',
+    '-b',
+    '16',
+    '-e',
+    'signed-integer',
+    wav,
+    'synth',
+    '20',
+    'sine',
+    '1000',
+    'vol',
+    '0.5',
+  ]);
   await pw.play(wav);
   await p.waitState((s) => s.playing, 10_000);
   await sleep(5000); // no RTCP: the arrival-time mapping settles first
@@ -95,7 +135,10 @@ async function pipewireToPlayerOnce(rtpSink: Record<string, string | number>, ch
   const pkts = rtp.flatMap((r) => (r.ok ? [r.packet] : []));
   assert.is(pkts.length, rtp.length, 'every datagram parses as RTP');
   assert.ok(pkts.length > 500, `packets tapped: ${pkts.length}`);
-  assert.ok(pkts.every((q) => q.payloadType === 127 && q.payload.length === 1280 && !q.marker), 'PT 127, 1280-byte payload, no marker');
+  assert.ok(
+    pkts.every((q) => q.payloadType === 127 && q.payload.length === 1280 && !q.marker),
+    'PT 127, 1280-byte payload, no marker',
+  );
   for (let i = 1; i < pkts.length; i++) {
     assert.is((pkts[i]!.timestamp - pkts[i - 1]!.timestamp) >>> 0, 320, 'timestamps advance by 320');
   }
@@ -108,7 +151,10 @@ async function pipewireToPlayerOnce(rtpSink: Record<string, string | number>, ch
   // Judged on the last 0.68 s of output with no dropout: where PipeWire itself sent silence, the
   // player faithfully played it, and a tone with a hole says nothing about the player.
   const whole = lastWholeStretch(readS16(alsa.outFile('room')));
-  if (!whole && gaps > 0) { console.log(`PipeWire itself sent ${gaps} silence gaps inside the tone, none 0.68 s apart: trying again`); return { senderGaps: gaps }; }
+  if (!whole && gaps > 0) {
+    console.log(`PipeWire itself sent ${gaps} silence gaps inside the tone, none 0.68 s apart: trying again`);
+    return { senderGaps: gaps };
+  }
   assert.ok(whole, `no 0.68 s of output without a dropout, though PipeWire sent a whole tone (${gaps} gaps)`);
   const t = toneOf(whole);
   const why = `packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms, silence gaps PipeWire itself sent: ${gaps}`;
@@ -117,7 +163,9 @@ async function pipewireToPlayerOnce(rtpSink: Record<string, string | number>, ch
   // quantum in the analysed 0.7 s lands near −15 dB.
   assert.ok(t.thdnDb < -80, `THD+N ${t.thdnDb.toFixed(1)} dB (${why})`);
   assert.ok(t.dbfs > -12 && t.dbfs < -3, `level ${t.dbfs.toFixed(1)} dBFS`);
-  console.log(`PipeWire ${st.group}:${st.port} → player: ${t.hz.toFixed(2)} Hz, THD+N ${t.thdnDb.toFixed(1)} dB, ${t.dbfs.toFixed(1)} dBFS; ${why}`);
+  console.log(
+    `PipeWire ${st.group}:${st.port} → player: ${t.hz.toFixed(2)} Hz, THD+N ${t.thdnDb.toFixed(1)} dB, ${t.dbfs.toFixed(1)} dBFS; ${why}`,
+  );
   return { st, state: s };
 }
 

@@ -21,20 +21,37 @@ const procs: ChildProcess[] = [];
 
 test.after.each(async () => {
   await stopAllHosts();
-  for (const p of procs.splice(0)) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  await pa?.stop(); pa = undefined;
-  ns?.delete(); ns = undefined;
-  alsa?.cleanup(); alsa = undefined;
+  for (const p of procs.splice(0)) {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  await pa?.stop();
+  pa = undefined;
+  ns?.delete();
+  ns = undefined;
+  alsa?.cleanup();
+  alsa = undefined;
 });
 
 function sine(seconds: number, hz: number, amp: number): Int16Array {
   const out = new Int16Array(seconds * 48000 * 2);
-  for (let i = 0; i < seconds * 48000; i++) out[2 * i] = out[2 * i + 1] = Math.round(amp * 32767 * Math.sin((2 * Math.PI * hz * i) / 48000));
+  for (let i = 0; i < seconds * 48000; i++)
+    out[2 * i] = out[2 * i + 1] = Math.round(amp * 32767 * Math.sin((2 * Math.PI * hz * i) / 48000));
   return out;
 }
 
 async function player(config: Record<string, unknown>): Promise<AudioHost> {
-  return startAudioHost({ ns: ns!, id: 'p1', role: 'player', realtime: true, config, dac: { ppm: 100, bufferMs: 60, mirror: { device: 'room', env: alsa!.env } } });
+  return startAudioHost({
+    ns: ns!,
+    id: 'p1',
+    role: 'player',
+    realtime: true,
+    config,
+    dac: { ppm: 100, bufferMs: 60, mirror: { device: 'room', env: alsa!.env } },
+  });
 }
 
 async function checkTone(p: AudioHost, what: string): Promise<void> {
@@ -44,7 +61,10 @@ async function checkTone(p: AudioHost, what: string): Promise<void> {
   assert.ok(s.packets.received > 100, `${what}: packets received`);
   const t = toneOf(readS16(alsa!.outFile('room')));
   assert.ok(Math.abs(t.hz - 1000) < 1, `${what}: 1 kHz (${t.hz.toFixed(2)} Hz)`);
-  assert.ok(t.thdnDb < -60, `${what}: THD+N ${t.thdnDb.toFixed(1)} dB (packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms)`);
+  assert.ok(
+    t.thdnDb < -60,
+    `${what}: THD+N ${t.thdnDb.toFixed(1)} dB (packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms)`,
+  );
   assert.ok(t.dbfs > -12 && t.dbfs < -3, `${what}: level ${t.dbfs.toFixed(1)} dBFS`);
 }
 
@@ -66,7 +86,9 @@ test('PulseAudio module-rtp-send (its defaults: 224.0.0.56, SAP there) → our p
   assert.is(s.stream.group, '224.0.0.56');
   // What a user asks a player to find the name to subscribe to (cmd/player/streams).
   const listed = await p.cmd('streams', {});
-  const e = (listed.result as { streams: Array<{ choose: { sap?: string }; origin: string; group: string; port: number }> }).streams.find((x) => x.choose.sap === 'hearth-pa');
+  const e = (listed.result as { streams: Array<{ choose: { sap?: string }; origin: string; group: string; port: number }> }).streams.find(
+    (x) => x.choose.sap === 'hearth-pa',
+  );
   assert.ok(e && e.origin === 'sap' && e.group === '224.0.0.56' && e.port === 46050, JSON.stringify(listed));
   await checkTone(p, 'PulseAudio');
 });
@@ -88,8 +110,28 @@ test('ffmpeg RTP (PT 96) → our player, by group:port and format', async () => 
   const p = await player({ group: '239.255.6.4', port: 46056, format: { rate: 48000, channels: 2, payloadType: 96 } });
   // Real-time like the player (and like PulseAudio, which asks for it): the worst-window check
   // below is about the player, and an ffmpeg starved > 100 ms by a loaded machine sends late.
-  procs.push(ns.spawn('chrt', ['-r', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'aevalsrc=0.5*sin(2*PI*1000*t)|0.5*sin(2*PI*1000*t):s=48000:d=20',
-    '-c:a', 'pcm_s16be', '-payload_type', '96', '-f', 'rtp', 'rtp://239.255.6.4:46056?ttl=1&pkt_size=1292&localaddr=127.0.0.1']));
+  procs.push(
+    ns.spawn('chrt', [
+      '-r',
+      '10',
+      'ffmpeg',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'aevalsrc=0.5*sin(2*PI*1000*t)|0.5*sin(2*PI*1000*t):s=48000:d=20',
+      '-c:a',
+      'pcm_s16be',
+      '-payload_type',
+      '96',
+      '-f',
+      'rtp',
+      'rtp://239.255.6.4:46056?ttl=1&pkt_size=1292&localaddr=127.0.0.1',
+    ]),
+  );
   await p.waitState((s) => s.playing, 10_000);
   await sleep(7000); // past ffmpeg's second RTCP SR (5 s after its first packet)
   assert.is(p.lastState()!.format.payloadType, 96);
@@ -100,12 +142,17 @@ test('ffmpeg RTP (PT 96) → our player, by group:port and format', async () => 
   const pcm = readS16(alsa.outFile('room'));
   let first = 0;
   while (first < pcm.length && Math.abs(pcm[first]!) < 1000) first += 2;
-  const from = first / 2 + 2 * 48000, frames = pcm.length / 2;
+  const from = first / 2 + 2 * 48000,
+    frames = pcm.length / 2;
   assert.ok(frames - from > 48000 * 4, `audio long enough past ffmpeg's second SR (${((frames - from) / 48000).toFixed(1)} s)`);
-  let worst = -Infinity, at = 0;
+  let worst = -Infinity,
+    at = 0;
   for (let f = from; f + 32768 <= frames; f += 12000) {
     const w = toneOf(pcm.subarray(0, (f + 32768) * 2));
-    if (w.thdnDb > worst) { worst = w.thdnDb; at = (f - first / 2) / 48000; }
+    if (w.thdnDb > worst) {
+      worst = w.thdnDb;
+      at = (f - first / 2) / 48000;
+    }
   }
   assert.ok(worst < -60, `ffmpeg: worst THD+N ${worst.toFixed(1)} dB, window at ${at.toFixed(1)} s into the tone`);
 });
@@ -114,8 +161,27 @@ test('GStreamer rtpL16pay (PT 96) → our player, by group:port and format', asy
   ns = createNetns('hgst');
   alsa = alsaFiles(['room']);
   const p = await player({ group: '239.255.6.3', port: 46054, format: { rate: 48000, channels: 2, payloadType: 96 } });
-  procs.push(ns.spawn('gst-launch-1.0', ['-q', 'audiotestsrc', 'is-live=true', 'freq=1000', 'volume=0.5', '!', 'audio/x-raw,format=S16BE,rate=48000,channels=2', '!',
-    'rtpL16pay', 'pt=96', '!', 'udpsink', 'host=239.255.6.3', 'port=46054', 'multicast-iface=lo', 'ttl-mc=1', 'auto-multicast=true']));
+  procs.push(
+    ns.spawn('gst-launch-1.0', [
+      '-q',
+      'audiotestsrc',
+      'is-live=true',
+      'freq=1000',
+      'volume=0.5',
+      '!',
+      'audio/x-raw,format=S16BE,rate=48000,channels=2',
+      '!',
+      'rtpL16pay',
+      'pt=96',
+      '!',
+      'udpsink',
+      'host=239.255.6.3',
+      'port=46054',
+      'multicast-iface=lo',
+      'ttl-mc=1',
+      'auto-multicast=true',
+    ]),
+  );
   await p.waitState((s) => s.playing, 10_000);
   await sleep(6000); // senders without RTCP: the arrival-time mapping settles first
   assert.is(p.lastState()!.format.payloadType, 96);

@@ -8,7 +8,11 @@ import { startPulse, record, type Pulse } from '../../helpers/pulse.ts';
 import { thdn, channel, rms } from '../../../device/audio/analysis.ts';
 
 let ns: Netns, pa: Pulse | undefined;
-test.after(async () => { await stopAllHosts(); await pa?.stop(); ns?.delete(); });
+test.after(async () => {
+  await stopAllHosts();
+  await pa?.stop();
+  ns?.delete();
+});
 
 test('PulseAudio module-rtp-recv plays our 1 kHz stream, found through SAP', async () => {
   ns = createNetns('hpar');
@@ -17,8 +21,14 @@ test('PulseAudio module-rtp-recv plays our 1 kHz stream, found through SAP', asy
     'load-module module-rtp-recv sink=recvsink sap_address=224.0.0.56 latency_msec=200',
   ]);
   await startAudioHost({
-    ns, id: 'src1', role: 'source',
-    config: { streams: [{ id: 'tone', name: 'hearth tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: '239.255.2.1', port: 46010 }] },
+    ns,
+    id: 'src1',
+    role: 'source',
+    config: {
+      streams: [
+        { id: 'tone', name: 'hearth tone', input: { kind: 'tone', frequency: 1000, amplitude: 0.5 }, group: '239.255.2.1', port: 46010 },
+      ],
+    },
   });
   // SAP goes out at start; PulseAudio creates its sink input on the first announcement.
   await new Promise((r) => setTimeout(r, 2500));

@@ -18,19 +18,50 @@ const procs: ChildProcess[] = [];
 
 test.after.each(async () => {
   await stopAllHosts();
-  for (const p of procs.splice(0)) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  tap?.close(); tap = undefined;
-  ns?.delete(); ns = undefined;
-  alsa?.cleanup(); alsa = undefined;
+  for (const p of procs.splice(0)) {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  tap?.close();
+  tap = undefined;
+  ns?.delete();
+  ns = undefined;
+  alsa?.cleanup();
+  alsa = undefined;
 });
 
-const GROUP = '239.255.6.5', PORT = 46058;
+const GROUP = '239.255.6.5',
+  PORT = 46058;
 const FORMAT = { rate: 48000, channels: 2, payloadType: 96 };
-const SENDERS = [{ ssrc: 1111, hz: 1000 }, { ssrc: 2222, hz: 1500 }];
+const SENDERS = [
+  { ssrc: 1111, hz: 1000 },
+  { ssrc: 2222, hz: 1500 },
+];
 
 function gst(n: Netns, ssrc: number, hz: number): ChildProcess {
-  return n.spawn('gst-launch-1.0', ['-q', 'audiotestsrc', 'is-live=true', `freq=${hz}`, 'volume=0.5', '!', 'audio/x-raw,format=S16BE,rate=48000,channels=2', '!',
-    'rtpL16pay', 'pt=96', `ssrc=${ssrc}`, '!', 'udpsink', `host=${GROUP}`, `port=${PORT}`, 'multicast-iface=lo', 'ttl-mc=1', 'auto-multicast=true']);
+  return n.spawn('gst-launch-1.0', [
+    '-q',
+    'audiotestsrc',
+    'is-live=true',
+    `freq=${hz}`,
+    'volume=0.5',
+    '!',
+    'audio/x-raw,format=S16BE,rate=48000,channels=2',
+    '!',
+    'rtpL16pay',
+    'pt=96',
+    `ssrc=${ssrc}`,
+    '!',
+    'udpsink',
+    `host=${GROUP}`,
+    `port=${PORT}`,
+    'multicast-iface=lo',
+    'ttl-mc=1',
+    'auto-multicast=true',
+  ]);
 }
 
 /** The tone of the last `seconds` the DAC played. */
@@ -42,13 +73,24 @@ function lastTone(seconds: number) {
 test('two GStreamer senders on one group and port: the player stays on one for 9 s, and switches by `subscribe` ssrc', async () => {
   ns = createNetns('h2snd');
   alsa = alsaFiles(['room']);
-  const p = await startAudioHost({ ns, id: 'p1', role: 'player', realtime: true, config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 100 }, dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } } });
+  const p = await startAudioHost({
+    ns,
+    id: 'p1',
+    role: 'player',
+    realtime: true,
+    config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 100 },
+    dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } },
+  });
   for (const s of SENDERS) procs.push(gst(ns, s.ssrc, s.hz));
   const first = await p.waitState((s) => s.playing && s.ssrc !== null, 10_000);
   const locked = first.ssrc as number;
   const t0 = Date.now();
   const seen = new Set<number>();
-  while (Date.now() - t0 < 9000) { await sleep(250); const s = p.lastState()!; if (s.ssrc !== null) seen.add(s.ssrc); }
+  while (Date.now() - t0 < 9000) {
+    await sleep(250);
+    const s = p.lastState()!;
+    if (s.ssrc !== null) seen.add(s.ssrc);
+  }
   const s = p.lastState()!;
   const resyncs = p.events.filter((e) => e.type === 'resync').length;
   assert.equal([...seen], [locked], `SSRCs played in 9 s: ${[...seen].join(', ')}`);
@@ -71,12 +113,19 @@ test('two GStreamer senders on one group and port: the player stays on one for 9
   assert.ok(u.thdnDb < -50, `after subscribe: THD+N ${u.thdnDb.toFixed(1)} dB`);
 });
 
-test('a GStreamer sender killed and started again (new SSRC, timestamps, sequence) at 300 ms latency: the DAC is silent for the sender\'s own gap, not a latency more', async () => {
+test("a GStreamer sender killed and started again (new SSRC, timestamps, sequence) at 300 ms latency: the DAC is silent for the sender's own gap, not a latency more", async () => {
   ns = createNetns('h2rst');
   alsa = alsaFiles(['room']);
   tap = await startUdpTap(ns);
   await tap.listen(GROUP, PORT);
-  const p = await startAudioHost({ ns, id: 'p1', role: 'player', realtime: true, config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 300 }, dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } } });
+  const p = await startAudioHost({
+    ns,
+    id: 'p1',
+    role: 'player',
+    realtime: true,
+    config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 300 },
+    dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } },
+  });
   const first = gst(ns, 1111, 1000);
   procs.push(first);
   await p.waitState((s) => s.playing && s.ssrc === 1111, 10_000);
@@ -92,14 +141,25 @@ test('a GStreamer sender killed and started again (new SSRC, timestamps, sequenc
   const wireGapMs = firstNew.wallMs - lastOld.wallMs;
   // The DAC's: the longest run of output below −60 dBFS once the tone had started.
   const pcm = readS16(alsa.outFile('room'));
-  let started = false, run = 0, worst = 0;
+  let started = false,
+    run = 0,
+    worst = 0;
   for (let i = 0; i < pcm.length; i += 2) {
-    if (Math.abs(pcm[i]!) > 32) { if (started) worst = Math.max(worst, run); started = true; run = 0; } else run++;
+    if (Math.abs(pcm[i]!) > 32) {
+      if (started) worst = Math.max(worst, run);
+      started = true;
+      run = 0;
+    } else run++;
   }
   const dacGapMs = worst / 48;
   const extraMs = dacGapMs - wireGapMs;
-  console.log(`sender restart at 300 ms latency: wire gap ${wireGapMs.toFixed(1)} ms, DAC silent ${dacGapMs.toFixed(1)} ms, the player's share ${extraMs.toFixed(1)} ms`);
-  assert.ok(extraMs < 60, `the player added ${extraMs.toFixed(1)} ms of silence to the sender's ${wireGapMs.toFixed(1)} ms gap (DAC silent ${dacGapMs.toFixed(1)} ms)`);
+  console.log(
+    `sender restart at 300 ms latency: wire gap ${wireGapMs.toFixed(1)} ms, DAC silent ${dacGapMs.toFixed(1)} ms, the player's share ${extraMs.toFixed(1)} ms`,
+  );
+  assert.ok(
+    extraMs < 60,
+    `the player added ${extraMs.toFixed(1)} ms of silence to the sender's ${wireGapMs.toFixed(1)} ms gap (DAC silent ${dacGapMs.toFixed(1)} ms)`,
+  );
   assert.is(p.lastState()!.resyncs, 1);
 });
 

@@ -9,7 +9,10 @@ import { Value } from '@sinclair/typebox/value';
 /** Stereo block: a sine of amplitude aL (0..1) on the left, a constant v on the right. */
 function block(frames: number, aL: number, right: number): Int16Array {
   const b = new Int16Array(frames * 2);
-  for (let i = 0; i < frames; i++) { b[2 * i] = Math.round(aL * 32767 * Math.sin((2 * Math.PI * 1000 * i) / 48000)); b[2 * i + 1] = right; }
+  for (let i = 0; i < frames; i++) {
+    b[2 * i] = Math.round(aL * 32767 * Math.sin((2 * Math.PI * 1000 * i) / 48000));
+    b[2 * i + 1] = right;
+  }
   return b;
 }
 
@@ -33,7 +36,12 @@ test('−20 dB of gain reads 20 dB lower; silence and an empty window read the f
   assert.is(r.rmsDbfs[0], -23);
   assert.is(r.peakDbfs[1], LEVEL_FLOOR_DBFS);
   r = m.take(3000); // nothing written since: the last reading's audio is not carried over
-  assert.equal(r, { windowMs: 2000, frames: 0, peakDbfs: [LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS], rmsDbfs: [LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS] });
+  assert.equal(r, {
+    windowMs: 2000,
+    frames: 0,
+    peakDbfs: [LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS],
+    rmsDbfs: [LEVEL_FLOOR_DBFS, LEVEL_FLOOR_DBFS],
+  });
   assert.ok(Value.Check(PlayerLevel, r));
 });
 

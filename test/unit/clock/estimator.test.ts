@@ -9,7 +9,8 @@ const REF0 = 1_767_225_600_000;
 /** Reference time at local t, for a reference `ppm` fast and `offset` ahead at t = 0. */
 const refOf = (t: number, ppm: number, offset = 0) => REF0 + offset + t * (1 + ppm / 1e6);
 function exchange(t1: number, up: number, down: number, ppm: number, offset = 0, hold = 0.02): Exchange {
-  const t2 = refOf(t1 + up, ppm, offset), t3 = t2 + hold;
+  const t2 = refOf(t1 + up, ppm, offset),
+    t3 = t2 + hold;
   const t4 = t1 + up + hold / (1 + ppm / 1e6) + down;
   return { t1, t2, t3, t4 };
 }
@@ -70,7 +71,8 @@ test('the reference jumping (a restart with a new anchor) is detected after 3 ag
 test('silence: the last line is extrapolated and its uncertainty grows with the wait', () => {
   const e = new ClockEstimator();
   for (let i = 0; i < 60; i++) e.add(exchange(i * 1000, 0.15, 0.15, -120));
-  const u0 = e.uncertaintyUs(60_000), u1 = e.uncertaintyUs(660_000);
+  const u0 = e.uncertaintyUs(60_000),
+    u1 = e.uncertaintyUs(660_000);
   assert.ok(u1 > u0 + 250, `uncertainty ${u0} → ${u1} µs after 10 min`);
   assert.ok(Math.abs(errUs(e, 660_000, -120)) < u1);
 });

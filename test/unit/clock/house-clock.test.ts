@@ -10,7 +10,9 @@ import { HouseClock } from '../../../device/clock/house-clock.ts';
 import { buildNtp, parseNtp, toNtp } from '../../../device/clock/ntp-packet.ts';
 
 const REF = '10.0.0.1';
-async function house(o: { link?: LinkProfile; ppm?: number; offsetMs?: number; seed?: number; fastMaxMs?: number; refLagMs?: number; envelope?: number } = {}) {
+async function house(
+  o: { link?: LinkProfile; ppm?: number; offsetMs?: number; seed?: number; fastMaxMs?: number; refLagMs?: number; envelope?: number } = {},
+) {
   const base = new VirtualClock(0);
   const net = new SimNetwork(base, { seed: o.seed ?? 1, defaultLink: o.link ?? { delayMs: 0.15, jitterMs: 0.2, loss: 0.01 } });
   const ref = net.addHost({ address: REF, ppm: 25, rxLagMs: o.refLagMs ?? 0.05 });
@@ -18,11 +20,25 @@ async function house(o: { link?: LinkProfile; ppm?: number; offsetMs?: number; s
   await server.start();
   const dev = net.addHost({ address: '10.0.0.2', ppm: o.ppm ?? -200, offsetMs: o.offsetMs ?? 3000, rxLagMs: 0.05 });
   const events: Array<{ at: number; type: string }> = [];
-  const hc = new HouseClock(dev.clock, { stack: dev.udp, server: REF, port: 123, ...(o.fastMaxMs !== undefined ? { fastMaxMs: o.fastMaxMs } : {}), ...(o.envelope !== undefined ? { estimator: { envelope: o.envelope } } : {}), onEvent: (type) => events.push({ at: base.now(), type }) });
+  const hc = new HouseClock(dev.clock, {
+    stack: dev.udp,
+    server: REF,
+    port: 123,
+    ...(o.fastMaxMs !== undefined ? { fastMaxMs: o.fastMaxMs } : {}),
+    ...(o.envelope !== undefined ? { estimator: { envelope: o.envelope } } : {}),
+    onEvent: (type) => events.push({ at: base.now(), type }),
+  });
   await hc.start();
   const h = {
-    base, net, ref, dev, hc, events,
-    get server() { return server; },
+    base,
+    net,
+    ref,
+    dev,
+    hc,
+    events,
+    get server() {
+      return server;
+    },
     async restartServer(anchorShiftMs: number) {
       await server.stop();
       server = new ClockServer({ stack: ref.udp, clock: ref.clock, port: 123, anchorMs: server.houseAt(0) + anchorShiftMs });
@@ -32,7 +48,11 @@ async function house(o: { link?: LinkProfile; ppm?: number; offsetMs?: number; s
     errUs: () => (hc.wall() - server.houseAt(ref.clock.now())) * 1000,
     /** Runs for ms of true time in 10 ms steps, calling `each` after every step. */
     async run(ms: number, each?: (t: number) => void) {
-      for (let t = 0; t < ms; t += 10) { base.advance(10); await Promise.resolve(); each?.(base.now()); }
+      for (let t = 0; t < ms; t += 10) {
+        base.advance(10);
+        await Promise.resolve();
+        each?.(base.now());
+      }
     },
   };
   return h;
@@ -40,7 +60,10 @@ async function house(o: { link?: LinkProfile; ppm?: number; offsetMs?: number; s
 const p99 = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length * 0.99)]!;
 
 test('a device 3 s and −200 ppm off is in house time within 2 s, then stays there at ≤ 60 queries a minute', async () => {
-  for (const [ppm, offsetMs] of [[-200, 3000], [200, -3000]] as const) {
+  for (const [ppm, offsetMs] of [
+    [-200, 3000],
+    [200, -3000],
+  ] as const) {
     const h = await house({ ppm, offsetMs });
     assert.is(h.hc.sync().state, 'unsynced');
     const late: number[] = [];
@@ -56,7 +79,10 @@ test('a device 3 s and −200 ppm off is in house time within 2 s, then stays th
     const s = h.hc.sync();
     assert.ok(Math.abs(s.offsetMs! + offsetMs) < 50, `offset vs the OS clock ${s.offsetMs} ms`);
     assert.ok(s.uncertaintyUs! >= Math.abs(h.errUs()), `uncertainty ${s.uncertaintyUs} covers the error ${h.errUs()}`);
-    assert.equal(h.events.map((e) => e.type), ['lock']);
+    assert.equal(
+      h.events.map((e) => e.type),
+      ['lock'],
+    );
     await h.hc.stop();
   }
 });
@@ -90,7 +116,10 @@ test('reference lost: the last estimate is kept and reported stale with its age;
   await h.run(5000);
   assert.is(h.hc.sync().state, 'locked');
   assert.ok(Math.abs(h.errUs()) < 50);
-  assert.equal(h.events.map((e) => e.type), ['lock', 'lost', 'back']);
+  assert.equal(
+    h.events.map((e) => e.type),
+    ['lock', 'lost', 'back'],
+  );
   await h.hc.stop();
 });
 
@@ -103,7 +132,10 @@ test('the reference restarting 2 s off: a counted jump, one step, house time fol
   assert.is(s.jumps, 1);
   assert.is(s.steps, 1);
   assert.ok(Math.abs(h.errUs()) < 100, `error after the restart ${h.errUs().toFixed(1)} µs`);
-  assert.equal(h.events.map((e) => e.type), ['lock', 'jump', 'step']);
+  assert.equal(
+    h.events.map((e) => e.type),
+    ['lock', 'jump', 'step'],
+  );
   await h.hc.stop();
 });
 
@@ -122,7 +154,10 @@ test('garbage and lying replies are counted and never followed', async () => {
   real.houseAt = (now: number) => orig(now) + (Math.floor(n++ / 2) % 20 === 17 ? 500 : 0); // t2 and t3 of one reply
   const errs: number[] = [];
   await h.run(60_000, (t) => {
-    if (t % 500 === 0) { sock.send(Buffer.from('garbage!'), clientPort, '10.0.0.2'); sock.send(forged, clientPort, '10.0.0.2'); }
+    if (t % 500 === 0) {
+      sock.send(Buffer.from('garbage!'), clientPort, '10.0.0.2');
+      sock.send(forged, clientPort, '10.0.0.2');
+    }
     errs.push(Math.abs((h.hc.wall() - orig(h.ref.clock.now())) * 1000));
   });
   const f = h.hc.client.faults;
@@ -135,7 +170,10 @@ test('garbage and lying replies are counted and never followed', async () => {
 });
 
 test('a Wi-Fi-like link (3 ms jitter, 1 % loss, 20 ms bursts): the lower envelope holds house time to a fraction of the jitter', async () => {
-  const h = await house({ link: { delayMs: 0.15, jitterMs: 3, loss: 0.01, burst: { everyMs: 5000, durationMs: 300, extraMs: 20 } }, seed: 5 });
+  const h = await house({
+    link: { delayMs: 0.15, jitterMs: 3, loss: 0.01, burst: { everyMs: 5000, durationMs: 300, extraMs: 20 } },
+    seed: 5,
+  });
   await h.run(120_000);
   const errs: number[] = [];
   await h.run(180_000, () => errs.push(Math.abs(h.errUs())));
@@ -155,7 +193,10 @@ test('a first lock taken in a one-way delay burst is corrected within 3 s, not s
   assert.ok(Math.abs(h.errUs()) > 5000, `the lock in the burst is off: ${h.errUs().toFixed(0)} µs`);
   await h.run(2600);
   assert.ok(Math.abs(h.errUs()) <= 100, `error at 3 s: ${h.errUs().toFixed(0)} µs`);
-  assert.ok(h.events.some((e) => e.type === 'step'), 'stepped (while settling), counted');
+  assert.ok(
+    h.events.some((e) => e.type === 'step'),
+    'stepped (while settling), counted',
+  );
   await h.hc.stop();
 });
 
@@ -163,7 +204,7 @@ test('a first lock taken in a one-way delay burst is corrected within 3 s, not s
 // late; measured one-way legs on loopback: request floor 216–256 µs, reply floor 74–92 µs), which
 // only ever delays t2. The weighted mean of θ kept half of that lateness: house time ran ahead by
 // +45 to +77 µs here (three seeds). The legs' separate envelopes see the least-late requests.
-test('a reference that reads requests late (0–0.4 ms): the legs\' envelopes keep house time from running ahead', async () => {
+test("a reference that reads requests late (0–0.4 ms): the legs' envelopes keep house time from running ahead", async () => {
   for (const seed of [1, 2, 3]) {
     const h = await house({ link: { delayMs: 0.1, jitterMs: 0.2 }, refLagMs: 0.4, ppm: 200, seed });
     await h.run(10_000);
@@ -183,7 +224,11 @@ test('a reference that reads requests late (0–0.4 ms): the legs\' envelopes ke
 // unsure (up to 30 s): with it, the same seeds stay within a quarter of a millisecond.
 test('a Wi-Fi-like link: within 250 µs in the first minute (the fast pace lasts while the estimate is unsure)', async () => {
   const wifi: LinkProfile = { delayMs: 1, jitterMs: 3, loss: 0.01, burst: { everyMs: 4000, durationMs: 150, extraMs: 20 } };
-  for (const [seed, ppm] of [[2, -150], [3, 200], [4, -150]] as const) {
+  for (const [seed, ppm] of [
+    [2, -150],
+    [3, 200],
+    [4, -150],
+  ] as const) {
     const h = await house({ link: wifi, seed, ppm });
     await h.run(25_000);
     const errs: number[] = [];
@@ -199,11 +244,15 @@ test('a Wi-Fi-like link: within 250 µs in the first minute (the fast pace lasts
 test('once locked, corrections are slewed: house time never jumps nor runs backwards', async () => {
   const h = await house({ link: { delayMs: 0.2, jitterMs: 2, loss: 0.05, burst: { everyMs: 7000, durationMs: 500, extraMs: 20 } } });
   await h.run(1000);
-  let last = h.hc.wall(), lastDev = h.dev.clock.now(), worst = 0;
+  let last = h.hc.wall(),
+    lastDev = h.dev.clock.now(),
+    worst = 0;
   await h.run(60_000, () => {
-    const w = h.hc.wall(), d = h.dev.clock.now();
+    const w = h.hc.wall(),
+      d = h.dev.clock.now();
     worst = Math.max(worst, Math.abs((w - last) / (d - lastDev) - 1));
-    last = w; lastDev = d;
+    last = w;
+    lastDev = d;
   });
   assert.ok(worst < 1e-3, `house time ran at ${(worst * 1e6).toFixed(0)} ppm off the monotonic clock at worst`);
   assert.is(h.hc.steps, 0);

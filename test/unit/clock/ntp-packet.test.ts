@@ -4,10 +4,16 @@ import * as assert from 'uvu/assert';
 import { buildNtp, buildRequest, checkReply, fromNtp, parseNtp, toNtp, Mode } from '../../../device/clock/ntp-packet.ts';
 
 const cookie = 0x1234_5678_9abc_def1n;
-const reply = (over: Partial<Parameters<typeof buildNtp>[0]> = {}) => buildNtp({
-  mode: Mode.Server, stratum: 10, refId: '127.127.1.1', origin: cookie,
-  receive: toNtp(1_767_225_600_123.456), transmit: toNtp(1_767_225_600_123.5), ...over,
-});
+const reply = (over: Partial<Parameters<typeof buildNtp>[0]> = {}) =>
+  buildNtp({
+    mode: Mode.Server,
+    stratum: 10,
+    refId: '127.127.1.1',
+    origin: cookie,
+    receive: toNtp(1_767_225_600_123.456),
+    transmit: toNtp(1_767_225_600_123.5),
+    ...over,
+  });
 
 test('timestamps survive the 64-bit NTP form to well under a microsecond, both eras', () => {
   for (const ms of [1_767_225_600_123.456789, 946_684_800_000.001, 2_200_000_000_000.25 /* 2039: era 1 */]) {
@@ -19,10 +25,16 @@ test('timestamps survive the 64-bit NTP form to well under a microsecond, both e
 
 test('a request carries only the cookie; a built reply parses back field by field', () => {
   const req = parseNtp(buildRequest(cookie));
-  assert.is(req.mode, 3); assert.is(req.version, 4); assert.is(req.transmit, cookie);
-  assert.is(req.receive, 0n); assert.is(req.origin, 0n);
+  assert.is(req.mode, 3);
+  assert.is(req.version, 4);
+  assert.is(req.transmit, cookie);
+  assert.is(req.receive, 0n);
+  assert.is(req.origin, 0n);
   const p = parseNtp(reply({ rootDelayMs: 1.5, leap: 0, poll: 6 }));
-  assert.is(p.mode, 4); assert.is(p.stratum, 10); assert.is(p.refId, '127.127.1.1'); assert.is(p.poll, 6);
+  assert.is(p.mode, 4);
+  assert.is(p.stratum, 10);
+  assert.is(p.refId, '127.127.1.1');
+  assert.is(p.poll, 6);
   assert.ok(Math.abs(p.rootDelayMs - 1.5) < 0.02);
   const ok = checkReply(reply(), cookie);
   assert.ok(ok.ok);

@@ -15,7 +15,12 @@ function clockWith(s: Partial<ClockSync>) {
 test('SRs are sent and used only while house time is served; a clock without sync() is trusted as before', () => {
   assert.ok(houseTimeServed(new VirtualClock(0)));
   const c = clockWith({});
-  for (const [state, served] of [['unsynced', false], ['locking', false], ['locked', true], ['stale', true]] as const) {
+  for (const [state, served] of [
+    ['unsynced', false],
+    ['locking', false],
+    ['locked', true],
+    ['stale', true],
+  ] as const) {
     c.cur = { ...c.cur, state };
     assert.is(houseTimeServed(c), served, state);
   }
@@ -33,7 +38,8 @@ test('a player says when its clock is less sure than sync needs, and when it is 
   assert.equal(events, [], 'a first lock that is good enough is no news');
   assert.is(w.status()!.sufficient, true);
   c.cur = { ...c.cur, state: 'stale', uncertaintyUs: 800, lastReachedS: 120 };
-  w.check(); w.check();
+  w.check();
+  w.check();
   assert.equal(events, ['unsure 800']);
   c.cur = { ...c.cur, state: 'locked', uncertaintyUs: 30 };
   w.check();

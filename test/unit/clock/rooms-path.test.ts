@@ -15,7 +15,10 @@ import { Playout } from '../../../device/audio/engine/playout.ts';
 import { createToneInput } from '../../../device/hal/audio-in.tone.ts';
 import { createLogger } from '../../../device/core/log.ts';
 
-const GROUP = '239.77.0.1', PORT = 46000, RATE = 48000, BLOCK = 480;
+const GROUP = '239.77.0.1',
+  PORT = 46000,
+  RATE = 48000,
+  BLOCK = 480;
 const log = createLogger({ level: 'error', sink: { write: () => {} } });
 
 async function house(o: { house: boolean }) {
@@ -34,23 +37,48 @@ async function house(o: { house: boolean }) {
   const srcClock = await clockOf(srcHost);
   const tx = await srcHost.udp.open({});
   const out = new OutStream({
-    id: 'tv', name: 'tv', group: GROUP, port: PORT, ttl: 1, format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 },
-    framesPerPacket: 240, sap: false, rtcp: true, input: createToneInput({ frequency: 1000 }), clock: srcClock, log, cname: 'src@sim',
+    id: 'tv',
+    name: 'tv',
+    group: GROUP,
+    port: PORT,
+    ttl: 1,
+    format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 },
+    framesPerPacket: 240,
+    sap: false,
+    rtcp: true,
+    input: createToneInput({ frequency: 1000 }),
+    clock: srcClock,
+    log,
+    cname: 'src@sim',
     sender: { address: srcHost.address, send: (d, g, p) => tx.send(d, p, g), close: async () => tx.close(), errors: () => tx.errors() },
   });
   // Two players: 3 ms ahead / −200 ppm, and 12 ms ahead / +180 ppm (both within the SR trust
   // window of the source's clock: on their own clocks both would follow its SRs).
-  const players = await Promise.all([{ a: '10.0.0.3', ppm: -200, off: 3 }, { a: '10.0.0.4', ppm: 180, off: 12 }].map(async (d) => {
-    const h = net.addHost({ address: d.a, ppm: d.ppm, offsetMs: d.off });
-    const clock = await clockOf(h);
-    const p = new Playout({ clock, latencyMs: 60, outputRate: RATE, outputChannels: 2, format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 } });
-    const rtp = await h.udp.open({ address: GROUP, port: PORT, reuseAddr: true });
-    const rtcp = await h.udp.open({ address: GROUP, port: PORT + 1, reuseAddr: true });
-    rtp.addMembership(GROUP); rtcp.addMembership(GROUP);
-    rtp.onMessage((m) => p.pushRtp(m.data, clock.wall()));
-    rtcp.onMessage((m) => { if (houseTimeServed(clock)) p.pushRtcp(m.data, clock.wall()); });
-    return { h, clock, p, buf: new Int16Array(BLOCK * 2) };
-  }));
+  const players = await Promise.all(
+    [
+      { a: '10.0.0.3', ppm: -200, off: 3 },
+      { a: '10.0.0.4', ppm: 180, off: 12 },
+    ].map(async (d) => {
+      const h = net.addHost({ address: d.a, ppm: d.ppm, offsetMs: d.off });
+      const clock = await clockOf(h);
+      const p = new Playout({
+        clock,
+        latencyMs: 60,
+        outputRate: RATE,
+        outputChannels: 2,
+        format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 },
+      });
+      const rtp = await h.udp.open({ address: GROUP, port: PORT, reuseAddr: true });
+      const rtcp = await h.udp.open({ address: GROUP, port: PORT + 1, reuseAddr: true });
+      rtp.addMembership(GROUP);
+      rtcp.addMembership(GROUP);
+      rtp.onMessage((m) => p.pushRtp(m.data, clock.wall()));
+      rtcp.onMessage((m) => {
+        if (houseTimeServed(clock)) p.pushRtcp(m.data, clock.wall());
+      });
+      return { h, clock, p, buf: new Int16Array(BLOCK * 2) };
+    }),
+  );
   base.advance(500); // house clocks lock before the source starts (they do within ~0.2 s)
   await Promise.resolve();
   out.start();
@@ -66,7 +94,7 @@ async function rooms(o: { house: boolean; seconds: number; fromS: number }) {
     base.advance(10);
     await Promise.resolve();
     const at = players.map((pl) => pl.p.render(pl.buf, pl.clock.wall(), RATE).rtpTimeAtStart);
-    if (t >= o.fromS * 1000 && at[0] != null && at[1] != null) diffs.push(Math.abs(at[0] - at[1]) / RATE * 1e6);
+    if (t >= o.fromS * 1000 && at[0] != null && at[1] != null) diffs.push((Math.abs(at[0] - at[1]) / RATE) * 1e6);
   }
   for (const pl of players) timing.push(String(pl.p.stats().timingSource));
   return { diffs, timing };

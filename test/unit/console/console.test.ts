@@ -24,15 +24,21 @@ test('merge patch: only what changed, null for what was removed, nothing for equ
   assert.equal(mergePatchBetween({ a: [1, 2] }, { a: [1, 3] }), { a: [1, 3] });
 });
 
-test('the config editor reports the protocol\'s own errors at their JSON paths', () => {
+test("the config editor reports the protocol's own errors at their JSON paths", () => {
   const ok = { v: 2, id: 'kitchen', mqtt: { url: 'mqtt://hub:1883' }, roles: { player: { stream: 'living/music' } } };
   assert.equal(configErrors(JSON.stringify(ok)), []);
   const bad = structuredClone(ok) as Record<string, any>;
   bad.roles.player.latencyMs = 1;
   bad.roles.player.colour = 'red';
   const errs = configErrors(JSON.stringify(bad));
-  assert.ok(errs.some((e) => e.path === '/roles/player/latencyMs' && /20/.test(e.message)), JSON.stringify(errs));
-  assert.ok(errs.some((e) => e.path === '/roles/player/colour' && /unknown field/.test(e.message)), JSON.stringify(errs));
+  assert.ok(
+    errs.some((e) => e.path === '/roles/player/latencyMs' && /20/.test(e.message)),
+    JSON.stringify(errs),
+  );
+  assert.ok(
+    errs.some((e) => e.path === '/roles/player/colour' && /unknown field/.test(e.message)),
+    JSON.stringify(errs),
+  );
   const broken = configErrors('{ "v": 2, ');
   assert.is(broken.length, 1);
   assert.is(broken[0]!.path, '');
@@ -41,7 +47,13 @@ test('the config editor reports the protocol\'s own errors at their JSON paths',
 
 test('the console builds no topic by hand: every topic comes from protocol/topics.ts', () => {
   const files: string[] = [];
-  const walk = (d: string) => { for (const n of readdirSync(d)) { const p = join(d, n); if (statSync(p).isDirectory()) walk(p); else files.push(p); } };
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
   walk(SRC);
   assert.ok(files.length >= 8);
   for (const f of files) {

@@ -12,7 +12,14 @@ test('without jitter the delay doubles from min and stops at max', () => {
 });
 
 test('random 0.5 is the centre of the jitter band, 0 and 1 its edges', () => {
-  const at = (r: number) => Array.from({ length: 4 }, ((b) => () => b.next())(new Backoff({ minMs: 1000, maxMs: 8000, jitter: 0.25, random: () => r })));
+  const at = (r: number) =>
+    Array.from(
+      { length: 4 },
+      (
+        (b) => () =>
+          b.next()
+      )(new Backoff({ minMs: 1000, maxMs: 8000, jitter: 0.25, random: () => r })),
+    );
   assert.equal(at(0.5), [1000, 2000, 4000, 8000]);
   assert.equal(at(0), [750, 1500, 3000, 6000]);
   assert.equal(at(1), [1250, 2500, 5000, 10000]);
@@ -28,12 +35,17 @@ test('a scripted random sequence gives exactly the expected delays', () => {
   let i = 0;
   const b = new Backoff({ minMs: 50, maxMs: 500, jitter: 0.2, random: () => rs[i++]! });
   // raw 50,100,200,400,500 × (0.8 + 0.4·r)
-  assert.equal(Array.from({ length: 5 }, () => b.next()), [42, 116, 200, 320, 550]);
+  assert.equal(
+    Array.from({ length: 5 }, () => b.next()),
+    [42, 116, 200, 320, 550],
+  );
 });
 
 test('reset starts again from min', () => {
   const b = new Backoff({ minMs: 10, maxMs: 1000, jitter: 0 });
-  b.next(); b.next(); b.next();
+  b.next();
+  b.next();
+  b.next();
   b.reset();
   assert.is(b.attempts, 0);
   assert.is(b.next(), 10);
@@ -48,20 +60,24 @@ test('huge attempt counts neither overflow nor exceed the jittered cap', () => {
 });
 
 test('property: every delay lies in [raw·(1−j), raw·(1+j)] with raw = min(max, min·2^n)', () => {
-  fc.assert(fc.property(
-    fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 0, max: 0.9, noNaN: true }),
-    fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 40 }),
-    (minMs, maxMs, jitter, rs) => {
-      let i = 0;
-      const b = new Backoff({ minMs, maxMs, jitter, random: () => rs[i++]! });
-      for (let n = 0; n < rs.length; n++) {
-        const raw = Math.min(maxMs, minMs * 2 ** n);
-        const d = b.next();
-        if (d < Math.floor(raw * (1 - jitter)) || d > Math.ceil(raw * (1 + jitter))) return false;
-      }
-      return true;
-    },
-  ));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 10_000 }),
+      fc.integer({ min: 1, max: 100_000 }),
+      fc.double({ min: 0, max: 0.9, noNaN: true }),
+      fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 40 }),
+      (minMs, maxMs, jitter, rs) => {
+        let i = 0;
+        const b = new Backoff({ minMs, maxMs, jitter, random: () => rs[i++]! });
+        for (let n = 0; n < rs.length; n++) {
+          const raw = Math.min(maxMs, minMs * 2 ** n);
+          const d = b.next();
+          if (d < Math.floor(raw * (1 - jitter)) || d > Math.ceil(raw * (1 + jitter))) return false;
+        }
+        return true;
+      },
+    ),
+  );
 });
 
 test.run();

@@ -7,20 +7,34 @@ import { MqttLink } from '../../../device/core/mqtt-link.ts';
 import { RealClock } from '../../../device/core/clock.ts';
 import { memoryLogger } from '../../../device/core/log.ts';
 
-const lookupError = (code: string, hostname: string) => Object.assign(new Error(`getaddrinfo ${code} ${hostname}`), { code, syscall: 'getaddrinfo', hostname });
+const lookupError = (code: string, hostname: string) =>
+  Object.assign(new Error(`getaddrinfo ${code} ${hostname}`), { code, syscall: 'getaddrinfo', hostname });
 
 test('resolver errors name the host and say it does not resolve', () => {
-  assert.is(describeBrokerError('mqtt://hub.local:1883', lookupError('ENOTFOUND', 'hub.local')),
-    'broker mqtt://hub.local:1883: the host name "hub.local" does not resolve (ENOTFOUND: no such name); a .local name needs mDNS on this network (the hub answering for it)');
-  assert.match(describeBrokerError('mqtt://broker.lan:1883', lookupError('EAI_AGAIN', 'broker.lan')), /"broker\.lan" does not resolve \(EAI_AGAIN: no answer from the name service/);
-  assert.is(describeBrokerError('mqtt://10.0.0.1:1883', Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:1883'), { code: 'ECONNREFUSED' })), 'broker mqtt://10.0.0.1:1883: connect ECONNREFUSED 10.0.0.1:1883');
+  assert.is(
+    describeBrokerError('mqtt://hub.local:1883', lookupError('ENOTFOUND', 'hub.local')),
+    'broker mqtt://hub.local:1883: the host name "hub.local" does not resolve (ENOTFOUND: no such name); a .local name needs mDNS on this network (the hub answering for it)',
+  );
+  assert.match(
+    describeBrokerError('mqtt://broker.lan:1883', lookupError('EAI_AGAIN', 'broker.lan')),
+    /"broker\.lan" does not resolve \(EAI_AGAIN: no answer from the name service/,
+  );
+  assert.is(
+    describeBrokerError('mqtt://10.0.0.1:1883', Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:1883'), { code: 'ECONNREFUSED' })),
+    'broker mqtt://10.0.0.1:1883: connect ECONNREFUSED 10.0.0.1:1883',
+  );
 });
 
 test('the link logs an unresolvable broker name as a lookup failure, not a timeout', async () => {
   const log = memoryLogger();
   const link = new MqttLink({
-    url: 'mqtt://no-such-hearth-hub.invalid:1883', clientId: 't', clock: new RealClock(), log,
-    will: { topic: 'w', payload: 'offline' }, birth: { topic: 'w', payload: 'online' }, reconnectMinMs: 60_000,
+    url: 'mqtt://no-such-hearth-hub.invalid:1883',
+    clientId: 't',
+    clock: new RealClock(),
+    log,
+    will: { topic: 'w', payload: 'offline' },
+    birth: { topic: 'w', payload: 'online' },
+    reconnectMinMs: 60_000,
   });
   link.start();
   try {

@@ -11,7 +11,12 @@ import { ROLE_SPECS } from '../../../protocol/roles/index.ts';
 const schema = deviceConfigSchema([...ROLE_SPECS, probeSpec]);
 
 function refused(fn: () => unknown): ProtocolError {
-  try { fn(); } catch (e) { assert.instance(e, ProtocolError); return e as ProtocolError; }
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, ProtocolError);
+    return e as ProtocolError;
+  }
   assert.unreachable('expected a ProtocolError');
   throw new Error('unreachable');
 }
@@ -26,7 +31,11 @@ test('mergePatch: the test vectors of RFC 7396 appendix A', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ a: 'foo' }, null, null],
     [{ a: 'foo' }, 'bar', 'bar'],
@@ -34,13 +43,15 @@ test('mergePatch: the test vectors of RFC 7396 appendix A', () => {
     [[1, 2], { a: 'b', c: null }, { a: 'b' }],
     [{}, { a: { bb: { ccc: null } } }, { a: { bb: {} } }],
   ];
-  for (const [target, patch, want] of cases) assert.equal(mergePatch(target, patch), want, `${JSON.stringify(target)} + ${JSON.stringify(patch)}`);
+  for (const [target, patch, want] of cases)
+    assert.equal(mergePatch(target, patch), want, `${JSON.stringify(target)} + ${JSON.stringify(patch)}`);
 });
 
 test('mergePatch does not modify its inputs', () => {
   const target = { roles: { probe: { label: 'a', failApply: true } }, mqtt: { url: 'mqtt://x' } };
   const patch = { roles: { probe: { failApply: null, label: 'b' } } };
-  const before = structuredClone(target), patchBefore = structuredClone(patch);
+  const before = structuredClone(target),
+    patchBefore = structuredClone(patch);
   const out = mergePatch(target, patch);
   assert.equal(out, { roles: { probe: { label: 'b' } }, mqtt: { url: 'mqtt://x' } });
   assert.equal(target, before);
@@ -56,13 +67,19 @@ test('mergePatch with a "__proto__" key from JSON does not pollute Object.protot
 test('redact replaces every secret-named field at any depth, in arrays too, and copies', () => {
   const c = {
     mqtt: { url: 'mqtt://hub', username: 'kitchen', password: 'hunter2' },
-    roles: { waker: { hosts: [{ name: 'pc', secureOn: '01:02:03:04:05:06' }, { name: 'nas' }] }, x: { token: 't', psk: 'p', secret: 's', passwordHint: 'keep' } },
+    roles: {
+      waker: { hosts: [{ name: 'pc', secureOn: '01:02:03:04:05:06' }, { name: 'nas' }] },
+      x: { token: 't', psk: 'p', secret: 's', passwordHint: 'keep' },
+    },
   };
   const before = structuredClone(c);
   const r = redact(c);
   assert.equal(r, {
     mqtt: { url: 'mqtt://hub', username: 'kitchen', password: '***' },
-    roles: { waker: { hosts: [{ name: 'pc', secureOn: '***' }, { name: 'nas' }] }, x: { token: '***', psk: '***', secret: '***', passwordHint: 'keep' } },
+    roles: {
+      waker: { hosts: [{ name: 'pc', secureOn: '***' }, { name: 'nas' }] },
+      x: { token: '***', psk: '***', secret: '***', passwordHint: 'keep' },
+    },
   });
   assert.equal(c, before);
   assert.not.ok(JSON.stringify(r).includes('hunter2'));
@@ -75,11 +92,20 @@ test('redact leaves an absent secret absent', () => {
 
 test('restoreRedacted: "***" at a secret key takes the applied value, anywhere; without one the input is returned as is (no copy)', () => {
   const applied = { mqtt: { url: 'u', password: 'hunter2' }, roles: { waker: { hosts: [{ name: 'pc', secureOn: 'aa' }] } } };
-  const back = { mqtt: { url: 'u2', password: '***' }, roles: { waker: { hosts: [{ name: 'pc', secureOn: '***' }] }, x: { label: '***' } } };
-  assert.equal(restoreRedacted(back, applied), { mqtt: { url: 'u2', password: 'hunter2' }, roles: { waker: { hosts: [{ name: 'pc', secureOn: 'aa' }] }, x: { label: '***' } } });
+  const back = {
+    mqtt: { url: 'u2', password: '***' },
+    roles: { waker: { hosts: [{ name: 'pc', secureOn: '***' }] }, x: { label: '***' } },
+  };
+  assert.equal(restoreRedacted(back, applied), {
+    mqtt: { url: 'u2', password: 'hunter2' },
+    roles: { waker: { hosts: [{ name: 'pc', secureOn: 'aa' }] }, x: { label: '***' } },
+  });
   const plain = { mqtt: { url: 'u', password: 'new' }, roles: { x: { label: '***', list: [{ token: 't' }] } } };
   assert.is(restoreRedacted(plain, applied), plain);
-  assert.throws(() => restoreRedacted({ roles: { x: [{ token: '***' }] } }, applied), (e: ProtocolError) => e.details?.[0]?.path === '/roles/x/0/token');
+  assert.throws(
+    () => restoreRedacted({ roles: { x: [{ token: '***' }] } }, applied),
+    (e: ProtocolError) => e.details?.[0]?.path === '/roles/x/0/token',
+  );
 });
 
 const v2 = { v: 2, id: 'kitchen', mqtt: { url: 'mqtt://hub.local:1883' }, roles: { probe: { label: 'x' } } };
@@ -89,9 +115,26 @@ test('normalizeConfig accepts a valid format-2 config unchanged', () => {
 });
 
 test('normalizeConfig upgrades format 1: flat broker fields → mqtt, telemetryIntervalS → telemetry', () => {
-  const v1 = { v: 1, id: 'kitchen', name: 'Kitchen', broker: 'mqtt://hub:1883', username: 'kitchen', password: 'pw', baseTopic: 'home', telemetryIntervalS: 15, roles: { probe: { label: 'x' } } };
+  const v1 = {
+    v: 1,
+    id: 'kitchen',
+    name: 'Kitchen',
+    broker: 'mqtt://hub:1883',
+    username: 'kitchen',
+    password: 'pw',
+    baseTopic: 'home',
+    telemetryIntervalS: 15,
+    roles: { probe: { label: 'x' } },
+  };
   const out = normalizeConfig(v1, schema);
-  assert.equal(out, { v: 2, id: 'kitchen', name: 'Kitchen', mqtt: { url: 'mqtt://hub:1883', username: 'kitchen', password: 'pw', baseTopic: 'home' }, telemetry: { intervalS: 15 }, roles: { probe: { label: 'x' } } });
+  assert.equal(out, {
+    v: 2,
+    id: 'kitchen',
+    name: 'Kitchen',
+    mqtt: { url: 'mqtt://hub:1883', username: 'kitchen', password: 'pw', baseTopic: 'home' },
+    telemetry: { intervalS: 15 },
+    roles: { probe: { label: 'x' } },
+  });
   assert.equal(upgradeV1({ v: 1, id: 'a', broker: 'mqtt://h', roles: {} }), { v: 2, id: 'a', mqtt: { url: 'mqtt://h' }, roles: {} });
 });
 
@@ -105,11 +148,19 @@ test('a format-1 config with errors is refused with format-1 paths; its upgrade 
 });
 
 test('schema violations: every error, each with its JSON path', () => {
-  const bad = { v: 2, id: 'bad id!', mqtt: { url: 'http://x', keepaliveS: 1, colour: 'red' }, roles: { probe: { label: 3 }, nosuchrole: {} } };
+  const bad = {
+    v: 2,
+    id: 'bad id!',
+    mqtt: { url: 'http://x', keepaliveS: 1, colour: 'red' },
+    roles: { probe: { label: 3 }, nosuchrole: {} },
+  };
   const e = refused(() => normalizeConfig(bad, schema));
   assert.is(e.code, 'invalid');
   const byPath = Object.fromEntries(e.details!.map((d) => [d.path, d.message]));
-  assert.equal(Object.keys(byPath).sort(), ['/id', '/mqtt/colour', '/mqtt/keepaliveS', '/mqtt/url', '/roles/nosuchrole', '/roles/probe/label'].sort());
+  assert.equal(
+    Object.keys(byPath).sort(),
+    ['/id', '/mqtt/colour', '/mqtt/keepaliveS', '/mqtt/url', '/roles/nosuchrole', '/roles/probe/label'].sort(),
+  );
   assert.is(byPath['/mqtt/colour'], 'unknown field');
   assert.is(byPath['/roles/nosuchrole'], 'unknown field');
   assert.is(byPath['/mqtt/keepaliveS'], 'must be >= 5');

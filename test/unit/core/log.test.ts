@@ -40,8 +40,14 @@ test('an unknown level is ignored (the tree keeps its level)', () => {
 
 test('under journald every line starts with its syslog priority', () => {
   const { log, lines } = captured({ level: 'debug', journal: true });
-  log.debug('d'); log.info('i'); log.warn('w'); log.error('e');
-  assert.equal(lines.map((l) => l.slice(0, 3)), ['<7>', '<6>', '<4>', '<3>']);
+  log.debug('d');
+  log.info('i');
+  log.warn('w');
+  log.error('e');
+  assert.equal(
+    lines.map((l) => l.slice(0, 3)),
+    ['<7>', '<6>', '<4>', '<3>'],
+  );
   assert.equal(SYSLOG_PRIORITY, { debug: 7, info: 6, warn: 4, error: 3 });
   // the rest of the line is the JSON object as before
   assert.is(JSON.parse(lines[2]!.slice(3)).msg, 'w');
@@ -49,19 +55,32 @@ test('under journald every line starts with its syslog priority', () => {
 
 test('JOURNAL_STREAM in the environment turns the prefixes on by default', () => {
   const script = "import { createLogger } from './device/core/log.ts'; createLogger({ format: 'json' }).warn('x');";
-  const withJ = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env: { ...process.env, JOURNAL_STREAM: '8:12345' }, encoding: 'utf8' });
+  const withJ = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    env: { ...process.env, JOURNAL_STREAM: '8:12345' },
+    encoding: 'utf8',
+  });
   const env = { ...process.env };
   delete env.JOURNAL_STREAM;
-  const without = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env, encoding: 'utf8' });
+  const without = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
   assert.ok(withJ.stdout.startsWith('<4>{'), withJ.stdout + withJ.stderr);
   assert.ok(without.stdout.startsWith('{'), without.stdout + without.stderr);
 });
 
 test('piped into head: the logger stops quietly when the reader has gone (no EPIPE crash)', () => {
   // 20 000 lines into `head -n 1`: head exits after the first, later writes hit a closed pipe.
-  const script = "import { createLogger } from './device/core/log.ts'; const l = createLogger({ format: 'json' }); " +
+  const script =
+    "import { createLogger } from './device/core/log.ts'; const l = createLogger({ format: 'json' }); " +
     "let i = 0; const tick = () => { for (let k = 0; k < 500; k++) l.info('line ' + i++); if (i < 20000) setTimeout(tick, 1); else setTimeout(() => process.exit(0), 50); }; tick();";
-  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" --import tsx --input-type=module -e "${script}" | head -n 1 >/dev/null`], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(
+    'bash',
+    ['-c', `set -o pipefail; "${process.execPath}" --import tsx --input-type=module -e "${script}" | head -n 1 >/dev/null`],
+    { cwd: root, encoding: 'utf8' },
+  );
   assert.is(r.stderr.includes('EPIPE'), false, r.stderr);
   assert.is(r.status, 0, `exit ${r.status}: ${r.stderr}`);
 });

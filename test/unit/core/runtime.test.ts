@@ -17,12 +17,31 @@ import { FakeLink } from '../../helpers/fake-link.ts';
 const t = topics();
 // A role whose Home Assistant select lists the streams announced on MQTT (as a player's does).
 const listerSpec = defineRole({
-  name: 'lister', description: 'test role', config: Obj({}), commands: {}, state: Obj({}), events: {},
-  homeassistant: (ha) => [{ key: 'pick', component: { p: 'select', options: [...ha.streams].sort(), command_topic: ha.haCommandTopic('pick') } }],
+  name: 'lister',
+  description: 'test role',
+  config: Obj({}),
+  commands: {},
+  state: Obj({}),
+  events: {},
+  homeassistant: (ha) => [
+    { key: 'pick', component: { p: 'select', options: [...ha.streams].sort(), command_topic: ha.haCommandTopic('pick') } },
+  ],
 });
-const lister = { spec: listerSpec, factory: () => ({ async start() {}, async apply() { return 'applied' as const; }, async stop() {}, commands: {} }) };
+const lister = {
+  spec: listerSpec,
+  factory: () => ({
+    async start() {},
+    async apply() {
+      return 'applied' as const;
+    },
+    async stop() {},
+    commands: {},
+  }),
+};
 const quiet = createLogger({ level: 'error', sink: { write: () => {} } });
-const settle = async () => { for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); };
+const settle = async () => {
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+};
 
 async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, extra: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-rt-'));
@@ -30,8 +49,16 @@ async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, e
   const clock = new VirtualClock();
   const links: FakeLink[] = [];
   const runtime: Runtime = await startRuntime({
-    roles: BUILT_IN_ROLES, extraRoles: [probe, lister], stateDir: dir, clock, log: quiet,
-    newLink: () => { const l = new FakeLink(); links.push(l); return l; },
+    roles: BUILT_IN_ROLES,
+    extraRoles: [probe, lister],
+    stateDir: dir,
+    clock,
+    log: quiet,
+    newLink: () => {
+      const l = new FakeLink();
+      links.push(l);
+      return l;
+    },
   });
   const link = links[0]!;
   let n = 0;
@@ -44,14 +71,24 @@ async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, e
     await settle();
     return find() as { ok: boolean; result?: any; error?: { code: string; details?: Array<{ path: string }> } };
   };
-  return { runtime, link, clock, request, async done() { await runtime.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    runtime,
+    link,
+    clock,
+    request,
+    async done() {
+      await runtime.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 test('a ping that arrives behind a burst of large invalid config/sets is answered before them; they are all answered, in order', async () => {
   const r = await rig();
   const roles: Record<string, unknown> = {};
   for (let i = 0; JSON.stringify(roles).length < 52_000; i++) roles[`role${i}`] = { x: 'y'.repeat(20) };
-  for (let i = 0; i < 5; i++) r.link.deliver(t.configSet('dev'), { v: 2, id: `flood${i}`, config: { v: 2, id: 'dev', mqtt: { url: 'mqtt://127.0.0.1:1' }, roles } });
+  for (let i = 0; i < 5; i++)
+    r.link.deliver(t.configSet('dev'), { v: 2, id: `flood${i}`, config: { v: 2, id: 'dev', mqtt: { url: 'mqtt://127.0.0.1:1' }, roles } });
   // The ping comes in a later socket read of the same turn: the configs' synchronous work and
   // promise jobs have run by then, unless they wait for a turn of their own.
   for (let i = 0; i < 20; i++) await Promise.resolve();
@@ -82,7 +119,10 @@ test('config/set: a role check refuses with its path and nothing changes (the pl
   const reply = await r.request(t.configSet('dev'), { patch: { roles: { player: { stream: 'tv/main', latencyMs: 30 } } } });
   assert.is(reply.ok, false);
   assert.is(reply.error!.code, 'invalid');
-  assert.equal(reply.error!.details!.map((d) => d.path), ['/roles/player/output/bufferMs']);
+  assert.equal(
+    reply.error!.details!.map((d) => d.path),
+    ['/roles/player/output/bufferMs'],
+  );
   assert.equal(r.runtime.config(), before);
   await r.done();
 });
@@ -106,7 +146,10 @@ test('commands: dispatched by name with validated arguments; unknown role, comma
   assert.is((await r.request(t.cmd('dev', 'nosuch', 'echo'), {})).error!.code, 'unknown-role');
   const bad = await r.request(t.cmd('dev', 'probe', 'echo'), { text: 5 });
   assert.is(bad.error!.code, 'invalid');
-  assert.equal(bad.error!.details!.map((d) => d.path), ['/text']);
+  assert.equal(
+    bad.error!.details!.map((d) => d.path),
+    ['/text'],
+  );
   assert.is((await r.request(t.cmd('dev', 'player', 'volume'), { gain: 1 })).error!.code, 'role-not-running');
   assert.ok((await r.request(t.cmd('dev', 'device', 'ping'), {})).ok);
   await r.done();
@@ -127,8 +170,16 @@ test('telemetry follows the configured period in virtual time, only while connec
 });
 
 test('Home Assistant: streams announced on MQTT reach the entities a second later; discovery is re-sent only if they changed', async () => {
-  const announce = { v: 2, name: 'x', group: '239.255.0.1', port: 46000, format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 }, enabled: true };
-  const discoveries = (r: Awaited<ReturnType<typeof rig>>) => r.link.on('homeassistant/device/dev/config') as Array<{ cmps: Record<string, { options?: string[] }> }>;
+  const announce = {
+    v: 2,
+    name: 'x',
+    group: '239.255.0.1',
+    port: 46000,
+    format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 },
+    enabled: true,
+  };
+  const discoveries = (r: Awaited<ReturnType<typeof rig>>) =>
+    r.link.on('homeassistant/device/dev/config') as Array<{ cmps: Record<string, { options?: string[] }> }>;
   const plain = await rig({ probe: { label: 'a' } }, { homeassistant: { enabled: true } });
   const n = discoveries(plain).length;
   assert.ok(n >= 1);

@@ -5,18 +5,26 @@ import fc from 'fast-check';
 import { parseStrictJson, MAX_JSON_DEPTH, ProtocolError } from '../../../protocol/index.ts';
 
 function refused(input: string | Buffer): ProtocolError {
-  try { parseStrictJson(input); } catch (e) { if (e instanceof ProtocolError) return e; throw e; }
+  try {
+    parseStrictJson(input);
+  } catch (e) {
+    if (e instanceof ProtocolError) return e;
+    throw e;
+  }
   assert.unreachable(`accepted ${String(input).slice(0, 80)}`);
   throw new Error('unreachable');
 }
 
 test('valid JSON parses as JSON.parse does (property: any JSON value within the depth limit)', () => {
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 10 }), (v) => {
-    const text = JSON.stringify(v);
-    const hasBad = /"(__proto__|constructor|prototype)":/.test(text);
-    fc.pre(!hasBad);
-    assert.equal(parseStrictJson(text), JSON.parse(text));
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 10 }), (v) => {
+      const text = JSON.stringify(v);
+      const hasBad = /"(__proto__|constructor|prototype)":/.test(text);
+      fc.pre(!hasBad);
+      assert.equal(parseStrictJson(text), JSON.parse(text));
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('each refusal: code, path, sentence', () => {
@@ -58,26 +66,43 @@ test('the fast path (colon count vs parsed members) and the byte scan agree: dup
   const dup = String.raw`{"a\\\\":1,"x":"\\\\\"","a\\\\":2}`;
   assert.is(refused(dup).details?.[0]?.path, '/' + Object.keys(JSON.parse(dup))[0]);
   // Any JSON value, with a repeated key or a forbidden key put inside it, is refused at that path.
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), fc.constantFrom('"d":1,"d":2', '"__proto__":{}', '"constructor":1'), (v, inner) => {
-    const text = JSON.stringify(v);
-    fc.pre(!/"(__proto__|constructor|prototype)":/.test(text));
-    const e = refused(`[${text},{"k":{${inner}}}]`);
-    assert.is(e.code, 'invalid');
-    assert.is(e.details?.[0]?.path, `/1/k/${inner.slice(1, inner.indexOf('"', 1))}`);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 6 }), fc.constantFrom('"d":1,"d":2', '"__proto__":{}', '"constructor":1'), (v, inner) => {
+      const text = JSON.stringify(v);
+      fc.pre(!/"(__proto__|constructor|prototype)":/.test(text));
+      const e = refused(`[${text},{"k":{${inner}}}]`);
+      assert.is(e.code, 'invalid');
+      assert.is(e.details?.[0]?.path, `/1/k/${inner.slice(1, inner.indexOf('"', 1))}`);
+    }),
+    { numRuns: 300 },
+  );
   // Syntax errors still yield to an earlier refusal, as the byte scan meets them.
   assert.is(refused('{"a":1,"a":').code, 'invalid');
 });
 
 test('the size limit comes first', () => {
-  const e = (() => { try { parseStrictJson('"' + 'x'.repeat(100) + '"', { maxBytes: 50 }); } catch (x) { return x as ProtocolError; } return undefined; })();
+  const e = (() => {
+    try {
+      parseStrictJson('"' + 'x'.repeat(100) + '"', { maxBytes: 50 });
+    } catch (x) {
+      return x as ProtocolError;
+    }
+    return undefined;
+  })();
   assert.is(e?.code, 'too-large');
 });
 
 test('arbitrary bytes never throw anything but a ProtocolError (property)', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-    try { parseStrictJson(Buffer.from(bytes)); } catch (e) { assert.instance(e, ProtocolError); }
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      try {
+        parseStrictJson(Buffer.from(bytes));
+      } catch (e) {
+        assert.instance(e, ProtocolError);
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test.run();

@@ -17,14 +17,28 @@ interface Script {
 }
 // apply() throws for a config with `bad: true` and returns 'restart' for one with `restart: true`.
 
-interface Instance { role: string; n: number; config: unknown; deps: RoleDeps<any>; stopped: number }
+interface Instance {
+  role: string;
+  n: number;
+  config: unknown;
+  deps: RoleDeps<any>;
+  stopped: number;
+}
 
 const noLink: RoleLink = {
-  publishState() {}, publishEvent() {}, publishStream() {}, watchStreams: () => () => {},
-  sendCommand: async () => { throw new Error('not used'); }, connected: true,
+  publishState() {},
+  publishEvent() {},
+  publishStream() {},
+  watchStreams: () => () => {},
+  sendCommand: async () => {
+    throw new Error('not used');
+  },
+  connected: true,
 };
 
-const flush = async () => { for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r)); };
+const flush = async () => {
+  for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
+};
 
 function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: number; stableMs?: number } = {}) {
   const clock = new VirtualClock();
@@ -38,15 +52,27 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
     scripts[name] = { startFailures: 0 };
     loaders[name] = async () => {
       const s = scripts[name]!;
-      if (s.loaderFails) { s.loaderFails--; throw new Error(`cannot load ${name}`); }
+      if (s.loaderFails) {
+        s.loaderFails--;
+        throw new Error(`cannot load ${name}`);
+      }
       return (deps: RoleDeps<any>): Role => {
-        const inst: Instance = { role: name, n: instances.filter((i) => i.role === name).length + 1, config: deps.config, deps, stopped: 0 };
+        const inst: Instance = {
+          role: name,
+          n: instances.filter((i) => i.role === name).length + 1,
+          config: deps.config,
+          deps,
+          stopped: 0,
+        };
         instances.push(inst);
         const tag = `${name}#${inst.n}`;
         return {
           async start() {
             calls.push(`${tag} start ${JSON.stringify(inst.config)}`);
-            if (s.startFailures > 0) { s.startFailures--; throw new Error(`${name} cannot start`); }
+            if (s.startFailures > 0) {
+              s.startFailures--;
+              throw new Error(`${name} cannot start`);
+            }
           },
           async apply(c) {
             calls.push(`${tag} apply ${JSON.stringify(c)}`);
@@ -56,30 +82,47 @@ function harness(names: string[], o: { restartMinMs?: number; restartMaxMs?: num
             inst.config = c;
             return 'applied';
           },
-          async stop() { inst.stopped++; calls.push(`${tag} stop`); },
-          commands: { async echo() { return { from: tag }; } },
+          async stop() {
+            inst.stopped++;
+            calls.push(`${tag} stop`);
+          },
+          commands: {
+            async echo() {
+              return { from: tag };
+            },
+          },
           telemetry: () => ({ n: inst.n }),
         };
       };
     };
   }
   const sup = new Supervisor({
-    device: { id: 'dev', baseTopic: 'hearth', stateDir: '/nonexistent' }, clock, log: memoryLogger(), hal: {}, loaders,
+    device: { id: 'dev', baseTopic: 'hearth', stateDir: '/nonexistent' },
+    clock,
+    log: memoryLogger(),
+    hal: {},
+    loaders,
     linkFor: () => noLink,
     onStatus: (role, v) => views.push({ role, ...v }),
     onEvent: (role, type, message, data) => events.push({ role, type, message, data }),
-    restartMinMs: o.restartMinMs ?? 1000, restartMaxMs: o.restartMaxMs ?? 8000, stableMs: o.stableMs ?? 60_000, order: { hub: -1 },
+    restartMinMs: o.restartMinMs ?? 1000,
+    restartMaxMs: o.restartMaxMs ?? 8000,
+    stableMs: o.stableMs ?? 60_000,
+    order: { hub: -1 },
   });
   const last = (role: string) => [...views].reverse().find((v) => v.role === role)!;
   const live = (role: string) => [...instances].reverse().find((i) => i.role === role)!;
   return { clock, sup, calls, views, events, scripts, instances, last, live };
 }
 
-test("boot starts every role in spec order (the hub, order -1, first); each goes starting → running", async () => {
+test('boot starts every role in spec order (the hub, order -1, first); each goes starting → running', async () => {
   const h = harness(['a', 'hub', 'b']);
   await h.sup.boot({ a: { x: 1 }, b: { x: 2 }, hub: {}, absent: undefined });
   assert.equal(h.calls, ['hub#1 start {}', 'a#1 start {"x":1}', 'b#1 start {"x":2}']);
-  assert.equal(h.views.map((v) => `${v.role}:${v.status}`), ['hub:starting', 'hub:running', 'a:starting', 'a:running', 'b:starting', 'b:running']);
+  assert.equal(
+    h.views.map((v) => `${v.role}:${v.status}`),
+    ['hub:starting', 'hub:running', 'a:starting', 'a:running', 'b:starting', 'b:running'],
+  );
   assert.equal(h.sup.roles().sort(), ['a', 'b', 'hub']);
   assert.ok(h.sup.instance('a'));
 });
@@ -106,7 +149,10 @@ test('a role that throws at start is isolated: the others run, it is reported an
     assert.is(h.calls.length, before, 'no restart before the backoff delay');
     h.clock.advance(1);
     await flush();
-    assert.ok(h.calls.slice(before).some((c) => c.startsWith('a#') && c.includes('start')), `restart ${k} happened`);
+    assert.ok(
+      h.calls.slice(before).some((c) => c.startsWith('a#') && c.includes('start')),
+      `restart ${k} happened`,
+    );
   }
   assert.is(h.last('a').status, 'running');
   assert.is(h.last('a').restarts, 3);
@@ -136,7 +182,10 @@ test('the restart delay is capped', async () => {
     await flush();
   }
   assert.is(h.last('a').status, 'running');
-  assert.ok(delays.slice(3).every((d) => d >= 3200 && d <= 4800), `${delays}`);
+  assert.ok(
+    delays.slice(3).every((d) => d >= 3200 && d <= 4800),
+    `${delays}`,
+  );
 });
 
 test('deps.fail from a running role: old instance stopped, a new one started after backoff; stale reports ignored', async () => {
@@ -175,10 +224,12 @@ test('a role that ran for stableMs starts its backoff again from the minimum', a
   h.scripts.a!.startFailures = 2;
   await h.sup.boot({ a: {} });
   await flush();
-  h.clock.advance(h.last('a').nextRestartInMs!); await flush();
+  h.clock.advance(h.last('a').nextRestartInMs!);
+  await flush();
   const d2 = h.last('a').nextRestartInMs!;
   assert.ok(d2 >= 1600, `second delay ${d2}`);
-  h.clock.advance(d2); await flush();
+  h.clock.advance(d2);
+  await flush();
   assert.is(h.last('a').status, 'running');
   h.clock.advance(10_000);
   h.live('a').deps.fail(new Error('later failure'));
@@ -196,7 +247,9 @@ test('apply touches only what changed: in place, by restart, added and removed',
   assert.equal(h.calls, [
     'd#1 stop',
     'b#1 apply {"v":2}',
-    'c#1 apply {"v":2,"restart":true}', 'c#1 stop', 'c#2 start {"v":2,"restart":true}',
+    'c#1 apply {"v":2,"restart":true}',
+    'c#1 stop',
+    'c#2 start {"v":2,"restart":true}',
     'e#1 start {"v":1}',
   ]);
   assert.is(h.last('d').status, 'stopped');
@@ -204,7 +257,11 @@ test('apply touches only what changed: in place, by restart, added and removed',
   assert.equal(h.sup.roles().sort(), ['a', 'b', 'c', 'e']);
   // Applying the same again changes nothing at all.
   h.calls.length = 0;
-  assert.equal(await h.sup.apply({ a: { v: 1 }, b: { v: 2 }, c: { v: 2, restart: true }, e: { v: 1 } }), { started: [], stopped: [], changed: [] });
+  assert.equal(await h.sup.apply({ a: { v: 1 }, b: { v: 2 }, c: { v: 2, restart: true }, e: { v: 1 } }), {
+    started: [],
+    stopped: [],
+    changed: [],
+  });
   assert.equal(h.calls, []);
 });
 
@@ -215,12 +272,17 @@ test('a failed apply is rolled back: removed roles come back, changed roles get 
   let err: unknown;
   try {
     await h.sup.apply({ a: { v: 2 }, b: { v: 2, bad: true }, d: { v: 1 } });
-  } catch (e) { err = e; }
+  } catch (e) {
+    err = e;
+  }
   assert.instance(err, ApplyError);
   assert.is((err as ApplyError).role, 'b');
   assert.match((err as ApplyError).message, 'b refuses');
   assert.equal(h.sup.roles().sort(), ['a', 'b', 'c']);
-  assert.not.ok(h.calls.some((c) => c.startsWith('d#')), 'd never started (b failed first)');
+  assert.not.ok(
+    h.calls.some((c) => c.startsWith('d#')),
+    'd never started (b failed first)',
+  );
   assert.ok(h.calls.includes('a#1 apply {"v":2}'));
   assert.ok(h.calls.includes('a#1 apply {"v":1}'), 'a given its old config back');
   assert.equal(h.live('a').config, { v: 1 });
@@ -236,7 +298,11 @@ test('an added role that fails to start rolls back the whole apply', async () =>
   h.scripts.c!.startFailures = 1;
   h.calls.length = 0;
   let err: unknown;
-  try { await h.sup.apply({ a: { v: 2 }, c: {} }); } catch (e) { err = e; }
+  try {
+    await h.sup.apply({ a: { v: 2 }, c: {} });
+  } catch (e) {
+    err = e;
+  }
   assert.instance(err, ApplyError);
   assert.is((err as ApplyError).role, 'c');
   assert.equal(h.sup.roles().sort(), ['a', 'b']);
@@ -274,7 +340,10 @@ test('restart(role) replaces the instance; if the new one cannot start it is ret
   h.clock.advance(h.sup.view('a')!.nextRestartInMs!);
   await flush();
   assert.is(h.sup.view('a')!.status, 'running');
-  const unknown = await h.sup.restart('nope').then(() => undefined, (e: Error) => e);
+  const unknown = await h.sup.restart('nope').then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.match(String(unknown), 'not configured');
 });
 

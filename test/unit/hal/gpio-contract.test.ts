@@ -57,13 +57,24 @@ const ADAPTERS: Array<{ name: string; open(): Promise<Bench> }> = [
       const wire = fakeGpiod({ version });
       const g = await HeldGpio.open({ adapter: 'chardev', env: wire.env });
       const close = g.close.bind(g);
-      g.close = async () => { await close(); wire.remove(); };
+      g.close = async () => {
+        await close();
+        wire.remove();
+      };
       // The far end: an input edge reaches this process through gpiomon and the holder (ms; more
       // under load), and the wire is read once the holder says every write has reached it.
       return {
-        gpio: g, out: 17, in: 27,
-        drive: async (l, v) => { await wire.drive(l, v); await sleep(150); },
-        level: async (l) => { await g.sync(); return wire.level(l); },
+        gpio: g,
+        out: 17,
+        in: 27,
+        drive: async (l, v) => {
+          await wire.drive(l, v);
+          await sleep(150);
+        },
+        level: async (l) => {
+          await g.sync();
+          return wire.level(l);
+        },
       };
     },
   })),
@@ -78,9 +89,15 @@ if (existsSync('/dev/gpiochip0') && loop?.length === 2) {
       const g = await ChardevGpio.open();
       const [a, b] = loop as [number, number];
       return {
-        gpio: g, out: a, in: b,
-        drive: async () => { throw new Error('chardev loopback drives through the output under test'); },
-        level: async () => { throw new Error('read back through the loopback input'); },
+        gpio: g,
+        out: a,
+        in: b,
+        drive: async () => {
+          throw new Error('chardev loopback drives through the output under test');
+        },
+        level: async () => {
+          throw new Error('read back through the loopback input');
+        },
       };
     },
   });
@@ -89,8 +106,12 @@ if (existsSync('/dev/gpiochip0') && loop?.length === 2) {
 for (const adapter of ADAPTERS.filter((a) => a.name !== 'chardev')) {
   const t = suite(`gpio contract: ${adapter.name}`);
   let b: Bench;
-  t.before.each(async () => { b = await adapter.open(); });
-  t.after.each(async () => { await b.gpio.close(); });
+  t.before.each(async () => {
+    b = await adapter.open();
+  });
+  t.after.each(async () => {
+    await b.gpio.close();
+  });
 
   t('an output opens at its initial value (inactive by default), polarity applied', async () => {
     const o = await b.gpio.output(b.out, {});
@@ -170,8 +191,14 @@ for (const adapter of ADAPTERS.filter((a) => a.name !== 'chardev')) {
     await b.drive(b.in, 0);
     await sleep(20);
     const t1 = b.gpio.now();
-    assert.equal(edges.map((e) => e.active), [true, false, true]);
-    assert.ok(edges.every((e, k) => e.t >= t0 && e.t <= t1 && (k === 0 || e.t > edges[k - 1]!.t)), JSON.stringify(edges));
+    assert.equal(
+      edges.map((e) => e.active),
+      [true, false, true],
+    );
+    assert.ok(
+      edges.every((e, k) => e.t >= t0 && e.t <= t1 && (k === 0 || e.t > edges[k - 1]!.t)),
+      JSON.stringify(edges),
+    );
     assert.ok(edges[1]!.t - edges[0]!.t >= 15, 'edge times follow the real spacing');
   });
 

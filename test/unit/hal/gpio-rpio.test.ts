@@ -24,13 +24,16 @@ test('a process that crashes mid-press runs the hook and exits promptly', () => 
   const root = new URL('../../../', import.meta.url).pathname;
   const dir = mkdtempSync(join(tmpdir(), 'hearth-rpio-crash-'));
   const file = join(dir, 'crash.mts');
-  writeFileSync(file, `
+  writeFileSync(
+    file,
+    `
     import { RpioGpio } from '${root}device/hal/gpio.rpio.ts';
     const g = await RpioGpio.open({ mock: 'raspi-4' });
     const o = await g.output(17, {});
     o.pulse(60000);
     setTimeout(() => { process.on('exit', () => console.log('released=' + !o.read())); throw new Error('crash'); }, 50);
-  `);
+  `,
+  );
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 20_000 });
   rmSync(dir, { recursive: true, force: true });
   assert.is(r.status, 1, r.stderr);

@@ -18,7 +18,9 @@ function rtAllowed(): boolean {
   try {
     execFileSync('chrt', ['-f', '1', 'true'], { stdio: 'ignore' });
     return true;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** [policy, rt priority] of every thread of `pid` (policy 1 = SCHED_FIFO), from /proc/<pid>/task/<tid>/stat. */
@@ -31,28 +33,37 @@ function threadSched(pid: number): Array<[number, number]> {
 }
 
 function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
 }
 
 const fifo = (pid: number) => threadSched(pid).some(([policy, prio]) => policy === 1 && prio === PRESS_RT_PRIORITY);
 
 test('the simulated pulse thread runs at SCHED_FIFO PRESS_RT_PRIORITY', async () => {
-  if (!rtAllowed()) { console.log('  (real-time scheduling not permitted here: only that nothing breaks)'); }
+  if (!rtAllowed()) {
+    console.log('  (real-time scheduling not permitted here: only that nothing breaks)');
+  }
   const sim = new SimGpio({ clock: new RealClock(), pulseTimer: 'thread' });
   try {
     await sim.ready();
     const o = await sim.output(17, {});
     const t = await o.pulse(20);
     assert.ok(t.end - t.start >= 19.9);
-    if (rtAllowed()) assert.ok(fifo(process.pid), `a thread of this process at fifo:${PRESS_RT_PRIORITY}: ${JSON.stringify(threadSched(process.pid))}`);
-  } finally { await sim.close(); }
+    if (rtAllowed())
+      assert.ok(fifo(process.pid), `a thread of this process at fifo:${PRESS_RT_PRIORITY}: ${JSON.stringify(threadSched(process.pid))}`);
+  } finally {
+    await sim.close();
+  }
 });
 
 test('the rpio line thread in the holder runs at SCHED_FIFO PRESS_RT_PRIORITY', async () => {
   const g = await HeldGpio.open({ adapter: 'rpio', mock: 'raspi-4' });
   try {
     if (rtAllowed()) assert.ok(fifo(g.holderPid!), JSON.stringify(threadSched(g.holderPid!)));
-  } finally { await g.close(); }
+  } finally {
+    await g.close();
+  }
 });
 
 test('gpioset (which times chardev presses) runs at SCHED_FIFO PRESS_RT_PRIORITY', async () => {
@@ -69,7 +80,9 @@ test('gpioset (which times chardev presses) runs at SCHED_FIFO PRESS_RT_PRIORITY
         const [policy, prio] = threadSched(sets[0]!)[0]!; // the main thread: the one that sleeps
         assert.equal([policy, prio], [1, PRESS_RT_PRIORITY]);
       }
-    } finally { await g.close(); }
+    } finally {
+      await g.close();
+    }
   } finally {
     process.env.PATH = path;
     for (const k of ['FAKE_GPIO_DIR', 'FAKE_GPIOD_VERSION', 'FAKE_GPIO_PERSIST']) delete process.env[k];

@@ -38,8 +38,22 @@ test('libgpiod versions from --version text', () => {
 test('tool arguments for v1 and v2', () => {
   assert.equal(gpiodArgs.holdOutput(2, 'gpiochip0', 17, 0, false, 'hearth-start'), ['-c', 'gpiochip0', '-C', 'hearth-start', '-i', '17=0']);
   assert.equal(gpiodArgs.holdOutput(1, 'gpiochip0', 17, 1, true, 'x'), ['--mode=signal', '-l', 'gpiochip0', '17=1']);
-  assert.equal(gpiodArgs.monitor(2, 'gpiochip4', 27, true, 'pull-up', 'hearth-key'),
-    ['-c', 'gpiochip4', '-C', 'hearth-key', '-b', 'pull-up', '-l', '-e', 'both', '-E', 'monotonic', '-F', '%e %S', '27']);
+  assert.equal(gpiodArgs.monitor(2, 'gpiochip4', 27, true, 'pull-up', 'hearth-key'), [
+    '-c',
+    'gpiochip4',
+    '-C',
+    'hearth-key',
+    '-b',
+    'pull-up',
+    '-l',
+    '-e',
+    'both',
+    '-E',
+    'monotonic',
+    '-F',
+    '%e %S',
+    '27',
+  ]);
   assert.equal(gpiodArgs.monitor(1, 'gpiochip0', 27, false, 'as-is', 'k'), ['-F', '%e %s.%n', 'gpiochip0', '27']);
   assert.equal(gpiodArgs.get(2, 'gpiochip0', 27, true, 'pull-up'), ['-c', 'gpiochip0', '-b', 'pull-up', '-l', '--numeric', '27']);
 });

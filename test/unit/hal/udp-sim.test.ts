@@ -13,8 +13,16 @@ import { udpContract } from '../../integration/hal/udp.contract.ts';
   const b = net.addHost({ address: '10.0.0.2', ppm: -80 });
   net.setLink('10.0.0.2', '10.0.0.1', { delayMs: 0.3, jitterMs: 0.5 });
   udpContract({
-    name: 'simulated network', stack: a.udp, clock: a.clock, addr: a.address, peer: b.udp, peerAddr: b.address,
-    settle: async () => { base.advance(20); await Promise.resolve(); },
+    name: 'simulated network',
+    stack: a.udp,
+    clock: a.clock,
+    addr: a.address,
+    peer: b.udp,
+    peerAddr: b.address,
+    settle: async () => {
+      base.advance(20);
+      await Promise.resolve();
+    },
   });
 }
 
@@ -31,7 +39,9 @@ test('host clocks run at their own rate and offset; a wall step leaves now() alo
   assert.ok(Math.abs(h.clock.wallErrorMs() - 2200) < 1e-6);
   assert.ok(Math.abs(h.clock.now() - m0 - 1000_200) < 1e-6);
   let fired = -1;
-  h.clock.setTimeout(() => { fired = h.clock.now(); }, 1000);
+  h.clock.setTimeout(() => {
+    fired = h.clock.now();
+  }, 1000);
   const t = h.clock.now();
   base.advance(2000);
   assert.ok(Math.abs(fired - t - 1000) < 1e-6, 'a timer runs in host time');
@@ -40,18 +50,28 @@ test('host clocks run at their own rate and offset; a wall step leaves now() alo
 test('links: per-direction delay, loss and bursts; a down link delivers nothing', async () => {
   const base = new VirtualClock(0);
   const net = new SimNetwork(base, { seed: 9 });
-  const a = net.addHost({ address: '10.0.0.1' }), b = net.addHost({ address: '10.0.0.2' });
+  const a = net.addHost({ address: '10.0.0.1' }),
+    b = net.addHost({ address: '10.0.0.2' });
   net.setLink('10.0.0.1', '10.0.0.2', { delayMs: 5, loss: 0.5 });
   net.setLink('10.0.0.2', '10.0.0.1', { delayMs: 1, burst: { everyMs: 100, durationMs: 10, extraMs: 30 } });
-  const sa = await a.udp.open({}), sb = await b.udp.open({});
-  const atB: number[] = [], atA: number[] = [];
+  const sa = await a.udp.open({}),
+    sb = await b.udp.open({});
+  const atB: number[] = [],
+    atA: number[] = [];
   sb.onMessage((m) => atB.push(m.at - b.clock.now()));
   const sentAt: number[] = [];
   sa.onMessage((m) => atA.push(base.now() - sentAt[m.data[0]!]!));
-  for (let i = 0; i < 400; i++) { sa.send(Buffer.from([i & 255]), sb.port, b.address); base.advance(1); }
+  for (let i = 0; i < 400; i++) {
+    sa.send(Buffer.from([i & 255]), sb.port, b.address);
+    base.advance(1);
+  }
   base.advance(50);
   assert.ok(atB.length > 150 && atB.length < 250, `about half lost (${atB.length} of 400 arrived)`);
-  for (let i = 0; i < 100; i++) { sentAt.push(base.now()); sb.send(Buffer.from([i]), sa.port, a.address); base.advance(1); }
+  for (let i = 0; i < 100; i++) {
+    sentAt.push(base.now());
+    sb.send(Buffer.from([i]), sa.port, a.address);
+    base.advance(1);
+  }
   base.advance(50);
   const d = atA;
   assert.is(d.length, 100);

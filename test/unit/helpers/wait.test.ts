@@ -13,10 +13,21 @@ test('resolves with the first truthy value, as soon as it holds', async () => {
 test('a probe that throws is "not yet"; the timeout names what was awaited, what was seen and the last error', async () => {
   let err: Error | undefined;
   try {
-    await waitUntil('the kitchen playing', () => { throw new Error('no state yet'); }, { timeoutMs: 60, everyMs: 10, seen: () => ({ status: 'starting' }) });
-  } catch (e) { err = e as Error; }
+    await waitUntil(
+      'the kitchen playing',
+      () => {
+        throw new Error('no state yet');
+      },
+      { timeoutMs: 60, everyMs: 10, seen: () => ({ status: 'starting' }) },
+    );
+  } catch (e) {
+    err = e as Error;
+  }
   assert.ok(err);
-  assert.match(err!.message, /timed out after \d+ ms waiting for the kitchen playing; last seen: {"status":"starting"}; the probe threw: no state yet/);
+  assert.match(
+    err!.message,
+    /timed out after \d+ ms waiting for the kitchen playing; last seen: {"status":"starting"}; the probe threw: no state yet/,
+  );
 });
 
 test('async probes are awaited', async () => {

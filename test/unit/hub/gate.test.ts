@@ -10,7 +10,10 @@ function fakeSocket() {
   const writes: Buffer[] = [];
   const sock = new Duplex({
     read() {},
-    write(chunk: Buffer, _enc, cb) { writes.push(Buffer.from(chunk)); setImmediate(cb); },
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(Buffer.from(chunk));
+      setImmediate(cb);
+    },
   });
   return { sock, writes };
 }

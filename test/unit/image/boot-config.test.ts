@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import {
-  renderConfigTxt, renderCmdline, raspiFirmwareCustom, modprobeConf, hearthDacDefault, sameBootText, kernelFiles, readTemplate, DAC_CHOICES, asoundConf,
+  renderConfigTxt,
+  renderCmdline,
+  raspiFirmwareCustom,
+  modprobeConf,
+  hearthDacDefault,
+  sameBootText,
+  kernelFiles,
+  readTemplate,
+  DAC_CHOICES,
+  asoundConf,
 } from '../../../device/image/boot-config.ts';
 import { checkDacDrivers } from '../../../device/image/build.ts';
 
@@ -54,8 +63,12 @@ test('cmdline.txt: root by label (SD, USB and virtio alike), serial + HDMI conso
   assert.ok(c.endsWith('\n'));
   assert.is(c.split('\n').length, 2);
   const args = c.trim().split(' ');
-  for (const a of ['root=LABEL=hearth-root', 'rw', 'rootwait', 'console=tty0', 'console=ttyS1,115200', 'net.ifnames=0', 'fsck.repair=yes']) assert.ok(args.includes(a), a);
-  assert.not.ok(args.some((a) => a.startsWith('cma=')), 'no cma=: raspi-firmware warns it breaks the Pi 4');
+  for (const a of ['root=LABEL=hearth-root', 'rw', 'rootwait', 'console=tty0', 'console=ttyS1,115200', 'net.ifnames=0', 'fsck.repair=yes'])
+    assert.ok(args.includes(a), a);
+  assert.not.ok(
+    args.some((a) => a.startsWith('cma=')),
+    'no cma=: raspi-firmware warns it breaks the Pi 4',
+  );
 });
 
 test('sameBootText ignores whitespace runs and blank lines only', () => {
@@ -65,7 +78,7 @@ test('sameBootText ignores whitespace runs and blank lines only', () => {
   assert.ok(sameBootText('a=1\n\n\nb=2\n', 'a=1\nb=2'));
 });
 
-test('asound.conf makes the DAC ALSA\'s default by card id, in a form alsa-lib parses', () => {
+test("asound.conf makes the DAC ALSA's default by card id, in a form alsa-lib parses", () => {
   assert.is(asoundConf('none'), undefined);
   const c = asoundConf('hifiberry-dac')!;
   assert.match(c, /^defaults\.pcm\.!card hifiberrydac$/m);
@@ -83,7 +96,14 @@ test('asound.conf makes the DAC ALSA\'s default by card id, in a form alsa-lib p
 });
 
 test('kernelFiles picks the newest kernel and initramfs, ignoring backups', () => {
-  const k = kernelFiles(['bootcode.bin', 'vmlinuz-6.12.9+deb13-arm64', 'vmlinuz-6.12.10+deb13-arm64', 'vmlinuz-6.12.99.dpkg-bak', 'initrd.img-6.12.9+deb13-arm64', 'initrd.img-6.12.10+deb13-arm64']);
+  const k = kernelFiles([
+    'bootcode.bin',
+    'vmlinuz-6.12.9+deb13-arm64',
+    'vmlinuz-6.12.10+deb13-arm64',
+    'vmlinuz-6.12.99.dpkg-bak',
+    'initrd.img-6.12.9+deb13-arm64',
+    'initrd.img-6.12.10+deb13-arm64',
+  ]);
   assert.equal(k, { kernel: 'vmlinuz-6.12.10+deb13-arm64', initrd: 'initrd.img-6.12.10+deb13-arm64' });
   assert.throws(() => kernelFiles(['vmlinuz-1']), /initrd/);
 });
@@ -94,7 +114,14 @@ test('checkDacDrivers: refuses a kernel without the codec driver, accepts one wi
     const k = join(root, 'usr/lib/modules/6.12.0-arm64');
     mkdirSync(k, { recursive: true });
     writeFileSync(join(k, 'modules.alias'), 'alias of:N*T*Cti,pcm5102aC* snd_soc_pcm5102a\nalias of:N*T*Cti,pcm5102a snd_soc_pcm5102a\n');
-    writeFileSync(join(k, 'modules.dep'), ['sound/soc/codecs/snd-soc-pcm5102a.ko.xz:', 'sound/soc/bcm/snd-soc-bcm2835-i2s.ko.xz:', 'sound/soc/generic/snd-soc-audio-graph-card.ko.xz:'].join('\n') + '\n');
+    writeFileSync(
+      join(k, 'modules.dep'),
+      [
+        'sound/soc/codecs/snd-soc-pcm5102a.ko.xz:',
+        'sound/soc/bcm/snd-soc-bcm2835-i2s.ko.xz:',
+        'sound/soc/generic/snd-soc-audio-graph-card.ko.xz:',
+      ].join('\n') + '\n',
+    );
     await checkDacDrivers(root, 'hifiberry-dac');
     try {
       await checkDacDrivers(root, 'hifiberry-dacplus');

@@ -25,16 +25,28 @@ function setup(content: unknown) {
   mkdirSync(join(root, 'boot/firmware'), { recursive: true });
   const uid = process.getuid!();
   const gid = process.getgid!();
-  writeFileSync(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/sh\nhearth:x:${uid}:${gid}:hearth runtime:/var/lib/hearth:/usr/sbin/nologin\n`);
+  writeFileSync(
+    join(root, 'etc/passwd'),
+    `root:x:0:0:root:/root:/bin/sh\nhearth:x:${uid}:${gid}:hearth runtime:/var/lib/hearth:/usr/sbin/nologin\n`,
+  );
   writeFileSync(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost\n');
   const fat = join(root, 'boot/firmware/hearth.json');
   writeFileSync(fat, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   const calls: string[] = [];
   const live: LiveSystem = {
-    setHostname: async (n) => { calls.push(`hostname ${n}`); },
-    startUnit: async (u) => { calls.push(`start ${u}`); },
-    syncFs: async (p) => { calls.push(`sync ${p.slice(p.lastIndexOf('/') + 1)}`); },
-    wipeFreeSpace: async (p, secrets) => { calls.push(`wipe ${p.slice(p.lastIndexOf('/') + 1)} ${secrets.join('|')}`); return 'recorded'; },
+    setHostname: async (n) => {
+      calls.push(`hostname ${n}`);
+    },
+    startUnit: async (u) => {
+      calls.push(`start ${u}`);
+    },
+    syncFs: async (p) => {
+      calls.push(`sync ${p.slice(p.lastIndexOf('/') + 1)}`);
+    },
+    wipeFreeSpace: async (p, secrets) => {
+      calls.push(`wipe ${p.slice(p.lastIndexOf('/') + 1)} ${secrets.join('|')}`);
+      return 'recorded';
+    },
   };
   const stateDir = join(root, 'var/lib/hearth');
   return { dir, root, fat, stateDir, calls, live, log: memoryLogger(), wall: () => Date.UTC(2026, 0, 2, 3, 4, 5) };
@@ -63,11 +75,20 @@ test('imports config, SSH key, Wi-Fi and host name, then scrubs the FAT copy', a
     assert.ok(wpa.includes('country=DE'));
     assert.ok(wpa.includes(`ssid=${Buffer.from('IEEE').toString('hex')}`));
     assert.is(statSync(join(s.root, 'etc/wpa_supplicant/wpa_supplicant-wlan0.conf')).mode & 0o777, 0o600);
-    assert.is(readlinkSync(join(s.root, 'etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service')), '/usr/lib/systemd/system/wpa_supplicant@.service');
+    assert.is(
+      readlinkSync(join(s.root, 'etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service')),
+      '/usr/lib/systemd/system/wpa_supplicant@.service',
+    );
 
     assert.is(readFileSync(join(s.root, 'etc/hostname'), 'utf8'), 'kitchen\n');
     assert.ok(readFileSync(join(s.root, 'etc/hosts'), 'utf8').includes('127.0.1.1\tkitchen\n'));
-    assert.equal(s.calls, ['start wpa_supplicant@wlan0.service', 'hostname kitchen', 'sync hearth.json', 'sync hearth.json', 'wipe hearth.json s3cret-broker|password']);
+    assert.equal(s.calls, [
+      'start wpa_supplicant@wlan0.service',
+      'hostname kitchen',
+      'sync hearth.json',
+      'sync hearth.json',
+      'wipe hearth.json s3cret-broker|password',
+    ]);
 
     const fat = readFileSync(s.fat, 'utf8');
     assert.not.ok(fat.includes('s3cret-broker'), 'broker password gone from the FAT');
@@ -76,10 +97,12 @@ test('imports config, SSH key, Wi-Fi and host name, then scrubs the FAT copy', a
     assert.equal(scrubbed.imported, { at: '2026-01-02T03:04:05.000Z', revision: 1 });
     assert.is(scrubbed.config.mqtt.password, '***');
     assert.equal(scrubbed.ssh.authorizedKeys, [KEY]);
-  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
-test('the file\'s own bytes are overwritten in place before it is replaced; the OS clock and updates are set up', async () => {
+test("the file's own bytes are overwritten in place before it is replaced; the OS clock and updates are set up", async () => {
   const s = setup(file());
   try {
     // A second name for the same inode sees what happens to the file's own data blocks.
@@ -96,7 +119,9 @@ test('the file\'s own bytes are overwritten in place before it is replaced; the 
     assert.not.match(chrony, /^(pool|allow|local)/m);
     assert.match(readFileSync(join(s.root, 'etc/apt/apt.conf.d/20auto-upgrades'), 'utf8'), /Unattended-Upgrade "1"/);
     assert.match(readFileSync(join(s.root, 'etc/apt/apt.conf.d/52hearth-unattended-upgrades'), 'utf8'), /Automatic-Reboot "false"/);
-  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
 test('an import cut off after the in-place overwrite is finished on the next boot', async () => {
@@ -107,7 +132,9 @@ test('an import cut off after the in-place overwrite is finished on the next boo
     assert.is(r.outcome, 'already-imported');
     assert.match(readFileSync(s.fat, 'utf8'), /imported/);
     assert.not.ok(existsSync(`${s.fat}.new`));
-  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
 test('a second boot does nothing; a freshly written file is imported as the next revision', async () => {
@@ -123,7 +150,9 @@ test('a second boot does nothing; a freshly written file is imported as the next
     const third = await runFirstboot({ file: s.fat, stateDir: s.stateDir, root: s.root, live: s.live, log: s.log, wall: s.wall });
     assert.is(third.outcome === 'imported' && third.revision, 2);
     assert.is((await readConfigFile(join(s.stateDir, 'config.json')))?.config.mqtt.url, 'mqtt://10.1.1.1:1883');
-  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
 test('an invalid file changes nothing and leaves hearth-error.txt with every error path', async () => {
@@ -156,7 +185,9 @@ test('an invalid file changes nothing and leaves hearth-error.txt with every err
     const r = await runFirstboot({ file: s.fat, stateDir: s.stateDir, root: s.root, live: s.live, log: s.log, wall: s.wall });
     assert.is(r.outcome, 'imported');
     assert.not.ok(existsSync(join(s.root, 'boot/firmware/hearth-error.txt')));
-  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
 test('not JSON: refused with a readable error file', async () => {
@@ -167,7 +198,9 @@ test('not JSON: refused with a readable error file', async () => {
       (e) => assert.instance(e, FirstbootError),
     );
     assert.ok(readFileSync(join(s.root, 'boot/firmware/hearth-error.txt'), 'utf8').includes('JSON'));
-  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
 test('no file: nothing to do', async () => {
@@ -177,14 +210,19 @@ test('no file: nothing to do', async () => {
     const r = await runFirstboot({ file: s.fat, stateDir: s.stateDir, root: s.root, live: s.live, log: s.log });
     assert.equal(r, { outcome: 'no-file' });
     assert.equal(s.calls, []);
-  } finally { rmSync(s.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
 });
 
 test('wpa_supplicant config: a 64-hex PSK is used as is; hosts file keeps other lines', () => {
   const c = wpaSupplicantConf('Café', 'AB'.repeat(32), 'FR');
   assert.ok(c.includes(`psk=${'ab'.repeat(32)}`));
   assert.ok(c.includes(`ssid=${Buffer.from('Café', 'utf8').toString('hex')}`));
-  assert.is(hostsFile('::1 localhost\n127.0.0.1 localhost\n127.0.1.1 old\n', 'new'), '::1 localhost\n127.0.0.1 localhost\n127.0.1.1\tnew\n');
+  assert.is(
+    hostsFile('::1 localhost\n127.0.0.1 localhost\n127.0.1.1 old\n', 'new'),
+    '::1 localhost\n127.0.0.1 localhost\n127.0.1.1\tnew\n',
+  );
   assert.is(hostsFile('', 'x'), '127.0.0.1\tlocalhost\n127.0.1.1\tx\n');
 });
 

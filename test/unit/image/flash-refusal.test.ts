@@ -4,19 +4,43 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { inspectTarget, refusals, describeTarget, progressLine, formatBytes, parseMountinfo, statNode, type FlashEnv, type NodeKind } from '../../../device/image/flash.ts';
+import {
+  inspectTarget,
+  refusals,
+  describeTarget,
+  progressLine,
+  formatBytes,
+  parseMountinfo,
+  statNode,
+  type FlashEnv,
+  type NodeKind,
+} from '../../../device/image/flash.ts';
 
 const GiB = 1024 ** 3;
 const IMAGE = 2 * GiB;
 
-interface Disk { name: string; dev: string; sizeGiB: number; removable: boolean; vendor?: string; model?: string; parts?: Array<[string, string]>; slaves?: Array<[string, string]> }
+interface Disk {
+  name: string;
+  dev: string;
+  sizeGiB: number;
+  removable: boolean;
+  vendor?: string;
+  model?: string;
+  parts?: Array<[string, string]>;
+  slaves?: Array<[string, string]>;
+}
 
 /**
  * A fake sysfs (block/<disk>[/<part>] directories, dev/block/MAJ:MIN links to them, as the kernel
  * has) and fake device nodes: /dev/<name> for every disk and partition, plus `extraNodes` (path →
  * "major:minor", or a NodeKind) to name a device under another name.
  */
-function fakeEnv(disks: Disk[], mounts: Array<[string, string]>, swaps: string[] = [], extraNodes: Record<string, string | NodeKind> = {}): FlashEnv & { dir: string } {
+function fakeEnv(
+  disks: Disk[],
+  mounts: Array<[string, string]>,
+  swaps: string[] = [],
+  extraNodes: Record<string, string | NodeKind> = {},
+): FlashEnv & { dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-sysblock-'));
   const sys = join(dir, 'block');
   const sysDev = join(dir, 'dev/block');
@@ -46,7 +70,11 @@ function fakeEnv(disks: Disk[], mounts: Array<[string, string]>, swaps: string[]
     }
   }
   const mountinfo = join(dir, 'mountinfo');
-  writeFileSync(mountinfo, mounts.map(([dev, at], i) => `${30 + i} 1 ${dev} / ${at.replace(/ /g, '\\040')} rw,relatime shared:1 - ext4 /dev/x rw`).join('\n') + '\n');
+  writeFileSync(
+    mountinfo,
+    mounts.map(([dev, at], i) => `${30 + i} 1 ${dev} / ${at.replace(/ /g, '\\040')} rw,relatime shared:1 - ext4 /dev/x rw`).join('\n') +
+      '\n',
+  );
   const swapsFile = join(dir, 'swaps');
   writeFileSync(swapsFile, 'Filename\tType\tSize\tUsed\tPriority\n' + swaps.map((s) => `${s}\tpartition\t1000\t0\t-2`).join('\n') + '\n');
   for (const [path, v] of Object.entries(extraNodes)) nodes.set(path, typeof v === 'string' ? { kind: 'block', rdev: v } : v);
@@ -55,14 +83,39 @@ function fakeEnv(disks: Disk[], mounts: Array<[string, string]>, swaps: string[]
 }
 
 const laptop: Disk[] = [
-  { name: 'sda', dev: '8:0', sizeGiB: 500, removable: false, vendor: 'ATA', model: 'Samsung SSD 870', parts: [['sda1', '8:1'], ['sda2', '8:2']] },
-  { name: 'sdb', dev: '8:16', sizeGiB: 32, removable: true, vendor: 'Generic', model: 'SD/MMC', parts: [['sdb1', '8:17'], ['sdb2', '8:18']] },
+  {
+    name: 'sda',
+    dev: '8:0',
+    sizeGiB: 500,
+    removable: false,
+    vendor: 'ATA',
+    model: 'Samsung SSD 870',
+    parts: [
+      ['sda1', '8:1'],
+      ['sda2', '8:2'],
+    ],
+  },
+  {
+    name: 'sdb',
+    dev: '8:16',
+    sizeGiB: 32,
+    removable: true,
+    vendor: 'Generic',
+    model: 'SD/MMC',
+    parts: [
+      ['sdb1', '8:17'],
+      ['sdb2', '8:18'],
+    ],
+  },
   { name: 'mmcblk0', dev: '179:0', sizeGiB: 16, removable: false, parts: [['mmcblk0p1', '179:1']] },
   { name: 'sdc', dev: '8:32', sizeGiB: 1, removable: true, model: 'Tiny Stick' },
 ];
 
 test('a removable, unmounted SD card of enough size may be written; its model, size and removability are shown', async () => {
-  const env = fakeEnv(laptop, [['8:2', '/'], ['8:1', '/boot/efi']]);
+  const env = fakeEnv(laptop, [
+    ['8:2', '/'],
+    ['8:1', '/boot/efi'],
+  ]);
   try {
     const t = await inspectTarget('/dev/sdb', env);
     assert.is(t.name, 'sdb');
@@ -73,24 +126,40 @@ test('a removable, unmounted SD card of enough size may be written; its model, s
     assert.not.ok(t.holdsRoot);
     assert.equal(refusals(t, IMAGE, false), []);
     assert.is(describeTarget(t), '/dev/sdb: sdb (8:16), Generic SD/MMC, 32.0 GiB, removable');
-  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(env.dir, { recursive: true, force: true });
+  }
 });
 
 test('the disk holding / is refused, even with --force', async () => {
-  const env = fakeEnv(laptop, [['8:2', '/'], ['8:1', '/boot/efi']]);
+  const env = fakeEnv(laptop, [
+    ['8:2', '/'],
+    ['8:1', '/boot/efi'],
+  ]);
   try {
     const t = await inspectTarget('/dev/sda', env);
     assert.ok(t.holdsRoot);
     const r = refusals(t, IMAGE, true);
-    assert.ok(r.some((x) => /root filesystem/.test(x)), r.join('; '));
+    assert.ok(
+      r.some((x) => /root filesystem/.test(x)),
+      r.join('; '),
+    );
     // Without --force too, nothing suggests that --force would help.
     const plain = refusals(t, IMAGE, false);
-    assert.ok(plain.some((x) => /root filesystem.*--force does not override this/.test(x)), plain.join('; '));
-    assert.not.ok(plain.some((x) => /add --force/.test(x)), plain.join('; '));
-  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+    assert.ok(
+      plain.some((x) => /root filesystem.*--force does not override this/.test(x)),
+      plain.join('; '),
+    );
+    assert.not.ok(
+      plain.some((x) => /add --force/.test(x)),
+      plain.join('; '),
+    );
+  } finally {
+    rmSync(env.dir, { recursive: true, force: true });
+  }
 });
 
-test('a node of the root disk under another disk\'s name gets the root disk\'s checks (identified by number)', async () => {
+test("a node of the root disk under another disk's name gets the root disk's checks (identified by number)", async () => {
   // /dev/sdb here is the root disk's node (8:0); the real card sdb (8:16) is only reachable as /dev/card.
   const env = fakeEnv(laptop, [['8:2', '/']], [], { '/dev/sdb': '8:0', '/dev/card': '8:16', '/dev/sdb-part': '8:2' });
   try {
@@ -105,7 +174,9 @@ test('a node of the root disk under another disk\'s name gets the root disk\'s c
     const part = await inspectTarget('/dev/sdb-part', env);
     assert.ok(part.isPartition);
     assert.match(refusals(part, IMAGE, true)[0]!, /partition sda2 of disk sda; give the whole disk \(\/dev\/sda\)/);
-  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(env.dir, { recursive: true, force: true });
+  }
 });
 
 test('a missing path is called missing; a file or a character device is not a block device', async () => {
@@ -117,28 +188,46 @@ test('a missing path is called missing; a file or a character device is not a bl
     // The real stat: /dev/null is a character device, a missing path is missing.
     assert.equal(await statNode('/dev/null'), { kind: 'other', what: 'a character device' });
     assert.equal(await statNode('/nonexistent/hearth-card'), { kind: 'missing' });
-  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(env.dir, { recursive: true, force: true });
+  }
 });
 
 test('a disk with a mounted partition is refused, even with --force; so is one with swap on it', async () => {
-  const env = fakeEnv(laptop, [['8:2', '/'], ['8:17', '/media/me/boot fs']]);
+  const env = fakeEnv(laptop, [
+    ['8:2', '/'],
+    ['8:17', '/media/me/boot fs'],
+  ]);
   try {
     const t = await inspectTarget('/dev/sdb', env);
     assert.equal(t.mountedAt, ['/media/me/boot fs']);
     const r = refusals(t, IMAGE, true);
     assert.is(r.length, 1);
     assert.match(r[0]!, /mounted at \/media\/me\/boot fs.*--force does not override this/);
-  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(env.dir, { recursive: true, force: true });
+  }
   const env2 = fakeEnv(laptop, [['8:2', '/']], ['/dev/sdb2']);
   try {
     const t = await inspectTarget('/dev/sdb', env2);
     assert.ok(refusals(t, IMAGE, true).some((x) => /swap/.test(x)));
-  } finally { rmSync(env2.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(env2.dir, { recursive: true, force: true });
+  }
 });
 
 test('root on LVM/dm over a disk: that disk is found through slaves and refused', async () => {
   const disks: Disk[] = [
-    { name: 'nvme0n1', dev: '259:0', sizeGiB: 1000, removable: false, parts: [['nvme0n1p1', '259:1'], ['nvme0n1p2', '259:2']] },
+    {
+      name: 'nvme0n1',
+      dev: '259:0',
+      sizeGiB: 1000,
+      removable: false,
+      parts: [
+        ['nvme0n1p1', '259:1'],
+        ['nvme0n1p2', '259:2'],
+      ],
+    },
     { name: 'dm-0', dev: '254:0', sizeGiB: 900, removable: false, slaves: [['nvme0n1p2', '259:2']] },
     ...laptop.slice(1),
   ];
@@ -148,7 +237,9 @@ test('root on LVM/dm over a disk: that disk is found through slaves and refused'
     assert.ok(t.holdsRoot);
     assert.ok(refusals(t, IMAGE, true).some((x) => /root filesystem/.test(x)));
     assert.equal(refusals(await inspectTarget('/dev/sdb', env), IMAGE, false), []);
-  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(env.dir, { recursive: true, force: true });
+  }
 });
 
 test('a non-removable disk needs --force; a partition, an unknown name or a too-small disk are refused', async () => {
@@ -165,7 +256,9 @@ test('a non-removable disk needs --force; a partition, an unknown name or a too-
     assert.is(describeTarget(none), '/dev/sdz does not exist');
     const tiny = await inspectTarget('/dev/sdc', env);
     assert.ok(refusals(tiny, IMAGE, true).some((x) => /smaller than the image/.test(x)));
-  } finally { rmSync(env.dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(env.dir, { recursive: true, force: true });
+  }
 });
 
 test('mountinfo parsing decodes escaped spaces', () => {

@@ -45,7 +45,9 @@ test('grownMbr: the last partition runs to the end of a larger disk; only its si
     assert.is(grownMbr(mbr, 2, (2048 * MiB + 8 * MiB) / 512), undefined, 'gain under 16 MiB');
     assert.is(grownMbr(mbr, 1, disk), undefined, 'not the last partition');
     assert.throws(() => readMbr(Buffer.alloc(512)), /signature/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('growRoot: finds the root partition through mountinfo and sysfs, writes the MBR, asks partx and resize2fs', async () => {
@@ -66,9 +68,22 @@ test('growRoot: finds the root partition through mountinfo and sysfs, writes the
     symlinkSync(join(sysDisk, 'mmcblk0p2'), join(dir, 'sys/dev/block/179:2'));
     writeFileSync(join(dir, 'mountinfo'), '22 1 179:2 / / rw,noatime shared:1 - ext4 /dev/mmcblk0p2 rw\n');
     const calls: string[] = [];
-    const env: GrowEnv = { mountinfo: join(dir, 'mountinfo'), sysDevBlock: join(dir, 'sys/dev/block'), dev, exec: async (c, a) => { calls.push(`${c} ${a.join(' ')}`); } };
+    const env: GrowEnv = {
+      mountinfo: join(dir, 'mountinfo'),
+      sysDevBlock: join(dir, 'sys/dev/block'),
+      dev,
+      exec: async (c, a) => {
+        calls.push(`${c} ${a.join(' ')}`);
+      },
+    };
     const r = await growRoot(memoryLogger(), env);
-    assert.equal(r, { grown: true, disk: 'mmcblk0', partition: 'mmcblk0p2', fromMiB: Math.round((root.sectors * 512) / MiB), toMiB: 16 * 1024 - Math.round((root.start * 512) / MiB) });
+    assert.equal(r, {
+      grown: true,
+      disk: 'mmcblk0',
+      partition: 'mmcblk0p2',
+      fromMiB: Math.round((root.sectors * 512) / MiB),
+      toMiB: 16 * 1024 - Math.round((root.start * 512) / MiB),
+    });
     assert.equal(calls, [`partx --update --nr 2 ${disk}`, `resize2fs ${join(dev, 'mmcblk0p2')}`]);
     const now = readMbr(readFileSync(disk).subarray(0, 512));
     assert.is(now[1]!.sectors, (16 * 1024 * MiB) / 512 - root.start);
@@ -79,7 +94,9 @@ test('growRoot: finds the root partition through mountinfo and sysfs, writes the
     // A root that is not a partition (e.g. a whole-disk filesystem) is left alone.
     writeFileSync(join(dir, 'mountinfo'), '22 1 8:0 / / rw - ext4 /dev/sda rw\n');
     assert.is((await growRoot(memoryLogger(), env)).grown, false);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

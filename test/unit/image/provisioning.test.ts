@@ -54,13 +54,20 @@ test('file-level errors: unknown keys, bad key lines, short PSK, bad country, mi
   f.wifi.psk = 'short';
   f.wifi.country = 'de';
   const paths = errorsOf(f).map((d) => d.path);
-  for (const p of ['/extra', '/ssh/authorizedKeys/0', '/wifi/psk', '/wifi/country']) assert.ok(paths.includes(p), `${p} in ${paths.join(',')}`);
+  for (const p of ['/extra', '/ssh/authorizedKeys/0', '/wifi/psk', '/wifi/country'])
+    assert.ok(paths.includes(p), `${p} in ${paths.join(',')}`);
   const g = base() as Record<string, any>;
   delete g.wifi.psk;
-  assert.equal(errorsOf(g).map((d) => d.path), ['/wifi/psk']);
+  assert.equal(
+    errorsOf(g).map((d) => d.path),
+    ['/wifi/psk'],
+  );
   const h = base() as Record<string, any>;
   h.wifi.ssid = 'ä'.repeat(20); // 20 characters, 40 bytes
-  assert.equal(errorsOf(h).map((d) => d.path), ['/wifi/ssid']);
+  assert.equal(
+    errorsOf(h).map((d) => d.path),
+    ['/wifi/ssid'],
+  );
 });
 
 test('a 64-hex-digit PSK is accepted as a PSK', () => {
@@ -82,7 +89,7 @@ test('the scrubbed copy keeps no secret and is marked imported; it still parses'
   assert.not.ok(text.includes('s3cret'));
   assert.not.ok(text.includes('correct horse'));
   assert.ok(text.includes(KEY), 'public keys stay');
-  assert.equal((s.wifi as object), { ssid: 'Home', country: 'DE' });
+  assert.equal(s.wifi as object, { ssid: 'Home', country: 'DE' });
   assert.equal(s.imported, { at: '2026-01-01T00:00:00.000Z', revision: 1 });
   const again = parseProvisioning(s);
   assert.is(again.config.mqtt.password, '***');
@@ -96,7 +103,14 @@ test('every error of the file in one pass: its fields, Wi-Fi, SSH and the device
   f.config.mqtt.url = 'ftp://x';
   f.config.roles = { player: { latencyMs: -1 } };
   const paths = errorsOf(f).map((d) => d.path);
-  for (const p of ['/hostname', '/wifi/country', '/wifi/psk', '/ssh/authorizedKeys/0', '/config/mqtt/url', '/config/roles/player/latencyMs']) {
+  for (const p of [
+    '/hostname',
+    '/wifi/country',
+    '/wifi/psk',
+    '/ssh/authorizedKeys/0',
+    '/config/mqtt/url',
+    '/config/roles/player/latencyMs',
+  ]) {
     assert.ok(paths.includes(p), `${p} missing from ${paths.join(', ')}`);
   }
 });

@@ -16,7 +16,10 @@ function tree(pkgs: Record<string, { dependencies?: Record<string, string>; opti
   mkdirSync(join(nm, '.bin'));
   return nm;
 }
-const list = (nm: string) => readdirSync(nm).flatMap((e) => (e.startsWith('@') ? readdirSync(join(nm, e)).map((s) => `${e}/${s}`) : [e])).sort();
+const list = (nm: string) =>
+  readdirSync(nm)
+    .flatMap((e) => (e.startsWith('@') ? readdirSync(join(nm, e)).map((s) => `${e}/${s}`) : [e]))
+    .sort();
 
 test('keeps the addons and their run-time closure; removes node-gyp, what only it needs, and nan', async () => {
   const nm = tree({

@@ -7,7 +7,7 @@ import { parseProvisioning } from '../../../protocol/provisioning.ts';
 const prov = (extra: Record<string, unknown> = {}, url = 'mqtt://hub.local:1883', roles: Record<string, unknown> = {}) =>
   parseProvisioning({ v: 2, config: { v: 2, id: 'kitchen', mqtt: { url }, roles }, ...extra });
 
-test('a player follows the broker\'s host and serves nothing', () => {
+test("a player follows the broker's host and serves nothing", () => {
   const c = chronyConf(timePlan(prov()));
   assert.match(c, /^server hub\.local iburst minpoll 4 maxpoll 6$/m);
   assert.match(c, /^makestep 1 -1$/m);
@@ -29,12 +29,19 @@ test('named servers win; serve can be set either way', () => {
   assert.match(c, /^server ntp\.lan iburst/m);
   assert.match(c, /^local stratum 10$/m);
   assert.not.match(c, /^pool /m);
-  assert.equal(timePlan(prov({ time: { serve: false } }, 'mqtt://localhost:1883', { hub: {} })), { servers: [], pool: '2.debian.pool.ntp.org', serve: false });
+  assert.equal(timePlan(prov({ time: { serve: false } }, 'mqtt://localhost:1883', { hub: {} })), {
+    servers: [],
+    pool: '2.debian.pool.ntp.org',
+    serve: false,
+  });
   assert.is(brokerHost('mqtts://[fd00::1]:8883'), 'fd00::1');
 });
 
-test('the device config\'s house clock reference is the OS clock\'s too, unless time.servers says otherwise', () => {
-  const withClock = parseProvisioning({ v: 2, config: { v: 2, id: 'k', mqtt: { url: 'mqtt://hub.local:1883' }, clock: { server: '10.0.0.9', port: 1123 }, roles: {} } });
+test("the device config's house clock reference is the OS clock's too, unless time.servers says otherwise", () => {
+  const withClock = parseProvisioning({
+    v: 2,
+    config: { v: 2, id: 'k', mqtt: { url: 'mqtt://hub.local:1883' }, clock: { server: '10.0.0.9', port: 1123 }, roles: {} },
+  });
   assert.match(chronyConf(timePlan(withClock)), /^server 10\.0\.0\.9 port 1123 iburst/m);
   assert.equal(timePlan({ ...withClock, time: { servers: ['ntp.lan'] } }).servers, ['ntp.lan']);
 });
@@ -44,7 +51,7 @@ test('bad time and update settings are refused with their paths', () => {
     prov({ time: { servers: ['bad host'] }, updates: { rebootAt: '25:00' } });
     assert.unreachable('must refuse');
   } catch (e) {
-    const paths = ((e as { details: Array<{ path: string }> }).details).map((d) => d.path);
+    const paths = (e as { details: Array<{ path: string }> }).details.map((d) => d.path);
     assert.ok(paths.includes('/time/servers/0') && paths.includes('/updates/rebootAt'), paths.join(','));
   }
 });

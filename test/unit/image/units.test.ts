@@ -17,7 +17,11 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
     const line = raw.trim();
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     const s = /^\[(.+)\]$/.exec(line);
-    if (s) { section = s[1]!; if (!out.has(section)) out.set(section, new Map()); continue; }
+    if (s) {
+      section = s[1]!;
+      if (!out.has(section)) out.set(section, new Map());
+      continue;
+    }
     const eq = line.indexOf('=');
     const k = line.slice(0, eq).trim();
     const v = line.slice(eq + 1).trim();
@@ -35,7 +39,10 @@ const one = (u: Map<string, Map<string, string[]>>, sec: string, key: string) =>
 
 test('hearth.service: the documented command, restart on failure, watchdog', () => {
   const u = unit('etc/systemd/system/hearth.service');
-  assert.is(one(u, 'Service', 'ExecStart'), '/usr/bin/node --max-semi-space-size=1 --single-threaded /opt/hearth/dist/hearth.js run --config /var/lib/hearth/config.json --state-dir /var/lib/hearth');
+  assert.is(
+    one(u, 'Service', 'ExecStart'),
+    '/usr/bin/node --max-semi-space-size=1 --single-threaded /opt/hearth/dist/hearth.js run --config /var/lib/hearth/config.json --state-dir /var/lib/hearth',
+  );
   assert.is(one(u, 'Service', 'Restart'), 'on-failure');
   assert.is(one(u, 'Service', 'Type'), 'notify');
   assert.is(one(u, 'Service', 'NotifyAccess'), 'all', 'the runtime notifies through systemd-notify, a child process');
@@ -72,7 +79,15 @@ test('hearth.service: read-only system, writable state only under /var/lib/heart
   const allow = u.get('Service')!.get('DeviceAllow')!;
   assert.ok(allow.includes('char-alsa rw'));
   assert.ok(allow.includes('char-gpiochip rw'));
-  for (const k of ['ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictSUIDSGID', 'LockPersonality', 'RestrictNamespaces']) assert.is(one(u, 'Service', k), 'yes', k);
+  for (const k of [
+    'ProtectKernelTunables',
+    'ProtectKernelModules',
+    'ProtectControlGroups',
+    'RestrictSUIDSGID',
+    'LockPersonality',
+    'RestrictNamespaces',
+  ])
+    assert.is(one(u, 'Service', k), 'yes', k);
   assert.ok(one(u, 'Service', 'RestrictAddressFamilies').split(/\s+/).includes('AF_PACKET'), 'ARP capture needs packet sockets');
 });
 
@@ -80,18 +95,25 @@ test('systemd-analyze: hearth.service is verified and its exposure is at most 3.
   const dir = mkdtempSync(join(tmpdir(), 'hearth-unit-'));
   try {
     copyFileSync(join(rootfs, 'etc/systemd/system/hearth.service'), join(dir, 'hearth.service'));
-    const out = execFileSync('systemd-analyze', ['security', '--offline=true', '--threshold=30', join(dir, 'hearth.service')], { encoding: 'utf8' });
+    const out = execFileSync('systemd-analyze', ['security', '--offline=true', '--threshold=30', join(dir, 'hearth.service')], {
+      encoding: 'utf8',
+    });
     const m = /Overall exposure level for hearth\.service: ([\d.]+)/.exec(out);
     assert.ok(m, out.slice(-400));
     assert.ok(Number(m![1]) <= 3.0, `exposure ${m![1]}`);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('hearth-firstboot.service: root oneshot before hearth and ssh, the documented command', () => {
   const u = unit('etc/systemd/system/hearth-firstboot.service');
   assert.is(one(u, 'Service', 'Type'), 'oneshot');
   assert.not.ok(u.get('Service')!.has('User'), 'runs as root: it writes /etc and /root/.ssh');
-  assert.is(one(u, 'Service', 'ExecStart'), '/usr/bin/node /opt/hearth/dist/hearth.js firstboot --file /boot/firmware/hearth.json --state-dir /var/lib/hearth');
+  assert.is(
+    one(u, 'Service', 'ExecStart'),
+    '/usr/bin/node /opt/hearth/dist/hearth.js firstboot --file /boot/firmware/hearth.json --state-dir /var/lib/hearth',
+  );
   const before = one(u, 'Unit', 'Before').split(/\s+/);
   assert.ok(before.includes('hearth.service') && before.includes('ssh.service'));
   assert.ok(one(u, 'Unit', 'RequiresMountsFor').split(/\s+/).includes('/boot/firmware'));
@@ -117,7 +139,10 @@ test('no password logins: sshd takes keys only; host keys are made per device', 
 });
 
 test('sysusers: hearth is a system user in audio and gpio; the gpio group exists; udev gives it the pins', () => {
-  const lines = readFileSync(join(rootfs, 'usr/lib/sysusers.d/hearth.conf'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/\s+/).slice(0, 3).join(' '));
+  const lines = readFileSync(join(rootfs, 'usr/lib/sysusers.d/hearth.conf'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(/\s+/).slice(0, 3).join(' '));
   for (const l of ['g gpio -', 'u hearth -', 'm hearth audio', 'm hearth gpio']) assert.ok(lines.includes(l), l);
   const udev = readFileSync(join(rootfs, 'etc/udev/rules.d/60-hearth-gpio.rules'), 'utf8');
   assert.match(udev, /KERNEL=="gpiochip\*", GROUP="gpio", MODE="0660"/);
@@ -126,10 +151,14 @@ test('sysusers: hearth is a system user in audio and gpio; the gpio group exists
 test('time: hearth.service starts without a real time sync; chrony replaces timesyncd and reads what first boot writes', async () => {
   const { ENABLED_UNITS } = await import('../../../device/image/build.ts');
   const u = unit('etc/systemd/system/hearth.service');
-  for (const k of ['Wants', 'After', 'Requires']) assert.not.ok((u.get('Unit')?.get(k) ?? []).join(' ').includes('time-sync'), `${k} names no time-sync target`);
+  for (const k of ['Wants', 'After', 'Requires'])
+    assert.not.ok((u.get('Unit')?.get(k) ?? []).join(' ').includes('time-sync'), `${k} names no time-sync target`);
   const units = ENABLED_UNITS.map(([, f]) => f);
   assert.ok(units.includes('/usr/lib/systemd/system/chrony.service'));
-  assert.not.ok(units.some((f) => /timesyncd|chrony-wait|time-wait-sync/.test(f)), 'nothing waits for a synchronised clock');
+  assert.not.ok(
+    units.some((f) => /timesyncd|chrony-wait|time-wait-sync/.test(f)),
+    'nothing waits for a synchronised clock',
+  );
   assert.ok(one(unit('etc/systemd/system/hearth-firstboot.service'), 'Unit', 'Before').split(/\s+/).includes('chrony.service'));
 });
 
@@ -138,8 +167,12 @@ test('names: LLMNR off everywhere, mDNS on; hosts resolved through nss-resolve b
   const resolved = unit('etc/systemd/resolved.conf.d/hearth.conf');
   assert.is(one(resolved, 'Resolve', 'LLMNR'), 'no');
   assert.is(one(resolved, 'Resolve', 'MulticastDNS'), 'yes');
-  for (const n of ['20-wired.network', '25-wireless.network']) assert.is(one(unit(`etc/systemd/network/${n}`), 'Network', 'LLMNR'), 'no', n);
-  assert.is(nsswitchHosts('passwd: files\nhosts:          files dns\n'), 'passwd: files\nhosts:          files myhostname resolve [!UNAVAIL=return] dns\n');
+  for (const n of ['20-wired.network', '25-wireless.network'])
+    assert.is(one(unit(`etc/systemd/network/${n}`), 'Network', 'LLMNR'), 'no', n);
+  assert.is(
+    nsswitchHosts('passwd: files\nhosts:          files dns\n'),
+    'passwd: files\nhosts:          files myhostname resolve [!UNAVAIL=return] dns\n',
+  );
 });
 
 test('hearth is on PATH in the image', () => {

@@ -11,11 +11,24 @@ import { T0, t, info, state, telemetry } from './fixtures.ts';
 
 const PLAYER = {
   stream: { by: 'stream', id: 'living/music', name: 'Living room music', group: '239.255.77.1', port: 46000, origin: 'mqtt' },
-  playing: true, sender: '10.0.0.5', ssrc: 1234, format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 },
-  latencyMs: 150, trimMs: 0, bufferMs: 131.6, driftPpm: 38.24, senderDriftPpm: 0.01, timing: 'rtcp', syncErrorUs: -3.4,
+  playing: true,
+  sender: '10.0.0.5',
+  ssrc: 1234,
+  format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 },
+  latencyMs: 150,
+  trimMs: 0,
+  bufferMs: 131.6,
+  driftPpm: 38.24,
+  senderDriftPpm: 0.01,
+  timing: 'rtcp',
+  syncErrorUs: -3.4,
   output: { status: 'playing', reason: null, audiblePct: 100, leadMs: 18.4, lateBlocks: 0, droppedBlocks: 0, silentMs: 0 },
   packets: { received: 9990, lost: 10, late: 10, duplicates: 0, concealed: 0, malformed: 0, wrongPt: 0, foreignSsrc: 0 },
-  underruns: 0, resyncs: 0, volume: 0.4, muted: false, sink: { kind: 'sim', device: 'default', status: 'open', error: null, lostCount: 0 },
+  underruns: 0,
+  resyncs: 0,
+  volume: 0.4,
+  muted: false,
+  sink: { kind: 'sim', device: 'default', status: 'open', error: null, lostCount: 0 },
 };
 
 function house(): FleetModel {
@@ -26,16 +39,35 @@ function house(): FleetModel {
   m.apply({ topic: t.telemetry('kitchen'), payload: telemetry({ roles: { player: { received: 9990, lost: 10 } } }), at: T0 });
   m.apply({ topic: t.status('shack'), payload: 'online', at: T0 - 60_000 });
   m.apply({ topic: t.info('shack'), payload: info('shack', ['tuner']), at: T0 });
-  m.apply({ topic: t.state('shack', 'tuner'), payload: state('tuner', 'running', T0 - 60_000, { detail: {
-    status: 'idle', adapter: 'sim', operation: null, key: false, start: false, last: {
-      mode: 'memory', requested: 'memory', source: 'command', outcome: 'tuned', requestedMs: 1500, pressMs: 1502, at: new Date(T0).toISOString(), message: 'done',
-      key: { delayMs: 41, lowMs: 902, totalMs: 902, pulses: 0, segments: [[41, 902]] },
-    }, counts: { presses: 1, tunes: 1, failures: 0, buttonPresses: 0, faults: 0 },
-  } }), at: T0 });
+  m.apply({
+    topic: t.state('shack', 'tuner'),
+    payload: state('tuner', 'running', T0 - 60_000, {
+      detail: {
+        status: 'idle',
+        adapter: 'sim',
+        operation: null,
+        key: false,
+        start: false,
+        last: {
+          mode: 'memory',
+          requested: 'memory',
+          source: 'command',
+          outcome: 'tuned',
+          requestedMs: 1500,
+          pressMs: 1502,
+          at: new Date(T0).toISOString(),
+          message: 'done',
+          key: { delayMs: 41, lowMs: 902, totalMs: 902, pulses: 0, segments: [[41, 902]] },
+        },
+        counts: { presses: 1, tunes: 1, failures: 0, buttonPresses: 0, faults: 0 },
+      },
+    }),
+    at: T0,
+  });
   return m;
 }
 
-test('a player\'s line leads with stream, sync error, buffer and drift, and fits 100 columns', () => {
+test("a player's line leads with stream, sync error, buffer and drift, and fits 100 columns", () => {
   const out = renderFleet(house(), { now: T0, width: 100, colour: false });
   const line = out.split('\n').find((l) => l.startsWith('  ● player'))!;
   assert.is(line, '  ● player  ▶ Living room music  sync −3 µs  buffer 132/150 ms  drift +38.2 ppm  loss 0.10 %  vol 4…');
@@ -43,18 +75,24 @@ test('a player\'s line leads with stream, sync error, buffer and drift, and fits
   for (const l of out.split('\n')) assert.ok(visibleLength(l) <= 100);
 });
 
-test('the tuner\'s line: status, the last outcome with its KEY time, counts', () => {
+test("the tuner's line: status, the last outcome with its KEY time, counts", () => {
   const out = renderFleet(house(), { now: T0, width: 140, colour: false });
   assert.ok(out.includes('  ● tuner   idle  last tuned memory, KEY 902 ms  1 tunes, 0 failed  running 1m00s'), out);
 });
 
-test('expanded: the full state and the role\'s figures under its line; the selected device marked', () => {
+test("expanded: the full state and the role's figures under its line; the selected device marked", () => {
   const plain = renderFleet(house(), { now: T0, width: 100, colour: false });
   assert.not.ok(plain.includes('packets.received=9990'));
   const out = renderFleet(house(), { now: T0, width: 100, colour: false, selected: 'kitchen', expanded: new Set(['kitchen']), help: true });
   const lines = out.split('\n');
-  assert.ok(lines.some((l) => l.startsWith('› ● ') && l.includes(' kitchen ') && l.includes('(expanded)')), out);
-  assert.ok(lines.some((l) => l.startsWith('  ● ') && l.includes('shack')), 'the others get a gutter');
+  assert.ok(
+    lines.some((l) => l.startsWith('› ● ') && l.includes(' kitchen ') && l.includes('(expanded)')),
+    out,
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith('  ● ') && l.includes('shack')),
+    'the others get a gutter',
+  );
   assert.ok(out.includes('packets.received=9990'), 'the whole detail');
   assert.ok(out.includes('received=9990 lost=10'), 'the telemetry figures');
   assert.ok(lines.at(-1)!.includes('q quit'));
@@ -62,7 +100,18 @@ test('expanded: the full state and the role\'s figures under its line; the selec
 });
 
 test('the house clock, when the state has it: state, offset from the OS clock, uncertainty', () => {
-  const clock = { state: 'locked', reference: 'box:10123', offsetMs: 12.34, uncertaintyUs: 40.2, lastReachedS: 1, queries: 10, faults: 0, jumps: 0, steps: 0, sufficient: true };
+  const clock = {
+    state: 'locked',
+    reference: 'box:10123',
+    offsetMs: 12.34,
+    uncertaintyUs: 40.2,
+    lastReachedS: 1,
+    queries: 10,
+    faults: 0,
+    jumps: 0,
+    steps: 0,
+    sufficient: true,
+  };
   assert.is(clockPart({ clock }), 'clock locked +12.3 ms ±40 µs');
   assert.is(clockPart({ clock: { ...clock, sufficient: false, uncertaintyUs: 900 } }), 'clock locked +12.3 ms ±900 µs (NOT SURE ENOUGH)');
   assert.is(clockPart({ clock: { ...clock, state: 'off' } }), undefined);

@@ -7,7 +7,12 @@ test('folds status, info, role state, telemetry and events into one device', () 
   const m = new FleetModel();
   m.apply({ topic: t.status('kitchen'), payload: 'online', at: T0, retained: true });
   m.apply({ topic: t.info('kitchen'), payload: info('kitchen', ['hub', 'waker']), at: T0, retained: true });
-  m.apply({ topic: t.state('kitchen', 'hub'), payload: state('hub', 'running', T0 - 1000, { detail: { mqtt: 'a:1', clients: 1, logins: 0, anonymous: true } }), at: T0, retained: true });
+  m.apply({
+    topic: t.state('kitchen', 'hub'),
+    payload: state('hub', 'running', T0 - 1000, { detail: { mqtt: 'a:1', clients: 1, logins: 0, anonymous: true } }),
+    at: T0,
+    retained: true,
+  });
   m.apply({ topic: t.telemetry('kitchen'), payload: telemetry(), at: T0 + 10 });
   const ch = m.apply({ topic: t.event('kitchen', 'waker'), payload: event('wake-sent', 'Waking theobromine'), at: T0 + 20 });
   const d = m.devices.get('kitchen')!;
@@ -99,7 +104,23 @@ test('topics that are not hearth topics are fleet problems', () => {
 test('empty retained payloads clear roles, streams and devices', () => {
   const m = new FleetModel();
   m.apply({ topic: t.state('d', 'hub'), payload: state('hub', 'running', T0), at: T0 });
-  m.apply({ topic: t.stream('d', 'main'), payload: JSON.stringify({ v: 2, stream: 'main', device: 'd', name: 'Main', group: '239.255.0.1', port: 46000, encoding: 'L16', rate: 48000, channels: 2, payloadType: 127, enabled: true }), at: T0 });
+  m.apply({
+    topic: t.stream('d', 'main'),
+    payload: JSON.stringify({
+      v: 2,
+      stream: 'main',
+      device: 'd',
+      name: 'Main',
+      group: '239.255.0.1',
+      port: 46000,
+      encoding: 'L16',
+      rate: 48000,
+      channels: 2,
+      payloadType: 127,
+      enabled: true,
+    }),
+    at: T0,
+  });
   assert.is(m.devices.get('d')!.streams.size, 1);
   m.apply({ topic: t.state('d', 'hub'), payload: '', at: T0 + 1 });
   m.apply({ topic: t.stream('d', 'main'), payload: Buffer.alloc(0), at: T0 + 1 });
@@ -116,7 +137,10 @@ test('events and problems are bounded', () => {
     m.apply({ topic: t.telemetry('e'), payload: 'x', at: T0 + i });
   }
   const d = m.devices.get('e')!;
-  assert.equal(d.events.map((e) => e.event.message), ['n7', 'n8', 'n9']);
+  assert.equal(
+    d.events.map((e) => e.event.message),
+    ['n7', 'n8', 'n9'],
+  );
   assert.is(d.problems.length, 2);
 });
 
@@ -144,7 +168,11 @@ test('device health: offline and failed roles are failed; starting roles, stale 
   m.apply({ topic: t.status('k'), payload: 'online', at });
   m.apply({ topic: t.info('k'), payload: info('k', ['hub']), at });
   assert.equal(deviceHealth(m.devices.get('k')!, at), { health: 'degraded', reasons: ['hub has no state'] });
-  m.apply({ topic: t.state('k', 'hub'), payload: state('hub', 'running', at, { detail: { mqtt: 'a', clients: 0, logins: 0, anonymous: true } }), at });
+  m.apply({
+    topic: t.state('k', 'hub'),
+    payload: state('hub', 'running', at, { detail: { mqtt: 'a', clients: 0, logins: 0, anonymous: true } }),
+    at,
+  });
   assert.equal(deviceHealth(m.devices.get('k')!, at).health, 'healthy');
   m.apply({ topic: t.telemetry('k'), payload: telemetry(), at });
   assert.equal(deviceHealth(m.devices.get('k')!, at + 89_000).health, 'healthy', 'within 3 periods of 30 s');
@@ -171,7 +199,17 @@ test('event levels', () => {
 
 test('replies are kept and a refused one is a failed change', () => {
   const m = new FleetModel();
-  const ch = m.apply({ topic: t.reply('r'), payload: JSON.stringify({ v: 2, id: 'q1', ok: false, topic: t.cmd('r', 'waker', 'wake'), error: { code: 'not-found', message: 'no host "x"' } }), at: T0 });
+  const ch = m.apply({
+    topic: t.reply('r'),
+    payload: JSON.stringify({
+      v: 2,
+      id: 'q1',
+      ok: false,
+      topic: t.cmd('r', 'waker', 'wake'),
+      error: { code: 'not-found', message: 'no host "x"' },
+    }),
+    at: T0,
+  });
   assert.equal(ch, [{ at: T0, device: 'r', level: 'failed', text: 'reply q1 to waker/wake: not-found — no host "x"' }]);
   const ok = m.apply({ topic: t.reply('r'), payload: JSON.stringify({ v: 2, id: 'q2', ok: true }), at: T0 });
   assert.equal(ok[0]!.level, 'healthy');

@@ -5,35 +5,37 @@ import { FleetModel } from '../../../device/monitor/model.ts';
 import { scene } from './scene.ts';
 import { T0, t, info } from './fixtures.ts';
 
-const RED = '\x1b[31m', GREEN = '\x1b[32m', YELLOW = '\x1b[33m';
+const RED = '\x1b[31m',
+  GREEN = '\x1b[32m',
+  YELLOW = '\x1b[33m';
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 test('snapshot without colour at a fixed time', () => {
   const out = renderFleet(scene(), { now: T0, width: 110, colour: false, connection: 'mqtt://127.0.0.1:1883 connected' });
   assert.equal(out.split('\n'), [
-    "hearth monitor  mqtt://127.0.0.1:1883 connected  12:00:00Z",
-    "4 devices  1 healthy  1 degraded  2 failed",
-    "",
-    "✖ attic  offline, last seen 3m12s ago  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1…",
-    "  no telemetry",
-    "  ● waker   theobromine asleep  running 1h00m (last known)",
-    "",
-    "✖ den  online 3m12s  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1.20",
-    "  waker failed",
-    "  cpu 1.0%  rss 41.0 MB  heap 12.1 MB  load 0.12  up 3m10s  telemetry 2s ago",
-    "  ✖ waker   failed 12s, restarts 3, next try in 4s: cap: permission denied",
-    "  events   12s ago  waker role-failed  waker failed: cap: permission denied",
-    "           30s ago  waker demand  ARP for theobromine from 192.168.1.58",
-    "  errors   0s ago   state/player: /restarts is required",
-    "",
-    "● hub Hall box  online 3m12s  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1.20",
-    "  cpu 3.3%  rss 41.0 MB  heap 12.1 MB  load 0.12  48.3°C  up 3m10s  telemetry 4s ago",
-    "  ● hub     running 3m10s  mqtt=0.0.0.0:1883 ws=0.0.0.0:8080 clients=3 logins=2 anonymous=false",
-    "",
-    "▲ study  online 1m10s  no info yet",
-    "  refused requests",
-    "  no telemetry yet",
-    "  errors   5s ago   request c1 (cmd/waker/wake) refused: not-found — no host \"x\"",
+    'hearth monitor  mqtt://127.0.0.1:1883 connected  12:00:00Z',
+    '4 devices  1 healthy  1 degraded  2 failed',
+    '',
+    '✖ attic  offline, last seen 3m12s ago  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1…',
+    '  no telemetry',
+    '  ● waker   theobromine asleep  running 1h00m (last known)',
+    '',
+    '✖ den  online 3m12s  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1.20',
+    '  waker failed',
+    '  cpu 1.0%  rss 41.0 MB  heap 12.1 MB  load 0.12  up 3m10s  telemetry 2s ago',
+    '  ✖ waker   failed 12s, restarts 3, next try in 4s: cap: permission denied',
+    '  events   12s ago  waker role-failed  waker failed: cap: permission denied',
+    '           30s ago  waker demand  ARP for theobromine from 192.168.1.58',
+    '  errors   0s ago   state/player: /restarts is required',
+    '',
+    '● hub Hall box  online 3m12s  Raspberry Pi 4 Model B Rev 1.4 · hearth 0.1.0 · protocol 2 · 192.168.1.20',
+    '  cpu 3.3%  rss 41.0 MB  heap 12.1 MB  load 0.12  48.3°C  up 3m10s  telemetry 4s ago',
+    '  ● hub     running 3m10s  mqtt=0.0.0.0:1883 ws=0.0.0.0:8080 clients=3 logins=2 anonymous=false',
+    '',
+    '▲ study  online 1m10s  no info yet',
+    '  refused requests',
+    '  no telemetry yet',
+    '  errors   5s ago   request c1 (cmd/waker/wake) refused: not-found — no host "x"',
   ]);
   assert.not.match(out, /\x1b/, 'no escape codes when colour is off');
 });
@@ -57,8 +59,16 @@ test('a starting role is yellow and stale telemetry is flagged', () => {
   const m = new FleetModel();
   m.apply({ topic: t.status('x'), payload: 'online', at: T0 });
   m.apply({ topic: t.info('x'), payload: info('x', ['hub']), at: T0 });
-  m.apply({ topic: t.state('x', 'hub'), payload: JSON.stringify({ v: 2, role: 'hub', status: 'starting', since: new Date(T0).toISOString(), restarts: 0 }), at: T0 });
-  m.apply({ topic: t.telemetry('x'), payload: JSON.stringify({ v: 2, ts: 'x', uptimeS: 1, cpuPct: 1, rssMb: 1, heapMb: 1, load1: 0, roles: { hub: { clients: 2 } } }), at: T0 });
+  m.apply({
+    topic: t.state('x', 'hub'),
+    payload: JSON.stringify({ v: 2, role: 'hub', status: 'starting', since: new Date(T0).toISOString(), restarts: 0 }),
+    at: T0,
+  });
+  m.apply({
+    topic: t.telemetry('x'),
+    payload: JSON.stringify({ v: 2, ts: 'x', uptimeS: 1, cpuPct: 1, rssMb: 1, heapMb: 1, load1: 0, roles: { hub: { clients: 2 } } }),
+    at: T0,
+  });
   const out = renderFleet(m, { now: T0 + 120_000, width: 120, colour: true });
   assert.ok(out.includes(YELLOW + '▲ hub'), out);
   assert.ok(out.includes(YELLOW + 'starting 2m00s'));
@@ -84,7 +94,8 @@ test('filters: one device, one role', () => {
 test('every line fits the width, colour or not', () => {
   for (const width of [20, 40, 60, 80]) {
     for (const colour of [false, true]) {
-      for (const l of renderFleet(scene(), { now: T0, width, colour }).split('\n')) assert.ok(visibleLength(l) <= width, `${width}: ${strip(l)}`);
+      for (const l of renderFleet(scene(), { now: T0, width, colour }).split('\n'))
+        assert.ok(visibleLength(l) <= width, `${width}: ${strip(l)}`);
     }
   }
 });
@@ -109,8 +120,20 @@ test('durations', () => {
 test('role detail summaries', () => {
   assert.is(summarizeDetail(undefined), '');
   assert.is(summarizeDetail('idle'), 'idle');
-  assert.is(summarizeDetail({ state: 'tuning', last: { mode: 'full', pressMs: 3001.4 }, ok: true }), 'state=tuning last.mode=full last.pressMs=3001 ok=true');
-  assert.is(summarizeDetail({ hosts: [{ name: 'a', state: 'awake' }, { name: 'b', state: 'asleep' }], empty: [] }), 'hosts: a awake, b asleep');
+  assert.is(
+    summarizeDetail({ state: 'tuning', last: { mode: 'full', pressMs: 3001.4 }, ok: true }),
+    'state=tuning last.mode=full last.pressMs=3001 ok=true',
+  );
+  assert.is(
+    summarizeDetail({
+      hosts: [
+        { name: 'a', state: 'awake' },
+        { name: 'b', state: 'asleep' },
+      ],
+      empty: [],
+    }),
+    'hosts: a awake, b asleep',
+  );
   assert.is(summarizeDetail({ xs: [1, 2, 3] }), 'xs: 3');
 });
 

@@ -10,7 +10,10 @@ function rig(debounceMs = 20) {
   const downs: number[] = [];
   const ups: Array<{ ms: number; t: number }> = [];
   const b = new ButtonWatch(clock, debounceMs, { down: (t) => downs.push(t), up: (ms, t) => ups.push({ ms, t }) });
-  const edge = (t: number, active: boolean) => { clock.advanceTo(t); b.edge(active, t); };
+  const edge = (t: number, active: boolean) => {
+    clock.advanceTo(t);
+    b.edge(active, t);
+  };
   return { clock, b, downs, ups, edge };
 }
 
@@ -25,8 +28,12 @@ test('a clean press is measured edge to edge', () => {
 
 test('bounce on both edges is ignored and does not lengthen the press', () => {
   const r = rig(20);
-  r.edge(100, true); r.edge(102, false); r.edge(104, true);
-  r.edge(1104, false); r.edge(1106, true); r.edge(1108, false);
+  r.edge(100, true);
+  r.edge(102, false);
+  r.edge(104, true);
+  r.edge(1104, false);
+  r.edge(1106, true);
+  r.edge(1108, false);
   r.clock.advanceTo(1200);
   assert.equal(r.downs, [104]);
   assert.equal(r.ups, [{ ms: 1004, t: 1108 }]);
@@ -35,7 +42,8 @@ test('bounce on both edges is ignored and does not lengthen the press', () => {
 
 test('a glitch shorter than the debounce time is not a press', () => {
   const r = rig(20);
-  r.edge(100, true); r.edge(110, false);
+  r.edge(100, true);
+  r.edge(110, false);
   r.clock.advanceTo(500);
   assert.equal(r.downs, []);
   assert.equal(r.ups, []);
@@ -49,25 +57,33 @@ test('classes by length', () => {
 });
 
 test('any bounce pattern shorter than debounce yields exactly one press of the settled length', () => {
-  fc.assert(fc.property(
-    fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 6 }),
-    fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 6 }),
-    fc.integer({ min: 100, max: 5000 }),
-    (downBounce, upBounce, hold) => {
-      const r = rig(20);
-      let t = 1000;
-      let v = true;
-      r.edge(t, true);
-      for (const d of downBounce) { v = !v; r.edge(t += d, v); }
-      if (!v) r.edge(t += 1, (v = true));
-      const down = t;
-      r.edge(t += hold, (v = false));
-      for (const d of upBounce) { v = !v; r.edge(t += d, v); }
-      if (v) r.edge(t += 1, (v = false));
-      r.clock.advanceTo(t + 100);
-      return r.ups.length === 1 && r.ups[0]!.ms === t - down && r.downs[0] === down;
-    },
-  ));
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 6 }),
+      fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 6 }),
+      fc.integer({ min: 100, max: 5000 }),
+      (downBounce, upBounce, hold) => {
+        const r = rig(20);
+        let t = 1000;
+        let v = true;
+        r.edge(t, true);
+        for (const d of downBounce) {
+          v = !v;
+          r.edge((t += d), v);
+        }
+        if (!v) r.edge((t += 1), (v = true));
+        const down = t;
+        r.edge((t += hold), (v = false));
+        for (const d of upBounce) {
+          v = !v;
+          r.edge((t += d), v);
+        }
+        if (v) r.edge((t += 1), (v = false));
+        r.clock.advanceTo(t + 100);
+        return r.ups.length === 1 && r.ups[0]!.ms === t - down && r.downs[0] === down;
+      },
+    ),
+  );
 });
 
 test.run();

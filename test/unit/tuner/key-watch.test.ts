@@ -9,11 +9,34 @@ const OPTS = { responseMs: 1000, maxMs: 5000, settleMs: 500, failCount: 3, failM
 function rig(opts = OPTS) {
   const clock = new VirtualClock(0);
   let level = false;
-  const w = new KeyWatch(clock, opts, () => level, () => clock.now());
+  const w = new KeyWatch(
+    clock,
+    opts,
+    () => level,
+    () => clock.now(),
+  );
   let verdict: KeyVerdict | undefined;
-  w.result.then((v) => { verdict = v; });
-  const at = (ms: number, active: boolean) => { clock.advanceTo(ms); level = active; w.edge(active, ms); };
-  return { clock, w, at, verdict: async () => { await Promise.resolve(); await Promise.resolve(); return verdict; }, setLevel: (v: boolean) => { level = v; } };
+  w.result.then((v) => {
+    verdict = v;
+  });
+  const at = (ms: number, active: boolean) => {
+    clock.advanceTo(ms);
+    level = active;
+    w.edge(active, ms);
+  };
+  return {
+    clock,
+    w,
+    at,
+    verdict: async () => {
+      await Promise.resolve();
+      await Promise.resolve();
+      return verdict;
+    },
+    setLevel: (v: boolean) => {
+      level = v;
+    },
+  };
 }
 
 test('assert then release, then quiet: tuned, with timings from the press end', async () => {
@@ -34,12 +57,19 @@ test('assert then release, then quiet: tuned, with timings from the press end', 
 });
 
 test('three short pulses after the tune: failed; two: tuned', async () => {
-  for (const [n, expect] of [[3, 'failed'], [2, 'tuned']] as const) {
+  for (const [n, expect] of [
+    [3, 'failed'],
+    [2, 'tuned'],
+  ] as const) {
     const r = rig();
     r.w.pressEnded(0);
-    r.at(50, true); r.at(650, false);
+    r.at(50, true);
+    r.at(650, false);
     let t = 650;
-    for (let i = 0; i < n; i++) { r.at(t += 100, true); r.at(t += 100, false); }
+    for (let i = 0; i < n; i++) {
+      r.at((t += 100), true);
+      r.at((t += 100), false);
+    }
     r.clock.advanceTo(t + 500);
     const v = (await r.verdict())!;
     assert.is(v.outcome, expect);

@@ -5,9 +5,24 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { TunerMachine, Refusal, type MachineRules } from '../../../device/tuner/machine.ts';
 
-const RULES: MachineRules = { bypassBelowMs: 500, fullAboveMs: 2500, targets: { bypass: 250, memory: 1500, full: 3500 }, guardMs: 100, errorMs: 5, minGapMs: 1000, pttMaxMs: 2000 };
+const RULES: MachineRules = {
+  bypassBelowMs: 500,
+  fullAboveMs: 2500,
+  targets: { bypass: 250, memory: 1500, full: 3500 },
+  guardMs: 100,
+  errorMs: 5,
+  minGapMs: 1000,
+  pttMaxMs: 2000,
+};
 const refusedWith = (fn: () => unknown, code: string, re: RegExp) => {
-  try { fn(); } catch (e) { assert.instance(e, Refusal); assert.is((e as Refusal).code, code); assert.match((e as Error).message, re); return; }
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, Refusal);
+    assert.is((e as Refusal).code, code);
+    assert.match((e as Error).message, re);
+    return;
+  }
   assert.unreachable('not refused');
 };
 
@@ -67,17 +82,20 @@ test('verdicts: success only when the press and KEY agree with the mode asked fo
 });
 
 test('never an ok reply for a press outside the asked window by the margin (any length, any KEY)', () => {
-  fc.assert(fc.property(
-    fc.constantFrom('bypass' as const, 'memory' as const, 'full' as const), fc.double({ min: 20, max: 9000, noNaN: true }),
-    fc.constantFrom('tuned' as const, 'failed' as const, 'no-response' as const, 'stuck' as const),
-    (mode, ms, key) => {
-      const m = new TunerMachine(RULES);
-      m.begin('tune', 'command', mode, 0);
-      m.pressed(ms, false, ms);
-      const v = m.verdict(key);
-      return !v.ok || (m.modeOf(ms) === mode && m.inside(mode, ms) >= RULES.guardMs - RULES.errorMs);
-    },
-  ));
+  fc.assert(
+    fc.property(
+      fc.constantFrom('bypass' as const, 'memory' as const, 'full' as const),
+      fc.double({ min: 20, max: 9000, noNaN: true }),
+      fc.constantFrom('tuned' as const, 'failed' as const, 'no-response' as const, 'stuck' as const),
+      (mode, ms, key) => {
+        const m = new TunerMachine(RULES);
+        m.begin('tune', 'command', mode, 0);
+        m.pressed(ms, false, ms);
+        const v = m.verdict(key);
+        return !v.ok || (m.modeOf(ms) === mode && m.inside(mode, ms) >= RULES.guardMs - RULES.errorMs);
+      },
+    ),
+  );
 });
 
 test('PTT: only while KEY asks during a trusted tune, never during the press, a bypass or an untrusted press', () => {

@@ -33,7 +33,11 @@ export interface Rig {
 
 export const flush = () => new Promise<void>((r) => setImmediate(r));
 
-export async function makeRig(config: Partial<TunerConfig> = {}, model: Partial<At7000Options> = {}, opts: { replies?: (action: string) => Reply; stretchMs?: number } = {}): Promise<Rig> {
+export async function makeRig(
+  config: Partial<TunerConfig> = {},
+  model: Partial<At7000Options> = {},
+  opts: { replies?: (action: string) => Reply; stretchMs?: number } = {},
+): Promise<Rig> {
   const clock = new VirtualClock(1000);
   const sim = new SimGpio({ clock });
   const states: TunerState[] = [];
@@ -42,10 +46,18 @@ export async function makeRig(config: Partial<TunerConfig> = {}, model: Partial<
   const failures: Error[] = [];
   const breakLink = { on: false };
   const link: RoleLink = {
-    publishState(d) { if (breakLink.on) throw new Error('link broke'); states.push(structuredClone(d) as TunerState); },
-    publishEvent(type, message, data) { if (breakLink.on) throw new Error('link broke'); events.push({ type, message, ...(data ? { data } : {}) }); },
+    publishState(d) {
+      if (breakLink.on) throw new Error('link broke');
+      states.push(structuredClone(d) as TunerState);
+    },
+    publishEvent(type, message, data) {
+      if (breakLink.on) throw new Error('link broke');
+      events.push({ type, message, ...(data ? { data } : {}) });
+    },
     publishStream() {},
-    watchStreams() { return () => {}; },
+    watchStreams() {
+      return () => {};
+    },
     async sendCommand(device, role, action, args) {
       commands.push({ device, role, action, args });
       return opts.replies?.(action) ?? { v: 2, id: 'x', ok: true };
@@ -54,30 +66,67 @@ export async function makeRig(config: Partial<TunerConfig> = {}, model: Partial<
   };
   const cfg: TunerConfig = { gpio: { adapter: 'sim' }, start: { line: LINES.start }, key: { line: LINES.key }, ...config };
   const at = new At7000({
-    clock, gpio: sim, start: { line: LINES.start, activeLow: cfg.start.activeLow }, key: { line: LINES.key },
+    clock,
+    gpio: sim,
+    start: { line: LINES.start, activeLow: cfg.start.activeLow },
+    key: { line: LINES.key },
     ...(cfg.power ? { power: { line: LINES.power, activeLow: cfg.power.activeLow } } : {}),
     ...model,
   });
   const role = createTunerRole({
-    device: { id: 'shack', baseTopic: 'hearth', stateDir: '/tmp' }, config: cfg, clock, log: memoryLogger(), link,
-    hal: { gpio: () => (opts.stretchMs ? stretched(sim, opts.stretchMs) : sim) }, fail: (e) => { failures.push(e); },
+    device: { id: 'shack', baseTopic: 'hearth', stateDir: '/tmp' },
+    config: cfg,
+    clock,
+    log: memoryLogger(),
+    link,
+    hal: { gpio: () => (opts.stretchMs ? stretched(sim, opts.stretchMs) : sim) },
+    fail: (e) => {
+      failures.push(e);
+    },
   });
   const rig: Rig = {
-    clock, sim, model: at, role, states, events, commands, failures, breakLink,
+    clock,
+    sim,
+    model: at,
+    role,
+    states,
+    events,
+    commands,
+    failures,
+    breakLink,
     state: () => states[states.length - 1]!,
     async settle(p, maxMs = 120_000) {
       let done = false;
       let value: any;
       let error: unknown;
       let failed = false;
-      p.then((v) => { done = true; value = v; }, (e) => { done = true; failed = true; error = e; });
-      for (let t = 0; t < maxMs && !done; t += 5) { await flush(); if (!done) clock.advance(5); }
+      p.then(
+        (v) => {
+          done = true;
+          value = v;
+        },
+        (e) => {
+          done = true;
+          failed = true;
+          error = e;
+        },
+      );
+      for (let t = 0; t < maxMs && !done; t += 5) {
+        await flush();
+        if (!done) clock.advance(5);
+      }
       await flush();
       if (!done) throw new Error(`did not settle within ${maxMs} ms of virtual time`);
       if (failed) throw error;
       return value;
     },
-    async run(ms) { for (let t = 0; t < ms; t += 5) { await flush(); clock.advance(Math.min(5, ms - t)); } await flush(); },
+    async run(ms) {
+      for (let t = 0; t < ms; t += 5) {
+        await flush();
+        clock.advance(Math.min(5, ms - t));
+      }
+      await flush();
+    },
     level: (line) => sim.device.level(line),
   };
   return rig;

@@ -8,7 +8,9 @@ import type { TuneResult } from '../../../protocol/roles/tuner.ts';
 import { makeRig, LINES, flush } from './rig.ts';
 
 async function refused(p: Promise<unknown>, code: string, match?: RegExp): Promise<ProtocolError> {
-  try { await p; } catch (e) {
+  try {
+    await p;
+  } catch (e) {
     assert.instance(e, ProtocolError);
     assert.is((e as ProtocolError).code, code, (e as Error).message);
     if (match) assert.match((e as Error).message, match);
@@ -30,7 +32,10 @@ test('every mode lands in its window and the tuner reads the mode asked for', as
     assert.is(r.level(LINES.start), 0);
     await r.run(1000); // minimum gap
   }
-  assert.equal(r.model.presses.map((p) => p.ms), [250, 1500, 3500]);
+  assert.equal(
+    r.model.presses.map((p) => p.ms),
+    [250, 1500, 3500],
+  );
   assert.is(r.state().status, 'idle');
   assert.is(r.state().counts.presses, 3);
   assert.ok(r.events.filter((e) => e.type === 'press').length === 3);
@@ -164,7 +169,10 @@ test('a GPIO that fails mid-operation: START ends released after the supervisor 
 });
 
 test('erase-memories: power off, START held across power-up, released', async () => {
-  const r = await makeRig({ power: { line: LINES.power, offMs: 1000 }, eraseHoldMs: 4000 }, { eraseHoldMs: 3000, power: { line: LINES.power } });
+  const r = await makeRig(
+    { power: { line: LINES.power, offMs: 1000 }, eraseHoldMs: 4000 },
+    { eraseHoldMs: 3000, power: { line: LINES.power } },
+  );
   await r.role.start();
   assert.is(r.level(LINES.power), 1, 'tuner powered while the role runs');
   const res = await r.settle(dispatchCommand(tunerSpec, r.role, 'erase-memories', {}) as Promise<TuneResult>);
@@ -202,9 +210,15 @@ test('button pass-through mirrors a bouncy press onto START; the tuner picks the
   await r.role.start();
   const b = LINES.button;
   // bounce on the way down, hold 1.2 s, bounce on the way up
-  for (const lv of [0, undefined, 0, undefined, 0] as const) { r.sim.device.drive(b, lv); r.clock.advance(2); }
+  for (const lv of [0, undefined, 0, undefined, 0] as const) {
+    r.sim.device.drive(b, lv);
+    r.clock.advance(2);
+  }
   await r.run(1200);
-  for (const lv of [undefined, 0, undefined] as const) { r.sim.device.drive(b, lv); r.clock.advance(2); }
+  for (const lv of [undefined, 0, undefined] as const) {
+    r.sim.device.drive(b, lv);
+    r.clock.advance(2);
+  }
   await r.run(3000);
   assert.is(r.model.presses.length, 1);
   assert.is(r.model.lastMode, 'memory');
@@ -216,15 +230,24 @@ test('button pass-through mirrors a bouncy press onto START; the tuner picks the
   await r.role.stop();
 });
 
-test('mapped button: short → tune on this tuner, long → another device\'s command', async () => {
+test("mapped button: short → tune on this tuner, long → another device's command", async () => {
   const r = await makeRig({
     button: {
-      line: LINES.button, mode: 'mapped', mediumMs: 1000, longMs: 2000,
-      short: { tune: 'memory' }, long: { device: 'nas-waker', role: 'waker', action: 'wake', args: { host: 'nas' } },
+      line: LINES.button,
+      mode: 'mapped',
+      mediumMs: 1000,
+      longMs: 2000,
+      short: { tune: 'memory' },
+      long: { device: 'nas-waker', role: 'waker', action: 'wake', args: { host: 'nas' } },
     },
   });
   await r.role.start();
-  const press = async (ms: number) => { r.sim.device.drive(LINES.button, 0); await r.run(ms); r.sim.device.drive(LINES.button, undefined); await r.run(100); };
+  const press = async (ms: number) => {
+    r.sim.device.drive(LINES.button, 0);
+    await r.run(ms);
+    r.sim.device.drive(LINES.button, undefined);
+    await r.run(100);
+  };
   await press(300);
   await r.run(5000);
   assert.is(r.model.lastMode, 'memory');
@@ -241,10 +264,14 @@ test('mapped button: short → tune on this tuner, long → another device\'s co
 test('mapped button: a refused remote command is a fault event', async () => {
   const r = await makeRig(
     { button: { line: LINES.button, mode: 'mapped', short: { device: 'b', role: 'waker', action: 'wake', args: { host: 'x' } } } },
-    {}, { replies: () => ({ v: 2, id: 'x', ok: false, error: { code: 'not-found', message: 'no host "x"' } }) },
+    {},
+    { replies: () => ({ v: 2, id: 'x', ok: false, error: { code: 'not-found', message: 'no host "x"' } }) },
   );
   await r.role.start();
-  r.sim.device.drive(LINES.button, 0); await r.run(200); r.sim.device.drive(LINES.button, undefined); await r.run(100);
+  r.sim.device.drive(LINES.button, 0);
+  await r.run(200);
+  r.sim.device.drive(LINES.button, undefined);
+  await r.run(100);
   const f = r.events.find((e) => e.type === 'fault');
   assert.ok(f, 'fault reported');
   assert.match(f!.message, /no host "x"/);

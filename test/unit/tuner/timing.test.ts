@@ -6,9 +6,22 @@ import { TunerMachine } from '../../../device/tuner/machine.ts';
 import { checkTunerConfig } from '../../../device/tuner/role.ts';
 import { resolveTunerSettings as resolveSettings, tunerConfigProblems as problems } from '../../../protocol/roles/tuner-rules.ts';
 
-const m = new TunerMachine({ bypassBelowMs: 500, fullAboveMs: 2500, targets: { bypass: 250, memory: 1500, full: 3500 }, guardMs: 100, errorMs: 5, minGapMs: 1000 });
-const t = { modeOf: (ms: number) => m.modeOf(ms), targetMs: (x: 'bypass' | 'memory' | 'full') => m.targetMs(x), margin: (x: 'bypass' | 'memory' | 'full', ms: number) => m.inside(x, ms), inWindow: (x: 'bypass' | 'memory' | 'full', ms: number) => m.modeOf(ms) === x };
-const tunerConfigProblems = (c: Parameters<typeof problems>[0]) => problems(c).map((p) => `${p.path.replace('/roles/tuner', '')}: ${p.message}`);
+const m = new TunerMachine({
+  bypassBelowMs: 500,
+  fullAboveMs: 2500,
+  targets: { bypass: 250, memory: 1500, full: 3500 },
+  guardMs: 100,
+  errorMs: 5,
+  minGapMs: 1000,
+});
+const t = {
+  modeOf: (ms: number) => m.modeOf(ms),
+  targetMs: (x: 'bypass' | 'memory' | 'full') => m.targetMs(x),
+  margin: (x: 'bypass' | 'memory' | 'full', ms: number) => m.inside(x, ms),
+  inWindow: (x: 'bypass' | 'memory' | 'full', ms: number) => m.modeOf(ms) === x,
+};
+const tunerConfigProblems = (c: Parameters<typeof problems>[0]) =>
+  problems(c).map((p) => `${p.path.replace('/roles/tuner', '')}: ${p.message}`);
 
 test('modes by press length at the AT-7000 thresholds', () => {
   assert.is(t.modeOf(20), 'bypass');
@@ -29,10 +42,12 @@ test('default targets sit in the middle of their windows with wide margins', () 
 });
 
 test('every length falls in exactly one window', () => {
-  fc.assert(fc.property(fc.double({ min: 0, max: 20_000, noNaN: true }), (ms) => {
-    const hits = (['bypass', 'memory', 'full'] as const).filter((m) => t.inWindow(m, ms));
-    return hits.length === 1 && hits[0] === t.modeOf(ms);
-  }));
+  fc.assert(
+    fc.property(fc.double({ min: 0, max: 20_000, noNaN: true }), (ms) => {
+      const hits = (['bypass', 'memory', 'full'] as const).filter((m) => t.inWindow(m, ms));
+      return hits.length === 1 && hits[0] === t.modeOf(ms);
+    }),
+  );
 });
 
 const base = { start: { line: 17 }, key: { line: 27 } };
@@ -50,15 +65,23 @@ test('defaults fill in', () => {
 test('presses outside their windows, shared lines and an empty mapping are refused with paths', () => {
   assert.equal(tunerConfigProblems(base), []);
   const p = tunerConfigProblems({
-    ...base, key: { line: 17 }, presses: { bypassMs: 600, memoryMs: 2600, fullMs: 2400 },
+    ...base,
+    key: { line: 17 },
+    presses: { bypassMs: 600, memoryMs: 2600, fullMs: 2400 },
     button: { line: 24, mode: 'mapped' },
   });
-  assert.ok(p.some((x) => x.startsWith('/presses/bypassMs')), p.join('\n'));
+  assert.ok(
+    p.some((x) => x.startsWith('/presses/bypassMs')),
+    p.join('\n'),
+  );
   assert.ok(p.some((x) => x.startsWith('/presses/memoryMs')));
   assert.ok(p.some((x) => x.startsWith('/presses/fullMs')));
   assert.ok(p.some((x) => x.startsWith('/key/line: GPIO 17 is already used by /start/line')));
   assert.ok(p.some((x) => x.startsWith('/button: mode "mapped" needs')));
-  assert.throws(() => checkTunerConfig({ ...base, windows: { bypassBelowMs: 3000, fullAboveMs: 2000 } }), /bypassBelowMs \(3000\) must be below/);
+  assert.throws(
+    () => checkTunerConfig({ ...base, windows: { bypassBelowMs: 3000, fullAboveMs: 2000 } }),
+    /bypassBelowMs \(3000\) must be below/,
+  );
 });
 
 test.run();

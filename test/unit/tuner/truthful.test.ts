@@ -9,36 +9,68 @@ import type { TuneResult } from '../../../protocol/roles/tuner.ts';
 import { makeRig, LINES } from './rig.ts';
 
 async function refusal(p: Promise<unknown>): Promise<ProtocolError> {
-  try { await p; } catch (e) { assert.instance(e, ProtocolError); return e as ProtocolError; }
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, ProtocolError);
+    return e as ProtocolError;
+  }
   throw new Error('expected a refusal');
 }
 
-const device = (tuner: Record<string, unknown>) => ({ v: 2, id: 'shack', mqtt: { url: 'mqtt://127.0.0.1:1883' }, roles: { tuner: { start: { line: 17 }, key: { line: 27 }, ...tuner } } });
+const device = (tuner: Record<string, unknown>) => ({
+  v: 2,
+  id: 'shack',
+  mqtt: { url: 'mqtt://127.0.0.1:1883' },
+  roles: { tuner: { start: { line: 17 }, key: { line: 27 }, ...tuner } },
+});
 
 test('check-config refuses press lengths within the guard margin of a window edge, with their paths', () => {
   for (const [presses, path] of [
-    [{ bypassMs: 499 }, '/roles/tuner/presses/bypassMs'], [{ memoryMs: 501 }, '/roles/tuner/presses/memoryMs'],
-    [{ memoryMs: 2450 }, '/roles/tuner/presses/memoryMs'], [{ fullMs: 2501 }, '/roles/tuner/presses/fullMs'],
-    [{ bypassMs: 500 }, '/roles/tuner/presses/bypassMs'], [{ memoryMs: 2500 }, '/roles/tuner/presses/memoryMs'],
+    [{ bypassMs: 499 }, '/roles/tuner/presses/bypassMs'],
+    [{ memoryMs: 501 }, '/roles/tuner/presses/memoryMs'],
+    [{ memoryMs: 2450 }, '/roles/tuner/presses/memoryMs'],
+    [{ fullMs: 2501 }, '/roles/tuner/presses/fullMs'],
+    [{ bypassMs: 500 }, '/roles/tuner/presses/bypassMs'],
+    [{ memoryMs: 2500 }, '/roles/tuner/presses/memoryMs'],
   ] as const) {
     let err: ProtocolError | undefined;
-    try { normalizeConfig(device({ presses })); } catch (e) { err = e as ProtocolError; }
+    try {
+      normalizeConfig(device({ presses }));
+    } catch (e) {
+      err = e as ProtocolError;
+    }
     assert.ok(err, `${JSON.stringify(presses)} accepted`);
-    assert.ok(err!.details!.some((d) => d.path === path && /100 ms/.test(d.message)), JSON.stringify(err!.details));
+    assert.ok(
+      err!.details!.some((d) => d.path === path && /100 ms/.test(d.message)),
+      JSON.stringify(err!.details),
+    );
   }
   normalizeConfig(device({ presses: { bypassMs: 400, memoryMs: 2400, fullMs: 2600 } }));
 });
 
-test('the guard margin is configurable, never below the adapters\' worst-case press error', () => {
+test("the guard margin is configurable, never below the adapters' worst-case press error", () => {
   normalizeConfig(device({ presses: { bypassMs: 470 }, margins: { guardMs: 30 } }));
   let err: ProtocolError | undefined;
-  try { normalizeConfig(device({ margins: { guardMs: 2 } })); } catch (e) { err = e as ProtocolError; }
-  assert.ok(err?.details?.some((d) => d.path === '/roles/tuner/margins/guardMs'), JSON.stringify(err?.details));
+  try {
+    normalizeConfig(device({ margins: { guardMs: 2 } }));
+  } catch (e) {
+    err = e as ProtocolError;
+  }
+  assert.ok(
+    err?.details?.some((d) => d.path === '/roles/tuner/margins/guardMs'),
+    JSON.stringify(err?.details),
+  );
 });
 
 test('the device refuses the same config as check-config', async () => {
   const r = await makeRig({ presses: { bypassMs: 499 } });
-  try { await r.role.start(); assert.unreachable('started'); } catch (e) { assert.match((e as Error).message, /bypassMs.*100 ms/); }
+  try {
+    await r.role.start();
+    assert.unreachable('started');
+  } catch (e) {
+    assert.match((e as Error).message, /bypassMs.*100 ms/);
+  }
   await r.role.stop();
 });
 
@@ -66,7 +98,7 @@ test('a press inside its window but within the margin of an edge is a failure to
   await r.role.stop();
 });
 
-test('a press off by less than the adapter\'s error bound is still a success', async () => {
+test("a press off by less than the adapter's error bound is still a success", async () => {
   const r = await makeRig({}, {}, { stretchMs: 4 });
   await r.role.start();
   const res = await r.settle(r.role.commands.tune({ mode: 'memory' }) as Promise<TuneResult>);

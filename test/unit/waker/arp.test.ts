@@ -14,8 +14,13 @@ const GOLDEN_REPLY = Buffer.from('848f69b73d9274ea3aa3e669080600010800060400027'
 test('parses a captured ARP request (with Ethernet padding)', () => {
   const p = parseArpFrame(GOLDEN_REQUEST)!;
   assert.equal(p, {
-    ethDst: 'ff:ff:ff:ff:ff:ff', ethSrc: '84:8f:69:b7:3d:92', op: ARP_REQUEST,
-    senderMac: '84:8f:69:b7:3d:92', senderIp: '192.168.1.199', targetMac: '00:00:00:00:00:00', targetIp: '192.168.1.200',
+    ethDst: 'ff:ff:ff:ff:ff:ff',
+    ethSrc: '84:8f:69:b7:3d:92',
+    op: ARP_REQUEST,
+    senderMac: '84:8f:69:b7:3d:92',
+    senderIp: '192.168.1.199',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '192.168.1.200',
   });
 });
 
@@ -35,11 +40,15 @@ test('parses an 802.1Q-tagged ARP frame', () => {
 test('anything that is not IPv4-over-Ethernet ARP parses to undefined', () => {
   assert.is(parseArpFrame(Buffer.alloc(0)), undefined);
   assert.is(parseArpFrame(GOLDEN_REQUEST.subarray(0, 41)), undefined);
-  const ipv4 = Buffer.from(GOLDEN_REQUEST); ipv4[13] = 0x00; // EtherType 0x0800
+  const ipv4 = Buffer.from(GOLDEN_REQUEST);
+  ipv4[13] = 0x00; // EtherType 0x0800
   assert.is(parseArpFrame(ipv4), undefined);
-  const ipv6Arp = Buffer.from(GOLDEN_REQUEST); ipv6Arp[16] = 0x86; ipv6Arp[17] = 0xdd;
+  const ipv6Arp = Buffer.from(GOLDEN_REQUEST);
+  ipv6Arp[16] = 0x86;
+  ipv6Arp[17] = 0xdd;
   assert.is(parseArpFrame(ipv6Arp), undefined);
-  const badLen = Buffer.from(GOLDEN_REQUEST); badLen[19] = 16;
+  const badLen = Buffer.from(GOLDEN_REQUEST);
+  badLen[19] = 16;
   assert.is(parseArpFrame(badLen), undefined);
 });
 
@@ -47,15 +56,25 @@ test('build → parse round trip; probe has sender 0.0.0.0 and is broadcast', ()
   const f = buildArpFrame({ op: ARP_REQUEST, ethSrc: '02:00:00:00:00:09', senderIp: '10.1.2.3', targetIp: '10.1.2.4' });
   assert.is(f.length, 42);
   assert.equal(parseArpFrame(f), {
-    ethDst: 'ff:ff:ff:ff:ff:ff', ethSrc: '02:00:00:00:00:09', op: 1,
-    senderMac: '02:00:00:00:00:09', senderIp: '10.1.2.3', targetMac: '00:00:00:00:00:00', targetIp: '10.1.2.4',
+    ethDst: 'ff:ff:ff:ff:ff:ff',
+    ethSrc: '02:00:00:00:00:09',
+    op: 1,
+    senderMac: '02:00:00:00:00:09',
+    senderIp: '10.1.2.3',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '10.1.2.4',
   });
   const probe = parseArpFrame(buildArpProbe('02:00:00:00:00:09', '10.1.2.4'))!;
   assert.ok(isProbe(probe));
   assert.not.ok(isGratuitous(probe));
   const garp = parseArpFrame(buildArpFrame({ op: ARP_REQUEST, ethSrc: '02:00:00:00:00:09', senderIp: '10.1.2.4', targetIp: '10.1.2.4' }))!;
   assert.ok(isGratuitous(garp));
-  assert.is(GOLDEN_REQUEST.subarray(0, 42).equals(buildArpFrame({ op: 1, ethSrc: '84:8f:69:b7:3d:92', senderIp: '192.168.1.199', targetIp: '192.168.1.200' })), true);
+  assert.is(
+    GOLDEN_REQUEST.subarray(0, 42).equals(
+      buildArpFrame({ op: 1, ethSrc: '84:8f:69:b7:3d:92', senderIp: '192.168.1.199', targetIp: '192.168.1.200' }),
+    ),
+    true,
+  );
 });
 
 test('address helpers', () => {

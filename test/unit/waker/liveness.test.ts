@@ -11,10 +11,21 @@ function setup(opts: Partial<{ intervalMs: number; timeoutMs: number; misses: nu
   const l: Liveness = new Liveness(
     clock,
     { intervalMs: 10_000, timeoutMs: 1_000, misses: 2, wakeTimeoutMs: 60_000, ...opts },
-    () => { probes.push(clock.now()); if (answer) clock.setTimeout(() => l.seen(), 5); },
+    () => {
+      probes.push(clock.now());
+      if (answer) clock.setTimeout(() => l.seen(), 5);
+    },
     (c) => changes.push(c),
   );
-  return { clock, l, probes, changes, setAnswer: (v: boolean) => { answer = v; } };
+  return {
+    clock,
+    l,
+    probes,
+    changes,
+    setAnswer: (v: boolean) => {
+      answer = v;
+    },
+  };
 }
 
 const states = (cs: LivenessChange[]) => cs.filter((c) => c.type === 'state').map((c) => (c as { to: string }).to);
@@ -58,25 +69,29 @@ test('awake → asleep only after `misses` consecutive unanswered probes', () =>
   clock.advance(10);
   setAnswer(false);
   clock.advance(10_000 + 1_000); // miss 1
-  clock.advance(10_000);          // miss 2
+  clock.advance(10_000); // miss 2
   assert.is(l.state, 'awake');
-  clock.advance(10_000);          // miss 3
+  clock.advance(10_000); // miss 3
   assert.is(l.state, 'asleep');
   assert.equal(states(changes), ['awake', 'asleep']);
 });
 
 test('one answer between misses resets the count', () => {
   const { clock, l, setAnswer } = setup({ misses: 2 });
-  setAnswer(true); l.start(); clock.advance(10);
-  setAnswer(false); clock.advance(11_000);          // miss at t=11 000
-  l.seen();                                          // ARP from the host itself
-  clock.advance(10_000);                             // miss again: only 1 in a row
+  setAnswer(true);
+  l.start();
+  clock.advance(10);
+  setAnswer(false);
+  clock.advance(11_000); // miss at t=11 000
+  l.seen(); // ARP from the host itself
+  clock.advance(10_000); // miss again: only 1 in a row
   assert.is(l.state, 'awake');
 });
 
 test('wake → waking, probed every second, woke with the time to wake', () => {
   const { clock, l, probes, setAnswer, changes } = setup();
-  l.start(); clock.advance(1_000);
+  l.start();
+  clock.advance(1_000);
   assert.is(l.state, 'asleep');
   clock.advance(500);
   const wakeAt = clock.now();
@@ -98,19 +113,25 @@ test('wake → waking, probed every second, woke with the time to wake', () => {
 
 test('a wake that brings nothing within the timeout → wake-failed → asleep', () => {
   const { clock, l, changes } = setup({ wakeTimeoutMs: 20_000 });
-  l.start(); clock.advance(1_000);
+  l.start();
+  clock.advance(1_000);
   l.wakeSent();
   clock.advance(19_999);
   assert.is(l.state, 'waking');
   clock.advance(1);
   assert.is(l.state, 'asleep');
-  assert.equal(changes.filter((c) => c.type === 'wake-failed'), [{ type: 'wake-failed', timeoutMs: 20_000 }]);
+  assert.equal(
+    changes.filter((c) => c.type === 'wake-failed'),
+    [{ type: 'wake-failed', timeoutMs: 20_000 }],
+  );
   assert.equal(states(changes), ['asleep', 'waking', 'asleep']);
 });
 
 test('a wake of an awake host changes nothing but the last-wake time', () => {
   const { clock, l, setAnswer, changes } = setup();
-  setAnswer(true); l.start(); clock.advance(10);
+  setAnswer(true);
+  l.start();
+  clock.advance(10);
   l.wakeSent();
   assert.is(l.state, 'awake');
   assert.is(l.lastWakeAt, 10);
@@ -119,7 +140,9 @@ test('a wake of an awake host changes nothing but the last-wake time', () => {
 
 test('demand while awake but stale → urgent probe; unanswered → asleep at once', () => {
   const { clock, l, probes, setAnswer } = setup({ misses: 3 });
-  setAnswer(true); l.start(); clock.advance(10);
+  setAnswer(true);
+  l.start();
+  clock.advance(10);
   setAnswer(false);
   clock.advance(500);
   l.demandWhileAwake();

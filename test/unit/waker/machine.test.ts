@@ -21,16 +21,27 @@ function rig(hosts: WakerHost[] = [NAS, PC]) {
   const logs: string[] = [];
   let changes = 0;
   const out: WakerOutput = {
-    probe: (host) => { probes.push({ host, at: clock.now() }); },
-    event: (type, level, message, data) => { events.push({ type, at: clock.now(), level, message, data: data as Record<string, unknown> }); },
-    log: (_level, message) => { logs.push(message); },
-    changed: () => { changes++; },
+    probe: (host) => {
+      probes.push({ host, at: clock.now() });
+    },
+    event: (type, level, message, data) => {
+      events.push({ type, at: clock.now(), level, message, data: data as Record<string, unknown> });
+    },
+    log: (_level, message) => {
+      logs.push(message);
+    },
+    changed: () => {
+      changes++;
+    },
   };
   const m = new WakerMachine(clock, { hosts, boxMacs: [BOX], probe: { intervalS: 5, timeoutMs: 500, misses: 2 } }, out);
-  const request = (from: { ip: string; mac: string }, targetIp = NAS.ip) => m.frame(buildArpFrame({ op: ARP_REQUEST, ethSrc: from.mac, senderIp: from.ip, targetIp }));
+  const request = (from: { ip: string; mac: string }, targetIp = NAS.ip) =>
+    m.frame(buildArpFrame({ op: ARP_REQUEST, ethSrc: from.mac, senderIp: from.ip, targetIp }));
   /** The host answers the box's probe (an ARP reply from its own IP). */
-  const answer = (h: WakerHost) => m.frame(buildArpFrame({ op: ARP_REPLY, ethSrc: h.mac, ethDst: BOX, senderIp: h.ip, targetMac: BOX, targetIp: '0.0.0.0' }));
-  const states = (host: string) => events.filter((e) => e.type === 'state' && e.data.host === host).map((e) => `${e.at} ${e.data.from}→${e.data.to}`);
+  const answer = (h: WakerHost) =>
+    m.frame(buildArpFrame({ op: ARP_REPLY, ethSrc: h.mac, ethDst: BOX, senderIp: h.ip, targetMac: BOX, targetIp: '0.0.0.0' }));
+  const states = (host: string) =>
+    events.filter((e) => e.type === 'state' && e.data.host === host).map((e) => `${e.at} ${e.data.from}→${e.data.to}`);
   return { clock, m, probes, events, logs, request, answer, states, changes: () => changes };
 }
 
@@ -38,16 +49,28 @@ test('asleep after the first unanswered probe; a request wakes it at once; the n
   const r = rig();
   assert.is(r.request(CLIENT), undefined, 'nothing before start');
   r.m.start();
-  assert.equal(r.probes.map((p) => `${p.at} ${p.host}`), ['0 nas', '0 pc']);
+  assert.equal(
+    r.probes.map((p) => `${p.at} ${p.host}`),
+    ['0 nas', '0 pc'],
+  );
   r.clock.advance(499);
   assert.equal(r.states('nas'), []);
   r.clock.advance(1);
   assert.equal(r.states('nas'), ['500 unknown→asleep']);
   r.clock.advance(1500);
   const order = r.request(CLIENT);
-  assert.equal(order && { host: order.host, reason: order.reason, requester: order.packet?.senderIp }, { host: 'nas', reason: 'arp', requester: CLIENT.ip });
+  assert.equal(order && { host: order.host, reason: order.reason, requester: order.packet?.senderIp }, {
+    host: 'nas',
+    reason: 'arp',
+    requester: CLIENT.ip,
+  });
   assert.equal(r.states('nas'), ['500 unknown→asleep', '2000 asleep→waking']);
-  assert.equal(r.events.find((e) => e.type === 'demand')!.data, { host: 'nas', requesterIp: CLIENT.ip, requesterMac: CLIENT.mac, reason: 'arp' });
+  assert.equal(r.events.find((e) => e.type === 'demand')!.data, {
+    host: 'nas',
+    requesterIp: CLIENT.ip,
+    requesterMac: CLIENT.mac,
+    reason: 'arp',
+  });
   for (let i = 0; i < 50; i++) assert.is(r.request(CLIENT), undefined);
   r.clock.advance(9_999);
   assert.is(r.request(CLIENT), undefined, 'still in the 10 s cooldown');
@@ -61,12 +84,22 @@ test('waking: probed every second; the first answer is a woke with the wake time
   r.clock.advance(2000);
   const order = r.request(CLIENT)!;
   r.m.sent(order, ['udp 10.0.0.255:9'], []);
-  assert.equal(r.events.filter((e) => e.type === 'wake-sent').map((e) => e.data), [{ host: 'nas', reason: 'arp', via: ['udp 10.0.0.255:9'], requesterIp: CLIENT.ip, requesterMac: CLIENT.mac }]);
+  assert.equal(
+    r.events.filter((e) => e.type === 'wake-sent').map((e) => e.data),
+    [{ host: 'nas', reason: 'arp', via: ['udp 10.0.0.255:9'], requesterIp: CLIENT.ip, requesterMac: CLIENT.mac }],
+  );
   r.clock.advance(3300);
-  assert.equal(r.probes.map((p) => p.at), [0, 3000, 4000, 5000], 'one probe a second while waking');
+  assert.equal(
+    r.probes.map((p) => p.at),
+    [0, 3000, 4000, 5000],
+    'one probe a second while waking',
+  );
   r.answer(NAS);
   const woke = r.events.find((e) => e.type === 'woke')!;
-  assert.equal({ at: woke.at, wakeMs: woke.data.wakeMs, message: woke.message }, { at: 5300, wakeMs: 3300, message: 'nas woke 3.3 s after the wake' });
+  assert.equal(
+    { at: woke.at, wakeMs: woke.data.wakeMs, message: woke.message },
+    { at: 5300, wakeMs: 3300, message: 'nas woke 3.3 s after the wake' },
+  );
   // Awake: back to a probe every 5 s from the answer on; the first miss is forgiven, the second is sleep.
   r.clock.advance(10_499);
   assert.equal(r.probes.map((p) => p.at).slice(4), [10_300, 15_300]);
@@ -92,14 +125,17 @@ test('a wake nobody answers fails after the wake timeout; a wake by command igno
   assert.is(r.events.filter((e) => e.type === 'wake-failed').length, 0);
   r.clock.advance(1);
   const failed = r.events.find((e) => e.type === 'wake-failed')!;
-  assert.equal({ at: failed.at, data: failed.data, level: failed.level }, { at: 31_000, data: { host: 'nas', timeoutS: 30 }, level: 'warn' });
+  assert.equal(
+    { at: failed.at, data: failed.data, level: failed.level },
+    { at: 31_000, data: { host: 'nas', timeoutS: 30 }, level: 'warn' },
+  );
   assert.equal(r.states('nas').at(-1), '31000 waking→asleep');
   r.m.sendFailed(r.m.wake('nas')!, new Error('network unreachable'));
   assert.equal(r.events.at(-1)!.data, { host: 'nas', reason: 'command' });
   assert.is(r.events.at(-1)!.type, 'wake-failed');
 });
 
-test('ARP rules: the host\'s own ARP is life, not demand; probes, gratuitous ARP, the box\'s own ARP and denied requesters wake nothing', () => {
+test("ARP rules: the host's own ARP is life, not demand; probes, gratuitous ARP, the box's own ARP and denied requesters wake nothing", () => {
   const r = rig();
   r.m.start();
   r.clock.advance(600);
@@ -112,7 +148,7 @@ test('ARP rules: the host\'s own ARP is life, not demand; probes, gratuitous ARP
   for (const f of quiet) assert.is(r.m.frame(f), undefined);
   const t = r.m.telemetry();
   assert.equal([t.ignored_gratuitous, t.ignored_probe, t.ignored_waker_box, t.ignored_denied, t.demands], [1, 1, 1, 1, 0]);
-  assert.equal(r.states('nas'), ['500 unknown→asleep', '600 asleep→awake'], 'the host\'s own gratuitous ARP showed it alive');
+  assert.equal(r.states('nas'), ['500 unknown→asleep', '600 asleep→awake'], "the host's own gratuitous ARP showed it alive");
   assert.equal(r.states('pc'), ['500 unknown→asleep']);
 });
 
@@ -122,11 +158,15 @@ test('a request for a host thought awake but silent lately makes an urgent probe
   r.answer(NAS);
   r.clock.advance(2000);
   assert.is(r.request(CLIENT), undefined, 'awake: no wake');
-  assert.equal(r.probes.map((p) => p.at), [0, 2000], 'silent 2 s (> the 500 ms window): probed now');
+  assert.equal(
+    r.probes.map((p) => p.at),
+    [0, 2000],
+    'silent 2 s (> the 500 ms window): probed now',
+  );
   r.clock.advance(500);
   assert.equal(r.states('nas').at(-1), '2500 awake→asleep', 'one urgent miss is enough');
   const order = r.request(CLIENT);
-  assert.is(order?.host, 'nas', 'the requester\'s next ARP retry wakes it');
+  assert.is(order?.host, 'nas', "the requester's next ARP retry wakes it");
 });
 
 test('stopped: no probe, no event, frames ignored; a late send result is counted but not announced', () => {

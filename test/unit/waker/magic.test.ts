@@ -48,9 +48,11 @@ test('checkMagicPacket accepts exactly what was built, with the right MAC and pa
 
 test('checkMagicPacket refuses wrong sync, a differing copy, wrong length, wrong MAC or password', () => {
   const good = buildMagicPacket(MAC);
-  const badSync = Buffer.from(good); badSync[3] = 0xfe;
+  const badSync = Buffer.from(good);
+  badSync[3] = 0xfe;
   assert.is(checkMagicPacket(badSync).ok, false);
-  const badCopy = Buffer.from(good); badCopy[6 + 6 * 9 + 2]! ^= 1;
+  const badCopy = Buffer.from(good);
+  badCopy[6 + 6 * 9 + 2]! ^= 1;
   const r = checkMagicPacket(badCopy);
   assert.is(r.ok, false);
   assert.match((r as { reason: string }).reason, /copy 10/);
@@ -69,7 +71,8 @@ test('raw Ethernet WoL frame: broadcast dst, our src, EtherType 0x0842, magic pa
   assert.is(f.length, 14 + MAGIC_LENGTH);
   assert.is(f.subarray(0, 14).toString('hex'), 'ffffffffffff' + '020000000001' + '0842');
   assert.equal(wolPayloadOfFrame(f), payload);
-  const notWol = Buffer.from(f); notWol[13] = 0x06;
+  const notWol = Buffer.from(f);
+  notWol[13] = 0x06;
   assert.is(wolPayloadOfFrame(notWol), undefined);
 });
 

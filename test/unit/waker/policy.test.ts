@@ -10,8 +10,14 @@ const CLIENT = { ip: '192.168.1.58', mac: '02:00:00:00:00:58' };
 
 function req(over: Partial<ArpPacket> = {}): ArpPacket {
   return {
-    ethDst: 'ff:ff:ff:ff:ff:ff', ethSrc: CLIENT.mac, op: ARP_REQUEST,
-    senderMac: CLIENT.mac, senderIp: CLIENT.ip, targetMac: '00:00:00:00:00:00', targetIp: HOST.ip, ...over,
+    ethDst: 'ff:ff:ff:ff:ff:ff',
+    ethSrc: CLIENT.mac,
+    op: ARP_REQUEST,
+    senderMac: CLIENT.mac,
+    senderIp: CLIENT.ip,
+    targetMac: '00:00:00:00:00:00',
+    targetIp: HOST.ip,
+    ...over,
   };
 }
 
@@ -21,10 +27,13 @@ function decide(policy: WakePolicy, p: ArpPacket, state: HostState = 'asleep', l
 
 test('an ARP request for a sleeping watched host from an ordinary requester is a demand', () => {
   const p = new WakePolicy([HOST]);
-  assert.equal(p.decide(req(), () => ({ state: 'asleep', lastWakeAt: undefined }), 0), { verdict: 'wake', host: 'theobromine' });
+  assert.equal(
+    p.decide(req(), () => ({ state: 'asleep', lastWakeAt: undefined }), 0),
+    { verdict: 'wake', host: 'theobromine' },
+  );
 });
 
-test('not demands: replies, other IPs, probes, gratuitous ARP, the host\'s own ARP', () => {
+test("not demands: replies, other IPs, probes, gratuitous ARP, the host's own ARP", () => {
   const p = new WakePolicy([HOST]);
   assert.is(decide(p, req({ op: ARP_REPLY })), 'not-request');
   assert.is(decide(p, req({ targetIp: '192.168.1.21' })), 'not-watched');
@@ -81,7 +90,10 @@ test('requester lists: /0 matches all, /32 one, bad entries throw', () => {
 test('several hosts: each request is judged against its own target', () => {
   const p = new WakePolicy([HOST, { name: 'other', ip: '192.168.1.30', mac: '00:00:00:00:00:31', deny: [CLIENT.ip] }]);
   assert.is(decide(p, req()), 'wake');
-  assert.equal(p.decide(req({ targetIp: '192.168.1.30' }), () => ({ state: 'asleep', lastWakeAt: undefined }), 0), { verdict: 'denied', host: 'other' });
+  assert.equal(
+    p.decide(req({ targetIp: '192.168.1.30' }), () => ({ state: 'asleep', lastWakeAt: undefined }), 0),
+    { verdict: 'denied', host: 'other' },
+  );
 });
 
 test('ARP sent by the waker box itself (its interface MAC) wakes nobody unless ownArp is "wake"', () => {

@@ -30,7 +30,9 @@ function memoryLink() {
     publishEvent: (type, message, data) => events.push({ type, message, data }),
     publishStream: () => {},
     watchStreams: () => () => {},
-    sendCommand: async () => { throw new Error('not used by the waker'); },
+    sendCommand: async () => {
+      throw new Error('not used by the waker');
+    },
     connected: true,
   };
   return { link, events, states };
@@ -42,21 +44,42 @@ function sleepingHost(wire: SimWire, udp: SimUdpBroadcast, clock: VirtualClock, 
   const wakeUp = (payload: Buffer) => {
     if (!checkMagicPacket(payload, { mac: HOST.mac, password }).ok || h.awake || h.pending) return;
     h.pending = true;
-    clock.setTimeout(() => { h.awake = true; h.pending = false; h.wakes++; }, wakeMs);
+    clock.setTimeout(() => {
+      h.awake = true;
+      h.pending = false;
+      h.wakes++;
+    }, wakeMs);
   };
   udp.onSend((payload) => wakeUp(payload));
   wire.onSent((frame) => {
     const wol = wolPayloadOfFrame(frame);
-    if (wol) { wakeUp(wol); return; }
+    if (wol) {
+      wakeUp(wol);
+      return;
+    }
     const p = parseArpFrame(frame);
     if (h.awake && p && p.op === ARP_REQUEST && p.targetIp === HOST.ip) {
-      wire.inject(buildArpFrame({ op: ARP_REPLY, ethSrc: HOST.mac, ethDst: p.senderMac, senderIp: HOST.ip, targetMac: p.senderMac, targetIp: p.senderIp }));
+      wire.inject(
+        buildArpFrame({
+          op: ARP_REPLY,
+          ethSrc: HOST.mac,
+          ethDst: p.senderMac,
+          senderIp: HOST.ip,
+          targetMac: p.senderMac,
+          targetIp: p.senderIp,
+        }),
+      );
     }
   });
   return h;
 }
 
-const flush = async (wire: SimWire) => { for (let i = 0; i < 5; i++) { await wire.settle(); await new Promise((r) => setImmediate(r)); } };
+const flush = async (wire: SimWire) => {
+  for (let i = 0; i < 5; i++) {
+    await wire.settle();
+    await new Promise((r) => setImmediate(r));
+  }
+};
 
 async function setup(config: Partial<WakerConfig> & { hosts?: WakerConfig['hosts'] } = {}, password?: Buffer) {
   const clock = new VirtualClock();
@@ -65,17 +88,32 @@ async function setup(config: Partial<WakerConfig> & { hosts?: WakerConfig['hosts
   const log = memoryLogger();
   const { link, events, states } = memoryLink();
   const host = sleepingHost(wire, udp, clock, password);
-  const cfg: WakerConfig = assertValid(wakerSpec.config, { hosts: [{ ...HOST, cooldownS: 10, wakeTimeoutS: 30 }], probe: { intervalS: 5, timeoutMs: 500 }, ...config }, 'config');
+  const cfg: WakerConfig = assertValid(
+    wakerSpec.config,
+    { hosts: [{ ...HOST, cooldownS: 10, wakeTimeoutS: 30 }], probe: { intervalS: 5, timeoutMs: 500 }, ...config },
+    'config',
+  );
   const role = createWakerRole({
     device: { id: 'waker1', baseTopic: 'hearth', stateDir: '/nonexistent' },
-    config: cfg, clock, log, link, fail: (e) => { throw e; },
+    config: cfg,
+    clock,
+    log,
+    link,
+    fail: (e) => {
+      throw e;
+    },
     hal: { arpCapture: wire.factory(WAKER_MAC, { address: '10.0.0.2', netmask: '255.255.255.0' }), udpBroadcast: () => udp },
   });
   await role.start();
   // Client ARPs for the host (what `ping 10.0.0.20` does first).
   const arpFrom = (who: { ip: string; mac: string }, over: Partial<Parameters<typeof buildArpFrame>[0]> = {}) =>
     wire.inject(buildArpFrame({ op: ARP_REQUEST, ethSrc: who.mac, senderIp: who.ip, targetIp: HOST.ip, ...over }));
-  const advance = async (ms: number) => { for (let t = 0; t < ms; t += 100) { clock.advance(Math.min(100, ms - t)); await flush(wire); } };
+  const advance = async (ms: number) => {
+    for (let t = 0; t < ms; t += 100) {
+      clock.advance(Math.min(100, ms - t));
+      await flush(wire);
+    }
+  };
   await flush(wire);
   return { clock, wire, udp, log, events, states, host, role, arpFrom, advance };
 }
@@ -93,7 +131,10 @@ test('an ARP request for the sleeping host → one magic packet, the host wakes,
   assert.is(d.address, '10.0.0.255');
   assert.is(d.port, 9);
   assert.ok(checkMagicPacket(d.payload, { mac: HOST.mac, password: undefined }).ok);
-  assert.ok(t.log.lines.some((l) => l.msg === 'Waking theobromine (ARP request from 10.0.0.58)'), 'a line a person can read');
+  assert.ok(
+    t.log.lines.some((l) => l.msg === 'Waking theobromine (ARP request from 10.0.0.58)'),
+    'a line a person can read',
+  );
   const demand = t.events.find((e) => e.type === 'demand')!;
   assert.equal({ ip: demand.data!.requesterIp, mac: demand.data!.requesterMac }, { ip: CLIENT.ip, mac: CLIENT.mac });
   assert.is(wakes(t.events), 1);
@@ -126,7 +167,10 @@ test('ARP storm: one wake per cooldown, never more', async () => {
   for (let i = 0; i < 500; i++) t.arpFrom({ ip: `10.0.0.${100 + (i % 50)}`, mac: CLIENT.mac });
   await t.advance(100);
   assert.is(wakes(t.events), 1, 'one wake for 500 requests');
-  for (let s = 0; s < 9; s++) { for (let i = 0; i < 50; i++) t.arpFrom(CLIENT); await t.advance(1_000); }
+  for (let s = 0; s < 9; s++) {
+    for (let i = 0; i < 50; i++) t.arpFrom(CLIENT);
+    await t.advance(1_000);
+  }
   assert.is(wakes(t.events), 1, 'still one within the 10 s cooldown');
   await t.advance(1_000);
   t.arpFrom(CLIENT);
@@ -151,24 +195,27 @@ test('the waker box\'s own ARP wakes nobody by default; ownArp "wake" makes it a
   await w.role.stop();
 });
 
-test('no wake from the host\'s own ARP, gratuitous ARP, probes, replies, deny-listed requesters, or before the first probe', async () => {
+test("no wake from the host's own ARP, gratuitous ARP, probes, replies, deny-listed requesters, or before the first probe", async () => {
   const t = await setup({ deny: [ROUTER.ip], hosts: [{ ...HOST, cooldownS: 0, deny: ['02:00:00:00:00:66'] }] });
   t.arpFrom(CLIENT); // before the first probe has timed out: state unknown
   await t.advance(600);
   assert.is(t.states.at(-1)!.hosts[0]!.state, 'asleep');
-  t.arpFrom({ ip: '10.0.0.99', mac: HOST.mac });                        // the host's own
-  t.arpFrom({ ip: HOST.ip, mac: '02:00:00:00:00:77' });                  // gratuitous
-  t.arpFrom({ ip: '0.0.0.0', mac: '02:00:00:00:00:78' });                // probe
-  t.arpFrom(CLIENT, { op: ARP_REPLY });                                   // reply
-  t.arpFrom(ROUTER);                                                      // globally denied (IP)
-  t.arpFrom({ ip: '10.0.0.66', mac: '02:00:00:00:00:66' });              // host-denied (MAC)
-  t.arpFrom(CLIENT, { targetIp: '10.0.0.21' });                          // not watched
+  t.arpFrom({ ip: '10.0.0.99', mac: HOST.mac }); // the host's own
+  t.arpFrom({ ip: HOST.ip, mac: '02:00:00:00:00:77' }); // gratuitous
+  t.arpFrom({ ip: '0.0.0.0', mac: '02:00:00:00:00:78' }); // probe
+  t.arpFrom(CLIENT, { op: ARP_REPLY }); // reply
+  t.arpFrom(ROUTER); // globally denied (IP)
+  t.arpFrom({ ip: '10.0.0.66', mac: '02:00:00:00:00:66' }); // host-denied (MAC)
+  t.arpFrom(CLIENT, { targetIp: '10.0.0.21' }); // not watched
   await t.advance(100);
   assert.is(t.udp.sent.length, 0);
   assert.is(wakes(t.events), 0);
   const tel = t.role.telemetry!();
   assert.is(tel.wakes, 0);
-  assert.ok(tel.ignored_own! >= 1 && tel.ignored_gratuitous! >= 1 && tel.ignored_denied === 2 && tel.ignored_unknown === 1, JSON.stringify(tel));
+  assert.ok(
+    tel.ignored_own! >= 1 && tel.ignored_gratuitous! >= 1 && tel.ignored_denied === 2 && tel.ignored_unknown === 1,
+    JSON.stringify(tel),
+  );
   assert.is(t.states.at(-1)!.hosts[0]!.state, 'asleep');
   // The host announcing itself (gratuitous ARP from its own MAC and IP) is no demand, but it is life.
   t.arpFrom({ ip: HOST.ip, mac: HOST.mac });
@@ -197,9 +244,14 @@ test('raw Ethernet (0x0842) with a SecureOn password, UDP off', async () => {
 });
 
 test('commands: wake a configured host (even in cooldown), refuse unknown hosts and actions, status', async () => {
-  const t = await setup({ hosts: [{ ...HOST, port: 7 }, { name: 'caffeine', ip: '10.0.0.21', mac: '02:00:00:00:00:21', interface: 'eth0' }] });
+  const t = await setup({
+    hosts: [
+      { ...HOST, port: 7 },
+      { name: 'caffeine', ip: '10.0.0.21', mac: '02:00:00:00:00:21', interface: 'eth0' },
+    ],
+  });
   await t.advance(600);
-  const r = await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'theobromine' }) as { via: string[]; state: string };
+  const r = (await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'theobromine' })) as { via: string[]; state: string };
   assert.equal(r.via, ['udp 10.0.0.255:7']);
   assert.is(r.state, 'waking');
   assert.ok(t.log.lines.some((l) => l.msg === 'Waking theobromine (command)'));
@@ -213,32 +265,57 @@ test('commands: wake a configured host (even in cooldown), refuse unknown hosts 
     assert.is((e as ProtocolError).code, 'not-found');
     assert.match((e as Error).message, /no host "nosuch".*configured: theobromine, caffeine/);
   }
-  try { await dispatchCommand(wakerSpec, t.role, 'explode', {}); assert.unreachable(); } catch (e) { assert.is((e as ProtocolError).code, 'unknown-command'); }
-  const st = await dispatchCommand(wakerSpec, t.role, 'status', {}) as WakerState;
-  assert.equal(st.hosts.map((h) => h.name), ['theobromine', 'caffeine']);
+  try {
+    await dispatchCommand(wakerSpec, t.role, 'explode', {});
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as ProtocolError).code, 'unknown-command');
+  }
+  const st = (await dispatchCommand(wakerSpec, t.role, 'status', {})) as WakerState;
+  assert.equal(
+    st.hosts.map((h) => h.name),
+    ['theobromine', 'caffeine'],
+  );
   assert.equal(st.interfaces, [{ name: 'eth0', mac: WAKER_MAC, broadcast: '10.0.0.255' }]);
   assert.is(st.hosts[1]!.seenAgoS, null);
   t.udp.failWith = new Error('EPERM');
-  try { await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'caffeine' }); assert.unreachable(); } catch (e) { assert.is((e as ProtocolError).code, 'failed'); }
+  try {
+    await dispatchCommand(wakerSpec, t.role, 'wake', { host: 'caffeine' });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as ProtocolError).code, 'failed');
+  }
   assert.ok(t.events.some((e) => e.type === 'wake-failed' && /EPERM/.test(e.message)));
   await t.role.stop();
 });
 
-test('bad config: malformed MAC/IP refused by the schema with paths; duplicates and impossible MACs by the spec\'s checks', async () => {
+test("bad config: malformed MAC/IP refused by the schema with paths; duplicates and impossible MACs by the spec's checks", async () => {
   const bad = { hosts: [{ ...HOST, mac: '00:11:22:33:44', ip: '10.0.0.300' }] };
-  try { assertValid(wakerSpec.config, bad, 'config'); assert.unreachable(); } catch (e) {
+  try {
+    assertValid(wakerSpec.config, bad, 'config');
+    assert.unreachable();
+  } catch (e) {
     const paths = (e as ProtocolError).details!.map((d) => d.path);
     assert.ok(paths.includes('/hosts/0/mac') && paths.includes('/hosts/0/ip'), paths.join());
   }
-  try { assertValid(wakerSpec.config, { hosts: [{ ...HOST, port: 8 }] }); assert.unreachable(); } catch (e) {
+  try {
+    assertValid(wakerSpec.config, { hosts: [{ ...HOST, port: 8 }] });
+    assert.unreachable();
+  } catch (e) {
     assert.ok((e as ProtocolError).details!.some((d) => d.path === '/hosts/0/port'));
   }
   const dup = { hosts: [HOST, { ...HOST, mac: '01:00:5e:00:00:01' }] };
   const device = { v: 2, id: 'w', mqtt: { url: 'mqtt://x' }, roles: { waker: dup } };
-  try { normalizeConfig(device); assert.unreachable(); } catch (e) {
+  try {
+    normalizeConfig(device);
+    assert.unreachable();
+  } catch (e) {
     const err = e as ProtocolError;
     assert.is(err.code, 'invalid');
-    assert.equal(err.details!.map((d) => d.path), ['/roles/waker/hosts/1/name', '/roles/waker/hosts/1/ip', '/roles/waker/hosts/1/mac']);
+    assert.equal(
+      err.details!.map((d) => d.path),
+      ['/roles/waker/hosts/1/name', '/roles/waker/hosts/1/ip', '/roles/waker/hosts/1/mac'],
+    );
   }
   const t = await setup();
   assert.is(await t.role.apply(assertValid(wakerSpec.config, { hosts: [HOST] })), 'restart');

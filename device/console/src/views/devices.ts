@@ -12,15 +12,33 @@ import { type Store } from '../store.ts';
 /** Every problem of a config text, at its JSON path, as the device would say it. */
 export function configErrors(text: string): ErrorDetail[] {
   let value: unknown;
-  try { value = JSON.parse(text); } catch (e) { return [{ path: '', message: `not valid JSON: ${(e as Error).message}` }]; }
-  try { normalizeConfig(value); return []; } catch (e) {
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return [{ path: '', message: `not valid JSON: ${(e as Error).message}` }];
+  }
+  try {
+    normalizeConfig(value);
+    return [];
+  } catch (e) {
     if (e instanceof ProtocolError) return e.details?.length ? e.details : [{ path: '', message: e.message }];
     return [{ path: '', message: (e as Error).message }];
   }
 }
 
 function errorList(list: HTMLElement, errors: ErrorDetail[], from: string): void {
-  fill(list, ...errors.map((e) => el('li', { 'data-path': e.path || '/' }, el('code', {}, e.path || '/'), ` ${e.message}`, el('span', { class: 'muted' }, ` (${from})`))));
+  fill(
+    list,
+    ...errors.map((e) =>
+      el(
+        'li',
+        { 'data-path': e.path || '/' },
+        el('code', {}, e.path || '/'),
+        ` ${e.message}`,
+        el('span', { class: 'muted' }, ` (${from})`),
+      ),
+    ),
+  );
 }
 
 function editor(store: Store, id: string): { el: HTMLElement; open(d: DeviceView): void } {
@@ -31,15 +49,28 @@ function editor(store: Store, id: string): { el: HTMLElement; open(d: DeviceView
   const cancel = el('button', { type: 'button', class: 'secondary' }, 'Close');
   const form = el('form', { class: 'config-editor', hidden: true }, area, errors, el('div', { class: 'row' }, apply, cancel, result));
   let base: { revision: number; config: unknown } | undefined;
-  area.addEventListener('input', () => { errorList(errors, configErrors(area.value), 'checked here'); setText(result, ''); });
-  cancel.addEventListener('click', () => { form.hidden = true; });
+  area.addEventListener('input', () => {
+    errorList(errors, configErrors(area.value), 'checked here');
+    setText(result, '');
+  });
+  cancel.addEventListener('click', () => {
+    form.hidden = true;
+  });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const local = configErrors(area.value);
     errorList(errors, local, 'checked here');
-    if (local.length) { setText(result, 'Not sent: the device would refuse it for the reasons above.'); result.className = 'config-result failed'; return; }
+    if (local.length) {
+      setText(result, 'Not sent: the device would refuse it for the reasons above.');
+      result.className = 'config-result failed';
+      return;
+    }
     const patch = mergePatchBetween(base?.config, JSON.parse(area.value));
-    if (patch === undefined) { setText(result, 'Nothing changed.'); result.className = 'config-result muted'; return; }
+    if (patch === undefined) {
+      setText(result, 'Nothing changed.');
+      result.className = 'config-result muted';
+      return;
+    }
     setText(result, 'Sent; waiting for the device…');
     result.className = 'config-result degraded';
     const r = await store.configPatch(id, patch, base?.revision);
@@ -60,7 +91,12 @@ function editor(store: Store, id: string): { el: HTMLElement; open(d: DeviceView
       base = d.config ? { revision: d.config.revision, config: d.config.config } : undefined;
       area.value = JSON.stringify(d.config?.config ?? {}, null, 2);
       fill(errors);
-      setText(result, d.config ? `Revision ${d.config.revision}; secrets show as *** and stay as they are unless you change them.` : 'This device has not published its config.');
+      setText(
+        result,
+        d.config
+          ? `Revision ${d.config.revision}; secrets show as *** and stay as they are unless you change them.`
+          : 'This device has not published its config.',
+      );
       result.className = 'config-result muted';
       form.hidden = false;
       area.focus();
@@ -77,9 +113,27 @@ function deviceCard(store: Store, id: string): Component<DeviceView> {
   const problems = el('ul', { class: 'errors' });
   const ed = editor(store, id);
   let current: DeviceView | undefined;
-  const edit = el('button', { type: 'button', class: 'edit-config', onclick: () => { if (current) ed.open(current); } }, 'Config…');
-  const root = el('article', { class: 'card device', 'data-device': id },
-    el('header', {}, el('span', { class: 'dot' }), title, status, edit), facts, telemetry, roles, problems, ed.el);
+  const edit = el(
+    'button',
+    {
+      type: 'button',
+      class: 'edit-config',
+      onclick: () => {
+        if (current) ed.open(current);
+      },
+    },
+    'Config…',
+  );
+  const root = el(
+    'article',
+    { class: 'card device', 'data-device': id },
+    el('header', {}, el('span', { class: 'dot' }), title, status, edit),
+    facts,
+    telemetry,
+    roles,
+    problems,
+    ed.el,
+  );
   return {
     el: root,
     update(d) {
@@ -92,22 +146,69 @@ function deviceCard(store: Store, id: string): Component<DeviceView> {
       const since = d.statusSince !== undefined ? ` ${duration(now - d.statusSince)}` : '';
       setText(status, d.status ? `${d.status}${since}` : 'status unknown');
       status.className = `badge status ${d.status === 'online' ? 'healthy' : d.status === 'offline' ? 'failed' : 'unknown'}`;
-      setText(facts, [d.id, d.info?.model, d.info ? `hearth ${d.info.runtime}` : undefined, ...(d.info?.addresses ?? []), verdict.health !== 'healthy' ? verdict.reasons.join(', ') : undefined].filter(Boolean).join(' · '));
+      setText(
+        facts,
+        [
+          d.id,
+          d.info?.model,
+          d.info ? `hearth ${d.info.runtime}` : undefined,
+          ...(d.info?.addresses ?? []),
+          verdict.health !== 'healthy' ? verdict.reasons.join(', ') : undefined,
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      );
       const t = d.telemetry?.value;
-      setText(telemetry, t ? `cpu ${t.cpuPct.toFixed(1)} % · rss ${t.rssMb.toFixed(1)} MB · heap ${t.heapMb.toFixed(1)} MB · load ${t.load1.toFixed(2)}${t.temperatureC !== undefined ? ` · ${t.temperatureC.toFixed(1)} °C` : ''} · up ${duration(t.uptimeS * 1000)} · ${duration(now - d.telemetry!.at)} ago` : 'no telemetry yet');
-      fill(roles, el('tbody', {}, ...roleNames(d).map((n) => {
-        const r = d.roles.get(n) ?? { name: n };
-        const st = r.state;
-        const figures = t?.roles[n];
-        return el('tr', { class: roleHealth(r) },
-          el('th', {}, el('span', { class: 'dot' }), n),
-          el('td', {}, st ? `${st.status} ${duration(now - Date.parse(st.since))}${st.restarts ? `, ${st.restarts} restarts` : ''}${st.error ? `: ${st.error}` : ''}` : 'no state yet'),
-          el('td', { class: 'muted' }, figures ? Object.entries(figures).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(2)}`).join(' · ') : ''));
-      })));
+      setText(
+        telemetry,
+        t
+          ? `cpu ${t.cpuPct.toFixed(1)} % · rss ${t.rssMb.toFixed(1)} MB · heap ${t.heapMb.toFixed(1)} MB · load ${t.load1.toFixed(2)}${t.temperatureC !== undefined ? ` · ${t.temperatureC.toFixed(1)} °C` : ''} · up ${duration(t.uptimeS * 1000)} · ${duration(now - d.telemetry!.at)} ago`
+          : 'no telemetry yet',
+      );
+      fill(
+        roles,
+        el(
+          'tbody',
+          {},
+          ...roleNames(d).map((n) => {
+            const r = d.roles.get(n) ?? { name: n };
+            const st = r.state;
+            const figures = t?.roles[n];
+            return el(
+              'tr',
+              { class: roleHealth(r) },
+              el('th', {}, el('span', { class: 'dot' }), n),
+              el(
+                'td',
+                {},
+                st
+                  ? `${st.status} ${duration(now - Date.parse(st.since))}${st.restarts ? `, ${st.restarts} restarts` : ''}${st.error ? `: ${st.error}` : ''}`
+                  : 'no state yet',
+              ),
+              el(
+                'td',
+                { class: 'muted' },
+                figures
+                  ? Object.entries(figures)
+                      .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(2)}`)
+                      .join(' · ')
+                  : '',
+              ),
+            );
+          }),
+        ),
+      );
       const bad = [
         ...d.problems.map((p) => ({ at: p.at, text: `${p.topic}: ${p.message}` })),
-        ...d.replies.filter((r) => !r.reply.ok).map((r) => ({ at: r.at, text: `refused ${r.reply.topic?.split('/').slice(-2).join('/') ?? 'request'}: ${r.reply.error?.message ?? ''}` })),
-      ].sort((a, b) => b.at - a.at).slice(0, 3);
+        ...d.replies
+          .filter((r) => !r.reply.ok)
+          .map((r) => ({
+            at: r.at,
+            text: `refused ${r.reply.topic?.split('/').slice(-2).join('/') ?? 'request'}: ${r.reply.error?.message ?? ''}`,
+          })),
+      ]
+        .sort((a, b) => b.at - a.at)
+        .slice(0, 3);
       fill(problems, ...bad.map((b) => el('li', {}, el('span', { class: 'muted' }, `${duration(now - b.at)} ago `), b.text)));
     },
   };
@@ -118,6 +219,13 @@ export function devicesView(store: Store): { el: HTMLElement; update(): void } {
   const cache = new Map<string, Component<DeviceView>>();
   return {
     el: el('section', { class: 'view', id: 'view-devices' }, grid),
-    update() { reconcile(grid, cache, store.devices().map((d) => [d.id, d]), (k) => deviceCard(store, k)); },
+    update() {
+      reconcile(
+        grid,
+        cache,
+        store.devices().map((d) => [d.id, d]),
+        (k) => deviceCard(store, k),
+      );
+    },
   };
 }

@@ -12,12 +12,21 @@ export function eventsView(store: Store): { el: HTMLElement; update(): void } {
       const all = store.devices().flatMap((d) => d.events.map((e) => ({ ...e, device: d.info?.name ?? d.id })));
       all.sort((a, b) => b.at - a.at);
       empty.hidden = all.length > 0;
-      fill(list, ...all.slice(0, 200).map((e) => el('li', { class: eventLevel(e.event.type) },
-        el('time', { datetime: new Date(e.at).toISOString() }, new Date(e.at).toLocaleTimeString()),
-        el('span', { class: 'who' }, `${e.device} · ${e.role}`),
-        el('b', {}, e.event.type),
-        el('span', {}, e.event.message),
-      )));
+      fill(
+        list,
+        ...all
+          .slice(0, 200)
+          .map((e) =>
+            el(
+              'li',
+              { class: eventLevel(e.event.type) },
+              el('time', { datetime: new Date(e.at).toISOString() }, new Date(e.at).toLocaleTimeString()),
+              el('span', { class: 'who' }, `${e.device} · ${e.role}`),
+              el('b', {}, e.event.type),
+              el('span', {}, e.event.message),
+            ),
+          ),
+      );
     },
   };
 }

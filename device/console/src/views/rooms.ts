@@ -13,7 +13,11 @@ import { levelMeter } from '../level.ts';
 /** |sync error| under this is shown as "in sync" (well under one sample at 48 kHz, 20.8 µs, would be stricter than any ear). */
 export const IN_SYNC_US = 500;
 
-interface StreamOption { label: string; choose: Record<string, unknown>; id: string }
+interface StreamOption {
+  label: string;
+  choose: Record<string, unknown>;
+  id: string;
+}
 
 function room(store: Store, id: string, flash: (text: string, ok: boolean) => void): Component<DeviceView> {
   const title = el('h2');
@@ -31,10 +35,18 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
     plot('buffer', 'ms', { windowMs: HISTORY_MS, minSpan: 10 }),
     plot('drift', 'ppm', { windowMs: HISTORY_MS, symmetric: true, minSpan: 20, digits: 1 }),
   ];
-  const root = el('article', { class: 'card room', 'data-device': id },
+  const root = el(
+    'article',
+    { class: 'card room', 'data-device': id },
     el('header', {}, dot, title, badge),
     now,
-    el('div', { class: 'controls' }, mute, el('label', { class: 'vol' }, el('span', { class: 'muted' }, 'Volume'), volume, volumeOut), picker),
+    el(
+      'div',
+      { class: 'controls' },
+      mute,
+      el('label', { class: 'vol' }, el('span', { class: 'muted' }, 'Volume'), volume, volumeOut),
+      picker,
+    ),
     meter.el,
     el('div', { class: 'plots' }, ...plots.map((p) => p.el)),
     facts,
@@ -47,22 +59,34 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
   const loadStreams = async () => {
     loadedAt = Date.now();
     const r = await store.command(id, 'player', 'streams');
-    if (!r.ok) { flash(`${id}: streams: ${replyText(r)}`, false); return; }
-    const list = (r.result as { streams: Array<{ choose: Record<string, unknown>; name: string; origin: string; enabled: boolean }> }).streams;
-    options = list.map((s) => ({ label: `${s.name}${s.enabled ? '' : ' (off)'}`, choose: s.choose, id: String(s.choose.stream ?? s.choose.sap ?? `${s.choose.group}:${s.choose.port}`) }));
+    if (!r.ok) {
+      flash(`${id}: streams: ${replyText(r)}`, false);
+      return;
+    }
+    const list = (r.result as { streams: Array<{ choose: Record<string, unknown>; name: string; origin: string; enabled: boolean }> })
+      .streams;
+    options = list.map((s) => ({
+      label: `${s.name}${s.enabled ? '' : ' (off)'}`,
+      choose: s.choose,
+      id: String(s.choose.stream ?? s.choose.sap ?? `${s.choose.group}:${s.choose.port}`),
+    }));
     drawPicker();
   };
   const drawPicker = () => {
     const current = state?.stream.id ?? '';
     const names = options.map((o) => o.id);
-    const all = names.includes(current) || !current ? options : [{ label: state?.stream.name ?? current, choose: {}, id: current }, ...options];
+    const all =
+      names.includes(current) || !current ? options : [{ label: state?.stream.name ?? current, choose: {}, id: current }, ...options];
     if ([...picker.options].map((o) => o.value).join('\n') !== all.map((o) => o.id).join('\n')) {
       fill(picker, ...all.map((o) => el('option', { value: o.id }, o.label)));
     }
     if (document.activeElement !== picker) picker.value = current;
   };
 
-  volume.addEventListener('input', () => { dragging = true; setText(volumeOut, `${Math.round(Number(volume.value) * 100)} %`); });
+  volume.addEventListener('input', () => {
+    dragging = true;
+    setText(volumeOut, `${Math.round(Number(volume.value) * 100)} %`);
+  });
   volume.addEventListener('change', async () => {
     const gain = Number(volume.value);
     const r = await store.command(id, 'player', 'volume', { gain });
@@ -73,7 +97,9 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
     const r = await store.command(id, 'player', 'mute', { muted: !state?.muted });
     if (!r.ok) flash(`${id}: mute: ${replyText(r)}`, false);
   });
-  picker.addEventListener('focus', () => { if (Date.now() - loadedAt > 5000) void loadStreams(); });
+  picker.addEventListener('focus', () => {
+    if (Date.now() - loadedAt > 5000) void loadStreams();
+  });
   picker.addEventListener('change', async () => {
     const o = options.find((x) => x.id === picker.value);
     if (!o) return;
@@ -94,10 +120,28 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
       const err = s?.syncErrorUs ?? null;
       const inSync = !!s?.playing && err !== null && Math.abs(err) < IN_SYNC_US;
       root.className = `card room ${!online ? 'failed' : !s?.playing ? 'degraded' : inSync ? 'healthy' : 'degraded'}`;
-      setText(badge, !online ? 'offline' : !s ? 'no state yet' : !s.playing ? (s.output ? `${s.output.status}` : 'not playing') : err === null ? 'playing' : inSync ? `in sync ${signed(err)} µs` : `off by ${signed(err)} µs`);
-      badge.title = s && !s.playing && s.output?.reason ? s.output.reason : 'the player\'s own estimate of its playout error';
+      setText(
+        badge,
+        !online
+          ? 'offline'
+          : !s
+            ? 'no state yet'
+            : !s.playing
+              ? s.output
+                ? `${s.output.status}`
+                : 'not playing'
+              : err === null
+                ? 'playing'
+                : inSync
+                  ? `in sync ${signed(err)} µs`
+                  : `off by ${signed(err)} µs`,
+      );
+      badge.title = s && !s.playing && s.output?.reason ? s.output.reason : "the player's own estimate of its playout error";
       if (s) {
-        setText(now, `${s.playing ? '▶' : '■'} ${s.stream.name ?? s.stream.id}${s.format ? ` · ${s.format.rate / 1000} kHz ${s.format.channels === 2 ? 'stereo' : 'mono'}` : ''}${s.timing ? ` · timing ${s.timing}` : ''}${s.sender ? ` · from ${s.sender}` : ''}`);
+        setText(
+          now,
+          `${s.playing ? '▶' : '■'} ${s.stream.name ?? s.stream.id}${s.format ? ` · ${s.format.rate / 1000} kHz ${s.format.channels === 2 ? 'stereo' : 'mono'}` : ''}${s.timing ? ` · timing ${s.timing}` : ''}${s.sender ? ` · from ${s.sender}` : ''}`,
+        );
         setText(mute, s.muted ? 'Unmute' : 'Mute');
         mute.classList.toggle('on', s.muted);
         mute.setAttribute('aria-pressed', String(s.muted));
@@ -106,11 +150,22 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
           setText(volumeOut, `${Math.round(s.volume * 100)} %`);
         }
         volume.dataset.state = String(s.volume);
-        setText(facts, [
-          `buffer ${s.bufferMs.toFixed(0)} of ${s.latencyMs} ms`, `DAC ${signed(s.driftPpm, 1)} ppm`, `lost ${s.packets.lost}`, `late ${s.packets.late}`,
-          `underruns ${s.underruns}`, `DAC ${s.sink.status}${s.sink.error ? ` (${s.sink.error})` : ''}`,
-          s.clock ? `${clockPart(s)} from ${s.clock.reference}${s.clock.lastReachedS !== undefined ? `, reached ${Math.round(s.clock.lastReachedS)} s ago` : ''}` : undefined,
-        ].filter(Boolean).join(' · '));
+        setText(
+          facts,
+          [
+            `buffer ${s.bufferMs.toFixed(0)} of ${s.latencyMs} ms`,
+            `DAC ${signed(s.driftPpm, 1)} ppm`,
+            `lost ${s.packets.lost}`,
+            `late ${s.packets.late}`,
+            `underruns ${s.underruns}`,
+            `DAC ${s.sink.status}${s.sink.error ? ` (${s.sink.error})` : ''}`,
+            s.clock
+              ? `${clockPart(s)} from ${s.clock.reference}${s.clock.lastReachedS !== undefined ? `, reached ${Math.round(s.clock.lastReachedS)} s ago` : ''}`
+              : undefined,
+          ]
+            .filter(Boolean)
+            .join(' · '),
+        );
         meter.update(online ? s.level : undefined);
       } else {
         meter.update(undefined);
@@ -119,9 +174,18 @@ function room(store: Store, id: string, flash: (text: string, ok: boolean) => vo
       drawPicker();
       const h = store.history.get(d.id) ?? [];
       const t = Date.now();
-      plots[0]!.update(h.map((x) => [x.t, x.syncErrorUs]), t);
-      plots[1]!.update(h.map((x) => [x.t, x.bufferMs]), t);
-      plots[2]!.update(h.map((x) => [x.t, x.driftPpm]), t);
+      plots[0]!.update(
+        h.map((x) => [x.t, x.syncErrorUs]),
+        t,
+      );
+      plots[1]!.update(
+        h.map((x) => [x.t, x.bufferMs]),
+        t,
+      );
+      plots[2]!.update(
+        h.map((x) => [x.t, x.driftPpm]),
+        t,
+      );
       root.dataset.playing = String(!!s?.playing);
       root.dataset.stream = s?.stream.id ?? '';
       root.dataset.inSync = String(inSync);
@@ -139,7 +203,12 @@ export function roomsView(store: Store, flash: (text: string, ok: boolean) => vo
     update() {
       const players = store.withRole('player');
       empty.hidden = players.length > 0;
-      reconcile(grid, cache, players.map((d) => [d.id, d]), (k) => room(store, k, flash));
+      reconcile(
+        grid,
+        cache,
+        players.map((d) => [d.id, d]),
+        (k) => room(store, k, flash),
+      );
     },
   };
 }

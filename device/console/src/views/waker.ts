@@ -11,7 +11,12 @@ function waker(store: Store, id: string, flash: (t: string, ok: boolean) => void
   const title = el('h2');
   const status = el('span', { class: 'badge' });
   const hosts = el('table', { class: 'hosts' });
-  const root = el('article', { class: 'card waker', 'data-device': id }, el('header', {}, el('span', { class: 'dot' }), title, status), hosts);
+  const root = el(
+    'article',
+    { class: 'card waker', 'data-device': id },
+    el('header', {}, el('span', { class: 'dot' }), title, status),
+    hosts,
+  );
   return {
     el: root,
     update(d) {
@@ -21,18 +26,46 @@ function waker(store: Store, id: string, flash: (t: string, ok: boolean) => void
       root.className = `card waker ${online ? 'healthy' : 'failed'}`;
       const s = d.roles.get('waker')?.state?.detail as WakerState | undefined;
       const now = Date.now();
-      fill(hosts, el('tbody', {}, ...(s?.hosts ?? []).map((h) => el('tr', { class: HEALTH[h.state] ?? 'unknown', 'data-host': h.name, 'data-state': h.state },
-        el('th', {}, el('span', { class: 'dot' }), h.name),
-        el('td', { class: 'state' }, h.state),
-        el('td', { class: 'muted' }, `${h.ip} · ${h.lastSeenAt ? `seen ${duration(now - Date.parse(h.lastSeenAt))} ago` : 'never seen'}${h.lastWake ? ` · woken ${duration(now - Date.parse(h.lastWake.at))} ago by ${h.lastWake.reason === 'arp' ? `ARP from ${h.lastWake.requester ?? '?'}` : 'command'}` : ''}`),
-        el('td', {}, el('button', {
-          type: 'button', class: 'wake', 'data-host': h.name,
-          onclick: async () => {
-            const r = await store.command(d.id, 'waker', 'wake', { host: h.name });
-            flash(`${d.id}: wake ${h.name}: ${r.ok ? `magic packet sent (${((r.result as { via?: string[] }).via ?? []).join(', ')})` : replyText(r)}`, r.ok);
-          },
-        }, 'Wake')),
-      ))));
+      fill(
+        hosts,
+        el(
+          'tbody',
+          {},
+          ...(s?.hosts ?? []).map((h) =>
+            el(
+              'tr',
+              { class: HEALTH[h.state] ?? 'unknown', 'data-host': h.name, 'data-state': h.state },
+              el('th', {}, el('span', { class: 'dot' }), h.name),
+              el('td', { class: 'state' }, h.state),
+              el(
+                'td',
+                { class: 'muted' },
+                `${h.ip} · ${h.lastSeenAt ? `seen ${duration(now - Date.parse(h.lastSeenAt))} ago` : 'never seen'}${h.lastWake ? ` · woken ${duration(now - Date.parse(h.lastWake.at))} ago by ${h.lastWake.reason === 'arp' ? `ARP from ${h.lastWake.requester ?? '?'}` : 'command'}` : ''}`,
+              ),
+              el(
+                'td',
+                {},
+                el(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'wake',
+                    'data-host': h.name,
+                    onclick: async () => {
+                      const r = await store.command(d.id, 'waker', 'wake', { host: h.name });
+                      flash(
+                        `${d.id}: wake ${h.name}: ${r.ok ? `magic packet sent (${((r.result as { via?: string[] }).via ?? []).join(', ')})` : replyText(r)}`,
+                        r.ok,
+                      );
+                    },
+                  },
+                  'Wake',
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
     },
   };
 }
@@ -46,7 +79,12 @@ export function wakerView(store: Store, flash: (t: string, ok: boolean) => void)
     update() {
       const list = store.withRole('waker');
       empty.hidden = list.length > 0;
-      reconcile(grid, cache, list.map((d) => [d.id, d]), (k) => waker(store, k, flash));
+      reconcile(
+        grid,
+        cache,
+        list.map((d) => [d.id, d]),
+        (k) => waker(store, k, flash),
+      );
     },
   };
 }

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
 import { Prng } from '../../../../device/core/prng.ts';
 
-const NOM = 48000, W0 = 1_700_000_000_000;
+const NOM = 48000,
+  W0 = 1_700_000_000_000;
 
 /** A DAC at `ppm` started at W0: frame n starts at W0 + n/rate. Observations every `tickMs` with jitter. */
 function observeRun(dc: DacClock, ppm: number, seconds: number, tickMs = 2.5037, jitterMs = 0, seed = 1) {
@@ -61,7 +62,7 @@ test('period-granular positions (a driver that moves its pointer once per period
       const dc = new DacClock(NOM);
       const rate = NOM * (1 + ppm / 1e6);
       const rnd = new Prng(seed);
-      for (let t = 0; t < 30_000; ) {
+      for (let t = 0; t < 30_000;) {
         t += 30 + rnd.next() * 20 + rnd.next() * 1.5; // dither + timer lateness
         const played = Math.floor((t * rate) / 1000);
         dc.observe(Math.floor(played / PERIOD) * PERIOD, W0 + t);
@@ -72,7 +73,10 @@ test('period-granular positions (a driver that moves its pointer once per period
       assert.ok(Math.abs(dc.ppm() - ppm) < 25, `${ppm}/${seed}: estimated ${dc.ppm()} ppm`);
       const n = Math.round(rate * 30.01);
       const lagMs = dc.wallOfFrame(n) - (W0 + (n * 1000) / rate);
-      assert.ok(Math.abs(lagMs - periodMs / 2) < 0.5, `${ppm}/${seed}: instants lag by ${lagMs.toFixed(3)} ms (half a period is ${periodMs / 2} ms)`);
+      assert.ok(
+        Math.abs(lagMs - periodMs / 2) < 0.5,
+        `${ppm}/${seed}: instants lag by ${lagMs.toFixed(3)} ms (half a period is ${periodMs / 2} ms)`,
+      );
     }
   }
 });
@@ -88,7 +92,7 @@ test('period-granular positions: a real jump (an xrun of 60 ms) still re-anchors
   assert.ok(dc.grainMs() > 0, 'grain learnt');
   lost = 60; // the DAC stalls for 60 ms: every later frame plays 60 ms late
   for (let k = 0; k < 5; k++, t += 30 + rnd.next() * 20) {
-    dc.observe(Math.floor((((t - lost) * NOM) / 1000) / PERIOD) * PERIOD, W0 + t);
+    dc.observe(Math.floor(((t - lost) * NOM) / 1000 / PERIOD) * PERIOD, W0 + t);
   }
   assert.is(dc.resetCount(), before + 1);
   const n = Math.floor(((t - lost) * NOM) / 1000);
@@ -129,7 +133,7 @@ test('a new epoch (count going backwards) resets; an xrun jump re-anchors after 
   assert.ok(Math.abs(dc2.wallOfFrame(n) - (W0 + n / 48 + 20)) < 0.05, 'follows the shifted timeline');
 });
 
-test('a reporting path that settles slowly (readings falling to 1.2 ms early over 4.5 s, back over 10 s, as PulseAudio\'s interpolated latency does): 10 s after it settled the instants are within 20 µs; white noise keeps the whole window', () => {
+test("a reporting path that settles slowly (readings falling to 1.2 ms early over 4.5 s, back over 10 s, as PulseAudio's interpolated latency does): 10 s after it settled the instants are within 20 µs; white noise keeps the whole window", () => {
   // Measured through the rooms observer (issue 10): a fresh PulseAudio stream's delay reads up to
   // 1.2 ms off and returns over ~10 s; a 30 s fit carried that for another 30 s (0.1-0.3 ms).
   const rate = NOM * 1.00007;

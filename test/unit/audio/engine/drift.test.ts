@@ -11,12 +11,14 @@ function run(driftPpm: number, seconds: number, noiseUs = 0, e0 = 0) {
   const dt = 0.005;
   const rnd = new Prng(42);
   let e = e0;
-  const es: number[] = [], us: number[] = [];
+  const es: number[] = [],
+    us: number[] = [];
   for (let k = 0; k < seconds / dt; k++) {
     const measured = e + (noiseUs ? (rnd.next() - 0.5) * 2 * noiseUs * 1e-6 : 0);
     const u = c.update(measured, dt);
     e += dt * (driftPpm * 1e-6 - u);
-    es.push(e); us.push(u);
+    es.push(e);
+    us.push(u);
   }
   return { c, es, us };
 }
@@ -25,13 +27,17 @@ test('tracks every offset over ±1000 ppm: residual drift ≤ 1 ppm, phase error
   for (const ppm of [-1000, -500, -120, 0, 80, 300, 1000]) {
     const { c, es, us } = run(ppm, 120);
     // Residual drift over the last 60 s: the slope of the phase error, in ppm.
-    const n = es.length, half = n / 2;
+    const n = es.length,
+      half = n / 2;
     const slopePpm = ((es[n - 1]! - es[half]!) / ((n - 1 - half) * 0.005)) * 1e6;
     assert.ok(Math.abs(slopePpm) <= 1, `${ppm} ppm: residual ${slopePpm.toFixed(4)} ppm`);
     assert.ok(Math.abs(es[n - 1]!) < 1e-7, `${ppm} ppm: final error ${es[n - 1]} s`);
     assert.ok(Math.abs(c.learned() * 1e6 - ppm) < 0.5, `${ppm} ppm: learned ${c.learned() * 1e6}`);
     const lastUs = us.slice(half);
-    assert.ok(lastUs.every((u) => Math.abs(u) < 2000e-6), 'not saturated');
+    assert.ok(
+      lastUs.every((u) => Math.abs(u) < 2000e-6),
+      'not saturated',
+    );
   }
 });
 

@@ -23,9 +23,19 @@ import { thdn, channel } from '../../../../device/audio/analysis.ts';
 import { VirtualClock } from '../../../../device/core/clock.ts';
 import { dacTick } from '../fixtures.ts';
 
-const RATE = 48000, W0 = 1_700_000_000_000, TS0 = 874_672_464, BLOCK = 1024;
+const RATE = 48000,
+  W0 = 1_700_000_000_000,
+  TS0 = 874_672_464,
+  BLOCK = 1024;
 
-interface Datagram { at: number; rtcp: boolean; data: Buffer; ts: number; frames: number; sr?: { rtp: number; wallMs: number } }
+interface Datagram {
+  at: number;
+  rtcp: boolean;
+  data: Buffer;
+  ts: number;
+  frames: number;
+  sr?: { rtp: number; wallMs: number };
+}
 
 /** ffmpeg's datagrams over `seconds`, in send order (arrival = send + 0.05 ms on loopback). */
 function ffmpegDatagrams(seconds: number, seed = 5): Datagram[] {
@@ -35,34 +45,55 @@ function ffmpegDatagrams(seconds: number, seed = 5): Datagram[] {
   let seq = 2889;
   const sr = (wall: number, pc: number) => {
     const rtp = (TS0 + Math.round(((wall - W0) * RATE) / 1000)) >>> 0;
-    out.push({ at: wall + 0.05, rtcp: true, ts: rtp, frames: 0, sr: { rtp, wallMs: wall }, data: buildSenderReport({ ssrc, wallMs: wall, rtpTimestamp: rtp, packetCount: pc, octetCount: pc * 1280 }) });
+    out.push({
+      at: wall + 0.05,
+      rtcp: true,
+      ts: rtp,
+      frames: 0,
+      sr: { rtp, wallMs: wall },
+      data: buildSenderReport({ ssrc, wallMs: wall, rtpTimestamp: rtp, packetCount: pc, octetCount: pc * 1280 }),
+    });
   };
   sr(W0 - 0.4, 0);
-  let nextSr = W0 + 5020, packets = 0;
+  let nextSr = W0 + 5020,
+    packets = 0;
   const pay = Buffer.alloc(320 * 4);
   for (let b = 0; (b * BLOCK) / RATE < seconds; b++) {
     const due = W0 + (b * BLOCK * 1000) / RATE;
     const wander = 0.25 * Math.sin((2 * Math.PI * (due - W0)) / 6000) + 0.15 * Math.sin((2 * Math.PI * (due - W0)) / 2300);
     const stall = rnd.next() < 0.03 ? 9 : 0;
     const sent = due + 0.3 + wander + rnd.next() * 0.4 + stall;
-    if (sent >= nextSr) { sr(nextSr, packets); nextSr += 5010; }
+    if (sent >= nextSr) {
+      sr(nextSr, packets);
+      nextSr += 5010;
+    }
     for (let off = 0; off < BLOCK; off += 320) {
       const frames = Math.min(320, BLOCK - off);
       for (let i = 0; i < frames; i++) {
         const v = Math.round(16384 * Math.sin((2 * Math.PI * 1000 * (b * BLOCK + off + i)) / RATE));
-        pay.writeInt16BE(v, i * 4); pay.writeInt16BE(v, i * 4 + 2);
+        pay.writeInt16BE(v, i * 4);
+        pay.writeInt16BE(v, i * 4 + 2);
       }
       const ts = (TS0 + b * BLOCK + off) >>> 0;
-      out.push({ at: sent + 0.05, rtcp: false, ts, frames, data: buildRtp({ payloadType: 96, sequence: seq++ & 0xffff, timestamp: ts, ssrc }, pay.subarray(0, frames * 4)) });
+      out.push({
+        at: sent + 0.05,
+        rtcp: false,
+        ts,
+        frames,
+        data: buildRtp({ payloadType: 96, sequence: seq++ & 0xffff, timestamp: ts, ssrc }, pay.subarray(0, frames * 4)),
+      });
       packets++;
     }
   }
   return out.sort((a, b) => a.at - b.at);
 }
 
-test('timing: ffmpeg\'s SRs (packets arrive 21 ms before their SR capture instant) are rejected; the mapping never jumps', () => {
+test("timing: ffmpeg's SRs (packets arrive 21 ms before their SR capture instant) are rejected; the mapping never jumps", () => {
   const t = new StreamTiming(RATE);
-  let now = TS0, worstStep = 0, rtcpSeen = false, srs = 0;
+  let now = TS0,
+    worstStep = 0,
+    rtcpSeen = false,
+    srs = 0;
   for (const d of ffmpegDatagrams(16)) {
     // How far one update moves the wall instant of the frame being played about now (100 ms
     // behind the newest packet), once the arrival hull exists (2 s): the served line follows
@@ -70,7 +101,13 @@ test('timing: ffmpeg\'s SRs (packets arrive 21 ms before their SR capture instan
     // to the SR line by 21 ms.
     const playing = now - 0.1 * RATE;
     const before = t.wallOf(playing);
-    if (d.rtcp) { t.onSenderReport(d.sr!.rtp, d.sr!.wallMs, d.at); srs++; } else { t.onPacket(d.ts + d.frames, d.at); now = d.ts + d.frames; }
+    if (d.rtcp) {
+      t.onSenderReport(d.sr!.rtp, d.sr!.wallMs, d.at);
+      srs++;
+    } else {
+      t.onPacket(d.ts + d.frames, d.at);
+      now = d.ts + d.frames;
+    }
     if (t.source() === 'rtcp') rtcpSeen = true;
     const after = t.wallOf(playing);
     if (before !== null && after !== null && d.at > W0 + 2000) worstStep = Math.max(worstStep, Math.abs(after - before));
@@ -82,9 +119,15 @@ test('timing: ffmpeg\'s SRs (packets arrive 21 ms before their SR capture instan
   assert.ok(worstStep < 0.1, `mapping stepped by ${worstStep} ms`);
 });
 
-test('playout: ffmpeg\'s stream plays clean (no re-anchor after the start, THD+N ≤ −82 dB in every window from 2 s on)', () => {
+test("playout: ffmpeg's stream plays clean (no re-anchor after the start, THD+N ≤ −82 dB in every window from 2 s on)", () => {
   const clock = new VirtualClock(0, W0);
-  const playout = new Playout({ clock, latencyMs: 100, outputRate: RATE, outputChannels: 2, format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 } });
+  const playout = new Playout({
+    clock,
+    latencyMs: 100,
+    outputRate: RATE,
+    outputChannels: 2,
+    format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 },
+  });
   const dacClock = new DacClock(RATE);
   const dac = new SimDac(RATE, 100, W0);
   const block = new Int16Array(240 * 2);
@@ -96,7 +139,8 @@ test('playout: ffmpeg\'s stream plays clean (no re-anchor after the start, THD+N
     clock.advanceTo(tick - W0);
     for (; i < ds.length && ds[i]!.at <= tick; i++) {
       const d = ds[i]!;
-      if (d.rtcp) playout.pushRtcp(d.data, d.at); else playout.pushRtp(d.data, d.at);
+      if (d.rtcp) playout.pushRtcp(d.data, d.at);
+      else playout.pushRtp(d.data, d.at);
     }
     dacTick(rig, tick);
   }
@@ -105,10 +149,14 @@ test('playout: ffmpeg\'s stream plays clean (no re-anchor after the start, THD+N
   assert.is(s.reanchors, 0, 're-anchors after the start');
   assert.is(s.concealed, 0);
   assert.is(s.lost, 0);
-  let worst = -Infinity, at = 0;
+  let worst = -Infinity,
+    at = 0;
   for (let from = 2 * RATE; from + 32768 <= out.length / 2; from += 4800) {
     const r = thdn(channel(out, 2, 0, from, 32768), RATE * 1.0001, { fullScale: 32767 });
-    if (r.thdnDb > worst) { worst = r.thdnDb; at = from / RATE; }
+    if (r.thdnDb > worst) {
+      worst = r.thdnDb;
+      at = from / RATE;
+    }
   }
   assert.ok(worst <= -82, `worst THD+N ${worst.toFixed(1)} dB in the window at ${at.toFixed(1)} s`);
 });
@@ -119,7 +167,8 @@ test('good SRs (capture-instant pairing, sender clock within 2 ms) are trusted; 
     const t = new StreamTiming(RATE);
     const sources: Array<string | null> = [];
     for (let k = 0; k * 320 < seconds * RATE; k++) {
-      const ts = TS0 + k * 320, end = ts + 320;
+      const ts = TS0 + k * 320,
+        end = ts + 320;
       const capEnd = W0 + ((end - TS0) * 1000) / RATE;
       t.onPacket(end, capEnd + 0.5);
       if (k % 150 === 75) {

@@ -88,7 +88,7 @@ test('a DAC lost and restored: blocks keep being rendered while lost, a new epoc
   await dac.close();
 });
 
-test('a DAC reopened under a playing stream (its sink process restarted): the new epoch\'s first block carries the audio due at its instant, and nothing rendered while it was gone ran past the reopen', async () => {
+test("a DAC reopened under a playing stream (its sink process restarted): the new epoch's first block carries the audio due at its instant, and nothing rendered while it was gone ran past the reopen", async () => {
   // The speaker sink's process killed mid-play (the rooms bench's step scenario): before, the
   // loop wrote the new epoch's first buffer as silence (no DAC reading yet: NaN instants) and,
   // while the device was gone, rendered (and discarded) a whole buffer ahead, audio the player

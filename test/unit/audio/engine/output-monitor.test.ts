@@ -19,26 +19,49 @@ import { Playout } from '../../../../device/audio/engine/playout.ts';
 import { buildRtp } from '../../../../device/audio/packets/rtp.ts';
 import { buildSenderReport } from '../../../../device/audio/packets/rtcp.ts';
 
-const RATE = 48000, F = 240;
+const RATE = 48000,
+  F = 240;
 
 async function rig(o: { srOffsetMs: number; stopAtMs?: number; latencyMs?: number }) {
   const clock = new VirtualClock(0);
   const dac = createSimDac({ device: 'sim', clock, log: memoryLogger(), ppm: 0, bufferMs: 20 });
   await dac.open({ rate: RATE, channels: 2 });
-  const playout = new Playout({ clock, latencyMs: o.latencyMs ?? 100, outputRate: RATE, outputChannels: 2, format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 } });
+  const playout = new Playout({
+    clock,
+    latencyMs: o.latencyMs ?? 100,
+    outputRate: RATE,
+    outputChannels: 2,
+    format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 96 },
+  });
   const monitor = new OutputMonitor();
-  const loop = new OutputLoop({ clock, sink: dac, rate: RATE, channels: 2, blockFrames: 240, tickMs: 5, newDacClock: () => new DacClock(RATE), monitor });
+  const loop = new OutputLoop({
+    clock,
+    sink: dac,
+    rate: RATE,
+    channels: 2,
+    blockFrames: 240,
+    tickMs: 5,
+    newDacClock: () => new DacClock(RATE),
+    monitor,
+  });
   loop.setRenderer(playout);
-  let sent = 0, seq = 0, nextSr = 0, lastPacket = -Infinity;
+  let sent = 0,
+    seq = 0,
+    nextSr = 0,
+    lastPacket = -Infinity;
   const pay = Buffer.alloc(F * 4);
   const reports: Array<{ t: number; r: OutputReport }> = [];
   const run = (ms: number) => {
-    for (const end = clock.now() + ms; clock.now() < end; ) {
+    for (const end = clock.now() + ms; clock.now() < end;) {
       clock.advance(1);
       const t = clock.now();
       // Packets leave once captured (sender wall = true wall), 0.3 ms on the wire.
       while ((o.stopAtMs === undefined || t < o.stopAtMs) && ((sent + F) * 1000) / RATE <= t) {
-        for (let i = 0; i < F; i++) { const v = Math.round(12000 * Math.sin((2 * Math.PI * 440 * (sent + i)) / RATE)); pay.writeInt16BE(v, 4 * i); pay.writeInt16BE(v, 4 * i + 2); }
+        for (let i = 0; i < F; i++) {
+          const v = Math.round(12000 * Math.sin((2 * Math.PI * 440 * (sent + i)) / RATE));
+          pay.writeInt16BE(v, 4 * i);
+          pay.writeInt16BE(v, 4 * i + 2);
+        }
         playout.pushRtp(buildRtp({ payloadType: 96, sequence: seq++ & 0xffff, timestamp: sent, ssrc: 5 }, pay), clock.wall() + 0.3);
         sent += F;
         lastPacket = t;
@@ -46,7 +69,17 @@ async function rig(o: { srOffsetMs: number; stopAtMs?: number; latencyMs?: numbe
       if (t >= nextSr && sent > 0) {
         // The sender's clock reads `srOffsetMs` off true time when it stamps the SR.
         const rtp = Math.floor((t * RATE) / 1000);
-        playout.pushRtcp(buildSenderReport({ ssrc: 5, wallMs: clock.wall() - t + (rtp * 1000) / RATE + o.srOffsetMs, rtpTimestamp: rtp, packetCount: seq, octetCount: seq * F * 4, cname: 's' }), clock.wall() + 0.3);
+        playout.pushRtcp(
+          buildSenderReport({
+            ssrc: 5,
+            wallMs: clock.wall() - t + (rtp * 1000) / RATE + o.srOffsetMs,
+            rtpTimestamp: rtp,
+            packetCount: seq,
+            octetCount: seq * F * 4,
+            cname: 's',
+          }),
+          clock.wall() + 0.3,
+        );
         nextSr += 1000;
       }
       if (t % 5 === 0) loop.tick();
@@ -76,7 +109,7 @@ test('SRs 95 ms behind this player at 100 ms latency (trusted): the DAC gets sil
   assert.is(last.audible, 0);
 });
 
-test('SRs 150 ms behind this player at 100 ms latency: beyond the trust window\'s cap, so arrivals keep charge and it plays', async () => {
+test("SRs 150 ms behind this player at 100 ms latency: beyond the trust window's cap, so arrivals keep charge and it plays", async () => {
   const r = await rig({ srOffsetMs: -150 });
   r.run(6000);
   assert.is(r.playout.stats().timingSource, 'arrival');
@@ -115,7 +148,8 @@ test('the output loop stalls for 300 ms: blocks reach the DAC late and the statu
   const r = await rig({ srOffsetMs: 0 });
   r.run(3000);
   // A stall: virtual time moves on with no tick (the loop's timer did not fire).
-  const m = r.monitor, before = m.lateBlocks;
+  const m = r.monitor,
+    before = m.lateBlocks;
   r.clock.advance(300);
   r.run(200);
   assert.ok(m.lateBlocks > before, `late blocks ${before} -> ${m.lateBlocks}`);

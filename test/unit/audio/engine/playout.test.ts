@@ -19,14 +19,19 @@ const W0 = 1_700_000_000_000;
 /** A tone sender and one player with a simulated DAC, stepped in 1 ms virtual ticks. */
 function rig(o: { format: StreamFormat; outRate?: number; outCh?: 1 | 2; dacPpm?: number; F?: number; ssrc?: number; netMs?: number }) {
   const clock = new VirtualClock(0, W0);
-  const outRate = o.outRate ?? 48000, outCh = o.outCh ?? 2;
+  const outRate = o.outRate ?? 48000,
+    outCh = o.outCh ?? 2;
   const playout = new Playout({ clock, latencyMs: 60, outputRate: outRate, outputChannels: outCh, format: o.format });
   const dacClock = new DacClock(outRate);
   const dac = new SimDac(outRate, o.dacPpm ?? 0, W0 + 5);
-  const F = o.F ?? 320, ch = o.format.channels, rate = o.format.rate;
+  const F = o.F ?? 320,
+    ch = o.format.channels,
+    rate = o.format.rate;
   const block = new Int16Array(240 * outCh);
   const out: number[] = [];
-  let sent = 0, seq = 0, t = 0;
+  let sent = 0,
+    seq = 0,
+    t = 0;
   const ssrc = o.ssrc ?? 0x1234;
   const rig = { playout, dac, dacClock, block, out };
   const pay = Buffer.alloc(F * ch * 2);
@@ -39,7 +44,10 @@ function rig(o: { format: StreamFormat; outRate?: number; outCh?: 1 | 2; dacPpm?
           const v = Math.round(20000 * Math.sin((2 * Math.PI * 1000 * (sent + i)) / rate));
           for (let c = 0; c < ch; c++) pay.writeInt16BE(v, (i * ch + c) * 2);
         }
-        playout.pushRtp(buildRtp({ payloadType: o.format.payloadType, sequence: seq++ & 0xffff, timestamp: sent, ssrc }, pay), wall + (o.netMs ?? 0.2));
+        playout.pushRtp(
+          buildRtp({ payloadType: o.format.payloadType, sequence: seq++ & 0xffff, timestamp: sent, ssrc }, pay),
+          wall + (o.netMs ?? 0.2),
+        );
         sent += F;
       }
       onTick?.(wall);
@@ -86,7 +94,8 @@ test('no format known: static PT 11 plays (44.1 kHz mono → 48 kHz stereo DAC, 
   assert.equal(s.format, fmt);
   assert.is(s.malformed, 0);
   const from = 48000 * 1.5;
-  const left = channel(r.out, 2, 0, from, 65536), right = channel(r.out, 2, 1, from, 65536);
+  const left = channel(r.out, 2, 0, from, 65536),
+    right = channel(r.out, 2, 1, from, 65536);
   assert.equal([...left.subarray(0, 1000)], [...right.subarray(0, 1000)]);
   const res = thdn(left, 48000 * (1 + 300e-6), { fullScale: 32767 });
   assert.ok(res.thdnDb <= -90, `THD+N ${res.thdnDb}`);
@@ -97,10 +106,10 @@ test('hostile datagrams mixed into a live stream are counted and dropped; the au
   const r = rig({ format: L16_48_2, dacPpm: -150 });
   const good = buildRtp({ payloadType: 96, sequence: 1, timestamp: 0, ssrc: 0x1234 }, new Uint8Array(640));
   const hostile: Uint8Array[] = [
-    good.subarray(0, 8),                                                // short
-    Uint8Array.from([0x40, ...good.subarray(1)]),                       // version 1
-    Uint8Array.from([0xa0, ...good.subarray(1, 28), 200]),              // padding longer than the packet
-    Uint8Array.from([0x8f, ...good.subarray(1, 20)]),                   // 15 CSRCs announced, 2 present
+    good.subarray(0, 8), // short
+    Uint8Array.from([0x40, ...good.subarray(1)]), // version 1
+    Uint8Array.from([0xa0, ...good.subarray(1, 28), 200]), // padding longer than the packet
+    Uint8Array.from([0x8f, ...good.subarray(1, 20)]), // 15 CSRCs announced, 2 present
     Uint8Array.from([0x90, ...good.subarray(1, 12), 0, 0, 0xff, 0xff]), // extension longer than the packet
     buildRtp({ payloadType: 0, sequence: 1, timestamp: 0, ssrc: 0x1234 }, new Uint8Array(160)), // wrong PT (PCMU)
     buildRtp({ payloadType: 96, sequence: 1, timestamp: 0, ssrc: 0x1234 }, new Uint8Array(641)), // odd payload
@@ -110,7 +119,8 @@ test('hostile datagrams mixed into a live stream are counted and dropped; the au
     if (wall % 7 !== 0) return;
     const k = n++;
     if (k % 3 === 0) r.playout.pushRtp(hostile[(k / 3) % hostile.length]!, wall);
-    else if (k % 3 === 1) r.playout.pushRtp(buildRtp({ payloadType: 96, sequence: k, timestamp: k * 999, ssrc: 0xbad }, new Uint8Array(1280)), wall); // foreign SSRC
+    else if (k % 3 === 1)
+      r.playout.pushRtp(buildRtp({ payloadType: 96, sequence: k, timestamp: k * 999, ssrc: 0xbad }, new Uint8Array(1280)), wall); // foreign SSRC
     else r.playout.pushRtp(buildRtp({ payloadType: 96, sequence: 7, timestamp: 0x7fff0000 + k, ssrc: 0x1234 }, new Uint8Array(1280)), wall); // absurd ts
   });
   const s = r.playout.stats();
@@ -127,10 +137,11 @@ test('hostile datagrams mixed into a live stream are counted and dropped; the au
   assert.ok(res.thdnDb <= -90, `THD+N ${res.thdnDb}`);
 });
 
-test('wrong payload types are counted (wrongPt), not played: a dynamic PT with no format known, another PT than the stream\'s', () => {
+test("wrong payload types are counted (wrongPt), not played: a dynamic PT with no format known, another PT than the stream's", () => {
   const clock = new VirtualClock(0, W0);
   const unknown = new Playout({ clock, latencyMs: 60, outputRate: 48000, outputChannels: 2 });
-  for (let i = 0; i < 5; i++) unknown.pushRtp(buildRtp({ payloadType: 96, sequence: i, timestamp: i * 320, ssrc: 1 }, new Uint8Array(1280)), W0 + i);
+  for (let i = 0; i < 5; i++)
+    unknown.pushRtp(buildRtp({ payloadType: 96, sequence: i, timestamp: i * 320, ssrc: 1 }, new Uint8Array(1280)), W0 + i);
   let s = unknown.stats();
   assert.equal([s.wrongPt, s.malformed, s.received, s.format], [5, 0, 0, null]);
   // A static PT still locks a format-less player; then a dynamic one is the wrong PT.
@@ -177,7 +188,10 @@ test('volume and mute ramp: no sample-to-sample step larger than the tone itself
   for (let i = 1; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - x[i - 1]!));
   assert.ok(worst <= maxSlope * 1.02, `largest step ${worst} vs tone slope ${maxSlope}`);
   const muted = channel(r.out, 2, 0, mutedAt / 2 + 2000, (mutedEnd - mutedAt) / 2 - 2000);
-  assert.ok(muted.every((v) => v === 0), 'silent while muted');
+  assert.ok(
+    muted.every((v) => v === 0),
+    'silent while muted',
+  );
   const tail = channel(r.out, 2, 0, r.out.length / 2 - 4800);
   assert.ok(Math.max(...tail) > 19000, 'back to full volume');
 });
@@ -188,7 +202,10 @@ test('SRs arriving a second after the start (packets 3 ms on the way): the switc
   const r = rig({ format: L16_48_2, netMs: 3 });
   const sr = (wall: number) => {
     const ts = Math.floor(((wall - W0) * 48000) / 1000);
-    r.playout.pushRtcp(buildSenderReport({ ssrc: 0x1234, wallMs: W0 + (ts * 1000) / 48000, rtpTimestamp: ts, packetCount: 0, octetCount: 0, cname: 't' }), wall + 3);
+    r.playout.pushRtcp(
+      buildSenderReport({ ssrc: 0x1234, wallMs: W0 + (ts * 1000) / 48000, rtpTimestamp: ts, packetCount: 0, octetCount: 0, cname: 't' }),
+      wall + 3,
+    );
   };
   r.step(1500);
   assert.is(r.playout.stats().timingSource, 'arrival');

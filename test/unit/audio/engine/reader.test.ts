@@ -5,7 +5,9 @@ import * as assert from 'uvu/assert';
 import { JitterBuffer } from '../../../../device/audio/packets/jitter-buffer.ts';
 import { SourceReader } from '../../../../device/audio/engine/reader.ts';
 
-const RATE = 48000, F = 320, A = 20000;
+const RATE = 48000,
+  F = 320,
+  A = 20000;
 const tone = (i: number) => Math.round(A * Math.sin((2 * Math.PI * 440 * i) / RATE));
 
 function stream(lost: Set<number>, packets: number) {
@@ -13,7 +15,11 @@ function stream(lost: Set<number>, packets: number) {
   for (let k = 0; k < packets; k++) {
     if (lost.has(k)) continue;
     const pay = new Uint8Array(F * 2);
-    for (let i = 0; i < F; i++) { const v = tone(k * F + i) & 0xffff; pay[2 * i] = v >> 8; pay[2 * i + 1] = v & 0xff; }
+    for (let i = 0; i < F; i++) {
+      const v = tone(k * F + i) & 0xffff;
+      pay[2 * i] = v >> 8;
+      pay[2 * i + 1] = v & 0xff;
+    }
     jb.insert(1, k, k * F, F, pay, 1000 + (k * F * 1000) / RATE);
   }
   const r = new SourceReader(jb, 1, RATE);
@@ -33,8 +39,12 @@ test('one lost packet in a 440 Hz tone: bridged by the tone itself, no click, co
   for (let i = 201; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - out[i - 1]!));
   assert.ok(worst <= maxSlope * 1.1, `largest step ${worst.toFixed(0)} vs ${maxSlope.toFixed(0)}`);
   // The bridge is the tone: the concealed packet matches the true signal closely.
-  let err = 0, sig = 0;
-  for (let i = 10 * F; i < 11 * F; i++) { err += (out[i]! - tone(i)) ** 2; sig += tone(i) ** 2; }
+  let err = 0,
+    sig = 0;
+  for (let i = 10 * F; i < 11 * F; i++) {
+    err += (out[i]! - tone(i)) ** 2;
+    sig += tone(i) ** 2;
+  }
   assert.ok(10 * Math.log10(err / sig) < -30, `bridge error ${(10 * Math.log10(err / sig)).toFixed(1)} dB`);
 });
 
@@ -42,7 +52,11 @@ test('a long outage fades to silence after 30 ms, counts one underrun, and fades
   const jb = new JitterBuffer({ rate: RATE, maxFrames: RATE * 2 });
   const put = (k: number) => {
     const pay = new Uint8Array(F * 2);
-    for (let i = 0; i < F; i++) { const v = tone(k * F + i) & 0xffff; pay[2 * i] = v >> 8; pay[2 * i + 1] = v & 0xff; }
+    for (let i = 0; i < F; i++) {
+      const v = tone(k * F + i) & 0xffff;
+      pay[2 * i] = v >> 8;
+      pay[2 * i + 1] = v & 0xff;
+    }
     jb.insert(1, k, k * F, F, pay, 1000 + (k * F * 1000) / RATE);
   };
   for (let k = 0; k < 5; k++) put(k);
@@ -53,7 +67,10 @@ test('a long outage fades to silence after 30 ms, counts one underrun, and fades
   assert.ok(ra.underrun);
   assert.is(r.underruns, 1);
   const tail = a.subarray(5 * F + Math.round(RATE * 0.031));
-  assert.ok(tail.every((v) => v === 0), 'silent after the fade');
+  assert.ok(
+    tail.every((v) => v === 0),
+    'silent after the fade',
+  );
   for (let k = 20; k < 30; k++) put(k); // the stream comes back (timeline continues)
   const b = new Float32Array(20 * F - (5 * F + 4800) + 10 * F);
   r.read(b, b.length);

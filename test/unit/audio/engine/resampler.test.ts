@@ -6,7 +6,16 @@ import { thdn } from '../../../../device/audio/analysis.ts';
 const A = Math.pow(10, -1 / 20); // −1 dBFS
 
 /** Runs a stereo tone through a resampler at a (possibly varying) ratio; returns left channel as int16 or float·32767. */
-function runTone(o: { freq: number; inRate: number; ratio: (block: number) => number; nominal?: number; nOut?: number; quantize?: boolean; simd?: boolean; block?: number }) {
+function runTone(o: {
+  freq: number;
+  inRate: number;
+  ratio: (block: number) => number;
+  nominal?: number;
+  nOut?: number;
+  quantize?: boolean;
+  simd?: boolean;
+  block?: number;
+}) {
   const r = new Resampler({ channels: 2, nominalRatio: o.nominal ?? 1, simd: o.simd });
   const block = o.block ?? 256;
   const nOut = o.nOut ?? 98304;
@@ -20,7 +29,8 @@ function runTone(o: { freq: number; inRate: number; ratio: (block: number) => nu
     while (r.inputEnd() < r.inputNeeded(n, ratio)) {
       for (let i = 0; i < 1024; i++) {
         const v = A * Math.sin((2 * Math.PI * o.freq * (produced + i)) / o.inRate);
-        chunk[2 * i] = v; chunk[2 * i + 1] = -v;
+        chunk[2 * i] = v;
+        chunk[2 * i + 1] = -v;
       }
       r.push(chunk, 1024);
       produced += 1024;
@@ -28,9 +38,11 @@ function runTone(o: { freq: number; inRate: number; ratio: (block: number) => nu
     r.process(out, b * block, n, ratio);
   }
   const skip = 1024;
-  const left = new Float64Array(nOut - skip), right = new Float64Array(nOut - skip);
+  const left = new Float64Array(nOut - skip),
+    right = new Float64Array(nOut - skip);
   for (let i = 0; i < left.length; i++) {
-    const l = out[(i + skip) * 2]! * 32767, rr = out[(i + skip) * 2 + 1]! * 32767;
+    const l = out[(i + skip) * 2]! * 32767,
+      rr = out[(i + skip) * 2 + 1]! * 32767;
     left[i] = o.quantize === false ? l : Math.round(l);
     right[i] = o.quantize === false ? rr : Math.round(rr);
   }
@@ -75,11 +87,15 @@ test('a ratio that changes at every block stays clean (no steps)', () => {
   // plus a ±0.5 ppm random step per block. (Steps of tens of ppm per block would be audible as FM
   // sidebands — about −66 dB for 100 ppm at 94 Hz — which is why the controller must be smooth.)
   let seed = 7;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5;
   const blocks = 98304 / 256;
   let walk = 0;
   const ratios: number[] = [];
-  const { left } = runTone({ freq: 1000, inRate: 48000, ratio: (b) => (ratios[b] ??= 1 + (-1000 + (2000 * b) / blocks + (walk += rnd())) / 1e6) });
+  const { left } = runTone({
+    freq: 1000,
+    inRate: 48000,
+    ratio: (b) => (ratios[b] ??= 1 + (-1000 + (2000 * b) / blocks + (walk += rnd())) / 1e6),
+  });
   const res = thdn(left, 48000, { fullScale: 32767, notchBins: 40 });
   assert.ok(res.thdnDb <= -90, `${res.thdnDb.toFixed(1)} dB`);
 });
@@ -96,7 +112,9 @@ test('SIMD kernel and scalar loop agree; position advances by exactly n·ratio',
 
 test('zero phase: output at position p equals the input signal at p', () => {
   const r = new Resampler({ channels: 1 });
-  const n = 4000, f = 440, rate = 48000;
+  const n = 4000,
+    f = 440,
+    rate = 48000;
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = Math.sin((2 * Math.PI * f * i) / rate);
   r.setPosition(1000.37, 0);

@@ -23,8 +23,14 @@ const FMT: StreamFormat = { encoding: 'L16', rate: RATE, channels: 2, payloadTyp
 
 /** One RTP sender: a tone, sent as `sizes` packets back to back per block of sum(sizes) frames. */
 interface Sender {
-  ssrc: number; seq0: number; ts0: number; startMs: number; stopMs: number; hz: number;
-  sizes?: number[]; netMs?: number;
+  ssrc: number;
+  seq0: number;
+  ts0: number;
+  startMs: number;
+  stopMs: number;
+  hz: number;
+  sizes?: number[];
+  netMs?: number;
   /** Frames captured before startMs (the tone's phase continues across a restart). */
   phase?: number;
 }
@@ -33,26 +39,41 @@ function rig(o: { latencyMs: number; senders: Sender[]; ms: number; pin?: number
   const clock = new VirtualClock(0, W0);
   const playout = new Playout({ clock, latencyMs: o.latencyMs, outputRate: RATE, outputChannels: 2, format: FMT });
   if (o.pin !== undefined) playout.pinSsrc(o.pin);
-  const t = { playout, dac: new SimDac(RATE, 0, W0 + 5), dacClock: new DacClock(RATE), block: new Int16Array(240 * 2), out: [] as number[] };
+  const t = {
+    playout,
+    dac: new SimDac(RATE, 0, W0 + 5),
+    dacClock: new DacClock(RATE),
+    block: new Int16Array(240 * 2),
+    out: [] as number[],
+  };
   const state = o.senders.map((s) => ({ s, sent: 0, seq: s.seq0, k: 0 }));
   const ssrcs: Array<number | null> = [];
   for (let ms = 0; ms < o.ms; ms++) {
     clock.advanceTo(ms);
     const wall = W0 + ms;
     for (const st of state) {
-      const s = st.s, sizes = s.sizes ?? [320];
+      const s = st.s,
+        sizes = s.sizes ?? [320];
       const block = sizes.reduce((a, b) => a + b, 0);
       // A block leaves once its last frame is captured.
-      while (wall >= W0 + s.startMs && W0 + s.startMs + ((st.sent + block) * 1000) / RATE <= wall && s.startMs + (st.sent * 1000) / RATE < s.stopMs) {
+      while (
+        wall >= W0 + s.startMs &&
+        W0 + s.startMs + ((st.sent + block) * 1000) / RATE <= wall &&
+        s.startMs + (st.sent * 1000) / RATE < s.stopMs
+      ) {
         let off = 0;
         for (const n of sizes) {
           const pay = Buffer.alloc(n * 4);
           for (let i = 0; i < n; i++) {
             const v = Math.round(16000 * Math.sin((2 * Math.PI * s.hz * ((s.phase ?? 0) + st.sent + off + i)) / RATE));
-            pay.writeInt16BE(v, i * 4); pay.writeInt16BE(v, i * 4 + 2);
+            pay.writeInt16BE(v, i * 4);
+            pay.writeInt16BE(v, i * 4 + 2);
           }
           const at = W0 + s.startMs + ((st.sent + block) * 1000) / RATE + (s.netMs ?? 0.2) + st.k++ * 0.02;
-          playout.pushRtp(buildRtp({ payloadType: 96, sequence: st.seq++ & 0xffff, timestamp: (s.ts0 + st.sent + off) >>> 0, ssrc: s.ssrc }, pay), at);
+          playout.pushRtp(
+            buildRtp({ payloadType: 96, sequence: st.seq++ & 0xffff, timestamp: (s.ts0 + st.sent + off) >>> 0, ssrc: s.ssrc }, pay),
+            at,
+          );
           off += n;
         }
         st.sent += block;
@@ -66,10 +87,16 @@ function rig(o: { latencyMs: number; senders: Sender[]; ms: number; pin?: number
 
 /** Longest run of output frames below −60 dBFS after the first audible one, in ms (left channel). */
 function longestSilenceMs(out: number[], fromMs = 0): number {
-  let started = false, run = 0, worst = 0;
+  let started = false,
+    run = 0,
+    worst = 0;
   for (let i = Math.floor((fromMs * RATE) / 1000) * 2; i < out.length; i += 2) {
     const loud = Math.abs(out[i]!) > 32;
-    if (loud) { if (started) worst = Math.max(worst, run); started = true; run = 0; } else run++;
+    if (loud) {
+      if (started) worst = Math.max(worst, run);
+      started = true;
+      run = 0;
+    } else run++;
   }
   return (worst * 1000) / RATE;
 }
@@ -126,7 +153,10 @@ test('pinned to the second sender: it plays, the first never locks', () => {
   const a: Sender = { ssrc: 1, seq0: 0, ts0: 0, startMs: 0, stopMs: 4000, hz: 440, sizes };
   const b: Sender = { ssrc: 2, seq0: 30000, ts0: 123456789, startMs: 7, stopMs: 4000, hz: 660, sizes };
   const r = rig({ latencyMs: 100, senders: [a, b], ms: 4000, pin: 2 });
-  assert.ok(r.ssrcs.every((x) => x === null || x === 2), r.ssrcs.join());
+  assert.ok(
+    r.ssrcs.every((x) => x === null || x === 2),
+    r.ssrcs.join(),
+  );
   assert.is(r.playout.stats().ssrc, 2);
   assert.ok(r.playout.stats().foreignSsrc > 300);
 });

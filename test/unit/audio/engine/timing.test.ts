@@ -5,10 +5,16 @@ import * as assert from 'uvu/assert';
 import { StreamTiming } from '../../../../device/audio/engine/timing.ts';
 import { Prng } from '../../../../device/core/prng.ts';
 
-const RATE = 48000, F = 320, W0 = 1_700_000_000_000, TS0 = 3_000_000_000;
+const RATE = 48000,
+  F = 320,
+  W0 = 1_700_000_000_000,
+  TS0 = 3_000_000_000;
 
 /** Feeds `seconds` of packets from a sender at `ppm`; returns the true capture instant of ts. */
-function feed(t: StreamTiming, o: { ppm: number; seconds: number; jitterMs: number; seed: number; srEveryMs?: number; srOffsetMs?: number; baseMs?: number }) {
+function feed(
+  t: StreamTiming,
+  o: { ppm: number; seconds: number; jitterMs: number; seed: number; srEveryMs?: number; srOffsetMs?: number; baseMs?: number },
+) {
   const rate = RATE * (1 + o.ppm / 1e6);
   const capture = (ts: number) => W0 + ((ts - TS0) * 1000) / rate;
   const rnd = new Prng(o.seed);
@@ -37,7 +43,8 @@ test('sender reports: exact mapping and sender drift (+50 ppm)', () => {
 });
 
 test('arrivals only: two receivers with independent 5 ms jitter agree within 30 µs; drift within 3 ppm', () => {
-  const a = new StreamTiming(RATE), b = new StreamTiming(RATE);
+  const a = new StreamTiming(RATE),
+    b = new StreamTiming(RATE);
   const capture = feed(a, { ppm: -80, seconds: 40, jitterMs: 5, seed: 11 });
   feed(b, { ppm: -80, seconds: 40, jitterMs: 5, seed: 12 });
   assert.is(a.source(), 'arrival');
@@ -83,7 +90,8 @@ test('a sender whose timing steps (PipeWire missing a graph cycle: every later p
   const tm = new StreamTiming(RATE);
   const rnd = new Prng(5);
   const capture = (ts: number) => W0 + ((ts - TS0) * 1000) / RATE;
-  for (let k = 0; k < 1800; k++) { // 320-frame packets (6.67 ms) for 12 s; the step at 5 s
+  for (let k = 0; k < 1800; k++) {
+    // 320-frame packets (6.67 ms) for 12 s; the step at 5 s
     const ts = TS0 + k * F;
     tm.onPacket(ts + F, capture(ts + F) + 1 + rnd.next() * 0.3 + (k * F >= 5 * RATE ? 5.4 : 0));
   }

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JitterBuffer } from '../../../../device/audio/packets/jitter-buffer.ts';
 
-const RATE = 48000, F = 317;
+const RATE = 48000,
+  F = 317;
 const pay = new Uint8Array(F * 4);
 
 /** Packet k of a PulseAudio-like stream (317 frames, 6.6 ms apart). */
@@ -12,10 +13,15 @@ function pk(k: number, o: { ssrc?: number; seq0?: number; ts0?: number; t0?: num
   const at = (o.t0 ?? 1000) + (k * F * 1000) / RATE + (o.jitter ?? 0);
   return { ssrc: o.ssrc ?? 7, seq, ts, at };
 }
-function put(jb: JitterBuffer, p: ReturnType<typeof pk>) { return jb.insert(p.ssrc, p.seq, p.ts, F, pay, p.at); }
+function put(jb: JitterBuffer, p: ReturnType<typeof pk>) {
+  return jb.insert(p.ssrc, p.seq, p.ts, F, pay, p.at);
+}
 function drain(jb: JitterBuffer): number[] {
   const out: number[] = [];
-  for (let p = jb.first(); p; p = jb.first()) { out.push(p.ts); jb.advance(p.ts + p.frames); }
+  for (let p = jb.first(); p; p = jb.first()) {
+    out.push(p.ts);
+    jb.advance(p.ts + p.frames);
+  }
   return out;
 }
 
@@ -24,10 +30,17 @@ test('orders by timeline across sequence and timestamp wrap-around; reordered pa
   const order = [0, 1, 3, 2, 5, 4, 6, 8, 7, 9];
   const res = order.map((k) => put(jb, pk(k)));
   assert.is(res[0], 'locked');
-  assert.ok(res.slice(1).every((r) => r === 'ok'), res.join());
+  assert.ok(
+    res.slice(1).every((r) => r === 'ok'),
+    res.join(),
+  );
   const ts = drain(jb);
   const start = 2 ** 32 - 3 * F;
-  assert.equal(ts, order.map((_, k) => start + k * F), 'continuous unwrapped timeline past 2^32');
+  assert.equal(
+    ts,
+    order.map((_, k) => start + k * F),
+    'continuous unwrapped timeline past 2^32',
+  );
   assert.is(jb.lost, 0);
 });
 
@@ -90,7 +103,9 @@ test('same SSRC, timestamp jump: one absurd packet is dropped; a consistent new 
   assert.is(jb.offTimeline, 1);
   // Then the sender restarts its timeline (same SSRC, new ts base, seq continues).
   const t = pk(11).at + 50;
-  const r = [0, 1, 2].map((k) => put(jb, { ssrc: 7, seq: (pk(11).seq + k) & 0xffff, ts: (99999 + k * F) >>> 0, at: t + (k * F * 1000) / RATE }));
+  const r = [0, 1, 2].map((k) =>
+    put(jb, { ssrc: 7, seq: (pk(11).seq + k) & 0xffff, ts: (99999 + k * F) >>> 0, at: t + (k * F * 1000) / RATE }),
+  );
   assert.equal(r, ['off-timeline', 'probation', 'resync']);
   assert.is(jb.takeRun()[0]!.tsRaw, 99999);
 });
@@ -99,10 +114,12 @@ test('two live senders interleaving in bursts (GStreamer: 3 packets back to back
   const jb = new JitterBuffer({ rate: RATE, maxFrames: RATE * 2 });
   // Each sends a 1024-frame buffer as packets of 350, 350, 324 frames every 21.3 ms; B 7 ms after A.
   const sizes = [350, 350, 324];
-  const send = (ssrc: number, block: number, t0: number) => sizes.map((n, i) => {
-    const seq = (block * 3 + i) & 0xffff, ts = block * 1024 + sizes.slice(0, i).reduce((a, b) => a + b, 0);
-    return jb.insert(ssrc, seq, ts, n, new Uint8Array(n * 4), t0 + (block * 1024 * 1000) / RATE + i * 0.05);
-  });
+  const send = (ssrc: number, block: number, t0: number) =>
+    sizes.map((n, i) => {
+      const seq = (block * 3 + i) & 0xffff,
+        ts = block * 1024 + sizes.slice(0, i).reduce((a, b) => a + b, 0);
+      return jb.insert(ssrc, seq, ts, n, new Uint8Array(n * 4), t0 + (block * 1024 * 1000) / RATE + i * 0.05);
+    });
   const results: string[] = [];
   for (let b = 0; b < 420; b++) results.push(...send(1, b, 1000), ...send(2, b, 1007)); // 9 s
   assert.is(jb.ssrc(), 1);

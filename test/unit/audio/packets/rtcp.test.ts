@@ -27,7 +27,14 @@ test('NTP ↔ wall milliseconds round trip to well under a microsecond', () => {
 });
 
 test('SR + SDES build and parse; BYE compound', () => {
-  const d = buildSenderReport({ ssrc: 42, wallMs: 1_700_000_000_000.5, rtpTimestamp: 0xffffff00, packetCount: 7, octetCount: 9000, cname: 'pi@kitchen' });
+  const d = buildSenderReport({
+    ssrc: 42,
+    wallMs: 1_700_000_000_000.5,
+    rtpTimestamp: 0xffffff00,
+    packetCount: 7,
+    octetCount: 9000,
+    cname: 'pi@kitchen',
+  });
   const r = parseRtcp(d);
   assert.ok(r.ok);
   if (!r.ok) return;
@@ -47,12 +54,16 @@ test('bad RTCP: reasons; trouble after a good packet keeps the good one', () => 
   const sr = buildSenderReport({ ssrc: 1, wallMs: 0, rtpTimestamp: 0, packetCount: 0, octetCount: 0 });
   assert.is(parseRtcp(new Uint8Array(0)).ok, false);
   assert.is(parseRtcp(sr.subarray(0, 20)).ok, false);
-  const wrongV = Buffer.from(sr); wrongV[0] = 0x40;
+  const wrongV = Buffer.from(sr);
+  wrongV[0] = 0x40;
   assert.is(parseRtcp(wrongV).ok, false);
   const trailing = Buffer.concat([sr, Buffer.from([0x80, 200, 0, 50])]);
   const r = parseRtcp(trailing);
   assert.ok(r.ok);
-  if (r.ok) { assert.is(r.rtcp.senderReports.length, 1); assert.is(r.rtcp.trailingError, 'short-packet'); }
+  if (r.ok) {
+    assert.is(r.rtcp.senderReports.length, 1);
+    assert.is(r.rtcp.trailingError, 'short-packet');
+  }
 });
 
 test.run();

@@ -29,8 +29,12 @@ test('ffmpeg and GStreamer packets: PT 96, frame counts from payload length', ()
   const frames = ff.map((r) => (r.ok ? r.packet.payload.length / 4 : -1));
   assert.equal(frames.slice(0, 8), [320, 320, 320, 64, 320, 320, 320, 64]);
   for (let i = 1; i < ff.length; i++) {
-    const a = ff[i - 1]!, b = ff[i]!;
-    if (!a.ok || !b.ok) { assert.unreachable('parse failed'); return; }
+    const a = ff[i - 1]!,
+      b = ff[i]!;
+    if (!a.ok || !b.ok) {
+      assert.unreachable('parse failed');
+      return;
+    }
     assert.is((b.packet.timestamp - a.packet.timestamp) >>> 0, a.packet.payload.length / 4, 'ts advances by frames');
   }
   const gst = hexDatagrams('gstreamer-rtpL16pay-pt96.hex').map((d) => parseRtp(d));
@@ -41,10 +45,19 @@ test('ffmpeg and GStreamer packets: PT 96, frame counts from payload length', ()
 
 test('build → parse round trip with CSRCs, extension, padding, marker', () => {
   const payload = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-  const d = buildRtp({
-    payloadType: 96, sequence: 65535, timestamp: 0xfffffff0, ssrc: 0xdeadbeef, marker: true,
-    csrc: [1, 2], extension: { profile: 0xbede, data: Uint8Array.from([9, 9, 9]) }, padding: 3,
-  }, payload);
+  const d = buildRtp(
+    {
+      payloadType: 96,
+      sequence: 65535,
+      timestamp: 0xfffffff0,
+      ssrc: 0xdeadbeef,
+      marker: true,
+      csrc: [1, 2],
+      extension: { profile: 0xbede, data: Uint8Array.from([9, 9, 9]) },
+      padding: 3,
+    },
+    payload,
+  );
   const r = parseRtp(d);
   assert.ok(r.ok);
   if (!r.ok) return;

@@ -8,8 +8,14 @@ import { hexDatagrams, fixtureText } from '../fixtures.ts';
 test('PulseAudio SAP: two announcements then a deletion, same origin and hash; SDP gives the stream', () => {
   const msgs = hexDatagrams('pulseaudio-sap.hex').map((d) => parseSap(d));
   assert.is(msgs.length, 3);
-  const ok = msgs.map((m) => { if (!m.ok) throw new Error(m.reason); return m.message; });
-  assert.equal(ok.map((m) => m.type), ['announce', 'announce', 'delete']);
+  const ok = msgs.map((m) => {
+    if (!m.ok) throw new Error(m.reason);
+    return m.message;
+  });
+  assert.equal(
+    ok.map((m) => m.type),
+    ['announce', 'announce', 'delete'],
+  );
   assert.ok(ok.every((m) => m.hash === ok[0]!.hash && m.origin === '127.0.0.1'));
   const s = parseSdp(ok[0]!.sdp);
   assert.ok(s.ok);
@@ -50,7 +56,16 @@ test('static PT 10/11 without rtpmap; non-L16 and 6-channel refused; media-level
 
 test('our SDP round trips; SAP build/parse round trips with deletion reusing the hash', () => {
   const format = { encoding: 'L16' as const, rate: 48000, channels: 2 as const, payloadType: 97 };
-  const sdp = buildSdp({ name: 'living room', originAddress: '10.77.0.1', sessionId: 123, group: '239.255.7.7', port: 46010, ttl: 1, format, ptime: 5 });
+  const sdp = buildSdp({
+    name: 'living room',
+    originAddress: '10.77.0.1',
+    sessionId: 123,
+    group: '239.255.7.7',
+    port: 46010,
+    ttl: 1,
+    format,
+    ptime: 5,
+  });
   assert.ok(sdp.includes('\r\n') && !/[^\r]\n/.test(sdp));
   const p = parseSdp(sdp);
   assert.ok(p.ok);
@@ -70,8 +85,15 @@ test('our SDP round trips; SAP build/parse round trips with deletion reusing the
 
 test('SAP refusals: version, encrypted, compressed, foreign payload type, truncated', () => {
   const good = buildSap({ type: 'announce', origin: '1.2.3.4', sdp: 'v=0\r\n' });
-  const mut = (i: number, v: number) => { const b = Buffer.from(good); b[i] = v; return b; };
-  const reason = (b: Uint8Array) => { const r = parseSap(b); return r.ok ? 'ok' : r.reason; };
+  const mut = (i: number, v: number) => {
+    const b = Buffer.from(good);
+    b[i] = v;
+    return b;
+  };
+  const reason = (b: Uint8Array) => {
+    const r = parseSap(b);
+    return r.ok ? 'ok' : r.reason;
+  };
   assert.is(reason(mut(0, 0x40)), 'bad-version');
   assert.is(reason(mut(0, 0x22)), 'encrypted');
   assert.is(reason(mut(0, 0x21)), 'compressed');

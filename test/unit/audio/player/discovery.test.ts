@@ -7,11 +7,22 @@ import { StreamTable } from '../../../../device/audio/player/discovery.ts';
 import { buildSap } from '../../../../device/audio/packets/sap.ts';
 
 // What PulseAudio 16 module-rtp-send announces (LF line ends, PT 127).
-const PA_SDP = 'v=0\no=root 3909437013 0 IN IP4 127.0.0.1\ns=PulseAudio RTP Stream on vm\nc=IN IP4 239.255.0.1\nt=3909437013 0\na=recvonly\nm=audio 46000 RTP/AVP 127\na=rtpmap:127 L16/48000/2\na=type:broadcast\n';
+const PA_SDP =
+  'v=0\no=root 3909437013 0 IN IP4 127.0.0.1\ns=PulseAudio RTP Stream on vm\nc=IN IP4 239.255.0.1\nt=3909437013 0\na=recvonly\nm=audio 46000 RTP/AVP 127\na=rtpmap:127 L16/48000/2\na=type:broadcast\n';
 
 const ann = (over: Record<string, unknown> = {}) => ({
-  v: 2, stream: 'tone', device: 'src1', name: 'Kitchen', group: '239.255.1.1', port: 46000,
-  encoding: 'L16' as const, rate: 48000 as const, channels: 2 as const, payloadType: 127, enabled: true, ...over,
+  v: 2,
+  stream: 'tone',
+  device: 'src1',
+  name: 'Kitchen',
+  group: '239.255.1.1',
+  port: 46000,
+  encoding: 'L16' as const,
+  rate: 48000 as const,
+  channels: 2 as const,
+  payloadType: 127,
+  enabled: true,
+  ...over,
 });
 
 test('a PulseAudio SAP announcement resolves by session name, with its format', () => {
@@ -31,7 +42,8 @@ test('a PulseAudio SAP announcement resolves by session name, with its format', 
 
 test('senders announcing with origin 0.0.0.0 and one hash (PipeWire 0.3.65 defaults) stay apart by source address', () => {
   const t = new StreamTable();
-  const sdp = (name: string, port: number) => PA_SDP.replace('PulseAudio RTP Stream on vm', name).replace('m=audio 46000', `m=audio ${port}`);
+  const sdp = (name: string, port: number) =>
+    PA_SDP.replace('PulseAudio RTP Stream on vm', name).replace('m=audio 46000', `m=audio ${port}`);
   t.sap(buildSap({ type: 'announce', origin: '0.0.0.0', hash: 0x6745, sdp: sdp('kitchen-pc', 46162) }), 0, '10.0.0.7');
   t.sap(buildSap({ type: 'announce', origin: '0.0.0.0', hash: 0x6745, sdp: sdp('den-pc', 46164) }), 0, '10.0.0.8');
   assert.is(t.resolve({ sap: 'kitchen-pc' })?.port, 46162);
@@ -39,7 +51,7 @@ test('senders announcing with origin 0.0.0.0 and one hash (PipeWire 0.3.65 defau
   assert.is(t.resolve({ sap: 'den-pc' })?.sender, '10.0.0.8');
   t.sap(buildSap({ type: 'delete', origin: '0.0.0.0', hash: 0x6745, sdp: sdp('den-pc', 46164) }), 1000, '10.0.0.8');
   assert.is(t.resolve({ sap: 'den-pc' }), undefined);
-  assert.ok(t.resolve({ sap: 'kitchen-pc' }), 'one sender\'s goodbye leaves the other');
+  assert.ok(t.resolve({ sap: 'kitchen-pc' }), "one sender's goodbye leaves the other");
 });
 
 test('a SAP goodbye removes the session; silence past the timeout expires it', () => {
@@ -77,7 +89,12 @@ test('a SAP name also matches a hearth stream by its name, SAP preferred', () =>
 
 test('hostile SAP bytes are counted and never thrown', () => {
   const t = new StreamTable();
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (b) => { t.sap(b, 0); }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (b) => {
+      t.sap(b, 0);
+    }),
+    { numRuns: 3000 },
+  );
   const before = t.malformed;
   assert.ok(before > 0);
   assert.is(t.sap(buildSap({ type: 'announce', origin: '1.2.3.4', sdp: 'v=0\ns=no media\n' }), 0), false, 'SDP without a playable stream');

@@ -59,10 +59,16 @@ test('PipeWire SAP: origin 0.0.0.0, hash 0x6745, two announcements then a deleti
     if (!m.ok) throw new Error(m.reason);
     return m.message;
   });
-  assert.equal(msgs.map((m) => m.type), ['announce', 'announce', 'delete']);
+  assert.equal(
+    msgs.map((m) => m.type),
+    ['announce', 'announce', 'delete'],
+  );
   assert.ok(msgs.every((m) => m.origin === '0.0.0.0' && m.hash === 0x6745 && !m.ipv6 && m.payloadType === 'application/sdp'));
   const s = parseSdp(msgs[0]!.sdp);
-  if (!s.ok) { assert.unreachable(s.reason); return; }
+  if (!s.ok) {
+    assert.unreachable(s.reason);
+    return;
+  }
   assert.is(s.stream.name, 'hearth-pw');
   assert.is(s.stream.group, '224.0.0.56');
   assert.is(s.stream.ttl, 1);
@@ -81,7 +87,10 @@ test('PipeWire SAP in the stream table: found by session name; its deletion remo
   assert.ok(t.sap(a2!, W0 + 5000));
   const e = t.resolve({ sap: 'hearth-pw' });
   assert.ok(e);
-  assert.equal({ group: e!.group, port: e!.port, format: e!.format, sender: e!.sender }, { group: '224.0.0.56', port: 46162, format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 }, sender: '0.0.0.0' });
+  assert.equal(
+    { group: e!.group, port: e!.port, format: e!.format, sender: e!.sender },
+    { group: '224.0.0.56', port: 46162, format: { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 }, sender: '0.0.0.0' },
+  );
   assert.is(t.all().length, 1);
   assert.ok(t.sap(del!, W0 + 6000));
   assert.is(t.resolve({ sap: 'hearth-pw' }), undefined);
@@ -90,10 +99,22 @@ test('PipeWire SAP in the stream table: found by session name; its deletion remo
 
 test('PipeWire packets in the playout engine with the format its SDP gave: accepted and buffered', () => {
   const sap = parseSap(hexDatagrams('pipewire-sap.hex')[0]!);
-  if (!sap.ok) { assert.unreachable(sap.reason); return; }
+  if (!sap.ok) {
+    assert.unreachable(sap.reason);
+    return;
+  }
   const sdp = parseSdp(sap.message.sdp);
-  if (!sdp.ok) { assert.unreachable(sdp.reason); return; }
-  const p = new Playout({ clock: new VirtualClock(0, W0), latencyMs: 100, outputRate: 48000, outputChannels: 2, format: sdp.stream.format });
+  if (!sdp.ok) {
+    assert.unreachable(sdp.reason);
+    return;
+  }
+  const p = new Playout({
+    clock: new VirtualClock(0, W0),
+    latencyMs: 100,
+    outputRate: 48000,
+    outputChannels: 2,
+    format: sdp.stream.format,
+  });
   hexDatagrams('pipewire-rtp-sink-pt127.hex').forEach((d, i) => p.pushRtp(d, W0 + (i * 20) / 3));
   const s = p.stats();
   assert.is(s.received, 5);

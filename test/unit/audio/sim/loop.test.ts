@@ -6,7 +6,9 @@ import { simulateLoop } from '../../../../device/audio/sim/loop.ts';
 
 test('two rooms, sender +50 ppm, DACs +80/−120 ppm, RTCP: sync p99 ≤ 20 µs, max ≤ 50 µs, join ≤ 2 s, residual ≤ 1 ppm', async () => {
   const r = await simulateLoop({
-    seconds: 90, seed: 11, sender: { ppm: 50, rtcpIntervalMs: 1000 },
+    seconds: 90,
+    seed: 11,
+    sender: { ppm: 50, rtcpIntervalMs: 1000 },
     players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 20 }],
   });
   const f = r.figures;
@@ -25,19 +27,30 @@ test('two rooms, sender +50 ppm, DACs +80/−120 ppm, RTCP: sync p99 ≤ 20 µs,
 
 test('100 ms latency, 5 ms jitter, 1 % loss: no underrun, losses concealed, rooms still within 50 µs', async () => {
   const r = await simulateLoop({
-    seconds: 60, seed: 5, sender: { ppm: 50, rtcpIntervalMs: 1000 }, network: { jitterMs: 5, lossPct: 1 },
+    seconds: 60,
+    seed: 5,
+    sender: { ppm: 50, rtcpIntervalMs: 1000 },
+    network: { jitterMs: 5, lossPct: 1 },
     players: [{ dacPpm: 80 }, { dacPpm: -120 }],
   });
   assert.is(r.figures.underruns, 0);
-  assert.ok(r.players.every((p) => p.stats.lost > 30 && p.stats.concealed > 0), 'losses happened and were concealed');
+  assert.ok(
+    r.players.every((p) => p.stats.lost > 30 && p.stats.concealed > 0),
+    'losses happened and were concealed',
+  );
   assert.ok(r.figures.sync_error_max_us <= 50, `max ${r.figures.sync_error_max_us}`);
 });
 
 test('20 ms latency, no impairment, PulseAudio-sized packets (317 frames) and a 5 ms DAC queue: no underrun', async () => {
   const small = { latencyMs: 20, blockFrames: 120, fifoFrames: 240, tickMs: 1.25 };
   const r = await simulateLoop({
-    seconds: 30, seed: 2, sender: { ppm: -30, rtcpIntervalMs: 1000, framesPerPacket: 317 },
-    players: [{ dacPpm: 80, ...small }, { dacPpm: -120, ...small }],
+    seconds: 30,
+    seed: 2,
+    sender: { ppm: -30, rtcpIntervalMs: 1000, framesPerPacket: 317 },
+    players: [
+      { dacPpm: 80, ...small },
+      { dacPpm: -120, ...small },
+    ],
   });
   assert.is(r.figures.underruns, 0);
   assert.ok(r.figures.sync_error_max_us <= 50, `max ${r.figures.sync_error_max_us}`);
@@ -45,7 +58,9 @@ test('20 ms latency, no impairment, PulseAudio-sized packets (317 frames) and a 
 
 test('residual drift ≤ 1 ppm for DACs over ±1000 ppm; THD+N of the tone through the +300 ppm chain ≤ −90 dB', async () => {
   const r = await simulateLoop({
-    seconds: 120, seed: 9, sender: { ppm: 0, rtcpIntervalMs: 1000 },
+    seconds: 120,
+    seed: 9,
+    sender: { ppm: 0, rtcpIntervalMs: 1000 },
     players: [{ dacPpm: 1000 }, { dacPpm: -1000 }, { dacPpm: 300, captureFromS: 60 }],
   });
   assert.ok(r.figures.drift_residual_ppm <= 1, `residual ${r.figures.drift_residual_ppm}`);
@@ -55,7 +70,10 @@ test('residual drift ≤ 1 ppm for DACs over ±1000 ppm; THD+N of the tone throu
 
 test('no RTCP (PulseAudio/GStreamer style): rooms agree from arrivals alone', async () => {
   const r = await simulateLoop({
-    seconds: 60, seed: 4, sender: { ppm: 50, rtcpIntervalMs: 0, framesPerPacket: 317 }, network: { jitterMs: 1 },
+    seconds: 60,
+    seed: 4,
+    sender: { ppm: 50, rtcpIntervalMs: 0, framesPerPacket: 317 },
+    network: { jitterMs: 1 },
     players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 10 }],
   });
   assert.ok(r.players.every((p) => p.stats.timingSource === 'arrival'));
@@ -65,10 +83,16 @@ test('no RTCP (PulseAudio/GStreamer style): rooms agree from arrivals alone', as
 
 test('sender restart (new SSRC, seq, timestamps after a 40 ms gap): both rooms re-sync within 200 ms', async () => {
   const r = await simulateLoop({
-    seconds: 40, seed: 8, sender: { ppm: 20, rtcpIntervalMs: 1000, restartsAtS: [20] }, settleS: 25,
+    seconds: 40,
+    seed: 8,
+    sender: { ppm: 20, rtcpIntervalMs: 1000, restartsAtS: [20] },
+    settleS: 25,
     players: [{ dacPpm: 80 }, { dacPpm: -120 }],
   });
-  assert.ok(r.players.every((p) => p.stats.resyncs === 1), 'each player followed the restart once');
+  assert.ok(
+    r.players.every((p) => p.stats.resyncs === 1),
+    'each player followed the restart once',
+  );
   // From the new stream's first frame: the latency (100 ms) plus the probation run must fit in 200 ms.
   assert.ok(r.figures.resync_s > 0.05 && r.figures.resync_s <= 0.2, `re-synced after ${r.figures.resync_s} s`);
   assert.ok(r.figures.sync_error_max_us <= 50, `max ${r.figures.sync_error_max_us}`);
@@ -76,7 +100,8 @@ test('sender restart (new SSRC, seq, timestamps after a 40 ms gap): both rooms r
 
 test('same seed, same run: the simulation is deterministic', async () => {
   const o = { seconds: 5, seed: 3, sender: { ppm: 10 }, network: { jitterMs: 2, lossPct: 2 }, players: [{ dacPpm: 5, tickJitterMs: 0 }] };
-  const a = await simulateLoop(o), b = await simulateLoop(o);
+  const a = await simulateLoop(o),
+    b = await simulateLoop(o);
   assert.equal([...a.players[0]!.rtp.subarray(0, 500)], [...b.players[0]!.rtp.subarray(0, 500)]);
   assert.is(a.players[0]!.stats.lost, b.players[0]!.stats.lost);
 });

@@ -17,25 +17,62 @@ const RATE = 48000;
  */
 class PreemptedClock extends VirtualClock {
   private k = 0;
-  private lag(): number { this.k = (this.k * 7 + 3) % 17; return (this.k / 16) * 0.08; }
-  override now(): number { return super.now() + this.lag(); }
-  override wall(): number { return super.wall() + this.lag(); }
+  private lag(): number {
+    this.k = (this.k * 7 + 3) % 17;
+    return (this.k / 16) * 0.08;
+  }
+  override now(): number {
+    return super.now() + this.lag();
+  }
+  override wall(): number {
+    return super.wall() + this.lag();
+  }
 }
 
 function run(srIntervalMs: number) {
   const clock = new PreemptedClock(12.345); // starts between two frames
   const sent: { data: Uint8Array; port: number }[] = [];
-  const input = { kind: 'tone', description: 'test', status: () => 'open', lastError: () => null, open: async () => {}, read: (n: number) => new Int16Array(n * 2), counters: () => ({}), close: async () => {} } as unknown as AudioInput;
+  const input = {
+    kind: 'tone',
+    description: 'test',
+    status: () => 'open',
+    lastError: () => null,
+    open: async () => {},
+    read: (n: number) => new Int16Array(n * 2),
+    counters: () => ({}),
+    close: async () => {},
+  } as unknown as AudioInput;
   const s = new OutStream({
-    id: 't', name: 't', group: '239.255.9.9', port: 5004, ttl: 1, format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 127 },
-    framesPerPacket: 240, sap: false, rtcp: true, input, clock, log: createLogger({ level: 'error' }), cname: 'test@host',
-    sender: { address: '127.0.0.1', send: (data, _g, port) => sent.push({ data: data.slice(), port }), close: async () => {}, errors: () => 0 },
+    id: 't',
+    name: 't',
+    group: '239.255.9.9',
+    port: 5004,
+    ttl: 1,
+    format: { encoding: 'L16', rate: RATE, channels: 2, payloadType: 127 },
+    framesPerPacket: 240,
+    sap: false,
+    rtcp: true,
+    input,
+    clock,
+    log: createLogger({ level: 'error' }),
+    cname: 'test@host',
+    sender: {
+      address: '127.0.0.1',
+      send: (data, _g, port) => sent.push({ data: data.slice(), port }),
+      close: async () => {},
+      errors: () => 0,
+    },
     srIntervalMs,
   });
   s.start();
   clock.advance(20_000);
   s.stop();
-  const srs = sent.filter((d) => d.port === 5005).flatMap((d) => { const r = parseRtcp(d.data); return r.ok ? r.rtcp.senderReports : []; });
+  const srs = sent
+    .filter((d) => d.port === 5005)
+    .flatMap((d) => {
+      const r = parseRtcp(d.data);
+      return r.ok ? r.rtcp.senderReports : [];
+    });
   return srs;
 }
 
@@ -45,7 +82,7 @@ test('every SR carries a whole frame at its exact wall instant on the pacing lin
     assert.ok(srs.length >= 19, `${srs.length} SRs`);
     // The virtual clock has no skew: every SR's wall instant minus its frames' nominal duration
     // since the first SR is one constant.
-    const offs = srs.map((sr) => sr.wallMs - ((((sr.rtpTimestamp - srs[0]!.rtpTimestamp) >>> 0) * 1000) / RATE));
+    const offs = srs.map((sr) => sr.wallMs - (((sr.rtpTimestamp - srs[0]!.rtpTimestamp) >>> 0) * 1000) / RATE);
     const spreadUs = (Math.max(...offs) - Math.min(...offs)) * 1000;
     assert.ok(spreadUs < 2, `interval ${interval} ms: SRs ${spreadUs.toFixed(2)} µs off one line`);
   }
