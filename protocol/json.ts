@@ -19,9 +19,11 @@
 // members and looks for the forbidden keys; a duplicate key shows up as fewer parsed members than
 // colons. Only when one of these finds something does the byte scan below run, which says what and
 // where (the same sentence and path whichever way it was found).
-import { isUtf8 } from 'node:buffer';
 import { ProtocolError, type ErrorCode } from './envelope.ts';
 import { cut } from './bounds.ts';
+
+/** Throws on any byte sequence that is not UTF-8; keeps a byte-order mark as text (refused separately). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export const MAX_JSON_DEPTH = 32;
 export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
@@ -257,9 +259,19 @@ export function parseStrictJson(input: Buffer | string, o: StrictJsonOptions = {
       throw new ProtocolError(e.code, `${what} is refused: the value at ${at} ${e.detail}`, [{ path: e.path, message: e.detail }]);
     }
   };
-  const colons = isUtf8(b) ? quickScan(b, maxDepth) : -1;
-  if (colons < 0) explain();
-  const text = b.toString('utf8');
+  // One native pass both checks UTF-8 and decodes (TextDecoder, not node:buffer's isUtf8: protocol/
+  // is bundled into the console too, and a browser has no node:buffer).
+  let text: string | undefined;
+  try {
+    text = strictUtf8.decode(b);
+  } catch {
+    text = undefined;
+  }
+  const colons = text === undefined ? -1 : quickScan(b, maxDepth);
+  if (colons < 0 || text === undefined) {
+    explain();
+    text ??= b.toString('utf8');
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -75,4 +75,19 @@ test('the walker sees a cycle and an upward import when there is one', () => {
   assert.equal(upwardImports(fake), ['device/core/a.ts (core) → device/hub/b.ts (roles)']);
 });
 
+test('protocol/ imports no node: module: the console bundles it for the browser', () => {
+  const nodeImports: string[] = [];
+  for (const [from] of g) {
+    if (!from.startsWith('protocol/')) continue;
+    const src = ts.createSourceFile(from, readFileSync(join(ROOT, from), 'utf8'), ts.ScriptTarget.Latest, false);
+    for (const st of src.statements) {
+      if ((ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)) {
+        if (st.moduleSpecifier.text.startsWith('node:')) nodeImports.push(`${from} imports ${st.moduleSpecifier.text}`);
+      }
+    }
+  }
+  assert.ok(g.has('protocol/json.ts'), 'the graph covers protocol/');
+  assert.equal(nodeImports, []);
+});
+
 test.run();
