@@ -79,7 +79,6 @@ export class DacClock {
   private lastY = 0;
   private offLine = 0;
   private resets = 0;
-  private guess = NaN;
   private shrinks = 0;
   /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
   private grain = 0;
@@ -95,18 +94,7 @@ export class DacClock {
     this.slope = 1000 / nominalRateHz;
   }
 
-  /**
-   * Before any observation: frame n is taken to start at frame0WallMs + n periods (nominal). The
-   * output loop gives it for a sink's new epoch from the startup latency it learnt on the last
-   * one, so the first blocks of a reopened sink carry audio for the right instant instead of
-   * silence. The first real observation replaces it.
-   */
-  provisional(frame0WallMs: number): void {
-    if (!this.anchored && Number.isFinite(frame0WallMs)) this.guess = frame0WallMs;
-  }
-
   reset(): void {
-    this.guess = NaN;
     this.head = 0;
     this.count = 0;
     this.anchored = false;
@@ -265,7 +253,7 @@ export class DacClock {
 
   /** Estimated wall time (ms) at which frame `frameIndex` of the epoch starts reaching the analog side. */
   wallOfFrame(frameIndex: number): number {
-    if (!this.anchored) return this.guess + (frameIndex * 1000) / this.nominal;
+    if (!this.anchored) return NaN;
     return this.y0 + this.predictRel(frameIndex - this.x0);
   }
 }
