@@ -21,7 +21,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNetns, type Netns } from '../test/helpers/netns.ts';
-import { startRoomObserver, writeNoise, roomErrors, type RoomError, type RoomObserver } from '../test/helpers/room-observer.ts';
+import { writeNoise, type RoomError } from '../test/helpers/room-observer.ts';
+import { startRoomsObserver, observerKind, type RoomsObserver } from '../test/helpers/rooms-observer.ts';
 import { startHearthHouse } from './lib/rooms-hearth.ts';
 import { startSnapHouse } from './lib/rooms-snapcast.ts';
 import { WIRED, WIFI, sleep, fmtOffset, type Profile, type Shift } from './lib/rooms-net.ts';
@@ -85,16 +86,16 @@ function course(errs: readonly RoomError[], from: number, stepS: number): string
 interface Ctx {
   ns: Netns;
   dir: string;
-  observer: RoomObserver;
+  observer: RoomsObserver;
   noise: string;
 }
 async function withHouse<T>(name: string, log: (s: string) => void, fn: (c: Ctx) => Promise<T>): Promise<T> {
   mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
   const dir = mkdtempSync(join(root, 'node_modules/.cache/hearth-rooms-'));
   const ns = createNetns('hrooms');
-  let observer: RoomObserver | undefined;
+  let observer: RoomsObserver | undefined;
   try {
-    observer = await startRoomObserver(ns, ['roomA', 'roomB'], dir);
+    observer = await startRoomsObserver(ns, ['roomA', 'roomB'], dir);
     const noise = join(dir, 'noise.raw');
     writeNoise(noise, 30);
     log(`— ${name}`);
@@ -151,7 +152,7 @@ async function hearthRun(
       queriesPerMin = (((q1['0:up']?.packets ?? 0) - (q0['0:up']?.packets ?? 0)) * 60_000) / (Date.now() - t0);
     }
     const end = Date.now();
-    const r = await rec.stop();
+    const errs = await rec.stop();
     const { states, events } = await house.stop();
     if (o.step) {
       // Player B's events around its sink restart, for the record (what it said happened).
@@ -168,7 +169,7 @@ async function hearthRun(
           `  ${id} said: playing ${s.playing}, timing ${s.timing}, syncErrorUs ${Number(s.syncErrorUs).toFixed(0)}, underruns ${s.underruns}, resyncs ${s.resyncs}${s.clock ? `, clock ${JSON.stringify(s.clock)}` : ''}`,
         );
     }
-    return { errs: roomErrors(r), bJoin, end, queriesPerMin, extra };
+    return { errs, bJoin, end, queriesPerMin, extra };
   } catch (e) {
     await rec.stop().catch(() => undefined);
     await house.stop();
@@ -184,9 +185,9 @@ async function snapRun(c: Ctx, t: Times, log: (s: string) => void): Promise<Outc
     const bJoin = await house.startB();
     await sleep(t.runS * 1000);
     const end = Date.now();
-    const r = await rec.stop();
+    const errs = await rec.stop();
     await house.stop();
-    return { errs: roomErrors(r), bJoin, end };
+    return { errs, bJoin, end };
   } catch (e) {
     await rec.stop().catch(() => undefined);
     await house.stop();

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Netns } from '../../test/helpers/netns.ts';
-import type { RoomObserver } from '../../test/helpers/room-observer.ts';
 import { tree } from '../../test/helpers/proc-stats.ts';
 import { imageRuntimeFlags } from './runtime-flags.ts';
 import {
@@ -39,7 +38,8 @@ const LATENCY_MS = 300,
 export interface HearthRun {
   ns: Netns;
   dir: string;
-  observer: RoomObserver;
+  /** The true-time observer's environment for every device (its ALSA config naming pcm.<room>). */
+  observer: { env: Record<string, string> };
   noise: string;
   /** Link profile toward each device (down) and from it (up). */
   down: Profile;

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import type { Netns } from '../../test/helpers/netns.ts';
-import type { RoomObserver } from '../../test/helpers/room-observer.ts';
 import { fakeClockEnv, realtime, sleep, startRelay, stopProc, tail, type Profile, type Relay, type Shift } from './rooms-net.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -17,7 +16,8 @@ const STREAM_PORT = 46704;
 export interface SnapRun {
   ns: Netns;
   dir: string;
-  observer: RoomObserver;
+  /** The true-time observer's environment for every device (its ALSA config naming pcm.<room>). */
+  observer: { env: Record<string, string> };
   noise: string;
   down: Profile;
   up: Profile;

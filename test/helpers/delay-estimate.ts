@@ -55,7 +55,7 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
 const pow2 = (n: number) => 1 << Math.ceil(Math.log2(n));
 
 /** Integer lag k (y[n + k] ≈ x[n]) in [−maxLag, maxLag] at the correlation peak, and its normalised correlation. */
-function coarseLag(x: Float64Array, y: (i: number) => number, maxLag: number): { lag: number; corr: number } {
+export function coarseLag(x: Float64Array, y: (i: number) => number, maxLag: number): { lag: number; corr: number } {
   const n = x.length,
     size = pow2(n + 2 * maxLag);
   const xr = new Float64Array(size),
@@ -92,7 +92,7 @@ function coarseLag(x: Float64Array, y: (i: number) => number, maxLag: number): {
 }
 
 /** Fractional delay δ (samples, |δ| < 1) of y against x, both the same length (a power of two): y[n] ≈ x[n − δ]. */
-function fractionalDelay(x: Float64Array, y: Float64Array, bandFraction: number): number {
+export function fractionalDelay(x: Float64Array, y: Float64Array, bandFraction: number): number {
   const n = x.length;
   const xr = new Float64Array(n),
     xi = new Float64Array(n),

@@ -1,0 +1,60 @@
+// The rooms bench's true-time observer, either of two (ROOMS_OBSERVER):
+//   true-dac (default)  each room's PCM is a true-time DAC stand-in (true-dac/true-dac.c): paced on
+//                       the machine's shared CLOCK_MONOTONIC, exact snd_pcm_delay, each run's true
+//                       start recorded; the rooms are compared from those recordings (true-dac.ts)
+//   pulse               one PulseAudio on the unshifted clock, room A left and room B right of a
+//                       null sink, its monitor recorded (room-observer.ts). A fresh PulseAudio stream
+//                       reports its delay up to 1.2 ms off while it settles (~10 s), so this one
+//                       bounds what it can see; kept for comparison.
+// Either way the devices only see an ALSA config (ALSA_CONFIG_PATH) naming pcm.<room>.
+import type { Netns } from './netns.ts';
+import { startRoomObserver, roomErrors, type RoomError } from './room-observer.ts';
+import { writeTrueDacConf, readRoom, dacErrors, trueNowNs } from './true-dac/true-dac.ts';
+
+export type ObserverKind = 'true-dac' | 'pulse';
+
+export interface RoomsObserver {
+  kind: ObserverKind;
+  /** For every device process: ALSA_CONFIG_PATH (and PULSE_SERVER for the pulse one). */
+  env: Record<string, string>;
+  /** Starts observing; stop() gives room B minus room A, window by window, in true time. */
+  record(): { stop(): Promise<RoomError[]> };
+  stop(): Promise<void>;
+}
+
+export function observerKind(): ObserverKind {
+  const k = process.env.ROOMS_OBSERVER ?? 'true-dac';
+  if (k !== 'true-dac' && k !== 'pulse') throw new Error(`ROOMS_OBSERVER must be true-dac or pulse, not ${k}`);
+  return k;
+}
+
+/** Rooms [A, B]: A is the reference, errors are B − A. */
+export async function startRoomsObserver(ns: Netns, rooms: [string, string], dir: string, kind = observerKind()): Promise<RoomsObserver> {
+  if (kind === 'pulse') {
+    const o = await startRoomObserver(ns, rooms, dir);
+    return {
+      kind,
+      env: o.env,
+      record() {
+        const r = o.record();
+        return { stop: async () => roomErrors(await r.stop()) };
+      },
+      stop: () => o.stop(),
+    };
+  }
+  const conf = writeTrueDacConf(
+    dir,
+    rooms.map((name) => ({ name })),
+  );
+  return {
+    kind,
+    env: { ALSA_CONFIG_PATH: conf },
+    record() {
+      const from = trueNowNs();
+      return {
+        stop: async () => dacErrors(readRoom(dir, rooms[0]), readRoom(dir, rooms[1]), from, trueNowNs()),
+      };
+    },
+    stop: async () => undefined,
+  };
+}
