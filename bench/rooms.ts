@@ -1,10 +1,16 @@
 // Rooms in sync in TRUE time, side by side with Snapcast (issue 10): `npm run bench -- rooms [--json] [--quick]`.
 //
-// Every scenario: a fresh namespace and a fresh observer (test/helpers/room-observer.ts: one
-// PulseAudio on the unshifted clock, room A into the left channel, room B into the right, recorded
-// together and cross-correlated window by window: the error is what a listener between the two
-// rooms would hear, in true time, never a device's record). Devices are separate processes, each
-// clock shifted from outside by libfaketime, each behind its own impaired link (rooms-net.ts).
+// Every scenario: a fresh namespace and a fresh observer on the unshifted clock, the error being
+// what a listener between the two rooms would hear, in true time, never a device's record
+// (test/helpers/rooms-observer.ts; ROOMS_OBSERVER picks it):
+//   true-dac  (default) each room's ALSA PCM is a DAC stand-in paced and recorded on the true
+//             CLOCK_MONOTONIC (test/helpers/true-dac/: exact snd_pcm_delay like a hardware DAC,
+//             each run's true start recorded); the rooms' recordings are cross-correlated
+//   pulse     one PulseAudio, room A into the left channel, room B into the right, its monitor
+//             recorded and cross-correlated; its streams' delay estimates settle over ~10 s and
+//             were the floor (0.16–0.8 ms p99): kept for comparison
+// Devices are separate processes, each clock shifted from outside by libfaketime, each behind its
+// own impaired link (rooms-net.ts).
 //   shifted   wired links (0.2 ms jitter); hub +1.5 s +30 ppm, source −3 ms −100 ppm, player A
 //             +2 ms +200 ppm, player B joins with +3 s −150 ppm: true_sync_p99/max_us, join_to_sync_s,
 //             clock_queries_per_min (A's queries counted at its relay, once settled)
@@ -205,6 +211,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
   const loadBefore = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();
   const report = (name: string, o: Outcome) => {
     log(`  error B − A, median µs per 5 s after B joined: ${course(o.errs, o.bJoin, 5)}`);
+    log(`  the first 12 s, per 0.5 s: ${course(o.errs.filter((e) => e.wallMs < o.bJoin + 12_000), o.bJoin, 0.5)}`);
     const w = steady(o.errs, o.bJoin + t.settleS * 1000, o.end);
     log(
       `  steady window (${w.n} readings, ${w.missingPct.toFixed(1)} % without a reading): p99 ${w.p99.toFixed(1)} µs, max ${w.max.toFixed(1)} µs`,
@@ -342,7 +349,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     console.log(
       `\nclock shifts: hub ${fmtOffset(SHIFTS.hub.offsetS)} s ${SHIFTS.hub.ppm} ppm, source ${fmtOffset(SHIFTS.source.offsetS)} s ${SHIFTS.source.ppm} ppm, A ${fmtOffset(SHIFTS.a.offsetS)} s +${SHIFTS.a.ppm} ppm, B ${fmtOffset(SHIFTS.b.offsetS)} s ${SHIFTS.b.ppm} ppm; run ${t.runS} s after B joined, steady from ${t.settleS} s`,
     );
-    console.log(`load average before ${loadBefore}, after ${loadAfter} (2 cores; shared machine)`);
+    console.log(`observer ${observerKind()}; load average before ${loadBefore}, after ${loadAfter} (2 cores; shared machine)`);
   }
   // NaN (a scenario that could not run, e.g. the house clock not built in) fails the bench run.
   return figures;
