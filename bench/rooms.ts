@@ -134,7 +134,9 @@ async function hearthRun(
     : o.trueClocks
       ? { hub: null, source: null, a: null, b: null }
       : SHIFTS;
-  const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log, ...shifts });
+  // Into a DAC a player keeps its default queue (output.bufferMs 40 ms); PulseAudio needs ~200 ms queued to start a stream.
+  const bufferMs = c.observer.kind === 'true-dac' ? 40 : 200;
+  const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log, bufferMs, ...shifts });
   const rec = c.observer.record();
   try {
     await sleep(1000);
