@@ -162,6 +162,7 @@ async function hearthRun(
     const end = Date.now();
     const errs = await rec.stop();
     const { states, events } = await house.stop();
+    if (c.observer.describe) log(`  the DACs: ${c.observer.describe()}`);
     if (o.step) {
       // Player B's events around its sink restart, for the record (what it said happened).
       for (const e of events.filter((x) => x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000)) {

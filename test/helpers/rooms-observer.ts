@@ -9,7 +9,7 @@
 // Either way the devices only see an ALSA config (ALSA_CONFIG_PATH) naming pcm.<room>.
 import type { Netns } from './netns.ts';
 import { startRoomObserver, roomErrors, type RoomError } from './room-observer.ts';
-import { writeTrueDacConf, readRoom, dacErrors, trueNowNs } from './true-dac/true-dac.ts';
+import { writeTrueDacConf, readRoom, dacErrors, trueNowNs, type DacRun } from './true-dac/true-dac.ts';
 
 export type ObserverKind = 'true-dac' | 'pulse';
 
@@ -19,6 +19,8 @@ export interface RoomsObserver {
   env: Record<string, string>;
   /** Starts observing; stop() gives room B minus room A, window by window, in true time. */
   record(): { stop(): Promise<RoomError[]> };
+  /** What the observer saw of the rooms' DACs, for the log (the true DAC: its runs and the gaps between them). */
+  describe?(): string;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,18 @@ export async function startRoomsObserver(ns: Netns, rooms: [string, string], dir
         stop: async () => dacErrors(readRoom(dir, rooms[0]), readRoom(dir, rooms[1]), from, trueNowNs()),
       };
     },
+    describe: () => rooms.map((r) => `${r}: ${describeRuns(readRoom(dir, r))}`).join('; '),
     stop: async () => undefined,
   };
+}
+
+/** A room's DAC runs: how many, and the silences between them (an underrun, a sink restart). */
+function describeRuns(runs: readonly DacRun[]): string {
+  const gaps: string[] = [];
+  for (let i = 1; i < runs.length; i++) {
+    const prev = runs[i - 1]!;
+    const endNs = prev.t0Ns + (prev.frames.length / prev.rate) * 1e9;
+    gaps.push(((runs[i]!.t0Ns - endNs) / 1e6).toFixed(1));
+  }
+  return `${runs.length} DAC run${runs.length === 1 ? '' : 's'}${gaps.length ? ` (gaps, ms: ${gaps.slice(0, 20).join(' ')}${gaps.length > 20 ? ' …' : ''})` : ''}`;
 }
