@@ -40,8 +40,6 @@ export interface HearthRun {
   dir: string;
   /** The true-time observer's environment for every device (its ALSA config naming pcm.<room>). */
   observer: { env: Record<string, string> };
-  /** The players' output.bufferMs (default 200 ms, for PulseAudio; a DAC takes the player's default, 40 ms). */
-  bufferMs?: number;
   noise: string;
   /** Link profile toward each device (down) and from it (up). */
   down: Profile;
@@ -118,7 +116,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
       format: { rate: 48000, channels: 2, payloadType: 127 },
       latencyMs: LATENCY_MS,
       sapListen: false,
-      output: { device: room, bufferMs: r.bufferMs ?? BUFFER_MS },
+      output: { device: room, bufferMs: BUFFER_MS },
     },
   });
 

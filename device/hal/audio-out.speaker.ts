@@ -42,8 +42,6 @@ export interface SpeakerSinkOptions extends AudioSinkOptions {
 
 /** Open this long, a sink whose process dies is restarted without waiting for the backoff (ms). */
 const STABLE_MS = 5000;
-/** How far past its last reading the DAC is taken to have kept playing, for the queue depth (a reading is due every 30–50 ms). */
-const EXTRAPOLATE_MS = 250;
 
 export function createSpeakerSink(opts: SpeakerSinkOptions): AudioSink {
   return new SpeakerSink(opts);
@@ -63,8 +61,6 @@ class SpeakerSink implements AudioSink {
   /** Frames the DAC has played (accepted − delay) at `consumedWall`, from the last delay reading; null: no reading (fallback). */
   private consumedByDelay: number | null = null;
   private consumedWall = 0;
-  /** The last two readings showed the DAC playing (a PulseAudio stream still prebuffering does not). */
-  private dacRunning = false;
   private pendingSince: number | null = null;
   private openedAt = 0;
   /** The child reads snd_pcm_delay (the patched addon): the position comes from those readings only. */
@@ -190,7 +186,6 @@ class SpeakerSink implements AudioSink {
     this.pendingSince = null;
     this.consumedByDelay = null;
     this.consumedWall = this.acceptedWall;
-    this.dacRunning = false;
     this.lossRun = undefined;
     this.o.log.info(`audio device ${this.device} open`, { epoch: this.epoch });
     if (wasLost) this.listeners.restored(this.o.clock.now() - this.lostAtMs);
@@ -219,10 +214,8 @@ class SpeakerSink implements AudioSink {
     if (busy) return; // a reading skipped: the position stays what the last reading said
     if (delay !== null) {
       // Never backwards (rule 4), never beyond what was accepted.
-      const before = this.consumedByDelay;
       this.consumedByDelay = Math.min(this.accepted, Math.max(this.consumedByDelay ?? 0, this.accepted - delay));
       this.consumedWall = wallMs;
-      this.dacRunning = before !== null && this.consumedByDelay > before;
     } else if (bytes > 0) {
       this.acceptedWall = wallMs;
     }
@@ -271,24 +264,7 @@ class SpeakerSink implements AudioSink {
     if (this.st === 'closed' || this.st === 'opening') return 0;
     const slack = Math.round(this.format!.rate * 0.02);
     const depth = this.st === 'lost' ? Math.round((this.format!.rate * LOST_LEAD_MS) / 1000) : this.bufferFrames + slack;
-    return Math.max(0, depth - (this.written - this.consumedNow()));
-  }
-
-  /**
-   * Frames the DAC has played by now, for the writer's queue depth: the last reading's count run
-   * on at the nominal rate since it was taken (a DAC does not stop between readings), once two
-   * readings have shown it playing, at most EXTRAPOLATE_MS past it and never past what was
-   * written (a PulseAudio stream that has not started yet is not run on: it would be overfilled). position() stays the reading itself
-   * (the DAC clock's input). Counting only the last reading kept up to a report interval (30–50
-   * ms, more when a reading is skipped as busy) less queued than bufferMs: with the default 40 ms
-   * a true-time DAC (test/helpers/true-dac) ran dry 12–74 times a minute in the rooms bench while
-   * the player's state said 0 underruns.
-   */
-  private consumedNow(): number {
-    const pos = this.position();
-    if (this.st !== 'open' || this.consumedByDelay === null || !this.dacRunning) return pos.framesConsumed;
-    const ms = Math.min(EXTRAPOLATE_MS, Math.max(0, this.o.clock.wall() - pos.wallMs));
-    return Math.min(this.written, pos.framesConsumed + Math.floor((ms * this.format!.rate) / 1000));
+    return Math.max(0, depth - (this.written - this.position().framesConsumed));
   }
 
   write(block: Int16Array, _meta: BlockMeta): void {
