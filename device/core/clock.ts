@@ -31,10 +31,11 @@ export interface Clock {
   setInterval(fn: () => void, ms: number): TimerHandle;
   clearInterval(handle: TimerHandle | undefined): void;
   /**
-   * Present on a house clock only: whether wall() is house time yet. Absent, wall() is trusted as
-   * shared (a disciplined OS clock, or virtual time in tests), as before the house clock.
+   * Present on a house clock only: whether wall() is house time yet. Absent, or undefined (the
+   * runtime's clock while its house clock is off), wall() is trusted as shared (a disciplined OS
+   * clock, or virtual time in tests), as before the house clock.
    */
-  sync?(): ClockSync;
+  sync?(): ClockSync | undefined;
 }
 
 /** The process's real clocks: `performance.now()` (monotonic) and `performance.timeOrigin`-anchored wall time. */

@@ -139,6 +139,47 @@ test('the reference restarting 2 s off: a counted jump, one step, house time fol
   await h.hc.stop();
 });
 
+test('a new reference (retarget, a config change): the last estimate is served until it locks, then house time moves to it', async () => {
+  const h = await house();
+  await h.run(30_000);
+  // A second reference, 2 s ahead of the first, not answering yet.
+  const ref2 = h.net.addHost({ address: '10.0.0.3', ppm: -40, rxLagMs: 0.05 });
+  const anchorMs = h.server.houseAt(h.ref.clock.now()) + 2000 - ref2.clock.now();
+  const server2 = new ClockServer({ stack: ref2.udp, clock: ref2.clock, port: 123, anchorMs });
+  const err2Us = () => (h.hc.wall() - server2.houseAt(ref2.clock.now())) * 1000;
+  const queries = h.hc.sync().queries;
+  await h.hc.retarget({ server: '10.0.0.3', port: 123 });
+  let last = h.hc.wall();
+  await h.run(5000, () => {
+    const w = h.hc.wall();
+    assert.ok(w > last, 'house time runs on, never backwards, while the new reference is silent');
+    last = w;
+  });
+  let s = h.hc.sync();
+  assert.is(s.state, 'stale', 'serving the last estimate');
+  assert.is(s.reference, '10.0.0.3:123');
+  assert.ok(Math.abs(h.errUs()) < 100, `still on the old reference's time: ${h.errUs().toFixed(1)} µs`);
+  assert.ok(s.uncertaintyUs! < 1000 && s.lastReachedS! >= 4.9, JSON.stringify(s));
+  assert.ok(s.queries > queries, 'query counts run on across the switch');
+  await server2.start();
+  await h.run(3000);
+  s = h.hc.sync();
+  assert.is(s.state, 'locked');
+  assert.ok(Math.abs(err2Us()) < 100, `on the new reference's time: ${err2Us().toFixed(1)} µs`);
+  assert.is(s.steps, 1, 'the 2 s difference is stepped once');
+  assert.equal(
+    h.events.map((e) => e.type),
+    ['lock', 'switch', 'lock', 'step'],
+  );
+  // The same target again changes nothing (no new client, no event).
+  const c = h.hc.client;
+  await h.hc.retarget({ server: '10.0.0.3', port: 123 });
+  assert.is(h.hc.client, c);
+  assert.is(h.events.length, 4);
+  await h.hc.stop();
+  await server2.stop();
+});
+
 test('garbage and lying replies are counted and never followed', async () => {
   const h = await house();
   await h.run(10_000);
