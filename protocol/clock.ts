@@ -78,6 +78,11 @@ export const ClockStatusFields = {
   faults: Type.Integer({ description: "replies refused (garbage, unexpected, kiss-o'-death, unsynchronised, inconsistent) and timeouts" }),
   jumps: Type.Integer({ description: 'times the reference itself jumped (restart, step) and was re-locked' }),
   steps: Type.Integer({ description: 'times house time was stepped instead of slewed after the first lock' }),
+  reason: Type.Optional(
+    Type.String({
+      description: "off: why no house clock runs (clock.enabled is false, or an injected clock without a UDP stack: a simulation's roles then use that clock's own wall time)",
+    }),
+  ),
 };
 export const ClockStatus = Obj(ClockStatusFields, { description: 'the house clock this role runs on' });
 export type ClockStatus = Static<typeof ClockStatus>;

@@ -8,6 +8,10 @@
 // - enabled again: a new house clock starts (first lock steps, as at boot);
 // - maxUncertaintyUs: only what sync() reports.
 // A change whose server name does not resolve is refused by prepare() before anything moves.
+// While no house clock runs, status() says why (state 'off', `reason`): `clock.enabled` false, or
+// an injected base clock (a simulation, a test) with no UDP stack to reach a reference, which is
+// also logged as a warning: the roles then run on that clock's own wall(), and rooms are as far
+// apart as its offsets (how the demo house once lost its house clock unnoticed).
 // Its lock, steps, jumps, outages and switches are published on hearth/<id>/event/clock.
 import { lookup } from 'node:dns/promises';
 import type { DeviceConfig } from '../../protocol/index.ts';
@@ -47,8 +51,14 @@ export interface RuntimeClockDeps {
   resolve?: (host: string) => Promise<string>;
 }
 
+/** Why no house clock runs (status().reason). */
+export const OFF_BY_CONFIG = 'clock.enabled is false';
+export const OFF_NO_UDP =
+  "an injected clock without a UDP stack (hal.udp): no way to reach a reference; roles use the injected clock's wall()";
+
 export class RuntimeClock implements Clock {
   private house: HouseClock | undefined;
+  private offReason: string | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -84,6 +94,13 @@ export class RuntimeClock implements Clock {
     return this.house?.sync();
   }
 
+  /** For the device's telemetry: sync(), or while no house clock runs, state 'off' and why. */
+  status(): ClockSync {
+    return (
+      this.house?.sync() ?? { state: 'off', reference: 'none', queries: 0, faults: 0, jumps: 0, steps: 0, reason: this.offReason ?? OFF_BY_CONFIG }
+    );
+  }
+
   /** The running house clock, if any. */
   get houseClock(): HouseClock | undefined {
     return this.house;
@@ -116,6 +133,7 @@ export class RuntimeClock implements Clock {
 
   private async applyTarget(config: DeviceConfig): Promise<void> {
     if (config.clock?.enabled === false) {
+      this.offReason = OFF_BY_CONFIG;
       if (!this.house) return;
       const h = this.house;
       this.house = undefined;
@@ -123,7 +141,12 @@ export class RuntimeClock implements Clock {
       this.event('switch', `house clock off (clock.enabled false): players and sources use this device's OS wall clock`);
       return;
     }
-    if (this.d.injectedClock && !this.d.hal.udp) return;
+    if (this.d.injectedClock && !this.d.hal.udp) {
+      if (this.offReason !== OFF_NO_UDP) this.log.warn(`no house clock: ${OFF_NO_UDP}`);
+      this.offReason = OFF_NO_UDP;
+      return;
+    }
+    this.offReason = undefined;
     const t = targetOf(config);
     if (this.house) {
       await this.house.retarget(t);

@@ -182,7 +182,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     clock,
     link: currentLink,
     roles: () => supervisor.telemetry(),
-    houseClock: () => house.sync(),
+    houseClock: () => house.status(),
   });
 
   let queue: Promise<unknown> = Promise.resolve();

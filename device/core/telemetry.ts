@@ -35,7 +35,7 @@ export class TelemetryPublisher {
         load1: Math.round(loadavg()[0]! * 100) / 100,
         ...(temp !== undefined ? { temperatureC: temp } : {}),
         roles: this.d.roles(),
-        clock: this.d.houseClock?.(), // left out by JSON.stringify while the house clock is off
+        ...(this.d.houseClock ? { clock: this.d.houseClock() } : {}),
       }),
       { qos: 0 },
     );
