@@ -67,7 +67,15 @@ export const ClockState = Type.Union(
 export const ClockStatusFields = {
   state: ClockState,
   reference: Type.String({ description: 'the reference in use, host:port' }),
-  offsetMs: Type.Optional(Type.Number({ description: "house time minus this device's OS wall clock (ms)" })),
+  offsetMs: Type.Optional(
+    Type.Number({ description: "house time minus this device's OS wall clock (ms; read through the OS clock's whole milliseconds, so ±1 ms)" }),
+  ),
+  monoOffsetUs: Type.Optional(
+    Type.Integer({
+      description:
+        "house time minus this device's monotonic clock (CLOCK_MONOTONIC; an injected clock's now() in simulations), µs: what wall() serves, to the µs, with no OS clock read; its change over time is the house clock's own correction",
+    }),
+  ),
   uncertaintyUs: Type.Optional(
     Type.Number({ description: 'about 95 % bound of the house time estimate (± µs), growing while the reference is silent' }),
   ),

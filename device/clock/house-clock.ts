@@ -35,6 +35,8 @@ export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'o
   maxUncertaintyUs?: number;
   /** The OS wall clock, for the reported offset (default: base.wall()). */
   osWall?: () => number;
+  /** CLOCK_MONOTONIC (ms) at base.now() = 0, for monoOffsetUs (default 0: relative to base.now()). */
+  monoOriginMs?: number;
   /** Events worth publishing: lock, step, jump, lost, back, switch (retarget). */
   onEvent?(type: HouseClockEvent, message: string): void;
 }
@@ -210,6 +212,7 @@ export class HouseClock implements Clock {
       state,
       reference: c.reference,
       ...(this.served ? { offsetMs: Math.round((this.houseAt(now) - osWall()) * 1000) / 1000 } : {}),
+      ...(this.served ? { monoOffsetUs: Math.round((this.houseAt(now) - now - (this.o.monoOriginMs ?? 0)) * 1000) } : {}),
       ...(unc !== undefined && Number.isFinite(unc) ? { uncertaintyUs: Math.round(unc * 10) / 10 } : {}),
       ...(lastReached !== undefined ? { lastReachedS: Math.round((now - lastReached) / 100) / 10 } : {}),
       ...(this.served ? { ratePpm: Math.round(this.served.r * 1e8) / 100 } : {}),

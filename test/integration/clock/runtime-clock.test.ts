@@ -45,6 +45,9 @@ test("a device locks to the hub's house time and publishes its clock; the hub sa
   assert.ok(Math.abs(c.offsetMs) < 50, `house − OS clock ${c.offsetMs} ms (the hub anchors on this machine's clock)`);
   assert.ok(c.uncertaintyUs > 0 && c.uncertaintyUs < 10_000, `±${c.uncertaintyUs} µs`);
   assert.ok(c.lastReachedS < 3 && c.queries >= 4 && c.jumps === 0 && c.steps === 0, JSON.stringify(c));
+  // House time minus CLOCK_MONOTONIC, in µs: this machine's realtime − monotonic, as the hub anchors there.
+  const realMinusMonoUs = Date.now() * 1000 - Number(process.hrtime.bigint()) / 1000;
+  assert.ok(Number.isInteger(c.monoOffsetUs) && Math.abs(c.monoOffsetUs - realMinusMonoUs) < 50_000, `${c.monoOffsetUs} vs ${realMinusMonoUs}`);
   const lock = ctl.seen('hearth/kitchen/event/clock').find((e) => e.payload.type === 'lock');
   assert.ok(lock, 'a lock event');
   assert.match(lock!.payload.message, /locked to 127\.0\.0\.1/);

@@ -102,6 +102,26 @@ test('an OS clock step moves neither house time nor its rate; the reported offse
   await h.hc.stop();
 });
 
+test('monoOffsetUs: house time minus the monotonic clock to the µs, as wall() serves it, tracking the true offset', async () => {
+  const h = await house();
+  await h.run(20_000);
+  const seen: number[] = [];
+  await h.run(10_000, (t) => {
+    if (t % 500 !== 0) return;
+    const s = h.hc.sync();
+    const served = (h.hc.wall() - h.dev.clock.now()) * 1000;
+    assert.ok(Math.abs(s.monoOffsetUs! - served) <= 0.5, `${s.monoOffsetUs} µs reported, ${served.toFixed(2)} served`);
+    const truth = (h.server.houseAt(h.ref.clock.now()) - h.dev.clock.now()) * 1000;
+    assert.ok(Math.abs(s.monoOffsetUs! - truth) < 100, `${s.monoOffsetUs} µs reported, ${truth.toFixed(1)} true`);
+    seen.push(s.monoOffsetUs!);
+  });
+  // The house clock's own correction shows below a millisecond: the device's crystal is 225 ppm
+  // slower than the reference's, 112.5 µs per 500 ms, which whole milliseconds would not show.
+  const steps = seen.slice(1).map((v, i) => v - seen[i]!);
+  for (const d of steps) assert.ok(Math.abs(d - 112.5) < 5, `change per 500 ms ${d} µs`);
+  await h.hc.stop();
+});
+
 test('reference lost: the last estimate is kept and reported stale with its age; back: locked again', async () => {
   const h = await house();
   await h.run(60_000);
