@@ -35,8 +35,6 @@ export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'o
   maxUncertaintyUs?: number;
   /** The OS wall clock, for the reported offset (default: base.wall()). */
   osWall?: () => number;
-  /** CLOCK_MONOTONIC (ms) at base.now() = 0, for monoOffsetUs (default 0: relative to base.now()). */
-  monoOriginMs?: number;
   /** Events worth publishing: lock, step, jump, lost, back, switch (retarget). */
   onEvent?(type: HouseClockEvent, message: string): void;
 }
@@ -139,6 +137,9 @@ export class HouseClock implements Clock {
   clearInterval(h: TimerHandle | undefined): void {
     this.base.clearInterval(h);
   }
+  monotonicOriginMs(): number | undefined {
+    return this.base.monotonicOriginMs?.();
+  }
 
   /** True once house time is served (the first lock happened). */
   get synced(): boolean {
@@ -212,7 +213,8 @@ export class HouseClock implements Clock {
       state,
       reference: c.reference,
       ...(this.served ? { offsetMs: Math.round((this.houseAt(now) - osWall()) * 1000) / 1000 } : {}),
-      ...(this.served ? { monoOffsetUs: Math.round((this.houseAt(now) - now - (this.o.monoOriginMs ?? 0)) * 1000) } : {}),
+      // CLOCK_MONOTONIC for a real base clock; an injected one's now() otherwise.
+      ...(this.served ? { monoOffsetUs: Math.round((this.houseAt(now) - now - (this.base.monotonicOriginMs?.() ?? 0)) * 1000) } : {}),
       ...(unc !== undefined && Number.isFinite(unc) ? { uncertaintyUs: Math.round(unc * 10) / 10 } : {}),
       ...(lastReached !== undefined ? { lastReachedS: Math.round((now - lastReached) / 100) / 10 } : {}),
       ...(this.served ? { ratePpm: Math.round(this.served.r * 1e8) / 100 } : {}),

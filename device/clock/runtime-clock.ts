@@ -36,21 +36,6 @@ export function referenceOf(config: DeviceConfig): { server: string; port: numbe
 
 const resolveV4 = async (host: string) => (/^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host, { family: 4 })).address);
 
-/**
- * CLOCK_MONOTONIC (ms) at performance.now() = 0 (RealClock.now()), from the closest-bracketed of
- * a few paired reads (a read preempted between the two is off by the preemption).
- */
-export function monotonicOriginMs(): number {
-  let best = { width: Infinity, origin: 0 };
-  for (let i = 0; i < 5; i++) {
-    const a = performance.now();
-    const mono = Number(process.hrtime.bigint()) / 1e6;
-    const b = performance.now();
-    if (b - a < best.width) best = { width: b - a, origin: mono - (a + b) / 2 };
-  }
-  return best.origin;
-}
-
 /** What the config asks of the house clock; undefined: off. */
 function targetOf(config: DeviceConfig): Required<Pick<HouseClockTarget, 'server' | 'port' | 'maxUncertaintyUs'>> & HouseClockTarget {
   return { ...referenceOf(config), pollMs: config.clock?.pollMs, maxUncertaintyUs: config.clock?.maxUncertaintyUs ?? 500 };
@@ -103,6 +88,9 @@ export class RuntimeClock implements Clock {
   }
   clearInterval(h: TimerHandle | undefined): void {
     this.base.clearInterval(h);
+  }
+  monotonicOriginMs(): number | undefined {
+    return this.base.monotonicOriginMs?.();
   }
   /** The house clock's status while it runs; undefined while it is off (wall() trusted as shared). */
   sync(): ClockSync | undefined {
@@ -171,9 +159,8 @@ export class RuntimeClock implements Clock {
       stack: await openUdp({}, { clock: this.base, log: this.log, hal: this.d.hal }),
       ...t,
       resolve: this.d.resolve ?? resolveV4,
-      // The OS wall clock read fresh (RealClock.wall() is fixed at process start), for the reported
-      // offset; CLOCK_MONOTONIC's origin, for monoOffsetUs.
-      ...(this.d.injectedClock ? {} : { osWall: () => Date.now(), monoOriginMs: monotonicOriginMs() }),
+      // The OS wall clock read fresh (RealClock.wall() is fixed at process start), for the reported offset.
+      ...(this.d.injectedClock ? {} : { osWall: () => Date.now() }),
       onEvent: (type, message) => this.event(type, message),
     });
     this.house = house;

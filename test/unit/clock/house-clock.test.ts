@@ -2,6 +2,9 @@
 // reference host, HouseClocks on devices whose crystals and OS clocks are off. Errors are taken
 // against the reference's house time at the same TRUE instant (the simulation's base clock).
 import { test } from 'uvu';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../../device/core/clock.ts';
 import { SimNetwork, type LinkProfile } from '../../../device/hal/udp.sim.ts';
@@ -198,6 +201,40 @@ test('a new reference (retarget, a config change): the last estimate is served u
   assert.is(h.events.length, 4);
   await h.hc.stop();
   await server2.stop();
+});
+
+test("hearth's server restarting in the same boot keeps its timescale (saved anchor): no jump, even across an OS clock step", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-anchor-'));
+  const persist = { file: join(dir, 'ntp-anchor.json'), bootId: 'boot-1', monoOriginMs: 0 };
+  try {
+    const h = await house();
+    await h.server.stop();
+    const first = new ClockServer({ stack: h.ref.udp, clock: h.ref.clock, port: 123, persist });
+    await first.start();
+    assert.is(first.anchoredFrom, 'os-clock');
+    await h.run(30_000);
+    const houseBefore = first.houseAt(h.ref.clock.now());
+    await first.stop();
+    h.ref.clock.stepWall(2000); // the hub's OS clock stepped while it was down
+    const again = new ClockServer({ stack: h.ref.udp, clock: h.ref.clock, port: 123, persist });
+    await again.start();
+    assert.is(again.anchoredFrom, 'saved');
+    assert.ok(Math.abs(again.houseAt(h.ref.clock.now()) - houseBefore) < 1e-6, 'the same timescale');
+    await h.run(10_000);
+    const s = h.hc.sync();
+    assert.is(s.jumps, 0);
+    assert.is(s.steps, 0);
+    assert.ok(Math.abs((h.hc.wall() - again.houseAt(h.ref.clock.now())) * 1000) < 100);
+    await again.stop();
+    // Another boot: CLOCK_MONOTONIC restarted, the saved value means nothing; the OS clock it is.
+    const rebooted = new ClockServer({ stack: h.ref.udp, clock: h.ref.clock, port: 123, persist: { ...persist, bootId: 'boot-2' } });
+    assert.is(rebooted.anchoredFrom, 'os-clock');
+    assert.match(rebooted.anchorNote!, /another boot/);
+    assert.ok(Math.abs(rebooted.houseAt(h.ref.clock.now()) - h.ref.clock.wall()) < 1e-6);
+    await h.hc.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('garbage and lying replies are counted and never followed', async () => {
