@@ -2,7 +2,8 @@
 // the kernel, initramfs and DTB out of its FAT, and boot it in qemu-system-aarch64 with user-mode
 // networking restricted to explicit forwards (the guest reaches nothing but the host's broker).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../device/image/build.ts';
 import { readPartitionTable, bootPartition, MTOOLS_ENV } from '../../device/image/partitions.ts';
@@ -12,22 +13,52 @@ export const repo = new URL('../../', import.meta.url).pathname;
 export const cacheDir = join(repo, '.cache/image');
 export const testImage = join(cacheDir, 'test-hearth.img');
 
-/** Builds the test image unless HEARTH_TEST_IMAGE names one (or a fresh one is there already). */
+/**
+ * What the test image is built from: every tracked file under the folders the image takes
+ * (images/, device/, protocol/, the build scripts and the lock file), as they are in the working
+ * tree. A test image built from another recipe is rebuilt, so a change to the base's hooks or to
+ * the runtime can never be "tested" on an image that predates it.
+ */
+export function recipeKey(): string {
+  const files = execFileSync('git', ['ls-files', '-z', '--', 'images', 'device', 'protocol', 'scripts', 'package-lock.json'], {
+    cwd: repo,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean)
+    .sort();
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(`${f}\n`);
+    if (existsSync(join(repo, f))) h.update(readFileSync(join(repo, f)));
+  }
+  h.update(process.env.HEARTH_SUITE ?? '').update(process.env.HEARTH_MIRROR ?? '');
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Builds the test image unless HEARTH_TEST_IMAGE names one, or one built from this very recipe is there already. */
 export async function ensureImage(): Promise<string> {
   if (process.env.HEARTH_TEST_IMAGE) return process.env.HEARTH_TEST_IMAGE;
-  const dist = join(repo, 'dist/hearth.js');
+  const key = recipeKey();
+  const keyFile = `${testImage}.key`;
   const fresh =
     existsSync(testImage) &&
-    existsSync(dist) &&
-    statSync(testImage).mtimeMs > statSync(dist).mtimeMs &&
-    process.env.HEARTH_TEST_REBUILD !== '1';
-  if (fresh) return testImage;
+    existsSync(keyFile) &&
+    readFileSync(keyFile, 'utf8').trim() === key &&
+    process.env.HEARTH_TEST_REBUILD !== '1' &&
+    !process.env.HEARTH_TEST_DIST;
+  if (fresh) {
+    console.log(`[image] reusing ${testImage} (recipe ${key})`);
+    return testImage;
+  }
+  rmSync(keyFile, { force: true });
   const t0 = performance.now();
   // HEARTH_TEST_DIST: a runtime bundle to use instead of building dist/ (e.g. one with extra commands).
   const distDir = process.env.HEARTH_TEST_DIST;
   const r = await buildImage({ repo, out: testImage, dac: 'hifiberry-dac', log: createLogger({ format: 'pretty' }), cacheDir, distDir });
+  if (!distDir) writeFileSync(keyFile, `${key}\n`);
   console.log(
-    `[image] built ${testImage} in ${((performance.now() - t0) / 1000).toFixed(0)} s (base ${r.baseCached ? 'cached' : 'built'}); steps: ${r.steps.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join(', ')}`,
+    `[image] built ${testImage} (recipe ${key}) in ${((performance.now() - t0) / 1000).toFixed(0)} s (base ${r.baseKey} ${r.baseCached ? 'cached' : 'built'}); steps: ${r.steps.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join(', ')}`,
   );
   return testImage;
 }
