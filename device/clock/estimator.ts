@@ -74,10 +74,6 @@ export interface EstimatorOptions {
   maxDelayMs?: number;
   /** The offset from the legs' envelopes: the mean of this many least-delayed values of each leg (0: the weighted mean of θ). */
   envelope?: number;
-  /** The rate from the legs' convex hulls (see hullRate) once the window spans hullMinSpanMs, where the median excess round trip is ≥ hullJitterMs. */
-  hullRate?: boolean;
-  hullMinSpanMs?: number;
-  hullJitterMs?: number;
 }
 
 interface Sample {
@@ -111,9 +107,6 @@ export class ClockEstimator {
       jumpConfirm: o.jumpConfirm ?? 3,
       maxDelayMs: o.maxDelayMs ?? 1000,
       envelope: o.envelope ?? 3,
-      hullRate: o.hullRate ?? true,
-      hullMinSpanMs: o.hullMinSpanMs ?? 10_000,
-      hullJitterMs: o.hullJitterMs ?? 1,
     };
   }
 
@@ -234,43 +227,6 @@ export class ClockEstimator {
     return (a + b) / (2 * k);
   }
 
-  /**
-   * The rate from the legs' envelopes (Moon, Skelly, Towsley 1999, "Estimation and removal of clock
-   * skew from network delay measurements"): the up values (t2 − t1 = offset + request delay) lie on
-   * or above a line of the true rate, at the request's delay floor; the line under all of them that
-   * is highest at the window's mean instant is the lower convex hull's edge spanning that instant.
-   * Likewise the down values (t3 − t4) from below. The rate is the mean of the two edges' slopes.
-   * With uniform jitter the floors' error shrinks as 1/n, where a least-squares slope of θ shrinks
-   * as 1/√n: on the Wi-Fi-like profile the weighted fit's rate wandered ±2 ppm over a 100 s window,
-   * ±100 µs at the window's end. Used only where the median excess round trip is ≥ hullJitterMs
-   * (1 ms): with µs of jitter the weighted fit's rate is already good to a fraction of a ppm, and an
-   * edge between two exchanges a few seconds apart carries their floors' noise. Virtual time, 8
-   * seeds, p99 from 10 to 120 s: Wi-Fi-like 150–294 µs → 134–216; wired 19–63 µs with the fit,
-   * 39–74 with the hulls. Undefined until the window spans hullMinSpanMs and holds 16 exchanges.
-   */
-  private hullRate(): number | undefined {
-    const n = this.samples.length;
-    if (n < 16) return undefined;
-    const sorted = [...this.samples].sort((a, b) => a.m - b.m);
-    if (sorted[n - 1]!.m - sorted[0]!.m < this.o.hullMinSpanMs) return undefined;
-    // The mean instant, as in Moon et al.'s linear programme (the highest line under the points at
-    // their mean). The middle of the span instead, and one exchange per second instead of the fast
-    // pace's crowd, were tried in virtual time (8 seeds, Wi-Fi-like): both worse (p99 up to 980 µs),
-    // since the crowd's envelope sits deeper than the slow pace's and tilts an edge between them.
-    let mMean = 0;
-    for (const s of sorted) mMean += s.m / n;
-    const up = edgeSlopeAt(
-      sorted.map((s) => ({ x: s.m, y: s.theta + s.delay / 2 })),
-      mMean,
-    );
-    const down = edgeSlopeAt(
-      sorted.map((s) => ({ x: s.m, y: -(s.theta - s.delay / 2) })),
-      mMean,
-    );
-    if (up === undefined || down === undefined) return undefined;
-    return (up - down) / 2;
-  }
-
   private refit(): void {
     const n = this.samples.length;
     if (n === 0) {
@@ -300,12 +256,7 @@ export class ClockEstimator {
       Sxy += w[i]! * dx * (s.theta - tBar);
     });
     const lambda = 1 / (this.o.ratePriorPpm * 1e-6) ** 2;
-    let r = Sxy / (Sxx + lambda);
-    // The hulls' rate where the jitter is ms (Wi-Fi-like): see hullRate().
-    if (this.o.hullRate && sigma0 >= this.o.hullJitterMs / 2) {
-      const h = this.hullRate();
-      if (h !== undefined) r = h;
-    }
+    const r = Sxy / (Sxx + lambda);
     let chi = 0;
     this.samples.forEach((s, i) => {
       chi += w[i]! * (s.theta - tBar - r * (s.m - mBar)) ** 2;
@@ -314,25 +265,4 @@ export class ClockEstimator {
     if (this.o.envelope > 0 && n >= 8) tBar = this.envelopeMid(r, mBar);
     this.fit = { mBar, tBar, r, invW: 1 / W, invS: 1 / (Sxx + lambda), scale, dmin };
   }
-}
-
-/** Slope of the lower convex hull's edge over `x` (points sorted by x; Andrew's monotone chain). */
-function edgeSlopeAt(pts: Array<{ x: number; y: number }>, x: number): number | undefined {
-  const hull: Array<{ x: number; y: number }> = [];
-  for (const p of pts) {
-    while (hull.length >= 2) {
-      const a = hull[hull.length - 2]!,
-        b = hull[hull.length - 1]!;
-      // b is above the segment a→p (or on it): not on the lower hull.
-      if ((b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x) <= 0) hull.pop();
-      else break;
-    }
-    hull.push(p);
-  }
-  for (let i = 1; i < hull.length; i++) {
-    const a = hull[i - 1]!,
-      b = hull[i]!;
-    if (a.x <= x && x <= b.x && b.x > a.x) return (b.y - a.y) / (b.x - a.x);
-  }
-  return undefined;
 }
