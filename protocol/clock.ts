@@ -68,7 +68,9 @@ export const ClockStatusFields = {
   state: ClockState,
   reference: Type.String({ description: 'the reference in use, host:port' }),
   offsetMs: Type.Optional(
-    Type.Number({ description: "house time minus this device's OS wall clock (ms; read through the OS clock's whole milliseconds, so ±1 ms)" }),
+    Type.Number({
+      description: "house time minus this device's OS wall clock (ms; read through the OS clock's whole milliseconds, so ±1 ms)",
+    }),
   ),
   monoOffsetUs: Type.Optional(
     Type.Integer({
@@ -88,7 +90,8 @@ export const ClockStatusFields = {
   steps: Type.Integer({ description: 'times house time was stepped instead of slewed after the first lock' }),
   reason: Type.Optional(
     Type.String({
-      description: "off: why no house clock runs (clock.enabled is false, or an injected clock without a UDP stack: a simulation's roles then use that clock's own wall time)",
+      description:
+        "off: why no house clock runs (clock.enabled is false, or an injected clock without a UDP stack: a simulation's roles then use that clock's own wall time)",
     }),
   ),
 };

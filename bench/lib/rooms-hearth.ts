@@ -228,7 +228,8 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
     procs.push(chrony);
     realtime(chrony.pid!);
   }
-  if (r.houseClock) r.log(`house time served by ${timeServer === 'chrony' ? 'chronyd (local stratum 10)' : "hearth's hub (Node NTP server)"}`);
+  if (r.houseClock)
+    r.log(`house time served by ${timeServer === 'chrony' ? 'chronyd (local stratum 10)' : "hearth's hub (Node NTP server)"}`);
   await linkFor('source', null);
   const source = device(
     'source',

@@ -37,7 +37,9 @@ export function loadAnchor(file: string, bootId: string): { houseMinusMonotonicM
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    return { why: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no saved timescale' : `saved timescale unreadable (${(e as Error).message})` };
+    return {
+      why: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no saved timescale' : `saved timescale unreadable (${(e as Error).message})`,
+    };
   }
   const s = raw as Partial<Saved>;
   if (typeof s?.bootId !== 'string' || typeof s.houseMinusMonotonicMs !== 'number' || !Number.isFinite(s.houseMinusMonotonicMs))

@@ -100,7 +100,15 @@ export class RuntimeClock implements Clock {
   /** For the device's telemetry: sync(), or while no house clock runs, state 'off' and why. */
   status(): ClockSync {
     return (
-      this.house?.sync() ?? { state: 'off', reference: 'none', queries: 0, faults: 0, jumps: 0, steps: 0, reason: this.offReason ?? OFF_BY_CONFIG }
+      this.house?.sync() ?? {
+        state: 'off',
+        reference: 'none',
+        queries: 0,
+        faults: 0,
+        jumps: 0,
+        steps: 0,
+        reason: this.offReason ?? OFF_BY_CONFIG,
+      }
     );
   }
 

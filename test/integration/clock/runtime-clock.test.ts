@@ -47,7 +47,10 @@ test("a device locks to the hub's house time and publishes its clock; the hub sa
   assert.ok(c.lastReachedS < 3 && c.queries >= 4 && c.jumps === 0 && c.steps === 0, JSON.stringify(c));
   // House time minus CLOCK_MONOTONIC, in µs: this machine's realtime − monotonic, as the hub anchors there.
   const realMinusMonoUs = Date.now() * 1000 - Number(process.hrtime.bigint()) / 1000;
-  assert.ok(Number.isInteger(c.monoOffsetUs) && Math.abs(c.monoOffsetUs - realMinusMonoUs) < 50_000, `${c.monoOffsetUs} vs ${realMinusMonoUs}`);
+  assert.ok(
+    Number.isInteger(c.monoOffsetUs) && Math.abs(c.monoOffsetUs - realMinusMonoUs) < 50_000,
+    `${c.monoOffsetUs} vs ${realMinusMonoUs}`,
+  );
   const lock = ctl.seen('hearth/kitchen/event/clock').find((e) => e.payload.type === 'lock');
   assert.ok(lock, 'a lock event');
   assert.match(lock!.payload.message, /locked to 127\.0\.0\.1/);
@@ -105,7 +108,10 @@ test('a clock config change applies live: same runtime and roles, the last estim
   assert.ok(Math.abs(v.aheadMs - 2000) < 50, `the role's wall() follows B: ${v.aheadMs} ms`);
   const types = ctl.seen('hearth/den/event/clock').map((e) => e.payload.type);
   assert.equal(types.slice(-3), ['switch', 'lock', 'step'], types.join(' '));
-  assert.match(ctl.seen('hearth/den/event/clock').at(-2)!.payload.message, new RegExp(`locked to 127\\.0\\.0\\.1:${bPort} \\(was 127\\.0\\.0\\.1:${a.port}\\)`));
+  assert.match(
+    ctl.seen('hearth/den/event/clock').at(-2)!.payload.message,
+    new RegExp(`locked to 127\\.0\\.0\\.1:${bPort} \\(was 127\\.0\\.0\\.1:${a.port}\\)`),
+  );
 
   // Refused: a server that does not resolve, and a port out of range. B stays in use.
   const revision = runtime.config().revision;

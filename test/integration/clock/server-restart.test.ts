@@ -30,7 +30,10 @@ async function serve(
   stepS: number,
 ): Promise<{ proc: ChildProcess; anchoredFrom: string; houseAtMono0: number }> {
   const env = { ...process.env, ...(stepS ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${stepS}`, DONT_FAKE_MONOTONIC: '1' } : {}) };
-  const proc = spawn(process.execPath, ['--import', 'tsx', PEER, 'serve', String(port), ...(file ? [file] : [])], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', PEER, 'serve', String(port), ...(file ? [file] : [])], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   procs.push(proc);
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
