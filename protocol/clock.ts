@@ -67,7 +67,17 @@ export const ClockState = Type.Union(
 export const ClockStatusFields = {
   state: ClockState,
   reference: Type.String({ description: 'the reference in use, host:port' }),
-  offsetMs: Type.Optional(Type.Number({ description: "house time minus this device's OS wall clock (ms)" })),
+  offsetMs: Type.Optional(
+    Type.Number({
+      description: "house time minus this device's OS wall clock (ms; read through the OS clock's whole milliseconds, so ±1 ms)",
+    }),
+  ),
+  monoOffsetUs: Type.Optional(
+    Type.Integer({
+      description:
+        "house time minus this device's monotonic clock (CLOCK_MONOTONIC; an injected clock's now() in simulations), µs: what wall() serves, to the µs, with no OS clock read; its change over time is the house clock's own correction",
+    }),
+  ),
   uncertaintyUs: Type.Optional(
     Type.Number({ description: 'about 95 % bound of the house time estimate (± µs), growing while the reference is silent' }),
   ),
@@ -78,6 +88,12 @@ export const ClockStatusFields = {
   faults: Type.Integer({ description: "replies refused (garbage, unexpected, kiss-o'-death, unsynchronised, inconsistent) and timeouts" }),
   jumps: Type.Integer({ description: 'times the reference itself jumped (restart, step) and was re-locked' }),
   steps: Type.Integer({ description: 'times house time was stepped instead of slewed after the first lock' }),
+  reason: Type.Optional(
+    Type.String({
+      description:
+        "off: why no house clock runs (clock.enabled is false, or an injected clock without a UDP stack: a simulation's roles then use that clock's own wall time)",
+    }),
+  ),
 };
 export const ClockStatus = Obj(ClockStatusFields, { description: 'the house clock this role runs on' });
 export type ClockStatus = Static<typeof ClockStatus>;

@@ -6,9 +6,13 @@
 //   each device's clock exchanges with the hub go through its relay's UDP link (up and down
 //   profiles separate: asymmetric delay), where they are counted on the wire.
 // MQTT (state, discovery) goes straight to the hub: it carries no timing.
+// House time (the devices' `clock` reference) is served as the image serves it: chronyd on the hub
+// (`local stratum 10`, `allow`, `-x`: it serves the hub's clock and never sets it), under the hub's
+// libfaketime shift. ROOMS_TIME_SERVER=hearth serves it with hearth's own Node server instead (the
+// hub role's `ntp`, for houses without chrony), for comparison. See startTimeServer().
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import type { Netns } from '../../test/helpers/netns.ts';
 import { tree } from '../../test/helpers/proc-stats.ts';
 import { imageRuntimeFlags } from './runtime-flags.ts';
@@ -55,6 +59,62 @@ export interface HearthRun {
   log(s: string): void;
   /** How to run `hearth` (default: the built bundle with the image's node flags; tests run the source through tsx). */
   cli?: string[];
+  /** What serves house time on the hub (default: ROOMS_TIME_SERVER, else chrony as on the image). */
+  timeServer?: TimeServer;
+}
+
+/** chrony: chronyd on the hub, as the image runs it; hearth: the hub role's own Node NTP server. */
+export type TimeServer = 'chrony' | 'hearth';
+
+/** The time server a run uses: `ROOMS_TIME_SERVER` (chrony | hearth), chrony when unset; anything else is refused. */
+export function timeServerFromEnv(env: NodeJS.ProcessEnv = process.env): TimeServer {
+  const v = env.ROOMS_TIME_SERVER ?? 'chrony';
+  if (v !== 'chrony' && v !== 'hearth') throw new Error(`ROOMS_TIME_SERVER=${v}: expected chrony or hearth`);
+  return v;
+}
+
+/**
+ * chronyd serving house time at 127.0.0.1:NTP_PORT in the bench's namespace, under the hub's clock
+ * shift (the hub box's clock is what it serves). Its kernel receive timestamps are on the true
+ * clock; chrony uses its own (shifted) reading instead when they disagree by that much: against a
+ * hub shifted +1.5 s, t3 − t2 of its replies measured 20–75 µs.
+ */
+const NTP_PROBE = `const s = require('node:dgram').createSocket('udp4');
+const q = Buffer.alloc(48); q[0] = 0x23;
+s.on('message', (m) => process.exit((m[0] & 7) === 4 && m[0] >> 6 !== 3 ? 0 : 1));
+s.send(q, Number(process.argv[1]), '127.0.0.1'); setTimeout(() => process.exit(1), 500);`;
+
+async function startChrony(r: HearthRun, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  try {
+    execFileSync('chronyd', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('chronyd not found (Debian package chrony; ROOMS_TIME_SERVER=hearth runs without it)');
+  }
+  const conf = join(r.dir, 'chrony.conf');
+  writeFileSync(
+    conf,
+    [
+      'local stratum 10',
+      'allow all',
+      'bindaddress 127.0.0.1',
+      `port ${NTP_PORT}`,
+      'cmdport 0',
+      `pidfile ${join(r.dir, 'chronyd.pid')}`,
+      '',
+    ].join('\n'),
+  );
+  const p = r.ns.spawn('chronyd', ['-x', '-d', '-u', 'root', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const log = tail(p);
+  // Up once it answers: an NTP client request (mode 3) gets a server reply (mode 4) that is synchronised.
+  for (const t0 = Date.now(); ; await sleep(100)) {
+    if (p.exitCode !== null || Date.now() - t0 > 10_000) throw new Error(`chronyd did not start serving:\n${log()}`);
+    try {
+      r.ns.exec(process.execPath, ['-e', NTP_PROBE, String(NTP_PORT)], { timeoutMs: 3000 });
+      return p;
+    } catch {
+      /* not yet */
+    }
+  }
 }
 
 export interface HearthDevices {
@@ -90,6 +150,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   const states: Record<string, any> = {};
   const events: Array<{ atMs: number; topic: string; msg: any }> = [];
   const cli = r.cli ?? [...imageRuntimeFlags(), CLI];
+  const timeServer = r.timeServer ?? timeServerFromEnv();
   const baseEnv = { ...process.env, ...r.observer.env, HEARTH_LOG_LEVEL: 'warn' };
   let relayPort = 46400;
   const device = (id: string, roles: Record<string, unknown>, shift: Shift | null, withRelay: boolean, stepFile?: string): ChildProcess => {
@@ -153,7 +214,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
         wsPort: 0,
         allowAnonymous: true,
         credentialsFile: join(r.dir, 'credentials.json'),
-        ntp: { enabled: r.houseClock, host: '127.0.0.1', port: NTP_PORT },
+        ntp: { enabled: r.houseClock && timeServer === 'hearth', host: '127.0.0.1', port: NTP_PORT },
       },
     },
     r.hub,
@@ -162,6 +223,13 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   for (const t0 = Date.now(); !states['hearth/hub/state/hub']; await sleep(100))
     if (hub.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the hub did not start:\n${logs.hub!()}`);
   realtime(hub.pid!);
+  if (r.houseClock && timeServer === 'chrony') {
+    const chrony = await startChrony(r, { ...process.env, ...fakeClockEnv(r.hub) });
+    procs.push(chrony);
+    realtime(chrony.pid!);
+  }
+  if (r.houseClock)
+    r.log(`house time served by ${timeServer === 'chrony' ? 'chronyd (local stratum 10)' : "hearth's hub (Node NTP server)"}`);
   await linkFor('source', null);
   const source = device(
     'source',

@@ -2,7 +2,7 @@
 // `hearth`: the one entry point — the device runtime (`run`), the broker (`hub`), and the
 // controller commands (provision, cmd, monitor, image, flash). Every command has --help.
 import { readFileSync } from 'node:fs';
-import { resolve, join } from 'node:path';
+import { resolve, join, dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { topics as topicsFor, normalizeConfig, ProtocolError, parseStrictJson } from '../../protocol/index.ts';
 import { createLogger, type LogLevel } from '../core/log.ts';
@@ -111,8 +111,17 @@ const hub = program
         const { openUdp } = await import('../hal/open.ts');
         const { RealClock } = await import('../core/clock.ts');
         const clock = new RealClock();
-        ntp = await serveHouseTime({ stack: await openUdp({}, { clock, log, hal: {} }), clock, host: o.host, port: o.ntpPort });
-        log.info(`house time: ${ntp.where}`);
+        ntp = await serveHouseTime({
+          stack: await openUdp({}, { clock, log, hal: {} }),
+          clock,
+          host: o.host,
+          port: o.ntpPort,
+          // Its timescale is kept beside the credentials file, across restarts within one boot.
+          persist: { file: join(dirname(resolve(o.credentials)), 'ntp-anchor.json') },
+        });
+        log.info(
+          `house time: ${ntp.where}${ntp.server ? `; timescale ${ntp.server.anchoredFrom === 'saved' ? 'continued' : 'anchored on the OS clock'} (${ntp.server.anchorNote})` : ''}`,
+        );
       }
       await notifySystemd('READY=1');
       const stop = async () => {

@@ -18,6 +18,10 @@
 //   delay burst was 18 ms off, and slewing it took 36 s of rooms out of sync (measured, clock bench).
 // - With the reference silent, the last line is extrapolated at its rate; sync() reports 'stale'
 //   and how long ago the reference was last reached, and the uncertainty grows with the wait.
+// - retarget() moves to another reference (a config change, applied live): the old client stops,
+//   a new one starts, and the last line is served on (sync() 'stale', the old estimate's
+//   uncertainty growing) until the new reference has locked; then the line moves to it as after
+//   any update (stepped over settleStepMs, since the new client is settling; slewed under it).
 import type { Clock, ClockSync, TimerHandle } from '../core/clock.ts';
 import { ClockClient, type ClockClientOptions } from './client.ts';
 
@@ -31,28 +35,83 @@ export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'o
   maxUncertaintyUs?: number;
   /** The OS wall clock, for the reported offset (default: base.wall()). */
   osWall?: () => number;
-  /** Events worth publishing: lock, step, jump, lost, back. */
-  onEvent?(type: 'lock' | 'step' | 'jump' | 'lost' | 'back', message: string): void;
+  /** Events worth publishing: lock, step, jump, lost, back, switch (retarget). */
+  onEvent?(type: HouseClockEvent, message: string): void;
 }
+export type HouseClockEvent = 'lock' | 'step' | 'jump' | 'lost' | 'back' | 'switch';
+
+/** What retarget() may change: the reference and the poll interval (a new client), and what sync needs. */
+export type HouseClockTarget = Pick<HouseClockOptions, 'server' | 'port' | 'pollMs' | 'maxUncertaintyUs'>;
 
 export class HouseClock implements Clock {
-  readonly client: ClockClient;
   steps = 0;
+  private current: ClockClient;
   private served: { A: number; tA: number; r: number } | undefined;
   private corr = { t0: 0, c0: 0, rate: 0 };
+  /** Set from a retarget() until the new reference has locked: the client whose estimate is served meanwhile. */
+  private switching: ClockClient | undefined;
+  /** Counts of the clients retired by retarget() (sync() reports totals since start). */
+  private retired = { queries: 0, faults: 0, jumps: 0 };
 
   constructor(
     private readonly base: Clock,
-    private readonly o: HouseClockOptions,
+    private o: HouseClockOptions,
   ) {
-    this.client = new ClockClient({ ...o, clock: base, onUpdate: () => this.update(), onEvent: (t, m) => o.onEvent?.(t, m) });
+    this.current = this.newClient();
+  }
+
+  /** The client of the reference in use. */
+  get client(): ClockClient {
+    return this.current;
+  }
+
+  private newClient(): ClockClient {
+    const c: ClockClient = new ClockClient({
+      ...this.o,
+      clock: this.base,
+      onUpdate: () => {
+        if (c === this.current) this.update();
+      },
+      onEvent: (t, m) => {
+        if (c === this.current) this.o.onEvent?.(t, m);
+      },
+    });
+    return c;
   }
 
   start(): Promise<void> {
-    return this.client.start();
+    return this.current.start();
   }
   stop(): Promise<void> {
-    return this.client.stop();
+    return this.current.stop();
+  }
+
+  /**
+   * Moves to `t` without a restart (see the rules above). Only maxUncertaintyUs changed: no new
+   * client. Resolves once the new client has started (its server name resolved).
+   */
+  async retarget(t: HouseClockTarget): Promise<void> {
+    const old = this.current;
+    const from = old.reference;
+    const sameClient = t.server === this.o.server && t.port === this.o.port && t.pollMs === this.o.pollMs;
+    this.o = { ...this.o, ...t };
+    if (sameClient) return;
+    await old.stop();
+    const faults = Object.values(old.faults).reduce((a, b) => a + b, 0);
+    this.retired = {
+      queries: this.retired.queries + old.queries,
+      faults: this.retired.faults + faults,
+      jumps: this.retired.jumps + old.estimator.counts.jumps,
+    };
+    // Serving an estimate already: that one goes on until the new reference locks (a second
+    // retarget before then keeps serving the same one).
+    if (this.served) this.switching ??= old;
+    this.current = this.newClient();
+    this.o.onEvent?.(
+      'switch',
+      `house clock reference ${from} → ${this.current.reference}${this.served ? '; serving the last estimate until it answers' : ''}`,
+    );
+    await this.current.start();
   }
 
   now(): number {
@@ -78,6 +137,9 @@ export class HouseClock implements Clock {
   clearInterval(h: TimerHandle | undefined): void {
     this.base.clearInterval(h);
   }
+  monotonicOriginMs(): number | undefined {
+    return this.base.monotonicOriginMs?.();
+  }
 
   /** True once house time is served (the first lock happened). */
   get synced(): boolean {
@@ -99,6 +161,15 @@ export class HouseClock implements Clock {
     const now = this.base.now();
     const est = this.client.estimator.estimate(now);
     if (!est) return;
+    if (this.switching) {
+      if (!this.client.locked) return;
+      const from = this.switching.reference;
+      this.switching = undefined;
+      this.o.onEvent?.(
+        'lock',
+        `house clock locked to ${this.client.reference} (was ${from}): ${(now + est.offsetMs - this.houseAt(now)).toFixed(3)} ms from the last estimate, ±${Math.round(est.uncertaintyUs)} µs`,
+      );
+    }
     if (!this.served) {
       if (!this.client.locked) return;
       this.served = { A: now + est.offsetMs, tA: now, r: est.rate };
@@ -130,22 +201,27 @@ export class HouseClock implements Clock {
   sync(): ClockSync {
     const now = this.base.now();
     const c = this.client;
-    // Once served, house time stays served: a jump is stepped at once, an outage is 'stale'.
-    const state = !this.served ? (c.estimator.size() > 0 ? 'locking' : 'unsynced') : c.stale ? 'stale' : 'locked';
+    // Once served, house time stays served: a jump is stepped at once, an outage or a switch of
+    // reference not yet locked is 'stale' (the last estimate, extrapolated).
+    const state = !this.served ? (c.estimator.size() > 0 ? 'locking' : 'unsynced') : c.stale || this.switching ? 'stale' : 'locked';
     const osWall = this.o.osWall ?? (() => this.base.wall());
-    const unc = this.served ? c.estimator.uncertaintyUs(now) + Math.abs(this.correctionAt(now)) * 1000 : undefined;
-    const faults = Object.values(c.faults).reduce((a, b) => a + b, 0);
+    const est = (this.switching ?? c).estimator;
+    const unc = this.served ? est.uncertaintyUs(now) + Math.abs(this.correctionAt(now)) * 1000 : undefined;
+    const lastReached = c.lastReached ?? this.switching?.lastReached;
+    const faults = this.retired.faults + Object.values(c.faults).reduce((a, b) => a + b, 0);
     return {
       state,
       reference: c.reference,
       ...(this.served ? { offsetMs: Math.round((this.houseAt(now) - osWall()) * 1000) / 1000 } : {}),
+      // CLOCK_MONOTONIC for a real base clock; an injected one's now() otherwise.
+      ...(this.served ? { monoOffsetUs: Math.round((this.houseAt(now) - now - (this.base.monotonicOriginMs?.() ?? 0)) * 1000) } : {}),
       ...(unc !== undefined && Number.isFinite(unc) ? { uncertaintyUs: Math.round(unc * 10) / 10 } : {}),
-      ...(c.lastReached !== undefined ? { lastReachedS: Math.round((now - c.lastReached) / 100) / 10 } : {}),
+      ...(lastReached !== undefined ? { lastReachedS: Math.round((now - lastReached) / 100) / 10 } : {}),
       ...(this.served ? { ratePpm: Math.round(this.served.r * 1e8) / 100 } : {}),
       ...(this.o.maxUncertaintyUs !== undefined ? { maxUncertaintyUs: this.o.maxUncertaintyUs } : {}),
-      queries: c.queries,
+      queries: this.retired.queries + c.queries,
       faults,
-      jumps: c.estimator.counts.jumps,
+      jumps: this.retired.jumps + c.estimator.counts.jumps,
       steps: this.steps,
     };
   }

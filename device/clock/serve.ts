@@ -8,17 +8,25 @@ import { NTP_FALLBACK_PORT } from '../../protocol/clock.ts';
 import type { Clock } from '../core/clock.ts';
 import type { UdpStack } from '../hal/udp.ts';
 import { ClockServer } from './server.ts';
+import type { AnchorPersist } from './anchor-file.ts';
 
 export interface Served {
   server?: ClockServer;
   /** host:port served, or why not. */ where: string;
 }
 
-export async function serveHouseTime(o: { stack: UdpStack; clock: Clock; host?: string; port?: number }): Promise<Served> {
+export async function serveHouseTime(o: {
+  stack: UdpStack;
+  clock: Clock;
+  host?: string;
+  port?: number;
+  /** Keep the timescale across restarts (server.ts, anchor-file.ts). */
+  persist?: AnchorPersist;
+}): Promise<Served> {
   const host = o.host ?? '0.0.0.0';
   const port = o.port ?? 123;
   const tryPort = async (p: number) => {
-    const s = new ClockServer({ stack: o.stack, clock: o.clock, address: host, port: p });
+    const s = new ClockServer({ stack: o.stack, clock: o.clock, address: host, port: p, ...(o.persist ? { persist: o.persist } : {}) });
     await s.start();
     return s;
   };

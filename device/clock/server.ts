@@ -13,11 +13,14 @@
 //   weighting discounts; what remains is the least lag, a constant every client shares.
 // - The anchor is the house time at this process's monotonic zero: by default the OS wall
 //   clock at start (so house time starts near UTC when the OS clock is right), or `anchorMs`.
-//   A restart therefore may move house time by however far the OS clock drifted meanwhile;
-//   clients detect that as a reference jump and re-lock.
+//   With `persist` (the hub role, `hearth hub`), a restart within the same boot continues the
+//   saved timescale instead (anchor-file.ts): clients see no jump. After a reboot, or without
+//   persist, a restart moves house time by however far the OS clock was from it (stepped
+//   meanwhile, or never the anchor); clients detect that as a reference jump and step once.
 import type { Clock } from '../core/clock.ts';
 import type { UdpSocket, UdpStack } from '../hal/udp.ts';
 import { buildNtp, Mode, parseNtp, toNtp } from './ntp-packet.ts';
+import { currentBootId, loadAnchor, saveAnchor, type AnchorPersist } from './anchor-file.ts';
 
 export interface ClockServerOptions {
   stack: UdpStack;
@@ -28,6 +31,8 @@ export interface ClockServerOptions {
   stratum?: number;
   /** House ms at clock.now() = 0 (default: clock.wall() − clock.now() at construction). */
   anchorMs?: number;
+  /** Keep the timescale across restarts within one boot (needs a monotonic origin: a real clock). */
+  persist?: AnchorPersist;
 }
 
 export class ClockServer {
@@ -36,11 +41,25 @@ export class ClockServer {
   private sock: UdpSocket | undefined;
   private readonly anchor: number;
   private readonly startedHouse: number;
+  /** Where the anchor came from: 'os-clock', 'given', or 'saved' (a restart continuing its timescale). */
+  readonly anchoredFrom: 'os-clock' | 'given' | 'saved';
+  /** Why the saved timescale was used or not (with persist). */
+  readonly anchorNote: string | undefined;
+  private readonly persisted: { file: string; bootId: string; origin: number } | undefined;
+  /** Why the timescale could not be saved, if it could not. */
+  saveError: string | undefined;
 
   constructor(private readonly o: ClockServerOptions) {
     const b = o.clock.both();
-    this.anchor = o.anchorMs ?? b.wall - b.now;
+    const origin = o.persist ? (o.persist.monoOriginMs ?? o.clock.monotonicOriginMs?.()) : undefined;
+    const bootId = o.persist?.bootId ?? (o.persist ? currentBootId() : '');
+    const saved = o.persist && origin !== undefined && o.anchorMs === undefined ? loadAnchor(o.persist.file, bootId) : undefined;
+    if (o.anchorMs !== undefined) this.anchoredFrom = 'given';
+    else this.anchoredFrom = saved?.houseMinusMonotonicMs !== undefined ? 'saved' : 'os-clock';
+    this.anchor = o.anchorMs ?? (saved?.houseMinusMonotonicMs !== undefined ? saved.houseMinusMonotonicMs + origin! : b.wall - b.now);
     this.startedHouse = this.anchor + b.now;
+    this.anchorNote = o.persist ? (origin === undefined ? 'not kept: the clock has no monotonic origin' : saved?.why) : undefined;
+    this.persisted = o.persist && origin !== undefined ? { file: o.persist.file, bootId, origin } : undefined;
   }
 
   /** House time (Unix ms) at this process's monotonic `now`. */
@@ -54,6 +73,11 @@ export class ClockServer {
 
   async start(): Promise<void> {
     this.sock = await this.o.stack.open({ address: this.o.address ?? '0.0.0.0', port: this.o.port });
+    // Saved once bound (a server that cannot bind serves no timescale to keep).
+    if (this.persisted)
+      await saveAnchor(this.persisted.file, this.persisted.bootId, this.anchor - this.persisted.origin).catch((e: Error) => {
+        this.saveError = e.message; // serving goes on; the next start anchors on the OS clock
+      });
     const sock = this.sock;
     sock.onMessage((m) => {
       const t2 = this.houseAt(m.at);

@@ -39,7 +39,7 @@ export interface RoleSet {
   specs: readonly RoleSpec[];
   loaders: Record<string, RoleLoader>;
 }
-import { startHouseClock } from '../clock/runtime-clock.ts';
+import { RuntimeClock } from '../clock/runtime-clock.ts';
 
 export interface RuntimeOptions {
   /** The roles this runtime can run (the composition root hands them in; core names none). */
@@ -153,19 +153,19 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       return link.connected;
     },
   });
-  // The house clock (docs/clock.md): roles run on it, so wall() is house time once locked. Not
-  // with an injected clock and no simulated network (virtual-time tests of other parts).
-  const house = await startHouseClock({
-    config,
-    clock,
+  // The house clock (docs/clock.md): roles run on the runtime clock, whose wall() is house time
+  // once locked; a `clock` config change applies to it live. Not with an injected clock and no
+  // simulated network (virtual-time tests of other parts).
+  const house = new RuntimeClock(clock, {
     hal: o.hal ?? {},
     injectedClock: o.clock !== undefined,
     log,
     publishEvent: (role, type, message, data) => publisher.event(role, type, message, data),
   });
+  await house.start(config);
   const supervisor = new Supervisor({
     device: { id, baseTopic: t.base, stateDir: o.stateDir, haPrefix: config.homeassistant?.prefix },
-    clock: house ?? clock,
+    clock: house,
     log,
     hal: o.hal ?? {},
     loaders,
@@ -182,7 +182,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     clock,
     link: currentLink,
     roles: () => supervisor.telemetry(),
-    ...(house ? { houseClock: () => house.sync() } : {}),
+    houseClock: () => house.status(),
   });
 
   let queue: Promise<unknown> = Promise.resolve();
@@ -211,6 +211,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       return p;
     },
     switchBroker,
+    prepareClock: (next, applied) => house.prepare(next, applied),
   };
 
   /**
@@ -302,7 +303,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         telemetry.stop();
         clock.clearTimeout(haStreamsTimer);
         await supervisor.stop();
-        await house?.stop();
+        await house.stop();
         await link.stop();
       })();
       return stopping;

@@ -68,6 +68,8 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
             clock: deps.clock,
             host: config.ntp?.host ?? config.host,
             port: config.ntp?.port,
+            // A restart (a config change, the service, a crash) keeps the timescale within one boot.
+            persist: { file: join(deps.device.stateDir, 'ntp-anchor.json') },
           });
         } catch (e) {
           await b.close();
@@ -75,7 +77,10 @@ export const createHubRole: RoleFactory<typeof hubSpec> = (deps) => {
             `cannot serve house time on UDP ${config.ntp?.host ?? config.host ?? '0.0.0.0'}:${config.ntp?.port ?? 123}: ${(e as Error).message}`,
           );
         }
-        deps.log.info(`house time: ${ntp.where}`);
+        deps.log.info(
+          `house time: ${ntp.where}${ntp.server ? `; timescale ${ntp.server.anchoredFrom === 'saved' ? 'continued' : 'anchored on the OS clock'} (${ntp.server.anchorNote})` : ''}`,
+        );
+        if (ntp.server?.saveError) deps.log.warn(`house time: its timescale cannot be kept across restarts: ${ntp.server.saveError}`);
         if (stopped) {
           await ntp.server?.stop();
           await b.close();

@@ -172,6 +172,7 @@ export function summarizeDetail(detail: unknown): string {
 
 interface ClockBrief {
   state?: string;
+  reason?: string;
   offsetMs?: number;
   uncertaintyUs?: number;
   reference?: string;
@@ -185,7 +186,8 @@ export function clockBrief(c: ClockBrief): string {
 }
 
 /** The telemetry's house clock: state, offset from the OS clock, uncertainty, reference and when it last answered. */
-function clockLine(c: ClockBrief): string {
+export function clockLine(c: ClockBrief): string {
+  if (c.state === 'off') return `clock off${c.reason ? ` (${c.reason})` : ''}`;
   const parts = [`clock ${c.state ?? '?'}`];
   if (c.offsetMs !== undefined) parts.push(`${c.offsetMs >= 0 ? '+' : ''}${fmtNumber(c.offsetMs)} ms vs OS`);
   if (c.uncertaintyUs !== undefined) parts.push(`±${fmtNumber(c.uncertaintyUs)} µs`);

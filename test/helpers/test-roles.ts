@@ -46,3 +46,32 @@ export const probeRole: RoleFactory<typeof probeSpec> = (deps) => {
 };
 
 export const probe = { spec: probeSpec, factory: probeRole };
+
+/** `clockprobe`: says what the clock it runs on says (wall time and house clock status), and how often it started. */
+export const clockProbeSpec = defineRole({
+  name: 'clockprobe',
+  description: 'test role: reads its clock',
+  config: Obj({}),
+  commands: { read: { description: "the role's clock now", args: Obj({}) } },
+  state: Obj({ starts: Type.Integer() }),
+  events: {},
+});
+export const clockProbeRole: RoleFactory<typeof clockProbeSpec> = (deps) => {
+  let starts = 0;
+  return {
+    async start() {
+      starts++;
+      deps.link.publishState({ starts });
+    },
+    async apply() {
+      return 'applied';
+    },
+    async stop() {},
+    commands: {
+      async read() {
+        return { wallMs: deps.clock.wall(), osMs: Date.now(), sync: deps.clock.sync?.() ?? null, starts };
+      },
+    },
+  };
+};
+export const clockProbe = { spec: clockProbeSpec, factory: clockProbeRole };

@@ -44,6 +44,15 @@ export async function handleConfigSet(ctx: RequestContext, payload: Buffer): Pro
         ctx.publisher.reply(okReply(reqId, topic, { revision, unchanged: true }));
         return;
       }
+      // A clock change that cannot apply (its server does not resolve) is refused before anything moves.
+      let applyClock: () => Promise<void>;
+      try {
+        applyClock = await ctx.prepareClock(candidate, config);
+      } catch (e) {
+        throw new ProtocolError('apply-failed', `${(e as Error).message}; the device keeps revision ${revision}`, [
+          { path: '/clock/server', message: (e as Error).message },
+        ]);
+      }
       // Broker settings are tried before anything is kept (mqtt-trial.ts): on failure the device
       // is back on its last good settings, and this refusal is its reply once it is back.
       const mqttChanged = !isDeepStrictEqual(candidate.mqtt, config.mqtt);
@@ -72,6 +81,8 @@ export async function handleConfigSet(ctx: RequestContext, payload: Buffer): Pro
         );
       }
       ctx.commit(candidate, revision);
+      // The house clock follows live (the roles run on the runtime's clock object, which stays).
+      await applyClock();
       // A removed role's retained state and stream announcements go with it (its stop was
       // reported while it was still in the old config, so that report kept the topic).
       for (const role of changes.stopped) ctx.publisher.roleRemoved(role);

@@ -25,6 +25,11 @@ export interface RequestContext {
   commit(config: DeviceConfig, revision: number): void;
   /** Runs config changes one at a time. */
   serial<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Checks that `next`'s `clock` section can be applied live (throws, nothing changed, if not) and
+   * returns the step that applies it (device/clock/runtime-clock.ts).
+   */
+  prepareClock(next: DeviceConfig, applied: DeviceConfig): Promise<() => Promise<void>>;
   /** Moves the link to `next`'s broker settings, with a bounded trial unless `trial` is false. */
   switchBroker(next: DeviceConfig, back: DeviceConfig, trial?: boolean): Promise<TrialOutcome>;
 }

@@ -1,6 +1,7 @@
 // A house-clock peer for the integration tests and the clock bench, as its own process (run under
 // libfaketime to shift its OS clock from outside). Prints JSON lines on stdout.
-//   serve PORT            hearth's NTP server; prints {houseAtMono0}: house ms at CLOCK_MONOTONIC 0
+//   serve PORT [FILE]     hearth's NTP server (FILE: its timescale kept there across restarts);
+//                         prints {houseAtMono0}: house ms at CLOCK_MONOTONIC 0
 //   client HOST PORT MS   a HouseClock; prints {started} (CLOCK_MONOTONIC ms as it starts), then
 //                         every MS {mono, house, os, state, unc, offsetMs, queries}
 // `mono` is CLOCK_MONOTONIC in ms (process.hrtime), shared by every process on the machine and
@@ -32,9 +33,9 @@ const [cmd, a, b, c] = process.argv.slice(2);
 const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
 if (cmd === 'serve') {
-  const server = new ClockServer({ stack, clock, port: Number(a), address: '0.0.0.0' });
+  const server = new ClockServer({ stack, clock, port: Number(a), address: '0.0.0.0', ...(b ? { persist: { file: b } } : {}) });
   await server.start();
-  out({ houseAtMono0: server.houseAt(0) - originMs(), port: server.port });
+  out({ houseAtMono0: server.houseAt(0) - originMs(), port: server.port, anchoredFrom: server.anchoredFrom });
   setInterval(() => out({ served: server.served }), 5000);
 } else if (cmd === 'client') {
   const hc = new HouseClock(clock, {

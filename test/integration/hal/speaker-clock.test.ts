@@ -32,7 +32,7 @@ test("a sink process whose wall clock is 50 ms ahead: positions are stamped in t
     assert.is(sink.status(), 'open', sink.lastError() ?? '');
     const block = new Int16Array(240 * 2);
     let ahead = -Infinity,
-      behind = -Infinity,
+      freshest = Infinity,
       n = 0;
     for (const t0 = Date.now(); Date.now() - t0 < 2000;) {
       while (sink.writable() >= 240) sink.write(block, { rtpTimeAtStart: null });
@@ -40,14 +40,17 @@ test("a sink process whose wall clock is 50 ms ahead: positions are stamped in t
         now = clock.wall();
       if (p.framesConsumed > 0) {
         ahead = Math.max(ahead, p.wallMs - now);
-        behind = Math.max(behind, now - p.wallMs);
+        freshest = Math.min(freshest, now - p.wallMs);
         n++;
       }
       await sleep(10);
     }
     assert.ok(n > 50, `positions read: ${n}`);
     assert.ok(ahead < 2, `a position stamped ${ahead.toFixed(1)} ms in the player's future`);
-    assert.ok(behind < 150, `positions up to ${behind.toFixed(1)} ms old`);
+    // Stamped in the wrong direction (the child's clock subtracted twice), every position would be
+    // at least 50 ms old. The freshest of the readings says it, whatever the load: a maximum age
+    // would measure how long this machine stalled the child (177 ms once under a full suite).
+    assert.ok(freshest < 25, `the freshest position was ${freshest.toFixed(1)} ms old`);
   } finally {
     await sink.close();
     alsa.cleanup();

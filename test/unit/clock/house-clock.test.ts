@@ -2,6 +2,9 @@
 // reference host, HouseClocks on devices whose crystals and OS clocks are off. Errors are taken
 // against the reference's house time at the same TRUE instant (the simulation's base clock).
 import { test } from 'uvu';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../../device/core/clock.ts';
 import { SimNetwork, type LinkProfile } from '../../../device/hal/udp.sim.ts';
@@ -102,6 +105,26 @@ test('an OS clock step moves neither house time nor its rate; the reported offse
   await h.hc.stop();
 });
 
+test('monoOffsetUs: house time minus the monotonic clock to the µs, as wall() serves it, tracking the true offset', async () => {
+  const h = await house();
+  await h.run(20_000);
+  const seen: number[] = [];
+  await h.run(10_000, (t) => {
+    if (t % 500 !== 0) return;
+    const s = h.hc.sync();
+    const served = (h.hc.wall() - h.dev.clock.now()) * 1000;
+    assert.ok(Math.abs(s.monoOffsetUs! - served) <= 0.5, `${s.monoOffsetUs} µs reported, ${served.toFixed(2)} served`);
+    const truth = (h.server.houseAt(h.ref.clock.now()) - h.dev.clock.now()) * 1000;
+    assert.ok(Math.abs(s.monoOffsetUs! - truth) < 100, `${s.monoOffsetUs} µs reported, ${truth.toFixed(1)} true`);
+    seen.push(s.monoOffsetUs!);
+  });
+  // The house clock's own correction shows below a millisecond: the device's crystal is 225 ppm
+  // slower than the reference's, 112.5 µs per 500 ms, which whole milliseconds would not show.
+  const steps = seen.slice(1).map((v, i) => v - seen[i]!);
+  for (const d of steps) assert.ok(Math.abs(d - 112.5) < 5, `change per 500 ms ${d} µs`);
+  await h.hc.stop();
+});
+
 test('reference lost: the last estimate is kept and reported stale with its age; back: locked again', async () => {
   const h = await house();
   await h.run(60_000);
@@ -137,6 +160,81 @@ test('the reference restarting 2 s off: a counted jump, one step, house time fol
     ['lock', 'jump', 'step'],
   );
   await h.hc.stop();
+});
+
+test('a new reference (retarget, a config change): the last estimate is served until it locks, then house time moves to it', async () => {
+  const h = await house();
+  await h.run(30_000);
+  // A second reference, 2 s ahead of the first, not answering yet.
+  const ref2 = h.net.addHost({ address: '10.0.0.3', ppm: -40, rxLagMs: 0.05 });
+  const anchorMs = h.server.houseAt(h.ref.clock.now()) + 2000 - ref2.clock.now();
+  const server2 = new ClockServer({ stack: ref2.udp, clock: ref2.clock, port: 123, anchorMs });
+  const err2Us = () => (h.hc.wall() - server2.houseAt(ref2.clock.now())) * 1000;
+  const queries = h.hc.sync().queries;
+  await h.hc.retarget({ server: '10.0.0.3', port: 123 });
+  let last = h.hc.wall();
+  await h.run(5000, () => {
+    const w = h.hc.wall();
+    assert.ok(w > last, 'house time runs on, never backwards, while the new reference is silent');
+    last = w;
+  });
+  let s = h.hc.sync();
+  assert.is(s.state, 'stale', 'serving the last estimate');
+  assert.is(s.reference, '10.0.0.3:123');
+  assert.ok(Math.abs(h.errUs()) < 100, `still on the old reference's time: ${h.errUs().toFixed(1)} µs`);
+  assert.ok(s.uncertaintyUs! < 1000 && s.lastReachedS! >= 4.9, JSON.stringify(s));
+  assert.ok(s.queries > queries, 'query counts run on across the switch');
+  await server2.start();
+  await h.run(3000);
+  s = h.hc.sync();
+  assert.is(s.state, 'locked');
+  assert.ok(Math.abs(err2Us()) < 100, `on the new reference's time: ${err2Us().toFixed(1)} µs`);
+  assert.is(s.steps, 1, 'the 2 s difference is stepped once');
+  assert.equal(
+    h.events.map((e) => e.type),
+    ['lock', 'switch', 'lock', 'step'],
+  );
+  // The same target again changes nothing (no new client, no event).
+  const c = h.hc.client;
+  await h.hc.retarget({ server: '10.0.0.3', port: 123 });
+  assert.is(h.hc.client, c);
+  assert.is(h.events.length, 4);
+  await h.hc.stop();
+  await server2.stop();
+});
+
+test("hearth's server restarting in the same boot keeps its timescale (saved anchor): no jump, even across an OS clock step", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-anchor-'));
+  const persist = { file: join(dir, 'ntp-anchor.json'), bootId: 'boot-1', monoOriginMs: 0 };
+  try {
+    const h = await house();
+    await h.server.stop();
+    const first = new ClockServer({ stack: h.ref.udp, clock: h.ref.clock, port: 123, persist });
+    await first.start();
+    assert.is(first.anchoredFrom, 'os-clock');
+    await h.run(30_000);
+    const houseBefore = first.houseAt(h.ref.clock.now());
+    await first.stop();
+    h.ref.clock.stepWall(2000); // the hub's OS clock stepped while it was down
+    const again = new ClockServer({ stack: h.ref.udp, clock: h.ref.clock, port: 123, persist });
+    await again.start();
+    assert.is(again.anchoredFrom, 'saved');
+    assert.ok(Math.abs(again.houseAt(h.ref.clock.now()) - houseBefore) < 1e-6, 'the same timescale');
+    await h.run(10_000);
+    const s = h.hc.sync();
+    assert.is(s.jumps, 0);
+    assert.is(s.steps, 0);
+    assert.ok(Math.abs((h.hc.wall() - again.houseAt(h.ref.clock.now())) * 1000) < 100);
+    await again.stop();
+    // Another boot: CLOCK_MONOTONIC restarted, the saved value means nothing; the OS clock it is.
+    const rebooted = new ClockServer({ stack: h.ref.udp, clock: h.ref.clock, port: 123, persist: { ...persist, bootId: 'boot-2' } });
+    assert.is(rebooted.anchoredFrom, 'os-clock');
+    assert.match(rebooted.anchorNote!, /another boot/);
+    assert.ok(Math.abs(rebooted.houseAt(h.ref.clock.now()) - h.ref.clock.wall()) < 1e-6);
+    await h.hc.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('garbage and lying replies are counted and never followed', async () => {

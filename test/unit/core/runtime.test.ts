@@ -43,7 +43,7 @@ const settle = async () => {
   for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
 };
 
-async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, extra: Record<string, unknown> = {}) {
+async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, extra: Record<string, unknown> = {}, log = quiet) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-rt-'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ v: 2, id: 'dev', mqtt: { url: 'mqtt://127.0.0.1:1' }, roles, ...extra }));
   const clock = new VirtualClock();
@@ -53,7 +53,7 @@ async function rig(roles: Record<string, unknown> = { probe: { label: 'a' } }, e
     extraRoles: [probe, lister],
     stateDir: dir,
     clock,
-    log: quiet,
+    log,
     newLink: () => {
       const l = new FakeLink();
       links.push(l);
@@ -166,6 +166,26 @@ test('telemetry follows the configured period in virtual time, only while connec
   await r.link.stop();
   r.clock.advance(10_000);
   assert.is(count(), 3);
+  await r.done();
+});
+
+test('an injected clock without a UDP stack: no house clock, said in a warning and in telemetry (state off, reason)', async () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'warn', sink: { write: (l: string) => void lines.push(l) } });
+  const r = await rig(undefined, {}, log);
+  assert.ok(
+    lines.some((l) => /no house clock: an injected clock without a UDP stack/.test(l)),
+    lines.join(''),
+  );
+  r.clock.advance(30_000);
+  const tel = r.link.on(t.telemetry('dev')).at(-1) as { clock?: { state: string; reason?: string } };
+  assert.is(tel.clock?.state, 'off');
+  assert.match(tel.clock!.reason!, /injected clock without a UDP stack/);
+  // Turned off by config instead: that is the reason given, and no warning.
+  await r.request(t.configSet('dev'), { patch: { clock: { enabled: false } } });
+  r.clock.advance(30_000);
+  assert.is((r.link.on(t.telemetry('dev')).at(-1) as { clock: { reason: string } }).clock.reason, 'clock.enabled is false');
+  assert.is(lines.filter((l) => /no house clock/.test(l)).length, 1);
   await r.done();
 });
 

@@ -3,7 +3,7 @@
 // details on demand (expanded); the selected device marked; keys as a pure reducer.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderFleet, visibleLength } from '../../../device/monitor/render.ts';
+import { renderFleet, visibleLength, clockLine } from '../../../device/monitor/render.ts';
 import { FleetModel } from '../../../device/monitor/model.ts';
 import { initialView, onKey, parseKeys } from '../../../device/monitor/keys.ts';
 import { clockPart, levelPart, roleSummary } from '../../../device/monitor/roles.ts';
@@ -116,6 +116,9 @@ test('the house clock, when the state has it: state, offset from the OS clock, u
   assert.is(clockPart({ clock: { ...clock, sufficient: false, uncertaintyUs: 900 } }), 'clock locked +12.3 ms ±900 µs (NOT SURE ENOUGH)');
   assert.is(clockPart({ clock: { ...clock, state: 'off' } }), undefined);
   assert.is(clockPart({}), undefined);
+  // The telemetry line says why no house clock runs.
+  assert.is(clockLine({ state: 'off', reason: 'clock.enabled is false' }), 'clock off (clock.enabled is false)');
+  assert.is(clockLine(clock), 'clock locked +12.3 ms vs OS ±40.2 µs ref box:10123 1 s ago');
 });
 
 test('the level written to the DAC, when the state has it: RMS per channel and the peak; silence said so', () => {
