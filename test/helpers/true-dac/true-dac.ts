@@ -99,7 +99,9 @@ export function readRoom(dir: string, room: string): DacRun[] {
   for (const f of readdirSync(dir)) {
     if (!f.startsWith(prefix) || !f.endsWith('.idx')) continue;
     const base = join(dir, f.slice(0, -4));
-    runs.push(...parseRecording(readFileSync(`${base}.idx`, 'utf8'), existsSync(`${base}.raw`) ? readFileSync(`${base}.raw`) : Buffer.alloc(0)));
+    runs.push(
+      ...parseRecording(readFileSync(`${base}.idx`, 'utf8'), existsSync(`${base}.raw`) ? readFileSync(`${base}.raw`) : Buffer.alloc(0)),
+    );
   }
   return runs.sort((a, b) => a.t0Ns - b.t0Ns);
 }

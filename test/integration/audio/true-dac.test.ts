@@ -72,7 +72,7 @@ test('aplay in a process 5 % fast and 100 s ahead: the DAC starts at a true inst
   assert.ok(playedS >= 2 && playedS < 2.06, `aplay drained ${playedS.toFixed(4)} true s after the DAC started`);
 });
 
-test('speaker (hearth\'s sink addon) in a process 4 % slow: an underrun ends the run, the next writes start a new one at a true instant', async () => {
+test("speaker (hearth's sink addon) in a process 4 % slow: an underrun ends the run, the next writes start a new one at a true instant", async () => {
   // Half a second, a true-time pause of 600 ms (the DAC runs dry), half a second more.
   const script = `
     const Speaker = require('speaker');
@@ -91,7 +91,7 @@ test('speaker (hearth\'s sink addon) in a process 4 % slow: an underrun ends the
   assert.ok(runs[1]!.t0Ns - runs[0]!.t0Ns > 0.5e9 + 0.3e9, `second run ${(runs[1]!.t0Ns - runs[0]!.t0Ns) / 1e6} ms after the first`);
 });
 
-test('two devices (clocks +100 s ×1.05 and −7 s ×0.96), B\'s audio 2.5 ms behind A\'s: read as 2.5 ms plus their true starts\' difference, to a few µs', async () => {
+test("two devices (clocks +100 s ×1.05 and −7 s ×0.96), B's audio 2.5 ms behind A's: read as 2.5 ms plus their true starts' difference, to a few µs", async () => {
   const noise = join(dir, 'noise.raw');
   writeNoise(noise, 3);
   const delayed = join(dir, 'noise-delayed.raw');
@@ -111,7 +111,10 @@ test('two devices (clocks +100 s ×1.05 and −7 s ×0.96), B\'s audio 2.5 ms be
   for (const e of errs) {
     // A's frame i plays at t0A + i/48000; the same audio is B's frame i + 120, at t0B + (i + 120)/48000.
     const behind = e.errUs - (rb.t0Ns - ra.t0Ns) / 1000;
-    assert.ok(Math.abs(behind - 2500) < 2, `B's audio read ${behind.toFixed(2)} µs behind A's (its true start ${((rb.t0Ns - ra.t0Ns) / 1000).toFixed(1)} µs after A's)`);
+    assert.ok(
+      Math.abs(behind - 2500) < 2,
+      `B's audio read ${behind.toFixed(2)} µs behind A's (its true start ${((rb.t0Ns - ra.t0Ns) / 1000).toFixed(1)} µs after A's)`,
+    );
   }
 });
 

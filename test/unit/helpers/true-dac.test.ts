@@ -47,12 +47,14 @@ test('two rooms playing the same audio, B started 2.5 ms + a fraction of a frame
 
 test('a fractional delay in the audio itself (0.37 frame, both started together) reads as 7.708 µs', () => {
   const [x, y] = noisePair(0.37);
-  const errs = finite(dacErrors([{ t0Ns: T0, rate: RATE, frames: x }], [{ t0Ns: T0, rate: RATE, frames: y }], T0, T0 + 2.5e9, { monoToWallMs: wall }));
+  const errs = finite(
+    dacErrors([{ t0Ns: T0, rate: RATE, frames: x }], [{ t0Ns: T0, rate: RATE, frames: y }], T0, T0 + 2.5e9, { monoToWallMs: wall }),
+  );
   assert.ok(errs.length >= 50);
   for (const e of errs) assert.ok(Math.abs(e.errUs - (0.37 / RATE) * 1e6) < 0.1, `read ${e.errUs} µs`);
 });
 
-test('B ahead: a negative error; A started later than B is read at A\'s windows only', () => {
+test("B ahead: a negative error; A started later than B is read at A's windows only", () => {
   const [x] = noisePair(0);
   // B starts 1 ms earlier but at frame 48 + 10 of the same audio: B plays A's frame k at T0 − 1 ms + (k − 58)/48 kHz.
   const a: DacRun[] = [{ t0Ns: T0, rate: RATE, frames: x }];
@@ -78,7 +80,7 @@ test('a DAC 200 ppm fast drifts against a true one by 200 µs per second, read w
   }
 });
 
-test('a gap in B (its sink restarted) gives windows without a reading, then readings again with the new run\'s start', () => {
+test("a gap in B (its sink restarted) gives windows without a reading, then readings again with the new run's start", () => {
   const [x] = noisePair(0);
   const a: DacRun[] = [{ t0Ns: T0, rate: RATE, frames: x }];
   // B plays the first second, stops; its second run plays from frame 72000 (1.5 s) starting 1.5 s + 40 µs after T0.
@@ -99,7 +101,10 @@ test('parseRecording: runs from the index, channel 0, a killed run up to its las
     raw.writeInt16LE(i + 1, i * 4);
     raw.writeInt16LE(-100, i * 4 + 2);
   }
-  const runs = parseRecording('rate 48000 channels 2 ppm 50.000000 buffer 4 period 1\nstart 1000 0\npos 2\nend 3\nstart 9000 5\npos 4\n', raw);
+  const runs = parseRecording(
+    'rate 48000 channels 2 ppm 50.000000 buffer 4 period 1\nstart 1000 0\npos 2\nend 3\nstart 9000 5\npos 4\n',
+    raw,
+  );
   assert.is(runs.length, 2);
   assert.equal(Array.from(runs[0]!.frames), [1, 2, 3]);
   assert.is(runs[0]!.t0Ns, 1000);
