@@ -214,7 +214,13 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
   const loadBefore = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();
   const report = (name: string, o: Outcome) => {
     log(`  error B − A, median µs per 5 s after B joined: ${course(o.errs, o.bJoin, 5)}`);
-    log(`  the first 12 s, per 0.5 s: ${course(o.errs.filter((e) => e.wallMs < o.bJoin + 12_000), o.bJoin, 0.5)}`);
+    log(
+      `  the first 12 s, per 0.5 s: ${course(
+        o.errs.filter((e) => e.wallMs < o.bJoin + 12_000),
+        o.bJoin,
+        0.5,
+      )}`,
+    );
     const w = steady(o.errs, o.bJoin + t.settleS * 1000, o.end);
     log(
       `  steady window (${w.n} readings, ${w.missingPct.toFixed(1)} % without a reading): p99 ${w.p99.toFixed(1)} µs, max ${w.max.toFixed(1)} µs`,
