@@ -161,7 +161,25 @@ async function hearthRun(
     }
     const end = Date.now();
     const errs = await rec.stop();
-    const { states, events } = await house.stop();
+    const { states, events, history } = await house.stop();
+    // B's own view of its join, per state it published (every 2 s) in its first 16 s: its timing,
+    // what it thinks its sync error is, and its house clock against A's (house − CLOCK_MONOTONIC,
+    // one machine's shared clock: the difference is B's house-clock error minus A's).
+    let aMono: number | undefined;
+    const seen: string[] = [];
+    for (const h of history) {
+      const d = h.msg?.detail;
+      if (h.topic.includes('/roomA/')) aMono = d?.clock?.monoOffsetUs ?? aMono;
+      else if (h.atMs < bJoin + 16_000) {
+        const m = d?.clock?.monoOffsetUs;
+        seen.push(
+          `${((h.atMs - bJoin) / 1000).toFixed(1)}s ${d?.timing}/${d?.clock?.state ?? '-'} sync ${Number(d?.syncErrorUs).toFixed(0)} B−A house ${m !== undefined && aMono !== undefined ? m - aMono : '?'} ±${d?.clock?.uncertaintyUs ?? '?'}`,
+        );
+      }
+    }
+    log(`  B's states: ${seen.join(' | ')}`);
+    for (const e of events.filter((x) => x.atMs < bJoin + 16_000 && x.topic.endsWith('/clock')))
+      log(`  B clock event +${((e.atMs - bJoin) / 1000).toFixed(2)} s: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`);
     if (c.observer.describe) log(`  the DACs: ${c.observer.describe()}`);
     if (o.step) {
       // Player B's events around its sink restart, for the record (what it said happened).

@@ -130,6 +130,8 @@ export interface HearthDevices {
     counts: Record<string, LinkCounts>;
     states: Record<string, any>;
     events: Array<{ atMs: number; topic: string; msg: any }>;
+    /** Every player state seen, with its true arrival time (ms), for the join's course. */
+    history: Array<{ atMs: number; topic: string; msg: any }>;
   }>;
 }
 
@@ -149,6 +151,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   const logs: Record<string, () => string> = {};
   const states: Record<string, any> = {};
   const events: Array<{ atMs: number; topic: string; msg: any }> = [];
+  const history: Array<{ atMs: number; topic: string; msg: any }> = [];
   const cli = r.cli ?? [...imageRuntimeFlags(), CLI];
   const timeServer = r.timeServer ?? timeServerFromEnv();
   const baseEnv = { ...process.env, ...r.observer.env, HEARTH_LOG_LEVEL: 'warn' };
@@ -198,7 +201,10 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
         const topic = l.slice(0, i),
           msg = JSON.parse(l.slice(i + 1));
         if (topic.includes('/event/')) events.push({ atMs: Date.now(), topic, msg });
-        else states[topic] = msg;
+        else {
+          states[topic] = msg;
+          if (topic.endsWith('/state/player')) history.push({ atMs: Date.now(), topic, msg });
+        }
       } catch {
         /* partial */
       }
@@ -286,7 +292,7 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
       for (const p of procs.reverse()) await stopProc(p);
       const counts: Record<string, any> = {};
       for (const [k, rl] of Object.entries(relays)) counts[k] = await rl.stop();
-      return { counts, states, events };
+      return { counts, states, events, history };
     },
   };
 }
