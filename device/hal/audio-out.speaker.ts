@@ -10,6 +10,10 @@
 // Fallback, where delay cannot be read (speaker unpatched, a backend other than ALSA): mpg123's
 // writes block once the ALSA ring is full, so with the ring kept full the "write done" reports
 // are paced by the DAC's clock and consumed = accepted − ring, the ring being `bufferMs`.
+// Between readings the writer's queue depth runs the last reading on at the nominal rate, bounded
+// so that nothing counts as played before it could have been, and the DAC's dry spells (ALSA
+// underruns, which speaker's ALSA output recovers from silently) are counted: rules in
+// audio-out.speaker-queue.ts; `underruns()` reaches the player's state and events.
 // A write that does not complete within `stallMs` is a hung device: the child is killed and the
 // sink goes to 'lost' (rules in audio-out.ts).
 // A sink process that dies after playing for STABLE_MS is restarted at once (the backoff is for a
