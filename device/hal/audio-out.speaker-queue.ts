@@ -1,13 +1,16 @@
 // What the speaker sink knows of its DAC from the sink process's delay readings (pure; times are
 // ms on one monotonic clock, the sink's now()). Three rules:
 // 1. Nothing counts as played before it could have been: a reading never says more frames played
-//    than the nominal rate allows since the first write of this opening. ALSA's PulseAudio plugin
+//    than the nominal rate (+ BOUND_PPM, for a DAC crystal that runs fast) allows since the first
+//    write of this opening. ALSA's PulseAudio plugin
 //    under-reports its delay for the first ~0.2 s of a stream (its timing info is not in yet):
 //    speaker-paced saw 127 ms "played" 54 ms after the first write. Such a reading is held to the
 //    bound, never taken as is.
 // 2. Between readings (every 30–50 ms) the writer's queue depth runs the last reading on at the
-//    nominal rate (a DAC does not stop between readings), but only while the last two readings
-//    showed the DAC playing at ≥ RUNNING_PACE of nominal, at most EXTRAPOLATE_MS past a reading (a
+//    nominal rate (a DAC does not stop between readings), but only while the DAC is seen playing
+//    (the last reading showed progress since the one before, and frames still queued: a
+//    PulseAudio stream still prebuffering shows none, a DAC that ran dry has none queued), at
+//    most EXTRAPOLATE_MS past a reading (a
 //    late reading stops the run-on: nothing is assumed of a DAC not heard from) and never past
 //    rule 1's bound. Counting only the last reading kept up to a report interval less than
 //    bufferMs queued: with the default 40 ms a true-time DAC (test/helpers/true-dac) ran dry 12–74
@@ -15,13 +18,14 @@
 // 3. An underrun is counted when the DAC did run dry: a reading shows everything queued at the
 //    previous reading played and the DAC UNDERRUN_MIN_MS or more short of the nominal since then,
 //    or the sink process saw the PCM in its xrun state (snd_pcm_delay → -EPIPE; speaker's ALSA
-//    output recovers from it silently). One dry spell counts once: the count waits for a reading
-//    that shows the DAC playing again.
+//    output recovers from it silently). One dry spell counts once: a spell that straddles a
+//    reading, or a writer that stopped, is not counted again at every reading after it; two spells
+//    with a clean interval between them count two.
 
 /** How far past its last reading the DAC is taken to have kept playing (a reading is due every 30–50 ms). */
 export const EXTRAPOLATE_MS = 60;
-/** The last two readings' pace, as a share of nominal, that shows a DAC playing (a PulseAudio stream still prebuffering shows 0). */
-export const RUNNING_PACE = 0.75;
+/** Rule 1's allowance for a DAC faster than nominal (ppm): a crystal is good to ±100; 1000 keeps a fast one's readings untouched for hours. */
+export const BOUND_PPM = 1000;
 /** A dry spell shorter than this is not told apart from the readings' granularity (ms). */
 export const UNDERRUN_MIN_MS = 3;
 
@@ -63,7 +67,7 @@ export class DacReadings {
 
   /** The most frames the DAC can have played by `atMs` (rule 1). */
   private bound(atMs: number): number {
-    return this.firstWriteMs === null ? 0 : Math.max(0, Math.floor(((atMs - this.firstWriteMs) * this.rate) / 1000));
+    return this.firstWriteMs === null ? 0 : Math.max(0, Math.floor(((atMs - this.firstWriteMs) * (1 + BOUND_PPM / 1e6) * this.rate) / 1000));
   }
 
   /** A reading: `accepted` frames handed to ALSA in all, `delay` of them still queued, at `atMs`. Returns true if it counted an underrun. */
@@ -76,16 +80,15 @@ export class DacReadings {
     if (!prev) return false;
     const expected = ((atMs - prev.atMs) * this.rate) / 1000;
     const played = consumed - prev.consumed;
-    this.running = expected > 0 && played >= RUNNING_PACE * expected;
+    // Playing: it moved since the last reading and has frames left (after a dry spell too: the
+    // interval with the gap still shows progress, so the run-on does not stop when most needed).
+    this.running = played > 0 && consumed < accepted;
     const ranDry =
       this.xrunSeen || (prev.consumed > 0 && consumed >= prev.accepted && expected - played >= (UNDERRUN_MIN_MS * this.rate) / 1000);
     this.xrunSeen = false;
-    let counted = false;
-    if (ranDry && !this.dry) {
-      this.underruns++;
-      counted = true;
-    }
-    this.dry = ranDry || (this.dry && !this.running);
+    const counted = ranDry && !this.dry;
+    if (counted) this.underruns++;
+    this.dry = ranDry;
     return counted;
   }
 

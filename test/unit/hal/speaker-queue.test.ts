@@ -23,7 +23,10 @@ interface Run {
  * before its timing info is in). `stall`: the writer writes nothing in [from, to). `runOn`: the
  * estimate's run-on between readings (false: count only the last reading, as before).
  */
-function run(o: { bufferMs: number; ms: number; startMs?: number; underReport?: (t: number) => number; stall?: [number, number]; runOn?: boolean; lagMs?: number }): Run {
+function run(
+  o: { bufferMs: number; ms: number; startMs?: number; underReport?: (t: number) => number; stall?: [number, number]; runOn?: boolean; lagMs?: number },
+  stall2?: [number, number],
+): Run {
   const dac = new DacReadings(RATE);
   let written = 0,
     played = 0,
@@ -50,7 +53,8 @@ function run(o: { bufferMs: number; ms: number; startMs?: number; underReport?: 
       const r = inbox.shift()!;
       dac.reading(r.accepted, r.delay, r.taken);
     }
-    if (t % 5 === 0 && !(o.stall && t >= o.stall[0] && t < o.stall[1])) {
+    const stalled = [o.stall, stall2].some((st) => st && t >= st[0] && t < st[1]);
+    if (t % 5 === 0 && !stalled) {
       const est = o.runOn === false ? (dac.consumed ?? 0) : dac.playedBy(t, written);
       aheadMs = Math.max(aheadMs, (est - played) / perMs, ((dac.consumed ?? 0) - played) / perMs);
       const room = Math.round((o.bufferMs + 20) * perMs) - (written - est);
@@ -86,6 +90,26 @@ test('a writer that stalls 100 ms: the dry spell is counted once', () => {
   const r = run({ bufferMs: 40, ms: 3000, stall: [1000, 1100] });
   assert.ok(r.dryMs >= 20, `dry ${r.dryMs} ms`);
   assert.is(r.underruns, 1);
+});
+
+test('two stalls with clean readings between them: two dry spells', () => {
+  const r = run({ bufferMs: 40, ms: 3000, stall: [1000, 1100] });
+  const two = run({ bufferMs: 40, ms: 3000, stall: [1000, 1100] }, [1300, 1400]);
+  assert.is(r.underruns, 1);
+  assert.is(two.underruns, 2);
+});
+
+test('a DAC 200 ppm fast is read as it is for minutes: the bound never holds it back', () => {
+  const dac = new DacReadings(RATE);
+  dac.wrote(0);
+  const fast = RATE * (1 + 200e-6);
+  let raw = 0;
+  for (let t = 40; t <= 600_000; t += 40) {
+    raw = Math.floor(((t - 2) * fast) / 1000); // started 2 ms after the first write
+    dac.reading(raw + 4800, 4800, t);
+  }
+  assert.is(dac.consumed, raw);
+  assert.is(dac.underruns, 0);
 });
 
 test('a writer that stops for good: one underrun, not one per reading', () => {
