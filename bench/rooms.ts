@@ -170,7 +170,9 @@ async function hearthRun(
     const { states, events } = await house.stop();
     if (o.step) {
       // Player B's events around its sink restart, for the record (what it said happened).
-      for (const e of events.filter((x) => x.topic.startsWith('hearth/roomB/') && x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000)) {
+      for (const e of events.filter(
+        (x) => x.topic.startsWith('hearth/roomB/') && x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000,
+      )) {
         log(
           `  B event +${((e.atMs - extra.killAt!) / 1000).toFixed(3)} s ${e.topic.split('/').pop()}: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`,
         );

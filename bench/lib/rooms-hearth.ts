@@ -186,7 +186,10 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
   // State topics, for the record: what each device said about itself while it was measured.
   const sub = r.ns.spawn(
     'sh',
-    ['-c', `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#' -t 'hearth/roomA/event/#' -t 'hearth/roomB/event/#'; sleep 0.2; done`],
+    [
+      '-c',
+      `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#' -t 'hearth/roomA/event/#' -t 'hearth/roomB/event/#'; sleep 0.2; done`,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'], detached: true },
   );
   let buf = '';

@@ -67,7 +67,9 @@ export class DacReadings {
 
   /** The most frames the DAC can have played by `atMs` (rule 1). */
   private bound(atMs: number): number {
-    return this.firstWriteMs === null ? 0 : Math.max(0, Math.floor(((atMs - this.firstWriteMs) * (1 + BOUND_PPM / 1e6) * this.rate) / 1000));
+    return this.firstWriteMs === null
+      ? 0
+      : Math.max(0, Math.floor(((atMs - this.firstWriteMs) * (1 + BOUND_PPM / 1e6) * this.rate) / 1000));
   }
 
   /** A reading: `accepted` frames handed to ALSA in all, `delay` of them still queued, at `atMs`. Returns true if it counted an underrun. */

@@ -161,7 +161,15 @@ class SpeakerSink implements AudioSink {
     });
     child.on(
       'message',
-      (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | boolean | null; busy?: boolean; xrun?: boolean }) => {
+      (m: {
+        t: string;
+        message?: string;
+        bytes?: number;
+        monoMs?: number;
+        delay?: number | boolean | null;
+        busy?: boolean;
+        xrun?: boolean;
+      }) => {
         if (this.child !== child) return;
         if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
         else if (m.t === 'opened') this.opened(m.delay === true);
@@ -287,7 +295,9 @@ class SpeakerSink implements AudioSink {
     // audio-out.speaker-queue.ts), not at the last reading: that kept up to a reading interval
     // less than bufferMs queued.
     const played =
-      this.st === 'open' && this.dac?.consumed != null ? this.dac.playedBy(this.o.clock.now(), this.written) : this.position().framesConsumed;
+      this.st === 'open' && this.dac?.consumed != null
+        ? this.dac.playedBy(this.o.clock.now(), this.written)
+        : this.position().framesConsumed;
     return Math.max(0, depth - (this.written - played));
   }
 

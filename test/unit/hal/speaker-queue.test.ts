@@ -24,7 +24,15 @@ interface Run {
  * estimate's run-on between readings (false: count only the last reading, as before).
  */
 function run(
-  o: { bufferMs: number; ms: number; startMs?: number; underReport?: (t: number) => number; stall?: [number, number]; runOn?: boolean; lagMs?: number },
+  o: {
+    bufferMs: number;
+    ms: number;
+    startMs?: number;
+    underReport?: (t: number) => number;
+    stall?: [number, number];
+    runOn?: boolean;
+    lagMs?: number;
+  },
   stall2?: [number, number],
 ): Run {
   const dac = new DacReadings(RATE);
