@@ -134,9 +134,12 @@ async function hearthRun(
     : o.trueClocks
       ? { hub: null, source: null, a: null, b: null }
       : SHIFTS;
-  // The players keep 200 ms queued (output.bufferMs) with either observer, so the two compare: with
-  // the default 40 ms the true DAC ran dry tens of times a minute on this loaded VM (docs/audio.md).
-  const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log, ...shifts });
+  // Into a DAC a player keeps its default queue (output.bufferMs 40 ms, as into a HiFiBerry); PulseAudio
+  // needs ~200 ms queued to start a stream. (40 ms ran the true DAC dry tens of times a minute while the
+  // speaker sink counted only its last DAC reading: device/hal/audio-out.speaker-queue.ts.)
+  const bufferMs = c.observer.kind === 'true-dac' ? 40 : 200;
+  log(`  players' output queue: bufferMs ${bufferMs}`);
+  const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log, bufferMs, ...shifts });
   const rec = c.observer.record();
   try {
     await sleep(1000);
@@ -161,6 +164,9 @@ async function hearthRun(
     }
     const end = Date.now();
     const errs = await rec.stop();
+    // The DACs' gaps and the players' underrun events, both in seconds before this instant.
+    if (c.observer.describe) log(`  the DACs: ${c.observer.describe()}`);
+    const described = Date.now();
     const { states, events, history } = await house.stop();
     // B's own view of its join, per state it published (every 2 s) in its first 16 s: its timing,
     // what it thinks its sync error is, and its house clock against A's (house − CLOCK_MONOTONIC,
@@ -178,12 +184,13 @@ async function hearthRun(
       }
     }
     log(`  B's states: ${seen.join(' | ')}`);
-    for (const e of events.filter((x) => x.atMs < bJoin + 16_000 && x.topic.endsWith('/clock')))
+    for (const e of events.filter((x) => x.topic.startsWith('hearth/roomB/') && x.atMs < bJoin + 16_000 && x.topic.endsWith('/clock')))
       log(`  B clock event +${((e.atMs - bJoin) / 1000).toFixed(2)} s: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`);
-    if (c.observer.describe) log(`  the DACs: ${c.observer.describe()}`);
     if (o.step) {
       // Player B's events around its sink restart, for the record (what it said happened).
-      for (const e of events.filter((x) => x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000)) {
+      for (const e of events.filter(
+        (x) => x.topic.startsWith('hearth/roomB/') && x.atMs >= extra.killAt! - 500 && x.atMs < extra.killAt! + 3000,
+      )) {
         log(
           `  B event +${((e.atMs - extra.killAt!) / 1000).toFixed(3)} s ${e.topic.split('/').pop()}: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`,
         );
@@ -193,7 +200,12 @@ async function hearthRun(
       const s = states[`hearth/${id}/state/player`]?.detail;
       if (s)
         log(
-          `  ${id} said: playing ${s.playing}, timing ${s.timing}, syncErrorUs ${Number(s.syncErrorUs).toFixed(0)}, underruns ${s.underruns}, resyncs ${s.resyncs}, output ${JSON.stringify(s.output)}${s.clock ? `, clock ${JSON.stringify(s.clock)}` : ''}`,
+          `  ${id} said: playing ${s.playing}, timing ${s.timing}, syncErrorUs ${Number(s.syncErrorUs).toFixed(0)}, underruns ${s.underruns}, DAC underruns ${s.sink?.underruns ?? '?'} (underrun events, s before the end: ${
+            events
+              .filter((e) => e.topic === `hearth/${id}/event/player` && e.msg?.type === 'underrun')
+              .map((e) => `${((described - e.atMs) / 1000).toFixed(1)}×${e.msg.data?.count}`)
+              .join(' ') || 'none'
+          }), resyncs ${s.resyncs}, output ${JSON.stringify(s.output)}${s.clock ? `, clock ${JSON.stringify(s.clock)}` : ''}`,
         );
     }
     return { errs, bJoin, end, queriesPerMin, extra };

@@ -44,6 +44,8 @@ export interface HearthRun {
   dir: string;
   /** The true-time observer's environment for every device (its ALSA config naming pcm.<room>). */
   observer: { env: Record<string, string> };
+  /** The players' output.bufferMs (default 200 ms, for PulseAudio; into a DAC a player keeps its default, 40 ms). */
+  bufferMs?: number;
   noise: string;
   /** Link profile toward each device (down) and from it (up). */
   down: Profile;
@@ -180,14 +182,17 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
       format: { rate: 48000, channels: 2, payloadType: 127 },
       latencyMs: LATENCY_MS,
       sapListen: false,
-      output: { device: room, bufferMs: BUFFER_MS },
+      output: { device: room, bufferMs: r.bufferMs ?? BUFFER_MS },
     },
   });
 
   // State topics, for the record: what each device said about itself while it was measured.
   const sub = r.ns.spawn(
     'sh',
-    ['-c', `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#' -t 'hearth/roomB/event/#'; sleep 0.2; done`],
+    [
+      '-c',
+      `while true; do mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT} -v -t 'hearth/+/state/#' -t 'hearth/roomA/event/#' -t 'hearth/roomB/event/#'; sleep 0.2; done`,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'], detached: true },
   );
   let buf = '';

@@ -15,7 +15,8 @@
 //                      without the patch, a backend other than ALSA); then monoMs is the time of
 //                      the last acceptance, as the parent's fallback needs. Where delay readings
 //                      exist but this one could not be taken (a write still in flight after
-//                      SETTLE_TRIES, an underrun just now), `busy` is set: bytes only, no position.
+//                      SETTLE_TRIES, an underrun just now), `busy` is set: bytes only, no position;
+//                      `xrun` too when the PCM was in its xrun state (delay → -EPIPE: the DAC ran dry).
 //                      monoMs is CLOCK_MONOTONIC (process.hrtime), which every process shares: the
 //                      parent turns it into its own clock. This process's wall clock is not the
 //                      parent's (each fixes wall = start wall + monotonic at its start, so a child
@@ -53,6 +54,8 @@ let settleTries = 0;
 function nextReportMs(): number {
   return REPORT_MS - REPORT_DITHER_MS / 2 + Math.random() * REPORT_DITHER_MS;
 }
+/** snd_pcm_delay's answer in the xrun state: the DAC ran dry (speaker's ALSA output recovers on its next write). */
+const EPIPE = 32;
 let inFlight = false;
 let waiting: Buffer[] = [];
 
@@ -85,7 +88,8 @@ function report(): void {
   const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
   const d = settled && handle && binding?.delay ? binding.delay(handle) : -1;
   if (d >= 0) send({ t: 'done', bytes: accepted, monoMs: monoMs(), delay: d });
-  else if (handle && binding?.delay) send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null, busy: true });
+  else if (handle && binding?.delay)
+    send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null, busy: true, ...(d === -EPIPE ? { xrun: true } : {}) });
   else send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null });
   accepted = 0;
   if (!failed) reportTimer = setTimeout(report, nextReportMs());

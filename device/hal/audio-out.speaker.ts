@@ -10,6 +10,10 @@
 // Fallback, where delay cannot be read (speaker unpatched, a backend other than ALSA): mpg123's
 // writes block once the ALSA ring is full, so with the ring kept full the "write done" reports
 // are paced by the DAC's clock and consumed = accepted − ring, the ring being `bufferMs`.
+// Between readings the writer's queue depth runs the last reading on at the nominal rate, bounded
+// so that nothing counts as played before it could have been, and the DAC's dry spells (ALSA
+// underruns, which speaker's ALSA output recovers from silently) are counted: rules in
+// audio-out.speaker-queue.ts; `underruns()` reaches the player's state and events.
 // A write that does not complete within `stallMs` is a hung device: the child is killed and the
 // sink goes to 'lost' (rules in audio-out.ts).
 // A sink process that dies after playing for STABLE_MS is restarted at once (the backoff is for a
@@ -20,6 +24,7 @@ import type { TimerHandle } from '../core/clock.ts';
 import { Backoff } from '../core/backoff.ts';
 import { childEntry, execArgvFor } from './child-entry.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
+import { DacReadings } from './audio-out.speaker-queue.ts';
 import {
   LOST_LEAD_MS,
   NominalRun,
@@ -58,9 +63,12 @@ class SpeakerSink implements AudioSink {
   private written = 0;
   private accepted = 0;
   private acceptedWall = 0;
-  /** Frames the DAC has played (accepted − delay) at `consumedWall`, from the last delay reading; null: no reading (fallback). */
-  private consumedByDelay: number | null = null;
+  /** The DAC as the delay readings show it (played frames, run-on between readings, underruns): audio-out.speaker-queue.ts. */
+  private dac: DacReadings | undefined;
+  /** Wall time of the last delay reading. */
   private consumedWall = 0;
+  /** DAC underruns in earlier openings (a new opening starts a new DacReadings). */
+  private pastUnderruns = 0;
   private pendingSince: number | null = null;
   private openedAt = 0;
   /** The child reads snd_pcm_delay (the patched addon): the position comes from those readings only. */
@@ -153,12 +161,20 @@ class SpeakerSink implements AudioSink {
     });
     child.on(
       'message',
-      (m: { t: string; message?: string; bytes?: number; monoMs?: number; delay?: number | boolean | null; busy?: boolean }) => {
+      (m: {
+        t: string;
+        message?: string;
+        bytes?: number;
+        monoMs?: number;
+        delay?: number | boolean | null;
+        busy?: boolean;
+        xrun?: boolean;
+      }) => {
         if (this.child !== child) return;
         if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
         else if (m.t === 'opened') this.opened(m.delay === true);
         else if (m.t === 'done')
-          this.done(m.bytes!, this.wallOfMono(m.monoMs!), typeof m.delay === 'number' ? m.delay : null, m.busy === true);
+          this.done(m.bytes!, m.monoMs!, typeof m.delay === 'number' ? m.delay : null, m.busy === true, m.xrun === true);
         else if (m.t === 'error') this.failed(m.message ?? 'device error');
       },
     );
@@ -184,7 +200,8 @@ class SpeakerSink implements AudioSink {
     this.accepted = 0;
     this.acceptedWall = this.o.clock.wall();
     this.pendingSince = null;
-    this.consumedByDelay = null;
+    this.pastUnderruns = this.underruns();
+    this.dac = new DacReadings(this.format!.rate);
     this.consumedWall = this.acceptedWall;
     this.lossRun = undefined;
     this.o.log.info(`audio device ${this.device} open`, { epoch: this.epoch });
@@ -198,26 +215,36 @@ class SpeakerSink implements AudioSink {
    * wall clock is not ours after a wall-clock step (see the child's protocol notes).
    */
   private wallOfMono(monoMs: number): number {
-    const age = Number(process.hrtime.bigint()) / 1e6 - monoMs;
-    return this.o.clock.wall() - Math.max(0, age);
+    return this.o.clock.wall() - this.ageOfMono(monoMs);
+  }
+  private ageOfMono(monoMs: number): number {
+    return Math.max(0, Number(process.hrtime.bigint()) / 1e6 - monoMs);
+  }
+
+  /** DAC underruns since this sink was created (audio-out.speaker-queue.ts rule 3). */
+  underruns(): number {
+    return this.pastUnderruns + (this.dac?.underruns ?? 0);
   }
 
   /**
    * ALSA accepted `bytes` more; with `delay`, that many frames were still queued for the DAC at
-   * `wallMs`, else `wallMs` is when the last of them was accepted (both in this sink's clock).
+   * `monoMs`, else `monoMs` is when the last of them was accepted (CLOCK_MONOTONIC).
    */
-  private done(bytes: number, wallMs: number, delay: number | null, busy: boolean): void {
+  private done(bytes: number, monoMs: number, delay: number | null, busy: boolean, xrun: boolean): void {
     if (bytes > 0) {
       this.accepted += bytes / this.frameBytes;
       this.pendingSince = this.accepted < this.written ? this.o.clock.now() : null;
     }
+    if (xrun) this.dac?.xrun();
     if (busy) return; // a reading skipped: the position stays what the last reading said
-    if (delay !== null) {
-      // Never backwards (rule 4), never beyond what was accepted.
-      this.consumedByDelay = Math.min(this.accepted, Math.max(this.consumedByDelay ?? 0, this.accepted - delay));
-      this.consumedWall = wallMs;
+    const age = this.ageOfMono(monoMs);
+    if (delay !== null && this.dac) {
+      // Never backwards (rule 4), never beyond what was accepted or what time allows.
+      if (this.dac.reading(this.accepted, delay, this.o.clock.now() - age))
+        this.o.log.warn(`audio device ${this.device}: the DAC ran dry (underrun ${this.underruns()})`);
+      this.consumedWall = this.o.clock.wall() - age;
     } else if (bytes > 0) {
-      this.acceptedWall = wallMs;
+      this.acceptedWall = this.o.clock.wall() - age;
     }
   }
 
@@ -264,7 +291,14 @@ class SpeakerSink implements AudioSink {
     if (this.st === 'closed' || this.st === 'opening') return 0;
     const slack = Math.round(this.format!.rate * 0.02);
     const depth = this.st === 'lost' ? Math.round((this.format!.rate * LOST_LEAD_MS) / 1000) : this.bufferFrames + slack;
-    return Math.max(0, depth - (this.written - this.position().framesConsumed));
+    // While open with delay readings, the DAC's position now (the last reading run on, rules in
+    // audio-out.speaker-queue.ts), not at the last reading: that kept up to a reading interval
+    // less than bufferMs queued.
+    const played =
+      this.st === 'open' && this.dac?.consumed != null
+        ? this.dac.playedBy(this.o.clock.now(), this.written)
+        : this.position().framesConsumed;
+    return Math.max(0, depth - (this.written - played));
   }
 
   write(block: Int16Array, _meta: BlockMeta): void {
@@ -273,6 +307,7 @@ class SpeakerSink implements AudioSink {
     this.written += frames;
     if (this.st !== 'open' || !this.child) return; // discarded while lost (rule 2)
     if (this.pendingSince === null) this.pendingSince = this.o.clock.now();
+    this.dac?.wrote(this.o.clock.now());
     // Blocks written in one turn of the event loop are copied (the caller reuses its block) into
     // one buffer that goes down the pipe as one write. s16 in host order is little-endian on
     // every Pi and PC.
@@ -302,8 +337,8 @@ class SpeakerSink implements AudioSink {
       const wall = this.o.clock.wall();
       return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
     }
-    if (this.consumedByDelay !== null)
-      return { epoch: this.epoch, framesConsumed: Math.min(this.written, this.consumedByDelay), wallMs: this.consumedWall };
+    const read = this.dac?.consumed;
+    if (read != null) return { epoch: this.epoch, framesConsumed: Math.min(this.written, read), wallMs: this.consumedWall };
     // A child with delay readings that has not given one yet: nothing is known to have played
     // (the ring-full fallback below would count bufferMs as played at once on a device whose
     // ring is larger, and throttle the writer to what ALSA accepts: a fresh PulseAudio stream ran

@@ -62,6 +62,8 @@ export interface AudioSink {
   lastError(): string | null;
   /** How many times the device was lost since open. */
   lostCount(): number;
+  /** How many times the DAC ran dry (played silence for want of audio), as the device showed it; absent where the sink cannot tell. */
+  underruns?(): number;
   open(format: SinkFormat): Promise<void>;
   writable(): number;
   write(block: Int16Array, meta: BlockMeta): void;

@@ -277,6 +277,12 @@ export const PlayerState = Obj({
     status: Type.Union(['closed', 'opening', 'open', 'lost'].map((s) => Type.Literal(s))),
     error: Type.Union([Type.String(), Type.Null()]),
     lostCount: Type.Integer({ description: 'times the DAC was lost since start' }),
+    underruns: Type.Optional(
+      Type.Integer({
+        description:
+          'times the DAC ran dry since start (its queue emptied and it played silence: an ALSA underrun), as the device showed it; absent where the sink cannot tell',
+      }),
+    ),
   }),
   level: Type.Optional(PlayerLevel),
   clock: Type.Optional(
@@ -311,6 +317,13 @@ export const PlayerEvents = {
   'clock-unsure': Obj({}, { description: 'the house clock is not trusted: playout may be off between rooms' }),
   'clock-sure': Obj({}, { description: 'the house clock is trusted again' }),
   output: Obj({ status: PlayerOutputStatus, previous: PlayerOutputStatus }, { description: 'the output status changed' }),
+  underrun: Obj(
+    {
+      count: Type.Integer({ description: 'dry spells since the last underrun event' }),
+      total: Type.Integer({ description: 'sink.underruns' }),
+    },
+    { description: 'the DAC ran dry (silence came out) at least once in the last 500 ms' },
+  ),
 };
 
 export const playerSpec = defineRole({

@@ -57,18 +57,21 @@ export async function startRoomsObserver(ns: Netns, rooms: [string, string], dir
         stop: async () => dacErrors(readRoom(dir, rooms[0]), readRoom(dir, rooms[1]), from, trueNowNs()),
       };
     },
-    describe: () => rooms.map((r) => `${r}: ${describeRuns(readRoom(dir, r))}`).join('; '),
+    describe: () => {
+      const now = trueNowNs();
+      return rooms.map((r) => `${r}: ${describeRuns(readRoom(dir, r), now)}`).join('; ');
+    },
     stop: async () => undefined,
   };
 }
 
 /** A room's DAC runs: how many, and the silences between them (an underrun, a sink restart). */
-function describeRuns(runs: readonly DacRun[]): string {
+function describeRuns(runs: readonly DacRun[], nowNs: number): string {
   const gaps: string[] = [];
   for (let i = 1; i < runs.length; i++) {
     const prev = runs[i - 1]!;
     const endNs = prev.t0Ns + (prev.frames.length / prev.rate) * 1e9;
-    gaps.push(((runs[i]!.t0Ns - endNs) / 1e6).toFixed(1));
+    gaps.push(`${((runs[i]!.t0Ns - endNs) / 1e6).toFixed(1)}@${((nowNs - endNs) / 1e9).toFixed(1)}`);
   }
-  return `${runs.length} DAC run${runs.length === 1 ? '' : 's'}${gaps.length ? ` (gaps, ms: ${gaps.slice(0, 20).join(' ')}${gaps.length > 20 ? ' …' : ''})` : ''}`;
+  return `${runs.length} DAC run${runs.length === 1 ? '' : 's'}${gaps.length ? ` (gaps, ms@s before now: ${gaps.slice(0, 20).join(' ')}${gaps.length > 20 ? ' …' : ''})` : ''}`;
 }

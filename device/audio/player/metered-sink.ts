@@ -13,6 +13,7 @@ export function meteredSink(sink: AudioSink, meter: () => LevelMeter | undefined
     status: () => sink.status(),
     lastError: () => sink.lastError(),
     lostCount: () => sink.lostCount(),
+    ...(sink.underruns ? { underruns: () => sink.underruns!() } : {}),
     open: (f) => sink.open(f),
     writable: () => sink.writable(),
     write(block, meta) {

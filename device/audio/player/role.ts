@@ -111,7 +111,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
         sender: join.sender,
         joined: join.joined,
         playout: s ? { resyncs: s.resyncs, ssrc: s.ssrc } : undefined,
-        sink: { status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null },
+        sink: { status: sink?.status() ?? 'closed', error: sink?.lastError() ?? null, underruns: sink?.underruns?.() },
       },
       deps.link.publishEvent,
     );

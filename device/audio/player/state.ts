@@ -67,6 +67,7 @@ export function playerState(p: PlayerParts): PlayerState {
       status: sink?.status() ?? 'closed',
       error: sink?.lastError() ?? null,
       lostCount: sink?.lostCount() ?? 0,
+      ...(sink?.underruns ? { underruns: sink.underruns() } : {}),
     },
     ...(p.level ? { level: p.level } : {}),
     ...(p.clock ? { clock: p.clock } : {}),

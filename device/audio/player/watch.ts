@@ -20,7 +20,8 @@ export interface WatchReading {
   joined: { group: string; port: number } | undefined;
   /** The playout's re-sync count and SSRC (undefined: no playout). */
   playout: { resyncs: number; ssrc: number | null } | undefined;
-  sink: { status: SinkStatus; error: string | null };
+  /** underruns: the DAC's dry spells so far (undefined: the sink cannot tell). */
+  sink: { status: SinkStatus; error: string | null; underruns?: number | undefined };
 }
 
 export class PlayerWatch {
@@ -28,6 +29,7 @@ export class PlayerWatch {
   live = false;
   report: OutputReport = { status: 'idle', reason: null, audible: 0, leadMs: null, syncErrorUs: null };
   private resyncsSeen = 0;
+  private underrunsSeen = 0;
 
   constructor(private readonly monitor: OutputMonitor) {}
 
@@ -42,13 +44,24 @@ export class PlayerWatch {
 
   /** Judges one reading; returns whether the state changed (events already emitted). */
   tick(r: WatchReading, emit: Emit): boolean {
+    let changed = false;
     const p = r.playout;
     if (p && p.resyncs > this.resyncsSeen) {
       this.resyncsSeen = p.resyncs;
       emit('resync', `re-synchronised to the sender${p.ssrc !== null ? ` (SSRC ${p.ssrc})` : ''}`, p.ssrc !== null ? { ssrc: p.ssrc } : {});
     }
+    // The DAC ran dry since the last reading: an event (the state's sink.underruns has the count).
+    const u = r.sink.underruns;
+    if (u !== undefined && u < this.underrunsSeen) this.underrunsSeen = u; // a new sink
+    if (u !== undefined && u > this.underrunsSeen) {
+      emit('underrun', `the DAC ran dry ${u - this.underrunsSeen === 1 ? 'once' : `${u - this.underrunsSeen} times`} (${u} in all)`, {
+        count: u - this.underrunsSeen,
+        total: u,
+      });
+      this.underrunsSeen = u;
+      changed = true;
+    }
     const arriving = r.now - r.lastPacketMs < STREAM_LOST_MS;
-    let changed = false;
     if (arriving !== this.live) {
       this.live = arriving;
       changed = true;

@@ -57,6 +57,24 @@ test('re-syncs: one event per new one, with the SSRC; a fresh playout counts fro
   assert.is(r.events.at(-1)!.message, 're-synchronised to the sender');
 });
 
+test('DAC underruns: one event per tick that saw new ones, with the count; a new sink counts from its own zero', () => {
+  const r = rig();
+  r.tick({ now: 0, sink: { status: 'open', error: null, underruns: 0 } });
+  assert.is(r.tick({ now: 500, sink: { status: 'open', error: null, underruns: 1 } }), true);
+  r.tick({ now: 1000, sink: { status: 'open', error: null, underruns: 1 } });
+  r.tick({ now: 1500, sink: { status: 'open', error: null, underruns: 4 } });
+  r.tick({ now: 2000, sink: { status: 'open', error: null, underruns: 0 } });
+  r.tick({ now: 2500, sink: { status: 'open', error: null, underruns: 2 } });
+  assert.equal(
+    r.events.filter((e) => e.type === 'underrun').map((e) => [e.message, e.data]),
+    [
+      ['the DAC ran dry once (1 in all)', { count: 1, total: 1 }],
+      ['the DAC ran dry 3 times (4 in all)', { count: 3, total: 4 }],
+      ['the DAC ran dry 2 times (2 in all)', { count: 2, total: 2 }],
+    ],
+  );
+});
+
 test('the output verdict: each change one event with the previous status; leaving the stream makes the next packets a new "found"', () => {
   const r = rig();
   r.tick({ now: 0, sink: { status: 'lost', error: 'unplugged' } });
