@@ -185,7 +185,9 @@ async function hearthRun(
     }
     log(`  B's states: ${seen.join(' | ')}`);
     for (const e of events.filter((x) => x.topic.startsWith('hearth/roomB/') && x.atMs < bJoin + 16_000 && x.topic.endsWith('/clock')))
-      log(`  B clock event +${((e.atMs - bJoin) / 1000).toFixed(2)} s: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`);
+      log(
+        `  B clock event +${((e.atMs - bJoin) / 1000).toFixed(2)} s: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`,
+      );
     if (o.step) {
       // Player B's events around its sink restart, for the record (what it said happened).
       for (const e of events.filter(
