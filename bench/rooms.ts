@@ -9,6 +9,8 @@
 //   pulse     one PulseAudio, room A into the left channel, room B into the right, its monitor
 //             recorded and cross-correlated; its streams' delay estimates settle over ~10 s and
 //             were the floor (0.16–0.8 ms p99): kept for comparison
+// The players' output queue is their default 40 ms into the true DAC and 200 ms into PulseAudio;
+// ROOMS_BUFFER_MS=N sets it for both rooms.
 // Devices are separate processes, each clock shifted from outside by libfaketime, each behind its
 // own impaired link (rooms-net.ts).
 //   shifted   wired links (0.2 ms jitter); hub +1.5 s +30 ppm, source −3 ms −100 ppm, player A
@@ -40,6 +42,15 @@ const sh = (offsetS: number, ppm: number): Shift => ({ offsetS, ppm });
 const SHIFTS = { hub: sh(1.5, 30), source: sh(-0.003, -100), a: sh(0.002, 200), b: sh(3, -150) };
 const JOIN_LIMIT_US = 100;
 const ASYM_UP: Profile = { delayMs: 1.1, jitterMs: 2 };
+
+/** ROOMS_BUFFER_MS: the players' output.bufferMs for this run, or undefined for the observer's default. */
+export function queueFromEnv(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 10 || n > 1000)
+    throw new Error(`ROOMS_BUFFER_MS must be a whole number of ms from 10 to 1000, got "${v}"`);
+  return n;
+}
 
 interface Times {
   runS: number;
@@ -137,7 +148,8 @@ async function hearthRun(
   // Into a DAC a player keeps its default queue (output.bufferMs 40 ms, as into a HiFiBerry); PulseAudio
   // needs ~200 ms queued to start a stream. (40 ms ran the true DAC dry tens of times a minute while the
   // speaker sink counted only its last DAC reading: device/hal/audio-out.speaker-queue.ts.)
-  const bufferMs = c.observer.kind === 'true-dac' ? 40 : 200;
+  // ROOMS_BUFFER_MS sets it for every room (e.g. 200 with the true DAC, to compare with PulseAudio's).
+  const bufferMs = queueFromEnv(process.env.ROOMS_BUFFER_MS) ?? (c.observer.kind === 'true-dac' ? 40 : 200);
   log(`  players' output queue: bufferMs ${bufferMs}`);
   const house = await startHearthHouse({ ...c, down: o.down, up: o.up, houseClock: o.houseClock, seed: o.seed, log, bufferMs, ...shifts });
   const rec = c.observer.record();
