@@ -9,7 +9,10 @@
 // between played silence and the block lands at the current slot. framesConsumed counts only
 // written frames (silence slots excluded), as ALSA's hw pointer would after an xrun recovery.
 //
-// Device side (scriptable): unplug(error) / plug() / setPpm(ppm) / records / underruns.
+// Device side (scriptable): unplug(error) / plug({startLatencyMs}) / setPpm(ppm) / records / underruns.
+// plug() with a start latency: the epoch it opens plays its first frame that long after its first
+// write (a sink process restarted on a device whose start-up the player has not measured yet), not
+// at the next slot: its frame slots are anchored there.
 import type { TimerHandle } from '../core/clock.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import { Backoff } from '../core/backoff.ts';
@@ -54,7 +57,8 @@ export interface SimDac extends AudioSink {
   setPpm(ppm: number): void;
   /** Device side: the DAC vanishes (write errors from now on) until plug(). */
   unplug(error?: string): void;
-  plug(): void;
+  /** The DAC is back at the next retry; with startLatencyMs, its next epochs start that long after their first write. */
+  plug(o?: { startLatencyMs?: number }): void;
   /** True wall time at which written frame `frame` of the current epoch plays (or will). */
   wallOfFrame(frame: number): number;
 }
@@ -72,6 +76,7 @@ class Sim implements SimDac {
   private format: SinkFormat | undefined;
   private rateOffsetPpm: number;
   private epoch = 0;
+  private startLatencyMs: number | undefined;
   private anchorWall = 0;
   private anchorSlot = 0;
   private silenceSlots = 0;
@@ -204,8 +209,9 @@ class Sim implements SimDac {
     if (this.st === 'open') this.goLost(error);
   }
 
-  plug(): void {
+  plug(o: { startLatencyMs?: number } = {}): void {
     this.present = true;
+    if (o.startLatencyMs !== undefined) this.startLatencyMs = o.startLatencyMs;
   }
 
   writable(): number {
@@ -222,7 +228,12 @@ class Sim implements SimDac {
       return;
     }
     const now = this.o.clock.wall();
-    const current = this.slotAt(now) + 1; // the slot now playing is taken; the next one is free
+    if (this.written === 0 && this.startLatencyMs !== undefined) {
+      this.anchorWall = now + this.startLatencyMs; // frame 0 plays then (see the header)
+      this.anchorSlot = 0;
+      this.silenceSlots = 0;
+    }
+    const current = Math.max(0, this.slotAt(now) + 1); // the slot now playing is taken; the next one is free
     let slot = this.written + this.silenceSlots;
     if (slot < current) {
       if (this.written > 0) {

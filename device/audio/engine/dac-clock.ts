@@ -73,6 +73,8 @@ export class DacClock {
   private xa = 0;
   private ya = 0;
   private slope: number;
+  /** The slope until the first fit: nominal, or seedRate()'s. */
+  private seedSlope: number;
   private fitted = false;
   private lastFrames = -1;
   private lastX = 0;
@@ -92,6 +94,18 @@ export class DacClock {
     this.bx = new Float64Array(this.windowBins);
     this.by = new Float64Array(this.windowBins);
     this.slope = 1000 / nominalRateHz;
+    this.seedSlope = this.slope;
+  }
+
+  /**
+   * Runs at `hz` instead of the nominal rate until the first fit: the rate the previous epoch of
+   * the same DAC was fitted at (one crystal), so a reopened DAC's first second is not placed as if
+   * it ran at nominal (a −120 ppm DAC drifted 15 µs in 0.3 s, which the playout then slewed).
+   */
+  seedRate(hz: number): void {
+    if (!(hz > 0) || Math.abs(hz / this.nominal - 1) > MAX_PPM * 1e-6) return;
+    this.seedSlope = 1000 / hz;
+    if (!this.fitted) this.slope = this.seedSlope;
   }
 
   reset(): void {
@@ -100,7 +114,7 @@ export class DacClock {
     this.anchored = false;
     this.sn = 0;
     this.fitted = false;
-    this.slope = 1000 / this.nominal;
+    this.slope = this.seedSlope;
     this.lastFrames = -1;
     this.offLine = 0;
   }

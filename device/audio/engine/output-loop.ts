@@ -8,10 +8,19 @@
 //   fills writable() with whole blocks; block k's first frame is frame `framesWritten()` of the
 //   sink's epoch, whose wall instant the DacClock predicts.
 // - A new sink epoch (DAC restored or reopened) starts a fresh DacClock: frame counts restart at 0,
-//   and its blocks are silence until the epoch's first DAC reading. (Placing them by the previous
-//   epoch's learnt start-up latency shortened a restart's silence in the rooms bench, but left a
-//   replugged DAC 157-233 µs off 2 s later in 1 run of 3 of faults/audio/player-faults; taken back
-//   until a provisional start hands over to the fit without that residue.)
+//   and the DacClock sees only that epoch's own DAC readings (the new device's position starts at
+//   0; frames queued in the old one that never played are simply not in it).
+// - The first epoch's blocks are silence until its first DAC reading. A later epoch's are placed
+//   provisionally instead (a sink process restarted mid-play must not add its queue's worth of
+//   silence): frame k at firstWrite + startup + k / rate, where startup is what the last epoch's
+//   first reading showed (its frame 0's instant − the wall instant its first block was written) and
+//   rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS is kept
+//   queued meanwhile, so little audio carries the guess's error.
+// - Hand-over without residue: at the epoch's first placed block and again at its first reading
+//   the renderer is told the timeline moved (Renderer.discontinuity: the playout re-anchors, a fade
+//   within one block), so a guess δ off is corrected at once, not slewed by the calm drift loop.
+//   (The first provisional start, taken back in 487873b, let the playout slew δ: a replugged DAC was
+//   still 157-233 µs off 2 s later in 1 run of 3 of faults/audio/player-faults.)
 // - While the sink is lost it keeps pacing (audio-out.ts rule 2), so rendering continues against
 //   the nominal clock and the stream stays aligned for when the DAC returns.
 import type { Clock, TimerHandle } from '../../core/clock.ts';
@@ -22,7 +31,15 @@ import type { OutputMonitor } from './output-monitor.ts';
 
 export interface Renderer {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo;
+  /**
+   * The next block's instant does not continue the previous block's: jump to it, do not slew.
+   * `fresh`: it is the first block of a new DAC run (nothing before it is heard).
+   */
+  discontinuity?(fresh: boolean): void;
 }
+
+/** Before a later epoch's first DAC reading, audio queued ahead of its provisional position (ms). */
+const PROVISIONAL_LEAD_MS = 10;
 
 export interface OutputLoopOptions {
   clock: Clock;
@@ -46,10 +63,23 @@ export class OutputLoop {
   private block: Int16Array;
   private renderer: Renderer | undefined;
   private last: RenderInfo | null = null;
+  /** Epochs seen (the first one starts silent: nothing learnt yet). */
+  private epochs = 0;
+  /** Wall instant this epoch's frame 0 was written (NaN before). */
+  private firstWriteWall = NaN;
+  /** Learnt at each epoch's first reading: its frame 0's instant − firstWriteWall (ms; NaN before). */
+  private startupMs = NaN;
+  /** The previous epoch's DAC rate (Hz), for the provisional placement. */
+  private lastRateHz: number;
+  /** This epoch's blocks so far were placed provisionally (no reading yet). */
+  private provisional = false;
+  /** This epoch's first reading has come (its blocks are placed by the DacClock). */
+  private placed = false;
   blocks = 0;
 
   constructor(private readonly o: OutputLoopOptions) {
     this.dac = o.newDacClock();
+    this.lastRateHz = o.rate;
     const frames = o.blockFrames ?? Math.round(o.rate / 200);
     this.block = new Int16Array(frames * o.channels);
   }
@@ -86,10 +116,24 @@ export class OutputLoop {
     if (st === 'closed' || st === 'opening') return;
     const pos = sink.position();
     if (pos.epoch !== this.epoch) {
+      if (this.epochs > 0 && Number.isFinite(this.dac.wallOfFrame(0))) this.lastRateHz = this.dac.rateHz();
       this.epoch = pos.epoch;
+      this.epochs++;
       this.dac = this.o.newDacClock();
+      if (this.epochs > 1) this.dac.seedRate(this.lastRateHz); // the same crystal
+      this.firstWriteWall = NaN;
+      this.provisional = this.placed = false;
     }
     this.dac.observe(pos.framesConsumed, pos.wallMs);
+    const zero = this.dac.wallOfFrame(0);
+    if (!this.placed && Number.isFinite(zero) && Number.isFinite(this.firstWriteWall)) {
+      // The epoch's first reading: learn its start-up; in a later epoch, the blocks from here on
+      // are placed by readings, not by the guess (or by the old epoch): the timeline moved.
+      this.startupMs = zero - this.firstWriteWall;
+      if (this.epochs > 1) this.renderer?.discontinuity?.(sink.framesWritten() === 0);
+      this.provisional = false;
+      this.placed = true;
+    }
     const mon = this.o.monitor;
     const now = this.o.clock.now();
     const wallNow = this.o.clock.wall();
@@ -98,7 +142,17 @@ export class OutputLoop {
     // Bounded: never more than a second of blocks per tick, whatever writable() says.
     for (let n = 0; n < 200 && sink.writable() >= frames; n++) {
       const first = sink.framesWritten();
-      const wall = this.dac.wallOfFrame(first);
+      if (first === 0) this.firstWriteWall = wallNow;
+      let wall = this.dac.wallOfFrame(first);
+      if (!Number.isFinite(wall) && st === 'open' && this.epochs > 1 && Number.isFinite(this.startupMs)) {
+        // No reading yet in a later epoch: the provisional placement (rules above).
+        const lead = ((wallNow - this.firstWriteWall + PROVISIONAL_LEAD_MS) * this.o.rate) / 1000;
+        if (first > 0 && first + frames > lead) break;
+        wall = this.firstWriteWall + this.startupMs + (first * 1000) / this.lastRateHz;
+        this.provisional = true;
+      }
+      if (this.provisional && first === 0) this.renderer?.discontinuity?.(true); // nor do the provisional ones
+
       if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dac.rateHz());
       else {
         this.block.fill(0);

@@ -99,6 +99,8 @@ export class Playout {
   private wrongPt = 0;
   private resyncs = 0;
   private reanchors = 0;
+  /** discontinuity() was called: the next block re-anchors whatever its error ('fresh': with no fade-out). */
+  private jumpNext: false | 'fade' | 'fresh' = false;
   private prev = { received: 0, lost: 0, late: 0, duplicates: 0, foreign: 0, offTimeline: 0, concealed: 0, underruns: 0 };
 
   constructor(opts: PlayoutOptions) {
@@ -248,6 +250,17 @@ export class Playout {
     if (r.rtcp.byes.includes(locked)) s.jb.unlock();
   }
 
+  /**
+   * The output's timeline moved under the playout (a new DAC epoch, or its first blocks' provisional
+   * instants replaced by measured ones: engine/output-loop.ts): the next block re-anchors (a fade
+   * within the block) instead of slewing the jump, which the calm drift loop would carry for seconds.
+   * `fresh`: the block starts a new DAC run (nothing of the old position is heard): it starts at
+   * its ideal position at once, as a first anchor does, with no fade-out of the old position.
+   */
+  discontinuity(fresh = false): void {
+    this.jumpNext = fresh ? 'fresh' : 'fade';
+  }
+
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo {
     const outCh = this.o.outputChannels;
     const n = Math.floor(out.length / outCh);
@@ -330,6 +343,8 @@ export class Playout {
     const outCh = this.o.outputChannels;
     const ideal = s.timing.tsAt(at);
     if (ideal === null) return null;
+    const jump = this.jumpNext;
+    this.jumpNext = false;
     const ff = s.timing.sourceRateHz() / dacRateHz;
     if (this.fout.length < n * s.rsCh) this.fout = new Float32Array(n * s.rsCh);
     let concealed = 0,
@@ -355,7 +370,17 @@ export class Playout {
       // moved, where its audio already has its glitch): slewing that bent the pitch for seconds.
       const steps = s.timing.mappingSteps();
       const switched = steps !== this.acqSteps;
-      if (Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
+      if (jump === 'fresh') {
+        this.reanchors++;
+        ratio = ff;
+        startPos = ideal;
+        this.anchor(s, ideal);
+        this.fade.set(1);
+        const r = this.produce(s, 0, n, ratio);
+        concealed += r.concealed;
+        silentFrames += r.silent;
+        this.lastError = 0;
+      } else if (jump || Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
         // Fade out at the old position, jump, fade in at the new one.
         this.reanchors++;
         const h = Math.max(1, n >> 1);

@@ -1,0 +1,73 @@
+// A player's DAC reopened mid-play (its sink process killed and replaced, as in the rooms bench's
+// step scenario), in virtual time on the shipped Playout, OutputLoop and simulated DAC: the new
+// epoch must carry the stream's audio from its first block (no queue's worth of silence), and
+// hand over from its provisional placement to its DAC readings without a residue, even when its
+// start-up differs from the one learnt in the previous epoch (engine/output-loop.ts's rules).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { simulateLoop, T0 } from '../../../../device/audio/sim/loop.ts';
+
+const REOPEN_S = 9;
+const GAP_MS = 25;
+
+// The speaker sink's default queue (40 ms), and 200 ms: then most of the audio queued in the old
+// device at its loss never played, and the player must play it again (the jitter buffer's history).
+const cases = [
+  { queueMs: 40, startLatencyMs: 0 },
+  { queueMs: 40, startLatencyMs: 0.6 },
+  { queueMs: 40, startLatencyMs: 3 },
+  { queueMs: 200, startLatencyMs: 0.6 },
+];
+for (const { queueMs, startLatencyMs } of cases) {
+  test(`${queueMs} ms queue, DAC reopened ${GAP_MS} ms after its loss, its first frame ${startLatencyMs} ms after its first write: audio within two blocks of the restore, within ½ frame of its instant 20 ms after, within 5 µs 0.5 s after`, async () => {
+    const r = await simulateLoop({
+      seconds: 13,
+      seed: 5,
+      sender: { ppm: 50, rtcpIntervalMs: 1000 },
+      players: [
+        { dacPpm: 80, fifoFrames: 48 * queueMs, latencyMs: queueMs + 100 },
+        { dacPpm: -120, fifoFrames: 48 * queueMs, latencyMs: queueMs + 100, dacReopens: { atS: [REOPEN_S], gapMs: GAP_MS, startLatencyMs } },
+      ],
+    });
+    const b = r.players[1]!;
+    const lostAt = T0 + REOPEN_S * 1000;
+    // Before the reopen B was in step.
+    let before = 0;
+    for (let i = 0; i < b.wallMs.length; i++)
+      if (b.wallMs[i]! > lostAt - 2000 && b.wallMs[i]! < lostAt - 50) before = Math.max(before, Math.abs(b.errorUs[i]!) || Infinity);
+    assert.ok(before < 5, `in step before the reopen (${before.toFixed(2)} µs)`);
+    // The new epoch's blocks (the old epoch's queued after the loss never played). Its first
+    // audio: two blocks (the re-anchor's fade) after the DAC is back, not a queue (40 ms) later.
+    const from = b.epoch.indexOf(2);
+    assert.ok(from > 0, 'a new epoch');
+    let first = -1;
+    for (let i = from; i < b.wallMs.length; i++)
+      if (Number.isFinite(b.errorUs[i]!)) {
+        first = i;
+        break;
+      }
+    assert.ok(first >= 0, 'B plays again');
+    const silentMs = b.wallMs[first]! - lostAt;
+    assert.ok(silentMs <= GAP_MS + startLatencyMs + 11, `audio ${silentMs.toFixed(1)} ms after the loss (the DAC was back after ${GAP_MS} ms)`);
+    // The provisional blocks carry the start-up guess's error; from 20 ms on, the readings' (one
+    // reading is good to ½ frame, 10.4 µs); from 0.5 s on, the fit's.
+    let provisional = 0,
+      early = 0,
+      after = 0,
+      silentAfter = 0;
+    for (let i = first; i < b.wallMs.length; i++) {
+      const e = Math.abs(b.errorUs[i]!);
+      const t = b.wallMs[i]! - b.wallMs[first]!;
+      if (!Number.isFinite(e)) silentAfter++;
+      else if (t < 20) provisional = Math.max(provisional, e);
+      else if (t < 500) early = Math.max(early, e);
+      else after = Math.max(after, e);
+    }
+    assert.ok(provisional <= startLatencyMs * 1000 + 20, `provisional blocks ${provisional.toFixed(1)} µs off`);
+    assert.ok(early <= 12, `20 ms to 0.5 s after the first audio: ${early.toFixed(2)} µs off at worst`);
+    assert.ok(after < 5, `from 0.5 s after the first audio: ${after.toFixed(2)} µs off at worst`);
+    assert.is(silentAfter, 0, 'no silent block after that');
+  });
+}
+
+test.run();
