@@ -14,7 +14,7 @@
 //   provisionally instead (a sink process restarted mid-play must not add its queue's worth of
 //   silence): frame k at firstWrite + startup + k / rate, where startup is what the last epoch's
 //   first reading showed (its frame 0's instant − the wall instant its first block was written) and
-//   rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS is kept
+//   rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS (20 ms) is kept
 //   queued meanwhile, so little audio carries the guess's error.
 // - Hand-over without residue: at the epoch's first placed block and again at its first reading
 //   the renderer is told the timeline moved (Renderer.discontinuity: the playout re-anchors, a fade
@@ -39,7 +39,15 @@ export interface Renderer {
 }
 
 /** Before a later epoch's first DAC reading, audio queued ahead of its provisional position (ms). */
-const PROVISIONAL_LEAD_MS = 10;
+const PROVISIONAL_LEAD_MS = 20;
+/**
+ * After a later epoch's first reading its queue grows from PROVISIONAL_LEAD_MS by this many ms per
+ * ms, not in one tick: rendering a 200 ms queue in one tick held its first blocks in the sink's
+ * stage for the whole burst (the stage goes down the pipe after the tick), and the new run ran dry
+ * 0.3 ms right after its start in the rooms bench (load 3-5), then played 215 µs late for the
+ * queue's length. (A cap in blocks per tick instead starved the DAC whenever ticks came late.)
+ */
+const RAMP_PER_MS = 2;
 
 export interface OutputLoopOptions {
   clock: Clock;
@@ -75,6 +83,9 @@ export class OutputLoop {
   private provisional = false;
   /** This epoch's first reading has come (its blocks are placed by the DacClock). */
   private placed = false;
+  /** A later epoch whose queue has not been full yet (RAMP_PER_MS), and when its first reading came. */
+  private ramping = false;
+  private placedWall = NaN;
   blocks = 0;
 
   constructor(private readonly o: OutputLoopOptions) {
@@ -123,6 +134,7 @@ export class OutputLoop {
       if (this.epochs > 1) this.dac.seedRate(this.lastRateHz); // the same crystal
       this.firstWriteWall = NaN;
       this.provisional = this.placed = false;
+      this.ramping = this.epochs > 1;
     }
     this.dac.observe(pos.framesConsumed, pos.wallMs);
     const zero = this.dac.wallOfFrame(0);
@@ -133,6 +145,7 @@ export class OutputLoop {
       if (this.epochs > 1) this.renderer?.discontinuity?.(sink.framesWritten() === 0);
       this.provisional = false;
       this.placed = true;
+      this.placedWall = this.o.clock.wall();
     }
     const mon = this.o.monitor;
     const now = this.o.clock.now();
@@ -140,19 +153,29 @@ export class OutputLoop {
     mon?.position(now, pos.epoch, pos.framesConsumed, sink.framesWritten(), st);
     const frames = this.blockFrames;
     // Bounded: never more than a second of blocks per tick, whatever writable() says.
-    for (let n = 0; n < 200 && sink.writable() >= frames; n++) {
+    let full = true;
+    for (let n = 0; n < 200; n++) {
+      if (sink.writable() < frames) {
+        full = true;
+        break;
+      }
+      full = false;
       const first = sink.framesWritten();
       if (first === 0) this.firstWriteWall = wallNow;
       let wall = this.dac.wallOfFrame(first);
-      if (!Number.isFinite(wall) && st === 'open' && this.epochs > 1 && Number.isFinite(this.startupMs)) {
+      const provisional = !Number.isFinite(wall) && st === 'open' && this.epochs > 1 && Number.isFinite(this.startupMs);
+      if ((provisional || (this.ramping && this.placed)) && first > 0) {
+        // Little queued until the first reading, then a queue growing at RAMP_PER_MS (rules above).
+        const grown = this.placed ? RAMP_PER_MS * Math.max(0, wallNow - this.placedWall) : 0;
+        const lead = ((wallNow - this.firstWriteWall + PROVISIONAL_LEAD_MS + grown) * this.o.rate) / 1000;
+        if (first + frames > lead) break;
+      }
+      if (provisional) {
         // No reading yet in a later epoch: the provisional placement (rules above).
-        const lead = ((wallNow - this.firstWriteWall + PROVISIONAL_LEAD_MS) * this.o.rate) / 1000;
-        if (first > 0 && first + frames > lead) break;
         wall = this.firstWriteWall + this.startupMs + (first * 1000) / this.lastRateHz;
         this.provisional = true;
       }
       if (this.provisional && first === 0) this.renderer?.discontinuity?.(true); // nor do the provisional ones
-
       if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dac.rateHz());
       else {
         this.block.fill(0);
@@ -162,5 +185,6 @@ export class OutputLoop {
       this.blocks++;
       mon?.block(now, frames, this.last, wall, wallNow, st);
     }
+    if (this.ramping && this.placed && full) this.ramping = false; // the queue is full
   }
 }

@@ -9,6 +9,8 @@ import { simulateLoop, T0 } from '../../../../device/audio/sim/loop.ts';
 
 const REOPEN_S = 9;
 const GAP_MS = 25;
+/** Audio placed by the start-up guess: the 20 ms the output loop queues before a reading, and the block or two written until it sees one. */
+const PROVISIONAL_MS = 35;
 
 // The speaker sink's default queue (40 ms), and 200 ms: then most of the audio queued in the old
 // device at its loss never played, and the player must play it again (the jitter buffer's history).
@@ -19,7 +21,7 @@ const cases = [
   { queueMs: 200, startLatencyMs: 0.6 },
 ];
 for (const { queueMs, startLatencyMs } of cases) {
-  test(`${queueMs} ms queue, DAC reopened ${GAP_MS} ms after its loss, its first frame ${startLatencyMs} ms after its first write: audio within two blocks of the restore, within ½ frame of its instant 20 ms after, within 5 µs 0.5 s after`, async () => {
+  test(`${queueMs} ms queue, DAC reopened ${GAP_MS} ms after its loss, its first frame ${startLatencyMs} ms after its first write: audio within two blocks of the restore, within ½ frame of its instant ${PROVISIONAL_MS} ms after, within 5 µs 0.5 s after`, async () => {
     const r = await simulateLoop({
       seconds: 13,
       seed: 5,
@@ -49,7 +51,7 @@ for (const { queueMs, startLatencyMs } of cases) {
     assert.ok(first >= 0, 'B plays again');
     const silentMs = b.wallMs[first]! - lostAt;
     assert.ok(silentMs <= GAP_MS + startLatencyMs + 11, `audio ${silentMs.toFixed(1)} ms after the loss (the DAC was back after ${GAP_MS} ms)`);
-    // The provisional blocks carry the start-up guess's error; from 20 ms on, the readings' (one
+    // The provisional blocks carry the start-up guess's error; after them, the readings' (one
     // reading is good to ½ frame, 10.4 µs); from 0.5 s on, the fit's.
     let provisional = 0,
       early = 0,
@@ -59,12 +61,12 @@ for (const { queueMs, startLatencyMs } of cases) {
       const e = Math.abs(b.errorUs[i]!);
       const t = b.wallMs[i]! - b.wallMs[first]!;
       if (!Number.isFinite(e)) silentAfter++;
-      else if (t < 20) provisional = Math.max(provisional, e);
+      else if (t < PROVISIONAL_MS) provisional = Math.max(provisional, e);
       else if (t < 500) early = Math.max(early, e);
       else after = Math.max(after, e);
     }
     assert.ok(provisional <= startLatencyMs * 1000 + 20, `provisional blocks ${provisional.toFixed(1)} µs off`);
-    assert.ok(early <= 12, `20 ms to 0.5 s after the first audio: ${early.toFixed(2)} µs off at worst`);
+    assert.ok(early <= 12, `${PROVISIONAL_MS} ms to 0.5 s after the first audio: ${early.toFixed(2)} µs off at worst`);
     assert.ok(after < 5, `from 0.5 s after the first audio: ${after.toFixed(2)} µs off at worst`);
     assert.is(silentAfter, 0, 'no silent block after that');
   });
