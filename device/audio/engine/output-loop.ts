@@ -14,7 +14,7 @@
 //   provisionally instead (a sink process restarted mid-play must not add its queue's worth of
 //   silence): frame k at firstWrite + startup + k / rate, where startup is what the last epoch's
 //   first reading showed (its frame 0's instant − the wall instant its first block was written) and
-//   rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS (20 ms) is kept
+//   rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS (40 ms) is kept
 //   queued meanwhile, so little audio carries the guess's error.
 // - Hand-over without residue: at the epoch's first placed block and again at its first reading
 //   the renderer is told the timeline moved (Renderer.discontinuity: the playout re-anchors, a fade
@@ -39,7 +39,7 @@ export interface Renderer {
 }
 
 /** Before a later epoch's first DAC reading, audio queued ahead of its provisional position (ms). */
-const PROVISIONAL_LEAD_MS = 20;
+export const PROVISIONAL_LEAD_MS = 40;
 /**
  * After a later epoch's first reading its queue grows from PROVISIONAL_LEAD_MS by this many ms per
  * ms, not in one tick: rendering a 200 ms queue in one tick held its first blocks in the sink's

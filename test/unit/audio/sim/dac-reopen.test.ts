@@ -6,11 +6,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { simulateLoop, T0 } from '../../../../device/audio/sim/loop.ts';
+import { PROVISIONAL_LEAD_MS } from '../../../../device/audio/engine/output-loop.ts';
 
 const REOPEN_S = 9;
 const GAP_MS = 25;
-/** Audio placed by the start-up guess: the 20 ms the output loop queues before a reading, and the block or two written until it sees one. */
-const PROVISIONAL_MS = 35;
+/** Audio placed by the start-up guess: what the output loop queues before a reading, and the block or two written until it sees one. */
+const PROVISIONAL_MS = PROVISIONAL_LEAD_MS + 15;
 
 // The speaker sink's default queue (40 ms), and 200 ms: then most of the audio queued in the old
 // device at its loss never played, and the player must play it again (the jitter buffer's history).
