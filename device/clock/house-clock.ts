@@ -22,7 +22,7 @@
 //   a new one starts, and the last line is served on (sync() 'stale', the old estimate's
 //   uncertainty growing) until the new reference has locked; then the line moves to it as after
 //   any update (stepped over settleStepMs, since the new client is settling; slewed under it).
-import type { Clock, ClockSync, TimerHandle } from '../core/clock.ts';
+import { wallAt, type Clock, type ClockSync, type TimerHandle } from '../core/clock.ts';
 import { ClockClient, type ClockClientOptions } from './client.ts';
 
 export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'onUpdate' | 'onEvent'> {
@@ -124,6 +124,10 @@ export class HouseClock implements Clock {
     if (!this.served) return this.base.both();
     const now = this.base.now();
     return { now, wall: this.houseAt(now) };
+  }
+  /** House time at monotonic instant `t` by the line served now (the base clock's wall before the first lock). */
+  wallAt(t: number): number {
+    return this.served ? this.houseAt(t) : wallAt(this.base, t);
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     return this.base.setTimeout(fn, ms);

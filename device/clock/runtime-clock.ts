@@ -15,7 +15,7 @@
 // Its lock, steps, jumps, outages and switches are published on hearth/<id>/event/clock.
 import { lookup } from 'node:dns/promises';
 import type { DeviceConfig } from '../../protocol/index.ts';
-import type { Clock, ClockSync, TimerHandle } from '../core/clock.ts';
+import { wallAt, type Clock, type ClockSync, type TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { HalOverrides } from '../core/hal-overrides.ts';
 import { openUdp } from '../hal/open.ts';
@@ -76,6 +76,9 @@ export class RuntimeClock implements Clock {
   }
   both(): { now: number; wall: number } {
     return this.house ? this.house.both() : this.base.both();
+  }
+  wallAt(t: number): number {
+    return this.house ? this.house.wallAt(t) : wallAt(this.base, t);
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     return this.base.setTimeout(fn, ms);

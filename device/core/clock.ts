@@ -42,6 +42,19 @@ export interface Clock {
    * virtual time and injected device clocks.
    */
   monotonicOriginMs?(): number | undefined;
+  /**
+   * The wall() this clock reads, or will read, at now() = `nowMs`, by the line it follows at this
+   * moment (a house clock: its estimate and the correction it is slewing). Absent, wall() and now()
+   * move together: `nowMs + wall() − now()` (wallAt() below).
+   */
+  wallAt?(nowMs: number): number;
+}
+
+/** `clock`'s wall() at now() = `nowMs` (Clock.wallAt, or wall() and now() moving together). */
+export function wallAt(clock: Clock, nowMs: number): number {
+  if (clock.wallAt) return clock.wallAt(nowMs);
+  const b = clock.both();
+  return nowMs + b.wall - b.now;
 }
 
 /**
