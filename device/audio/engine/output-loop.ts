@@ -18,6 +18,11 @@
 //   epoch's learnt start-up latency shortened a restart's silence in the rooms bench, but left a
 //   replugged DAC 157-233 µs off 2 s later in 1 run of 3 of faults/audio/player-faults; taken back
 //   until a provisional start hands over to the fit without that residue.)
+// - A move of the clock's line (a house-clock correction) is told to the renderer (clockMoved):
+//   the wall instants of future frames move with it, and the playout's drift loop, already at its
+//   calm steady gains, otherwise took seconds to follow. Seen as a change, between two ticks, of
+//   the wall() the line gives one now() instant LINE_PROBE_MS ahead (where a slewed correction has
+//   run its course); a line that only advances at its rate never changes it.
 // - While the sink is lost it keeps pacing (audio-out.ts rule 2), so rendering continues against
 //   the nominal clock and the stream stays aligned for when the DAC returns.
 import { wallAt, type Clock, type TimerHandle } from '../../core/clock.ts';
@@ -28,7 +33,12 @@ import type { OutputMonitor } from './output-monitor.ts';
 
 export interface Renderer {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo;
+  /** The clock's line moved by `deltaMs` (a house-clock correction: a step, or a slew it started); see the rules. */
+  clockMoved?(deltaMs: number): void;
 }
+
+/** How far ahead the line is probed for a correction: past a slewed correction of up to 1 ms (500 ppm, 2 s). */
+const LINE_PROBE_MS = 2000;
 
 export interface OutputLoopOptions {
   clock: Clock;
@@ -52,6 +62,8 @@ export class OutputLoop {
   private block: Int16Array;
   private renderer: Renderer | undefined;
   private last: RenderInfo | null = null;
+  /** A now() instant ahead and the wall() the line gave it at the last tick (clockMoved). */
+  private probe = { at: NaN, wall: NaN };
   blocks = 0;
 
   constructor(private readonly o: OutputLoopOptions) {
@@ -100,6 +112,15 @@ export class OutputLoop {
     return Number.isFinite(perMs) && perMs > 0 ? this.dac.rateHz() / perMs : this.dac.rateHz();
   }
 
+  private watchLine(now: number): void {
+    const { clock } = this.o;
+    if (Number.isFinite(this.probe.at)) {
+      const moved = wallAt(clock, this.probe.at) - this.probe.wall;
+      if (moved !== 0 && Number.isFinite(moved)) this.renderer?.clockMoved?.(moved);
+    }
+    this.probe = { at: now + LINE_PROBE_MS, wall: wallAt(clock, now + LINE_PROBE_MS) };
+  }
+
   tick(): void {
     const { sink } = this.o;
     const st = sink.status();
@@ -113,6 +134,7 @@ export class OutputLoop {
     // The DAC clock is fitted on now() (see the rules): the reading's wall stamp back to now() by
     // the clock's present line, as the sink made it from now() by the same line a moment ago.
     this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs));
+    this.watchLine(now);
     const mon = this.o.monitor;
     mon?.position(now, pos.epoch, pos.framesConsumed, sink.framesWritten(), st);
     const frames = this.blockFrames;
