@@ -73,6 +73,35 @@ export function performanceMonotonicOriginMs(): number {
   return best.origin;
 }
 
+/**
+ * A clock that serves its own wall() over another clock's monotonic time and timers (the house
+ * clock and the runtime's clock): now(), the timers and the monotonic origin are the base's.
+ */
+export abstract class OnBaseClock implements Clock {
+  constructor(protected readonly base: Clock) {}
+  abstract wall(): number;
+  abstract both(): { now: number; wall: number };
+  abstract wallAt(nowMs: number): number;
+  now(): number {
+    return this.base.now();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.base.setTimeout(fn, ms);
+  }
+  clearTimeout(h: TimerHandle | undefined): void {
+    this.base.clearTimeout(h);
+  }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    return this.base.setInterval(fn, ms);
+  }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.base.clearInterval(h);
+  }
+  monotonicOriginMs(): number | undefined {
+    return this.base.monotonicOriginMs?.();
+  }
+}
+
 /** The process's real clocks: `performance.now()` (monotonic) and `performance.timeOrigin`-anchored wall time. */
 export class RealClock implements Clock {
   private readonly timers = new Map<number, NodeJS.Timeout>();
