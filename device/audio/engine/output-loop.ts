@@ -79,12 +79,14 @@ export class OutputLoop {
     return this.dac;
   }
   /**
-   * The DAC's rate against wall() (ppm, the player's driftPpm): the fit's rate through the clock's
-   * line over the next minute, so that a correction the house clock is slewing (up to 500 ppm for
-   * a second) does not read as DAC drift; the renderer is given the rate of the moment.
+   * The DAC's rate against wall() (ppm, the player's driftPpm): the fit's rate (against now())
+   * through the rate of the clock's line, taken over an hour so that a correction the house clock
+   * is slewing (up to 500 ppm for a second) does not read as DAC drift; the renderer is given the
+   * rate of the moment. Against house time a DAC whose crystal is 40 ppm fast of this device's
+   * monotonic clock reads 40 ppm less the house clock's own rate against that clock (ratePpm).
    */
   dacWallPpm(): number {
-    return (this.dacRateHz(this.o.clock.now(), 60_000) / this.o.rate - 1) * 1e6;
+    return (this.dacRateHz(this.o.clock.now(), 3_600_000) / this.o.rate - 1) * 1e6;
   }
   lastRender(): RenderInfo | null {
     return this.last;
