@@ -7,23 +7,35 @@
 // - Every tick observes the sink's consumed-frames position (the DAC clock's only input) and then
 //   fills writable() with whole blocks; block k's first frame is frame `framesWritten()` of the
 //   sink's epoch, whose wall instant the DacClock predicts.
+// - The DacClock is fitted on now(), the monotonic clock the DAC's crystal keeps a fixed rate
+//   against, and a frame's instant is turned into wall() through the clock's present line
+//   (Clock.wallAt) when its block is rendered. Fitted on wall() stamps, the fit mixed readings
+//   stamped under every line a house clock had served in its window: a player that had just
+//   joined, its house clock stepping at the lock and then slewing ~0.7 ms in its first seconds,
+//   rendered 0.4-0.5 ms off for 5-8 s after its clock was right (rooms bench floor-on, true DAC).
 // - A new sink epoch (DAC restored or reopened) starts a fresh DacClock: frame counts restart at 0,
 //   and the DacClock sees only that epoch's own DAC readings (the new device's position starts at
 //   0; frames queued in the old one that never played are simply not in it).
 // - The first epoch's blocks are silence until its first DAC reading. A later epoch's are placed
 //   provisionally instead (a sink process restarted mid-play must not add its queue's worth of
-//   silence): frame k at firstWrite + startup + k / rate, where startup is what the last epoch's
-//   first reading showed (its frame 0's instant − the wall instant its first block was written) and
-//   rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS (40 ms) is kept
-//   queued meanwhile, so little audio carries the guess's error.
+//   silence): frame k at firstWrite + startup + k / rate (on now()), where startup is what the last
+//   epoch's first reading showed (its frame 0's instant − the instant its first block was written)
+//   and rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS is kept
+//   queued meanwhile, so little audio carries the guess's error; after the first reading the queue
+//   grows to the sink's at RAMP_PER_MS.
 // - Hand-over without residue: at the epoch's first placed block and again at its first reading
-//   the renderer is told the timeline moved (Renderer.discontinuity: the playout re-anchors, a fade
-//   within one block), so a guess δ off is corrected at once, not slewed by the calm drift loop.
-//   (The first provisional start, taken back in 487873b, let the playout slew δ: a replugged DAC was
-//   still 157-233 µs off 2 s later in 1 run of 3 of faults/audio/player-faults.)
+//   the renderer is told the timeline moved (Renderer.discontinuity: the playout re-anchors), so a
+//   guess δ off is corrected at once, not slewed by the calm drift loop. (The first provisional
+//   start, taken back in 487873b, let the playout slew δ: a replugged DAC was still 157-233 µs off
+//   2 s later in 1 run of 3 of faults/audio/player-faults.)
+// - A move of the clock's line (a house-clock correction) is told to the renderer (clockMoved):
+//   the wall instants of future frames move with it, and the playout's drift loop, already at its
+//   calm steady gains, otherwise took seconds to follow. Seen as a change, between two ticks, of
+//   the wall() the line gives one now() instant LINE_PROBE_MS ahead (where a slewed correction has
+//   run its course); a line that only advances at its rate never changes it.
 // - While the sink is lost it keeps pacing (audio-out.ts rule 2), so rendering continues against
 //   the nominal clock and the stream stays aligned for when the DAC returns.
-import type { Clock, TimerHandle } from '../../core/clock.ts';
+import { wallAt, type Clock, type TimerHandle } from '../../core/clock.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
 import type { RenderInfo } from '../types.ts';
 import type { DacClock } from './dac-clock.ts';
@@ -31,6 +43,8 @@ import type { OutputMonitor } from './output-monitor.ts';
 
 export interface Renderer {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo;
+  /** The clock's line moved by `deltaMs` (a house-clock correction: a step, or a slew it started); see the rules. */
+  clockMoved?(deltaMs: number): void;
   /**
    * The next block's instant does not continue the previous block's: jump to it, do not slew.
    * `fresh`: it is the first block of a new DAC run (nothing before it is heard).
@@ -48,6 +62,9 @@ export const PROVISIONAL_LEAD_MS = 40;
  * queue's length. (A cap in blocks per tick instead starved the DAC whenever ticks came late.)
  */
 const RAMP_PER_MS = 2;
+
+/** How far ahead the line is probed for a correction: past a slewed correction of up to 1 ms (500 ppm, 2 s). */
+const LINE_PROBE_MS = 2000;
 
 export interface OutputLoopOptions {
   clock: Clock;
@@ -71,21 +88,23 @@ export class OutputLoop {
   private block: Int16Array;
   private renderer: Renderer | undefined;
   private last: RenderInfo | null = null;
+  /** A now() instant ahead and the wall() the line gave it at the last tick (clockMoved). */
+  private probe = { at: NaN, wall: NaN };
   /** Epochs seen (the first one starts silent: nothing learnt yet). */
   private epochs = 0;
-  /** Wall instant this epoch's frame 0 was written (NaN before). */
-  private firstWriteWall = NaN;
-  /** Learnt at each epoch's first reading: its frame 0's instant − firstWriteWall (ms; NaN before). */
+  /** now() when this epoch's frame 0 was written (NaN before). */
+  private firstWriteAt = NaN;
+  /** Learnt at each epoch's first reading: its frame 0's now() instant − firstWriteAt (ms; NaN before). */
   private startupMs = NaN;
-  /** The previous epoch's DAC rate (Hz), for the provisional placement. */
+  /** The previous epoch's DAC rate (Hz, against now()), for the provisional placement. */
   private lastRateHz: number;
   /** This epoch's blocks so far were placed provisionally (no reading yet). */
   private provisional = false;
   /** This epoch's first reading has come (its blocks are placed by the DacClock). */
   private placed = false;
-  /** A later epoch whose queue has not been full yet (RAMP_PER_MS), and when its first reading came. */
+  /** A later epoch whose queue has not been full yet (RAMP_PER_MS), and now() at its first reading. */
   private ramping = false;
-  private placedWall = NaN;
+  private placedAt = NaN;
   blocks = 0;
 
   constructor(private readonly o: OutputLoopOptions) {
@@ -100,6 +119,16 @@ export class OutputLoop {
   }
   dacClock(): DacClock {
     return this.dac;
+  }
+  /**
+   * The DAC's rate against wall() (ppm, the player's driftPpm): the fit's rate (against now())
+   * through the rate of the clock's line, taken over an hour so that a correction the house clock
+   * is slewing (up to 500 ppm for a second) does not read as DAC drift; the renderer is given the
+   * rate of the moment. Against house time a DAC whose crystal is 40 ppm fast of this device's
+   * monotonic clock reads 40 ppm less the house clock's own rate against that clock (ratePpm).
+   */
+  dacWallPpm(): number {
+    return (this.dacRateHz(this.o.clock.now(), 3_600_000) / this.o.rate - 1) * 1e6;
   }
   lastRender(): RenderInfo | null {
     return this.last;
@@ -121,6 +150,21 @@ export class OutputLoop {
     this.timer = undefined;
   }
 
+  /** The DAC's rate in frames per wall() second from now() instant `at` over `spanMs`: the fit's, through the clock's line. */
+  private dacRateHz(at: number, spanMs = 1000): number {
+    const perMs = (wallAt(this.o.clock, at + spanMs) - wallAt(this.o.clock, at)) / spanMs;
+    return Number.isFinite(perMs) && perMs > 0 ? this.dac.rateHz() / perMs : this.dac.rateHz();
+  }
+
+  private watchLine(now: number): void {
+    const { clock } = this.o;
+    if (Number.isFinite(this.probe.at)) {
+      const moved = wallAt(clock, this.probe.at) - this.probe.wall;
+      if (moved !== 0 && Number.isFinite(moved)) this.renderer?.clockMoved?.(moved);
+    }
+    this.probe = { at: now + LINE_PROBE_MS, wall: wallAt(clock, now + LINE_PROBE_MS) };
+  }
+
   tick(): void {
     const { sink } = this.o;
     const st = sink.status();
@@ -132,24 +176,26 @@ export class OutputLoop {
       this.epochs++;
       this.dac = this.o.newDacClock();
       if (this.epochs > 1) this.dac.seedRate(this.lastRateHz); // the same crystal
-      this.firstWriteWall = NaN;
+      this.firstWriteAt = NaN;
       this.provisional = this.placed = false;
       this.ramping = this.epochs > 1;
     }
-    this.dac.observe(pos.framesConsumed, pos.wallMs);
-    const zero = this.dac.wallOfFrame(0);
-    if (!this.placed && Number.isFinite(zero) && Number.isFinite(this.firstWriteWall)) {
+    const { now, wall: wallNow } = this.o.clock.both();
+    // The DAC clock is fitted on now() (see the rules): the reading's wall stamp back to now() by
+    // the clock's present line, as the sink made it from now() by the same line a moment ago.
+    this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs));
+    this.watchLine(now);
+    const zero = this.dac.wallOfFrame(0); // on now()
+    if (!this.placed && Number.isFinite(zero) && Number.isFinite(this.firstWriteAt)) {
       // The epoch's first reading: learn its start-up; in a later epoch, the blocks from here on
       // are placed by readings, not by the guess (or by the old epoch): the timeline moved.
-      this.startupMs = zero - this.firstWriteWall;
+      this.startupMs = zero - this.firstWriteAt;
       if (this.epochs > 1) this.renderer?.discontinuity?.(sink.framesWritten() === 0);
       this.provisional = false;
       this.placed = true;
-      this.placedWall = this.o.clock.wall();
+      this.placedAt = now;
     }
     const mon = this.o.monitor;
-    const now = this.o.clock.now();
-    const wallNow = this.o.clock.wall();
     mon?.position(now, pos.epoch, pos.framesConsumed, sink.framesWritten(), st);
     const frames = this.blockFrames;
     // Bounded: never more than a second of blocks per tick, whatever writable() says.
@@ -161,22 +207,23 @@ export class OutputLoop {
       }
       full = false;
       const first = sink.framesWritten();
-      if (first === 0) this.firstWriteWall = wallNow;
-      let wall = this.dac.wallOfFrame(first);
-      const provisional = !Number.isFinite(wall) && st === 'open' && this.epochs > 1 && Number.isFinite(this.startupMs);
+      if (first === 0) this.firstWriteAt = now;
+      let at = this.dac.wallOfFrame(first); // on now()
+      const provisional = !Number.isFinite(at) && st === 'open' && this.epochs > 1 && Number.isFinite(this.startupMs);
       if ((provisional || (this.ramping && this.placed)) && first > 0) {
         // Little queued until the first reading, then a queue growing at RAMP_PER_MS (rules above).
-        const grown = this.placed ? RAMP_PER_MS * Math.max(0, wallNow - this.placedWall) : 0;
-        const lead = ((wallNow - this.firstWriteWall + PROVISIONAL_LEAD_MS + grown) * this.o.rate) / 1000;
+        const grown = this.placed ? RAMP_PER_MS * Math.max(0, now - this.placedAt) : 0;
+        const lead = ((now - this.firstWriteAt + PROVISIONAL_LEAD_MS + grown) * this.o.rate) / 1000;
         if (first + frames > lead) break;
       }
       if (provisional) {
         // No reading yet in a later epoch: the provisional placement (rules above).
-        wall = this.firstWriteWall + this.startupMs + (first * 1000) / this.lastRateHz;
+        at = this.firstWriteAt + this.startupMs + (first * 1000) / this.lastRateHz;
         this.provisional = true;
       }
       if (this.provisional && first === 0) this.renderer?.discontinuity?.(true); // nor do the provisional ones
-      if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dac.rateHz());
+      const wall = wallAt(this.o.clock, at);
+      if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dacRateHz(at));
       else {
         this.block.fill(0);
         this.last = null;
