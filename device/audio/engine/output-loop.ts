@@ -16,18 +16,18 @@
 // - A new sink epoch (DAC restored or reopened) starts a fresh DacClock: frame counts restart at 0,
 //   and the DacClock sees only that epoch's own DAC readings (the new device's position starts at
 //   0; frames queued in the old one that never played are simply not in it).
-// - The first epoch's blocks are silence until its first DAC reading. A later epoch's are placed
-//   provisionally instead (a sink process restarted mid-play must not add its queue's worth of
-//   silence): frame k at firstWrite + startup + k / rate (on now()), where startup is what the last
-//   epoch's first reading showed (its frame 0's instant − the instant its first block was written)
-//   and rate the last epoch's fitted DAC rate (the same crystal). Only PROVISIONAL_LEAD_MS is kept
-//   queued meanwhile, so little audio carries the guess's error; after the first reading the queue
-//   grows to the sink's at RAMP_PER_MS.
-// - Hand-over without residue: at the epoch's first placed block and again at its first reading
-//   the renderer is told the timeline moved (Renderer.discontinuity: the playout re-anchors), so a
-//   guess δ off is corrected at once, not slewed by the calm drift loop. (The first provisional
-//   start, taken back in 487873b, let the playout slew δ: a replugged DAC was still 157-233 µs off
-//   2 s later in 1 run of 3 of faults/audio/player-faults.)
+// - An epoch's blocks are silence until its first DAC reading. In a later epoch (a sink process
+//   restarted mid-play) that silence is a probe, not a queue: only PROBE_LEAD_MS of it is kept
+//   ahead of the nominal pace (it starts the new DAC run; a dry spell then costs nothing), the sink
+//   process reads the DAC as its first write completes, and from that reading on every block is
+//   placed by the new epoch's own readings (its DacClock seeded with the last epoch's rate, the same
+//   crystal); the queue then grows to the sink's at RAMP_PER_MS. Nothing is placed by a guess: a
+//   start-up learnt in an earlier epoch was 29 ms off a warm spare's in the rooms bench at 200 ms.
+// - Hand-over without residue: at a later epoch's first reading the renderer is told the timeline
+//   moved (Renderer.discontinuity(fresh): the playout starts again at the ideal position, replaying
+//   from its history the audio lost in the dead device), not left to slew the jump with its calm
+//   drift loop. (A provisional start taken back in 487873b let the playout slew its guess's error: a
+//   replugged DAC was still 157-233 µs off 2 s later in 1 run of 3 of faults/audio/player-faults.)
 // - A move of the clock's line (a house-clock correction) is told to the renderer (clockMoved):
 //   the wall instants of future frames move with it, and the playout's drift loop, already at its
 //   calm steady gains, otherwise took seconds to follow. Seen as a change, between two ticks, of
@@ -52,10 +52,10 @@ export interface Renderer {
   discontinuity?(fresh: boolean): void;
 }
 
-/** Before a later epoch's first DAC reading, audio queued ahead of its provisional position (ms). */
-export const PROVISIONAL_LEAD_MS = 40;
+/** Before a later epoch's first DAC reading, silence queued ahead of the nominal pace (ms). */
+export const PROBE_LEAD_MS = 10;
 /**
- * After a later epoch's first reading its queue grows from PROVISIONAL_LEAD_MS by this many ms per
+ * After a later epoch's first reading its queue grows from PROBE_LEAD_MS by this many ms per
  * ms, not in one tick: rendering a 200 ms queue in one tick held its first blocks in the sink's
  * stage for the whole burst (the stage goes down the pipe after the tick), and the new run ran dry
  * 0.3 ms right after its start in the rooms bench (load 3-5), then played 215 µs late for the
@@ -94,12 +94,8 @@ export class OutputLoop {
   private epochs = 0;
   /** now() when this epoch's frame 0 was written (NaN before). */
   private firstWriteAt = NaN;
-  /** Learnt at each epoch's first reading: its frame 0's now() instant − firstWriteAt (ms; NaN before). */
-  private startupMs = NaN;
-  /** The previous epoch's DAC rate (Hz, against now()), for the provisional placement. */
+  /** The previous epoch's DAC rate (Hz, against now()): the next one's DacClock starts at it. */
   private lastRateHz: number;
-  /** This epoch's blocks so far were placed provisionally (no reading yet). */
-  private provisional = false;
   /** This epoch's first reading has come (its blocks are placed by the DacClock). */
   private placed = false;
   /** A later epoch whose queue has not been full yet (RAMP_PER_MS), and now() at its first reading. */
@@ -177,7 +173,7 @@ export class OutputLoop {
       this.dac = this.o.newDacClock();
       if (this.epochs > 1) this.dac.seedRate(this.lastRateHz); // the same crystal
       this.firstWriteAt = NaN;
-      this.provisional = this.placed = false;
+      this.placed = false;
       this.ramping = this.epochs > 1;
     }
     const { now, wall: wallNow } = this.o.clock.both();
@@ -186,12 +182,10 @@ export class OutputLoop {
     this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs));
     this.watchLine(now);
     const zero = this.dac.wallOfFrame(0); // on now()
-    if (!this.placed && Number.isFinite(zero) && Number.isFinite(this.firstWriteAt)) {
-      // The epoch's first reading: learn its start-up; in a later epoch, the blocks from here on
-      // are placed by readings, not by the guess (or by the old epoch): the timeline moved.
-      this.startupMs = zero - this.firstWriteAt;
-      if (this.epochs > 1) this.renderer?.discontinuity?.(sink.framesWritten() === 0);
-      this.provisional = false;
+    if (!this.placed && Number.isFinite(zero)) {
+      // A later epoch's first reading: its blocks from here on do not continue the old epoch's
+      // (only the probe's silence was heard in this run).
+      if (this.epochs > 1) this.renderer?.discontinuity?.(true);
       this.placed = true;
       this.placedAt = now;
     }
@@ -208,20 +202,13 @@ export class OutputLoop {
       full = false;
       const first = sink.framesWritten();
       if (first === 0) this.firstWriteAt = now;
-      let at = this.dac.wallOfFrame(first); // on now()
-      const provisional = !Number.isFinite(at) && st === 'open' && this.epochs > 1 && Number.isFinite(this.startupMs);
-      if ((provisional || (this.ramping && this.placed)) && first > 0) {
-        // Little queued until the first reading, then a queue growing at RAMP_PER_MS (rules above).
+      const at = this.dac.wallOfFrame(first); // on now()
+      if (this.ramping && first > 0 && st === 'open') {
+        // A later epoch: the probe's silence until its first reading, then a growing queue (rules above).
         const grown = this.placed ? RAMP_PER_MS * Math.max(0, now - this.placedAt) : 0;
-        const lead = ((now - this.firstWriteAt + PROVISIONAL_LEAD_MS + grown) * this.o.rate) / 1000;
+        const lead = ((now - this.firstWriteAt + PROBE_LEAD_MS + grown) * this.o.rate) / 1000;
         if (first + frames > lead) break;
       }
-      if (provisional) {
-        // No reading yet in a later epoch: the provisional placement (rules above).
-        at = this.firstWriteAt + this.startupMs + (first * 1000) / this.lastRateHz;
-        this.provisional = true;
-      }
-      if (this.provisional && first === 0) this.renderer?.discontinuity?.(true); // nor do the provisional ones
       const wall = wallAt(this.o.clock, at);
       if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dacRateHz(at));
       else {
