@@ -52,8 +52,8 @@ export interface Renderer {
   discontinuity?(fresh: boolean): void;
 }
 
-/** Before a later epoch's first DAC reading, silence queued ahead of the nominal pace (ms). */
-export const PROBE_LEAD_MS = 10;
+/** Before a later epoch's first DAC reading, silence queued ahead of the nominal pace (ms): 10 left a 200 ms-queue run dry 11.9 ms right after its first reading (rooms bench, load 4-5.6). */
+export const PROBE_LEAD_MS = 20;
 /**
  * After a later epoch's first reading its queue grows from PROBE_LEAD_MS by this many ms per
  * ms, not in one tick: rendering a 200 ms queue in one tick held its first blocks in the sink's
