@@ -44,7 +44,10 @@ for (const stepMs of [+30, -30]) {
     // The newest block: its crystal instant (frame n at n/trueRate from the open), in wall() by the present line.
     const last = dac.records.at(-1)!;
     const lastNow = ((last.frame + 1) * 1000) / (RATE * (1 + ppm / 1e6));
-    assert.ok(Math.abs(last.wallMs - (lastNow + v.wallOffsetMs)) < 1e-6, `last record at wall ${last.wallMs}, expected ${lastNow + v.wallOffsetMs}`);
+    assert.ok(
+      Math.abs(last.wallMs - (lastNow + v.wallOffsetMs)) < 1e-6,
+      `last record at wall ${last.wallMs}, expected ${lastNow + v.wallOffsetMs}`,
+    );
     assert.ok(Math.abs(dac.wallOfFrame(last.frame) - last.wallMs) < 1e-6, 'wallOfFrame agrees with the record');
     await dac.close();
   });

@@ -89,7 +89,10 @@ async function run(correctionAtMs: number, endMs: number): Promise<Map<number, n
     }
     if (v.now() >= nextSr) {
       const ts = Math.floor((v.now() * RATE) / 1000);
-      playout.pushRtcp(buildSenderReport({ ssrc: 7, wallMs: W0 + (ts * 1000) / RATE, rtpTimestamp: ts, packetCount: 0, octetCount: 0, cname: 's' }), house.wall());
+      playout.pushRtcp(
+        buildSenderReport({ ssrc: 7, wallMs: W0 + (ts * 1000) / RATE, rtpTimestamp: ts, packetCount: 0, octetCount: 0, cname: 's' }),
+        house.wall(),
+      );
       nextSr += 1000;
     }
     loop.tick();
@@ -111,13 +114,13 @@ test('a 500 µs house-clock correction 12 s in, with the loop at its steady gain
   const w = await run(at, 20_000);
   if (process.env.DBG) console.log([...w].map(([s, e]) => `${s}:${e.toFixed(0)}`).join(' '));
   const before = Math.max(...[...w].filter(([s]) => s >= 9 && s < 12).map(([, e]) => e));
-  assert.ok(Math.abs(before - OFF_MS * 1000) < 20, `before the correction the room plays the line's ${OFF_MS * 1000} µs off (${before.toFixed(0)} µs)`);
+  assert.ok(
+    Math.abs(before - OFF_MS * 1000) < 20,
+    `before the correction the room plays the line's ${OFF_MS * 1000} µs off (${before.toFixed(0)} µs)`,
+  );
   const after = [...w].filter(([s]) => s >= 14.5);
   const worst = Math.max(...after.map(([, e]) => e));
-  assert.ok(
-    worst < 50,
-    `true error from +2.5 s: ${after.map(([s, e]) => `${s}s ${e.toFixed(0)}`).join(', ')} µs`,
-  );
+  assert.ok(worst < 50, `true error from +2.5 s: ${after.map(([s, e]) => `${s}s ${e.toFixed(0)}`).join(', ')} µs`);
 });
 
 test.run();
