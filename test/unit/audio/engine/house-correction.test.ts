@@ -134,7 +134,7 @@ test('a 500 µs house-clock correction 12 s in, with the loop at its steady gain
   assert.ok(worst < 50, `true error from +2.5 s: ${after.map(([s, e]) => `${s}s ${e.toFixed(0)}`).join(', ')} µs`);
 });
 
-test("a player that joined the stream on its OS clock, 1.5 s off, then locked (the line steps back 1.5 s): it plays on, and on true time within 3 s", async () => {
+test('a player that joined the stream on its OS clock, 1.5 s off, then locked (the line steps back 1.5 s): it plays on, and on true time within 3 s', async () => {
   // Before, the jitter buffer judged every packet after the step off its timeline (arrival 1.5 s
   // from where its timestamp put it) and, the step being backwards, never found the locked
   // timeline silent to re-sync: the player heard nothing from the lock on (rooms bench, B never
@@ -145,7 +145,10 @@ test("a player that joined the stream on its OS clock, 1.5 s off, then locked (t
   for (let b = 4; b < 9.5; b += 0.5) if (!w.has(b)) silent.push(b);
   assert.equal(silent, [], 'audio in every half second from 1 s after the lock');
   const late = [...w].filter(([s]) => s >= 6 && s < 9.5);
-  assert.ok(Math.max(...late.map(([, e]) => e)) < 100, `true error from +3 s: ${late.map(([s, e]) => `${s}s ${e.toFixed(0)}`).join(', ')} µs`);
+  assert.ok(
+    Math.max(...late.map(([, e]) => e)) < 100,
+    `true error from +3 s: ${late.map(([s, e]) => `${s}s ${e.toFixed(0)}`).join(', ')} µs`,
+  );
 });
 
 test.run();
