@@ -19,7 +19,7 @@
 // A sink process that dies after playing for STABLE_MS is restarted at once (the backoff is for a
 // device that keeps failing): the rooms bench's step scenario kills it mid-play and counts the
 // silence.
-// Warm spare: SPARE_DELAY_MS after the device opens, the sink forks one more sink process, which
+// Warm spare: SPARE_DELAY_MS (5 s) after the device opens, the sink forks one more sink process, which
 // loads the addon and waits with the device closed (a hw device opens once only). When the active
 // process dies, the spare is sent 'open' at once (ALSA open: milliseconds) instead of a new process
 // being forked (node start-up + addon load: 0.2-0.6 s on this VM, more on a Pi), and a new spare is
@@ -55,8 +55,13 @@ export interface SpeakerSinkOptions extends AudioSinkOptions {
 
 /** Open this long, a sink whose process dies is restarted without waiting for the backoff (ms). */
 const STABLE_MS = 5000;
-/** The spare is forked this long after the device opened (not to compete with a start-up for CPU). */
-const SPARE_DELAY_MS = 1000;
+/**
+ * The spare is forked this long after the device opened: not during the player's start-up, whose
+ * CPU it would take (forked after 1 s, the extra node start-ups of faults/audio/player-faults' sinks
+ * pushed its rooms 150-299 µs apart in 5 runs of 8 at load 3.4-8; 0 of 3 without a spare). A sink
+ * process that dies sooner than STABLE_MS after opening is restarted after the backoff anyway.
+ */
+const SPARE_DELAY_MS = STABLE_MS;
 /** A spare that died is forked again after this long (a spare that cannot start must not spin). */
 const SPARE_RETRY_MS = 5000;
 

@@ -73,8 +73,8 @@ test('the active sink process killed mid-play: the warm spare opens the device, 
   try {
     await sink.open({ rate: 48000, channels: 2 });
     assert.is(sink.status(), 'open', sink.lastError() ?? '');
-    // One process holds the device, a second (the spare) comes a second later and does not.
-    await until('a spare beside the active sink process', () => sinkChildren().length === 2);
+    // One process holds the device, a second (the spare) comes 5 s later and does not.
+    await until('a spare beside the active sink process', () => sinkChildren().length === 2, 20_000);
     for (const p of sinkChildren()) seen.add(p);
     await until('the active process wrote to the device', () => alsa.read('dac').length > 0);
     const active = sinkChildren().filter((p) => holds(p, file));
@@ -95,7 +95,7 @@ test('the active sink process killed mid-play: the warm spare opens the device, 
     const bytes = alsa.read('dac').length;
     await until('audio reaches the device again', () => alsa.read('dac').length > bytes);
     // And a new spare is forked after the takeover.
-    await until('a new spare', () => sinkChildren().length === 2 && sinkChildren().some((p) => !seen.has(p)));
+    await until('a new spare', () => sinkChildren().length === 2 && sinkChildren().some((p) => !seen.has(p)), 20_000);
     for (const p of sinkChildren()) seen.add(p);
     assert.ok(sinkChildren().includes(spare), 'the old spare is the active process');
   } finally {
@@ -110,7 +110,7 @@ test('the active sink process killed mid-play: the warm spare opens the device, 
 });
 
 test('closed before the spare is forked, or right after: no sink process is left', async () => {
-  for (const waitMs of [0, 1200]) {
+  for (const waitMs of [0, 5200]) {
     const alsa = alsaFiles(['dac']);
     const sink = createSpeakerSink({ device: 'dac', clock: new RealClock(), log: memoryLogger(), env: alsa.env, bufferMs: 40 });
     await sink.open({ rate: 48000, channels: 2 });
@@ -118,7 +118,7 @@ test('closed before the spare is forked, or right after: no sink process is left
     await sink.close();
     alsa.cleanup();
     assert.equal(sinkChildren(), [], `no sink process left after close() ${waitMs} ms after open`);
-    await sleep(1500); // nor forked later by a timer that outlived close()
+    await sleep(5500); // nor forked later by a timer that outlived close() (the spare comes 5 s after open)
     assert.equal(sinkChildren(), [], `none forked after close() (${waitMs} ms after open)`);
   }
 });
