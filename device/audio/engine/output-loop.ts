@@ -17,7 +17,8 @@
 //   and the DacClock sees only that epoch's own DAC readings (the new device's position starts at
 //   0; frames queued in the old one that never played are simply not in it).
 // - An epoch's blocks are silence until its first DAC reading. In a later epoch (a sink process
-//   restarted mid-play) that silence is a probe, not a queue: only PROBE_LEAD_MS of it is kept
+//   restarted mid-play) that silence is a probe, not a queue: only PROBE_LEAD_MS of it (a quarter of
+//   the sink's bufferMs if more: at 200 ms, 20 ms let the new run run dry 2-12 ms) is kept
 //   ahead of the nominal pace (it starts the new DAC run; a dry spell then costs nothing), the sink
 //   process reads the DAC as its first write completes, and from that reading on every block is
 //   placed by the new epoch's own readings (its DacClock seeded with the last epoch's rate, the same
@@ -206,7 +207,8 @@ export class OutputLoop {
       if (this.ramping && first > 0 && st === 'open') {
         // A later epoch: the probe's silence until its first reading, then a growing queue (rules above).
         const grown = this.placed ? RAMP_PER_MS * Math.max(0, now - this.placedAt) : 0;
-        const lead = ((now - this.firstWriteAt + PROBE_LEAD_MS + grown) * this.o.rate) / 1000;
+        const probe = Math.max(PROBE_LEAD_MS, sink.bufferMs / 4); // a deep queue's writer stalls deeper
+        const lead = ((now - this.firstWriteAt + probe + grown) * this.o.rate) / 1000;
         if (first + frames > lead) break;
       }
       const wall = wallAt(this.o.clock, at);
