@@ -32,10 +32,11 @@
 //   within 0.2 ms. Unlike the legs' convex hulls (tried, see docs/clock.md: an edge between two
 //   exchanges followed one straggler for 40 s), a quantile has no depth bias between the fast
 //   pace's crowd and the slow pace's singles, and a few stragglers below the floor (a timer fired
-//   early) move it by one rank, not to themselves. Replayed real Wi-Fi-relay exchanges (4 clients,
-//   2 runs): p99 399–650 → 118–229 µs. On a wired link the weighted fit stays: there the legs'
+//   early) move it by one rank, not to themselves. Replayed real Wi-Fi-relay exchanges (6 clients,
+//   3 runs): p99 326–650 → 118–246 µs. On a wired link the weighted fit stays: there the legs'
 //   lateness (a loaded client reading t4) drifts with the load, and quantile lines followed it
-//   (replayed veth exchanges: chrony 46 → 66 µs, hearth's server 35 → 105).
+//   (τ 0.05 on every link, replayed veth exchanges: chrony 46 → 66 µs, hearth's server 35 → 105).
+//   The uncertainty stays the weighted fit's.
 // - The line's HEIGHT comes from the two legs separately (when
 //   the window holds ≥ 8 exchanges): t2 − t1 (offset + request delay) and t3 − t4 (offset − reply
 //   delay), less the rate. Lateness is one-sided per leg (a server reading the request when its
