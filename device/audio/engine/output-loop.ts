@@ -7,14 +7,25 @@
 // - Every tick observes the sink's consumed-frames position (the DAC clock's only input) and then
 //   fills writable() with whole blocks; block k's first frame is frame `framesWritten()` of the
 //   sink's epoch, whose wall instant the DacClock predicts.
+// - The DacClock is fitted on now(), the monotonic clock the DAC's crystal keeps a fixed rate
+//   against, and a frame's instant is turned into wall() through the clock's present line
+//   (Clock.wallAt) when its block is rendered. Fitted on wall() stamps, the fit mixed readings
+//   stamped under every line a house clock had served in its window: a player that had just
+//   joined, its house clock stepping at the lock and then slewing ~0.7 ms in its first seconds,
+//   rendered 0.4-0.5 ms off for 5-8 s after its clock was right (rooms bench floor-on, true DAC).
 // - A new sink epoch (DAC restored or reopened) starts a fresh DacClock: frame counts restart at 0,
 //   and its blocks are silence until the epoch's first DAC reading. (Placing them by the previous
 //   epoch's learnt start-up latency shortened a restart's silence in the rooms bench, but left a
 //   replugged DAC 157-233 µs off 2 s later in 1 run of 3 of faults/audio/player-faults; taken back
 //   until a provisional start hands over to the fit without that residue.)
+// - A move of the clock's line (a house-clock correction) is told to the renderer (clockMoved):
+//   the wall instants of future frames move with it, and the playout's drift loop, already at its
+//   calm steady gains, otherwise took seconds to follow. Seen as a change, between two ticks, of
+//   the wall() the line gives one now() instant LINE_PROBE_MS ahead (where a slewed correction has
+//   run its course); a line that only advances at its rate never changes it.
 // - While the sink is lost it keeps pacing (audio-out.ts rule 2), so rendering continues against
 //   the nominal clock and the stream stays aligned for when the DAC returns.
-import type { Clock, TimerHandle } from '../../core/clock.ts';
+import { wallAt, type Clock, type TimerHandle } from '../../core/clock.ts';
 import type { AudioSink } from '../../hal/audio-out.ts';
 import type { RenderInfo } from '../types.ts';
 import type { DacClock } from './dac-clock.ts';
@@ -22,7 +33,12 @@ import type { OutputMonitor } from './output-monitor.ts';
 
 export interface Renderer {
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo;
+  /** The clock's line moved by `deltaMs` (a house-clock correction: a step, or a slew it started); see the rules. */
+  clockMoved?(deltaMs: number): void;
 }
+
+/** How far ahead the line is probed for a correction: past a slewed correction of up to 1 ms (500 ppm, 2 s). */
+const LINE_PROBE_MS = 2000;
 
 export interface OutputLoopOptions {
   clock: Clock;
@@ -46,6 +62,8 @@ export class OutputLoop {
   private block: Int16Array;
   private renderer: Renderer | undefined;
   private last: RenderInfo | null = null;
+  /** A now() instant ahead and the wall() the line gave it at the last tick (clockMoved). */
+  private probe = { at: NaN, wall: NaN };
   blocks = 0;
 
   constructor(private readonly o: OutputLoopOptions) {
@@ -59,6 +77,16 @@ export class OutputLoop {
   }
   dacClock(): DacClock {
     return this.dac;
+  }
+  /**
+   * The DAC's rate against wall() (ppm, the player's driftPpm): the fit's rate (against now())
+   * through the rate of the clock's line, taken over an hour so that a correction the house clock
+   * is slewing (up to 500 ppm for a second) does not read as DAC drift; the renderer is given the
+   * rate of the moment. Against house time a DAC whose crystal is 40 ppm fast of this device's
+   * monotonic clock reads 40 ppm less the house clock's own rate against that clock (ratePpm).
+   */
+  dacWallPpm(): number {
+    return (this.dacRateHz(this.o.clock.now(), 3_600_000) / this.o.rate - 1) * 1e6;
   }
   lastRender(): RenderInfo | null {
     return this.last;
@@ -80,6 +108,21 @@ export class OutputLoop {
     this.timer = undefined;
   }
 
+  /** The DAC's rate in frames per wall() second from now() instant `at` over `spanMs`: the fit's, through the clock's line. */
+  private dacRateHz(at: number, spanMs = 1000): number {
+    const perMs = (wallAt(this.o.clock, at + spanMs) - wallAt(this.o.clock, at)) / spanMs;
+    return Number.isFinite(perMs) && perMs > 0 ? this.dac.rateHz() / perMs : this.dac.rateHz();
+  }
+
+  private watchLine(now: number): void {
+    const { clock } = this.o;
+    if (Number.isFinite(this.probe.at)) {
+      const moved = wallAt(clock, this.probe.at) - this.probe.wall;
+      if (moved !== 0 && Number.isFinite(moved)) this.renderer?.clockMoved?.(moved);
+    }
+    this.probe = { at: now + LINE_PROBE_MS, wall: wallAt(clock, now + LINE_PROBE_MS) };
+  }
+
   tick(): void {
     const { sink } = this.o;
     const st = sink.status();
@@ -89,17 +132,20 @@ export class OutputLoop {
       this.epoch = pos.epoch;
       this.dac = this.o.newDacClock();
     }
-    this.dac.observe(pos.framesConsumed, pos.wallMs);
+    const { now, wall: wallNow } = this.o.clock.both();
+    // The DAC clock is fitted on now() (see the rules): the reading's wall stamp back to now() by
+    // the clock's present line, as the sink made it from now() by the same line a moment ago.
+    this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs));
+    this.watchLine(now);
     const mon = this.o.monitor;
-    const now = this.o.clock.now();
-    const wallNow = this.o.clock.wall();
     mon?.position(now, pos.epoch, pos.framesConsumed, sink.framesWritten(), st);
     const frames = this.blockFrames;
     // Bounded: never more than a second of blocks per tick, whatever writable() says.
     for (let n = 0; n < 200 && sink.writable() >= frames; n++) {
       const first = sink.framesWritten();
-      const wall = this.dac.wallOfFrame(first);
-      if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dac.rateHz());
+      const at = this.dac.wallOfFrame(first); // on now()
+      const wall = wallAt(this.o.clock, at);
+      if (this.renderer) this.last = this.renderer.render(this.block, wall, this.dacRateHz(at));
       else {
         this.block.fill(0);
         this.last = null;

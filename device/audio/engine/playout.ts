@@ -15,8 +15,9 @@
 //   fade in: only at start, re-sync or a clock step), and so does |e| > 0.5 ms on the block where
 //   the timing source changes (arrivals → SRs after a join) or the sender's timing steps (its
 //   arrival floor moved); otherwise the PI loop slews: no frame is
-//   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor or a
-//   change of timing source (arrivals → SRs) and calm after that.
+//   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor, a
+//   change of timing source (arrivals → SRs) or a move of the clock's line by CLOCK_MOVE_S or more
+//   (a house-clock correction, told by the output loop: clockMoved), and calm after that.
 // - Sender restart (a run of another SSRC once ours fell silent, or our SSRC on a new timeline,
 //   or a new sender after BYE) starts a new epoch: a fresh buffer, reader, mapping and resampler,
 //   fed the run at once, while the old epoch keeps playing what it had buffered. The output
@@ -50,6 +51,10 @@ const REANCHOR_SWITCH_S = 0.0005;
 const STEADY_OMEGA = 0.5;
 const ACQ_OMEGA = 4;
 const ACQ_TAU_S = 2;
+// A move of the clock's line this large (a house-clock correction) restarts the fast gains, as an
+// anchor does: at the steady gains the loop took seconds to follow it (a joining player 66-76 µs
+// early at +3.6-5.6 s, rooms bench), while estimator noise in steady state moves it a few µs.
+const CLOCK_MOVE_S = 50e-6;
 const MIN_LATENCY_MS = 20;
 // The ratio the resampler gets is the loop's output through a first-order low-pass with time
 // constant RATIO_TAU / ωn (0.2 s steady, 25 ms acquiring): its pole sits 10× above the loop's
@@ -405,6 +410,11 @@ export class Playout {
       silentFrames: Math.round(silentFrames / ratio),
       leadMs: this.leadMs(s, at),
     };
+  }
+
+  /** The clock's line moved by `deltaMs` (OutputLoop's Renderer.clockMoved): a big move restarts the fast gains. */
+  clockMoved(deltaMs: number): void {
+    if (Math.abs(deltaMs) / 1000 >= CLOCK_MOVE_S) this.acqS = 0;
   }
 
   private anchor(s: Stream, pos: number): void {
