@@ -240,7 +240,14 @@ export class ClockEstimator {
     const up = this.samples.map((s) => s.theta + s.delay / 2 - r * (s.m - mBar)).sort((a, b) => a - b);
     const down = this.samples.map((s) => s.theta - s.delay / 2 - r * (s.m - mBar)).sort((a, b) => b - a);
     const k = Math.max(1, Math.min(this.o.envelope, Math.floor(n / 8)));
-    return (this.extreme(up, k) - this.extreme(down.map((v) => -v), k)) / 2;
+    return (
+      (this.extreme(up, k) -
+        this.extreme(
+          down.map((v) => -v),
+          k,
+        )) /
+      2
+    );
   }
 
   /**

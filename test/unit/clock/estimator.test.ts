@@ -78,7 +78,6 @@ test('silence: the last line is extrapolated and its uncertainty grows with the 
   assert.ok(Math.abs(errUs(e, 660_000, -120)) < u1);
 });
 
-
 /** Feeds recorded exchanges (fixtures/*.csv); the error of refAt every 100 ms from 10 s on, µs. */
 function replay(file: string, o: { ppm?: number } = {}): number[] {
   const lines = readFileSync(new URL(`fixtures/${file}`, import.meta.url), 'utf8')
@@ -107,7 +106,7 @@ const p99abs = (a: number[]) => a.map(Math.abs).sort((x, y) => x - y)[Math.floor
 // measured 577 and 635 for these runs); the legs' quantile lines and the trimmed envelope hold
 // both under 250 µs, with a rate added on top too. Part of what remains is constant: hearth's Node
 // server reads requests ~0.2 ms late, +100–140 µs that no two-way method can see.
-test('real Wi-Fi-relay exchanges, replayed: p99 ≤ 250 µs from 10 s on (the legs\' quantile lines for the rate)', () => {
+test("real Wi-Fi-relay exchanges, replayed: p99 ≤ 250 µs from 10 s on (the legs' quantile lines for the rate)", () => {
   for (const file of ['wifi-relay-a.csv', 'wifi-relay-b.csv'])
     for (const ppm of [0, 150]) {
       const p = p99abs(replay(file, { ppm }));
