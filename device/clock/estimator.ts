@@ -36,7 +36,13 @@
 //   3 runs): p99 326–650 → 118–246 µs. On a wired link the weighted fit stays: there the legs'
 //   lateness (a loaded client reading t4) drifts with the load, and quantile lines followed it
 //   (τ 0.05 on every link, replayed veth exchanges: chrony 46 → 66 µs, hearth's server 35 → 105).
-//   The uncertainty stays the weighted fit's.
+//   The uncertainty stays the weighted fit's. OFF BY DEFAULT (`rateTau` 0, `floorTrim` false):
+//   the clock bench's Wi-Fi row measured it better (634.5 → 218 and 275 µs p99), and so did the
+//   rooms bench's Wi-Fi figure before main's player took the DAC fit onto now() (805.9, 791.7 →
+//   204.7, 391.6 µs), but on main since then the rooms measured it worse (bufferMs 200: 152.6 →
+//   1039.8 µs, the floor trim alone 636.4; bufferMs 40: 982.1, 286.8 → 4652.6, 4241.7, with DAC
+//   gaps at load 4–8). Single runs at load 3–14; docs/clock.md has them. Not shipped until the
+//   rooms bench says why.
 // - The line's HEIGHT comes from the two legs separately (when
 //   the window holds ≥ 8 exchanges): t2 − t1 (offset + request delay) and t3 − t4 (offset − reply
 //   delay), less the rate. Lateness is one-sided per leg (a server reading the request when its
@@ -94,6 +100,8 @@ export interface EstimatorOptions {
   rateTau?: number;
   /** Exchanges in the window before the legs' quantile lines take part in the rate. */
   quantileMin?: number;
+  /** Skip stragglers below a leg's floor in the envelope (see `extreme`; off by default, see the rules). */
+  floorTrim?: boolean;
 }
 
 interface Sample {
@@ -127,8 +135,9 @@ export class ClockEstimator {
       jumpConfirm: o.jumpConfirm ?? 3,
       maxDelayMs: o.maxDelayMs ?? 1000,
       envelope: o.envelope ?? 3,
-      rateTau: o.rateTau ?? 0.03,
+      rateTau: o.rateTau ?? 0,
       quantileMin: o.quantileMin ?? 32,
+      floorTrim: o.floorTrim ?? false,
     };
   }
 
@@ -261,7 +270,7 @@ export class ClockEstimator {
    */
   private extreme(v: number[], k: number): number {
     let lo = 0;
-    if (v.length >= 32) {
+    if (this.o.floorTrim && v.length >= 32) {
       const q = Math.floor(0.05 * v.length);
       const reach = 4 * (v[2 * q]! - v[q]!) + 0.05;
       while (lo < q && v[q]! - v[lo]! > reach) lo++;
