@@ -414,7 +414,16 @@ export class Playout {
 
   /** The clock's line moved by `deltaMs` (OutputLoop's Renderer.clockMoved): a big move restarts the fast gains. */
   clockMoved(deltaMs: number): void {
-    if (Math.abs(deltaMs) / 1000 >= CLOCK_MOVE_S) this.acqS = 0;
+    const d = Math.abs(deltaMs) / 1000;
+    if (d >= CLOCK_MOVE_S) this.acqS = 0;
+    // A move too large to slew (the house clock's first lock on a player that joined the stream
+    // on its OS clock, a reference jump): what was stamped on the old line moves with it, the
+    // jitter buffer's arrivals and the arrival mapping; the error left is re-anchored.
+    if (d > REANCHOR_S)
+      for (const s of [this.s, this.old]) {
+        s?.jb.shiftArrivals(deltaMs);
+        s?.timing.shiftWall(deltaMs);
+      }
   }
 
   private anchor(s: Stream, pos: number): void {

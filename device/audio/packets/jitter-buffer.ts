@@ -187,6 +187,22 @@ export class JitterBuffer {
     return 'ok';
   }
 
+  /**
+   * The wall clock the arrivals are stamped on moved by `ms` (a house clock's first lock, a
+   * reference jump): the stamps kept for the plausibility check move with it. Left on the old line,
+   * a step over maxSkewMs put every later packet off the timeline, and a step back also kept the
+   * re-sync from ever finding the locked timeline silent: the player heard nothing from then on.
+   */
+  shiftArrivals(ms: number): void {
+    if (!Number.isFinite(ms)) return;
+    this.lastArrival += ms;
+    this.lastLockedArrival += ms;
+    if (this.cand) {
+      this.cand.arrival += ms;
+      for (const it of this.cand.run) it.arrival += ms;
+    }
+  }
+
   private lock(ssrc: number, seq16: number, tsRaw: number, arrival: number): void {
     this.ssrcLocked = ssrc;
     this.maxSeq = 65536 + seq16; // one cycle of headroom so early reordering stays positive

@@ -24,16 +24,19 @@ const OFF_MS = 0.5;
 
 /**
  * A player's house clock: `offMs` ahead of true time until a correction at `atMs` (true), which it
- * then slews away at 500 ppm. wallAt() is the line served now, as HouseClock's.
+ * then slews away at 500 ppm, or steps away (`step`: the first lock of a player that was on its OS
+ * clock). wallAt() is the line served now, as HouseClock's.
  */
 class CorrectedLine implements Clock {
   constructor(
     private readonly v: VirtualClock,
     private readonly offMs: number,
     private readonly atMs: number,
+    private readonly step = false,
   ) {}
   wallAt(t: number): number {
     if (this.v.now() < this.atMs) return W0 + t + this.offMs;
+    if (this.step) return W0 + t;
     const left = Math.max(0, Math.abs(this.offMs) - 500e-6 * Math.max(0, t - this.atMs));
     return W0 + t + Math.sign(this.offMs) * left;
   }
@@ -46,10 +49,18 @@ class CorrectedLine implements Clock {
   clearInterval = (h: TimerHandle | undefined): void => this.v.clearInterval(h);
 }
 
-/** Runs a sender (RTP every 2 ms, an SR in true time every second) and one player for `endMs`; returns |true error| (µs) per 0.5 s bucket. */
-async function run(correctionAtMs: number, endMs: number): Promise<Map<number, number>> {
+/**
+ * Runs a sender (RTP every 2 ms, an SR in true time every second: the player takes SRs only once
+ * its line is house time, from `correctionAtMs`, when `srFromCorrection`, as join.ts does before
+ * the first lock) and one player for `endMs`; returns |true error| (µs) per 0.5 s bucket of audio.
+ */
+async function run(
+  correctionAtMs: number,
+  endMs: number,
+  o: { offMs?: number; step?: boolean; srFromCorrection?: boolean } = {},
+): Promise<Map<number, number>> {
   const v = new VirtualClock(0, W0);
-  const house = new CorrectedLine(v, OFF_MS, correctionAtMs);
+  const house = new CorrectedLine(v, o.offMs ?? OFF_MS, correctionAtMs, o.step);
   // The DAC keeps to true time (v); its readings reach the loop stamped in house time, as a sink stamps them.
   const dac = createSimDac({ device: 'sim', clock: v, log: memoryLogger(), ppm: 40, bufferMs: 20 });
   await dac.open({ rate: RATE, channels: 2 });
@@ -87,7 +98,7 @@ async function run(correctionAtMs: number, endMs: number): Promise<Map<number, n
       playout.pushRtp(buildRtp({ payloadType: 96, sequence: seq++ & 0xffff, timestamp: sent, ssrc: 7 }, pay), house.wall() + 0.5);
       sent += F;
     }
-    if (v.now() >= nextSr) {
+    if (v.now() >= nextSr && (!o.srFromCorrection || v.now() >= correctionAtMs)) {
       const ts = Math.floor((v.now() * RATE) / 1000);
       playout.pushRtcp(
         buildSenderReport({ ssrc: 7, wallMs: W0 + (ts * 1000) / RATE, rtpTimestamp: ts, packetCount: 0, octetCount: 0, cname: 's' }),
@@ -121,6 +132,23 @@ test('a 500 µs house-clock correction 12 s in, with the loop at its steady gain
   const after = [...w].filter(([s]) => s >= 14.5);
   const worst = Math.max(...after.map(([, e]) => e));
   assert.ok(worst < 50, `true error from +2.5 s: ${after.map(([s, e]) => `${s}s ${e.toFixed(0)}`).join(', ')} µs`);
+});
+
+test('a player that joined the stream on its OS clock, 1.5 s off, then locked (the line steps back 1.5 s): it plays on, and on true time within 3 s', async () => {
+  // Before, the jitter buffer judged every packet after the step off its timeline (arrival 1.5 s
+  // from where its timestamp put it) and, the step being backwards, never found the locked
+  // timeline silent to re-sync: the player heard nothing from the lock on (rooms bench, B never
+  // played, its state "the stream's audio arrives 55-71 s after its playout instant").
+  const w = await run(3000, 10_000, { offMs: 1500, step: true, srFromCorrection: true });
+  if (process.env.DBG) console.log([...w].map(([s, e]) => `${s}:${e.toFixed(0)}`).join(' '));
+  const silent = [];
+  for (let b = 4; b < 9.5; b += 0.5) if (!w.has(b)) silent.push(b);
+  assert.equal(silent, [], 'audio in every half second from 1 s after the lock');
+  const late = [...w].filter(([s]) => s >= 6 && s < 9.5);
+  assert.ok(
+    Math.max(...late.map(([, e]) => e)) < 100,
+    `true error from +3 s: ${late.map(([s, e]) => `${s}s ${e.toFixed(0)}`).join(', ')} µs`,
+  );
 });
 
 test.run();
