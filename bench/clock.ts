@@ -58,6 +58,8 @@ interface Line {
   unc?: number | null;
   queries?: number;
   houseAtMono0?: number;
+  origin?: number;
+  x?: [number, number, number, number];
 }
 
 function jsonLines(child: ReturnType<Netns['spawn']>): Line[] {
@@ -145,6 +147,7 @@ export async function scenario(kind: 'hearth' | 'chrony', seconds: number, profi
             FAKETIME_TIMESTAMP_FILE: stamp,
             FAKETIME_NO_CACHE: '1',
             DONT_FAKE_MONOTONIC: '1',
+            ...(process.env.CLOCK_BENCH_RECORD ? { CLOCK_PEER_RECORD: '1' } : {}),
           },
         }),
       );
@@ -160,6 +163,20 @@ export async function scenario(kind: 'hearth' | 'chrony', seconds: number, profi
       signed: number[] = [],
       q: number[] = [],
       unc: number[] = [];
+    // CLOCK_BENCH_RECORD=DIR: each client's exchanges with the true offset (reference − local ms)
+    // at each exchange's local midpoint, one JSON line each, for replaying offline (estimator work).
+    if (process.env.CLOCK_BENCH_RECORD)
+      clients.forEach((c, i) => {
+        const origin = c.find((x) => x.origin !== undefined)!.origin!;
+        const rows = c
+          .filter((x) => x.x)
+          .map((x) => {
+            const m = (x.x![0] + x.x![3]) / 2;
+            return JSON.stringify({ x: x.x, truth: truth(origin + m) - m });
+          });
+        const name = `${kind}-${profile ? 'relay' : 'veth'}-${i}-${Date.now()}.jsonl`;
+        writeFileSync(join(process.env.CLOCK_BENCH_RECORD!, name), rows.join('\n') + '\n');
+      });
     for (const c of clients) {
       const started = c.find((x) => x.started !== undefined)!.started!;
       const pts = c

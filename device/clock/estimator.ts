@@ -21,7 +21,29 @@
 //   between exchanges), with a Gaussian prior on the rate (σ = `ratePriorPpm`, 1000): over a short
 //   burst of exchanges the rate stays near 0 instead of following jitter; over a minute the data
 //   decide it to well under a ppm.
-// - The line's RATE is that weighted fit's; its HEIGHT comes from the two legs separately (when
+// - The line's RATE is that weighted fit's on a wired link. On a Wi-Fi-like link (median excess
+//   round trip ≥ 2 ms; in proportion from 1 ms) it comes from the legs' QUANTILE LINES instead:
+//   one slope through the 3 % quantile of t2 − t1 and the 97 % quantile of t3 − t4 over m (the
+//   least-delayed few per cent of each leg, wherever they fall in time), found by minimising the
+//   quantile regression's check loss (Koenker–Bassett; convex in the slope). Why: with ms of jitter
+//   the weighted fit's rate rests on θ's whole spread (weights differ only ~9× between the best
+//   and the median exchange) and wandered ±2 ppm, 100–600 µs at the window's end; a quantile line
+//   rests on the legs' floors, which on the clock bench's relay hold 15–20 % of the datagrams
+//   within 0.2 ms. Unlike the legs' convex hulls (tried, see docs/clock.md: an edge between two
+//   exchanges followed one straggler for 40 s), a quantile has no depth bias between the fast
+//   pace's crowd and the slow pace's singles, and a few stragglers below the floor (a timer fired
+//   early) move it by one rank, not to themselves. Replayed real Wi-Fi-relay exchanges (6 clients,
+//   3 runs): p99 326–650 → 118–246 µs. On a wired link the weighted fit stays: there the legs'
+//   lateness (a loaded client reading t4) drifts with the load, and quantile lines followed it
+//   (τ 0.05 on every link, replayed veth exchanges: chrony 46 → 66 µs, hearth's server 35 → 105).
+//   The uncertainty stays the weighted fit's. OFF BY DEFAULT (`rateTau` 0, `floorTrim` false):
+//   the clock bench's Wi-Fi row measured it better (634.5 → 218 and 275 µs p99), and so did the
+//   rooms bench's Wi-Fi figure before main's player took the DAC fit onto now() (805.9, 791.7 →
+//   204.7, 391.6 µs), but on main since then the rooms measured it worse (bufferMs 200: 152.6 →
+//   1039.8 µs, the floor trim alone 636.4; bufferMs 40: 982.1, 286.8 → 4652.6, 4241.7, with DAC
+//   gaps at load 4–8). Single runs at load 3–14; docs/clock.md has them. Not shipped until the
+//   rooms bench says why.
+// - The line's HEIGHT comes from the two legs separately (when
 //   the window holds ≥ 8 exchanges): t2 − t1 (offset + request delay) and t3 − t4 (offset − reply
 //   delay), less the rate. Lateness is one-sided per leg (a server reading the request when its
 //   event loop wakes only raises t2; a client reading the reply late only raises t4), so the least
@@ -74,6 +96,12 @@ export interface EstimatorOptions {
   maxDelayMs?: number;
   /** The offset from the legs' envelopes: the mean of this many least-delayed values of each leg (0: the weighted mean of θ). */
   envelope?: number;
+  /** The legs' quantile for the rate on a Wi-Fi-like link (see the rules; 0: the weighted fit's rate alone). */
+  rateTau?: number;
+  /** Exchanges in the window before the legs' quantile lines take part in the rate. */
+  quantileMin?: number;
+  /** Skip stragglers below a leg's floor in the envelope (see `extreme`; off by default, see the rules). */
+  floorTrim?: boolean;
 }
 
 interface Sample {
@@ -107,6 +135,9 @@ export class ClockEstimator {
       jumpConfirm: o.jumpConfirm ?? 3,
       maxDelayMs: o.maxDelayMs ?? 1000,
       envelope: o.envelope ?? 3,
+      rateTau: o.rateTau ?? 0,
+      quantileMin: o.quantileMin ?? 32,
+      floorTrim: o.floorTrim ?? false,
     };
   }
 
@@ -218,13 +249,84 @@ export class ClockEstimator {
     const up = this.samples.map((s) => s.theta + s.delay / 2 - r * (s.m - mBar)).sort((a, b) => a - b);
     const down = this.samples.map((s) => s.theta - s.delay / 2 - r * (s.m - mBar)).sort((a, b) => b - a);
     const k = Math.max(1, Math.min(this.o.envelope, Math.floor(n / 8)));
-    let a = 0,
-      b = 0;
-    for (let i = 0; i < k; i++) {
-      a += up[i]!;
-      b += down[i]!;
+    return (
+      (this.extreme(up, k) -
+        this.extreme(
+          down.map((v) => -v),
+          k,
+        )) /
+      2
+    );
+  }
+
+  /**
+   * The mean of the k least values of `v` (sorted ascending), skipping stragglers below the leg's
+   * floor: with 32 exchanges or more, a value further below the 5 % quantile q₅ than four times
+   * the spread q₁₀ − q₅, plus 50 µs, is not taken (a wired link's prompt reads of a Node server,
+   * 65 µs below q₅ with q₁₀ − q₅ = 24 µs, stay in). A delay shorter than the floor cannot happen on a network;
+   * it is a timestamp read wrong (the clock bench's relay fires a Node timer up to ~1 ms early, ~1 %
+   * of datagrams: 0.4–0.85 ms against a 1.35–1.6 ms floor), and the mean of 3 extremes followed two
+   * of them 0.3–0.5 ms off for minutes (replayed real exchanges).
+   */
+  private extreme(v: number[], k: number): number {
+    let lo = 0;
+    if (this.o.floorTrim && v.length >= 32) {
+      const q = Math.floor(0.05 * v.length);
+      const reach = 4 * (v[2 * q]! - v[q]!) + 0.05;
+      while (lo < q && v[q]! - v[lo]! > reach) lo++;
     }
-    return (a + b) / (2 * k);
+    let a = 0;
+    for (let i = lo; i < lo + k; i++) a += v[i]!;
+    return a / k;
+  }
+
+  /**
+   * The legs' quantile lines with one slope: the τ-quantile line of up = t2 − t1 and the
+   * (1 − τ)-quantile line of down = t3 − t4, by golden-section search of their summed check loss
+   * (convex in the slope) over r0 ± R (r0 the weighted fit's rate, R six of its standard errors, at
+   * least 20 ppm). Undefined when the minimum sits at an edge (the fit's rate is then kept).
+   */
+  private quantileRate(r0: number, R: number, tau: number): number | undefined {
+    const S = this.samples;
+    const n = S.length;
+    const m0 = S[n >> 1]!.m;
+    const xs = S.map((s) => s.m - m0);
+    const up = S.map((s) => s.theta + s.delay / 2);
+    const down = S.map((s) => -(s.theta - s.delay / 2)); // negated: its least values are the reply's floor
+    const k = Math.floor(tau * n);
+    const detrended = (y: number[], r: number) => y.map((v, i) => v - r * xs[i]!);
+    const legLoss = (y: number[], r: number): number => {
+      const d = detrended(y, r);
+      const q = Float64Array.from(d).sort()[k]!;
+      let loss = 0;
+      for (const v of d) loss += v >= q ? tau * (v - q) : (1 - tau) * (q - v);
+      return loss;
+    };
+    const L = (r: number) => legLoss(up, r) + legLoss(down, -r);
+    const g = (Math.sqrt(5) - 1) / 2;
+    let a = r0 - R,
+      b = r0 + R,
+      c = b - g * (b - a),
+      d = a + g * (b - a),
+      fc = L(c),
+      fd = L(d);
+    while (b - a > 1e-9) {
+      if (fc <= fd) {
+        b = d;
+        d = c;
+        fd = fc;
+        c = b - g * (b - a);
+        fc = L(c);
+      } else {
+        a = c;
+        c = d;
+        fc = fd;
+        d = a + g * (b - a);
+        fd = L(d);
+      }
+    }
+    const r = (a + b) / 2;
+    return r - (r0 - R) < 0.02 * R || r0 + R - r < 0.02 * R ? undefined : r;
   }
 
   private refit(): void {
@@ -236,7 +338,8 @@ export class ClockEstimator {
     let dmin = Infinity;
     for (const s of this.samples) dmin = Math.min(dmin, s.delay);
     const excess = this.samples.map((s) => s.delay - dmin).sort((a, b) => a - b);
-    const sigma0 = Math.max(0.002, excess[Math.floor(n / 2)]! / 2);
+    const excessMedian = excess[Math.floor(n / 2)]!;
+    const sigma0 = Math.max(0.002, excessMedian / 2);
     let W = 0,
       mBar = 0,
       tBar = 0;
@@ -256,12 +359,23 @@ export class ClockEstimator {
       Sxy += w[i]! * dx * (s.theta - tBar);
     });
     const lambda = 1 / (this.o.ratePriorPpm * 1e-6) ** 2;
-    const r = Sxy / (Sxx + lambda);
+    const rFit = Sxy / (Sxx + lambda);
     let chi = 0;
     this.samples.forEach((s, i) => {
-      chi += w[i]! * (s.theta - tBar - r * (s.m - mBar)) ** 2;
+      chi += w[i]! * (s.theta - tBar - rFit * (s.m - mBar)) ** 2;
     });
     const scale = n > 2 ? Math.max(1, chi / (n - 2)) : 1;
+    // The legs' quantile lines' share of the rate: none on a wired link (median excess ≤ 1 ms), all
+    // of it on a Wi-Fi-like one (≥ 2 ms), in between in proportion (no flapping at a threshold).
+    // Measured median excess over 256-exchange windows: veth 0.12–0.55 ms at load 5–8 (Node reading
+    // t4 late), the clock bench's Wi-Fi relay 2.4–5.4 ms.
+    const share = Math.min(1, Math.max(0, excessMedian - 1));
+    let r = rFit;
+    if (this.o.rateTau > 0 && n >= this.o.quantileMin && share > 0) {
+      const se = Math.sqrt(scale / (Sxx + lambda));
+      const q = this.quantileRate(rFit, Math.max(20e-6, 6 * se), this.o.rateTau);
+      if (q !== undefined) r = share * q + (1 - share) * rFit;
+    }
     if (this.o.envelope > 0 && n >= 8) tBar = this.envelopeMid(r, mBar);
     this.fit = { mBar, tBar, r, invW: 1 / W, invS: 1 / (Sxx + lambda), scale, dmin };
   }

@@ -46,8 +46,18 @@ if (cmd === 'serve') {
     onEvent: (type, message) => out({ event: type, message }),
   });
   const origin = originMs();
-  out({ started: origin + performance.now() });
+  out({ started: origin + performance.now(), origin });
   await hc.start();
+  // CLOCK_PEER_RECORD=1: every exchange the estimator is fed ({x: [t1, t2, t3, t4]}, local ms on
+  // performance.now(), reference ms), for replaying real exchanges offline against true time.
+  if (process.env.CLOCK_PEER_RECORD) {
+    const est = hc.client.estimator;
+    const add = est.add.bind(est);
+    est.add = (x) => {
+      out({ x: [x.t1, x.t2, x.t3, x.t4] });
+      return add(x);
+    };
+  }
   setInterval(
     () => {
       const { now, wall } = hc.both();
