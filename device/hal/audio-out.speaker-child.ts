@@ -99,8 +99,6 @@ function report(): void {
 
 /** Audio has been written: from now on the DAC is playing (mpg123 sets ALSA's start threshold to 1 frame). */
 let started = false;
-/** The first write has been accepted. */
-let firstDone = false;
 
 function write(buf: Buffer): void {
   if (inFlight) {
@@ -120,16 +118,6 @@ function write(buf: Buffer): void {
     }
     accepted += buf.length;
     acceptedMono = monoMs();
-    if (!firstDone) {
-      // The first reading now, while no write is in flight (every byte ALSA holds is counted), not a
-      // report interval later, when a queue arriving in pieces may keep a write in flight at every
-      // try: until it comes, the parent places a reopened device's audio by a guess and keeps
-      // little queued (engine/output-loop.ts).
-      firstDone = true;
-      clearTimeout(reportTimer);
-      settleTries = 0;
-      report();
-    }
     if (waiting.length && !failed) {
       const next = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting);
       waiting = [];
