@@ -305,7 +305,9 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
         }
       };
       const idle = kids.filter((pid) => pid !== sink && !playing.includes(pid));
-      r.log(`player B's sink processes: playing ${sink !== undefined ? mem(sink) : 'none'}; idle (spare): ${idle.map(mem).join('; ') || 'none'}`);
+      r.log(
+        `player B's sink processes: playing ${sink !== undefined ? mem(sink) : 'none'}; idle (spare): ${idle.map(mem).join('; ') || 'none'}`,
+      );
       if (sink) process.kill(sink, 'SIGKILL');
       r.log(`player B's sink process (pid ${sink}) killed; the sink restarts it`);
     },

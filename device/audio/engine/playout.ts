@@ -385,7 +385,11 @@ export class Playout {
         concealed += r.concealed;
         silentFrames += r.silent;
         this.lastError = 0;
-      } else if (jump || Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
+      } else if (
+        jump ||
+        Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) ||
+        s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2
+      ) {
         // Fade out at the old position, jump, fade in at the new one.
         this.reanchors++;
         const h = Math.max(1, n >> 1);

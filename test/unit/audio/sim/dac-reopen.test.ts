@@ -27,7 +27,12 @@ for (const { queueMs, startLatencyMs } of cases) {
       sender: { ppm: 50, rtcpIntervalMs: 1000 },
       players: [
         { dacPpm: 80, fifoFrames: 48 * queueMs, latencyMs: queueMs + 100 },
-        { dacPpm: -120, fifoFrames: 48 * queueMs, latencyMs: queueMs + 100, dacReopens: { atS: [REOPEN_S], gapMs: GAP_MS, startLatencyMs } },
+        {
+          dacPpm: -120,
+          fifoFrames: 48 * queueMs,
+          latencyMs: queueMs + 100,
+          dacReopens: { atS: [REOPEN_S], gapMs: GAP_MS, startLatencyMs },
+        },
       ],
     });
     const b = r.players[1]!;
@@ -51,7 +56,10 @@ for (const { queueMs, startLatencyMs } of cases) {
     assert.ok(first >= 0, 'B plays again');
     const silentMs = b.wallMs[first]! - lostAt;
     const probeMs = Math.max(PROBE_LEAD_MS, queueMs / 4);
-    assert.ok(silentMs <= GAP_MS + startLatencyMs + probeMs + 11, `audio ${silentMs.toFixed(1)} ms after the loss (the DAC was back after ${GAP_MS} ms)`);
+    assert.ok(
+      silentMs <= GAP_MS + startLatencyMs + probeMs + 11,
+      `audio ${silentMs.toFixed(1)} ms after the loss (the DAC was back after ${GAP_MS} ms)`,
+    );
     // From its first audible block, the readings' accuracy (one reading is good to ½ frame,
     // 10.4 µs); from 0.5 s on, the fit's.
     let early = 0,
