@@ -35,7 +35,7 @@ import { createSimDac, type SimDac } from '../../hal/audio-out.sim.ts';
 import { createToneInput } from '../../hal/audio-in.tone.ts';
 import { SimNetwork as Network, type HostClock, type LinkProfile } from '../../hal/udp.sim.ts';
 import type { UdpSocket } from '../../hal/udp.ts';
-import type { AudioSink } from '../../hal/audio-out.ts';
+import { wrapSink } from '../../hal/audio-out.ts';
 import type { MulticastSender } from '../net.ts';
 import { thdn } from '../analysis.ts';
 import { buildRtp } from '../packets/rtp.ts';
@@ -463,24 +463,12 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
         T0 + atS * 1000 - clock.wall(),
       );
     // The loop writes through a thin proxy that takes each block's record from the DAC's as it is written.
-    const sink: AudioSink = {
-      kind: dac.kind,
-      device: dac.device,
-      bufferMs: dac.bufferMs,
-      status: () => dac.status(),
-      lastError: () => dac.lastError(),
-      lostCount: () => dac.lostCount(),
-      open: (f) => dac.open(f),
-      writable: () => dac.writable(),
-      position: () => dac.position(),
-      framesWritten: () => dac.framesWritten(),
-      listen: (l) => dac.listen(l),
-      close: () => dac.close(),
+    const sink = wrapSink(dac, {
       write: (block, meta) => {
         dac.write(block, meta);
         collect(p, block, outCh);
       },
-    };
+    });
     const loop = new OutputLoop({
       clock,
       sink,

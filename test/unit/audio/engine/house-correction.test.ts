@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { VirtualClock, type Clock, type TimerHandle } from '../../../../device/core/clock.ts';
 import { memoryLogger } from '../../../../device/core/log.ts';
 import { createSimDac } from '../../../../device/hal/audio-out.sim.ts';
-import type { AudioSink } from '../../../../device/hal/audio-out.ts';
+import { wrapSink } from '../../../../device/hal/audio-out.ts';
 import { OutputLoop } from '../../../../device/audio/engine/output-loop.ts';
 import { DacClock } from '../../../../device/audio/engine/dac-clock.ts';
 import { Playout } from '../../../../device/audio/engine/playout.ts';
@@ -64,22 +64,7 @@ async function run(
   // The DAC keeps to true time (v); its readings reach the loop stamped in house time, as a sink stamps them.
   const dac = createSimDac({ device: 'sim', clock: v, log: memoryLogger(), ppm: 40, bufferMs: 20 });
   await dac.open({ rate: RATE, channels: 2 });
-  const sink: AudioSink = {
-    ...dac,
-    kind: dac.kind,
-    device: dac.device,
-    bufferMs: dac.bufferMs,
-    status: () => dac.status(),
-    lastError: () => dac.lastError(),
-    lostCount: () => dac.lostCount(),
-    open: (f) => dac.open(f),
-    writable: () => dac.writable(),
-    framesWritten: () => dac.framesWritten(),
-    listen: (l) => dac.listen(l),
-    close: () => dac.close(),
-    write: (block, meta) => dac.write(block, meta),
-    position: () => ({ ...dac.position(), wallMs: house.wall() }),
-  };
+  const sink = wrapSink(dac, { position: () => ({ ...dac.position(), wallMs: house.wall() }) });
   const fmt = { encoding: 'L16' as const, rate: RATE, channels: 2 as const, payloadType: 96 };
   const playout = new Playout({ clock: house, latencyMs: LATENCY, outputRate: RATE, outputChannels: 2, format: fmt });
   const loop = new OutputLoop({ clock: house, sink, rate: RATE, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(RATE) });

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock, type Clock, type TimerHandle } from '../../../../device/core/clock.ts';
-import type { AudioSink } from '../../../../device/hal/audio-out.ts';
+import { wrapSink, type AudioSink } from '../../../../device/hal/audio-out.ts';
 import { memoryLogger } from '../../../../device/core/log.ts';
 import { createSimDac } from '../../../../device/hal/audio-out.sim.ts';
 import { OutputLoop, type Renderer } from '../../../../device/audio/engine/output-loop.ts';
@@ -164,24 +164,12 @@ test('a house clock whose line moves in the first seconds: every block is render
   // The DAC's crystal keeps to true time (v); its readings reach the loop stamped in house time, as a sink stamps them.
   const dac = createSimDac({ device: 'sim', clock: v, log: memoryLogger(), ppm: 30, bufferMs: 20 });
   await dac.open({ rate: 48000, channels: 2 });
-  const sink: AudioSink = {
-    kind: dac.kind,
-    device: dac.device,
-    bufferMs: dac.bufferMs,
-    status: () => dac.status(),
-    lastError: () => dac.lastError(),
-    lostCount: () => dac.lostCount(),
-    open: (f) => dac.open(f),
-    writable: () => dac.writable(),
-    framesWritten: () => dac.framesWritten(),
-    listen: (l) => dac.listen(l),
-    close: () => dac.close(),
-    write: (block, meta) => dac.write(block, meta),
+  const sink = wrapSink(dac, {
     position: () => {
       const p = dac.position();
       return { ...p, wallMs: house.wallAt(p.wallMs - v.wallOffsetMs) };
     },
-  };
+  });
   // Each block: the wall instant asked for, against the present line's house time of the instant the DAC plays it.
   const asked: Array<{ wall: number; line: (t: number) => number }> = [];
   const loop = new OutputLoop({ clock: house, sink, rate: 48000, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(48000) });
