@@ -22,7 +22,7 @@
 //   a new one starts, and the last line is served on (sync() 'stale', the old estimate's
 //   uncertainty growing) until the new reference has locked; then the line moves to it as after
 //   any update (stepped over settleStepMs, since the new client is settling; slewed under it).
-import { OnBaseClock, wallAt, type Clock, type ClockSync } from '../core/clock.ts';
+import type { Clock, ClockSync, TimerHandle } from '../core/clock.ts';
 import { ClockClient, type ClockClientOptions } from './client.ts';
 
 export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'onUpdate' | 'onEvent'> {
@@ -43,7 +43,7 @@ export type HouseClockEvent = 'lock' | 'step' | 'jump' | 'lost' | 'back' | 'swit
 /** What retarget() may change: the reference and the poll interval (a new client), and what sync needs. */
 export type HouseClockTarget = Pick<HouseClockOptions, 'server' | 'port' | 'pollMs' | 'maxUncertaintyUs'>;
 
-export class HouseClock extends OnBaseClock {
+export class HouseClock implements Clock {
   steps = 0;
   private current: ClockClient;
   private served: { A: number; tA: number; r: number } | undefined;
@@ -54,10 +54,9 @@ export class HouseClock extends OnBaseClock {
   private retired = { queries: 0, faults: 0, jumps: 0 };
 
   constructor(
-    base: Clock,
+    private readonly base: Clock,
     private o: HouseClockOptions,
   ) {
-    super(base);
     this.current = this.newClient();
   }
 
@@ -115,6 +114,9 @@ export class HouseClock extends OnBaseClock {
     await this.current.start();
   }
 
+  now(): number {
+    return this.base.now();
+  }
   wall(): number {
     return this.served ? this.houseAt(this.base.now()) : this.base.wall();
   }
@@ -123,9 +125,20 @@ export class HouseClock extends OnBaseClock {
     const now = this.base.now();
     return { now, wall: this.houseAt(now) };
   }
-  /** House time at monotonic instant `t` by the line served now (the base clock's wall before the first lock). */
-  wallAt(t: number): number {
-    return this.served ? this.houseAt(t) : wallAt(this.base, t);
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.base.setTimeout(fn, ms);
+  }
+  clearTimeout(h: TimerHandle | undefined): void {
+    this.base.clearTimeout(h);
+  }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    return this.base.setInterval(fn, ms);
+  }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.base.clearInterval(h);
+  }
+  monotonicOriginMs(): number | undefined {
+    return this.base.monotonicOriginMs?.();
   }
 
   /** True once house time is served (the first lock happened). */
