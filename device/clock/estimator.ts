@@ -38,8 +38,8 @@
 //   (τ 0.05 on every link, replayed veth exchanges: chrony 46 → 66 µs, hearth's server 35 → 105).
 //   The uncertainty stays the weighted fit's. OFF BY DEFAULT (`rateTau` 0, `floorTrim` false):
 //   the clock bench's Wi-Fi row measured it better (634.5 → 218 and 275 µs p99), and so did the
-//   rooms bench's Wi-Fi figure before main's player took the DAC fit onto now() (805.9, 791.7 →
-//   204.7, 391.6 µs), but on main since then the rooms measured it worse (bufferMs 200: 152.6 →
+//   rooms bench's Wi-Fi figure with the first state of branch dacfit (805.9, 791.7 → 204.7, 391.6
+//   µs), but with its later player (the DAC fit on now()) the rooms measured it worse (bufferMs 200: 152.6 →
 //   1039.8 µs, the floor trim alone 636.4; bufferMs 40: 982.1, 286.8 → 4652.6, 4241.7, with DAC
 //   gaps at load 4–8). Single runs at load 3–14; docs/clock.md has them. Not shipped until the
 //   rooms bench says why.
