@@ -50,10 +50,6 @@ export class DacReadings {
   get consumed(): number | null {
     return this.last?.consumed ?? null;
   }
-  /** When the last reading was taken. */
-  get atMs(): number | null {
-    return this.last?.atMs ?? null;
-  }
 
   /** Audio was handed to the device at `nowMs` (the first write starts rule 1's bound). */
   wrote(nowMs: number): void {

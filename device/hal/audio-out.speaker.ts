@@ -210,13 +210,10 @@ class SpeakerSink implements AudioSink {
   }
 
   /**
-   * The child's stamp (CLOCK_MONOTONIC, shared by all processes) in this sink's clock: its age,
-   * read on the same monotonic clock now, back from the injected clock's wall(). The child's own
-   * wall clock is not ours after a wall-clock step (see the child's protocol notes).
+   * How old the child's stamp (CLOCK_MONOTONIC, shared by all processes) is, read on the same
+   * monotonic clock now: the caller takes it back from the injected clock's now() or wall(). The
+   * child's own wall clock is not ours after a wall-clock step (see the child's protocol notes).
    */
-  private wallOfMono(monoMs: number): number {
-    return this.o.clock.wall() - this.ageOfMono(monoMs);
-  }
   private ageOfMono(monoMs: number): number {
     return Math.max(0, Number(process.hrtime.bigint()) / 1e6 - monoMs);
   }
