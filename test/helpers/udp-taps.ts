@@ -1,6 +1,8 @@
 // Parent side of test/helpers/udp-tap.ts.
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import type { Netns } from './netns.ts';
+import { tree } from './proc-stats.ts';
 
 const TAP = fileURLToPath(new URL('./udp-tap.ts', import.meta.url));
 
@@ -20,7 +22,11 @@ export interface UdpTap {
   close(): void;
 }
 
-export async function startUdpTap(ns: Netns): Promise<UdpTap> {
+/**
+ * `realtime`: the tap runs under SCHED_RR 10, as the players it watches (audio-hosts.ts): the
+ * arrival times it stamps then judge the sender, not the tap's own wait for a CPU.
+ */
+export async function startUdpTap(ns: Netns, o: { realtime?: boolean } = {}): Promise<UdpTap> {
   const proc = ns.node(TAP, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
   const got: Dgram[] = [];
   const waiters = new Set<() => void>();
@@ -35,6 +41,8 @@ export async function startUdpTap(ns: Netns): Promise<UdpTap> {
     proc.once('message', () => resolve());
     proc.once('exit', (c) => reject(new Error(`udp tap exited ${c}`)));
   });
+  if (o.realtime)
+    for (const pid of tree(proc.pid!)) execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' });
   return {
     got,
     listen: (group, port) =>

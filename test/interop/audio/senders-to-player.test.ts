@@ -1,6 +1,8 @@
 // Real senders written by others → our player, each in a fresh namespace, the played audio
 // checked by tone analysis on what the simulated DAC (+100 ppm, so the resampler works) wrote
-// through `speaker` to an ALSA file device:
+// through `speaker` to an ALSA file device, on the windows whose RTP time the sender (tapped on the
+// wire) sent clean and on time (test/helpers/sender-health.ts); a try whose sender glitched is
+// repeated with a fresh sender, three tries at most:
 // - PulseAudio module-rtp-send (PT 127, 317-frame packets, SAP announced), chosen by SAP name;
 // - ffmpeg (PT 96, no SAP), chosen by group:port + format;
 // - GStreamer rtpL16pay (PT 96), chosen by group:port + format.
@@ -13,14 +15,18 @@ import { createNetns, type Netns } from '../../helpers/netns.ts';
 import { startAudioHost, stopAllHosts, type AudioHost } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPulse, type Pulse } from '../../helpers/pulse.ts';
-import { readS16, toneOf, wavBytes } from '../../helpers/audio-check.ts';
+import { wavBytes } from '../../helpers/audio-check.ts';
+import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
+import { judgeTry, withCleanSender, type PlayedVerdictOptions } from '../../helpers/sender-health.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let ns: Netns | undefined, alsa: AlsaFiles | undefined, pa: Pulse | undefined;
+let ns: Netns | undefined, alsa: AlsaFiles | undefined, pa: Pulse | undefined, tap: UdpTap | undefined;
 const procs: ChildProcess[] = [];
 
-test.after.each(async () => {
+async function teardown(): Promise<void> {
   await stopAllHosts();
+  tap?.close();
+  tap = undefined;
   for (const p of procs.splice(0)) {
     try {
       p.kill('SIGKILL');
@@ -34,13 +40,22 @@ test.after.each(async () => {
   ns = undefined;
   alsa?.cleanup();
   alsa = undefined;
-});
+}
+test.after.each(teardown);
 
 function sine(seconds: number, hz: number, amp: number): Int16Array {
   const out = new Int16Array(seconds * 48000 * 2);
   for (let i = 0; i < seconds * 48000; i++)
     out[2 * i] = out[2 * i + 1] = Math.round(amp * 32767 * Math.sin((2 * Math.PI * hz * i) / 48000));
   return out;
+}
+
+/** A fresh namespace, ALSA file device and wire tap on group:port (real-time, like the player). */
+async function fresh(prefix: string, group: string, port: number): Promise<void> {
+  ns = createNetns(prefix);
+  alsa = alsaFiles(['room']);
+  tap = await startUdpTap(ns, { realtime: true });
+  await tap.listen(group, port);
 }
 
 async function player(config: Record<string, unknown>): Promise<AudioHost> {
@@ -54,29 +69,52 @@ async function player(config: Record<string, unknown>): Promise<AudioHost> {
   });
 }
 
-async function checkTone(p: AudioHost, what: string): Promise<void> {
+/**
+ * The tone the player played, judged on the output windows from `fromS` after its first frame of
+ * the tone (past its acquisition) whose RTP time the sender sent clean and on time (THD+N < −60 dB, 1 kHz, level); the sender's faults when
+ * too few windows were clean.
+ */
+async function checkTone(
+  p: AudioHost,
+  port: number,
+  verdict: Omit<PlayedVerdictOptions, 'hz' | 'maxThdnDb'>,
+): Promise<{ result: null } | { senderFault: string }> {
   const s = p.lastState()!;
   const dacUnderruns = (await p.records()).underruns;
-  assert.is(s.playing, true, `${what}: playing`);
-  assert.ok(s.packets.received > 100, `${what}: packets received`);
-  const t = toneOf(readS16(alsa!.outFile('room')));
-  assert.ok(Math.abs(t.hz - 1000) < 1, `${what}: 1 kHz (${t.hz.toFixed(2)} Hz)`);
-  assert.ok(
-    t.thdnDb < -60,
-    `${what}: THD+N ${t.thdnDb.toFixed(1)} dB (packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms)`,
-  );
-  assert.ok(t.dbfs > -12 && t.dbfs < -3, `${what}: level ${t.dbfs.toFixed(1)} dBFS`);
+  assert.is(s.playing, true, `${verdict.what}: playing`);
+  assert.ok(s.packets.received > 100, `${verdict.what}: packets received`);
+  const r = await judgeTry({
+    host: p,
+    tap: tap!,
+    port,
+    outFile: alsa!.outFile('room'),
+    latencyMs: 100,
+    dacBufferMs: 60,
+    verdict: {
+      ...verdict,
+      hz: 1000,
+      maxThdnDb: -60,
+      why: `packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms`,
+    },
+  });
+  if ('senderFault' in r) return r;
+  const t = r.judged.worst!.tone;
+  assert.ok(t.dbfs > -12 && t.dbfs < -3, `${verdict.what}: level ${t.dbfs.toFixed(1)} dBFS`);
+  return { result: null };
 }
 
 test('PulseAudio module-rtp-send (its defaults: 224.0.0.56, SAP there) → our player, found by its SAP session name', async () => {
-  ns = createNetns('hpas');
-  alsa = alsaFiles(['room']);
-  pa = await startPulse(ns, [
+  await withCleanSender(3, pulseOnce, teardown);
+});
+
+async function pulseOnce(): Promise<{ result: null } | { senderFault: string }> {
+  await fresh('hpas', '224.0.0.56', 46050);
+  pa = await startPulse(ns!, [
     'load-module module-null-sink sink_name=rtpsink format=s16be channels=2 rate=48000',
     'load-module module-rtp-send source=rtpsink.monitor port=46050 loop=1 ttl=1 stream_name=hearth-pa',
   ]);
   const p = await player({ sap: 'hearth-pa' });
-  const wav = join(alsa.dir, 'tone.wav');
+  const wav = join(alsa!.dir, 'tone.wav');
   writeFileSync(wav, wavBytes(sine(20, 1000, 0.5), 48000, 2));
   procs.push(pa.client('paplay', ['-d', 'rtpsink', wav]));
   await p.waitState((s) => s.playing && s.stream.origin === 'sap', 10_000);
@@ -90,8 +128,8 @@ test('PulseAudio module-rtp-send (its defaults: 224.0.0.56, SAP there) → our p
     (x) => x.choose.sap === 'hearth-pa',
   );
   assert.ok(e && e.origin === 'sap' && e.group === '224.0.0.56' && e.port === 46050, JSON.stringify(listed));
-  await checkTone(p, 'PulseAudio');
-});
+  return checkTone(p, 46050, { what: 'PulseAudio', fromS: 2 });
+}
 
 test('PulseAudio announcing on its own group (destination_ip) is found with sapGroups', async () => {
   ns = createNetns('hpa2');
@@ -105,13 +143,16 @@ test('PulseAudio announcing on its own group (destination_ip) is found with sapG
 });
 
 test('ffmpeg RTP (PT 96) → our player, by group:port and format', async () => {
-  ns = createNetns('hffm');
-  alsa = alsaFiles(['room']);
+  await withCleanSender(3, ffmpegOnce, teardown);
+});
+
+async function ffmpegOnce(): Promise<{ result: null } | { senderFault: string }> {
+  await fresh('hffm', '239.255.6.4', 46056);
   const p = await player({ group: '239.255.6.4', port: 46056, format: { rate: 48000, channels: 2, payloadType: 96 } });
   // Real-time like the player (and like PulseAudio, which asks for it): the worst-window check
   // below is about the player, and an ffmpeg starved > 100 ms by a loaded machine sends late.
   procs.push(
-    ns.spawn('chrt', [
+    ns!.spawn('chrt', [
       '-r',
       '10',
       'ffmpeg',
@@ -135,34 +176,22 @@ test('ffmpeg RTP (PT 96) → our player, by group:port and format', async () => 
   await p.waitState((s) => s.playing, 10_000);
   await sleep(7000); // past ffmpeg's second RTCP SR (5 s after its first packet)
   assert.is(p.lastState()!.format.payloadType, 96);
-  await checkTone(p, 'ffmpeg');
   // ffmpeg sends RTCP SRs every 5 s (the first before any packet); their RTP↔NTP pairing is 21 ms
   // off its packets, and following them once re-anchored the playout mid-tone. Every window from
-  // 2 s after the tone starts (past the second SR) must be clean, not just the last one.
-  const pcm = readS16(alsa.outFile('room'));
-  let first = 0;
-  while (first < pcm.length && Math.abs(pcm[first]!) < 1000) first += 2;
-  const from = first / 2 + 2 * 48000,
-    frames = pcm.length / 2;
-  assert.ok(frames - from > 48000 * 4, `audio long enough past ffmpeg's second SR (${((frames - from) / 48000).toFixed(1)} s)`);
-  let worst = -Infinity,
-    at = 0;
-  for (let f = from; f + 32768 <= frames; f += 12000) {
-    const w = toneOf(pcm.subarray(0, (f + 32768) * 2));
-    if (w.thdnDb > worst) {
-      worst = w.thdnDb;
-      at = (f - first / 2) / 48000;
-    }
-  }
-  assert.ok(worst < -60, `ffmpeg: worst THD+N ${worst.toFixed(1)} dB, window at ${at.toFixed(1)} s into the tone`);
-});
+  // 2 s after the tone starts playing (past the second SR) must be clean, not just the last one;
+  // 34 windows 0.1 s apart: at least 4 s of tone judged.
+  return checkTone(p, 46056, { what: 'ffmpeg', fromS: 2, minWindows: 34 });
+}
 
 test('GStreamer rtpL16pay (PT 96) → our player, by group:port and format', async () => {
-  ns = createNetns('hgst');
-  alsa = alsaFiles(['room']);
+  await withCleanSender(3, gstreamerOnce, teardown);
+});
+
+async function gstreamerOnce(): Promise<{ result: null } | { senderFault: string }> {
+  await fresh('hgst', '239.255.6.3', 46054);
   const p = await player({ group: '239.255.6.3', port: 46054, format: { rate: 48000, channels: 2, payloadType: 96 } });
   procs.push(
-    ns.spawn('gst-launch-1.0', [
+    ns!.spawn('gst-launch-1.0', [
       '-q',
       'audiotestsrc',
       'is-live=true',
@@ -185,7 +214,7 @@ test('GStreamer rtpL16pay (PT 96) → our player, by group:port and format', asy
   await p.waitState((s) => s.playing, 10_000);
   await sleep(6000); // senders without RTCP: the arrival-time mapping settles first
   assert.is(p.lastState()!.format.payloadType, 96);
-  await checkTone(p, 'GStreamer');
-});
+  return checkTone(p, 46054, { what: 'GStreamer', fromS: 2 });
+}
 
 test.run();
