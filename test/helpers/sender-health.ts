@@ -70,6 +70,8 @@ export interface SenderHealth {
   /** Largest packet lateness over its floor (ms), and the prediction residual floor (LSB, 99.9th percentile). */
   maxLateMs: number;
   residualLsb: number;
+  /** The longest time nothing of this SSRC arrived (ms), and how far into the tone it began (s). */
+  silence: { ms: number; atS: number };
   /** One line: the sender's faults with figures, seconds into the tone. */
   summary(): string;
 }
@@ -235,6 +237,14 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
     });
   }
   faults.sort((p, q) => p.from - q.from);
+  const silence = { ms: 0, atS: NaN };
+  for (let i = 1; i < sent.packets.length; i++) {
+    const gap = sent.packets[i]!.wallMs - sent.packets[i - 1]!.wallMs;
+    if (gap > silence.ms) {
+      silence.ms = gap;
+      silence.atS = Number(sec(sent.packets[i - 1]!.ts));
+    }
+  }
   const tone: [number, number] = [ts0 + a, ts0 + b];
   return {
     sent,
@@ -242,6 +252,7 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
     faults,
     maxLateMs,
     residualLsb,
+    silence,
     summary() {
       const kinds = ['discontinuity', 'hole', 'late', 'step'] as const;
       const parts = kinds.flatMap((k) => {
@@ -250,7 +261,7 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
         const shown = fs.slice(0, 4).map((f) => f.what);
         return [`${fs.length} ${k}${fs.length > 1 ? 's' : ''}: ${shown.join('; ')}${fs.length > 4 ? '; …' : ''}`];
       });
-      const head = `sender (SSRC ${sent.ssrc}, ${sent.packets.length} packets, ${((b - a) / rate).toFixed(1)} s of tone, max lateness ${maxLateMs.toFixed(1)} ms, residual ${residualLsb.toFixed(0)} LSB)`;
+      const head = `sender (SSRC ${sent.ssrc}, ${sent.packets.length} packets, ${((b - a) / rate).toFixed(1)} s of tone, max lateness ${maxLateMs.toFixed(1)} ms, longest silence ${silence.ms.toFixed(0)} ms at ${silence.atS.toFixed(2)} s, residual ${residualLsb.toFixed(0)} LSB)`;
       return parts.length ? `${head}: ${parts.join(' | ')}` : `${head}: clean and on time`;
     },
   };
@@ -442,6 +453,15 @@ export async function withCleanSender<T>(
   throw new Error(`the sender glitched in every try, so the player could not be judged:\n${faults.join('\n')}`);
 }
 
+/**
+ * How late after its floor a packet may arrive and still be played (ms): the player renders a DAC
+ * queue and a 5 ms block ahead of the instant, and needs a packet by its first frame
+ * (device/audio/types.ts: latency covers packet + floor + sink queue + block).
+ */
+export function playerBudgetMs(sent: SentAudio, latencyMs: number, dacBufferMs: number): number {
+  return latencyMs - dacBufferMs - 5 - (1000 * Math.max(...sent.packets.map((p) => p.frames))) / sent.rate;
+}
+
 export interface TryOptions {
   host: AudioHost;
   tap: UdpTap;
@@ -466,9 +486,7 @@ export interface TryOptions {
 export async function judgeTry(o: TryOptions): Promise<{ senderFault: string } | { health: SenderHealth; judged: Judgement }> {
   const rate = o.rate ?? 48000;
   const sent = sentAudio(o.tap.got, { port: o.port, rate, channels: o.channels ?? 2, ssrc: o.ssrc });
-  const packetMs = (1000 * Math.max(...sent.packets.map((p) => p.frames))) / rate;
-  // Rendered a DAC queue and a 5 ms block ahead of its instant; a packet is needed by its first frame.
-  const health = senderHealth(sent, { budgetMs: o.latencyMs - o.dacBufferMs - 5 - packetMs });
+  const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs) });
   const { records } = await o.host.records(o.sinceWallMs);
   const pcm = readS16(o.outFile);
   const keep = (note: string) => keepArtefacts(o.verdict.what, { outFile: o.outFile, records, dgrams: o.tap.got, note });

@@ -190,8 +190,12 @@ test('GStreamer rtpL16pay (PT 96) → our player, by group:port and format', asy
 async function gstreamerOnce(): Promise<{ result: null } | { senderFault: string }> {
   await fresh('hgst', '239.255.6.3', 46054);
   const p = await player({ group: '239.255.6.3', port: 46054, format: { rate: 48000, channels: 2, payloadType: 96 } });
+  // Real-time like the player, as ffmpeg above.
   procs.push(
-    ns!.spawn('gst-launch-1.0', [
+    ns!.spawn('chrt', [
+      '-r',
+      '10',
+      'gst-launch-1.0',
       '-q',
       'audiotestsrc',
       'is-live=true',

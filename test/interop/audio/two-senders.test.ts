@@ -12,7 +12,7 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { readS16 } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
-import { judgeTry, withCleanSender } from '../../helpers/sender-health.ts';
+import { judgeTry, playerBudgetMs, senderHealth, sentAudio, withCleanSender } from '../../helpers/sender-health.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns | undefined, alsa: AlsaFiles | undefined, tap: UdpTap | undefined;
@@ -44,8 +44,12 @@ const SENDERS = [
   { ssrc: 2222, hz: 1500 },
 ];
 
+/** A GStreamer sender, real-time like the player (as ffmpeg in senders-to-player): a sender starved 100 ms by a loaded machine is a sender gone. */
 function gst(n: Netns, ssrc: number, hz: number): ChildProcess {
-  return n.spawn('gst-launch-1.0', [
+  return n.spawn('chrt', [
+    '-r',
+    '10',
+    'gst-launch-1.0',
     '-q',
     'audiotestsrc',
     'is-live=true',
@@ -96,6 +100,14 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
   }
   const s = p.lastState()!;
   const resyncs = p.events.filter((e) => e.type === 'resync').length;
+  if (seen.size > 1) {
+    // The player takes another SSRC once the locked one fell silent for 100 ms (jitter-buffer.ts:
+    // a sender gone). Only a locked sender that really went quiet that long on the wire (the tap
+    // stamps a few ms apart from the player under load: 90 ms) makes the switch the sender's.
+    const sent = sentAudio(tap.got, { port: PORT, rate: 48000, channels: 2, ssrc: locked });
+    const h = senderHealth(sent, { budgetMs: playerBudgetMs(sent, 100, 40) });
+    if (h.silence.ms >= 90) return { senderFault: `the locked sender fell silent for ${h.silence.ms.toFixed(0)} ms; ${h.summary()}` };
+  }
   assert.equal([...seen], [locked], `SSRCs played in 9 s: ${[...seen].join(', ')}`);
   assert.is(s.resyncs, 0, `resyncs ${s.resyncs} (events ${resyncs})`);
   assert.ok(s.packets.foreignSsrc > 500, `the other sender's packets are counted foreign (${s.packets.foreignSsrc})`);
