@@ -211,9 +211,10 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
     }
     faults.push({ kind: 'late', from: p.ts, to: p.ts + p.frames, what: `packets ${late[i]!.toFixed(0)} ms late at ${sec(p.ts)} s` });
   }
-  // Steps of the floor: 250 ms bucket minima of the lateness; a step where the 4 buckets after a
-  // point all lie > 1.5 ms beyond every one of the 4 before it, on one side. (A single bucket is
-  // no level: ffmpeg's 1024-frame bursts cut into 320-frame packets move bucket minima by ~2 ms.)
+  // Steps of the floor: the lowest lateness over the second after a bucket boundary against the
+  // second before it, in 250 ms buckets; a move of > 1.5 ms (the player's level-shift threshold).
+  // Minima over a second, not single buckets: ffmpeg's 1024-frame bursts cut into 320-frame
+  // packets move one bucket's minimum by ~2 ms, and jitter only ever adds delay.
   const bucket = rate / 4;
   const mins: number[] = [];
   for (let i = 0; i < pk.length; i++) {
@@ -224,11 +225,15 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
     const before = mins.slice(k - 4, k),
       after = mins.slice(k, k + 4);
     if ([...before, ...after].some((m) => m === undefined)) continue;
-    const up = Math.min(...(after as number[])) - Math.max(...(before as number[]));
-    const down = Math.min(...(before as number[])) - Math.max(...(after as number[]));
+    const up = Math.min(...(after as number[])) - Math.min(...(before as number[]));
+    const down = -up;
     if (up <= 1.5 && down <= 1.5) continue;
     const at = ts0 + k * bucket;
-    if (faults.some((f) => f.kind === 'step' && f.to > at)) continue;
+    const near = faults.find((f) => f.kind === 'step' && f.to > at - bucket);
+    if (near) {
+      near.to = at + 1.5 * rate; // the same step seen from the next bucket, or another soon after
+      continue;
+    }
     faults.push({
       kind: 'step',
       from: at - bucket,
