@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { readS16, toneOf, type ToneCheck } from './audio-check.ts';
 import type { Dgram, UdpTap } from './udp-taps.ts';
 import type { AudioHost } from './audio-hosts.ts';
+import { starvedSpans, type Starvation } from './starvation.ts';
 import type { SimBlockRecord } from '../../device/hal/audio-out.sim.ts';
 
 const WRAP = 2 ** 32;
@@ -55,7 +56,8 @@ export interface SentAudio {
 }
 
 export interface SenderFault {
-  kind: 'discontinuity' | 'hole' | 'late' | 'step';
+  /** 'starved': not the sender's but the machine's (starvation.ts): the player was kept off the CPU. */
+  kind: 'discontinuity' | 'hole' | 'late' | 'step' | 'starved';
   /** Unwrapped RTP frames [from, to). */
   from: number;
   to: number;
@@ -259,7 +261,7 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
     residualLsb,
     silence,
     summary() {
-      const kinds = ['discontinuity', 'hole', 'late', 'step'] as const;
+      const kinds = ['discontinuity', 'hole', 'late', 'step', 'starved'] as const;
       const parts = kinds.flatMap((k) => {
         const fs = faults.filter((f) => f.kind === k);
         if (!fs.length) return [];
@@ -380,7 +382,10 @@ export function judgePlayed(
  * Keeps a failed try's evidence when HEARTH_TEST_ARTEFACTS names a directory: the output file,
  * the DAC's records, and the tapped datagrams with their arrival times (JSON, payload in hex).
  */
-export function keepArtefacts(name: string, o: { outFile?: string; records?: SimBlockRecord[]; dgrams?: Dgram[]; note?: string }): string | undefined {
+export function keepArtefacts(
+  name: string,
+  o: { outFile?: string; records?: SimBlockRecord[]; dgrams?: Dgram[]; note?: string; starvation?: Starvation },
+): string | undefined {
   const root = process.env.HEARTH_TEST_ARTEFACTS;
   if (!root) return undefined;
   const dir = join(root, `${new Date().toISOString().replace(/[:.]/g, '-')}-${name.replace(/[^\w.-]+/g, '_')}`);
@@ -393,6 +398,7 @@ export function keepArtefacts(name: string, o: { outFile?: string; records?: Sim
       o.dgrams.map((d) => JSON.stringify({ port: d.port, from: d.from, wallMs: d.wallMs, hex: d.data.toString('hex') })).join('\n'),
     );
   if (o.note) writeFileSync(join(dir, 'note.txt'), o.note);
+  if (o.starvation) writeFileSync(join(dir, 'run-queue-waits.json'), JSON.stringify(o.starvation.waits));
   return dir;
 }
 
@@ -467,6 +473,35 @@ export function playerBudgetMs(sent: SentAudio, latencyMs: number, dacBufferMs: 
   return latencyMs - dacBufferMs - 5 - (1000 * Math.max(...sent.packets.map((p) => p.frames))) / sent.rate;
 }
 
+/**
+ * Adds the machine's faults to `health`: the RTP span of the blocks the DAC played while, or one
+ * DAC queue after, the player was kept from running (`spans`, wall ms): rendered late or not at all.
+ */
+export function machineFaults(
+  health: SenderHealth,
+  records: SimBlockRecord[],
+  spans: Array<{ from: number; to: number; waitedMs: number }>,
+  dacBufferMs: number,
+): void {
+  const map = outputRtp(records, health.sent);
+  for (const { from, to, waitedMs } of spans) {
+    let lo = Infinity,
+      hi = -Infinity;
+    records.forEach((r, i) => {
+      if (r.wallMs < from || r.wallMs > to + dacBufferMs + 20 || Number.isNaN(map.rtp[i]!)) return;
+      lo = Math.min(lo, map.rtp[i]!);
+      hi = Math.max(hi, map.rtp[i]! + r.frames);
+    });
+    if (lo < hi)
+      health.faults.push({
+        kind: 'starved',
+        from: lo,
+        to: hi,
+        what: `the machine kept the player ${waitedMs.toFixed(0)} ms from running (in ${(to - from).toFixed(0)} ms) at ${((lo - health.tone[0]) / health.sent.rate).toFixed(2)} s`,
+      });
+  }
+}
+
 export interface TryOptions {
   host: AudioHost;
   tap: UdpTap;
@@ -481,6 +516,8 @@ export interface TryOptions {
   dacBufferMs: number;
   /** Judge only blocks the DAC played from this wall instant on (ms; default all). */
   sinceWallMs?: number;
+  /** The player's run-queue waits (starvation.ts): a wait near its DAC queue is the machine's fault. */
+  starvation?: Starvation;
   verdict: PlayedVerdictOptions;
 }
 
@@ -493,8 +530,9 @@ export async function judgeTry(o: TryOptions): Promise<{ senderFault: string } |
   const sent = sentAudio(o.tap.got, { port: o.port, rate, channels: o.channels ?? 2, ssrc: o.ssrc });
   const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs) });
   const { records } = await o.host.records(o.sinceWallMs);
+  if (o.starvation) machineFaults(health, records, starvedSpans(o.starvation, Math.max(10, o.dacBufferMs - 20)), o.dacBufferMs);
   const pcm = readS16(o.outFile);
-  const keep = (note: string) => keepArtefacts(o.verdict.what, { outFile: o.outFile, records, dgrams: o.tap.got, note });
+  const keep = (note: string) => keepArtefacts(o.verdict.what, { outFile: o.outFile, records, dgrams: o.tap.got, note, starvation: o.starvation });
   const judged = judgePlayed(pcm, records, health, { fromS: o.verdict.fromS });
   let fault: string | null;
   try {

@@ -14,6 +14,7 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPipeWire, type PipeWire } from '../../helpers/pipewire.ts';
 import { startUdpTap, type UdpTap, type Dgram } from '../../helpers/udp-taps.ts';
 import { judgeTry, withCleanSender } from '../../helpers/sender-health.ts';
+import { watchStarvation } from '../../helpers/starvation.ts';
 import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/packets/sap.ts';
 import { parseSdp, type SdpStream } from '../../../device/audio/packets/sdp.ts';
 import { parseRtp } from '../../../device/audio/packets/rtp.ts';
@@ -82,6 +83,7 @@ async function pipewireToPlayerOnce(
     config: choose(st),
     dac: { ppm: 100, bufferMs: 60, mirror: { device: 'room', env: alsa.env } },
   });
+  const starvation = watchStarvation(p.proc.pid!);
   const wav = join(alsa.dir, 'tone.wav');
   ns.exec('sox', [
     '-D',
@@ -139,6 +141,7 @@ async function pipewireToPlayerOnce(
     outFile: alsa.outFile('room'),
     latencyMs: 100,
     dacBufferMs: 60,
+    starvation,
     verdict: {
       what: `PipeWire ${st.group}:${st.port} → player`,
       hz: 1000,
@@ -147,6 +150,7 @@ async function pipewireToPlayerOnce(
       why: `packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms`,
     },
   });
+  starvation.stop();
   if ('senderFault' in r) return r;
   const t = r.judged.worst!.tone;
   assert.ok(t.dbfs > -12 && t.dbfs < -3, `level ${t.dbfs.toFixed(1)} dBFS`);

@@ -18,13 +18,17 @@ import { startPulse, type Pulse } from '../../helpers/pulse.ts';
 import { wavBytes } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
 import { judgeTry, withCleanSender, type PlayedVerdictOptions } from '../../helpers/sender-health.ts';
+import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns | undefined, alsa: AlsaFiles | undefined, pa: Pulse | undefined, tap: UdpTap | undefined;
+let starvation: Starvation | undefined;
 const procs: ChildProcess[] = [];
 
 async function teardown(): Promise<void> {
   await stopAllHosts();
+  starvation?.stop();
+  starvation = undefined;
   tap?.close();
   tap = undefined;
   for (const p of procs.splice(0)) {
@@ -58,8 +62,9 @@ async function fresh(prefix: string, group: string, port: number): Promise<void>
   await tap.listen(group, port);
 }
 
+/** The player, with its run-queue waits watched (starvation.ts). */
 async function player(config: Record<string, unknown>): Promise<AudioHost> {
-  return startAudioHost({
+  const p = await startAudioHost({
     ns: ns!,
     id: 'p1',
     role: 'player',
@@ -67,6 +72,8 @@ async function player(config: Record<string, unknown>): Promise<AudioHost> {
     config,
     dac: { ppm: 100, bufferMs: 60, mirror: { device: 'room', env: alsa!.env } },
   });
+  starvation = watchStarvation(p.proc.pid!);
+  return p;
 }
 
 /**
@@ -90,6 +97,7 @@ async function checkTone(
     outFile: alsa!.outFile('room'),
     latencyMs: 100,
     dacBufferMs: 60,
+    starvation,
     verdict: {
       ...verdict,
       hz: 1000,

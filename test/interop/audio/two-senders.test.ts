@@ -13,6 +13,7 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { readS16 } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
 import { judgeTry, playerBudgetMs, senderHealth, sentAudio, withCleanSender } from '../../helpers/sender-health.ts';
+import { watchStarvation } from '../../helpers/starvation.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns | undefined, alsa: AlsaFiles | undefined, tap: UdpTap | undefined;
@@ -88,6 +89,7 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
     config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 100 },
     dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } },
   });
+  const starvation = watchStarvation(p.proc.pid!);
   for (const s of SENDERS) procs.push(gst(ns, s.ssrc, s.hz));
   const first = await p.waitState((s) => s.playing && s.ssrc !== null, 10_000);
   const locked = first.ssrc as number;
@@ -123,6 +125,7 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
       latencyMs: 100,
       dacBufferMs: 40,
       sinceWallMs,
+      starvation,
       verdict: { what, hz: SENDERS.find((x) => x.ssrc === ssrc)!.hz, maxThdnDb: -50, fromS: sinceWallMs === undefined ? 2 : 0 },
     });
   const r = await judge(locked, `the locked sender (SSRC ${locked})`);
@@ -139,6 +142,7 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
   // Judged from 2 s after the switch was reported (past the new stream's acquisition): the output
   // from then on is the other sender's.
   const u = await judge(other.ssrc, `after subscribe (SSRC ${other.ssrc})`, switched + 2000);
+  starvation.stop();
   if ('senderFault' in u) return u;
   return { result: null };
 }
