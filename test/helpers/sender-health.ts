@@ -22,10 +22,11 @@
 //     the fault lasts 1.5 s from the step.
 // - Judged output: every window of the mirrored output (tone analysis as toneOf) over the tone,
 //   from a few seconds after the player's first frame of it (its acquisition is not judged here).
-//   A bad window whose RTP span comes within a margin (a fade block and the resampler's reach) of
-//   a sender fault is the sender's: the try is repeated with a fresh sender. Any other bad window
-//   is the player's, and fails the test; so does one whose blocks have no RTP time (the player
-//   went silent while the sender was fine). Nothing is excused by the player's own report.
+//   A window whose RTP span comes within a margin (a fade block and the resampler's reach) of a
+//   sender fault is the sender's. Any other bad window is the player's, and fails the test; so
+//   does one whose blocks have no RTP time (the player went silent while the sender was fine).
+//   Too few windows of clean audio left and the try is repeated with a fresh sender (3 tries).
+//   Nothing is excused by the player's own report.
 import { writeFileSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readS16, toneOf, type ToneCheck } from './audio-check.ts';
@@ -417,30 +418,32 @@ export interface PlayedVerdictOptions {
 
 /**
  * The verdict on one try. Every window is judged (1 Hz, THD+N below the limit). A bad window
- * whose RTP span met none of the sender's faults is the player's: it throws, naming the window
- * and the sender's health. Bad windows that all met a sender fault make the try the sender's: the
- * sentence returned names its faults (the try is repeated). null: the player played cleanly.
+ * whose RTP span met none of the sender's (or the machine's) faults is the player's: it throws,
+ * naming the window and the sender's health. Windows that met a fault are the sender's whatever
+ * they hold; the player is judged on the others, and when fewer than `minWindows` of those are
+ * left the try cannot judge it: the sentence returned names the sender's faults (the try is
+ * repeated). null: the player played the clean audio cleanly.
  */
 export function playedVerdict(j: Judgement, health: SenderHealth, o: PlayedVerdictOptions): string | null {
   const why = o.why ? `; ${o.why}` : '';
-  if (j.windows.length < (o.minWindows ?? 1))
+  const want = o.minWindows ?? 1;
+  if (j.windows.length < want)
     throw new Error(
-      `${o.what}: ${j.windows.length} windows of output to judge (want ${o.minWindows ?? 1}), played from ${j.playedFromS.toFixed(2)} s into the tone${why}; ${health.summary()}`,
+      `${o.what}: ${j.windows.length} windows of output to judge (want ${want}), played from ${j.playedFromS.toFixed(2)} s into the tone${why}; ${health.summary()}`,
     );
   const bad = (w: JudgedWindow) => !(Math.abs(w.tone.hz - o.hz) < 1 && w.tone.thdnDb < o.maxThdnDb);
   const where = (w: JudgedWindow) =>
     `${w.tone.hz.toFixed(2)} Hz (want ${o.hz} ± 1), THD+N ${w.tone.thdnDb.toFixed(1)} dB (limit ${o.maxThdnDb}) in the window at ${w.atS.toFixed(2)} s into the tone (played from ${j.playedFromS.toFixed(2)} s; output frame ${w.frame}; ${j.windows.length} windows judged)`;
-  const mine = j.windows.filter((w) => bad(w) && w.faults.length === 0);
+  const clean = j.windows.filter((w) => w.faults.length === 0);
+  const mine = clean.filter(bad);
   if (mine.length) {
     const w = mine.reduce((x, y) => (y.tone.thdnDb > x.tone.thdnDb ? y : x));
     throw new Error(`${o.what}: ${where(w)}, where the sender was clean and on time${why}; ${health.summary()}`);
   }
+  if (clean.length >= want) return null;
   const theirs = j.windows.filter(bad);
-  if (theirs.length) {
-    const w = theirs.reduce((x, y) => (y.tone.thdnDb > x.tone.thdnDb ? y : x));
-    return `${o.what}: ${where(w)}, where the sender itself glitched (${w.faults.map((f) => f.what).join('; ')}); ${health.summary()}`;
-  }
-  return null;
+  const worst = theirs.length ? theirs.reduce((x, y) => (y.tone.thdnDb > x.tone.thdnDb ? y : x)) : undefined;
+  return `${o.what}: ${clean.length} windows of clean audio to judge the player on (want ${want}; ${j.windows.length - clean.length} met a fault${worst ? `, the worst ${where(worst)}` : ''}); ${health.summary()}`;
 }
 
 /**
