@@ -14,7 +14,7 @@
 //     jump, a skipped or repeated quantum, a run of zeros or a level step, so it is seen whether
 //     or not the glitch is silence. ω is fitted on the sent samples.
 //   · hole: RTP frames never sent (a timestamp jump or a packet missing on the wire).
-//   · late: a packet arrived later than its floor (the lower envelope of arrival − ts/rate) by
+//   · late: a packet arrived later than its floor (the lowest arrival − ts/rate within 2 s) by
 //     more than the player's budget (latency − what it renders ahead − a packet): it was due
 //     before it came, whatever the player did (a stalled sender or machine).
 //   · step: the arrival floor moved by > 1.5 ms and stayed (a sender's timing step): the player
@@ -180,28 +180,23 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
   res.sort((p, q) => p - q);
   const residualLsb = res.length ? res[Math.floor(res.length * 0.999)]! : NaN;
 
-  // Timing: lateness over the lower envelope of d = arrival − ts/rate (a lower convex hull).
+  // Timing: lateness over the local floor of d = arrival − ts/rate: its lowest value within 2 s
+  // either side. Local, not one line or hull over the capture: a floor that steps late in the
+  // capture bent a hull up to its new level and hid the step. Two seconds of a sender's drift
+  // (≤ 0.2 ms at 100 ppm) are far below the budget.
   const pk = [...sent.packets].sort((p, q) => p.ts - q.ts);
   const xs = pk.map((p) => p.ts - ts0 + p.frames); // the frame after the packet's last: sent once captured
   const ds = pk.map((p, i) => p.wallMs - (xs[i]! * 1000) / rate);
-  const hull: number[] = [];
-  for (let i = 0; i < pk.length; i++) {
-    while (hull.length >= 2) {
-      const p = hull[hull.length - 2]!,
-        q = hull[hull.length - 1]!;
-      if ((xs[q]! - xs[p]!) * (ds[i]! - ds[p]!) - (ds[q]! - ds[p]!) * (xs[i]! - xs[p]!) > 0) break;
-      hull.pop();
-    }
-    hull.push(i);
+  const reach = 2 * rate;
+  const floor: number[] = [];
+  for (let i = 0, lo = 0, hi = 0; i < pk.length; i++) {
+    while (xs[lo]! < xs[i]! - reach) lo++;
+    while (hi + 1 < pk.length && xs[hi + 1]! <= xs[i]! + reach) hi++;
+    let m = Infinity;
+    for (let j = lo; j <= hi; j++) m = Math.min(m, ds[j]!);
+    floor.push(m);
   }
-  const floorAt = (t: number) => {
-    let j = 0;
-    while (j + 2 < hull.length && xs[hull[j + 1]!]! < t) j++;
-    const p = hull[j]!,
-      q = hull[Math.min(j + 1, hull.length - 1)]!;
-    return xs[q]! === xs[p]! ? ds[p]! : ds[p]! + ((ds[q]! - ds[p]!) * (t - xs[p]!)) / (xs[q]! - xs[p]!);
-  };
-  const late = pk.map((_, i) => ds[i]! - floorAt(xs[i]!));
+  const late = pk.map((_, i) => ds[i]! - floor[i]!);
   let maxLateMs = 0;
   for (let i = 0; i < pk.length; i++) {
     maxLateMs = Math.max(maxLateMs, late[i]!);
@@ -214,15 +209,15 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
     }
     faults.push({ kind: 'late', from: p.ts, to: p.ts + p.frames, what: `packets ${late[i]!.toFixed(0)} ms late at ${sec(p.ts)} s` });
   }
-  // Steps of the floor: the lowest lateness over the second after a bucket boundary against the
-  // second before it, in 250 ms buckets; a move of > 1.5 ms (the player's level-shift threshold).
+  // Steps of the floor: the lowest d over the second after a bucket boundary against the second
+  // before it, in 250 ms buckets; a move of > 1.5 ms (the player's level-shift threshold).
   // Minima over a second, not single buckets: ffmpeg's 1024-frame bursts cut into 320-frame
   // packets move one bucket's minimum by ~2 ms, and jitter only ever adds delay.
   const bucket = rate / 4;
   const mins: number[] = [];
   for (let i = 0; i < pk.length; i++) {
     const k = Math.floor(xs[i]! / bucket);
-    mins[k] = Math.min(mins[k] ?? Infinity, late[i]!);
+    mins[k] = Math.min(mins[k] ?? Infinity, ds[i]!);
   }
   for (let k = 4; k + 4 <= mins.length; k++) {
     const before = mins.slice(k - 4, k),
