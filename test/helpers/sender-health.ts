@@ -81,7 +81,9 @@ export interface SenderHealth {
 
 /** The RTP packets of one SSRC (the first seen, unless given) of a tap, in arrival order. */
 export function sentAudio(dgrams: Dgram[], o: { port: number; rate: number; channels: number; ssrc?: number }): SentAudio {
-  const own = dgrams.filter((d) => d.port === o.port && d.data.length >= 12 && d.data[0]! >> 6 === 2 && !(d.data[1]! >= 200 && d.data[1]! <= 204));
+  const own = dgrams.filter(
+    (d) => d.port === o.port && d.data.length >= 12 && d.data[0]! >> 6 === 2 && !(d.data[1]! >= 200 && d.data[1]! <= 204),
+  );
   if (own.length === 0) throw new Error(`no RTP tapped on port ${o.port}`);
   const ssrc = o.ssrc ?? own[0]!.data.readUInt32BE(8);
   const mine = own.filter((d) => d.data.readUInt32BE(8) === ssrc);
@@ -156,7 +158,12 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
       continue;
     }
     if (holeFrom >= 0) {
-      faults.push({ kind: 'hole', from: ts0 + holeFrom, to: ts0 + n, what: `${n - holeFrom} frames never sent at ${sec(ts0 + holeFrom)} s` });
+      faults.push({
+        kind: 'hole',
+        from: ts0 + holeFrom,
+        to: ts0 + n,
+        what: `${n - holeFrom} frames never sent at ${sec(ts0 + holeFrom)} s`,
+      });
       holeFrom = -1;
     }
     if (n < a + 2) continue;
@@ -298,7 +305,9 @@ export function outputRtp(records: SimBlockRecord[], sent: SentAudio): { start: 
   const rtp = new Float64Array(records.length);
   const raw0 = sent.packets.length ? sent.packets[0]!.ts : 0;
   if (records.some((r) => r.epoch !== records[0]!.epoch))
-    throw new Error(`the DAC was reopened (epochs ${[...new Set(records.map((r) => r.epoch))].join(', ')}): its output file no longer maps to RTP time`);
+    throw new Error(
+      `the DAC was reopened (epochs ${[...new Set(records.map((r) => r.epoch))].join(', ')}): its output file no longer maps to RTP time`,
+    );
   records.forEach((r, i) => {
     start[i] = r.frame;
     if (r.rtpTimeAtStart === null) rtp[i] = NaN;
@@ -521,16 +530,20 @@ export interface TryOptions {
 
 /**
  * One try's verdict from the wire and the output (see playedVerdict): the player's fault throws,
- * the sender's is returned. Either way the evidence is kept (keepArtefacts).
+ * the sender's is returned. Either way the evidence is kept (keepArtefacts). When the player was
+ * judged, `worst` is the worst window of clean audio.
  */
-export async function judgeTry(o: TryOptions): Promise<{ senderFault: string } | { health: SenderHealth; judged: Judgement }> {
+export async function judgeTry(
+  o: TryOptions,
+): Promise<{ senderFault: string } | { health: SenderHealth; judged: Judgement; worst: JudgedWindow }> {
   const rate = o.rate ?? 48000;
   const sent = sentAudio(o.tap.got, { port: o.port, rate, channels: o.channels ?? 2, ssrc: o.ssrc });
   const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs) });
   const { records } = await o.host.records(o.sinceWallMs);
   if (o.starvation) machineFaults(health, records, starvedSpans(o.starvation, Math.max(10, o.dacBufferMs - 20)), o.dacBufferMs);
   const pcm = readS16(o.outFile);
-  const keep = (note: string) => keepArtefacts(o.verdict.what, { outFile: o.outFile, records, dgrams: o.tap.got, note, starvation: o.starvation });
+  const keep = (note: string) =>
+    keepArtefacts(o.verdict.what, { outFile: o.outFile, records, dgrams: o.tap.got, note, starvation: o.starvation });
   const judged = judgePlayed(pcm, records, health, { fromS: o.verdict.fromS });
   let fault: string | null;
   try {
@@ -545,9 +558,10 @@ export async function judgeTry(o: TryOptions): Promise<{ senderFault: string } |
     const dir = keep(`sender fault: ${fault}`);
     return { senderFault: dir ? `${fault} (evidence: ${dir})` : fault };
   }
-  const w = judged.worst!;
+  const clean = judged.windows.filter((x) => x.faults.length === 0);
+  const w = clean.reduce((x, y) => (y.tone.thdnDb > x.tone.thdnDb ? y : x));
   console.log(
-    `${o.verdict.what}: worst of ${judged.windows.length} windows (${judged.windows.filter((x) => x.faults.length).length} met a sender fault) ${w.tone.hz.toFixed(2)} Hz, THD+N ${w.tone.thdnDb.toFixed(1)} dB at ${w.atS.toFixed(2)} s; ${health.summary()}`,
+    `${o.verdict.what}: worst of ${clean.length} clean windows ${w.tone.hz.toFixed(2)} Hz, THD+N ${w.tone.thdnDb.toFixed(1)} dB at ${w.atS.toFixed(2)} s (${judged.windows.length - clean.length} windows met a fault); ${health.summary()}`,
   );
-  return { health, judged };
+  return { health, judged, worst: w };
 }

@@ -28,7 +28,8 @@ export function watchStarvation(pid: number, everyMs = 10): Starvation {
   const timer = setInterval(() => {
     const now = runDelayNs(pid),
       wall = Date.now();
-    if (Number.isFinite(now) && Number.isFinite(last) && now > last) waits.push({ wallMs: wall, sinceMs: wall - lastWall, waitedMs: (now - last) / 1e6 });
+    if (Number.isFinite(now) && Number.isFinite(last) && now > last)
+      waits.push({ wallMs: wall, sinceMs: wall - lastWall, waitedMs: (now - last) / 1e6 });
     last = now;
     lastWall = wall;
   }, everyMs);

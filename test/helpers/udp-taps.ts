@@ -41,8 +41,7 @@ export async function startUdpTap(ns: Netns, o: { realtime?: boolean } = {}): Pr
     proc.once('message', () => resolve());
     proc.once('exit', (c) => reject(new Error(`udp tap exited ${c}`)));
   });
-  if (o.realtime)
-    for (const pid of tree(proc.pid!)) execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' });
+  if (o.realtime) for (const pid of tree(proc.pid!)) execFileSync('chrt', ['-a', '-r', '-p', '10', String(pid)], { stdio: 'ignore' });
   return {
     got,
     listen: (group, port) =>

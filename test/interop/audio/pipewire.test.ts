@@ -152,7 +152,7 @@ async function pipewireToPlayerOnce(
   });
   starvation.stop();
   if ('senderFault' in r) return r;
-  const t = r.judged.worst!.tone;
+  const t = r.worst.tone;
   assert.ok(t.dbfs > -12 && t.dbfs < -3, `level ${t.dbfs.toFixed(1)} dBFS`);
   return { result: { st, state: s } };
 }

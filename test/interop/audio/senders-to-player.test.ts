@@ -106,7 +106,7 @@ async function checkTone(
     },
   });
   if ('senderFault' in r) return r;
-  const t = r.judged.worst!.tone;
+  const t = r.worst.tone;
   assert.ok(t.dbfs > -12 && t.dbfs < -3, `${verdict.what}: level ${t.dbfs.toFixed(1)} dBFS`);
   return { result: null };
 }

@@ -155,7 +155,14 @@ test('the player is judged where the sender was clean, excused only around its f
   assert.throws(() => v(judgePlayed(bad.pcm, bad.records, h, { fromS: 0.5, stepFrames: 12000 })), /where the sender was clean and on time/);
   // A sender without faults and a perfect player: clean.
   const ok = played({});
-  assert.is(playedVerdict(judgePlayed(ok.pcm, ok.records, health(), { fromS: 0.5, stepFrames: 12000 }), health(), { what: 'x', hz: HZ, maxThdnDb: -80 }), null);
+  assert.is(
+    playedVerdict(judgePlayed(ok.pcm, ok.records, health(), { fromS: 0.5, stepFrames: 12000 }), health(), {
+      what: 'x',
+      hz: HZ,
+      maxThdnDb: -80,
+    }),
+    null,
+  );
 });
 
 test('too short a judged span is a failure, not a pass', () => {
