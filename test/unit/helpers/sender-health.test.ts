@@ -4,7 +4,7 @@
 // fails) where the sender was clean, excused only around the sender's own faults.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { sentAudio, senderHealth, judgePlayed, playedVerdict } from '../../helpers/sender-health.ts';
+import { sentAudio, senderHealth, judgePlayed, playedVerdict, machineFaults } from '../../helpers/sender-health.ts';
 import type { Dgram } from '../../helpers/udp-taps.ts';
 import type { SimBlockRecord } from '../../../device/hal/audio-out.sim.ts';
 
@@ -123,7 +123,7 @@ function played(w: Wire, glitch?: { at: number; skip: number }): { pcm: Int16Arr
   for (let f = 0; f < pre + frames; f += block) {
     const src = f - pre;
     const shift = glitch && src >= glitch.at ? glitch.skip : 0;
-    records.push({ epoch: 1, frame: f, frames: block, wallMs: 0, rtpTimeAtStart: src < 0 ? null : (TS0 + src + shift) % 2 ** 32 });
+    records.push({ epoch: 1, frame: f, frames: block, wallMs: f / 48, rtpTimeAtStart: src < 0 ? null : (TS0 + src + shift) % 2 ** 32 });
     for (let k = 0; k < block && f + k < pre + frames; k++) {
       const n = src + k + shift;
       pcm[2 * (f + k)] = pcm[2 * (f + k) + 1] = src < 0 ? 0 : sample(n, w);
@@ -163,6 +163,24 @@ test('the player is judged where the sender was clean, excused only around its f
     }),
     null,
   );
+});
+
+test("the machine keeping the player off the CPU is not the player's fault, and only where it happened", () => {
+  const h = health();
+  // The player starved 50 ms at 2.0 s of output wall time (output frame 96000 = source frame 91200).
+  machineFaults(h, played({}).records, [{ from: 2000, to: 2050, waitedMs: 50 }], 60);
+  assert.equal(
+    h.faults.map((f) => [f.kind, Math.round((f.from - TS0) / 240), Math.round((f.to - TS0) / 240)]),
+    [['starved', 380, 407]], // from the starvation to one DAC queue (60 ms) and 20 ms after it
+    h.summary(),
+  );
+  const v = (glitchAt: number) => {
+    const p = played({}, { at: glitchAt, skip: 7 });
+    return () =>
+      playedVerdict(judgePlayed(p.pcm, p.records, h, { fromS: 0.5, stepFrames: 12000 }), h, { what: 'x', hz: HZ, maxThdnDb: -80 });
+  };
+  assert.not.throws(v(91200 + 1200)); // a glitch right after the starvation: the machine's
+  assert.throws(v(4 * RATE), /where the sender was clean and on time/); // two seconds later: the player's
 });
 
 test('too short a judged span is a failure, not a pass', () => {
