@@ -407,6 +407,12 @@ export function keepArtefacts(
   return dir;
 }
 
+/** The faults (sender's or machine's) within the last `seconds` of what the tap saw the sender send. */
+export function faultsNearEnd(health: SenderHealth, seconds: number): SenderFault[] {
+  const end = Math.max(...health.sent.packets.map((p) => p.ts + p.frames));
+  return health.faults.filter((f) => f.to > end - seconds * health.sent.rate);
+}
+
 export interface PlayedVerdictOptions {
   /** Names the try in messages (e.g. "ffmpeg"). */
   what: string;

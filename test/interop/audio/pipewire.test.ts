@@ -13,7 +13,7 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPipeWire, type PipeWire } from '../../helpers/pipewire.ts';
 import { startUdpTap, type UdpTap, type Dgram } from '../../helpers/udp-taps.ts';
-import { judgeTry, withCleanSender } from '../../helpers/sender-health.ts';
+import { faultsNearEnd, judgeTry, withCleanSender } from '../../helpers/sender-health.ts';
 import { watchStarvation } from '../../helpers/starvation.ts';
 import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/packets/sap.ts';
 import { parseSdp, type SdpStream } from '../../../device/audio/packets/sdp.ts';
@@ -127,7 +127,6 @@ async function pipewireToPlayerOnce(
   }
   assert.is(tap.got.filter((d) => d.port === st.port + 1).length, 0, 'no RTCP on port + 1');
   const dacUnderruns = (await p.records()).underruns;
-  assert.is(s.playing, true, 'playing');
   assert.ok(s.packets.received > 100, 'packets received');
   // Judged on every output window from 2 s after the player's first frame (its acquisition, with
   // pitch bends up to 600 ppm and −76 dB, is not judged here) whose RTP time PipeWire sent clean
@@ -152,6 +151,13 @@ async function pipewireToPlayerOnce(
   });
   starvation.stop();
   if ('senderFault' in r) return r;
+  // The player's own state must say it plays. Its last state covers the last half second or so:
+  // a sender or machine fault there (the tap's last 3 s, to be safe) makes a "not playing" theirs.
+  if (!s.playing) {
+    const near = faultsNearEnd(r.health, 3);
+    if (near.length) return { senderFault: `not playing (${s.output?.status ?? '?'}) just after: ${near.map((f) => f.what).join('; ')}` };
+  }
+  assert.is(s.playing, true, `playing (state ${JSON.stringify(s.output ?? null)}; ${r.health.summary()})`);
   const t = r.worst.tone;
   assert.ok(t.dbfs > -12 && t.dbfs < -3, `level ${t.dbfs.toFixed(1)} dBFS`);
   return { result: { st, state: s } };
