@@ -1,5 +1,6 @@
 // Checks on what a simulated DAC's mirror wrote to its ALSA file device: tone analysis, finding a
-// known source signal in the output, and silence.
+// known source signal in the output, and silence. (Judging a player against a real sender's own
+// glitches: sender-health.ts.)
 import { readFileSync, existsSync } from 'node:fs';
 import { thdn, channel, rms } from '../../device/audio/analysis.ts';
 
@@ -26,48 +27,6 @@ export function toneOf(pcm: Int16Array, frames = 32768, channels = 2, rate = 480
   const x = channel(pcm, channels, 0, total - frames, frames);
   const r = thdn(x, rate, { fullScale: 32767 });
   return { hz: r.fundamentalHz, thdnDb: r.thdnDb, dbfs: r.fundamentalDbfs, rms: rms(x) };
-}
-
-/**
- * Dropouts inside a signal: runs of `run` or more frames below `level` on channel 0 of `pcm`
- * (interleaved), as [from, to) frame ranges; silence before the first sound and after the last is
- * none. A sender that itself drops out (PipeWire's graph missing a cycle sends silence inside the
- * tone) shows here, in what it sent and in what a player played of it.
- */
-export function dropouts(pcm: ArrayLike<number>, channels = 2, run = 32, level = 100): [number, number][] {
-  const total = Math.floor(pcm.length / channels);
-  const quietAt = (i: number) => Math.abs(pcm[i * channels]!) < level;
-  let first = 0,
-    end = total;
-  while (first < total && quietAt(first)) first++;
-  while (end > first && quietAt(end - 1)) end--;
-  const out: [number, number][] = [];
-  for (let i = first, from = -1; i <= end; i++) {
-    if (i < end && quietAt(i)) {
-      if (from < 0) from = i;
-      continue;
-    }
-    if (from >= 0 && i - from >= run) out.push([from, i]);
-    from = -1;
-  }
-  return out;
-}
-
-/**
- * The last `frames` frames of `pcm` (interleaved) between dropouts (see dropouts): the stretch a
- * player is judged on when its sender dropped out; null when no stretch is that long.
- */
-export function lastWholeStretch(pcm: Int16Array, frames = 32768, channels = 2, run = 32, level = 100): Int16Array | null {
-  const total = pcm.length / channels;
-  let end = total;
-  while (end > 0 && Math.abs(pcm[(end - 1) * channels]!) < level) end--; // trailing silence
-  const gaps = dropouts(pcm, channels, run, level);
-  for (let k = gaps.length; k >= 0; k--) {
-    const from = k > 0 ? gaps[k - 1]![1] : 0;
-    const to = k < gaps.length ? gaps[k]![0] : end;
-    if (to - from >= frames) return pcm.subarray((to - frames) * channels, to * channels);
-  }
-  return null;
 }
 
 /**
