@@ -16,6 +16,14 @@
 //   drift loop's integrator learnt and then unlearnt slowly: the bench's join-to-sync tail).
 // - A frame count going backwards (new epoch) resets. An observation more than `jumpMs` off the
 //   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
+// - A short gap (the DAC ran dry for a millisecond or two and carried on, too short for the sink
+//   to count an underrun, or a count that slipped) moves every later frame by the gap: a position
+//   step smaller than the jump threshold. Observations off the line by more than STEP_MIN_MS (plus
+//   a grain) on the same side, agreeing within STEP_MIN_MS, for STEP_CONFIRM_MS and at least
+//   STEP_OBSERVATIONS readings, are a step: the whole window moves by their mean offset (the rate
+//   is kept). Until then they are held out of the fit, and put back if the run breaks (noise, not
+//   a step; holding them out for good would bias the fit). Fitted as ordinary points, a 1.1 ms gap
+//   took the fit ~0.5 s to see, the room that long ~1 ms off (rooms bench, true DAC, 40 ms queue).
 // - Counts may be granular: a DMA driver without a fine position moves its pointer once per
 //   period, so snd_pcm_delay (and the count derived from it) steps by whole periods and a reading
 //   lags the true position by 0..1 period. The grain is learnt as the gcd of the count's steps,
@@ -45,6 +53,9 @@ const MAX_GRAIN_MS = 130;
 const GRAIN_STEPS = 8;
 const RECENT_BINS = 10;
 const MIN_SIGMA_MS = 0.005;
+const STEP_MIN_MS = 0.25;
+const STEP_CONFIRM_MS = 50;
+const STEP_OBSERVATIONS = 3;
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -73,6 +84,8 @@ export class DacClock {
   private xa = 0;
   private ya = 0;
   private slope: number;
+  /** The slope until the first fit: nominal, or seedRate()'s. */
+  private seedSlope: number;
   private fitted = false;
   private lastFrames = -1;
   private lastX = 0;
@@ -80,6 +93,9 @@ export class DacClock {
   private offLine = 0;
   private resets = 0;
   private shrinks = 0;
+  private steps = 0;
+  /** Observations held out as a possible position step (relative x, y; their offset from the line). */
+  private held: Array<{ x: number; y: number; off: number; wall: number }> = [];
   /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
   private grain = 0;
   private grainSteps = 0;
@@ -92,6 +108,18 @@ export class DacClock {
     this.bx = new Float64Array(this.windowBins);
     this.by = new Float64Array(this.windowBins);
     this.slope = 1000 / nominalRateHz;
+    this.seedSlope = this.slope;
+  }
+
+  /**
+   * Runs at `hz` instead of the nominal rate until the first fit: the rate the previous epoch of
+   * the same DAC was fitted at (one crystal), so a reopened DAC's first second is not placed as if
+   * it ran at nominal (a −120 ppm DAC drifted 15 µs in 0.3 s, which the playout then slewed).
+   */
+  seedRate(hz: number): void {
+    if (!(hz > 0) || Math.abs(hz / this.nominal - 1) > MAX_PPM * 1e-6) return;
+    this.seedSlope = 1000 / hz;
+    if (!this.fitted) this.slope = this.seedSlope;
   }
 
   reset(): void {
@@ -100,9 +128,10 @@ export class DacClock {
     this.anchored = false;
     this.sn = 0;
     this.fitted = false;
-    this.slope = 1000 / this.nominal;
+    this.slope = this.seedSlope;
     this.lastFrames = -1;
     this.offLine = 0;
+    this.held = [];
   }
 
   /** The learnt granularity of the counts, in ms (0 for counts that move by single frames). */
@@ -152,13 +181,52 @@ export class DacClock {
         return; // hold it out of the fit until it is confirmed as a jump
       }
       this.offLine = 0;
+      if (this.fitted && this.stepHeld(x, y, y - this.predictRel(x), wall)) return;
     }
+    this.add(x, y, wall);
+  }
+
+  private add(x: number, y: number, wall: number): void {
     this.lastX = x;
     this.lastY = y;
     this.sx += x;
     this.sy += y;
     this.sn++;
     if (wall - this.binStartWall >= this.binMs) this.closeBin(wall);
+  }
+
+  /**
+   * A possible position step (see the rules): true while the observation is held out. A confirmed
+   * step moves the window by the held observations' mean offset and lets them in.
+   */
+  private stepHeld(x: number, y: number, off: number, wall: number): boolean {
+    const min = STEP_MIN_MS + this.grainMs();
+    const h = this.held;
+    const same = Math.abs(off) > min && (h.length === 0 || Math.sign(off) === Math.sign(h[0]!.off));
+    const offs = same ? [...h.map((o) => o.off), off] : [];
+    if (!same || Math.max(...offs) - Math.min(...offs) > min) {
+      this.held = [];
+      for (const o of h) this.add(o.x, o.y, o.wall); // noise after all: back into the fit
+      if (!same) return false;
+      this.held = [{ x, y, off, wall }];
+      return true;
+    }
+    h.push({ x, y, off, wall });
+    if (h.length < STEP_OBSERVATIONS || wall - h[0]!.wall < STEP_CONFIRM_MS) return true;
+    const step = offs.reduce((a, b) => a + b, 0) / offs.length;
+    for (let k = 0; k < this.count; k++) this.by[(this.head + k) % this.windowBins]! += step;
+    this.sy += this.sn * step;
+    this.ya += step;
+    this.lastY += step;
+    this.steps++;
+    this.held = [];
+    for (const o of h) this.add(o.x, o.y, o.wall);
+    return true;
+  }
+
+  /** How many position steps (short gaps) were taken in. */
+  stepCount(): number {
+    return this.steps;
   }
 
   private closeBin(wall: number): void {

@@ -161,4 +161,34 @@ test('nothing observed: NaN; non-finite input ignored', () => {
   assert.is(dc.rateHz(), NOM);
 });
 
+test('a 1.1 ms gap too short to count as an underrun: taken as a position step within 0.1 s, the rate kept; jittery reads without a gap take no step', () => {
+  // The DAC ran dry for 1.1 ms 10 s in and carried on: every later frame plays 1.1 ms later. Fitted
+  // as ordinary points, the fit took ~0.5 s to see it (rooms bench: room B ~1 ms off meanwhile).
+  const ppm = 80,
+    rate = NOM * (1 + ppm / 1e6),
+    gapAt = 10_000,
+    gap = 1.1;
+  const dc = new DacClock(NOM);
+  const rnd = new Prng(3);
+  const errAt = (t: number) => {
+    const n = Math.round(((t - gap) * rate) / 1000); // a frame due at t, after the gap
+    return Math.abs(dc.wallOfFrame(n) - (W0 + (n * 1000) / rate + gap)) * 1000;
+  };
+  let at100 = NaN;
+  for (let t = 0; t < 12_000; t += 2.5037) {
+    const w = W0 + t + rnd.next() * 0.05;
+    const g = Math.min(Math.max(0, w - W0 - gapAt), gap);
+    dc.observe(Math.floor(((w - W0 - g) * rate) / 1000) + 1, w);
+    if (Number.isNaN(at100) && t >= gapAt + 100) at100 = errAt(t + 20);
+  }
+  assert.ok(at100 < 20, `a frame 20 ms ahead, 0.1 s after the gap: ${at100.toFixed(1)} µs off`);
+  assert.is(dc.stepCount(), 1, 'one step');
+  assert.ok(Math.abs(dc.ppm() - ppm) < 0.5, `rate ${dc.ppm().toFixed(2)} ppm`);
+  assert.ok(errAt(12_000) < 5, `2 s after: ${errAt(12_000).toFixed(1)} µs off`);
+  // Reads up to 0.2 ms late at random (a loaded event loop), no gap: no step, as before.
+  const quiet = new DacClock(NOM);
+  observeRun(quiet, -200, 30, 2.5, 0.2, 5);
+  assert.is(quiet.stepCount(), 0, 'no step from jitter');
+});
+
 test.run();
