@@ -14,6 +14,11 @@
 //   frames are written, some time later. Taken as an observation it anchored the line up to a
 //   first tick's duration early (the sim DAC: 47 ppm off half a second after a start, a bias the
 //   drift loop's integrator learnt and then unlearnt slowly: the bench's join-to-sync tail).
+// - Nor does a count that has reached the frames written (given as `framesWritten`): the DAC ran
+//   dry, its count stopped there, and the next frame plays when it is written, not on the line. A
+//   player's loop stalled 262 ms at start-up under load (integration/audio/player) and read such a
+//   count 1.9 ms before its next write played: taken in, that one reading put the first fit 4900
+//   ppm off for a −120 ppm DAC (which the step rule below then kept: see there).
 // - A frame count going backwards (new epoch) resets. An observation more than `jumpMs` off the
 //   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
 // - A short gap (the DAC ran dry for a millisecond or two and carried on, too short for the sink
@@ -24,6 +29,12 @@
 //   is kept). Until then they are held out of the fit, and put back if the run breaks (noise, not
 //   a step; holding them out for good would bias the fit). Fitted as ordinary points, a 1.1 ms gap
 //   took the fit ~0.5 s to see, the room that long ~1 ms off (rooms bench, true DAC, 40 ms queue).
+//   A run starts only where the readings jumped: the first held one must be off by STEP_MIN_MS
+//   (plus a grain) more than the last reading fitted. Readings drifting off the line, reading by
+//   reading, say the fit's rate is wrong (a young fit, a reporting path that settles), and are
+//   fitted. Taken as steps, each moved the window onto the wrong rate again: a fit started 4900 ppm
+//   off stepped 85 times in 20 s and was still 1260 ppm off (the renderer resampling by that much,
+//   and the two rooms of integration/audio/player 280 µs apart for good).
 // - Counts may be granular: a DMA driver without a fine position moves its pointer once per
 //   period, so snd_pcm_delay (and the count derived from it) steps by whole periods and a reading
 //   lags the true position by 0..1 period. The grain is learnt as the gcd of the count's steps,
@@ -145,7 +156,8 @@ export class DacClock {
     return this.resets;
   }
 
-  observe(framesConsumed: number, wallMs: number): void {
+  /** A reading: `framesConsumed` at `wallMs`, of `framesWritten` frames written (if known: see the rules). */
+  observe(framesConsumed: number, wallMs: number, framesWritten = Infinity): void {
     if (!Number.isFinite(framesConsumed) || !Number.isFinite(wallMs)) return;
     if (framesConsumed < this.lastFrames) {
       this.reset();
@@ -155,6 +167,7 @@ export class DacClock {
       this.lastFrames = 0;
       return;
     } // nothing played yet: see the rules
+    if (framesConsumed >= framesWritten) return; // ran dry: the count stopped (the rules)
     if (this.lastFrames >= 0 && framesConsumed > this.lastFrames && Number.isInteger(framesConsumed - this.lastFrames)) {
       this.grain = gcd(this.grain, framesConsumed - this.lastFrames);
       this.grainSteps++;
@@ -201,15 +214,19 @@ export class DacClock {
    */
   private stepHeld(x: number, y: number, off: number, wall: number): boolean {
     const min = STEP_MIN_MS + this.grainMs();
-    const h = this.held;
-    const same = Math.abs(off) > min && (h.length === 0 || Math.sign(off) === Math.sign(h[0]!.off));
-    const offs = same ? [...h.map((o) => o.off), off] : [];
-    if (!same || Math.max(...offs) - Math.min(...offs) > min) {
-      this.held = [];
-      for (const o of h) this.add(o.x, o.y, o.wall); // noise after all: back into the fit
-      if (!same) return false;
+    // A run starts where the readings jumped off the line, not where they drifted off it (the rules).
+    const start = (): boolean => {
+      if (Math.abs(off) <= min || Math.abs(off - (this.lastY - this.predictRel(this.lastX))) <= min) return false;
       this.held = [{ x, y, off, wall }];
       return true;
+    };
+    const h = this.held;
+    if (h.length === 0) return start();
+    const offs = [...h.map((o) => o.off), off];
+    if (Math.abs(off) <= min || Math.sign(off) !== Math.sign(h[0]!.off) || Math.max(...offs) - Math.min(...offs) > min) {
+      this.held = [];
+      for (const o of h) this.add(o.x, o.y, o.wall); // noise after all: back into the fit
+      return start();
     }
     h.push({ x, y, off, wall });
     if (h.length < STEP_OBSERVATIONS || wall - h[0]!.wall < STEP_CONFIRM_MS) return true;

@@ -6,7 +6,8 @@
 // Rules:
 // - Every tick observes the sink's consumed-frames position (the DAC clock's only input) and then
 //   fills writable() with whole blocks; block k's first frame is frame `framesWritten()` of the
-//   sink's epoch, whose wall instant the DacClock predicts.
+//   sink's epoch, whose wall instant the DacClock predicts. The DacClock is given the frames
+//   written with each reading: a count that has reached them is the DAC run dry, not its line.
 // - The DacClock is fitted on now(), the monotonic clock the DAC's crystal keeps a fixed rate
 //   against, and a frame's instant is turned into wall() through the clock's present line
 //   (Clock.wallAt) when its block is rendered. Fitted on wall() stamps, the fit mixed readings
@@ -181,7 +182,7 @@ export class OutputLoop {
     const { now, wall: wallNow } = this.o.clock.both();
     // The DAC clock is fitted on now() (see the rules): the reading's wall stamp back to now() by
     // the clock's present line, as the sink made it from now() by the same line a moment ago.
-    this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs));
+    this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs), sink.framesWritten());
     this.watchLine(now);
     const zero = this.dac.wallOfFrame(0); // on now()
     if (!this.placed && Number.isFinite(zero)) {

@@ -191,4 +191,26 @@ test('a 1.1 ms gap too short to count as an underrun: taken as a position step w
   assert.is(quiet.stepCount(), 0, 'no step from jitter');
 });
 
+test("a fit that starts off the DAC's rate: readings drifting off its line, reading by reading, are fitted, not taken as position steps", () => {
+  // The readings of a player of integration/audio/player (−120 ppm, reads 20 ms apart under load),
+  // its first one a count the DAC had stopped at 1.9 ms before the next write played (the output
+  // loop now leaves such a count out: framesWritten). The first fit was 4900 ppm off; the gap-step
+  // rule took the drift that followed for 85 steps, each moving the window back onto the wrong
+  // rate: 1600 ppm off after 10 s, the renderer resampling by that much.
+  const ppm = -120,
+    rate = NOM * (1 + ppm / 1e6);
+  const dc = new DacClock(NOM);
+  const rnd = new Prng(11);
+  dc.observe(4080, W0 - 1.9, 4080); // the stopped count, said so: left out
+  assert.ok(Number.isNaN(dc.wallOfFrame(0)), 'a count at the frames written is no reading');
+  dc.observe(4080, W0 - 1.9); // the same, with the frames written unknown: taken in
+  const rates: number[] = [];
+  for (let t = 20; t < 10_000; t += 18 + rnd.next() * 4) {
+    dc.observe(4080 + Math.floor((t * rate) / 1000) + 1, W0 + t);
+    if (rates.length < Math.floor(t / 1000)) rates.push(dc.ppm());
+  }
+  assert.is(dc.stepCount(), 0, `position steps (rate each second: ${rates.map((r) => r.toFixed(0)).join(' ')} ppm)`);
+  assert.ok(Math.abs(dc.ppm() - ppm) < 10, `rate after 10 s: ${dc.ppm().toFixed(1)} ppm`);
+});
+
 test.run();

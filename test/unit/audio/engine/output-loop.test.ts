@@ -194,4 +194,54 @@ test('a house clock whose line moves in the first seconds: every block is render
   await dac.close();
 });
 
+test("a player's start-up stall: the DAC ran dry before the loop's next reading; the count stopped there is not taken as a reading of the DAC's line, and the fit's rate is right within a second", async () => {
+  // As a player of integration/audio/player started under load (its loop's log; −120 ppm DAC, 80
+  // ms FIFO): the first tick filled the FIFO, the next came 262 ms later and read the count
+  // stopped at the frames written, and the first block after it was written 1.9 ms later; one more
+  // stall of 85 ms followed, then ticks 20 ms apart. Taken as a reading, that count put the fit
+  // +2900 ppm off, and the gap-step rule kept it there (+1190 ppm after 10 s, 39 steps).
+  const ppm = -120;
+  const clock = new VirtualClock(0);
+  const dac = createSimDac({ device: 'sim', clock, log: memoryLogger(), ppm, bufferMs: 80 });
+  await dac.open({ rate: 48000, channels: 2 });
+  const asked: number[] = [];
+  let slow = false;
+  const loop = new OutputLoop({ clock, sink: dac, rate: 48000, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(48000) });
+  loop.setRenderer({
+    render(out: Int16Array, firstFrameWallMs: number): RenderInfo {
+      asked.push(firstFrameWallMs);
+      clock.advance(slow ? 1.9 : 0.05); // the loaded process renders slowly
+      slow = false;
+      out.fill(1);
+      return { rtpTimeAtStart: asked.length, syncErrorUs: 0, concealedFrames: 0, silentFrames: 0, leadMs: 0 };
+    },
+  });
+  loop.tick();
+  for (const gap of [262, 21.5, 85]) {
+    clock.advance(gap);
+    slow = gap === 262;
+    loop.tick();
+  }
+  const rateAt: number[] = [];
+  for (let i = 1; i <= 500; i++) {
+    clock.advance(20);
+    loop.tick();
+    if (i % 50 === 0) rateAt.push(loop.dacClock().ppm());
+  }
+  const dc = loop.dacClock();
+  assert.ok(
+    rateAt.every((r) => Math.abs(r - ppm) < 2),
+    `rate each second: ${rateAt.map((r) => r.toFixed(1)).join(' ')} ppm (${dc.stepCount()} position steps)`,
+  );
+  assert.is(dc.stepCount(), 0, 'no position step');
+  let worst = 0;
+  const t0 = dac.records[0]!.wallMs;
+  for (const rec of dac.records) {
+    if (rec.rtpTimeAtStart === null || rec.wallMs - t0 < 1500) continue;
+    worst = Math.max(worst, Math.abs(asked[rec.rtpTimeAtStart - 1]! - rec.wallMs) * 1000);
+  }
+  assert.ok(worst < 5, `worst block instant error from 1.5 s: ${worst.toFixed(1)} µs`);
+  await dac.close();
+});
+
 test.run();
