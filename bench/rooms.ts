@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { createNetns, type Netns } from '../test/helpers/netns.ts';
 import { writeNoise, type RoomError } from '../test/helpers/room-observer.ts';
 import { startRoomsObserver, observerKind, type RoomsObserver } from '../test/helpers/rooms-observer.ts';
+import { trueNowNs } from '../test/helpers/true-dac/true-dac.ts';
 import { startHearthHouse } from './lib/rooms-hearth.ts';
 import { startSnapHouse } from './lib/rooms-snapcast.ts';
 import { WIRED, WIFI, sleep, fmtOffset, type Profile, type Shift } from './lib/rooms-net.ts';
@@ -196,6 +197,18 @@ async function hearthRun(
       }
     }
     log(`  B's states: ${seen.join(' | ')}`);
+    // B's start-up, from its spawn (true time: the bench's own clocks are not shifted): its first
+    // message on the broker (bundle loaded, MQTT connected, role started), its DAC's first run (the
+    // sink process up and the first write) and its first audio (the pre-roll over), from the true DAC.
+    const first = c.observer.firstAudio?.('roomB');
+    if (first) {
+      const dateToNsOffsetMs = trueNowNs() / 1e6 - Date.now();
+      const nsToMs = (ns: number) => ns / 1e6 - dateToNsOffsetMs;
+      const firstMsg = history.find((h) => h.topic.includes('/roomB/'))?.atMs;
+      log(
+        `  B's start-up from spawn: first message ${firstMsg !== undefined ? ((firstMsg - bJoin) / 1000).toFixed(2) : '?'} s, DAC first run ${((nsToMs(first.runNs) - bJoin) / 1000).toFixed(2)} s, first audio ${first.audioNs !== undefined ? ((nsToMs(first.audioNs) - bJoin) / 1000).toFixed(2) : 'never'} s`,
+      );
+    }
     for (const e of events.filter((x) => x.topic.startsWith('hearth/roomB/') && x.atMs < bJoin + 16_000 && x.topic.endsWith('/clock')))
       log(
         `  B clock event +${((e.atMs - bJoin) / 1000).toFixed(2)} s: ${e.msg?.detail?.message ?? e.msg?.message ?? JSON.stringify(e.msg).slice(0, 160)}`,

@@ -11,7 +11,7 @@
 // libfaketime shift. ROOMS_TIME_SERVER=hearth serves it with hearth's own Node server instead (the
 // hub role's `ntp`, for houses without chrony), for comparison. See startTimeServer().
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import type { Netns } from '../../test/helpers/netns.ts';
 import { tree } from '../../test/helpers/proc-stats.ts';
@@ -283,8 +283,31 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
     linkCounts: (id) => relays[id]!.counts(),
     restartSinkB() {
       const kids = tree(b!.pid!).filter((pid) => pid !== b!.pid);
-      // The speaker child is the node process under the runtime (`ip netns exec` → node → child).
-      const sink = kids.at(-1);
+      // The sink process playing: the one under the runtime (`ip netns exec` → node → children) that
+      // has an ALSA PCM plugin mapped (alsa-lib loads it at snd_pcm_open). The speaker sink's warm
+      // spare has the addon loaded but no PCM open, so it is not the one killed.
+      const playing = kids.filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libasound_module_pcm_');
+        } catch {
+          return false;
+        }
+      });
+      const sink = playing.at(-1) ?? kids.at(-1);
+      // The others (the spare): their memory, the spare's cost (RSS, and the private part of it).
+      const mem = (pid: number) => {
+        try {
+          const m = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+          const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(m)?.[1] ?? NaN);
+          return `pid ${pid} RSS ${(kb('Rss') / 1024).toFixed(1)} MB, private ${((kb('Private_Clean') + kb('Private_Dirty')) / 1024).toFixed(1)} MB`;
+        } catch {
+          return `pid ${pid} gone`;
+        }
+      };
+      const idle = kids.filter((pid) => pid !== sink && !playing.includes(pid));
+      r.log(
+        `player B's sink processes: playing ${sink !== undefined ? mem(sink) : 'none'}; idle (spare): ${idle.map(mem).join('; ') || 'none'}`,
+      );
       if (sink) process.kill(sink, 'SIGKILL');
       r.log(`player B's sink process (pid ${sink}) killed; the sink restarts it`);
     },

@@ -22,7 +22,7 @@
 //   a new one starts, and the last line is served on (sync() 'stale', the old estimate's
 //   uncertainty growing) until the new reference has locked; then the line moves to it as after
 //   any update (stepped over settleStepMs, since the new client is settling; slewed under it).
-import type { Clock, ClockSync, TimerHandle } from '../core/clock.ts';
+import { OnBaseClock, wallAt, type Clock, type ClockSync } from '../core/clock.ts';
 import { ClockClient, type ClockClientOptions } from './client.ts';
 
 export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'onUpdate' | 'onEvent'> {
@@ -43,7 +43,7 @@ export type HouseClockEvent = 'lock' | 'step' | 'jump' | 'lost' | 'back' | 'swit
 /** What retarget() may change: the reference and the poll interval (a new client), and what sync needs. */
 export type HouseClockTarget = Pick<HouseClockOptions, 'server' | 'port' | 'pollMs' | 'maxUncertaintyUs'>;
 
-export class HouseClock implements Clock {
+export class HouseClock extends OnBaseClock {
   steps = 0;
   private current: ClockClient;
   private served: { A: number; tA: number; r: number } | undefined;
@@ -54,9 +54,10 @@ export class HouseClock implements Clock {
   private retired = { queries: 0, faults: 0, jumps: 0 };
 
   constructor(
-    private readonly base: Clock,
+    base: Clock,
     private o: HouseClockOptions,
   ) {
+    super(base);
     this.current = this.newClient();
   }
 
@@ -114,9 +115,6 @@ export class HouseClock implements Clock {
     await this.current.start();
   }
 
-  now(): number {
-    return this.base.now();
-  }
   wall(): number {
     return this.served ? this.houseAt(this.base.now()) : this.base.wall();
   }
@@ -125,20 +123,9 @@ export class HouseClock implements Clock {
     const now = this.base.now();
     return { now, wall: this.houseAt(now) };
   }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.base.setTimeout(fn, ms);
-  }
-  clearTimeout(h: TimerHandle | undefined): void {
-    this.base.clearTimeout(h);
-  }
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    return this.base.setInterval(fn, ms);
-  }
-  clearInterval(h: TimerHandle | undefined): void {
-    this.base.clearInterval(h);
-  }
-  monotonicOriginMs(): number | undefined {
-    return this.base.monotonicOriginMs?.();
+  /** House time at monotonic instant `t` by the line served now (the base clock's wall before the first lock). */
+  wallAt(t: number): number {
+    return this.served ? this.houseAt(t) : wallAt(this.base, t);
   }
 
   /** True once house time is served (the first lock happened). */

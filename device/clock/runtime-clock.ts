@@ -15,7 +15,7 @@
 // Its lock, steps, jumps, outages and switches are published on hearth/<id>/event/clock.
 import { lookup } from 'node:dns/promises';
 import type { DeviceConfig } from '../../protocol/index.ts';
-import type { Clock, ClockSync, TimerHandle } from '../core/clock.ts';
+import { OnBaseClock, wallAt, type Clock, type ClockSync } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import type { HalOverrides } from '../core/hal-overrides.ts';
 import { openUdp } from '../hal/open.ts';
@@ -56,41 +56,27 @@ export const OFF_BY_CONFIG = 'clock.enabled is false';
 export const OFF_NO_UDP =
   "an injected clock without a UDP stack (hal.udp): no way to reach a reference; roles use the injected clock's wall()";
 
-export class RuntimeClock implements Clock {
+export class RuntimeClock extends OnBaseClock {
   private house: HouseClock | undefined;
   private offReason: string | undefined;
   private readonly log: Logger;
 
   constructor(
-    private readonly base: Clock,
+    base: Clock,
     private readonly d: RuntimeClockDeps,
   ) {
+    super(base);
     this.log = d.log.child({ part: 'clock' });
   }
 
-  now(): number {
-    return this.base.now();
-  }
   wall(): number {
     return this.house ? this.house.wall() : this.base.wall();
   }
   both(): { now: number; wall: number } {
     return this.house ? this.house.both() : this.base.both();
   }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.base.setTimeout(fn, ms);
-  }
-  clearTimeout(h: TimerHandle | undefined): void {
-    this.base.clearTimeout(h);
-  }
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    return this.base.setInterval(fn, ms);
-  }
-  clearInterval(h: TimerHandle | undefined): void {
-    this.base.clearInterval(h);
-  }
-  monotonicOriginMs(): number | undefined {
-    return this.base.monotonicOriginMs?.();
+  wallAt(t: number): number {
+    return this.house ? this.house.wallAt(t) : wallAt(this.base, t);
   }
   /** The house clock's status while it runs; undefined while it is off (wall() trusted as shared). */
   sync(): ClockSync | undefined {

@@ -42,6 +42,19 @@ export interface Clock {
    * virtual time and injected device clocks.
    */
   monotonicOriginMs?(): number | undefined;
+  /**
+   * The wall() this clock reads, or will read, at now() = `nowMs`, by the line it follows at this
+   * moment (a house clock: its estimate and the correction it is slewing). Absent, wall() and now()
+   * move together: `nowMs + wall() − now()` (wallAt() below).
+   */
+  wallAt?(nowMs: number): number;
+}
+
+/** `clock`'s wall() at now() = `nowMs` (Clock.wallAt, or wall() and now() moving together). */
+export function wallAt(clock: Clock, nowMs: number): number {
+  if (clock.wallAt) return clock.wallAt(nowMs);
+  const b = clock.both();
+  return nowMs + b.wall - b.now;
 }
 
 /**
@@ -58,6 +71,35 @@ export function performanceMonotonicOriginMs(): number {
     if (b - a < best.width) best = { width: b - a, origin: mono - (a + b) / 2 };
   }
   return best.origin;
+}
+
+/**
+ * A clock that serves its own wall() over another clock's monotonic time and timers (the house
+ * clock and the runtime's clock): now(), the timers and the monotonic origin are the base's.
+ */
+export abstract class OnBaseClock implements Clock {
+  constructor(protected readonly base: Clock) {}
+  abstract wall(): number;
+  abstract both(): { now: number; wall: number };
+  abstract wallAt(nowMs: number): number;
+  now(): number {
+    return this.base.now();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.base.setTimeout(fn, ms);
+  }
+  clearTimeout(h: TimerHandle | undefined): void {
+    this.base.clearTimeout(h);
+  }
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    return this.base.setInterval(fn, ms);
+  }
+  clearInterval(h: TimerHandle | undefined): void {
+    this.base.clearInterval(h);
+  }
+  monotonicOriginMs(): number | undefined {
+    return this.base.monotonicOriginMs?.();
+  }
 }
 
 /** The process's real clocks: `performance.now()` (monotonic) and `performance.timeOrigin`-anchored wall time. */

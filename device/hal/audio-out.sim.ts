@@ -1,16 +1,26 @@
-// The simulated DAC: plays at nominal × (1 + ppm/1e6) against the injected clock's wall time and
-// records, for every block, the wall instant its first frame reaches the "analog" side and the RTP
-// time it carried, so two players' records give the sync error between rooms exactly. It also
-// writes every block's bytes through the real `speaker` sink (a child process on an ALSA device,
-// normally the file-backed one of docs/testing.md), so the real output path is exercised too.
+// The simulated DAC: plays at nominal × (1 + ppm/1e6) against the injected clock's MONOTONIC time
+// (now()), as a real DAC's crystal keeps its rate whatever the device's wall clock (a house clock
+// stepping at its lock, then slewing) does, and records, for every block, the wall instant its
+// first frame reaches the "analog" side and the RTP time it carried, so two players' records give
+// the sync error between rooms exactly. It also writes every block's bytes through the real
+// `speaker` sink (a child process on an ALSA device, normally the file-backed one of
+// docs/testing.md), so the real output path is exercised too.
 //
-// The model: frame slot n of an epoch plays at anchorWall + (n − anchorSlot)·1000/trueRate. Written
-// frames take consecutive slots; if the FIFO ran dry before a write (an underrun), the slots in
-// between played silence and the block lands at the current slot. framesConsumed counts only
+// The model: frame slot n of an epoch plays at now() = anchorNow + (n − anchorSlot)·1000/trueRate.
+// Written frames take consecutive slots; if the FIFO ran dry before a write (an underrun), the slots
+// in between played silence and the block lands at the current slot. framesConsumed counts only
 // written frames (silence slots excluded), as ALSA's hw pointer would after an xrun recovery.
+// Wall instants (records, position().wallMs, wallOfFrame) are the now() instant turned into wall()
+// by the clock's present line (wallAt), as a real sink stamps its readings with wall() read beside
+// snd_pcm_delay(). (Paced on wall(), the DAC followed every slew of a just-locked house clock: its
+// rate against wall() was exact while against now() it swung, which no crystal does, and a DAC fit
+// on now() then read 28–89 ppm for a 40 ppm DAC in e2e-mqtt.)
 //
-// Device side (scriptable): unplug(error) / plug() / setPpm(ppm) / records / underruns.
-import type { TimerHandle } from '../core/clock.ts';
+// Device side (scriptable): unplug(error) / plug({startLatencyMs}) / setPpm(ppm) / records / underruns.
+// plug() with a start latency: the epoch it opens plays its first frame that long after its first
+// write (a sink process restarted on a device whose start-up the player has not measured yet), not
+// at the next slot: its frame slots are anchored there.
+import { wallAt, type TimerHandle } from '../core/clock.ts';
 import { OUTPUT_BUFFER_MS_DEFAULT } from '../../protocol/roles/player.ts';
 import { Backoff } from '../core/backoff.ts';
 import {
@@ -37,7 +47,7 @@ export interface SimBlockRecord {
 }
 
 export interface SimDacOptions extends AudioSinkOptions {
-  /** DAC rate offset from the wall clock, ppm (default 0). */
+  /** DAC rate offset from the clock's monotonic time (now()), ppm (default 0). */
   ppm?: number;
   /** Also write every block through this sink (e.g. a speaker sink on an ALSA file device). */
   mirror?: AudioSink;
@@ -54,7 +64,8 @@ export interface SimDac extends AudioSink {
   setPpm(ppm: number): void;
   /** Device side: the DAC vanishes (write errors from now on) until plug(). */
   unplug(error?: string): void;
-  plug(): void;
+  /** The DAC is back at the next retry; with startLatencyMs, its next epochs start that long after their first write. */
+  plug(o?: { startLatencyMs?: number }): void;
   /** True wall time at which written frame `frame` of the current epoch plays (or will). */
   wallOfFrame(frame: number): number;
 }
@@ -72,7 +83,8 @@ class Sim implements SimDac {
   private format: SinkFormat | undefined;
   private rateOffsetPpm: number;
   private epoch = 0;
-  private anchorWall = 0;
+  private startLatencyMs: number | undefined;
+  private anchorNow = 0;
   private anchorSlot = 0;
   private silenceSlots = 0;
   private written = 0;
@@ -130,9 +142,9 @@ class Sim implements SimDac {
   setPpm(ppm: number): void {
     if (this.st === 'open') {
       // re-anchor so slots already played keep their times
-      const now = this.o.clock.wall();
+      const now = this.o.clock.now();
       this.anchorSlot = this.slotAt(now);
-      this.anchorWall = this.wallOfSlot(this.anchorSlot);
+      this.anchorNow = this.nowOfSlot(this.anchorSlot);
     }
     this.rateOffsetPpm = ppm;
   }
@@ -152,7 +164,7 @@ class Sim implements SimDac {
     this.epoch++;
     this.st = 'open';
     this.error = null;
-    this.anchorWall = this.o.clock.wall();
+    this.anchorNow = this.o.clock.now();
     this.anchorSlot = 0;
     this.silenceSlots = 0;
     this.written = 0;
@@ -160,20 +172,20 @@ class Sim implements SimDac {
     this.backoff.reset();
   }
 
-  private slotAt(wall: number): number {
-    return this.anchorSlot + Math.floor(((wall - this.anchorWall) * this.trueRate) / 1000 + 1e-9);
+  private slotAt(now: number): number {
+    return this.anchorSlot + Math.floor(((now - this.anchorNow) * this.trueRate) / 1000 + 1e-9);
   }
-  private wallOfSlot(slot: number): number {
-    return this.anchorWall + ((slot - this.anchorSlot) * 1000) / this.trueRate;
+  private nowOfSlot(slot: number): number {
+    return this.anchorNow + ((slot - this.anchorSlot) * 1000) / this.trueRate;
   }
 
   wallOfFrame(frame: number): number {
-    return this.wallOfSlot(frame + this.silenceSlots);
+    return wallAt(this.o.clock, this.nowOfSlot(frame + this.silenceSlots));
   }
 
   private goLost(error: string): void {
     const pos = this.position();
-    this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, this.o.clock.wall());
+    this.lossRun = new NominalRun(this.format!.rate, pos.framesConsumed, this.o.clock.now());
     this.st = 'lost';
     this.error = error;
     this.lost++;
@@ -204,8 +216,9 @@ class Sim implements SimDac {
     if (this.st === 'open') this.goLost(error);
   }
 
-  plug(): void {
+  plug(o: { startLatencyMs?: number } = {}): void {
     this.present = true;
+    if (o.startLatencyMs !== undefined) this.startLatencyMs = o.startLatencyMs;
   }
 
   writable(): number {
@@ -221,13 +234,18 @@ class Sim implements SimDac {
       this.written += frames;
       return;
     }
-    const now = this.o.clock.wall();
-    const current = this.slotAt(now) + 1; // the slot now playing is taken; the next one is free
+    const { now, wall } = this.o.clock.both();
+    if (this.written === 0 && this.startLatencyMs !== undefined) {
+      this.anchorNow = now + this.startLatencyMs; // frame 0 plays then (see the header)
+      this.anchorSlot = 0;
+      this.silenceSlots = 0;
+    }
+    const current = Math.max(0, this.slotAt(now) + 1); // the slot now playing is taken; the next one is free
     let slot = this.written + this.silenceSlots;
     if (slot < current) {
       if (this.written > 0) {
         this.under++;
-        this.underAt.push(now);
+        this.underAt.push(wall);
         if (this.underAt.length > 32) this.underAt.shift();
       }
       this.silenceSlots += current - slot;
@@ -237,7 +255,7 @@ class Sim implements SimDac {
       epoch: this.epoch,
       frame: this.written,
       frames,
-      wallMs: this.wallOfSlot(slot),
+      wallMs: wallAt(this.o.clock, this.nowOfSlot(slot)),
       rtpTimeAtStart: meta.rtpTimeAtStart,
     });
     if (this.records.length > (this.o.maxRecords ?? 200_000)) this.records.splice(0, this.records.length >> 1);
@@ -246,12 +264,12 @@ class Sim implements SimDac {
   }
 
   position(): SinkPosition {
-    const wall = this.o.clock.wall();
+    const { now, wall } = this.o.clock.both();
     if (this.st === 'lost' && this.lossRun)
-      return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
+      return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(now, this.written), wallMs: wall };
     if (this.st !== 'open') return { epoch: this.epoch, framesConsumed: 0, wallMs: wall };
     // Frames whose slot started at or before now have reached the analog side.
-    const played = this.slotAt(wall) + 1 - this.silenceSlots;
+    const played = this.slotAt(now) + 1 - this.silenceSlots;
     return { epoch: this.epoch, framesConsumed: Math.max(0, Math.min(this.written, played)), wallMs: wall };
   }
 

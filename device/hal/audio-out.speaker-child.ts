@@ -4,7 +4,9 @@
 //
 // PCM arrives raw on stdin (interleaved s16le frames; a pipe costs far less than serialised IPC
 // messages at 200 blocks/s). Control over IPC, parent → child:
-//   {t:'open', device, rate, channels}   open now (a zero-length write forces ALSA open)
+//   {t:'open', device, rate, channels}   open now (a zero-length write forces ALSA open); the addon
+//                                        is already loaded ('ready' follows its load), so a warm
+//                                        spare opens the device within milliseconds
 //   {t:'close'}                          after stdin ends: finish queued writes (≤ 500 ms), close, exit
 // child → parent:
 //   {t:'ready'} {t:'opened', delay} {t:'error', message}   delay: whether delay readings exist here
@@ -157,16 +159,26 @@ function finish(): void {
   speaker.end();
 }
 
+// The addon is loaded before 'ready', the device opened only on 'open': the parent keeps one such
+// process as a warm spare (audio-out.speaker.ts), and a hw device can be opened by one process only.
+let Speaker: (new (o: Record<string, unknown>) => Writable & { close(flush: boolean): void }) | undefined;
+let loadError: string | undefined;
+try {
+  Speaker = require('speaker');
+  // The same addon instance speaker loaded (Node caches it by path); `delay` is our patch's.
+  try {
+    binding = require('speaker/build/Release/binding.node');
+  } catch {
+    binding = undefined;
+  }
+} catch (e) {
+  loadError = (e as Error).message;
+}
+
 process.on('message', (m: Msg) => {
   if (m.t === 'open') {
     try {
-      const Speaker = require('speaker');
-      // The same addon instance speaker loaded (Node caches it by path); `delay` is our patch's.
-      try {
-        binding = require('speaker/build/Release/binding.node');
-      } catch {
-        binding = undefined;
-      }
+      if (!Speaker) throw new Error(loadError ?? 'speaker not loaded');
       speaker = new Speaker({
         channels: m.channels,
         sampleRate: m.rate,

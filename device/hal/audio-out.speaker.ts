@@ -19,6 +19,12 @@
 // A sink process that dies after playing for STABLE_MS is restarted at once (the backoff is for a
 // device that keeps failing): the rooms bench's step scenario kills it mid-play and counts the
 // silence.
+// Warm spare: SPARE_DELAY_MS (5 s) after the device opens, the sink forks one more sink process, which
+// loads the addon and waits with the device closed (a hw device opens once only). When the active
+// process dies, the spare is sent 'open' at once (ALSA open: milliseconds) instead of a new process
+// being forked (node start-up + addon load: 0.2-0.6 s on this VM, more on a Pi), and a new spare is
+// forked SPARE_DELAY_MS after that opens. A spare that dies is forked again after SPARE_RETRY_MS.
+// Its cost is one idle node process (RSS measured in docs/audio.md); `spare: false` turns it off.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { TimerHandle } from '../core/clock.ts';
 import { Backoff } from '../core/backoff.ts';
@@ -43,10 +49,21 @@ export interface SpeakerSinkOptions extends AudioSinkOptions {
   childScript?: string;
   /** A write pending this long means a hung device (default bufferMs + 1500 ms; at least 2 s with delay readings). */
   stallMs?: number;
+  /** Keep a warm spare sink process (default true; see the header). */
+  spare?: boolean;
 }
 
 /** Open this long, a sink whose process dies is restarted without waiting for the backoff (ms). */
 const STABLE_MS = 5000;
+/**
+ * The spare is forked this long after the device opened: not during the player's start-up, whose
+ * CPU it would take (forked after 1 s, the extra node start-ups of faults/audio/player-faults' sinks
+ * pushed its rooms 150-299 µs apart in 5 runs of 8 at load 3.4-8; 0 of 3 without a spare). A sink
+ * process that dies sooner than STABLE_MS after opening is restarted after the backoff anyway.
+ */
+const SPARE_DELAY_MS = STABLE_MS;
+/** A spare that died is forked again after this long (a spare that cannot start must not spin). */
+const SPARE_RETRY_MS = 5000;
 
 export function createSpeakerSink(opts: SpeakerSinkOptions): AudioSink {
   return new SpeakerSink(opts);
@@ -59,6 +76,13 @@ class SpeakerSink implements AudioSink {
   private st: SinkStatus = 'closed';
   private format: SinkFormat | undefined;
   private child: ChildProcess | undefined;
+  /** The warm spare: addon loaded, device not opened (see the header). */
+  private spare: ChildProcess | undefined;
+  private spareTimer: TimerHandle | undefined;
+  /** Children that said 'ready' (addon loaded). */
+  private readonly ready = new WeakSet<ChildProcess>();
+  /** How many times the spare took over from a dead sink process. */
+  private takeovers = 0;
   private epoch = 0;
   private written = 0;
   private accepted = 0;
@@ -134,24 +158,64 @@ class SpeakerSink implements AudioSink {
     w?.();
   }
 
+  /** Makes a sink process the active one: the warm spare if there is one, else a new process. */
   private spawn(): void {
-    let entry: { script: string; execArgv: string[] };
+    const spare = this.spare;
+    if (spare) {
+      this.spare = undefined;
+      this.child = spare;
+      this.takeovers++;
+      this.o.log.info(`audio device ${this.device}: the warm spare sink process takes over`, { pid: spare.pid });
+      if (this.ready.has(spare)) this.sendOpen(spare);
+      return;
+    }
+    let child: ChildProcess;
     try {
-      entry = this.o.childScript
-        ? { script: this.o.childScript, execArgv: execArgvFor(this.o.childScript) }
-        : childEntry('audio-out.speaker-child', import.meta.url);
+      child = this.fork();
     } catch (e) {
       this.failed((e as Error).message);
       return;
     }
-    const { script, execArgv } = entry;
+    this.child = child;
+  }
+
+  private sendOpen(child: ChildProcess): void {
+    child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
+  }
+
+  /** Forks the spare SPARE_DELAY_MS (or `ms`) from now, unless off, closed, or one exists. */
+  private scheduleSpare(ms = SPARE_DELAY_MS): void {
+    if (this.o.spare === false || this.spare || this.spareTimer !== undefined) return;
+    this.spareTimer = this.o.clock.setTimeout(() => {
+      this.spareTimer = undefined;
+      if (this.st !== 'open' || this.spare) return;
+      try {
+        this.spare = this.fork();
+      } catch (e) {
+        this.o.log.warn(`audio device ${this.device}: no spare sink process: ${(e as Error).message}`);
+      }
+    }, ms);
+  }
+
+  /** A spare that exited (or failed to start): forgotten, and forked again later. */
+  private spareGone(child: ChildProcess, why: string): void {
+    if (this.spare !== child) return;
+    this.spare = undefined;
+    this.o.log.warn(`audio device ${this.device}: the spare sink process ${why}`);
+    if (this.st === 'open') this.scheduleSpare(SPARE_RETRY_MS);
+  }
+
+  /** Forks a sink process; messages and exits are routed by its role (active or spare) when they come. */
+  private fork(): ChildProcess {
+    const { script, execArgv } = this.o.childScript
+      ? { script: this.o.childScript, execArgv: execArgvFor(this.o.childScript) }
+      : childEntry('audio-out.speaker-child', import.meta.url);
     const child = fork(script, [], {
       execArgv,
       env: { ...process.env, ...(this.o.env ?? {}) },
       serialization: 'json',
       stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
     });
-    this.child = child;
     child.stdin?.on('error', () => {
       /* the exit handler reports it */
     });
@@ -170,8 +234,9 @@ class SpeakerSink implements AudioSink {
         busy?: boolean;
         xrun?: boolean;
       }) => {
+        if (m.t === 'ready') this.ready.add(child);
         if (this.child !== child) return;
-        if (m.t === 'ready') child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
+        if (m.t === 'ready') this.sendOpen(child);
         else if (m.t === 'opened') this.opened(m.delay === true);
         else if (m.t === 'done')
           this.done(m.bytes!, m.monoMs!, typeof m.delay === 'number' ? m.delay : null, m.busy === true, m.xrun === true);
@@ -179,13 +244,16 @@ class SpeakerSink implements AudioSink {
       },
     );
     child.on('exit', (code, signal) => {
-      if (this.child !== child) return;
       const last = stderr.trim().split('\n').filter(Boolean).slice(-1)[0];
-      this.failed(`sink process exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`);
+      const why = `sink process exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`;
+      if (this.child === child) this.failed(why);
+      else this.spareGone(child, why);
     });
     child.on('error', (e) => {
       if (this.child === child) this.failed(e.message);
+      else this.spareGone(child, e.message);
     });
+    return child;
   }
 
   private opened(delayReadings: boolean): void {
@@ -207,6 +275,7 @@ class SpeakerSink implements AudioSink {
     this.o.log.info(`audio device ${this.device} open`, { epoch: this.epoch });
     if (wasLost) this.listeners.restored(this.o.clock.now() - this.lostAtMs);
     this.settleOpen();
+    this.scheduleSpare();
   }
 
   /**
@@ -351,9 +420,17 @@ class SpeakerSink implements AudioSink {
     this.st = 'closed';
     this.o.clock.clearTimeout(this.retryTimer);
     this.o.clock.clearInterval(this.watchdog);
+    this.o.clock.clearTimeout(this.spareTimer);
+    this.spareTimer = undefined;
     this.settleOpen();
+    // The spare holds no device and no audio: killed, and waited for, so close() leaves no process.
+    const spare = this.spare;
+    this.spare = undefined;
+    const spareExit = spare && spare.exitCode === null && spare.signalCode === null ? new Promise((r) => spare.once('exit', r)) : null;
+    if (spareExit) spare!.kill('SIGKILL');
     const child = this.child;
     this.child = undefined;
+    await spareExit;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {

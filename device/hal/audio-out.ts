@@ -144,3 +144,28 @@ export class NominalRun {
     return Math.min(written, this.fromFrames + Math.max(0, Math.floor(((wallMs - this.fromWall) * this.rate) / 1000)));
   }
 }
+
+/**
+ * A sink that passes every call through to `inner`, with `over` in place of the calls it names: the
+ * one way to put something between a player and its DAC (a level meter, a house-time stamp on the
+ * readings in tests and the demo, a record of each block in the simulator).
+ */
+export function wrapSink(inner: AudioSink, over: Partial<AudioSink> = {}): AudioSink {
+  return {
+    kind: inner.kind,
+    device: inner.device,
+    bufferMs: inner.bufferMs,
+    status: () => inner.status(),
+    lastError: () => inner.lastError(),
+    lostCount: () => inner.lostCount(),
+    ...(inner.underruns ? { underruns: () => inner.underruns!() } : {}),
+    open: (f) => inner.open(f),
+    writable: () => inner.writable(),
+    write: (block, meta) => inner.write(block, meta),
+    position: () => inner.position(),
+    framesWritten: () => inner.framesWritten(),
+    listen: (l) => inner.listen(l),
+    close: () => inner.close(),
+    ...over,
+  };
+}

@@ -8,7 +8,7 @@
 // the player's DAC clock estimator reads — carries the device's wall time at the same instant, as
 // the real speaker sink reads its runtime's clock next to snd_pcm_delay().
 import type { Clock } from '../core/clock.ts';
-import type { AudioSink, AudioSinkOptions, SinkPosition } from '../hal/audio-out.ts';
+import { wrapSink, type AudioSink, type AudioSinkOptions, type SinkPosition } from '../hal/audio-out.ts';
 import { createSimDac, type SimDac } from '../hal/audio-out.sim.ts';
 
 export interface RoomDac {
@@ -23,23 +23,11 @@ export interface RoomDac {
 export function roomDac(opts: AudioSinkOptions, trueClock: Clock, ppm: number): RoomDac {
   const dac = createSimDac({ ...opts, clock: trueClock, ppm });
   const deviceClock = opts.clock;
-  const sink: AudioSink = {
-    kind: dac.kind,
-    device: dac.device,
-    bufferMs: dac.bufferMs,
-    status: () => dac.status(),
-    lastError: () => dac.lastError(),
-    lostCount: () => dac.lostCount(),
-    open: (f) => dac.open(f),
-    writable: () => dac.writable(),
-    write: (block, meta) => dac.write(block, meta),
+  const sink = wrapSink(dac, {
     position(): SinkPosition {
       const p = dac.position();
       return { ...p, wallMs: deviceClock.wall() };
     },
-    framesWritten: () => dac.framesWritten(),
-    listen: (l) => dac.listen(l),
-    close: () => dac.close(),
-  };
+  });
   return { sink, dac };
 }

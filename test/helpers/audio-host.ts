@@ -79,7 +79,7 @@ process.on('message', async (m: Msg) => {
         const d = m.dac;
         hal.audioOut = (o: { device: string }) => {
           const mirror = d.mirror
-            ? createSpeakerSink({ device: d.mirror.device, clock, log, env: d.mirror.env, bufferMs: 100 })
+            ? createSpeakerSink({ device: d.mirror.device, clock, log, env: d.mirror.env, bufferMs: 100, spare: false }) // a mirror: no warm spare
             : undefined;
           dac = createSimDac({
             device: o.device,

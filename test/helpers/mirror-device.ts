@@ -34,7 +34,7 @@ const runtime = await startRuntime({
         clock: d.clock,
         log: d.log,
         ppm: Number(ppmArg ?? 0),
-        mirror: createSpeakerSink({ device: alsaDevice, clock, log, bufferMs: 100 }),
+        mirror: createSpeakerSink({ device: alsaDevice, clock, log, bufferMs: 100, spare: false }), // a mirror, not the DAC under test: no warm spare
       }),
   },
 });

@@ -21,6 +21,11 @@ export interface RoomsObserver {
   record(): { stop(): Promise<RoomError[]> };
   /** What the observer saw of the rooms' DACs, for the log (the true DAC: its runs and the gaps between them). */
   describe?(): string;
+  /**
+   * The true DAC only: when a room's DAC first ran (its first run's true start) and when it first
+   * played audio (its first non-zero frame), true CLOCK_MONOTONIC ns; undefined before either.
+   */
+  firstAudio?(room: string): { runNs: number; audioNs: number | undefined } | undefined;
   stop(): Promise<void>;
 }
 
@@ -60,6 +65,15 @@ export async function startRoomsObserver(ns: Netns, rooms: [string, string], dir
     describe: () => {
       const now = trueNowNs();
       return rooms.map((r) => `${r}: ${describeRuns(readRoom(dir, r), now)}`).join('; ');
+    },
+    firstAudio: (room) => {
+      const runs = readRoom(dir, room);
+      if (!runs.length) return undefined;
+      for (const r of runs) {
+        const i = r.frames.findIndex((v) => v !== 0);
+        if (i >= 0) return { runNs: runs[0]!.t0Ns, audioNs: r.t0Ns + (i / r.rate) * 1e9 };
+      }
+      return { runNs: runs[0]!.t0Ns, audioNs: undefined };
     },
     stop: async () => undefined,
   };

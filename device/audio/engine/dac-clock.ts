@@ -14,8 +14,27 @@
 //   frames are written, some time later. Taken as an observation it anchored the line up to a
 //   first tick's duration early (the sim DAC: 47 ppm off half a second after a start, a bias the
 //   drift loop's integrator learnt and then unlearnt slowly: the bench's join-to-sync tail).
+// - Nor does a count that has reached the frames written (given as `framesWritten`): the DAC ran
+//   dry, its count stopped there, and the next frame plays when it is written, not on the line. A
+//   player's loop stalled 262 ms at start-up under load (integration/audio/player) and read such a
+//   count 1.9 ms before its next write played: taken in, that one reading put the first fit 4900
+//   ppm off for a −120 ppm DAC (which the step rule below then kept: see there).
 // - A frame count going backwards (new epoch) resets. An observation more than `jumpMs` off the
 //   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
+// - A short gap (the DAC ran dry for a millisecond or two and carried on, too short for the sink
+//   to count an underrun, or a count that slipped) moves every later frame by the gap: a position
+//   step smaller than the jump threshold. Observations off the line by more than STEP_MIN_MS (plus
+//   a grain) on the same side, agreeing within STEP_MIN_MS, for STEP_CONFIRM_MS and at least
+//   STEP_OBSERVATIONS readings, are a step: the whole window moves by their mean offset (the rate
+//   is kept). Until then they are held out of the fit, and put back if the run breaks (noise, not
+//   a step; holding them out for good would bias the fit). Fitted as ordinary points, a 1.1 ms gap
+//   took the fit ~0.5 s to see, the room that long ~1 ms off (rooms bench, true DAC, 40 ms queue).
+//   A run starts only where the readings jumped: the first held one must be off by STEP_MIN_MS
+//   (plus a grain) more than the last reading fitted. Readings drifting off the line, reading by
+//   reading, say the fit's rate is wrong (a young fit, a reporting path that settles), and are
+//   fitted. Taken as steps, each moved the window onto the wrong rate again: a fit started 4900 ppm
+//   off stepped 85 times in 20 s and was still 1260 ppm off (the renderer resampling by that much,
+//   and the two rooms of integration/audio/player 280 µs apart for good).
 // - Counts may be granular: a DMA driver without a fine position moves its pointer once per
 //   period, so snd_pcm_delay (and the count derived from it) steps by whole periods and a reading
 //   lags the true position by 0..1 period. The grain is learnt as the gcd of the count's steps,
@@ -45,6 +64,9 @@ const MAX_GRAIN_MS = 130;
 const GRAIN_STEPS = 8;
 const RECENT_BINS = 10;
 const MIN_SIGMA_MS = 0.005;
+const STEP_MIN_MS = 0.25;
+const STEP_CONFIRM_MS = 50;
+const STEP_OBSERVATIONS = 3;
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -73,6 +95,8 @@ export class DacClock {
   private xa = 0;
   private ya = 0;
   private slope: number;
+  /** The slope until the first fit: nominal, or seedRate()'s. */
+  private seedSlope: number;
   private fitted = false;
   private lastFrames = -1;
   private lastX = 0;
@@ -80,6 +104,9 @@ export class DacClock {
   private offLine = 0;
   private resets = 0;
   private shrinks = 0;
+  private steps = 0;
+  /** Observations held out as a possible position step (relative x, y; their offset from the line). */
+  private held: Array<{ x: number; y: number; off: number; wall: number }> = [];
   /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
   private grain = 0;
   private grainSteps = 0;
@@ -92,6 +119,18 @@ export class DacClock {
     this.bx = new Float64Array(this.windowBins);
     this.by = new Float64Array(this.windowBins);
     this.slope = 1000 / nominalRateHz;
+    this.seedSlope = this.slope;
+  }
+
+  /**
+   * Runs at `hz` instead of the nominal rate until the first fit: the rate the previous epoch of
+   * the same DAC was fitted at (one crystal), so a reopened DAC's first second is not placed as if
+   * it ran at nominal (a −120 ppm DAC drifted 15 µs in 0.3 s, which the playout then slewed).
+   */
+  seedRate(hz: number): void {
+    if (!(hz > 0) || Math.abs(hz / this.nominal - 1) > MAX_PPM * 1e-6) return;
+    this.seedSlope = 1000 / hz;
+    if (!this.fitted) this.slope = this.seedSlope;
   }
 
   reset(): void {
@@ -100,9 +139,10 @@ export class DacClock {
     this.anchored = false;
     this.sn = 0;
     this.fitted = false;
-    this.slope = 1000 / this.nominal;
+    this.slope = this.seedSlope;
     this.lastFrames = -1;
     this.offLine = 0;
+    this.held = [];
   }
 
   /** The learnt granularity of the counts, in ms (0 for counts that move by single frames). */
@@ -116,7 +156,8 @@ export class DacClock {
     return this.resets;
   }
 
-  observe(framesConsumed: number, wallMs: number): void {
+  /** A reading: `framesConsumed` at `wallMs`, of `framesWritten` frames written (if known: see the rules). */
+  observe(framesConsumed: number, wallMs: number, framesWritten = Infinity): void {
     if (!Number.isFinite(framesConsumed) || !Number.isFinite(wallMs)) return;
     if (framesConsumed < this.lastFrames) {
       this.reset();
@@ -126,6 +167,7 @@ export class DacClock {
       this.lastFrames = 0;
       return;
     } // nothing played yet: see the rules
+    if (framesConsumed >= framesWritten) return; // ran dry: the count stopped (the rules)
     if (this.lastFrames >= 0 && framesConsumed > this.lastFrames && Number.isInteger(framesConsumed - this.lastFrames)) {
       this.grain = gcd(this.grain, framesConsumed - this.lastFrames);
       this.grainSteps++;
@@ -152,13 +194,56 @@ export class DacClock {
         return; // hold it out of the fit until it is confirmed as a jump
       }
       this.offLine = 0;
+      if (this.fitted && this.stepHeld(x, y, y - this.predictRel(x), wall)) return;
     }
+    this.add(x, y, wall);
+  }
+
+  private add(x: number, y: number, wall: number): void {
     this.lastX = x;
     this.lastY = y;
     this.sx += x;
     this.sy += y;
     this.sn++;
     if (wall - this.binStartWall >= this.binMs) this.closeBin(wall);
+  }
+
+  /**
+   * A possible position step (see the rules): true while the observation is held out. A confirmed
+   * step moves the window by the held observations' mean offset and lets them in.
+   */
+  private stepHeld(x: number, y: number, off: number, wall: number): boolean {
+    const min = STEP_MIN_MS + this.grainMs();
+    // A run starts where the readings jumped off the line, not where they drifted off it (the rules).
+    const start = (): boolean => {
+      if (Math.abs(off) <= min || Math.abs(off - (this.lastY - this.predictRel(this.lastX))) <= min) return false;
+      this.held = [{ x, y, off, wall }];
+      return true;
+    };
+    const h = this.held;
+    if (h.length === 0) return start();
+    const offs = [...h.map((o) => o.off), off];
+    if (Math.abs(off) <= min || Math.sign(off) !== Math.sign(h[0]!.off) || Math.max(...offs) - Math.min(...offs) > min) {
+      this.held = [];
+      for (const o of h) this.add(o.x, o.y, o.wall); // noise after all: back into the fit
+      return start();
+    }
+    h.push({ x, y, off, wall });
+    if (h.length < STEP_OBSERVATIONS || wall - h[0]!.wall < STEP_CONFIRM_MS) return true;
+    const step = offs.reduce((a, b) => a + b, 0) / offs.length;
+    for (let k = 0; k < this.count; k++) this.by[(this.head + k) % this.windowBins]! += step;
+    this.sy += this.sn * step;
+    this.ya += step;
+    this.lastY += step;
+    this.steps++;
+    this.held = [];
+    for (const o of h) this.add(o.x, o.y, o.wall);
+    return true;
+  }
+
+  /** How many position steps (short gaps) were taken in. */
+  stepCount(): number {
+    return this.steps;
   }
 
   private closeBin(wall: number): void {

@@ -15,8 +15,9 @@
 //   fade in: only at start, re-sync or a clock step), and so does |e| > 0.5 ms on the block where
 //   the timing source changes (arrivals → SRs after a join) or the sender's timing steps (its
 //   arrival floor moved); otherwise the PI loop slews: no frame is
-//   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor or a
-//   change of timing source (arrivals → SRs) and calm after that.
+//   dropped or inserted in steady state. The loop is fast for a few seconds after an anchor, a
+//   change of timing source (arrivals → SRs) or a move of the clock's line by CLOCK_MOVE_S or more
+//   (a house-clock correction, told by the output loop: clockMoved), and calm after that.
 // - Sender restart (a run of another SSRC once ours fell silent, or our SSRC on a new timeline,
 //   or a new sender after BYE) starts a new epoch: a fresh buffer, reader, mapping and resampler,
 //   fed the run at once, while the old epoch keeps playing what it had buffered. The output
@@ -50,6 +51,10 @@ const REANCHOR_SWITCH_S = 0.0005;
 const STEADY_OMEGA = 0.5;
 const ACQ_OMEGA = 4;
 const ACQ_TAU_S = 2;
+// A move of the clock's line this large (a house-clock correction) restarts the fast gains, as an
+// anchor does: at the steady gains the loop took seconds to follow it (a joining player 66-76 µs
+// early at +3.6-5.6 s, rooms bench), while estimator noise in steady state moves it a few µs.
+const CLOCK_MOVE_S = 50e-6;
 const MIN_LATENCY_MS = 20;
 // The ratio the resampler gets is the loop's output through a first-order low-pass with time
 // constant RATIO_TAU / ωn (0.2 s steady, 25 ms acquiring): its pole sits 10× above the loop's
@@ -99,6 +104,8 @@ export class Playout {
   private wrongPt = 0;
   private resyncs = 0;
   private reanchors = 0;
+  /** discontinuity() was called: the next block re-anchors whatever its error ('fresh': with no fade-out). */
+  private jumpNext: false | 'fade' | 'fresh' = false;
   private prev = { received: 0, lost: 0, late: 0, duplicates: 0, foreign: 0, offTimeline: 0, concealed: 0, underruns: 0 };
 
   constructor(opts: PlayoutOptions) {
@@ -248,6 +255,17 @@ export class Playout {
     if (r.rtcp.byes.includes(locked)) s.jb.unlock();
   }
 
+  /**
+   * The output's timeline moved under the playout (a new DAC epoch, or its first blocks' provisional
+   * instants replaced by measured ones: engine/output-loop.ts): the next block re-anchors (a fade
+   * within the block) instead of slewing the jump, which the calm drift loop would carry for seconds.
+   * `fresh`: the block starts a new DAC run (nothing of the old position is heard): it starts at
+   * its ideal position at once, as a first anchor does, with no fade-out of the old position.
+   */
+  discontinuity(fresh = false): void {
+    this.jumpNext = fresh ? 'fresh' : 'fade';
+  }
+
   render(out: Int16Array, firstFrameWallMs: number, dacRateHz: number): RenderInfo {
     const outCh = this.o.outputChannels;
     const n = Math.floor(out.length / outCh);
@@ -330,6 +348,8 @@ export class Playout {
     const outCh = this.o.outputChannels;
     const ideal = s.timing.tsAt(at);
     if (ideal === null) return null;
+    const jump = this.jumpNext;
+    this.jumpNext = false;
     const ff = s.timing.sourceRateHz() / dacRateHz;
     if (this.fout.length < n * s.rsCh) this.fout = new Float32Array(n * s.rsCh);
     let concealed = 0,
@@ -355,7 +375,21 @@ export class Playout {
       // moved, where its audio already has its glitch): slewing that bent the pitch for seconds.
       const steps = s.timing.mappingSteps();
       const switched = steps !== this.acqSteps;
-      if (Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) || s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2) {
+      if (jump === 'fresh') {
+        this.reanchors++;
+        ratio = ff;
+        startPos = ideal;
+        this.anchor(s, ideal);
+        this.fade.set(1);
+        const r = this.produce(s, 0, n, ratio);
+        concealed += r.concealed;
+        silentFrames += r.silent;
+        this.lastError = 0;
+      } else if (
+        jump ||
+        Math.abs(e) > (switched ? REANCHOR_SWITCH_S : REANCHOR_S) ||
+        s.rs.inputNeeded(n, ff) - s.rs.inputEnd() > s.rs.capacity() / 2
+      ) {
         // Fade out at the old position, jump, fade in at the new one.
         this.reanchors++;
         const h = Math.max(1, n >> 1);
@@ -405,6 +439,20 @@ export class Playout {
       silentFrames: Math.round(silentFrames / ratio),
       leadMs: this.leadMs(s, at),
     };
+  }
+
+  /** The clock's line moved by `deltaMs` (OutputLoop's Renderer.clockMoved): a big move restarts the fast gains. */
+  clockMoved(deltaMs: number): void {
+    const d = Math.abs(deltaMs) / 1000;
+    if (d >= CLOCK_MOVE_S) this.acqS = 0;
+    // A move too large to slew (the house clock's first lock on a player that joined the stream
+    // on its OS clock, a reference jump): what was stamped on the old line moves with it, the
+    // jitter buffer's arrivals and the arrival mapping; the error left is re-anchored.
+    if (d > REANCHOR_S)
+      for (const s of [this.s, this.old]) {
+        s?.jb.shiftArrivals(deltaMs);
+        s?.timing.shiftWall(deltaMs);
+      }
   }
 
   private anchor(s: Stream, pos: number): void {

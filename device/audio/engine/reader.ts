@@ -78,6 +78,7 @@ export class SourceReader {
     this.histFill = 0;
     this.playedAny = false;
     this.inUnderrun = false;
+    this.jb.rewind(at); // audio already read before `at` is read again (a DAC reopened: jitter-buffer.ts)
     this.jb.advance(at);
   }
 

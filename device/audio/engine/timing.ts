@@ -78,6 +78,18 @@ export class StreamTiming {
     this.srOk = false;
   }
 
+  /**
+   * This player's wall clock moved by `ms` (its house clock's first lock, a reference jump): the
+   * arrival mapping, stamped on the old line, moves with it (its origin), and the SRs, judged
+   * against it, are judged again from the next one.
+   */
+  shiftWall(ms: number): void {
+    if (!Number.isFinite(ms) || Number.isNaN(this.tsRef)) return;
+    this.dRef += ms;
+    this.sr.reset(this.rate);
+    this.srOk = false;
+  }
+
   private get k0(): number {
     return 1000 / this.rate;
   }

@@ -27,6 +27,10 @@
 //   other is foreign, whatever it does.
 // - Capacity: at most `maxFrames` of audio ahead of the read cursor; beyond that the oldest go.
 // - Loss: when the reader moves past a sequence gap, the missing packets count as lost.
+// - History: packets the cursor has passed are kept for `historyFrames` (default 1 s) behind it,
+//   so a reader restarted earlier (rewind) reads them again: a DAC reopened mid-play has lost the
+//   audio queued in the old device, which the player had already taken from here
+//   (engine/output-loop.ts); without them that audio was a queue's worth of silence.
 
 export interface JbPacket {
   seq: number;
@@ -48,6 +52,8 @@ export interface JitterBufferOptions {
   switchSilenceMs?: number;
   /** Lock to this SSRC only (null/undefined: the first heard). */
   ssrc?: number | null;
+  /** Played audio kept behind the cursor for rewind() (frames; default 1 s). */
+  historyFrames?: number;
 }
 
 export interface JbRunPacket {
@@ -88,6 +94,9 @@ export class JitterBuffer {
   private readonly seen = new Float64Array(SEQ_RING).fill(-1);
   private q: JbPacket[] = [];
   private head = 0;
+  /** Oldest index of the history (played packets kept behind head). */
+  private tail = 0;
+  private readonly historyFrames: number;
   private cursor = -Infinity;
   private lastPlayedSeq: number | null = null;
   private cand: Candidate | null = null;
@@ -110,6 +119,7 @@ export class JitterBuffer {
     this.maxSkewMs = o.maxSkewMs ?? 1000;
     this.switchSilenceMs = o.switchSilenceMs ?? 100;
     this.pinned = o.ssrc ?? null;
+    this.historyFrames = o.historyFrames ?? o.rate;
   }
 
   /** The SSRC this buffer is pinned to, if any. */
@@ -185,6 +195,22 @@ export class JitterBuffer {
     }
     this.store(ext, ts, frames, payload, arrivalWallMs);
     return 'ok';
+  }
+
+  /**
+   * The wall clock the arrivals are stamped on moved by `ms` (a house clock's first lock, a
+   * reference jump): the stamps kept for the plausibility check move with it. Left on the old line,
+   * a step over maxSkewMs put every later packet off the timeline, and a step back also kept the
+   * re-sync from ever finding the locked timeline silent: the player heard nothing from then on.
+   */
+  shiftArrivals(ms: number): void {
+    if (!Number.isFinite(ms)) return;
+    this.lastArrival += ms;
+    this.lastLockedArrival += ms;
+    if (this.cand) {
+      this.cand.arrival += ms;
+      for (const it of this.cand.run) it.arrival += ms;
+    }
   }
 
   private lock(ssrc: number, seq16: number, tsRaw: number, arrival: number): void {
@@ -266,10 +292,28 @@ export class JitterBuffer {
   }
 
   private compact(): void {
-    if (this.head > 256 && this.head * 2 > this.q.length) {
-      this.q = this.q.slice(this.head);
-      this.head = 0;
+    const keep = this.cursor - this.historyFrames;
+    while (this.tail < this.head) {
+      const p = this.q[this.tail];
+      if (p && p.ts + p.frames > keep) break;
+      this.q[this.tail++] = undefined as unknown as JbPacket;
     }
+    if (this.tail > 256 && this.tail * 2 > this.q.length) {
+      this.q = this.q.slice(this.tail);
+      this.head -= this.tail;
+      this.tail = 0;
+    }
+  }
+
+  /** Moves the cursor back to `cursor`: played packets still in the history are readable again. */
+  rewind(cursor: number): void {
+    if (!(cursor < this.cursor)) return;
+    while (this.head > this.tail) {
+      const p = this.q[this.head - 1];
+      if (!p || p.ts + p.frames <= cursor) break;
+      this.head--;
+    }
+    this.cursor = cursor;
   }
 
   /** End of the newest audio that arrived on the locked timeline, late or not (−Infinity before any). */
@@ -304,7 +348,7 @@ export class JitterBuffer {
       // The reader has reached p: any sequence numbers skipped before it are lost.
       this.notePlayed(p.seq);
       if (p.ts + p.frames > cursor) break;
-      this.q[this.head++] = undefined as unknown as JbPacket;
+      this.head++; // kept as history (compact() ages it out)
     }
     this.compact();
   }

@@ -2,27 +2,14 @@
 // open goes through the meter on its way to the DAC, so the level is of what the DAC was given —
 // after volume, mute, concealment and silence — not of the stream. Blocks a lost device discards
 // (audio-out.ts rule 2) are not counted: they reach no DAC.
-import type { AudioSink } from '../../hal/audio-out.ts';
+import { wrapSink, type AudioSink } from '../../hal/audio-out.ts';
 import type { LevelMeter } from '../level.ts';
 
 export function meteredSink(sink: AudioSink, meter: () => LevelMeter | undefined): AudioSink {
-  return {
-    kind: sink.kind,
-    device: sink.device,
-    bufferMs: sink.bufferMs,
-    status: () => sink.status(),
-    lastError: () => sink.lastError(),
-    lostCount: () => sink.lostCount(),
-    ...(sink.underruns ? { underruns: () => sink.underruns!() } : {}),
-    open: (f) => sink.open(f),
-    writable: () => sink.writable(),
+  return wrapSink(sink, {
     write(block, meta) {
       if (sink.status() === 'open') meter()?.add(block);
       sink.write(block, meta);
     },
-    position: () => sink.position(),
-    framesWritten: () => sink.framesWritten(),
-    listen: (l) => sink.listen(l),
-    close: () => sink.close(),
-  };
+  });
 }

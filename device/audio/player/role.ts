@@ -126,7 +126,7 @@ export const createPlayerRole: RoleFactory<typeof playerSpec> = (deps) => {
       report: watcher.report,
       monitor,
       sink,
-      driftPpm: loop ? loop.dacClock().ppm() : 0,
+      driftPpm: loop ? loop.dacWallPpm() : 0,
       latencyMs: latencyMs(),
       trimMs: trimMs(),
       outRate: outRate(),

@@ -35,7 +35,7 @@ import { createSimDac, type SimDac } from '../../hal/audio-out.sim.ts';
 import { createToneInput } from '../../hal/audio-in.tone.ts';
 import { SimNetwork as Network, type HostClock, type LinkProfile } from '../../hal/udp.sim.ts';
 import type { UdpSocket } from '../../hal/udp.ts';
-import type { AudioSink } from '../../hal/audio-out.ts';
+import { wrapSink } from '../../hal/audio-out.ts';
 import type { MulticastSender } from '../net.ts';
 import { thdn } from '../analysis.ts';
 import { buildRtp } from '../packets/rtp.ts';
@@ -69,6 +69,11 @@ export interface SimPlayerSpec {
   network?: SimNetwork;
   /** Keep the output (left channel) from this second on, for tone analysis. */
   captureFromS?: number;
+  /**
+   * The DAC reopened mid-play (its sink process restarted) at these seconds: lost, back `gapMs`
+   * later (the retry), its new epoch's first frame playing `startLatencyMs` after its first write.
+   */
+  dacReopens?: { atS: number[]; gapMs: number; startLatencyMs?: number };
 }
 
 export interface SimSender {
@@ -103,6 +108,8 @@ export interface SimPlayerResult {
   /** Analog wall instant (ms) of each block's first frame, and its RTP time (NaN while silent). */
   wallMs: Float64Array;
   rtp: Float64Array;
+  /** The DAC epoch each block was written in (a reopen starts a new one; dacReopens). */
+  epoch: Float64Array;
   stats: PlayoutStats;
   dacUnderruns: number;
   /** Error against the ideal timeline at each block (µs; NaN while silent). */
@@ -129,7 +136,8 @@ export interface SimLoopResult {
   players: SimPlayerResult[];
 }
 
-const T0 = 1_700_000_000_000;
+/** True wall time at the simulation's start (ms): a result's wallMs minus this is seconds into the run × 1000. */
+export const T0 = 1_700_000_000_000;
 
 const GROUP = '239.255.77.1',
   PORT = 46000,
@@ -400,6 +408,7 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
     join: number;
     wall: Grow;
     rtp: Grow;
+    epoch: Grow;
     cpuUs: number;
     capFrom: number;
     cap: Grow | null;
@@ -434,27 +443,32 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
       outputChannels: outCh,
       format,
     });
-    const dac = createSimDac({ device: 'sim', clock, log: quiet, ppm: spec.dacPpm, bufferMs: (fifo * 1000) / outRate, maxRecords: 64 });
+    const reopens = spec.dacReopens;
+    const dac = createSimDac({
+      device: 'sim',
+      clock,
+      log: quiet,
+      ppm: spec.dacPpm,
+      bufferMs: (fifo * 1000) / outRate,
+      maxRecords: 64,
+      ...(reopens ? { retryMinMs: reopens.gapMs, retryMaxMs: reopens.gapMs } : {}),
+    });
     await dac.open({ rate: outRate, channels: outCh });
+    for (const atS of reopens?.atS ?? [])
+      clock.setTimeout(
+        () => {
+          dac.unplug('sink process killed');
+          dac.plug({ startLatencyMs: reopens!.startLatencyMs });
+        },
+        T0 + atS * 1000 - clock.wall(),
+      );
     // The loop writes through a thin proxy that takes each block's record from the DAC's as it is written.
-    const sink: AudioSink = {
-      kind: dac.kind,
-      device: dac.device,
-      bufferMs: dac.bufferMs,
-      status: () => dac.status(),
-      lastError: () => dac.lastError(),
-      lostCount: () => dac.lostCount(),
-      open: (f) => dac.open(f),
-      writable: () => dac.writable(),
-      position: () => dac.position(),
-      framesWritten: () => dac.framesWritten(),
-      listen: (l) => dac.listen(l),
-      close: () => dac.close(),
+    const sink = wrapSink(dac, {
       write: (block, meta) => {
         dac.write(block, meta);
         collect(p, block, outCh);
       },
-    };
+    });
     const loop = new OutputLoop({
       clock,
       sink,
@@ -472,6 +486,7 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
       join,
       wall: new Grow(),
       rtp: new Grow(),
+      epoch: new Grow(),
       cpuUs: 0,
       lastInfo: null,
       capFrom: spec.captureFromS === undefined ? Infinity : T0 + spec.captureFromS * 1000,
@@ -488,6 +503,7 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
         p.lastInfo = info;
         return info;
       },
+      discontinuity: (fresh: boolean) => playout.discontinuity(fresh),
     });
     for (const port of [PORT, PORT + 1]) {
       const sock = await udp.open({ address: GROUP, port, reuseAddr: true });
@@ -507,6 +523,7 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
     if (!r || !info) return;
     p.wall.push(r.wallMs);
     p.rtp.push(r.rtpTimeAtStart ?? NaN);
+    p.epoch.push(r.epoch);
     if (p.cap && r.wallMs >= p.capFrom) {
       for (let i = 0; i < r.frames; i++) p.cap.push(out[i * outCh]!);
       if (info.concealedFrames > 0 || info.silentFrames > 0) p.capClean = false;
@@ -527,6 +544,7 @@ export async function simulateLoop(o: SimLoopOptions): Promise<SimLoopResult> {
     players.map((p) => ({
       wallMs: p.wall.view(),
       rtp: p.rtp.view(),
+      epoch: p.epoch.view(),
       stats: p.playout.stats(),
       dacUnderruns: p.dac.underruns(),
       latency: p.spec.latencyMs ?? 100,
@@ -571,6 +589,7 @@ function summarize(o: SimLoopOptions, raw: Raw[], segs: Segment[], sRate: number
     return {
       wallMs: r.wallMs,
       rtp: r.rtp,
+      epoch: r.epoch,
       stats: r.stats,
       dacUnderruns: r.dacUnderruns,
       errorUs: err,

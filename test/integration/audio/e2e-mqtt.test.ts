@@ -324,8 +324,16 @@ test('a bad player config is refused with its path; the player keeps its last go
     0,
     `no underrun since running (then ${JSON.stringify(baseline.kitchen.packets)}, now ${JSON.stringify(s.packets)})`,
   );
-  // The simulated DAC's rate offset from the config (simPpm 40) is what the player measures.
-  assert.ok(Math.abs(s.driftPpm - 40) < 10, `kitchen measured its DAC at ${s.driftPpm.toFixed(1)} ppm`);
+  // The simulated DAC's rate offset from the config (simPpm 40, against the device's monotonic
+  // clock, as a crystal's) is what the player measures, against house time: less the house clock's
+  // own rate against the monotonic clock (clock.ratePpm, the estimator's: 3-13 ppm seen here at
+  // load 6, all on one machine), as a real DAC's would read.
+  const house = 1 + s.clock.ratePpm * 1e-6;
+  const expected = ((1 + 40e-6) / house - 1) * 1e6;
+  assert.ok(
+    Math.abs(s.driftPpm - expected) < 5,
+    `kitchen measured its DAC at ${s.driftPpm.toFixed(1)} ppm against house time, expected ${expected.toFixed(1)} (house clock ${s.clock.ratePpm} ppm)`,
+  );
 });
 
 test('disabling the stream at the source makes both players report stream-lost; enabling brings them back', async () => {

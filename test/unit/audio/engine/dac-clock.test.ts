@@ -161,4 +161,56 @@ test('nothing observed: NaN; non-finite input ignored', () => {
   assert.is(dc.rateHz(), NOM);
 });
 
+test('a 1.1 ms gap too short to count as an underrun: taken as a position step within 0.1 s, the rate kept; jittery reads without a gap take no step', () => {
+  // The DAC ran dry for 1.1 ms 10 s in and carried on: every later frame plays 1.1 ms later. Fitted
+  // as ordinary points, the fit took ~0.5 s to see it (rooms bench: room B ~1 ms off meanwhile).
+  const ppm = 80,
+    rate = NOM * (1 + ppm / 1e6),
+    gapAt = 10_000,
+    gap = 1.1;
+  const dc = new DacClock(NOM);
+  const rnd = new Prng(3);
+  const errAt = (t: number) => {
+    const n = Math.round(((t - gap) * rate) / 1000); // a frame due at t, after the gap
+    return Math.abs(dc.wallOfFrame(n) - (W0 + (n * 1000) / rate + gap)) * 1000;
+  };
+  let at100 = NaN;
+  for (let t = 0; t < 12_000; t += 2.5037) {
+    const w = W0 + t + rnd.next() * 0.05;
+    const g = Math.min(Math.max(0, w - W0 - gapAt), gap);
+    dc.observe(Math.floor(((w - W0 - g) * rate) / 1000) + 1, w);
+    if (Number.isNaN(at100) && t >= gapAt + 100) at100 = errAt(t + 20);
+  }
+  assert.ok(at100 < 20, `a frame 20 ms ahead, 0.1 s after the gap: ${at100.toFixed(1)} µs off`);
+  assert.is(dc.stepCount(), 1, 'one step');
+  assert.ok(Math.abs(dc.ppm() - ppm) < 0.5, `rate ${dc.ppm().toFixed(2)} ppm`);
+  assert.ok(errAt(12_000) < 5, `2 s after: ${errAt(12_000).toFixed(1)} µs off`);
+  // Reads up to 0.2 ms late at random (a loaded event loop), no gap: no step, as before.
+  const quiet = new DacClock(NOM);
+  observeRun(quiet, -200, 30, 2.5, 0.2, 5);
+  assert.is(quiet.stepCount(), 0, 'no step from jitter');
+});
+
+test("a fit that starts off the DAC's rate: readings drifting off its line, reading by reading, are fitted, not taken as position steps", () => {
+  // The readings of a player of integration/audio/player (−120 ppm, reads 20 ms apart under load),
+  // its first one a count the DAC had stopped at 1.9 ms before the next write played (the output
+  // loop now leaves such a count out: framesWritten). The first fit was 4900 ppm off; the gap-step
+  // rule took the drift that followed for 85 steps, each moving the window back onto the wrong
+  // rate: 1600 ppm off after 10 s, the renderer resampling by that much.
+  const ppm = -120,
+    rate = NOM * (1 + ppm / 1e6);
+  const dc = new DacClock(NOM);
+  const rnd = new Prng(11);
+  dc.observe(4080, W0 - 1.9, 4080); // the stopped count, said so: left out
+  assert.ok(Number.isNaN(dc.wallOfFrame(0)), 'a count at the frames written is no reading');
+  dc.observe(4080, W0 - 1.9); // the same, with the frames written unknown: taken in
+  const rates: number[] = [];
+  for (let t = 20; t < 10_000; t += 18 + rnd.next() * 4) {
+    dc.observe(4080 + Math.floor((t * rate) / 1000) + 1, W0 + t);
+    if (rates.length < Math.floor(t / 1000)) rates.push(dc.ppm());
+  }
+  assert.is(dc.stepCount(), 0, `position steps (rate each second: ${rates.map((r) => r.toFixed(0)).join(' ')} ppm)`);
+  assert.ok(Math.abs(dc.ppm() - ppm) < 10, `rate after 10 s: ${dc.ppm().toFixed(1)} ppm`);
+});
+
 test.run();

@@ -3,7 +3,8 @@
 // the FIFO never runs dry; a lost and restored DAC starts a new epoch and the loop follows.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { VirtualClock } from '../../../../device/core/clock.ts';
+import { VirtualClock, type Clock, type TimerHandle } from '../../../../device/core/clock.ts';
+import { wrapSink, type AudioSink } from '../../../../device/hal/audio-out.ts';
 import { memoryLogger } from '../../../../device/core/log.ts';
 import { createSimDac } from '../../../../device/hal/audio-out.sim.ts';
 import { OutputLoop, type Renderer } from '../../../../device/audio/engine/output-loop.ts';
@@ -121,6 +122,125 @@ test("a DAC reopened under a playing stream (its sink process restarted): the ne
   }
   assert.ok(withAudio > 100, `the new epoch plays the stream (${withAudio} blocks)`);
   assert.ok(worst < 50, `new epoch's blocks rendered for their instants within ${worst.toFixed(1)} µs`);
+  await dac.close();
+});
+
+/**
+ * A house clock as a joining player's was measured (rooms bench, floor-on, true DAC): wall() is
+ * the OS clock until a lock at 1.5 s steps it −0.55 ms, then each 100 ms update moves the line
+ * (to +0.17 ms at 3.4 s, back to 0 at 7.4 s); house time runs 150 ppm faster than now() (a
+ * crystal 150 ppm slow). wallAt() is the present line, as HouseClock's.
+ */
+class MovingLine implements Clock {
+  constructor(private readonly c: VirtualClock) {}
+  private lineAt(t: number): number {
+    const u = Math.floor(t / 100) / 10; // the line an update every 100 ms left in force, in s
+    if (u < 1.5) return 0;
+    if (u < 3.4) return -0.55 + ((u - 1.5) / 1.9) * 0.72;
+    if (u < 7.4) return 0.17 - ((u - 3.4) / 4) * 0.17;
+    return 0;
+  }
+  wallAt(t: number): number {
+    return this.c.wallOffsetMs + t * (1 + 150e-6) + this.lineAt(this.c.now());
+  }
+  now(): number {
+    return this.c.now();
+  }
+  wall(): number {
+    return this.wallAt(this.c.now());
+  }
+  both(): { now: number; wall: number } {
+    return { now: this.now(), wall: this.wall() };
+  }
+  setTimeout = (fn: () => void, ms: number): TimerHandle => this.c.setTimeout(fn, ms);
+  clearTimeout = (h: TimerHandle | undefined): void => this.c.clearTimeout(h);
+  setInterval = (fn: () => void, ms: number): TimerHandle => this.c.setInterval(fn, ms);
+  clearInterval = (h: TimerHandle | undefined): void => this.c.clearInterval(h);
+}
+
+test('a house clock whose line moves in the first seconds: every block is rendered for its instant by the present line', async () => {
+  const v = new VirtualClock(0);
+  const house = new MovingLine(v);
+  // The DAC's crystal keeps to true time (v); its readings reach the loop stamped in house time, as a sink stamps them.
+  const dac = createSimDac({ device: 'sim', clock: v, log: memoryLogger(), ppm: 30, bufferMs: 20 });
+  await dac.open({ rate: 48000, channels: 2 });
+  const sink = wrapSink(dac, {
+    position: () => {
+      const p = dac.position();
+      return { ...p, wallMs: house.wallAt(p.wallMs - v.wallOffsetMs) };
+    },
+  });
+  // Each block: the wall instant asked for, against the present line's house time of the instant the DAC plays it.
+  const asked: Array<{ wall: number; line: (t: number) => number }> = [];
+  const loop = new OutputLoop({ clock: house, sink, rate: 48000, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(48000) });
+  loop.setRenderer({
+    render(out: Int16Array, firstFrameWallMs: number): RenderInfo {
+      const w0 = house.wallAt(0); // the line in force now
+      asked.push({ wall: firstFrameWallMs, line: (t) => w0 + t * (1 + 150e-6) });
+      out.fill(1);
+      return { rtpTimeAtStart: asked.length, syncErrorUs: 0, concealedFrames: 0, silentFrames: 0, leadMs: 0 };
+    },
+  });
+  runJittery(v, loop, 10_000);
+  let worst = 0,
+    worstAt = 0;
+  for (const rec of dac.records) {
+    if (rec.rtpTimeAtStart === null || rec.wallMs - dac.records[0]!.wallMs < 500) continue;
+    const a = asked[rec.rtpTimeAtStart - 1]!;
+    const err = Math.abs(a.wall - a.line(rec.wallMs - v.wallOffsetMs)) * 1000;
+    if (err > worst) [worst, worstAt] = [err, (rec.wallMs - v.wallOffsetMs) / 1000];
+  }
+  assert.ok(worst < 5, `worst block instant error ${worst.toFixed(1)} µs (at ${worstAt.toFixed(2)} s)`);
+  await dac.close();
+});
+
+test("a player's start-up stall: the DAC ran dry before the loop's next reading; the count stopped there is not taken as a reading of the DAC's line, and the fit's rate is right within a second", async () => {
+  // As a player of integration/audio/player started under load (its loop's log; −120 ppm DAC, 80
+  // ms FIFO): the first tick filled the FIFO, the next came 262 ms later and read the count
+  // stopped at the frames written, and the first block after it was written 1.9 ms later; one more
+  // stall of 85 ms followed, then ticks 20 ms apart. Taken as a reading, that count put the fit
+  // +2900 ppm off, and the gap-step rule kept it there (+1190 ppm after 10 s, 39 steps).
+  const ppm = -120;
+  const clock = new VirtualClock(0);
+  const dac = createSimDac({ device: 'sim', clock, log: memoryLogger(), ppm, bufferMs: 80 });
+  await dac.open({ rate: 48000, channels: 2 });
+  const asked: number[] = [];
+  let slow = false;
+  const loop = new OutputLoop({ clock, sink: dac, rate: 48000, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(48000) });
+  loop.setRenderer({
+    render(out: Int16Array, firstFrameWallMs: number): RenderInfo {
+      asked.push(firstFrameWallMs);
+      clock.advance(slow ? 1.9 : 0.05); // the loaded process renders slowly
+      slow = false;
+      out.fill(1);
+      return { rtpTimeAtStart: asked.length, syncErrorUs: 0, concealedFrames: 0, silentFrames: 0, leadMs: 0 };
+    },
+  });
+  loop.tick();
+  for (const gap of [262, 21.5, 85]) {
+    clock.advance(gap);
+    slow = gap === 262;
+    loop.tick();
+  }
+  const rateAt: number[] = [];
+  for (let i = 1; i <= 500; i++) {
+    clock.advance(20);
+    loop.tick();
+    if (i % 50 === 0) rateAt.push(loop.dacClock().ppm());
+  }
+  const dc = loop.dacClock();
+  assert.ok(
+    rateAt.every((r) => Math.abs(r - ppm) < 2),
+    `rate each second: ${rateAt.map((r) => r.toFixed(1)).join(' ')} ppm (${dc.stepCount()} position steps)`,
+  );
+  assert.is(dc.stepCount(), 0, 'no position step');
+  let worst = 0;
+  const t0 = dac.records[0]!.wallMs;
+  for (const rec of dac.records) {
+    if (rec.rtpTimeAtStart === null || rec.wallMs - t0 < 1500) continue;
+    worst = Math.max(worst, Math.abs(asked[rec.rtpTimeAtStart - 1]! - rec.wallMs) * 1000);
+  }
+  assert.ok(worst < 5, `worst block instant error from 1.5 s: ${worst.toFixed(1)} µs`);
   await dac.close();
 });
 
