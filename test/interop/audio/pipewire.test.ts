@@ -14,16 +14,19 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPipeWire, type PipeWire } from '../../helpers/pipewire.ts';
 import { startUdpTap, type UdpTap, type Dgram } from '../../helpers/udp-taps.ts';
 import { faultsNearEnd, judgeTry, withCleanSender } from '../../helpers/sender-health.ts';
-import { watchStarvation } from '../../helpers/starvation.ts';
+import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/packets/sap.ts';
 import { parseSdp, type SdpStream } from '../../../device/audio/packets/sdp.ts';
 import { parseRtp } from '../../../device/audio/packets/rtp.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns | undefined, alsa: AlsaFiles | undefined, pw: PipeWire | undefined, tap: UdpTap | undefined;
+let starvation: Starvation | undefined; // stopped in teardown, whatever way a try ends
 
 async function teardown(): Promise<void> {
   await stopAllHosts();
+  starvation?.stop();
+  starvation = undefined;
   tap?.close();
   tap = undefined;
   await pw?.stop();
@@ -85,7 +88,7 @@ async function pipewireToPlayerOnce(
     config: choose(st),
     dac: { ppm: 100, bufferMs: 60, mirror: { device: 'room', env: alsa.env } },
   });
-  const starvation = watchStarvation(p.proc.pid!);
+  starvation = watchStarvation(p.proc.pid!);
   const wav = join(alsa.dir, 'tone.wav');
   ns.exec('sox', [
     '-D',
@@ -151,7 +154,6 @@ async function pipewireToPlayerOnce(
       why: `packets ${JSON.stringify(s.packets)}, underruns ${s.underruns}, DAC underruns ${dacUnderruns}, resyncs ${s.resyncs}, buffer ${s.bufferMs.toFixed(1)} ms`,
     },
   });
-  starvation.stop();
   if ('senderFault' in r) return r;
   // The player's own state must say it plays. Its last state covers the last half second or so:
   // a sender or machine fault there (the tap's last 3 s, to be safe) makes a "not playing" theirs.

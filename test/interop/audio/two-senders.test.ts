@@ -13,14 +13,17 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { readS16 } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
 import { judgeTry, playerBudgetMs, senderHealth, sentAudio, withCleanSender } from '../../helpers/sender-health.ts';
-import { watchStarvation } from '../../helpers/starvation.ts';
+import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let ns: Netns | undefined, alsa: AlsaFiles | undefined, tap: UdpTap | undefined;
+let starvation: Starvation | undefined; // stopped in teardown, whatever way a try ends
 const procs: ChildProcess[] = [];
 
 async function teardown(): Promise<void> {
   await stopAllHosts();
+  starvation?.stop();
+  starvation = undefined;
   for (const p of procs.splice(0)) {
     try {
       p.kill('SIGKILL');
@@ -89,7 +92,7 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
     config: { group: GROUP, port: PORT, format: FORMAT, latencyMs: 100 },
     dac: { ppm: 0, bufferMs: 40, mirror: { device: 'room', env: alsa.env } },
   });
-  const starvation = watchStarvation(p.proc.pid!);
+  starvation = watchStarvation(p.proc.pid!);
   for (const s of SENDERS) procs.push(gst(ns, s.ssrc, s.hz));
   const first = await p.waitState((s) => s.playing && s.ssrc !== null, 10_000);
   const locked = first.ssrc as number;
@@ -142,7 +145,6 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
   // Judged from 2 s after the switch was reported (past the new stream's acquisition): the output
   // from then on is the other sender's.
   const u = await judge(other.ssrc, `after subscribe (SSRC ${other.ssrc})`, switched + 2000);
-  starvation.stop();
   if ('senderFault' in u) return u;
   return { result: null };
 }
