@@ -1,34 +1,53 @@
 // RTP time → wall time from packet arrivals alone: what a player has when the sender sends no
 // usable RTCP SRs, and what the timing arbiter (timing.ts) checks SRs against. Needs no clock
 // agreement with the sender: every player sees the same packets, so every player derives (nearly)
-// the same floor.
+// the same floor and serves it the same way.
 //
 // Rules:
 // - Coordinates are the arbiter's: t = frames since its first packet, d = arrival − (its first
 //   arrival) − t/rate, in ms. Buckets are aligned on the absolute RTP timeline (so all players
 //   bucket the same packets).
-// - d is min-filtered in 250 ms buckets. Jitter only adds delay, so the floor is the stable part
-//   every receiver shares: the line is the lower envelope of the last 30 s of bucket minima — the
-//   line under all of them that is highest at their centre (an edge of their lower convex hull,
-//   as NTP/PTP skew estimators do) — whose precision grows with every packet in the window, not
-//   just with the number of buckets. From 8 buckets on; before that the running minimum at the
-//   nominal rate.
-// - The line served is continuous: each refit is followed from the newest frame on, its gap
-//   closed in ~SLEW_S with the served slope moving ≤ 50 ppm per refit (slewTo). A gap over 2 ms
-//   is taken at once. A sender whose pacing wanders (ffmpeg: ±0.3 ms over seconds) moves the hull
-//   fit by up to 0.6 ms per refit; served as jumps, each became a frequency step.
-// - The served slope is clamped to ±maxDrift of nominal.
+// - d is min-filtered in 250 ms buckets: jitter only adds delay, so the floor is the part every
+//   receiver shares. Two estimates come from the bucket minima:
+//   · the sender's rate: the slope of their lower envelope over the last 30 s (an edge of their
+//     lower convex hull, as NTP/PTP skew estimators do), from 4 s of buckets on, trusted only to
+//     ±RATE_NOISE_MS over the span it covers, and served moving ≤ RATE_MAX_DS per bucket: a
+//     crystal's rate does not jump, while a floor that wanders or steps inside a short window
+//     reads as thousands of ppm;
+//   · the floor: the lowest bucket minimum of the last 4 s (and the open bucket's), carried to
+//     the newest frame at that rate.
+// - The line served is continuous. At every closed bucket it keeps its value at the newest frame
+//   and takes the rate's slope plus one that closes the gap to the floor in ~SLEW_S, at most
+//   SLEW_MAX off the rate (SLEW_MAX_YOUNG in the first 4 s) and changing ≤ SLEW_MAX_DS per bucket.
+//   Real senders' floors wander and step (measured on the interop tests' taps): PulseAudio's is a
+//   5 ms sawtooth each second, ffmpeg's bursts scatter 250 ms minima over 6 ms, PipeWire's steps
+//   +5.3 ms (a quantum) whenever its graph misses a cycle. Served as jumps, or as slopes fitted
+//   over 2 s, each became a pitch bend of up to 6000 ppm (a 6 Hz error on a 1 kHz tone, replayed
+//   from the captures); slewed, a step costs that much lead for some seconds and no sound.
+// - A gap over stepMs is taken at once and reported ('shifted'): the floor of the last second
+//   (STEP_BUCKETS) that far above the line (packets that much later: the lead is going), or the
+//   floor that far below it. The playout re-anchors (a fade) rather than let the lead run out.
+//   The buckets before are dropped: floor and rate fit start again on the new level.
+// - Every bound is a pure function of the packets, so the players of a stream serve alike.
 
-const SLEW_S = 2;
-const LEVEL_BUCKETS = 4;
+const FLOOR_BUCKETS = 16;
+const STEP_BUCKETS = 4;
+const LEVEL_BUCKETS = 8;
 const LEVEL_STEP_MS = 1.5;
-const SLEW_MAX_MS = 2;
-const SLEW_MAX_DK = 50e-6;
+const SLEW_S = 0.5;
+const SLEW_MAX = 300e-6;
+const SLEW_MAX_YOUNG = 400e-6;
+const SLEW_MAX_DS = 50e-6;
+const RATE_NOISE_MS = 3;
+const RATE_MAX_DS = 5e-6;
 
 export interface ArrivalMappingOptions {
   bucketMs?: number;
   arrivalWindowMs?: number;
+  /** Fewest buckets for a rate fit (default 16: 4 s). */
   minBuckets?: number;
+  /** A gap between the served line and the floor larger than this is a step, not slewed (ms; default 10). */
+  stepMs?: number;
 }
 
 /** wall(t) = wa + (t − ta)·k (ms per frame). */
@@ -38,7 +57,7 @@ export interface Line {
   k: number;
 }
 
-/** What one packet did to the mapping: nothing yet, closed a bucket, or closed one on a new level. */
+/** What one packet did to the mapping: nothing yet, closed a bucket, or closed one and stepped the line. */
 export type ArrivalUpdate = 'open' | 'closed' | 'shifted';
 
 /**
@@ -88,6 +107,7 @@ export class ArrivalMapping {
   private readonly bucketMs: number;
   private readonly maxBuckets: number;
   private readonly minBuckets: number;
+  private readonly stepMs: number;
   // Buckets: t of the minimum and its d.
   private readonly bts: Float64Array;
   private readonly bd: Float64Array;
@@ -98,8 +118,15 @@ export class ArrivalMapping {
   private curMinTs = 0;
   private runMinD = Infinity;
   private lastT = 0;
-  /** The line served: follows the fitted hull line continuously (see slewTo). */
+  /** Buckets closed since the start (the first FLOOR_BUCKETS are the mapping's youth). */
+  private closed = 0;
+  /** The rate served: d's slope per frame as a fraction of k0 (a slow sender's floor climbs: > 0). */
+  private s = 0;
+  /** The served line's slope beside the rate, closing the gap to the floor (fraction of k0). */
+  private slew = 0;
+  /** The line served (see slewTo), and the floor it follows (both wall = wa + (t − ta)·k). */
   private line: Line | null = null;
+  private floorLine: Line | null = null;
   private readonly scratchX: Float64Array;
   private readonly scratchY: Float64Array;
   private readonly hull: Int32Array;
@@ -109,7 +136,8 @@ export class ArrivalMapping {
     this.maxDrift = maxDrift;
     this.bucketMs = o.bucketMs ?? 250;
     this.maxBuckets = Math.max(8, Math.round((o.arrivalWindowMs ?? 30000) / this.bucketMs));
-    this.minBuckets = o.minBuckets ?? 8;
+    this.minBuckets = Math.min(this.maxBuckets, o.minBuckets ?? 16);
+    this.stepMs = o.stepMs ?? 10;
     this.bts = new Float64Array(this.maxBuckets);
     this.bd = new Float64Array(this.maxBuckets);
     this.scratchX = new Float64Array(this.maxBuckets);
@@ -122,8 +150,9 @@ export class ArrivalMapping {
     this.bHead = this.bCount = 0;
     this.curBucket = NaN;
     this.curMinD = this.runMinD = Infinity;
-    this.line = null;
-    this.lastT = 0;
+    this.line = this.floorLine = null;
+    this.s = this.slew = 0;
+    this.lastT = this.closed = 0;
   }
 
   private get k0(): number {
@@ -136,99 +165,135 @@ export class ArrivalMapping {
     if (d < this.runMinD) this.runMinD = d;
     const bucketFrames = Math.max(1, Math.round((this.rate * this.bucketMs) / 1000));
     const bucket = Math.floor(ts / bucketFrames);
-    let update: ArrivalUpdate = 'open';
     if (bucket !== this.curBucket) {
       if (bucket < this.curBucket) return 'open'; // a straggler from a closed bucket: its minimum is settled
-      if (Number.isFinite(this.curMinD)) update = this.closeBucket();
+      const closing = Number.isFinite(this.curMinD);
+      if (closing) this.pushBucket();
       this.curBucket = bucket;
       this.curMinD = Infinity;
+      if (d < this.curMinD) {
+        this.curMinD = d;
+        this.curMinTs = t;
+      }
+      return closing ? this.serve() : 'open';
     }
     if (d < this.curMinD) {
       this.curMinD = d;
       this.curMinTs = t;
     }
-    return update;
+    return 'open';
   }
 
-  private closeBucket(): ArrivalUpdate {
+  private pushBucket(): void {
     const i = (this.bHead + this.bCount) % this.maxBuckets;
     this.bts[i] = this.curMinTs;
     this.bd[i] = this.curMinD;
     if (this.bCount < this.maxBuckets) this.bCount++;
     else this.bHead = (this.bHead + 1) % this.maxBuckets;
-    if (this.levelShifted()) return 'shifted';
-    if (this.bCount >= this.minBuckets) {
-      for (let k = 0; k < this.bCount; k++) {
-        const j = (this.bHead + k) % this.maxBuckets;
-        this.scratchX[k] = this.bts[j]!;
-        this.scratchY[k] = this.bd[j]!;
-      }
-      const f = lowerEnvelope(this.scratchX, this.scratchY, this.bCount, this.k0 * this.maxDrift, this.hull);
-      // d = my + s·(t − mx) with s the drift of d; wall = t·k0 + d.
-      this.slewTo({ ta: f.mx, wa: f.my + f.mx * this.k0, k: this.k0 + f.k });
+    this.closed++;
+  }
+
+  /** The rate's fit over the window (see the rules): moves the served rate `s` by at most RATE_MAX_DS. */
+  private fitRate(): void {
+    if (this.bCount < this.minBuckets) return;
+    for (let k = 0; k < this.bCount; k++) {
+      const j = (this.bHead + k) % this.maxBuckets;
+      this.scratchX[k] = this.bts[j]!;
+      this.scratchY[k] = this.bd[j]!;
     }
+    const f = lowerEnvelope(this.scratchX, this.scratchY, this.bCount, this.k0 * this.maxDrift, this.hull);
+    const spanMs = (this.scratchX[this.bCount - 1]! - this.scratchX[0]!) * this.k0;
+    if (!(spanMs > 0)) return;
+    const trust = Math.min(this.maxDrift, RATE_NOISE_MS / spanMs);
+    const fit = Math.min(trust, Math.max(-trust, f.k / this.k0));
+    this.s += Math.min(RATE_MAX_DS, Math.max(-RATE_MAX_DS, fit - this.s));
+  }
+
+  /**
+   * The floor moved to a new level (a sender's timing step): the lowest minimum of the last
+   * LEVEL_BUCKETS buckets and that of the LEVEL_BUCKETS before differ by over LEVEL_STEP_MS. The
+   * older buckets are dropped, so the rate's fit never reads the step as a slope and the floor
+   * moves to the new level; the served line slews there (or steps: see serve).
+   */
+  private levelMoved(): void {
+    if (this.bCount < 2 * LEVEL_BUCKETS) return;
+    const ks = this.s * this.k0;
+    const tc = this.lastT;
+    let older = Infinity,
+      newer = Infinity;
+    for (let k = this.bCount - 2 * LEVEL_BUCKETS; k < this.bCount; k++) {
+      const j = (this.bHead + k) % this.maxBuckets;
+      const v = this.bd[j]! - ks * (this.bts[j]! - tc);
+      if (k < this.bCount - LEVEL_BUCKETS) older = Math.min(older, v);
+      else newer = Math.min(newer, v);
+    }
+    if (Math.abs(newer - older) <= LEVEL_STEP_MS) return;
+    this.bHead = (this.bHead + this.bCount - LEVEL_BUCKETS) % this.maxBuckets;
+    this.bCount = LEVEL_BUCKETS;
+  }
+
+  /** A bucket closed: refits the rate, finds the floor, and moves the served line toward it. */
+  private serve(): ArrivalUpdate {
+    this.levelMoved();
+    this.fitRate();
+    const tc = this.lastT;
+    const ks = this.s * this.k0;
+    // The floor at tc: the lowest minimum of the last FLOOR_BUCKETS buckets and the open one, each
+    // carried to tc at the served rate.
+    let floor = this.curMinD - ks * (this.curMinTs - tc);
+    for (let k = Math.max(0, this.bCount - FLOOR_BUCKETS); k < this.bCount; k++) {
+      const j = (this.bHead + k) % this.maxBuckets;
+      floor = Math.min(floor, this.bd[j]! - ks * (this.bts[j]! - tc));
+    }
+    const rateK = this.k0 + ks;
+    const line = this.line;
+    const cur = line ? line.wa + (tc - line.ta) * line.k - tc * this.k0 : NaN;
+    // A step: the floor of the last second above the line by more than stepMs (packets that much
+    // later: the lead is going), or the floor below it by as much. The buckets before are dropped,
+    // so the floor and the rate's fit start again on the new level.
+    let recent = this.curMinD - ks * (this.curMinTs - tc);
+    for (let k = Math.max(0, this.bCount - STEP_BUCKETS); k < this.bCount; k++) {
+      const j = (this.bHead + k) % this.maxBuckets;
+      recent = Math.min(recent, this.bd[j]! - ks * (this.bts[j]! - tc));
+    }
+    const step = recent - cur > this.stepMs ? recent : floor - cur < -this.stepMs ? floor : NaN;
+    if (!Number.isNaN(step)) {
+      const keep = Math.min(this.bCount, STEP_BUCKETS);
+      this.bHead = (this.bHead + this.bCount - keep) % this.maxBuckets;
+      this.bCount = keep;
+      floor = step;
+    }
+    this.floorLine = { ta: tc, wa: floor + tc * this.k0, k: rateK };
+    if (!line || !Number.isFinite(cur) || !Number.isNaN(step)) {
+      this.line = { ...this.floorLine };
+      this.slew = 0;
+      return line && Number.isFinite(cur) ? 'shifted' : 'closed';
+    }
+    const gap = floor - cur;
+    const lim = this.closed < FLOOR_BUCKETS ? SLEW_MAX_YOUNG : SLEW_MAX;
+    // Closes the gap in ~SLEW_S, and no faster than it can brake at SLEW_MAX_DS per bucket: a
+    // slope v served for a bucket, then v − δ, … covers v²/2δ + v/2 bucket-lengths of gap.
+    const g = Math.abs(gap) / this.bucketMs;
+    const d = SLEW_MAX_DS;
+    const brake = Math.max(0, Math.sqrt((d * d) / 4 + 2 * d * g) - d / 2);
+    const size = Math.min(lim, Math.abs(gap) / (SLEW_S * 1000), brake);
+    const want = Math.sign(gap) * size;
+    this.slew += Math.min(SLEW_MAX_DS, Math.max(-SLEW_MAX_DS, want - this.slew));
+    this.line = { ta: tc, wa: cur + tc * this.k0, k: rateK + this.slew * this.k0 };
     return 'closed';
   }
 
-  /**
-   * A sender whose timing steps (PipeWire's graph missing a cycle: from then on every packet left
-   * 5.4 ms later for its RTP time, measured) moves the arrival floor by a step. The lower envelope
-   * of a window holding both levels is no line: its edge over the window's middle climbed from
-   * the old floor to the new one, a sender "drift" of −2000 ppm (the clamp), served for seconds,
-   * and the player slewed its rooms' pitch by 4000 ppm. So: when the last LEVEL_BUCKETS bucket
-   * minima all lie more than LEVEL_STEP_MS off the served line on the same side, the floor has
-   * moved. The older buckets are dropped and the line keeps its slope at the new level (the
-   * players of the stream all see the same step and take it alike); fitting resumes once the
-   * window has minBuckets again.
-   */
-  private levelShifted(): boolean {
-    const line = this.line;
-    if (!line || this.bCount < LEVEL_BUCKETS + 2) return false;
-    let side = 0;
-    let lowest = Infinity;
-    const tc = this.lastT;
-    for (let k = this.bCount - LEVEL_BUCKETS; k < this.bCount; k++) {
-      const j = (this.bHead + k) % this.maxBuckets;
-      const t = this.bts[j]!,
-        d = this.bd[j]!;
-      const off = d - (line.wa + (t - line.ta) * line.k - t * this.k0);
-      const s = off > LEVEL_STEP_MS ? 1 : off < -LEVEL_STEP_MS ? -1 : 0;
-      if (s === 0 || (side !== 0 && s !== side)) return false;
-      side = s;
-      lowest = Math.min(lowest, d - (t - tc) * (line.k - this.k0)); // the bucket's level at tc
-    }
-    this.bHead = (this.bHead + this.bCount - LEVEL_BUCKETS) % this.maxBuckets;
-    this.bCount = LEVEL_BUCKETS;
-    this.line = { ta: tc, wa: lowest + tc * this.k0, k: line.k };
-    return true;
-  }
-
-  /**
-   * Serves a newly fitted line without a jump: from the newest frame on, the served line keeps
-   * its current value and takes the fitted slope plus the slope that closes the gap in SLEW_S
-   * (re-fitted every bucket, so the gap decays exponentially), changed by at most SLEW_MAX_DK per
-   * refit. A phase step here would be answered by the drift loop with a frequency step. Gaps over
-   * SLEW_MAX_MS are real changes: taken at once.
-   */
-  private slewTo(fit: Line): void {
-    const tc = this.lastT;
-    const prev = this.line ?? { ta: 0, wa: this.runMinD, k: this.k0 };
-    const cur = prev.wa + (tc - prev.ta) * prev.k;
-    const gap = fit.wa + (tc - fit.ta) * fit.k - cur;
-    if (!Number.isFinite(cur) || Math.abs(gap) > SLEW_MAX_MS) {
-      this.line = fit;
-      return;
-    }
-    const dk = SLEW_MAX_DK * this.k0;
-    const k = Math.min(prev.k + dk, Math.max(prev.k - dk, fit.k + gap / (SLEW_S * this.rate)));
-    this.line = { ta: tc, wa: cur, k };
-  }
-
-  /** Wall instant of frame t, relative to the first arrival (ms); null before any packet. */
+  /** Wall instant of frame t, relative to the first arrival (ms): the line served; null before any packet. */
   wall(t: number): number | null {
     if (this.line) return this.line.wa + (t - this.line.ta) * this.line.k;
     if (!Number.isFinite(this.runMinD)) return null;
     return this.runMinD + t * this.k0;
+  }
+
+  /** The same from the floor itself (what the served line follows): for judging SRs against. */
+  floor(t: number): number | null {
+    if (this.floorLine) return this.floorLine.wa + (t - this.floorLine.ta) * this.floorLine.k;
+    return this.wall(t);
   }
 
   /** ms per source frame served. */

@@ -65,7 +65,10 @@ export class StreamTiming {
     this.srTrustMs = o.srTrustMs ?? 250;
     this.srEarlyMs = o.srEarlyMs ?? 3;
     this.maxDelayMs = o.maxDelayMs ?? Infinity;
-    this.arrival = new ArrivalMapping(rate, MAX_DRIFT, o);
+    // A floor step beyond a tenth of the latency is taken at once (a re-anchor), not slewed: the
+    // lead a late step eats must stay well inside what the latency leaves after the DAC's queue.
+    const stepMs = Number.isFinite(this.maxDelayMs) ? Math.min(20, Math.max(5, this.maxDelayMs / 10)) : 10;
+    this.arrival = new ArrivalMapping(rate, MAX_DRIFT, { ...o, stepMs });
     this.sr = new SrMapping(rate, MAX_DRIFT, o.maxSenderReports ?? 16);
   }
 
@@ -107,14 +110,14 @@ export class StreamTiming {
     const t = ts - this.tsRef;
     const update = this.arrival.add(ts, t, arrivalWallMs - this.dRef - t * this.k0);
     if (update === 'open') return;
-    // A step of the arrival floor is a step of the mapping while arrivals are in charge.
+    // A step of the arrival mapping (a floor gap too large to slew) is a step while arrivals are in charge.
     if (update === 'shifted' && !this.srTrusted()) this.steps++;
     this.judgeSr();
   }
 
   /**
    * How many times the mapping in charge stepped rather than drifted: the source changed between
-   * arrivals and SRs, or the arrival floor moved while arrivals were in charge.
+   * arrivals and SRs, or the arrival floor moved too far to slew while arrivals were in charge.
    * The playout re-anchors on a step instead of slewing it.
    */
   mappingSteps(): number {
@@ -137,6 +140,12 @@ export class StreamTiming {
     return w === null ? null : this.dRef + w;
   }
 
+  /** The arrival floor itself (the served line slews toward it): what SRs are judged against. */
+  private arrivalFloor(t: number): number | null {
+    const w = this.arrival.floor(t);
+    return w === null ? null : this.dRef + w;
+  }
+
   /**
    * Apparent delay under the SR mapping at the newest SR (ms): arrival floor of packet ends minus
    * the SR line's capture instant. NaN without both mappings.
@@ -144,7 +153,7 @@ export class StreamTiming {
   srDelayMs(): number {
     if (!this.sr.has()) return NaN;
     const t = this.sr.newestT();
-    const a = this.arrivalWall(t);
+    const a = this.arrivalFloor(t);
     const s = this.sr.wall(t);
     return a === null || s === null ? NaN : a - s;
   }

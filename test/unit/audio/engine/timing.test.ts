@@ -84,22 +84,48 @@ test('before any packet: no mapping; reset forgets', () => {
   assert.is(t.wallOf(TS0), null);
 });
 
-test('a sender whose timing steps (PipeWire missing a graph cycle: every later packet 5.4 ms late for its RTP time) moves the arrival floor by a step, not a slope', () => {
-  // Measured on PipeWire 0.3.65 (test/interop/audio/pipewire.test.ts): the bucket floor sat at
-  // −8.1 ms for 5 s, then at −2.7 ms. Fitted as one lower envelope it read as −2000 ppm.
-  const tm = new StreamTiming(RATE);
+/**
+ * Feeds `seconds` of a 0-ppm sender whose floor (1 ms + 0.3 ms jitter) steps by `stepMs` at 5 s;
+ * returns the served slope's extremes (ppm beside nominal) from `fromS` on, and the true capture instant.
+ */
+function steppedFloor(tm: StreamTiming, stepMs: number, seconds: number, fromS = 1) {
   const rnd = new Prng(5);
   const capture = (ts: number) => W0 + ((ts - TS0) * 1000) / RATE;
-  for (let k = 0; k < 1800; k++) {
-    // 320-frame packets (6.67 ms) for 12 s; the step at 5 s
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let k = 0; (k * F) / RATE < seconds; k++) {
+    // 320-frame packets (6.67 ms); the step at 5 s
     const ts = TS0 + k * F;
-    tm.onPacket(ts + F, capture(ts + F) + 1 + rnd.next() * 0.3 + (k * F >= 5 * RATE ? 5.4 : 0));
+    tm.onPacket(ts + F, capture(ts + F) + 1 + rnd.next() * 0.3 + (k * F >= 5 * RATE ? stepMs : 0));
+    if ((k * F) / RATE < fromS) continue;
+    lo = Math.min(lo, -tm.senderDriftPpm());
+    hi = Math.max(hi, -tm.senderDriftPpm());
   }
-  assert.is(tm.mappingSteps(), 1, 'one step taken');
-  assert.ok(Math.abs(tm.senderDriftPpm()) < 5, `sender drift ${tm.senderDriftPpm().toFixed(1)} ppm (it runs at 0)`);
-  const ts = TS0 + 1790 * F;
+  return { lo, hi, capture };
+}
+
+test('a sender whose timing steps by less than a tenth of the latency (PipeWire missing a graph cycle: every later packet 5.4 ms late) is followed by a slew, never a fitted slope or a jump', () => {
+  // Measured on PipeWire 0.3.65 (test/interop/audio/pipewire.test.ts): the bucket floor sat at
+  // −8.1 ms for 5 s, then at −2.7 ms. Fitted as one lower envelope it read as −2000 ppm; followed
+  // by a jump, the playout re-anchored (a click over clean audio).
+  const tm = new StreamTiming(RATE, { maxDelayMs: 100 });
+  const { lo, hi, capture } = steppedFloor(tm, 5.4, 40);
+  assert.is(tm.mappingSteps(), 0, 'no step: the 5.4 ms are slewed');
+  assert.ok(lo > -30 && hi < 330, `the served slope stayed within [−30, 330] ppm: it was [${lo.toFixed(0)}, ${hi.toFixed(0)}]`);
+  assert.ok(Math.abs(tm.senderDriftPpm()) < 5, `sender drift ${tm.senderDriftPpm().toFixed(1)} ppm at the end (it runs at 0)`);
+  const ts = TS0 + 39.9 * RATE;
   const off = tm.wallOf(ts)! - capture(ts);
   assert.ok(Math.abs(off - 6.4) < 0.3, `frames now map ${off.toFixed(2)} ms after capture (floor 1 ms + the 5.4 ms step)`);
+});
+
+test('a step of the floor beyond a tenth of the latency is one step of the mapping (the playout re-anchors): 15 ms at 100 ms latency', () => {
+  const tm = new StreamTiming(RATE, { maxDelayMs: 100 });
+  const { lo, hi, capture } = steppedFloor(tm, 15, 12);
+  assert.is(tm.mappingSteps(), 1, 'one step taken');
+  assert.ok(lo > -30 && hi < 330, `the served slope stayed within [−30, 330] ppm: it was [${lo.toFixed(0)}, ${hi.toFixed(0)}]`);
+  const ts = TS0 + 11.9 * RATE;
+  const off = tm.wallOf(ts)! - capture(ts);
+  assert.ok(Math.abs(off - 16) < 0.3, `frames now map ${off.toFixed(2)} ms after capture (floor 1 ms + the 15 ms step)`);
 });
 
 test.run();
