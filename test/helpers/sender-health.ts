@@ -18,8 +18,8 @@
 //     more than the player's budget (latency − what it renders ahead − a packet): it was due
 //     before it came, whatever the player did (a stalled sender or machine).
 //   · step: the arrival floor moved by > 1.5 ms and stayed (a sender's timing step): the player
-//     re-anchors on the new level after 4 arrival buckets (arrival-mapping.ts), ~1 s later, so
-//     the fault lasts 1.5 s from the step.
+//     slews to the new level, or re-anchors on it within ~1 s when the step is too large to slew
+//     (arrival-mapping.ts), so the fault lasts 1.5 s from the step.
 // - Judged output: every window of the mirrored output (tone analysis as toneOf) over the tone,
 //   from a few seconds after the player's first frame of it (its acquisition is not judged here).
 //   A window whose RTP span comes within a margin (a fade block and the resampler's reach) of a
