@@ -14,7 +14,7 @@
 //     ±RATE_NOISE_MS over the span it covers, and served moving ≤ RATE_MAX_DS per bucket: a
 //     crystal's rate does not jump, while a floor that wanders or steps inside a short window
 //     reads as thousands of ppm;
-//   · the floor: the lowest bucket minimum of the last 4 s (and the open bucket's), carried to
+//   · the floor: the lowest bucket minimum of the last 8 s (and the open bucket's), carried to
 //     the newest frame at that rate.
 // - The line served is continuous. At every closed bucket it keeps its value at the newest frame
 //   and takes the rate's slope plus one that closes the gap to the floor in ~SLEW_S, at most
@@ -24,13 +24,17 @@
 //   +5.3 ms (a quantum) whenever its graph misses a cycle. Served as jumps, or as slopes fitted
 //   over 2 s, each became a pitch bend of up to 6000 ppm (a 6 Hz error on a 1 kHz tone, replayed
 //   from the captures); slewed, a step costs that much lead for some seconds and no sound.
+// - The floor's lowest minima of two successive 2 s (LEVEL_BUCKETS) more than LEVEL_STEP_MS apart:
+//   it moved to a new level. The buckets before are dropped, so the rate's fit never reads the
+//   move as a slope and the floor is the new level's at once (the line slews there).
 // - A gap over stepMs is taken at once and reported ('shifted'): the floor of the last second
 //   (STEP_BUCKETS) that far above the line (packets that much later: the lead is going), or the
 //   floor that far below it. The playout re-anchors (a fade) rather than let the lead run out.
 //   The buckets before are dropped: floor and rate fit start again on the new level.
 // - Every bound is a pure function of the packets, so the players of a stream serve alike.
 
-const FLOOR_BUCKETS = 16;
+const FLOOR_BUCKETS = 32;
+const YOUNG_BUCKETS = 16;
 const STEP_BUCKETS = 4;
 const LEVEL_BUCKETS = 8;
 const LEVEL_STEP_MS = 1.5;
@@ -118,7 +122,7 @@ export class ArrivalMapping {
   private curMinTs = 0;
   private runMinD = Infinity;
   private lastT = 0;
-  /** Buckets closed since the start (the first FLOOR_BUCKETS are the mapping's youth). */
+  /** Buckets closed since the start (the first YOUNG_BUCKETS are the mapping's youth). */
   private closed = 0;
   /** The rate served: d's slope per frame as a fraction of k0 (a slow sender's floor climbs: > 0). */
   private s = 0;
@@ -270,7 +274,7 @@ export class ArrivalMapping {
       return line && Number.isFinite(cur) ? 'shifted' : 'closed';
     }
     const gap = floor - cur;
-    const lim = this.closed < FLOOR_BUCKETS ? SLEW_MAX_YOUNG : SLEW_MAX;
+    const lim = this.closed < YOUNG_BUCKETS ? SLEW_MAX_YOUNG : SLEW_MAX;
     // Closes the gap in ~SLEW_S, and no faster than it can brake at SLEW_MAX_DS per bucket: a
     // slope v served for a bucket, then v − δ, … covers v²/2δ + v/2 bucket-lengths of gap.
     const g = Math.abs(gap) / this.bucketMs;
