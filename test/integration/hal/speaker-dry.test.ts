@@ -19,7 +19,7 @@ test('a reading with nothing queued marks the position dry, and it stays dry aft
     assert.is(sink.status(), 'open', sink.lastError() ?? '');
     const block = new Int16Array(240 * 2);
     for (let i = 0; i < 10; i++) sink.write(block, { rtpTimeAtStart: null }); // 50 ms, then nothing
-    for (const t0 = Date.now(); !sink.position().dry && Date.now() - t0 < 3000; ) await sleep(5);
+    for (const t0 = Date.now(); !sink.position().dry && Date.now() - t0 < 3000;) await sleep(5);
     const p = sink.position();
     assert.is(p.dry, true, 'the DAC played all it was given');
     assert.is(p.framesConsumed, 2400);
@@ -31,7 +31,7 @@ test('a reading with nothing queued marks the position dry, and it stays dry aft
     assert.is(after.dry, true);
     // The next readings find the new block queued or played; queued: not dry.
     for (let i = 0; i < 20; i++) sink.write(block, { rtpTimeAtStart: null });
-    for (const t0 = Date.now(); sink.position().dry && Date.now() - t0 < 3000; ) await sleep(5);
+    for (const t0 = Date.now(); sink.position().dry && Date.now() - t0 < 3000;) await sleep(5);
     assert.is(sink.position().dry, false, 'playing again');
     assert.ok(sink.position().framesConsumed > 2400);
   } finally {
