@@ -270,7 +270,8 @@ class Sim implements SimDac {
     if (this.st !== 'open') return { epoch: this.epoch, framesConsumed: 0, wallMs: wall };
     // Frames whose slot started at or before now have reached the analog side.
     const played = this.slotAt(now) + 1 - this.silenceSlots;
-    return { epoch: this.epoch, framesConsumed: Math.max(0, Math.min(this.written, played)), wallMs: wall };
+    // dry: every frame written has started playing (the FIFO is empty; the count stops here).
+    return { epoch: this.epoch, framesConsumed: Math.max(0, Math.min(this.written, played)), wallMs: wall, dry: played >= this.written };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 // What the speaker sink knows of its DAC from the sink process's delay readings (pure; times are
-// ms on one monotonic clock, the sink's now()). Three rules:
+// ms on one monotonic clock, the sink's now()). Four rules:
 // 1. Nothing counts as played before it could have been: a reading never says more frames played
 //    than the nominal rate (+ BOUND_PPM, for a DAC crystal that runs fast) allows since the first
 //    write of this opening. ALSA's PulseAudio plugin
@@ -21,6 +21,12 @@
 //    output recovers from it silently). One dry spell counts once: a spell that straddles a
 //    reading, or a writer that stopped, is not counted again at every reading after it; two spells
 //    with a clean interval between them count two.
+// 4. A reading whose count has reached what ALSA had accepted at it (delay 0: nothing queued) is
+//    dry: the DAC's count had stopped there, and the next frame plays when it is written, not on
+//    the DAC's line. The sink's position carries it (SinkPosition.dry), because by the time the
+//    player reads the position the writer has usually written more, and a count below the frames
+//    written no longer shows it. (The xrun state marks nothing: it comes with no reading, and the
+//    position stays the last one, taken while the DAC still played.)
 
 /** How far past its last reading the DAC is taken to have kept playing (a reading is due every 30–50 ms). */
 export const EXTRAPOLATE_MS = 60;
@@ -39,7 +45,8 @@ export class DacReadings {
   private firstWriteMs: number | null = null;
   private last: Reading | null = null;
   private running = false;
-  private dry = false;
+  /** The last reading's interval held a dry spell already counted (rule 3). */
+  private inSpell = false;
   private xrunSeen = false;
   /** Dry spells of the DAC counted so far (rule 3). */
   underruns = 0;
@@ -49,6 +56,12 @@ export class DacReadings {
   /** Frames the DAC has played at the last reading (null: no reading yet). */
   get consumed(): number | null {
     return this.last?.consumed ?? null;
+  }
+
+  /** The last reading found nothing queued: its count had stopped at what ALSA had accepted (rule 4). */
+  get dry(): boolean {
+    const last = this.last;
+    return last !== null && last.consumed >= last.accepted;
   }
 
   /** Audio was handed to the device at `nowMs` (the first write starts rule 1's bound). */
@@ -84,9 +97,9 @@ export class DacReadings {
     const ranDry =
       this.xrunSeen || (prev.consumed > 0 && consumed >= prev.accepted && expected - played >= (UNDERRUN_MIN_MS * this.rate) / 1000);
     this.xrunSeen = false;
-    const counted = ranDry && !this.dry;
+    const counted = ranDry && !this.inSpell;
     if (counted) this.underruns++;
-    this.dry = ranDry;
+    this.inSpell = ranDry;
     return counted;
   }
 

@@ -404,7 +404,10 @@ class SpeakerSink implements AudioSink {
       return { epoch: this.epoch, framesConsumed: this.lossRun.consumed(wall, this.written), wallMs: wall };
     }
     const read = this.dac?.consumed;
-    if (read != null) return { epoch: this.epoch, framesConsumed: Math.min(this.written, read), wallMs: this.consumedWall };
+    if (read != null) {
+      // dry: the reading found nothing queued (audio-out.speaker-queue.ts rule 4), whatever was written since.
+      return { epoch: this.epoch, framesConsumed: Math.min(this.written, read), wallMs: this.consumedWall, dry: this.dac!.dry };
+    }
     // A child with delay readings that has not given one yet: nothing is known to have played
     // (the ring-full fallback below would count bufferMs as played at once on a device whose
     // ring is larger, and throttle the writer to what ALSA accepts: a fresh PulseAudio stream ran

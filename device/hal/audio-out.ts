@@ -18,7 +18,10 @@
 // 4. position() reports, for the current epoch, how many of the frames written so far have reached
 //    the DAC's analog side (`framesConsumed`, never more than written, never decreasing) and the
 //    wall time at which that was true. This is what a DAC clock estimator observes. A new epoch
-//    (after a restore or reopen) starts again at frame 0.
+//    (after a restore or reopen) starts again at frame 0. `dry` says the DAC had run dry at that
+//    reading: its count had stopped at what the device had been given. A reading may be older
+//    than the frames written since (the speaker sink's come from its sink process every 30–50 ms),
+//    so `framesConsumed < framesWritten()` does not say the DAC was playing; `dry` does.
 // 5. write(block) takes interleaved s16 in the format given to open(); `meta.rtpTimeAtStart` is the
 //    source time of the block's first frame (null for silence), kept by adapters that record.
 // 6. close() stops retrying, releases the device, and is safe to call twice; no event after it.
@@ -45,6 +48,12 @@ export interface SinkPosition {
   epoch: number;
   framesConsumed: number;
   wallMs: number;
+  /**
+   * The reading found nothing queued: the count had reached every frame the device had been given
+   * at that reading (rule 4), so it had stopped there and is no point on the DAC's running line.
+   * Absent where the sink cannot tell (then only a count that has reached framesWritten() says so).
+   */
+  dry?: boolean;
 }
 
 export interface SinkListener {

@@ -14,11 +14,14 @@
 //   frames are written, some time later. Taken as an observation it anchored the line up to a
 //   first tick's duration early (the sim DAC: 47 ppm off half a second after a start, a bias the
 //   drift loop's integrator learnt and then unlearnt slowly: the bench's join-to-sync tail).
-// - Nor does a count that has reached the frames written (given as `framesWritten`): the DAC ran
-//   dry, its count stopped there, and the next frame plays when it is written, not on the line. A
-//   player's loop stalled 262 ms at start-up under load (integration/audio/player) and read such a
-//   count 1.9 ms before its next write played: taken in, that one reading put the first fit 4900
-//   ppm off for a −120 ppm DAC (which the step rule below then kept: see there).
+// - Nor does a count that has reached the frames written (given as `framesWritten`: what the DAC
+//   had been given when it was read): the DAC ran dry, its count stopped there, and the next frame
+//   plays when it is written, not on the line. A player's loop stalled 262 ms at start-up under
+//   load (integration/audio/player) and read such a count 1.9 ms before its next write played:
+//   taken in, that one reading put the first fit 4900 ppm off for a −120 ppm DAC (which the step
+//   rule below then kept: see there). A reading older than the writes since (the speaker sink's,
+//   from its sink process) no longer reaches the frames written by the time it is observed: its
+//   sink marks it dry (SinkPosition.dry) and the output loop gives its own count as `framesWritten`.
 // - A frame count going backwards (new epoch) resets. An observation more than `jumpMs` off the
 //   line three times in a row (an xrun, a suspended DAC) resets to the new observations.
 // - A short gap (the DAC ran dry for a millisecond or two and carried on, too short for the sink
@@ -156,7 +159,7 @@ export class DacClock {
     return this.resets;
   }
 
-  /** A reading: `framesConsumed` at `wallMs`, of `framesWritten` frames written (if known: see the rules). */
+  /** A reading: `framesConsumed` at `wallMs`, of `framesWritten` frames the DAC had been given (if known: see the rules). */
   observe(framesConsumed: number, wallMs: number, framesWritten = Infinity): void {
     if (!Number.isFinite(framesConsumed) || !Number.isFinite(wallMs)) return;
     if (framesConsumed < this.lastFrames) {

@@ -8,6 +8,11 @@
 //   fills writable() with whole blocks; block k's first frame is frame `framesWritten()` of the
 //   sink's epoch, whose wall instant the DacClock predicts. The DacClock is given the frames
 //   written with each reading: a count that has reached them is the DAC run dry, not its line.
+//   So is a reading the sink marks dry (SinkPosition.dry), whatever was written since: the
+//   speaker sink's readings come from its sink process every 30–50 ms, so a count that stopped at
+//   what ALSA had been given is usually below the frames written by the time the loop reads it,
+//   and slipped past the first rule (in the rooms bench's step scenario room B ran dry again 0.4 s
+//   after its sink process restarted; the stopped count then read as a point on the DAC's line).
 // - The DacClock is fitted on now(), the monotonic clock the DAC's crystal keeps a fixed rate
 //   against, and a frame's instant is turned into wall() through the clock's present line
 //   (Clock.wallAt) when its block is rendered. Fitted on wall() stamps, the fit mixed readings
@@ -182,7 +187,9 @@ export class OutputLoop {
     const { now, wall: wallNow } = this.o.clock.both();
     // The DAC clock is fitted on now() (see the rules): the reading's wall stamp back to now() by
     // the clock's present line, as the sink made it from now() by the same line a moment ago.
-    this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs), sink.framesWritten());
+    // A dry reading's count had stopped at what the device had been given (the rules).
+    const given = pos.dry ? pos.framesConsumed : sink.framesWritten();
+    this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs), given);
     this.watchLine(now);
     const zero = this.dac.wallOfFrame(0); // on now()
     if (!this.placed && Number.isFinite(zero)) {

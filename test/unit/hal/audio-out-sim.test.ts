@@ -53,4 +53,19 @@ for (const stepMs of [+30, -30]) {
   });
 }
 
+test('position() is dry when every frame written has started playing (the FIFO ran empty)', async () => {
+  const v = new VirtualClock(0);
+  const dac = createSimDac({ device: 'sim', clock: v, log: memoryLogger(), bufferMs: 20 });
+  await dac.open({ rate: RATE, channels: 2 });
+  feed(v, dac, 100);
+  assert.is(dac.position().dry, false, 'queued frames: not dry');
+  v.advance(30); // no writes for longer than the FIFO
+  const p = dac.position();
+  assert.is(p.framesConsumed, dac.framesWritten());
+  assert.is(p.dry, true);
+  dac.write(new Int16Array(480), { rtpTimeAtStart: null });
+  assert.is(dac.position().dry, false, 'written again');
+  await dac.close();
+});
+
 test.run();

@@ -148,4 +148,24 @@ test('a DAC not yet playing (prebuffering) is not run on between readings', () =
   assert.is(dac.playedBy(400, 20_000), 100 * perMs, 'a late reading: at most 60 ms of run-on');
 });
 
+test('a reading that found nothing queued is dry (rule 4): its count had stopped at what ALSA had accepted', () => {
+  const dac = new DacReadings(RATE);
+  dac.wrote(0);
+  dac.reading(4800, 2400, 50); // playing: 2400 queued
+  assert.is(dac.dry, false);
+  dac.xrun(); // the xrun state: no reading, the position stays the last one, taken while playing
+  assert.is(dac.dry, false);
+  dac.reading(9600, 0, 200); // delay 0: everything accepted had played, the count stopped there
+  assert.is(dac.consumed, 9600);
+  assert.is(dac.dry, true);
+  dac.reading(12000, 1200, 260); // written again: playing
+  assert.is(dac.dry, false);
+  // A fresh PulseAudio stream's under-reported delay (0) held to rule 1's bound is not a stopped count.
+  const early = new DacReadings(RATE);
+  early.wrote(0);
+  early.reading(9600, 0, 54);
+  assert.ok(early.consumed! < 9600);
+  assert.is(early.dry, false);
+});
+
 test.run();
