@@ -208,7 +208,14 @@ async function startUpStall(sinkOf: (dac: SimDac) => AudioSink): Promise<{ rateA
   await dac.open({ rate: 48000, channels: 2 });
   const asked: number[] = [];
   let slow = false;
-  const loop = new OutputLoop({ clock, sink: sinkOf(dac), rate: 48000, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(48000) });
+  const loop = new OutputLoop({
+    clock,
+    sink: sinkOf(dac),
+    rate: 48000,
+    channels: 2,
+    blockFrames: 240,
+    newDacClock: () => new DacClock(48000),
+  });
   loop.setRenderer({
     render(out: Int16Array, firstFrameWallMs: number): RenderInfo {
       asked.push(firstFrameWallMs);
