@@ -57,7 +57,7 @@ export const SourceStream = Obj(
     ),
     input: SourceInput,
     group: Ipv4('multicast group, e.g. 239.255.0.1'),
-    port: Port('RTP port (even, at most 49150; RTCP uses port + 1): 49152 and up is the kernel\'s ephemeral range on the image'),
+    port: Port("RTP port (even, at most 49150; RTCP uses port + 1): 49152 and up is the kernel's ephemeral range on the image"),
     rate: Type.Optional(Rate),
     channels: Type.Optional(Channels),
     payloadType: Type.Optional(

@@ -8,8 +8,20 @@ const inUse = () => Object.assign(new Error('bind EADDRINUSE'), { code: 'EADDRIN
 
 test('the range is 49152–65535; the random source maps onto all of it', async () => {
   assert.equal([...DYNAMIC_PORTS], [49152, 65535]);
-  assert.is(await openOnDynamicPort(async (p) => p, () => 0), 49152);
-  assert.is(await openOnDynamicPort(async (p) => p, () => 0.999999999), 65535);
+  assert.is(
+    await openOnDynamicPort(
+      async (p) => p,
+      () => 0,
+    ),
+    49152,
+  );
+  assert.is(
+    await openOnDynamicPort(
+      async (p) => p,
+      () => 0.999999999,
+    ),
+    65535,
+  );
 });
 
 test('a port in use is followed by another; after `tries` of them, port 0 (the kernel picks)', async () => {
