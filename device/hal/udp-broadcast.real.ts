@@ -3,17 +3,31 @@
 // sends to the interface's directed broadcast rather than 255.255.255.255 (that one follows the
 // default route). A prepared destination gets its own connected socket: Node sends on a
 // connected socket at once, while an unconnected send first waits a tick for an address lookup.
+// Their local ports come from 49152–65535 (dynamic-port.ts), never among stream ports.
 import { createSocket, type Socket } from 'node:dgram';
 import type { UdpBroadcast } from './udp-broadcast.ts';
+import { openOnDynamicPort } from './dynamic-port.ts';
 
 function openSocket(connectTo?: { address: string; port: number }): Promise<Socket> {
+  return openOnDynamicPort((port) => openSocketOn(port, connectTo));
+}
+
+function openSocketOn(port: number, connectTo?: { address: string; port: number }): Promise<Socket> {
   const sock = createSocket({ type: 'udp4' });
   return new Promise((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(0, () => {
+    const failed = (e: Error) => {
+      try {
+        sock.close();
+      } catch {
+        /* never bound */
+      }
+      reject(e);
+    };
+    sock.once('error', failed);
+    sock.bind(port, () => {
       sock.setBroadcast(true);
       const done = () => {
-        sock.off('error', reject);
+        sock.off('error', failed);
         sock.on('error', () => {
           /* send errors reach send()'s callback */
         });

@@ -4,11 +4,13 @@
 // `send()` to an IPv4 literal reaches the kernel before it returns: the socket's lookup answers
 // such an address at once, where node:dgram's default (dns.lookup) defers every send to the next
 // tick, which put the sendmsg tens to hundreds of µs after a timestamp read just before `send()`.
+// Port 0 ("any free port") is chosen from 49152–65535 by dynamic-port.ts, never among stream ports.
 import dgram from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIPv4 } from 'node:net';
 import type { Clock } from '../core/clock.ts';
 import { isMulticastAddress, type UdpMessage, type UdpOpenOptions, type UdpSocket, type UdpStack } from './udp.ts';
+import { openOnDynamicPort } from './dynamic-port.ts';
 
 /** dgram's lookup: an IPv4 literal answered synchronously (so the send is too), names by dns.lookup. */
 function syncLookup(host: string, opts: unknown, cb: (e: Error | null, address: string, family: number) => void): void {
@@ -23,6 +25,10 @@ export class RealUdpStack implements UdpStack {
   constructor(private readonly clock: Clock) {}
 
   open(o: UdpOpenOptions = {}): Promise<UdpSocket> {
+    return o.port ? this.bind(o, o.port) : openOnDynamicPort((port) => this.bind(o, port));
+  }
+
+  private bind(o: UdpOpenOptions, port: number): Promise<UdpSocket> {
     const clock = this.clock;
     return new Promise((resolve, reject) => {
       const sock = dgram.createSocket({ type: 'udp4', reuseAddr: o.reuseAddr ?? false, lookup: syncLookup });
@@ -52,7 +58,7 @@ export class RealUdpStack implements UdpStack {
         } else fail(e);
       });
       const address = o.address ?? '0.0.0.0';
-      sock.bind({ port: o.port ?? 0, address, exclusive: false }, () => {
+      sock.bind({ port, address, exclusive: false }, () => {
         open = true;
         if (o.recvBufferBytes) {
           try {

@@ -33,7 +33,8 @@ export function levelPart(s: PlayerState): string | undefined {
 }
 
 function player(s: PlayerState): string {
-  if (!s.playing) return `■ ${s.stream.name ?? s.stream.id} (not playing${s.sink.status !== 'open' ? `, DAC ${s.sink.status}` : ''})`;
+  if (!s.playing)
+    return `■ ${s.stream.name ?? s.stream.id} (not playing${s.sink.status !== 'open' ? `, DAC ${s.sink.status}` : ''}${s.stream.error ? `; ${s.stream.error}` : ''})`;
   const received = s.packets.received + s.packets.lost;
   const loss = received > 0 ? (100 * s.packets.lost) / received : 0;
   return [

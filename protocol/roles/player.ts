@@ -24,6 +24,21 @@ export const ExplicitFormat = Obj(
   { description: 'L16 big-endian stream format, when no SDP describes it' },
 );
 
+/**
+ * Stream ports (RTP and RTCP = port + 1) stay below this, the start of IANA's dynamic range: the
+ * image sets net.ipv4.ip_local_port_range to 49152–65535 (images/rootfs/usr/lib/sysctl.d), so no
+ * socket bound to an ephemeral port (a DNS query, the house-clock client, a sender) can take a
+ * stream's port before its players bind it. Linux's default range (32768–60999) does not keep
+ * that promise; there the player retries a taken port (device/audio/player/join.ts).
+ */
+export const STREAM_PORT_LIMIT = 49152;
+
+/** Why an RTP port is refused for a stream (undefined: it is fine). */
+export function streamPortError(port: number): string | undefined {
+  if (port + 1 < STREAM_PORT_LIMIT) return undefined;
+  return `RTP port ${port} (RTCP ${port + 1}) must be below ${STREAM_PORT_LIMIT}, at most ${STREAM_PORT_LIMIT - 2}: ${STREAM_PORT_LIMIT}–65535 is where the kernel picks ephemeral ports (hearth's image sets net.ipv4.ip_local_port_range to it), so any socket could hold the stream's port before its players bind it`;
+}
+
 /** How a player names its stream: exactly one of stream, sap, or group+port. */
 export const StreamChoice = {
   stream: Type.Optional(
@@ -36,7 +51,7 @@ export const StreamChoice = {
     Type.String({ minLength: 1, maxLength: 128, description: 'SAP/SDP session name (s=), e.g. a PulseAudio or PipeWire RTP sender' }),
   ),
   group: Type.Optional(Ipv4('explicit multicast group (with port; format from PT 10/11 or `format`)')),
-  port: Type.Optional(Port('explicit RTP port')),
+  port: Type.Optional(Port('explicit RTP port (at most 49150; RTCP uses port + 1)')),
   format: Type.Optional(ExplicitFormat),
   ssrc: Type.Optional(
     Type.Integer({
@@ -120,7 +135,7 @@ export const PlayerConfig = Obj(
 );
 export type PlayerConfig = Static<typeof PlayerConfig>;
 
-/** The stream choice rules: exactly one of stream, sap, group+port; a format only with group+port. */
+/** The stream choice rules: exactly one of stream, sap, group+port; a format only with group+port; the port below STREAM_PORT_LIMIT. */
 export function streamChoiceErrors(c: {
   stream?: unknown;
   sap?: unknown;
@@ -133,6 +148,8 @@ export function streamChoiceErrors(c: {
   if ((c.group === undefined) !== (c.port === undefined))
     return [{ path: c.group === undefined ? '/group' : '/port', message: 'group and port go together' }];
   if (c.format !== undefined && c.group === undefined) return [{ path: '/format', message: 'format is only for an explicit group:port' }];
+  const portError = typeof c.port === 'number' ? streamPortError(c.port) : undefined;
+  if (portError) return [{ path: '/port', message: portError }];
   return [];
 }
 
@@ -177,6 +194,12 @@ export const PlayerStreamInfo = Obj({
   origin: Type.Union(
     ['config', 'sap', 'mqtt', 'explicit', 'none'].map((s) => Type.Literal(s)),
     { description: 'where the address came from' },
+  ),
+  error: Type.Optional(
+    Type.String({
+      description:
+        "present while the player cannot listen on the stream's ports (e.g. EADDRINUSE: another socket on this host holds the port); it retries every 2 s",
+    }),
   ),
 });
 
@@ -314,6 +337,18 @@ export const PlayerEvents = {
   'stream-found': Obj({}, { description: 'packets are arriving' }),
   'stream-lost': Obj({}, { description: 'no packets for 2 s' }),
   'stream-unavailable': Obj({}, { description: 'the stream asked for is not announced (yet)' }),
+  'stream-bind-failed': Obj(
+    {
+      error: Type.String({ description: "the socket's error" }),
+      code: Type.Optional(Type.String({ description: 'its errno name, e.g. EADDRINUSE' })),
+      retryMs: Type.Number({ description: 'the next try is this far off' }),
+    },
+    { description: "the stream's port cannot be bound (once per episode; state stream.error says it meanwhile); retried every 2 s" },
+  ),
+  'stream-bound': Obj(
+    { failedMs: Type.Number({ description: 'how long binding failed' }) },
+    { description: "the stream's port is bound after stream-bind-failed" },
+  ),
   'clock-unsure': Obj({}, { description: 'the house clock is not trusted: playout may be off between rooms' }),
   'clock-sure': Obj({}, { description: 'the house clock is trusted again' }),
   output: Obj({ status: PlayerOutputStatus, previous: PlayerOutputStatus }, { description: 'the output status changed' }),

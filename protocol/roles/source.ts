@@ -5,7 +5,7 @@ import { Type, Obj, Id, Ipv4, Port, type Static } from '../kit.ts';
 import { defineRole, type HaContext } from '../role-spec.ts';
 import { slug, onOff, listItemOnTemplate } from '../ha.ts';
 import type { ErrorDetail } from '../envelope.ts';
-import { Rate, Channels } from './player.ts';
+import { Rate, Channels, streamPortError } from './player.ts';
 import { ClockStatus } from '../clock.ts';
 
 export const SourceInput = Type.Union(
@@ -57,7 +57,7 @@ export const SourceStream = Obj(
     ),
     input: SourceInput,
     group: Ipv4('multicast group, e.g. 239.255.0.1'),
-    port: Port('RTP port (even; RTCP uses port + 1)'),
+    port: Port("RTP port (even, at most 49150; RTCP uses port + 1): 49152 and up is the kernel's ephemeral range on the image"),
     rate: Type.Optional(Rate),
     channels: Type.Optional(Channels),
     payloadType: Type.Optional(
@@ -119,7 +119,7 @@ export const SourceEvents = {
   'input-restored': Obj({ stream: Type.String() }, { description: 'the input delivers again' }),
 };
 
-/** Stream ids unique, RTP ports even (RTCP uses port + 1); paths relative to the slice. */
+/** Stream ids unique, RTP ports even (RTCP uses port + 1) and below STREAM_PORT_LIMIT; paths relative to the slice. */
 export function checkSourceConfig(c: SourceConfig): ErrorDetail[] {
   const out: ErrorDetail[] = [];
   const ids = new Set<string>();
@@ -127,6 +127,8 @@ export function checkSourceConfig(c: SourceConfig): ErrorDetail[] {
     if (ids.has(s.id)) out.push({ path: `/streams/${i}/id`, message: `stream id ${s.id} is used twice` });
     if (s.port % 2 !== 0)
       out.push({ path: `/streams/${i}/port`, message: `stream ${s.id}: the RTP port must be even (RTCP uses port + 1)` });
+    const portError = streamPortError(s.port);
+    if (portError) out.push({ path: `/streams/${i}/port`, message: `stream ${s.id}: ${portError}` });
     ids.add(s.id);
   });
   return out;

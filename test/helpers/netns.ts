@@ -2,7 +2,15 @@
 // traffic never leaves namespaces the test creates and deletes itself (docs/testing.md).
 // Node cannot enter a namespace in-process, so code under test runs in a child process started
 // with `ip netns exec`.
+// Every namespace gets the image's ephemeral port range (images/rootfs/usr/lib/sysctl.d/
+// 60-hearth-ports.conf, 49152–65535; the sysctl is per namespace): with Linux's default
+// (32768–60999) a socket bound to port 0 in the namespace (a house-clock client, a sender) could
+// take a stream's port (46000+) before its players bind it, and fail the test by chance.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { STREAM_PORT_LIMIT } from '../../protocol/roles/player.ts';
+
+/** The ephemeral port range of every namespace created here (as on the image). */
+export const EPHEMERAL_PORTS = [STREAM_PORT_LIMIT, 65535] as const;
 
 let counter = 0;
 const live = new Set<string>();
@@ -22,13 +30,17 @@ export interface Netns {
   delete(): void;
 }
 
-/** Creates a namespace with loopback up and multicast routed over loopback. */
+/** Creates a namespace with loopback up, multicast routed over loopback and the image's ephemeral port range. */
 export function createNetns(prefix = 'hearth'): Netns {
   const name = `${prefix}-${process.pid}-${++counter}`.slice(0, 15);
   ip(['netns', 'add', name]);
   live.add(name);
   ip(['-n', name, 'link', 'set', 'lo', 'up']);
   ip(['-n', name, 'route', 'add', '224.0.0.0/4', 'dev', 'lo', 'src', '127.0.0.1']);
+  // /proc/sys/net is the writer's namespace's; written through sh so procps is not needed.
+  execFileSync('ip', ['netns', 'exec', name, 'sh', '-c', `echo '${EPHEMERAL_PORTS.join(' ')}' > /proc/sys/net/ipv4/ip_local_port_range`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return {
     name,
     exec(cmd, args, opts = {}) {

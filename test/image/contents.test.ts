@@ -89,7 +89,7 @@ test('no compiler, no -dev package, no perl-only build tool is left; the used si
   assert.ok(usedMiB <= 550, `image_used_mib ${usedMiB.toFixed(0)} > 550`);
 });
 
-test('time, names, updates and the hearth command as first boot expects them', () => {
+test('time, names, updates, ephemeral ports and the hearth command as first boot expects them', () => {
   const pkgs = new Set(packages().map((p) => p.name));
   for (const p of ['chrony', 'libnss-resolve', 'unattended-upgrades', 'systemd-resolved']) assert.ok(pkgs.has(p), `${p} installed`);
   assert.not.ok(pkgs.has('systemd-timesyncd'), 'chrony replaces systemd-timesyncd');
@@ -101,6 +101,8 @@ test('time, names, updates and the hearth command as first boot expects them', (
   assert.match(cat('/etc/apt/apt.conf.d/52hearth-unattended-upgrades'), /-security,label=Debian-Security/);
   assert.match(ls('/etc/systemd/system/timers.target.wants'), /apt-daily-upgrade\.timer/);
   assert.match(cat('/usr/local/bin/hearth'), /\/opt\/hearth\/dist\/hearth\.js/);
+  // Ephemeral ports above the stream ports (systemd-sysctl applies it at boot).
+  assert.match(cat('/usr/lib/sysctl.d/60-hearth-ports.conf'), /^net\.ipv4\.ip_local_port_range = 49152 65535$/m);
   // No ordering or dependency on time-sync.target (the unit's comment says why, naming it).
   assert.not.match(cat('/etc/systemd/system/hearth.service'), /^(After|Before|Wants|Requires|BindsTo|Requisite)=.*time-sync\.target/m);
   assert.match(cat('/etc/systemd/system/hearth.service'), /^After=network-online\.target /m);

@@ -6,10 +6,15 @@
 //   player leaves a stream only when told to.
 // - Every join starts a fresh Playout (deps.newPlayout): no state of one stream leaks into the next.
 // - A join finishing after the role stopped closes its sockets again and changes nothing.
-import type { Clock } from '../../core/clock.ts';
+// - A port that cannot be bound (EADDRINUSE: another socket on this host holds it without
+//   SO_REUSEADDR, typically one that got it as an ephemeral port) is never a silent death: the
+//   state carries `stream.error`, one `stream-bind-failed` event per episode, and the join is
+//   retried after 0.5, 1, then every 2 s until it binds (`stream-bound`) or the choice changes.
+import type { Clock, TimerHandle } from '../../core/clock.ts';
+import { Backoff } from '../../core/backoff.ts';
 import type { Logger } from '../../core/log.ts';
 import type { RoleLink } from '../../core/role.ts';
-import type { PlayerState, playerSpec } from '../../../protocol/roles/player.ts';
+import { STREAM_PORT_LIMIT, type PlayerState, type playerSpec } from '../../../protocol/roles/player.ts';
 import type { StreamFormat } from '../types.ts';
 import type { Playout } from '../engine/playout.ts';
 import { houseTimeServed } from '../../clock/role-clock.ts';
@@ -39,7 +44,18 @@ export function choiceId(c: Choice): string {
   return c.stream ?? c.sap ?? `${c.group}:${c.port}`;
 }
 
-export type JoinReason = 'start' | 'switch' | 'table';
+export type JoinReason = 'start' | 'switch' | 'table' | 'retry';
+
+/** Retries of a stream port that could not be bound: 0.5 s, 1 s, then every 2 s. */
+export const BIND_RETRY = { minMs: 500, maxMs: 2000, jitter: 0 } as const;
+
+/** Why the player's sockets are not on the stream's port, since when (monotonic ms). */
+export interface BindError {
+  target: string;
+  message: string;
+  code: string | null;
+  sinceMs: number;
+}
 
 export interface JoinDeps {
   clock: Clock;
@@ -68,6 +84,10 @@ export class StreamJoin {
   private rtp: MulticastReceiver | undefined;
   private rtcp: MulticastReceiver | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Set while the chosen stream's port cannot be bound (retried). */
+  bindError: BindError | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private readonly retries = new Backoff(BIND_RETRY);
 
   constructor(private readonly d: JoinDeps) {}
 
@@ -83,6 +103,7 @@ export class StreamJoin {
       group: j?.group ?? null,
       port: j?.port ?? null,
       origin: !j ? 'none' : by === 'explicit' && !e ? 'explicit' : e?.origin === 'sap' ? 'sap' : e?.origin === 'mqtt' ? 'mqtt' : 'config',
+      ...(this.bindError ? { error: this.bindError.message } : {}),
     };
   }
 
@@ -98,7 +119,10 @@ export class StreamJoin {
 
   /** Waits for a join under way (the role is stopped), then leaves the stream. */
   async close(): Promise<void> {
+    this.d.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     await this.chain;
+    this.d.clock.clearTimeout(this.retryTimer);
     await this.leave();
   }
 
@@ -128,6 +152,11 @@ export class StreamJoin {
   private async join(reason: JoinReason): Promise<void> {
     if (this.d.stopped()) return;
     const { clock, log, link } = this.d;
+    // Any join supersedes a pending retry; a failure below schedules the next one.
+    clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const failed = this.bindError;
+    this.bindError = undefined;
     const r = this.resolve();
     const j = this.joined;
     if (j && r && j.group === r.group && j.port === r.port && reason === 'table') {
@@ -155,24 +184,43 @@ export class StreamJoin {
       if (this.playout === p && houseTimeServed(clock)) p.pushRtcp(m.data, clock.wall());
     };
     const iface = this.d.iface();
-    const rtp = await openReceiver({
-      group: r.group,
-      port: r.port,
-      iface,
-      onMessage: onRtp,
-      onError: (e) => log.warn(`RTP socket: ${e.message}`),
-    });
-    const rtcp = await openReceiver({
-      group: r.group,
-      port: r.port + 1,
-      iface,
-      onMessage: onRtcp,
-      onError: (e) => log.warn(`RTCP socket: ${e.message}`),
-    });
+    const target = `${r.group}:${r.port}`;
+    let rtp: MulticastReceiver, rtcp: MulticastReceiver;
+    try {
+      rtp = await openReceiver({
+        group: r.group,
+        port: r.port,
+        iface,
+        onMessage: onRtp,
+        onError: (e) => log.warn(`RTP socket: ${e.message}`),
+      });
+      try {
+        rtcp = await openReceiver({
+          group: r.group,
+          port: r.port + 1,
+          iface,
+          onMessage: onRtcp,
+          onError: (e) => log.warn(`RTCP socket: ${e.message}`),
+        });
+      } catch (e) {
+        await rtp.close();
+        throw e;
+      }
+    } catch (e) {
+      this.bindFailed(target, r.port, e as NodeJS.ErrnoException, failed?.target === target ? failed : undefined);
+      return;
+    }
     if (this.d.stopped()) {
       await rtp.close();
       await rtcp.close();
       return;
+    }
+    this.retries.reset();
+    if (failed?.target === target) {
+      const failedMs = Math.round(clock.now() - failed.sinceMs);
+      const after = `after ${(failedMs / 1000).toFixed(1)} s of ${failed.code ?? 'bind errors'}`;
+      log.info(`bound ${target} ${after}`);
+      link.publishEvent('stream-bound', `listening on ${target} ${after}`, { failedMs });
     }
     this.rtp = rtp;
     this.rtcp = rtcp;
@@ -181,11 +229,35 @@ export class StreamJoin {
     if (this.d.sapListen()) void this.d.discovery()?.listenSap(r.group);
     const now = `${r.group}:${r.port}`;
     log.info(`listening to ${choiceId(this.choice)} on ${now}`);
-    if (reason !== 'start' && before !== now)
+    if (reason !== 'start' && reason !== 'retry' && before !== now)
       link.publishEvent('stream-switched', `now playing ${choiceId(this.choice)} (${now})`, {
         ...(before ? { from: before } : {}),
         to: now,
       });
+    this.d.changed();
+  }
+
+  /** The stream's sockets could not be opened: say so (once per episode), retry with backoff. */
+  private bindFailed(target: string, port: number, e: NodeJS.ErrnoException, ongoing: BindError | undefined): void {
+    const { clock, log, link } = this.d;
+    if (this.d.stopped()) return;
+    const code = typeof e.code === 'string' ? e.code : null;
+    const why =
+      code === 'EADDRINUSE'
+        ? `: another socket on this host holds the port without SO_REUSEADDR (often one that got it as an ephemeral port: keep stream ports below ${STREAM_PORT_LIMIT} and net.ipv4.ip_local_port_range at ${STREAM_PORT_LIMIT} 65535)`
+        : '';
+    const message = `cannot listen on ${target} (RTCP ${port + 1}): ${e.message}${why}; retrying`;
+    if (!ongoing) this.retries.reset();
+    const retryMs = this.retries.next();
+    this.bindError = { target, message, code, sinceMs: ongoing?.sinceMs ?? clock.now() };
+    if (!ongoing || ongoing.message !== message) {
+      log.warn(message);
+      link.publishEvent('stream-bind-failed', message, { error: e.message, ...(code ? { code } : {}), retryMs });
+    }
+    this.retryTimer = clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.rejoin('retry');
+    }, retryMs);
     this.d.changed();
   }
 }

@@ -175,6 +175,16 @@ test('names: LLMNR off everywhere, mDNS on; hosts resolved through nss-resolve b
   );
 });
 
+test('ephemeral ports: the sysctl drop-in moves them to 49152–65535, above every stream port hearth accepts', async () => {
+  const { STREAM_PORT_LIMIT } = await import('../../../protocol/roles/player.ts');
+  const settings = readFileSync(join(rootfs, 'usr/lib/sysctl.d/60-hearth-ports.conf'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !/^\s*[#;]/.test(l))
+    .map((l) => l.split('=').map((x) => x.trim()));
+  assert.equal(settings, [['net.ipv4.ip_local_port_range', '49152 65535']]);
+  assert.is(Number(settings[0]![1]!.split(/\s+/)[0]), STREAM_PORT_LIMIT);
+});
+
 test('hearth is on PATH in the image', () => {
   const sh = readFileSync(join(rootfs, 'usr/local/bin/hearth'), 'utf8');
   assert.match(sh, /exec \/usr\/bin\/node \/opt\/hearth\/dist\/hearth\.js "\$@"/);
