@@ -25,6 +25,7 @@ APT_PACKAGES=(
   mtools dosfstools e2fsprogs fdisk device-tree-compiler zstd
   chromium fonts-dejavu-core tmux
   chrony sntp
+  systemd procps # systemd-sysctl applies the image's sysctl drop-in in test/integration/audio/stream-port.test.ts
 )
 # The image build (device/image/build.ts, images/base/mkbase.sh) and its slow tests (test/image).
 # The native addons are cross-compiled for arm64 here (images/base/cross-addons.sh) against Node's
