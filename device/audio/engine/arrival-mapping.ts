@@ -128,7 +128,7 @@ export class ArrivalMapping {
   private s = 0;
   /** The served line's slope beside the rate, closing the gap to the floor (fraction of k0). */
   private slew = 0;
-  /** The line served (see slewTo), and the floor it follows (both wall = wa + (t − ta)·k). */
+  /** The line served (see serve), and the floor it follows (both wall = wa + (t − ta)·k). */
   private line: Line | null = null;
   private floorLine: Line | null = null;
   private readonly scratchX: Float64Array;
@@ -174,11 +174,8 @@ export class ArrivalMapping {
       const closing = Number.isFinite(this.curMinD);
       if (closing) this.pushBucket();
       this.curBucket = bucket;
-      this.curMinD = Infinity;
-      if (d < this.curMinD) {
-        this.curMinD = d;
-        this.curMinTs = t;
-      }
+      this.curMinD = d;
+      this.curMinTs = t;
       return closing ? this.serve() : 'open';
     }
     if (d < this.curMinD) {
