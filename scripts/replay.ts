@@ -15,6 +15,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { Playout } from '../device/audio/engine/playout.ts';
+import { arrivalStepMs } from '../device/audio/engine/timing.ts';
 import type { Clock } from '../device/core/clock.ts';
 import type { SimBlockRecord } from '../device/hal/audio-out.sim.ts';
 import { judgePlayed, playerBudgetMs, senderHealth, sentAudio } from '../test/helpers/sender-health.ts';
@@ -85,7 +86,7 @@ function replay(dir: string, latencyMs: number, queueMs: number): { line: string
     written += BLOCK;
     if (firstPlayed >= 0 && written - firstPlayed > RATE) ratios.push(playout.stats().driftPpm);
   }
-  const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, latencyMs, queueMs) });
+  const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, latencyMs, queueMs), stepMs: arrivalStepMs(latencyMs) });
   const j = judgePlayed(out.subarray(0, written * 2), records, health, { fromS: 2 });
   const limit = /PipeWire/i.test(dir) ? -80 : -60;
   const clean = j.windows.filter((w) => w.faults.length === 0);

@@ -34,6 +34,7 @@ import type { Dgram, UdpTap } from './udp-taps.ts';
 import type { AudioHost } from './audio-hosts.ts';
 import { starvedSpans, type Starvation } from './starvation.ts';
 import type { SimBlockRecord } from '../../device/hal/audio-out.sim.ts';
+import { arrivalStepMs } from '../../device/audio/engine/timing.ts';
 
 const WRAP = 2 ** 32;
 
@@ -135,7 +136,7 @@ function fitC(x: Float64Array): number {
  * The sender's faults over its tone (see the rules above). `budgetMs`: how late after its floor a
  * packet may arrive and still be played (the player's latency − its DAC queue − block − packet).
  */
-export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: number }): SenderHealth {
+export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: number; stepMs?: number }): SenderHealth {
   const { left: x, rate, ts0 } = sent;
   const level = o.level ?? 100;
   let a = 0,
@@ -219,32 +220,46 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
   // Steps of the floor: the lowest d over the second after a bucket boundary against the second
   // before it, in 250 ms buckets; a move of > 1.5 ms (the player's level-shift threshold).
   // Minima over a second, not single buckets: ffmpeg's 1024-frame bursts cut into 320-frame
-  // packets move one bucket's minimum by ~2 ms, and jitter only ever adds delay.
+  // packets move one bucket's minimum by ~2 ms, and jitter only ever adds delay. The player slews
+  // a move smaller than its step size (arrival-mapping.ts): such a move is the sender's fault
+  // only when it, with the moves of the 10 s before it, reaches half the step size (beyond that
+  // the player may re-anchor); the others are judged like any audio, and named in the summary.
   const bucket = rate / 4;
   const mins: number[] = [];
   for (let i = 0; i < pk.length; i++) {
     const k = Math.floor(xs[i]! / bucket);
     mins[k] = Math.min(mins[k] ?? Infinity, ds[i]!);
   }
+  const moves: Array<{ at: number; to: number; size: number; what: string }> = [];
   for (let k = 4; k + 4 <= mins.length; k++) {
     const before = mins.slice(k - 4, k),
       after = mins.slice(k, k + 4);
     if ([...before, ...after].some((m) => m === undefined)) continue;
     const up = Math.min(...(after as number[])) - Math.min(...(before as number[]));
-    const down = -up;
-    if (up <= 1.5 && down <= 1.5) continue;
+    if (Math.abs(up) <= 1.5) continue;
     const at = ts0 + k * bucket;
-    const near = faults.find((f) => f.kind === 'step' && f.to > at - bucket);
-    if (near) {
-      near.to = at + 1.5 * rate; // the same step seen from the next bucket, or another soon after
+    const last = moves.at(-1);
+    if (last && at - last.at < 1.5 * rate) {
+      // The same move seen from the next bucket, or another soon after: one fault, to 1.5 s after.
+      last.to = at + 1.5 * rate;
+      last.size = Math.max(last.size, Math.abs(up));
       continue;
     }
-    faults.push({
-      kind: 'step',
-      from: at - bucket,
+    moves.push({
+      at,
       to: at + 1.5 * rate,
-      what: `arrival floor stepped ${up > 1.5 ? `+${up.toFixed(1)}` : `−${down.toFixed(1)}`} ms at ${sec(at)} s`,
+      size: Math.abs(up),
+      what: `arrival floor stepped ${up > 0 ? '+' : '−'}${Math.abs(up).toFixed(1)} ms at ${sec(at)} s`,
     });
+  }
+  const slewed: string[] = [];
+  for (const m of moves) {
+    const recent = moves.filter((q) => q.at <= m.at && q.at > m.at - 10 * rate).reduce((sum, q) => sum + q.size, 0);
+    if (o.stepMs !== undefined && recent < o.stepMs / 2) {
+      slewed.push(m.what);
+      continue;
+    }
+    faults.push({ kind: 'step', from: m.at - bucket, to: m.to, what: m.what });
   }
   faults.sort((p, q) => p.from - q.from);
   const silence = { ms: 0, atS: NaN };
@@ -271,6 +286,8 @@ export function senderHealth(sent: SentAudio, o: { budgetMs: number; level?: num
         const shown = fs.slice(0, 4).map((f) => f.what);
         return [`${fs.length} ${k}${fs.length > 1 ? 's' : ''}: ${shown.join('; ')}${fs.length > 4 ? '; …' : ''}`];
       });
+      if (slewed.length)
+        parts.push(`${slewed.length} slewed (not faults): ${slewed.slice(0, 4).join('; ')}${slewed.length > 4 ? '; …' : ''}`);
       const head = `sender (SSRC ${sent.ssrc}, ${sent.packets.length} packets, ${((b - a) / rate).toFixed(1)} s of tone, max lateness ${maxLateMs.toFixed(1)} ms, longest silence ${silence.ms.toFixed(0)} ms at ${silence.atS.toFixed(2)} s, residual ${residualLsb.toFixed(0)} LSB)`;
       return parts.length ? `${head}: ${parts.join(' | ')}` : `${head}: clean and on time`;
     },
@@ -544,7 +561,7 @@ export async function judgeTry(
 ): Promise<{ senderFault: string } | { health: SenderHealth; judged: Judgement; worst: JudgedWindow }> {
   const rate = o.rate ?? 48000;
   const sent = sentAudio(o.tap.got, { port: o.port, rate, channels: o.channels ?? 2, ssrc: o.ssrc });
-  const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs) });
+  const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs), stepMs: arrivalStepMs(o.latencyMs) });
   const { records } = await o.host.records(o.sinceWallMs);
   if (o.starvation) machineFaults(health, records, starvedSpans(o.starvation, Math.max(10, o.dacBufferMs - 20)), o.dacBufferMs);
   const pcm = readS16(o.outFile);

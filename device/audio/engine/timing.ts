@@ -32,6 +32,15 @@ const MAX_DRIFT = 2000e-6;
 
 export type TimingSource = 'rtcp' | 'arrival';
 
+/**
+ * The arrival mapping's step size for a playout latency (ms): a floor gap beyond a tenth of the
+ * latency (5–20 ms) is taken at once (a re-anchor), not slewed. The lead a late step eats must
+ * stay well inside what the latency leaves after the DAC's queue.
+ */
+export function arrivalStepMs(maxDelayMs: number): number {
+  return Number.isFinite(maxDelayMs) ? Math.min(20, Math.max(5, maxDelayMs / 10)) : 10;
+}
+
 export interface StreamTimingOptions {
   bucketMs?: number;
   arrivalWindowMs?: number;
@@ -65,10 +74,7 @@ export class StreamTiming {
     this.srTrustMs = o.srTrustMs ?? 250;
     this.srEarlyMs = o.srEarlyMs ?? 3;
     this.maxDelayMs = o.maxDelayMs ?? Infinity;
-    // A floor step beyond a tenth of the latency is taken at once (a re-anchor), not slewed: the
-    // lead a late step eats must stay well inside what the latency leaves after the DAC's queue.
-    const stepMs = Number.isFinite(this.maxDelayMs) ? Math.min(20, Math.max(5, this.maxDelayMs / 10)) : 10;
-    this.arrival = new ArrivalMapping(rate, MAX_DRIFT, { ...o, stepMs });
+    this.arrival = new ArrivalMapping(rate, MAX_DRIFT, { ...o, stepMs: arrivalStepMs(this.maxDelayMs) });
     this.sr = new SrMapping(rate, MAX_DRIFT, o.maxSenderReports ?? 16);
   }
 

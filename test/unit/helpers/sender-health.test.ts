@@ -110,6 +110,20 @@ test('a step of the arrival floor is a fault lasting the 1.5 s the player takes 
   assert.ok(f.from - TS0 <= 3 * RATE && f.to - TS0 >= 4.5 * RATE, `${(f.from - TS0) / RATE}…${(f.to - TS0) / RATE}`);
 });
 
+test('a step the player slews (under half its step size, with the steps of the 10 s before) is no fault, but named; one it may re-anchor on is', () => {
+  const capture = (step: number) => sentAudio(wire({ step: [3 * RATE, step] }), { port: PORT, rate: RATE, channels: 2 });
+  // 100 ms of latency: the player steps past 10 ms (timing.ts arrivalStepMs), so 2.5 ms is slewed.
+  const slewed = senderHealth(capture(2.5), { budgetMs: 28, stepMs: 10 });
+  assert.is(slewed.faults.length, 0, slewed.summary());
+  assert.match(slewed.summary(), /1 slewed \(not faults\): arrival floor stepped \+2\.5 ms/);
+  const big = senderHealth(capture(5), { budgetMs: 28, stepMs: 10 });
+  assert.equal(
+    big.faults.map((f) => f.kind),
+    ['step'],
+    big.summary(),
+  );
+});
+
 /**
  * What a perfect player outputs for `w`'s capture, in 240-frame blocks (some pre-roll silence
  * first), with `glitch` applied to the output: its records and mirrored pcm.
