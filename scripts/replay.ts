@@ -12,14 +12,13 @@
 //   and on time is the engine's ("spoilt").
 // - One line per try: windows judged, clean, spoilt, the worst, the served ratio's range after 1 s
 //   (ppm beside nominal), re-anchors, and the timing source. Exit code 1 if any try has a spoilt window.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { Playout } from '../device/audio/engine/playout.ts';
 import { arrivalStepMs } from '../device/audio/engine/timing.ts';
 import type { Clock } from '../device/core/clock.ts';
 import type { SimBlockRecord } from '../device/hal/audio-out.sim.ts';
-import { judgePlayed, playerBudgetMs, senderHealth, sentAudio } from '../test/helpers/sender-health.ts';
-import type { Dgram } from '../test/helpers/udp-taps.ts';
+import { judgePlayed, playerBudgetMs, readKeptTap, senderHealth, sentAudio } from '../test/helpers/sender-health.ts';
 
 const RATE = 48000;
 const BLOCK = 240;
@@ -49,13 +48,7 @@ function parseArgs(argv: string[]): { latencyMs: number; queueMs: number; dirs: 
 }
 
 function replay(dir: string, latencyMs: number, queueMs: number): { line: string; spoilt: number } {
-  const dgrams: Dgram[] = readFileSync(join(dir, 'tap.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const j = JSON.parse(l) as { port: number; from: string; wallMs: number; hex: string };
-      return { port: j.port, from: j.from, wallMs: j.wallMs, group: '', data: Buffer.from(j.hex, 'hex') };
-    });
+  const dgrams = readKeptTap(dir);
   // The stream's RTP port: the even port that is not SAP's.
   const port = [...new Set(dgrams.map((d) => d.port))].find((p) => p !== 9875 && p % 2 === 0);
   if (port === undefined) return { line: `${basename(dir)}: no RTP in the tap`, spoilt: 0 };

@@ -27,7 +27,7 @@
 //   does one whose blocks have no RTP time (the player went silent while the sender was fine).
 //   Too few windows of clean audio left and the try is repeated with a fresh sender (3 tries).
 //   Nothing is excused by the player's own report.
-import { writeFileSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdirSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readS16, toneOf, type ToneCheck } from './audio-check.ts';
 import type { Dgram, UdpTap } from './udp-taps.ts';
@@ -422,6 +422,17 @@ export function keepArtefacts(
   if (o.note) writeFileSync(join(dir, 'note.txt'), o.note);
   if (o.starvation) writeFileSync(join(dir, 'run-queue-waits.json'), JSON.stringify(o.starvation.waits));
   return dir;
+}
+
+/** The tapped datagrams of a try keepArtefacts kept (its tap.jsonl), as the tap gave them. */
+export function readKeptTap(dir: string): Dgram[] {
+  return readFileSync(join(dir, 'tap.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const j = JSON.parse(l) as { port: number; from: string; wallMs: number; hex: string };
+      return { port: j.port, from: j.from, wallMs: j.wallMs, group: '', data: Buffer.from(j.hex, 'hex') };
+    });
 }
 
 /** The faults (sender's or machine's) within the last `seconds` of what the tap saw the sender send. */

@@ -218,19 +218,26 @@ export class ArrivalMapping {
    */
   private levelMoved(): void {
     if (this.bCount < 2 * LEVEL_BUCKETS) return;
-    const ks = this.s * this.k0;
-    const tc = this.lastT;
-    let older = Infinity,
-      newer = Infinity;
-    for (let k = this.bCount - 2 * LEVEL_BUCKETS; k < this.bCount; k++) {
-      const j = (this.bHead + k) % this.maxBuckets;
-      const v = this.bd[j]! - ks * (this.bts[j]! - tc);
-      if (k < this.bCount - LEVEL_BUCKETS) older = Math.min(older, v);
-      else newer = Math.min(newer, v);
-    }
+    const older = this.lowest(this.bCount - 2 * LEVEL_BUCKETS, this.bCount - LEVEL_BUCKETS);
+    const newer = this.lowest(this.bCount - LEVEL_BUCKETS, this.bCount);
     if (Math.abs(newer - older) <= LEVEL_STEP_MS) return;
     this.bHead = (this.bHead + this.bCount - LEVEL_BUCKETS) % this.maxBuckets;
     this.bCount = LEVEL_BUCKETS;
+  }
+
+  /**
+   * The lowest of the bucket minima from..to (window order), each carried to the newest frame at
+   * the served rate (d − s·(t − tc)); with `open`, the open bucket's minimum too.
+   */
+  private lowest(from: number, to: number, open = false): number {
+    const ks = this.s * this.k0;
+    const tc = this.lastT;
+    let low = open ? this.curMinD - ks * (this.curMinTs - tc) : Infinity;
+    for (let k = Math.max(0, from); k < to; k++) {
+      const j = (this.bHead + k) % this.maxBuckets;
+      low = Math.min(low, this.bd[j]! - ks * (this.bts[j]! - tc));
+    }
+    return low;
   }
 
   /** A bucket closed: refits the rate, finds the floor, and moves the served line toward it. */
@@ -239,24 +246,15 @@ export class ArrivalMapping {
     this.fitRate();
     const tc = this.lastT;
     const ks = this.s * this.k0;
-    // The floor at tc: the lowest minimum of the last FLOOR_BUCKETS buckets and the open one, each
-    // carried to tc at the served rate.
-    let floor = this.curMinD - ks * (this.curMinTs - tc);
-    for (let k = Math.max(0, this.bCount - FLOOR_BUCKETS); k < this.bCount; k++) {
-      const j = (this.bHead + k) % this.maxBuckets;
-      floor = Math.min(floor, this.bd[j]! - ks * (this.bts[j]! - tc));
-    }
+    // The floor at tc: the lowest minimum of the last FLOOR_BUCKETS buckets and the open one.
+    let floor = this.lowest(this.bCount - FLOOR_BUCKETS, this.bCount, true);
     const rateK = this.k0 + ks;
     const line = this.line;
     const cur = line ? line.wa + (tc - line.ta) * line.k - tc * this.k0 : NaN;
     // A step: the floor of the last second above the line by more than stepMs (packets that much
     // later: the lead is going), or the floor below it by as much. The buckets before are dropped,
     // so the floor and the rate's fit start again on the new level.
-    let recent = this.curMinD - ks * (this.curMinTs - tc);
-    for (let k = Math.max(0, this.bCount - STEP_BUCKETS); k < this.bCount; k++) {
-      const j = (this.bHead + k) % this.maxBuckets;
-      recent = Math.min(recent, this.bd[j]! - ks * (this.bts[j]! - tc));
-    }
+    const recent = this.lowest(this.bCount - STEP_BUCKETS, this.bCount, true);
     const step = recent - cur > this.stepMs ? recent : floor - cur < -this.stepMs ? floor : NaN;
     if (!Number.isNaN(step)) {
       const keep = Math.min(this.bCount, STEP_BUCKETS);
