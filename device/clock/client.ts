@@ -2,8 +2,16 @@
 // fed. Owns the query schedule, the matching of replies to requests, and the verdicts on replies.
 //
 // Rules:
-// - Schedule: a burst of `burst` queries `burstGapMs` apart at start (locked after `lockSamples`
-//   replies: a device whose OS clock is seconds off is in house time within ~0.2 s), then one
+// - Schedule: a burst of `burst` (150) queries `burstGapMs` (10 ms) apart at start: 1.5 s (locked
+//   after `lockSamples` replies, ~40 ms: a device whose OS clock is seconds off is in house time at
+//   once). Why so many: a joining player plays ~0.3 s after its house clock starts (the rooms
+//   bench: the clock starts 1.45 s after spawn, the first audio at 1.77 s), so the estimate must be
+//   sure within tenths of a second, in a process busy starting up (replies read up to ms late) on a
+//   link with ±0.3 ms of jitter. The line's value at its newest exchange is off by ~2σ/√n, its rate
+//   by σ/(√n · span): with 10 exchanges a second a rooms-bench player's house clock was −220 µs off
+//   for its first 1.4 s, the rate 100–340 ppm off (recorded exchanges, replayed). With 100 a second
+//   the same recorded legs, resampled, put 90 % of starts within 100 µs for good 0.5 s after the
+//   start (2.8 s before); see docs/clock.md. Then one
 //   every `lockingGapMs` (100 ms) for at least `fastMs` (3 s) and on until the estimate's
 //   uncertainty first falls to `settledUs` (100 µs), up to `fastMaxMs` (30 s); then one every `pollMs`
 //   (default 1024 ms: under 60 a minute even on a crystal 1000 ppm fast). Why the fast pace
@@ -24,6 +32,8 @@
 // - The server name is resolved once at start (and again after `staleAfterMs` without a reply,
 //   in case its address changed); the UDP stack only sees addresses.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { UdpSocket, UdpStack } from '../hal/udp.ts';
 import { ClockEstimator, type AddResult, type EstimatorOptions } from './estimator.ts';
@@ -56,6 +66,11 @@ export interface ClockClientOptions {
 }
 
 export type ClockFaults = Record<ReplyFault | 'timeouts' | 'invalid' | 'outliers' | 'send-errors', number>;
+
+// HEARTH_CLOCK_RECORD=DIR (a diagnostic, for replaying a real device's exchanges offline, e.g. a
+// player's start-up in the rooms bench): every usable reply appended to DIR/clock-<port>-<pid>.jsonl
+// as {t1,t2,t3,t4} (ms; t1, t4 on this process's monotonic clock, t2, t3 the reference's time).
+const RECORD_DIR = process.env.HEARTH_CLOCK_RECORD;
 
 export class ClockClient {
   readonly estimator: ClockEstimator;
@@ -91,7 +106,7 @@ export class ClockClient {
 
   constructor(private readonly o: ClockClientOptions) {
     this.estimator = new ClockEstimator(o.estimator);
-    this.burstLeft = o.burst ?? 6;
+    this.burstLeft = o.burst ?? 150;
   }
 
   get reference(): string {
@@ -158,9 +173,18 @@ export class ClockClient {
   }
 
   private nextGap(): number {
-    if (this.burstLeft > 0) return this.o.burstGapMs ?? 25;
+    if (this.burstLeft > 0) return this.o.burstGapMs ?? 10;
     if (this.settling) return this.o.lockingGapMs ?? 100;
     return (this.o.pollMs ?? 1024) * this.backoff;
+  }
+
+  /**
+   * True in the start-up window: the burst, and `fastMs` after the start (or a jump). House time
+   * follows the estimate fast then (house-clock.ts), while a joining player has not played yet or has
+   * just begun.
+   */
+  get starting(): boolean {
+    return this.burstLeft > 0 || this.o.clock.now() < this.fastUntil;
   }
 
   private tick(): void {
@@ -210,6 +234,13 @@ export class ClockClient {
       this.faults[r.fault]++;
       if (r.fault === 'kiss' && /RATE/.test(r.detail)) this.backoff = Math.min(16, this.backoff * 2);
       return;
+    }
+    if (RECORD_DIR) {
+      try {
+        appendFileSync(join(RECORD_DIR, `clock-${this.o.port}-${process.pid}.jsonl`), JSON.stringify({ t1: q.t1, t2: r.t2, t3: r.t3, t4 }) + '\n');
+      } catch {
+        /* a diagnostic: never in the way */
+      }
     }
     const before = this.estimator.counts.outliers;
     const result = this.estimator.add({ t1: q.t1, t2: r.t2, t3: r.t3, t4 });

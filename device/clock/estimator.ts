@@ -62,6 +62,9 @@
 //   newest exchange (crystal wander while nothing is heard). It does not contain the constant
 //   part of path asymmetry, which no two-way method can see; on one LAN every device shares it.
 
+/** A leg's value this far beyond its least one (ms) is not its floor (see `extreme`). */
+const FLOOR_SPREAD_MS = 0.5;
+
 export interface Exchange {
   t1: number;
   t2: number;
@@ -267,6 +270,11 @@ export class ClockEstimator {
    * it is a timestamp read wrong (the clock bench's relay fires a Node timer up to ~1 ms early, ~1 %
    * of datagrams: 0.4–0.85 ms against a 1.35–1.6 ms floor), and the mean of 3 extremes followed two
    * of them 0.3–0.5 ms off for minutes (replayed real exchanges).
+   * Values more than FLOOR_SPREAD_MS beyond the least one are not the floor either: when the
+   * window's floor has just dropped (a delay burst ended, a start-up's late reads stopped) the
+   * first exchanges at the new floor are few, and the mean of 3 took the old floor's values with
+   * them (the start-up burst's 40 exchanges in a 20 ms delay burst, then one clean one: the line
+   * moved 3.2 ms and back within 20 ms, stepped twice).
    */
   private extreme(v: number[], k: number): number {
     let lo = 0;
@@ -275,9 +283,10 @@ export class ClockEstimator {
       const reach = 4 * (v[2 * q]! - v[q]!) + 0.05;
       while (lo < q && v[q]! - v[lo]! > reach) lo++;
     }
-    let a = 0;
-    for (let i = lo; i < lo + k; i++) a += v[i]!;
-    return a / k;
+    let a = 0,
+      m = 0;
+    for (let i = lo; i < lo + k && v[i]! - v[lo]! <= FLOOR_SPREAD_MS; i++, m++) a += v[i]!;
+    return a / m;
   }
 
   /**
