@@ -3,8 +3,10 @@
 //
 // Rules:
 // - Schedule: a burst of `burst` (150) queries `burstGapMs` (10 ms) apart at start: 1.5 s (locked
-//   after `lockSamples` replies, ~40 ms: a device whose OS clock is seconds off is in house time at
-//   once). Why so many: a joining player plays ~0.3 s after its house clock starts (the rooms
+//   after `lockSamples` (8) replies, ~80 ms: a device whose OS clock is seconds off is in house
+//   time at once; 8 and not 4, so that one event-loop stall of a busy start cannot delay every
+//   reply of the lock, and the estimator takes the lock's height from the legs' floors, which it
+//   does from 8 exchanges on). Why so many: a joining player plays ~0.3 s after its house clock starts (the rooms
 //   bench: the clock starts 1.45 s after spawn, the first audio at 1.77 s), so the estimate must be
 //   sure within tenths of a second, in a process busy starting up (replies read up to ms late) on a
 //   link with ±0.3 ms of jitter. The line's value at its newest exchange is off by ~2σ/√n, its rate
@@ -113,7 +115,7 @@ export class ClockClient {
     return `${this.o.server}:${this.o.port}`;
   }
   get locked(): boolean {
-    return this.estimator.size() >= (this.o.lockSamples ?? 4);
+    return this.estimator.size() >= (this.o.lockSamples ?? 8);
   }
   /** True when the reference has not answered for staleAfterMs (after having answered once). */
   get stale(): boolean {

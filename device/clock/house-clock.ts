@@ -14,7 +14,7 @@
 //   than stepMs (a reference jump, a restart after a long outage) is stepped too and counted:
 //   slewing seconds at 500 ppm would take hours of wrong time. While the client is still settling
 //   (its fast pace, the first seconds after a lock), a difference over settleStepMs (1 ms: what
-//   500 ppm removes in 2 s) is stepped as well: a first lock taken from four exchanges in a Wi-Fi
+//   500 ppm removes in 2 s) is stepped as well: a first lock taken from a few exchanges in a Wi-Fi
 //   delay burst was 18 ms off, and slewing it took 36 s of rooms out of sync (measured, clock bench).
 //   Under it, in the client's start-up window (its burst and 3 s: `starting`), a correction is
 //   slewed fast: over settleSlewMs (100 ms), at most

@@ -157,7 +157,7 @@ async function recordedStart(seed: number, ppm: number, clock?: Partial<HouseClo
 }
 
 // Now (12 starts, crystals +180/−170 ppm as the bench's B and A): within 100 µs for good from
-// 40–2070 ms, median 185 ms; worst after 0.5 s 22–104 µs (the steady legs' own noise: the bench's
+// 80–2070 ms, median 85 ms; worst after 0.5 s 22–104 µs (the steady legs' own noise: the bench's
 // wired p99 is 66–74 µs on this relay). The schedule and slews before (OLD, the same code
 // otherwise): median 1285 ms, two starts never within 3 s, worst after 0.5 s 42–283 µs. The
 // reported ± covered the true error at every 10 ms of every start, in both.
@@ -365,7 +365,7 @@ test('a Wi-Fi-like link (3 ms jitter, 1 % loss, 20 ms bursts): the lower envelop
   await h.hc.stop();
 });
 
-// A first lock is taken from four exchanges 10 ms apart; if they all meet a delay burst on one leg
+// A first lock is taken from eight exchanges 10 ms apart; if they all meet a delay burst on one leg
 // (Wi-Fi queueing toward the device), it is half the burst off. Slewing that at 500 ppm took
 // 20 s here (36 s for an 18 ms lock in the clock bench); while the client settles it is stepped.
 test('a first lock taken in a one-way delay burst is corrected within 3 s, not slewed for tens of seconds', async () => {
