@@ -182,6 +182,25 @@ export class ClockEstimator {
     this.fit = undefined;
   }
 
+  /**
+   * Keeps, of the exchanges before local ms `beforeMs`, the first of each `bucketMs`, and refits:
+   * the client's start-up burst (see client.ts), once it has served the start, left as the window
+   * would hold it at the ordinary fast pace.
+   */
+  thin(bucketMs: number, beforeMs: number): void {
+    let bucket = NaN;
+    const kept = this.samples.filter((s) => {
+      if (s.m >= beforeMs) return true;
+      const b = Math.floor(s.m / bucketMs);
+      if (b === bucket) return false;
+      bucket = b;
+      return true;
+    });
+    if (kept.length === this.samples.length) return;
+    this.samples = kept;
+    this.refit();
+  }
+
   /** Exchanges in the current line. */
   size(): number {
     return this.samples.length;
