@@ -543,6 +543,65 @@ export function machineFaults(
   }
 }
 
+export interface WaitPlayingOptions {
+  host: AudioHost;
+  /** The state waited for (playing, on the stream wanted). */
+  pred: (s: Record<string, any>) => boolean;
+  timeoutMs?: number;
+  tap: UdpTap;
+  /** The RTP port tapped (and the SSRC, default the first tapped). */
+  port: number;
+  ssrc?: number;
+  rate?: number;
+  channels?: number;
+  latencyMs: number;
+  dacBufferMs: number;
+  starvation?: Starvation;
+  what: string;
+}
+
+/**
+ * Waits for the player to play. A player that does not within `timeoutMs` is judged like its audio
+ * (see the rules): the sender's (or the machine's) fault when the wire shows under a second of the
+ * sender's audio, or any of its faults, or the scheduler kept the player from running about a DAC
+ * queue in that time; the player's fault (thrown, with the wire's account) when the sender sent
+ * clean and on time. A timeout thrown as such cut short a run's tries: in one CI run PipeWire's
+ * first try broke its tone 70 times and stepped its floor by up to 98 ms, and the next try's wait
+ * for "playing" threw, with three tries left.
+ */
+export async function waitPlaying(o: WaitPlayingOptions): Promise<{ state: Record<string, any> } | { senderFault: string }> {
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  const since = Date.now();
+  try {
+    return { state: await o.host.waitState(o.pred, timeoutMs) };
+  } catch (e) {
+    const rate = o.rate ?? 48000;
+    const waited = `${(timeoutMs / 1000).toFixed(0)} s`;
+    let sent: SentAudio;
+    try {
+      sent = sentAudio(o.tap.got, { port: o.port, rate, channels: o.channels ?? 2, ssrc: o.ssrc });
+    } catch {
+      return { senderFault: `${o.what}: nothing of the sender on the wire in the ${waited} the player waited for it to play` };
+    }
+    const frames = sent.packets.reduce((a, p) => a + p.frames, 0);
+    if (frames < rate)
+      return {
+        senderFault: `${o.what}: ${(frames / rate).toFixed(2)} s of the sender's audio on the wire in the ${waited} the player waited`,
+      };
+    const health = senderHealth(sent, {
+      budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs),
+      stepMs: arrivalStepMs(o.latencyMs),
+    });
+    const starved = o.starvation ? starvedSpans(o.starvation, Math.max(10, o.dacBufferMs - 20)).filter((w) => w.to >= since) : [];
+    const machine = starved.map((w) => `the machine kept the player ${w.waitedMs.toFixed(0)} ms from running`);
+    if (health.faults.length || machine.length)
+      return { senderFault: `${o.what}: not playing ${waited} on; ${[health.summary(), ...machine].join('; ')}` };
+    (e as Error).message =
+      `${o.what}: not playing ${waited} after the sender started, over audio it sent clean and on time (${health.summary()}); last state ${JSON.stringify(o.host.lastState() ?? null)}\n${(e as Error).message}`;
+    throw e;
+  }
+}
+
 export interface TryOptions {
   host: AudioHost;
   tap: UdpTap;

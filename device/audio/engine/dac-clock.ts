@@ -108,6 +108,7 @@ export class DacClock {
   private resets = 0;
   private shrinks = 0;
   private steps = 0;
+  private lastStep = 0;
   /** Observations held out as a possible position step (relative x, y; their offset from the line). */
   private held: Array<{ x: number; y: number; off: number; wall: number }> = [];
   /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
@@ -239,6 +240,7 @@ export class DacClock {
     this.ya += step;
     this.lastY += step;
     this.steps++;
+    this.lastStep = step;
     this.held = [];
     for (const o of h) this.add(o.x, o.y, o.wall);
     return true;
@@ -247,6 +249,11 @@ export class DacClock {
   /** How many position steps (short gaps) were taken in. */
   stepCount(): number {
     return this.steps;
+  }
+
+  /** The last position step taken in (ms; positive: later frames play later), 0 before one. */
+  lastStepMs(): number {
+    return this.lastStep;
   }
 
   private closeBin(wall: number): void {

@@ -41,6 +41,13 @@
 //   calm steady gains, otherwise took seconds to follow. Seen as a change, between two ticks, of
 //   the wall() the line gives one now() instant LINE_PROBE_MS ahead (where a slewed correction has
 //   run its course); a line that only advances at its rate never changes it.
+// - A gap in the DAC's run (it ran dry a few ms and carried on) that its DacClock takes in as a
+//   position step of DAC_STEP_REANCHOR_MS or more, or as a jump (a reset mid-epoch), is told to
+//   the renderer as a discontinuity: the blocks after it play that much later than they were
+//   rendered for, and the playout jumps back onto its ideal position at the next block (a fade
+//   within the block, right after the gap the listener already heard) instead of slewing it.
+//   Slewed, a 2 ms gap bent the pitch up to +2833 ppm for a second (interop two-senders: 1002.4 Hz
+//   played of a clean 1 kHz tone, 3 runs in 33), and left the room that far off the others as long.
 // - While the sink is lost it keeps pacing (audio-out.ts rule 2), so rendering continues against
 //   the nominal clock and the stream stays aligned for when the DAC returns.
 import { wallAt, type Clock, type TimerHandle } from '../../core/clock.ts';
@@ -70,6 +77,12 @@ export const PROBE_LEAD_MS = 20;
  * queue's length. (A cap in blocks per tick instead starved the DAC whenever ticks came late.)
  */
 const RAMP_PER_MS = 2;
+
+/**
+ * A DAC position step at least this large (ms) re-anchors the playout (the rules); a smaller one is
+ * slewed (at the drift loop's steady gain, 0.5 ms bends the pitch 500 ppm at most).
+ */
+export const DAC_STEP_REANCHOR_MS = 0.5;
 
 /** How far ahead the line is probed for a correction: past a slewed correction of up to 1 ms (500 ppm, 2 s). */
 const LINE_PROBE_MS = 2000;
@@ -109,6 +122,8 @@ export class OutputLoop {
   /** A later epoch whose queue has not been full yet (RAMP_PER_MS), and now() at its first reading. */
   private ramping = false;
   private placedAt = NaN;
+  /** This epoch's DacClock's steps and resets already told to the renderer. */
+  private seen = { steps: 0, resets: 0 };
   blocks = 0;
 
   constructor(private readonly o: OutputLoopOptions) {
@@ -169,6 +184,15 @@ export class OutputLoop {
     this.probe = { at: now + LINE_PROBE_MS, wall: wallAt(clock, now + LINE_PROBE_MS) };
   }
 
+  /** A gap in this epoch's DAC run, taken in by its DacClock since the last tick (the rules). */
+  private watchGaps(): void {
+    const steps = this.dac.stepCount(),
+      resets = this.dac.resetCount();
+    const gap = (steps !== this.seen.steps && Math.abs(this.dac.lastStepMs()) >= DAC_STEP_REANCHOR_MS) || resets !== this.seen.resets;
+    this.seen = { steps, resets };
+    if (gap && this.placed) this.renderer?.discontinuity?.(false);
+  }
+
   tick(): void {
     const { sink } = this.o;
     const st = sink.status();
@@ -180,6 +204,7 @@ export class OutputLoop {
       this.epochs++;
       this.dac = this.o.newDacClock();
       if (this.epochs > 1) this.dac.seedRate(this.lastRateHz); // the same crystal
+      this.seen = { steps: 0, resets: this.dac.resetCount() };
       this.firstWriteAt = NaN;
       this.placed = false;
       this.ramping = this.epochs > 1;
@@ -190,6 +215,7 @@ export class OutputLoop {
     // A dry reading's count had stopped at what the device had been given (the rules).
     const given = pos.dry ? pos.framesConsumed : sink.framesWritten();
     this.dac.observe(pos.framesConsumed, now - (wallNow - pos.wallMs), given);
+    this.watchGaps();
     this.watchLine(now);
     const zero = this.dac.wallOfFrame(0); // on now()
     if (!this.placed && Number.isFinite(zero)) {

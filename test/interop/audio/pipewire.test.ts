@@ -13,7 +13,7 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPipeWire, type PipeWire } from '../../helpers/pipewire.ts';
 import { startUdpTap, type UdpTap, type Dgram } from '../../helpers/udp-taps.ts';
-import { faultsNearEnd, judgeTry, withCleanSender } from '../../helpers/sender-health.ts';
+import { faultsNearEnd, judgeTry, waitPlaying, withCleanSender } from '../../helpers/sender-health.ts';
 import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 import { parseSap, SAP_GROUP, SAP_PORT } from '../../../device/audio/packets/sap.ts';
 import { parseSdp, type SdpStream } from '../../../device/audio/packets/sdp.ts';
@@ -110,16 +110,18 @@ async function pipewireToPlayerOnce(
     '0.5',
   ]);
   await pw.play(wav);
-  try {
-    await p.waitState((s) => s.playing, 10_000);
-  } catch (e) {
-    // Not playing 10 s on: the player's fault only if PipeWire sent (a second of its packets on
-    // the wire). Seen once on a quiet machine, in a run whose first two tries had PipeWire break
-    // its tone 36-46 times and send up to 234 ms late.
-    const sent = tap.got.filter((d) => d.port === st.port).length;
-    if (sent < 150) return { senderFault: `PipeWire sent ${sent} packets in the 10 s the player waited for them` };
-    throw e;
-  }
+  // Not playing 10 s on is the player's fault only over audio PipeWire sent clean and on time.
+  const started = await waitPlaying({
+    host: p,
+    pred: (s) => s.playing,
+    tap,
+    port: st.port,
+    latencyMs: 100,
+    dacBufferMs: 60,
+    starvation,
+    what: 'PipeWire',
+  });
+  if ('senderFault' in started) return started;
   await sleep(5000); // no RTCP: the arrival-time mapping settles first
 
   const s = p.lastState()!;

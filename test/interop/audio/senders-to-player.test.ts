@@ -17,7 +17,7 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPulse, type Pulse } from '../../helpers/pulse.ts';
 import { wavBytes } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
-import { judgeTry, withCleanSender, type PlayedVerdictOptions } from '../../helpers/sender-health.ts';
+import { judgeTry, waitPlaying, withCleanSender, type PlayedVerdictOptions } from '../../helpers/sender-health.ts';
 import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -126,7 +126,17 @@ async function pulseOnce(): Promise<{ result: null } | { senderFault: string }> 
   const wav = join(alsa!.dir, 'tone.wav');
   writeFileSync(wav, wavBytes(sine(20, 1000, 0.5), 48000, 2));
   procs.push(pa.client('paplay', ['-d', 'rtpsink', wav]));
-  await p.waitState((s) => s.playing && s.stream.origin === 'sap', 10_000);
+  const started = await waitPlaying({
+    host: p,
+    pred: (s) => s.playing && s.stream.origin === 'sap',
+    tap: tap!,
+    port: 46050,
+    latencyMs: 100,
+    dacBufferMs: 60,
+    starvation,
+    what: 'PulseAudio',
+  });
+  if ('senderFault' in started) return started;
   await sleep(4000);
   const s = p.lastState()!;
   assert.equal(s.format, { encoding: 'L16', rate: 48000, channels: 2, payloadType: 127 });
@@ -186,7 +196,17 @@ async function ffmpegOnce(): Promise<{ result: null } | { senderFault: string }>
       'rtp://239.255.6.4:46056?ttl=1&pkt_size=1292&localaddr=127.0.0.1',
     ]),
   );
-  await p.waitState((s) => s.playing, 10_000);
+  const started = await waitPlaying({
+    host: p,
+    pred: (s) => s.playing,
+    tap: tap!,
+    port: 46056,
+    latencyMs: 150,
+    dacBufferMs: 60,
+    starvation,
+    what: 'ffmpeg',
+  });
+  if ('senderFault' in started) return started;
   await sleep(7000); // past ffmpeg's second RTCP SR (5 s after its first packet)
   assert.is(p.lastState()!.format.payloadType, 96);
   // ffmpeg sends RTCP SRs every 5 s (the first before any packet); their RTP↔NTP pairing is 21 ms
@@ -228,7 +248,17 @@ async function gstreamerOnce(): Promise<{ result: null } | { senderFault: string
       'auto-multicast=true',
     ]),
   );
-  await p.waitState((s) => s.playing, 10_000);
+  const started = await waitPlaying({
+    host: p,
+    pred: (s) => s.playing,
+    tap: tap!,
+    port: 46054,
+    latencyMs: 100,
+    dacBufferMs: 60,
+    starvation,
+    what: 'GStreamer',
+  });
+  if ('senderFault' in started) return started;
   await sleep(6000); // senders without RTCP: the arrival-time mapping settles first
   assert.is(p.lastState()!.format.payloadType, 96);
   return checkTone(p, 46054, { what: 'GStreamer', fromS: 2 });

@@ -12,7 +12,7 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { readS16 } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
-import { judgeTry, playerBudgetMs, senderHealth, sentAudio, withCleanSender } from '../../helpers/sender-health.ts';
+import { judgeTry, playerBudgetMs, senderHealth, sentAudio, waitPlaying, withCleanSender } from '../../helpers/sender-health.ts';
 import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,8 +94,18 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
   });
   starvation = watchStarvation(p.proc.pid!);
   for (const s of SENDERS) procs.push(gst(ns, s.ssrc, s.hz));
-  const first = await p.waitState((s) => s.playing && s.ssrc !== null, 10_000);
-  const locked = first.ssrc as number;
+  const started = await waitPlaying({
+    host: p,
+    pred: (s) => s.playing && s.ssrc !== null,
+    tap,
+    port: PORT,
+    latencyMs: 100,
+    dacBufferMs: 40,
+    starvation,
+    what: 'two GStreamer senders',
+  });
+  if ('senderFault' in started) return started;
+  const locked = started.state.ssrc as number;
   const t0 = Date.now();
   const seen = new Set<number>();
   while (Date.now() - t0 < 9000) {

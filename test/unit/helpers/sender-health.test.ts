@@ -4,7 +4,9 @@
 // fails) where the sender was clean, excused only around the sender's own faults.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { sentAudio, senderHealth, judgePlayed, playedVerdict, machineFaults } from '../../helpers/sender-health.ts';
+import { sentAudio, senderHealth, judgePlayed, playedVerdict, machineFaults, waitPlaying } from '../../helpers/sender-health.ts';
+import type { AudioHost } from '../../helpers/audio-hosts.ts';
+import type { UdpTap } from '../../helpers/udp-taps.ts';
 import type { Dgram } from '../../helpers/udp-taps.ts';
 import type { SimBlockRecord } from '../../../device/hal/audio-out.sim.ts';
 
@@ -202,6 +204,30 @@ test('too short a judged span is a failure, not a pass', () => {
   const h = health({ seconds: 2 });
   const j = judgePlayed(p.pcm, p.records, h, { fromS: 0.5, stepFrames: 12000 });
   assert.throws(() => playedVerdict(j, h, { what: 'x', hz: HZ, maxThdnDb: -80, minWindows: 34 }), /windows of output to judge \(want 34\)/);
+});
+
+/** A player that never plays (its wait times out at once), and a tap that saw `dgrams`. */
+function neverPlays(dgrams: Dgram[]): { host: AudioHost; tap: UdpTap } {
+  const host = {
+    waitState: () => Promise.reject(new Error('timed out waiting for a state of p1')),
+    lastState: () => ({ playing: false }),
+  } as unknown as AudioHost;
+  return { host, tap: { got: dgrams } as unknown as UdpTap };
+}
+
+test("a player not playing is its own fault over clean audio, and the sender's when the wire shows a fault or too little audio", async () => {
+  const o = { pred: () => true, port: PORT, latencyMs: 100, dacBufferMs: 60, what: 'sender' };
+  const clean = neverPlays(wire());
+  await waitPlaying({ ...o, ...clean }).then(
+    () => assert.unreachable('not playing over clean audio must throw'),
+    (e: Error) => assert.match(e.message, /not playing 10 s after the sender started, over audio it sent clean and on time/),
+  );
+  const broken = await waitPlaying({ ...o, ...neverPlays(wire({ zeros: [RATE, RATE + 2000] })) });
+  assert.ok('senderFault' in broken && /discontinuity/.test(broken.senderFault), JSON.stringify(broken));
+  const little = await waitPlaying({ ...o, ...neverPlays(wire({ seconds: 0.5 })) });
+  assert.ok('senderFault' in little && /0\.50 s of the sender's audio/.test(little.senderFault), JSON.stringify(little));
+  const none = await waitPlaying({ ...o, ...neverPlays([]) });
+  assert.ok('senderFault' in none && /nothing of the sender/.test(none.senderFault), JSON.stringify(none));
 });
 
 test.run();

@@ -283,4 +283,50 @@ test("the same stall seen through readings a tick old (the speaker sink's, from 
   );
 });
 
+/**
+ * A loop at 20 ms ticks over a 40 ms DAC queue stalls once for `stallMs` 10 s into a stream; returns
+ * the discontinuities the renderer was told of (false: fade, true: fresh), the DAC's underruns and
+ * the worst block instant error from 1 s after the stall (µs).
+ */
+async function midPlayStall(stallMs: number): Promise<{ told: boolean[]; underruns: number; worstUs: number; steps: number }> {
+  const clock = new VirtualClock(0);
+  const dac = createSimDac({ device: 'sim', clock, log: memoryLogger(), ppm: 60, bufferMs: 40 });
+  await dac.open({ rate: 48000, channels: 2 });
+  const r = recorder();
+  const told: boolean[] = [];
+  const loop = new OutputLoop({ clock, sink: dac, rate: 48000, channels: 2, blockFrames: 240, newDacClock: () => new DacClock(48000) });
+  loop.setRenderer({ ...r, discontinuity: (fresh: boolean) => told.push(fresh) });
+  runJittery(clock, loop, 10_000);
+  clock.advance(stallMs);
+  const after = clock.both().wall;
+  runJittery(clock, loop, 5000);
+  let worst = 0;
+  for (const rec of dac.records) {
+    if (rec.rtpTimeAtStart === null || rec.wallMs < after + 1000) continue;
+    worst = Math.max(worst, Math.abs(r.asked[rec.rtpTimeAtStart - 1]! - rec.wallMs) * 1000);
+  }
+  await dac.close();
+  return { told, underruns: dac.underruns(), worstUs: worst, steps: loop.dacClock().stepCount() };
+}
+
+for (const [stallMs, what] of [
+  [37, 'a 1.4 ms gap, taken in as a position step'],
+  [44, 'a longer one, taken in as a jump'],
+] as const)
+  test(`the DAC runs dry mid-play (the writer stalled ${stallMs} ms over a 40 ms queue: ${what}): the gap is told to the renderer once, as a jump to take at the next block, and later blocks are placed at their true instants`, async () => {
+    // Slewed instead by the playout's drift loop, a 2 ms gap bent the pitch up to +2833 ppm for a
+    // second (interop two-senders, 1002.4 Hz played of a clean 1 kHz tone).
+    const r = await midPlayStall(stallMs);
+    assert.is(r.underruns, 1, 'the DAC ran dry once');
+    assert.equal(r.told, [false], `discontinuities told: ${JSON.stringify(r.told)}`);
+    assert.ok(r.worstUs < 5, `worst block instant error from 1 s after: ${r.worstUs.toFixed(1)} µs`);
+  });
+
+test('a stall the DAC queue covers (20 ms of a 40 ms queue) is no gap: nothing is told to the renderer', async () => {
+  const r = await midPlayStall(20);
+  assert.is(r.underruns, 0, 'no underrun');
+  assert.equal(r.told, []);
+  assert.ok(r.worstUs < 5, `worst block instant error: ${r.worstUs.toFixed(1)} µs`);
+});
+
 test.run();
