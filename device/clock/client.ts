@@ -200,6 +200,8 @@ export class ClockClient {
 
   private tick(): void {
     if (this.stopped) return;
+    // The estimator takes its rate from the legs while the client settles (estimator.ts, the rules).
+    this.estimator.startUp = this.settling;
     if (this.burstLeft > 0 && --this.burstLeft === 0) this.burstEnd = this.o.clock.now() + (this.o.burstGapMs ?? 10);
     // The burst's exchanges, once answered, are thinned to one per lockingGapMs (see the rules).
     if (this.burstEnd !== undefined && this.o.clock.now() >= this.burstEnd + (this.o.timeoutMs ?? 1000)) {

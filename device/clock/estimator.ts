@@ -43,6 +43,17 @@
 //   1039.8 µs, the floor trim alone 636.4; bufferMs 40: 982.1, 286.8 → 4652.6, 4241.7, with DAC
 //   gaps at load 4–8). Single runs at load 3–14; docs/clock.md has them. Not shipped until the
 //   rooms bench says why.
+// - While the client settles (`startUp`, set by client.ts: its start-up burst, and its fast pace
+//   until the estimate is sure) the rate comes from the two LEGS instead (`legsRate`): one slope
+//   through t2 − t1 and t3 − t4, each value weighted by its own excess over its leg's floor. A
+//   process starting up reads replies late (its event loop busy: ms late in a rooms-bench player's
+//   first seconds), which lowers only t3 − t4; the weighted fit of θ took those early exchanges
+//   for a rate: a player's rate 250 ppm off 1.6 s after its start, its house time +170 µs off, for
+//   seconds. Replayed, six recorded rooms-bench clients (three runs) were within 100 µs for good
+//   0.10–1.55 s after their start (1.05–7.00 s with the θ fit), and no worse after. Not once
+//   settled: on the virtual-time links' uniform jitter (no one-sided lateness) it gave nothing and
+//   cost a little (wired p99 from 10 s 53.7 µs against < 50; the Wi-Fi first minute 300 against
+//   < 250).
 // - The line's HEIGHT comes from the two legs separately (when
 //   the window holds ≥ 8 exchanges): t2 − t1 (offset + request delay) and t3 − t4 (offset − reply
 //   delay), less the rate. Lateness is one-sided per leg (a server reading the request when its
@@ -121,6 +132,11 @@ export interface EstimatorCounts {
 }
 
 export class ClockEstimator {
+  /**
+   * Set by the client in its start-up window: the rate then comes from the legs separately
+   * (`legsRate`; see the rules).
+   */
+  startUp = false;
   private samples: Sample[] = [];
   private suspects: Sample[] = [];
   private base = 0;
@@ -357,6 +373,43 @@ export class ClockEstimator {
     return r - (r0 - R) < 0.02 * R || r0 + R - r < 0.02 * R ? undefined : r;
   }
 
+  /**
+   * The rate from the two legs separately (used while `startUp`): up = t2 − t1 (a late server read
+   * only raises it) and down = t3 − t4 (a late client read only lowers it), one slope and an
+   * intercept per leg, each value weighted by its own excess over its leg's floor (detrended at r0,
+   * the θ fit's rate): σ = σ₀ + excess, σ₀ half the leg's median excess (at least 2 µs). An
+   * exchange read late keeps its clean request leg in the fit, where the θ fit let it pull the rate.
+   */
+  private legsRate(r0: number, m0: number, lambda: number): number {
+    const S = this.samples;
+    let num = 0,
+      den = lambda;
+    // Each leg as `ref − local` values, negated for up so that lateness lowers both (the floor is the top).
+    for (const sign of [-1, 1]) {
+      const y = S.map((s) => sign * (s.theta + (sign * -s.delay) / 2));
+      const det = y.map((v, i) => v - sign * r0 * (S[i]!.m - m0));
+      const top = Math.max(...det);
+      const excess = det.map((v) => top - v);
+      const s0 = Math.max(0.002, [...excess].sort((p, q) => p - q)[excess.length >> 1]! / 2);
+      const w = excess.map((e) => 1 / (s0 + e) ** 2);
+      let W = 0,
+        mx = 0,
+        my = 0;
+      w.forEach((wi, i) => {
+        W += wi;
+        mx += wi * S[i]!.m;
+        my += wi * sign * y[i]!;
+      });
+      mx /= W;
+      my /= W;
+      w.forEach((wi, i) => {
+        num += wi * (S[i]!.m - mx) * (sign * y[i]! - my);
+        den += wi * (S[i]!.m - mx) ** 2;
+      });
+    }
+    return num / den;
+  }
+
   private refit(): void {
     const n = this.samples.length;
     if (n === 0) {
@@ -398,7 +451,7 @@ export class ClockEstimator {
     // Measured median excess over 256-exchange windows: veth 0.12–0.55 ms at load 5–8 (Node reading
     // t4 late), the clock bench's Wi-Fi relay 2.4–5.4 ms.
     const share = Math.min(1, Math.max(0, excessMedian - 1));
-    let r = rFit;
+    let r = this.startUp ? this.legsRate(rFit, mBar, lambda) : rFit;
     if (this.o.rateTau > 0 && n >= this.o.quantileMin && share > 0) {
       const se = Math.sqrt(scale / (Sxx + lambda));
       const q = this.quantileRate(rFit, Math.max(20e-6, 6 * se), this.o.rateTau);
