@@ -2,7 +2,8 @@
 // fed. Owns the query schedule, the matching of replies to requests, and the verdicts on replies.
 //
 // Rules:
-// - Schedule: a burst of `burst` (150) queries `burstGapMs` (10 ms) apart at start: 1.5 s (locked
+// - Schedule (for a reference on the LAN): a burst of `burst` (150) queries `burstGapMs` (10 ms)
+//   apart at start: 1.5 s (locked
 //   after `lockSamples` (8) replies, ~80 ms: a device whose OS clock is seconds off is in house
 //   time at once; 8 and not 4, so that one event-loop stall of a busy start cannot delay every
 //   reply of the lock, and the estimator takes the lock's height from the legs' floors, which it
@@ -27,7 +28,7 @@
 //   follows the uncertainty: on a noisy link (Wi-Fi-like, ms of jitter) 3 s of exchanges left the
 //   rate to ~30 noisy points, and the line swung ±1 ms for the first minute; on a clean link the
 //   estimate is sure within 3 s and nothing changes. After a reference jump the fast pace reruns. A kiss-o'-death RATE
-//   doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
+//   ends the burst and the fast pace for good (this reference) and doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
 //   slowly, in case the reference is reconfigured).
 // - A query carries a random cookie (never our clock) and is answered once: a reply is used only
 //   if it echoes an outstanding cookie, passes checkReply, and arrives within `timeoutMs`; anything
@@ -111,6 +112,8 @@ export class ClockClient {
   /** Local time after which the fast pace stops whatever the uncertainty. */
   private fastCap = -Infinity;
   private backoff = 1;
+  /** The reference asked to slow down (kiss-o'-death RATE): no burst, no fast pace. */
+  private slowed = false;
   private lost = false;
   private stopped = false;
   private resolving = false;
@@ -184,6 +187,7 @@ export class ClockClient {
   }
 
   private nextGap(): number {
+    if (this.slowed) return (this.o.pollMs ?? 1024) * this.backoff;
     if (this.burstLeft > 0) return this.o.burstGapMs ?? 10;
     if (this.settling) return this.o.lockingGapMs ?? 100;
     return (this.o.pollMs ?? 1024) * this.backoff;
@@ -250,7 +254,13 @@ export class ClockClient {
     this.o.clock.clearTimeout(q.timer);
     if (!r.ok) {
       this.faults[r.fault]++;
-      if (r.fault === 'kiss' && /RATE/.test(r.detail)) this.backoff = Math.min(16, this.backoff * 2);
+      if (r.fault === 'kiss' && /RATE/.test(r.detail)) {
+        // Asked to slow down: the burst and the fast pace end at once (a reference on the LAN never
+        // asks; a public server pointed at by `clock.server` may), and the poll gap doubles.
+        this.backoff = Math.min(16, this.backoff * 2);
+        this.burstLeft = 0;
+        this.slowed = true;
+      }
       return;
     }
     if (RECORD_DIR) {

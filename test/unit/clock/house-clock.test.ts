@@ -353,6 +353,32 @@ test('garbage and lying replies are counted and never followed', async () => {
   await h.hc.stop();
 });
 
+// A public server (`clock.server` pointed off the LAN) may answer a burst with kiss-o'-death RATE:
+// the burst and the fast pace end there, and the poll gap doubles (150 queries in 1.5 s, then 10 a
+// second, without this).
+test("a reference asking to slow down (kiss-o'-death RATE): the start-up burst and the fast pace end", async () => {
+  const base = new VirtualClock(0);
+  const net = new SimNetwork(base, { seed: 1 });
+  const ref = net.addHost({ address: REF });
+  const sock = await ref.udp.open({ port: 123 });
+  let asked = 0;
+  sock.onMessage((m) => {
+    asked++;
+    const kiss = buildNtp({ mode: 4, stratum: 0, refId: 'RATE', origin: parseNtp(m.data).transmit, receive: toNtp(1), transmit: toNtp(2) });
+    sock.send(kiss, m.port, m.address);
+  });
+  const dev = net.addHost({ address: '10.0.0.2' });
+  const hc = new HouseClock(dev.clock, { stack: dev.udp, server: REF, port: 123 });
+  await hc.start();
+  for (let t = 0; t < 5000; t += 10) {
+    base.advance(10);
+    await Promise.resolve();
+  }
+  assert.ok(hc.client.faults.kiss >= 1, JSON.stringify(hc.client.faults));
+  assert.ok(asked <= 4, `${asked} queries in 5 s after the first kiss-o'-death`);
+  await hc.stop();
+});
+
 test('a Wi-Fi-like link (3 ms jitter, 1 % loss, 20 ms bursts): the lower envelope holds house time to a fraction of the jitter', async () => {
   const h = await house({
     link: { delayMs: 0.15, jitterMs: 3, loss: 0.01, burst: { everyMs: 5000, durationMs: 300, extraMs: 20 } },
