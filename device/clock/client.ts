@@ -30,6 +30,12 @@
 //   estimate is sure within 3 s and nothing changes. After a reference jump the fast pace reruns. A kiss-o'-death RATE
 //   ends the burst and the fast pace for good (this reference) and doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
 //   slowly, in case the reference is reconfigured).
+// - The burst and the fast pace are for a reference on the LAN (what the house's hub is). A
+//   reference outside it (a public server set as `clock.server`: not a loopback, private or
+//   link-local address) gets what public servers ask of their clients, chrony's `iburst`: the
+//   lock's `lockSamples` queries REMOTE_BURST_GAP_MS apart, then the poll gap, never the fast pace.
+//   A hundred queries a second from every device of a house is abuse to a public server, and
+//   gets the house's address rate-limited.
 // - A query carries a random cookie (never our clock) and is answered once: a reply is used only
 //   if it echoes an outstanding cookie, passes checkReply, and arrives within `timeoutMs`; anything
 //   else is counted by reason in `faults` and dropped. Timed-out queries are counted as `timeouts`.
@@ -82,6 +88,20 @@ export type ClockFaults = Record<ReplyFault | 'timeouts' | 'invalid' | 'outliers
 // as {t1,t2,t3,t4} (ms; t1, t4 on this process's monotonic clock, t2, t3 the reference's time).
 const RECORD_DIR = process.env.HEARTH_CLOCK_RECORD;
 
+/** Gap between a remote reference's start-up queries (ms): see the rules. */
+export const REMOTE_BURST_GAP_MS = 2000;
+
+/** A loopback, private (RFC 1918, RFC 4193) or link-local address: a reference on the LAN (see the rules). */
+export function isLanAddress(address: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(address);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  }
+  const v6 = address.toLowerCase();
+  return v6 === '::1' || /^f[cd][0-9a-f]{2}:/.test(v6) || /^fe[89ab][0-9a-f]:/.test(v6);
+}
+
 export class ClockClient {
   readonly estimator: ClockEstimator;
   readonly faults: ClockFaults = {
@@ -114,6 +134,8 @@ export class ClockClient {
   private backoff = 1;
   /** The reference asked to slow down (kiss-o'-death RATE): no burst, no fast pace. */
   private slowed = false;
+  /** The reference is outside the LAN (see the rules): an iburst, then the poll gap. */
+  private remote = false;
   private lost = false;
   private stopped = false;
   private resolving = false;
@@ -146,6 +168,10 @@ export class ClockClient {
     });
     await this.resolveServer();
     if (this.stopped) return;
+    if (this.address !== undefined && !isLanAddress(this.address)) {
+      this.remote = true;
+      this.burstLeft = Math.min(this.burstLeft, this.o.lockSamples ?? 8);
+    }
     this.startFast(this.o.clock.now());
     this.tick();
   }
@@ -188,6 +214,7 @@ export class ClockClient {
 
   private nextGap(): number {
     if (this.slowed) return (this.o.pollMs ?? 1024) * this.backoff;
+    if (this.remote) return this.burstLeft > 0 ? REMOTE_BURST_GAP_MS : (this.o.pollMs ?? 1024) * this.backoff;
     if (this.burstLeft > 0) return this.o.burstGapMs ?? 10;
     if (this.settling) return this.o.lockingGapMs ?? 100;
     return (this.o.pollMs ?? 1024) * this.backoff;
@@ -265,7 +292,10 @@ export class ClockClient {
     }
     if (RECORD_DIR) {
       try {
-        appendFileSync(join(RECORD_DIR, `clock-${this.o.port}-${process.pid}.jsonl`), JSON.stringify({ t1: q.t1, t2: r.t2, t3: r.t3, t4 }) + '\n');
+        appendFileSync(
+          join(RECORD_DIR, `clock-${this.o.port}-${process.pid}.jsonl`),
+          JSON.stringify({ t1: q.t1, t2: r.t2, t3: r.t3, t4 }) + '\n',
+        );
       } catch {
         /* a diagnostic: never in the way */
       }

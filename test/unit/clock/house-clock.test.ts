@@ -379,6 +379,32 @@ test("a reference asking to slow down (kiss-o'-death RATE): the start-up burst a
   await hc.stop();
 });
 
+// The LAN burst is for a reference on the LAN: a public server set as `clock.server` gets chrony's
+// iburst (the lock's 8 queries 2 s apart, then the poll gap), not 150 queries in 1.5 s.
+test('a reference off the LAN (a public address) gets an iburst, not the LAN burst; one on the LAN gets the burst', async () => {
+  for (const [address, most, least] of [
+    ['192.0.2.7', 9, 8],
+    ['10.0.0.9', Infinity, 150],
+  ] as const) {
+    const base = new VirtualClock(0);
+    const net = new SimNetwork(base, { seed: 1 });
+    const ref = net.addHost({ address, ppm: 0 });
+    const server = new ClockServer({ stack: ref.udp, clock: ref.clock, port: 123 });
+    await server.start();
+    const dev = net.addHost({ address: '10.0.0.2', offsetMs: 3000 });
+    const hc = new HouseClock(dev.clock, { stack: dev.udp, server: address, port: 123 });
+    await hc.start();
+    for (let t = 0; t < 16_000; t += 10) {
+      base.advance(10);
+      await Promise.resolve();
+    }
+    assert.ok(server.served >= least && server.served <= most, `${address}: ${server.served} queries answered in 16 s`);
+    assert.is(hc.sync().state, 'locked', `${address}: locked`);
+    await hc.stop();
+    await server.stop();
+  }
+});
+
 test('a Wi-Fi-like link (3 ms jitter, 1 % loss, 20 ms bursts): the lower envelope holds house time to a fraction of the jitter', async () => {
   const h = await house({
     link: { delayMs: 0.15, jitterMs: 3, loss: 0.01, burst: { everyMs: 5000, durationMs: 300, extraMs: 20 } },
