@@ -168,10 +168,6 @@ export class ClockClient {
     });
     await this.resolveServer();
     if (this.stopped) return;
-    if (this.address !== undefined && !isLanAddress(this.address)) {
-      this.remote = true;
-      this.burstLeft = Math.min(this.burstLeft, this.o.lockSamples ?? 8);
-    }
     this.startFast(this.o.clock.now());
     this.tick();
   }
@@ -189,6 +185,9 @@ export class ClockClient {
     this.resolving = true;
     try {
       this.address = this.o.resolve ? await this.o.resolve(this.o.server) : this.o.server;
+      // Whatever address the name gives now (see the rules): off the LAN, an iburst at most.
+      this.remote = !isLanAddress(this.address);
+      if (this.remote) this.burstLeft = Math.min(this.burstLeft, this.o.lockSamples ?? 8);
     } catch {
       this.faults['send-errors']++; // unresolvable: counted; the next tick tries again
     } finally {
