@@ -13,7 +13,9 @@
 //   {t:'done', bytes, monoMs, delay}  every REPORT_MS while audio flows: bytes accepted by ALSA
 //                      since the last report, and `delay`, the frames queued between ALSA and the
 //                      DAC (snd_pcm_delay, through the `delay()` our patch adds to speaker's addon)
-//                      read at `monoMs`. delay is null where it cannot be read (a speaker addon
+//                      read at `monoMs` (the midpoint of the clock reads around the reading; one
+//                      the process paused inside is taken again: stamped-reading.ts). delay is
+//                      null where it cannot be read (a speaker addon
 //                      without the patch, a backend other than ALSA); then monoMs is the time of
 //                      the last acceptance, as the parent's fallback needs. Where delay readings
 //                      exist but this one could not be taken (a write still in flight after
@@ -29,6 +31,7 @@
 // arrives meanwhile is joined into the next write, so a backed-up pipe costs one write, not many.
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import { ReadingStamper } from './stamped-reading.ts';
 
 type Msg = { t: 'open'; device: string; rate: number; channels: number } | { t: 'close' };
 
@@ -40,6 +43,7 @@ let accepted = 0;
 let acceptedMono = 0;
 /** CLOCK_MONOTONIC in ms: shared by every process of the machine (libuv hrtime). */
 const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const stamper = new ReadingStamper(monoMs);
 let reportTimer: NodeJS.Timeout | undefined;
 const early: Buffer[] = [];
 /**
@@ -86,10 +90,18 @@ function report(): void {
     return;
   }
   const settled = !inFlight;
-  settleTries = 0;
   const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
-  const d = settled && handle && binding?.delay ? binding.delay(handle) : -1;
-  if (d >= 0) send({ t: 'done', bytes: accepted, monoMs: monoMs(), delay: d });
+  // Stamped by the clock reads around it (stamped-reading.ts); one the process paused inside is
+  // taken again, like a write in flight, then given up as busy.
+  const r = settled && handle && binding?.delay ? stamper.read(() => binding!.delay!(handle)) : { value: -1, atMs: null };
+  if (r.value >= 0 && r.atMs === null && settleTries < SETTLE_TRIES) {
+    settleTries++;
+    reportTimer = setTimeout(report, 1);
+    return;
+  }
+  settleTries = 0;
+  const d = r.atMs === null && r.value >= 0 ? -1 : r.value;
+  if (d >= 0) send({ t: 'done', bytes: accepted, monoMs: r.atMs, delay: d });
   else if (handle && binding?.delay)
     send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null, busy: true, ...(d === -EPIPE ? { xrun: true } : {}) });
   else send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null });
