@@ -4,9 +4,11 @@
 //
 // PCM arrives raw on stdin (interleaved s16le frames; a pipe costs far less than serialised IPC
 // messages at 200 blocks/s). Control over IPC, parent → child:
-//   {t:'open', device, rate, channels}   open now (a zero-length write forces ALSA open); the addon
-//                                        is already loaded ('ready' follows its load), so a warm
-//                                        spare opens the device within milliseconds
+//   {t:'open', device, rate, channels, quick}   open now (a zero-length write forces ALSA open);
+//                                        the addon is already loaded ('ready' follows its load), so
+//                                        a warm spare opens the device within milliseconds. quick:
+//                                        a reopen after the sink process died mid-play: the first
+//                                        report comes QUICK_FIRST_REPORT_MS after the first write
 //   {t:'close'}                          after stdin ends: finish queued writes (≤ 500 ms), close, exit
 // child → parent:
 //   {t:'ready'} {t:'opened', delay} {t:'error', message}   delay: whether delay readings exist here
@@ -33,7 +35,7 @@ import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { ReadingStamper } from './stamped-reading.ts';
 
-type Msg = { t: 'open'; device: string; rate: number; channels: number } | { t: 'close' };
+type Msg = { t: 'open'; device: string; rate: number; channels: number; quick?: boolean } | { t: 'close' };
 
 const require = createRequire(import.meta.url);
 let speaker: (Writable & { close(flush: boolean): void }) | undefined;
@@ -111,6 +113,16 @@ function report(): void {
 
 /** Audio has been written: from now on the DAC is playing (mpg123 sets ALSA's start threshold to 1 frame). */
 let started = false;
+/**
+ * A reopen mid-play (the 'open' message's `quick`): the player renders silence until this opening's
+ * first reading places its blocks (engine/output-loop.ts), so that reading comes this long after the
+ * first write instead of REPORT_MS: it cut the silence of a sink restart by ~35 ms (docs/audio.md,
+ * "The sink restart"). Only then: at a player's start a fresh PulseAudio stream under-reports its
+ * delay for ~0.2 s, and a reading taken as its first write completed put a player's first fit off
+ * (interop ffmpeg → player, 1001.5 Hz); a DAC's snd_pcm_delay is exact from its first frame.
+ */
+const QUICK_FIRST_REPORT_MS = 5;
+let quick = false;
 
 function write(buf: Buffer): void {
   if (inFlight) {
@@ -120,7 +132,7 @@ function write(buf: Buffer): void {
   inFlight = true;
   if (!started && buf.length) {
     started = true;
-    reportTimer ??= setTimeout(report, nextReportMs());
+    reportTimer ??= setTimeout(report, quick ? QUICK_FIRST_REPORT_MS : nextReportMs());
   }
   speaker!.write(buf, (err) => {
     inFlight = false;
@@ -189,6 +201,7 @@ try {
 
 process.on('message', (m: Msg) => {
   if (m.t === 'open') {
+    quick = m.quick === true;
     try {
       if (!Speaker) throw new Error(loadError ?? 'speaker not loaded');
       speaker = new Speaker({

@@ -179,8 +179,10 @@ class SpeakerSink implements AudioSink {
     this.child = child;
   }
 
+  /** Opens the device in `child`; a reopen after a loss asks for its first reading at once (the child's QUICK_FIRST_REPORT_MS). */
   private sendOpen(child: ChildProcess): void {
-    child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
+    const quick = this.st === 'lost';
+    child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels, quick });
   }
 
   /** Forks the spare SPARE_DELAY_MS (or `ms`) from now, unless off, closed, or one exists. */
