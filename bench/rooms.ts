@@ -415,7 +415,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['true_sync_p99_us_asym (+2 ± 1 ms up only)', figures.true_sync_p99_us_asym, 'reported'],
       ['join_to_sync_s (B, +3 s, to ≤ 100 µs held 3 s)', figures.join_to_sync_s, atMost(figures.join_to_sync_s, 2)],
       ['step_error_max_us (10 s after +1 s step)', figures.step_error_max_us, atMost(figures.step_error_max_us, 100)],
-      ['step_silence_ms (B\'s DAC silent, true time)', figures.step_silence_ms, '0 (no silence)'],
+      ["step_silence_ms (B's DAC silent, true time)", figures.step_silence_ms, '0 (no silence)'],
       ['wallclock_sync_p99_us (house clock off)', figures.wallclock_sync_p99_us, 'reported'],
       ['true_clocks_off_p99_us (no shifts, house off: player path + observer)', figures.true_clocks_off_p99_us, 'reported'],
       ['true_clocks_on_p99_us (no shifts, house clock on)', figures.true_clocks_on_p99_us, 'reported'],

@@ -214,7 +214,12 @@ export interface SilentSpan {
  * been given after its last position mark reach (its marks are 50 ms apart; the kill itself, not
  * its last mark, is when it fell silent), and their zeros count too.
  */
-export function silentSpans(runs: readonly DacRun[], fromNs: number, toNs: number, o: { minMs?: number; killedAtNs?: number } = {}): SilentSpan[] {
+export function silentSpans(
+  runs: readonly DacRun[],
+  fromNs: number,
+  toNs: number,
+  o: { minMs?: number; killedAtNs?: number } = {},
+): SilentSpan[] {
   const spans: SilentSpan[] = [];
   const add = (a: number, b: number) => {
     const s = Math.max(a, fromNs),
@@ -238,7 +243,7 @@ export function silentSpans(runs: readonly DacRun[], fromNs: number, toNs: numbe
     }
     add(Number.isFinite(playedTo) ? playedTo : fromNs, r.t0Ns);
     const minFrames = Math.max(1, Math.round(((o.minMs ?? 1) * r.rate) / 1000));
-    for (let i = 0; i < frames.length; ) {
+    for (let i = 0; i < frames.length;) {
       if (frames[i] !== 0) {
         i++;
         continue;
