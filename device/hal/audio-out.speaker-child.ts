@@ -56,7 +56,7 @@ const early: Buffer[] = [];
  */
 const REPORT_MS = 40;
 const REPORT_DITHER_MS = 20;
-/** A reading waits (1 ms at a time, this many times) for a write in flight to be counted. */
+/** A reading waits (1 ms at a time, this many times) for a write in flight to be counted, or is taken again after a pause inside it. */
 const SETTLE_TRIES = 5;
 let settleTries = 0;
 function nextReportMs(): number {
@@ -117,7 +117,7 @@ let started = false;
  * A reopen mid-play (the 'open' message's `quick`): the player renders silence until this opening's
  * first reading places its blocks (engine/output-loop.ts), so that reading comes this long after the
  * first write instead of REPORT_MS: it cut the silence of a sink restart by ~35 ms (docs/audio.md,
- * "The sink restart"). Only then: at a player's start a fresh PulseAudio stream under-reports its
+ * "A late-stamped reading, and the silence left"). Only then: at a player's start a fresh PulseAudio stream under-reports its
  * delay for ~0.2 s, and a reading taken as its first write completed put a player's first fit off
  * (interop ffmpeg → player, 1001.5 Hz); a DAC's snd_pcm_delay is exact from its first frame.
  */
