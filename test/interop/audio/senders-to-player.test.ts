@@ -17,7 +17,7 @@ import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { startPulse, type Pulse } from '../../helpers/pulse.ts';
 import { wavBytes } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
-import { judgeTry, waitPlaying, withCleanSender, type PlayedVerdictOptions } from '../../helpers/sender-health.ts';
+import { faultsNearEnd, judgeTry, waitPlaying, withCleanSender, type PlayedVerdictOptions } from '../../helpers/sender-health.ts';
 import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,7 +89,6 @@ async function checkTone(
 ): Promise<{ result: null } | { senderFault: string }> {
   const s = p.lastState()!;
   const dacUnderruns = (await p.records()).underruns;
-  assert.is(s.playing, true, `${verdict.what}: playing`);
   assert.ok(s.packets.received > 100, `${verdict.what}: packets received`);
   const r = await judgeTry({
     host: p,
@@ -107,6 +106,13 @@ async function checkTone(
     },
   });
   if ('senderFault' in r) return r;
+  // The player's own state must say it plays. Its last state covers the last half second or so:
+  // a sender or machine fault there (the tap's last 3 s, to be safe) makes a "not playing" theirs.
+  if (!s.playing) {
+    const near = faultsNearEnd(r.health, 3);
+    if (near.length) return { senderFault: `not playing (${s.output?.status ?? '?'}) just after: ${near.map((f) => f.what).join('; ')}` };
+  }
+  assert.is(s.playing, true, `${verdict.what}: playing (state ${JSON.stringify(s.output ?? null)}; ${r.health.summary()})`);
   const t = r.worst.tone;
   assert.ok(t.dbfs > -12 && t.dbfs < -3, `${verdict.what}: level ${t.dbfs.toFixed(1)} dBFS`);
   return { result: null };
