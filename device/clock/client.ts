@@ -2,15 +2,33 @@
 // fed. Owns the query schedule, the matching of replies to requests, and the verdicts on replies.
 //
 // Rules:
-// - Schedule: a burst of `burst` queries `burstGapMs` apart at start (locked after `lockSamples`
-//   replies: a device whose OS clock is seconds off is in house time within ~0.2 s), then one
+// - Schedule (for a reference on the LAN): a burst of `burst` (150) queries `burstGapMs` (10 ms)
+//   apart at start: 1.5 s (locked
+//   after `lockSamples` (8) replies, ~80 ms: a device whose OS clock is seconds off is in house
+//   time at once; 8 and not 4, so that one event-loop stall of a busy start cannot delay every
+//   reply of the lock, and the estimator takes the lock's height from the legs' floors, which it
+//   does from 8 exchanges on). Why so many: a joining player plays ~0.3 s after its house clock starts (the rooms
+//   bench: the clock starts 1.45 s after spawn, the first audio at 1.77 s), so the estimate must be
+//   sure within tenths of a second, in a process busy starting up (replies read up to ms late) on a
+//   link with ±0.3 ms of jitter. The line's value at its newest exchange is off by ~2σ/√n, its rate
+//   by σ/(√n · span): with 10 exchanges a second a rooms-bench player's house clock was −220 µs off
+//   for its first 1.4 s, the rate 100–340 ppm off (recorded exchanges, replayed). With 100 a second
+//   the same recorded legs, resampled, put 90 % of starts within 100 µs for good 0.5 s after the
+//   start (2.8 s before); see docs/clock.md. A second after the burst its exchanges are thinned to
+//   one per `lockingGapMs` (the first of each), so that the window holds what the 100 ms pace would
+//   have given: left whole, 150 exchanges of 1.5 s outweighed every later one for 1–2 minutes, and
+//   house time sat +19 to +70 µs off over 25–60 s (the same recorded legs, median per start, 10th
+//   to 90th percentile; −17 to +37 before the burst, −17 to +39 thinned). Keeping the least delayed
+//   of each 100 ms instead was tried: those cleaner exchanges shrank the reported uncertainty, the
+//   fast pace ended seconds earlier with the rate 10–16 ppm off, and against a reference reading
+//   requests late house time sat 20–50 µs further off over the next minute (virtual time). Then one
 //   every `lockingGapMs` (100 ms) for at least `fastMs` (3 s) and on until the estimate's
 //   uncertainty first falls to `settledUs` (100 µs), up to `fastMaxMs` (30 s); then one every `pollMs`
 //   (default 1024 ms: under 60 a minute even on a crystal 1000 ppm fast). Why the fast pace
 //   follows the uncertainty: on a noisy link (Wi-Fi-like, ms of jitter) 3 s of exchanges left the
 //   rate to ~30 noisy points, and the line swung ±1 ms for the first minute; on a clean link the
 //   estimate is sure within 3 s and nothing changes. After a reference jump the fast pace reruns. A kiss-o'-death RATE
-//   doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
+//   ends the burst and the fast pace for good (this reference) and doubles the poll gap (up to 16×); DENY/RSTR stop nothing (counted; the device keeps asking
 //   slowly, in case the reference is reconfigured).
 // - A query carries a random cookie (never our clock) and is answered once: a reply is used only
 //   if it echoes an outstanding cookie, passes checkReply, and arrives within `timeoutMs`; anything
@@ -24,6 +42,8 @@
 // - The server name is resolved once at start (and again after `staleAfterMs` without a reply,
 //   in case its address changed); the UDP stack only sees addresses.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { UdpSocket, UdpStack } from '../hal/udp.ts';
 import { ClockEstimator, type AddResult, type EstimatorOptions } from './estimator.ts';
@@ -57,6 +77,11 @@ export interface ClockClientOptions {
 
 export type ClockFaults = Record<ReplyFault | 'timeouts' | 'invalid' | 'outliers' | 'send-errors', number>;
 
+// HEARTH_CLOCK_RECORD=DIR (a diagnostic, for replaying a real device's exchanges offline, e.g. a
+// player's start-up in the rooms bench): every usable reply appended to DIR/clock-<port>-<pid>.jsonl
+// as {t1,t2,t3,t4} (ms; t1, t4 on this process's monotonic clock, t2, t3 the reference's time).
+const RECORD_DIR = process.env.HEARTH_CLOCK_RECORD;
+
 export class ClockClient {
   readonly estimator: ClockEstimator;
   readonly faults: ClockFaults = {
@@ -80,25 +105,29 @@ export class ClockClient {
   private timer: TimerHandle | undefined;
   private readonly outstanding = new Map<bigint, { t1: number; timer: TimerHandle }>();
   private burstLeft: number;
+  /** Local time the start-up burst ended, until its exchanges are thinned. */
+  private burstEnd: number | undefined;
   /** Local time until which the fast pace runs (from start, and again after a jump). */
   private fastUntil = -Infinity;
   /** Local time after which the fast pace stops whatever the uncertainty. */
   private fastCap = -Infinity;
   private backoff = 1;
+  /** The reference asked to slow down (kiss-o'-death RATE): no burst, no fast pace. */
+  private slowed = false;
   private lost = false;
   private stopped = false;
   private resolving = false;
 
   constructor(private readonly o: ClockClientOptions) {
     this.estimator = new ClockEstimator(o.estimator);
-    this.burstLeft = o.burst ?? 6;
+    this.burstLeft = o.burst ?? 150;
   }
 
   get reference(): string {
     return `${this.o.server}:${this.o.port}`;
   }
   get locked(): boolean {
-    return this.estimator.size() >= (this.o.lockSamples ?? 4);
+    return this.estimator.size() >= (this.o.lockSamples ?? 8);
   }
   /** True when the reference has not answered for staleAfterMs (after having answered once). */
   get stale(): boolean {
@@ -158,14 +187,31 @@ export class ClockClient {
   }
 
   private nextGap(): number {
-    if (this.burstLeft > 0) return this.o.burstGapMs ?? 25;
+    if (this.slowed) return (this.o.pollMs ?? 1024) * this.backoff;
+    if (this.burstLeft > 0) return this.o.burstGapMs ?? 10;
     if (this.settling) return this.o.lockingGapMs ?? 100;
     return (this.o.pollMs ?? 1024) * this.backoff;
   }
 
+  /**
+   * True in the start-up window: the burst, and `fastMs` after the start (or a jump). House time
+   * follows the estimate fast then (house-clock.ts), while a joining player has not played yet or has
+   * just begun.
+   */
+  get starting(): boolean {
+    return this.burstLeft > 0 || this.o.clock.now() < this.fastUntil;
+  }
+
   private tick(): void {
     if (this.stopped) return;
-    if (this.burstLeft > 0) this.burstLeft--;
+    // The estimator takes its rate from the legs while the client settles (estimator.ts, the rules).
+    this.estimator.startUp = this.settling;
+    if (this.burstLeft > 0 && --this.burstLeft === 0) this.burstEnd = this.o.clock.now() + (this.o.burstGapMs ?? 10);
+    // The burst's exchanges, once answered, are thinned to one per lockingGapMs (see the rules).
+    if (this.burstEnd !== undefined && this.o.clock.now() >= this.burstEnd + (this.o.timeoutMs ?? 1000)) {
+      this.estimator.thin(this.o.lockingGapMs ?? 100, this.burstEnd);
+      this.burstEnd = undefined;
+    }
     this.query();
     this.timer = this.o.clock.setTimeout(() => this.tick(), this.nextGap());
     if (this.stale) {
@@ -208,8 +254,21 @@ export class ClockClient {
     this.o.clock.clearTimeout(q.timer);
     if (!r.ok) {
       this.faults[r.fault]++;
-      if (r.fault === 'kiss' && /RATE/.test(r.detail)) this.backoff = Math.min(16, this.backoff * 2);
+      if (r.fault === 'kiss' && /RATE/.test(r.detail)) {
+        // Asked to slow down: the burst and the fast pace end at once (a reference on the LAN never
+        // asks; a public server pointed at by `clock.server` may), and the poll gap doubles.
+        this.backoff = Math.min(16, this.backoff * 2);
+        this.burstLeft = 0;
+        this.slowed = true;
+      }
       return;
+    }
+    if (RECORD_DIR) {
+      try {
+        appendFileSync(join(RECORD_DIR, `clock-${this.o.port}-${process.pid}.jsonl`), JSON.stringify({ t1: q.t1, t2: r.t2, t3: r.t3, t4 }) + '\n');
+      } catch {
+        /* a diagnostic: never in the way */
+      }
     }
     const before = this.estimator.counts.outliers;
     const result = this.estimator.add({ t1: q.t1, t2: r.t2, t3: r.t3, t4 });

@@ -43,6 +43,17 @@
 //   1039.8 µs, the floor trim alone 636.4; bufferMs 40: 982.1, 286.8 → 4652.6, 4241.7, with DAC
 //   gaps at load 4–8). Single runs at load 3–14; docs/clock.md has them. Not shipped until the
 //   rooms bench says why.
+// - While the client settles (`startUp`, set by client.ts: its start-up burst, and its fast pace
+//   until the estimate is sure) the rate comes from the two LEGS instead (`legsRate`): one slope
+//   through t2 − t1 and t3 − t4, each value weighted by its own excess over its leg's floor. A
+//   process starting up reads replies late (its event loop busy: ms late in a rooms-bench player's
+//   first seconds), which lowers only t3 − t4; the weighted fit of θ took those early exchanges
+//   for a rate: a player's rate 250 ppm off 1.6 s after its start, its house time +170 µs off, for
+//   seconds. Replayed, six recorded rooms-bench clients (three runs) were within 100 µs for good
+//   0.10–1.55 s after their start (1.05–7.00 s with the θ fit), and no worse after. Not once
+//   settled: on the virtual-time links' uniform jitter (no one-sided lateness) it gave nothing and
+//   cost a little (wired p99 from 10 s 53.7 µs against < 50; the Wi-Fi first minute 300 against
+//   < 250).
 // - The line's HEIGHT comes from the two legs separately (when
 //   the window holds ≥ 8 exchanges): t2 − t1 (offset + request delay) and t3 − t4 (offset − reply
 //   delay), less the rate. Lateness is one-sided per leg (a server reading the request when its
@@ -61,6 +72,9 @@
 //   by the residuals when they exceed the weights' promise), plus `wanderPpm` × time since the
 //   newest exchange (crystal wander while nothing is heard). It does not contain the constant
 //   part of path asymmetry, which no two-way method can see; on one LAN every device shares it.
+
+/** A leg's value this far beyond its least one (ms) is not its floor (see `extreme`). */
+const FLOOR_SPREAD_MS = 0.5;
 
 export interface Exchange {
   t1: number;
@@ -118,6 +132,11 @@ export interface EstimatorCounts {
 }
 
 export class ClockEstimator {
+  /**
+   * Set by the client in its start-up window: the rate then comes from the legs separately
+   * (`legsRate`; see the rules).
+   */
+  startUp = false;
   private samples: Sample[] = [];
   private suspects: Sample[] = [];
   private base = 0;
@@ -177,6 +196,25 @@ export class ClockEstimator {
     this.samples = [];
     this.suspects = [];
     this.fit = undefined;
+  }
+
+  /**
+   * Keeps, of the exchanges before local ms `beforeMs`, the first of each `bucketMs`, and refits:
+   * the client's start-up burst (see client.ts), once it has served the start, left as the window
+   * would hold it at the ordinary fast pace.
+   */
+  thin(bucketMs: number, beforeMs: number): void {
+    let bucket = NaN;
+    const kept = this.samples.filter((s) => {
+      if (s.m >= beforeMs) return true;
+      const b = Math.floor(s.m / bucketMs);
+      if (b === bucket) return false;
+      bucket = b;
+      return true;
+    });
+    if (kept.length === this.samples.length) return;
+    this.samples = kept;
+    this.refit();
   }
 
   /** Exchanges in the current line. */
@@ -267,6 +305,11 @@ export class ClockEstimator {
    * it is a timestamp read wrong (the clock bench's relay fires a Node timer up to ~1 ms early, ~1 %
    * of datagrams: 0.4–0.85 ms against a 1.35–1.6 ms floor), and the mean of 3 extremes followed two
    * of them 0.3–0.5 ms off for minutes (replayed real exchanges).
+   * Values more than FLOOR_SPREAD_MS beyond the least one are not the floor either: when the
+   * window's floor has just dropped (a delay burst ended, a start-up's late reads stopped) the
+   * first exchanges at the new floor are few, and the mean of 3 took the old floor's values with
+   * them (the start-up burst's 40 exchanges in a 20 ms delay burst, then one clean one: the line
+   * moved 3.2 ms and back within 20 ms, stepped twice).
    */
   private extreme(v: number[], k: number): number {
     let lo = 0;
@@ -275,9 +318,10 @@ export class ClockEstimator {
       const reach = 4 * (v[2 * q]! - v[q]!) + 0.05;
       while (lo < q && v[q]! - v[lo]! > reach) lo++;
     }
-    let a = 0;
-    for (let i = lo; i < lo + k; i++) a += v[i]!;
-    return a / k;
+    let a = 0,
+      m = 0;
+    for (let i = lo; i < lo + k && v[i]! - v[lo]! <= FLOOR_SPREAD_MS; i++, m++) a += v[i]!;
+    return a / m;
   }
 
   /**
@@ -329,6 +373,43 @@ export class ClockEstimator {
     return r - (r0 - R) < 0.02 * R || r0 + R - r < 0.02 * R ? undefined : r;
   }
 
+  /**
+   * The rate from the two legs separately (used while `startUp`): up = t2 − t1 (a late server read
+   * only raises it) and down = t3 − t4 (a late client read only lowers it), one slope and an
+   * intercept per leg, each value weighted by its own excess over its leg's floor (detrended at r0,
+   * the θ fit's rate): σ = σ₀ + excess, σ₀ half the leg's median excess (at least 2 µs). An
+   * exchange read late keeps its clean request leg in the fit, where the θ fit let it pull the rate.
+   */
+  private legsRate(r0: number, m0: number, lambda: number): number {
+    const S = this.samples;
+    let num = 0,
+      den = lambda;
+    // Each leg as `ref − local` values, negated for up so that lateness lowers both (the floor is the top).
+    for (const sign of [-1, 1]) {
+      const y = S.map((s) => sign * (s.theta + (sign * -s.delay) / 2));
+      const det = y.map((v, i) => v - sign * r0 * (S[i]!.m - m0));
+      const top = Math.max(...det);
+      const excess = det.map((v) => top - v);
+      const s0 = Math.max(0.002, [...excess].sort((p, q) => p - q)[excess.length >> 1]! / 2);
+      const w = excess.map((e) => 1 / (s0 + e) ** 2);
+      let W = 0,
+        mx = 0,
+        my = 0;
+      w.forEach((wi, i) => {
+        W += wi;
+        mx += wi * S[i]!.m;
+        my += wi * sign * y[i]!;
+      });
+      mx /= W;
+      my /= W;
+      w.forEach((wi, i) => {
+        num += wi * (S[i]!.m - mx) * (sign * y[i]! - my);
+        den += wi * (S[i]!.m - mx) ** 2;
+      });
+    }
+    return num / den;
+  }
+
   private refit(): void {
     const n = this.samples.length;
     if (n === 0) {
@@ -370,7 +451,7 @@ export class ClockEstimator {
     // Measured median excess over 256-exchange windows: veth 0.12–0.55 ms at load 5–8 (Node reading
     // t4 late), the clock bench's Wi-Fi relay 2.4–5.4 ms.
     const share = Math.min(1, Math.max(0, excessMedian - 1));
-    let r = rFit;
+    let r = this.startUp ? this.legsRate(rFit, mBar, lambda) : rFit;
     if (this.o.rateTau > 0 && n >= this.o.quantileMin && share > 0) {
       const se = Math.sqrt(scale / (Sxx + lambda));
       const q = this.quantileRate(rFit, Math.max(20e-6, 6 * se), this.o.rateTau);

@@ -14,8 +14,15 @@
 //   than stepMs (a reference jump, a restart after a long outage) is stepped too and counted:
 //   slewing seconds at 500 ppm would take hours of wrong time. While the client is still settling
 //   (its fast pace, the first seconds after a lock), a difference over settleStepMs (1 ms: what
-//   500 ppm removes in 2 s) is stepped as well: a first lock taken from four exchanges in a Wi-Fi
+//   500 ppm removes in 2 s) is stepped as well: a first lock taken from a few exchanges in a Wi-Fi
 //   delay burst was 18 ms off, and slewing it took 36 s of rooms out of sync (measured, clock bench).
+//   Under it, in the client's start-up window (its burst and 3 s: `starting`), a correction is
+//   slewed fast: over settleSlewMs (100 ms), at most
+//   settleMaxSlewPpm (5000 ppm). The first estimates move by tens to hundreds of µs as the burst's
+//   exchanges come in; slewed at 1 s and 500 ppm, the served line lagged them by a second (a
+//   rooms-bench player 0.2 ms off for 1.5 s after its lock, recorded exchanges replayed), which is
+//   most of a join. A joining player follows the line's moves at its acquisition gains (up to
+//   6000 ppm, playout.ts); house time still never runs backwards.
 // - With the reference silent, the last line is extrapolated at its rate; sync() reports 'stale'
 //   and how long ago the reference was last reached, and the uncertainty grows with the wait.
 // - retarget() moves to another reference (a config change, applied live): the old client stops,
@@ -31,6 +38,10 @@ export interface HouseClockOptions extends Omit<ClockClientOptions, 'clock' | 'o
   stepMs?: number;
   /** Step threshold while the client is settling (ms, default 1). */
   settleStepMs?: number;
+  /** In the client's start-up window, a correction under settleStepMs is slewed over this long (ms, default 100)... */
+  settleSlewMs?: number;
+  /** ...at most this fast (ppm, default 5000). */
+  settleMaxSlewPpm?: number;
   /** What sync needs (reported in sync(); a player says when the uncertainty exceeds it). */
   maxUncertaintyUs?: number;
   /** The OS wall clock, for the reported offset (default: base.wall()). */
@@ -171,16 +182,19 @@ export class HouseClock extends OnBaseClock {
     const A = now + est.offsetMs;
     const c0 = A - before;
     this.served = { A, tA: now, r: est.rate };
-    if (Math.abs(c0) > (this.client.settling ? (this.o.settleStepMs ?? 1) : (this.o.stepMs ?? 128))) {
+    const settling = this.client.settling;
+    if (Math.abs(c0) > (settling ? (this.o.settleStepMs ?? 1) : (this.o.stepMs ?? 128))) {
       this.steps++;
       this.corr = { t0: now, c0: 0, rate: 0 };
       this.o.onEvent?.(
         'step',
-        `house clock stepped by ${c0.toFixed(3)} ms (${this.client.settling ? 'still settling after a lock' : 'a reference jump or a long outage'})`,
+        `house clock stepped by ${c0.toFixed(3)} ms (${settling ? 'still settling after a lock' : 'a reference jump or a long outage'})`,
       );
       return;
     }
-    const rate = Math.min((this.o.maxSlewPpm ?? 500) * 1e-6, Math.abs(c0) / (this.o.slewMs ?? 1000));
+    const rate = this.client.starting
+      ? Math.min((this.o.settleMaxSlewPpm ?? 5000) * 1e-6, Math.abs(c0) / (this.o.settleSlewMs ?? 100))
+      : Math.min((this.o.maxSlewPpm ?? 500) * 1e-6, Math.abs(c0) / (this.o.slewMs ?? 1000));
     this.corr = { t0: now, c0, rate };
   }
 

@@ -75,6 +75,8 @@ export interface LinkProfile {
   burst?: { everyMs: number; durationMs: number; extraMs: number };
   /** Nothing gets through. */
   down?: boolean;
+  /** Draws each datagram's delay (ms) in place of delayMs + jitter: e.g. legs recorded on a real link. */
+  sample?: () => number;
 }
 
 export interface SimHostOptions {
@@ -286,7 +288,7 @@ export class SimNetwork {
   private delay(p: LinkProfile): number | undefined {
     if (p.down) return undefined;
     if (p.loss && this.rng.next() < p.loss) return undefined;
-    let d = (p.delayMs ?? 0.1) + (p.jitterMs ? this.rng.next() * p.jitterMs : 0);
+    let d = p.sample ? p.sample() : (p.delayMs ?? 0.1) + (p.jitterMs ? this.rng.next() * p.jitterMs : 0);
     if (p.burst && p.burst.everyMs > 0) {
       const phase = this.base.now() % p.burst.everyMs;
       if (phase < p.burst.durationMs) d += p.burst.extraMs;

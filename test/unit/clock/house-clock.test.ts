@@ -2,28 +2,47 @@
 // reference host, HouseClocks on devices whose crystals and OS clocks are off. Errors are taken
 // against the reference's house time at the same TRUE instant (the simulation's base clock).
 import { test } from 'uvu';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../../device/core/clock.ts';
 import { SimNetwork, type LinkProfile } from '../../../device/hal/udp.sim.ts';
 import { ClockServer } from '../../../device/clock/server.ts';
-import { HouseClock } from '../../../device/clock/house-clock.ts';
+import { HouseClock, type HouseClockOptions } from '../../../device/clock/house-clock.ts';
+import { Prng } from '../../../device/core/prng.ts';
 import { buildNtp, parseNtp, toNtp } from '../../../device/clock/ntp-packet.ts';
 
 const REF = '10.0.0.1';
 async function house(
-  o: { link?: LinkProfile; ppm?: number; offsetMs?: number; seed?: number; fastMaxMs?: number; refLagMs?: number; envelope?: number } = {},
+  o: {
+    link?: LinkProfile;
+    ppm?: number;
+    offsetMs?: number;
+    seed?: number;
+    fastMaxMs?: number;
+    refLagMs?: number;
+    devLagMs?: number;
+    envelope?: number;
+    /** Per-direction links (request: device → reference; reply: reference → device). */
+    legs?: { request: LinkProfile; reply: LinkProfile };
+    /** HouseClock options (the schedule and slew of the code before a change, to show what it changed). */
+    clock?: Partial<HouseClockOptions>;
+  } = {},
 ) {
   const base = new VirtualClock(0);
   const net = new SimNetwork(base, { seed: o.seed ?? 1, defaultLink: o.link ?? { delayMs: 0.15, jitterMs: 0.2, loss: 0.01 } });
   const ref = net.addHost({ address: REF, ppm: 25, rxLagMs: o.refLagMs ?? 0.05 });
   let server = new ClockServer({ stack: ref.udp, clock: ref.clock, port: 123 });
   await server.start();
-  const dev = net.addHost({ address: '10.0.0.2', ppm: o.ppm ?? -200, offsetMs: o.offsetMs ?? 3000, rxLagMs: 0.05 });
+  const dev = net.addHost({ address: '10.0.0.2', ppm: o.ppm ?? -200, offsetMs: o.offsetMs ?? 3000, rxLagMs: o.devLagMs ?? 0.05 });
+  if (o.legs) {
+    net.setLink('10.0.0.2', REF, o.legs.request);
+    net.setLink(REF, '10.0.0.2', o.legs.reply);
+  }
   const events: Array<{ at: number; type: string }> = [];
   const hc = new HouseClock(dev.clock, {
+    ...o.clock,
     stack: dev.udp,
     server: REF,
     port: 123,
@@ -90,6 +109,70 @@ test('a device 3 s and −200 ppm off is in house time within 2 s, then stays th
   }
 });
 
+// A joining player's house clock starts ~0.3 s before its first audio (the rooms bench: 1.45 s
+// after spawn, first audio at 1.77 s), in a process still starting up. The legs of two rooms-bench
+// players' real exchanges (fixtures/rooms-start-legs.csv: the first 2 s after their clocks started,
+// replies read up to 28 ms late, and their steady legs after 5 s) are drawn here for every datagram.
+// With 6 queries 25 ms apart, then 10 a second, and corrections slewed over 1 s at ≤ 500 ppm, half
+// the starts were still over 100 µs off 1 s in (the bench's B: −220 µs for 1.4 s after its lock).
+const LEGS = (() => {
+  const legs = { start: { req: [] as number[], rep: [] as number[] }, steady: { req: [] as number[], rep: [] as number[] } };
+  for (const l of readFileSync(new URL('./fixtures/rooms-start-legs.csv', import.meta.url), 'utf8').split('\n')) {
+    const [phase, req, rep] = l.split(',');
+    if (phase === 'start' || phase === 'steady') {
+      legs[phase].req.push(Number(req));
+      legs[phase].rep.push(Number(rep));
+    }
+  }
+  return legs;
+})();
+async function recordedStart(seed: number, ppm: number, clock?: Partial<HouseClockOptions>) {
+  const rng = new Prng(seed);
+  let phase: 'start' | 'steady' = 'start';
+  const pick = (a: number[]) => a[Math.floor(rng.next() * a.length)]!;
+  const h = await house({
+    seed,
+    ppm,
+    devLagMs: 0, // the recorded reply legs hold the player's late reads
+    refLagMs: 0, // chrony's receive timestamps
+    legs: { request: { sample: () => pick(LEGS[phase].req) }, reply: { sample: () => pick(LEGS[phase].rep) } },
+    ...(clock ? { clock } : {}),
+  });
+  const errs: Array<{ t: number; err: number; unc: number }> = [];
+  await h.run(3000, (t) => {
+    if (t === 2000) phase = 'steady';
+    if (h.hc.synced) errs.push({ t, err: Math.abs(h.errUs()), unc: h.hc.sync().uncertaintyUs! });
+  });
+  await h.hc.stop();
+  let last = -1;
+  errs.forEach((e, i) => {
+    if (e.err > 100) last = i;
+  });
+  return {
+    /** True ms from the start until the error is ≤ 100 µs to the end of the 3 s. */
+    sureFrom: errs[last + 1]?.t ?? Infinity,
+    worstFrom500: Math.max(...errs.filter((e) => e.t >= 500).map((e) => e.err)),
+    uncovered: errs.filter((e) => e.err > e.unc).length / errs.length,
+  };
+}
+
+// Now (12 starts, crystals +180/−170 ppm as the bench's B and A): within 100 µs for good from
+// 80–300 ms, median 80 ms; worst after 0.5 s 48–85 µs. The schedule, slews and rate before (OLD:
+// 6 queries 25 ms apart, lock after 4, corrections slewed over 1 s at ≤ 500 ppm, the rate from θ):
+// median 1535 ms, two starts never within 3 s, worst after 0.5 s 42–283 µs. The reported ±
+// covered the true error at every 10 ms of every start, in both.
+test("a player's start-up on real legs: house time within 100 µs 0.5 s after the clock starts, inside its reported ±", async () => {
+  const runs = [];
+  for (let seed = 1; seed <= 12; seed++) runs.push(await recordedStart(seed, seed % 2 ? 180 : -170));
+  const sure = runs.map((r) => r.sureFrom).sort((a, b) => a - b);
+  const median = (sure[5]! + sure[6]!) / 2;
+  assert.ok(median <= 300, `within 100 µs for good from ${sure.join(', ')} ms: median ${median}`);
+  for (const [i, r] of runs.entries()) {
+    assert.ok(r.worstFrom500 <= 100, `start ${i + 1}: ${r.worstFrom500.toFixed(0)} µs off after 0.5 s`);
+    assert.is(r.uncovered, 0, `start ${i + 1}: the error beyond the reported ± ${(r.uncovered * 100).toFixed(1)} % of the time`);
+  }
+});
+
 test('an OS clock step moves neither house time nor its rate; the reported offset shows it', async () => {
   const h = await house();
   await h.run(10_000);
@@ -119,9 +202,12 @@ test('monoOffsetUs: house time minus the monotonic clock to the µs, as wall() s
     seen.push(s.monoOffsetUs!);
   });
   // The house clock's own correction shows below a millisecond: the device's crystal is 225 ppm
-  // slower than the reference's, 112.5 µs per 500 ms, which whole milliseconds would not show.
+  // slower than the reference's, 112.5 µs per 500 ms, which whole milliseconds would not show. Each
+  // 500 ms also carries the estimator's slewed corrections, a few µs: 105–119 µs on seeds 1–6 with
+  // the start-up schedule before the 1.5 s burst, 108–121 with it (seed 1 here: 110–119; the bound
+  // was ±5, which seed 1 of the old schedule met and seeds 2, 4 and 6 did not).
   const steps = seen.slice(1).map((v, i) => v - seen[i]!);
-  for (const d of steps) assert.ok(Math.abs(d - 112.5) < 5, `change per 500 ms ${d} µs`);
+  for (const d of steps) assert.ok(Math.abs(d - 112.5) < 10, `change per 500 ms ${d} µs`);
   await h.hc.stop();
 });
 
@@ -267,6 +353,32 @@ test('garbage and lying replies are counted and never followed', async () => {
   await h.hc.stop();
 });
 
+// A public server (`clock.server` pointed off the LAN) may answer a burst with kiss-o'-death RATE:
+// the burst and the fast pace end there, and the poll gap doubles (150 queries in 1.5 s, then 10 a
+// second, without this).
+test("a reference asking to slow down (kiss-o'-death RATE): the start-up burst and the fast pace end", async () => {
+  const base = new VirtualClock(0);
+  const net = new SimNetwork(base, { seed: 1 });
+  const ref = net.addHost({ address: REF });
+  const sock = await ref.udp.open({ port: 123 });
+  let asked = 0;
+  sock.onMessage((m) => {
+    asked++;
+    const kiss = buildNtp({ mode: 4, stratum: 0, refId: 'RATE', origin: parseNtp(m.data).transmit, receive: toNtp(1), transmit: toNtp(2) });
+    sock.send(kiss, m.port, m.address);
+  });
+  const dev = net.addHost({ address: '10.0.0.2' });
+  const hc = new HouseClock(dev.clock, { stack: dev.udp, server: REF, port: 123 });
+  await hc.start();
+  for (let t = 0; t < 5000; t += 10) {
+    base.advance(10);
+    await Promise.resolve();
+  }
+  assert.ok(hc.client.faults.kiss >= 1, JSON.stringify(hc.client.faults));
+  assert.ok(asked <= 4, `${asked} queries in 5 s after the first kiss-o'-death`);
+  await hc.stop();
+});
+
 test('a Wi-Fi-like link (3 ms jitter, 1 % loss, 20 ms bursts): the lower envelope holds house time to a fraction of the jitter', async () => {
   const h = await house({
     link: { delayMs: 0.15, jitterMs: 3, loss: 0.01, burst: { everyMs: 5000, durationMs: 300, extraMs: 20 } },
@@ -279,14 +391,14 @@ test('a Wi-Fi-like link (3 ms jitter, 1 % loss, 20 ms bursts): the lower envelop
   await h.hc.stop();
 });
 
-// A first lock is taken from four exchanges 25 ms apart; if they all meet a delay burst on one leg
+// A first lock is taken from eight exchanges 10 ms apart; if they all meet a delay burst on one leg
 // (Wi-Fi queueing toward the device), it is half the burst off. Slewing that at 500 ppm took
 // 20 s here (36 s for an 18 ms lock in the clock bench); while the client settles it is stepped.
 test('a first lock taken in a one-way delay burst is corrected within 3 s, not slewed for tens of seconds', async () => {
   const h = await house({ link: { delayMs: 0.15, jitterMs: 0.2 } });
   // Toward the device: +20 ms for the first 300 ms of every 60 s (the device starts in one).
   h.net.setLink(REF, '10.0.0.2', { delayMs: 0.15, jitterMs: 0.2, burst: { everyMs: 60_000, durationMs: 300, extraMs: 20 } });
-  await h.run(400);
+  await h.run(100);
   assert.is(h.hc.sync().state, 'locked');
   assert.ok(Math.abs(h.errUs()) > 5000, `the lock in the burst is off: ${h.errUs().toFixed(0)} µs`);
   await h.run(2600);
@@ -339,20 +451,27 @@ test('a Wi-Fi-like link: within 250 µs in the first minute (the fast pace lasts
   }
 });
 
+// In the start-up window (the 1.5 s burst and 3 s: the client's `starting`) corrections are slewed
+// fast (≤ 5000 ppm, over 100 ms), so that a joining player starts on a sure line; after it at
+// ≤ 500 ppm (twice that between two samples 10 ms apart, as a new correction replaces one half done).
 test('once locked, corrections are slewed: house time never jumps nor runs backwards', async () => {
   const h = await house({ link: { delayMs: 0.2, jitterMs: 2, loss: 0.05, burst: { everyMs: 7000, durationMs: 500, extraMs: 20 } } });
   await h.run(1000);
   let last = h.hc.wall(),
     lastDev = h.dev.clock.now(),
-    worst = 0;
-  await h.run(60_000, () => {
+    worst = 0,
+    worstStart = 0;
+  await h.run(60_000, (t) => {
     const w = h.hc.wall(),
       d = h.dev.clock.now();
-    worst = Math.max(worst, Math.abs((w - last) / (d - lastDev) - 1));
+    const off = Math.abs((w - last) / (d - lastDev) - 1);
+    if (t <= 3000) worstStart = Math.max(worstStart, off);
+    else worst = Math.max(worst, off);
     last = w;
     lastDev = d;
   });
-  assert.ok(worst < 1e-3, `house time ran at ${(worst * 1e6).toFixed(0)} ppm off the monotonic clock at worst`);
+  assert.ok(worstStart <= 5e-3, `house time ran at ${(worstStart * 1e6).toFixed(0)} ppm off the monotonic clock in the start-up window`);
+  assert.ok(worst < 1e-3, `house time ran at ${(worst * 1e6).toFixed(0)} ppm off the monotonic clock at worst after it`);
   assert.is(h.hc.steps, 0);
   await h.hc.stop();
 });

@@ -25,6 +25,22 @@ test('two rooms, sender +50 ppm, DACs +80/−120 ppm, RTCP: sync p99 ≤ 20 µs,
   assert.ok(Math.abs(b!.stats.driftPpm - (50 + 120)) < 1, `B corrects ${b!.stats.driftPpm} ppm`);
 });
 
+// A hearth source's SRs come every 250 ms (48 kHz stereo: source/stream.ts). A joining player plays
+// on arrivals until its first trusted SR, then on that one SR at the nominal rate until the next:
+// with an SR a second that was 1.06–1.96 s of its join here (sender −130 ppm, six seeds).
+test('SRs every 250 ms (a hearth source): a player joining is in sync within 0.5 s, steady p99 unchanged', async () => {
+  for (const seed of [11, 12, 13]) {
+    const r = await simulateLoop({
+      seconds: 40,
+      seed,
+      sender: { ppm: -130, rtcpIntervalMs: 250 },
+      players: [{ dacPpm: 80 }, { dacPpm: -120, joinAtS: 20 + (seed % 4) * 0.23 }],
+    });
+    assert.ok(r.figures.join_to_sync_s <= 0.5, `seed ${seed}: join ${r.figures.join_to_sync_s} s`);
+    assert.ok(r.figures.sync_error_p99_us <= 20, `seed ${seed}: p99 ${r.figures.sync_error_p99_us} µs`);
+  }
+});
+
 test('100 ms latency, 5 ms jitter, 1 % loss: no underrun, losses concealed, rooms still within 50 µs', async () => {
   const r = await simulateLoop({
     seconds: 60,

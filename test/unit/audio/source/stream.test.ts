@@ -3,7 +3,7 @@
 // joined) gets the sender's rate, not rounding noise.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OutStream } from '../../../../device/audio/source/stream.ts';
+import { OutStream, srIntervalFor } from '../../../../device/audio/source/stream.ts';
 import { parseRtcp } from '../../../../device/audio/packets/rtcp.ts';
 import { VirtualClock } from '../../../../device/core/clock.ts';
 import { createLogger } from '../../../../device/core/log.ts';
@@ -29,7 +29,7 @@ class PreemptedClock extends VirtualClock {
   }
 }
 
-function run(srIntervalMs: number) {
+function run(srIntervalMs?: number) {
   const clock = new PreemptedClock(12.345); // starts between two frames
   const sent: { data: Uint8Array; port: number }[] = [];
   const input = {
@@ -62,7 +62,7 @@ function run(srIntervalMs: number) {
       close: async () => {},
       errors: () => 0,
     },
-    srIntervalMs,
+    ...(srIntervalMs !== undefined ? { srIntervalMs } : {}),
   });
   s.start();
   clock.advance(20_000);
@@ -86,6 +86,19 @@ test('every SR carries a whole frame at its exact wall instant on the pacing lin
     const spreadUs = (Math.max(...offs) - Math.min(...offs)) * 1000;
     assert.ok(spreadUs < 2, `interval ${interval} ms: SRs ${spreadUs.toFixed(2)} µs off one line`);
   }
+});
+
+// RFC 3550's reduced minimum, at least 250 ms: a joining player waits for its first SR on arrivals
+// (see stream.ts). An SR every second took 1–2 s of a join in virtual time.
+test('SRs every 250 ms for 48 kHz stereo (RFC 3550 reduced minimum: 360 / kbit/s), slower for thinner streams', () => {
+  const srs = run();
+  // The last SR rides with the BYE of stop(), at once.
+  const gaps = srs.slice(1, -1).map((sr, i) => sr.wallMs - srs[i]!.wallMs);
+  assert.ok(srs.length >= 79, `${srs.length} SRs in 20 s`);
+  for (const g of gaps) assert.ok(Math.abs(g - 250) < 1, `${g} ms between SRs`);
+  assert.is(srIntervalFor({ encoding: 'L16', rate: 48000, channels: 2, payloadType: 96 }), 250);
+  assert.is(srIntervalFor({ encoding: 'L16', rate: 48000, channels: 1, payloadType: 96 }), 469);
+  assert.is(srIntervalFor({ encoding: 'L16', rate: 16000, channels: 1, payloadType: 96 }), 1407);
 });
 
 test.run();
