@@ -18,7 +18,7 @@
 //             clock_queries_per_min (A's queries counted at its relay, once settled)
 //   wifi      the same, Wi-Fi-like links (3 ms jitter, 1 % loss, 20 ms delay bursts): true_sync_p99_us_wifi
 //   step      player B's CLOCK_REALTIME stepped +1 s mid-play, its sink process restarted after the
-//             step: step_error_max_us (largest error in the 10 s after), step_silence_ms
+//             step: step_error_max_us (largest error in the 10 s after), step_silence_ms (B's DAC silent in true time)
 //   asym      `shifted` with 2 ± 1 ms more from each device toward the hub only: true_sync_p99_us_asym
 //   wallclock `shifted` with the house clock off (rooms on their own wall clocks, today's behaviour)
 //   floor-off every clock true, house clock off: the player path and the observer alone (true_clocks_off_p99_us)
@@ -163,9 +163,11 @@ async function hearthRun(
       await sleep(t.settleS * 1000);
       writeFileSync(stepFile!, `${fmtOffset(1)}\n`); // B's CLOCK_REALTIME steps +1 s (libfaketime re-reads within 1 s)
       extra.stepAt = Date.now();
+      extra.stepAtNs = trueNowNs();
       await sleep(1500);
       extra.killAt = Date.now();
-      house.restartSinkB();
+      const killedAtNs = house.restartSinkB();
+      if (killedAtNs !== undefined) extra.killedAtNs = killedAtNs;
       await sleep(10_500);
     } else {
       await sleep(t.settleS * 1000);
@@ -177,6 +179,17 @@ async function hearthRun(
     }
     const end = Date.now();
     const errs = await rec.stop();
+    if (o.step && c.observer.silences) {
+      // B's DAC silent in true time over the 10 s after the step: the kill to the new run's first
+      // audio (the dead process's kill, the spare's open, the probe), and any other gap or silence.
+      const from = extra.stepAtNs!;
+      const spans = c.observer.silences('roomB', from, from + 10e9, extra.killedAtNs);
+      const k = extra.killedAtNs ?? from;
+      extra.silentMs = spans.reduce((a, x) => a + (x.endNs - x.startNs) / 1e6, 0);
+      log(
+        `  B's DAC silent after the step (true time): ${extra.silentMs.toFixed(1)} ms in all${spans.length ? `: ${spans.map((x) => `${((x.endNs - x.startNs) / 1e6).toFixed(1)} ms from ${((x.startNs - k) / 1e6).toFixed(1)} ms after the kill`).join(', ')}` : ''}`,
+      );
+    }
     // The DACs' gaps and the players' underrun events, both in seconds before this instant.
     if (c.observer.describe) log(`  the DACs: ${c.observer.describe()}`);
     const described = Date.now();
@@ -325,14 +338,15 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
     const at = step.extra!.stepAt!;
     const w = steady(step.errs, at, at + 10_000);
     stepMax = w.max;
-    stepSilenceMs = (w.missingPct / 100) * 10_000;
+    // The DAC's silence in true time where the observer can tell it (true DAC), else the windows without a reading.
+    stepSilenceMs = step.extra!.silentMs ?? (w.missingPct / 100) * 10_000;
     log(
       `  after the step (10 s): max ${w.max.toFixed(1)} µs, ${w.missingPct.toFixed(1)} % of windows without a reading (silence or garbage); course per 1 s: ${course(step.errs, at, 1)}`,
     );
     const k = step.extra!.killAt!;
     log(
-      `  around the sink restart, per 42.7 ms window from 0.2 s before the kill (µs, — silence): ${step.errs
-        .filter((e) => e.wallMs >= k - 200 && e.wallMs < k + 2500)
+      `  from the step, per 42.7 ms window, the kill 1.5 s in (µs, — silence): ${step.errs
+        .filter((e) => e.wallMs >= at && e.wallMs < k + 2500)
         .map((e) => (Number.isFinite(e.errUs) ? e.errUs.toFixed(0) : '—'))
         .join(' ')}`,
     );
@@ -401,7 +415,7 @@ export async function run(opts: { json: boolean; quick: boolean }): Promise<Reco
       ['true_sync_p99_us_asym (+2 ± 1 ms up only)', figures.true_sync_p99_us_asym, 'reported'],
       ['join_to_sync_s (B, +3 s, to ≤ 100 µs held 3 s)', figures.join_to_sync_s, atMost(figures.join_to_sync_s, 2)],
       ['step_error_max_us (10 s after +1 s step)', figures.step_error_max_us, atMost(figures.step_error_max_us, 100)],
-      ['step_silence_ms (windows without a reading)', figures.step_silence_ms, '0 (no silence)'],
+      ["step_silence_ms (B's DAC silent, true time)", figures.step_silence_ms, '0 (no silence)'],
       ['wallclock_sync_p99_us (house clock off)', figures.wallclock_sync_p99_us, 'reported'],
       ['true_clocks_off_p99_us (no shifts, house off: player path + observer)', figures.true_clocks_off_p99_us, 'reported'],
       ['true_clocks_on_p99_us (no shifts, house clock on)', figures.true_clocks_on_p99_us, 'reported'],

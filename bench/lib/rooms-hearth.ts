@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import type { Netns } from '../../test/helpers/netns.ts';
 import { tree } from '../../test/helpers/proc-stats.ts';
+import { trueNowNs } from '../../test/helpers/true-dac/true-dac.ts';
 import { imageRuntimeFlags } from './runtime-flags.ts';
 import {
   fakeClockEnv,
@@ -125,7 +126,8 @@ export interface HearthDevices {
   /** Resolves once B's state says it plays (what it says, not what is heard: the observer judges that). */
   bPlaying(): Promise<void>;
   /** B's sink process (the speaker child) is killed; the sink starts a new one by itself. */
-  restartSinkB(): void;
+  /** Kills B's playing sink process (the sink restarts it); returns the true instant of the kill (ns), if there was one. */
+  restartSinkB(): number | undefined;
   /** Datagrams a device's link carried so far (link 0 is its clock exchanges: "0:up" are its queries). */
   linkCounts(id: string): Promise<LinkCounts>;
   stop(): Promise<{
@@ -308,8 +310,11 @@ export async function startHearthHouse(r: HearthRun): Promise<HearthDevices> {
       r.log(
         `player B's sink processes: playing ${sink !== undefined ? mem(sink) : 'none'}; idle (spare): ${idle.map(mem).join('; ') || 'none'}`,
       );
-      if (sink) process.kill(sink, 'SIGKILL');
+      if (sink === undefined) return undefined;
+      process.kill(sink, 'SIGKILL');
+      const killedAtNs = trueNowNs();
       r.log(`player B's sink process (pid ${sink}) killed; the sink restarts it`);
+      return killedAtNs;
     },
     async stop() {
       try {

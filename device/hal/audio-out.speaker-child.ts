@@ -4,16 +4,20 @@
 //
 // PCM arrives raw on stdin (interleaved s16le frames; a pipe costs far less than serialised IPC
 // messages at 200 blocks/s). Control over IPC, parent → child:
-//   {t:'open', device, rate, channels}   open now (a zero-length write forces ALSA open); the addon
-//                                        is already loaded ('ready' follows its load), so a warm
-//                                        spare opens the device within milliseconds
+//   {t:'open', device, rate, channels, quick}   open now (a zero-length write forces ALSA open);
+//                                        the addon is already loaded ('ready' follows its load), so
+//                                        a warm spare opens the device within milliseconds. quick:
+//                                        a reopen after the sink process died mid-play: the first
+//                                        report comes QUICK_FIRST_REPORT_MS after the first write
 //   {t:'close'}                          after stdin ends: finish queued writes (≤ 500 ms), close, exit
 // child → parent:
 //   {t:'ready'} {t:'opened', delay} {t:'error', message}   delay: whether delay readings exist here
 //   {t:'done', bytes, monoMs, delay}  every REPORT_MS while audio flows: bytes accepted by ALSA
 //                      since the last report, and `delay`, the frames queued between ALSA and the
 //                      DAC (snd_pcm_delay, through the `delay()` our patch adds to speaker's addon)
-//                      read at `monoMs`. delay is null where it cannot be read (a speaker addon
+//                      read at `monoMs` (the midpoint of the clock reads around the reading; one
+//                      the process paused inside is taken again: stamped-reading.ts). delay is
+//                      null where it cannot be read (a speaker addon
 //                      without the patch, a backend other than ALSA); then monoMs is the time of
 //                      the last acceptance, as the parent's fallback needs. Where delay readings
 //                      exist but this one could not be taken (a write still in flight after
@@ -29,8 +33,9 @@
 // arrives meanwhile is joined into the next write, so a backed-up pipe costs one write, not many.
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import { ReadingStamper } from './stamped-reading.ts';
 
-type Msg = { t: 'open'; device: string; rate: number; channels: number } | { t: 'close' };
+type Msg = { t: 'open'; device: string; rate: number; channels: number; quick?: boolean } | { t: 'close' };
 
 const require = createRequire(import.meta.url);
 let speaker: (Writable & { close(flush: boolean): void }) | undefined;
@@ -40,6 +45,7 @@ let accepted = 0;
 let acceptedMono = 0;
 /** CLOCK_MONOTONIC in ms: shared by every process of the machine (libuv hrtime). */
 const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const stamper = new ReadingStamper(monoMs);
 let reportTimer: NodeJS.Timeout | undefined;
 const early: Buffer[] = [];
 /**
@@ -50,7 +56,7 @@ const early: Buffer[] = [];
  */
 const REPORT_MS = 40;
 const REPORT_DITHER_MS = 20;
-/** A reading waits (1 ms at a time, this many times) for a write in flight to be counted. */
+/** A reading waits (1 ms at a time, this many times) for a write in flight to be counted, or is taken again after a pause inside it. */
 const SETTLE_TRIES = 5;
 let settleTries = 0;
 function nextReportMs(): number {
@@ -86,10 +92,18 @@ function report(): void {
     return;
   }
   const settled = !inFlight;
-  settleTries = 0;
   const handle = (speaker as unknown as { audio_handle?: unknown }).audio_handle;
-  const d = settled && handle && binding?.delay ? binding.delay(handle) : -1;
-  if (d >= 0) send({ t: 'done', bytes: accepted, monoMs: monoMs(), delay: d });
+  // Stamped by the clock reads around it (stamped-reading.ts); one the process paused inside is
+  // taken again, like a write in flight, then given up as busy.
+  const r = settled && handle && binding?.delay ? stamper.read(() => binding!.delay!(handle)) : { value: -1, atMs: null };
+  if (r.value >= 0 && r.atMs === null && settleTries < SETTLE_TRIES) {
+    settleTries++;
+    reportTimer = setTimeout(report, 1);
+    return;
+  }
+  settleTries = 0;
+  const d = r.atMs === null && r.value >= 0 ? -1 : r.value;
+  if (d >= 0) send({ t: 'done', bytes: accepted, monoMs: r.atMs, delay: d });
   else if (handle && binding?.delay)
     send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null, busy: true, ...(d === -EPIPE ? { xrun: true } : {}) });
   else send({ t: 'done', bytes: accepted, monoMs: acceptedMono, delay: null });
@@ -99,6 +113,16 @@ function report(): void {
 
 /** Audio has been written: from now on the DAC is playing (mpg123 sets ALSA's start threshold to 1 frame). */
 let started = false;
+/**
+ * A reopen mid-play (the 'open' message's `quick`): the player renders silence until this opening's
+ * first reading places its blocks (engine/output-loop.ts), so that reading comes this long after the
+ * first write instead of REPORT_MS: it cut the silence of a sink restart by ~35 ms (docs/audio.md,
+ * "A late-stamped reading, and the silence left"). Only then: at a player's start a fresh PulseAudio stream under-reports its
+ * delay for ~0.2 s, and a reading taken as its first write completed put a player's first fit off
+ * (interop ffmpeg → player, 1001.5 Hz); a DAC's snd_pcm_delay is exact from its first frame.
+ */
+const QUICK_FIRST_REPORT_MS = 5;
+let quick = false;
 
 function write(buf: Buffer): void {
   if (inFlight) {
@@ -108,7 +132,7 @@ function write(buf: Buffer): void {
   inFlight = true;
   if (!started && buf.length) {
     started = true;
-    reportTimer ??= setTimeout(report, nextReportMs());
+    reportTimer ??= setTimeout(report, quick ? QUICK_FIRST_REPORT_MS : nextReportMs());
   }
   speaker!.write(buf, (err) => {
     inFlight = false;
@@ -177,6 +201,7 @@ try {
 
 process.on('message', (m: Msg) => {
   if (m.t === 'open') {
+    quick = m.quick === true;
     try {
       if (!Speaker) throw new Error(loadError ?? 'speaker not loaded');
       speaker = new Speaker({

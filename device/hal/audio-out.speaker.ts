@@ -179,8 +179,13 @@ class SpeakerSink implements AudioSink {
     this.child = child;
   }
 
+  /**
+   * Opens the device in `child`; a reopen after the device was lost mid-play (it had opened before)
+   * asks for its first reading at once (the child's QUICK_FIRST_REPORT_MS).
+   */
   private sendOpen(child: ChildProcess): void {
-    child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels });
+    const quick = this.st === 'lost' && this.epoch > 0;
+    child.send({ t: 'open', device: this.device, rate: this.format!.rate, channels: this.format!.channels, quick });
   }
 
   /** Forks the spare SPARE_DELAY_MS (or `ms`) from now, unless off, closed, or one exists. */

@@ -9,7 +9,7 @@
 // Either way the devices only see an ALSA config (ALSA_CONFIG_PATH) naming pcm.<room>.
 import type { Netns } from './netns.ts';
 import { startRoomObserver, roomErrors, type RoomError } from './room-observer.ts';
-import { writeTrueDacConf, readRoom, dacErrors, trueNowNs, type DacRun } from './true-dac/true-dac.ts';
+import { writeTrueDacConf, readRoom, dacErrors, silentSpans, trueNowNs, type DacRun, type SilentSpan } from './true-dac/true-dac.ts';
 
 export type ObserverKind = 'true-dac' | 'pulse';
 
@@ -26,6 +26,12 @@ export interface RoomsObserver {
    * played audio (its first non-zero frame), true CLOCK_MONOTONIC ns; undefined before either.
    */
   firstAudio?(room: string): { runNs: number; audioNs: number | undefined } | undefined;
+  /**
+   * The true DAC only: when `room`'s DAC played no audio between `fromNs` and `toNs` (true
+   * CLOCK_MONOTONIC ns; true-dac.ts silentSpans), a sink process killed at `killedAtNs` taken as
+   * playing until then.
+   */
+  silences?(room: string, fromNs: number, toNs: number, killedAtNs?: number): SilentSpan[];
   stop(): Promise<void>;
 }
 
@@ -66,6 +72,7 @@ export async function startRoomsObserver(ns: Netns, rooms: [string, string], dir
       const now = trueNowNs();
       return rooms.map((r) => `${r}: ${describeRuns(readRoom(dir, r), now)}`).join('; ');
     },
+    silences: (room, fromNs, toNs, killedAtNs) => silentSpans(readRoom(dir, room), fromNs, toNs, { killedAtNs }),
     firstAudio: (room) => {
       const runs = readRoom(dir, room);
       if (!runs.length) return undefined;

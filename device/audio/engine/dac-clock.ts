@@ -38,6 +38,13 @@
 //   fitted. Taken as steps, each moved the window onto the wrong rate again: a fit started 4900 ppm
 //   off stepped 85 times in 20 s and was still 1260 ppm off (the renderer resampling by that much,
 //   and the two rooms of integration/audio/player 280 µs apart for good).
+// - A lone reading off the line (one reading, which the loop observes tick after tick until the
+//   next, held as a possible step) that the next reading does not follow is dropped, not fitted: at
+//   STEP_MIN_MS and more it is 10+ times a reading's noise, and no DAC plays late and then catches
+//   up; it is a reading stamped late (the speaker sink's process paused between reading the DAC and
+//   stamping it: rooms bench step scenario, one reading 0.66 ms late 1.2 s into a restarted sink's
+//   epoch moved its young fit 85 µs for a second, the room 60 µs). Several readings off and back are
+//   noise after all and go back into the fit (held out for good, they would bias it).
 // - Counts may be granular: a DMA driver without a fine position moves its pointer once per
 //   period, so snd_pcm_delay (and the count derived from it) steps by whole periods and a reading
 //   lags the true position by 0..1 period. The grain is learnt as the gcd of the count's steps,
@@ -109,6 +116,8 @@ export class DacClock {
   private shrinks = 0;
   private steps = 0;
   private lastStep = 0;
+  /** Lone readings dropped (see the rules). */
+  private outliers = 0;
   /** Observations held out as a possible position step (relative x, y; their offset from the line). */
   private held: Array<{ x: number; y: number; off: number; wall: number }> = [];
   /** gcd of the count's steps (0 until one is seen); kept across resets: it is the driver's. */
@@ -229,7 +238,11 @@ export class DacClock {
     const offs = [...h.map((o) => o.off), off];
     if (Math.abs(off) <= min || Math.sign(off) !== Math.sign(h[0]!.off) || Math.max(...offs) - Math.min(...offs) > min) {
       this.held = [];
-      for (const o of h) this.add(o.x, o.y, o.wall); // noise after all: back into the fit
+      // A lone reading (one reading, seen tick after tick) that the next one did not follow is
+      // dropped; a run of several readings is noise after all, back into the fit (the rules).
+      const lone = h.every((o) => o.x === h[0]!.x); // one count: one reading (its stamp, taken back from wall(), may differ in the ns)
+      if (lone) this.outliers++;
+      else for (const o of h) this.add(o.x, o.y, o.wall);
       return start();
     }
     h.push({ x, y, off, wall });
@@ -244,6 +257,11 @@ export class DacClock {
     this.held = [];
     for (const o of h) this.add(o.x, o.y, o.wall);
     return true;
+  }
+
+  /** How many lone readings off the line were dropped (see the rules). */
+  outlierCount(): number {
+    return this.outliers;
   }
 
   /** How many position steps (short gaps) were taken in. */

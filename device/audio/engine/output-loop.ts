@@ -26,8 +26,9 @@
 //   restarted mid-play) that silence is a probe, not a queue: only PROBE_LEAD_MS of it (a quarter of
 //   the sink's bufferMs if more: at 200 ms, 20 ms let the new run run dry 2-12 ms) is kept
 //   ahead of the nominal pace (it starts the new DAC run; a dry spell then costs nothing), and from
-//   the sink's first reading (30-50 ms in; one taken as the first write completed read a fresh
-//   PulseAudio stream's under-reported delay: interop ffmpeg → player 1001.5 Hz) every block is
+//   the sink's first reading (the speaker sink asks its reopened process for one 5 ms after its
+//   first write, not 30-50 ms: at a player's start one taken that early read a fresh PulseAudio
+//   stream's under-reported delay, interop ffmpeg → player 1001.5 Hz) every block is
 //   placed by the new epoch's own readings (its DacClock seeded with the last epoch's rate, the same
 //   crystal); the queue then grows to the sink's at RAMP_PER_MS. Nothing is placed by a guess: a
 //   start-up learnt in an earlier epoch was 29 ms off a warm spare's in the rooms bench at 200 ms.

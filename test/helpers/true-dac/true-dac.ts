@@ -53,6 +53,11 @@ export interface DacRun {
   t0Ns: number;
   rate: number;
   frames: Int16Array;
+  /**
+   * A run whose process was killed (no `end` line): the frames it had been given after its last
+   * position mark, which it played until the kill, as far as they went (silentSpans).
+   */
+  unmarked?: Int16Array;
 }
 
 /** Parses one opening's index (true-dac.c's format) and takes channel 0 of its frames. */
@@ -62,13 +67,17 @@ export function parseRecording(idx: string, raw: Buffer): DacRun[] {
     ppm = 0;
   const runs: DacRun[] = [];
   let cur: { t0Ns: number; first: number; played: number } | null = null;
-  const close = () => {
+  const close = (ended = true) => {
     if (!cur || cur.played <= 0) return;
     const r = rate * (1 + ppm * 1e-6);
-    const n = Math.min(cur.played, Math.floor(raw.length / (2 * channels)) - cur.first);
-    const frames = new Int16Array(Math.max(0, n));
-    for (let i = 0; i < frames.length; i++) frames[i] = raw.readInt16LE((cur.first + i) * channels * 2);
-    runs.push({ t0Ns: cur.t0Ns, rate: r, frames });
+    const inRaw = Math.floor(raw.length / (2 * channels)) - cur.first;
+    const take = (from: number, n: number) => {
+      const f = new Int16Array(Math.max(0, n));
+      for (let i = 0; i < f.length; i++) f[i] = raw.readInt16LE((cur!.first + from + i) * channels * 2);
+      return f;
+    };
+    const n = Math.min(cur.played, inRaw);
+    runs.push({ t0Ns: cur.t0Ns, rate: r, frames: take(0, n), ...(ended ? {} : { unmarked: take(n, inRaw - n) }) });
   };
   for (const line of idx.split('\n')) {
     const f = line.trim().split(/\s+/);
@@ -87,7 +96,7 @@ export function parseRecording(idx: string, raw: Buffer): DacRun[] {
       }
     }
   }
-  close(); // a process killed mid-run: up to its last `pos`
+  close(false); // a process killed mid-run: up to its last `pos` (and what it had been given after it: `unmarked`)
   if (!(rate > 0 && channels > 0) && runs.length) throw new Error('true-dac index without its rate line');
   return runs;
 }
@@ -190,6 +199,64 @@ export function dacErrors(a: readonly DacRun[], b: readonly DacRun[], fromNs: nu
 function defaultMonoToWall(): (ns: number) => number {
   const off = Date.now() - Number(process.hrtime.bigint()) / 1e6;
   return (ns) => ns / 1e6 + off;
+}
+
+export interface SilentSpan {
+  startNs: number;
+  endNs: number;
+}
+
+/**
+ * When a room's DAC played no audio between `fromNs` and `toNs` (true ns): the DAC not running
+ * (before a run, between runs: an underrun, a sink restart) and runs of at least `minMs` of
+ * zeros in what it played (a player's pre-roll or probe silence; noise has no such runs). A run
+ * whose process was killed is taken as playing on until `killedAtNs`, as far as the frames it had
+ * been given after its last position mark reach (its marks are 50 ms apart; the kill itself, not
+ * its last mark, is when it fell silent), and their zeros count too.
+ */
+export function silentSpans(
+  runs: readonly DacRun[],
+  fromNs: number,
+  toNs: number,
+  o: { minMs?: number; killedAtNs?: number } = {},
+): SilentSpan[] {
+  const spans: SilentSpan[] = [];
+  const add = (a: number, b: number) => {
+    const s = Math.max(a, fromNs),
+      e = Math.min(b, toNs);
+    if (e <= s) return;
+    const last = spans.at(-1);
+    if (last && s <= last.endNs) last.endNs = Math.max(last.endNs, e);
+    else spans.push({ startNs: s, endNs: e });
+  };
+  let playedTo = -Infinity; // the end of what the DAC has played so far (ns)
+  for (const r of [...runs].sort((x, y) => x.t0Ns - y.t0Ns)) {
+    const ns = (i: number) => r.t0Ns + (i / r.rate) * 1e9;
+    let frames = r.frames;
+    const kill = o.killedAtNs;
+    if (r.unmarked && kill !== undefined && kill > ns(r.frames.length)) {
+      // Played on after its last mark until the kill, as far as it had frames.
+      const more = Math.min(r.unmarked.length, Math.floor(((kill - ns(r.frames.length)) * r.rate) / 1e9));
+      frames = new Int16Array(r.frames.length + more);
+      frames.set(r.frames);
+      frames.set(r.unmarked.subarray(0, more), r.frames.length);
+    }
+    add(Number.isFinite(playedTo) ? playedTo : fromNs, r.t0Ns);
+    const minFrames = Math.max(1, Math.round(((o.minMs ?? 1) * r.rate) / 1000));
+    for (let i = 0; i < frames.length;) {
+      if (frames[i] !== 0) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < frames.length && frames[j] === 0) j++;
+      if (j - i >= minFrames) add(ns(i), ns(j));
+      i = j;
+    }
+    playedTo = Math.max(playedTo, ns(frames.length));
+  }
+  add(Number.isFinite(playedTo) ? playedTo : fromNs, toNs);
+  return spans;
 }
 
 /** True CLOCK_MONOTONIC now, ns (this process is never libfaketime-shifted: it is the observer). */

@@ -3,7 +3,7 @@
 // error, a gap, and the recording format true-dac.c writes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dacErrors, parseRecording, type DacRun } from '../../helpers/true-dac/true-dac.ts';
+import { dacErrors, parseRecording, silentSpans, type DacRun } from '../../helpers/true-dac/true-dac.ts';
 import { fft } from '../../helpers/delay-estimate.ts';
 import { Prng } from '../../../device/core/prng.ts';
 
@@ -110,6 +110,28 @@ test('parseRecording: runs from the index, channel 0, a killed run up to its las
   assert.is(runs[0]!.t0Ns, 1000);
   assert.ok(Math.abs(runs[0]!.rate - 48000 * (1 + 50e-6)) < 1e-9);
   assert.equal(Array.from(runs[1]!.frames), [6, 7, 8, 9], 'frames 3 and 4 were handed over but dropped unplayed');
+  assert.is(runs[0]!.unmarked, undefined, 'an ended run has nothing unmarked');
+  assert.equal(Array.from(runs[1]!.unmarked!), [10], 'the killed run: what it had been given after its last pos');
+});
+
+test("silentSpans: a killed sink's gap counted from the kill (not its last position mark) to the new run's first audio, its probe's zeros included; a 2 ms dry spell; nothing else", () => {
+  const ms = (x: number) => x * 1e6;
+  const tone = (n: number) => Int16Array.from({ length: n }, (_, i) => 1000 + (i % 7));
+  // Run 1: 1 s of audio, its process killed 30 ms after its last mark with 40 ms more given.
+  const killed: DacRun = { t0Ns: T0, rate: RATE, frames: tone(RATE), unmarked: tone(RATE * 0.04) };
+  // Run 2, 25 ms after the kill: 20 ms of probe zeros, then audio for 1 s, then a 2 ms dry spell, run 3.
+  const probeThen = new Int16Array(RATE * 1.02);
+  probeThen.set(tone(RATE), RATE * 0.02);
+  const second: DacRun = { t0Ns: T0 + ms(1055), rate: RATE, frames: probeThen };
+  const third: DacRun = { t0Ns: T0 + ms(2077), rate: RATE, frames: tone(RATE) };
+  const spans = silentSpans([killed, second, third], T0, T0 + ms(3000), { killedAtNs: T0 + ms(1030) });
+  const got = spans.map((s) => [Math.round((s.startNs - T0) / 1e4) / 100, Math.round((s.endNs - T0) / 1e4) / 100]);
+  assert.equal(got, [
+    [1030, 1075],
+    [2075, 2077],
+  ]);
+  // Without the kill instant the gap starts at the last mark: 30 ms more, which the DAC did play.
+  assert.is(Math.round((silentSpans([killed, second], T0, T0 + ms(1500))[0]!.startNs - T0) / 1e6), 1000);
 });
 
 test.run();
