@@ -53,6 +53,8 @@ export interface SimDacOptions extends AudioSinkOptions {
   mirror?: AudioSink;
   /** Keep at most this many records (oldest dropped; default 200 000). */
   maxRecords?: number;
+  /** The retry backoff's random source (default Math.random): a seeded one keeps a simulation repeatable. */
+  random?: () => number;
 }
 
 export interface SimDac extends AudioSink {
@@ -103,7 +105,7 @@ class Sim implements SimDac {
     this.device = o.device;
     this.bufferMs = o.bufferMs ?? OUTPUT_BUFFER_MS_DEFAULT.sim;
     this.rateOffsetPpm = o.ppm ?? 0;
-    this.backoff = new Backoff({ minMs: o.retryMinMs ?? 250, maxMs: o.retryMaxMs ?? 5000 });
+    this.backoff = new Backoff({ minMs: o.retryMinMs ?? 250, maxMs: o.retryMaxMs ?? 5000, random: o.random });
     this.listeners = new SinkListeners(o.log);
   }
 
