@@ -543,19 +543,35 @@ export function machineFaults(
   }
 }
 
-export interface WaitPlayingOptions {
-  host: AudioHost;
-  /** The state waited for (playing, on the stream wanted). */
-  pred: (s: Record<string, any>) => boolean;
-  timeoutMs?: number;
+/** What a tap saw of one sender, and which player it is judged against. */
+export interface TappedSender {
   tap: UdpTap;
   /** The RTP port tapped (and the SSRC, default the first tapped). */
   port: number;
   ssrc?: number;
   rate?: number;
   channels?: number;
+  /** The player's latency and its DAC's queue (ms): what is left is the budget for a late packet. */
   latencyMs: number;
   dacBufferMs: number;
+}
+
+/** The sender's health from the tap, against that player's budget and step size (senderHealth). Throws if the tap saw none of it. */
+export function tappedHealth(o: TappedSender): SenderHealth {
+  const sent = sentAudio(o.tap.got, { port: o.port, rate: o.rate ?? 48000, channels: o.channels ?? 2, ssrc: o.ssrc });
+  return senderHealth(sent, { budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs), stepMs: arrivalStepMs(o.latencyMs) });
+}
+
+/** The player's run-queue waits that matter against its DAC queue: within 20 ms of it, 10 ms at least. */
+function starvedAgainstQueue(s: Starvation, dacBufferMs: number): Array<{ from: number; to: number; waitedMs: number }> {
+  return starvedSpans(s, Math.max(10, dacBufferMs - 20));
+}
+
+export interface WaitPlayingOptions extends TappedSender {
+  host: AudioHost;
+  /** The state waited for (playing, on the stream wanted). */
+  pred: (s: Record<string, any>) => boolean;
+  timeoutMs?: number;
   starvation?: Starvation;
   what: string;
 }
@@ -577,22 +593,18 @@ export async function waitPlaying(o: WaitPlayingOptions): Promise<{ state: Recor
   } catch (e) {
     const rate = o.rate ?? 48000;
     const waited = `${(timeoutMs / 1000).toFixed(0)} s`;
-    let sent: SentAudio;
+    let health: SenderHealth;
     try {
-      sent = sentAudio(o.tap.got, { port: o.port, rate, channels: o.channels ?? 2, ssrc: o.ssrc });
+      health = tappedHealth(o);
     } catch {
       return { senderFault: `${o.what}: nothing of the sender on the wire in the ${waited} the player waited for it to play` };
     }
-    const frames = sent.packets.reduce((a, p) => a + p.frames, 0);
+    const frames = health.sent.packets.reduce((a, p) => a + p.frames, 0);
     if (frames < rate)
       return {
         senderFault: `${o.what}: ${(frames / rate).toFixed(2)} s of the sender's audio on the wire in the ${waited} the player waited`,
       };
-    const health = senderHealth(sent, {
-      budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs),
-      stepMs: arrivalStepMs(o.latencyMs),
-    });
-    const starved = o.starvation ? starvedSpans(o.starvation, Math.max(10, o.dacBufferMs - 20)).filter((w) => w.to >= since) : [];
+    const starved = o.starvation ? starvedAgainstQueue(o.starvation, o.dacBufferMs).filter((w) => w.to >= since) : [];
     const machine = starved.map((w) => `the machine kept the player ${w.waitedMs.toFixed(0)} ms from running`);
     if (health.faults.length || machine.length)
       return { senderFault: `${o.what}: not playing ${waited} on; ${[health.summary(), ...machine].join('; ')}` };
@@ -602,18 +614,9 @@ export async function waitPlaying(o: WaitPlayingOptions): Promise<{ state: Recor
   }
 }
 
-export interface TryOptions {
+export interface TryOptions extends TappedSender {
   host: AudioHost;
-  tap: UdpTap;
-  /** The RTP port tapped (and the SSRC judged, default the first tapped). */
-  port: number;
-  ssrc?: number;
   outFile: string;
-  rate?: number;
-  channels?: number;
-  /** The player's latency and its DAC's queue (ms): what is left is the budget for a late packet. */
-  latencyMs: number;
-  dacBufferMs: number;
   /** Judge only blocks the DAC played from this wall instant on (ms; default all). */
   sinceWallMs?: number;
   /** The player's run-queue waits (starvation.ts): a wait near its DAC queue is the machine's fault. */
@@ -629,11 +632,9 @@ export interface TryOptions {
 export async function judgeTry(
   o: TryOptions,
 ): Promise<{ senderFault: string } | { health: SenderHealth; judged: Judgement; worst: JudgedWindow }> {
-  const rate = o.rate ?? 48000;
-  const sent = sentAudio(o.tap.got, { port: o.port, rate, channels: o.channels ?? 2, ssrc: o.ssrc });
-  const health = senderHealth(sent, { budgetMs: playerBudgetMs(sent, o.latencyMs, o.dacBufferMs), stepMs: arrivalStepMs(o.latencyMs) });
+  const health = tappedHealth(o);
   const { records } = await o.host.records(o.sinceWallMs);
-  if (o.starvation) machineFaults(health, records, starvedSpans(o.starvation, Math.max(10, o.dacBufferMs - 20)), o.dacBufferMs);
+  if (o.starvation) machineFaults(health, records, starvedAgainstQueue(o.starvation, o.dacBufferMs), o.dacBufferMs);
   const pcm = readS16(o.outFile);
   const keep = (note: string) =>
     keepArtefacts(o.verdict.what, { outFile: o.outFile, records, dgrams: o.tap.got, note, starvation: o.starvation });

@@ -76,6 +76,17 @@ async function player(config: Record<string, unknown>): Promise<AudioHost> {
   return p;
 }
 
+/** Waits for `p` (its DAC queue 60 ms, as player() gives it) to play, judged against the wire (waitPlaying). */
+function playing(
+  p: AudioHost,
+  what: string,
+  port: number,
+  latencyMs = 100,
+  pred: (s: Record<string, any>) => boolean = (s) => s.playing,
+): ReturnType<typeof waitPlaying> {
+  return waitPlaying({ host: p, pred, tap: tap!, port, latencyMs, dacBufferMs: 60, starvation, what });
+}
+
 /**
  * The tone the player played, judged on the output windows from `fromS` after its first frame of
  * the tone (past its acquisition) whose RTP time the sender sent clean and on time (THD+N < −60 dB, 1 kHz, level); the sender's faults when
@@ -132,16 +143,7 @@ async function pulseOnce(): Promise<{ result: null } | { senderFault: string }> 
   const wav = join(alsa!.dir, 'tone.wav');
   writeFileSync(wav, wavBytes(sine(20, 1000, 0.5), 48000, 2));
   procs.push(pa.client('paplay', ['-d', 'rtpsink', wav]));
-  const started = await waitPlaying({
-    host: p,
-    pred: (s) => s.playing && s.stream.origin === 'sap',
-    tap: tap!,
-    port: 46050,
-    latencyMs: 100,
-    dacBufferMs: 60,
-    starvation,
-    what: 'PulseAudio',
-  });
+  const started = await playing(p, 'PulseAudio', 46050, 100, (s) => s.playing && s.stream.origin === 'sap');
   if ('senderFault' in started) return started;
   await sleep(4000);
   const s = p.lastState()!;
@@ -202,16 +204,7 @@ async function ffmpegOnce(): Promise<{ result: null } | { senderFault: string }>
       'rtp://239.255.6.4:46056?ttl=1&pkt_size=1292&localaddr=127.0.0.1',
     ]),
   );
-  const started = await waitPlaying({
-    host: p,
-    pred: (s) => s.playing,
-    tap: tap!,
-    port: 46056,
-    latencyMs: 150,
-    dacBufferMs: 60,
-    starvation,
-    what: 'ffmpeg',
-  });
+  const started = await playing(p, 'ffmpeg', 46056, 150);
   if ('senderFault' in started) return started;
   await sleep(7000); // past ffmpeg's second RTCP SR (5 s after its first packet)
   assert.is(p.lastState()!.format.payloadType, 96);
@@ -254,16 +247,7 @@ async function gstreamerOnce(): Promise<{ result: null } | { senderFault: string
       'auto-multicast=true',
     ]),
   );
-  const started = await waitPlaying({
-    host: p,
-    pred: (s) => s.playing,
-    tap: tap!,
-    port: 46054,
-    latencyMs: 100,
-    dacBufferMs: 60,
-    starvation,
-    what: 'GStreamer',
-  });
+  const started = await playing(p, 'GStreamer', 46054);
   if ('senderFault' in started) return started;
   await sleep(6000); // senders without RTCP: the arrival-time mapping settles first
   assert.is(p.lastState()!.format.payloadType, 96);

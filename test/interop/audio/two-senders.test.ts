@@ -12,7 +12,7 @@ import { startAudioHost, stopAllHosts } from '../../helpers/audio-hosts.ts';
 import { alsaFiles, type AlsaFiles } from '../../helpers/alsa.ts';
 import { readS16 } from '../../helpers/audio-check.ts';
 import { startUdpTap, type UdpTap } from '../../helpers/udp-taps.ts';
-import { judgeTry, playerBudgetMs, senderHealth, sentAudio, waitPlaying, withCleanSender } from '../../helpers/sender-health.ts';
+import { judgeTry, tappedHealth, waitPlaying, withCleanSender } from '../../helpers/sender-health.ts';
 import { watchStarvation, type Starvation } from '../../helpers/starvation.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,8 +119,7 @@ async function twoSendersOnce(): Promise<{ result: null } | { senderFault: strin
     // The player takes another SSRC once the locked one fell silent for 100 ms (jitter-buffer.ts:
     // a sender gone). Only a locked sender that really went quiet that long on the wire (the tap
     // stamps a few ms apart from the player under load: 90 ms) makes the switch the sender's.
-    const sent = sentAudio(tap.got, { port: PORT, rate: 48000, channels: 2, ssrc: locked });
-    const h = senderHealth(sent, { budgetMs: playerBudgetMs(sent, 100, 40) });
+    const h = tappedHealth({ tap, port: PORT, ssrc: locked, latencyMs: 100, dacBufferMs: 40 });
     if (h.silence.ms >= 90) return { senderFault: `the locked sender fell silent for ${h.silence.ms.toFixed(0)} ms; ${h.summary()}` };
   }
   assert.equal([...seen], [locked], `SSRCs played in 9 s: ${[...seen].join(', ')}`);
